@@ -1,0 +1,688 @@
+#!/usr/bin/env python3
+"""run_bench.py - memtype benchmark harness (Python 3 standard library only).
+
+Builds the reference workloads (bench/workloads/) into a work directory, runs
+each workload under each selected tool with the runs interleaved (run i: glibc,
+tool1, tool2, ... then run i+1), measures whole-process wall time and peak RSS
+with os.wait4(), checks every run's stdout against glibc's, and writes a
+markdown report (default docs/benchmarks.md) which is also printed.
+
+Run from anywhere; typical use from the repository root:
+    python3 bench/run_bench.py --runs 5
+    python3 bench/run_bench.py --tools glibc,memtype,jemalloc --workloads sqlite
+    python3 bench/run_bench.py --list
+"""
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+WORKLOAD_SRC = os.path.join(HERE, "workloads")
+L = "/usr/lib/x86_64-linux-gnu"
+
+
+@dataclass
+class Tool:
+    env: dict = field(default_factory=dict)   # added to the workload's environment
+    prefix: list = field(default_factory=list)  # command put in front of the program
+    runs: int = 0        # cap on runs for slow tools (0 = --runs)
+    desc: str = ""       # label in the report
+    drop: str = ""       # regex: stdout lines the tool itself prints (not compared)
+
+
+# ---------------------------------------------------------------------------
+# THE TOOL TABLE: one line per tool.  Placeholders: {lib} = --lib (libmemtype.so),
+# {data} = a scratch directory for the tool's own output files (deleted after each
+# run unless --keep-tool-data).  A tool whose LD_PRELOAD file or prefix program is
+# missing is reported as "not installed".
+# ---------------------------------------------------------------------------
+TOOLS = {
+    "glibc":     Tool(desc="glibc malloc (baseline)"),
+    "memtype":   Tool(env={"LD_PRELOAD": "{lib}"}, desc="memtype"),
+    # memtype modes: one line each, the same library plus MEMTYPE_* variables, e.g.
+    # "memtype-foo": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_FOO": "1"}, desc="memtype MEMTYPE_FOO=1"),
+    # Peers (for a later issue; they already work when their packages are installed,
+    # invoked as in /work/shared/bench/with.sh):
+    "jemalloc":  Tool(env={"LD_PRELOAD": f"{L}/libjemalloc.so.2"}, desc="jemalloc"),
+    "mimalloc":  Tool(env={"LD_PRELOAD": f"{L}/libmimalloc.so.2"}, desc="mimalloc"),
+    "tcmalloc":  Tool(env={"LD_PRELOAD": f"{L}/libtcmalloc.so.4"}, desc="tcmalloc"),
+    "jeprof":    Tool(env={"MALLOC_CONF": "junk:true,prof:true,prof_leak:true,prof_prefix:{data}/jeprof", "LD_PRELOAD": f"{L}/libjemalloc.so.2"}, desc="jemalloc `junk:true,prof:true`"),
+    "asan":      Tool(env={"ASAN_OPTIONS": "detect_leaks=1", "LD_PRELOAD": f"{L}/libasan.so.8"}, runs=3, desc="libasan preloaded"),
+    "heaptrack": Tool(prefix=["heaptrack", "-o", "{data}/heaptrack"], runs=3, desc="heaptrack", drop=r"^(heaptrack output will be written to .*|/usr/lib/heaptrack/.*|starting application, this might take some time\.\.\.|Heaptrack finished! .*|\s*heaptrack --analyze .*|\s*)$"),
+    "dmalloc":   Tool(env={"DMALLOC_OPTIONS": "check-fence,check-blank,free-blank,error-abort,log-stats,log-non-free,log={data}/dmalloc-%p.log", "LD_PRELOAD": f"{L}/libdmallocth.so.5"}, runs=3, desc="dmalloc (fence, blank checks)"),
+    "valgrind":  Tool(prefix=["valgrind", "--leak-check=full"], runs=3, desc="valgrind memcheck"),
+    "efence":    Tool(env={"LD_PRELOAD": "/usr/lib/libefence.so"}, runs=1, desc="Electric Fence"),
+    "duma":      Tool(env={"LD_PRELOAD": "/usr/lib/libduma.so"}, runs=1, desc="DUMA"),
+    "glibcchk":  Tool(env={"MALLOC_CHECK_": "3", "MALLOC_PERTURB_": "165", "LD_PRELOAD": f"{L}/libc_malloc_debug.so.0"}, desc="glibc malloc_debug MALLOC_CHECK_=3"),
+}
+DEFAULT_TOOLS = "glibc,memtype"
+
+# Workloads: name -> program argv ({dir} = work dir), extra env, stdin file.
+# "gcc" runs cc1 (the compiler proper) directly so that wait4 measures the
+# allocating process itself; its check line is made from the assembler output.
+WORKLOADS = {
+    "python":  dict(argv=["/usr/bin/python3", "{dir}/py_churn.py", "45"], env={"PYTHONMALLOC": "malloc"},
+                    what="`PYTHONMALLOC=malloc python3 py_churn.py 45`: dicts, lists, str, json"),
+    "sqlite":  dict(argv=["/usr/bin/sqlite3", ":memory:"], stdin="{dir}/sqlite.sql",
+                    what="`sqlite3 :memory:` on 100k inserts, an index, GROUP BY, DELETE"),
+    "gcc":     dict(argv=["{cc1}", "-quiet", "-imultiarch", "x86_64-linux-gnu", "-O1", "-mtune=generic",
+                          "-march=x86-64", "{dir}/big.c", "-o", "{asm}"],
+                    what="cc1 `-O1` on a generated 160-function C file"),
+    "mtchurn": dict(argv=["{dir}/mt_churn", "2", "10000000"],
+                    what="2 threads, 10M malloc/free each, 1 in 8 blocks freed by the other thread"),
+}
+DEFAULT_WORKLOADS = "python,sqlite,gcc,mtchurn"
+
+# Inherited variables that would change what is measured; removed from the base env.
+STRIP_ENV = re.compile(r"^(LD_PRELOAD|LD_AUDIT|MALLOC_.*|MEMTYPE_.*|GLIBC_TUNABLES|PYTHONMALLOC|"
+                       r"ASAN_OPTIONS|LSAN_OPTIONS|DMALLOC_OPTIONS|EF_.*|DUMA_.*|HEAPTRACK_.*)$")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def die(msg):
+    log("run_bench: error: " + msg)
+    sys.exit(2)
+
+
+# ---------------------------------------------------------------------------
+# build
+# ---------------------------------------------------------------------------
+def run_checked(argv, stdout=None):
+    try:
+        subprocess.run(argv, check=True, stdout=stdout)
+    except FileNotFoundError:
+        die("build: program not found: %s" % argv[0])
+    except subprocess.CalledProcessError as e:
+        die("build: command failed (exit %s): %s" % (e.returncode, shlex.join(argv)))
+
+
+def build(workdir, workloads):
+    os.makedirs(workdir, exist_ok=True)
+    py = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable
+    if "mtchurn" in workloads:
+        run_checked(["gcc", "-O2", "-g", "-pthread", "-o", os.path.join(workdir, "mt_churn"),
+                     os.path.join(WORKLOAD_SRC, "mt_churn.c")])
+    if "python" in workloads:
+        shutil.copyfile(os.path.join(WORKLOAD_SRC, "py_churn.py"), os.path.join(workdir, "py_churn.py"))
+    if "sqlite" in workloads:
+        with open(os.path.join(workdir, "sqlite.sql"), "w") as f:
+            run_checked([py, os.path.join(WORKLOAD_SRC, "gen_sql.py"), "100000"], stdout=f)
+    if "gcc" in workloads:
+        with open(os.path.join(workdir, "big.c"), "w") as f:
+            run_checked([py, os.path.join(WORKLOAD_SRC, "gen_c.py"), "160"], stdout=f)
+    log("built workloads into %s" % workdir)
+
+
+def build_helper(workdir):
+    os.makedirs(workdir, exist_ok=True)
+    exe = os.path.join(workdir, "mtb_spawn")
+    run_checked(["gcc", "-O2", "-Wall", "-o", exe, os.path.join(HERE, "mtb_spawn.c")])
+    return exe
+
+
+def find_cc1():
+    try:
+        out = subprocess.run(["gcc", "-print-prog-name=cc1"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as e:
+        die("cannot locate cc1 via `gcc -print-prog-name=cc1`: %s" % e)
+    if not os.path.isabs(out) or not os.access(out, os.X_OK):
+        die("`gcc -print-prog-name=cc1` gave %r, not an executable path" % out)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# tools
+# ---------------------------------------------------------------------------
+def subst(s, **kw):
+    for k, v in kw.items():
+        s = s.replace("{%s}" % k, v)
+    return s
+
+
+def missing_reason(name, tool, lib):
+    """None if the tool can run here, otherwise why not."""
+    pre = subst(tool.env.get("LD_PRELOAD", ""), lib=lib)
+    for p in pre.replace(":", " ").split():
+        if not os.path.exists(p):
+            return "not installed (%s missing)" % p
+    if tool.prefix and shutil.which(tool.prefix[0]) is None:
+        return "not installed (%s not in PATH)" % tool.prefix[0]
+    return None
+
+
+def tool_invocation(tool, lib):
+    """Human-readable 'env A=B prefix' for the report."""
+    parts = ["%s=%s" % (k, subst(v, lib=lib, data="DATA")) for k, v in tool.env.items()]
+    parts += [subst(a, lib=lib, data="DATA") for a in tool.prefix]
+    return " ".join(parts) if parts else "(nothing)"
+
+
+# ---------------------------------------------------------------------------
+# one run
+# ---------------------------------------------------------------------------
+@dataclass
+class Result:
+    status: str        # ok | crashed | wrong output | bad exit | timed out | not installed | error
+    detail: str = ""   # e.g. "SIGSEGV", "exit 1"
+    wall: float = 0.0  # seconds
+    rss: int = 0       # KiB (ru_maxrss)
+    stdout: bytes = b""
+    err_path: str = ""  # the run's stderr log
+    out_ok: bool = False  # stdout equal to glibc's
+
+
+_current_pgid = None
+
+
+def run_once(helper, argv, base_env, extra_env, stdin_path, out_path, err_path, timeout):
+    """Run argv through the mtb_spawn helper, in its own session, with extra_env set in
+    the program only.  Returns (wall_s, wait_status, ru_maxrss_KiB, timed_out);
+    wait_status is None if the helper itself failed or was killed."""
+    global _current_pgid
+    result = out_path + ".rusage"
+    if os.path.exists(result):
+        os.unlink(result)
+    hargv = [helper, result]
+    for k, v in extra_env.items():
+        hargv += ["-e", "%s=%s" % (k, v)]
+    hargv += ["--"] + argv
+    fa = [(os.POSIX_SPAWN_OPEN, 0, stdin_path or "/dev/null", os.O_RDONLY, 0),
+          (os.POSIX_SPAWN_OPEN, 1, out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+          (os.POSIX_SPAWN_OPEN, 2, err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
+    timed_out = threading.Event()
+
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(helper, hargv, base_env, file_actions=fa, setsid=True)
+    _current_pgid = pid
+
+    def kill():
+        timed_out.set()
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, kill)
+    timer.daemon = True
+    timer.start()
+    try:
+        _, hstatus, ru = os.wait4(pid, 0)
+        wall = time.perf_counter() - t0
+    finally:
+        timer.cancel()
+    # anything the tool left in the session (e.g. heaptrack helpers) goes too
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    _current_pgid = None
+    status, rss = None, 0
+    if os.WIFEXITED(hstatus) and os.WEXITSTATUS(hstatus) == 0:
+        try:
+            with open(result) as f:
+                st, rss_s, ns = f.read().split()
+            status, rss, wall = int(st), int(rss_s), int(ns) / 1e9
+            os.unlink(result)
+        except (OSError, ValueError):
+            status = None
+    return wall, status, rss, timed_out.is_set()
+
+
+def resolve_exe(path):
+    if os.sep in path:
+        return path
+    found = shutil.which(path)
+    if not found:
+        raise FileNotFoundError(path)
+    return found
+
+
+def run_workload(wname, tname, tool, i, args, base_env, ctx):
+    w = WORKLOADS[wname]
+    data = os.path.join(args.workdir, "tooldata", "%s-%s-%d" % (wname, tname, i))
+    logs = os.path.join(args.workdir, "logs")
+    os.makedirs(data, exist_ok=True)
+    os.makedirs(logs, exist_ok=True)
+    asm = os.path.join(args.workdir, "cc1-out-%s-%d.s" % (tname, i))
+    kw = dict(dir=args.workdir, cc1=ctx["cc1"], asm=asm, lib=args.lib, data=data)
+    prog = [subst(a, **kw) for a in w["argv"]]
+    prefix = [subst(a, **kw) for a in tool.prefix]
+    env = dict(w.get("env", {}))
+    env.update({k: subst(v, **kw) for k, v in tool.env.items()})
+    argv = prefix + prog
+    stdin = subst(w["stdin"], **kw) if w.get("stdin") else None
+    out_path = os.path.join(logs, "%s-%s-%d.stdout" % (wname, tname, i))
+    err_path = os.path.join(logs, "%s-%s-%d.stderr" % (wname, tname, i))
+    if os.path.exists(asm):
+        os.unlink(asm)
+    try:
+        argv[0] = resolve_exe(argv[0])
+        wall, status, rss, to = run_once(ctx["helper"], argv, base_env, env, stdin, out_path,
+                                         err_path, args.timeout)
+    except OSError as e:
+        return Result("error", "cannot start %s: %s" % (argv[0], e.strerror or e))
+    with open(out_path, "rb") as f:
+        out = f.read()
+    if tool.drop:
+        rx = re.compile(tool.drop)
+        out = b"".join(l for l in out.splitlines(True)
+                       if not rx.match(l.decode("utf-8", "replace").rstrip("\n")))
+    if wname == "gcc" and status is not None:  # check line as in shared run.sh, minus the exit code
+        try:
+            with open(asm, "rb") as f:
+                n = str(f.read().count(b"\n"))
+            os.unlink(asm)
+        except OSError:
+            n = "none"
+        line = ("cc1 asm_lines=%s\n" % n).encode()
+        out += line
+        with open(out_path, "ab") as f:
+            f.write(line)
+    if not args.keep_tool_data:
+        shutil.rmtree(data, ignore_errors=True)
+    r = Result("ok", wall=wall, rss=rss, stdout=out)
+    if to:
+        r.status, r.detail = "timed out", ">%g s" % args.timeout
+    elif status is None:
+        r.status, r.detail = "error", "launcher failed"
+    elif os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = "signal %d" % sig
+        r.status, r.detail = "crashed", name
+    elif os.WEXITSTATUS(status) != 0:
+        r.status, r.detail = "bad exit", "exit %d" % os.WEXITSTATUS(status)
+    r.err_path = err_path
+    return r
+
+
+def stderr_tail(path, n=6):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 4000))
+            lines = f.read().decode("utf-8", "replace").splitlines()[-n:]
+        return "\n".join("      | " + l for l in lines)
+    except OSError:
+        return ""
+
+
+# ---------------------------------------------------------------------------
+# statistics and report
+# ---------------------------------------------------------------------------
+def fmt_ratio(x):
+    if x < 10:
+        return "%.2f" % x
+    if x < 100:
+        return "%.1f" % x
+    return "%.0f" % x
+
+
+def geomean(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+
+
+def summarize(results, tools, workloads):
+    """results[(w, t)] = list of Result (index = run).  Returns per-cell dicts."""
+    cells = {}
+    for w in workloads:
+        base = results.get((w, "glibc"), [])
+        for t in tools:
+            rs = results.get((w, t), [])
+            c = dict(runs=len(rs))
+            cells[(w, t)] = c
+            if rs and rs[0].status in ("not installed",):
+                c["fail"] = rs[0].status
+                continue
+            bad = [r for r in rs if r.status != "ok"]
+            # A non-zero exit with the right output (typically a leak checker reporting
+            # leaks at exit) still gets its ratios, with the status noted next to them.
+            if bad and all(r.status == "bad exit" and r.out_ok for r in bad):
+                c["note"] = "%s (%s) %d/%d" % (bad[0].status, bad[0].detail, len(bad), len(rs))
+                bad = []
+            if bad:
+                b = bad[0]
+                txt = b.status + (" (%s)" % b.detail if b.detail else "")
+                if b.status == "timed out":
+                    txt = "timed out (%s)" % b.detail
+                elif len(rs) > 1:
+                    txt += " %d/%d" % (len(bad), len(rs))
+                c["fail"] = txt
+                continue
+            if not rs:
+                c["fail"] = "not run"
+                continue
+            c["wall_med"] = statistics.median(r.wall for r in rs)
+            c["rss_med"] = statistics.median(r.rss for r in rs)
+            pairs = [(r, base[i]) for i, r in enumerate(rs)
+                     if i < len(base) and base[i].status == "ok" and base[i].wall > 0
+                     and base[i].rss > 0]
+            if t != "glibc" and not pairs:
+                c["fail"] = "no glibc baseline"
+                continue
+            wr = [r.wall / b.wall for r, b in pairs]
+            rr = [r.rss / b.rss for r, b in pairs]
+            c["wall"] = statistics.median(wr)
+            c["wall_min"], c["wall_max"] = min(wr), max(wr)
+            c["rssr"] = statistics.median(rr)
+    return cells
+
+
+def render(cells, tools, workloads, args, meta):
+    out = []
+    a = out.append
+    a("# memtype benchmarks")
+    a("")
+    a("Generated by `bench/run_bench.py`; do not edit by hand, rerun it.")
+    a("")
+    a("- date: %s" % meta["date"])
+    a("- machine: %s CPUs (nproc), %s, %s RAM, load average %s at start" %
+      (meta["nproc"], meta["cpu"], meta["mem"], meta["load"]))
+    a("- system: %s, kernel %s" % (meta["glibc"], meta["kernel"]))
+    a("- command (from the repository root): `%s`" % meta["cmd"])
+    a("- runs: %d per tool and workload, interleaved (run i: %s), fewer where the runs "
+      "column says so; timeout %g s per run" % (args.runs, ", ".join(tools), args.timeout))
+    if "memtype" in " ".join(tools):
+        a("- memtype library: `%s`%s" % (args.lib, meta.get("git", "")))
+    a("")
+    a("Wall time is the whole process (spawn to `wait4`), peak RSS is `ru_maxrss` of the "
+      "process as `wait4` reports it. Ratios are tool/glibc for paired runs (run i of the tool "
+      "against run i of glibc, which ran just before it); a cell shows the median ratio and, "
+      "in parentheses, the min–max over the runs. The glibc row shows absolute medians "
+      "(seconds, MiB). `geo mean` is the geometric mean over the workloads (only when every "
+      "workload ran ok). Each run's stdout must equal glibc's; otherwise the cell says "
+      "`wrong output`, `crashed (SIGNAL)`, `bad exit (exit N)` or `timed out`, with how many "
+      "runs failed; a non-zero exit with the right output (e.g. a leak report at exit) keeps "
+      "its ratio with the exit noted and is left out of the geometric mean.")
+    a("")
+
+    def table(title, key, lo, hi, absfmt, absval):
+        a("### " + title)
+        a("")
+        a("| tool | runs | " + " | ".join(workloads) + " | geo mean |")
+        a("|---|---|" + "---|" * len(workloads) + "---|")
+        for t in tools:
+            row, vals, runs = [], [], set()
+            for w in workloads:
+                c = cells[(w, t)]
+                runs.add(c["runs"])
+                if "fail" in c:
+                    row.append(c["fail"])
+                elif t == "glibc":
+                    v = c[absval]
+                    row.append(absfmt(v))
+                    vals.append(v)
+                else:
+                    v = c[key]
+                    s = fmt_ratio(v)
+                    if lo and c["runs"] > 1:
+                        s += " (%s–%s)" % (fmt_ratio(c[lo]), fmt_ratio(c[hi]))
+                    if "note" in c:
+                        s += ", " + c["note"]
+                    else:
+                        vals.append(v)
+                    row.append(s)
+            if t == "glibc":
+                geo = "1.00"
+            else:
+                geo = fmt_ratio(geomean(vals)) if len(vals) == len(workloads) and vals else "—"
+            label = TOOLS[t].desc or t
+            if t == "glibc":
+                label += ", absolute"
+            runs_s = "/".join(str(r) for r in sorted(runs)) if runs else "0"
+            a("| %s | %s | %s | %s |" % (label, runs_s, " | ".join(row), geo))
+        a("")
+
+    table("Wall time, tool / glibc", "wall", "wall_min", "wall_max",
+          lambda v: "%.2f s" % v, "wall_med")
+    table("Peak RSS, tool / glibc (median of paired ratios)", "rssr", None, None,
+          lambda v: "%.1f MiB" % (v / 1024.0), "rss_med")
+    a("### Workloads")
+    a("")
+    for w in workloads:
+        a("- **%s**: %s" % (w, WORKLOADS[w]["what"]))
+    a("")
+    a("### Tools")
+    a("")
+    for t in tools:
+        a("- **%s** (`%s`): `%s`" % (TOOLS[t].desc or t, t, tool_invocation(TOOLS[t], args.lib)))
+    a("")
+    return "\n".join(out)
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine_meta():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem = "%.1f GiB" % (int(line.split()[1]) / 1024.0 / 1024.0)
+                    break
+    except OSError:
+        pass
+    glibc = (sh(["ldd", "--version"]).splitlines() or [""])[0].strip()
+    if not glibc:
+        try:
+            glibc = os.confstr("CS_GNU_LIBC_VERSION")
+        except (ValueError, OSError):
+            glibc = "glibc ?"
+    osname = ""
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    osname = line.split("=", 1)[1].strip().strip('"') + ", "
+    except OSError:
+        pass
+    return dict(
+        date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        nproc=os.cpu_count(), cpu=cpu, mem=mem, glibc=osname + glibc,
+        kernel=platform.release(), load="%.2f" % os.getloadavg()[0])
+
+
+# ---------------------------------------------------------------------------
+def parse_args():
+    p = argparse.ArgumentParser(
+        description="Benchmark memtype against glibc (and peer tools) on the reference "
+                    "workloads; writes a markdown report.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="tools: %s\nworkloads: %s\n\n"
+               "Tools are defined one per line in the TOOLS table at the top of this script.\n"
+               "LD_PRELOAD, MALLOC_*, MEMTYPE_* and similar inherited variables are removed\n"
+               "from the workloads' environment; add a memtype mode line to TOOLS instead.\n"
+               "Per-run stdout/stderr are kept in WORKDIR/logs/."
+               % (", ".join(TOOLS), ", ".join(WORKLOADS)))
+    p.add_argument("--runs", type=int, default=5, help="runs per tool and workload (default 5; "
+                   "slow tools are capped at their own count)")
+    p.add_argument("--tools", default=DEFAULT_TOOLS,
+                   help="comma-separated tools (default %s; glibc is always added)" % DEFAULT_TOOLS)
+    p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
+                   help="comma-separated workloads (default %s)" % DEFAULT_WORKLOADS)
+    p.add_argument("--lib", default=os.path.join(REPO, "build", "lib", "libmemtype.so"),
+                   help="libmemtype.so for the memtype tools (default <repo>/build/lib/libmemtype.so)")
+    p.add_argument("--workdir", default="/tmp/mtbench", help="build/scratch dir (default /tmp/mtbench)")
+    p.add_argument("--timeout", type=float, default=300.0,
+                   help="seconds before a run is killed and reported 'timed out' (default 300); "
+                        "a tool that times out is not run again on that workload")
+    p.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"),
+                   help="markdown report path (default <repo>/docs/benchmarks.md)")
+    p.add_argument("--no-write", action="store_true", help="print the report, do not write it")
+    p.add_argument("--no-build", action="store_true", help="reuse the workloads already in --workdir")
+    p.add_argument("--keep-tool-data", action="store_true",
+                   help="keep tool output files (heaptrack, dmalloc logs...) in WORKDIR/tooldata")
+    p.add_argument("--list", action="store_true", help="list tools and whether they are installed")
+    a = p.parse_args()
+    a.lib = os.path.abspath(a.lib)
+    a.workdir = os.path.abspath(a.workdir)
+    if a.runs < 1:
+        p.error("--runs must be >= 1")
+    if a.timeout <= 0:
+        p.error("--timeout must be > 0")
+    a.tools = [t.strip() for t in a.tools.split(",") if t.strip()]
+    a.workloads = [w.strip() for w in a.workloads.split(",") if w.strip()]
+    for t in a.tools:
+        if t not in TOOLS:
+            p.error("unknown tool %r (known: %s)" % (t, ", ".join(TOOLS)))
+    for w in a.workloads:
+        if w not in WORKLOADS:
+            p.error("unknown workload %r (known: %s)" % (w, ", ".join(WORKLOADS)))
+    if not a.workloads:
+        p.error("no workloads selected")
+    if "glibc" in a.tools:
+        a.tools.remove("glibc")
+    a.tools = ["glibc"] + list(dict.fromkeys(a.tools))
+    return a
+
+
+def main():
+    args = parse_args()
+    if args.list:
+        for t, tool in TOOLS.items():
+            why = missing_reason(t, tool, args.lib)
+            print("%-10s %-14s %s" % (t, "not installed" if why else "ok",
+                                       tool_invocation(tool, args.lib)))
+            if why:
+                print("%-10s %s" % ("", why))
+        return 0
+
+    base_env = {}
+    stripped = []
+    for k, v in os.environ.items():
+        if STRIP_ENV.match(k):
+            stripped.append(k)
+        else:
+            base_env[k] = v
+    if stripped:
+        log("note: not passing inherited %s to the workloads" % ", ".join(sorted(stripped)))
+
+    ctx = {"cc1": find_cc1() if "gcc" in args.workloads else "",
+           "helper": build_helper(args.workdir)}
+    for w in args.workloads:
+        exe = WORKLOADS[w]["argv"][0]
+        if not exe.startswith("{") and not os.access(exe, os.X_OK):
+            die("workload %s needs %s, which is missing" % (w, exe))
+    meta = machine_meta()
+    if args.no_build:
+        log("--no-build: using %s as is" % args.workdir)
+    else:
+        build(args.workdir, args.workloads)
+
+    missing = {t: missing_reason(t, TOOLS[t], args.lib) for t in args.tools}
+    for t, why in missing.items():
+        if why:
+            log("tool %s: %s; reported as not installed" % (t, why))
+    if missing["glibc"]:
+        die("glibc baseline cannot run: " + missing["glibc"])
+
+    results = {}
+    abandoned = set()
+    for w in args.workloads:
+        for t in args.tools:
+            results[(w, t)] = []
+            if missing[t]:
+                results[(w, t)].append(Result("not installed", missing[t]))
+        ref = None
+        for i in range(args.runs):
+            for t in args.tools:
+                tool = TOOLS[t]
+                nruns = min(args.runs, tool.runs) if tool.runs else args.runs
+                if missing[t] or i >= nruns or (w, t) in abandoned:
+                    continue
+                r = run_workload(w, t, tool, i, args, base_env, ctx)
+                hint = ""
+                if r.status in ("ok", "bad exit"):
+                    if ref is None and t == "glibc" and r.status == "ok":
+                        ref = r.stdout
+                    r.out_ok = ref is not None and r.stdout == ref
+                    if r.status == "ok" and ref is not None and not r.out_ok:
+                        r.status = "wrong output"
+                        save = os.path.join(args.workdir, "logs", "%s-glibc.expected" % w)
+                        with open(save, "wb") as f:
+                            f.write(ref)
+                        hint = ("      stdout differs from glibc's: diff %s %s"
+                                % (save, r.err_path[:-len(".stderr")] + ".stdout"))
+                results[(w, t)].append(r)
+                msg = "[%s run %d/%d] %-10s" % (w, i + 1, nruns, t)
+                if r.status in ("ok", "wrong output", "crashed", "bad exit"):
+                    msg += " %7.2f s %8.1f MiB" % (r.wall, r.rss / 1024.0)
+                msg += "  " + r.status + (" (%s)" % r.detail if r.detail else "")
+                log(msg)
+                if hint:
+                    log(hint)
+                if r.status != "ok":
+                    tail = stderr_tail(r.err_path)
+                    if tail:
+                        log("      stderr tail (%s):\n%s" % (r.err_path, tail))
+                    if t == "glibc":
+                        log("      warning: the glibc baseline failed on %s" % w)
+                if r.status in ("timed out", "error"):
+                    abandoned.add((w, t))
+
+    cells = summarize(results, args.tools, args.workloads)
+    script = os.path.relpath(os.path.abspath(sys.argv[0]), REPO)
+    cmd = "python3 " + shlex.join([script] + sys.argv[1:])
+    meta["cmd"] = cmd
+    if any(t.startswith("memtype") for t in args.tools):
+        rev = sh(["git", "-C", REPO, "describe", "--always", "--dirty"]).strip()
+        if rev:
+            meta["git"] = " (repository at `%s`)" % rev
+    text = render(cells, args.tools, args.workloads, args, meta)
+    print(text)
+    if not args.no_write:
+        d = os.path.dirname(os.path.abspath(args.out))
+        os.makedirs(d, exist_ok=True)
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text + "\n")
+        os.replace(tmp, args.out)
+        log("wrote %s" % args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        if _current_pgid:
+            try:
+                os.killpg(_current_pgid, signal.SIGKILL)
+            except OSError:
+                pass
+        log("interrupted")
+        sys.exit(130)

@@ -1,0 +1,474 @@
+/* alloc.c - the allocator's slow paths and public core API (see alloc.h):
+ * bootstrap, cache refill and flush, medium runs and huge blocks, realloc,
+ * aligned allocation, validation of every pointer handed back to us.
+ * The fast paths are in alloc_inline.h. Locks are taken only in zone.c,
+ * page.c and tcache.c. */
+#define _GNU_SOURCE
+#include "alloc.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "alloc_inline.h"
+#include "options.h"
+#include "os.h"
+#include "report.h"
+
+const char *const mt_family_names[MT_FAM_COUNT] = {"malloc", "new", "new[]"};
+const char *const mt_family_free_names[MT_FAM_COUNT] = {"free", "delete", "delete[]"};
+
+static int init_state; /* 0 none, 1 running, 2 done */
+static bool options_from_env;
+
+/* ---- bootstrap ---------------------------------------------------------- */
+
+static void load_options(void) {
+  char err[512];
+  char **env = mt_os_environ();
+  if (!mt_options_parse(env, mt_os_is_secure(), err, sizeof(err))) {
+    mt_os_write(2, err, strlen(err));
+    mt_os_exit(1);
+  }
+  options_from_env = env != NULL;
+}
+
+void mt_init(void) {
+  if (MT_LIKELY(__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == 2))
+    return;
+  int expect = 0;
+  if (!__atomic_compare_exchange_n(&init_state, &expect, 1, false, __ATOMIC_ACQUIRE,
+                                   __ATOMIC_ACQUIRE)) {
+    while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2)
+      mt_os_yield();
+    return;
+  }
+  mt_sizeclass_init();
+  mt_page_init();
+  mt_tcache_init();
+  load_options();
+  __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+  if (options_from_env && mt_opt.verbose)
+    mt_options_print();
+}
+
+bool mt_is_initialized(void) { return __atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == 2; }
+
+/* The loader may call malloc before libc has set environ: read the options
+ * again once constructors run. */
+void mt_late_init(void) {
+  mt_init();
+  if (!options_from_env) {
+    load_options();
+    if (mt_opt.verbose)
+      mt_options_print();
+  }
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static inline void count(bool alloc, uint64_t bytes) {
+  mt_tcache_t *tc = mt_tls_cache;
+  if (tc == NULL) {
+    mt_tcache_count_nocache(alloc, bytes);
+  } else if (alloc) {
+    tc->stats.allocs++;
+    tc->stats.bytes_alloc += bytes;
+  } else {
+    tc->stats.frees++;
+    tc->stats.bytes_freed += bytes;
+  }
+}
+
+static mt_tcache_t *get_cache(void) {
+  mt_tcache_t *tc = mt_tls_cache;
+  if (MT_LIKELY(tc != NULL))
+    return tc;
+  mt_init();
+  return mt_tcache_attach();
+}
+
+static size_t pages_for(size_t n) {
+  size_t k = (n + MT_PAGE_SIZE - 1) >> MT_PAGE_SHIFT;
+  return k ? k : 1;
+}
+
+/* Where a pointer handed back to us lands. */
+typedef enum { BLK_NONE, BLK_SLOT, BLK_MEDIUM, BLK_HUGE } blk_where_t;
+
+typedef struct block_s {
+  blk_where_t where;
+  uintptr_t start;  /* block start (the pointer when it is valid) */
+  size_t usable;    /* bytes the block may hold */
+  mt_slab_t *run;   /* slab or medium run */
+  mt_huge_t *huge;
+  mt_meta_t *meta;  /* never NULL once where != BLK_NONE */
+} block_t;
+
+static mt_meta_t freed_run_meta; /* stands for a medium block already freed */
+
+/* Finds the block holding address a. Returns true only when a is the start
+ * of a block (live or free); b->where says whether a is inside one at all. */
+static bool block_lookup(uintptr_t a, block_t *b) {
+  memset(b, 0, sizeof(*b));
+  uint8_t map = mt_segmap_lookup(a);
+  if (map == MT_MAP_SEGMENT) {
+    mt_slab_t *run = mt_run_of(a);
+    if (run == NULL)
+      return false;
+    uint8_t kind = __atomic_load_n(&run->kind, __ATOMIC_ACQUIRE);
+    if (kind == MT_RUN_SLAB) {
+      uint32_t idx = mt_slab_index(run, a);
+      if (idx >= run->nslots)
+        return false;
+      b->where = BLK_SLOT;
+      b->run = run;
+      b->start = run->start + (uintptr_t)idx * run->slot_size;
+      b->usable = run->slot_size;
+      b->meta = &run->meta[idx];
+      return b->start == a;
+    }
+    if (kind == MT_RUN_MEDIUM) {
+      b->where = BLK_MEDIUM;
+      b->run = run;
+      b->start = run->start;
+      b->usable = (size_t)run->npages << MT_PAGE_SHIFT;
+      b->meta = &run->run_meta;
+      return b->start == a;
+    }
+    if (kind == MT_RUN_FREE && a == mt_run_addr(run)) {
+      b->where = BLK_MEDIUM;
+      b->start = a;
+      b->meta = &freed_run_meta;
+      return true;
+    }
+    return false;
+  }
+  if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
+    mt_huge_t *h = mt_huge_of(a);
+    if (h == NULL)
+      return false;
+    b->where = BLK_HUGE;
+    b->huge = h;
+    b->start = h->user;
+    b->usable = h->usable;
+    b->meta = &h->meta;
+    return a == h->user;
+  }
+  return false;
+}
+
+static size_t requested_size(const block_t *b) {
+  return b->where == BLK_HUGE ? b->huge->big_size : b->meta->f.size;
+}
+
+/* Reports a pointer that is not a live block's start. */
+static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintptr_t a,
+                               const block_t *b, bool is_start) {
+  if (is_start) {
+    mt_report_error(freed, a, b->start, requested_size(b),
+                    "the block was already freed");
+  } else if (b->where != BLK_NONE) {
+    mt_report_error(bad, a, b->start, b->meta->f.state == MT_STATE_LIVE ? requested_size(b) : 0,
+                    "the pointer is inside a block, not at its start");
+  } else {
+    mt_report_error(bad, a, 0, 0, "the pointer was not returned by malloc or new");
+  }
+}
+
+/* ---- slow paths: allocation ------------------------------------------------- */
+
+static void *alloc_small(unsigned c, size_t n, unsigned family) {
+  mt_tcache_t *tc = get_cache();
+  if (MT_LIKELY(tc != NULL)) {
+    mt_bin_t *b = &tc->bins[c];
+    if (b->n == 0 && !mt_tcache_refill(tc, c)) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    unsigned i = --b->n;
+    b->metas[i]->word = mt_meta_pack((uint32_t)n, 0, MT_STATE_LIVE, (uint8_t)family);
+    count(true, n);
+    return b->items[i];
+  }
+  /* An exiting thread: one slot straight from the zone. */
+  void *p;
+  mt_meta_t *m;
+  if (mt_zone_take(c, &p, &m, 1) == 0) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  m->word = mt_meta_pack((uint32_t)n, 0, MT_STATE_LIVE, (uint8_t)family);
+  count(true, n);
+  return p;
+}
+
+static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool zero) {
+  bool dirty;
+  mt_slab_t *run = mt_page_alloc_run(pages_for(n), align_pages ? align_pages : 1, &dirty);
+  if (run == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  run->start = mt_run_addr(run);
+  run->run_meta.word = mt_meta_pack((uint32_t)n, 0, MT_STATE_LIVE, (uint8_t)family);
+  __atomic_store_n(&run->kind, MT_RUN_MEDIUM, __ATOMIC_RELEASE);
+  if (zero && dirty)
+    memset((void *)run->start, 0, n);
+  count(true, n);
+  return (void *)run->start;
+}
+
+static void *alloc_huge(size_t n, size_t align, unsigned family) {
+  mt_huge_t *h;
+  void *p = mt_huge_alloc(n, align, &h);
+  if (p == NULL)
+    return NULL;
+  h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, 0, MT_STATE_LIVE,
+                              (uint8_t)family);
+  count(true, n);
+  return p;
+}
+
+static void *alloc_large(size_t n, unsigned family, bool zero) {
+  mt_init();
+  if (n <= MT_MEDIUM_MAX)
+    return alloc_medium(n, 1, family, zero);
+  return alloc_huge(n, 0, family);
+}
+
+void *mt_malloc_slow(size_t n, unsigned family) {
+  if (n <= MT_SMALL_MAX) {
+    mt_init();
+    return alloc_small(mt_size_class(n), n, family);
+  }
+  return alloc_large(n, family, false);
+}
+
+/* ---- slow paths: free ----------------------------------------------------- */
+
+static void release(const block_t *b, void *p) {
+  count(false, requested_size(b));
+  switch (b->where) {
+  case BLK_SLOT: {
+    b->meta->f.state = MT_STATE_FREE;
+    mt_tcache_t *tc = get_cache();
+    unsigned c = b->run->cls;
+    if (tc == NULL) {
+      mt_zone_give(c, &p, 1);
+      return;
+    }
+    mt_bin_t *bin = &tc->bins[c];
+    if (bin->n == bin->cap)
+      mt_tcache_flush(tc, c, bin->batch);
+    bin->items[bin->n] = p;
+    bin->metas[bin->n] = b->meta;
+    bin->n++;
+    return;
+  }
+  case BLK_MEDIUM:
+    b->meta->f.state = MT_STATE_FREE;
+    __atomic_store_n(&b->run->kind, MT_RUN_NONE, __ATOMIC_RELEASE);
+    mt_page_free_run(b->run);
+    return;
+  case BLK_HUGE:
+    mt_huge_free(b->huge);
+    return;
+  case BLK_NONE:
+    break;
+  }
+}
+
+void mt_free_slow(void *p, unsigned family) {
+  (void)family; /* mismatched families are reported by the checks layer */
+  if (p == NULL)
+    return;
+  block_t b;
+  uintptr_t a = (uintptr_t)p;
+  bool is_start = block_lookup(a, &b);
+  if (MT_UNLIKELY(!is_start || b.meta->f.state != MT_STATE_LIVE)) {
+    report_bad_pointer(MT_ERR_INVALID_FREE, MT_ERR_DOUBLE_FREE, a, &b, is_start);
+    return;
+  }
+  release(&b, p);
+}
+
+/* ---- public ----------------------------------------------------------------- */
+
+void *mt_malloc(size_t n, unsigned family) { return mt_malloc_inline(n, family); }
+void mt_free(void *p, unsigned family) { mt_free_inline(p, family); }
+
+void *mt_calloc(size_t count_, size_t size) {
+  size_t n;
+  if (__builtin_mul_overflow(count_, size, &n)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (n <= MT_SMALL_MAX) {
+    void *p = mt_malloc_inline(n, MT_FAM_MALLOC);
+    if (p)
+      memset(p, 0, n);
+    return p;
+  }
+  return alloc_large(n, MT_FAM_MALLOC, true);
+}
+
+/* Resizes b in place when its storage allows; true on success. */
+static bool resize_in_place(block_t *b, size_t n) {
+  switch (b->where) {
+  case BLK_SLOT:
+    return n <= b->usable && (n >= b->usable / 2 || b->usable <= 32);
+  case BLK_MEDIUM:
+    if (n <= MT_SMALL_MAX || n > MT_MEDIUM_MAX)
+      return false;
+    if (pages_for(n) <= b->run->npages)
+      return pages_for(n) * 2 >= b->run->npages;
+    return mt_page_try_grow_run(b->run, pages_for(n));
+  case BLK_HUGE:
+  case BLK_NONE:
+    break;
+  }
+  return false;
+}
+
+void *mt_realloc(void *p, size_t n) {
+  if (p == NULL)
+    return mt_malloc_inline(n, MT_FAM_MALLOC);
+  if (n == 0) {
+    mt_free_inline(p, MT_FAM_MALLOC);
+    return NULL;
+  }
+  block_t b;
+  uintptr_t a = (uintptr_t)p;
+  bool is_start = block_lookup(a, &b);
+  if (MT_UNLIKELY(!is_start || b.meta->f.state != MT_STATE_LIVE)) {
+    report_bad_pointer(MT_ERR_INVALID_REALLOC, MT_ERR_REALLOC_OF_FREED, a, &b, is_start);
+    errno = ENOMEM;
+    return NULL;
+  }
+  unsigned family = b.meta->f.family;
+  size_t old = requested_size(&b);
+  if (resize_in_place(&b, n)) {
+    b.meta->f.size = (uint32_t)n;
+    count(false, old);
+    count(true, n);
+    return p;
+  }
+  if (b.where == BLK_HUGE && n > MT_MEDIUM_MAX) {
+    void *q = mt_huge_resize(b.huge, n);
+    if (q == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    mt_huge_t *h = mt_huge_of((uintptr_t)q);
+    h->meta.f.size = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    count(false, old);
+    count(true, n);
+    return q;
+  }
+  void *q = mt_malloc_inline(n, family);
+  if (q == NULL)
+    return NULL;
+  memcpy(q, p, n < b.usable ? n : b.usable);
+  release(&b, p);
+  return q;
+}
+
+void *mt_reallocarray(void *p, size_t count_, size_t size) {
+  size_t n;
+  if (__builtin_mul_overflow(count_, size, &n)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return mt_realloc(p, n);
+}
+
+void *mt_memalign(size_t align, size_t n, unsigned family) {
+  if (align <= MT_MIN_ALIGN)
+    return mt_malloc_inline(n, family);
+  if (align & (align - 1)) {
+    /* glibc rounds a non-power-of-two alignment up. */
+    if (align > ((size_t)1 << 62)) {
+      errno = EINVAL;
+      return NULL;
+    }
+    align = (size_t)1 << (64 - __builtin_clzl(align));
+  }
+  mt_init();
+  unsigned c = mt_size_class_aligned(n, align);
+  if (c < MT_NCLASSES)
+    return alloc_small(c, n, family);
+  if (n <= MT_MEDIUM_MAX && align <= MT_SEG_SIZE / 8)
+    return alloc_medium(n, align >> MT_PAGE_SHIFT, family, false);
+  return alloc_huge(n, align, family);
+}
+
+int mt_posix_memalign(void **out, size_t align, size_t n) {
+  if (align < sizeof(void *) || (align & (align - 1)) || align % sizeof(void *))
+    return EINVAL;
+  int saved = errno;
+  void *p = mt_memalign(align, n, MT_FAM_MALLOC);
+  if (p == NULL) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+size_t mt_usable_size(const void *p) {
+  block_t b;
+  if (p == NULL || !block_lookup((uintptr_t)p, &b) || b.meta->f.state != MT_STATE_LIVE)
+    return 0;
+  return b.usable;
+}
+
+bool mt_owns(const void *p) {
+  uintptr_t a = (uintptr_t)p;
+  uint8_t map = mt_segmap_lookup(a);
+  if (map == MT_MAP_SEGMENT) {
+    mt_slab_t *run = mt_run_of(a);
+    return run && (run->kind == MT_RUN_SLAB || run->kind == MT_RUN_MEDIUM);
+  }
+  return mt_huge_of(a) != NULL;
+}
+
+/* ---- process life ----------------------------------------------------------- */
+
+void mt_fork_prepare(void) {
+  if (!mt_is_initialized())
+    return;
+  mt_tcache_fork_prepare();
+  mt_zone_fork_prepare();
+  mt_page_fork_prepare();
+}
+
+void mt_fork_parent(void) {
+  if (!mt_is_initialized())
+    return;
+  mt_page_fork_parent();
+  mt_zone_fork_parent();
+  mt_tcache_fork_parent();
+}
+
+void mt_fork_child(void) {
+  if (!mt_is_initialized())
+    return;
+  mt_page_fork_child();
+  mt_zone_fork_child();
+  mt_tcache_fork_child();
+}
+
+void mt_at_exit(void) {
+  if (!mt_is_initialized() || !mt_opt.stats)
+    return;
+  mt_tstats_t s;
+  unsigned threads;
+  mt_tcache_sum_stats(&s, &threads);
+  mt_page_stats_t ps;
+  mt_page_get_stats(&ps);
+  mt_printf("memtype: summary: %s (pid %d): %lu allocations, %lu frees, %lu bytes requested, "
+            "%lu blocks live at exit, peak heap %lu KiB mapped, %u threads\n",
+            mt_os_progname(), mt_os_getpid(), (unsigned long)s.allocs, (unsigned long)s.frees,
+            (unsigned long)s.bytes_alloc, (unsigned long)(s.allocs - s.frees),
+            (unsigned long)(ps.peak_mapped >> 10), threads);
+}

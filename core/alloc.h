@@ -1,0 +1,38 @@
+/* alloc.h - the allocator's API used by preload/ (one call per entry point)
+ * and by the unit tests. Every function is safe before initialisation (it
+ * bootstraps), from any thread, and never calls the C library's malloc. */
+#ifndef MT_ALLOC_H
+#define MT_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mt_types.h"
+
+void *mt_malloc(size_t n, unsigned family);
+void mt_free(void *p, unsigned family);
+void *mt_calloc(size_t count, size_t size);
+void *mt_realloc(void *p, size_t n);
+void *mt_reallocarray(void *p, size_t count, size_t size);
+/* align: a power of two; n may be 0. NULL + ENOMEM on failure. */
+void *mt_memalign(size_t align, size_t n, unsigned family);
+/* posix_memalign semantics: EINVAL for a bad alignment, *out untouched. */
+int mt_posix_memalign(void **out, size_t align, size_t n);
+size_t mt_usable_size(const void *p);
+/* True when p is inside memory this allocator manages (live or not). */
+bool mt_owns(const void *p);
+
+/* Bootstrap: idempotent, thread-safe; false when the configuration is
+ * invalid (then the process has been stopped already). */
+void mt_init(void);
+/* Re-reads the options once the environment is known (constructor time). */
+void mt_late_init(void);
+bool mt_is_initialized(void);
+
+/* Fork and exit hooks (called from preload/). */
+void mt_fork_prepare(void);
+void mt_fork_parent(void);
+void mt_fork_child(void);
+void mt_at_exit(void);
+
+#endif

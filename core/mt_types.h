@@ -1,0 +1,157 @@
+/* mt_types.h - memtype's shared vocabulary: constants, the segment layout and
+ * the structures every core module uses. Owns no state.
+ *
+ * Glossary
+ *   segment  4 MiB of address space aligned to 4 MiB, obtained with mmap. Its
+ *            first pages hold the segment header and the slot metadata; the
+ *            rest are 4 KiB pages handed out in runs.
+ *   run      contiguous pages of one segment: either a slab or one medium block.
+ *   slab     a run cut into equal slots of one size class.
+ *   slot     one block as the program sees it. Its metadata (requested size,
+ *            type id, state, family) lives out of band in the segment's meta
+ *            area, never next to the user's bytes.
+ *   zone     all slabs of one size class, with their lock (UMA's zone/keg).
+ *   cache    a thread's stack of free slots per class (UMA's per-CPU bucket).
+ *   huge     a block too big for a segment: its own aligned mapping, a header
+ *            page in front of the user's bytes.
+ *   site     the call site that allocated; a type is one site (or a named group).
+ *
+ *   segment (4 MiB, aligned)
+ *   +--------+----------------------+--------------------------------------+
+ *   | header | meta: per data page  | data pages: runs (slabs, medium)     |
+ *   | slabs[]| MT_META_PER_PAGE B   | [slab c=3 |slab c=9 | medium | free ]|
+ *   +--------+----------------------+--------------------------------------+
+ *   segmap[addr >> 22] says whether an address is in a segment or a huge block;
+ *   page_head[(addr - seg) >> 12] gives the first page of the run holding it,
+ *   and slabs[head] that run's descriptor; the slot is (addr - start) / size,
+ *   a multiply by a reciprocal.
+ */
+#ifndef MT_TYPES_H
+#define MT_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MT_NOINLINE __attribute__((noinline))
+#define MT_COLD __attribute__((cold))
+#define MT_HIDDEN __attribute__((visibility("hidden")))
+#define MT_TLS __thread __attribute__((tls_model("initial-exec")))
+#define MT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#ifdef MT_DEBUG
+void mt_assert_fail(const char *expr, const char *file, int line);
+#define MT_ASSERT(e) ((e) ? (void)0 : mt_assert_fail(#e, __FILE__, __LINE__))
+#else
+#define MT_ASSERT(e) ((void)0)
+#endif
+
+/* ---- geometry ---------------------------------------------------------- */
+#define MT_SEG_SHIFT 22
+#define MT_SEG_SIZE ((uintptr_t)1 << MT_SEG_SHIFT)
+#define MT_SEG_MASK (MT_SEG_SIZE - 1)
+#define MT_PAGE_SHIFT 12
+#define MT_PAGE_SIZE ((size_t)1 << MT_PAGE_SHIFT)
+#define MT_SEG_PAGES (MT_SEG_SIZE >> MT_PAGE_SHIFT) /* 1024 */
+#define MT_ADDR_BITS 47
+#define MT_SEGMAP_LEN ((size_t)1 << (MT_ADDR_BITS - MT_SEG_SHIFT))
+
+#define MT_MIN_ALIGN 16
+#define MT_SMALL_MAX 32768          /* largest size served from slabs */
+#define MT_MEDIUM_MAX (1u << 20)    /* largest size served as a page run */
+#define MT_SLAB_MAX_PAGES 16        /* slabs are 1..16 pages */
+#define MT_SLOTS_PER_PAGE (MT_PAGE_SIZE / MT_MIN_ALIGN) /* 256 */
+
+/* Block states kept in the slot metadata. FREE must be 0: fresh meta is zero. */
+enum mt_state { MT_STATE_FREE = 0, MT_STATE_LIVE = 1, MT_STATE_CACHED = 2 };
+
+/* Allocating family: a block must be released by the matching family. */
+enum mt_family {
+  MT_FAM_MALLOC = 0, /* malloc calloc realloc memalign family */
+  MT_FAM_NEW,        /* operator new */
+  MT_FAM_NEW_ARRAY,  /* operator new[] */
+  MT_FAM_COUNT
+};
+extern const char *const mt_family_names[MT_FAM_COUNT];
+extern const char *const mt_family_free_names[MT_FAM_COUNT];
+
+/* Out-of-band metadata of one slot (or one medium/huge block): 8 bytes,
+ * written with one store on allocation, one byte on free. */
+typedef union mt_meta_u {
+  struct {
+    uint32_t size;  /* requested size */
+    uint16_t type;  /* type id (0 = untyped) */
+    uint8_t state;  /* enum mt_state */
+    uint8_t family; /* enum mt_family */
+  } f;
+  uint64_t word;
+} mt_meta_t;
+_Static_assert(sizeof(mt_meta_t) == 8, "meta is one word");
+
+static inline uint64_t mt_meta_pack(uint32_t size, uint16_t type, uint8_t state,
+                                    uint8_t family) {
+  mt_meta_t m;
+  m.f.size = size;
+  m.f.type = type;
+  m.f.state = state;
+  m.f.family = family;
+  return m.word;
+}
+
+/* Meta area per data page: 256 slots of 8 bytes plus a 256-bit bitmap. */
+#define MT_META_PER_PAGE (MT_SLOTS_PER_PAGE * sizeof(mt_meta_t) + MT_SLOTS_PER_PAGE / 8)
+
+enum mt_run_kind { MT_RUN_NONE = 0, MT_RUN_SLAB, MT_RUN_MEDIUM, MT_RUN_FREE };
+
+typedef struct mt_segment_s mt_segment_t;
+
+/* Descriptor of a run, stored in its segment header at the run's first page.
+ * Slab fields are guarded by the zone lock of its class; medium and free
+ * runs by the page lock. */
+typedef struct mt_slab_s {
+  uintptr_t start;          /* address of the first slot */
+  uint32_t slot_size;       /* bytes per slot (slabs) */
+  uint32_t recip;           /* ceil(2^32 / slot_size): slot = off * recip >> 32 */
+  uint16_t npages;          /* run length in pages */
+  uint16_t nslots;          /* slots in the slab */
+  uint16_t nfree;           /* slots whose bit is set in bits[] */
+  uint8_t kind;             /* enum mt_run_kind */
+  uint8_t cls;              /* size class (slabs) */
+  uint8_t list;             /* which zone list holds it (slabs) */
+  uint8_t dirty;            /* free run: pages may be resident */
+  uint16_t scan;            /* first bitmap word that may have a bit set */
+  mt_meta_t *meta;          /* nslots entries */
+  uint64_t *bits;           /* free bitmap, bit set = slot free in the slab */
+  struct mt_slab_s *prev;   /* zone list links */
+  struct mt_slab_s *next;
+  mt_meta_t run_meta;       /* medium blocks: their metadata */
+} mt_slab_t;
+
+struct mt_segment_s {
+  uint64_t magic;                      /* MT_SEG_MAGIC */
+  mt_segment_t *next;                  /* all segments, page lock */
+  uint32_t first_data_page;            /* pages before it are header+meta */
+  uint32_t free_pages;                 /* pages in free runs */
+  uint16_t page_head[MT_SEG_PAGES];    /* first page of the run holding a page; 0 = none */
+  mt_slab_t runs[MT_SEG_PAGES];        /* descriptor per run, at its first page */
+};
+#define MT_SEG_MAGIC 0x6d656d7479706531ull /* "memtype1" */
+
+/* Header page of a huge block's own mapping. */
+typedef struct mt_huge_s {
+  uint64_t magic;       /* MT_HUGE_MAGIC */
+  size_t map_size;      /* whole mapping, header included */
+  size_t usable;        /* bytes from user pointer to the end of the mapping */
+  uintptr_t user;       /* the user pointer */
+  mt_meta_t meta;       /* requested size is in `big_size` when >= 4 GiB */
+  size_t big_size;      /* requested size (full width) */
+  struct mt_huge_s *prev, *next; /* all huge blocks, page lock */
+} mt_huge_t;
+#define MT_HUGE_MAGIC 0x6d746875676531ull
+
+/* segmap values */
+enum { MT_MAP_NONE = 0, MT_MAP_SEGMENT = 1, MT_MAP_HUGE = 2, MT_MAP_HUGE_TAIL = 3 };
+
+#endif /* MT_TYPES_H */

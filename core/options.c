@@ -1,0 +1,179 @@
+/* options.c - parser for the rows of options.def (see options.h). Reads the
+ * raw environment array: no getenv, no allocation, safe at bootstrap. */
+#include "options.h"
+
+#include <string.h>
+
+#include "mt_types.h"
+#include "report.h"
+
+enum kind { BOOL, INT, ACTION };
+
+typedef struct opt_row_s {
+  const char *name; /* without the MEMTYPE_ prefix */
+  enum kind kind;
+  int64_t def, min, max;
+  const char *help;
+  size_t offset;
+} opt_row_t;
+
+static const opt_row_t rows[] = {
+#define MT_OPT(field, NAME, kind, def, min, max, help) \
+  {#NAME, kind, def, min, max, help, offsetof(mt_options_t, field)},
+#include "options.def"
+#undef MT_OPT
+};
+
+MT_HIDDEN mt_options_t mt_opt;
+
+void mt_options_set_defaults(void) {
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+    *(int64_t *)((char *)&mt_opt + rows[i].offset) = rows[i].def;
+}
+
+static bool parse_int(const char *s, int64_t *out) {
+  if (*s == '\0')
+    return false;
+  int64_t v = 0;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (v > (INT64_MAX - 9) / 10)
+      return false;
+    v = v * 10 + (*s - '0');
+  }
+  int shift = 0;
+  if (*s == 'k' || *s == 'K')
+    shift = 10;
+  else if (*s == 'm' || *s == 'M')
+    shift = 20;
+  else if (*s == 'g' || *s == 'G')
+    shift = 30;
+  if (shift) {
+    s++;
+    if (v > (INT64_MAX >> shift))
+      return false;
+    v <<= shift;
+  }
+  if (*s != '\0')
+    return false;
+  *out = v;
+  return true;
+}
+
+static bool parse_value(const opt_row_t *r, const char *s, int64_t *out) {
+  switch (r->kind) {
+  case BOOL:
+    if (!strcmp(s, "1") || !strcmp(s, "yes") || !strcmp(s, "on") || !strcmp(s, "true"))
+      return *out = 1, true;
+    if (!strcmp(s, "0") || !strcmp(s, "no") || !strcmp(s, "off") || !strcmp(s, "false"))
+      return *out = 0, true;
+    return false;
+  case INT:
+    return parse_int(s, out) && *out >= r->min && *out <= r->max;
+  case ACTION:
+    if (!strcmp(s, "abort"))
+      return *out = MT_ACTION_ABORT, true;
+    if (!strcmp(s, "continue"))
+      return *out = MT_ACTION_CONTINUE, true;
+    if (!strncmp(s, "exit:", 5) && parse_int(s + 5, out) && *out <= r->max)
+      return *out += MT_ACTION_EXIT_BASE, true;
+    return false;
+  }
+  return false;
+}
+
+static const char *accepted(const opt_row_t *r, char *buf, unsigned len) {
+  switch (r->kind) {
+  case BOOL:
+    return "0, 1, yes, no, on, off";
+  case ACTION:
+    return "abort, continue, exit:N with N in 0..255";
+  case INT:
+    mt_snprintf(buf, len, "an integer in %ld..%ld (K, M, G suffixes allowed)", (long)r->min,
+                (long)r->max);
+    return buf;
+  }
+  return "?";
+}
+
+/* Edit distance, for did-you-mean on unknown names (short strings only). */
+static unsigned distance(const char *a, size_t la, const char *b) {
+  size_t lb = strlen(b);
+  unsigned row[64];
+  if (la >= 63 || lb >= 63)
+    return 99;
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = (unsigned)j;
+  for (size_t i = 1; i <= la; i++) {
+    unsigned diag = row[0];
+    row[0] = (unsigned)i;
+    for (size_t j = 1; j <= lb; j++) {
+      unsigned up = row[j];
+      unsigned best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best)
+        best = up + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+bool mt_options_parse(char **env, bool secure, char *err, unsigned errlen) {
+  mt_options_set_defaults();
+  if (env == NULL || secure)
+    return true;
+  for (char **e = env; *e; e++) {
+    if (strncmp(*e, "MEMTYPE_", 8) != 0)
+      continue;
+    const char *name = *e + 8, *eq = strchr(name, '=');
+    if (eq == NULL)
+      continue;
+    size_t nlen = (size_t)(eq - name);
+    const opt_row_t *row = NULL;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+      if (strlen(rows[i].name) == nlen && !strncmp(rows[i].name, name, nlen))
+        row = &rows[i];
+    if (row == NULL) {
+      /* Variables of the `memtype` command itself are not ours to judge. */
+      if (!strncmp(name, "CMD_", 4))
+        continue;
+      const char *best = NULL;
+      unsigned bestd = 3;
+      for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        unsigned d = distance(name, nlen, rows[i].name);
+        if (d < bestd)
+          bestd = d, best = rows[i].name;
+      }
+      char nm[96];
+      mt_snprintf(nm, sizeof(nm) < nlen + 1 ? sizeof(nm) : nlen + 1, "%s", name);
+      if (best)
+        mt_warn("unknown variable MEMTYPE_%s ignored; did you mean MEMTYPE_%s?", nm, best);
+      else
+        mt_warn("unknown variable MEMTYPE_%s ignored (see `memtype options`)", nm);
+      continue;
+    }
+    int64_t v;
+    if (!parse_value(row, eq + 1, &v)) {
+      char acc[96];
+      mt_snprintf(err, errlen, "memtype: error: MEMTYPE_%s=%s: invalid value; accepted: %s\n",
+                  row->name, eq + 1, accepted(row, acc, sizeof(acc)));
+      return false;
+    }
+    *(int64_t *)((char *)&mt_opt + row->offset) = v;
+  }
+  return true;
+}
+
+void mt_options_print(void) {
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    int64_t v = *(int64_t *)((char *)&mt_opt + rows[i].offset);
+    if (rows[i].kind == ACTION)
+      mt_printf("memtype: option MEMTYPE_%s=%s%ld\n", rows[i].name,
+                v == MT_ACTION_ABORT ? "abort" : v == MT_ACTION_CONTINUE ? "continue" : "exit:",
+                v >= MT_ACTION_EXIT_BASE ? (long)(v - MT_ACTION_EXIT_BASE) : 0L);
+    else
+      mt_printf("memtype: option MEMTYPE_%s=%ld\n", rows[i].name, (long)v);
+  }
+}

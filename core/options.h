@@ -1,0 +1,29 @@
+/* options.h - the parsed MEMTYPE_* configuration (rows in options.def).
+ * Parsed once at bootstrap from the raw environment, read-only afterwards. */
+#ifndef MT_OPTIONS_H
+#define MT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ACTION values: MT_ACTION_EXIT_BASE + N means exit:N. */
+enum { MT_ACTION_ABORT = 0, MT_ACTION_CONTINUE = -1, MT_ACTION_EXIT_BASE = 1 };
+
+typedef struct mt_options_s {
+#define MT_OPT(field, NAME, kind, def, min, max, help) int64_t field;
+#include "options.def"
+#undef MT_OPT
+} mt_options_t;
+
+extern mt_options_t mt_opt;
+
+/* Parses env (NULL = defaults only). Returns false and writes the message
+ * into err (NUL-terminated, at most errlen) on an invalid value. Unknown
+ * MEMTYPE_* names are warned about through mt_warn. In secure-execution
+ * mode nothing is read. */
+bool mt_options_parse(char **env, bool secure, char *err, unsigned errlen);
+void mt_options_set_defaults(void);
+/* Writes the effective configuration (MEMTYPE_VERBOSE). */
+void mt_options_print(void);
+
+#endif

@@ -1,0 +1,82 @@
+/* page.h - the page level: segments and their page runs, huge blocks, and the
+ * page map that says for any address whether it is ours and which run holds it.
+ * Runs and huge blocks are handed out under one page lock; lookups take no
+ * lock (a run's descriptor is stable while the caller owns a block in it). */
+#ifndef MT_PAGE_H
+#define MT_PAGE_H
+
+#include "lock.h"
+#include "mt_types.h"
+
+extern uint8_t mt_segmap[MT_SEGMAP_LEN];
+extern mt_lock_t mt_page_lock;
+
+/* Layout constants computed by mt_page_init(). */
+extern uint32_t mt_seg_first_data_page;
+
+void mt_page_init(void);
+
+/* ---- lookups (lock-free) ---------------------------------------------- */
+static inline uint8_t mt_segmap_lookup(uintptr_t a) {
+  if (MT_UNLIKELY(a >> MT_ADDR_BITS))
+    return MT_MAP_NONE;
+  return mt_segmap[a >> MT_SEG_SHIFT];
+}
+
+static inline mt_segment_t *mt_segment_of(uintptr_t a) {
+  return (mt_segment_t *)(a & ~MT_SEG_MASK);
+}
+
+/* The run holding a, for an address in a segment; NULL for header pages. */
+static inline mt_slab_t *mt_run_of(uintptr_t a) {
+  mt_segment_t *seg = mt_segment_of(a);
+  uint16_t head = seg->page_head[(a & MT_SEG_MASK) >> MT_PAGE_SHIFT];
+  return head ? &seg->runs[head] : NULL;
+}
+
+static inline uintptr_t mt_run_addr(const mt_slab_t *run) {
+  uintptr_t seg = (uintptr_t)run & ~MT_SEG_MASK;
+  size_t idx = (size_t)(run - ((mt_segment_t *)seg)->runs);
+  return seg + (idx << MT_PAGE_SHIFT);
+}
+
+/* Huge block whose mapping holds a, or NULL. */
+mt_huge_t *mt_huge_of(uintptr_t a);
+
+/* ---- runs ------------------------------------------------------------- */
+/* A run of npages whose address is a multiple of align_pages pages; the
+ * descriptor is returned with kind MT_RUN_NONE for the caller to fill.
+ * *dirty tells whether its pages may hold old bytes. NULL when out of memory. */
+mt_slab_t *mt_page_alloc_run(size_t npages, size_t align_pages, bool *dirty);
+void mt_page_free_run(mt_slab_t *run);
+/* Grows a medium run in place by taking the free pages after it. */
+bool mt_page_try_grow_run(mt_slab_t *run, size_t npages);
+
+/* Meta and bitmap storage for a slab starting at run. */
+mt_meta_t *mt_page_meta_of(mt_slab_t *run);
+uint64_t *mt_page_bits_of(mt_slab_t *run);
+
+/* ---- huge blocks ------------------------------------------------------ */
+/* Returns the user pointer; memory is fresh (zero). NULL + ENOMEM on failure. */
+void *mt_huge_alloc(size_t n, size_t align, mt_huge_t **hdr_out);
+void mt_huge_free(mt_huge_t *h);
+/* Resizes; returns the new user pointer or NULL (old block intact). */
+void *mt_huge_resize(mt_huge_t *h, size_t n);
+
+/* ---- accounting and life cycle ----------------------------------------- */
+typedef struct mt_page_stats_s {
+  size_t mapped;      /* bytes mapped now (segments + huge) */
+  size_t peak_mapped; /* high-water mark of mapped */
+  size_t segments;    /* segments mapped now */
+  size_t huge_blocks; /* huge blocks live now */
+  size_t purged;      /* bytes given back with madvise over the run */
+  size_t dirty;       /* free pages that may be resident, in bytes */
+} mt_page_stats_t;
+
+void mt_page_get_stats(mt_page_stats_t *out);
+void mt_page_fork_prepare(void);
+void mt_page_fork_parent(void);
+void mt_page_fork_child(void);
+bool mt_page_is_valid(void);
+
+#endif

@@ -1,0 +1,80 @@
+/* sizeclass.c - builds the size-class table (see sizeclass.h): slot sizes,
+ * slab geometry chosen for the least tail waste, thread-cache bounds. */
+#include "sizeclass.h"
+
+mt_class_info_t mt_classes[MT_NCLASSES];
+uint8_t mt_class_lut[(4096 >> 4) + 1];
+
+size_t mt_class_size_formula(unsigned cls) {
+  if (cls < 8)
+    return (size_t)(cls + 1) * 16;
+  unsigned k = cls - 8;
+  unsigned b = 7 + k / 4, q = k % 4;
+  return (size_t)(5 + q) << (b - 2);
+}
+
+static unsigned class_by_formula(size_t n) {
+  if (n <= 128)
+    return n == 0 ? 0 : (unsigned)((n + 15) >> 4) - 1;
+  size_t m = n - 1;
+  unsigned b = 63u - (unsigned)__builtin_clzl(m);
+  return 8u + (b - 7u) * 4u + (unsigned)((m >> (b - 2u)) & 3u);
+}
+
+/* Slab length: at least 16 KiB and four slots, then the least tail waste. */
+static unsigned slab_pages(size_t size) {
+  size_t want = size * 4 > 16384 ? size * 4 : 16384;
+  unsigned kmin = (unsigned)((want + MT_PAGE_SIZE - 1) / MT_PAGE_SIZE);
+  if (kmin > MT_SLAB_MAX_PAGES)
+    kmin = MT_SLAB_MAX_PAGES;
+  unsigned best = kmin;
+  size_t best_waste = (kmin * MT_PAGE_SIZE) % size;
+  for (unsigned k = kmin + 1; k <= MT_SLAB_MAX_PAGES; k++) {
+    size_t waste = (k * MT_PAGE_SIZE) % size;
+    /* compare waste fractions: waste/k*P < best_waste/best*P */
+    if (waste * best < best_waste * k) {
+      best = k;
+      best_waste = waste;
+    }
+  }
+  return best;
+}
+
+void mt_sizeclass_init(void) {
+  for (unsigned c = 0; c < MT_NCLASSES; c++) {
+    mt_class_info_t *ci = &mt_classes[c];
+    size_t size = mt_class_size_formula(c);
+    ci->size = (uint32_t)size;
+    ci->recip = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
+    ci->npages = (uint16_t)slab_pages(size);
+    ci->nslots = (uint16_t)(ci->npages * MT_PAGE_SIZE / size);
+    size_t cap = 32768 / size;
+    cap = cap < 2 ? 2 : cap > 128 ? 128 : cap;
+    ci->cache_cap = (uint16_t)cap;
+    ci->batch = (uint16_t)(cap / 2 ? cap / 2 : 1);
+  }
+  for (size_t i = 0; i < MT_ARRAY_LEN(mt_class_lut); i++)
+    mt_class_lut[i] = (uint8_t)class_by_formula(i << 4);
+}
+
+unsigned mt_size_class_aligned(size_t n, size_t align) {
+  if (n > MT_SMALL_MAX || align > MT_PAGE_SIZE)
+    return MT_NCLASSES;
+  for (unsigned c = mt_size_class(n); c < MT_NCLASSES; c++)
+    if ((mt_classes[c].size & (align - 1)) == 0)
+      return c;
+  return MT_NCLASSES;
+}
+
+bool mt_sizeclass_is_valid(void) {
+  for (unsigned c = 0; c < MT_NCLASSES; c++) {
+    const mt_class_info_t *ci = &mt_classes[c];
+    if (ci->size % MT_MIN_ALIGN || ci->nslots == 0 || ci->npages > MT_SLAB_MAX_PAGES)
+      return false;
+    if (ci->nslots > ci->npages * MT_SLOTS_PER_PAGE)
+      return false;
+    if (c > 0 && ci->size <= mt_classes[c - 1].size)
+      return false;
+  }
+  return mt_classes[MT_NCLASSES - 1].size == MT_SMALL_MAX;
+}

@@ -1,0 +1,158 @@
+/* zone.c - slab life cycle per size class: carve a run into a slab, hand out
+ * free slots by bitmap, take them back, give empty slabs back to the page
+ * level. Every function takes the zone's lock itself; slab descriptors and
+ * bitmaps are only touched under it. */
+#include "zone.h"
+
+#include <string.h>
+
+#include "page.h"
+
+MT_HIDDEN mt_zone_t mt_zones[MT_NCLASSES];
+
+#define KEEP_EMPTY 2 /* empty slabs a zone keeps before returning pages */
+
+static void partial_push(mt_zone_t *z, mt_slab_t *s) {
+  s->prev = NULL;
+  s->next = z->partial;
+  if (z->partial)
+    z->partial->prev = s;
+  z->partial = s;
+  s->list = 1;
+}
+
+static void partial_remove(mt_zone_t *z, mt_slab_t *s) {
+  if (s->prev)
+    s->prev->next = s->next;
+  else
+    z->partial = s->next;
+  if (s->next)
+    s->next->prev = s->prev;
+  s->prev = s->next = NULL;
+  s->list = 0;
+}
+
+static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
+  const mt_class_info_t *ci = &mt_classes[c];
+  bool dirty;
+  mt_slab_t *s = mt_page_alloc_run(ci->npages, 1, &dirty);
+  if (s == NULL)
+    return NULL;
+  s->start = mt_run_addr(s);
+  s->slot_size = ci->size;
+  s->recip = ci->recip;
+  s->nslots = ci->nslots;
+  s->nfree = ci->nslots;
+  s->cls = (uint8_t)c;
+  s->meta = mt_page_meta_of(s);
+  s->bits = mt_page_bits_of(s);
+  size_t words = (ci->nslots + 63u) / 64u;
+  for (size_t w = 0; w < words; w++)
+    s->bits[w] = ~0ull;
+  if (ci->nslots % 64)
+    s->bits[words - 1] = (1ull << (ci->nslots % 64)) - 1;
+  s->scan = 0;
+  __atomic_store_n(&s->kind, MT_RUN_SLAB, __ATOMIC_RELEASE);
+  partial_push(z, s);
+  z->nempty++;
+  z->nslabs++;
+  return s;
+}
+
+unsigned mt_zone_take(unsigned c, void **ptrs, mt_meta_t **metas, unsigned max) {
+  mt_zone_t *z = &mt_zones[c];
+  unsigned got = 0;
+  mt_lock(&z->lock);
+  while (got < max) {
+    mt_slab_t *s = z->partial;
+    if (s == NULL && (s = slab_new_locked(z, c)) == NULL)
+      break;
+    if (s->nfree == s->nslots)
+      z->nempty--;
+    size_t words = (s->nslots + 63u) / 64u;
+    for (size_t w = s->scan; w < words && got < max; w++) {
+      uint64_t bits = s->bits[w];
+      while (bits && got < max) {
+        unsigned b = (unsigned)__builtin_ctzll(bits);
+        bits &= bits - 1;
+        size_t idx = w * 64 + b;
+        ptrs[got] = (void *)(s->start + idx * s->slot_size);
+        metas[got] = &s->meta[idx];
+        got++;
+        s->nfree--;
+      }
+      s->bits[w] = bits;
+      s->scan = (uint16_t)(bits ? w : w + 1);
+    }
+    if (s->nfree == 0)
+      partial_remove(z, s);
+  }
+  mt_unlock(&z->lock);
+  return got;
+}
+
+void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
+  mt_zone_t *z = &mt_zones[c];
+  mt_lock(&z->lock);
+  for (unsigned i = 0; i < n; i++) {
+    uintptr_t a = (uintptr_t)ptrs[i];
+    mt_slab_t *s = mt_run_of(a);
+    uint32_t idx = mt_slab_index(s, a);
+    MT_ASSERT(s->kind == MT_RUN_SLAB && s->cls == c && idx < s->nslots);
+    s->bits[idx >> 6] |= 1ull << (idx & 63);
+    if (idx >> 6 < s->scan)
+      s->scan = (uint16_t)(idx >> 6);
+    if (s->nfree++ == 0)
+      partial_push(z, s);
+    if (s->nfree == s->nslots) {
+      if (z->nempty < KEEP_EMPTY) {
+        z->nempty++;
+      } else {
+        partial_remove(z, s);
+        z->nslabs--;
+        s->kind = MT_RUN_NONE;
+        mt_page_free_run(s);
+      }
+    }
+  }
+  mt_unlock(&z->lock);
+}
+
+void mt_zone_fork_prepare(void) {
+  for (unsigned c = 0; c < MT_NCLASSES; c++)
+    mt_lock(&mt_zones[c].lock);
+}
+
+void mt_zone_fork_parent(void) {
+  for (unsigned c = 0; c < MT_NCLASSES; c++)
+    mt_unlock(&mt_zones[c].lock);
+}
+
+void mt_zone_fork_child(void) {
+  for (unsigned c = 0; c < MT_NCLASSES; c++)
+    mt_lock_reset(&mt_zones[c].lock);
+}
+
+bool mt_zone_is_valid(unsigned c) {
+  mt_zone_t *z = &mt_zones[c];
+  bool ok = true;
+  unsigned empty = 0;
+  mt_lock(&z->lock);
+  for (mt_slab_t *s = z->partial; s; s = s->next) {
+    unsigned count = 0;
+    size_t words = (s->nslots + 63u) / 64u;
+    for (size_t w = 0; w < words; w++) {
+      count += (unsigned)__builtin_popcountll(s->bits[w]);
+      if (w < s->scan && s->bits[w])
+        ok = false;
+    }
+    if (s->kind != MT_RUN_SLAB || s->cls != c || count != s->nfree || s->nfree == 0)
+      ok = false;
+    if (s->nfree == s->nslots)
+      empty++;
+  }
+  if (empty != z->nempty)
+    ok = false;
+  mt_unlock(&z->lock);
+  return ok;
+}

@@ -1,0 +1,36 @@
+/* zone.h - zones: the slabs of one size class and their lock (UMA's zone and
+ * keg in one). Thread caches refill from and flush to a zone in batches, so a
+ * zone lock is taken once per batch, never per allocation. Lock order: a
+ * zone lock, then the page lock. */
+#ifndef MT_ZONE_H
+#define MT_ZONE_H
+
+#include "lock.h"
+#include "sizeclass.h"
+
+typedef struct mt_zone_s {
+  mt_lock_t lock;
+  mt_slab_t *partial; /* slabs with at least one free slot, empty ones included */
+  uint32_t nempty;    /* wholly free slabs kept in partial */
+  uint32_t nslabs;    /* slabs owned by the zone */
+} mt_zone_t;
+
+extern mt_zone_t mt_zones[MT_NCLASSES];
+
+/* Takes up to max free slots of class c: their addresses in ptrs[], their
+ * metadata in metas[]. Returns how many (0 only when out of memory). */
+unsigned mt_zone_take(unsigned c, void **ptrs, mt_meta_t **metas, unsigned max);
+/* Returns n slots of class c, already marked free, to their slabs. */
+void mt_zone_give(unsigned c, void *const *ptrs, unsigned n);
+
+/* Slot index of address a in slab s (a inside the slab). */
+static inline uint32_t mt_slab_index(const mt_slab_t *s, uintptr_t a) {
+  return (uint32_t)(((uint64_t)(uint32_t)(a - s->start) * s->recip) >> 32);
+}
+
+void mt_zone_fork_prepare(void);
+void mt_zone_fork_parent(void);
+void mt_zone_fork_child(void);
+bool mt_zone_is_valid(unsigned c);
+
+#endif

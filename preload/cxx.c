@@ -1,0 +1,117 @@
+/* cxx.c - the C++ allocation operators in every standard form, written in C
+ * under their mangled names so that libmemtype needs no libstdc++. Failure
+ * follows the standard: call the new-handler and retry; with none, throw
+ * std::bad_alloc (through libstdc++'s own thrower, present in any C++
+ * program) or, for the nothrow forms, return NULL. A new-handler that throws
+ * from a nothrow form propagates its exception. */
+#include <stddef.h>
+
+#include "../core/alloc_inline.h"
+#include "../core/report.h"
+#include "../core/os.h"
+#include "entry.h"
+
+typedef void (*new_handler_t)(void);
+extern new_handler_t _ZSt15get_new_handlerv(void) __attribute__((weak));
+extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
+
+static MT_NOINLINE MT_COLD void *new_failed(size_t n, size_t align, unsigned fam, int nothrow) {
+  for (;;) {
+    new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+    if (h == NULL) {
+      if (nothrow)
+        return NULL;
+      if (_ZSt17__throw_bad_allocv)
+        _ZSt17__throw_bad_allocv();
+      mt_printf("memtype: error: operator new(%zu) failed and std::bad_alloc cannot be "
+                "thrown here; aborting\n", n);
+      mt_os_abort();
+    }
+    h();
+    void *p = align ? mt_memalign(align, n, fam) : mt_malloc_inline(n, fam);
+    if (p)
+      return p;
+  }
+}
+
+static inline void *new_plain(size_t n, unsigned fam, int nothrow) {
+  void *p = mt_malloc_inline(n, fam);
+  return MT_LIKELY(p != NULL) ? p : new_failed(n, 0, fam, nothrow);
+}
+
+static inline void *new_aligned(size_t n, size_t align, unsigned fam, int nothrow) {
+  void *p = mt_memalign(align, n, fam);
+  return MT_LIKELY(p != NULL) ? p : new_failed(n, align, fam, nothrow);
+}
+
+typedef struct nothrow_s nothrow_t;
+
+/* operator new / new[] */
+MT_EXPORT void *_Znwm(size_t n) { return new_plain(n, MT_FAM_NEW, 0); }
+MT_EXPORT void *_Znam(size_t n) { return new_plain(n, MT_FAM_NEW_ARRAY, 0); }
+MT_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const nothrow_t *t) {
+  (void)t;
+  return new_plain(n, MT_FAM_NEW, 1);
+}
+MT_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const nothrow_t *t) {
+  (void)t;
+  return new_plain(n, MT_FAM_NEW_ARRAY, 1);
+}
+MT_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t al) {
+  return new_aligned(n, al, MT_FAM_NEW, 0);
+}
+MT_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t al) {
+  return new_aligned(n, al, MT_FAM_NEW_ARRAY, 0);
+}
+MT_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothrow_t *t) {
+  (void)t;
+  return new_aligned(n, al, MT_FAM_NEW, 1);
+}
+MT_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothrow_t *t) {
+  (void)t;
+  return new_aligned(n, al, MT_FAM_NEW_ARRAY, 1);
+}
+
+/* operator delete / delete[]: plain, sized, nothrow, aligned, sized+aligned */
+MT_EXPORT void _ZdlPv(void *p) { mt_free_inline(p, MT_FAM_NEW); }
+MT_EXPORT void _ZdaPv(void *p) { mt_free_inline(p, MT_FAM_NEW_ARRAY); }
+MT_EXPORT void _ZdlPvm(void *p, size_t n) {
+  (void)n;
+  mt_free_inline(p, MT_FAM_NEW);
+}
+MT_EXPORT void _ZdaPvm(void *p, size_t n) {
+  (void)n;
+  mt_free_inline(p, MT_FAM_NEW_ARRAY);
+}
+MT_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const nothrow_t *t) {
+  (void)t;
+  mt_free_inline(p, MT_FAM_NEW);
+}
+MT_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const nothrow_t *t) {
+  (void)t;
+  mt_free_inline(p, MT_FAM_NEW_ARRAY);
+}
+MT_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al) {
+  (void)al;
+  mt_free_inline(p, MT_FAM_NEW);
+}
+MT_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al) {
+  (void)al;
+  mt_free_inline(p, MT_FAM_NEW_ARRAY);
+}
+MT_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al) {
+  (void)n, (void)al;
+  mt_free_inline(p, MT_FAM_NEW);
+}
+MT_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al) {
+  (void)n, (void)al;
+  mt_free_inline(p, MT_FAM_NEW_ARRAY);
+}
+MT_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const nothrow_t *t) {
+  (void)al, (void)t;
+  mt_free_inline(p, MT_FAM_NEW);
+}
+MT_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const nothrow_t *t) {
+  (void)al, (void)t;
+  mt_free_inline(p, MT_FAM_NEW_ARRAY);
+}

@@ -1,0 +1,14 @@
+/* init.c - process life hooks of the preloaded library: options once the
+ * environment is known, fork handlers, the summary at exit. The allocator
+ * itself bootstraps lazily on the first malloc, before any constructor. */
+#include <pthread.h>
+
+#include "../core/alloc.h"
+#include "entry.h"
+
+__attribute__((constructor(101))) static void memtype_preload_init(void) {
+  mt_late_init();
+  pthread_atfork(mt_fork_prepare, mt_fork_parent, mt_fork_child);
+}
+
+__attribute__((destructor(101))) static void memtype_preload_fini(void) { mt_at_exit(); }
