@@ -7,9 +7,11 @@
 #include "alloc.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc_inline.h"
+#include "arena.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
@@ -440,11 +442,13 @@ void mt_fork_prepare(void) {
   mt_tcache_fork_prepare();
   mt_zone_fork_prepare();
   mt_page_fork_prepare();
+  mt_arena_fork_prepare();
 }
 
 void mt_fork_parent(void) {
   if (!mt_is_initialized())
     return;
+  mt_arena_fork_parent();
   mt_page_fork_parent();
   mt_zone_fork_parent();
   mt_tcache_fork_parent();
@@ -453,10 +457,25 @@ void mt_fork_parent(void) {
 void mt_fork_child(void) {
   if (!mt_is_initialized())
     return;
+  mt_arena_fork_child();
   mt_page_fork_child();
   mt_zone_fork_child();
   mt_tcache_fork_child();
 }
+
+void mt_debug_zones(void);
+MT_NOINLINE void mt_debug_zones(void) {
+  mt_page_stats_t ps;
+  mt_page_get_stats(&ps);
+    mt_printf("pages: peak used %lu KiB huge now %lu\n", ps.peak_used >> 10, ps.huge_blocks);
+    mt_printf("pages: used %lu KiB dirty %lu KiB purged %lu KiB segments %lu\n", ps.used >> 10, ps.dirty >> 10, ps.purged >> 10, ps.segments);
+    for (unsigned c = 0; c < MT_NCLASSES; c++) {
+      mt_zone_t *z = &mt_zones[c];
+      unsigned long fr = 0; unsigned np = 0;
+      for (mt_slab_t *sl = z->partial; sl; sl = sl->next) { fr += sl->nfree; np++; }
+      if (z->nslabs) mt_printf("class %u size %u: slabs %u (%u pages each, %u partial) free slots %lu of %lu\n", c, mt_classes[c].size, z->nslabs, mt_classes[c].npages, np, fr, (unsigned long)z->nslabs * mt_classes[c].nslots);
+    }
+  }
 
 void mt_at_exit(void) {
   if (!mt_is_initialized() || !mt_opt.stats)
@@ -471,4 +490,6 @@ void mt_at_exit(void) {
             mt_os_progname(), mt_os_getpid(), (unsigned long)s.allocs, (unsigned long)s.frees,
             (unsigned long)s.bytes_alloc, (unsigned long)(s.allocs - s.frees),
             (unsigned long)(ps.peak_mapped >> 10), threads);
+  if (getenv("MT_DEBUG_ZONES"))
+    mt_debug_zones();
 }

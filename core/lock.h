@@ -1,8 +1,8 @@
-/* lock.h - memtype's lock: a test-and-test-and-set spinlock that yields the
- * CPU under contention. Held only around short slow-path work (zone refill
- * and flush, page runs, the thread registry), never on the fast path.
- * A lock is a zeroed word, so static initialisation and re-initialisation in
- * a fork child are plain stores. */
+/* lock.h - memtype's lock: a futex mutex (0 free, 1 held, 2 held with
+ * sleepers) that spins briefly before sleeping. Held only around short
+ * slow-path work (zone refill and flush, page runs, the thread registry),
+ * never on the fast path. A lock is a zeroed word, so static initialisation
+ * and re-initialisation in a fork child are plain stores. */
 #ifndef MT_LOCK_H
 #define MT_LOCK_H
 
@@ -17,22 +17,28 @@ static inline void mt_cpu_relax(void) {
 }
 
 typedef struct mt_lock_s {
-  int word; /* 0 free, 1 held */
+  int word;
 } mt_lock_t;
 
 static inline void mt_lock(mt_lock_t *l) {
-  for (unsigned spins = 0;; spins++) {
+  int c = 0;
+  if (__atomic_compare_exchange_n(&l->word, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return;
+  for (int spins = 0; spins < 100; spins++) {
+    mt_cpu_relax();
+    c = 0;
     if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == 0 &&
-        __atomic_exchange_n(&l->word, 1, __ATOMIC_ACQUIRE) == 0)
+        __atomic_compare_exchange_n(&l->word, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
       return;
-    if (spins < 64)
-      mt_cpu_relax();
-    else
-      mt_os_yield();
   }
+  while (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE) != 0)
+    mt_os_futex_wait(&l->word, 2);
 }
 
-static inline void mt_unlock(mt_lock_t *l) { __atomic_store_n(&l->word, 0, __ATOMIC_RELEASE); }
+static inline void mt_unlock(mt_lock_t *l) {
+  if (__atomic_exchange_n(&l->word, 0, __ATOMIC_RELEASE) == 2)
+    mt_os_futex_wake(&l->word);
+}
 
 /* Fork child: the holder is gone, whatever it held is ours now. */
 static inline void mt_lock_reset(mt_lock_t *l) { l->word = 0; }

@@ -3,13 +3,13 @@
  *
  * Glossary
  *   segment  4 MiB of address space aligned to 4 MiB, obtained with mmap. Its
- *            first pages hold the segment header and the slot metadata; the
- *            rest are 4 KiB pages handed out in runs.
+ *            first pages hold the segment header (run descriptors); the rest
+ *            are 4 KiB pages handed out in runs.
  *   run      contiguous pages of one segment: either a slab or one medium block.
  *   slab     a run cut into equal slots of one size class.
  *   slot     one block as the program sees it. Its metadata (requested size,
- *            type id, state, family) lives out of band in the segment's meta
- *            area, never next to the user's bytes.
+ *            type id, state, family) lives out of band in a metadata block
+ *            of internal memory (arena.c), never next to the user's bytes.
  *   zone     all slabs of one size class, with their lock (UMA's zone/keg).
  *   cache    a thread's stack of free slots per class (UMA's per-CPU bucket).
  *   huge     a block too big for a segment: its own aligned mapping, a header
@@ -17,10 +17,10 @@
  *   site     the call site that allocated; a type is one site (or a named group).
  *
  *   segment (4 MiB, aligned)
- *   +--------+----------------------+--------------------------------------+
- *   | header | meta: per data page  | data pages: runs (slabs, medium)     |
- *   | slabs[]| MT_META_PER_PAGE B   | [slab c=3 |slab c=9 | medium | free ]|
- *   +--------+----------------------+--------------------------------------+
+ *   +----------------+-----------------------------------------------------+
+ *   | header: runs[] | data pages: runs  [slab c=3 | slab c=9 | medium | free]|
+ *   | page_head[]    |                      |  meta[] + bitmap in the arena   |
+ *   +----------------+-----------------------------------------------------+
  *   segmap[addr >> 22] says whether an address is in a segment or a huge block;
  *   page_head[(addr - seg) >> 12] gives the first page of the run holding it,
  *   and slabs[head] that run's descriptor; the slot is (addr - start) / size,
@@ -59,9 +59,10 @@ void mt_assert_fail(const char *expr, const char *file, int line);
 #define MT_SEGMAP_LEN ((size_t)1 << (MT_ADDR_BITS - MT_SEG_SHIFT))
 
 #define MT_MIN_ALIGN 16
-#define MT_SMALL_MAX 32768          /* largest size served from slabs */
+#define MT_SMALL_MAX 16384          /* largest size served from slabs */
 #define MT_MEDIUM_MAX (1u << 20)    /* largest size served as a page run */
-#define MT_SLAB_MAX_PAGES 16        /* slabs are 1..16 pages */
+#define MT_SLAB_MAX_PAGES 64        /* slabs are 1..64 pages */
+#define MT_RECIP_SHIFT 40           /* slot = (offset * recip) >> 40, exact below 2^18 */
 #define MT_SLOTS_PER_PAGE (MT_PAGE_SIZE / MT_MIN_ALIGN) /* 256 */
 
 /* Block states kept in the slot metadata. FREE must be 0: fresh meta is zero. */
@@ -100,8 +101,6 @@ static inline uint64_t mt_meta_pack(uint32_t size, uint16_t type, uint8_t state,
   return m.word;
 }
 
-/* Meta area per data page: 256 slots of 8 bytes plus a 256-bit bitmap. */
-#define MT_META_PER_PAGE (MT_SLOTS_PER_PAGE * sizeof(mt_meta_t) + MT_SLOTS_PER_PAGE / 8)
 
 enum mt_run_kind { MT_RUN_NONE = 0, MT_RUN_SLAB, MT_RUN_MEDIUM, MT_RUN_FREE };
 
@@ -112,8 +111,8 @@ typedef struct mt_segment_s mt_segment_t;
  * runs by the page lock. */
 typedef struct mt_slab_s {
   uintptr_t start;          /* address of the first slot */
+  uint64_t recip;           /* ceil(2^40 / slot_size), see mt_slab_index() */
   uint32_t slot_size;       /* bytes per slot (slabs) */
-  uint32_t recip;           /* ceil(2^32 / slot_size): slot = off * recip >> 32 */
   uint16_t npages;          /* run length in pages */
   uint16_t nslots;          /* slots in the slab */
   uint16_t nfree;           /* slots whose bit is set in bits[] */

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -87,6 +88,18 @@ const char *mt_os_progname(void) {
 }
 
 void mt_os_yield(void) { sched_yield(); }
+
+void mt_os_futex_wait(int *word, int expected) {
+  int saved = errno;
+  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+  errno = saved;
+}
+
+void mt_os_futex_wake(int *word) {
+  int saved = errno;
+  syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  errno = saved;
+}
 
 void mt_os_abort(void) {
   /* abort() may flush stdio, which may allocate: raise the signal ourselves. */

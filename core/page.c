@@ -1,6 +1,7 @@
 /* page.c - segments, page runs, huge blocks and the page map (see page.h).
  * Invariants: every data page of a segment has page_head set to the first
- * page of the run (free or used) that holds it; free runs sit in bins[npages]
+ * page of the run (free or used) that holds it; free runs sit in
+ * bins[dirty][npages] (runs whose pages may be resident are reused first)
  * and no two free runs touch (they are merged on free). All of it, the huge
  * list and the counters are guarded by mt_page_lock; mt_segmap entries are
  * written under the lock and read without it. */
@@ -16,18 +17,17 @@ MT_HIDDEN uint8_t mt_segmap[MT_SEGMAP_LEN];
 MT_HIDDEN mt_lock_t mt_page_lock;
 MT_HIDDEN uint32_t mt_seg_first_data_page;
 
-static size_t meta_offset;      /* from segment base to the meta area */
-static size_t bits_offset;      /* from segment base to the bitmap area */
 static mt_segment_t *segments;  /* all segments */
-static mt_slab_t *bins[MT_SEG_PAGES + 1];
-static uint64_t binmap[(MT_SEG_PAGES + 1 + 63) / 64];
+static mt_slab_t *bins[2][MT_SEG_PAGES + 1];
+static uint64_t binmap[2][(MT_SEG_PAGES + 1 + 63) / 64];
 static mt_huge_t *huge_list;
 static size_t used_pages;       /* pages in allocated runs */
 static size_t dirty_pages;      /* pages in dirty free runs */
+static size_t peak_used_pages;  /* high-water mark of used_pages */
 static mt_page_stats_t stats;
 
 #define DATA_PAGES (MT_SEG_PAGES - mt_seg_first_data_page)
-#define PURGE_MIN_PAGES 256 /* 1 MiB of dirty free pages is always tolerated */
+#define PURGE_MIN_PAGES 512 /* 2 MiB of dirty free pages is always tolerated */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -36,32 +36,32 @@ static inline size_t run_index(const mt_slab_t *run) {
 }
 
 static void bin_insert(mt_slab_t *run) {
-  size_t b = run->npages;
+  size_t b = run->npages, d = run->dirty;
   run->prev = NULL;
-  run->next = bins[b];
-  if (bins[b])
-    bins[b]->prev = run;
-  bins[b] = run;
-  binmap[b >> 6] |= 1ull << (b & 63);
+  run->next = bins[d][b];
+  if (bins[d][b])
+    bins[d][b]->prev = run;
+  bins[d][b] = run;
+  binmap[d][b >> 6] |= 1ull << (b & 63);
 }
 
 static void bin_remove(mt_slab_t *run) {
-  size_t b = run->npages;
+  size_t b = run->npages, d = run->dirty;
   if (run->prev)
     run->prev->next = run->next;
   else
-    bins[b] = run->next;
+    bins[d][b] = run->next;
   if (run->next)
     run->next->prev = run->prev;
-  if (!bins[b])
-    binmap[b >> 6] &= ~(1ull << (b & 63));
+  if (!bins[d][b])
+    binmap[d][b >> 6] &= ~(1ull << (b & 63));
   run->prev = run->next = NULL;
 }
 
-/* Smallest non-empty bin >= k, or 0. */
-static size_t bin_find(size_t k) {
-  for (size_t w = k >> 6; w < MT_ARRAY_LEN(binmap); w++) {
-    uint64_t m = binmap[w];
+/* Smallest non-empty bin >= k of the dirty or clean set, or 0. */
+static size_t bin_find(size_t d, size_t k) {
+  for (size_t w = k >> 6; w < MT_ARRAY_LEN(binmap[d]); w++) {
+    uint64_t m = binmap[d][w];
     if (w == k >> 6)
       m &= ~0ull << (k & 63);
     if (m)
@@ -132,13 +132,6 @@ static void purge_run_locked(mt_slab_t *run) {
   uintptr_t addr = mt_run_addr(run);
   size_t len = (size_t)run->npages << MT_PAGE_SHIFT;
   mt_os_purge((void *)addr, len);
-  /* The slot metadata of these pages: only whole pages of it. */
-  uintptr_t m0 = (uintptr_t)mt_page_meta_of(run);
-  uintptr_t m1 = m0 + (size_t)run->npages * MT_SLOTS_PER_PAGE * sizeof(mt_meta_t);
-  m0 = (m0 + MT_PAGE_SIZE - 1) & ~(uintptr_t)(MT_PAGE_SIZE - 1);
-  m1 &= ~(uintptr_t)(MT_PAGE_SIZE - 1);
-  if (m1 > m0)
-    mt_os_purge((void *)m0, m1 - m0);
   run->dirty = 0;
   dirty_pages -= run->npages;
   stats.purged += len;
@@ -152,33 +145,19 @@ static void maybe_purge_locked(void) {
   if (dirty_pages <= limit)
     return;
   for (size_t b = MT_SEG_PAGES; b > 0 && dirty_pages > limit / 2; b--)
-    for (mt_slab_t *run = bins[b]; run; run = run->next)
-      if (run->dirty)
-        purge_run_locked(run);
+    while (bins[1][b] && dirty_pages > limit / 2) {
+      mt_slab_t *run = bins[1][b];
+      bin_remove(run);
+      purge_run_locked(run);
+      bin_insert(run);
+    }
 }
 
 /* ---- public: init and lookups --------------------------------------------- */
 
 void mt_page_init(void) {
   size_t hdr = (sizeof(mt_segment_t) + 63) & ~(size_t)63;
-  size_t f = 1;
-  while (f * MT_PAGE_SIZE < hdr + (MT_SEG_PAGES - f) * MT_META_PER_PAGE)
-    f++;
-  mt_seg_first_data_page = (uint32_t)f;
-  meta_offset = hdr;
-  bits_offset = hdr + (MT_SEG_PAGES - f) * MT_SLOTS_PER_PAGE * sizeof(mt_meta_t);
-}
-
-mt_meta_t *mt_page_meta_of(mt_slab_t *run) {
-  uintptr_t seg = (uintptr_t)mt_segment_of((uintptr_t)run);
-  size_t rel = run_index(run) - mt_seg_first_data_page;
-  return (mt_meta_t *)(seg + meta_offset) + rel * MT_SLOTS_PER_PAGE;
-}
-
-uint64_t *mt_page_bits_of(mt_slab_t *run) {
-  uintptr_t seg = (uintptr_t)mt_segment_of((uintptr_t)run);
-  size_t rel = run_index(run) - mt_seg_first_data_page;
-  return (uint64_t *)(seg + bits_offset) + rel * (MT_SLOTS_PER_PAGE / 64);
+  mt_seg_first_data_page = (uint32_t)((hdr + MT_PAGE_SIZE - 1) >> MT_PAGE_SHIFT);
 }
 
 mt_huge_t *mt_huge_of(uintptr_t a) {
@@ -201,8 +180,9 @@ mt_huge_t *mt_huge_of(uintptr_t a) {
 /* ---- public: runs -------------------------------------------------------------- */
 
 static mt_slab_t *take_aligned_locked(size_t k, size_t align_pages) {
-  for (size_t b = bin_find(k); b; b = bin_find(b + 1)) {
-    for (mt_slab_t *run = bins[b]; run; run = run->next) {
+  for (size_t d = 2; d-- > 0;)
+  for (size_t b = bin_find(d, k); b; b = bin_find(d, b + 1)) {
+    for (mt_slab_t *run = bins[d][b]; run; run = run->next) {
       size_t first = run_index(run);
       uintptr_t addr = mt_run_addr(run);
       uintptr_t mask = (align_pages << MT_PAGE_SHIFT) - 1;
@@ -239,8 +219,12 @@ mt_slab_t *mt_page_alloc_run(size_t k, size_t align_pages, bool *dirty) {
     if (align_pages > 1) {
       run = take_aligned_locked(k, align_pages);
     } else {
-      size_t b = bin_find(k);
-      run = b ? bins[b] : NULL;
+      size_t b = bin_find(1, k);
+      run = b ? bins[1][b] : NULL;
+      if (run == NULL) {
+        b = bin_find(0, k);
+        run = b ? bins[0][b] : NULL;
+      }
     }
     if (run)
       break;
@@ -263,6 +247,8 @@ mt_slab_t *mt_page_alloc_run(size_t k, size_t align_pages, bool *dirty) {
   set_heads(seg, first, k, first);
   seg->free_pages -= (uint32_t)k;
   used_pages += k;
+  if (used_pages > peak_used_pages)
+    peak_used_pages = used_pages;
   mt_unlock(&mt_page_lock);
   *dirty = was_dirty;
   return run;
@@ -449,6 +435,8 @@ void mt_page_get_stats(mt_page_stats_t *out) {
   mt_lock(&mt_page_lock);
   *out = stats;
   out->dirty = dirty_pages << MT_PAGE_SHIFT;
+  out->used = used_pages << MT_PAGE_SHIFT;
+  out->peak_used = peak_used_pages << MT_PAGE_SHIFT;
   mt_unlock(&mt_page_lock);
 }
 

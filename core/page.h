@@ -52,10 +52,6 @@ void mt_page_free_run(mt_slab_t *run);
 /* Grows a medium run in place by taking the free pages after it. */
 bool mt_page_try_grow_run(mt_slab_t *run, size_t npages);
 
-/* Meta and bitmap storage for a slab starting at run. */
-mt_meta_t *mt_page_meta_of(mt_slab_t *run);
-uint64_t *mt_page_bits_of(mt_slab_t *run);
-
 /* ---- huge blocks ------------------------------------------------------ */
 /* Returns the user pointer; memory is fresh (zero). NULL + ENOMEM on failure. */
 void *mt_huge_alloc(size_t n, size_t align, mt_huge_t **hdr_out);
@@ -71,6 +67,8 @@ typedef struct mt_page_stats_s {
   size_t huge_blocks; /* huge blocks live now */
   size_t purged;      /* bytes given back with madvise over the run */
   size_t dirty;       /* free pages that may be resident, in bytes */
+  size_t used;        /* bytes in allocated runs (slabs and medium blocks) */
+  size_t peak_used;   /* high-water mark of used */
 } mt_page_stats_t;
 
 void mt_page_get_stats(mt_page_stats_t *out);

@@ -6,19 +6,19 @@ mt_class_info_t mt_classes[MT_NCLASSES];
 uint8_t mt_class_lut[(4096 >> 4) + 1];
 
 size_t mt_class_size_formula(unsigned cls) {
-  if (cls < 8)
+  if (cls < 16)
     return (size_t)(cls + 1) * 16;
-  unsigned k = cls - 8;
-  unsigned b = 7 + k / 4, q = k % 4;
-  return (size_t)(5 + q) << (b - 2);
+  unsigned k = cls - 16;
+  unsigned b = 8 + k / 8, q = k % 8;
+  return (size_t)(9 + q) << (b - 3);
 }
 
 static unsigned class_by_formula(size_t n) {
-  if (n <= 128)
+  if (n <= 256)
     return n == 0 ? 0 : (unsigned)((n + 15) >> 4) - 1;
   size_t m = n - 1;
   unsigned b = 63u - (unsigned)__builtin_clzl(m);
-  return 8u + (b - 7u) * 4u + (unsigned)((m >> (b - 2u)) & 3u);
+  return 16u + (b - 8u) * 8u + (unsigned)((m >> (b - 3u)) & 7u);
 }
 
 /* Slab length: at least 16 KiB and four slots, then the least tail waste. */
@@ -29,7 +29,8 @@ static unsigned slab_pages(size_t size) {
     kmin = MT_SLAB_MAX_PAGES;
   unsigned best = kmin;
   size_t best_waste = (kmin * MT_PAGE_SIZE) % size;
-  for (unsigned k = kmin + 1; k <= MT_SLAB_MAX_PAGES; k++) {
+  unsigned kmax = kmin * 2 < MT_SLAB_MAX_PAGES ? kmin * 2 : MT_SLAB_MAX_PAGES;
+  for (unsigned k = kmin + 1; k <= kmax; k++) {
     size_t waste = (k * MT_PAGE_SIZE) % size;
     /* compare waste fractions: waste/k*P < best_waste/best*P */
     if (waste * best < best_waste * k) {
@@ -45,10 +46,10 @@ void mt_sizeclass_init(void) {
     mt_class_info_t *ci = &mt_classes[c];
     size_t size = mt_class_size_formula(c);
     ci->size = (uint32_t)size;
-    ci->recip = (uint32_t)((((uint64_t)1 << 32) + size - 1) / size);
+    ci->recip = ((((uint64_t)1 << MT_RECIP_SHIFT) + size - 1) / size);
     ci->npages = (uint16_t)slab_pages(size);
     ci->nslots = (uint16_t)(ci->npages * MT_PAGE_SIZE / size);
-    size_t cap = 32768 / size;
+    size_t cap = 16384 / size;
     cap = cap < 2 ? 2 : cap > 128 ? 128 : cap;
     ci->cache_cap = (uint16_t)cap;
     ci->batch = (uint16_t)(cap / 2 ? cap / 2 : 1);

@@ -6,11 +6,12 @@
 
 #include <string.h>
 
+#include "arena.h"
 #include "page.h"
 
 MT_HIDDEN mt_zone_t mt_zones[MT_NCLASSES];
 
-#define KEEP_EMPTY 2 /* empty slabs a zone keeps before returning pages */
+#define KEEP_EMPTY 1 /* empty slabs a zone keeps before returning pages */
 
 static void partial_push(mt_zone_t *z, mt_slab_t *s) {
   s->prev = NULL;
@@ -32,6 +33,10 @@ static void partial_remove(mt_zone_t *z, mt_slab_t *s) {
   s->list = 0;
 }
 
+static size_t meta_block_size(const mt_class_info_t *ci) {
+  return ci->nslots * sizeof(mt_meta_t) + ((ci->nslots + 63u) / 64u) * sizeof(uint64_t);
+}
+
 static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
   const mt_class_info_t *ci = &mt_classes[c];
   bool dirty;
@@ -44,8 +49,17 @@ static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
   s->nslots = ci->nslots;
   s->nfree = ci->nslots;
   s->cls = (uint8_t)c;
-  s->meta = mt_page_meta_of(s);
-  s->bits = mt_page_bits_of(s);
+  /* Metadata block: nslots metas then the bitmap, recycled per class. */
+  void *mb = z->meta_free;
+  if (mb != NULL) {
+    z->meta_free = *(void **)mb;
+    *(void **)mb = NULL; /* slot 0's meta again: state FREE */
+  } else if ((mb = mt_arena_alloc(meta_block_size(ci))) == NULL) {
+    mt_page_free_run(s);
+    return NULL;
+  }
+  s->meta = mb;
+  s->bits = (uint64_t *)((mt_meta_t *)mb + ci->nslots);
   size_t words = (ci->nslots + 63u) / 64u;
   for (size_t w = 0; w < words; w++)
     s->bits[w] = ~0ull;
@@ -111,6 +125,9 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
         partial_remove(z, s);
         z->nslabs--;
         s->kind = MT_RUN_NONE;
+        /* Every slot is free, so every meta state is FREE: keep it so. */
+        *(void **)s->meta = z->meta_free;
+        z->meta_free = s->meta;
         mt_page_free_run(s);
       }
     }

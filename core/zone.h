@@ -13,6 +13,7 @@ typedef struct mt_zone_s {
   mt_slab_t *partial; /* slabs with at least one free slot, empty ones included */
   uint32_t nempty;    /* wholly free slabs kept in partial */
   uint32_t nslabs;    /* slabs owned by the zone */
+  void *meta_free;    /* recycled metadata blocks of dead slabs, linked */
 } mt_zone_t;
 
 extern mt_zone_t mt_zones[MT_NCLASSES];
@@ -25,7 +26,7 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n);
 
 /* Slot index of address a in slab s (a inside the slab). */
 static inline uint32_t mt_slab_index(const mt_slab_t *s, uintptr_t a) {
-  return (uint32_t)(((uint64_t)(uint32_t)(a - s->start) * s->recip) >> 32);
+  return (uint32_t)(((uint64_t)(uint32_t)(a - s->start) * s->recip) >> MT_RECIP_SHIFT);
 }
 
 void mt_zone_fork_prepare(void);
