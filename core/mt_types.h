@@ -121,6 +121,7 @@ typedef struct mt_slab_s {
   uint8_t list;             /* which zone list holds it (slabs) */
   uint8_t dirty;            /* free run: pages may be resident */
   uint16_t scan;            /* first bitmap word that may have a bit set */
+  uint32_t epoch;           /* free runs: purge epoch when it became dirty */
   mt_meta_t *meta;          /* nslots entries */
   uint64_t *bits;           /* free bitmap, bit set = slot free in the slab */
   struct mt_slab_s *prev;   /* zone list links */

@@ -29,6 +29,7 @@ bool mt_os_is_secure(void);     /* setuid/setgid or other AT_SECURE exec */
 char **mt_os_environ(void);      /* raw environment, may be NULL very early */
 const char *mt_os_progname(void); /* short program name, "?" when unknown */
 void mt_os_yield(void);
+uint64_t mt_os_now_ns(void); /* monotonic clock */
 /* Sleeps while *word == expected (futex); wakes one sleeper on word. */
 void mt_os_futex_wait(int *word, int expected);
 void mt_os_futex_wake(int *word);

@@ -11,6 +11,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -88,6 +89,12 @@ const char *mt_os_progname(void) {
 }
 
 void mt_os_yield(void) { sched_yield(); }
+
+uint64_t mt_os_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 void mt_os_futex_wait(int *word, int expected) {
   int saved = errno;

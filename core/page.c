@@ -27,7 +27,10 @@ static size_t peak_used_pages;  /* high-water mark of used_pages */
 static mt_page_stats_t stats;
 
 #define DATA_PAGES (MT_SEG_PAGES - mt_seg_first_data_page)
-#define PURGE_MIN_PAGES 512 /* 2 MiB of dirty free pages is always tolerated */
+#define PURGE_MIN_PAGES 256            /* 1 MiB of dirty free pages is always kept */
+#define PURGE_INTERVAL_NS 20000000ull  /* at most one purge pass per 20 ms */
+static uint64_t last_purge_ns;
+static uint32_t purge_epoch;
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -82,6 +85,7 @@ static mt_slab_t *make_free_run(mt_segment_t *seg, size_t first, size_t n, bool 
   run->kind = MT_RUN_FREE;
   run->npages = (uint16_t)n;
   run->dirty = dirty;
+  run->epoch = purge_epoch;
   set_heads(seg, first, n, first);
   bin_insert(run);
   return run;
@@ -137,20 +141,29 @@ static void purge_run_locked(mt_slab_t *run) {
   stats.purged += len;
 }
 
-/* Gives dirty free pages back when they exceed 1/8 of the pages in use. */
+/* Decay: a pass at most every PURGE_INTERVAL_NS gives back the free runs
+ * that stayed dirty through a whole interval, so memory a program frees and
+ * soon takes again stays resident, and memory it is done with goes back
+ * within ~40 ms. Runs freed since the last pass are left for the next. */
 static void maybe_purge_locked(void) {
-  size_t limit = used_pages / 8;
-  if (limit < PURGE_MIN_PAGES)
-    limit = PURGE_MIN_PAGES;
-  if (dirty_pages <= limit)
+  if (dirty_pages <= PURGE_MIN_PAGES)
     return;
-  for (size_t b = MT_SEG_PAGES; b > 0 && dirty_pages > limit / 2; b--)
-    while (bins[1][b] && dirty_pages > limit / 2) {
-      mt_slab_t *run = bins[1][b];
+  uint64_t now = mt_os_now_ns();
+  if (now - last_purge_ns < PURGE_INTERVAL_NS)
+    return;
+  last_purge_ns = now;
+  uint32_t old = purge_epoch++;
+  for (size_t b = MT_SEG_PAGES; b > 0 && dirty_pages > PURGE_MIN_PAGES; b--) {
+    mt_slab_t *run = bins[1][b], *next;
+    for (; run && dirty_pages > PURGE_MIN_PAGES; run = next) {
+      next = run->next;
+      if (run->epoch >= old)
+        continue;
       bin_remove(run);
       purge_run_locked(run);
       bin_insert(run);
     }
+  }
 }
 
 /* ---- public: init and lookups --------------------------------------------- */
