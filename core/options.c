@@ -169,10 +169,13 @@ bool mt_options_parse(char **env, bool secure, char *err, unsigned errlen) {
 void mt_options_print(void) {
   for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
     int64_t v = *(int64_t *)((char *)&mt_opt + rows[i].offset);
-    if (rows[i].kind == ACTION)
-      mt_printf("memtype: option MEMTYPE_%s=%s%ld\n", rows[i].name,
-                v == MT_ACTION_ABORT ? "abort" : v == MT_ACTION_CONTINUE ? "continue" : "exit:",
-                v >= MT_ACTION_EXIT_BASE ? (long)(v - MT_ACTION_EXIT_BASE) : 0L);
+    if (rows[i].kind == ACTION && v == MT_ACTION_ABORT)
+      mt_printf("memtype: option MEMTYPE_%s=abort\n", rows[i].name);
+    else if (rows[i].kind == ACTION && v == MT_ACTION_CONTINUE)
+      mt_printf("memtype: option MEMTYPE_%s=continue\n", rows[i].name);
+    else if (rows[i].kind == ACTION)
+      mt_printf("memtype: option MEMTYPE_%s=exit:%ld\n", rows[i].name,
+                (long)(v - MT_ACTION_EXIT_BASE));
     else
       mt_printf("memtype: option MEMTYPE_%s=%ld\n", rows[i].name, (long)v);
   }

@@ -2,8 +2,11 @@
  * under their mangled names so that libmemtype needs no libstdc++. Failure
  * follows the standard: call the new-handler and retry; with none, throw
  * std::bad_alloc (through libstdc++'s own thrower, present in any C++
- * program) or, for the nothrow forms, return NULL. A new-handler that throws
- * from a nothrow form propagates its exception. */
+ * program) or, for the nothrow forms, return NULL. A nothrow form whose
+ * handler may throw is passed to libstdc++'s own nothrow operator, which
+ * wraps our throwing one in try/catch: C cannot catch. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stddef.h>
 
 #include "../core/alloc_inline.h"
@@ -15,7 +18,28 @@ typedef void (*new_handler_t)(void);
 extern new_handler_t _ZSt15get_new_handlerv(void) __attribute__((weak));
 extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 
+/* libstdc++'s nothrow operators, by (array, aligned). */
+static const char *const nothrow_names[2][2] = {
+    {"_ZnwmRKSt9nothrow_t", "_ZnwmSt11align_val_tRKSt9nothrow_t"},
+    {"_ZnamRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t"},
+};
+
+static void *nothrow_via_libstdcxx(size_t n, size_t align, unsigned fam) {
+  extern const char _ZSt7nothrow[] __attribute__((weak));
+  int array = fam == MT_FAM_NEW_ARRAY, aligned = align != 0;
+  void *sym = dlsym(RTLD_NEXT, nothrow_names[array][aligned]);
+  if (sym == NULL)
+    return NULL;
+  if (aligned)
+    return ((void *(*)(size_t, size_t, const void *))sym)(n, align, _ZSt7nothrow);
+  return ((void *(*)(size_t, const void *))sym)(n, _ZSt7nothrow);
+}
+
 static MT_NOINLINE MT_COLD void *new_failed(size_t n, size_t align, unsigned fam, int nothrow) {
+  if (nothrow) {
+    new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+    return h ? nothrow_via_libstdcxx(n, align, fam) : NULL;
+  }
   for (;;) {
     new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
     if (h == NULL) {

@@ -1,0 +1,1 @@
+"""memtype's command-line tools and report readers (Python standard library only)."""

@@ -1,0 +1,101 @@
+"""The `memtype` command: `memtype run [flags] -- prog args`, `memtype options`."""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+from . import options as opts
+
+USAGE = """memtype - a malloc debugger for unmodified programs
+
+  memtype run [flags] -- PROGRAM [ARGS...]   run PROGRAM with libmemtype preloaded
+                                             and print memtype's summary at exit
+  memtype options [--markdown]               every MEMTYPE_* variable, default, meaning
+
+Every `run` flag sets one MEMTYPE_* variable (see `memtype options`); the same
+variables work with LD_PRELOAD=libmemtype.so directly.
+"""
+
+
+def build_run_parser(rows):
+    p = argparse.ArgumentParser(prog="memtype run", add_help=True,
+                                description="Run a program under libmemtype.")
+    for o in rows:
+        if o.kind == "BOOL":
+            p.add_argument(o.flag, dest=o.field, nargs="?", const="1", default=None,
+                           metavar="0|1", help="%s (sets %s)" % (o.help, o.env))
+        else:
+            p.add_argument(o.flag, dest=o.field, default=None, metavar="VALUE",
+                           help="%s (sets %s)" % (o.help, o.env))
+    p.add_argument("--lib", default=None, help="path of libmemtype.so to preload")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")
+    return p
+
+
+def cmd_run(argv, lib_path, rows):
+    p = build_run_parser(rows)
+    args = p.parse_args(argv)
+    command = args.command
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        p.error("no program given: memtype run [flags] -- PROGRAM [ARGS...]")
+    lib = os.path.abspath(args.lib or lib_path)
+    if not os.path.isfile(lib):
+        print("memtype: error: %s: no such library; build it first (cmake --build build) "
+              "or name it with --lib or MEMTYPE_LIB" % lib, file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    preload = env.get("LD_PRELOAD", "")
+    env["LD_PRELOAD"] = lib + (" " + preload if preload else "")
+    env.setdefault("MEMTYPE_STATS", "1")
+    for o in rows:
+        v = getattr(args, o.field)
+        if v is not None:
+            env[o.env] = v
+    try:
+        proc = subprocess.Popen(command, env=env)
+    except OSError as e:
+        print("memtype: error: cannot run %s: %s" % (command[0], e.strerror), file=sys.stderr)
+        return 127
+    while True:
+        try:
+            rc = proc.wait()
+            break
+        except KeyboardInterrupt:
+            continue  # the child got the SIGINT too; wait for it
+    if rc < 0:
+        # Die the way the program died, so callers see the same status.
+        sig = -rc
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+        return 128 + sig
+    return rc
+
+
+def cmd_options(argv, rows):
+    p = argparse.ArgumentParser(prog="memtype options")
+    p.add_argument("--markdown", action="store_true", help="print docs/options.md")
+    args = p.parse_args(argv)
+    sys.stdout.write(opts.markdown(rows) if args.markdown else opts.text(rows))
+    return 0
+
+
+def main(argv, lib_path, options_def):
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0 if argv else 2
+    try:
+        rows = opts.load(options_def)
+    except (OSError, ValueError) as e:
+        print("memtype: error: cannot read the options table: %s" % e, file=sys.stderr)
+        return 2
+    cmd, rest = argv[0], argv[1:]
+    if cmd == "run":
+        return cmd_run(rest, lib_path, rows)
+    if cmd == "options":
+        return cmd_options(rest, rows)
+    print("memtype: error: unknown command %r\n" % cmd, file=sys.stderr)
+    sys.stderr.write(USAGE)
+    return 2

@@ -1,0 +1,73 @@
+"""Reads core/options.def, the one table of MEMTYPE_* variables, so that
+`memtype options`, `memtype run` flags and docs/options.md all come from it."""
+import re
+from dataclasses import dataclass
+
+ROW = re.compile(r'^MT_OPT\(\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(-?\w+)\s*,\s*(-?\w+)\s*,'
+                 r'\s*(-?\w+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)')
+
+
+@dataclass
+class Option:
+    field: str
+    name: str      # without the MEMTYPE_ prefix
+    kind: str      # BOOL, INT, ACTION
+    default: str
+    minimum: str
+    maximum: str
+    help: str
+
+    @property
+    def env(self):
+        return "MEMTYPE_" + self.name
+
+    @property
+    def flag(self):
+        return "--" + self.name.lower().replace("_", "-")
+
+    def default_text(self):
+        if self.kind == "ACTION":
+            return {"0": "abort", "-1": "continue"}.get(self.default, "exit:%s" % self.default)
+        return self.default
+
+    def accepted(self):
+        if self.kind == "BOOL":
+            return "0, 1, yes, no, on, off"
+        if self.kind == "ACTION":
+            return "abort, continue, exit:N (N in 0..255)"
+        return "%s..%s (K, M, G suffixes)" % (self.minimum, self.maximum)
+
+
+def load(path):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = ROW.match(line.strip())
+            if m:
+                rows.append(Option(*m.groups()))
+    if not rows:
+        raise ValueError("%s: no MT_OPT rows found" % path)
+    return rows
+
+
+def markdown(rows):
+    out = ["# memtype options", "",
+           "Generated from `core/options.def` by `memtype options --markdown`; do not edit.",
+           "Every variable is read once at start. An unknown `MEMTYPE_*` name is warned about;",
+           "an invalid value stops the program with a message naming the accepted values.",
+           "In secure-execution mode (setuid programs) all of them are ignored.", "",
+           "| variable | `memtype run` flag | default | accepted | meaning |",
+           "|---|---|---|---|---|"]
+    for o in rows:
+        out.append("| `%s` | `%s` | `%s` | %s | %s |" % (o.env, o.flag, o.default_text(),
+                                                       o.accepted(), o.help))
+    return "\n".join(out) + "\n"
+
+
+def text(rows):
+    width = max(len(o.env) for o in rows)
+    out = []
+    for o in rows:
+        out.append("%-*s  default %-8s %s" % (width, o.env, o.default_text(), o.help))
+        out.append("%-*s  accepted: %s; flag %s" % (width, "", o.accepted(), o.flag))
+    return "\n".join(out) + "\n"

@@ -1,0 +1,91 @@
+/* test_options.c - the MEMTYPE_* parser: values, suffixes, typos, bad input,
+ * secure mode. */
+#include <string.h>
+
+#include "options.h"
+#include "report.h"
+#include "unit.h"
+
+static char captured[4096];
+static size_t captured_len;
+static void capture(const char *buf, size_t len) {
+  if (captured_len + len < sizeof(captured)) {
+    memcpy(captured + captured_len, buf, len);
+    captured_len += len;
+    captured[captured_len] = '\0';
+  }
+}
+static void setup(void) {
+  captured_len = 0;
+  captured[0] = '\0';
+  mt_report_set_sink(capture);
+}
+
+START_TEST(test_defaults_without_environment) {
+  char err[256];
+  ck_assert(mt_options_parse(NULL, false, err, sizeof(err)));
+  ck_assert_int_eq(mt_opt.stats, 0);
+  ck_assert_int_eq(mt_opt.on_error, MT_ACTION_ABORT);
+}
+END_TEST
+
+START_TEST(test_boolean_and_action_values_are_read) {
+  char *env[] = {"PATH=/bin", "MEMTYPE_STATS=yes", "MEMTYPE_ON_ERROR=exit:7", NULL};
+  char err[256];
+  ck_assert(mt_options_parse(env, false, err, sizeof(err)));
+  ck_assert_int_eq(mt_opt.stats, 1);
+  ck_assert_int_eq(mt_opt.on_error, MT_ACTION_EXIT_BASE + 7);
+  char *env2[] = {"MEMTYPE_ON_ERROR=continue", "MEMTYPE_STATS=off", NULL};
+  ck_assert(mt_options_parse(env2, false, err, sizeof(err)));
+  ck_assert_int_eq(mt_opt.on_error, MT_ACTION_CONTINUE);
+  ck_assert_int_eq(mt_opt.stats, 0);
+}
+END_TEST
+
+START_TEST(test_invalid_value_names_variable_and_accepted_values) {
+  char *env[] = {"MEMTYPE_STATS=2", NULL};
+  char err[256];
+  ck_assert(!mt_options_parse(env, false, err, sizeof(err)));
+  ck_assert_str_eq(err, "memtype: error: MEMTYPE_STATS=2: invalid value; accepted: 0, 1, yes, "
+                        "no, on, off\n");
+  char *env2[] = {"MEMTYPE_ON_ERROR=exit:300", NULL};
+  ck_assert(!mt_options_parse(env2, false, err, sizeof(err)));
+  ck_assert_ptr_nonnull(strstr(err, "MEMTYPE_ON_ERROR=exit:300"));
+  char *env3[] = {"MEMTYPE_ON_ERROR=", NULL};
+  ck_assert(!mt_options_parse(env3, false, err, sizeof(err)));
+}
+END_TEST
+
+START_TEST(test_unknown_name_gets_a_did_you_mean_warning) {
+  char *env[] = {"MEMTYPE_STAT=1", "MEMTYPE_COMPLETELY_UNRELATED=1", NULL};
+  char err[256];
+  ck_assert(mt_options_parse(env, false, err, sizeof(err)));
+  ck_assert_ptr_nonnull(strstr(captured, "memtype: warning: unknown variable MEMTYPE_STAT "
+                                         "ignored; did you mean MEMTYPE_STATS?"));
+  ck_assert_ptr_nonnull(strstr(captured, "MEMTYPE_COMPLETELY_UNRELATED ignored (see"));
+}
+END_TEST
+
+START_TEST(test_secure_mode_ignores_everything) {
+  char *env[] = {"MEMTYPE_STATS=1", "MEMTYPE_STATS=garbage", NULL};
+  char err[256];
+  ck_assert(mt_options_parse(env, true, err, sizeof(err)));
+  ck_assert_int_eq(mt_opt.stats, 0);
+  ck_assert_uint_eq(captured_len, 0);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("options");
+  TCase *tc = tcase_create("parse");
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, test_defaults_without_environment);
+  tcase_add_test(tc, test_boolean_and_action_values_are_read);
+  tcase_add_test(tc, test_invalid_value_names_variable_and_accepted_values);
+  tcase_add_test(tc, test_unknown_name_gets_a_did_you_mean_warning);
+  tcase_add_test(tc, test_secure_mode_ignores_everything);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+MT_UNIT_MAIN(suite)

@@ -1,0 +1,73 @@
+/* test_report.c - the formatter and the fixed shape of an error report. */
+#include <string.h>
+
+#include "options.h"
+#include "report.h"
+#include "unit.h"
+
+static char captured[4096];
+static size_t captured_len;
+static void capture(const char *buf, size_t len) {
+  if (captured_len + len < sizeof(captured)) {
+    memcpy(captured + captured_len, buf, len);
+    captured_len += len;
+    captured[captured_len] = '\0';
+  }
+}
+
+START_TEST(test_formatter_handles_every_conversion) {
+  char buf[128];
+  mt_snprintf(buf, sizeof(buf), "%s|%d|%u|%ld|%lu|%zu|%x|%p|%%", "ab", -12, 34u, -5L, 6UL,
+              (size_t)7, 255u, (void *)0x10);
+  ck_assert_str_eq(buf, "ab|-12|34|-5|6|7|ff|0x10|%");
+}
+END_TEST
+
+START_TEST(test_formatter_truncates_and_terminates) {
+  char buf[8];
+  size_t n = mt_snprintf(buf, sizeof(buf), "%s", "0123456789");
+  ck_assert_str_eq(buf, "0123456");
+  ck_assert_uint_eq(n, 7);
+}
+END_TEST
+
+START_TEST(test_error_report_has_the_fixed_shape) {
+  mt_report_set_sink(capture);
+  mt_opt.on_error = MT_ACTION_CONTINUE;
+  mt_report_error(MT_ERR_DOUBLE_FREE, 0x1010, 0x1000, 48, "the block was already freed");
+  ck_assert_ptr_eq(strstr(captured, "====="), captured);
+  ck_assert_ptr_nonnull(strstr(captured, "\nmemtype: ERROR: double-free at 0x1010 (16 bytes into a "
+                                         "48-byte block)\n"));
+  ck_assert_ptr_nonnull(strstr(captured, "  thread "));
+  ck_assert_ptr_nonnull(strstr(captured, "memtype will now continue"));
+  ck_assert_uint_eq(mt_error_count(), 1);
+}
+END_TEST
+
+START_TEST(test_exit_action_exits_with_the_status) {
+  mt_report_set_sink(capture);
+  mt_opt.on_error = MT_ACTION_EXIT_BASE + 23;
+  mt_report_error(MT_ERR_INVALID_FREE, 0x2000, 0, 0, NULL);
+}
+END_TEST
+
+START_TEST(test_abort_action_raises_sigabrt) {
+  mt_report_set_sink(capture);
+  mt_opt.on_error = MT_ACTION_ABORT;
+  mt_report_error(MT_ERR_INVALID_FREE, 0x2000, 0, 0, NULL);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("report");
+  TCase *tc = tcase_create("report");
+  tcase_add_test(tc, test_formatter_handles_every_conversion);
+  tcase_add_test(tc, test_formatter_truncates_and_terminates);
+  tcase_add_test(tc, test_error_report_has_the_fixed_shape);
+  tcase_add_exit_test(tc, test_exit_action_exits_with_the_status, 23);
+  tcase_add_test_raise_signal(tc, test_abort_action_raises_sigabrt, 6);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+MT_UNIT_MAIN(suite)
