@@ -1,0 +1,34 @@
+#!/bin/sh
+# deps.sh [build|test|bench] - installs the Debian packages memtype needs for
+# that job when any is missing: with apt-get when run as root, otherwise it
+# names them and stops. Safe to run again: it installs nothing when all are there.
+set -eu
+job=${1:-test}
+build="gcc g++ cmake make pkg-config check libunwind-dev python3"
+# Real programs the tests run under the preload, and what they need.
+test="$build sqlite3 tcl perl git xz-utils tar bash binutils file"
+bench="$test time libjemalloc2 libmimalloc2.0 libgoogle-perftools4 heaptrack valgrind electric-fence duma libdmalloc5"
+case "$job" in
+build) want=$build ;;
+test) want=$test ;;
+bench) want=$bench ;;
+*) echo "usage: deps.sh build|test|bench" >&2; exit 2 ;;
+esac
+missing=""
+for p in $want; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+  echo "memtype: installing Debian packages:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+  echo "memtype: missing Debian packages:$missing" >&2
+  echo "memtype: install them with: sudo apt-get install -y$missing" >&2
+  exit 1
+fi
