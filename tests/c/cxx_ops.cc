@@ -2,6 +2,8 @@
 // semantics, and STL container churn.  Runs under glibc and under
 // LD_PRELOAD=libmemtype.so; the same checks must pass under both.
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -313,11 +315,26 @@ void test_new_handler() {
   CHECK(p == nullptr && g_handler_calls == 3, "nothrow new with handler: %p, %d calls (want 3)", p,
         g_handler_calls);
 
-  g_handler_calls = 0;
-  std::set_new_handler(handler_throws_bad_alloc);
-  p = ::operator new[](v_huge, std::nothrow);
-  CHECK(p == nullptr && g_handler_calls == 1, "nothrow new[] with bad_alloc-throwing handler: %p, %d calls", p,
-        g_handler_calls);
+  // A handler that throws bad_alloc: nothrow new must catch it and return
+  // null.  Run in a child process so that an escaping exception
+  // (std::terminate) is reported as one failure and the rest still runs.
+  std::set_new_handler(nullptr);
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    g_handler_calls = 0;
+    std::set_new_handler(handler_throws_bad_alloc);
+    void *q = ::operator new[](v_huge, std::nothrow);
+    void *qa = ::operator new(v_huge, std::align_val_t(64), std::nothrow);
+    _exit(q == nullptr && qa == nullptr && g_handler_calls == 2 ? 0 : 1);
+  }
+  int status = 0;
+  CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "fork/waitpid failed");
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+        "nothrow new with a bad_alloc-throwing new_handler: child %s %d (want null returned, handler called once "
+        "per call; signal 6 = the exception escaped nothrow new)",
+        WIFSIGNALED(status) ? "killed by signal" : "exit status",
+        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
   std::set_new_handler(nullptr);
 
   // 4. A handler that frees a reserve and lets the retry succeed.  The
