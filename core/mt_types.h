@@ -59,7 +59,7 @@ void mt_assert_fail(const char *expr, const char *file, int line);
 #define MT_SEGMAP_LEN ((size_t)1 << (MT_ADDR_BITS - MT_SEG_SHIFT))
 
 #define MT_MIN_ALIGN 16
-#define MT_SMALL_MAX 16384          /* largest size served from slabs */
+#define MT_SMALL_MAX 8192           /* largest size served from slabs */
 #define MT_MEDIUM_MAX (1u << 20)    /* largest size served as a page run */
 #define MT_SLAB_MAX_PAGES 64        /* slabs are 1..64 pages */
 #define MT_RECIP_SHIFT 40           /* slot = (offset * recip) >> 40, exact below 2^18 */

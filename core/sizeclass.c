@@ -8,9 +8,14 @@ uint8_t mt_class_lut[(4096 >> 4) + 1];
 size_t mt_class_size_formula(unsigned cls) {
   if (cls < 16)
     return (size_t)(cls + 1) * 16;
-  unsigned k = cls - 16;
-  unsigned b = 8 + k / 8, q = k % 8;
-  return (size_t)(9 + q) << (b - 3);
+  if (cls < 32) {
+    unsigned k = cls - 16;
+    unsigned b = 8 + k / 8, q = k % 8;
+    return (size_t)(9 + q) << (b - 3);
+  }
+  unsigned k = cls - 32;
+  unsigned b = 10 + k / 16, q = k % 16;
+  return (size_t)(17 + q) << (b - 4);
 }
 
 static unsigned class_by_formula(size_t n) {
@@ -18,21 +23,28 @@ static unsigned class_by_formula(size_t n) {
     return n == 0 ? 0 : (unsigned)((n + 15) >> 4) - 1;
   size_t m = n - 1;
   unsigned b = 63u - (unsigned)__builtin_clzl(m);
-  return 16u + (b - 8u) * 8u + (unsigned)((m >> (b - 3u)) & 7u);
+  if (b < 10)
+    return 16u + (b - 8u) * 8u + (unsigned)((m >> (b - 3u)) & 7u);
+  return 32u + (b - 10u) * 16u + (unsigned)((m >> (b - 4u)) & 15u);
 }
 
-/* Slab length: at least 16 KiB and four slots, then the least tail waste. */
+/* Slab length: four slots at least (8 KiB at least for small classes), then
+ * the first length whose tail waste is under 1/32, else the least waste.
+ * Short slabs keep a class that holds a few live blocks from pinning pages. */
 static unsigned slab_pages(size_t size) {
-  size_t want = size * 4 > 16384 ? size * 4 : 16384;
+  size_t want = size * 4;
+  if (size <= 1024 && want < 8192)
+    want = 8192;
   unsigned kmin = (unsigned)((want + MT_PAGE_SIZE - 1) / MT_PAGE_SIZE);
   if (kmin > MT_SLAB_MAX_PAGES)
     kmin = MT_SLAB_MAX_PAGES;
+  unsigned kmax = kmin * 2 < MT_SLAB_MAX_PAGES ? kmin * 2 : MT_SLAB_MAX_PAGES;
   unsigned best = kmin;
   size_t best_waste = (kmin * MT_PAGE_SIZE) % size;
-  unsigned kmax = kmin * 2 < MT_SLAB_MAX_PAGES ? kmin * 2 : MT_SLAB_MAX_PAGES;
-  for (unsigned k = kmin + 1; k <= kmax; k++) {
+  for (unsigned k = kmin; k <= kmax; k++) {
     size_t waste = (k * MT_PAGE_SIZE) % size;
-    /* compare waste fractions: waste/k*P < best_waste/best*P */
+    if (waste * 32 <= k * MT_PAGE_SIZE)
+      return k;
     if (waste * best < best_waste * k) {
       best = k;
       best_waste = waste;
@@ -49,8 +61,11 @@ void mt_sizeclass_init(void) {
     ci->recip = ((((uint64_t)1 << MT_RECIP_SHIFT) + size - 1) / size);
     ci->npages = (uint16_t)slab_pages(size);
     ci->nslots = (uint16_t)(ci->npages * MT_PAGE_SIZE / size);
-    size_t cap = 16384 / size;
-    cap = cap < 2 ? 2 : cap > 128 ? 128 : cap;
+    /* Small blocks are cached generously (speed); big ones sparingly, since
+     * every cached block is resident memory the program does not use. */
+    size_t cap = size <= 1024 ? 16384 / size : 8192 / size;
+    size_t lo = size <= 1024 ? 16 : 1, hi = size <= 1024 ? 128 : 8;
+    cap = cap < lo ? lo : cap > hi ? hi : cap;
     ci->cache_cap = (uint16_t)cap;
     ci->batch = (uint16_t)(cap / 2 ? cap / 2 : 1);
   }
