@@ -56,13 +56,16 @@ static mt_tcache_t *cache_new(void) {
 mt_tcache_t *mt_tcache_attach(void) {
   if (mt_tls_state != MT_THREAD_NEW)
     return mt_tls_cache;
+  mt_tls_state = MT_THREAD_ATTACHING;
   mt_lock(&registry_lock);
   mt_tcache_t *tc = spare;
   if (tc)
     spare = tc->next;
   mt_unlock(&registry_lock);
-  if (tc == NULL && (tc = cache_new()) == NULL)
+  if (tc == NULL && (tc = cache_new()) == NULL) {
+    mt_tls_state = MT_THREAD_NEW;
     return NULL;
+  }
   memset(&tc->stats, 0, sizeof(tc->stats));
   tc->tid = mt_os_gettid();
   mt_lock(&registry_lock);
@@ -73,10 +76,11 @@ mt_tcache_t *mt_tcache_attach(void) {
   registry = tc;
   threads_seen++;
   mt_unlock(&registry_lock);
-  mt_tls_state = MT_THREAD_CACHED;
-  mt_tls_cache = tc;
-  /* Any non-NULL value makes the destructor run at thread exit. */
+  /* Any non-NULL value makes the destructor run at thread exit. This may
+   * allocate (keys past the first block): the state guards it. */
   pthread_setspecific(exit_key, tc);
+  mt_tls_cache = tc;
+  mt_tls_state = MT_THREAD_CACHED;
   return tc;
 }
 
@@ -164,6 +168,15 @@ void mt_tcache_sum_stats(mt_tstats_t *out, unsigned *nthreads) {
   if (nthreads)
     *nthreads = threads_seen;
   mt_unlock(&registry_lock);
+}
+
+unsigned mt_tcache_registered(void) {
+  unsigned n = 0;
+  mt_lock(&registry_lock);
+  for (mt_tcache_t *tc = registry; tc; tc = tc->next)
+    n++;
+  mt_unlock(&registry_lock);
+  return n;
 }
 
 void mt_tcache_fork_prepare(void) { mt_lock(&registry_lock); }

@@ -31,8 +31,11 @@ typedef struct mt_tcache_s {
   long tid;                        /* owner's kernel thread id */
 } mt_tcache_t;
 
-/* Thread states in mt_tls_state. */
-enum { MT_THREAD_NEW = 0, MT_THREAD_CACHED = 1, MT_THREAD_EXITED = 2 };
+/* Thread states in mt_tls_state. While a thread is ATTACHING it may call
+ * into libc (pthread_setspecific), which may call malloc again: such a
+ * re-entrant call sees no cache and takes the plain path (one slot straight
+ * from the zone), never a second attach. This is the recursion guard. */
+enum { MT_THREAD_NEW = 0, MT_THREAD_CACHED = 1, MT_THREAD_EXITED = 2, MT_THREAD_ATTACHING = 3 };
 
 extern MT_TLS mt_tcache_t *mt_tls_cache;
 extern MT_TLS uint8_t mt_tls_state;
@@ -49,6 +52,8 @@ bool mt_tcache_refill(mt_tcache_t *tc, unsigned c);
 
 /* Allocation counters of all threads, dead ones included (racy read). */
 void mt_tcache_sum_stats(mt_tstats_t *out, unsigned *threads_seen);
+/* Caches registered now (threads that have one). */
+unsigned mt_tcache_registered(void);
 /* Counters for allocations made without a cache (before init, after exit). */
 void mt_tcache_count_nocache(bool alloc, uint64_t bytes);
 

@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "options.h"
@@ -243,6 +245,77 @@ START_TEST(test_cross_thread_frees_keep_counts_exact) {
 }
 END_TEST
 
+/* ---- thread exit and fork ------------------------------------------------ */
+
+static unsigned zone_free_slots(unsigned c) {
+  unsigned n = 0;
+  mt_lock(&mt_zones[c].lock);
+  for (mt_slab_t *s = mt_zones[c].partial; s; s = s->next)
+    n += s->nfree;
+  mt_unlock(&mt_zones[c].lock);
+  return n;
+}
+
+static void *alloc_then_free_40(void *arg) {
+  (void)arg;
+  void *p[40];
+  for (int i = 0; i < 40; i++)
+    p[i] = mt_malloc(200, MT_FAM_MALLOC);
+  for (int i = 0; i < 40; i++)
+    mt_free(p[i], MT_FAM_MALLOC);
+  return NULL;
+}
+
+START_TEST(test_thread_exit_returns_its_cached_slots) {
+  unsigned c = mt_size_class(200);
+  unsigned regs = mt_tcache_registered();
+  pthread_t t;
+  pthread_create(&t, NULL, alloc_then_free_40, NULL);
+  pthread_join(t, NULL);
+  ck_assert_uint_eq(mt_tcache_registered(), regs);
+  /* every slot the thread took is back: the zone holds only whole slabs'
+   * worth of free slots minus what this (main) thread still caches */
+  unsigned free_slots = zone_free_slots(c);
+  ck_assert_uint_eq(free_slots % mt_classes[c].nslots, 0);
+  ck_assert(mt_zone_is_valid(c));
+}
+END_TEST
+
+static pthread_barrier_t bar;
+static void *cache_and_wait(void *arg) {
+  (void)arg;
+  alloc_then_free_40(NULL);
+  pthread_barrier_wait(&bar); /* cache populated */
+  pthread_barrier_wait(&bar); /* parent forked */
+  return NULL;
+}
+
+START_TEST(test_fork_child_flushes_caches_of_threads_that_did_not_survive) {
+  mt_malloc(1, MT_FAM_MALLOC); /* this thread has a cache */
+  pthread_barrier_init(&bar, NULL, 2);
+  pthread_t t;
+  pthread_create(&t, NULL, cache_and_wait, NULL);
+  pthread_barrier_wait(&bar);
+  ck_assert_uint_ge(mt_tcache_registered(), 2);
+  mt_fork_prepare();
+  pid_t pid = fork();
+  if (pid == 0) {
+    mt_fork_child();
+    int ok = mt_tcache_registered() == 1 && mt_zone_is_valid(mt_size_class(200));
+    void *p = mt_malloc(200, MT_FAM_MALLOC); /* the child's heap works */
+    mt_free(p, MT_FAM_MALLOC);
+    _exit(ok ? 0 : 1);
+  }
+  mt_fork_parent();
+  int status;
+  waitpid(pid, &status, 0);
+  pthread_barrier_wait(&bar);
+  pthread_join(t, NULL);
+  ck_assert(WIFEXITED(status));
+  ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("alloc");
   TCase *tc = tcase_create("semantics");
@@ -266,6 +339,8 @@ static Suite *suite(void) {
   TCase *th = tcase_create("threads");
   tcase_add_checked_fixture(th, setup, NULL);
   tcase_add_test(th, test_cross_thread_frees_keep_counts_exact);
+  tcase_add_test(th, test_thread_exit_returns_its_cached_slots);
+  tcase_add_test(th, test_fork_child_flushes_caches_of_threads_that_did_not_survive);
   tcase_set_timeout(th, 60);
   suite_add_tcase(s, th);
   return s;
