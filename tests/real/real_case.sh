@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# real_case.sh CASE LIB: one real-program test, run through run_compare.sh.
+# Used by CTest (tests/real/CMakeLists.txt registers real_CASE for each case)
+# and by hand:
+#
+#   tests/real/real_case.sh python_churn build/lib/libmemtype.so
+#   MT_EXPECT_SUMMARY=0 tests/real/real_case.sh sqlite /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+#   tests/real/real_case.sh --list
+#
+# Inputs that need generating (the SQL script, the C/C++ sources) are written
+# to a temp dir outside the preload, so only the program under test (and
+# what it spawns) runs with memtype.  A program that is not installed makes
+# the case exit 77 (CTest: skipped; packages.txt lists what to install);
+# MT_REAL_REQUIRE=1 turns that into a failure.
+#
+# Environment: MT_REAL_PYTHON (python3 for the python cases and the
+# generators, default /usr/bin/python3, Debian's), plus everything
+# run_compare.sh reads (MT_EXPECT_SUMMARY, MT_REAL_KEEP, MT_REAL_TIMEOUT).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+cases="python_churn python_threads sqlite gcc_c gxx_cpp git perl tcl bash tar_xz"
+
+if [ "${1:-}" = --list ]; then printf '%s\n' $cases; exit 0; fi
+[ $# -eq 2 ] || { echo "usage: $0 CASE LIB  (CASE: $cases)" >&2; exit 2; }
+case=$1 lib=$2
+
+if [ -n "${MT_REAL_PYTHON:-}" ]; then py=$MT_REAL_PYTHON
+elif [ -x /usr/bin/python3 ]; then py=/usr/bin/python3
+else py=python3; fi
+
+need() { # program... : skip (77) unless every one is installed
+  local p
+  for p in "$@"; do
+    if ! command -v "$p" >/dev/null 2>&1; then
+      echo "SKIP: '$p' is not installed (tests/real/packages.txt lists the Debian packages)"
+      [ "${MT_REAL_REQUIRE:-0}" = 1 ] && exit 1
+      exit 77
+    fi
+  done
+}
+
+gen=
+cleanup() { [ -z "$gen" ] || rm -rf "$gen"; }
+trap cleanup EXIT
+mkgen() { gen=$(mktemp -d "${TMPDIR:-/tmp}/mt-real-gen.XXXXXX") || exit 2; }
+
+rc=$here/run_compare.sh
+pyenv=(--env PYTHONMALLOC=malloc --env PYTHONHASHSEED=0 --env PYTHONDONTWRITEBYTECODE=1)
+
+case $case in
+  python_churn)
+    need "$py"
+    "$rc" "${pyenv[@]}" --min-allocs 1000000 "$lib" "$case" -- \
+      "$py" "$here/python_churn.py" 8 ;;
+  python_threads)
+    need "$py"
+    "$rc" "${pyenv[@]}" --min-allocs 1000000 "$lib" "$case" -- \
+      "$py" "$here/python_threads.py" 4000 ;;
+  sqlite)
+    need sqlite3 "$py"
+    mkgen
+    "$py" "$here/gen_sqlite.py" "$gen" 120000 || { echo "gen_sqlite.py failed"; exit 1; }
+    "$rc" --stdin "$gen/script.sql" --expect-stdout "$gen/expected.txt" --min-allocs 1000000 \
+      "$lib" "$case" -- sqlite3 -bail :memory: ;;
+  gcc_c|gxx_cpp)
+    if [ "$case" = gcc_c ]; then cc=gcc src=gen.c; else cc=g++ src=gen.cpp; fi
+    need "$cc" objdump size nm "$py"
+    mkgen
+    "$py" "$here/gen_sources.py" "$gen" 400 || { echo "gen_sources.py failed"; exit 1; }
+    # gen.c/gen.cpp is copied into the work dir and compiled by relative
+    # name; the object is compared byte for byte (--compare-tree).
+    "$rc" --copy-in "$gen/$src" --compare-tree --min-allocs 500000 "$lib" "$case" -- \
+      bash "$here/cc_case.sh" "$cc" "$src" gen.o -O2 -Wall -frandom-seed=memtype ;;
+  git)
+    need git
+    "$rc" --min-allocs 10000 "$lib" "$case" -- bash "$here/git_case.sh" ;;
+  perl)
+    need perl
+    "$rc" --min-allocs 500000 "$lib" "$case" -- perl "$here/perl_churn.pl" 6 ;;
+  tcl)
+    tcl=tclsh8.6
+    command -v "$tcl" >/dev/null 2>&1 || tcl=tclsh
+    need "$tcl"
+    "$rc" --min-allocs 1000 "$lib" "$case" -- "$tcl" "$here/tcl_churn.tcl" 6 ;;
+  bash)
+    need bash
+    "$rc" --min-allocs 10000 "$lib" "$case" -- bash "$here/bash_churn.sh" ;;
+  tar_xz)
+    need tar xz
+    "$rc" --min-allocs 1000 "$lib" "$case" -- bash "$here/tar_xz_case.sh" ;;
+  *)
+    echo "unknown case '$case' (cases: $cases)" >&2; exit 2 ;;
+esac
