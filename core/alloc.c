@@ -15,6 +15,8 @@
 #include "options.h"
 #include "os.h"
 #include "report.h"
+#include "site.h"
+#include "stats.h"
 
 const char *const mt_family_names[MT_FAM_COUNT] = {"malloc", "new", "new[]"};
 const char *const mt_family_free_names[MT_FAM_COUNT] = {"free", "delete", "delete[]"};
@@ -32,6 +34,7 @@ static void load_options(void) {
     mt_os_exit(1);
   }
   options_from_env = env != NULL;
+  mt_site_mask = mt_opt.depth ? ~(uintptr_t)0 : 0;
 }
 
 void mt_init(void) {
@@ -68,17 +71,33 @@ void mt_late_init(void) {
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static inline void count(bool alloc, uint64_t bytes) {
+MT_HIDDEN uintptr_t mt_site_mask;
+
+/* Size(s) bits beyond the slab classes: page runs and huge blocks. */
+#define MT_CLASS_BIT_MEDIUM MT_NCLASSES
+#define MT_CLASS_BIT_HUGE (MT_NCLASSES + 1)
+_Static_assert(MT_NCLASSES + 2 <= 128, "class bits fit the Size(s) bitmap");
+
+static unsigned type_of(uintptr_t pc) {
   mt_tcache_t *tc = mt_tls_cache;
-  if (tc == NULL) {
-    mt_tcache_count_nocache(alloc, bytes);
-  } else if (alloc) {
-    tc->stats.allocs++;
-    tc->stats.bytes_alloc += bytes;
-  } else {
-    tc->stats.frees++;
-    tc->stats.bytes_freed += bytes;
-  }
+  pc &= mt_site_mask;
+  return tc ? mt_tcache_site(tc, pc) : mt_site_intern(pc);
+}
+
+static void count_alloc(unsigned type, unsigned cls, uint64_t bytes) {
+  mt_tcache_t *tc = mt_tls_cache;
+  if (tc == NULL)
+    mt_tcache_count_nocache(true, type, cls, bytes);
+  else
+    mt_tcache_count_alloc(tc, type, cls, bytes);
+}
+
+static void count_free(unsigned type, uint64_t bytes) {
+  mt_tcache_t *tc = mt_tls_cache;
+  if (tc == NULL)
+    mt_tcache_count_nocache(false, type, 0, bytes);
+  else
+    mt_tcache_count_free(tc, type, bytes);
 }
 
 static mt_tcache_t *get_cache(void) {
@@ -179,8 +198,9 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
 
 /* ---- slow paths: allocation ------------------------------------------------- */
 
-static void *alloc_small(unsigned c, size_t n, unsigned family) {
+static void *alloc_small(unsigned c, size_t n, unsigned family, uintptr_t pc) {
   mt_tcache_t *tc = get_cache();
+  unsigned type = type_of(pc);
   if (MT_LIKELY(tc != NULL)) {
     mt_bin_t *b = &tc->bins[c];
     if (b->n == 0 && !mt_tcache_refill(tc, c)) {
@@ -188,8 +208,8 @@ static void *alloc_small(unsigned c, size_t n, unsigned family) {
       return NULL;
     }
     unsigned i = --b->n;
-    b->metas[i]->word = mt_meta_pack((uint32_t)n, 0, MT_STATE_LIVE, (uint8_t)family);
-    count(true, n);
+    b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
+    count_alloc(type, c, n);
     return b->items[i];
   }
   /* An exiting thread: one slot straight from the zone. */
@@ -199,12 +219,14 @@ static void *alloc_small(unsigned c, size_t n, unsigned family) {
     errno = ENOMEM;
     return NULL;
   }
-  m->word = mt_meta_pack((uint32_t)n, 0, MT_STATE_LIVE, (uint8_t)family);
-  count(true, n);
+  m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
+  count_alloc(type, c, n);
   return p;
 }
 
-static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool zero) {
+static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool zero,
+                          uintptr_t pc) {
+  unsigned type = type_of(pc);
   bool dirty;
   mt_slab_t *run = mt_page_alloc_run(pages_for(n), align_pages ? align_pages : 1, &dirty);
   if (run == NULL) {
@@ -212,44 +234,45 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
     return NULL;
   }
   run->start = mt_run_addr(run);
-  run->run_meta.word = mt_meta_pack((uint32_t)n, 0, MT_STATE_LIVE, (uint8_t)family);
+  run->run_meta.word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
   __atomic_store_n(&run->kind, MT_RUN_MEDIUM, __ATOMIC_RELEASE);
   if (zero && dirty)
     memset((void *)run->start, 0, n);
-  count(true, n);
+  count_alloc(type, MT_CLASS_BIT_MEDIUM, n);
   return (void *)run->start;
 }
 
-static void *alloc_huge(size_t n, size_t align, unsigned family) {
+static void *alloc_huge(size_t n, size_t align, unsigned family, uintptr_t pc) {
+  unsigned type = type_of(pc);
   mt_huge_t *h;
   void *p = mt_huge_alloc(n, align, &h);
   if (p == NULL)
     return NULL;
-  h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, 0, MT_STATE_LIVE,
-                              (uint8_t)family);
-  count(true, n);
+  h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
+                              MT_STATE_LIVE, (uint8_t)family);
+  count_alloc(type, MT_CLASS_BIT_HUGE, n);
   return p;
 }
 
-static void *alloc_large(size_t n, unsigned family, bool zero) {
+static void *alloc_large(size_t n, unsigned family, bool zero, uintptr_t pc) {
   mt_init();
   if (n <= MT_MEDIUM_MAX)
-    return alloc_medium(n, 1, family, zero);
-  return alloc_huge(n, 0, family);
+    return alloc_medium(n, 1, family, zero, pc);
+  return alloc_huge(n, 0, family, pc);
 }
 
-void *mt_malloc_slow(size_t n, unsigned family) {
+void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) {
   if (n <= MT_SMALL_MAX) {
     mt_init();
-    return alloc_small(mt_size_class(n), n, family);
+    return alloc_small(mt_size_class(n), n, family, pc);
   }
-  return alloc_large(n, family, false);
+  return alloc_large(n, family, false, pc);
 }
 
 /* ---- slow paths: free ----------------------------------------------------- */
 
 static void release(const block_t *b, void *p) {
-  count(false, requested_size(b));
+  count_free(b->meta->f.type, requested_size(b));
   switch (b->where) {
   case BLK_SLOT: {
     b->meta->f.state = MT_STATE_FREE;
@@ -296,22 +319,24 @@ void mt_free_slow(void *p, unsigned family) {
 
 /* ---- public ----------------------------------------------------------------- */
 
-void *mt_malloc(size_t n, unsigned family) { return mt_malloc_inline(n, family); }
+void *mt_malloc(size_t n, unsigned family, uintptr_t pc) {
+  return mt_malloc_inline(n, family, pc);
+}
 void mt_free(void *p, unsigned family) { mt_free_inline(p, family); }
 
-void *mt_calloc(size_t count_, size_t size) {
+void *mt_calloc(size_t count_, size_t size, uintptr_t pc) {
   size_t n;
   if (__builtin_mul_overflow(count_, size, &n)) {
     errno = ENOMEM;
     return NULL;
   }
   if (n <= MT_SMALL_MAX) {
-    void *p = mt_malloc_inline(n, MT_FAM_MALLOC);
+    void *p = mt_malloc_inline(n, MT_FAM_MALLOC, pc);
     if (p)
       memset(p, 0, n);
     return p;
   }
-  return alloc_large(n, MT_FAM_MALLOC, true);
+  return alloc_large(n, MT_FAM_MALLOC, true, pc);
 }
 
 /* Resizes b in place when its storage allows; true on success. */
@@ -332,9 +357,9 @@ static bool resize_in_place(block_t *b, size_t n) {
   return false;
 }
 
-void *mt_realloc(void *p, size_t n) {
+void *mt_realloc(void *p, size_t n, uintptr_t pc) {
   if (p == NULL)
-    return mt_malloc_inline(n, MT_FAM_MALLOC);
+    return mt_malloc_inline(n, MT_FAM_MALLOC, pc);
   if (n == 0) {
     mt_free_inline(p, MT_FAM_MALLOC);
     return NULL;
@@ -349,10 +374,13 @@ void *mt_realloc(void *p, size_t n) {
   }
   unsigned family = b.meta->f.family;
   size_t old = requested_size(&b);
+  /* A resized block takes the type of the realloc call site. */
+  unsigned old_type = b.meta->f.type, type = type_of(pc);
   if (resize_in_place(&b, n)) {
     b.meta->f.size = (uint32_t)n;
-    count(false, old);
-    count(true, n);
+    b.meta->f.type = (uint16_t)type;
+    count_free(old_type, old);
+    count_alloc(type, b.where == BLK_SLOT ? b.run->cls : MT_CLASS_BIT_MEDIUM, n);
     return p;
   }
   if (b.where == BLK_HUGE && n > MT_MEDIUM_MAX) {
@@ -363,11 +391,12 @@ void *mt_realloc(void *p, size_t n) {
     }
     mt_huge_t *h = mt_huge_of((uintptr_t)q);
     h->meta.f.size = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-    count(false, old);
-    count(true, n);
+    h->meta.f.type = (uint16_t)type;
+    count_free(old_type, old);
+    count_alloc(type, MT_CLASS_BIT_HUGE, n);
     return q;
   }
-  void *q = mt_malloc_inline(n, family);
+  void *q = mt_malloc_inline(n, family, pc);
   if (q == NULL)
     return NULL;
   memcpy(q, p, n < b.usable ? n : b.usable);
@@ -375,18 +404,18 @@ void *mt_realloc(void *p, size_t n) {
   return q;
 }
 
-void *mt_reallocarray(void *p, size_t count_, size_t size) {
+void *mt_reallocarray(void *p, size_t count_, size_t size, uintptr_t pc) {
   size_t n;
   if (__builtin_mul_overflow(count_, size, &n)) {
     errno = ENOMEM;
     return NULL;
   }
-  return mt_realloc(p, n);
+  return mt_realloc(p, n, pc);
 }
 
-void *mt_memalign(size_t align, size_t n, unsigned family) {
+void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
   if (align <= MT_MIN_ALIGN)
-    return mt_malloc_inline(n, family);
+    return mt_malloc_inline(n, family, pc);
   if (align & (align - 1)) {
     /* glibc rounds a non-power-of-two alignment up. */
     if (align > ((size_t)1 << 62)) {
@@ -398,17 +427,17 @@ void *mt_memalign(size_t align, size_t n, unsigned family) {
   mt_init();
   unsigned c = mt_size_class_aligned(n, align);
   if (c < MT_NCLASSES)
-    return alloc_small(c, n, family);
+    return alloc_small(c, n, family, pc);
   if (n <= MT_MEDIUM_MAX && align <= MT_SEG_SIZE / 8)
-    return alloc_medium(n, align >> MT_PAGE_SHIFT, family, false);
-  return alloc_huge(n, align, family);
+    return alloc_medium(n, align >> MT_PAGE_SHIFT, family, false, pc);
+  return alloc_huge(n, align, family, pc);
 }
 
-int mt_posix_memalign(void **out, size_t align, size_t n) {
+int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc) {
   if (align < sizeof(void *) || (align & (align - 1)) || align % sizeof(void *))
     return EINVAL;
   int saved = errno;
-  void *p = mt_memalign(align, n, MT_FAM_MALLOC);
+  void *p = mt_memalign(align, n, MT_FAM_MALLOC, pc);
   if (p == NULL) {
     errno = saved;
     return ENOMEM;
@@ -490,6 +519,7 @@ void mt_at_exit(void) {
             mt_os_progname(), mt_os_getpid(), (unsigned long)s.allocs, (unsigned long)s.frees,
             (unsigned long)s.bytes_alloc, (unsigned long)(s.allocs - s.frees),
             (unsigned long)(ps.peak_mapped >> 10), threads);
+  mt_stats_print_types(mt_opt.stats_lines);
   if (getenv("MT_DEBUG_ZONES"))
     mt_debug_zones();
 }

@@ -6,18 +6,20 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mt_types.h"
 
-void *mt_malloc(size_t n, unsigned family);
+/* pc: the call site (return address of the entry point), or 0. */
+void *mt_malloc(size_t n, unsigned family, uintptr_t pc);
 void mt_free(void *p, unsigned family);
-void *mt_calloc(size_t count, size_t size);
-void *mt_realloc(void *p, size_t n);
-void *mt_reallocarray(void *p, size_t count, size_t size);
+void *mt_calloc(size_t count, size_t size, uintptr_t pc);
+void *mt_realloc(void *p, size_t n, uintptr_t pc);
+void *mt_reallocarray(void *p, size_t count, size_t size, uintptr_t pc);
 /* align: a power of two; n may be 0. NULL + ENOMEM on failure. */
-void *mt_memalign(size_t align, size_t n, unsigned family);
+void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc);
 /* posix_memalign semantics: EINVAL for a bad alignment, *out untouched. */
-int mt_posix_memalign(void **out, size_t align, size_t n);
+int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc);
 size_t mt_usable_size(const void *p);
 /* True when p is inside memory this allocator manages (live or not). */
 bool mt_owns(const void *p);

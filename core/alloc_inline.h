@@ -1,8 +1,9 @@
 /* alloc_inline.h - the fast paths of malloc and free, inlined into the entry
- * points. Cost, with stats on: malloc = size class (a table load), a thread-
- * cache pop, one 8-byte metadata store, two counter adds; free = page-map
- * byte, run descriptor, a multiply for the slot, a state check, a push, two
- * counter adds. No lock, syscall, stdio or allocation. Anything else (empty
+ * points. Cost, with typing and stats on: malloc = size class (a table
+ * load), the call site's type (one compare in the thread's site cache), a
+ * thread-cache pop, one 8-byte metadata store, the type's counters in the
+ * thread's own stat slot (plain adds); free = page-map byte, run descriptor,
+ * a multiply for the slot, a state check, a push, two counter adds. No lock, syscall, stdio or allocation. Anything else (empty
  * or full cache, no cache yet, large blocks, bad pointers) takes one
  * unlikely branch to the out-of-line slow path in alloc.c. */
 #ifndef MT_ALLOC_INLINE_H
@@ -13,22 +14,27 @@
 #include "tcache.h"
 #include "zone.h"
 
-void *mt_malloc_slow(size_t n, unsigned family) MT_NOINLINE MT_COLD;
+void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) MT_NOINLINE MT_COLD;
+
+/* ~0 when call sites type blocks (MEMTYPE_DEPTH >= 1), 0 when typing is off:
+ * site 0 is the untyped type and always hits the site cache. */
+extern uintptr_t mt_site_mask;
 void mt_free_slow(void *p, unsigned family) MT_NOINLINE MT_COLD;
 
-static inline void *mt_malloc_inline(size_t n, unsigned family) {
+static inline void *mt_malloc_inline(size_t n, unsigned family, uintptr_t pc) {
   mt_tcache_t *tc = mt_tls_cache;
   if (MT_LIKELY(tc != NULL && n <= MT_SMALL_MAX)) {
-    mt_bin_t *b = &tc->bins[mt_size_class(n)];
+    unsigned c = mt_size_class(n);
+    mt_bin_t *b = &tc->bins[c];
     if (MT_LIKELY(b->n != 0)) {
+      unsigned type = mt_tcache_site(tc, pc & mt_site_mask);
       unsigned i = --b->n;
-      b->metas[i]->word = mt_meta_pack((uint32_t)n, 0, MT_STATE_LIVE, (uint8_t)family);
-      tc->stats.allocs++;
-      tc->stats.bytes_alloc += n;
+      b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
+      mt_tcache_count_alloc(tc, type, c, n);
       return b->items[i];
     }
   }
-  return mt_malloc_slow(n, family);
+  return mt_malloc_slow(n, family, pc);
 }
 
 static inline void mt_free_inline(void *p, unsigned family) {
@@ -43,8 +49,7 @@ static inline void mt_free_inline(void *p, unsigned family) {
       mt_bin_t *b = &tc->bins[s->cls];
       if (MT_LIKELY(idx * s->slot_size == off && idx < s->nslots &&
                     m->f.state == MT_STATE_LIVE && m->f.family == family && b->n < b->cap)) {
-        tc->stats.frees++;
-        tc->stats.bytes_freed += m->f.size;
+        mt_tcache_count_free(tc, m->f.type, m->f.size);
         m->f.state = MT_STATE_FREE;
         b->items[b->n] = p;
         b->metas[b->n] = m;

@@ -3,6 +3,7 @@
  * `memtype: ERROR: <kind> ...`, the thread, what memtype does next, a rule. */
 #include "report.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "options.h"
@@ -56,6 +57,28 @@ static void put_u(out_t *o, unsigned long v, unsigned base) {
     put_c(o, tmp[--n]);
 }
 
+/* Pads the text written since `from` to `width` columns (left-aligned
+ * when `left`), moving it right for right alignment. */
+static void pad(out_t *o, size_t from, unsigned width, bool left) {
+  size_t n = o->pos - from;
+  if (n >= width)
+    return;
+  size_t extra = width - n;
+  if (left) {
+    while (extra--)
+      put_c(o, ' ');
+    return;
+  }
+  for (size_t i = 0; i < extra; i++)
+    put_c(o, ' ');
+  /* shift the converted text right by `extra` (within the buffer) */
+  for (size_t i = o->pos; i-- > from + extra;)
+    if (i < o->len && i - extra < o->len)
+      o->buf[i] = o->buf[i - extra];
+  for (size_t i = from; i < from + extra && i < o->len; i++)
+    o->buf[i] = ' ';
+}
+
 size_t mt_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap) {
   out_t o = {buf, len, 0};
   for (const char *f = fmt; *f; f++) {
@@ -64,6 +87,15 @@ size_t mt_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap) {
       continue;
     }
     f++;
+    bool left = false;
+    unsigned width = 0;
+    if (*f == '-') {
+      left = true;
+      f++;
+    }
+    while (*f >= '0' && *f <= '9')
+      width = width * 10 + (unsigned)(*f++ - '0');
+    size_t from = o.pos;
     int lng = 0;
     while (*f == 'l' || *f == 'z') {
       lng = 1;
@@ -104,6 +136,8 @@ size_t mt_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap) {
       put_c(&o, '?');
       break;
     }
+    if (width)
+      pad(&o, from, width, left);
   }
   if (len)
     buf[o.pos < len ? o.pos : len - 1] = '\0';

@@ -23,7 +23,8 @@ typedef void (*mt_sink_fn)(const char *buf, size_t len);
 /* Replaces the sink (NULL restores stderr); returns the previous one. */
 mt_sink_fn mt_report_set_sink(mt_sink_fn fn);
 
-/* A small formatter: %s %d %u %ld %lu %zu %p %x %lx %%. Always terminates. */
+/* A small formatter: %s %d %u %ld %lu %zu %p %x %lx %%, with a field width
+ * and the - flag (%-20s, %9lu). Always terminates. */
 size_t mt_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
 size_t mt_snprintf(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

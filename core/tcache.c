@@ -8,8 +8,10 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "arena.h"
 #include "lock.h"
 #include "os.h"
+#include "site.h"
 #include "zone.h"
 
 MT_HIDDEN MT_TLS mt_tcache_t *mt_tls_cache;
@@ -18,7 +20,8 @@ MT_HIDDEN MT_TLS uint8_t mt_tls_state;
 static mt_lock_t registry_lock;
 static mt_tcache_t *registry;     /* live caches */
 static mt_tcache_t *spare;        /* released caches, linked by next */
-static mt_tstats_t dead_stats;    /* folded counters of released caches */
+/* The shared slot: counters of dead threads and of cacheless calls. */
+static mt_typestat_t *shared[MT_STAT_CHUNKS];
 static unsigned threads_seen;
 static pthread_key_t exit_key;
 static size_t cache_bytes;        /* size of one cache with its arrays */
@@ -66,7 +69,7 @@ mt_tcache_t *mt_tcache_attach(void) {
     mt_tls_state = MT_THREAD_NEW;
     return NULL;
   }
-  memset(&tc->stats, 0, sizeof(tc->stats));
+  memset(tc->sites, 0, sizeof(tc->sites));
   tc->tid = mt_os_gettid();
   mt_lock(&registry_lock);
   tc->prev = NULL;
@@ -84,11 +87,55 @@ mt_tcache_t *mt_tcache_attach(void) {
   return tc;
 }
 
-static void fold_stats_locked(const mt_tstats_t *s) {
-  dead_stats.allocs += s->allocs;
-  dead_stats.frees += s->frees;
-  dead_stats.bytes_alloc += s->bytes_alloc;
-  dead_stats.bytes_freed += s->bytes_freed;
+static mt_typestat_t *chunk_new(void) {
+  return mt_arena_alloc(MT_STAT_CHUNK * sizeof(mt_typestat_t));
+}
+
+static void add_stat(mt_typestat_t *to, const mt_typestat_t *from) {
+  to->allocs += from->allocs;
+  to->frees += from->frees;
+  to->bytes_alloc += from->bytes_alloc;
+  to->bytes_freed += from->bytes_freed;
+  to->classes[0] |= from->classes[0];
+  to->classes[1] |= from->classes[1];
+}
+
+/* Moves a dead thread's counters into the shared slot and zeroes its own,
+ * so the recycled cache starts empty. Readers may briefly see them twice or
+ * not at all: the same tolerance as any unsynchronised read. */
+static void fold_stats_locked(mt_tcache_t *tc) {
+  for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
+    mt_typestat_t *from = tc->stat[c];
+    if (from == NULL)
+      continue;
+    if (shared[c] == NULL && (shared[c] = chunk_new()) == NULL)
+      continue;
+    for (unsigned i = 0; i < MT_STAT_CHUNK; i++)
+      if (from[i].allocs || from[i].frees) {
+        add_stat(&shared[c][i], &from[i]);
+        memset(&from[i], 0, sizeof(from[i]));
+      }
+  }
+}
+
+mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
+  mt_typestat_t *s = chunk_new();
+  if (s == NULL) {
+    /* Out of memory for counters: count into the shared slot's chunk 0
+     * entry of the untyped type rather than fail the allocation. */
+    static mt_typestat_t sink[MT_STAT_CHUNK];
+    return sink;
+  }
+  __atomic_store_n(&tc->stat[chunk], s, __ATOMIC_RELEASE);
+  return s;
+}
+
+uint16_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc) {
+  uint16_t type = mt_site_intern(pc);
+  mt_sitecache_t *e = &tc->sites[(pc ^ (pc >> 7)) & (MT_SITE_CACHE - 1)];
+  e->pc = pc;
+  e->type = type;
+  return type;
 }
 
 static void flush_all(mt_tcache_t *tc) {
@@ -99,7 +146,7 @@ static void flush_all(mt_tcache_t *tc) {
 
 /* Unlinks tc from the registry and puts it on the spare list. */
 static void release_locked(mt_tcache_t *tc) {
-  fold_stats_locked(&tc->stats);
+  fold_stats_locked(tc);
   if (tc->prev)
     tc->prev->next = tc->next;
   else
@@ -144,26 +191,69 @@ bool mt_tcache_refill(mt_tcache_t *tc, unsigned c) {
   return got != 0;
 }
 
-void mt_tcache_count_nocache(bool alloc, uint64_t bytes) {
+void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t bytes) {
+  unsigned c = type / MT_STAT_CHUNK;
   mt_lock(&registry_lock);
-  if (alloc) {
-    dead_stats.allocs++;
-    dead_stats.bytes_alloc += bytes;
-  } else {
-    dead_stats.frees++;
-    dead_stats.bytes_freed += bytes;
+  if (shared[c] == NULL)
+    shared[c] = chunk_new();
+  if (shared[c] != NULL) {
+    mt_typestat_t *s = &shared[c][type % MT_STAT_CHUNK];
+    if (alloc) {
+      s->allocs++;
+      s->bytes_alloc += bytes;
+      s->classes[cls >> 6] |= 1ull << (cls & 63);
+    } else {
+      s->frees++;
+      s->bytes_freed += bytes;
+    }
   }
   mt_unlock(&registry_lock);
 }
 
-void mt_tcache_sum_stats(mt_tstats_t *out, unsigned *nthreads) {
+static void sum_slot(mt_typestat_t *const *slot, mt_typestat_t *out, unsigned ntypes) {
+  for (unsigned c = 0; c * MT_STAT_CHUNK < ntypes; c++) {
+    const mt_typestat_t *chunk = __atomic_load_n(&slot[c], __ATOMIC_ACQUIRE);
+    if (chunk == NULL)
+      continue;
+    for (unsigned i = 0; i < MT_STAT_CHUNK && c * MT_STAT_CHUNK + i < ntypes; i++) {
+      mt_typestat_t v;
+      v.allocs = __atomic_load_n(&chunk[i].allocs, __ATOMIC_RELAXED);
+      v.frees = __atomic_load_n(&chunk[i].frees, __ATOMIC_RELAXED);
+      v.bytes_alloc = __atomic_load_n(&chunk[i].bytes_alloc, __ATOMIC_RELAXED);
+      v.bytes_freed = __atomic_load_n(&chunk[i].bytes_freed, __ATOMIC_RELAXED);
+      v.classes[0] = __atomic_load_n(&chunk[i].classes[0], __ATOMIC_RELAXED);
+      v.classes[1] = __atomic_load_n(&chunk[i].classes[1], __ATOMIC_RELAXED);
+      add_stat(&out[c * MT_STAT_CHUNK + i], &v);
+    }
+  }
+}
+
+void mt_tcache_sum_types(mt_typestat_t *out, unsigned ntypes) {
   mt_lock(&registry_lock);
-  *out = dead_stats;
-  for (mt_tcache_t *tc = registry; tc; tc = tc->next) {
-    out->allocs += tc->stats.allocs;
-    out->frees += tc->stats.frees;
-    out->bytes_alloc += tc->stats.bytes_alloc;
-    out->bytes_freed += tc->stats.bytes_freed;
+  sum_slot(shared, out, ntypes);
+  for (mt_tcache_t *tc = registry; tc; tc = tc->next)
+    sum_slot(tc->stat, out, ntypes);
+  mt_unlock(&registry_lock);
+}
+
+void mt_tcache_sum_stats(mt_tstats_t *out, unsigned *nthreads) {
+  static mt_typestat_t all[MT_STAT_CHUNK]; /* folded by chunk to stay small */
+  memset(out, 0, sizeof(*out));
+  mt_lock(&registry_lock);
+  for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
+    memset(all, 0, sizeof(all));
+    mt_typestat_t *const one[1] = {shared[c]};
+    sum_slot(one, all, MT_STAT_CHUNK);
+    for (mt_tcache_t *tc = registry; tc; tc = tc->next) {
+      mt_typestat_t *const mine[1] = {tc->stat[c]};
+      sum_slot(mine, all, MT_STAT_CHUNK);
+    }
+    for (unsigned i = 0; i < MT_STAT_CHUNK; i++) {
+      out->allocs += all[i].allocs;
+      out->frees += all[i].frees;
+      out->bytes_alloc += all[i].bytes_alloc;
+      out->bytes_freed += all[i].bytes_freed;
+    }
   }
   if (nthreads)
     *nthreads = threads_seen;

@@ -16,7 +16,7 @@ typedef struct mt_bin_s {
   mt_meta_t **metas;  /* their metadata */
 } mt_bin_t;
 
-/* Counters of one thread; written by it alone with plain stores. */
+/* Totals (the summary line, tests). */
 typedef struct mt_tstats_s {
   uint64_t allocs;
   uint64_t frees;
@@ -24,11 +24,33 @@ typedef struct mt_tstats_s {
   uint64_t bytes_freed;
 } mt_tstats_t;
 
+/* One type's counters in one thread's stat slot. Written only by the owning
+ * thread with relaxed load + store (no locked instruction); readers sum all
+ * slots without stopping anyone, as libmemstat reads malloc_type_stats. */
+typedef struct mt_typestat_s {
+  uint64_t allocs;      /* successful allocations */
+  uint64_t frees;
+  uint64_t bytes_alloc; /* requested bytes */
+  uint64_t bytes_freed;
+  uint64_t classes[2];  /* size classes used (bit per class), vmstat's Size(s) */
+} mt_typestat_t;
+
+#define MT_STAT_CHUNK 256 /* types per lazily allocated chunk of a slot */
+#define MT_STAT_CHUNKS (65536 / MT_STAT_CHUNK)
+
+/* Site cache entry: a call site and its type id. */
+typedef struct mt_sitecache_s {
+  uintptr_t pc;
+  uint16_t type;
+} mt_sitecache_t;
+#define MT_SITE_CACHE 64
+
 typedef struct mt_tcache_s {
   mt_bin_t bins[MT_NCLASSES];
-  mt_tstats_t stats;
-  struct mt_tcache_s *prev, *next; /* registry */
-  long tid;                        /* owner's kernel thread id */
+  mt_sitecache_t sites[MT_SITE_CACHE];
+  mt_typestat_t *stat[MT_STAT_CHUNKS]; /* this thread's slot, by type >> 8 */
+  struct mt_tcache_s *prev, *next;     /* registry */
+  long tid;                            /* owner's kernel thread id */
 } mt_tcache_t;
 
 /* Thread states in mt_tls_state. While a thread is ATTACHING it may call
@@ -54,8 +76,52 @@ bool mt_tcache_refill(mt_tcache_t *tc, unsigned c);
 void mt_tcache_sum_stats(mt_tstats_t *out, unsigned *threads_seen);
 /* Caches registered now (threads that have one). */
 unsigned mt_tcache_registered(void);
-/* Counters for allocations made without a cache (before init, after exit). */
-void mt_tcache_count_nocache(bool alloc, uint64_t bytes);
+/* Adds every slot's counters for types [0, ntypes) into out[] (zeroed by
+ * the caller). Racy by design: a type may show a free before its alloc, so
+ * callers clamp differences at zero. */
+void mt_tcache_sum_types(mt_typestat_t *out, unsigned ntypes);
+/* Counters for blocks handled without a cache (before init, after exit). */
+void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t bytes);
+/* Gives tc the stat chunk for types [chunk*256, chunk*256+256): slow path. */
+mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk);
+/* Type of call site pc through the thread's site cache: slow path. */
+uint16_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc);
+
+static inline uint16_t mt_tcache_site(mt_tcache_t *tc, uintptr_t pc) {
+  mt_sitecache_t *e = &tc->sites[(pc ^ (pc >> 7)) & (MT_SITE_CACHE - 1)];
+  if (MT_LIKELY(e->pc == pc))
+    return e->type;
+  return mt_tcache_site_miss(tc, pc);
+}
+
+static inline mt_typestat_t *mt_tcache_stat(mt_tcache_t *tc, unsigned type) {
+  mt_typestat_t *chunk = tc->stat[type / MT_STAT_CHUNK];
+  if (MT_UNLIKELY(chunk == NULL))
+    chunk = mt_tcache_stat_chunk(tc, type / MT_STAT_CHUNK);
+  return &chunk[type % MT_STAT_CHUNK];
+}
+
+/* Relaxed owner-only update: plain load and store, no lock prefix. */
+static inline void mt_stat_add(uint64_t *c, uint64_t v) {
+  __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigned cls,
+                                         uint64_t n) {
+  mt_typestat_t *s = mt_tcache_stat(tc, type);
+  mt_stat_add(&s->allocs, 1);
+  mt_stat_add(&s->bytes_alloc, n);
+  uint64_t bit = 1ull << (cls & 63), *w = &s->classes[cls >> 6];
+  uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
+  if (MT_UNLIKELY(!(old & bit)))
+    __atomic_store_n(w, old | bit, __ATOMIC_RELAXED);
+}
+
+static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t n) {
+  mt_typestat_t *s = mt_tcache_stat(tc, type);
+  mt_stat_add(&s->frees, 1);
+  mt_stat_add(&s->bytes_freed, n);
+}
 
 void mt_tcache_init(void);
 void mt_tcache_fork_prepare(void);

@@ -35,7 +35,8 @@ static void *nothrow_via_libstdcxx(size_t n, size_t align, unsigned fam) {
   return ((void *(*)(size_t, const void *))sym)(n, _ZSt7nothrow);
 }
 
-static MT_NOINLINE MT_COLD void *new_failed(size_t n, size_t align, unsigned fam, int nothrow) {
+static MT_NOINLINE MT_COLD void *new_failed(size_t n, size_t align, unsigned fam, int nothrow,
+                                             uintptr_t pc) {
   if (nothrow) {
     new_handler_t h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
     return h ? nothrow_via_libstdcxx(n, align, fam) : NULL;
@@ -52,48 +53,48 @@ static MT_NOINLINE MT_COLD void *new_failed(size_t n, size_t align, unsigned fam
       mt_os_abort();
     }
     h();
-    void *p = align ? mt_memalign(align, n, fam) : mt_malloc_inline(n, fam);
+    void *p = align ? mt_memalign(align, n, fam, pc) : mt_malloc_inline(n, fam, pc);
     if (p)
       return p;
   }
 }
 
-static inline void *new_plain(size_t n, unsigned fam, int nothrow) {
-  void *p = mt_malloc_inline(n, fam);
-  return MT_LIKELY(p != NULL) ? p : new_failed(n, 0, fam, nothrow);
+static inline void *new_plain(size_t n, unsigned fam, int nothrow, uintptr_t pc) {
+  void *p = mt_malloc_inline(n, fam, pc);
+  return MT_LIKELY(p != NULL) ? p : new_failed(n, 0, fam, nothrow, pc);
 }
 
-static inline void *new_aligned(size_t n, size_t align, unsigned fam, int nothrow) {
-  void *p = mt_memalign(align, n, fam);
-  return MT_LIKELY(p != NULL) ? p : new_failed(n, align, fam, nothrow);
+static inline void *new_aligned(size_t n, size_t align, unsigned fam, int nothrow, uintptr_t pc) {
+  void *p = mt_memalign(align, n, fam, pc);
+  return MT_LIKELY(p != NULL) ? p : new_failed(n, align, fam, nothrow, pc);
 }
 
 typedef struct nothrow_s nothrow_t;
 
 /* operator new / new[] */
-MT_EXPORT void *_Znwm(size_t n) { return new_plain(n, MT_FAM_NEW, 0); }
-MT_EXPORT void *_Znam(size_t n) { return new_plain(n, MT_FAM_NEW_ARRAY, 0); }
+MT_EXPORT void *_Znwm(size_t n) { return new_plain(n, MT_FAM_NEW, 0, MT_CALLER); }
+MT_EXPORT void *_Znam(size_t n) { return new_plain(n, MT_FAM_NEW_ARRAY, 0, MT_CALLER); }
 MT_EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const nothrow_t *t) {
   (void)t;
-  return new_plain(n, MT_FAM_NEW, 1);
+  return new_plain(n, MT_FAM_NEW, 1, MT_CALLER);
 }
 MT_EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const nothrow_t *t) {
   (void)t;
-  return new_plain(n, MT_FAM_NEW_ARRAY, 1);
+  return new_plain(n, MT_FAM_NEW_ARRAY, 1, MT_CALLER);
 }
 MT_EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t al) {
-  return new_aligned(n, al, MT_FAM_NEW, 0);
+  return new_aligned(n, al, MT_FAM_NEW, 0, MT_CALLER);
 }
 MT_EXPORT void *_ZnamSt11align_val_t(size_t n, size_t al) {
-  return new_aligned(n, al, MT_FAM_NEW_ARRAY, 0);
+  return new_aligned(n, al, MT_FAM_NEW_ARRAY, 0, MT_CALLER);
 }
 MT_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothrow_t *t) {
   (void)t;
-  return new_aligned(n, al, MT_FAM_NEW, 1);
+  return new_aligned(n, al, MT_FAM_NEW, 1, MT_CALLER);
 }
 MT_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothrow_t *t) {
   (void)t;
-  return new_aligned(n, al, MT_FAM_NEW_ARRAY, 1);
+  return new_aligned(n, al, MT_FAM_NEW_ARRAY, 1, MT_CALLER);
 }
 
 /* operator delete / delete[]: plain, sized, nothrow, aligned, sized+aligned */

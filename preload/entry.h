@@ -2,4 +2,6 @@
 #ifndef MT_ENTRY_H
 #define MT_ENTRY_H
 #define MT_EXPORT __attribute__((visibility("default")))
+/* The call site: where the program called the entry point. */
+#define MT_CALLER ((uintptr_t)__builtin_return_address(0))
 #endif

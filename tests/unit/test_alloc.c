@@ -35,13 +35,13 @@ static void setup(void) {
 
 START_TEST(test_calloc_overflow_returns_null_with_enomem) {
   errno = 0;
-  ck_assert_ptr_null(mt_calloc(SIZE_MAX / 2, 3));
+  ck_assert_ptr_null(mt_calloc(SIZE_MAX / 2, 3, 0));
   ck_assert_int_eq(errno, ENOMEM);
   errno = 0;
-  ck_assert_ptr_null(mt_reallocarray(NULL, SIZE_MAX / 4, 8));
+  ck_assert_ptr_null(mt_reallocarray(NULL, SIZE_MAX / 4, 8, 0));
   ck_assert_int_eq(errno, ENOMEM);
   errno = 0;
-  ck_assert_ptr_null(mt_malloc(SIZE_MAX, MT_FAM_MALLOC));
+  ck_assert_ptr_null(mt_malloc(SIZE_MAX, MT_FAM_MALLOC, 0));
   ck_assert_int_eq(errno, ENOMEM);
 }
 END_TEST
@@ -49,10 +49,10 @@ END_TEST
 START_TEST(test_calloc_zeroes_reused_blocks_of_every_regime) {
   size_t sizes[] = {24, 4000, 100000, 3u << 20};
   for (size_t i = 0; i < 4; i++) {
-    char *p = mt_malloc(sizes[i], MT_FAM_MALLOC);
+    char *p = mt_malloc(sizes[i], MT_FAM_MALLOC, 0);
     memset(p, 0xff, sizes[i]);
     mt_free(p, MT_FAM_MALLOC);
-    char *q = mt_calloc(1, sizes[i]);
+    char *q = mt_calloc(1, sizes[i], 0);
     for (size_t j = 0; j < sizes[i]; j++)
       if (q[j])
         ck_abort_msg("calloc(%zu) byte %zu is %d", sizes[i], j, q[j]);
@@ -63,12 +63,12 @@ END_TEST
 
 START_TEST(test_realloc_keeps_contents_across_regimes) {
   size_t sizes[] = {1, 17, 300, 5000, 16384, 16385, 70000, 1u << 20, (1u << 20) + 1, 5u << 20, 40, 3};
-  unsigned char *p = mt_malloc(sizes[0], MT_FAM_MALLOC);
+  unsigned char *p = mt_malloc(sizes[0], MT_FAM_MALLOC, 0);
   p[0] = 0;
   size_t have = 1;
   for (size_t i = 1; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
     size_t n = sizes[i];
-    p = mt_realloc(p, n);
+    p = mt_realloc(p, n, 0);
     ck_assert_ptr_nonnull(p);
     size_t keep = have < n ? have : n;
     for (size_t j = 0; j < keep; j++)
@@ -84,15 +84,15 @@ START_TEST(test_realloc_keeps_contents_across_regimes) {
 END_TEST
 
 START_TEST(test_realloc_zero_frees_and_null_mallocs) {
-  void *p = mt_realloc(NULL, 10);
+  void *p = mt_realloc(NULL, 10, 0);
   ck_assert_ptr_nonnull(p);
-  ck_assert_ptr_null(mt_realloc(p, 0));
+  ck_assert_ptr_null(mt_realloc(p, 0, 0));
   ck_assert_uint_eq(mt_usable_size(p), 0); /* freed */
 }
 END_TEST
 
 START_TEST(test_malloc_zero_is_unique) {
-  void *a = mt_malloc(0, MT_FAM_MALLOC), *b = mt_malloc(0, MT_FAM_MALLOC);
+  void *a = mt_malloc(0, MT_FAM_MALLOC, 0), *b = mt_malloc(0, MT_FAM_MALLOC, 0);
   ck_assert_ptr_nonnull(a);
   ck_assert_ptr_nonnull(b);
   ck_assert_ptr_ne(a, b);
@@ -103,14 +103,14 @@ END_TEST
 
 START_TEST(test_alignment_of_every_entry_point) {
   for (size_t n = 1; n < 5000; n += 13) {
-    void *p = mt_malloc(n, MT_FAM_MALLOC);
+    void *p = mt_malloc(n, MT_FAM_MALLOC, 0);
     ck_assert_uint_eq((uintptr_t)p % 16, 0);
     mt_free(p, MT_FAM_MALLOC);
   }
   for (size_t a = 32; a <= (4u << 20); a <<= 1) {
     size_t ns[] = {1, a / 2 + 1, 3 * a, 100000};
     for (int i = 0; i < 4; i++) {
-      void *p = mt_memalign(a, ns[i], MT_FAM_MALLOC);
+      void *p = mt_memalign(a, ns[i], MT_FAM_MALLOC, 0);
       ck_assert_ptr_nonnull(p);
       ck_assert_msg((uintptr_t)p % a == 0, "memalign(%zu, %zu) = %p", a, ns[i], p);
       ck_assert_uint_ge(mt_usable_size(p), ns[i]);
@@ -119,11 +119,11 @@ START_TEST(test_alignment_of_every_entry_point) {
     }
   }
   void *p = (void *)1;
-  ck_assert_int_eq(mt_posix_memalign(&p, 24, 10), EINVAL);
-  ck_assert_int_eq(mt_posix_memalign(&p, 4, 10), EINVAL);
+  ck_assert_int_eq(mt_posix_memalign(&p, 24, 10, 0), EINVAL);
+  ck_assert_int_eq(mt_posix_memalign(&p, 4, 10, 0), EINVAL);
   ck_assert_ptr_eq(p, (void *)1);
   errno = 777;
-  ck_assert_int_eq(mt_posix_memalign(&p, 64, 10), 0);
+  ck_assert_int_eq(mt_posix_memalign(&p, 64, 10, 0), 0);
   ck_assert_int_eq(errno, 777);
   mt_free(p, MT_FAM_MALLOC);
 }
@@ -131,11 +131,11 @@ END_TEST
 
 START_TEST(test_errno_untouched_on_success) {
   errno = 4242;
-  void *p = mt_malloc(100, MT_FAM_MALLOC);
-  p = mt_realloc(p, 100000);
-  void *q = mt_calloc(10, 10);
-  void *h = mt_malloc(8u << 20, MT_FAM_MALLOC);
-  h = mt_realloc(h, 16u << 20);
+  void *p = mt_malloc(100, MT_FAM_MALLOC, 0);
+  p = mt_realloc(p, 100000, 0);
+  void *q = mt_calloc(10, 10, 0);
+  void *h = mt_malloc(8u << 20, MT_FAM_MALLOC, 0);
+  h = mt_realloc(h, 16u << 20, 0);
   mt_free(p, MT_FAM_MALLOC);
   mt_free(q, MT_FAM_MALLOC);
   mt_free(h, MT_FAM_MALLOC);
@@ -145,20 +145,20 @@ START_TEST(test_errno_untouched_on_success) {
 END_TEST
 
 START_TEST(test_double_free_is_reported_once_and_kept_out) {
-  char *p = mt_malloc(64, MT_FAM_MALLOC);
+  char *p = mt_malloc(64, MT_FAM_MALLOC, 0);
   mt_free(p, MT_FAM_MALLOC);
   mt_free(p, MT_FAM_MALLOC);
   ck_assert_ptr_nonnull(strstr(captured, "memtype: ERROR: double-free at "));
   ck_assert_ptr_nonnull(strstr(captured, "0 bytes into a 64-byte block"));
   ck_assert_ptr_nonnull(strstr(captured, "memtype will now continue"));
   /* the slot was not pushed twice: two mallocs give two different blocks */
-  void *a = mt_malloc(64, MT_FAM_MALLOC), *b = mt_malloc(64, MT_FAM_MALLOC);
+  void *a = mt_malloc(64, MT_FAM_MALLOC, 0), *b = mt_malloc(64, MT_FAM_MALLOC, 0);
   ck_assert_ptr_ne(a, b);
 }
 END_TEST
 
 START_TEST(test_interior_pointer_free_is_reported) {
-  char *p = mt_malloc(100, MT_FAM_MALLOC);
+  char *p = mt_malloc(100, MT_FAM_MALLOC, 0);
   mt_free(p + 8, MT_FAM_MALLOC);
   ck_assert_ptr_nonnull(strstr(captured, "memtype: ERROR: invalid-free at "));
   ck_assert_ptr_nonnull(strstr(captured, "8 bytes into a 100-byte block"));
@@ -176,15 +176,15 @@ START_TEST(test_foreign_free_is_reported) {
 END_TEST
 
 START_TEST(test_realloc_of_freed_is_reported) {
-  char *p = mt_malloc(2000, MT_FAM_MALLOC);
+  char *p = mt_malloc(2000, MT_FAM_MALLOC, 0);
   mt_free(p, MT_FAM_MALLOC);
-  ck_assert_ptr_null(mt_realloc(p, 3000));
+  ck_assert_ptr_null(mt_realloc(p, 3000, 0));
   ck_assert_ptr_nonnull(strstr(captured, "memtype: ERROR: realloc-of-freed at "));
 }
 END_TEST
 
 START_TEST(test_freed_medium_block_double_free_is_reported) {
-  char *p = mt_malloc(300000, MT_FAM_MALLOC);
+  char *p = mt_malloc(300000, MT_FAM_MALLOC, 0);
   mt_free(p, MT_FAM_MALLOC);
   mt_free(p, MT_FAM_MALLOC);
   ck_assert_ptr_nonnull(strstr(captured, "memtype: ERROR: double-free at "));
@@ -201,7 +201,7 @@ static void *producer(void *arg) {
   long t = (long)arg;
   for (int i = 0; i < PER; i++) {
     size_t n = 8 + (size_t)((i * 131 + t * 17) % 3000);
-    unsigned char *p = mt_malloc(n, MT_FAM_MALLOC);
+    unsigned char *p = mt_malloc(n, MT_FAM_MALLOC, 0);
     memset(p, (int)(t + i), n);
     handoff[t][i] = p;
   }
@@ -260,7 +260,7 @@ static void *alloc_then_free_40(void *arg) {
   (void)arg;
   void *p[40];
   for (int i = 0; i < 40; i++)
-    p[i] = mt_malloc(200, MT_FAM_MALLOC);
+    p[i] = mt_malloc(200, MT_FAM_MALLOC, 0);
   for (int i = 0; i < 40; i++)
     mt_free(p[i], MT_FAM_MALLOC);
   return NULL;
@@ -291,7 +291,7 @@ static void *cache_and_wait(void *arg) {
 }
 
 START_TEST(test_fork_child_flushes_caches_of_threads_that_did_not_survive) {
-  mt_malloc(1, MT_FAM_MALLOC); /* this thread has a cache */
+  mt_malloc(1, MT_FAM_MALLOC, 0); /* this thread has a cache */
   pthread_barrier_init(&bar, NULL, 2);
   pthread_t t;
   pthread_create(&t, NULL, cache_and_wait, NULL);
@@ -302,7 +302,7 @@ START_TEST(test_fork_child_flushes_caches_of_threads_that_did_not_survive) {
   if (pid == 0) {
     mt_fork_child();
     int ok = mt_tcache_registered() == 1 && mt_zone_is_valid(mt_size_class(200));
-    void *p = mt_malloc(200, MT_FAM_MALLOC); /* the child's heap works */
+    void *p = mt_malloc(200, MT_FAM_MALLOC, 0); /* the child's heap works */
     mt_free(p, MT_FAM_MALLOC);
     _exit(ok ? 0 : 1);
   }

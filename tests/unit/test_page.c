@@ -14,7 +14,7 @@ static void setup(void) { mt_init(); }
 
 START_TEST(test_slab_pointer_maps_to_its_slab_and_slot) {
   for (size_t n = 1; n <= MT_SMALL_MAX; n = n * 3 + 1) {
-    char *p = mt_malloc(n, MT_FAM_MALLOC);
+    char *p = mt_malloc(n, MT_FAM_MALLOC, 0);
     ck_assert_ptr_nonnull(p);
     ck_assert_uint_eq(mt_segmap_lookup((uintptr_t)p), MT_MAP_SEGMENT);
     mt_slab_t *s = mt_run_of((uintptr_t)p);
@@ -51,7 +51,7 @@ START_TEST(test_foreign_pointers_are_not_ours) {
 END_TEST
 
 START_TEST(test_medium_block_is_one_run_and_returns_to_the_page_level) {
-  char *p = mt_malloc(200000, MT_FAM_MALLOC);
+  char *p = mt_malloc(200000, MT_FAM_MALLOC, 0);
   ck_assert_ptr_nonnull(p);
   mt_slab_t *r = mt_run_of((uintptr_t)p);
   ck_assert_uint_eq(r->kind, MT_RUN_MEDIUM);
@@ -67,7 +67,7 @@ END_TEST
 
 START_TEST(test_huge_block_maps_every_chunk_and_unmaps_on_free) {
   size_t n = 9u << 20;
-  char *p = mt_malloc(n, MT_FAM_MALLOC);
+  char *p = mt_malloc(n, MT_FAM_MALLOC, 0);
   ck_assert_ptr_nonnull(p);
   mt_huge_t *h = mt_huge_of((uintptr_t)p);
   ck_assert_ptr_nonnull(h);
@@ -89,7 +89,7 @@ END_TEST
 START_TEST(test_runs_merge_back_into_one_free_run) {
   void *blocks[64];
   for (int i = 0; i < 64; i++)
-    blocks[i] = mt_malloc(40000 + (size_t)i * 1000, MT_FAM_MALLOC);
+    blocks[i] = mt_malloc(40000 + (size_t)i * 1000, MT_FAM_MALLOC, 0);
   ck_assert(mt_page_is_valid());
   /* free every other one, then the rest: neighbours must merge */
   for (int i = 0; i < 64; i += 2)
@@ -107,7 +107,7 @@ START_TEST(test_empty_segments_are_unmapped) {
   enum { N = 200 };
   void *b[N];
   for (int i = 0; i < N; i++)
-    b[i] = mt_malloc(500000, MT_FAM_MALLOC);
+    b[i] = mt_malloc(500000, MT_FAM_MALLOC, 0);
   mt_page_get_stats(&full);
   ck_assert_uint_gt(full.segments, base.segments + 10);
   for (int i = 0; i < N; i++)

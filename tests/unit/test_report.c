@@ -23,6 +23,15 @@ START_TEST(test_formatter_handles_every_conversion) {
 }
 END_TEST
 
+START_TEST(test_formatter_pads_to_the_field_width) {
+  char buf[64];
+  mt_snprintf(buf, sizeof(buf), "[%5d|%-5s|%3s|%2lu]", 42, "ab", "abcd", 123UL);
+  ck_assert_str_eq(buf, "[   42|ab   |abcd|123]");
+  mt_snprintf(buf, 6, "%8d", 7);
+  ck_assert_str_eq(buf, "     ");
+}
+END_TEST
+
 START_TEST(test_formatter_truncates_and_terminates) {
   char buf[8];
   size_t n = mt_snprintf(buf, sizeof(buf), "%s", "0123456789");
@@ -63,6 +72,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("report");
   tcase_add_test(tc, test_formatter_handles_every_conversion);
   tcase_add_test(tc, test_formatter_truncates_and_terminates);
+  tcase_add_test(tc, test_formatter_pads_to_the_field_width);
   tcase_add_test(tc, test_error_report_has_the_fixed_shape);
   tcase_add_exit_test(tc, test_exit_action_exits_with_the_status, 23);
   tcase_add_test_raise_signal(tc, test_abort_action_raises_sigabrt, 6);

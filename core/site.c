@@ -1,0 +1,72 @@
+/* site.c - the call-site table (see site.h). keys[] holds site addresses
+ * (0 = empty), ids[] the type id published after the key; a reader that
+ * sees a key whose id is still 0 waits for the writer's next store. Both
+ * arrays are in .bss: only touched pages cost memory. */
+#include "site.h"
+
+#include "os.h"
+
+#define TABLE_BITS 17 /* twice MT_MAX_TYPES: probes stay short when full */
+#define TABLE_SIZE (1u << TABLE_BITS)
+
+static uintptr_t keys[TABLE_SIZE];
+static uint16_t ids[TABLE_SIZE];
+static uintptr_t pcs[MT_MAX_TYPES]; /* id -> site */
+static unsigned next_id = MT_TYPE_FIRST;
+static unsigned long overflows;
+
+static inline unsigned slot_of(uintptr_t pc) {
+  uint64_t h = (uint64_t)pc * 0x9e3779b97f4a7c15ull;
+  return (unsigned)(h >> (64 - TABLE_BITS));
+}
+
+static uint16_t wait_id(unsigned i) {
+  uint16_t id;
+  while ((id = __atomic_load_n(&ids[i], __ATOMIC_ACQUIRE)) == 0)
+    mt_os_yield();
+  return id;
+}
+
+uint16_t mt_site_intern(uintptr_t pc) {
+  if (pc == 0)
+    return MT_TYPE_UNTYPED;
+  for (unsigned i = slot_of(pc), probes = 0; probes < TABLE_SIZE;
+       i = (i + 1) & (TABLE_SIZE - 1), probes++) {
+    uintptr_t k = __atomic_load_n(&keys[i], __ATOMIC_ACQUIRE);
+    if (k == pc)
+      return wait_id(i);
+    if (k != 0)
+      continue;
+    unsigned taken = __atomic_load_n(&next_id, __ATOMIC_RELAXED);
+    if (taken >= MT_MAX_TYPES) {
+      __atomic_fetch_add(&overflows, 1, __ATOMIC_RELAXED);
+      return MT_TYPE_OVERFLOW;
+    }
+    uintptr_t expect = 0;
+    if (!__atomic_compare_exchange_n(&keys[i], &expect, pc, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+      if (expect == pc)
+        return wait_id(i);
+      continue; /* another site took the slot: probe on */
+    }
+    unsigned id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+    if (id >= MT_MAX_TYPES)
+      id = MT_TYPE_OVERFLOW; /* lost the race for the last id */
+    else
+      __atomic_store_n(&pcs[id], pc, __ATOMIC_RELAXED);
+    __atomic_store_n(&ids[i], (uint16_t)id, __ATOMIC_RELEASE);
+    return (uint16_t)id;
+  }
+  return MT_TYPE_OVERFLOW;
+}
+
+uintptr_t mt_site_pc(unsigned type) {
+  return type < MT_MAX_TYPES ? __atomic_load_n(&pcs[type], __ATOMIC_RELAXED) : 0;
+}
+
+unsigned mt_site_count(void) {
+  unsigned n = __atomic_load_n(&next_id, __ATOMIC_RELAXED);
+  return n > MT_MAX_TYPES ? MT_MAX_TYPES : n;
+}
+
+unsigned long mt_site_overflows(void) { return __atomic_load_n(&overflows, __ATOMIC_RELAXED); }

@@ -1,0 +1,27 @@
+/* site.h - call-site types. A type is the call site that asked for memory:
+ * with MEMTYPE_DEPTH=1 (the default) the return address of the allocation
+ * entry point. Sites are interned into a lock-free table (open addressing,
+ * insert by CAS) that gives each a 16-bit type id; ids are never reused.
+ * Id 0 is "untyped" (typing off), id 1 collects every site after the table
+ * is full. Lookups are wait-free; a per-thread cache in front of the table
+ * makes the common case one compare. */
+#ifndef MT_SITE_H
+#define MT_SITE_H
+
+#include "mt_types.h"
+
+#define MT_MAX_TYPES 65536u
+#define MT_TYPE_UNTYPED 0u
+#define MT_TYPE_OVERFLOW 1u
+#define MT_TYPE_FIRST 2u
+
+/* Type id of the call site pc, interning it on first sight. */
+uint16_t mt_site_intern(uintptr_t pc);
+/* Call-site address of a type (0 for the untyped and overflow types). */
+uintptr_t mt_site_pc(unsigned type);
+/* Types handed out so far, the two reserved ones included. */
+unsigned mt_site_count(void);
+/* Sites that found the table full and went to the overflow type. */
+unsigned long mt_site_overflows(void);
+
+#endif

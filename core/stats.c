@@ -1,0 +1,100 @@
+/* stats.c - the vmstat -m table at exit (see stats.h). Columns as in
+ * FreeBSD's vmstat -m: Type, InUse (blocks), MemUse (KiB requested),
+ * Requests (allocations), Size(s) (the size classes the type used). */
+#define _GNU_SOURCE
+#include "stats.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+#include "os.h"
+#include "report.h"
+#include "site.h"
+#include "sizeclass.h"
+#include "tcache.h"
+
+static uint64_t clamp_sub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+/* "symbol+0xoff (module)" or "0xpc (module)" for a call site. */
+static void site_name(unsigned type, char *buf, size_t len) {
+  if (type == MT_TYPE_UNTYPED) {
+    mt_snprintf(buf, len, "(untyped)");
+    return;
+  }
+  if (type == MT_TYPE_OVERFLOW) {
+    mt_snprintf(buf, len, "(other sites: type table full)");
+    return;
+  }
+  uintptr_t pc = mt_site_pc(type);
+  Dl_info info;
+  if (pc && dladdr((void *)pc, &info) && info.dli_fname) {
+    const char *mod = strrchr(info.dli_fname, '/');
+    mod = mod ? mod + 1 : info.dli_fname;
+    if (info.dli_sname)
+      mt_snprintf(buf, len, "%s+0x%lx (%s)", info.dli_sname,
+                  (unsigned long)(pc - (uintptr_t)info.dli_saddr), mod);
+    else
+      mt_snprintf(buf, len, "%p (%s+0x%lx)", (void *)pc, mod,
+                  (unsigned long)(pc - (uintptr_t)info.dli_fbase));
+    return;
+  }
+  mt_snprintf(buf, len, "%p", (void *)pc);
+}
+
+static void sizes_text(const mt_typestat_t *s, char *buf, size_t len) {
+  size_t pos = 0;
+  buf[0] = '\0';
+  for (unsigned c = 0; c < MT_NCLASSES + 2 && pos + 16 < len; c++) {
+    if (!(s->classes[c >> 6] & (1ull << (c & 63))))
+      continue;
+    if (c < MT_NCLASSES)
+      pos += mt_snprintf(buf + pos, len - pos, "%s%u", pos ? "," : "", mt_classes[c].size);
+    else
+      pos += mt_snprintf(buf + pos, len - pos, "%s%s", pos ? "," : "",
+                         c == MT_NCLASSES ? "pages" : "huge");
+  }
+}
+
+void mt_stats_print_types(long lines) {
+  unsigned n = mt_site_count();
+  size_t bytes = (size_t)n * sizeof(mt_typestat_t);
+  mt_typestat_t *all = mt_os_map(bytes);
+  if (all == NULL)
+    return;
+  mt_tcache_sum_types(all, n);
+  unsigned used = 0;
+  for (unsigned t = 0; t < n; t++)
+    used += all[t].allocs != 0;
+  char head[64];
+  mt_snprintf(head, sizeof(head), "Type (%u call sites)", used);
+  mt_printf("memtype: %-49s %9s %9s %10s  %s\n", head, "InUse", "MemUse", "Requests", "Size(s)");
+  /* Selection of the top `lines` by memory in use (then requests): n is at
+   * most 65536 and lines small, and it needs no allocation. */
+  for (long shown = 0; shown < lines; shown++) {
+    unsigned best = n;
+    uint64_t best_mem = 0, best_req = 0;
+    for (unsigned t = 0; t < n; t++) {
+      if (all[t].allocs == 0)
+        continue;
+      uint64_t mem = clamp_sub(all[t].bytes_alloc, all[t].bytes_freed);
+      if (best == n || mem > best_mem || (mem == best_mem && all[t].allocs > best_req)) {
+        best = t;
+        best_mem = mem;
+        best_req = all[t].allocs;
+      }
+    }
+    if (best == n)
+      break;
+    char name[160], sizes[256];
+    site_name(best, name, sizeof(name));
+    sizes_text(&all[best], sizes, sizeof(sizes));
+    mt_printf("memtype: %-49s %9lu %8luK %10lu  %s\n", name,
+              (unsigned long)clamp_sub(all[best].allocs, all[best].frees),
+              (unsigned long)((best_mem + 1023) >> 10), (unsigned long)all[best].allocs, sizes);
+    all[best].allocs = 0; /* taken */
+  }
+  if (used > (unsigned long)lines)
+    mt_printf("memtype: ... %lu more types (MEMTYPE_STATS_LINES=N shows more)\n",
+              (unsigned long)(used - lines));
+  mt_os_unmap(all, bytes);
+}
