@@ -15,6 +15,7 @@
 #include "options.h"
 #include "os.h"
 #include "report.h"
+#include "dump.h"
 #include "site.h"
 #include "stats.h"
 
@@ -50,6 +51,7 @@ void mt_init(void) {
   mt_sizeclass_init();
   mt_page_init();
   mt_tcache_init();
+  mt_dump_note_start();
   load_options();
   __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
   if (options_from_env && mt_opt.verbose)
@@ -507,7 +509,10 @@ MT_NOINLINE void mt_debug_zones(void) {
   }
 
 void mt_at_exit(void) {
-  if (!mt_is_initialized() || !mt_opt.stats)
+  if (!mt_is_initialized())
+    return;
+  mt_dump_write(MT_DUMP_EXIT, 0);
+  if (!mt_opt.stats)
     return;
   mt_tstats_t s;
   unsigned threads;

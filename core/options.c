@@ -7,19 +7,25 @@
 #include "mt_types.h"
 #include "report.h"
 
-enum kind { BOOL, INT, ACTION };
+enum kind { BOOL, INT, ACTION, STR };
 
 typedef struct opt_row_s {
   const char *name; /* without the MEMTYPE_ prefix */
   enum kind kind;
-  int64_t def, min, max;
+  int64_t def;      /* numeric kinds */
+  const char *sdef; /* STR */
+  int64_t min, max;
   const char *help;
   size_t offset;
 } opt_row_t;
 
 static const opt_row_t rows[] = {
+#define MT_DEF_BOOL(d) d, NULL
+#define MT_DEF_INT(d) d, NULL
+#define MT_DEF_ACTION(d) d, NULL
+#define MT_DEF_STR(d) 0, d
 #define MT_OPT(field, NAME, kind, def, min, max, help) \
-  {#NAME, kind, def, min, max, help, offsetof(mt_options_t, field)},
+  {#NAME, kind, MT_DEF_##kind(def), min, max, help, offsetof(mt_options_t, field)},
 #include "options.def"
 #undef MT_OPT
 };
@@ -27,8 +33,12 @@ static const opt_row_t rows[] = {
 MT_HIDDEN mt_options_t mt_opt;
 
 void mt_options_set_defaults(void) {
-  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-    *(int64_t *)((char *)&mt_opt + rows[i].offset) = rows[i].def;
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    if (rows[i].kind == STR)
+      *(const char **)((char *)&mt_opt + rows[i].offset) = rows[i].sdef;
+    else
+      *(int64_t *)((char *)&mt_opt + rows[i].offset) = rows[i].def;
+  }
 }
 
 static bool parse_int(const char *s, int64_t *out) {
@@ -69,6 +79,10 @@ static bool parse_value(const opt_row_t *r, const char *s, int64_t *out) {
     return false;
   case INT:
     return parse_int(s, out) && *out >= r->min && *out <= r->max;
+  case STR: {
+    size_t n = strlen(s);
+    return (int64_t)n >= r->min && (int64_t)n <= r->max;
+  }
   case ACTION:
     if (!strcmp(s, "abort"))
       return *out = MT_ACTION_ABORT, true;
@@ -87,6 +101,9 @@ static const char *accepted(const opt_row_t *r, char *buf, unsigned len) {
     return "0, 1, yes, no, on, off";
   case ACTION:
     return "abort, continue, exit:N with N in 0..255";
+  case STR:
+    mt_snprintf(buf, len, "a string of %ld to %ld characters", (long)r->min, (long)r->max);
+    return buf;
   case INT:
     mt_snprintf(buf, len, "an integer in %ld..%ld (K, M, G suffixes allowed)", (long)r->min,
                 (long)r->max);
@@ -154,20 +171,28 @@ bool mt_options_parse(char **env, bool secure, char *err, unsigned errlen) {
         mt_warn("unknown variable MEMTYPE_%s ignored (see `memtype options`)", nm);
       continue;
     }
-    int64_t v;
+    int64_t v = 0;
     if (!parse_value(row, eq + 1, &v)) {
       char acc[96];
       mt_snprintf(err, errlen, "memtype: error: MEMTYPE_%s=%s: invalid value; accepted: %s\n",
                   row->name, eq + 1, accepted(row, acc, sizeof(acc)));
       return false;
     }
-    *(int64_t *)((char *)&mt_opt + row->offset) = v;
+    if (row->kind == STR)
+      *(const char **)((char *)&mt_opt + row->offset) = eq + 1;
+    else
+      *(int64_t *)((char *)&mt_opt + row->offset) = v;
   }
   return true;
 }
 
 void mt_options_print(void) {
   for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    if (rows[i].kind == STR) {
+      mt_printf("memtype: option MEMTYPE_%s=%s\n", rows[i].name,
+                *(const char **)((char *)&mt_opt + rows[i].offset));
+      continue;
+    }
     int64_t v = *(int64_t *)((char *)&mt_opt + rows[i].offset);
     if (rows[i].kind == ACTION && v == MT_ACTION_ABORT)
       mt_printf("memtype: option MEMTYPE_%s=abort\n", rows[i].name);

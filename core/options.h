@@ -9,8 +9,13 @@
 /* ACTION values: MT_ACTION_EXIT_BASE + N means exit:N. */
 enum { MT_ACTION_ABORT = 0, MT_ACTION_CONTINUE = -1, MT_ACTION_EXIT_BASE = 1 };
 
+#define MT_OPT_TYPE_BOOL int64_t
+#define MT_OPT_TYPE_INT int64_t
+#define MT_OPT_TYPE_ACTION int64_t
+#define MT_OPT_TYPE_STR const char * /* points into the environment or a literal */
+
 typedef struct mt_options_s {
-#define MT_OPT(field, NAME, kind, def, min, max, help) int64_t field;
+#define MT_OPT(field, NAME, kind, def, min, max, help) MT_OPT_TYPE_##kind field;
 #include "options.def"
 #undef MT_OPT
 } mt_options_t;

@@ -22,6 +22,22 @@ void *mt_os_move(void *p, size_t old_size, size_t new_size, void *dest);
 /* Releases the tail of a mapping. */
 void mt_os_shrink(void *p, size_t old_size, size_t new_size);
 
+/* Writes all of buf; false (errno kept in *err) on failure. */
+bool mt_os_write_all(int fd, const void *buf, size_t len, int *err);
+bool mt_os_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, int *err);
+/* Creates path for writing: O_EXCL|O_NOFOLLOW, mode 0600; -errno on failure. */
+int mt_os_create_excl(const char *path);
+void mt_os_close(int fd);
+/* Reads a whole small file (e.g. /proc/self/cmdline) into buf; bytes read or -1. */
+long mt_os_read_file(const char *path, char *buf, size_t len);
+/* Resolves /proc/self/exe into buf (NUL-terminated); length or -1. */
+long mt_os_self_exe(char *buf, size_t len);
+uint64_t mt_os_realtime_ns(void);
+int mt_os_getppid(void);
+/* Calls fn for each loaded module: load bias, path, its GNU build-id. */
+typedef void (*mt_module_fn)(uint64_t base, const char *path, const uint8_t *build_id,
+                             size_t build_id_len, void *arg);
+void mt_os_each_module(mt_module_fn fn, void *arg);
 void mt_os_write(int fd, const char *buf, size_t len);
 int mt_os_getpid(void);
 long mt_os_gettid(void);

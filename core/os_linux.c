@@ -3,7 +3,11 @@
 #define _GNU_SOURCE
 #include "os.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
 #include <signal.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -62,6 +66,133 @@ void *mt_os_move(void *p, size_t old_size, size_t new_size, void *dest) {
 void mt_os_shrink(void *p, size_t old_size, size_t new_size) {
   if (new_size < old_size)
     munmap((char *)p + new_size, old_size - new_size);
+}
+
+bool mt_os_write_all(int fd, const void *buf, size_t len, int *err) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      *err = n < 0 ? errno : ENOSPC;
+      return false;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return true;
+}
+
+bool mt_os_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, int *err) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = pwrite(fd, p, len, (off_t)off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      *err = n < 0 ? errno : ENOSPC;
+      return false;
+    }
+    p += n;
+    len -= (size_t)n;
+    off += (uint64_t)n;
+  }
+  return true;
+}
+
+int mt_os_create_excl(const char *path) {
+  int saved = errno;
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int r = fd < 0 ? -errno : fd;
+  errno = saved;
+  return r;
+}
+
+void mt_os_close(int fd) {
+  int saved = errno;
+  close(fd);
+  errno = saved;
+}
+
+long mt_os_read_file(const char *path, char *buf, size_t len) {
+  int saved = errno;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  long got = -1;
+  if (fd >= 0) {
+    got = 0;
+    while ((size_t)got < len) {
+      ssize_t n = read(fd, buf + got, len - (size_t)got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += n;
+    }
+    close(fd);
+  }
+  errno = saved;
+  return got;
+}
+
+long mt_os_self_exe(char *buf, size_t len) {
+  int saved = errno;
+  ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+  errno = saved;
+  if (n < 0)
+    return -1;
+  buf[n] = '\0';
+  return n;
+}
+
+uint64_t mt_os_realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int mt_os_getppid(void) { return (int)getppid(); }
+
+struct module_walk {
+  mt_module_fn fn;
+  void *arg;
+  char exe[4096];
+};
+
+static int one_module(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  struct module_walk *w = data;
+  const uint8_t *id = NULL;
+  size_t idlen = 0;
+  for (int i = 0; i < info->dlpi_phnum && id == NULL; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_NOTE)
+      continue;
+    const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+    while (p + sizeof(ElfW(Nhdr)) <= end) {
+      const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+      const char *name = p + sizeof(*nh);
+      const char *desc = name + ((nh->n_namesz + 3) & ~3u);
+      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+        id = (const uint8_t *)desc;
+        idlen = nh->n_descsz;
+        break;
+      }
+      p = desc + ((nh->n_descsz + 3) & ~3u);
+    }
+  }
+  const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : w->exe;
+  w->fn((uint64_t)info->dlpi_addr, path, id, idlen, w->arg);
+  return 0;
+}
+
+void mt_os_each_module(mt_module_fn fn, void *arg) {
+  static struct module_walk w; /* exit-time only; keeps 4 KiB off the stack */
+  w.fn = fn;
+  w.arg = arg;
+  if (mt_os_self_exe(w.exe, sizeof(w.exe)) < 0)
+    w.exe[0] = '\0';
+  dl_iterate_phdr(one_module, &w);
 }
 
 void mt_os_write(int fd, const char *buf, size_t len) {

@@ -260,6 +260,19 @@ void mt_tcache_sum_stats(mt_tstats_t *out, unsigned *nthreads) {
   mt_unlock(&registry_lock);
 }
 
+unsigned mt_tcache_slots(mt_typestat_t *const **slots, unsigned max) {
+  unsigned n = 0;
+  mt_lock(&registry_lock);
+  if (n < max)
+    slots[n] = shared;
+  n++;
+  for (mt_tcache_t *tc = registry; tc; tc = tc->next, n++)
+    if (n < max)
+      slots[n] = tc->stat;
+  mt_unlock(&registry_lock);
+  return n;
+}
+
 unsigned mt_tcache_registered(void) {
   unsigned n = 0;
   mt_lock(&registry_lock);

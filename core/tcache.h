@@ -74,6 +74,10 @@ bool mt_tcache_refill(mt_tcache_t *tc, unsigned c);
 
 /* Allocation counters of all threads, dead ones included (racy read). */
 void mt_tcache_sum_stats(mt_tstats_t *out, unsigned *threads_seen);
+/* Fills slots[] with up to max stat slots (the shared one first, then each
+ * registered thread's) and returns how many there are. The slots stay
+ * readable after the call (caches are recycled, never unmapped). */
+unsigned mt_tcache_slots(mt_typestat_t *const **slots, unsigned max);
 /* Caches registered now (threads that have one). */
 unsigned mt_tcache_registered(void);
 /* Adds every slot's counters for types [0, ntypes) into out[] (zeroed by

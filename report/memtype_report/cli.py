@@ -5,12 +5,16 @@ import signal
 import subprocess
 import sys
 
+from . import dump as dumpmod
 from . import options as opts
+from . import symbolize
 
 USAGE = """memtype - a malloc debugger for unmodified programs
 
   memtype run [flags] -- PROGRAM [ARGS...]   run PROGRAM with libmemtype preloaded
                                              and print memtype's summary at exit
+  memtype report --types FILE...             the vmstat -m table of one or more dumps
+                                             (a process tree's dumps merge into one)
   memtype options [--markdown]               every MEMTYPE_* variable, default, meaning
 
 Every `run` flag sets one MEMTYPE_* variable (see `memtype options`); the same
@@ -74,6 +78,66 @@ def cmd_run(argv, lib_path, rows):
     return rc
 
 
+def _human_k(n):
+    return "%dK" % ((n + 1023) // 1024)
+
+
+def cmd_report(argv):
+    p = argparse.ArgumentParser(prog="memtype report",
+                                description="Reports from memtype dump files.")
+    p.add_argument("files", nargs="+", metavar="FILE", help="dump files (*.mtd)")
+    p.add_argument("--types", action="store_true",
+                   help="the vmstat -m table: Type, InUse, MemUse, Requests, Size(s)")
+    p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
+    p.add_argument("--no-symbolize", action="store_true", help="show raw addresses")
+    args = p.parse_args(argv)
+    dumps = []
+    for f in args.files:
+        try:
+            dumps.append(dumpmod.load(f))
+        except dumpmod.DumpError as e:
+            print("memtype: error: %s" % e, file=sys.stderr)
+            return 2
+    # Types of several processes merge by call site: module path + offset.
+    merged = {}
+    for d in dumps:
+        names = {} if args.no_symbolize else symbolize.names(
+            d, [t.pcs[0] for t in d.types if t.pcs])
+        for t in d.types:
+            if t.allocs == 0 and t.frees == 0:
+                continue
+            if t.name:
+                key = label = t.name
+            elif t.pcs:
+                m = d.module_of(t.pcs[0])
+                key = (m.path, t.pcs[0] - m.base) if m else ("", t.pcs[0])
+                label = names.get(t.pcs[0], "%#x" % t.pcs[0])
+            else:
+                key = label = "(untyped)" if t.id == 0 else "(other sites: type table full)"
+            row = merged.setdefault(key, {"label": label, "allocs": 0, "frees": 0,
+                                          "ba": 0, "bf": 0, "sizes": set()})
+            row["allocs"] += t.allocs
+            row["frees"] += t.frees
+            row["ba"] += t.bytes_alloc
+            row["bf"] += t.bytes_freed
+            row["sizes"].update(d.class_names(t.classes))
+    rows = sorted(merged.values(), key=lambda r: (-max(0, r["ba"] - r["bf"]), -r["allocs"],
+                                                  r["label"]))
+    procs = ", ".join("%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid) for d in dumps)
+    print("memtype: %d call sites in %s" % (len(rows), procs))
+    print("%-58s %9s %9s %10s  %s" % ("Type", "InUse", "MemUse", "Requests", "Size(s)"))
+
+    def size_key(s):
+        return (0, int(s)) if s.isdigit() else (1, s)
+    for r in rows[:args.lines]:
+        print("%-58s %9d %9s %10d  %s" % (r["label"][:58], max(0, r["allocs"] - r["frees"]),
+                                           _human_k(max(0, r["ba"] - r["bf"])), r["allocs"],
+                                           ",".join(sorted(r["sizes"], key=size_key))))
+    if len(rows) > args.lines:
+        print("... %d more types (--lines N shows more)" % (len(rows) - args.lines))
+    return 0
+
+
 def cmd_options(argv, rows):
     p = argparse.ArgumentParser(prog="memtype options")
     p.add_argument("--markdown", action="store_true", help="print docs/options.md")
@@ -92,6 +156,8 @@ def main(argv, lib_path, options_def):
         print("memtype: error: cannot read the options table: %s" % e, file=sys.stderr)
         return 2
     cmd, rest = argv[0], argv[1:]
+    if cmd == "report":
+        return cmd_report(rest)
     if cmd == "run":
         return cmd_run(rest, lib_path, rows)
     if cmd == "options":

@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-ROW = re.compile(r'^MT_OPT\(\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(-?\w+)\s*,\s*(-?\w+)\s*,'
+ROW = re.compile(r'^MT_OPT\(\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(-?\w+|"[^"]*")\s*,\s*(-?\w+)\s*,'
                  r'\s*(-?\w+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)')
 
 
@@ -26,6 +26,8 @@ class Option:
         return "--" + self.name.lower().replace("_", "-")
 
     def default_text(self):
+        if self.kind == "STR":
+            return self.default.strip('"')
         if self.kind == "ACTION":
             return {"0": "abort", "-1": "continue"}.get(self.default, "exit:%s" % self.default)
         return self.default
@@ -35,6 +37,8 @@ class Option:
             return "0, 1, yes, no, on, off"
         if self.kind == "ACTION":
             return "abort, continue, exit:N (N in 0..255)"
+        if self.kind == "STR":
+            return "a string (%s..%s characters)" % (self.minimum, self.maximum)
         return "%s..%s (K, M, G suffixes)" % (self.minimum, self.maximum)
 
 

@@ -4,15 +4,21 @@ lists the table. Run by CTest with MEMTYPE_CMD and MEMTYPE_DEMO set."""
 import os
 import signal
 import subprocess
+import tempfile
 import unittest
 
 CMD = os.environ.get("MEMTYPE_CMD", "build/bin/memtype")
 DEMO = os.environ.get("MEMTYPE_DEMO", "build/bin/wordfreq")
 
 
+SCRATCH = tempfile.mkdtemp(prefix="memtype-cli-test.")
+
+
 def memtype(*args, **kw):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+    env["MEMTYPE_OUTPUT"] = "off"
     env.update(kw.pop("env", {}))
+    kw.setdefault("cwd", SCRATCH)
     return subprocess.run([CMD, *args], capture_output=True, text=True, env=env, **kw)
 
 
@@ -42,6 +48,7 @@ class RunTest(unittest.TestCase):
     def test_flags_set_their_variables(self):
         r = memtype("run", "--stats=0", "--on-error", "exit:3", "--", "/usr/bin/env")
         self.assertIn("MEMTYPE_STATS=0", r.stdout.splitlines())
+        self.assertIn("MEMTYPE_OUTPUT=off", r.stdout.splitlines())
         self.assertIn("MEMTYPE_ON_ERROR=exit:3", r.stdout.splitlines())
         self.assertNotIn("memtype: summary:", r.stderr)
 

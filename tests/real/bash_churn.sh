@@ -38,7 +38,7 @@ echo "len ${#s} ${#t} ${#u} ${#v} ${#big}"
 printf '%s' "$u" | ck
 
 echo "== recursion"
-fib() { local -i n=$1 a b; local -a scratch=(); scratch[n]=x
+fib() { local -i n=$1 a b; local -a scratch=(); scratch[n]=x; : "${scratch[@]}"
   if ((n < 2)); then r=$n; return; fi
   fib $((n - 1)); a=$r; fib $((n - 2)); b=$r; r=$((a + b)); }
 fib 18; echo "fib18 $r"

@@ -15,14 +15,15 @@
 #   - the plain run exits with the expected status (default 0) and the
 #     preload run exits with the same status (timeouts count as failures);
 #   - stdout is byte-for-byte identical (and equal to --expect-stdout FILE);
-#   - stderr is identical once the `memtype: summary: ` lines are taken out
+#   - stderr is identical once memtype's statistics (the `memtype: summary: `
+#     lines and the per-type tables MEMTYPE_STATS=1 prints) are taken out
 #     (unless --no-stderr);
 #   - the preload run's stderr holds at least one `memtype: summary: ` line
 #     with `<N> allocations`, N > 0 (the sum over all lines >= --min-allocs);
 #     MT_EXPECT_SUMMARY=0 turns this off, for manual runs with another
 #     preloadable allocator (e.g. libjemalloc.so.2) - never in CTest;
-#   - the preload run printed no other `memtype` line on stderr (a report from
-#     the debugger on a sane Debian program is a finding, not noise);
+#   - the preload run printed no other `memtype` line on stderr (an ERROR or
+#     warning from the debugger on a sane Debian program is a finding);
 #   - with --compare-tree, the files each run left in its work dir are equal.
 #
 # Options:
@@ -115,7 +116,12 @@ cleanup() {
   else rm -rf "$base"; fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+child=
+on_signal() { # pass the signal on to timeout, which passes it to the command
+  if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; fi
+  exit 130
+}
+trap on_signal INT TERM HUP
 
 # Variables cleared for both runs, so that a preload in the caller's own
 # environment can't leak into the plain run.
@@ -137,16 +143,24 @@ run_one() {
   for p in "${copy_in[@]+"${copy_in[@]}"}"; do cp -a "$p" "$base/work/" || return 2; done
   local pre=()
   if [ "$mode" = preload ]; then
-    pre=(env "${mt_opts[@]+"${mt_opts[@]}"}" MEMTYPE_STATS=1 "LD_PRELOAD=$lib")
+    # Dumps go beside the work dir, never into it (the outputs compared).
+    mkdir -p "$base/dumps"
+    pre=(env "${mt_opts[@]+"${mt_opts[@]}"}" MEMTYPE_STATS=1
+      "MEMTYPE_OUTPUT=$base/dumps/memtype.%e.%p.mtd" "LD_PRELOAD=$lib")
   fi
   t0=$(date +%s%N)
   # timeout itself runs without the preload; only the command (and whatever
   # it spawns) gets it.  timeout signals the whole process group.
+  # Started in the background and waited for, so that a signal to this
+  # script is acted on at once (on_signal passes it on to timeout).
   (cd "$base/work" &&
     exec env "${unset_args[@]}" TMPDIR="$base/tmp" "${envs[@]+"${envs[@]}"}" \
       timeout -k 10 "$tmo" "${pre[@]+"${pre[@]}"}" "$@") \
-      <"$stdin_file" >"$base/$mode.out" 2>"$base/$mode.err"
+      <"$stdin_file" >"$base/$mode.out" 2>"$base/$mode.err" &
+  child=$!
+  wait "$child"
   st=$?
+  child=
   t1=$(date +%s%N)
   echo "$st" >"$base/$mode.status"
   local ds=$(( (t1 - t0) / 100000000 ))
@@ -168,7 +182,7 @@ run_one plain "$@"
 run_one preload "$@"
 
 ps=$(cat "$base/plain.status") ls=$(cat "$base/preload.status")
-echo "$prog[$name]: plain: exit $ps in $(cat "$base/plain.time")s; preload: exit $ls in $(cat "$base/preload.time")s"
+echo "${prog}[$name]: plain: exit $ps in $(cat "$base/plain.time")s; preload: exit $ls in $(cat "$base/preload.time")s"
 
 status_meaning() {
   case $1 in
@@ -211,10 +225,14 @@ if [ -n "$expect_stdout" ]; then
   done
 fi
 
-# 3. memtype lines on the preload run's stderr
+# 3. memtype lines on the preload run's stderr.  MEMTYPE_STATS=1 prints the
+# summary line and a per-type table (header, rows, "... N more types"); those
+# are taken out before stderr is compared.  Any other line starting with
+# "memtype" (ERROR, warning, error, "memtype will now ...") is a finding.
 sum_re='memtype: summary: '
-grep -v "^$sum_re" "$base/preload.err" >"$base/preload.err.stripped"
-grep -v "^$sum_re" "$base/plain.err" >"$base/plain.err.stripped"
+stats_re='^memtype: (summary: |.*Type.* +InUse +MemUse +Requests +Size\(s\)$|.+ [0-9]+ +[0-9]+K +[0-9]+  .*$|\.\.\. [0-9]+ more types)'
+grep -Ev "$stats_re" "$base/preload.err" >"$base/preload.err.stripped"
+grep -Ev "$stats_re" "$base/plain.err" >"$base/plain.err.stripped"
 nsum=$(grep -c "$sum_re" "$base/preload.err")
 if grep -q "$sum_re" "$base/plain.err"; then
   fail "the plain run printed a memtype summary: the preload leaked into it"
@@ -225,7 +243,7 @@ while read -r n _; do
   [ "$n" -gt 0 ] && nonzero=$((nonzero + 1))
 done < <(grep -o "$sum_re.*" "$base/preload.err" | grep -oE '[0-9]+ allocations')
 if [ "${MT_EXPECT_SUMMARY:-1}" = 0 ]; then
-  echo "$prog[$name]: summary check off (MT_EXPECT_SUMMARY=0); $nsum summary line(s) seen"
+  echo "${prog}[$name]: summary check off (MT_EXPECT_SUMMARY=0); $nsum summary line(s) seen"
 elif [ "$nsum" -eq 0 ]; then
   fail "the preload run printed no '$sum_re' line on stderr: memtype was not in charge (LD_PRELOAD=$lib)"
 elif [ "$nonzero" -eq 0 ]; then
@@ -235,16 +253,36 @@ elif [ "$total" -lt "$min_allocs" ]; then
   fail "memtype served $total allocations in all, fewer than the $min_allocs expected"
   grep "$sum_re" "$base/preload.err" | head -n 5
 else
-  echo "$prog[$name]: memtype: $nsum summary line(s), $total allocations in all"
+  echo "${prog}[$name]: memtype: $nsum summary line(s), $total allocations in all"
+fi
+# 4. Every process that printed a summary also left a whole dump (magic and
+# the `complete` flag set: docs/format.md). Processes that close stderr
+# before exiting (coreutils do) leave a dump and print nothing, so there may
+# be more dumps than summaries, never fewer.
+if [ "${MT_EXPECT_SUMMARY:-1}" != 0 ]; then
+  ndumps=0 nwhole=0
+  for d in "$base"/dumps/*.mtd; do
+    [ -e "$d" ] || continue
+    ndumps=$((ndumps + 1))
+    if [ "$(head -c 8 "$d" | od -An -tx1 | tr -d ' \n')" = 6d656d747970651a ] &&
+       [ "$(dd if="$d" bs=1 skip=16 count=1 2>/dev/null | od -An -tu1 | tr -d ' \n')" = 1 ]; then
+      nwhole=$((nwhole + 1))
+    fi
+  done
+  if [ "$ndumps" -lt "$nsum" ] || [ "$nwhole" -ne "$ndumps" ]; then
+    fail "$nsum processes printed a summary but $ndumps dumps were written, $nwhole of them whole"
+  else
+    echo "${prog}[$name]: memtype: $ndumps whole dump(s)"
+  fi
 fi
 if grep -E '^memtype([^a-z_]|$)' "$base/preload.err.stripped" >"$base/preload.mtlines"; then
-  fail "memtype printed $(wc -l <"$base/preload.mtlines") line(s) besides its summary:"
+  fail "memtype printed $(wc -l <"$base/preload.mtlines") line(s) besides its statistics:"
   head -n 20 "$base/preload.mtlines"
 fi
 
 # 4. stderr (memtype summary lines taken out)
 if [ "$cmp_stderr" = 1 ] && ! cmp -s "$base/plain.err.stripped" "$base/preload.err.stripped"; then
-  fail "stderr differs (summary lines taken out)"
+  fail "stderr differs (memtype statistics taken out)"
   show_diff stderr "$base/plain.err.stripped" "$base/preload.err.stripped"
 fi
 
@@ -270,9 +308,9 @@ if [ "$cmp_tree" = 1 ]; then
 fi
 
 if [ ${#fails[@]} -ne 0 ]; then
-  echo "$prog[$name]: FAILED (${#fails[@]} problem(s)); command: $*"
-  [ "${MT_REAL_KEEP:-0}" = 1 ] || echo "$prog[$name]: rerun with MT_REAL_KEEP=1 to keep $base"
+  echo "${prog}[$name]: FAILED (${#fails[@]} problem(s)); command: $*"
+  [ "${MT_REAL_KEEP:-0}" = 1 ] || echo "${prog}[$name]: rerun with MT_REAL_KEEP=1 to keep $base"
   exit 1
 fi
-echo "$prog[$name]: PASS ($(wc -c <"$base/plain.out") bytes of stdout identical)"
+echo "${prog}[$name]: PASS ($(wc -c <"$base/plain.out") bytes of stdout identical)"
 exit 0

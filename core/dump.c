@@ -1,0 +1,319 @@
+/* dump.c - the dump writer (see dump.h, docs/format.md). Sections are
+ * written through one 64 KiB buffer; a section's length is patched with
+ * pwrite once its body is out, and the header's `complete` flag last, so an
+ * interrupted dump is never taken for a whole one. Called at exit only; one
+ * writer at a time (dump_lock). */
+#include <stdbool.h>
+#include <string.h>
+
+#include "dump.h"
+#include "lock.h"
+#include "options.h"
+#include "os.h"
+#include "report.h"
+#include "site.h"
+#include "sizeclass.h"
+#include "tcache.h"
+
+#define MAGIC "memtype\x1a"
+#define TAG_PROCESS 1u
+#define TAG_SIZES 2u
+#define TAG_MODULES 3u
+#define TAG_TYPES 4u
+#define TAG_END 0xffffffffu
+#define FLAG_COMPLETE 1u
+#define MAX_SLOTS 65536u
+
+typedef struct writer_s {
+  int fd;
+  int err;         /* first errno, 0 while all is well */
+  uint64_t off;    /* file offset of buf[0] */
+  size_t n;        /* bytes in buf */
+  uint64_t section; /* file offset of the open section's header */
+  char buf[65536];
+} writer_t;
+
+static writer_t w;
+static mt_lock_t dump_lock;
+static uint64_t start_ns;
+
+void mt_dump_note_start(void) { start_ns = mt_os_realtime_ns(); }
+
+/* ---- buffered little-endian output --------------------------------------- */
+
+static void flush(void) {
+  if (w.n && !w.err && !mt_os_write_all(w.fd, w.buf, w.n, &w.err))
+    return;
+  w.off += w.n;
+  w.n = 0;
+}
+
+static void put(const void *p, size_t len) {
+  const char *c = p;
+  while (len) {
+    if (w.n == sizeof(w.buf))
+      flush();
+    size_t k = sizeof(w.buf) - w.n < len ? sizeof(w.buf) - w.n : len;
+    memcpy(w.buf + w.n, c, k);
+    w.n += k;
+    c += k;
+    len -= k;
+  }
+}
+
+/* x86-64 and every target memtype builds for are little-endian: the
+ * integers go out as they are in memory. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the dump writer assumes little-endian");
+static void put16(uint16_t v) { put(&v, 2); }
+static void put32(uint32_t v) { put(&v, 4); }
+static void put64(uint64_t v) { put(&v, 8); }
+
+static void pad8(void) {
+  static const char zero[8];
+  size_t at = (size_t)((w.off + w.n) & 7);
+  if (at)
+    put(zero, 8 - at);
+}
+
+static void section_begin(uint32_t tag) {
+  pad8();
+  w.section = w.off + w.n;
+  put32(tag);
+  put32(0);
+  put64(0); /* length, patched by section_end */
+}
+
+static void section_end(void) {
+  pad8();
+  flush();
+  uint64_t len = w.off - w.section - 16;
+  if (!w.err)
+    mt_os_pwrite_all(w.fd, &len, 8, w.section + 8, &w.err);
+}
+
+/* ---- sections -------------------------------------------------------------- */
+
+static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
+  put(MAGIC, 8);
+  put16(1); /* major */
+  put16(0); /* minor */
+  put16(64);
+  put16(0x0102);
+  put32(flags);
+  put32(nslots);
+  put32(ntypes);
+  put32(reason);
+  static const char reserved[32];
+  put(reserved, sizeof(reserved));
+}
+
+static void process_section(int sig) {
+  static char cmdline[65536], exe[4096];
+  long clen = mt_os_read_file("/proc/self/cmdline", cmdline, sizeof(cmdline));
+  long elen = mt_os_self_exe(exe, sizeof(exe));
+  if (elen < 0)
+    elen = 0;
+  uint32_t argc = 0;
+  for (long i = 0; i < clen; i++)
+    argc += cmdline[i] == '\0';
+  section_begin(TAG_PROCESS);
+  put32((uint32_t)mt_os_getpid());
+  put32((uint32_t)mt_os_getppid());
+  put64(start_ns);
+  put64(mt_os_realtime_ns());
+  put32((uint32_t)sig);
+  put32(argc);
+  put32((uint32_t)elen);
+  put32(0);
+  put(exe, (size_t)elen);
+  for (long i = 0, s = 0; i < clen; i++)
+    if (cmdline[i] == '\0') {
+      put32((uint32_t)(i - s));
+      put(cmdline + s, (size_t)(i - s));
+      s = i + 1;
+    }
+  section_end();
+}
+
+static void sizes_section(void) {
+  section_begin(TAG_SIZES);
+  put32(MT_NCLASSES);
+  put32(0);
+  for (unsigned c = 0; c < MT_NCLASSES; c++) {
+    put32(mt_classes[c].size);
+    put32(mt_classes[c].npages);
+    put32(mt_classes[c].nslots);
+    put32(0);
+  }
+  section_end();
+}
+
+static uint32_t nmodules;
+static void count_module(uint64_t base, const char *path, const uint8_t *id, size_t idlen,
+                         void *arg) {
+  (void)base, (void)path, (void)id, (void)idlen, (void)arg;
+  nmodules++;
+}
+
+static void put_module(uint64_t base, const char *path, const uint8_t *id, size_t idlen,
+                       void *arg) {
+  (void)arg;
+  size_t plen = strlen(path);
+  if (plen > 65535)
+    plen = 65535;
+  if (idlen > 65535)
+    idlen = 0;
+  put64(base);
+  put16((uint16_t)plen);
+  put16((uint16_t)idlen);
+  put32(0);
+  put(path, plen);
+  if (idlen)
+    put(id, idlen);
+  pad8();
+}
+
+static void modules_section(void) {
+  nmodules = 0;
+  mt_os_each_module(count_module, NULL);
+  section_begin(TAG_MODULES);
+  put32(nmodules);
+  put32(0);
+  mt_os_each_module(put_module, NULL);
+  section_end();
+}
+
+static bool stat_is_zero(const mt_typestat_t *s) {
+  return !(s->allocs | s->frees | s->bytes_alloc | s->bytes_freed);
+}
+
+static const mt_typestat_t *slot_stat(mt_typestat_t *const *slot, unsigned type) {
+  const mt_typestat_t *chunk = __atomic_load_n(&slot[type / MT_STAT_CHUNK], __ATOMIC_ACQUIRE);
+  return chunk ? &chunk[type % MT_STAT_CHUNK] : NULL;
+}
+
+static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, unsigned ntypes) {
+  section_begin(TAG_TYPES);
+  put32(ntypes);
+  put32((uint32_t)mt_opt.depth);
+  for (unsigned t = 0; t < ntypes; t++) {
+    mt_typestat_t snap[64];
+    uint32_t nrec = 0;
+    uintptr_t pc = mt_site_pc(t);
+    put32(t);
+    put16(pc ? 1 : 0);
+    put16(0);
+    /* Count, then write: a record can change in between, never appear. */
+    for (unsigned s = 0; s < nslots; s++) {
+      const mt_typestat_t *st = slot_stat(slots[s], t);
+      nrec += st && !stat_is_zero(st);
+    }
+    put32(nrec);
+    put32(0);
+    if (pc)
+      put64(pc);
+    uint32_t written = 0;
+    for (unsigned s = 0; s < nslots && written < nrec; s++) {
+      const mt_typestat_t *st = slot_stat(slots[s], t);
+      if (!st || stat_is_zero(st))
+        continue;
+      mt_typestat_t *v = &snap[written % 64];
+      v->allocs = __atomic_load_n(&st->allocs, __ATOMIC_RELAXED);
+      v->frees = __atomic_load_n(&st->frees, __ATOMIC_RELAXED);
+      v->bytes_alloc = __atomic_load_n(&st->bytes_alloc, __ATOMIC_RELAXED);
+      v->bytes_freed = __atomic_load_n(&st->bytes_freed, __ATOMIC_RELAXED);
+      v->classes[0] = __atomic_load_n(&st->classes[0], __ATOMIC_RELAXED);
+      v->classes[1] = __atomic_load_n(&st->classes[1], __ATOMIC_RELAXED);
+      put32(s);
+      put32(0);
+      put64(v->allocs);
+      put64(v->frees);
+      put64(v->bytes_alloc);
+      put64(v->bytes_freed);
+      put64(v->classes[0]);
+      put64(v->classes[1]);
+      written++;
+    }
+    /* A slot emptied since counting: keep the promised record count. */
+    for (; written < nrec; written++) {
+      static const char zero[56];
+      put(zero, sizeof(zero));
+    }
+  }
+  section_end();
+}
+
+/* ---- public ----------------------------------------------------------------- */
+
+bool mt_dump_path(const char *tmpl, int pid, const char *prog, char *buf, size_t len) {
+  size_t o = 0;
+  for (const char *t = tmpl; *t; t++) {
+    char part[32];
+    const char *add = part;
+    if (*t == '%' && t[1] == 'p') {
+      mt_snprintf(part, sizeof(part), "%d", pid);
+      t++;
+    } else if (*t == '%' && t[1] == 'e') {
+      add = prog;
+      t++;
+    } else if (*t == '%' && t[1] == '%') {
+      part[0] = '%', part[1] = '\0';
+      t++;
+    } else {
+      part[0] = *t, part[1] = '\0';
+    }
+    size_t k = strlen(add);
+    if (o + k + 1 > len)
+      return false;
+    memcpy(buf + o, add, k);
+    o += k;
+  }
+  buf[o] = '\0';
+  return o > 0;
+}
+
+bool mt_dump_write(int reason, int sig) {
+  const char *tmpl = mt_opt.output;
+  if (tmpl == NULL || strcmp(tmpl, "off") == 0 || mt_os_is_secure())
+    return false;
+  static char path[4096];
+  mt_lock(&dump_lock);
+  if (!mt_dump_path(tmpl, mt_os_getpid(), mt_os_progname(), path, sizeof(path))) {
+    mt_warn("MEMTYPE_OUTPUT=%s: the path is too long; no dump written", tmpl);
+    mt_unlock(&dump_lock);
+    return false;
+  }
+  int fd = mt_os_create_excl(path);
+  if (fd < 0) {
+    mt_warn("cannot create the dump %s (errno %d%s); no dump written", path, -fd,
+            -fd == 17 ? ": it exists, memtype never overwrites a dump" : "");
+    mt_unlock(&dump_lock);
+    return false;
+  }
+  static mt_typestat_t *const *slot_buf[MAX_SLOTS];
+  unsigned nslots = mt_tcache_slots(slot_buf, MAX_SLOTS);
+  if (nslots > MAX_SLOTS)
+    nslots = MAX_SLOTS;
+  unsigned ntypes = mt_site_count();
+  memset(&w, 0, sizeof(w.fd) + sizeof(w.err) + sizeof(w.off) + sizeof(w.n) + sizeof(w.section));
+  w.fd = fd;
+  header(0, nslots, ntypes, (uint32_t)reason);
+  process_section(sig);
+  sizes_section();
+  modules_section();
+  types_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
+  section_begin(TAG_END);
+  section_end();
+  flush();
+  /* Last: mark the file whole. */
+  uint32_t flags = FLAG_COMPLETE;
+  if (!w.err)
+    mt_os_pwrite_all(fd, &flags, 4, 16, &w.err);
+  mt_os_close(fd);
+  bool ok = !w.err;
+  if (!ok)
+    mt_warn("writing the dump %s failed (errno %d); the file is incomplete and marked so",
+            path, w.err);
+  mt_unlock(&dump_lock);
+  return ok;
+}

@@ -1,0 +1,22 @@
+/* dump.h - the binary dump (docs/format.md): written once at exit to
+ * MEMTYPE_OUTPUT, never over an existing file, with every section a report
+ * needs offline. Uses no malloc: fixed buffers, mmap'd scratch, write(2). */
+#ifndef MT_DUMP_H
+#define MT_DUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { MT_DUMP_EXIT = 1, MT_DUMP_SIGNAL = 2, MT_DUMP_FATAL = 3 };
+
+/* Expands a MEMTYPE_OUTPUT template (%p pid, %e program, %% percent) into
+ * buf; false when it does not fit. */
+bool mt_dump_path(const char *tmpl, int pid, const char *prog, char *buf, size_t len);
+/* Writes the dump for `reason` (signal: the fatal signal or 0). Warns and
+ * returns false when the file cannot be written; never stops the program. */
+bool mt_dump_write(int reason, int signal);
+/* Records the process start time (called once at bootstrap). */
+void mt_dump_note_start(void);
+
+#endif

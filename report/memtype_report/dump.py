@@ -1,0 +1,202 @@
+"""Reader for memtype dump files (docs/format.md, version 1.x).
+
+    d = dump.load("memtype.prog.123.mtd")
+    for t in d.types: print(t.id, t.pcs, t.allocs, t.in_use_bytes)
+
+Every problem with the file (not a dump, truncated, interrupted, a newer
+major version, a section running past the end) raises DumpError with a
+message that names the file and what is wrong; nothing else escapes."""
+import struct
+from dataclasses import dataclass, field
+
+MAGIC = b"memtype\x1a"
+MAJOR = 1
+TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_END = 1, 2, 3, 4, 0xFFFFFFFF
+FLAG_COMPLETE = 1
+REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
+
+
+class DumpError(Exception):
+    """The file cannot be read as a memtype dump; str() says why."""
+
+
+@dataclass(frozen=True)
+class Module:
+    base: int
+    path: str
+    build_id: str
+
+
+@dataclass
+class TypeStats:
+    id: int
+    pcs: list
+    name: str = ""
+    allocs: int = 0
+    frees: int = 0
+    bytes_alloc: int = 0
+    bytes_freed: int = 0
+    classes: int = 0          # bitmap, see Dump.class_names()
+    slots: int = 0            # slot records summed
+
+    @property
+    def in_use(self):
+        return max(0, self.allocs - self.frees)
+
+    @property
+    def in_use_bytes(self):
+        return max(0, self.bytes_alloc - self.bytes_freed)
+
+
+@dataclass
+class Dump:
+    path: str
+    major: int
+    minor: int
+    reason: str
+    nslots: int
+    pid: int = 0
+    ppid: int = 0
+    start_ns: int = 0
+    end_ns: int = 0
+    signal: int = 0
+    exe: str = ""
+    argv: list = field(default_factory=list)
+    depth: int = 0
+    sizes: list = field(default_factory=list)     # slot size per class
+    modules: list = field(default_factory=list)
+    types: list = field(default_factory=list)
+    unknown_sections: list = field(default_factory=list)
+
+    def class_names(self, bitmap):
+        out = []
+        for c in range(len(self.sizes) + 2):
+            if bitmap >> c & 1:
+                if c < len(self.sizes):
+                    out.append(str(self.sizes[c]))
+                else:
+                    out.append("pages" if c == len(self.sizes) else "huge")
+        return out
+
+    def module_of(self, pc):
+        best = None
+        for m in self.modules:
+            if m.base <= pc and (best is None or m.base > best.base):
+                best = m
+        return best
+
+
+class _Cursor:
+    def __init__(self, path, data, start, end):
+        self.path, self.data, self.pos, self.end = path, data, start, end
+
+    def take(self, n, what):
+        if n < 0 or self.pos + n > self.end:
+            raise DumpError("%s: truncated or corrupt: %s runs past the end of its section "
+                            "(offset %d)" % (self.path, what, self.pos))
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def u(self, fmt, what):
+        size = struct.calcsize("<" + fmt)
+        return struct.unpack("<" + fmt, self.take(size, what))
+
+    def align8(self):
+        self.pos = min(self.end, (self.pos + 7) & ~7)
+
+
+def _text(b):
+    return b.decode("utf-8", "replace")
+
+
+def load(path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise DumpError("%s: cannot read: %s" % (path, e.strerror or e)) from None
+    return parse(data, path)
+
+
+def parse(data, path="<bytes>"):
+    if len(data) < 64 or data[:8] != MAGIC:
+        raise DumpError("%s: not a memtype dump (no 'memtype\\x1a' magic at the start)" % path)
+    major, minor, hsize, order, flags, nslots, ntypes, reason = struct.unpack_from(
+        "<HHHHIIII", data, 8)
+    if order != 0x0102:
+        raise DumpError("%s: byte-order mark 0x%04x is not 0x0102: corrupt or foreign file"
+                        % (path, order))
+    if major != MAJOR:
+        raise DumpError("%s: dump format version %d.%d; this reader knows %d.x — use a "
+                        "newer memtype to read it" % (path, major, minor, MAJOR))
+    if not flags & FLAG_COMPLETE:
+        raise DumpError("%s: the dump is incomplete (its writer was interrupted); it is not "
+                        "read as a whole one" % path)
+    if hsize < 64 or hsize > len(data):
+        raise DumpError("%s: corrupt header size %d" % (path, hsize))
+    d = Dump(path=path, major=major, minor=minor, reason=REASONS.get(reason, str(reason)),
+             nslots=nslots)
+    pos, seen_end = hsize, False
+    while pos + 16 <= len(data):
+        tag, _, length = struct.unpack_from("<IIQ", data, pos)
+        body = pos + 16
+        if body + length > len(data):
+            raise DumpError("%s: truncated: section %#x at offset %d claims %d bytes, %d left"
+                            % (path, tag, pos, length, len(data) - body))
+        c = _Cursor(path, data, body, body + length)
+        if tag == TAG_END:
+            seen_end = True
+            break
+        if tag == TAG_PROCESS:
+            _process(c, d)
+        elif tag == TAG_SIZES:
+            n, _ = c.u("II", "class count")
+            d.sizes = [c.u("IIII", "class record")[0] for _ in range(n)]
+        elif tag == TAG_MODULES:
+            n, _ = c.u("II", "module count")
+            for _ in range(n):
+                base, plen, idlen, _ = c.u("QHHI", "module record")
+                p = _text(c.take(plen, "module path"))
+                bid = c.take(idlen, "build-id").hex()
+                c.align8()
+                d.modules.append(Module(base, p, bid))
+        elif tag == TAG_TYPES:
+            _types(c, d, ntypes)
+        else:
+            d.unknown_sections.append(tag)
+        pos = body + length
+    if not seen_end:
+        raise DumpError("%s: truncated: no END section" % path)
+    return d
+
+
+def _process(c, d):
+    (d.pid, d.ppid, d.start_ns, d.end_ns, d.signal, argc, exe_len, _) = c.u(
+        "IIQQIIII", "process facts")
+    d.exe = _text(c.take(exe_len, "executable path"))
+    for _ in range(argc):
+        (n,) = c.u("I", "argument length")
+        d.argv.append(_text(c.take(n, "argument")))
+
+
+def _types(c, d, ntypes):
+    n, d.depth = c.u("II", "type count")
+    if n != ntypes:
+        raise DumpError("%s: corrupt: the header says %d types, the TYPES section %d"
+                        % (d.path, ntypes, n))
+    for _ in range(n):
+        tid, npcs, name_len, nrec, _ = c.u("IHHII", "type header")
+        pcs = list(c.u("%dQ" % npcs, "call-site addresses")) if npcs else []
+        name = _text(c.take(name_len, "type name"))
+        c.align8()
+        t = TypeStats(tid, pcs, name)
+        for _ in range(nrec):
+            _slot, _, a, f, ba, bf, c0, c1 = c.u("IIQQQQQQ", "stat record")
+            t.allocs += a
+            t.frees += f
+            t.bytes_alloc += ba
+            t.bytes_freed += bf
+            t.classes |= c0 | c1 << 64
+            t.slots += 1
+        d.types.append(t)

@@ -1,0 +1,179 @@
+"""The dump written at exit and its readers: a program with three known call
+sites gives exactly those figures in the dump and in `memtype report
+--types`; damaged files give one clear error line, never a traceback."""
+import glob
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "report"))
+from memtype_report import dump  # noqa: E402
+
+CMD = os.environ.get("MEMTYPE_CMD", "build/bin/memtype")
+LIB = os.environ.get("MEMTYPE_LIB_PATH", "build/lib/libmemtype.so")
+PROG = os.environ.get("MEMTYPE_THREE_SITES", "build/bin/three_sites")
+
+
+def run_for_dump(tmp, extra_env=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+    env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd")})
+    env.update(extra_env or {})
+    r = subprocess.run([PROG], env=env, capture_output=True, text=True)
+    files = glob.glob(os.path.join(tmp, "d.three_sites.*.mtd"))
+    return r, files
+
+
+class ThreeSites(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        cls.run_result, files = run_for_dump(cls.tmp)
+        assert len(files) == 1, files
+        cls.path = files[0]
+        cls.d = dump.load(cls.path)
+
+    def site(self, func):
+        from memtype_report import symbolize
+        names = symbolize.names(self.d, [t.pcs[0] for t in self.d.types if t.pcs])
+        found = [t for t in self.d.types if t.pcs and names[t.pcs[0]].startswith(func + " ")]
+        self.assertEqual(len(found), 1, "%s: %s" % (func, [names[t.pcs[0]] for t in self.d.types if t.pcs]))
+        return found[0]
+
+    def test_file_is_private_and_whole(self):
+        self.assertEqual(os.stat(self.path).st_mode & 0o777, 0o600)
+        self.assertEqual(self.d.reason, "exit")
+        self.assertTrue(self.d.exe.endswith("three_sites"))
+        self.assertEqual(self.d.pid, int(self.path.rsplit(".", 2)[1]))
+        self.assertTrue(any(m.path.endswith("libmemtype.so") for m in self.d.modules))
+        self.assertTrue(all(len(m.build_id) in (0, 40) for m in self.d.modules))
+
+    def test_three_sites_have_exact_figures(self):
+        small, churn, big = self.site("keep_small"), self.site("churn"), self.site("big")
+        self.assertEqual((small.allocs, small.frees, small.bytes_alloc), (100, 0, 2400))
+        self.assertEqual((churn.allocs, churn.frees, churn.in_use_bytes), (50, 50, 0))
+        self.assertEqual(churn.bytes_alloc, 50000)
+        self.assertEqual((big.allocs, big.frees, big.in_use_bytes), (10, 5, 200000))
+        self.assertEqual(self.d.class_names(small.classes), ["32"])
+        self.assertEqual(self.d.class_names(big.classes), ["pages"])
+
+    def test_report_types_prints_the_table(self):
+        r = subprocess.run([CMD, "report", "--types", self.path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertRegex(lines[1], r"^Type +InUse +MemUse +Requests +Size\(s\)$")
+        rows = {l.split(" (")[0]: l.split() for l in lines[2:] if " (three_sites.c:" in l}
+        self.assertEqual(rows["big"][-4:], ["5", "196K", "10", "pages"])
+        self.assertEqual(rows["keep_small"][-4:], ["100", "3K", "100", "32"])
+        self.assertEqual(rows["churn"][-4:], ["0", "0K", "50", "1024"])
+        # biggest memory in use first
+        order = [l.split(" (")[0] for l in lines[2:] if " (three_sites.c:" in l]
+        self.assertEqual(order[:2], ["big", "keep_small"])
+
+    def test_two_dumps_merge_by_call_site(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        run_for_dump(tmp)
+        run_for_dump(tmp)
+        files = glob.glob(os.path.join(tmp, "*.mtd"))
+        r = subprocess.run([CMD, "report", "--types"] + files, capture_output=True, text=True)
+        row = [l for l in r.stdout.splitlines() if l.startswith("keep_small (")]
+        self.assertEqual(row[0].split()[-4:], ["200", "5K", "200", "32"])
+
+    def test_an_existing_file_is_never_overwritten(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        target = os.path.join(tmp, "fixed.mtd")
+        with open(target, "w") as f:
+            f.write("precious")
+        env = {"MEMTYPE_OUTPUT": target}
+        r, _ = run_for_dump(tmp, env)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("memtype: warning: cannot create the dump", r.stderr)
+        with open(target) as f:
+            self.assertEqual(f.read(), "precious")
+
+    def test_unwritable_directory_warns_and_keeps_the_exit_status(self):
+        r, _ = run_for_dump(self.tmp, {"MEMTYPE_OUTPUT": "/nonexistent/dir/x.mtd"})
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(r.stdout, "")
+        self.assertIn("memtype: warning: cannot create the dump /nonexistent/dir/x.mtd", r.stderr)
+
+    def test_output_off_writes_nothing(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off"})
+        subprocess.run([PROG], env=env, cwd=tmp)
+        self.assertEqual(os.listdir(tmp), [])
+
+
+class DamagedFiles(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        _, files = run_for_dump(tmp)
+        with open(files[0], "rb") as f:
+            cls.good = f.read()
+        cls.tmp = tmp
+
+    def report_error(self, data):
+        path = os.path.join(self.tmp, "bad.mtd")
+        with open(path, "wb") as f:
+            f.write(data)
+        r = subprocess.run([CMD, "report", "--types", path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        return r.stderr
+
+    def test_every_truncation_is_a_clear_error(self):
+        for n in list(range(0, 200, 7)) + list(range(len(self.good) - 64, len(self.good))):
+            with self.subTest(n=n):
+                with self.assertRaises(dump.DumpError):
+                    dump.parse(self.good[:n], "cut")
+        self.assertIn("truncated", self.report_error(self.good[: len(self.good) // 2]))
+
+    def test_newer_major_version_is_refused_naming_both(self):
+        bad = bytearray(self.good)
+        struct.pack_into("<H", bad, 8, 7)
+        err = self.report_error(bytes(bad))
+        self.assertIn("version 7.0", err)
+        self.assertIn("knows 1.x", err)
+
+    def test_incomplete_dump_is_not_read_as_whole(self):
+        bad = bytearray(self.good)
+        struct.pack_into("<I", bad, 16, 0)
+        self.assertIn("incomplete", self.report_error(bytes(bad)))
+
+    def test_unknown_sections_are_skipped(self):
+        # Insert an unknown section right after the header.
+        extra = struct.pack("<IIQ", 0x77, 0, 8) + b"\x01" * 8
+        d = dump.parse(self.good[:64] + extra + self.good[64:], "x")
+        self.assertEqual(d.unknown_sections, [0x77])
+        self.assertGreater(len(d.types), 3)
+
+    def test_random_corruption_never_escapes_as_anything_but_dump_error(self):
+        import random
+        rng = random.Random(1234)
+        for i in range(300):
+            bad = bytearray(self.good)
+            for _ in range(rng.randint(1, 8)):
+                bad[rng.randrange(64, len(bad))] = rng.randrange(256)
+            try:
+                dump.parse(bytes(bad), "fuzz")
+            except dump.DumpError:
+                pass
+
+    def test_not_a_dump(self):
+        self.assertIn("not a memtype dump", self.report_error(b"hello world\n" * 10))
+
+    def test_missing_file(self):
+        r = subprocess.run([CMD, "report", "--types", "/nonexistent.mtd"], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot read", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
