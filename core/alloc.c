@@ -69,6 +69,11 @@ void mt_late_init(void) {
     if (mt_opt.verbose)
       mt_options_print();
   }
+  char err[512];
+  if (!mt_dump_install_signals(err, sizeof(err))) {
+    mt_os_write(2, err, strlen(err));
+    mt_os_exit(1);
+  }
 }
 
 /* ---- helpers -------------------------------------------------------------- */

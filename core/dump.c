@@ -3,6 +3,8 @@
  * pwrite once its body is out, and the header's `complete` flag last, so an
  * interrupted dump is never taken for a whole one. Called at exit only; one
  * writer at a time (dump_lock). */
+#include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -197,7 +199,7 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
   put32(ntypes);
   put32((uint32_t)mt_opt.depth);
   for (unsigned t = 0; t < ntypes; t++) {
-    mt_typestat_t snap[64];
+    mt_typestat_t snap;
     uint32_t nrec = 0;
     uintptr_t pc = mt_site_pc(t);
     put32(t);
@@ -217,7 +219,7 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
       const mt_typestat_t *st = slot_stat(slots[s], t);
       if (!st || stat_is_zero(st))
         continue;
-      mt_typestat_t *v = &snap[written % 64];
+      mt_typestat_t *v = &snap;
       v->allocs = __atomic_load_n(&st->allocs, __ATOMIC_RELAXED);
       v->frees = __atomic_load_n(&st->frees, __ATOMIC_RELAXED);
       v->bytes_alloc = __atomic_load_n(&st->bytes_alloc, __ATOMIC_RELAXED);
@@ -241,6 +243,46 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
     }
   }
   section_end();
+}
+
+/* ---- signals ----------------------------------------------------------------- */
+
+static void on_dump_signal(int sig, void *info, void *uc) {
+  (void)info, (void)uc;
+  int saved = errno;
+  mt_dump_write(MT_DUMP_SIGNAL, sig);
+  errno = saved;
+}
+
+/* Post-mortem, like DDB's `show malloc`: the dump, then the death the
+ * program would have had (the faulting instruction runs again, or the
+ * signal is raised again, with the default action). */
+static void on_fatal(int sig, void *info, void *uc) {
+  (void)info, (void)uc;
+  mt_dump_write(MT_DUMP_FATAL, sig);
+  mt_os_reraise_default(sig);
+}
+
+bool mt_dump_install_signals(char *err, size_t errlen) {
+  if (mt_os_is_secure() || mt_opt.output == NULL || strcmp(mt_opt.output, "off") == 0)
+    return true;
+  if (strcmp(mt_opt.dump_signal, "off") != 0) {
+    int sig = mt_os_signal_number(mt_opt.dump_signal);
+    if (sig == 0) {
+      mt_snprintf(err, errlen, "memtype: error: MEMTYPE_DUMP_SIGNAL=%s: not a signal; accepted: "
+                  "off, a name (USR1, USR2, HUP, ...) or a number 1..64\n", mt_opt.dump_signal);
+      return false;
+    }
+    if (!mt_os_catch_signal(sig, on_dump_signal))
+      mt_warn("MEMTYPE_DUMP_SIGNAL=%s: the program handles that signal already; not taken",
+              mt_opt.dump_signal);
+  }
+  if (mt_opt.dump_fatal) {
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+      mt_os_catch_signal(fatal[i], on_fatal);
+  }
+  return true;
 }
 
 /* ---- public ----------------------------------------------------------------- */
@@ -277,12 +319,23 @@ bool mt_dump_write(int reason, int sig) {
   if (tmpl == NULL || strcmp(tmpl, "off") == 0 || mt_os_is_secure())
     return false;
   static char path[4096];
-  mt_lock(&dump_lock);
-  if (!mt_dump_path(tmpl, mt_os_getpid(), mt_os_progname(), path, sizeof(path))) {
+  static unsigned seq;
+  bool in_handler = reason != MT_DUMP_EXIT;
+  if (in_handler ? !mt_trylock(&dump_lock) : (mt_lock(&dump_lock), false)) {
+    mt_warn("signal %d: a dump is being written already; no second one", sig);
+    return false;
+  }
+  size_t plen = 0;
+  if (mt_dump_path(tmpl, mt_os_getpid(), mt_os_progname(), path, sizeof(path) - 16))
+    plen = strlen(path);
+  if (plen == 0) {
     mt_warn("MEMTYPE_OUTPUT=%s: the path is too long; no dump written", tmpl);
     mt_unlock(&dump_lock);
     return false;
   }
+  /* Dumps on request get a sequence number: the exit dump keeps the name. */
+  if (reason == MT_DUMP_SIGNAL)
+    mt_snprintf(path + plen, sizeof(path) - plen, ".%u", ++seq);
   int fd = mt_os_create_excl(path);
   if (fd < 0) {
     mt_warn("cannot create the dump %s (errno %d%s); no dump written", path, -fd,
@@ -291,7 +344,16 @@ bool mt_dump_write(int reason, int sig) {
     return false;
   }
   static mt_typestat_t *const *slot_buf[MAX_SLOTS];
-  unsigned nslots = mt_tcache_slots(slot_buf, MAX_SLOTS);
+  unsigned nslots = in_handler ? mt_tcache_slots_try(slot_buf, MAX_SLOTS)
+                               : mt_tcache_slots(slot_buf, MAX_SLOTS);
+  if (nslots == 0) {
+    mt_warn("signal %d: memtype's thread registry is busy in this thread; no dump written",
+            sig);
+    mt_os_close(fd);
+    mt_os_unlink(path);
+    mt_unlock(&dump_lock);
+    return false;
+  }
   if (nslots > MAX_SLOTS)
     nslots = MAX_SLOTS;
   unsigned ntypes = mt_site_count();

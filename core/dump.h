@@ -18,5 +18,8 @@ bool mt_dump_path(const char *tmpl, int pid, const char *prog, char *buf, size_t
 bool mt_dump_write(int reason, int signal);
 /* Records the process start time (called once at bootstrap). */
 void mt_dump_note_start(void);
+/* Installs the MEMTYPE_DUMP_SIGNAL and fatal-signal handlers (constructor
+ * time); false with a message when MEMTYPE_DUMP_SIGNAL names no signal. */
+bool mt_dump_install_signals(char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,8 @@
 #ifndef MT_LOCK_H
 #define MT_LOCK_H
 
+#include <stdbool.h>
+
 #include "os.h"
 
 static inline void mt_cpu_relax(void) {
@@ -33,6 +35,12 @@ static inline void mt_lock(mt_lock_t *l) {
   }
   while (__atomic_exchange_n(&l->word, 2, __ATOMIC_ACQUIRE) != 0)
     mt_os_futex_wait(&l->word, 2);
+}
+
+/* For signal handlers: never waits. */
+static inline bool mt_trylock(mt_lock_t *l) {
+  int c = 0;
+  return __atomic_compare_exchange_n(&l->word, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
 static inline void mt_unlock(mt_lock_t *l) {

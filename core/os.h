@@ -28,6 +28,7 @@ bool mt_os_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, int *er
 /* Creates path for writing: O_EXCL|O_NOFOLLOW, mode 0600; -errno on failure. */
 int mt_os_create_excl(const char *path);
 void mt_os_close(int fd);
+void mt_os_unlink(const char *path);
 /* Reads a whole small file (e.g. /proc/self/cmdline) into buf; bytes read or -1. */
 long mt_os_read_file(const char *path, char *buf, size_t len);
 /* Resolves /proc/self/exe into buf (NUL-terminated); length or -1. */
@@ -45,6 +46,12 @@ bool mt_os_is_secure(void);     /* setuid/setgid or other AT_SECURE exec */
 char **mt_os_environ(void);      /* raw environment, may be NULL very early */
 const char *mt_os_progname(void); /* short program name, "?" when unknown */
 void mt_os_yield(void);
+/* Signal number for a name (USR2, SIGUSR2) or a decimal string; 0 if none. */
+int mt_os_signal_number(const char *name);
+/* Installs fn for sig unless the program already handles it; true if set. */
+bool mt_os_catch_signal(int sig, void (*fn)(int, void *, void *));
+/* Restores the default action of sig and raises it again (fatal path). */
+void mt_os_reraise_default(int sig);
 uint64_t mt_os_now_ns(void); /* monotonic clock */
 /* Sleeps while *word == expected (futex); wakes one sleeper on word. */
 void mt_os_futex_wait(int *word, int expected);

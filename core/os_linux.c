@@ -109,6 +109,12 @@ int mt_os_create_excl(const char *path) {
   return r;
 }
 
+void mt_os_unlink(const char *path) {
+  int saved = errno;
+  unlink(path);
+  errno = saved;
+}
+
 void mt_os_close(int fd) {
   int saved = errno;
   close(fd);
@@ -220,6 +226,51 @@ const char *mt_os_progname(void) {
 }
 
 void mt_os_yield(void) { sched_yield(); }
+
+int mt_os_signal_number(const char *name) {
+  static const struct {
+    const char *name;
+    int sig;
+  } table[] = {{"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+               {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"ALRM", SIGALRM}, {"PROF", SIGPROF},
+               {"WINCH", SIGWINCH}, {"URG", SIGURG}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}};
+  if (strncmp(name, "SIG", 3) == 0)
+    name += 3;
+  for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+    if (strcmp(name, table[i].name) == 0)
+      return table[i].sig;
+  int n = 0;
+  for (const char *p = name; *p; p++) {
+    if (*p < '0' || *p > '9' || n > 64)
+      return 0;
+    n = n * 10 + (*p - '0');
+  }
+  return n > 0 && n < 65 && n != SIGKILL && n != SIGSTOP ? n : 0;
+}
+
+bool mt_os_catch_signal(int sig, void (*fn)(int, void *, void *)) {
+  struct sigaction old, sa;
+  if (sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL)
+    return false;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = (void (*)(int, siginfo_t *, void *))(void (*)(void))fn;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL) == 0;
+}
+
+void mt_os_reraise_default(int sig) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  raise(sig);
+}
 
 uint64_t mt_os_now_ns(void) {
   struct timespec ts;

@@ -260,15 +260,28 @@ void mt_tcache_sum_stats(mt_tstats_t *out, unsigned *nthreads) {
   mt_unlock(&registry_lock);
 }
 
-unsigned mt_tcache_slots(mt_typestat_t *const **slots, unsigned max) {
+static unsigned slots_locked(mt_typestat_t *const **slots, unsigned max) {
   unsigned n = 0;
-  mt_lock(&registry_lock);
   if (n < max)
     slots[n] = shared;
   n++;
   for (mt_tcache_t *tc = registry; tc; tc = tc->next, n++)
     if (n < max)
       slots[n] = tc->stat;
+  return n;
+}
+
+unsigned mt_tcache_slots(mt_typestat_t *const **slots, unsigned max) {
+  mt_lock(&registry_lock);
+  unsigned n = slots_locked(slots, max);
+  mt_unlock(&registry_lock);
+  return n;
+}
+
+unsigned mt_tcache_slots_try(mt_typestat_t *const **slots, unsigned max) {
+  if (!mt_trylock(&registry_lock))
+    return 0;
+  unsigned n = slots_locked(slots, max);
   mt_unlock(&registry_lock);
   return n;
 }

@@ -78,6 +78,8 @@ void mt_tcache_sum_stats(mt_tstats_t *out, unsigned *threads_seen);
  * registered thread's) and returns how many there are. The slots stay
  * readable after the call (caches are recycled, never unmapped). */
 unsigned mt_tcache_slots(mt_typestat_t *const **slots, unsigned max);
+/* The same from a signal handler: 0 when the registry is busy. */
+unsigned mt_tcache_slots_try(mt_typestat_t *const **slots, unsigned max);
 /* Caches registered now (threads that have one). */
 unsigned mt_tcache_registered(void);
 /* Adds every slot's counters for types [0, ntypes) into out[] (zeroed by

@@ -108,6 +108,54 @@ class ThreeSites(unittest.TestCase):
         self.assertEqual(os.listdir(tmp), [])
 
 
+SIGNALS = os.environ.get("MEMTYPE_SIGNALS", "build/bin/signals")
+
+
+class Signals(unittest.TestCase):
+    def run_mode(self, mode, extra=None):
+        tmp = tempfile.mkdtemp(prefix="memtype-sig-test.")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%p.mtd")})
+        env.update(extra or {})
+        r = subprocess.run([SIGNALS, mode], env=env, capture_output=True, text=True)
+        return r, sorted(glob.glob(os.path.join(tmp, "*")))
+
+    def test_fatal_signal_leaves_a_dump_and_the_same_death(self):
+        for mode, sig in (("segv", 11), ("abort", 6)):
+            with self.subTest(mode=mode):
+                r, files = self.run_mode(mode)
+                self.assertEqual(r.returncode, -sig)
+                self.assertEqual(len(files), 1, files)
+                d = dump.load(files[0])
+                self.assertEqual((d.reason, d.signal), ("fatal signal", sig))
+                self.assertGreaterEqual(sum(t.allocs for t in d.types), 1)
+
+    def test_no_fatal_dump_when_asked_not_to(self):
+        r, files = self.run_mode("segv", {"MEMTYPE_DUMP_FATAL": "0"})
+        self.assertEqual(r.returncode, -11)
+        self.assertEqual(files, [])
+
+    def test_dump_signal_writes_numbered_dumps_and_the_program_goes_on(self):
+        r, files = self.run_mode("usr2", {"MEMTYPE_DUMP_SIGNAL": "USR2"})
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(r.stdout, "went on\n")
+        self.assertEqual([os.path.basename(f).split(".", 2)[2] for f in files],
+                         ["mtd", "mtd.1", "mtd.2"])
+        first, second, last = dump.load(files[1]), dump.load(files[2]), dump.load(files[0])
+        self.assertEqual((first.reason, first.signal), ("dump signal", 12))
+        total = [sum(t.bytes_alloc for t in d.types) for d in (first, second, last)]
+        # 200 bytes between the signals; 300 (and stdout's buffer) after
+        self.assertEqual(total[1] - total[0], 200)
+        self.assertGreaterEqual(total[2] - total[1], 300)
+        self.assertEqual(last.reason, "exit")
+
+    def test_bad_signal_name_stops_the_program_at_start(self):
+        r, files = self.run_mode("usr2", {"MEMTYPE_DUMP_SIGNAL": "NOPE"})
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "")
+        self.assertIn("memtype: error: MEMTYPE_DUMP_SIGNAL=NOPE: not a signal", r.stderr)
+
+
 class DamagedFiles(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
