@@ -83,7 +83,8 @@ MT_HIDDEN uintptr_t mt_site_mask;
 /* Size(s) bits beyond the slab classes: page runs and huge blocks. */
 #define MT_CLASS_BIT_MEDIUM MT_NCLASSES
 #define MT_CLASS_BIT_HUGE (MT_NCLASSES + 1)
-_Static_assert(MT_NCLASSES + 2 <= 128, "class bits fit the Size(s) bitmap");
+#define MT_CLASS_BIT_POOL (MT_NCLASSES + 2) /* reported by memtype_type_allocated() */
+_Static_assert(MT_NCLASSES + 3 <= 128, "class bits fit the Size(s) bitmap");
 
 static unsigned type_of(uintptr_t pc) {
   mt_tcache_t *tc = mt_tls_cache;
@@ -205,9 +206,8 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
 
 /* ---- slow paths: allocation ------------------------------------------------- */
 
-static void *alloc_small(unsigned c, size_t n, unsigned family, uintptr_t pc) {
+static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
   mt_tcache_t *tc = get_cache();
-  unsigned type = type_of(pc);
   if (MT_LIKELY(tc != NULL)) {
     mt_bin_t *b = &tc->bins[c];
     if (b->n == 0 && !mt_tcache_refill(tc, c)) {
@@ -232,8 +232,7 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, uintptr_t pc) {
 }
 
 static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool zero,
-                          uintptr_t pc) {
-  unsigned type = type_of(pc);
+                          unsigned type) {
   bool dirty;
   mt_slab_t *run = mt_page_alloc_run(pages_for(n), align_pages ? align_pages : 1, &dirty);
   if (run == NULL) {
@@ -249,8 +248,7 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
   return (void *)run->start;
 }
 
-static void *alloc_huge(size_t n, size_t align, unsigned family, uintptr_t pc) {
-  unsigned type = type_of(pc);
+static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) {
   mt_huge_t *h;
   void *p = mt_huge_alloc(n, align, &h);
   if (p == NULL)
@@ -261,19 +259,30 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, uintptr_t pc) {
   return p;
 }
 
-static void *alloc_large(size_t n, unsigned family, bool zero, uintptr_t pc) {
-  mt_init();
+static void *alloc_large(size_t n, unsigned family, bool zero, unsigned type) {
   if (n <= MT_MEDIUM_MAX)
-    return alloc_medium(n, 1, family, zero, pc);
-  return alloc_huge(n, 0, family, pc);
+    return alloc_medium(n, 1, family, zero, type);
+  return alloc_huge(n, 0, family, type);
+}
+
+/* Any size, a known type; zeroed when asked. */
+static void *alloc_typed(size_t n, unsigned family, bool zero, unsigned type) {
+  mt_init();
+  if (n > MT_SMALL_MAX)
+    return alloc_large(n, family, zero, type);
+  void *p = alloc_small(mt_size_class(n), n, family, type);
+  if (p && zero)
+    memset(p, 0, n);
+  return p;
 }
 
 void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) {
-  if (n <= MT_SMALL_MAX) {
-    mt_init();
-    return alloc_small(mt_size_class(n), n, family, pc);
-  }
-  return alloc_large(n, family, false, pc);
+  mt_init();
+  return alloc_typed(n, family, false, type_of(pc));
+}
+
+void *mt_malloc_type(size_t n, unsigned type, bool zero) {
+  return alloc_typed(n, MT_FAM_MALLOC, zero, type);
 }
 
 /* ---- slow paths: free ----------------------------------------------------- */
@@ -331,6 +340,14 @@ void *mt_malloc(size_t n, unsigned family, uintptr_t pc) {
 }
 void mt_free(void *p, unsigned family) { mt_free_inline(p, family); }
 
+void mt_type_account(unsigned type, size_t n, bool allocated) {
+  mt_init();
+  if (allocated)
+    count_alloc(type, MT_CLASS_BIT_POOL, n);
+  else
+    count_free(type, n);
+}
+
 void *mt_calloc(size_t count_, size_t size, uintptr_t pc) {
   size_t n;
   if (__builtin_mul_overflow(count_, size, &n)) {
@@ -343,7 +360,8 @@ void *mt_calloc(size_t count_, size_t size, uintptr_t pc) {
       memset(p, 0, n);
     return p;
   }
-  return alloc_large(n, MT_FAM_MALLOC, true, pc);
+  mt_init();
+  return alloc_large(n, MT_FAM_MALLOC, true, type_of(pc));
 }
 
 /* Resizes b in place when its storage allows; true on success. */
@@ -367,6 +385,12 @@ static bool resize_in_place(block_t *b, size_t n) {
 void *mt_realloc(void *p, size_t n, uintptr_t pc) {
   if (p == NULL)
     return mt_malloc_inline(n, MT_FAM_MALLOC, pc);
+  return mt_realloc_type(p, n, type_of(pc));
+}
+
+void *mt_realloc_type(void *p, size_t n, unsigned type) {
+  if (p == NULL)
+    return alloc_typed(n, MT_FAM_MALLOC, false, type);
   if (n == 0) {
     mt_free_inline(p, MT_FAM_MALLOC);
     return NULL;
@@ -382,7 +406,7 @@ void *mt_realloc(void *p, size_t n, uintptr_t pc) {
   unsigned family = b.meta->f.family;
   size_t old = requested_size(&b);
   /* A resized block takes the type of the realloc call site. */
-  unsigned old_type = b.meta->f.type, type = type_of(pc);
+  unsigned old_type = b.meta->f.type;
   if (resize_in_place(&b, n)) {
     b.meta->f.size = (uint32_t)n;
     b.meta->f.type = (uint16_t)type;
@@ -403,7 +427,7 @@ void *mt_realloc(void *p, size_t n, uintptr_t pc) {
     count_alloc(type, MT_CLASS_BIT_HUGE, n);
     return q;
   }
-  void *q = mt_malloc_inline(n, family, pc);
+  void *q = alloc_typed(n, family, false, type);
   if (q == NULL)
     return NULL;
   memcpy(q, p, n < b.usable ? n : b.usable);
@@ -432,12 +456,13 @@ void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
     align = (size_t)1 << (64 - __builtin_clzl(align));
   }
   mt_init();
+  unsigned type = type_of(pc);
   unsigned c = mt_size_class_aligned(n, align);
   if (c < MT_NCLASSES)
-    return alloc_small(c, n, family, pc);
+    return alloc_small(c, n, family, type);
   if (n <= MT_MEDIUM_MAX && align <= MT_SEG_SIZE / 8)
-    return alloc_medium(n, align >> MT_PAGE_SHIFT, family, false, pc);
-  return alloc_huge(n, align, family, pc);
+    return alloc_medium(n, align >> MT_PAGE_SHIFT, family, false, type);
+  return alloc_huge(n, align, family, type);
 }
 
 int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc) {

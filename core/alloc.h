@@ -21,6 +21,11 @@ void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc);
 /* posix_memalign semantics: EINVAL for a bad alignment, *out untouched. */
 int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc);
 size_t mt_usable_size(const void *p);
+/* Explicit types (memtype.h): allocate or resize as `type`, and account
+ * memory the program manages itself (its pools) into a type. */
+void *mt_malloc_type(size_t n, unsigned type, bool zero);
+void *mt_realloc_type(void *p, size_t n, unsigned type);
+void mt_type_account(unsigned type, size_t n, bool allocated);
 /* True when p is inside memory this allocator manages (live or not). */
 bool mt_owns(const void *p);
 

@@ -202,9 +202,13 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
     mt_typestat_t snap;
     uint32_t nrec = 0;
     uintptr_t pc = mt_site_pc(t);
+    const char *name = mt_site_name(t);
+    size_t name_len = name ? strlen(name) : 0;
+    if (name_len > 65535)
+      name_len = 65535;
     put32(t);
     put16(pc ? 1 : 0);
-    put16(0);
+    put16((uint16_t)name_len);
     /* Count, then write: a record can change in between, never appear. */
     for (unsigned s = 0; s < nslots; s++) {
       const mt_typestat_t *st = slot_stat(slots[s], t);
@@ -214,6 +218,10 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
     put32(0);
     if (pc)
       put64(pc);
+    if (name_len) {
+      put(name, name_len);
+      pad8();
+    }
     uint32_t written = 0;
     for (unsigned s = 0; s < nslots && written < nrec; s++) {
       const mt_typestat_t *st = slot_stat(slots[s], t);

@@ -12,6 +12,7 @@
 static uintptr_t keys[TABLE_SIZE];
 static uint16_t ids[TABLE_SIZE];
 static uintptr_t pcs[MT_MAX_TYPES]; /* id -> site */
+static const char *names[MT_MAX_TYPES]; /* id -> name, named types only */
 static unsigned next_id = MT_TYPE_FIRST;
 static unsigned long overflows;
 
@@ -60,8 +61,21 @@ uint16_t mt_site_intern(uintptr_t pc) {
   return MT_TYPE_OVERFLOW;
 }
 
+uint16_t mt_site_intern_named(const void *key, const char *name) {
+  uint16_t id = mt_site_intern((uintptr_t)key);
+  if (id >= MT_TYPE_FIRST)
+    __atomic_store_n(&names[id], name, __ATOMIC_RELEASE);
+  return id;
+}
+
+const char *mt_site_name(unsigned type) {
+  return type < MT_MAX_TYPES ? __atomic_load_n(&names[type], __ATOMIC_ACQUIRE) : NULL;
+}
+
 uintptr_t mt_site_pc(unsigned type) {
-  return type < MT_MAX_TYPES ? __atomic_load_n(&pcs[type], __ATOMIC_RELAXED) : 0;
+  if (type >= MT_MAX_TYPES || __atomic_load_n(&names[type], __ATOMIC_ACQUIRE))
+    return 0; /* a named type's key is not a call site */
+  return __atomic_load_n(&pcs[type], __ATOMIC_RELAXED);
 }
 
 unsigned mt_site_count(void) {

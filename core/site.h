@@ -17,6 +17,12 @@
 
 /* Type id of the call site pc, interning it on first sight. */
 uint16_t mt_site_intern(uintptr_t pc);
+/* Type id of a named type, keyed by the address of its memtype_type (data,
+ * so it never collides with a call site). name must outlive the process's
+ * use of the type (a string literal). */
+uint16_t mt_site_intern_named(const void *key, const char *name);
+/* The name of a named type, NULL for call-site types. */
+const char *mt_site_name(unsigned type);
 /* Call-site address of a type (0 for the untyped and overflow types). */
 uintptr_t mt_site_pc(unsigned type);
 /* Types handed out so far, the two reserved ones included. */

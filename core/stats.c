@@ -25,6 +25,11 @@ static void site_name(unsigned type, char *buf, size_t len) {
     mt_snprintf(buf, len, "(other sites: type table full)");
     return;
   }
+  const char *name = mt_site_name(type);
+  if (name) {
+    mt_snprintf(buf, len, "%s", name);
+    return;
+  }
   uintptr_t pc = mt_site_pc(type);
   Dl_info info;
   if (pc && dladdr((void *)pc, &info) && info.dli_fname) {
@@ -44,14 +49,14 @@ static void site_name(unsigned type, char *buf, size_t len) {
 static void sizes_text(const mt_typestat_t *s, char *buf, size_t len) {
   size_t pos = 0;
   buf[0] = '\0';
-  for (unsigned c = 0; c < MT_NCLASSES + 2 && pos + 16 < len; c++) {
+  static const char *const extra[] = {"pages", "huge", "pool"};
+  for (unsigned c = 0; c < MT_NCLASSES + 3 && pos + 16 < len; c++) {
     if (!(s->classes[c >> 6] & (1ull << (c & 63))))
       continue;
     if (c < MT_NCLASSES)
       pos += mt_snprintf(buf + pos, len - pos, "%s%u", pos ? "," : "", mt_classes[c].size);
     else
-      pos += mt_snprintf(buf + pos, len - pos, "%s%s", pos ? "," : "",
-                         c == MT_NCLASSES ? "pages" : "huge");
+      pos += mt_snprintf(buf + pos, len - pos, "%s%s", pos ? "," : "", extra[c - MT_NCLASSES]);
   }
 }
 

@@ -70,12 +70,12 @@ class Dump:
 
     def class_names(self, bitmap):
         out = []
-        for c in range(len(self.sizes) + 2):
+        for c in range(len(self.sizes) + 3):
             if bitmap >> c & 1:
                 if c < len(self.sizes):
                     out.append(str(self.sizes[c]))
                 else:
-                    out.append("pages" if c == len(self.sizes) else "huge")
+                    out.append(("pages", "huge", "pool")[c - len(self.sizes)])
         return out
 
     def module_of(self, pc):
