@@ -109,6 +109,31 @@ class ThreeSites(unittest.TestCase):
 
 
 SIGNALS = os.environ.get("MEMTYPE_SIGNALS", "build/bin/signals")
+EXPLICIT = os.environ.get("MEMTYPE_EXPLICIT", "build/bin/explicit_types")
+
+
+class ExplicitTypes(unittest.TestCase):
+    def test_named_types_and_pool_accounting_reach_dump_and_report(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-explicit-test.")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env.update({"MEMTYPE_OUTPUT": os.path.join(tmp, "d.mtd"), "LD_PRELOAD": ""})
+        r = subprocess.run([EXPLICIT], env=env, capture_output=True, text=True)
+        self.assertEqual(r.stdout, "1200 tokens, 19200 arena bytes\n")
+        d = dump.load(os.path.join(tmp, "d.mtd"))
+        named = {t.name: t for t in d.types if t.name}
+        self.assertEqual(sorted(named), ["arena", "token"])
+        tok, arena = named["token"], named["arena"]
+        self.assertEqual((tok.allocs, tok.frees, tok.bytes_alloc), (1200, 1200, 1200 * 16))
+        self.assertEqual(d.class_names(tok.classes), ["16"])
+        self.assertEqual((arena.allocs, arena.frees, arena.bytes_alloc, arena.in_use_bytes),
+                         (1200, 1200, 19200, 0))
+        self.assertEqual(d.class_names(arena.classes), ["pool"])
+        self.assertEqual(tok.pcs, [])
+        r = subprocess.run([CMD, "report", "--types", os.path.join(tmp, "d.mtd")],
+                           capture_output=True, text=True)
+        rows = {l.split()[0]: l.split() for l in r.stdout.splitlines()[2:]}
+        self.assertEqual(rows["token"][1:], ["0", "0K", "1200", "16"])
+        self.assertEqual(rows["arena"][1:], ["0", "0K", "1200", "pool"])
 
 
 class Signals(unittest.TestCase):
