@@ -28,9 +28,8 @@ static void capture(const char *buf, size_t len) {
 static void setup(void) {
   mt_init();
   mt_opt.on_error = MT_ACTION_CONTINUE;
-  captured_len = 0;
-  captured[0] = '\0';
-  mt_report_set_sink(capture);
+  unit_capture_reset();
+  mt_report_set_sink(unit_capture);
 }
 
 START_TEST(test_calloc_overflow_returns_null_with_enomem) {

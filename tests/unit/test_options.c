@@ -16,9 +16,8 @@ static void capture(const char *buf, size_t len) {
   }
 }
 static void setup(void) {
-  captured_len = 0;
-  captured[0] = '\0';
-  mt_report_set_sink(capture);
+  unit_capture_reset();
+  mt_report_set_sink(unit_capture);
 }
 
 START_TEST(test_defaults_without_environment) {

@@ -41,7 +41,7 @@ START_TEST(test_formatter_truncates_and_terminates) {
 END_TEST
 
 START_TEST(test_error_report_has_the_fixed_shape) {
-  mt_report_set_sink(capture);
+  mt_report_set_sink(unit_capture);
   mt_opt.on_error = MT_ACTION_CONTINUE;
   mt_report_error(MT_ERR_DOUBLE_FREE, 0x1010, 0x1000, 48, "the block was already freed");
   ck_assert_ptr_eq(strstr(captured, "====="), captured);
@@ -54,14 +54,14 @@ START_TEST(test_error_report_has_the_fixed_shape) {
 END_TEST
 
 START_TEST(test_exit_action_exits_with_the_status) {
-  mt_report_set_sink(capture);
+  mt_report_set_sink(unit_capture);
   mt_opt.on_error = MT_ACTION_EXIT_BASE + 23;
   mt_report_error(MT_ERR_INVALID_FREE, 0x2000, 0, 0, NULL);
 }
 END_TEST
 
 START_TEST(test_abort_action_raises_sigabrt) {
-  mt_report_set_sink(capture);
+  mt_report_set_sink(unit_capture);
   mt_opt.on_error = MT_ACTION_ABORT;
   mt_report_error(MT_ERR_INVALID_FREE, 0x2000, 0, 0, NULL);
 }
