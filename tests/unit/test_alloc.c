@@ -15,15 +15,6 @@
 #include "zone.h"
 #include "unit.h"
 
-static char captured[8192];
-static size_t captured_len;
-static void capture(const char *buf, size_t len) {
-  if (captured_len + len < sizeof(captured)) {
-    memcpy(captured + captured_len, buf, len);
-    captured_len += len;
-    captured[captured_len] = '\0';
-  }
-}
 
 static void setup(void) {
   mt_init();

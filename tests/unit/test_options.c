@@ -6,15 +6,6 @@
 #include "report.h"
 #include "unit.h"
 
-static char captured[4096];
-static size_t captured_len;
-static void capture(const char *buf, size_t len) {
-  if (captured_len + len < sizeof(captured)) {
-    memcpy(captured + captured_len, buf, len);
-    captured_len += len;
-    captured[captured_len] = '\0';
-  }
-}
 static void setup(void) {
   unit_capture_reset();
   mt_report_set_sink(unit_capture);

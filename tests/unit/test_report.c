@@ -5,15 +5,6 @@
 #include "report.h"
 #include "unit.h"
 
-static char captured[4096];
-static size_t captured_len;
-static void capture(const char *buf, size_t len) {
-  if (captured_len + len < sizeof(captured)) {
-    memcpy(captured + captured_len, buf, len);
-    captured_len += len;
-    captured[captured_len] = '\0';
-  }
-}
 
 START_TEST(test_formatter_handles_every_conversion) {
   char buf[128];
