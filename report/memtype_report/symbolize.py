@@ -49,7 +49,8 @@ def names(dump, pcs):
             if func and loc:
                 result[pc] = "%s (%s)" % (func, loc)
             elif func:
-                result[pc] = "%s (%s)" % (func, mod)
+                # No line table: the nearest exported symbol, with the exact offset.
+                result[pc] = "%s (%s+%#x)" % (func, mod, pc - m.base)
             else:
                 result[pc] = "%#x (%s+%#x)" % (pc, mod, pc - m.base)
     for pc in pcs:
