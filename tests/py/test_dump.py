@@ -181,6 +181,48 @@ class Signals(unittest.TestCase):
         self.assertIn("memtype: error: MEMTYPE_DUMP_SIGNAL=NOPE: not a signal", r.stderr)
 
 
+STAT_TOOL = os.environ.get("MEMTYPE_STAT_TOOL", "build/bin/memtype-stat")
+
+
+class CReader(unittest.TestCase):
+    """report/c/memtype_stat.c reads what the Python reader reads."""
+
+    def test_c_reader_agrees_with_the_python_reader(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-creader-test.")
+        _, files = run_for_dump(tmp)
+        r = subprocess.run([STAT_TOOL, files[0]], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        d = dump.load(files[0])
+        self.assertEqual(lines[0], "pid %d" % d.pid)
+        want = ["%d %s %d %d %d %d" % (t.id, t.name or "-", t.allocs, t.frees, t.bytes_alloc,
+                                       t.bytes_freed)
+                for t in d.types if t.allocs or t.frees]
+        self.assertEqual(lines[1:], want)
+
+    def test_c_reader_survives_damaged_files(self):
+        import random
+        tmp = tempfile.mkdtemp(prefix="memtype-creader-test.")
+        _, files = run_for_dump(tmp)
+        with open(files[0], "rb") as f:
+            good = f.read()
+        rng = random.Random(99)
+        bad_path = os.path.join(tmp, "bad.mtd")
+        cases = [good[:n] for n in range(0, len(good), 97)]
+        for _ in range(150):
+            b = bytearray(good)
+            for _ in range(rng.randint(1, 6)):
+                b[rng.randrange(64, len(b))] = rng.randrange(256)
+            cases.append(bytes(b))
+        for data in cases:
+            with open(bad_path, "wb") as f:
+                f.write(data)
+            r = subprocess.run([STAT_TOOL, bad_path], capture_output=True, text=True)
+            self.assertIn(r.returncode, (0, 2), r.stderr)  # a verdict, never a crash
+            if r.returncode == 2:
+                self.assertTrue(r.stderr.startswith("memtype-stat: error: "), r.stderr)
+
+
 class DamagedFiles(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -1,0 +1,216 @@
+/* memtype_stat.c - the C dump reader (see memtype_stat.h). The whole file is
+ * read into memory and walked with bounds checks on every field: a corrupt
+ * or truncated file is an error message, never a crash. */
+#include "memtype_stat.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct memtype_stat {
+  uint32_t pid;
+  size_t ntypes;
+  memtype_stat_type_t *types;
+  size_t nsizes;
+  uint32_t *sizes;
+};
+
+typedef struct cursor {
+  const unsigned char *p, *end;
+  int bad;
+} cursor_t;
+
+static uint64_t get(cursor_t *c, unsigned n) {
+  if (c->bad || (size_t)(c->end - c->p) < n) {
+    c->bad = 1;
+    return 0;
+  }
+  uint64_t v = 0;
+  for (unsigned i = 0; i < n; i++)
+    v |= (uint64_t)c->p[i] << (8 * i);
+  c->p += n;
+  return v;
+}
+
+static const unsigned char *skip(cursor_t *c, uint64_t n) {
+  if (c->bad || (uint64_t)(c->end - c->p) < n) {
+    c->bad = 1;
+    return NULL;
+  }
+  const unsigned char *at = c->p;
+  c->p += n;
+  return at;
+}
+
+static void align8(cursor_t *c, const unsigned char *base) {
+  size_t off = (size_t)(c->p - base);
+  if (off & 7)
+    skip(c, 8 - (off & 7));
+}
+
+static void fail(char *err, size_t len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (err && len)
+    vsnprintf(err, len, fmt, ap);
+  va_end(ap);
+}
+
+static int read_types(memtype_stat_t *st, cursor_t *c, const unsigned char *base,
+                      uint32_t header_ntypes) {
+  uint32_t n = (uint32_t)get(c, 4);
+  get(c, 4); /* depth */
+  if (c->bad || n != header_ntypes || n > 65536)
+    return 0;
+  st->types = calloc(n ? n : 1, sizeof(*st->types));
+  if (st->types == NULL)
+    return 0;
+  st->ntypes = n;
+  for (uint32_t i = 0; i < n && !c->bad; i++) {
+    memtype_stat_type_t *t = &st->types[i];
+    t->id = (uint32_t)get(c, 4);
+    uint32_t npcs = (uint32_t)get(c, 2), name_len = (uint32_t)get(c, 2);
+    uint32_t nrec = (uint32_t)get(c, 4);
+    get(c, 4);
+    for (uint32_t k = 0; k < npcs; k++) {
+      uint64_t pc = get(c, 8);
+      if (k == 0)
+        t->pc = pc;
+    }
+    const unsigned char *name = skip(c, name_len);
+    if (name) {
+      size_t keep = name_len < sizeof(t->name) - 1 ? name_len : sizeof(t->name) - 1;
+      memcpy(t->name, name, keep);
+    }
+    align8(c, base);
+    for (uint32_t r = 0; r < nrec && !c->bad; r++) {
+      get(c, 8); /* slot, reserved */
+      t->allocs += get(c, 8);
+      t->frees += get(c, 8);
+      t->bytes_alloc += get(c, 8);
+      t->bytes_freed += get(c, 8);
+      t->classes[0] |= get(c, 8);
+      t->classes[1] |= get(c, 8);
+    }
+  }
+  return !c->bad;
+}
+
+memtype_stat_t *memtype_stat_open(const char *path, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    fail(err, errlen, "%s: cannot open", path);
+    return NULL;
+  }
+  unsigned char *data = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len == cap) {
+      cap = cap ? cap * 2 : 65536;
+      unsigned char *grown = realloc(data, cap);
+      if (grown == NULL) {
+        free(data);
+        fclose(f);
+        fail(err, errlen, "%s: out of memory", path);
+        return NULL;
+      }
+      data = grown;
+    }
+    size_t got = fread(data + len, 1, cap - len, f);
+    len += got;
+    if (got == 0)
+      break;
+  }
+  fclose(f);
+  memtype_stat_t *st = calloc(1, sizeof(*st));
+  cursor_t c = {data, data + len, 0};
+  const char *why = NULL;
+  if (st == NULL || len < 64 || memcmp(data, "memtype\x1a", 8) != 0) {
+    why = "not a memtype dump";
+    goto out;
+  }
+  skip(&c, 8);
+  uint32_t major = (uint32_t)get(&c, 2), minor = (uint32_t)get(&c, 2);
+  uint32_t hsize = (uint32_t)get(&c, 2), order = (uint32_t)get(&c, 2);
+  uint32_t flags = (uint32_t)get(&c, 4);
+  get(&c, 4); /* nslots */
+  uint32_t ntypes = (uint32_t)get(&c, 4);
+  if (order != 0x0102) {
+    why = "corrupt (byte-order mark)";
+    goto out;
+  }
+  if (major != 1) {
+    fail(err, errlen, "%s: dump format %u.%u; this reader knows 1.x", path, major, minor);
+    goto out_quiet;
+  }
+  if (!(flags & 1)) {
+    why = "incomplete (its writer was interrupted)";
+    goto out;
+  }
+  if (hsize < 64 || hsize > len) {
+    why = "corrupt (header size)";
+    goto out;
+  }
+  c.p = data + hsize;
+  int seen_end = 0, seen_types = 0;
+  while (!c.bad && (size_t)(c.end - c.p) >= 16) {
+    uint32_t tag = (uint32_t)get(&c, 4);
+    get(&c, 4);
+    uint64_t slen = get(&c, 8);
+    const unsigned char *body = skip(&c, slen);
+    if (body == NULL)
+      break;
+    cursor_t s = {body, body + slen, 0};
+    if (tag == 0xffffffffu) {
+      seen_end = 1;
+      break;
+    } else if (tag == 1) {
+      st->pid = (uint32_t)get(&s, 4);
+    } else if (tag == 2) {
+      uint32_t n = (uint32_t)get(&s, 4);
+      get(&s, 4);
+      st->sizes = calloc(n ? n : 1, sizeof(*st->sizes));
+      for (uint32_t i = 0; st->sizes && i < n && !s.bad; i++) {
+        st->sizes[i] = (uint32_t)get(&s, 4);
+        get(&s, 12);
+      }
+      st->nsizes = st->sizes ? n : 0;
+    } else if (tag == 4) {
+      seen_types = read_types(st, &s, data, ntypes);
+      if (!seen_types)
+        break;
+    }
+  }
+  if (!seen_end || !seen_types)
+    why = c.bad || !seen_end ? "truncated" : "corrupt (TYPES section)";
+out:
+  if (why == NULL) {
+    free(data);
+    return st;
+  }
+  fail(err, errlen, "%s: %s", path, why);
+out_quiet:
+  free(data);
+  memtype_stat_close(st);
+  return NULL;
+}
+
+void memtype_stat_close(memtype_stat_t *st) {
+  if (st == NULL)
+    return;
+  free(st->types);
+  free(st->sizes);
+  free(st);
+}
+
+uint32_t memtype_stat_pid(const memtype_stat_t *st) { return st->pid; }
+size_t memtype_stat_ntypes(const memtype_stat_t *st) { return st->ntypes; }
+
+const memtype_stat_type_t *memtype_stat_type(const memtype_stat_t *st, size_t i) {
+  return i < st->ntypes ? &st->types[i] : NULL;
+}
+
+uint32_t memtype_stat_class_size(const memtype_stat_t *st, unsigned c) {
+  return c < st->nsizes ? st->sizes[c] : 0;
+}

@@ -1,0 +1,55 @@
+/* memtype_stat.h - a small C reader of memtype dump files (docs/format.md),
+ * in the spirit of FreeBSD's libmemstat(3): open a dump, walk its types,
+ * read their coalesced statistics. No dependency beyond libc.
+ *
+ *   memtype_stat_t *st = memtype_stat_open("memtype.prog.123.mtd", err, sizeof(err));
+ *   for (size_t i = 0; i < memtype_stat_ntypes(st); i++) {
+ *     const memtype_stat_type_t *t = memtype_stat_type(st, i);
+ *     printf("%s %llu\n", t->name, (unsigned long long)t->allocs);
+ *   }
+ *   memtype_stat_close(st);
+ */
+#ifndef MEMTYPE_STAT_H
+#define MEMTYPE_STAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct memtype_stat_type {
+  uint32_t id;            /* type id (0 untyped, 1 overflow) */
+  char name[128];         /* explicit type's name, "" for call-site types */
+  uint64_t pc;            /* call-site address (0 for named and reserved types) */
+  uint64_t allocs, frees; /* summed over every slot */
+  uint64_t bytes_alloc, bytes_freed;
+  uint64_t classes[2];    /* size classes used (see memtype_stat_class_size) */
+} memtype_stat_type_t;
+
+typedef struct memtype_stat memtype_stat_t;
+
+/* Reads a whole dump. NULL on any problem, with a one-line reason in err. */
+memtype_stat_t *memtype_stat_open(const char *path, char *err, size_t errlen);
+void memtype_stat_close(memtype_stat_t *st);
+
+uint32_t memtype_stat_pid(const memtype_stat_t *st);
+size_t memtype_stat_ntypes(const memtype_stat_t *st);
+const memtype_stat_type_t *memtype_stat_type(const memtype_stat_t *st, size_t i);
+/* Slot size of class c, 0 past the table (page runs, huge, pool bits). */
+uint32_t memtype_stat_class_size(const memtype_stat_t *st, unsigned c);
+
+/* In use, clamped at zero as the format asks. */
+static inline uint64_t memtype_stat_inuse(const memtype_stat_type_t *t) {
+  return t->allocs > t->frees ? t->allocs - t->frees : 0;
+}
+static inline uint64_t memtype_stat_memuse(const memtype_stat_type_t *t) {
+  return t->bytes_alloc > t->bytes_freed ? t->bytes_alloc - t->bytes_freed : 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
