@@ -89,7 +89,10 @@ _Static_assert(MT_NCLASSES + 3 <= 128, "class bits fit the Size(s) bitmap");
 static unsigned type_of(uintptr_t pc) {
   mt_tcache_t *tc = mt_tls_cache;
   pc &= mt_site_mask;
-  return tc ? mt_tcache_site(tc, pc) : mt_site_intern(pc);
+  if (tc)
+    return mt_tcache_site(tc, pc);
+  unsigned type = mt_site_intern(pc);
+  return mt_site_is_wrapper(type) ? mt_site_through_wrappers(pc) : type;
 }
 
 static void count_alloc(unsigned type, unsigned cls, uint64_t bytes) {

@@ -35,6 +35,9 @@ long mt_os_read_file(const char *path, char *buf, size_t len);
 long mt_os_self_exe(char *buf, size_t len);
 uint64_t mt_os_realtime_ns(void);
 int mt_os_getppid(void);
+/* The function and module holding pc (dladdr); false when unknown. The
+ * strings belong to the loader. */
+bool mt_os_symbol(uintptr_t pc, const char **func, const char **module);
 /* Calls fn for each loaded module: load bias, path, its GNU build-id. */
 typedef void (*mt_module_fn)(uint64_t base, const char *path, const uint8_t *build_id,
                              size_t build_id_len, void *arg);

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "os.h"
 
+#define _GNU_SOURCE_DLADDR 1
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -158,6 +160,18 @@ uint64_t mt_os_realtime_ns(void) {
 }
 
 int mt_os_getppid(void) { return (int)getppid(); }
+
+bool mt_os_symbol(uintptr_t pc, const char **func, const char **module) {
+  Dl_info info;
+  int saved = errno;
+  int ok = dladdr((void *)pc, &info);
+  errno = saved;
+  if (!ok)
+    return false;
+  *func = info.dli_sname;
+  *module = info.dli_fname;
+  return true;
+}
 
 struct module_walk {
   mt_module_fn fn;

@@ -4,7 +4,11 @@
  * arrays are in .bss: only touched pages cost memory. */
 #include "site.h"
 
+#include <string.h>
+
+#include "options.h"
 #include "os.h"
+#include "unwind.h"
 
 #define TABLE_BITS 17 /* twice MT_MAX_TYPES: probes stay short when full */
 #define TABLE_SIZE (1u << TABLE_BITS)
@@ -13,6 +17,53 @@ static uintptr_t keys[TABLE_SIZE];
 static uint16_t ids[TABLE_SIZE];
 static uintptr_t pcs[MT_MAX_TYPES]; /* id -> site */
 static const char *names[MT_MAX_TYPES]; /* id -> name, named types only */
+static uint8_t wrappers[MT_MAX_TYPES];   /* id -> site is in a MEMTYPE_SKIP wrapper */
+
+/* ---- MEMTYPE_SKIP ------------------------------------------------------- */
+
+static bool glob(const char *g, const char *gend, const char *s) {
+  for (; g < gend; g++, s++) {
+    if (*g == '*') {
+      for (const char *t = s;; t++) {
+        if (glob(g + 1, gend, t))
+          return true;
+        if (*t == '\0')
+          return false;
+      }
+    }
+    if (*s == '\0' || (*g != '?' && *g != *s))
+      return false;
+  }
+  return *s == '\0';
+}
+
+bool mt_site_glob_list_match(const char *globs, const char *name) {
+  if (globs == NULL || name == NULL)
+    return false;
+  for (const char *g = globs; *g;) {
+    const char *end = strchr(g, ',');
+    if (end == NULL)
+      end = g + strlen(g);
+    if (end > g && glob(g, end, name))
+      return true;
+    g = *end ? end + 1 : end;
+  }
+  return false;
+}
+
+/* Is code address pc inside a function or module that MEMTYPE_SKIP names? */
+static bool pc_in_wrapper(uintptr_t pc) {
+  const char *skip = mt_opt.skip, *func, *module;
+  if (skip == NULL || *skip == '\0' || !mt_os_symbol(pc, &func, &module))
+    return false;
+  if (mt_site_glob_list_match(skip, func))
+    return true;
+  if (module == NULL)
+    return false;
+  const char *base = strrchr(module, '/');
+  return mt_site_glob_list_match(skip, base ? base + 1 : module) ||
+         mt_site_glob_list_match(skip, module);
+}
 static unsigned next_id = MT_TYPE_FIRST;
 static unsigned long overflows;
 
@@ -28,7 +79,11 @@ static uint16_t wait_id(unsigned i) {
   return id;
 }
 
-uint16_t mt_site_intern(uintptr_t pc) {
+static uint16_t intern(uintptr_t pc, bool code);
+
+uint16_t mt_site_intern(uintptr_t pc) { return intern(pc, true); }
+
+static uint16_t intern(uintptr_t pc, bool code) {
   if (pc == 0)
     return MT_TYPE_UNTYPED;
   for (unsigned i = slot_of(pc), probes = 0; probes < TABLE_SIZE;
@@ -53,16 +108,35 @@ uint16_t mt_site_intern(uintptr_t pc) {
     unsigned id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
     if (id >= MT_MAX_TYPES)
       id = MT_TYPE_OVERFLOW; /* lost the race for the last id */
-    else
+    else {
       __atomic_store_n(&pcs[id], pc, __ATOMIC_RELAXED);
+      __atomic_store_n(&wrappers[id], code && pc_in_wrapper(pc), __ATOMIC_RELAXED);
+    }
     __atomic_store_n(&ids[i], (uint16_t)id, __ATOMIC_RELEASE);
     return (uint16_t)id;
   }
   return MT_TYPE_OVERFLOW;
 }
 
+bool mt_site_is_wrapper(unsigned type) {
+  return type < MT_MAX_TYPES && __atomic_load_n(&wrappers[type], __ATOMIC_RELAXED);
+}
+
+uint16_t mt_site_through_wrappers(uintptr_t pc) {
+  uintptr_t stack[48];
+  unsigned n = mt_unwind_capture(stack, 48), i = 0;
+  while (i < n && stack[i] != pc)
+    i++;
+  for (i++; i < n; i++) {
+    uint16_t t = intern(stack[i], true);
+    if (!mt_site_is_wrapper(t))
+      return t;
+  }
+  return intern(pc, true);
+}
+
 uint16_t mt_site_intern_named(const void *key, const char *name) {
-  uint16_t id = mt_site_intern((uintptr_t)key);
+  uint16_t id = intern((uintptr_t)key, false);
   if (id >= MT_TYPE_FIRST)
     __atomic_store_n(&names[id], name, __ATOMIC_RELEASE);
   return id;

@@ -15,8 +15,17 @@
 #define MT_TYPE_OVERFLOW 1u
 #define MT_TYPE_FIRST 2u
 
-/* Type id of the call site pc, interning it on first sight. */
+/* Type id of the call site pc, interning it on first sight. A new site is
+ * checked once against MEMTYPE_SKIP (dladdr and globs); the answer is kept. */
 uint16_t mt_site_intern(uintptr_t pc);
+/* True when the site of `type` is inside a wrapper named by MEMTYPE_SKIP. */
+bool mt_site_is_wrapper(unsigned type);
+/* The type of an allocation whose call site pc is inside a wrapper: the
+ * first caller outside every wrapper, found by unwinding; the wrapper's own
+ * type when the stack cannot be had (re-entry, no unwind info). */
+uint16_t mt_site_through_wrappers(uintptr_t pc);
+/* Does a comma-separated glob list match name? ('*' and '?'.) */
+bool mt_site_glob_list_match(const char *globs, const char *name);
 /* Type id of a named type, keyed by the address of its memtype_type (data,
  * so it never collides with a call site). name must outlive the process's
  * use of the type (a string literal). */

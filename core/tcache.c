@@ -131,11 +131,14 @@ mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
 }
 
 uint16_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc) {
-  uint16_t type = mt_site_intern(pc);
   mt_sitecache_t *e = &tc->sites[(pc ^ (pc >> 7)) & (MT_SITE_CACHE - 1)];
-  e->pc = pc;
-  e->type = type;
-  return type;
+  if (e->pc != pc) {
+    e->pc = 0; /* a signal handler allocating here sees no half-made entry */
+    e->type = mt_site_intern(pc);
+    e->wrapper = mt_site_is_wrapper(e->type);
+    e->pc = pc;
+  }
+  return e->wrapper ? mt_site_through_wrappers(pc) : e->type;
 }
 
 static void flush_all(mt_tcache_t *tc) {

@@ -42,6 +42,7 @@ typedef struct mt_typestat_s {
 typedef struct mt_sitecache_s {
   uintptr_t pc;
   uint16_t type;
+  uint8_t wrapper; /* pc is in a MEMTYPE_SKIP wrapper: unwind each time */
 } mt_sitecache_t;
 #define MT_SITE_CACHE 64
 
@@ -95,7 +96,7 @@ uint16_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc);
 
 static inline uint16_t mt_tcache_site(mt_tcache_t *tc, uintptr_t pc) {
   mt_sitecache_t *e = &tc->sites[(pc ^ (pc >> 7)) & (MT_SITE_CACHE - 1)];
-  if (MT_LIKELY(e->pc == pc))
+  if (MT_LIKELY(e->pc == pc && !e->wrapper))
     return e->type;
   return mt_tcache_site_miss(tc, pc);
 }

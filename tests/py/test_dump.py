@@ -20,7 +20,8 @@ PROG = os.environ.get("MEMTYPE_THREE_SITES", "build/bin/three_sites")
 
 def run_for_dump(tmp, extra_env=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
-    env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd")})
+    env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd"),
+                "MEMTYPE_SKIP": "xmalloc"})
     env.update(extra_env or {})
     r = subprocess.run([PROG], env=env, capture_output=True, text=True)
     files = glob.glob(os.path.join(tmp, "d.three_sites.*.mtd"))
@@ -59,6 +60,13 @@ class ThreeSites(unittest.TestCase):
         self.assertEqual((big.allocs, big.frees, big.in_use_bytes), (10, 5, 200000))
         self.assertEqual(self.d.class_names(small.classes), ["32"])
         self.assertEqual(self.d.class_names(big.classes), ["pages"])
+
+    def test_without_skip_the_wrapper_is_the_type(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        _, files = run_for_dump(tmp, {"MEMTYPE_SKIP": ""})
+        r = subprocess.run([CMD, "report", "--types", files[0]], capture_output=True, text=True)
+        funcs = [l.split(" (")[0] for l in r.stdout.splitlines() if "(three_sites.c:" in l]
+        self.assertEqual(sorted(funcs), ["big", "keep_small", "xmalloc"])
 
     def test_report_types_prints_the_table(self):
         r = subprocess.run([CMD, "report", "--types", self.path], capture_output=True, text=True)

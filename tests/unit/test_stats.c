@@ -97,6 +97,21 @@ START_TEST(test_block_metadata_carries_its_type) {
 }
 END_TEST
 
+START_TEST(test_skip_globs_match_functions_and_modules) {
+  const char *g = "xmalloc,g_malloc*,*libstdc++*,?trdup";
+  ck_assert(mt_site_glob_list_match(g, "xmalloc"));
+  ck_assert(mt_site_glob_list_match(g, "g_malloc0_n"));
+  ck_assert(mt_site_glob_list_match(g, "libstdc++.so.6"));
+  ck_assert(mt_site_glob_list_match(g, "strdup"));
+  ck_assert(!mt_site_glob_list_match(g, "xmalloc2"));
+  ck_assert(!mt_site_glob_list_match(g, "malloc"));
+  ck_assert(!mt_site_glob_list_match(g, "__strdup"));
+  ck_assert(!mt_site_glob_list_match("", "anything"));
+  ck_assert(!mt_site_glob_list_match(",,", "anything"));
+  ck_assert(mt_site_glob_list_match("*", "anything"));
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("stats");
   TCase *tc = tcase_create("types");
@@ -105,6 +120,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_site_ids_are_stable_and_distinct);
   tcase_add_test(tc, test_full_table_sends_new_sites_to_the_overflow_type);
   tcase_add_test(tc, test_block_metadata_carries_its_type);
+  tcase_add_test(tc, test_skip_globs_match_functions_and_modules);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   return s;
