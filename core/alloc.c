@@ -36,6 +36,7 @@ static void load_options(void) {
   }
   options_from_env = env != NULL;
   mt_site_mask = mt_opt.depth ? ~(uintptr_t)0 : 0;
+  mt_site_deep = mt_opt.depth > 1;
 }
 
 void mt_init(void) {
@@ -92,7 +93,7 @@ static unsigned type_of(uintptr_t pc) {
   if (tc)
     return mt_tcache_site(tc, pc);
   unsigned type = mt_site_intern(pc);
-  return mt_site_is_wrapper(type) ? mt_site_through_wrappers(pc) : type;
+  return mt_site_deep || mt_site_is_wrapper(type) ? mt_site_resolve(pc) : type;
 }
 
 static void count_alloc(unsigned type, unsigned cls, uint64_t bytes) {

@@ -201,13 +201,14 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
   for (unsigned t = 0; t < ntypes; t++) {
     mt_typestat_t snap;
     uint32_t nrec = 0;
-    uintptr_t pc = mt_site_pc(t);
+    uintptr_t stack[MT_MAX_DEPTH];
+    unsigned npcs = mt_site_stack(t, stack, MT_MAX_DEPTH);
     const char *name = mt_site_name(t);
     size_t name_len = name ? strlen(name) : 0;
     if (name_len > 65535)
       name_len = 65535;
     put32(t);
-    put16(pc ? 1 : 0);
+    put16((uint16_t)npcs);
     put16((uint16_t)name_len);
     /* Count, then write: a record can change in between, never appear. */
     for (unsigned s = 0; s < nslots; s++) {
@@ -216,8 +217,8 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
     }
     put32(nrec);
     put32(0);
-    if (pc)
-      put64(pc);
+    for (unsigned f = 0; f < npcs; f++)
+      put64(stack[f]);
     if (name_len) {
       put(name, name_len);
       pad8();

@@ -15,9 +15,12 @@
 
 static uintptr_t keys[TABLE_SIZE];
 static uint16_t ids[TABLE_SIZE];
-static uintptr_t pcs[MT_MAX_TYPES]; /* id -> site */
+static uintptr_t pcs[MT_MAX_TYPES]; /* id -> site (innermost frame) */
+static uintptr_t stacks[MT_MAX_TYPES][MT_MAX_DEPTH]; /* id -> stack, deep types */
+static uint8_t stack_len[MT_MAX_TYPES];              /* 0 for one-frame types */
 static const char *names[MT_MAX_TYPES]; /* id -> name, named types only */
 static uint8_t wrappers[MT_MAX_TYPES];   /* id -> site is in a MEMTYPE_SKIP wrapper */
+MT_HIDDEN bool mt_site_deep;
 
 /* ---- MEMTYPE_SKIP ------------------------------------------------------- */
 
@@ -79,18 +82,35 @@ static uint16_t wait_id(unsigned i) {
   return id;
 }
 
-static uint16_t intern(uintptr_t pc, bool code);
+static uint16_t intern_key(uintptr_t key, const uintptr_t *stack, unsigned n, bool code);
+
+static uint16_t intern(uintptr_t pc, bool code) { return intern_key(pc, &pc, 1, code); }
 
 uint16_t mt_site_intern(uintptr_t pc) { return intern(pc, true); }
 
-static uint16_t intern(uintptr_t pc, bool code) {
-  if (pc == 0)
+static bool same_stack(unsigned id, const uintptr_t *stack, unsigned n) {
+  if (id >= MT_MAX_TYPES || stack_len[id] != n)
+    return false;
+  for (unsigned k = 0; k < n; k++)
+    if (stacks[id][k] != stack[k])
+      return false;
+  return true;
+}
+
+/* One-frame types are keyed by their address; deeper stacks by a hash with
+ * the top bit set (no code address has it) and checked frame by frame. */
+static uint16_t intern_key(uintptr_t key, const uintptr_t *stack, unsigned n, bool code) {
+  if (key == 0)
     return MT_TYPE_UNTYPED;
-  for (unsigned i = slot_of(pc), probes = 0; probes < TABLE_SIZE;
+  for (unsigned i = slot_of(key), probes = 0; probes < TABLE_SIZE;
        i = (i + 1) & (TABLE_SIZE - 1), probes++) {
     uintptr_t k = __atomic_load_n(&keys[i], __ATOMIC_ACQUIRE);
-    if (k == pc)
-      return wait_id(i);
+    if (k == key) {
+      uint16_t id = wait_id(i);
+      if (n == 1 || same_stack(id, stack, n))
+        return id;
+      continue; /* a hash collision between two stacks */
+    }
     if (k != 0)
       continue;
     unsigned taken = __atomic_load_n(&next_id, __ATOMIC_RELAXED);
@@ -99,18 +119,27 @@ static uint16_t intern(uintptr_t pc, bool code) {
       return MT_TYPE_OVERFLOW;
     }
     uintptr_t expect = 0;
-    if (!__atomic_compare_exchange_n(&keys[i], &expect, pc, false, __ATOMIC_ACQ_REL,
+    if (!__atomic_compare_exchange_n(&keys[i], &expect, key, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE)) {
-      if (expect == pc)
-        return wait_id(i);
+      if (expect == key) {
+        uint16_t id = wait_id(i);
+        if (n == 1 || same_stack(id, stack, n))
+          return id;
+      }
       continue; /* another site took the slot: probe on */
     }
     unsigned id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
-    if (id >= MT_MAX_TYPES)
+    if (id >= MT_MAX_TYPES) {
       id = MT_TYPE_OVERFLOW; /* lost the race for the last id */
-    else {
-      __atomic_store_n(&pcs[id], pc, __ATOMIC_RELAXED);
-      __atomic_store_n(&wrappers[id], code && pc_in_wrapper(pc), __ATOMIC_RELAXED);
+    } else {
+      __atomic_store_n(&pcs[id], stack[0], __ATOMIC_RELAXED);
+      if (n > 1) {
+        for (unsigned f = 0; f < n; f++)
+          stacks[id][f] = stack[f];
+        stack_len[id] = (uint8_t)n;
+      }
+      __atomic_store_n(&wrappers[id], code && n == 1 && pc_in_wrapper(stack[0]),
+                       __ATOMIC_RELAXED);
     }
     __atomic_store_n(&ids[i], (uint16_t)id, __ATOMIC_RELEASE);
     return (uint16_t)id;
@@ -118,21 +147,49 @@ static uint16_t intern(uintptr_t pc, bool code) {
   return MT_TYPE_OVERFLOW;
 }
 
+unsigned mt_site_stack(unsigned type, uintptr_t *out, unsigned max) {
+  if (type >= MT_MAX_TYPES || mt_site_pc(type) == 0)
+    return 0;
+  unsigned n = stack_len[type];
+  if (n == 0) {
+    if (max)
+      out[0] = pcs[type];
+    return max ? 1 : 0;
+  }
+  n = n < max ? n : max;
+  for (unsigned f = 0; f < n; f++)
+    out[f] = stacks[type][f];
+  return n;
+}
+
 bool mt_site_is_wrapper(unsigned type) {
   return type < MT_MAX_TYPES && __atomic_load_n(&wrappers[type], __ATOMIC_RELAXED);
 }
 
-uint16_t mt_site_through_wrappers(uintptr_t pc) {
-  uintptr_t stack[48];
-  unsigned n = mt_unwind_capture(stack, 48), i = 0;
+static bool frame_is_wrapper(uintptr_t pc) {
+  const char *skip = mt_opt.skip;
+  return skip && *skip && mt_site_is_wrapper(intern(pc, true));
+}
+
+uint16_t mt_site_resolve(uintptr_t pc) {
+  uintptr_t stack[64];
+  unsigned depth = mt_opt.depth < 1 ? 1 : (unsigned)mt_opt.depth;
+  unsigned n = mt_unwind_capture(stack, 64), i = 0;
   while (i < n && stack[i] != pc)
     i++;
-  for (i++; i < n; i++) {
-    uint16_t t = intern(stack[i], true);
-    if (!mt_site_is_wrapper(t))
-      return t;
-  }
-  return intern(pc, true);
+  if (i == n) /* no unwind info, or re-entered while unwinding */
+    return intern(pc, true);
+  while (i < n && frame_is_wrapper(stack[i]))
+    i++;
+  if (i == n)
+    return intern(pc, true);
+  unsigned len = n - i < depth ? n - i : depth;
+  if (len == 1)
+    return intern(stack[i], true);
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned f = 0; f < len; f++)
+    h = (h ^ stack[i + f]) * 0x100000001b3ull;
+  return intern_key((uintptr_t)(h | (1ull << 63)), &stack[i], len, false);
 }
 
 uint16_t mt_site_intern_named(const void *key, const char *name) {

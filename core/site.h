@@ -11,6 +11,7 @@
 #include "mt_types.h"
 
 #define MT_MAX_TYPES 65536u
+#define MT_MAX_DEPTH 16u
 #define MT_TYPE_UNTYPED 0u
 #define MT_TYPE_OVERFLOW 1u
 #define MT_TYPE_FIRST 2u
@@ -20,10 +21,16 @@
 uint16_t mt_site_intern(uintptr_t pc);
 /* True when the site of `type` is inside a wrapper named by MEMTYPE_SKIP. */
 bool mt_site_is_wrapper(unsigned type);
-/* The type of an allocation whose call site pc is inside a wrapper: the
- * first caller outside every wrapper, found by unwinding; the wrapper's own
- * type when the stack cannot be had (re-entry, no unwind info). */
-uint16_t mt_site_through_wrappers(uintptr_t pc);
+/* The type of an allocation at call site pc when that needs the stack: pc
+ * is inside a MEMTYPE_SKIP wrapper, or MEMTYPE_DEPTH > 1. Unwinds, looks
+ * through wrappers, and interns the next MEMTYPE_DEPTH frames as one type;
+ * falls back to pc's own type when the stack cannot be had (re-entry, no
+ * unwind info). */
+uint16_t mt_site_resolve(uintptr_t pc);
+/* The frames of a type, innermost first; how many (0 for named types). */
+unsigned mt_site_stack(unsigned type, uintptr_t *out, unsigned max);
+/* True when types need the stack (MEMTYPE_DEPTH > 1): set at option load. */
+extern bool mt_site_deep;
 /* Does a comma-separated glob list match name? ('*' and '?'.) */
 bool mt_site_glob_list_match(const char *globs, const char *name);
 /* Type id of a named type, keyed by the address of its memtype_type (data,

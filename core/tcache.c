@@ -135,10 +135,10 @@ uint16_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc) {
   if (e->pc != pc) {
     e->pc = 0; /* a signal handler allocating here sees no half-made entry */
     e->type = mt_site_intern(pc);
-    e->wrapper = mt_site_is_wrapper(e->type);
+    e->wrapper = mt_site_deep || mt_site_is_wrapper(e->type);
     e->pc = pc;
   }
-  return e->wrapper ? mt_site_through_wrappers(pc) : e->type;
+  return e->wrapper ? mt_site_resolve(pc) : e->type;
 }
 
 static void flush_all(mt_tcache_t *tc) {

@@ -90,6 +90,9 @@ def cmd_report(argv):
                    help="the vmstat -m table: Type, InUse, MemUse, Requests, Size(s)")
     p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
     p.add_argument("--no-symbolize", action="store_true", help="show raw addresses")
+    p.add_argument("--frames", type=int, default=2,
+                   help="frames of a deep type (MEMTYPE_DEPTH > 1) shown in its label, "
+                        "innermost first (default 2)")
     args = p.parse_args(argv)
     dumps = []
     for f in args.files:
@@ -102,16 +105,20 @@ def cmd_report(argv):
     merged = {}
     for d in dumps:
         names = {} if args.no_symbolize else symbolize.names(
-            d, [t.pcs[0] for t in d.types if t.pcs])
+            d, sorted({pc for t in d.types for pc in t.pcs}))
         for t in d.types:
             if t.allocs == 0 and t.frees == 0:
                 continue
             if t.name:
                 key = label = t.name
             elif t.pcs:
-                m = d.module_of(t.pcs[0])
-                key = (m.path, t.pcs[0] - m.base) if m else ("", t.pcs[0])
-                label = names.get(t.pcs[0], "%#x" % t.pcs[0])
+                key = []
+                for pc in t.pcs:
+                    m = d.module_of(pc)
+                    key.append((m.path, pc - m.base) if m else ("", pc))
+                key = tuple(key)
+                label = " < ".join(names.get(pc, "%#x" % pc)
+                                   for pc in t.pcs[:max(1, args.frames)])
             else:
                 key = label = "(untyped)" if t.id == 0 else "(other sites: type table full)"
             row = merged.setdefault(key, {"label": label, "allocs": 0, "frees": 0,
@@ -125,12 +132,13 @@ def cmd_report(argv):
                                                   r["label"]))
     procs = ", ".join("%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid) for d in dumps)
     print("memtype: %d call sites in %s" % (len(rows), procs))
-    print("%-58s %9s %9s %10s  %s" % ("Type", "InUse", "MemUse", "Requests", "Size(s)"))
+    width = max([20] + [min(110, len(r["label"])) for r in rows[:args.lines]])
+    print("%-*s %9s %9s %10s  %s" % (width, "Type", "InUse", "MemUse", "Requests", "Size(s)"))
 
     def size_key(s):
         return (0, int(s)) if s.isdigit() else (1, s)
     for r in rows[:args.lines]:
-        print("%-58s %9d %9s %10d  %s" % (r["label"][:58], max(0, r["allocs"] - r["frees"]),
+        print("%-*s %9d %9s %10d  %s" % (width, r["label"][:width], max(0, r["allocs"] - r["frees"]),
                                            _human_k(max(0, r["ba"] - r["bf"])), r["allocs"],
                                            ",".join(sorted(r["sizes"], key=size_key))))
     if len(rows) > args.lines:

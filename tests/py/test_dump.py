@@ -61,6 +61,19 @@ class ThreeSites(unittest.TestCase):
         self.assertEqual(self.d.class_names(small.classes), ["32"])
         self.assertEqual(self.d.class_names(big.classes), ["pages"])
 
+    def test_deeper_types_carry_their_callers(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        _, files = run_for_dump(tmp, {"MEMTYPE_DEPTH": "3"})
+        d = dump.load(files[0])
+        self.assertEqual(d.depth, 3)
+        r = subprocess.run([CMD, "report", "--types", files[0]], capture_output=True, text=True)
+        rows = [l for l in r.stdout.splitlines() if l.startswith("churn (three_sites.c:")]
+        self.assertEqual(len(rows), 1, r.stdout)
+        self.assertRegex(rows[0], r"^churn \(three_sites\.c:\d+\) < main \(three_sites\.c:\d+\) ")
+        self.assertEqual(rows[0].split()[-4:], ["0", "0K", "50", "1024"])
+        deep = [t for t in d.types if len(t.pcs) == 3]
+        self.assertGreaterEqual(len(deep), 3)
+
     def test_without_skip_the_wrapper_is_the_type(self):
         tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
         _, files = run_for_dump(tmp, {"MEMTYPE_SKIP": ""})
