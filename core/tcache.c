@@ -315,4 +315,12 @@ void mt_tcache_fork_child(void) {
   }
   if (mine)
     mine->tid = mt_os_gettid();
+  /* The child's figures start at the fork: counters inherited from the
+   * parent would be counted twice when a process tree's dumps are merged. */
+  for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
+    if (shared[c])
+      memset(shared[c], 0, MT_STAT_CHUNK * sizeof(mt_typestat_t));
+    if (mine && mine->stat[c])
+      memset(mine->stat[c], 0, MT_STAT_CHUNK * sizeof(mt_typestat_t));
+  }
 }
