@@ -36,6 +36,10 @@ static void load_options(void) {
   }
   options_from_env = env != NULL;
   mt_site_mask = mt_opt.depth ? ~(uintptr_t)0 : 0;
+  if (!mt_site_set_rules(mt_opt.types, err, sizeof(err))) {
+    mt_os_write(2, err, strlen(err));
+    mt_os_exit(1);
+  }
   mt_site_deep = mt_opt.depth > 1;
 }
 

@@ -8,6 +8,7 @@
 
 #include "options.h"
 #include "os.h"
+#include "report.h"
 #include "unwind.h"
 
 #define TABLE_BITS 17 /* twice MT_MAX_TYPES: probes stay short when full */
@@ -21,6 +22,48 @@ static uint8_t stack_len[MT_MAX_TYPES];              /* 0 for one-frame types */
 static const char *names[MT_MAX_TYPES]; /* id -> name, named types only */
 static uint8_t wrappers[MT_MAX_TYPES];   /* id -> site is in a MEMTYPE_SKIP wrapper */
 MT_HIDDEN bool mt_site_deep;
+
+/* ---- MEMTYPE_TYPES rules ---------------------------------------------------- */
+
+#define MAX_RULES 64
+typedef struct rule_s {
+  char name[64];    /* the type's name */
+  char globs[256];  /* comma-separated globs */
+  char key;         /* its address keys the named type in the table */
+} rule_t;
+static rule_t rules[MAX_RULES];
+static unsigned nrules;
+
+bool mt_site_set_rules(const char *spec, char *err, size_t errlen) {
+  nrules = 0;
+  for (const char *r = spec; r && *r;) {
+    const char *end = strchr(r, ';');
+    if (end == NULL)
+      end = r + strlen(r);
+    if (end > r) {
+      const char *eq = memchr(r, '=', (size_t)(end - r));
+      size_t nlen = eq ? (size_t)(eq - r) : 0, glen = eq ? (size_t)(end - eq - 1) : 0;
+      if (eq == NULL || nlen == 0 || glen == 0 || nlen >= sizeof(rules[0].name) ||
+          glen >= sizeof(rules[0].globs) || nrules == MAX_RULES) {
+        mt_snprintf(err, errlen,
+                    "memtype: error: MEMTYPE_TYPES=%s: rule %u is not name=glob[,glob] (names "
+                    "under 64 characters, globs under 256, at most 64 rules); accepted: "
+                    "name=glob;name=glob\n", spec, nrules + 1);
+        return false;
+      }
+      rule_t *ru = &rules[nrules++];
+      memcpy(ru->name, r, nlen);
+      ru->name[nlen] = '\0';
+      memcpy(ru->globs, eq + 1, glen);
+      ru->globs[glen] = '\0';
+    }
+    r = *end ? end + 1 : end;
+  }
+  return true;
+}
+
+/* The named type a code address belongs to under MEMTYPE_TYPES, or 0. */
+static uint16_t rule_type(uintptr_t pc);
 
 /* ---- MEMTYPE_SKIP ------------------------------------------------------- */
 
@@ -54,19 +97,22 @@ bool mt_site_glob_list_match(const char *globs, const char *name) {
   return false;
 }
 
-/* Is code address pc inside a function or module that MEMTYPE_SKIP names? */
-static bool pc_in_wrapper(uintptr_t pc) {
-  const char *skip = mt_opt.skip, *func, *module;
-  if (skip == NULL || *skip == '\0' || !mt_os_symbol(pc, &func, &module))
+/* Does a glob list name the function or the module holding pc? */
+static bool pc_matches(const char *globs, uintptr_t pc) {
+  const char *func, *module;
+  if (globs == NULL || *globs == '\0' || !mt_os_symbol(pc, &func, &module))
     return false;
-  if (mt_site_glob_list_match(skip, func))
+  if (mt_site_glob_list_match(globs, func))
     return true;
   if (module == NULL)
     return false;
   const char *base = strrchr(module, '/');
-  return mt_site_glob_list_match(skip, base ? base + 1 : module) ||
-         mt_site_glob_list_match(skip, module);
+  return mt_site_glob_list_match(globs, base ? base + 1 : module) ||
+         mt_site_glob_list_match(globs, module);
 }
+
+/* Is code address pc inside a function or module that MEMTYPE_SKIP names? */
+static bool pc_in_wrapper(uintptr_t pc) { return pc_matches(mt_opt.skip, pc); }
 static unsigned next_id = MT_TYPE_FIRST;
 static unsigned long overflows;
 
@@ -118,6 +164,8 @@ static uint16_t intern_key(uintptr_t key, const uintptr_t *stack, unsigned n, bo
       __atomic_fetch_add(&overflows, 1, __ATOMIC_RELAXED);
       return MT_TYPE_OVERFLOW;
     }
+    /* A site that a MEMTYPE_TYPES rule names joins that type (no id of its own). */
+    uint16_t named = nrules && (code || n > 1) ? rule_type(stack[0]) : 0;
     uintptr_t expect = 0;
     if (!__atomic_compare_exchange_n(&keys[i], &expect, key, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE)) {
@@ -127,6 +175,10 @@ static uint16_t intern_key(uintptr_t key, const uintptr_t *stack, unsigned n, bo
           return id;
       }
       continue; /* another site took the slot: probe on */
+    }
+    if (named) {
+      __atomic_store_n(&ids[i], named, __ATOMIC_RELEASE);
+      return named;
     }
     unsigned id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
     if (id >= MT_MAX_TYPES) {
@@ -145,6 +197,13 @@ static uint16_t intern_key(uintptr_t key, const uintptr_t *stack, unsigned n, bo
     return (uint16_t)id;
   }
   return MT_TYPE_OVERFLOW;
+}
+
+static uint16_t rule_type(uintptr_t pc) {
+  for (unsigned r = 0; r < nrules; r++)
+    if (pc_matches(rules[r].globs, pc))
+      return mt_site_intern_named(&rules[r].key, rules[r].name);
+  return 0;
 }
 
 unsigned mt_site_stack(unsigned type, uintptr_t *out, unsigned max) {

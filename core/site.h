@@ -29,6 +29,9 @@ bool mt_site_is_wrapper(unsigned type);
 uint16_t mt_site_resolve(uintptr_t pc);
 /* The frames of a type, innermost first; how many (0 for named types). */
 unsigned mt_site_stack(unsigned type, uintptr_t *out, unsigned max);
+/* Parses MEMTYPE_TYPES ("name=glob,glob;name=glob"); false with a message
+ * in err on a malformed rule. Call before the first allocation is typed. */
+bool mt_site_set_rules(const char *rules, char *err, size_t errlen);
 /* True when types need the stack (MEMTYPE_DEPTH > 1): set at option load. */
 extern bool mt_site_deep;
 /* Does a comma-separated glob list match name? ('*' and '?'.) */

@@ -74,6 +74,25 @@ class ThreeSites(unittest.TestCase):
         deep = [t for t in d.types if len(t.pcs) == 3]
         self.assertGreaterEqual(len(deep), 3)
 
+    def test_naming_rules_group_sites_by_function_and_module(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        _, files = run_for_dump(tmp, {"MEMTYPE_SKIP": "",
+                                      "MEMTYPE_TYPES": "wrapped=xmalloc;program=*three_sites"})
+        d = dump.load(files[0])
+        named = {t.name: t for t in d.types if t.name}
+        self.assertEqual(sorted(named), ["program", "wrapped"])
+        self.assertEqual((named["wrapped"].allocs, named["wrapped"].bytes_alloc), (50, 50000))
+        self.assertEqual(named["program"].allocs, 110)  # keep_small 100 + big 10
+        r = subprocess.run([CMD, "report", "--types", files[0]], capture_output=True, text=True)
+        self.assertRegex(r.stdout, r"\nprogram +105 +198K +110  32,pages\n")
+
+    def test_malformed_naming_rule_stops_the_program(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        r, files = run_for_dump(tmp, {"MEMTYPE_TYPES": "novalue"})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("memtype: error: MEMTYPE_TYPES=novalue: rule 1 is not name=glob", r.stderr)
+        self.assertEqual(files, [])
+
     def test_without_skip_the_wrapper_is_the_type(self):
         tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
         _, files = run_for_dump(tmp, {"MEMTYPE_SKIP": ""})
