@@ -16,6 +16,7 @@
 #include "os.h"
 #include "report.h"
 #include "dump.h"
+#include "live.h"
 #include "site.h"
 #include "stats.h"
 
@@ -74,6 +75,7 @@ void mt_late_init(void) {
     if (mt_opt.verbose)
       mt_options_print();
   }
+  mt_live_start();
   char err[512];
   if (!mt_dump_install_signals(err, sizeof(err))) {
     mt_os_write(2, err, strlen(err));
@@ -529,6 +531,7 @@ void mt_fork_child(void) {
   mt_arena_fork_child();
   mt_page_fork_child();
   mt_zone_fork_child();
+  mt_live_fork_child();
   mt_tcache_fork_child();
 }
 
@@ -550,6 +553,7 @@ void mt_at_exit(void) {
   if (!mt_is_initialized())
     return;
   mt_dump_write(MT_DUMP_EXIT, 0);
+  mt_live_stop();
   if (!mt_opt.stats)
     return;
   mt_tstats_t s;

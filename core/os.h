@@ -25,10 +25,16 @@ void mt_os_shrink(void *p, size_t old_size, size_t new_size);
 /* Writes all of buf; false (errno kept in *err) on failure. */
 bool mt_os_write_all(int fd, const void *buf, size_t len, int *err);
 bool mt_os_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, int *err);
-/* Creates path for writing: O_EXCL|O_NOFOLLOW, mode 0600; -errno on failure. */
+/* Creates path for reading and writing: O_EXCL|O_NOFOLLOW, mode 0600;
+ * -errno on failure. */
 int mt_os_create_excl(const char *path);
 void mt_os_close(int fd);
 void mt_os_unlink(const char *path);
+bool mt_os_truncate(int fd, size_t size);
+/* Maps size bytes of fd shared, at `at` (MAP_FIXED) when not NULL. */
+void *mt_os_map_file(int fd, size_t size, void *at);
+/* Replaces [p, p+size) with private zero pages. */
+void mt_os_map_anon_fixed(void *p, size_t size);
 /* Reads a whole small file (e.g. /proc/self/cmdline) into buf; bytes read or -1. */
 long mt_os_read_file(const char *path, char *buf, size_t len);
 /* Resolves /proc/self/exe into buf (NUL-terminated); length or -1. */

@@ -105,10 +105,30 @@ bool mt_os_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, int *er
 
 int mt_os_create_excl(const char *path) {
   int saved = errno;
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   int r = fd < 0 ? -errno : fd;
   errno = saved;
   return r;
+}
+
+bool mt_os_truncate(int fd, size_t size) {
+  int saved = errno;
+  bool ok = ftruncate(fd, (off_t)size) == 0;
+  errno = saved;
+  return ok;
+}
+
+void *mt_os_map_file(int fd, size_t size, void *at) {
+  int saved = errno;
+  void *p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0), fd, 0);
+  errno = saved;
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void mt_os_map_anon_fixed(void *p, size_t size) {
+  int saved = errno;
+  mmap(p, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  errno = saved;
 }
 
 void mt_os_unlink(const char *path) {

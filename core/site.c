@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "live.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
@@ -192,6 +193,7 @@ static uint16_t intern_key(uintptr_t key, const uintptr_t *stack, unsigned n, bo
       }
       __atomic_store_n(&wrappers[id], code && n == 1 && pc_in_wrapper(stack[0]),
                        __ATOMIC_RELAXED);
+      mt_live_note_type(id, stack[0], NULL);
     }
     __atomic_store_n(&ids[i], (uint16_t)id, __ATOMIC_RELEASE);
     return (uint16_t)id;
@@ -253,8 +255,10 @@ uint16_t mt_site_resolve(uintptr_t pc) {
 
 uint16_t mt_site_intern_named(const void *key, const char *name) {
   uint16_t id = intern((uintptr_t)key, false);
-  if (id >= MT_TYPE_FIRST)
+  if (id >= MT_TYPE_FIRST) {
     __atomic_store_n(&names[id], name, __ATOMIC_RELEASE);
+    mt_live_note_type(id, 0, name);
+  }
   return id;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "live.h"
 #include "lock.h"
 #include "os.h"
 #include "site.h"
@@ -41,9 +42,11 @@ void mt_tcache_init(void) {
 }
 
 static mt_tcache_t *cache_new(void) {
+  static unsigned next_slot = 1;
   mt_tcache_t *tc = mt_os_map(cache_bytes);
   if (tc == NULL)
     return NULL;
+  tc->slot = __atomic_fetch_add(&next_slot, 1, __ATOMIC_RELAXED);
   void **store = (void **)(tc + 1);
   for (unsigned c = 0; c < MT_NCLASSES; c++) {
     mt_bin_t *b = &tc->bins[c];
@@ -91,6 +94,12 @@ static mt_typestat_t *chunk_new(void) {
   return mt_arena_alloc(MT_STAT_CHUNK * sizeof(mt_typestat_t));
 }
 
+/* A shared-slot chunk: from the live file when it is on. */
+static mt_typestat_t *shared_chunk_new(unsigned c) {
+  mt_typestat_t *s = mt_live_chunk(0, c);
+  return s ? s : chunk_new();
+}
+
 static void add_stat(mt_typestat_t *to, const mt_typestat_t *from) {
   to->allocs += from->allocs;
   to->frees += from->frees;
@@ -108,7 +117,7 @@ static void fold_stats_locked(mt_tcache_t *tc) {
     mt_typestat_t *from = tc->stat[c];
     if (from == NULL)
       continue;
-    if (shared[c] == NULL && (shared[c] = chunk_new()) == NULL)
+    if (shared[c] == NULL && (shared[c] = shared_chunk_new(c)) == NULL)
       continue;
     for (unsigned i = 0; i < MT_STAT_CHUNK; i++)
       if (from[i].allocs || from[i].frees) {
@@ -119,7 +128,9 @@ static void fold_stats_locked(mt_tcache_t *tc) {
 }
 
 mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
-  mt_typestat_t *s = chunk_new();
+  mt_typestat_t *s = mt_live_chunk(tc->slot, chunk);
+  if (s == NULL)
+    s = chunk_new();
   if (s == NULL) {
     /* Out of memory for counters: count into the shared slot's chunk 0
      * entry of the untyped type rather than fail the allocation. */
@@ -198,7 +209,7 @@ void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t b
   unsigned c = type / MT_STAT_CHUNK;
   mt_lock(&registry_lock);
   if (shared[c] == NULL)
-    shared[c] = chunk_new();
+    shared[c] = shared_chunk_new(c);
   if (shared[c] != NULL) {
     mt_typestat_t *s = &shared[c][type % MT_STAT_CHUNK];
     if (alloc) {

@@ -52,6 +52,7 @@ typedef struct mt_tcache_s {
   mt_typestat_t *stat[MT_STAT_CHUNKS]; /* this thread's slot, by type >> 8 */
   struct mt_tcache_s *prev, *next;     /* registry */
   long tid;                            /* owner's kernel thread id */
+  unsigned slot;                       /* its slot number in the live file (1..) */
 } mt_tcache_t;
 
 /* Thread states in mt_tls_state. While a thread is ATTACHING it may call

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from . import dump as dumpmod
+from . import live as livemod
 from . import options as opts
 from . import symbolize
 
@@ -15,6 +16,9 @@ USAGE = """memtype - a malloc debugger for unmodified programs
                                              and print memtype's summary at exit
   memtype report --types FILE...             the vmstat -m table of one or more dumps
                                              (a process tree's dumps merge into one)
+  memtype stat PID                           the vmstat -m table of a running process
+  memtype top PID [--interval S]             the same, refreshed (growth highlighted)
+                                             (both need MEMTYPE_LIVE=1 in that process)
   memtype options [--markdown]               every MEMTYPE_* variable, default, meaning
 
 Every `run` flag sets one MEMTYPE_* variable (see `memtype options`); the same
@@ -101,7 +105,18 @@ def cmd_report(argv):
         except dumpmod.DumpError as e:
             print("memtype: error: %s" % e, file=sys.stderr)
             return 2
-    # Types of several processes merge by call site: module path + offset.
+    rows = merge_types(dumps, args.no_symbolize, args.frames)
+    print_table(dumps, rows, args.lines)
+    return 0
+
+
+def merge_types(dumps, no_symbolize=False, frames=2):
+    """Rows of the vmstat -m table; types of several processes merge by call
+    site (module path + offset of each frame) or by name."""
+    class A:  # the few knobs the loop below reads
+        pass
+    args = A()
+    args.no_symbolize, args.frames = no_symbolize, frames
     merged = {}
     for d in dumps:
         names = {} if args.no_symbolize else symbolize.names(
@@ -128,22 +143,68 @@ def cmd_report(argv):
             row["ba"] += t.bytes_alloc
             row["bf"] += t.bytes_freed
             row["sizes"].update(d.class_names(t.classes))
-    rows = sorted(merged.values(), key=lambda r: (-max(0, r["ba"] - r["bf"]), -r["allocs"],
+    return sorted(merged.values(), key=lambda r: (-max(0, r["ba"] - r["bf"]), -r["allocs"],
                                                   r["label"]))
+
+
+def print_table(dumps, rows, lines, growth=None):
     procs = ", ".join("%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid) for d in dumps)
     print("memtype: %d call sites in %s" % (len(rows), procs))
-    width = max([20] + [min(110, len(r["label"])) for r in rows[:args.lines]])
-    print("%-*s %9s %9s %10s  %s" % (width, "Type", "InUse", "MemUse", "Requests", "Size(s)"))
+    width = max([20] + [min(110, len(r["label"])) for r in rows[:lines]])
+    print("%-*s %9s %9s %10s  %s%s" % (width, "Type", "InUse", "MemUse", "Requests", "Size(s)",
+                                        "" if growth is None else "  Growth"))
 
     def size_key(s):
         return (0, int(s)) if s.isdigit() else (1, s)
-    for r in rows[:args.lines]:
-        print("%-*s %9d %9s %10d  %s" % (width, r["label"][:width], max(0, r["allocs"] - r["frees"]),
-                                           _human_k(max(0, r["ba"] - r["bf"])), r["allocs"],
-                                           ",".join(sorted(r["sizes"], key=size_key))))
-    if len(rows) > args.lines:
-        print("... %d more types (--lines N shows more)" % (len(rows) - args.lines))
-    return 0
+    for r in rows[:lines]:
+        mem = max(0, r["ba"] - r["bf"])
+        line = "%-*s %9d %9s %10d  %s" % (width, r["label"][:width], max(0, r["allocs"] - r["frees"]),
+                                         _human_k(mem), r["allocs"],
+                                         ",".join(sorted(r["sizes"], key=size_key)))
+        if growth is not None:
+            delta = mem - growth.get(r["label"], 0)
+            mark = "%+dK" % (delta // 1024) if delta else ""
+            line += "  " + ("\033[1m%s\033[0m" % mark if delta > 0 and sys.stdout.isatty() else mark)
+        print(line)
+    if len(rows) > lines:
+        print("... %d more types (--lines N shows more)" % (len(rows) - lines))
+
+
+def cmd_stat(argv, top=False):
+    import time
+    p = argparse.ArgumentParser(prog="memtype top" if top else "memtype stat",
+                                description="The vmstat -m table of a running process "
+                                            "(started with MEMTYPE_LIVE=1).")
+    p.add_argument("pid", type=int)
+    p.add_argument("--lines", type=int, default=30)
+    p.add_argument("--no-symbolize", action="store_true")
+    if top:
+        p.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+        p.add_argument("--count", type=int, default=0, help="refreshes, 0 = until it exits")
+    args = p.parse_args(argv)
+    last, n = None, 0
+    while True:
+        try:
+            d = livemod.read(args.pid)
+        except livemod.LiveError as e:
+            if last is not None and not os.path.exists("/proc/%d" % args.pid):
+                print("memtype: pid %d has exited" % args.pid)
+                return 0
+            print("memtype: error: %s" % e, file=sys.stderr)
+            return 2
+        rows = merge_types([d], args.no_symbolize)
+        if top and sys.stdout.isatty():
+            sys.stdout.write("\033[H\033[2J")
+        print_table([d], rows, args.lines,
+                    growth=None if not top or last is None else
+                    {r["label"]: max(0, r["ba"] - r["bf"]) for r in last})
+        sys.stdout.flush()
+        if not top:
+            return 0
+        last, n = rows, n + 1
+        if args.count and n >= args.count:
+            return 0
+        time.sleep(args.interval)
 
 
 def cmd_options(argv, rows):
@@ -166,6 +227,8 @@ def main(argv, lib_path, options_def):
     cmd, rest = argv[0], argv[1:]
     if cmd == "report":
         return cmd_report(rest)
+    if cmd in ("stat", "top"):
+        return cmd_stat(rest, top=cmd == "top")
     if cmd == "run":
         return cmd_run(rest, lib_path, rows)
     if cmd == "options":

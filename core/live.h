@@ -1,0 +1,30 @@
+/* live.h - the live view: per-thread stat chunks and the type table placed
+ * in a shared file (/dev/shm/memtype.<pid>.live, mode 0600) that `memtype
+ * stat PID` maps and sums without stopping or signalling the program, as
+ * libmemstat reads the kernel's per-CPU slots. On only with MEMTYPE_LIVE=1;
+ * the file is removed at exit. Layout: docs/format.md, "The live file". */
+#ifndef MT_LIVE_H
+#define MT_LIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tcache.h"
+
+/* Creates and maps the file (constructor time); false with a warning when
+ * it cannot (the program goes on without a live view). */
+bool mt_live_start(void);
+bool mt_live_on(void);
+/* A zeroed stat chunk for (slot, chunk) from the shared file, NULL when
+ * the live view is off or full (the caller uses private memory). */
+mt_typestat_t *mt_live_chunk(unsigned slot, unsigned chunk);
+/* Publishes type `id`'s call site and name to readers. */
+void mt_live_note_type(unsigned id, uintptr_t pc, const char *name);
+/* Fork child: moves the mapping onto a file of the child's own. */
+void mt_live_fork_child(void);
+/* Exit: removes the file. */
+void mt_live_stop(void);
+
+#define MT_LIVE_SLOTS 1024u /* slot 0 is the shared slot, then one per cache */
+
+#endif
