@@ -93,6 +93,8 @@ def cmd_report(argv):
     p.add_argument("--types", action="store_true",
                    help="the vmstat -m table: Type, InUse, MemUse, Requests, Size(s)")
     p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
+    p.add_argument("--sort", choices=("memuse", "requests", "bytes"), default="memuse",
+                   help="order: memory in use (default), allocations, or bytes allocated")
     p.add_argument("--no-symbolize", action="store_true", help="show raw addresses")
     p.add_argument("--frames", type=int, default=2,
                    help="frames of a deep type (MEMTYPE_DEPTH > 1) shown in its label, "
@@ -106,6 +108,10 @@ def cmd_report(argv):
             print("memtype: error: %s" % e, file=sys.stderr)
             return 2
     rows = merge_types(dumps, args.no_symbolize, args.frames)
+    if args.sort == "requests":
+        rows.sort(key=lambda r: (-r["allocs"], r["label"]))
+    elif args.sort == "bytes":
+        rows.sort(key=lambda r: (-r["ba"], r["label"]))
     print_table(dumps, rows, args.lines)
     return 0
 

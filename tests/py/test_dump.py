@@ -263,6 +263,45 @@ class CReader(unittest.TestCase):
                 self.assertTrue(r.stderr.startswith("memtype-stat: error: "), r.stderr)
 
 
+class RealPrograms(unittest.TestCase):
+    """Dumps of real Debian programs give tables whose top types are call
+    sites in those programs' own code."""
+
+    def report_of(self, argv, stdin=None, extra=None):
+        tmp = tempfile.mkdtemp(prefix="memtype-realdump-test.")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd")})
+        env.update(extra or {})
+        r = subprocess.run(argv, input=stdin, env=env, capture_output=True, text=True, cwd=tmp)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        files = glob.glob(os.path.join(tmp, "*.mtd"))
+        self.assertTrue(files)
+        rep = subprocess.run([CMD, "report", "--types", "--sort", "requests", "--lines", "8"] + files,
+                             capture_output=True, text=True)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        return rep.stdout.splitlines()[2:10]
+
+    def test_sqlite3(self):
+        script = "create table t(a,b);" + "insert into t values(1,'%s');" % ("x" * 50) * 2000 + \
+                 "select count(*), sum(length(b)) from t;"
+        top = self.report_of(["/usr/bin/sqlite3", ":memory:"], stdin=script)
+        self.assertTrue(any("libsqlite3" in l or "sqlite3" in l.split()[0] for l in top[:3]), top)
+
+    def test_python3(self):
+        top = self.report_of(["/usr/bin/python3", "-c",
+                              "d = {str(i): [i] * 3 for i in range(50000)}; print(len(d))"],
+                             extra={"PYTHONMALLOC": "malloc"})
+        self.assertTrue(any("python3" in l for l in top[:3]), top)
+
+    def test_gcc_and_its_children(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-realdump-src.")
+        src = os.path.join(tmp, "x.c")
+        with open(src, "w") as f:
+            f.write("".join("int f%d(int x){return x*%d+%d;}\n" % (i, i, i) for i in range(300)))
+        top = self.report_of(["/usr/bin/gcc", "-O2", "-c", src, "-o", os.path.join(tmp, "x.o")])
+        self.assertTrue(any("cc1" in l for l in top), top)
+
+
 class DamagedFiles(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
