@@ -7,7 +7,6 @@
 #include "alloc.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "alloc_inline.h"
@@ -535,20 +534,6 @@ void mt_fork_child(void) {
   mt_tcache_fork_child();
 }
 
-void mt_debug_zones(void);
-MT_NOINLINE void mt_debug_zones(void) {
-  mt_page_stats_t ps;
-  mt_page_get_stats(&ps);
-    mt_printf("pages: peak used %lu KiB huge now %lu\n", ps.peak_used >> 10, ps.huge_blocks);
-    mt_printf("pages: used %lu KiB dirty %lu KiB purged %lu KiB segments %lu\n", ps.used >> 10, ps.dirty >> 10, ps.purged >> 10, ps.segments);
-    for (unsigned c = 0; c < MT_NCLASSES; c++) {
-      mt_zone_t *z = &mt_zones[c];
-      unsigned long fr = 0; unsigned np = 0;
-      for (mt_slab_t *sl = z->partial; sl; sl = sl->next) { fr += sl->nfree; np++; }
-      if (z->nslabs) mt_printf("class %u size %u: slabs %u (%u pages each, %u partial) free slots %lu of %lu\n", c, mt_classes[c].size, z->nslabs, mt_classes[c].npages, np, fr, (unsigned long)z->nslabs * mt_classes[c].nslots);
-    }
-  }
-
 void mt_at_exit(void) {
   if (!mt_is_initialized())
     return;
@@ -567,6 +552,4 @@ void mt_at_exit(void) {
             (unsigned long)s.bytes_alloc, (unsigned long)(s.allocs - s.frees),
             (unsigned long)(ps.peak_mapped >> 10), threads);
   mt_stats_print_types(mt_opt.stats_lines);
-  if (getenv("MT_DEBUG_ZONES"))
-    mt_debug_zones();
 }
