@@ -22,6 +22,7 @@
 #define TAG_SIZES 2u
 #define TAG_MODULES 3u
 #define TAG_TYPES 4u
+#define TAG_HIGHUSE 5u
 #define TAG_END 0xffffffffu
 #define FLAG_COMPLETE 1u
 #define MAX_SLOTS 65536u
@@ -98,7 +99,7 @@ static void section_end(void) {
 static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
   put(MAGIC, 8);
   put16(1); /* major */
-  put16(0); /* minor */
+  put16(1); /* minor: 1.1 added HIGHUSE */
   put16(64);
   put16(0x0102);
   put32(flags);
@@ -373,6 +374,12 @@ bool mt_dump_write(int reason, int sig) {
   sizes_section();
   modules_section();
   types_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
+  section_begin(TAG_HIGHUSE);
+  put32(ntypes);
+  put32(0);
+  for (unsigned t = 0; t < ntypes; t++)
+    put64(mt_tcache_highuse(t));
+  section_end();
   section_begin(TAG_END);
   section_end();
   flush();

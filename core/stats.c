@@ -72,7 +72,8 @@ void mt_stats_print_types(long lines) {
     used += all[t].allocs != 0;
   char head[64];
   mt_snprintf(head, sizeof(head), "Type (%u call sites)", used);
-  mt_printf("memtype: %-49s %9s %9s %10s  %s\n", head, "InUse", "MemUse", "Requests", "Size(s)");
+  mt_printf("memtype: %-49s %9s %9s %9s %10s  %s\n", head, "InUse", "MemUse", "HighUse",
+            "Requests", "Size(s)");
   /* Selection of the top `lines` by memory in use (then requests): n is at
    * most 65536 and lines small, and it needs no allocation. */
   for (long shown = 0; shown < lines; shown++) {
@@ -93,9 +94,13 @@ void mt_stats_print_types(long lines) {
     char name[160], sizes[256];
     site_name(best, name, sizeof(name));
     sizes_text(&all[best], sizes, sizeof(sizes));
-    mt_printf("memtype: %-49s %9lu %8luK %10lu  %s\n", name,
+    uint64_t high = mt_tcache_highuse(best);
+    if (high < best_mem)
+      high = best_mem;
+    mt_printf("memtype: %-49s %9lu %8luK %8luK %10lu  %s\n", name,
               (unsigned long)clamp_sub(all[best].allocs, all[best].frees),
-              (unsigned long)((best_mem + 1023) >> 10), (unsigned long)all[best].allocs, sizes);
+              (unsigned long)((best_mem + 1023) >> 10), (unsigned long)((high + 1023) >> 10),
+              (unsigned long)all[best].allocs, sizes);
     all[best].allocs = 0; /* taken */
   }
   if (used > (unsigned long)lines)

@@ -285,6 +285,39 @@ static unsigned slots_locked(mt_typestat_t *const **slots, unsigned max) {
   return n;
 }
 
+static uint64_t highuse[65536];
+
+/* Racy walk of the registry without its lock: caches are never unmapped, so
+ * a stale link still leads to valid memory; a slot may be missed or seen
+ * twice, which a sample tolerates. */
+void mt_tcache_sample_highuse(unsigned type) {
+  unsigned c = type / MT_STAT_CHUNK, i = type % MT_STAT_CHUNK;
+  int64_t in_use = 0;
+  const mt_typestat_t *s = __atomic_load_n(&shared[c], __ATOMIC_ACQUIRE);
+  if (s)
+    in_use += (int64_t)(__atomic_load_n(&s[i].bytes_alloc, __ATOMIC_RELAXED) -
+                        __atomic_load_n(&s[i].bytes_freed, __ATOMIC_RELAXED));
+  unsigned guard = 0;
+  for (mt_tcache_t *tc = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); tc && guard < 100000;
+       tc = __atomic_load_n(&tc->next, __ATOMIC_ACQUIRE), guard++) {
+    s = __atomic_load_n(&tc->stat[c], __ATOMIC_ACQUIRE);
+    if (s)
+      in_use += (int64_t)(__atomic_load_n(&s[i].bytes_alloc, __ATOMIC_RELAXED) -
+                          __atomic_load_n(&s[i].bytes_freed, __ATOMIC_RELAXED));
+  }
+  if (in_use <= 0)
+    return;
+  uint64_t old = __atomic_load_n(&highuse[type], __ATOMIC_RELAXED);
+  while ((uint64_t)in_use > old &&
+         !__atomic_compare_exchange_n(&highuse[type], &old, (uint64_t)in_use, true,
+                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    ;
+}
+
+uint64_t mt_tcache_highuse(unsigned type) {
+  return type < 65536 ? __atomic_load_n(&highuse[type], __ATOMIC_RELAXED) : 0;
+}
+
 unsigned mt_tcache_slots(mt_typestat_t *const **slots, unsigned max) {
   mt_lock(&registry_lock);
   unsigned n = slots_locked(slots, max);

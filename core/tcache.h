@@ -114,9 +114,20 @@ static inline void mt_stat_add(uint64_t *c, uint64_t v) {
   __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 }
 
+/* HighUse sampling: every MT_HIGHUSE_EVERY-th allocation of a type in a
+ * thread sums the type's bytes in use over every slot and raises its
+ * high-water mark (slow path, O(threads)). */
+#define MT_HIGHUSE_EVERY 64
+void mt_tcache_sample_highuse(unsigned type) MT_NOINLINE MT_COLD;
+/* The sampled high-water mark of a type's bytes in use. */
+uint64_t mt_tcache_highuse(unsigned type);
+
 static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigned cls,
                                          uint64_t n) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);
+  uint64_t allocs = __atomic_load_n(&s->allocs, __ATOMIC_RELAXED);
+  if (MT_UNLIKELY(allocs % MT_HIGHUSE_EVERY == 0))
+    mt_tcache_sample_highuse(type);
   mt_stat_add(&s->allocs, 1);
   mt_stat_add(&s->bytes_alloc, n);
   uint64_t bit = 1ull << (cls & 63), *w = &s->classes[cls >> 6];

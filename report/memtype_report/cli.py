@@ -143,7 +143,11 @@ def merge_types(dumps, no_symbolize=False, frames=2):
             else:
                 key = label = "(untyped)" if t.id == 0 else "(other sites: type table full)"
             row = merged.setdefault(key, {"label": label, "allocs": 0, "frees": 0,
-                                          "ba": 0, "bf": 0, "sizes": set()})
+                                          "ba": 0, "bf": 0, "sizes": set(), "hu": 0})
+            if t.highuse is None or row["hu"] is None:
+                row["hu"] = None
+            else:
+                row["hu"] += t.highuse
             row["allocs"] += t.allocs
             row["frees"] += t.frees
             row["ba"] += t.bytes_alloc
@@ -157,16 +161,19 @@ def print_table(dumps, rows, lines, growth=None):
     procs = ", ".join("%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid) for d in dumps)
     print("memtype: %d call sites in %s" % (len(rows), procs))
     width = max([20] + [min(110, len(r["label"])) for r in rows[:lines]])
-    print("%-*s %9s %9s %10s  %s%s" % (width, "Type", "InUse", "MemUse", "Requests", "Size(s)",
-                                        "" if growth is None else "  Growth"))
+    print("%-*s %9s %9s %9s %10s  %s%s" % (width, "Type", "InUse", "MemUse", "HighUse",
+                                            "Requests", "Size(s)",
+                                            "" if growth is None else "  Growth"))
 
     def size_key(s):
         return (0, int(s)) if s.isdigit() else (1, s)
     for r in rows[:lines]:
         mem = max(0, r["ba"] - r["bf"])
-        line = "%-*s %9d %9s %10d  %s" % (width, r["label"][:width], max(0, r["allocs"] - r["frees"]),
-                                         _human_k(mem), r["allocs"],
-                                         ",".join(sorted(r["sizes"], key=size_key)))
+        high = "-" if r["hu"] is None else _human_k(max(r["hu"], mem))
+        line = "%-*s %9d %9s %9s %10d  %s" % (width, r["label"][:width],
+                                              max(0, r["allocs"] - r["frees"]), _human_k(mem),
+                                              high, r["allocs"],
+                                              ",".join(sorted(r["sizes"], key=size_key)))
         if growth is not None:
             delta = mem - growth.get(r["label"], 0)
             mark = "%+dK" % (delta // 1024) if delta else ""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 MAGIC = b"memtype\x1a"
 MAJOR = 1
-TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_END = 1, 2, 3, 4, 0xFFFFFFFF
+TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_END = 1, 2, 3, 4, 5, 0xFFFFFFFF
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
 
@@ -38,6 +38,7 @@ class TypeStats:
     bytes_freed: int = 0
     classes: int = 0          # bitmap, see Dump.class_names()
     slots: int = 0            # slot records summed
+    highuse: object = None    # sampled high-water mark of bytes in use (None: unknown)
 
     @property
     def in_use(self):
@@ -163,6 +164,13 @@ def parse(data, path="<bytes>"):
                 d.modules.append(Module(base, p, bid))
         elif tag == TAG_TYPES:
             _types(c, d, ntypes)
+        elif tag == TAG_HIGHUSE:
+            n, _ = c.u("II", "high-use count")
+            marks = c.u("%dQ" % n, "high-use marks") if n else ()
+            by_id = {t.id: t for t in d.types}
+            for tid, v in enumerate(marks):
+                if tid in by_id:
+                    by_id[tid].highuse = max(v, by_id[tid].in_use_bytes)
         else:
             d.unknown_sections.append(tag)
         pos = body + length

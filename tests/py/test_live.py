@@ -20,7 +20,7 @@ PROG = os.environ.get("MEMTYPE_LIVE_PROG", "build/bin/live_prog")
 
 def grow_row(out):
     rows = [l.split() for l in out.splitlines() if l.startswith("grow (live_prog.c:")]
-    return rows[0][-4:-1] if rows else None  # InUse, MemUse, Requests
+    return [rows[0][-5], rows[0][-4], rows[0][-2]] if rows else None  # InUse, MemUse, Requests
 
 
 class Live(unittest.TestCase):

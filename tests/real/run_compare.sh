@@ -230,7 +230,7 @@ fi
 # are taken out before stderr is compared.  Any other line starting with
 # "memtype" (ERROR, warning, error, "memtype will now ...") is a finding.
 sum_re='memtype: summary: '
-stats_re='^memtype: (summary: |.*Type.* +InUse +MemUse +Requests +Size\(s\)$|.+ [0-9]+ +[0-9]+K +[0-9]+  .*$|\.\.\. [0-9]+ more types)'
+stats_re='^memtype: (summary: |.*Type.* +InUse +MemUse +HighUse +Requests +Size\(s\)$|.+ [0-9]+ +[0-9]+K +[0-9]+K +[0-9]+  .*$|\.\.\. [0-9]+ more types)'
 grep -Ev "$stats_re" "$base/preload.err" >"$base/preload.err.stripped"
 grep -Ev "$stats_re" "$base/plain.err" >"$base/plain.err.stripped"
 nsum=$(grep -c "$sum_re" "$base/preload.err")
