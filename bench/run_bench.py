@@ -7,7 +7,12 @@ tool1, tool2, ... then run i+1), measures whole-process wall time and peak RSS
 with os.wait4(), checks every run's stdout against glibc's, and writes a
 markdown report (default docs/benchmarks.md) which is also printed.
 
+With --all it first installs the peers (`sh scripts/deps.sh bench`, as root), runs
+every tool, then the scale curves of bench/scale.py, and writes docs/benchmarks.md
+with the charts (bench/svg.py); raw results are kept in bench/results/*.json.
+
 Run from anywhere; typical use from the repository root:
+    python3 bench/run_bench.py --all          # the whole report, ~40-60 minutes
     python3 bench/run_bench.py --runs 5
     python3 bench/run_bench.py --tools glibc,memtype,jemalloc --workloads sqlite
     python3 bench/run_bench.py --list
@@ -15,6 +20,8 @@ Run from anywhere; typical use from the repository root:
 
 import argparse
 import datetime
+import hashlib
+import json
 import math
 import os
 import platform
@@ -33,6 +40,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 WORKLOAD_SRC = os.path.join(HERE, "workloads")
 L = "/usr/lib/x86_64-linux-gnu"
+ALL_COMMAND = "python3 bench/run_bench.py --all"
+sys.path.insert(0, HERE)
+import svg  # noqa: E402  (bench/svg.py)
 
 
 @dataclass
@@ -42,6 +52,7 @@ class Tool:
     runs: int = 0        # cap on runs for slow tools (0 = --runs)
     desc: str = ""       # label in the report
     drop: str = ""       # regex: stdout lines the tool itself prints (not compared)
+    timeout: float = 0.0  # lower per-run timeout for tools that die slowly (0 = --timeout)
 
 
 # ---------------------------------------------------------------------------
@@ -50,9 +61,13 @@ class Tool:
 # run unless --keep-tool-data).  A tool whose LD_PRELOAD file or prefix program is
 # missing is reported as "not installed".
 # ---------------------------------------------------------------------------
+MT_DUMP = "{data}/memtype.%e.%p.mtd"
 TOOLS = {
     "glibc":     Tool(desc="glibc malloc (baseline)"),
-    "memtype":   Tool(env={"LD_PRELOAD": "{lib}"}, desc="memtype"),
+    # memtype writes its dump at exit (part of what it costs) into the scratch dir.
+    "memtype":   Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP}, desc="memtype"),
+    "memtype-notype": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_DEPTH": "0"}, desc="memtype MEMTYPE_DEPTH=0 (no call-site types)"),
+    "memtype-d8": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_DEPTH": "8"}, runs=3, desc="memtype MEMTYPE_DEPTH=8 (stack types)"),
     # memtype modes: one line each, the same library plus MEMTYPE_* variables, e.g.
     # "memtype-foo": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_FOO": "1"}, desc="memtype MEMTYPE_FOO=1"),
     # Peers (for a later issue; they already work when their packages are installed,
@@ -65,8 +80,9 @@ TOOLS = {
     "heaptrack": Tool(prefix=["heaptrack", "-o", "{data}/heaptrack"], runs=3, desc="heaptrack", drop=r"^(heaptrack output will be written to .*|/usr/lib/heaptrack/.*|starting application, this might take some time\.\.\.|Heaptrack finished! .*|\s*heaptrack --analyze .*|\s*)$"),
     "dmalloc":   Tool(env={"DMALLOC_OPTIONS": "check-fence,check-blank,free-blank,error-abort,log-stats,log-non-free,log={data}/dmalloc-%p.log", "LD_PRELOAD": f"{L}/libdmallocth.so.5"}, runs=3, desc="dmalloc (fence, blank checks)"),
     "valgrind":  Tool(prefix=["valgrind", "--leak-check=full"], runs=3, desc="valgrind memcheck"),
-    "efence":    Tool(env={"LD_PRELOAD": "/usr/lib/libefence.so"}, runs=1, desc="Electric Fence"),
-    "duma":      Tool(env={"LD_PRELOAD": "/usr/lib/libduma.so"}, runs=1, desc="DUMA"),
+    # Electric Fence and DUMA die at vm.max_map_count or take >100x: one run, 120 s at most.
+    "efence":    Tool(env={"LD_PRELOAD": "/usr/lib/libefence.so"}, runs=1, timeout=120, desc="Electric Fence"),
+    "duma":      Tool(env={"LD_PRELOAD": "/usr/lib/libduma.so"}, runs=1, timeout=120, desc="DUMA"),
     "glibcchk":  Tool(env={"MALLOC_CHECK_": "3", "MALLOC_PERTURB_": "165", "LD_PRELOAD": f"{L}/libc_malloc_debug.so.0"}, desc="glibc malloc_debug MALLOC_CHECK_=3"),
 }
 DEFAULT_TOOLS = "glibc,memtype"
@@ -246,6 +262,17 @@ def run_once(helper, argv, base_env, extra_env, stdin_path, out_path, err_path, 
     return wall, status, rss, timed_out.is_set()
 
 
+def tool_timeout(tool, args):
+    return min(args.timeout, tool.timeout) if tool.timeout else args.timeout
+
+
+def signal_name(sig):
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return "signal %d" % sig
+
+
 def resolve_exe(path):
     if os.sep in path:
         return path
@@ -262,7 +289,7 @@ def run_workload(wname, tname, tool, i, args, base_env, ctx):
     os.makedirs(data, exist_ok=True)
     os.makedirs(logs, exist_ok=True)
     asm = os.path.join(args.workdir, "cc1-out-%s-%d.s" % (tname, i))
-    kw = dict(dir=args.workdir, cc1=ctx["cc1"], asm=asm, lib=args.lib, data=data)
+    kw = dict(dir=args.workdir, cc1=ctx["cc1"], asm=asm, lib=args.run_lib, data=data)
     prog = [subst(a, **kw) for a in w["argv"]]
     prefix = [subst(a, **kw) for a in tool.prefix]
     env = dict(w.get("env", {}))
@@ -276,7 +303,7 @@ def run_workload(wname, tname, tool, i, args, base_env, ctx):
     try:
         argv[0] = resolve_exe(argv[0])
         wall, status, rss, to = run_once(ctx["helper"], argv, base_env, env, stdin, out_path,
-                                         err_path, args.timeout)
+                                         err_path, tool_timeout(tool, args))
     except OSError as e:
         return Result("error", "cannot start %s: %s" % (argv[0], e.strerror or e))
     with open(out_path, "rb") as f:
@@ -300,16 +327,11 @@ def run_workload(wname, tname, tool, i, args, base_env, ctx):
         shutil.rmtree(data, ignore_errors=True)
     r = Result("ok", wall=wall, rss=rss, stdout=out)
     if to:
-        r.status, r.detail = "timed out", ">%g s" % args.timeout
+        r.status, r.detail = "timed out", ">%g s" % tool_timeout(tool, args)
     elif status is None:
         r.status, r.detail = "error", "launcher failed"
     elif os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = "signal %d" % sig
-        r.status, r.detail = "crashed", name
+        r.status, r.detail = "crashed", signal_name(os.WTERMSIG(status))
     elif os.WEXITSTATUS(status) != 0:
         r.status, r.detail = "bad exit", "exit %d" % os.WEXITSTATUS(status)
     r.err_path = err_path
@@ -389,22 +411,40 @@ def summarize(results, tools, workloads):
     return cells
 
 
-def render(cells, tools, workloads, args, meta):
+def geo_of(cells, t, workloads, key):
+    """Geometric mean of a tool's ratios, only when every workload ran ok without a note."""
+    vals = []
+    for w in workloads:
+        c = cells[(w, t)]
+        if "fail" in c or "note" in c or key not in c:
+            return None
+        vals.append(c[key])
+    return geomean(vals) if vals else None
+
+
+def render(cells, info):
+    """The peer section of docs/benchmarks.md, from the saved results (info = peers.json)."""
+    tools, workloads, meta = info["tools"], info["workloads"], info["meta"]
     out = []
     a = out.append
-    a("# memtype benchmarks")
+    a("## Against glibc and the peer tools")
     a("")
-    a("Generated by `bench/run_bench.py`; do not edit by hand, rerun it.")
+    a("Generated by `bench/run_bench.py`.")
     a("")
     a("- date: %s" % meta["date"])
     a("- machine: %s CPUs (nproc), %s, %s RAM; 1-minute load average %s at start, %s at end" %
       (meta["nproc"], meta["cpu"], meta["mem"], meta["load"], meta["load_end"]))
     a("- system: %s, kernel %s" % (meta["glibc"], meta["kernel"]))
     a("- command (from the repository root): `%s`" % meta["cmd"])
+    lower = sorted({(v, t) for t, v in info.get("tool_timeouts", {}).items()
+                    if t in tools and v and v < info["timeout"]})
+    low = "".join("; %g s for %s" % (v, t) for v, t in lower)
     a("- runs: %d per tool and workload, interleaved (run i: %s), fewer where the runs "
-      "column says so; timeout %g s per run" % (args.runs, ", ".join(tools), args.timeout))
+      "column says so; timeout %g s per run%s; the whole took %d min"
+      % (info["runs"], ", ".join(tools), info["timeout"], low,
+         round(info.get("elapsed_s", 0) / 60.0)))
     if "memtype" in " ".join(tools):
-        a("- memtype library: `%s`%s" % (args.lib, meta.get("git", "")))
+        a("- memtype library: %s" % info["lib"])
     a("")
     a("Wall time is the whole process (spawn to `wait4`), peak RSS is `ru_maxrss` of the "
       "process as `wait4` reports it. Ratios are tool/glibc for paired runs (run i of the tool "
@@ -414,8 +454,14 @@ def render(cells, tools, workloads, args, meta):
       "workload ran ok). Each run's stdout must equal glibc's; otherwise the cell says "
       "`wrong output`, `crashed (SIGNAL)`, `bad exit (exit N)` or `timed out`, with how many "
       "runs failed; a non-zero exit with the right output (e.g. a leak report at exit) keeps "
-      "its ratio with the exit noted and is left out of the geometric mean.")
+      "its ratio with the exit noted and is left out of the geometric mean. "
+      "A timed-out tool is not run again on that workload.")
     a("")
+    if len(tools) > 1:
+        a("![wall time ratio per tool and workload](bench-wall.svg)")
+        a("")
+        a("![peak RSS ratio per tool and workload](bench-rss.svg)")
+        a("")
 
     def table(title, key, lo, hi, absfmt, absval):
         a("### " + title)
@@ -423,7 +469,7 @@ def render(cells, tools, workloads, args, meta):
         a("| tool | runs | " + " | ".join(workloads) + " | geo mean |")
         a("|---|---|" + "---|" * len(workloads) + "---|")
         for t in tools:
-            row, vals, runs = [], [], set()
+            row, runs = [], set()
             for w in workloads:
                 c = cells[(w, t)]
                 if c["runs"]:
@@ -431,24 +477,20 @@ def render(cells, tools, workloads, args, meta):
                 if "fail" in c:
                     row.append(c["fail"])
                 elif t == "glibc":
-                    v = c[absval]
-                    row.append(absfmt(v))
-                    vals.append(v)
+                    row.append(absfmt(c[absval]))
                 else:
-                    v = c[key]
-                    s = fmt_ratio(v)
+                    s = fmt_ratio(c[key])
                     if lo and c["runs"] > 1:
                         s += " (%s–%s)" % (fmt_ratio(c[lo]), fmt_ratio(c[hi]))
                     if "note" in c:
                         s += ", " + c["note"]
-                    else:
-                        vals.append(v)
                     row.append(s)
             if t == "glibc":
                 geo = "1.00"
             else:
-                geo = fmt_ratio(geomean(vals)) if len(vals) == len(workloads) and vals else "—"
-            label = TOOLS[t].desc or t
+                g = geo_of(cells, t, workloads, key)
+                geo = fmt_ratio(g) if g else "—"
+            label = info["descs"].get(t, t)
             if t == "glibc":
                 label += ", absolute"
             runs_s = "/".join(str(r) for r in sorted(runs)) if runs else "—"
@@ -467,9 +509,219 @@ def render(cells, tools, workloads, args, meta):
     a("### Tools")
     a("")
     for t in tools:
-        a("- **%s** (`%s`): `%s`" % (TOOLS[t].desc or t, t, tool_invocation(TOOLS[t], args.lib)))
+        a("- **%s** (`%s`): `%s`" % (info["descs"].get(t, t), t, info["invocations"].get(t, "?")))
     a("")
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------
+# saved results, charts, the whole document
+# ---------------------------------------------------------------------------
+RESULTS = os.path.join(HERE, "results")
+PEERS_JSON = os.path.join(RESULTS, "peers.json")
+SCALE_JSON = os.path.join(RESULTS, "scale.json")
+SHORT_FAIL = [("not installed", "not installed"), ("timed out", "timed out"), ("crashed", "crashed"),
+              ("wrong output", "wrong output"), ("bad exit", "bad exit"), ("error", "error")]
+
+
+def save_json(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+    log("saved %s" % path)
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
+def snapshot_lib(lib, workdir):
+    """Copies libmemtype.so into the work dir so that a rebuild during the run cannot
+    change what is measured; returns (copy, description for the report)."""
+    if not os.path.exists(lib):
+        return lib, "`%s` (missing)" % lib
+    os.makedirs(workdir, exist_ok=True)
+    with open(lib, "rb") as f:
+        blob = f.read()
+    digest = hashlib.sha256(blob).hexdigest()[:12]
+    copy = os.path.join(workdir, "libmemtype-%s.so" % digest)
+    if not os.path.exists(copy):
+        with open(copy + ".tmp", "wb") as f:
+            f.write(blob)
+        os.replace(copy + ".tmp", copy)
+    inside = lib.startswith(REPO + os.sep)
+    rev = sh(["git", "-C", REPO, "describe", "--always", "--dirty"]).strip() if inside else ""
+    desc = "`%s`, sha256 %s…%s (copied to the work dir at start)" % (
+        os.path.relpath(lib, REPO) if lib.startswith(REPO + os.sep) else lib, digest,
+        ", repository at `%s`" % rev if rev else "")
+    return copy, desc
+
+
+def peers_to_json(results, args, meta):
+    return dict(
+        meta=meta, runs=args.runs, timeout=args.timeout, tools=args.tools,
+        workloads=args.workloads, lib=args.lib_desc, elapsed_s=meta.pop("elapsed_s", 0),
+        descs={t: TOOLS[t].desc or t for t in args.tools},
+        invocations={t: tool_invocation(TOOLS[t], args.lib) for t in args.tools},
+        tool_runs={t: TOOLS[t].runs for t in args.tools},
+        tool_timeouts={t: TOOLS[t].timeout for t in args.tools},
+        results={"%s/%s" % k: [dict(status=r.status, detail=r.detail, wall=round(r.wall, 4),
+                                    rss=r.rss, out_ok=r.out_ok) for r in rs]
+                 for k, rs in results.items()})
+
+
+def peers_cells(info):
+    results = {}
+    for k, rs in info["results"].items():
+        w, t = k.split("/", 1)
+        results[(w, t)] = [Result(r["status"], r["detail"], r["wall"], r["rss"],
+                                  out_ok=r["out_ok"]) for r in rs]
+    return summarize(results, info["tools"], info["workloads"])
+
+
+def short_fail(txt):
+    for k, v in SHORT_FAIL:
+        if txt.startswith(k):
+            m = re.match(r"crashed \((\w+)\)", txt)
+            return m.group(1) if m else v
+    return txt
+
+
+def peer_charts(cells, info, docs):
+    tools = [t for t in info["tools"] if t != "glibc"]
+    workloads = info["workloads"]
+    series = workloads + ["geo mean"]
+    written = []
+    for key, name, title in (("wall", "bench-wall.svg", "Wall time, tool / glibc"),
+                             ("rssr", "bench-rss.svg", "Peak RSS, tool / glibc")):
+        rows = []
+        for t in tools:
+            vals, fails = {}, {}
+            for w in workloads:
+                c = cells[(w, t)]
+                if "fail" in c:
+                    fails[w] = short_fail(c["fail"])
+                else:
+                    vals[w] = c[key]
+            vals["geo mean"] = geo_of(cells, t, workloads, key)
+            rows.append((info["descs"].get(t, t), vals, fails))
+        sub = "median of paired ratios (log scale), %s; from docs/benchmarks.md" % info["meta"]["date"]
+        text = svg.ratio_bars(title, sub, rows, series)
+        path = os.path.join(docs, name)
+        with open(path, "w") as f:
+            f.write(text)
+        written.append(path)
+    return written
+
+
+def peer_findings(cells, info):
+    """Sentences on where memtype stands, computed from the peer tables."""
+    tools, workloads = info["tools"], info["workloads"]
+    s = []
+    if "memtype" not in tools:
+        return s
+    g = {t: geo_of(cells, t, workloads, "wall") for t in tools if t != "glibc"}
+    r = {t: geo_of(cells, t, workloads, "rssr") for t in tools if t != "glibc"}
+    d = info["descs"]
+    if g.get("memtype"):
+        txt = ("Wall time, geometric mean over the %d workloads (glibc = 1): memtype %s"
+               % (len(workloads), fmt_ratio(g["memtype"])))
+        fast = [t for t in ("jemalloc", "mimalloc", "tcmalloc") if g.get(t)]
+        if fast:
+            txt += "; " + ", ".join("%s %s" % (t, fmt_ratio(g[t])) for t in fast)
+            best = min(fast, key=lambda t: g[t])
+            txt += (" (memtype / %s, the fastest plain allocator here: %.2f)"
+                    % (best, g["memtype"] / g[best]))
+        if r.get("memtype"):
+            txt += ". Peak RSS: memtype %s" % fmt_ratio(r["memtype"])
+            if fast:
+                txt += ", " + ", ".join("%s %s" % (t, fmt_ratio(r[t])) for t in fast if r.get(t))
+        s.append(txt + ".")
+        per = []
+        for w in workloads:
+            c = cells[(w, "memtype")]
+            if "wall" in c:
+                cmp_ = ""
+                jc = cells.get((w, "jemalloc"), {})
+                if "wall" in jc:
+                    cmp_ = " (jemalloc %s)" % fmt_ratio(jc["wall"])
+                per.append("%s %s%s" % (w, fmt_ratio(c["wall"]), cmp_))
+        if per:
+            s.append("memtype per workload, wall / glibc: " + ", ".join(per) + ".")
+    dbg = [t for t in tools if t not in ("glibc", "memtype", "jemalloc", "mimalloc", "tcmalloc")
+           and not t.startswith("memtype")]
+    ok = sorted((g[t], t) for t in dbg if g.get(t))
+    if ok:
+        s.append("The debugging tools, wall geo mean: " +
+                 ", ".join("%s %s" % (d.get(t, t), fmt_ratio(v)) for v, t in ok) + ".")
+    broken = []
+    for t in dbg:
+        if g.get(t):
+            continue
+        fails = ["%s: %s" % (w, cells[(w, t)].get("fail") or cells[(w, t)].get("note") or "ok")
+                 for w in workloads]
+        broken.append("%s (%s)" % (d.get(t, t), "; ".join(fails)))
+    if broken:
+        s.append("Without a full row: " + ", ".join(broken) + ".")
+    mt_fail = [w for w in workloads if "fail" in cells[(w, "memtype")]]
+    if mt_fail:
+        s.append("**memtype failed on %s**: %s." % (", ".join(mt_fail), "; ".join(
+            cells[(w, "memtype")]["fail"] for w in mt_fail)))
+    return s
+
+
+def took(peers, sc):
+    parts = []
+    if peers and peers.get("elapsed_s"):
+        parts.append("the peer tables took %d min" % round(peers["elapsed_s"] / 60.0))
+    curves = (sc or {}).get("curves", {}).values()
+    if curves and all("elapsed_s" in c.get("run", {}) for c in curves):
+        parts.append("the scale curves %d min" % round(sum(c["run"]["elapsed_s"] for c in curves) / 60.0))
+    return ("; when last measured, " + " and ".join(parts)) if parts else ""
+
+
+def write_doc(out_path):
+    """Writes docs/benchmarks.md and the charts beside it from bench/results/*.json."""
+    docs = os.path.dirname(os.path.abspath(out_path))
+    os.makedirs(docs, exist_ok=True)
+    sys.modules.setdefault("run_bench", sys.modules[__name__])
+    import scale
+    peers, sc = load_json(PEERS_JSON), load_json(SCALE_JSON)
+    out = ["# memtype benchmarks", "",
+           "Generated by `bench/run_bench.py` and `bench/scale.py` from the measurements saved "
+           "in `bench/results/`; do not edit by hand. To measure everything again and rewrite "
+           "this page and its charts (as root, on an idle machine%s):" % took(peers, sc), "",
+           "```sh", ALL_COMMAND, "```", ""]
+    findings = []
+    cells = None
+    if peers:
+        cells = peers_cells(peers)
+        findings += peer_findings(cells, peers)
+    if sc:
+        findings += scale.findings(sc)
+    if findings:
+        out += ["## Summary", ""] + ["- " + f for f in findings] + [""]
+    if peers:
+        out.append(render(cells, peers))
+        if len(peers["tools"]) > 1:
+            peer_charts(cells, peers, docs)
+    if sc:
+        out.append(scale.render(sc))
+        scale.charts(sc, docs)
+    text = "\n".join(out).rstrip("\n") + "\n"
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, out_path)
+    log("wrote %s (and its charts)" % out_path)
+    return text
 
 
 def sh(cmd):
@@ -520,35 +772,55 @@ def machine_meta():
 
 # ---------------------------------------------------------------------------
 def parse_args():
+    sys.modules.setdefault("run_bench", sys.modules[__name__])
+    import scale
     p = argparse.ArgumentParser(
         description="Benchmark memtype against glibc (and peer tools) on the reference "
-                    "workloads; writes a markdown report.",
+                    "workloads; writes docs/benchmarks.md (with --all: every peer tool, the "
+                    "scale curves of bench/scale.py and the charts).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="tools: %s\nworkloads: %s\n\n"
+               "The one command that regenerates docs/benchmarks.md and its charts:\n"
+               "    %s\n"
+               "(as root it installs the peers with `sh scripts/deps.sh bench`).\n\n"
                "Tools are defined one per line in the TOOLS table at the top of this script.\n"
                "LD_PRELOAD, MALLOC_*, MEMTYPE_* and similar inherited variables are removed\n"
                "from the workloads' environment; add a memtype mode line to TOOLS instead.\n"
-               "Per-run stdout/stderr are kept in WORKDIR/logs/."
-               % (", ".join(TOOLS), ", ".join(WORKLOADS)))
+               "Per-run stdout/stderr are kept in WORKDIR/logs/. Raw results are saved in\n"
+               "bench/results/{peers,scale}.json, from which --render-only rebuilds the doc."
+               % (", ".join(TOOLS), ", ".join(WORKLOADS), ALL_COMMAND))
+    p.add_argument("--all", action="store_true",
+                   help="everything: install the peers (as root), run every tool on every "
+                        "workload, then the scale curves, and write the doc and charts")
+    p.add_argument("--render-only", action="store_true",
+                   help="measure nothing: rebuild docs/benchmarks.md and the charts from "
+                        "bench/results/*.json")
     p.add_argument("--runs", type=int, default=5, help="runs per tool and workload (default 5; "
                    "slow tools are capped at their own count)")
     p.add_argument("--tools", default=DEFAULT_TOOLS,
-                   help="comma-separated tools (default %s; glibc is always added)" % DEFAULT_TOOLS)
+                   help="comma-separated tools (default %s; --all: every tool; glibc is always "
+                        "added)" % DEFAULT_TOOLS)
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
                    help="comma-separated workloads (default %s)" % DEFAULT_WORKLOADS)
     p.add_argument("--lib", default=os.path.join(REPO, "build", "lib", "libmemtype.so"),
-                   help="libmemtype.so for the memtype tools (default <repo>/build/lib/libmemtype.so)")
+                   help="libmemtype.so for the memtype tools (default <repo>/build/lib/libmemtype.so; "
+                        "it is copied to the work dir at start)")
     p.add_argument("--workdir", default="/tmp/mtbench", help="build/scratch dir (default /tmp/mtbench)")
     p.add_argument("--timeout", type=float, default=300.0,
-                   help="seconds before a run is killed and reported 'timed out' (default 300); "
-                        "a tool that times out is not run again on that workload")
+                   help="seconds before a run is killed and reported 'timed out' (default 300; "
+                        "lower for the tools that say so in TOOLS); a tool that times out is "
+                        "not run again on that workload")
     p.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks.md"),
-                   help="markdown report path (default <repo>/docs/benchmarks.md)")
-    p.add_argument("--no-write", action="store_true", help="print the report, do not write it")
+                   help="markdown report path (default <repo>/docs/benchmarks.md); the charts "
+                        "go beside it")
+    p.add_argument("--no-write", action="store_true",
+                   help="print the report, write nothing (neither the doc nor bench/results/)")
     p.add_argument("--no-build", action="store_true", help="reuse the workloads already in --workdir")
     p.add_argument("--keep-tool-data", action="store_true",
                    help="keep tool output files (heaptrack, dmalloc logs...) in WORKDIR/tooldata")
     p.add_argument("--list", action="store_true", help="list tools and whether they are installed")
+    g = p.add_argument_group("scale curves (with --all; see bench/scale.py)")
+    scale.add_args(g)
     a = p.parse_args()
     a.lib = os.path.abspath(a.lib)
     a.workdir = os.path.abspath(a.workdir)
@@ -556,6 +828,9 @@ def parse_args():
         p.error("--runs must be >= 1")
     if a.timeout <= 0:
         p.error("--timeout must be > 0")
+    if a.all:
+        a.tools = ",".join(TOOLS)
+        a.workloads = DEFAULT_WORKLOADS
     a.tools = [t.strip() for t in a.tools.split(",") if t.strip()]
     a.workloads = [w.strip() for w in a.workloads.split(",") if w.strip()]
     for t in a.tools:
@@ -569,30 +844,29 @@ def parse_args():
     if "glibc" in a.tools:
         a.tools.remove("glibc")
     a.tools = ["glibc"] + list(dict.fromkeys(a.tools))
+    scale.check_args(p, a)
     return a
 
 
-def main():
-    args = parse_args()
-    if args.list:
-        for t, tool in TOOLS.items():
-            why = missing_reason(t, tool, args.lib)
-            print("%-10s %-14s %s" % (t, "not installed" if why else "ok",
-                                       tool_invocation(tool, args.lib)))
-            if why:
-                print("%-10s %s" % ("", why))
-        return 0
+def prepare_all(args):
+    """--all: install the peers (as root) and build memtype if its library is missing."""
+    deps = os.path.join(REPO, "scripts", "deps.sh")
+    r = subprocess.run(["sh", deps, "bench"])
+    if r.returncode != 0:
+        if os.geteuid() == 0:
+            die("`sh scripts/deps.sh bench` failed (exit %d)" % r.returncode)
+        log("warning: not root, so the missing peers above are not installed; they will be "
+            "reported as not installed")
+    if not os.path.exists(args.lib):
+        build = os.path.join(REPO, "build")
+        if args.lib != os.path.join(build, "lib", "libmemtype.so"):
+            die("%s is missing" % args.lib)
+        log("building memtype into %s" % build)
+        run_checked(["cmake", "-S", REPO, "-B", build, "-DCMAKE_BUILD_TYPE=Release"])
+        run_checked(["cmake", "--build", build, "-j", str(os.cpu_count() or 1)])
 
-    base_env = {}
-    stripped = []
-    for k, v in os.environ.items():
-        if STRIP_ENV.match(k):
-            stripped.append(k)
-        else:
-            base_env[k] = v
-    if stripped:
-        log("note: not passing inherited %s to the workloads" % ", ".join(sorted(stripped)))
 
+def run_peers(args, base_env):
     ctx = {"cc1": find_cc1() if "gcc" in args.workloads else "",
            "helper": build_helper(args.workdir)}
     for w in args.workloads:
@@ -608,13 +882,14 @@ def main():
     else:
         build(args.workdir, args.workloads)
 
-    missing = {t: missing_reason(t, TOOLS[t], args.lib) for t in args.tools}
+    missing = {t: missing_reason(t, TOOLS[t], args.run_lib) for t in args.tools}
     for t, why in missing.items():
         if why:
             log("tool %s: %s; reported as not installed" % (t, why))
     if missing["glibc"]:
         die("glibc baseline cannot run: " + missing["glibc"])
 
+    t_start = time.time()
     results = {}
     abandoned = set()
     for w in args.workloads:
@@ -662,24 +937,57 @@ def main():
                     abandoned.add((w, t))
 
     meta["load_end"] = "%.2f" % os.getloadavg()[0]
-    cells = summarize(results, args.tools, args.workloads)
+    meta["elapsed_s"] = round(time.time() - t_start)
     script = os.path.relpath(os.path.abspath(sys.argv[0]), REPO)
-    cmd = "python3 " + shlex.join([script] + sys.argv[1:])
-    meta["cmd"] = cmd
-    if any(t.startswith("memtype") for t in args.tools):
-        rev = sh(["git", "-C", REPO, "describe", "--always", "--dirty"]).strip()
-        if rev:
-            meta["git"] = " (repository at `%s`)" % rev
-    text = render(cells, args.tools, args.workloads, args, meta)
-    print(text)
+    meta["cmd"] = "python3 " + shlex.join([script] + sys.argv[1:])
+    return peers_to_json(results, args, meta)
+
+
+def main():
+    args = parse_args()
+    if args.list:
+        for t, tool in TOOLS.items():
+            why = missing_reason(t, tool, args.lib)
+            print("%-15s %-14s %s" % (t, "not installed" if why else "ok",
+                                       tool_invocation(tool, args.lib)))
+            if why:
+                print("%-15s %s" % ("", why))
+        return 0
+    if args.render_only:
+        print(write_doc(args.out))
+        return 0
+    if args.all:
+        prepare_all(args)
+
+    base_env = {}
+    stripped = []
+    for k, v in os.environ.items():
+        if STRIP_ENV.match(k):
+            stripped.append(k)
+        else:
+            base_env[k] = v
+    if stripped:
+        log("note: not passing inherited %s to the workloads" % ", ".join(sorted(stripped)))
+    if any(t.startswith("memtype") for t in args.tools + (args.scale_tools if args.all else [])):
+        args.run_lib, args.lib_desc = snapshot_lib(args.lib, args.workdir)
+    else:
+        args.run_lib, args.lib_desc = args.lib, ""
+    args.lib_snapshot = args.run_lib
+
+    t0 = time.time()
+    info = run_peers(args, base_env)
+    if args.no_write:
+        print(render(peers_cells(info), info))
+    else:
+        save_json(PEERS_JSON, info)
+    if args.all:
+        import scale
+        data = scale.run(args, save=not args.no_write)
+        if args.no_write:
+            print(scale.render(data))
     if not args.no_write:
-        d = os.path.dirname(os.path.abspath(args.out))
-        os.makedirs(d, exist_ok=True)
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, args.out)
-        log("wrote %s" % args.out)
+        print(write_doc(args.out))
+    log("done in %.1f min" % ((time.time() - t0) / 60.0))
     return 0
 
 
