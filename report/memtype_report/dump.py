@@ -40,6 +40,15 @@ class TypeStats:
     slots: int = 0            # slot records summed
     highuse: object = None    # sampled high-water mark of bytes in use (None: unknown)
 
+    def add_record(self, allocs, frees, bytes_alloc, bytes_freed, classes):
+        """Adds one slot's counters (a stat record) into the type's totals."""
+        self.allocs += allocs
+        self.frees += frees
+        self.bytes_alloc += bytes_alloc
+        self.bytes_freed += bytes_freed
+        self.classes |= classes
+        self.slots += 1
+
     @property
     def in_use(self):
         return max(0, self.allocs - self.frees)
@@ -201,10 +210,5 @@ def _types(c, d, ntypes):
         t = TypeStats(tid, pcs, name)
         for _ in range(nrec):
             _slot, _, a, f, ba, bf, c0, c1 = c.u("IIQQQQQQ", "stat record")
-            t.allocs += a
-            t.frees += f
-            t.bytes_alloc += ba
-            t.bytes_freed += bf
-            t.classes |= c0 | c1 << 64
-            t.slots += 1
+            t.add_record(a, f, ba, bf, c0 | c1 << 64)
         d.types.append(t)

@@ -104,12 +104,7 @@ def read(pid):
                         pc = struct.unpack_from("<Q", m, toff)[0] if tid < ntypes else 0
                         name = m[toff + 8:toff + 64].split(b"\0", 1)[0].decode("utf-8", "replace")
                         t = types[tid] = TypeStats(tid, [pc] if pc and not name else [], name)
-                    t.allocs += a
-                    t.frees += f
-                    t.bytes_alloc += ba
-                    t.bytes_freed += bf
-                    t.classes |= c0 | c1 << 64
-                    t.slots += 1
+                    t.add_record(a, f, ba, bf, c0 | c1 << 64)
         d.types = [types[k] for k in sorted(types)]
         return d
     finally:
