@@ -87,6 +87,32 @@ class Live(unittest.TestCase):
         self.assertEqual(set(glob.glob("/dev/shm/memtype.*.live")), files_before)
         self.assertIn(live.path_of(self.p.pid), files_before)
 
+    def test_a_running_python3_shows_its_types_changing(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_LIVE": "1", "MEMTYPE_OUTPUT": "off",
+                    "PYTHONMALLOC": "malloc"})
+        script = ("import sys\nkeep = []\nfor line in sys.stdin:\n"
+                  "    keep.append([str(i) * 3 for i in range(20000)])\n"
+                  "    print('ok', flush=True)\n")
+        p = subprocess.Popen(["/usr/bin/python3", "-c", script], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, env=env, text=True)
+        try:
+            reads = []
+            for _ in range(2):
+                p.stdin.write("grow\n")
+                p.stdin.flush()
+                self.assertEqual(p.stdout.readline(), "ok\n")
+                reads.append(live.read(p.pid))
+            total = [sum(t.in_use_bytes for t in d.types) for d in reads]
+            allocs = [sum(t.allocs for t in d.types) for d in reads]
+            self.assertGreater(total[1] - total[0], 20000 * 8)  # the second list is live
+            self.assertGreater(allocs[1] - allocs[0], 20000)
+            self.assertTrue(any("python3" in m.path for m in reads[1].modules))
+        finally:
+            p.stdin.close()
+            p.wait(timeout=30)
+        self.assertFalse(os.path.exists(live.path_of(p.pid)))
+
     def test_no_live_view_is_a_clear_error(self):
         r = subprocess.run([CMD, "stat", "1"], capture_output=True, text=True)
         self.assertEqual(r.returncode, 2)
