@@ -204,18 +204,14 @@ static mt_slab_t *take_aligned_locked(size_t k, size_t align_pages) {
         continue;
       if (skip == 0)
         return run;
-      /* Split off the unaligned head as its own free run. */
+      /* Split off the unaligned head as its own free run (the dirty page
+       * count is unchanged: both halves keep the run's state). */
       mt_segment_t *seg = mt_segment_of(addr);
       bool dirty = run->dirty;
       size_t total = run->npages;
       bin_remove(run);
-      if (dirty)
-        dirty_pages -= total;
       make_free_run(seg, first, skip, dirty);
-      mt_slab_t *rest = make_free_run(seg, first + skip, total - skip, dirty);
-      if (dirty)
-        dirty_pages += total;
-      return rest;
+      return make_free_run(seg, first + skip, total - skip, dirty);
     }
     if (b >= MT_SEG_PAGES)
       break;
@@ -296,12 +292,8 @@ void mt_page_free_run(mt_slab_t *run) {
       first = run_index(l);
     }
   }
-  if (n == DATA_PAGES && segments != seg) {
-    /* A wholly free segment that is not the first: unmap it. */
-    dirty_pages -= n;
-    make_free_run(seg, first, n, false);
-    segment_release_locked(seg);
-  } else if (n == DATA_PAGES && segments == seg && seg->next) {
+  if (n == DATA_PAGES && (segments != seg || seg->next)) {
+    /* A wholly free segment, and not the only one: unmap it. */
     dirty_pages -= n;
     make_free_run(seg, first, n, false);
     segment_release_locked(seg);
