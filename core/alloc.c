@@ -27,19 +27,21 @@ static bool options_from_env;
 
 /* ---- bootstrap ---------------------------------------------------------- */
 
+/* An invalid configuration stops the program at start, saying why. */
+static void stop_on_config_error(const char *err) {
+  mt_os_write(2, err, strlen(err));
+  mt_os_exit(1);
+}
+
 static void load_options(void) {
   char err[512];
   char **env = mt_os_environ();
-  if (!mt_options_parse(env, mt_os_is_secure(), err, sizeof(err))) {
-    mt_os_write(2, err, strlen(err));
-    mt_os_exit(1);
-  }
+  if (!mt_options_parse(env, mt_os_is_secure(), err, sizeof(err)))
+    stop_on_config_error(err);
   options_from_env = env != NULL;
   mt_site_mask = mt_opt.depth ? ~(uintptr_t)0 : 0;
-  if (!mt_site_set_rules(mt_opt.types, err, sizeof(err))) {
-    mt_os_write(2, err, strlen(err));
-    mt_os_exit(1);
-  }
+  if (!mt_site_set_rules(mt_opt.types, err, sizeof(err)))
+    stop_on_config_error(err);
   mt_site_deep = mt_opt.depth > 1;
 }
 
@@ -76,10 +78,8 @@ void mt_late_init(void) {
   }
   mt_live_start();
   char err[512];
-  if (!mt_dump_install_signals(err, sizeof(err))) {
-    mt_os_write(2, err, strlen(err));
-    mt_os_exit(1);
-  }
+  if (!mt_dump_install_signals(err, sizeof(err)))
+    stop_on_config_error(err);
 }
 
 /* ---- helpers -------------------------------------------------------------- */

@@ -70,37 +70,35 @@ void mt_os_shrink(void *p, size_t old_size, size_t new_size) {
     munmap((char *)p + new_size, old_size - new_size);
 }
 
-bool mt_os_write_all(int fd, const void *buf, size_t len, int *err) {
+/* The one write loop: at the file offset `off`, or at the file position
+ * when off < 0; retries short writes and EINTR; errno is kept. */
+static bool write_loop(int fd, const void *buf, size_t len, int64_t off, int *err) {
+  int saved = errno;
   const char *p = buf;
   while (len > 0) {
-    ssize_t n = write(fd, p, len);
+    ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)off);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
       *err = n < 0 ? errno : ENOSPC;
+      errno = saved;
       return false;
     }
     p += n;
     len -= (size_t)n;
+    if (off >= 0)
+      off += n;
   }
+  errno = saved;
   return true;
 }
 
+bool mt_os_write_all(int fd, const void *buf, size_t len, int *err) {
+  return write_loop(fd, buf, len, -1, err);
+}
+
 bool mt_os_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, int *err) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = pwrite(fd, p, len, (off_t)off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      *err = n < 0 ? errno : ENOSPC;
-      return false;
-    }
-    p += n;
-    len -= (size_t)n;
-    off += (uint64_t)n;
-  }
-  return true;
+  return write_loop(fd, buf, len, (int64_t)off, err);
 }
 
 int mt_os_create_excl(const char *path) {
@@ -236,17 +234,8 @@ void mt_os_each_module(mt_module_fn fn, void *arg) {
 }
 
 void mt_os_write(int fd, const char *buf, size_t len) {
-  int saved = errno;
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    buf += n;
-    len -= (size_t)n;
-  }
-  errno = saved;
+  int err;
+  write_loop(fd, buf, len, -1, &err);
 }
 
 int mt_os_getpid(void) { return (int)syscall(SYS_getpid); }

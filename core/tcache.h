@@ -125,10 +125,11 @@ uint64_t mt_tcache_highuse(unsigned type);
 static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigned cls,
                                          uint64_t n) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);
+  /* One load of the count serves the sampling test and the increment. */
   uint64_t allocs = __atomic_load_n(&s->allocs, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(allocs % MT_HIGHUSE_EVERY == 0))
     mt_tcache_sample_highuse(type);
-  mt_stat_add(&s->allocs, 1);
+  __atomic_store_n(&s->allocs, allocs + 1, __ATOMIC_RELAXED);
   mt_stat_add(&s->bytes_alloc, n);
   uint64_t bit = 1ull << (cls & 63), *w = &s->classes[cls >> 6];
   uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);

@@ -7,6 +7,8 @@ import subprocess
 import tempfile
 import unittest
 
+from mtenv import clean_env
+
 CMD = os.environ.get("MEMTYPE_CMD", "build/bin/memtype")
 DEMO = os.environ.get("MEMTYPE_DEMO", "build/bin/wordfreq")
 
@@ -15,7 +17,7 @@ SCRATCH = tempfile.mkdtemp(prefix="memtype-cli-test.")
 
 
 def memtype(*args, **kw):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+    env = clean_env()
     env["MEMTYPE_OUTPUT"] = "off"
     env.update(kw.pop("env", {}))
     kw.setdefault("cwd", SCRATCH)

@@ -5,16 +5,12 @@ import glob
 import os
 import struct
 import subprocess
-import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "report"))
+from mtenv import CMD, LIB, clean_env  # noqa: E402  (also puts report/ on sys.path)
 from memtype_report import dump  # noqa: E402
 
-CMD = os.environ.get("MEMTYPE_CMD", "build/bin/memtype")
-LIB = os.environ.get("MEMTYPE_LIB_PATH", "build/lib/libmemtype.so")
 PROG = os.environ.get("MEMTYPE_THREE_SITES", "build/bin/three_sites")
 
 
@@ -28,7 +24,7 @@ def high_use_k(words):
 
 
 def run_for_dump(tmp, extra_env=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+    env = clean_env()
     env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd"),
                 "MEMTYPE_SKIP": "xmalloc"})
     env.update(extra_env or {})
@@ -155,7 +151,7 @@ class ThreeSites(unittest.TestCase):
 
     def test_output_off_writes_nothing(self):
         tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off"})
         subprocess.run([PROG], env=env, cwd=tmp)
         self.assertEqual(os.listdir(tmp), [])
@@ -168,7 +164,7 @@ EXPLICIT = os.environ.get("MEMTYPE_EXPLICIT", "build/bin/explicit_types")
 class ExplicitTypes(unittest.TestCase):
     def test_named_types_and_pool_accounting_reach_dump_and_report(self):
         tmp = tempfile.mkdtemp(prefix="memtype-explicit-test.")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env = clean_env()
         env.update({"MEMTYPE_OUTPUT": os.path.join(tmp, "d.mtd"), "LD_PRELOAD": ""})
         r = subprocess.run([EXPLICIT], env=env, capture_output=True, text=True)
         self.assertEqual(r.stdout, "1200 tokens, 19200 arena bytes\n")
@@ -194,7 +190,7 @@ class ExplicitTypes(unittest.TestCase):
 class Signals(unittest.TestCase):
     def run_mode(self, mode, extra=None):
         tmp = tempfile.mkdtemp(prefix="memtype-sig-test.")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%p.mtd")})
         env.update(extra or {})
         r = subprocess.run([SIGNALS, mode], env=env, capture_output=True, text=True)
@@ -284,7 +280,7 @@ class RealPrograms(unittest.TestCase):
 
     def report_of(self, argv, stdin=None, extra=None):
         tmp = tempfile.mkdtemp(prefix="memtype-realdump-test.")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd")})
         env.update(extra or {})
         r = subprocess.run(argv, input=stdin, env=env, capture_output=True, text=True, cwd=tmp)

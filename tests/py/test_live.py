@@ -5,16 +5,12 @@ forked child gets its own."""
 import glob
 import os
 import subprocess
-import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "report"))
+from mtenv import CMD, LIB, clean_env  # noqa: E402  (also puts report/ on sys.path)
 from memtype_report import dump, live  # noqa: E402
 
-CMD = os.environ.get("MEMTYPE_CMD", "build/bin/memtype")
-LIB = os.environ.get("MEMTYPE_LIB_PATH", "build/lib/libmemtype.so")
 PROG = os.environ.get("MEMTYPE_LIVE_PROG", "build/bin/live_prog")
 
 
@@ -26,7 +22,7 @@ def grow_row(out):
 class Live(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="memtype-live-test.")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_LIVE": "1",
                     "MEMTYPE_OUTPUT": os.path.join(self.tmp, "d.%p.mtd")})
         self.p = subprocess.Popen([PROG], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -88,7 +84,7 @@ class Live(unittest.TestCase):
         self.assertIn(live.path_of(self.p.pid), files_before)
 
     def test_a_running_python3_shows_its_types_changing(self):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEMTYPE_")}
+        env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_LIVE": "1", "MEMTYPE_OUTPUT": "off",
                     "PYTHONMALLOC": "malloc"})
         script = ("import sys\nkeep = []\nfor line in sys.stdin:\n"
