@@ -15,6 +15,7 @@
 #include "os.h"
 #include "report.h"
 #include "dump.h"
+#include "fail.h"
 #include "live.h"
 #include "site.h"
 #include "stats.h"
@@ -43,6 +44,19 @@ static void load_options(void) {
   if (!mt_site_set_rules(mt_opt.types, err, sizeof(err)))
     stop_on_config_error(err);
   mt_site_deep = mt_opt.depth > 1;
+  mt_fail_init();
+  /* The debug gate: with any debug feature on, no thread uses the fast
+   * paths (a cache attached before the options were known included). */
+  mt_debug_gate = mt_fail_on;
+  if (mt_debug_gate)
+    mt_tls_cache = NULL;
+}
+
+static void print_config(void) {
+  mt_options_print();
+  if (mt_fail_on)
+    mt_printf("memtype: failure injection seed %lu (MEMTYPE_FAILURE_SEED=%lu repeats this run)\n",
+              (unsigned long)mt_fail_seed(), (unsigned long)mt_fail_seed());
 }
 
 void mt_init(void) {
@@ -62,7 +76,7 @@ void mt_init(void) {
   load_options();
   __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
   if (options_from_env && mt_opt.verbose)
-    mt_options_print();
+    print_config();
 }
 
 bool mt_is_initialized(void) { return __atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == 2; }
@@ -74,7 +88,7 @@ void mt_late_init(void) {
   if (!options_from_env) {
     load_options();
     if (mt_opt.verbose)
-      mt_options_print();
+      print_config();
   }
   mt_live_start();
   char err[512];
@@ -93,7 +107,7 @@ MT_HIDDEN uintptr_t mt_site_mask;
 _Static_assert(MT_NCLASSES + 3 <= 128, "class bits fit the Size(s) bitmap");
 
 static unsigned type_of(uintptr_t pc) {
-  mt_tcache_t *tc = mt_tls_cache;
+  mt_tcache_t *tc = mt_tls_own;
   pc &= mt_site_mask;
   if (tc)
     return mt_tcache_site(tc, pc);
@@ -102,7 +116,7 @@ static unsigned type_of(uintptr_t pc) {
 }
 
 static void count_alloc(unsigned type, unsigned cls, uint64_t bytes) {
-  mt_tcache_t *tc = mt_tls_cache;
+  mt_tcache_t *tc = mt_tls_own;
   if (tc == NULL)
     mt_tcache_count_nocache(true, type, cls, bytes);
   else
@@ -110,7 +124,7 @@ static void count_alloc(unsigned type, unsigned cls, uint64_t bytes) {
 }
 
 static void count_free(unsigned type, uint64_t bytes) {
-  mt_tcache_t *tc = mt_tls_cache;
+  mt_tcache_t *tc = mt_tls_own;
   if (tc == NULL)
     mt_tcache_count_nocache(false, type, 0, bytes);
   else
@@ -118,11 +132,18 @@ static void count_free(unsigned type, uint64_t bytes) {
 }
 
 static mt_tcache_t *get_cache(void) {
-  mt_tcache_t *tc = mt_tls_cache;
+  mt_tcache_t *tc = mt_tls_own;
   if (MT_LIKELY(tc != NULL))
     return tc;
   mt_init();
   return mt_tcache_attach();
+}
+
+/* Every allocation that fails for want of memory ends here. */
+static MT_NOINLINE MT_COLD void *out_of_memory(void) {
+  mt_fail_note_real();
+  errno = ENOMEM;
+  return NULL;
 }
 
 static size_t pages_for(size_t n) {
@@ -219,10 +240,8 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
   mt_tcache_t *tc = get_cache();
   if (MT_LIKELY(tc != NULL)) {
     mt_bin_t *b = &tc->bins[c];
-    if (b->n == 0 && !mt_tcache_refill(tc, c)) {
-      errno = ENOMEM;
-      return NULL;
-    }
+    if (b->n == 0 && !mt_tcache_refill(tc, c))
+      return out_of_memory();
     unsigned i = --b->n;
     b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
     count_alloc(type, c, n);
@@ -231,10 +250,8 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
   /* An exiting thread: one slot straight from the zone. */
   void *p;
   mt_meta_t *m;
-  if (mt_zone_take(c, &p, &m, 1) == 0) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (mt_zone_take(c, &p, &m, 1) == 0)
+    return out_of_memory();
   m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
   count_alloc(type, c, n);
   return p;
@@ -244,10 +261,8 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
                           unsigned type) {
   bool dirty;
   mt_slab_t *run = mt_page_alloc_run(pages_for(n), align_pages ? align_pages : 1, &dirty);
-  if (run == NULL) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (run == NULL)
+    return out_of_memory();
   run->start = mt_run_addr(run);
   run->run_meta.word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
   __atomic_store_n(&run->kind, MT_RUN_MEDIUM, __ATOMIC_RELEASE);
@@ -261,7 +276,7 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) 
   mt_huge_t *h;
   void *p = mt_huge_alloc(n, align, &h);
   if (p == NULL)
-    return NULL;
+    return out_of_memory();
   h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               MT_STATE_LIVE, (uint8_t)family);
   count_alloc(type, MT_CLASS_BIT_HUGE, n);
@@ -274,15 +289,30 @@ static void *alloc_large(size_t n, unsigned family, bool zero, unsigned type) {
   return alloc_huge(n, 0, family, type);
 }
 
-/* Any size, a known type; zeroed when asked. */
-static void *alloc_typed(size_t n, unsigned family, bool zero, unsigned type) {
-  mt_init();
+/* Any size, a known type; zeroed when asked. No failure injection. */
+static void *alloc_any(size_t n, unsigned family, bool zero, unsigned type) {
   if (n > MT_SMALL_MAX)
     return alloc_large(n, family, zero, type);
   void *p = alloc_small(mt_size_class(n), n, family, type);
   if (p && zero)
     memset(p, 0, n);
   return p;
+}
+
+/* True when this allocation must fail on purpose (MEMTYPE_FAILURE_*):
+ * asked before anything changes, so a failure leaves no trace but its count. */
+static inline bool inject(size_t n, unsigned type, unsigned family) {
+  return MT_UNLIKELY(mt_fail_on) && mt_fail_should(n, type, family);
+}
+
+/* The same, failure injection first. */
+static void *alloc_typed(size_t n, unsigned family, bool zero, unsigned type) {
+  mt_init();
+  if (inject(n, type, family)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return alloc_any(n, family, zero, type);
 }
 
 void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) {
@@ -359,10 +389,8 @@ void mt_type_account(unsigned type, size_t n, bool allocated) {
 
 void *mt_calloc(size_t count_, size_t size, uintptr_t pc) {
   size_t n;
-  if (__builtin_mul_overflow(count_, size, &n)) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (__builtin_mul_overflow(count_, size, &n))
+    return out_of_memory();
   if (n <= MT_SMALL_MAX) {
     void *p = mt_malloc_inline(n, MT_FAM_MALLOC, pc);
     if (p)
@@ -370,7 +398,7 @@ void *mt_calloc(size_t count_, size_t size, uintptr_t pc) {
     return p;
   }
   mt_init();
-  return alloc_large(n, MT_FAM_MALLOC, true, type_of(pc));
+  return alloc_typed(n, MT_FAM_MALLOC, true, type_of(pc));
 }
 
 /* Resizes b in place when its storage allows; true on success. */
@@ -413,6 +441,10 @@ void *mt_realloc_type(void *p, size_t n, unsigned type) {
     return NULL;
   }
   unsigned family = b.meta->f.family;
+  if (inject(n, type, family)) {
+    errno = ENOMEM; /* the block stays as it was */
+    return NULL;
+  }
   size_t old = requested_size(&b);
   /* A resized block takes the type of the realloc call site. */
   unsigned old_type = b.meta->f.type;
@@ -425,10 +457,8 @@ void *mt_realloc_type(void *p, size_t n, unsigned type) {
   }
   if (b.where == BLK_HUGE && n > MT_MEDIUM_MAX) {
     void *q = mt_huge_resize(b.huge, n);
-    if (q == NULL) {
-      errno = ENOMEM;
-      return NULL;
-    }
+    if (q == NULL)
+      return out_of_memory();
     mt_huge_t *h = mt_huge_of((uintptr_t)q);
     h->meta.f.size = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
     h->meta.f.type = (uint16_t)type;
@@ -436,7 +466,7 @@ void *mt_realloc_type(void *p, size_t n, unsigned type) {
     count_alloc(type, MT_CLASS_BIT_HUGE, n);
     return q;
   }
-  void *q = alloc_typed(n, family, false, type);
+  void *q = alloc_any(n, family, false, type);
   if (q == NULL)
     return NULL;
   memcpy(q, p, n < b.usable ? n : b.usable);
@@ -446,10 +476,8 @@ void *mt_realloc_type(void *p, size_t n, unsigned type) {
 
 void *mt_reallocarray(void *p, size_t count_, size_t size, uintptr_t pc) {
   size_t n;
-  if (__builtin_mul_overflow(count_, size, &n)) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  if (__builtin_mul_overflow(count_, size, &n))
+    return out_of_memory();
   return mt_realloc(p, n, pc);
 }
 
@@ -466,6 +494,10 @@ void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
   }
   mt_init();
   unsigned type = type_of(pc);
+  if (inject(n, type, family)) {
+    errno = ENOMEM;
+    return NULL;
+  }
   unsigned c = mt_size_class_aligned(n, align);
   if (c < MT_NCLASSES)
     return alloc_small(c, n, family, type);
@@ -551,5 +583,9 @@ void mt_at_exit(void) {
             mt_os_progname(), mt_os_getpid(), (unsigned long)s.allocs, (unsigned long)s.frees,
             (unsigned long)s.bytes_alloc, (unsigned long)(s.allocs - s.frees),
             (unsigned long)(ps.peak_mapped >> 10), threads);
+  if (mt_fail_on)
+    mt_printf("memtype: failure injection: %lu allocations failed on purpose, 1 in %ld of %lu "
+              "eligible, seed %lu\n", (unsigned long)mt_fail_count(), (long)mt_opt.failure_rate,
+              (unsigned long)mt_fail_eligible(), (unsigned long)mt_fail_seed());
   mt_stats_print_types(mt_opt.stats_lines);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dump.h"
+#include "fail.h"
 #include "lock.h"
 #include "options.h"
 #include "os.h"
@@ -23,6 +24,7 @@
 #define TAG_MODULES 3u
 #define TAG_TYPES 4u
 #define TAG_HIGHUSE 5u
+#define TAG_FAILURES 6u
 #define TAG_END 0xffffffffu
 #define FLAG_COMPLETE 1u
 #define MAX_SLOTS 65536u
@@ -99,7 +101,7 @@ static void section_end(void) {
 static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
   put(MAGIC, 8);
   put16(1); /* major */
-  put16(1); /* minor: 1.1 added HIGHUSE */
+  put16(2); /* minor: 1.1 added HIGHUSE, 1.2 FAILURES and the records' failures */
   put16(64);
   put16(0x0102);
   put32(flags);
@@ -187,7 +189,7 @@ static void modules_section(void) {
 }
 
 static bool stat_is_zero(const mt_typestat_t *s) {
-  return !(s->allocs | s->frees | s->bytes_alloc | s->bytes_freed);
+  return !(s->allocs | s->frees | s->bytes_alloc | s->bytes_freed | s->failures);
 }
 
 static const mt_typestat_t *slot_stat(mt_typestat_t *const *slot, unsigned type) {
@@ -236,8 +238,9 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
       v->bytes_freed = __atomic_load_n(&st->bytes_freed, __ATOMIC_RELAXED);
       v->classes[0] = __atomic_load_n(&st->classes[0], __ATOMIC_RELAXED);
       v->classes[1] = __atomic_load_n(&st->classes[1], __ATOMIC_RELAXED);
+      v->failures = __atomic_load_n(&st->failures, __ATOMIC_RELAXED);
       put32(s);
-      put32(0);
+      put32(v->failures > UINT32_MAX ? UINT32_MAX : (uint32_t)v->failures);
       put64(v->allocs);
       put64(v->frees);
       put64(v->bytes_alloc);
@@ -251,6 +254,51 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
       static const char zero[56];
       put(zero, sizeof(zero));
     }
+  }
+  section_end();
+}
+
+/* Injected failures: totals, then the events still in the ring, oldest
+ * first. Absent when failure injection is off. */
+static void failures_section(void) {
+  if (!mt_fail_on)
+    return;
+  const mt_fail_event_t *ev = mt_fail_events();
+  uint64_t total = mt_fail_count();
+  uint64_t first = total > MT_FAIL_EVENTS ? total - MT_FAIL_EVENTS + 1 : 1;
+  uint32_t n = 0;
+  for (uint64_t q = first; q <= total; q++)
+    n += __atomic_load_n(&ev[(q - 1) % MT_FAIL_EVENTS].seq, __ATOMIC_ACQUIRE) == q;
+  section_begin(TAG_FAILURES);
+  put64(total);
+  put64(mt_fail_eligible());
+  put64(mt_fail_seed());
+  put64((uint64_t)mt_opt.failure_rate);
+  put32(n);
+  put32(0);
+  uint32_t written = 0;
+  for (uint64_t q = first; q <= total && written < n; q++) {
+    mt_fail_event_t e = ev[(q - 1) % MT_FAIL_EVENTS];
+    if (e.seq != q)
+      continue;
+    if (e.nframes > 8)
+      e.nframes = 8;
+    put64(e.seq);
+    put64(e.eligible);
+    put64(e.time_ns);
+    put64(e.size);
+    put32(e.tid);
+    put16(e.type);
+    put16(e.family);
+    put32(e.nframes);
+    put32(0);
+    for (unsigned f = 0; f < 8; f++)
+      put64(f < e.nframes ? e.frames[f] : 0);
+    written++;
+  }
+  for (; written < n; written++) { /* overwritten meanwhile: keep the count */
+    static const char zero[112];
+    put(zero, sizeof(zero));
   }
   section_end();
 }
@@ -380,6 +428,7 @@ bool mt_dump_write(int reason, int sig) {
   for (unsigned t = 0; t < ntypes; t++)
     put64(mt_tcache_highuse(t));
   section_end();
+  failures_section();
   section_begin(TAG_END);
   section_end();
   flush();

@@ -44,6 +44,10 @@ int mt_os_getppid(void);
 /* The function and module holding pc (dladdr); false when unknown. The
  * strings belong to the loader. */
 bool mt_os_symbol(uintptr_t pc, const char **func, const char **module);
+/* The same with the function's start (0 when no symbol) and the module's
+ * load address. */
+bool mt_os_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, const char **module,
+                     uintptr_t *module_base);
 /* Calls fn for each loaded module: load bias, path, its GNU build-id. */
 typedef void (*mt_module_fn)(uint64_t base, const char *path, const uint8_t *build_id,
                              size_t build_id_len, void *arg);

@@ -179,7 +179,8 @@ uint64_t mt_os_realtime_ns(void) {
 
 int mt_os_getppid(void) { return (int)getppid(); }
 
-bool mt_os_symbol(uintptr_t pc, const char **func, const char **module) {
+bool mt_os_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, const char **module,
+                     uintptr_t *module_base) {
   Dl_info info;
   int saved = errno;
   int ok = dladdr((void *)pc, &info);
@@ -187,8 +188,15 @@ bool mt_os_symbol(uintptr_t pc, const char **func, const char **module) {
   if (!ok)
     return false;
   *func = info.dli_sname;
+  *func_addr = info.dli_sname ? (uintptr_t)info.dli_saddr : 0;
   *module = info.dli_fname;
+  *module_base = (uintptr_t)info.dli_fbase;
   return true;
+}
+
+bool mt_os_symbol(uintptr_t pc, const char **func, const char **module) {
+  uintptr_t a, b;
+  return mt_os_symbol_at(pc, func, &a, module, &b);
 }
 
 struct module_walk {

@@ -8,6 +8,7 @@
 
 #include "options.h"
 #include "os.h"
+#include "site.h"
 
 const char *const mt_error_names[MT_ERR_COUNT] = {
     [MT_ERR_INVALID_FREE] = "invalid-free",
@@ -179,6 +180,45 @@ void mt_warn(const char *fmt, ...) {
 
 unsigned long mt_warn_count(void) { return __atomic_load_n(&warnings, __ATOMIC_RELAXED); }
 unsigned long mt_error_count(void) { return __atomic_load_n(&errors, __ATOMIC_RELAXED); }
+
+/* ---- names and stacks ------------------------------------------------------ */
+
+void mt_report_write(const char *buf, size_t len) { sink(buf, len); }
+
+size_t mt_report_pc(char *buf, size_t len, uintptr_t pc) {
+  const char *func, *module;
+  uintptr_t faddr, base;
+  if (!mt_os_symbol_at(pc, &func, &faddr, &module, &base) || module == NULL)
+    return mt_snprintf(buf, len, "%p", (void *)pc);
+  const char *mod = strrchr(module, '/');
+  mod = mod ? mod + 1 : module;
+  if (*mod == '\0')
+    mod = mt_os_progname();
+  if (func)
+    return mt_snprintf(buf, len, "%s+0x%lx (%s)", func, (unsigned long)(pc - faddr), mod);
+  return mt_snprintf(buf, len, "%p (%s+0x%lx)", (void *)pc, mod, (unsigned long)(pc - base));
+}
+
+void mt_report_type_name(unsigned type, char *buf, size_t len) {
+  const char *name = mt_site_name(type);
+  if (type == MT_TYPE_UNTYPED)
+    mt_snprintf(buf, len, "(untyped)");
+  else if (type == MT_TYPE_OVERFLOW)
+    mt_snprintf(buf, len, "(other sites: type table full)");
+  else if (name)
+    mt_snprintf(buf, len, "%s", name);
+  else
+    mt_report_pc(buf, len, mt_site_pc(type));
+}
+
+size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc) {
+  char where[512];
+  mt_report_pc(where, sizeof(where), pc);
+  /* Without a symbol the address is already in `where`. */
+  if (where[0] == '0' && where[1] == 'x')
+    return mt_snprintf(buf, len, "    #%u %s\n", i, where);
+  return mt_snprintf(buf, len, "    #%u %p in %s\n", i, (void *)pc, where);
+}
 
 /* ---- the reporter -------------------------------------------------------- */
 

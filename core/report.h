@@ -34,6 +34,17 @@ void mt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 unsigned long mt_warn_count(void);
 
+/* Sends len bytes to the sink as they are. */
+void mt_report_write(const char *buf, size_t len);
+/* "symbol+0xoff (module)" for a code address, "0xpc (module+0xoff)" without
+ * a symbol, "0xpc" outside any module; returns the length. */
+size_t mt_report_pc(char *buf, size_t len, uintptr_t pc);
+/* A type's name: its MEMTYPE_TYPES or memtype.h name, or its call site as
+ * mt_report_pc() writes it. */
+void mt_report_type_name(unsigned type, char *buf, size_t len);
+/* One stack line, "    #i 0xpc in symbol+0xoff (module)\n"; its length. */
+size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc);
+
 /* Reports a heap error about address addr and then does what MEMTYPE_ON_ERROR
  * says. block/block_size/type describe the block it concerns when known
  * (block == 0 when none). Returns only for `continue`. */

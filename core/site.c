@@ -278,3 +278,26 @@ unsigned mt_site_count(void) {
 }
 
 unsigned long mt_site_overflows(void) { return __atomic_load_n(&overflows, __ATOMIC_RELAXED); }
+
+bool mt_site_type_matches(unsigned type, const char *globs, uint8_t *cache) {
+  if (type >= MT_MAX_TYPES)
+    return false;
+  uint8_t c = __atomic_load_n(&cache[type], __ATOMIC_RELAXED);
+  if (c)
+    return c == 2;
+  bool yes;
+  const char *name = mt_site_name(type);
+  if (name) {
+    yes = mt_site_glob_list_match(globs, name);
+  } else if (type == MT_TYPE_UNTYPED || type == MT_TYPE_OVERFLOW) {
+    yes = mt_site_glob_list_match(globs, type == MT_TYPE_UNTYPED ? "(untyped)" : "(overflow)");
+  } else {
+    uintptr_t stack[MT_MAX_DEPTH];
+    unsigned n = mt_site_stack(type, stack, MT_MAX_DEPTH);
+    yes = false;
+    for (unsigned f = 0; f < n && !yes; f++)
+      yes = pc_matches(globs, stack[f]);
+  }
+  __atomic_store_n(&cache[type], yes ? 2 : 1, __ATOMIC_RELAXED);
+  return yes;
+}

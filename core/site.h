@@ -36,6 +36,10 @@ bool mt_site_set_rules(const char *rules, char *err, size_t errlen);
 extern bool mt_site_deep;
 /* Does a comma-separated glob list match name? ('*' and '?'.) */
 bool mt_site_glob_list_match(const char *globs, const char *name);
+/* Does a type match a comma-separated glob list? A named type by its name;
+ * a call-site type by the function or module of any frame of its stack.
+ * cache[type] keeps the answer (0 unknown, 1 no, 2 yes): one per list. */
+bool mt_site_type_matches(unsigned type, const char *globs, uint8_t *cache);
 /* Type id of a named type, keyed by the address of its memtype_type (data,
  * so it never collides with a call site). name must outlive the process's
  * use of the type (a string literal). */

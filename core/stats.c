@@ -4,9 +4,9 @@
 #define _GNU_SOURCE
 #include "stats.h"
 
-#include <dlfcn.h>
 #include <string.h>
 
+#include "fail.h"
 #include "os.h"
 #include "report.h"
 #include "site.h"
@@ -14,37 +14,6 @@
 #include "tcache.h"
 
 static uint64_t clamp_sub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
-
-/* "symbol+0xoff (module)" or "0xpc (module)" for a call site. */
-static void site_name(unsigned type, char *buf, size_t len) {
-  if (type == MT_TYPE_UNTYPED) {
-    mt_snprintf(buf, len, "(untyped)");
-    return;
-  }
-  if (type == MT_TYPE_OVERFLOW) {
-    mt_snprintf(buf, len, "(other sites: type table full)");
-    return;
-  }
-  const char *name = mt_site_name(type);
-  if (name) {
-    mt_snprintf(buf, len, "%s", name);
-    return;
-  }
-  uintptr_t pc = mt_site_pc(type);
-  Dl_info info;
-  if (pc && dladdr((void *)pc, &info) && info.dli_fname) {
-    const char *mod = strrchr(info.dli_fname, '/');
-    mod = mod ? mod + 1 : info.dli_fname;
-    if (info.dli_sname)
-      mt_snprintf(buf, len, "%s+0x%lx (%s)", info.dli_sname,
-                  (unsigned long)(pc - (uintptr_t)info.dli_saddr), mod);
-    else
-      mt_snprintf(buf, len, "%p (%s+0x%lx)", (void *)pc, mod,
-                  (unsigned long)(pc - (uintptr_t)info.dli_fbase));
-    return;
-  }
-  mt_snprintf(buf, len, "%p", (void *)pc);
-}
 
 static void sizes_text(const mt_typestat_t *s, char *buf, size_t len) {
   size_t pos = 0;
@@ -69,18 +38,19 @@ void mt_stats_print_types(long lines) {
   mt_tcache_sum_types(all, n);
   unsigned used = 0;
   for (unsigned t = 0; t < n; t++)
-    used += all[t].allocs != 0;
+    used += all[t].allocs != 0 || all[t].failures != 0;
   char head[64];
   mt_snprintf(head, sizeof(head), "Type (%u call sites)", used);
-  mt_printf("memtype: %-49s %9s %9s %9s %10s  %s\n", head, "InUse", "MemUse", "HighUse",
-            "Requests", "Size(s)");
+  /* A Fail column when failures are injected (MEMTYPE_FAILURE_RATE). */
+  mt_printf("memtype: %-49s %9s %9s %9s %10s%s  %s\n", head, "InUse", "MemUse", "HighUse",
+            "Requests", mt_fail_on ? "    Fail" : "", "Size(s)");
   /* Selection of the top `lines` by memory in use (then requests): n is at
    * most 65536 and lines small, and it needs no allocation. */
   for (long shown = 0; shown < lines; shown++) {
     unsigned best = n;
     uint64_t best_mem = 0, best_req = 0;
     for (unsigned t = 0; t < n; t++) {
-      if (all[t].allocs == 0)
+      if (all[t].allocs == 0 && all[t].failures == 0)
         continue;
       uint64_t mem = clamp_sub(all[t].bytes_alloc, all[t].bytes_freed);
       if (best == n || mem > best_mem || (mem == best_mem && all[t].allocs > best_req)) {
@@ -92,16 +62,20 @@ void mt_stats_print_types(long lines) {
     if (best == n)
       break;
     char name[160], sizes[256];
-    site_name(best, name, sizeof(name));
+    mt_report_type_name(best, name, sizeof(name));
     sizes_text(&all[best], sizes, sizeof(sizes));
     uint64_t high = mt_tcache_highuse(best);
     if (high < best_mem)
       high = best_mem;
-    mt_printf("memtype: %-49s %9lu %8luK %8luK %10lu  %s\n", name,
+    char fails[16] = "";
+    if (mt_fail_on)
+      mt_snprintf(fails, sizeof(fails), " %7lu", (unsigned long)all[best].failures);
+    mt_printf("memtype: %-49s %9lu %8luK %8luK %10lu%s  %s\n", name,
               (unsigned long)clamp_sub(all[best].allocs, all[best].frees),
               (unsigned long)((best_mem + 1023) >> 10), (unsigned long)((high + 1023) >> 10),
-              (unsigned long)all[best].allocs, sizes);
+              (unsigned long)all[best].allocs, fails, sizes);
     all[best].allocs = 0; /* taken */
+    all[best].failures = 0;
   }
   if (used > (unsigned long)lines)
     mt_printf("memtype: ... %lu more types (MEMTYPE_STATS_LINES=N shows more)\n",

@@ -16,6 +16,8 @@
 #include "zone.h"
 
 MT_HIDDEN MT_TLS mt_tcache_t *mt_tls_cache;
+MT_HIDDEN MT_TLS mt_tcache_t *mt_tls_own;
+MT_HIDDEN bool mt_debug_gate;
 MT_HIDDEN MT_TLS uint8_t mt_tls_state;
 
 static mt_lock_t registry_lock;
@@ -61,7 +63,7 @@ static mt_tcache_t *cache_new(void) {
 
 mt_tcache_t *mt_tcache_attach(void) {
   if (mt_tls_state != MT_THREAD_NEW)
-    return mt_tls_cache;
+    return mt_tls_own;
   mt_tls_state = MT_THREAD_ATTACHING;
   mt_lock(&registry_lock);
   mt_tcache_t *tc = spare;
@@ -85,7 +87,8 @@ mt_tcache_t *mt_tcache_attach(void) {
   /* Any non-NULL value makes the destructor run at thread exit. This may
    * allocate (keys past the first block): the state guards it. */
   pthread_setspecific(exit_key, tc);
-  mt_tls_cache = tc;
+  mt_tls_own = tc;
+  mt_tls_cache = mt_debug_gate ? NULL : tc;
   mt_tls_state = MT_THREAD_CACHED;
   return tc;
 }
@@ -107,6 +110,7 @@ static void add_stat(mt_typestat_t *to, const mt_typestat_t *from) {
   to->bytes_freed += from->bytes_freed;
   to->classes[0] |= from->classes[0];
   to->classes[1] |= from->classes[1];
+  to->failures += from->failures;
 }
 
 /* Moves a dead thread's counters into the shared slot and zeroes its own,
@@ -120,7 +124,7 @@ static void fold_stats_locked(mt_tcache_t *tc) {
     if (shared[c] == NULL && (shared[c] = shared_chunk_new(c)) == NULL)
       continue;
     for (unsigned i = 0; i < MT_STAT_CHUNK; i++)
-      if (from[i].allocs || from[i].frees) {
+      if (from[i].allocs || from[i].frees || from[i].failures) {
         add_stat(&shared[c][i], &from[i]);
         memset(&from[i], 0, sizeof(from[i]));
       }
@@ -173,9 +177,10 @@ static void release_locked(mt_tcache_t *tc) {
 }
 
 void mt_tcache_detach(void) {
-  mt_tcache_t *tc = mt_tls_cache;
+  mt_tcache_t *tc = mt_tls_own;
   mt_tls_state = MT_THREAD_EXITED;
   mt_tls_cache = NULL;
+  mt_tls_own = NULL;
   if (tc == NULL)
     return;
   flush_all(tc);
@@ -203,6 +208,20 @@ bool mt_tcache_refill(mt_tcache_t *tc, unsigned c) {
   unsigned got = mt_zone_take(c, b->items + b->n, b->metas + b->n, want);
   b->n = (uint16_t)(b->n + got);
   return got != 0;
+}
+
+void mt_tcache_count_failure(mt_tcache_t *tc, unsigned type) {
+  if (tc) {
+    mt_stat_add(&mt_tcache_stat(tc, type)->failures, 1);
+    return;
+  }
+  unsigned c = type / MT_STAT_CHUNK;
+  mt_lock(&registry_lock);
+  if (shared[c] == NULL)
+    shared[c] = shared_chunk_new(c);
+  if (shared[c] != NULL)
+    shared[c][type % MT_STAT_CHUNK].failures++;
+  mt_unlock(&registry_lock);
 }
 
 void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t bytes) {
@@ -237,6 +256,7 @@ static void sum_slot(mt_typestat_t *const *slot, mt_typestat_t *out, unsigned nt
       v.bytes_freed = __atomic_load_n(&chunk[i].bytes_freed, __ATOMIC_RELAXED);
       v.classes[0] = __atomic_load_n(&chunk[i].classes[0], __ATOMIC_RELAXED);
       v.classes[1] = __atomic_load_n(&chunk[i].classes[1], __ATOMIC_RELAXED);
+      v.failures = __atomic_load_n(&chunk[i].failures, __ATOMIC_RELAXED);
       add_stat(&out[c * MT_STAT_CHUNK + i], &v);
     }
   }
@@ -349,7 +369,7 @@ void mt_tcache_fork_parent(void) { mt_unlock(&registry_lock); }
  * thread's cached slots to the zones so they are neither lost nor leaks. */
 void mt_tcache_fork_child(void) {
   mt_lock_reset(&registry_lock);
-  mt_tcache_t *mine = mt_tls_cache, *next;
+  mt_tcache_t *mine = mt_tls_own, *next;
   for (mt_tcache_t *tc = registry; tc; tc = next) {
     next = tc->next;
     if (tc == mine)

@@ -33,6 +33,7 @@ typedef struct mt_typestat_s {
   uint64_t bytes_alloc; /* requested bytes */
   uint64_t bytes_freed;
   uint64_t classes[2];  /* size classes used (bit per class), vmstat's Size(s) */
+  uint64_t failures;    /* allocations failed on purpose (MEMTYPE_FAILURE_RATE) */
 } mt_typestat_t;
 
 #define MT_STAT_CHUNK 256 /* types per lazily allocated chunk of a slot */
@@ -61,7 +62,14 @@ typedef struct mt_tcache_s {
  * from the zone), never a second attach. This is the recursion guard. */
 enum { MT_THREAD_NEW = 0, MT_THREAD_CACHED = 1, MT_THREAD_EXITED = 2, MT_THREAD_ATTACHING = 3 };
 
+/* mt_tls_own is the thread's cache; mt_tls_cache is the same pointer when
+ * the fast paths may use it, NULL when a debug feature (failure injection,
+ * trash, redzones...) sends every call through the slow path: the debug
+ * gate costs the fast path nothing, it is its existing NULL test. */
 extern MT_TLS mt_tcache_t *mt_tls_cache;
+extern MT_TLS mt_tcache_t *mt_tls_own;
+/* Set once at option load: the fast paths are closed to every thread. */
+extern bool mt_debug_gate;
 extern MT_TLS uint8_t mt_tls_state;
 
 /* Gives the calling thread a cache (slow path); NULL when none can be had
@@ -136,6 +144,9 @@ static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigne
   if (MT_UNLIKELY(!(old & bit)))
     __atomic_store_n(w, old | bit, __ATOMIC_RELAXED);
 }
+
+/* An injected failure of `type` (slow path; tc may be NULL). */
+void mt_tcache_count_failure(mt_tcache_t *tc, unsigned type);
 
 static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t n) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);

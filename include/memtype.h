@@ -56,6 +56,11 @@ void memtype_type_freed(struct memtype_type *type, size_t size);
  * slab slot, a page run or a huge block, live or free), 0 otherwise. */
 int memtype_owns(const void *p);
 
+/* Seconds since an allocation last failed in this process, for want of
+ * memory or injected by MEMTYPE_FAILURE_RATE, as malloc_last_fail() in
+ * malloc(9); INT_MAX (2147483647) when none has failed yet. */
+int malloc_last_fail(void);
+
 #ifdef __cplusplus
 }
 #endif

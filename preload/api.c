@@ -2,6 +2,7 @@
 #include <stdint.h>
 
 #include "../core/alloc.h"
+#include "../core/fail.h"
 #include "../core/site.h"
 #include "../include/memtype.h"
 #include "entry.h"
@@ -41,3 +42,8 @@ MT_EXPORT void memtype_type_freed(struct memtype_type *type, size_t size) {
 }
 
 MT_EXPORT int memtype_owns(const void *p) { return mt_owns(p) ? 1 : 0; }
+
+MT_EXPORT int malloc_last_fail(void) {
+  mt_init();
+  return mt_fail_last_seconds();
+}

@@ -16,6 +16,9 @@ USAGE = """memtype - a malloc debugger for unmodified programs
                                              and print memtype's summary at exit
   memtype report --types FILE...             the vmstat -m table of one or more dumps
                                              (a process tree's dumps merge into one)
+  memtype report --failures FILE...          the injected allocation failures, with stacks
+  memtype sweep [flags] -- PROGRAM [ARGS...] rerun PROGRAM failing its 1st, 2nd, ... Nth
+                                             eligible allocation; list the runs that crashed
   memtype stat PID                           the vmstat -m table of a running process
   memtype top PID [--interval S]             the same, refreshed (growth highlighted)
                                              (both need MEMTYPE_LIVE=1 in that process)
@@ -30,11 +33,14 @@ def build_run_parser(rows):
     p = argparse.ArgumentParser(prog="memtype run", add_help=True,
                                 description="Run a program under libmemtype.")
     for o in rows:
+        flags = [o.flag]
+        if o.flag.startswith("--failure-"):  # the short spelling: --fail-rate ...
+            flags.append("--fail-" + o.flag[len("--failure-"):])
         if o.kind == "BOOL":
-            p.add_argument(o.flag, dest=o.field, nargs="?", const="1", default=None,
+            p.add_argument(*flags, dest=o.field, nargs="?", const="1", default=None,
                            metavar="0|1", help="%s (sets %s)" % (o.help, o.env))
         else:
-            p.add_argument(o.flag, dest=o.field, default=None, metavar="VALUE",
+            p.add_argument(*flags, dest=o.field, default=None, metavar="VALUE",
                            help="%s (sets %s)" % (o.help, o.env))
     p.add_argument("--lib", default=None, help="path of libmemtype.so to preload")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")
@@ -91,7 +97,10 @@ def cmd_report(argv):
                                 description="Reports from memtype dump files.")
     p.add_argument("files", nargs="+", metavar="FILE", help="dump files (*.mtd)")
     p.add_argument("--types", action="store_true",
-                   help="the vmstat -m table: Type, InUse, MemUse, Requests, Size(s)")
+                   help="the vmstat -m table: Type, InUse, MemUse, HighUse, Requests, "
+                        "Size(s) (and Fail when failures were injected); the default")
+    p.add_argument("--failures", action="store_true",
+                   help="the injected allocation failures: thread, type, size, stack")
     p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
     p.add_argument("--sort", choices=("memuse", "requests", "bytes"), default="memuse",
                    help="order: memory in use (default), allocations, or bytes allocated")
@@ -107,6 +116,10 @@ def cmd_report(argv):
         except dumpmod.DumpError as e:
             print("memtype: error: %s" % e, file=sys.stderr)
             return 2
+    if args.failures:
+        print_failures(dumps, args.no_symbolize, args.lines)
+        if not args.types:
+            return 0
     rows = merge_types(dumps, args.no_symbolize, args.frames)
     if args.sort == "requests":
         rows.sort(key=lambda r: (-r["allocs"], r["label"]))
@@ -128,7 +141,7 @@ def merge_types(dumps, no_symbolize=False, frames=2):
         names = {} if args.no_symbolize else symbolize.names(
             d, sorted({pc for t in d.types for pc in t.pcs}))
         for t in d.types:
-            if t.allocs == 0 and t.frees == 0:
+            if t.allocs == 0 and t.frees == 0 and t.failures == 0:
                 continue
             if t.name:
                 key = label = t.name
@@ -143,7 +156,9 @@ def merge_types(dumps, no_symbolize=False, frames=2):
             else:
                 key = label = "(untyped)" if t.id == 0 else "(other sites: type table full)"
             row = merged.setdefault(key, {"label": label, "allocs": 0, "frees": 0,
-                                          "ba": 0, "bf": 0, "sizes": set(), "hu": 0})
+                                          "ba": 0, "bf": 0, "sizes": set(), "hu": 0,
+                                          "fail": 0})
+            row["fail"] += t.failures
             if t.highuse is None or row["hu"] is None:
                 row["hu"] = None
             else:
@@ -161,19 +176,23 @@ def print_table(dumps, rows, lines, growth=None):
     procs = ", ".join("%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid) for d in dumps)
     print("memtype: %d call sites in %s" % (len(rows), procs))
     width = max([20] + [min(110, len(r["label"])) for r in rows[:lines]])
-    print("%-*s %9s %9s %9s %10s  %s%s" % (width, "Type", "InUse", "MemUse", "HighUse",
-                                            "Requests", "Size(s)",
-                                            "" if growth is None else "  Growth"))
+    # A Fail column when failures were injected (dumps with a FAILURES section).
+    fail = any(getattr(d, "failures", None) is not None for d in dumps) or \
+        any(r.get("fail") for r in rows)
+    print("%-*s %9s %9s %9s %10s%s  %s%s" % (width, "Type", "InUse", "MemUse", "HighUse",
+                                              "Requests", " %7s" % "Fail" if fail else "",
+                                              "Size(s)", "" if growth is None else "  Growth"))
 
     def size_key(s):
         return (0, int(s)) if s.isdigit() else (1, s)
     for r in rows[:lines]:
         mem = max(0, r["ba"] - r["bf"])
         high = "-" if r["hu"] is None else _human_k(max(r["hu"], mem))
-        line = "%-*s %9d %9s %9s %10d  %s" % (width, r["label"][:width],
-                                              max(0, r["allocs"] - r["frees"]), _human_k(mem),
-                                              high, r["allocs"],
-                                              ",".join(sorted(r["sizes"], key=size_key)))
+        line = "%-*s %9d %9s %9s %10d%s  %s" % (width, r["label"][:width],
+                                                max(0, r["allocs"] - r["frees"]),
+                                                _human_k(mem), high, r["allocs"],
+                                                " %7d" % r.get("fail", 0) if fail else "",
+                                                ",".join(sorted(r["sizes"], key=size_key)))
         if growth is not None:
             delta = mem - growth.get(r["label"], 0)
             mark = "%+dK" % (delta // 1024) if delta else ""
@@ -181,6 +200,47 @@ def print_table(dumps, rows, lines, growth=None):
         print(line)
     if len(rows) > lines:
         print("... %d more types (--lines N shows more)" % (len(rows) - lines))
+
+
+def type_label(d, tid, names):
+    """A type's label in dump d: its name, or its call site symbolized."""
+    for t in d.types:
+        if t.id == tid:
+            if t.name:
+                return t.name
+            if t.pcs:
+                return names.get(t.pcs[0], "%#x" % t.pcs[0])
+    return "(untyped)" if tid == 0 else "type %d" % tid
+
+
+def print_failures(dumps, no_symbolize=False, lines=30):
+    """The injected failures of each dump, newest last, with their stacks."""
+    for d in dumps:
+        prog = "%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid)
+        f = d.failures
+        if f is None:
+            print("memtype: %s: failure injection was off (MEMTYPE_FAILURE_RATE=0)" % prog)
+            continue
+        print("memtype: %d injected failure%s in %s: 1 in %d of %d eligible allocations, "
+              "seed %d (MEMTYPE_FAILURE_SEED=%d repeats it)"
+              % (f.total, "" if f.total == 1 else "s", prog, f.rate, f.eligible, f.seed, f.seed))
+        pcs = sorted({pc for e in f.events for pc in e.frames} |
+                     {pc for t in d.types for pc in t.pcs[:1]})
+        names = {} if no_symbolize else symbolize.names(d, pcs)
+        shown = f.events[-lines:] if lines else f.events
+        if len(shown) < f.total:
+            print("  (the last %d shown)" % len(shown))
+        for e in shown:
+            print("#%d %s(%d) returned NULL: eligible allocation %d, thread %d, type %s"
+                  % (e.seq, e.family, e.size, e.eligible, e.tid, type_label(d, e.type, names)))
+            for i, pc in enumerate(e.frames):
+                print("    #%d %s" % (i, names.get(pc, "%#x" % pc)))
+        if d.reason == "fatal signal" and f.events:
+            e = f.events[-1]
+            where = names.get(e.frames[0], "%#x" % e.frames[0]) if e.frames else \
+                type_label(d, e.type, names)
+            print("memtype: the process died of signal %d after injected failure #%d at %s"
+                  % (d.signal, e.seq, where))
 
 
 def cmd_stat(argv, top=False):

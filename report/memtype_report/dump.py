@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 MAGIC = b"memtype\x1a"
 MAJOR = 1
-TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_END = 1, 2, 3, 4, 5, 0xFFFFFFFF
+TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
+TAG_END = 0xFFFFFFFF
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
 
@@ -39,9 +40,11 @@ class TypeStats:
     classes: int = 0          # bitmap, see Dump.class_names()
     slots: int = 0            # slot records summed
     highuse: object = None    # sampled high-water mark of bytes in use (None: unknown)
+    failures: int = 0         # injected failures (MEMTYPE_FAILURE_RATE)
 
-    def add_record(self, allocs, frees, bytes_alloc, bytes_freed, classes):
+    def add_record(self, allocs, frees, bytes_alloc, bytes_freed, classes, failures=0):
         """Adds one slot's counters (a stat record) into the type's totals."""
+        self.failures += failures
         self.allocs += allocs
         self.frees += frees
         self.bytes_alloc += bytes_alloc
@@ -56,6 +59,30 @@ class TypeStats:
     @property
     def in_use_bytes(self):
         return max(0, self.bytes_alloc - self.bytes_freed)
+
+
+FAMILIES = ("malloc", "new", "new[]")
+
+
+@dataclass
+class FailureEvent:
+    seq: int         # 1 for the first injected failure
+    eligible: int    # which eligible allocation it was
+    time_ns: int
+    size: int
+    tid: int
+    type: int        # type id
+    family: str      # malloc, new, new[]
+    frames: list     # call stack, innermost first, memtype's frames left out
+
+
+@dataclass
+class Failures:
+    total: int = 0
+    eligible: int = 0
+    seed: int = 0
+    rate: int = 0
+    events: list = field(default_factory=list)   # the most recent (up to 4096)
 
 
 @dataclass
@@ -77,6 +104,7 @@ class Dump:
     modules: list = field(default_factory=list)
     types: list = field(default_factory=list)
     unknown_sections: list = field(default_factory=list)
+    failures: object = None   # Failures when injection was on, else None
 
     def class_names(self, bitmap):
         out = []
@@ -180,6 +208,8 @@ def parse(data, path="<bytes>"):
             for tid, v in enumerate(marks):
                 if tid in by_id:
                     by_id[tid].highuse = max(v, by_id[tid].in_use_bytes)
+        elif tag == TAG_FAILURES:
+            _failures(c, d)
         else:
             d.unknown_sections.append(tag)
         pos = body + length
@@ -209,6 +239,21 @@ def _types(c, d, ntypes):
         c.align8()
         t = TypeStats(tid, pcs, name)
         for _ in range(nrec):
-            _slot, _, a, f, ba, bf, c0, c1 = c.u("IIQQQQQQ", "stat record")
-            t.add_record(a, f, ba, bf, c0 | c1 << 64)
+            _slot, fails, a, f, ba, bf, c0, c1 = c.u("IIQQQQQQ", "stat record")
+            # Before 1.2 the failures field was reserved (zero).
+            t.add_record(a, f, ba, bf, c0 | c1 << 64, fails)
         d.types.append(t)
+
+
+def _failures(c, d):
+    total, eligible, seed, rate, n, _ = c.u("QQQQII", "failure counts")
+    f = Failures(total, eligible, seed, rate)
+    for _ in range(n):
+        seq, nth, t_ns, size, tid, typ, fam, nfr, _ = c.u("QQQQIHHII", "failure event")
+        frames = c.u("8Q", "failure stack")
+        if seq == 0:
+            continue  # overwritten while the dump was written
+        f.events.append(FailureEvent(seq, nth, t_ns, size, tid, typ,
+                                     FAMILIES[fam] if fam < len(FAMILIES) else str(fam),
+                                     list(frames[:min(nfr, 8)])))
+    d.failures = f

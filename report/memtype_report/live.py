@@ -69,7 +69,7 @@ def read(pid):
             raise LiveError("%s: not a memtype live file (or not ready yet)" % p)
         (version, fpid, slots, ctypes, cps, rec, dir_off, types_off, chunks_off, ntypes,
          nchunks, nclasses) = struct.unpack_from("<IIIIIIQQQIII", m, 8)
-        if version != 1 or rec != 48:
+        if version != 1 or rec < 48 or rec > 4096:
             raise LiveError("%s: live file version %d, record size %d; this reader knows "
                             "version 1" % (p, version, rec))
         chunk_bytes = ctypes * rec
@@ -95,7 +95,8 @@ def read(pid):
                     continue
                 for i in range(ctypes):
                     a, f, ba, bf, c0, c1 = struct.unpack_from("<6Q", m, off + i * rec)
-                    if not (a or f):
+                    fails = struct.unpack_from("<Q", m, off + i * rec + 48)[0] if rec >= 56 else 0
+                    if not (a or f or fails):
                         continue
                     tid = c * ctypes + i
                     t = types.get(tid)
@@ -104,7 +105,7 @@ def read(pid):
                         pc = struct.unpack_from("<Q", m, toff)[0] if tid < ntypes else 0
                         name = m[toff + 8:toff + 64].split(b"\0", 1)[0].decode("utf-8", "replace")
                         t = types[tid] = TypeStats(tid, [pc] if pc and not name else [], name)
-                    t.add_record(a, f, ba, bf, c0 | c1 << 64)
+                    t.add_record(a, f, ba, bf, c0 | c1 << 64, fails)
         d.types = [types[k] for k in sorted(types)]
         return d
     finally:
