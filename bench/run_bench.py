@@ -68,6 +68,9 @@ TOOLS = {
     "memtype":   Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP}, desc="memtype"),
     "memtype-notype": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_DEPTH": "0"}, desc="memtype MEMTYPE_DEPTH=0 (no call-site types)"),
     "memtype-d8": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_DEPTH": "8"}, runs=3, desc="memtype MEMTYPE_DEPTH=8 (stack types)"),
+    # Failure injection on, nothing eligible: every call takes the debug path and is
+    # checked against the filter; the cost of MEMTYPE_FAILURE_RATE on a program's other types.
+    "memtype-failon": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_FAILURE_RATE": "1", "MEMTYPE_FAILURE_TYPES": "no_such_function"}, runs=3, desc="memtype MEMTYPE_FAILURE_RATE=1 on a type never called (the injection check on every allocation)"),
     # memtype modes: one line each, the same library plus MEMTYPE_* variables, e.g.
     # "memtype-foo": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_FOO": "1"}, desc="memtype MEMTYPE_FOO=1"),
     # Peers (for a later issue; they already work when their packages are installed,

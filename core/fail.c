@@ -38,7 +38,7 @@ void mt_fail_init(void) {
   mt_fail_on = mt_opt.failure_rate > 0;
   seed = (uint64_t)mt_opt.failure_seed;
   if (seed == 0)
-    seed = mix(mt_os_realtime_ns() ^ ((uint64_t)mt_os_getpid() << 32)) | 1;
+    seed = (mix(mt_os_realtime_ns() ^ ((uint64_t)mt_os_getpid() << 32)) >> 2) | 1; /* fits the option */
   memset(type_eligible, 0, sizeof(type_eligible));
 }
 

@@ -48,6 +48,11 @@ bool mt_os_symbol(uintptr_t pc, const char **func, const char **module);
  * load address. */
 bool mt_os_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, const char **module,
                      uintptr_t *module_base);
+/* The module whose segments hold pc: its file's path (into buf; the
+ * executable's real path for the main program) and load bias. */
+bool mt_os_module_of(uintptr_t pc, char *buf, size_t len, uintptr_t *bias);
+/* Maps a whole file read-only (private); NULL when it cannot. */
+const void *mt_os_map_file_ro(const char *path, size_t *size);
 /* Calls fn for each loaded module: load bias, path, its GNU build-id. */
 typedef void (*mt_module_fn)(uint64_t base, const char *path, const uint8_t *build_id,
                              size_t build_id_len, void *arg);

@@ -2,6 +2,7 @@
  * wrappers that neither allocate nor take locks. */
 #define _GNU_SOURCE
 #include "os.h"
+#include "symtab.h"
 
 #define _GNU_SOURCE_DLADDR 1
 #include <dlfcn.h>
@@ -16,6 +17,7 @@
 #include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,7 +193,74 @@ bool mt_os_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, cons
   *func_addr = info.dli_sname ? (uintptr_t)info.dli_saddr : 0;
   *module = info.dli_fname;
   *module_base = (uintptr_t)info.dli_fbase;
+  /* dladdr knows exported symbols only: the module's own symbol table
+   * names static functions and programs linked without -rdynamic. */
+  const char *name;
+  uintptr_t start;
+  if (mt_symtab_lookup(pc, &name, &start) && (*func == NULL || start >= *func_addr)) {
+    *func = name;
+    *func_addr = start;
+  }
+  errno = saved;
   return true;
+}
+
+struct find_module {
+  uintptr_t pc;
+  const char *name;
+  uintptr_t bias;
+  bool found;
+};
+
+static int module_holding(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  struct find_module *f = data;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    if (ph->p_type == PT_LOAD && f->pc >= lo && f->pc < lo + ph->p_memsz) {
+      f->name = info->dlpi_name;
+      f->bias = info->dlpi_addr;
+      f->found = true;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+bool mt_os_module_of(uintptr_t pc, char *buf, size_t len, uintptr_t *bias) {
+  struct find_module f = {pc, NULL, 0, false};
+  dl_iterate_phdr(module_holding, &f);
+  if (!f.found || len == 0)
+    return false;
+  *bias = f.bias;
+  if (f.name && f.name[0]) {
+    size_t n = strlen(f.name);
+    if (n >= len)
+      return false;
+    memcpy(buf, f.name, n + 1);
+    return true;
+  }
+  return mt_os_self_exe(buf, len) > 0;
+}
+
+const void *mt_os_map_file_ro(const char *path, size_t *size) {
+  int saved = errno;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    errno = saved;
+    return NULL;
+  }
+  struct stat st;
+  void *p = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  errno = saved;
+  if (p == MAP_FAILED)
+    return NULL;
+  *size = (size_t)st.st_size;
+  return p;
 }
 
 bool mt_os_symbol(uintptr_t pc, const char **func, const char **module) {

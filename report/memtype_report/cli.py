@@ -237,8 +237,7 @@ def print_failures(dumps, no_symbolize=False, lines=30):
                 print("    #%d %s" % (i, names.get(pc, "%#x" % pc)))
         if d.reason == "fatal signal" and f.events:
             e = f.events[-1]
-            where = names.get(e.frames[0], "%#x" % e.frames[0]) if e.frames else \
-                type_label(d, e.type, names)
+            where = type_label(d, e.type, names)
             print("memtype: the process died of signal %d after injected failure #%d at %s"
                   % (d.signal, e.seq, where))
 
@@ -306,6 +305,9 @@ def main(argv, lib_path, options_def):
         return cmd_run(rest, lib_path, rows)
     if cmd == "options":
         return cmd_options(rest, rows)
+    if cmd == "sweep":
+        from . import sweep
+        return sweep.main(rest, lib_path)
     print("memtype: error: unknown command %r\n" % cmd, file=sys.stderr)
     sys.stderr.write(USAGE)
     return 2

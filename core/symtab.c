@@ -1,0 +1,158 @@
+/* symtab.c - see symtab.h. Each module is loaded once, on the first lookup
+ * in it: its file is mapped read-only, its function symbols copied into
+ * internal memory as (start, size, name offset) and heap-sorted by start;
+ * a lookup is a binary search. The names stay in the file mapping. Tables
+ * are kept until exit (at most MAX_MODULES; later modules go unnamed). One
+ * lock, only ever try-locked. */
+#include "symtab.h"
+
+#include <elf.h>
+#include <string.h>
+
+#include "arena.h"
+#include "lock.h"
+#include "os.h"
+
+#define MAX_MODULES 256
+
+typedef struct sym_s {
+  uint64_t start; /* relative to the module's load bias */
+  uint32_t size;
+  uint32_t name;  /* offset in the string table */
+} sym_t;
+
+typedef struct table_s {
+  uintptr_t bias;
+  const char *strtab;
+  uint64_t strsize;
+  sym_t *syms;
+  uint32_t n;      /* 0: the module has no usable symbol table */
+} table_t;
+
+static table_t tables[MAX_MODULES];
+static unsigned ntables;
+static mt_lock_t lock;
+
+/* ---- loading ------------------------------------------------------------ */
+
+static void sift(sym_t *a, uint32_t i, uint32_t n) {
+  for (;;) {
+    uint32_t big = i, l = 2 * i + 1, r = l + 1;
+    if (l < n && a[l].start > a[big].start)
+      big = l;
+    if (r < n && a[r].start > a[big].start)
+      big = r;
+    if (big == i)
+      return;
+    sym_t t = a[i];
+    a[i] = a[big];
+    a[big] = t;
+    i = big;
+  }
+}
+
+/* In place, no allocation (qsort may call malloc). */
+static void heapsort_syms(sym_t *a, uint32_t n) {
+  for (uint32_t i = n / 2; i-- > 0;)
+    sift(a, i, n);
+  for (uint32_t end = n; end-- > 1;) {
+    sym_t t = a[0];
+    a[0] = a[end];
+    a[end] = t;
+    sift(a, 0, end);
+  }
+}
+
+/* Fills t from the ELF image at f (size bytes); every offset is checked. */
+static void load(table_t *t, const unsigned char *f, size_t size) {
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
+  if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
+      eh->e_shoff > size || (size - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum)
+    return;
+  const Elf64_Shdr *sh = (const Elf64_Shdr *)(f + eh->e_shoff);
+  for (unsigned i = 0; i < eh->e_shnum; i++) {
+    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum ||
+        sh[i].sh_entsize != sizeof(Elf64_Sym) || sh[i].sh_offset > size ||
+        sh[i].sh_size > size - sh[i].sh_offset)
+      continue;
+    const Elf64_Shdr *str = &sh[sh[i].sh_link];
+    if (str->sh_offset > size || str->sh_size > size - str->sh_offset)
+      continue;
+    const Elf64_Sym *sym = (const Elf64_Sym *)(f + sh[i].sh_offset);
+    uint64_t count = sh[i].sh_size / sizeof(Elf64_Sym), funcs = 0;
+    for (uint64_t k = 0; k < count; k++)
+      funcs += ELF64_ST_TYPE(sym[k].st_info) == STT_FUNC && sym[k].st_value &&
+               sym[k].st_name < str->sh_size;
+    if (funcs == 0 || funcs > UINT32_MAX)
+      return;
+    sym_t *out = mt_arena_alloc(funcs * sizeof(sym_t));
+    if (out == NULL)
+      return;
+    uint32_t n = 0;
+    for (uint64_t k = 0; k < count && n < funcs; k++)
+      if (ELF64_ST_TYPE(sym[k].st_info) == STT_FUNC && sym[k].st_value &&
+          sym[k].st_name < str->sh_size)
+        out[n++] = (sym_t){sym[k].st_value,
+                           sym[k].st_size > UINT32_MAX ? UINT32_MAX : (uint32_t)sym[k].st_size,
+                           sym[k].st_name};
+    heapsort_syms(out, n);
+    t->strtab = (const char *)(f + str->sh_offset);
+    t->strsize = str->sh_size;
+    t->syms = out;
+    t->n = n;
+    return;
+  }
+}
+
+static table_t *table_for(uintptr_t pc) {
+  static char path[4096];
+  uintptr_t bias;
+  if (!mt_os_module_of(pc, path, sizeof(path), &bias))
+    return NULL;
+  for (unsigned i = 0; i < ntables; i++)
+    if (tables[i].bias == bias)
+      return &tables[i];
+  if (ntables == MAX_MODULES)
+    return NULL;
+  table_t *t = &tables[ntables++];
+  memset(t, 0, sizeof(*t));
+  t->bias = bias;
+  size_t size;
+  const unsigned char *f = mt_os_map_file_ro(path, &size);
+  if (f)
+    load(t, f, size); /* the mapping stays: names point into it */
+  return t;
+}
+
+/* ---- lookup ----------------------------------------------------------- */
+
+bool mt_symtab_lookup(uintptr_t pc, const char **name, uintptr_t *start) {
+  if (!mt_trylock(&lock))
+    return false;
+  table_t *t = table_for(pc);
+  bool found = false;
+  if (t && t->n) {
+    uint64_t off = pc - t->bias;
+    uint32_t lo = 0, hi = t->n; /* first symbol starting after off */
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (t->syms[mid].start <= off)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    /* The innermost function covering off (sizes may nest with aliases). */
+    for (uint32_t k = lo; k-- > 0 && lo - k <= 8;) {
+      const sym_t *s = &t->syms[k];
+      if (off < s->start + (s->size ? s->size : 1)) {
+        *name = t->strtab + s->name;
+        *start = t->bias + s->start;
+        found = true;
+        break;
+      }
+    }
+  }
+  mt_unlock(&lock);
+  return found;
+}
