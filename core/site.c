@@ -10,6 +10,7 @@
 #include "options.h"
 #include "os.h"
 #include "report.h"
+#include "symtab.h"
 #include "unwind.h"
 
 #define TABLE_BITS 17 /* twice MT_MAX_TYPES: probes stay short when full */
@@ -98,22 +99,28 @@ bool mt_site_glob_list_match(const char *globs, const char *name) {
   return false;
 }
 
-/* Does a glob list name the function or the module holding pc? */
-static bool pc_matches(const char *globs, uintptr_t pc) {
+/* Does a glob list name a path or its last component? */
+static bool path_matches(const char *globs, const char *path) {
+  const char *base = strrchr(path, '/');
+  return mt_site_glob_list_match(globs, base ? base + 1 : path) ||
+         mt_site_glob_list_match(globs, path);
+}
+
+/* Does a glob list name the function or the module holding pc, or (with
+ * `files`) the source file of the call at pc? */
+static bool pc_matches(const char *globs, uintptr_t pc, bool files) {
   const char *func, *module;
-  if (globs == NULL || *globs == '\0' || !mt_os_symbol(pc, &func, &module))
+  if (globs == NULL || *globs == '\0')
     return false;
-  if (mt_site_glob_list_match(globs, func))
+  if (mt_os_symbol(pc, &func, &module) &&
+      (mt_site_glob_list_match(globs, func) || (module && path_matches(globs, module))))
     return true;
-  if (module == NULL)
-    return false;
-  const char *base = strrchr(module, '/');
-  return mt_site_glob_list_match(globs, base ? base + 1 : module) ||
-         mt_site_glob_list_match(globs, module);
+  char file[1024];
+  return files && mt_symtab_file(pc, file, sizeof(file)) && path_matches(globs, file);
 }
 
 /* Is code address pc inside a function or module that MEMTYPE_SKIP names? */
-static bool pc_in_wrapper(uintptr_t pc) { return pc_matches(mt_opt.skip, pc); }
+static bool pc_in_wrapper(uintptr_t pc) { return pc_matches(mt_opt.skip, pc, false); }
 static unsigned next_id = MT_TYPE_FIRST;
 static unsigned long overflows;
 
@@ -203,7 +210,7 @@ static uint16_t intern_key(uintptr_t key, const uintptr_t *stack, unsigned n, bo
 
 static uint16_t rule_type(uintptr_t pc) {
   for (unsigned r = 0; r < nrules; r++)
-    if (pc_matches(rules[r].globs, pc))
+    if (pc_matches(rules[r].globs, pc, true))
       return mt_site_intern_named(&rules[r].key, rules[r].name);
   return 0;
 }
@@ -296,7 +303,7 @@ bool mt_site_type_matches(unsigned type, const char *globs, uint8_t *cache) {
     unsigned n = mt_site_stack(type, stack, MT_MAX_DEPTH);
     yes = false;
     for (unsigned f = 0; f < n && !yes; f++)
-      yes = pc_matches(globs, stack[f]);
+      yes = pc_matches(globs, stack[f], true);
   }
   __atomic_store_n(&cache[type], yes ? 2 : 1, __ATOMIC_RELAXED);
   return yes;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "lines.h"
 #include "lock.h"
 #include "os.h"
 
@@ -27,6 +28,11 @@ typedef struct table_s {
   uint64_t strsize;
   sym_t *syms;
   uint32_t n;      /* 0: the module has no usable symbol table */
+  const unsigned char *image, *debug; /* the file, its separate debug file */
+  size_t image_size, debug_size;
+  mt_line_t *lines; /* source files by address, built on first use */
+  uint32_t nlines;
+  bool lines_done;
 } table_t;
 
 static table_t tables[MAX_MODULES];
@@ -105,6 +111,50 @@ static void load(table_t *t, const unsigned char *f, size_t size) {
   }
 }
 
+/* The separate debug file of an image, by its GNU build-id, as Debian's
+ * -dbgsym packages install them: /usr/lib/debug/.build-id/ab/cdef....debug */
+static const unsigned char *debug_file(const unsigned char *f, size_t size, size_t *dsize) {
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
+  const Elf64_Shdr *sh = (const Elf64_Shdr *)(f + eh->e_shoff);
+  for (unsigned i = 0; i < eh->e_shnum; i++) {
+    if (sh[i].sh_type != SHT_NOTE || sh[i].sh_offset > size ||
+        sh[i].sh_size > size - sh[i].sh_offset)
+      continue;
+    const unsigned char *p = f + sh[i].sh_offset, *end = p + sh[i].sh_size;
+    while ((size_t)(end - p) >= sizeof(Elf64_Nhdr)) {
+      const Elf64_Nhdr *nh = (const Elf64_Nhdr *)p;
+      const unsigned char *name = p + sizeof(*nh);
+      size_t nlen = (nh->n_namesz + 3) & ~3u, dlen = (nh->n_descsz + 3) & ~3u;
+      if ((size_t)(end - name) < nlen || (size_t)(end - name - nlen) < dlen)
+        break;
+      const unsigned char *desc = name + nlen;
+      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+          nh->n_descsz >= 2 && nh->n_descsz <= 64) {
+        static const char hex[] = "0123456789abcdef";
+        char path[256] = "/usr/lib/debug/.build-id/";
+        size_t o = strlen(path);
+        for (unsigned k = 0; k < nh->n_descsz; k++) {
+          path[o++] = hex[desc[k] >> 4];
+          path[o++] = hex[desc[k] & 15];
+          if (k == 0)
+            path[o++] = '/';
+        }
+        memcpy(path + o, ".debug", 7);
+        return mt_os_map_file_ro(path, dsize);
+      }
+      p = desc + dlen;
+    }
+  }
+  return NULL;
+}
+
+static bool is_elf64(const unsigned char *f, size_t size) {
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
+  return f && size >= sizeof(*eh) && memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
+         eh->e_ident[EI_CLASS] == ELFCLASS64 && eh->e_shentsize == sizeof(Elf64_Shdr) &&
+         eh->e_shoff <= size && (size - eh->e_shoff) / sizeof(Elf64_Shdr) >= eh->e_shnum;
+}
+
 static table_t *table_for(uintptr_t pc) {
   static char path[4096];
   uintptr_t bias;
@@ -120,8 +170,16 @@ static table_t *table_for(uintptr_t pc) {
   t->bias = bias;
   size_t size;
   const unsigned char *f = mt_os_map_file_ro(path, &size);
-  if (f)
-    load(t, f, size); /* the mapping stays: names point into it */
+  if (!is_elf64(f, size))
+    return t;
+  t->image = f, t->image_size = size; /* the mapping stays: names point into it */
+  load(t, f, size);
+  const unsigned char *d = debug_file(f, size, &t->debug_size);
+  if (is_elf64(d, t->debug_size)) {
+    t->debug = d;
+    if (t->n == 0) /* a stripped file: its symbols are in the debug file */
+      load(t, d, t->debug_size);
+  }
   return t;
 }
 
@@ -151,6 +209,35 @@ bool mt_symtab_lookup(uintptr_t pc, const char **name, uintptr_t *start) {
         found = true;
         break;
       }
+    }
+  }
+  mt_unlock(&lock);
+  return found;
+}
+
+bool mt_symtab_file(uintptr_t pc, char *buf, size_t len) {
+  if (len == 0 || !mt_trylock(&lock))
+    return false;
+  table_t *t = table_for(pc);
+  bool found = false;
+  if (t && !t->lines_done) {
+    t->lines_done = true;
+    if (t->image)
+      t->lines = mt_lines_index(t->image, t->image_size, &t->nlines);
+    if (t->lines == NULL && t->debug)
+      t->lines = mt_lines_index(t->debug, t->debug_size, &t->nlines);
+  }
+  /* A return address: the call is the byte before it. */
+  const mt_line_t *e = t && t->lines ? mt_lines_find(t->lines, t->nlines, pc - 1 - t->bias) : NULL;
+  if (e) {
+    size_t dl = e->dir && e->name[0] != '/' ? strlen(e->dir) : 0, nl = strlen(e->name);
+    if (dl + 1 + nl < len) {
+      if (dl) {
+        memcpy(buf, e->dir, dl);
+        buf[dl++] = '/';
+      }
+      memcpy(buf + dl, e->name, nl + 1);
+      found = true;
     }
   }
   mt_unlock(&lock);

@@ -8,11 +8,17 @@
 #define MT_SYMTAB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The function holding code address pc: its name (valid until exit) and
  * start address. False when the module has no symbol table (stripped) or
  * no function covers pc. */
 bool mt_symtab_lookup(uintptr_t pc, const char **name, uintptr_t *start);
+
+/* The source file of the call whose return address is pc, as the module's
+ * DWARF line table (or its separate debug file) names it, with its
+ * directory: "/src/app/parser.c". False without line tables. */
+bool mt_symtab_file(uintptr_t pc, char *buf, size_t len);
 
 #endif

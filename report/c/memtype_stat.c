@@ -85,7 +85,8 @@ static int read_types(memtype_stat_t *st, cursor_t *c, const unsigned char *base
     }
     align8(c, base);
     for (uint32_t r = 0; r < nrec && !c->bad; r++) {
-      get(c, 8); /* slot, reserved */
+      get(c, 4); /* slot */
+      t->failures += get(c, 4); /* reserved (0) before format 1.2 */
       t->allocs += get(c, 8);
       t->frees += get(c, 8);
       t->bytes_alloc += get(c, 8);

@@ -26,6 +26,7 @@ typedef struct memtype_stat_type {
   uint64_t allocs, frees; /* summed over every slot */
   uint64_t bytes_alloc, bytes_freed;
   uint64_t classes[2];    /* size classes used (see memtype_stat_class_size) */
+  uint64_t failures;      /* allocations failed on purpose (MEMTYPE_FAILURE_RATE) */
 } memtype_stat_type_t;
 
 typedef struct memtype_stat memtype_stat_t;

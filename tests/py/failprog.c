@@ -5,7 +5,8 @@
  *   two N          N allocations from site_a, then N from site_b; prints the
  *                  failures of each
  *   entries        every allocating entry point once; prints each result
- *   lastfail       malloc_last_fail() before and after a failure */
+ *   lastfail       malloc_last_fail() before and after a failure
+ *   header N       N allocations inlined from failprog_inline.h, then N from site_a */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "failprog_inline.h"
 
 __attribute__((noinline)) void *site_a(size_t n) { return malloc(n); }
 __attribute__((noinline)) void *site_b(size_t n) { return malloc(n); }
@@ -54,6 +57,20 @@ __attribute__((noinline)) int two(long n) {
     free(p);
   }
   printf("site_a failed %ld, site_b failed %ld\n", fa, fb);
+  return 0;
+}
+
+__attribute__((noinline)) int header(long n) {
+  long fh = 0, fa = 0;
+  for (long i = 0; i < n; i++) {
+    void *p = site_h(40);
+    fh += p == NULL;
+    free(p);
+    p = site_a(40);
+    fa += p == NULL;
+    free(p);
+  }
+  printf("header failed %ld, site_a failed %ld\n", fh, fa);
   return 0;
 }
 
@@ -115,6 +132,8 @@ int main(int argc, char **argv) {
     return two(atol(argv[2]));
   if (argc >= 2 && strcmp(argv[1], "entries") == 0)
     return entries();
+  if (argc >= 3 && strcmp(argv[1], "header") == 0)
+    return header(atol(argv[2]));
   if (argc >= 2 && strcmp(argv[1], "lastfail") == 0)
     return lastfail();
   fprintf(stderr, "usage: failprog count N SIZE | two N | entries | lastfail\n");

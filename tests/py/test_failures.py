@@ -65,6 +65,22 @@ class Filters(unittest.TestCase):
         r = run([PROG, "two", "100"], FAILURE_RATE=1, FAILURE_TYPES="failprog")
         self.assertIn("site_a failed 100, site_b failed 100", r.stdout)
 
+    def test_source_file_globs_come_from_the_line_tables(self):
+        # site_h is inlined into header(): same function and module as its
+        # neighbour, another source file.
+        r = run([PROG, "header", "300"], FAILURE_RATE=1, FAILURE_TYPES="failprog_inline.h")
+        self.assertIn("header failed 300, site_a failed 0", r.stdout)
+        r = run([PROG, "header", "300"], FAILURE_RATE=1, FAILURE_TYPES="*/py/failprog.c")
+        self.assertIn("header failed 0, site_a failed 300", r.stdout)
+
+    def test_named_types_by_source_file(self):
+        r = run([PROG, "header", "300"], TYPES="inl=failprog_inline.h;main=failprog.c",
+                STATS=1)
+        rows = {l.split()[1]: l.split() for l in r.stderr.splitlines()
+                if l.startswith("memtype: ") and len(l.split()) > 5}
+        self.assertEqual(rows["inl"][-2:], ["300", "48"], r.stderr)
+        self.assertEqual(rows["main"][-2:], ["300", "48"], r.stderr)
+
     def test_times_and_after_are_exact(self):
         r = run([PROG, "count", "100", "24"], FAILURE_RATE=1, FAILURE_TYPES="site_a",
                 FAILURE_AFTER=10, FAILURE_TIMES=5)
