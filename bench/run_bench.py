@@ -690,8 +690,48 @@ def took(peers, sc):
     return ("; when last measured, " + " and ".join(parts)) if parts else ""
 
 
+MAIN_DOC = os.path.join(REPO, "docs", "benchmarks.md")
+
+
+def is_main_doc(out_path):
+    return os.path.abspath(out_path) == os.path.abspath(MAIN_DOC)
+
+
+def results_json(out_path):
+    """Where the measurements behind a doc are kept: peers.json for
+    docs/benchmarks.md, results/<name>.json for a side doc (--out)."""
+    if is_main_doc(out_path):
+        return PEERS_JSON
+    return os.path.join(RESULTS, os.path.splitext(os.path.basename(out_path))[0] + ".json")
+
+
+def write_side_doc(out_path):
+    """A side doc (--out other than docs/benchmarks.md): the peer tables of its own
+    measurements only; the main doc, its charts and peers.json stay as they are."""
+    peers = load_json(results_json(out_path))
+    if not peers:
+        raise SystemExit("run_bench: no measurements in %s to render" % results_json(out_path))
+    tools = ", ".join(TOOLS[t].desc if t in TOOLS else t for t in peers["tools"])
+    out = ["# memtype benchmarks: %s" % os.path.splitext(os.path.basename(out_path))[0], "",
+           "Tools: %s. Written by `bench/run_bench.py` (command below) from "
+           "`%s`; `--render-only --out %s` rebuilds it. The full comparison with every peer "
+           "and the scale curves is [benchmarks.md](benchmarks.md)."
+           % (tools, os.path.relpath(results_json(out_path), REPO),
+              os.path.relpath(out_path, REPO)), "",
+           render(peers_cells(peers), peers)]
+    text = "\n".join(out).rstrip("\n") + "\n"
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, out_path)
+    log("wrote %s" % out_path)
+    return text
+
+
 def write_doc(out_path):
     """Writes docs/benchmarks.md and the charts beside it from bench/results/*.json."""
+    if not is_main_doc(out_path):
+        return write_side_doc(out_path)
     docs = os.path.dirname(os.path.abspath(out_path))
     os.makedirs(docs, exist_ok=True)
     sys.modules.setdefault("run_bench", sys.modules[__name__])
@@ -982,7 +1022,7 @@ def main():
     if args.no_write:
         print(render(peers_cells(info), info))
     else:
-        save_json(PEERS_JSON, info)
+        save_json(results_json(args.out), info)
     if args.all:
         import scale
         data = scale.run(args, save=not args.no_write)

@@ -11,6 +11,7 @@
 
 #include "alloc_inline.h"
 #include "arena.h"
+#include "heapcheck.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
@@ -34,6 +35,8 @@ static void stop_on_config_error(const char *err) {
   mt_os_exit(1);
 }
 
+static void quarantine_release(void *p);
+
 static void load_options(void) {
   char err[512];
   char **env = mt_os_environ();
@@ -45,9 +48,10 @@ static void load_options(void) {
     stop_on_config_error(err);
   mt_site_deep = mt_opt.depth > 1;
   mt_fail_init();
+  mt_check_init(quarantine_release);
   /* The debug gate: with any debug feature on, no thread uses the fast
    * paths (a cache attached before the options were known included). */
-  mt_debug_gate = mt_fail_on;
+  mt_debug_gate = mt_fail_on || mt_check_on;
   if (mt_debug_gate)
     mt_tls_cache = NULL;
 }
@@ -161,6 +165,7 @@ typedef struct block_s {
   mt_slab_t *run;   /* slab or medium run */
   mt_huge_t *huge;
   mt_meta_t *meta;  /* never NULL once where != BLK_NONE */
+  uintptr_t *free_pc; /* where its free site is kept (checks on), or NULL */
 } block_t;
 
 static mt_meta_t freed_run_meta; /* stands for a medium block already freed */
@@ -184,6 +189,7 @@ static bool block_lookup(uintptr_t a, block_t *b) {
       b->start = run->start + (uintptr_t)idx * run->slot_size;
       b->usable = run->slot_size;
       b->meta = &run->meta[idx];
+      b->free_pc = run->free_pcs ? &run->free_pcs[idx] : NULL;
       return b->start == a;
     }
     if (kind == MT_RUN_MEDIUM) {
@@ -192,6 +198,7 @@ static bool block_lookup(uintptr_t a, block_t *b) {
       b->start = run->start;
       b->usable = (size_t)run->npages << MT_PAGE_SHIFT;
       b->meta = &run->run_meta;
+      b->free_pc = &run->free_pc;
       return b->start == a;
     }
     if (kind == MT_RUN_FREE && a == mt_run_addr(run)) {
@@ -211,6 +218,7 @@ static bool block_lookup(uintptr_t a, block_t *b) {
     b->start = h->user;
     b->usable = h->usable;
     b->meta = &h->meta;
+    b->free_pc = &h->free_pc;
     return a == h->user;
   }
   return false;
@@ -223,18 +231,71 @@ static size_t requested_size(const block_t *b) {
 /* Reports a pointer that is not a live block's start. */
 static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintptr_t a,
                                const block_t *b, bool is_start) {
+  mt_err_t e;
+  memset(&e, 0, sizeof(e));
+  e.addr = a;
+  e.type = -1;
   if (is_start) {
-    mt_report_error(freed, a, b->start, requested_size(b),
-                    "the block was already freed");
+    e.kind = freed;
+    e.block = b->start;
+    e.size = b->meta == &freed_run_meta ? 0 : requested_size(b);
+    e.type = b->meta == &freed_run_meta ? -1 : b->meta->f.type;
+    e.free_pc = b->free_pc ? *b->free_pc : 0;
+    e.detail = "the block was already freed";
   } else if (b->where != BLK_NONE) {
-    mt_report_error(bad, a, b->start, b->meta->f.state == MT_STATE_LIVE ? requested_size(b) : 0,
-                    "the pointer is inside a block, not at its start");
+    bool live = b->meta->f.state == MT_STATE_LIVE;
+    e.kind = bad;
+    e.block = b->start;
+    e.size = live ? requested_size(b) : 0;
+    e.type = live ? b->meta->f.type : -1;
+    e.detail = live ? "the pointer is inside a block, not at its start"
+                    : "the pointer is inside a free block";
   } else {
-    mt_report_error(bad, a, 0, 0, "the pointer was not returned by malloc or new");
+    e.kind = bad;
+    e.detail = "the pointer was not returned by malloc or new (a stack, global or wild pointer)";
   }
+  mt_report(&e);
+}
+
+/* The checks' view of a block. */
+static mt_blk_t blk_of(const block_t *b) {
+  mt_blk_t k = {b->start, requested_size(b), b->usable, b->meta, b->free_pc};
+  if (b->where == BLK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
+    k.usable = k.size + MT_REDZONE_MAX; /* huge blocks: a bounded tail */
+  return k;
 }
 
 /* ---- slow paths: allocation ------------------------------------------------- */
+
+/* A slot about to be handed out (checks on): verify its trash, lay its redzone. */
+static void check_fresh_slot(void *p, mt_meta_t *m, unsigned c, size_t n) {
+  mt_slab_t *s = mt_run_of((uintptr_t)p);
+  uint32_t idx = mt_slab_index(s, (uintptr_t)p);
+  mt_blk_t k = {(uintptr_t)p, n, mt_classes[c].size, m, s->free_pcs ? &s->free_pcs[idx] : NULL};
+  mt_check_alloc(&k);
+}
+
+/* The class for n bytes: with redzones, one with at least MT_REDZONE_MIN of
+ * slack (MT_NCLASSES when that is no slab size). */
+static unsigned class_for(size_t n, size_t align) {
+  unsigned c = align > MT_MIN_ALIGN ? mt_size_class_aligned(n, align) : mt_size_class(n);
+  if (c < MT_NCLASSES && mt_check_needs_more(n, mt_classes[c].size)) {
+    if (n + MT_REDZONE_MIN > MT_SMALL_MAX)
+      return MT_NCLASSES;
+    c = align > MT_MIN_ALIGN ? mt_size_class_aligned(n + MT_REDZONE_MIN, align)
+                             : mt_size_class(n + MT_REDZONE_MIN);
+  }
+  return c;
+}
+
+/* A page run or huge block just handed out (checks on): its redzone. */
+static void check_fresh_large(uintptr_t p) {
+  block_t b;
+  if (block_lookup(p, &b)) {
+    mt_blk_t k = blk_of(&b);
+    mt_check_alloc(&k);
+  }
+}
 
 static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
   mt_tcache_t *tc = get_cache();
@@ -243,6 +304,8 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
     if (b->n == 0 && !mt_tcache_refill(tc, c))
       return out_of_memory();
     unsigned i = --b->n;
+    if (mt_check_on)
+      check_fresh_slot(b->items[i], b->metas[i], c, n);
     b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
     count_alloc(type, c, n);
     return b->items[i];
@@ -252,6 +315,8 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
   mt_meta_t *m;
   if (mt_zone_take(c, &p, &m, 1) == 0)
     return out_of_memory();
+  if (mt_check_on)
+    check_fresh_slot(p, m, c, n);
   m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
   count_alloc(type, c, n);
   return p;
@@ -260,25 +325,35 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
 static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool zero,
                           unsigned type) {
   bool dirty;
-  mt_slab_t *run = mt_page_alloc_run(pages_for(n), align_pages ? align_pages : 1, &dirty);
+  size_t np = pages_for(n);
+  if (mt_check_needs_more(n, np << MT_PAGE_SHIFT))
+    np++;
+  mt_slab_t *run = mt_page_alloc_run(np, align_pages ? align_pages : 1, &dirty);
   if (run == NULL)
     return out_of_memory();
   run->start = mt_run_addr(run);
   run->run_meta.word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
+  run->free_pc = 0;
   __atomic_store_n(&run->kind, MT_RUN_MEDIUM, __ATOMIC_RELEASE);
   if (zero && dirty)
     memset((void *)run->start, 0, n);
+  if (mt_check_on)
+    check_fresh_large(run->start);
   count_alloc(type, MT_CLASS_BIT_MEDIUM, n);
   return (void *)run->start;
 }
 
 static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) {
   mt_huge_t *h;
-  void *p = mt_huge_alloc(n, align, &h);
+  void *p = mt_huge_alloc(mt_check_redzone && n < SIZE_MAX / 2 ? n + MT_REDZONE_MIN : n, align, &h);
   if (p == NULL)
     return out_of_memory();
   h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               MT_STATE_LIVE, (uint8_t)family);
+  h->big_size = n;
+  h->free_pc = 0;
+  if (mt_check_on)
+    check_fresh_large((uintptr_t)p);
   count_alloc(type, MT_CLASS_BIT_HUGE, n);
   return p;
 }
@@ -291,9 +366,10 @@ static void *alloc_large(size_t n, unsigned family, bool zero, unsigned type) {
 
 /* Any size, a known type; zeroed when asked. No failure injection. */
 static void *alloc_any(size_t n, unsigned family, bool zero, unsigned type) {
-  if (n > MT_SMALL_MAX)
+  unsigned c = n > MT_SMALL_MAX ? MT_NCLASSES : class_for(n, 0);
+  if (c == MT_NCLASSES)
     return alloc_large(n, family, zero, type);
-  void *p = alloc_small(mt_size_class(n), n, family, type);
+  void *p = alloc_small(c, n, family, type);
   if (p && zero)
     memset(p, 0, n);
   return p;
@@ -326,11 +402,12 @@ void *mt_malloc_type(size_t n, unsigned type, bool zero) {
 
 /* ---- slow paths: free ----------------------------------------------------- */
 
-static void release(const block_t *b, void *p) {
-  count_free(b->meta->f.type, requested_size(b));
+/* Gives a block's storage back; `state` is what its metadata says after
+ * (FREE, or TRASHED when its bytes are the trash pattern). No counting. */
+static void give_back(const block_t *b, void *p, uint8_t state) {
   switch (b->where) {
   case BLK_SLOT: {
-    b->meta->f.state = MT_STATE_FREE;
+    b->meta->f.state = state;
     mt_tcache_t *tc = get_cache();
     unsigned c = b->run->cls;
     if (tc == NULL) {
@@ -358,8 +435,65 @@ static void release(const block_t *b, void *p) {
   }
 }
 
-void mt_free_slow(void *p, unsigned family) {
-  (void)family; /* mismatched families are reported by the checks layer */
+/* Frees a live block: counted, then (checks on) redzone verified, free
+ * site kept, trashed and quarantined; else given back at once. */
+static void release(const block_t *b, void *p, uintptr_t pc) {
+  count_free(b->meta->f.type, requested_size(b));
+  if (!mt_check_on) {
+    give_back(b, p, MT_STATE_FREE);
+    return;
+  }
+  mt_blk_t k = blk_of(b);
+  mt_check_free(&k, pc);
+  b->meta->f.state = MT_STATE_QUARANTINE;
+  mt_check_quarantine(p, b->usable);
+}
+
+/* A block leaves the quarantine: its trash is verified, then its storage
+ * is reused (check.c calls this, never under a lock). */
+static void quarantine_release(void *p) {
+  block_t b;
+  if (!block_lookup((uintptr_t)p, &b) || b.meta->f.state != MT_STATE_QUARANTINE)
+    return; /* cannot happen: only the quarantine moves a block out of this state */
+  mt_blk_t k = blk_of(&b);
+  mt_check_trash_ok(&k);
+  give_back(&b, p, mt_check_trash ? MT_STATE_TRASHED : MT_STATE_FREE);
+}
+
+/* A quarantined block's trash, verified in place (exit). */
+static void quarantine_verify(void *p) {
+  block_t b;
+  if (block_lookup((uintptr_t)p, &b) && b.meta->f.state == MT_STATE_QUARANTINE) {
+    mt_blk_t k = blk_of(&b);
+    mt_check_trash_ok(&k);
+  }
+}
+
+/* Is family f (of a free, delete or delete[]) the block's own, and n (a
+ * sized delete; SIZE_MAX when none) its size? If not, a report. */
+static void check_family(const block_t *b, uintptr_t a, unsigned family, size_t n) {
+  unsigned own = b->meta->f.family;
+  if (own == family && (n == SIZE_MAX || n == requested_size(b)))
+    return;
+  char detail[192];
+  if (own != family)
+    mt_snprintf(detail, sizeof(detail), "a block from %s released with %s (it takes %s)",
+                mt_family_names[own], mt_family_free_names[family], mt_family_free_names[own]);
+  else
+    mt_snprintf(detail, sizeof(detail), "sized %s of %zu bytes; the block has %zu",
+                mt_family_free_names[family], n, requested_size(b));
+  mt_err_t e;
+  memset(&e, 0, sizeof(e));
+  e.kind = MT_ERR_MISMATCHED_FREE;
+  e.addr = a;
+  e.block = b->start;
+  e.size = requested_size(b);
+  e.type = b->meta->f.type;
+  e.detail = detail;
+  mt_report(&e);
+}
+
+void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
   if (p == NULL)
     return;
   block_t b;
@@ -369,7 +503,8 @@ void mt_free_slow(void *p, unsigned family) {
     report_bad_pointer(MT_ERR_INVALID_FREE, MT_ERR_DOUBLE_FREE, a, &b, is_start);
     return;
   }
-  release(&b, p);
+  check_family(&b, a, family, n);
+  release(&b, p, pc);
 }
 
 /* ---- public ----------------------------------------------------------------- */
@@ -377,7 +512,7 @@ void mt_free_slow(void *p, unsigned family) {
 void *mt_malloc(size_t n, unsigned family, uintptr_t pc) {
   return mt_malloc_inline(n, family, pc);
 }
-void mt_free(void *p, unsigned family) { mt_free_inline(p, family); }
+void mt_free(void *p, unsigned family, uintptr_t pc) { mt_free_inline(p, family, pc); }
 
 void mt_type_account(unsigned type, size_t n, bool allocated) {
   mt_init();
@@ -422,14 +557,14 @@ static bool resize_in_place(block_t *b, size_t n) {
 void *mt_realloc(void *p, size_t n, uintptr_t pc) {
   if (p == NULL)
     return mt_malloc_inline(n, MT_FAM_MALLOC, pc);
-  return mt_realloc_type(p, n, type_of(pc));
+  return mt_realloc_type(p, n, type_of(pc), pc);
 }
 
-void *mt_realloc_type(void *p, size_t n, unsigned type) {
+void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
   if (p == NULL)
     return alloc_typed(n, MT_FAM_MALLOC, false, type);
   if (n == 0) {
-    mt_free_inline(p, MT_FAM_MALLOC);
+    mt_free_inline(p, MT_FAM_MALLOC, pc);
     return NULL;
   }
   block_t b;
@@ -440,12 +575,25 @@ void *mt_realloc_type(void *p, size_t n, unsigned type) {
     errno = ENOMEM;
     return NULL;
   }
+  check_family(&b, a, MT_FAM_MALLOC, SIZE_MAX);
   unsigned family = b.meta->f.family;
   if (inject(n, type, family)) {
     errno = ENOMEM; /* the block stays as it was */
     return NULL;
   }
   size_t old = requested_size(&b);
+  if (mt_check_on) {
+    /* Checked: always a new block, the old one verified and quarantined,
+     * so a use of the old pointer after realloc is caught as well. */
+    mt_blk_t k = blk_of(&b);
+    mt_check_redzone_ok(&k);
+    void *q = alloc_any(n, family, false, type);
+    if (q == NULL)
+      return NULL;
+    memcpy(q, p, n < old ? n : old);
+    release(&b, p, pc);
+    return q;
+  }
   /* A resized block takes the type of the realloc call site. */
   unsigned old_type = b.meta->f.type;
   if (resize_in_place(&b, n)) {
@@ -470,7 +618,7 @@ void *mt_realloc_type(void *p, size_t n, unsigned type) {
   if (q == NULL)
     return NULL;
   memcpy(q, p, n < b.usable ? n : b.usable);
-  release(&b, p);
+  release(&b, p, pc);
   return q;
 }
 
@@ -498,7 +646,7 @@ void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
     errno = ENOMEM;
     return NULL;
   }
-  unsigned c = mt_size_class_aligned(n, align);
+  unsigned c = class_for(n, align);
   if (c < MT_NCLASSES)
     return alloc_small(c, n, family, type);
   if (n <= MT_MEDIUM_MAX && align <= MT_SEG_SIZE / 8)
@@ -521,9 +669,15 @@ int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc) {
 
 size_t mt_usable_size(const void *p) {
   block_t b;
-  if (p == NULL || !block_lookup((uintptr_t)p, &b) || b.meta->f.state != MT_STATE_LIVE)
+  if (p == NULL)
     return 0;
-  return b.usable;
+  bool is_start = block_lookup((uintptr_t)p, &b);
+  if (!is_start || b.meta->f.state != MT_STATE_LIVE) {
+    report_bad_pointer(MT_ERR_INVALID_USABLE, MT_ERR_USABLE_OF_FREED, (uintptr_t)p, &b, is_start);
+    return 0;
+  }
+  /* With redzones the slack is not the program's to use. */
+  return mt_check_redzone ? requested_size(&b) : b.usable;
 }
 
 bool mt_owns(const void *p) {
@@ -569,6 +723,8 @@ void mt_fork_child(void) {
 void mt_at_exit(void) {
   if (!mt_is_initialized())
     return;
+  if (mt_check_on)
+    mt_check_exit(quarantine_verify); /* writes after free that no reuse saw */
   mt_dump_write(MT_DUMP_EXIT, 0);
   mt_live_stop();
   if (!mt_opt.stats)

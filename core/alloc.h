@@ -12,7 +12,7 @@
 
 /* pc: the call site (return address of the entry point), or 0. */
 void *mt_malloc(size_t n, unsigned family, uintptr_t pc);
-void mt_free(void *p, unsigned family);
+void mt_free(void *p, unsigned family, uintptr_t pc);
 void *mt_calloc(size_t count, size_t size, uintptr_t pc);
 void *mt_realloc(void *p, size_t n, uintptr_t pc);
 void *mt_reallocarray(void *p, size_t count, size_t size, uintptr_t pc);
@@ -24,7 +24,7 @@ size_t mt_usable_size(const void *p);
 /* Explicit types (memtype.h): allocate or resize as `type`, and account
  * memory the program manages itself (its pools) into a type. */
 void *mt_malloc_type(size_t n, unsigned type, bool zero);
-void *mt_realloc_type(void *p, size_t n, unsigned type);
+void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc);
 void mt_type_account(unsigned type, size_t n, bool allocated);
 /* True when p is inside memory this allocator manages (live or not). */
 bool mt_owns(const void *p);

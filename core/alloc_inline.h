@@ -19,7 +19,8 @@ void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) MT_NOINLINE MT_COL
 /* ~0 when call sites type blocks (MEMTYPE_DEPTH >= 1), 0 when typing is off:
  * site 0 is the untyped type and always hits the site cache. */
 extern uintptr_t mt_site_mask;
-void mt_free_slow(void *p, unsigned family) MT_NOINLINE MT_COLD;
+/* n: the size a sized delete gives, SIZE_MAX for every other release. */
+void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) MT_NOINLINE MT_COLD;
 
 static inline void *mt_malloc_inline(size_t n, unsigned family, uintptr_t pc) {
   mt_tcache_t *tc = mt_tls_cache;
@@ -37,7 +38,8 @@ static inline void *mt_malloc_inline(size_t n, unsigned family, uintptr_t pc) {
   return mt_malloc_slow(n, family, pc);
 }
 
-static inline void mt_free_inline(void *p, unsigned family) {
+/* The fast free; `sized` (a constant) adds the sized-delete check. */
+static inline void mt_free_fast(void *p, unsigned family, bool sized, size_t n, uintptr_t pc) {
   uintptr_t a = (uintptr_t)p;
   mt_tcache_t *tc = mt_tls_cache;
   if (MT_LIKELY(tc != NULL && mt_segmap_lookup(a) == MT_MAP_SEGMENT)) {
@@ -48,7 +50,8 @@ static inline void mt_free_inline(void *p, unsigned family) {
       mt_meta_t *m = &s->meta[idx];
       mt_bin_t *b = &tc->bins[s->cls];
       if (MT_LIKELY(idx * s->slot_size == off && idx < s->nslots &&
-                    m->f.state == MT_STATE_LIVE && m->f.family == family && b->n < b->cap)) {
+                    m->f.state == MT_STATE_LIVE && m->f.family == family && b->n < b->cap &&
+                    (!sized || m->f.size == n))) {
         mt_tcache_count_free(tc, m->f.type, m->f.size);
         m->f.state = MT_STATE_FREE;
         b->items[b->n] = p;
@@ -58,7 +61,16 @@ static inline void mt_free_inline(void *p, unsigned family) {
       }
     }
   }
-  mt_free_slow(p, family);
+  mt_free_slow(p, family, sized ? n : SIZE_MAX, pc);
+}
+
+static inline void mt_free_inline(void *p, unsigned family, uintptr_t pc) {
+  mt_free_fast(p, family, false, 0, pc);
+}
+
+/* operator delete(p, n) and delete[](p, n): n must be the block's size. */
+static inline void mt_free_sized(void *p, unsigned family, size_t n, uintptr_t pc) {
+  mt_free_fast(p, family, true, n, pc);
 }
 
 #endif

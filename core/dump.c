@@ -25,6 +25,7 @@
 #define TAG_TYPES 4u
 #define TAG_HIGHUSE 5u
 #define TAG_FAILURES 6u
+#define TAG_ERRORS 7u
 #define TAG_END 0xffffffffu
 #define FLAG_COMPLETE 1u
 #define MAX_SLOTS 65536u
@@ -101,7 +102,7 @@ static void section_end(void) {
 static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
   put(MAGIC, 8);
   put16(1); /* major */
-  put16(2); /* minor: 1.1 added HIGHUSE, 1.2 FAILURES and the records' failures */
+  put16(2); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS and the records' failures */
   put16(64);
   put16(0x0102);
   put32(flags);
@@ -303,6 +304,53 @@ static void failures_section(void) {
   section_end();
 }
 
+/* Heap errors reported: the latest MT_ERR_EVENTS, oldest first. Absent
+ * when there were none. */
+static void errors_section(void) {
+  unsigned long total = mt_error_count();
+  if (total == 0)
+    return;
+  const mt_err_event_t *ev = mt_report_events();
+  uint64_t last = 0;
+  for (unsigned i = 0; i < MT_ERR_EVENTS; i++) {
+    uint64_t q = __atomic_load_n(&ev[i].seq, __ATOMIC_ACQUIRE);
+    last = q > last ? q : last;
+  }
+  uint64_t first = last > MT_ERR_EVENTS ? last - MT_ERR_EVENTS + 1 : 1;
+  uint32_t n = 0;
+  for (uint64_t q = first; q <= last; q++)
+    n += __atomic_load_n(&ev[(q - 1) % MT_ERR_EVENTS].seq, __ATOMIC_ACQUIRE) == q;
+  section_begin(TAG_ERRORS);
+  put64(total);
+  put32(n);
+  put32(0);
+  uint32_t written = 0;
+  for (uint64_t q = first; q <= last && written < n; q++) {
+    mt_err_event_t e = ev[(q - 1) % MT_ERR_EVENTS];
+    if (e.seq != q)
+      continue;
+    put64(e.seq);
+    put64(e.time_ns);
+    put64(e.addr);
+    put64(e.block);
+    put64(e.size);
+    put64(e.free_pc);
+    put32(e.tid);
+    put32((uint32_t)e.type);
+    put16(e.kind);
+    put16(e.access);
+    put32(e.nframes > 8 ? 8 : e.nframes);
+    for (unsigned f = 0; f < 8; f++)
+      put64(f < e.nframes ? e.frames[f] : 0);
+    written++;
+  }
+  for (; written < n; written++) {
+    static const char zero[128];
+    put(zero, sizeof(zero));
+  }
+  section_end();
+}
+
 /* ---- signals ----------------------------------------------------------------- */
 
 static void on_dump_signal(int sig, void *info, void *uc) {
@@ -429,6 +477,7 @@ bool mt_dump_write(int reason, int sig) {
     put64(mt_tcache_highuse(t));
   section_end();
   failures_section();
+  errors_section();
   section_begin(TAG_END);
   section_end();
   flush();

@@ -71,22 +71,6 @@ static uint64_t take_one(void) {
   return n + 1;
 }
 
-/* The caller's stack without memtype's own frames. */
-static unsigned user_stack(uintptr_t *out, unsigned max) {
-  uintptr_t all[48];
-  unsigned n = mt_unwind_capture(all, 48), k = 0;
-  const char *self = NULL, *func, *module;
-  if (mt_os_symbol((uintptr_t)&user_stack, &func, &module))
-    self = module;
-  unsigned i = 0;
-  while (i < n && self && mt_os_symbol(all[i], &func, &module) && module &&
-         strcmp(module, self) == 0)
-    i++;
-  for (; i < n && k < max; i++)
-    out[k++] = all[i];
-  return k;
-}
-
 /* Fills e and publishes a copy in the ring (seq last: a reader that sees
  * it sees the rest). */
 static void record(mt_fail_event_t *e, uint64_t seq, uint64_t nth, size_t n, unsigned type,
@@ -100,7 +84,7 @@ static void record(mt_fail_event_t *e, uint64_t seq, uint64_t nth, size_t n, uns
   e->type = (uint16_t)type;
   e->family = (uint8_t)family;
   uintptr_t frames[8];
-  e->nframes = (uint8_t)user_stack(frames, 8);
+  e->nframes = (uint8_t)mt_report_user_stack(frames, 8);
   for (unsigned f = 0; f < e->nframes; f++)
     e->frames[f] = frames[f];
   e->seq = seq;

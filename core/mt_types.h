@@ -65,8 +65,17 @@ void mt_assert_fail(const char *expr, const char *file, int line);
 #define MT_RECIP_SHIFT 40           /* slot = (offset * recip) >> 40, exact below 2^18 */
 #define MT_SLOTS_PER_PAGE (MT_PAGE_SIZE / MT_MIN_ALIGN) /* 256 */
 
-/* Block states kept in the slot metadata. FREE must be 0: fresh meta is zero. */
-enum mt_state { MT_STATE_FREE = 0, MT_STATE_LIVE = 1, MT_STATE_CACHED = 2 };
+/* Block states kept in the slot metadata. FREE must be 0: fresh meta is zero.
+ * QUARANTINE and TRASHED exist only with MEMTYPE_TRASH/REDZONE: a freed block
+ * waiting in the quarantine, and a free block whose bytes are the trash
+ * pattern (verified when it is handed out again). */
+enum mt_state {
+  MT_STATE_FREE = 0,
+  MT_STATE_LIVE = 1,
+  MT_STATE_CACHED = 2,
+  MT_STATE_QUARANTINE = 3,
+  MT_STATE_TRASHED = 4,
+};
 
 /* Allocating family: a block must be released by the matching family. */
 enum mt_family {
@@ -123,6 +132,8 @@ typedef struct mt_slab_s {
   uint16_t scan;            /* first bitmap word that may have a bit set */
   uint32_t epoch;           /* free runs: purge epoch when it became dirty */
   mt_meta_t *meta;          /* nslots entries */
+  uintptr_t *free_pcs;      /* nslots entries with checks on (where each was freed), else NULL */
+  uintptr_t free_pc;        /* medium blocks: where it was freed (checks on) */
   uint64_t *bits;           /* free bitmap, bit set = slot free in the slab */
   struct mt_slab_s *prev;   /* zone list links */
   struct mt_slab_s *next;
@@ -147,6 +158,7 @@ typedef struct mt_huge_s {
   uintptr_t user;       /* the user pointer */
   mt_meta_t meta;       /* requested size is in `big_size` when >= 4 GiB */
   size_t big_size;      /* requested size (full width) */
+  uintptr_t free_pc;    /* where it was freed (checks on, while in quarantine) */
   struct mt_huge_s *prev, *next; /* all huge blocks, page lock */
 } mt_huge_t;
 #define MT_HUGE_MAGIC 0x6d746875676531ull

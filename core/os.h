@@ -59,6 +59,8 @@ typedef void (*mt_module_fn)(uint64_t base, const char *path, const uint8_t *bui
 void mt_os_each_module(mt_module_fn fn, void *arg);
 void mt_os_write(int fd, const char *buf, size_t len);
 int mt_os_getpid(void);
+/* The calling thread's name (prctl PR_GET_NAME), "?" when unknown. */
+void mt_os_thread_name(char *buf, size_t len);
 long mt_os_gettid(void);
 bool mt_os_is_secure(void);     /* setuid/setgid or other AT_SECURE exec */
 char **mt_os_environ(void);      /* raw environment, may be NULL very early */

@@ -17,6 +17,7 @@
 #include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -197,7 +198,7 @@ bool mt_os_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, cons
    * names static functions and programs linked without -rdynamic. */
   const char *name;
   uintptr_t start;
-  if (mt_symtab_lookup(pc, &name, &start) && (*func == NULL || start >= *func_addr)) {
+  if (mt_symtab_lookup(pc, &name, &start) && (*func == NULL || start > *func_addr)) {
     *func = name;
     *func_addr = start;
   }
@@ -316,6 +317,19 @@ void mt_os_write(int fd, const char *buf, size_t len) {
 }
 
 int mt_os_getpid(void) { return (int)syscall(SYS_getpid); }
+void mt_os_thread_name(char *buf, size_t len) {
+  char name[17] = {0};
+  if (len == 0)
+    return;
+  if (prctl(PR_GET_NAME, name, 0, 0, 0) != 0 || name[0] == '\0')
+    name[0] = '?', name[1] = '\0';
+  size_t n = strnlen(name, 16);
+  if (n >= len)
+    n = len - 1;
+  memcpy(buf, name, n);
+  buf[n] = '\0';
+}
+
 long mt_os_gettid(void) { return (long)syscall(SYS_gettid); }
 bool mt_os_is_secure(void) { return getauxval(AT_SECURE) != 0; }
 char **mt_os_environ(void) { return environ; }

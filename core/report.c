@@ -8,13 +8,20 @@
 
 #include "options.h"
 #include "os.h"
+#include "lock.h"
 #include "site.h"
+#include "unwind.h"
 
 const char *const mt_error_names[MT_ERR_COUNT] = {
     [MT_ERR_INVALID_FREE] = "invalid-free",
     [MT_ERR_DOUBLE_FREE] = "double-free",
     [MT_ERR_REALLOC_OF_FREED] = "realloc-of-freed",
     [MT_ERR_INVALID_REALLOC] = "invalid-realloc",
+    [MT_ERR_OVERFLOW] = "heap-buffer-overflow",
+    [MT_ERR_WRITE_AFTER_FREE] = "write-after-free",
+    [MT_ERR_MISMATCHED_FREE] = "mismatched-free",
+    [MT_ERR_USABLE_OF_FREED] = "usable-size-of-freed",
+    [MT_ERR_INVALID_USABLE] = "invalid-usable-size",
 };
 _Static_assert(sizeof(mt_error_names) / sizeof(mt_error_names[0]) == MT_ERR_COUNT,
                "a name for every error kind");
@@ -224,43 +231,183 @@ size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc) {
 
 static const char rule[] =
     "=================================================================\n";
+static mt_err_event_t events[MT_ERR_EVENTS];
+
+const mt_err_event_t *mt_report_events(void) { return events; }
+
+unsigned mt_report_user_stack(uintptr_t *out, unsigned max) {
+  uintptr_t all[48];
+  unsigned n = mt_unwind_capture(all, 48), k = 0, i = 0;
+  const char *self = NULL, *func, *module;
+  if (mt_os_symbol((uintptr_t)&mt_report_user_stack, &func, &module))
+    self = module;
+  while (i < n && self && mt_os_symbol(all[i], &func, &module) && module &&
+         strcmp(module, self) == 0)
+    i++;
+  for (; i < n && k < max; i++)
+    out[k++] = all[i];
+  return k;
+}
+
+/* Blocks reported already (MEMTYPE_ON_ERROR=continue reports each once). */
+#define SEEN 4096
+static uintptr_t seen[SEEN];
+
+static bool seen_before(uintptr_t block) {
+  if (block == 0)
+    return false;
+  for (unsigned i = (unsigned)((block >> 4) * 0x9e3779b1u) % SEEN, probes = 0; probes < SEEN;
+       i = (i + 1) % SEEN, probes++) {
+    uintptr_t old = __atomic_load_n(&seen[i], __ATOMIC_RELAXED);
+    if (old == block)
+      return true;
+    if (old == 0 && __atomic_compare_exchange_n(&seen[i], &old, block, false, __ATOMIC_RELAXED,
+                                                __ATOMIC_RELAXED))
+      return false;
+    if (old == block)
+      return true;
+  }
+  return false; /* full: report again rather than stay silent */
+}
+
+/* "  <what>:" then the frames; nothing when there are none. */
+static size_t put_stack(char *buf, size_t len, const char *what, const uintptr_t *pcs,
+                        unsigned n) {
+  if (n == 0)
+    return 0;
+  size_t pos = mt_snprintf(buf, len, "  %s:\n", what);
+  for (unsigned f = 0; f < n && pos < len; f++)
+    pos += mt_report_frame(buf + pos, len - pos, f, pcs[f]);
+  return pos;
+}
+
+/* Hex lines of the window, 16 bytes each, bytes as expected shown as "..". */
+static size_t put_window(char *buf, size_t len, const mt_err_t *e) {
+  size_t pos = 0, n = e->window > 64 ? 64 : e->window;
+  for (size_t row = 0; row < n && pos < len; row += 16) {
+    pos += mt_snprintf(buf + pos, len - pos, "    %p:", (void *)(e->window_addr + row));
+    for (size_t i = row; i < row + 16 && i < n && pos < len; i++) {
+      if (e->seen[i] == e->expect[i])
+        pos += mt_snprintf(buf + pos, len - pos, " ..");
+      else
+        pos += mt_snprintf(buf + pos, len - pos, " %s%x", e->seen[i] < 16 ? "0" : "",
+                           (unsigned)e->seen[i]);
+    }
+    pos += mt_snprintf(buf + pos, len - pos, "\n");
+  }
+  return pos;
+}
+
+static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
+  static uint64_t nseq;
+  uint64_t seq = __atomic_add_fetch(&nseq, 1, __ATOMIC_RELAXED);
+  mt_err_event_t *v = &events[(seq - 1) % MT_ERR_EVENTS];
+  __atomic_store_n(&v->seq, 0, __ATOMIC_RELAXED);
+  v->time_ns = mt_os_realtime_ns();
+  v->addr = e->addr;
+  v->block = e->block;
+  v->size = e->size;
+  v->free_pc = e->free_pc;
+  v->tid = (uint32_t)mt_os_gettid();
+  v->type = e->block ? e->type : -1;
+  v->kind = (uint8_t)e->kind;
+  v->access = (uint8_t)e->access;
+  v->nframes = (uint8_t)(n > 8 ? 8 : n);
+  for (unsigned f = 0; f < 8; f++)
+    v->frames[f] = f < n ? pcs[f] : 0;
+  __atomic_store_n(&v->seq, seq, __ATOMIC_RELEASE);
+}
+
+void mt_report(const mt_err_t *e) {
+  int64_t act = mt_opt.on_error;
+  if (act == MT_ACTION_CONTINUE && seen_before(e->block))
+    return;
+  __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+  static char buf[8192]; /* one report at a time: report_lock */
+  static mt_lock_t report_lock;
+  uintptr_t here[16];
+  unsigned nhere = mt_report_user_stack(here, 16);
+  mt_lock(&report_lock);
+  size_t pos = 0, len = sizeof(buf);
+  pos += mt_snprintf(buf + pos, len - pos, "%smemtype: ERROR: %s%s at %p", rule,
+                     mt_error_names[e->kind],
+                     e->access == MT_ACCESS_WRITE ? " WRITE" : e->access == MT_ACCESS_READ ? " READ" : "",
+                     (void *)e->addr);
+  if (e->block) {
+    char type[256] = "";
+    if (e->type >= 0)
+      mt_report_type_name((unsigned)e->type, type, sizeof(type));
+    uintptr_t end = e->block + e->size;
+    if (e->addr >= end && e->addr != e->block)
+      pos += mt_snprintf(buf + pos, len - pos, " (%lu bytes after", (unsigned long)(e->addr - end));
+    else if (e->addr < e->block)
+      pos += mt_snprintf(buf + pos, len - pos, " (%lu bytes before",
+                         (unsigned long)(e->block - e->addr));
+    else
+      pos += mt_snprintf(buf + pos, len - pos, " (%lu bytes into",
+                         (unsigned long)(e->addr - e->block));
+    pos += mt_snprintf(buf + pos, len - pos, " a %zu-byte block%s%s)", e->size,
+                       type[0] ? " of type " : "", type);
+  }
+  pos += mt_snprintf(buf + pos, len - pos, "\n");
+  if (e->detail)
+    pos += mt_snprintf(buf + pos, len - pos, "  %s\n", e->detail);
+  if (e->window && e->seen && e->expect)
+    pos += put_window(buf + pos, len - pos, e);
+  char tname[32];
+  mt_os_thread_name(tname, sizeof(tname));
+  pos += mt_snprintf(buf + pos, len - pos, "  thread %ld (%s) of process %d (%s)\n",
+                     mt_os_gettid(), tname, mt_os_getpid(), mt_os_progname());
+  pos += put_stack(buf + pos, len - pos, "detected at", here, nhere);
+  if (e->block && e->type >= 0) {
+    uintptr_t alloc[MT_MAX_DEPTH];
+    unsigned na = mt_site_stack((unsigned)e->type, alloc, MT_MAX_DEPTH);
+    const char *name = mt_site_name((unsigned)e->type);
+    if (na)
+      pos += put_stack(buf + pos, len - pos, "block allocated at", alloc, na);
+    else if (name && pos < len)
+      pos += mt_snprintf(buf + pos, len - pos, "  block allocated as type %s\n", name);
+  }
+  if (e->free_pc)
+    pos += put_stack(buf + pos, len - pos, "block freed at", &e->free_pc, 1);
+  if (pos < len) {
+    if (act == MT_ACTION_CONTINUE)
+      pos += mt_snprintf(buf + pos, len - pos,
+                         "memtype will now continue (the block is not reported again)\n");
+    else if (act >= MT_ACTION_EXIT_BASE)
+      pos += mt_snprintf(buf + pos, len - pos, "memtype will now exit with status %d\n",
+                         (int)(act - MT_ACTION_EXIT_BASE));
+    else
+      pos += mt_snprintf(buf + pos, len - pos,
+                         "memtype will now abort, after writing the dump "
+                         "(MEMTYPE_ON_ERROR=continue to go on)\n");
+  }
+  if (pos < len)
+    pos += mt_snprintf(buf + pos, len - pos, "%s", rule);
+  sink(buf, pos < len ? pos : len - 1);
+  record(e, here, nhere);
+  mt_unlock(&report_lock);
+  if (act == MT_ACTION_CONTINUE)
+    return;
+  if (act >= MT_ACTION_EXIT_BASE) {
+    if (mt_report_exit_hook)
+      mt_report_exit_hook();
+    mt_os_exit((int)(act - MT_ACTION_EXIT_BASE));
+  }
+  mt_os_abort();
+}
+
+void (*mt_report_exit_hook)(void);
 
 void mt_report_error(mt_error_kind_t kind, uintptr_t addr, uintptr_t block, size_t block_size,
                      const char *detail) {
-  __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
-  char buf[2048];
-  size_t pos = 0;
-  pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "%s", rule);
-  pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "memtype: ERROR: %s at %p",
-                     mt_error_names[kind], (void *)addr);
-  if (block) {
-    if (addr >= block)
-      pos += mt_snprintf(buf + pos, sizeof(buf) - pos, " (%lu bytes into a %zu-byte block)",
-                         (unsigned long)(addr - block), block_size);
-    else
-      pos += mt_snprintf(buf + pos, sizeof(buf) - pos, " (%lu bytes before a %zu-byte block)",
-                         (unsigned long)(block - addr), block_size);
-  }
-  pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "\n");
-  if (detail)
-    pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "  %s\n", detail);
-  pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "  thread %ld of process %d (%s)\n",
-                     mt_os_gettid(), mt_os_getpid(), mt_os_progname());
-  int64_t act = mt_opt.on_error;
-  if (act == MT_ACTION_CONTINUE)
-    pos += mt_snprintf(buf + pos, sizeof(buf) - pos,
-                       "memtype will now continue, leaving the block alone\n");
-  else if (act >= MT_ACTION_EXIT_BASE)
-    pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "memtype will now exit with status %d\n",
-                       (int)(act - MT_ACTION_EXIT_BASE));
-  else
-    pos += mt_snprintf(buf + pos, sizeof(buf) - pos,
-                       "memtype will now abort (MEMTYPE_ON_ERROR=continue to go on)\n");
-  pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "%s", rule);
-  sink(buf, pos);
-  if (act == MT_ACTION_CONTINUE)
-    return;
-  if (act >= MT_ACTION_EXIT_BASE)
-    mt_os_exit((int)(act - MT_ACTION_EXIT_BASE));
-  mt_os_abort();
+  mt_err_t e;
+  memset(&e, 0, sizeof(e));
+  e.kind = kind;
+  e.addr = addr;
+  e.block = block;
+  e.size = block_size;
+  e.type = -1;
+  e.detail = detail;
+  mt_report(&e);
 }

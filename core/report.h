@@ -15,8 +15,34 @@ typedef enum mt_error_kind {
   MT_ERR_DOUBLE_FREE,
   MT_ERR_REALLOC_OF_FREED,
   MT_ERR_INVALID_REALLOC,
+  MT_ERR_OVERFLOW,         /* heap-buffer-overflow: the redzone after a block changed */
+  MT_ERR_WRITE_AFTER_FREE, /* the trash of a freed block changed */
+  MT_ERR_MISMATCHED_FREE,  /* free of new, delete of malloc, delete of new[], wrong sized delete */
+  MT_ERR_USABLE_OF_FREED,  /* malloc_usable_size of a freed block */
+  MT_ERR_INVALID_USABLE,   /* malloc_usable_size of a pointer that is no block's start */
   MT_ERR_COUNT
 } mt_error_kind_t;
+
+enum { MT_ACCESS_UNKNOWN = 0, MT_ACCESS_READ = 1, MT_ACCESS_WRITE = 2 };
+
+/* What one report says. Zero fields are left out of it. */
+typedef struct mt_err_s {
+  mt_error_kind_t kind;
+  int access;             /* MT_ACCESS_* */
+  uintptr_t addr;         /* the address at fault: the pointer, the first changed byte */
+  uintptr_t block;        /* start of the block it concerns, 0 when none */
+  size_t size;            /* the block's requested size */
+  int type;               /* its type id, -1 when unknown */
+  uintptr_t free_pc;      /* where it was freed (freed blocks) */
+  const char *detail;     /* one line: what memtype saw */
+  const unsigned char *seen;   /* a hex window: the bytes as found... */
+  const unsigned char *expect; /* ...and as they should be (shown as '.') */
+  size_t window;               /* its length (at most 64) */
+  uintptr_t window_addr;       /* the address of seen[0] */
+} mt_err_t;
+
+/* The caller's stack without memtype's own frames; how many. */
+unsigned mt_report_user_stack(uintptr_t *out, unsigned max);
 extern const char *const mt_error_names[MT_ERR_COUNT];
 
 typedef void (*mt_sink_fn)(const char *buf, size_t len);
@@ -45,11 +71,29 @@ void mt_report_type_name(unsigned type, char *buf, size_t len);
 /* One stack line, "    #i 0xpc in symbol+0xoff (module)\n"; its length. */
 size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc);
 
-/* Reports a heap error about address addr and then does what MEMTYPE_ON_ERROR
- * says. block/block_size/type describe the block it concerns when known
- * (block == 0 when none). Returns only for `continue`. */
+/* The one reporter: writes the report, records it as an event for the dump,
+ * then does what MEMTYPE_ON_ERROR says. Returns only for `continue`; then a
+ * block already reported is not reported again (returns at once). */
+void mt_report(const mt_err_t *e);
+/* The short form for pointer errors: kind, address, block (0 = none). */
 void mt_report_error(mt_error_kind_t kind, uintptr_t addr, uintptr_t block, size_t block_size,
                      const char *detail);
 unsigned long mt_error_count(void);
+/* Called before MEMTYPE_ON_ERROR=exit:N exits (writes the dump); NULL = none. */
+extern void (*mt_report_exit_hook)(void);
+
+/* An error as the dump's ERRORS section records it. */
+typedef struct mt_err_event_s {
+  uint64_t seq;       /* 1 for the first error; 0 = slot not written */
+  uint64_t time_ns;
+  uint64_t addr, block, size, free_pc;
+  uint32_t tid;
+  int32_t type;
+  uint8_t kind, access, nframes, reserved;
+  uint64_t frames[8]; /* where it was detected, memtype's frames left out */
+} mt_err_event_t;
+#define MT_ERR_EVENTS 256
+/* The ring of the latest errors (check seq); the total reported. */
+const mt_err_event_t *mt_report_events(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "heapcheck.h"
 #include "live.h"
 #include "lock.h"
 #include "os.h"
@@ -177,6 +178,7 @@ static void release_locked(mt_tcache_t *tc) {
 }
 
 void mt_tcache_detach(void) {
+  mt_check_thread_exit();
   mt_tcache_t *tc = mt_tls_own;
   mt_tls_state = MT_THREAD_EXITED;
   mt_tls_cache = NULL;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "heapcheck.h"
 #include "page.h"
 
 MT_HIDDEN mt_zone_t mt_zones[MT_NCLASSES];
@@ -33,8 +34,10 @@ static void partial_remove(mt_zone_t *z, mt_slab_t *s) {
   s->list = 0;
 }
 
-static size_t meta_block_size(const mt_class_info_t *ci) {
-  return ci->nslots * sizeof(mt_meta_t) + ((ci->nslots + 63u) / 64u) * sizeof(uint64_t);
+/* nslots metas, the bitmap, and with checks on the free sites. */
+static size_t meta_block_size(const mt_class_info_t *ci, bool checked) {
+  return ci->nslots * sizeof(mt_meta_t) + ((ci->nslots + 63u) / 64u) * sizeof(uint64_t) +
+         (checked ? ci->nslots * sizeof(uintptr_t) : 0);
 }
 
 static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
@@ -49,18 +52,22 @@ static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
   s->nslots = ci->nslots;
   s->nfree = ci->nslots;
   s->cls = (uint8_t)c;
-  /* Metadata block: nslots metas then the bitmap, recycled per class. */
-  void *mb = z->meta_free;
+  /* Metadata block: nslots metas then the bitmap (then the free sites),
+   * recycled per class; blocks with and without free sites apart. */
+  bool checked = mt_check_on;
+  void **list = checked ? &z->meta_free_checked : &z->meta_free;
+  void *mb = *list;
   if (mb != NULL) {
-    z->meta_free = *(void **)mb;
+    *list = *(void **)mb;
     *(void **)mb = NULL; /* slot 0's meta again: state FREE */
-  } else if ((mb = mt_arena_alloc(meta_block_size(ci))) == NULL) {
+  } else if ((mb = mt_arena_alloc(meta_block_size(ci, checked))) == NULL) {
     mt_page_free_run(s);
     return NULL;
   }
   s->meta = mb;
   s->bits = (uint64_t *)((mt_meta_t *)mb + ci->nslots);
   size_t words = (ci->nslots + 63u) / 64u;
+  s->free_pcs = checked ? (uintptr_t *)(s->bits + words) : NULL;
   for (size_t w = 0; w < words; w++)
     s->bits[w] = ~0ull;
   if (ci->nslots % 64)
@@ -125,9 +132,13 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
         partial_remove(z, s);
         z->nslabs--;
         s->kind = MT_RUN_NONE;
-        /* Every slot is free, so every meta state is FREE: keep it so. */
-        *(void **)s->meta = z->meta_free;
-        z->meta_free = s->meta;
+        /* Every slot is free, so every meta state is FREE (or TRASHED with
+         * checks on: the next slab here has fresh bytes, so FREE again). */
+        void **list = s->free_pcs ? &z->meta_free_checked : &z->meta_free;
+        if (s->free_pcs)
+          memset(s->meta, 0, s->nslots * sizeof(mt_meta_t));
+        *(void **)s->meta = *list;
+        *list = s->meta;
         mt_page_free_run(s);
       }
     }

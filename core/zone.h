@@ -14,6 +14,7 @@ typedef struct mt_zone_s {
   uint32_t nempty;    /* wholly free slabs kept in partial */
   uint32_t nslabs;    /* slabs owned by the zone */
   void *meta_free;    /* recycled metadata blocks of dead slabs, linked */
+  void *meta_free_checked; /* the same with room for free sites (checks on) */
 } mt_zone_t;
 
 extern mt_zone_t mt_zones[MT_NCLASSES];

@@ -25,12 +25,12 @@ MT_EXPORT void *memtype_malloc(size_t size, struct memtype_type *type, int flags
 
 MT_EXPORT void *memtype_realloc(void *p, size_t size, struct memtype_type *type, int flags) {
   (void)flags;
-  return mt_realloc_type(p, size, type_id(type));
+  return mt_realloc_type(p, size, type_id(type), (uintptr_t)__builtin_return_address(0));
 }
 
 MT_EXPORT void memtype_free(void *p, struct memtype_type *type) {
   (void)type;
-  mt_free(p, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, (uintptr_t)__builtin_return_address(0));
 }
 
 MT_EXPORT void memtype_type_allocated(struct memtype_type *type, size_t size) {

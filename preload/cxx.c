@@ -98,45 +98,39 @@ MT_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const no
 }
 
 /* operator delete / delete[]: plain, sized, nothrow, aligned, sized+aligned */
-MT_EXPORT void _ZdlPv(void *p) { mt_free_inline(p, MT_FAM_NEW); }
-MT_EXPORT void _ZdaPv(void *p) { mt_free_inline(p, MT_FAM_NEW_ARRAY); }
-MT_EXPORT void _ZdlPvm(void *p, size_t n) {
-  (void)n;
-  mt_free_inline(p, MT_FAM_NEW);
-}
-MT_EXPORT void _ZdaPvm(void *p, size_t n) {
-  (void)n;
-  mt_free_inline(p, MT_FAM_NEW_ARRAY);
-}
+MT_EXPORT void _ZdlPv(void *p) { mt_free_inline(p, MT_FAM_NEW, MT_CALLER); }
+MT_EXPORT void _ZdaPv(void *p) { mt_free_inline(p, MT_FAM_NEW_ARRAY, MT_CALLER); }
+MT_EXPORT void _ZdlPvm(void *p, size_t n) { mt_free_sized(p, MT_FAM_NEW, n, MT_CALLER); }
+MT_EXPORT void _ZdaPvm(void *p, size_t n) { mt_free_sized(p, MT_FAM_NEW_ARRAY, n, MT_CALLER); }
 MT_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const nothrow_t *t) {
   (void)t;
-  mt_free_inline(p, MT_FAM_NEW);
+  mt_free_inline(p, MT_FAM_NEW, MT_CALLER);
 }
 MT_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const nothrow_t *t) {
   (void)t;
-  mt_free_inline(p, MT_FAM_NEW_ARRAY);
+  mt_free_inline(p, MT_FAM_NEW_ARRAY, MT_CALLER);
 }
 MT_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al) {
   (void)al;
-  mt_free_inline(p, MT_FAM_NEW);
+  mt_free_inline(p, MT_FAM_NEW, MT_CALLER);
 }
 MT_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al) {
   (void)al;
-  mt_free_inline(p, MT_FAM_NEW_ARRAY);
+  mt_free_inline(p, MT_FAM_NEW_ARRAY, MT_CALLER);
 }
 MT_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al) {
-  (void)n, (void)al;
-  mt_free_inline(p, MT_FAM_NEW);
+  (void)al;
+  mt_free_sized(p, MT_FAM_NEW, n, MT_CALLER);
 }
 MT_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al) {
-  (void)n, (void)al;
-  mt_free_inline(p, MT_FAM_NEW_ARRAY);
+  (void)al;
+  mt_free_sized(p, MT_FAM_NEW_ARRAY, n, MT_CALLER);
 }
 MT_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const nothrow_t *t) {
   (void)al, (void)t;
-  mt_free_inline(p, MT_FAM_NEW);
+  mt_free_inline(p, MT_FAM_NEW, MT_CALLER);
 }
 MT_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const nothrow_t *t) {
   (void)al, (void)t;
-  mt_free_inline(p, MT_FAM_NEW_ARRAY);
+  mt_free_inline(p, MT_FAM_NEW_ARRAY, MT_CALLER);
 }

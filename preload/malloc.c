@@ -9,8 +9,8 @@
 #include "entry.h"
 
 MT_EXPORT void *malloc(size_t n) { return mt_malloc_inline(n, MT_FAM_MALLOC, MT_CALLER); }
-MT_EXPORT void free(void *p) { mt_free_inline(p, MT_FAM_MALLOC); }
-MT_EXPORT void cfree(void *p) { mt_free_inline(p, MT_FAM_MALLOC); }
+MT_EXPORT void free(void *p) { mt_free_inline(p, MT_FAM_MALLOC, MT_CALLER); }
+MT_EXPORT void cfree(void *p) { mt_free_inline(p, MT_FAM_MALLOC, MT_CALLER); }
 MT_EXPORT void *calloc(size_t count, size_t size) { return mt_calloc(count, size, MT_CALLER); }
 MT_EXPORT void *realloc(void *p, size_t n) { return mt_realloc(p, n, MT_CALLER); }
 MT_EXPORT void *reallocarray(void *p, size_t count, size_t size) {
@@ -37,7 +37,7 @@ MT_EXPORT size_t malloc_usable_size(void *p) { return mt_usable_size(p); }
 
 /* glibc's own names, which a few programs and libraries call directly. */
 MT_EXPORT void *__libc_malloc(size_t n) { return mt_malloc_inline(n, MT_FAM_MALLOC, MT_CALLER); }
-MT_EXPORT void __libc_free(void *p) { mt_free_inline(p, MT_FAM_MALLOC); }
+MT_EXPORT void __libc_free(void *p) { mt_free_inline(p, MT_FAM_MALLOC, MT_CALLER); }
 MT_EXPORT void *__libc_calloc(size_t c, size_t s) { return mt_calloc(c, s, MT_CALLER); }
 MT_EXPORT void *__libc_realloc(void *p, size_t n) { return mt_realloc(p, n, MT_CALLER); }
 MT_EXPORT void *__libc_memalign(size_t a, size_t n) { return mt_memalign(a, n, MT_FAM_MALLOC, MT_CALLER); }

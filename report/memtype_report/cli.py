@@ -101,6 +101,8 @@ def cmd_report(argv):
                         "Size(s) (and Fail when failures were injected); the default")
     p.add_argument("--failures", action="store_true",
                    help="the injected allocation failures: thread, type, size, stack")
+    p.add_argument("--errors", action="store_true",
+                   help="the heap errors reported: kind, address, block, stacks")
     p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
     p.add_argument("--sort", choices=("memuse", "requests", "bytes"), default="memuse",
                    help="order: memory in use (default), allocations, or bytes allocated")
@@ -116,10 +118,12 @@ def cmd_report(argv):
         except dumpmod.DumpError as e:
             print("memtype: error: %s" % e, file=sys.stderr)
             return 2
+    if args.errors:
+        print_errors(dumps, args.no_symbolize, args.lines)
     if args.failures:
         print_failures(dumps, args.no_symbolize, args.lines)
-        if not args.types:
-            return 0
+    if (args.errors or args.failures) and not args.types:
+        return 0
     rows = merge_types(dumps, args.no_symbolize, args.frames)
     if args.sort == "requests":
         rows.sort(key=lambda r: (-r["allocs"], r["label"]))
@@ -211,6 +215,44 @@ def type_label(d, tid, names):
             if t.pcs:
                 return names.get(t.pcs[0], "%#x" % t.pcs[0])
     return "(untyped)" if tid == 0 else "type %d" % tid
+
+
+def print_errors(dumps, no_symbolize=False, lines=30):
+    """The heap errors of each dump, oldest first, symbolized."""
+    for d in dumps:
+        prog = "%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid)
+        if not d.errors_total:
+            print("memtype: %s: no heap errors" % prog)
+            continue
+        print("memtype: %d heap error%s in %s" % (d.errors_total,
+                                                 "" if d.errors_total == 1 else "s", prog))
+        pcs = sorted({pc for e in d.errors for pc in e.frames + [e.free_pc] if pc} |
+                     {pc for t in d.types for pc in t.pcs})
+        names = {} if no_symbolize else symbolize.names(d, pcs)
+        for e in d.errors[-lines:] if lines else d.errors:
+            where = ""
+            if e.block:
+                end = e.block + e.size
+                if e.addr >= end and e.addr != e.block:
+                    where = "%d bytes after" % (e.addr - end)
+                elif e.addr < e.block:
+                    where = "%d bytes before" % (e.block - e.addr)
+                else:
+                    where = "%d bytes into" % (e.addr - e.block)
+                where = " (%s a %d-byte block of type %s)" % (
+                    where, e.size, type_label(d, e.type, names) if e.type >= 0 else "?")
+            print("#%d %s%s at %#x%s, thread %d" % (e.seq, e.kind, " " + e.access if e.access
+                                                     else "", e.addr, where, e.tid))
+            for i, pc in enumerate(e.frames):
+                print("    #%d %s" % (i, names.get(pc, "%#x" % pc)))
+            if e.block and e.type >= 0:
+                t = [t for t in d.types if t.id == e.type]
+                if t and t[0].pcs:
+                    print("  allocated at:")
+                    for i, pc in enumerate(t[0].pcs):
+                        print("    #%d %s" % (i, names.get(pc, "%#x" % pc)))
+            if e.free_pc:
+                print("  freed at:\n    #0 %s" % names.get(e.free_pc, "%#x" % e.free_pc))
 
 
 def print_failures(dumps, no_symbolize=False, lines=30):

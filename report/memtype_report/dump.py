@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 MAGIC = b"memtype\x1a"
 MAJOR = 1
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
+TAG_ERRORS = 7
 TAG_END = 0xFFFFFFFF
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -85,6 +86,27 @@ class Failures:
     events: list = field(default_factory=list)   # the most recent (up to 4096)
 
 
+ERROR_KINDS = ("invalid-free", "double-free", "realloc-of-freed", "invalid-realloc",
+               "heap-buffer-overflow", "write-after-free", "mismatched-free",
+               "usable-size-of-freed", "invalid-usable-size")
+ACCESS = ("", "READ", "WRITE")
+
+
+@dataclass
+class ErrorEvent:
+    seq: int
+    time_ns: int
+    kind: str
+    access: str      # READ, WRITE or ""
+    addr: int
+    block: int       # 0 when the address is in no block
+    size: int
+    type: int        # -1 when unknown
+    tid: int
+    free_pc: int     # where the block was freed, 0 when not freed or unknown
+    frames: list     # where it was detected, innermost first
+
+
 @dataclass
 class Dump:
     path: str
@@ -105,6 +127,8 @@ class Dump:
     types: list = field(default_factory=list)
     unknown_sections: list = field(default_factory=list)
     failures: object = None   # Failures when injection was on, else None
+    errors_total: int = 0     # heap errors reported
+    errors: list = field(default_factory=list)   # ErrorEvent, the latest (up to 256)
 
     def class_names(self, bitmap):
         out = []
@@ -210,6 +234,8 @@ def parse(data, path="<bytes>"):
                     by_id[tid].highuse = max(v, by_id[tid].in_use_bytes)
         elif tag == TAG_FAILURES:
             _failures(c, d)
+        elif tag == TAG_ERRORS:
+            _errors(c, d)
         else:
             d.unknown_sections.append(tag)
         pos = body + length
@@ -257,3 +283,17 @@ def _failures(c, d):
                                      FAMILIES[fam] if fam < len(FAMILIES) else str(fam),
                                      list(frames[:min(nfr, 8)])))
     d.failures = f
+
+
+def _errors(c, d):
+    d.errors_total, n, _ = c.u("QII", "error counts")
+    for _ in range(n):
+        seq, t_ns, addr, block, size, free_pc, tid, typ, kind, acc, nfr = c.u(
+            "QQQQQQIiHHI", "error event")
+        frames = c.u("8Q", "error stack")
+        if seq == 0:
+            continue
+        d.errors.append(ErrorEvent(seq, t_ns,
+                                   ERROR_KINDS[kind] if kind < len(ERROR_KINDS) else str(kind),
+                                   ACCESS[acc] if acc < len(ACCESS) else "", addr, block, size,
+                                   typ, tid, free_pc, list(frames[:min(nfr, 8)])))

@@ -41,12 +41,12 @@ START_TEST(test_calloc_zeroes_reused_blocks_of_every_regime) {
   for (size_t i = 0; i < 4; i++) {
     char *p = mt_malloc(sizes[i], MT_FAM_MALLOC, 0);
     memset(p, 0xff, sizes[i]);
-    mt_free(p, MT_FAM_MALLOC);
+    mt_free(p, MT_FAM_MALLOC, 0);
     char *q = mt_calloc(1, sizes[i], 0);
     for (size_t j = 0; j < sizes[i]; j++)
       if (q[j])
         ck_abort_msg("calloc(%zu) byte %zu is %d", sizes[i], j, q[j]);
-    mt_free(q, MT_FAM_MALLOC);
+    mt_free(q, MT_FAM_MALLOC, 0);
   }
 }
 END_TEST
@@ -69,7 +69,7 @@ START_TEST(test_realloc_keeps_contents_across_regimes) {
     have = n;
     ck_assert_uint_ge(mt_usable_size(p), n);
   }
-  mt_free(p, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, 0);
 }
 END_TEST
 
@@ -86,8 +86,8 @@ START_TEST(test_malloc_zero_is_unique) {
   ck_assert_ptr_nonnull(a);
   ck_assert_ptr_nonnull(b);
   ck_assert_ptr_ne(a, b);
-  mt_free(a, MT_FAM_MALLOC);
-  mt_free(b, MT_FAM_MALLOC);
+  mt_free(a, MT_FAM_MALLOC, 0);
+  mt_free(b, MT_FAM_MALLOC, 0);
 }
 END_TEST
 
@@ -95,7 +95,7 @@ START_TEST(test_alignment_of_every_entry_point) {
   for (size_t n = 1; n < 5000; n += 13) {
     void *p = mt_malloc(n, MT_FAM_MALLOC, 0);
     ck_assert_uint_eq((uintptr_t)p % 16, 0);
-    mt_free(p, MT_FAM_MALLOC);
+    mt_free(p, MT_FAM_MALLOC, 0);
   }
   for (size_t a = 32; a <= (4u << 20); a <<= 1) {
     size_t ns[] = {1, a / 2 + 1, 3 * a, 100000};
@@ -105,7 +105,7 @@ START_TEST(test_alignment_of_every_entry_point) {
       ck_assert_msg((uintptr_t)p % a == 0, "memalign(%zu, %zu) = %p", a, ns[i], p);
       ck_assert_uint_ge(mt_usable_size(p), ns[i]);
       memset(p, 1, ns[i]);
-      mt_free(p, MT_FAM_MALLOC);
+      mt_free(p, MT_FAM_MALLOC, 0);
     }
   }
   void *p = (void *)1;
@@ -115,7 +115,7 @@ START_TEST(test_alignment_of_every_entry_point) {
   errno = 777;
   ck_assert_int_eq(mt_posix_memalign(&p, 64, 10, 0), 0);
   ck_assert_int_eq(errno, 777);
-  mt_free(p, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, 0);
 }
 END_TEST
 
@@ -126,18 +126,18 @@ START_TEST(test_errno_untouched_on_success) {
   void *q = mt_calloc(10, 10, 0);
   void *h = mt_malloc(8u << 20, MT_FAM_MALLOC, 0);
   h = mt_realloc(h, 16u << 20, 0);
-  mt_free(p, MT_FAM_MALLOC);
-  mt_free(q, MT_FAM_MALLOC);
-  mt_free(h, MT_FAM_MALLOC);
-  mt_free(NULL, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, 0);
+  mt_free(q, MT_FAM_MALLOC, 0);
+  mt_free(h, MT_FAM_MALLOC, 0);
+  mt_free(NULL, MT_FAM_MALLOC, 0);
   ck_assert_int_eq(errno, 4242);
 }
 END_TEST
 
 START_TEST(test_double_free_is_reported_once_and_kept_out) {
   char *p = mt_malloc(64, MT_FAM_MALLOC, 0);
-  mt_free(p, MT_FAM_MALLOC);
-  mt_free(p, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, 0);
+  mt_free(p, MT_FAM_MALLOC, 0);
   ck_assert_ptr_nonnull(strstr(captured, "memtype: ERROR: double-free at "));
   ck_assert_ptr_nonnull(strstr(captured, "0 bytes into a 64-byte block"));
   ck_assert_ptr_nonnull(strstr(captured, "memtype will now continue"));
@@ -149,17 +149,17 @@ END_TEST
 
 START_TEST(test_interior_pointer_free_is_reported) {
   char *p = mt_malloc(100, MT_FAM_MALLOC, 0);
-  mt_free(p + 8, MT_FAM_MALLOC);
+  mt_free(p + 8, MT_FAM_MALLOC, 0);
   ck_assert_ptr_nonnull(strstr(captured, "memtype: ERROR: invalid-free at "));
   ck_assert_ptr_nonnull(strstr(captured, "8 bytes into a 100-byte block"));
   ck_assert_uint_eq(mt_usable_size(p), 112); /* still live */
-  mt_free(p, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, 0);
 }
 END_TEST
 
 START_TEST(test_foreign_free_is_reported) {
   static char buf[64];
-  mt_free(buf, MT_FAM_MALLOC);
+  mt_free(buf, MT_FAM_MALLOC, 0);
   ck_assert_ptr_nonnull(strstr(captured, "memtype: ERROR: invalid-free at "));
   ck_assert_ptr_nonnull(strstr(captured, "not returned by malloc"));
 }
@@ -167,7 +167,7 @@ END_TEST
 
 START_TEST(test_realloc_of_freed_is_reported) {
   char *p = mt_malloc(2000, MT_FAM_MALLOC, 0);
-  mt_free(p, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, 0);
   ck_assert_ptr_null(mt_realloc(p, 3000, 0));
   ck_assert_ptr_nonnull(strstr(captured, "memtype: ERROR: realloc-of-freed at "));
 }
@@ -175,8 +175,8 @@ END_TEST
 
 START_TEST(test_freed_medium_block_double_free_is_reported) {
   char *p = mt_malloc(300000, MT_FAM_MALLOC, 0);
-  mt_free(p, MT_FAM_MALLOC);
-  mt_free(p, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, 0);
+  mt_free(p, MT_FAM_MALLOC, 0);
   ck_assert_ptr_nonnull(strstr(captured, "memtype: ERROR: double-free at "));
 }
 END_TEST
@@ -205,7 +205,7 @@ static void *consumer(void *arg) {
     unsigned char *p = handoff[from][i];
     if (p[0] != (unsigned char)(from + i))
       return (void *)1;
-    mt_free(p, MT_FAM_MALLOC);
+    mt_free(p, MT_FAM_MALLOC, 0);
   }
   return NULL;
 }
@@ -252,7 +252,7 @@ static void *alloc_then_free_40(void *arg) {
   for (int i = 0; i < 40; i++)
     p[i] = mt_malloc(200, MT_FAM_MALLOC, 0);
   for (int i = 0; i < 40; i++)
-    mt_free(p[i], MT_FAM_MALLOC);
+    mt_free(p[i], MT_FAM_MALLOC, 0);
   return NULL;
 }
 
@@ -296,7 +296,7 @@ START_TEST(test_fork_child_flushes_caches_of_threads_that_did_not_survive) {
     int ok = mt_tcache_registered() == 1 && mt_zone_is_valid(mt_size_class(200)) &&
              zero.allocs == 0 && zero.frees == 0; /* figures restart at the fork */
     void *p = mt_malloc(200, MT_FAM_MALLOC, 0); /* the child's heap works */
-    mt_free(p, MT_FAM_MALLOC);
+    mt_free(p, MT_FAM_MALLOC, 0);
     _exit(ok ? 0 : 1);
   }
   mt_fork_parent();

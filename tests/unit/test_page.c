@@ -28,7 +28,7 @@ START_TEST(test_slab_pointer_maps_to_its_slab_and_slot) {
     ck_assert_uint_eq(mt_slab_index(s, (uintptr_t)p + s->slot_size - 1), idx);
     ck_assert_uint_eq(s->meta[idx].f.state, MT_STATE_LIVE);
     ck_assert_uint_eq(s->meta[idx].f.size, n);
-    mt_free(p, MT_FAM_MALLOC);
+    mt_free(p, MT_FAM_MALLOC, 0);
     ck_assert_uint_eq(s->meta[idx].f.state, MT_STATE_FREE);
   }
 }
@@ -59,7 +59,7 @@ START_TEST(test_medium_block_is_one_run_and_returns_to_the_page_level) {
   ck_assert_ptr_eq(mt_run_of((uintptr_t)p + 199999), r);
   ck_assert(mt_owns(p + 100000));
   memset(p, 0x5a, 200000);
-  mt_free(p, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, 0);
   ck_assert(!mt_owns(p));
   ck_assert(mt_page_is_valid());
 }
@@ -77,7 +77,7 @@ START_TEST(test_huge_block_maps_every_chunk_and_unmaps_on_free) {
   p[n - 1] = 2;
   mt_page_stats_t before, after;
   mt_page_get_stats(&before);
-  mt_free(p, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, 0);
   mt_page_get_stats(&after);
   ck_assert(!mt_owns(p));
   ck_assert(!mt_owns(p + n - 1));
@@ -93,10 +93,10 @@ START_TEST(test_runs_merge_back_into_one_free_run) {
   ck_assert(mt_page_is_valid());
   /* free every other one, then the rest: neighbours must merge */
   for (int i = 0; i < 64; i += 2)
-    mt_free(blocks[i], MT_FAM_MALLOC);
+    mt_free(blocks[i], MT_FAM_MALLOC, 0);
   ck_assert(mt_page_is_valid());
   for (int i = 1; i < 64; i += 2)
-    mt_free(blocks[i], MT_FAM_MALLOC);
+    mt_free(blocks[i], MT_FAM_MALLOC, 0);
   ck_assert(mt_page_is_valid());
 }
 END_TEST
@@ -111,7 +111,7 @@ START_TEST(test_empty_segments_are_unmapped) {
   mt_page_get_stats(&full);
   ck_assert_uint_gt(full.segments, base.segments + 10);
   for (int i = 0; i < N; i++)
-    mt_free(b[i], MT_FAM_MALLOC);
+    mt_free(b[i], MT_FAM_MALLOC, 0);
   mt_page_get_stats(&after);
   ck_assert_uint_le(after.segments, base.segments + 1);
   ck_assert(mt_page_is_valid());

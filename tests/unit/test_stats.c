@@ -26,7 +26,7 @@ static void *worker(void *arg) {
       keep[s][i] = mt_malloc((size_t)(s + 1) * 100, MT_FAM_MALLOC, site_pc[s]);
   for (int s = 0; s < 3; s++)
     for (int i = 0; i < PER_SITE; i += 2)
-      mt_free(keep[s][i], MT_FAM_MALLOC);
+      mt_free(keep[s][i], MT_FAM_MALLOC, 0);
   return NULL; /* the other half stays live */
 }
 
@@ -71,7 +71,7 @@ START_TEST(test_full_table_sends_new_sites_to_the_overflow_type) {
   ck_assert_uint_ge(mt_site_overflows(), 1);
   void *p = mt_malloc(10, MT_FAM_MALLOC, 0xdead0001); /* still allocates */
   ck_assert_ptr_nonnull(p);
-  mt_free(p, MT_FAM_MALLOC);
+  mt_free(p, MT_FAM_MALLOC, 0);
 }
 END_TEST
 
@@ -88,7 +88,7 @@ START_TEST(test_block_metadata_carries_its_type) {
   ck_assert_uint_eq(all[t1].frees, 1);
   ck_assert_uint_eq(all[t2].allocs, 1);
   ck_assert_uint_eq(all[t2].frees, 0);
-  mt_free(q, MT_FAM_MALLOC);
+  mt_free(q, MT_FAM_MALLOC, 0);
   memset(all, 0, n * sizeof(*all));
   mt_tcache_sum_types(all, n);
   ck_assert_uint_eq(all[t2].frees, 1);
