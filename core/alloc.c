@@ -87,8 +87,11 @@ bool mt_is_initialized(void) { return __atomic_load_n(&init_state, __ATOMIC_ACQU
 
 /* The loader may call malloc before libc has set environ: read the options
  * again once constructors run. */
+static void dump_before_dying(int sig) { mt_dump_write(sig ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig); }
+
 void mt_late_init(void) {
   mt_init();
+  mt_report_exit_hook = dump_before_dying;
   if (!options_from_env) {
     load_options();
     if (mt_opt.verbose)

@@ -389,15 +389,14 @@ void mt_report(const mt_err_t *e) {
   mt_unlock(&report_lock);
   if (act == MT_ACTION_CONTINUE)
     return;
-  if (act >= MT_ACTION_EXIT_BASE) {
-    if (mt_report_exit_hook)
-      mt_report_exit_hook();
+  if (mt_report_exit_hook) /* the dump, with this error in it */
+    mt_report_exit_hook(act >= MT_ACTION_EXIT_BASE ? 0 : 6);
+  if (act >= MT_ACTION_EXIT_BASE)
     mt_os_exit((int)(act - MT_ACTION_EXIT_BASE));
-  }
   mt_os_abort();
 }
 
-void (*mt_report_exit_hook)(void);
+void (*mt_report_exit_hook)(int sig);
 
 void mt_report_error(mt_error_kind_t kind, uintptr_t addr, uintptr_t block, size_t block_size,
                      const char *detail) {

@@ -79,8 +79,9 @@ void mt_report(const mt_err_t *e);
 void mt_report_error(mt_error_kind_t kind, uintptr_t addr, uintptr_t block, size_t block_size,
                      const char *detail);
 unsigned long mt_error_count(void);
-/* Called before MEMTYPE_ON_ERROR=exit:N exits (writes the dump); NULL = none. */
-extern void (*mt_report_exit_hook)(void);
+/* Called before an error makes the process abort (sig 6) or exit (sig 0):
+ * writes the dump. */
+extern void (*mt_report_exit_hook)(int sig);
 
 /* An error as the dump's ERRORS section records it. */
 typedef struct mt_err_event_s {

@@ -1,0 +1,40 @@
+/* overflow - heap-buffer-overflow by a write past the end of a block.
+ *   slack   one byte past a 40-byte block (inside its slot's slack)
+ *   exact   one byte past a 48-byte block (an exact class size: no slack
+ *           without MEMTYPE_REDZONE, which gives it some)
+ *   far     600 bytes past a 10000-byte block (a page run)
+ *   huge    100 bytes past a 3 MiB block (its own mapping)
+ *   realloc one byte past, found when the block is resized
+ *   ok      every byte of each block written, none past it: no report */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((noinline)) static char *make(size_t n) { return malloc(n); }
+
+__attribute__((noinline)) static void release(char *p) { free(p); }
+
+__attribute__((noinline)) static void write_at(char *p, size_t i) {
+  ((volatile char *)p)[i] = 'x';
+}
+
+int main(int argc, char **argv) {
+  const char *m = argc > 1 ? argv[1] : "ok";
+  size_t n = !strcmp(m, "exact") ? 48 : !strcmp(m, "far") ? 10000 : !strcmp(m, "huge") ? 3u << 20 : 40;
+  char *p = make(n);
+  if (!strcmp(m, "ok")) {
+    memset(p, 'a', n);
+  } else if (!strcmp(m, "far")) {
+    write_at(p, n + 600);
+  } else if (!strcmp(m, "huge")) {
+    write_at(p, n + 100);
+  } else {
+    write_at(p, n);
+  }
+  if (!strcmp(m, "realloc")) {
+    p = realloc(p, 4000);
+  }
+  release(p);
+  puts("done");
+  return 0;
+}

@@ -1,0 +1,191 @@
+"""Every heap-error detector against a buggy program that it must catch,
+with the right kind, place, type and stacks on the report, and a correct
+look-alike that it must not flag (the "ok" variant of each program)."""
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "py"))
+from mtenv import LIB, clean_env  # noqa: E402
+
+BIN = os.environ.get("MEMTYPE_BUGS_DIR", "build/bin")
+CHECKS = {"MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"}
+
+
+def run(prog, variant, **env_vars):
+    env = clean_env()
+    env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off"})
+    env.update(CHECKS)
+    env.update(env_vars)
+    return subprocess.run([os.path.join(BIN, prog), variant], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def section(report, title):
+    """The frames listed under `title:` in a report (function names)."""
+    m = re.search(r"^  %s:\n((?:    #\d+ .*\n)+)" % re.escape(title), report, re.M)
+    if not m:
+        return []
+    return re.findall(r"#\d+ (?:0x[0-9a-f]+ in )?([\w.]+)", m.group(1))
+
+
+class Caught(unittest.TestCase):
+    def caught(self, prog, variant, headline, detected=None, allocated=None, freed=None,
+               **env_vars):
+        r = run(prog, variant, **env_vars)
+        self.assertEqual(r.returncode, -6, "%s %s: expected an abort\n%s" % (prog, variant, r.stderr))
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: " + headline, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^  thread \d+ \(\S+\) of process \d+ \(%s\)" % prog)
+        if detected:
+            self.assertIn(detected, section(r.stderr, "detected at"), r.stderr)
+        if allocated:
+            self.assertEqual(section(r.stderr, "block allocated at")[:1], [allocated], r.stderr)
+        if freed:
+            self.assertEqual(section(r.stderr, "block freed at")[:1], [freed], r.stderr)
+        self.assertIn("memtype will now abort", r.stderr)
+        self.assertNotIn("done", r.stdout)
+        return r
+
+    # heap-buffer-overflow: the redzone after the block
+    def test_overflow_inside_the_slack(self):
+        r = self.caught("overflow", "slack", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
+                        r"after a 40-byte block of type make\+0x[0-9a-f]+ \(overflow\)\)",
+                        detected="release", allocated="make")
+        self.assertRegex(r.stderr, r"1 byte changed, from offset 40 to 40 of the block")
+        self.assertRegex(r.stderr, r"(?m)^    0x[0-9a-f]+: 78( \.\.)+$")  # 'x', the rest intact
+
+    def test_overflow_at_an_exact_class_size(self):
+        self.caught("overflow", "exact", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
+                    r"after a 48-byte block of type make\+", detected="release", allocated="make")
+
+    def test_overflow_far_past_a_page_run(self):
+        self.caught("overflow", "far", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(600 bytes "
+                    r"after a 10000-byte block of type make\+", detected="release")
+
+    def test_overflow_past_a_huge_block(self):
+        self.caught("overflow", "huge", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(100 bytes "
+                    r"after a 3145728-byte block of type make\+", detected="release")
+
+    def test_overflow_found_by_realloc(self):
+        self.caught("overflow", "realloc", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
+                    r"after a 40-byte block", detected="main", allocated="make")
+
+    # write-after-free: the trash of a freed block
+    def test_write_after_free_right_away(self):
+        r = self.caught("write_after_free", "now", r"write-after-free WRITE at 0x[0-9a-f]+ \(8 bytes "
+                        r"into a 40-byte block of type make_record\+", allocated="make_record",
+                        freed="drop_record")
+        self.assertIn("1 byte changed, from offset 8 to 8", r.stderr)
+
+    def test_write_after_free_after_many_allocations(self):
+        # The default quarantine still holds the block at exit...
+        self.caught("write_after_free", "later", r"write-after-free WRITE at 0x[0-9a-f]+ \(8 bytes "
+                    r"into a 40-byte block", allocated="make_record", freed="drop_record")
+        # ...a small one gives it back during the churn: caught there.
+        self.caught("write_after_free", "later", r"write-after-free WRITE at 0x[0-9a-f]+ \(8 bytes "
+                    r"into a 40-byte block", detected="churn", allocated="make_record",
+                    freed="drop_record", MEMTYPE_QUARANTINE="64K")
+
+    def test_write_after_free_without_quarantine_is_caught_on_reuse(self):
+        self.caught("write_after_free", "later", r"write-after-free WRITE", detected="churn",
+                    freed="drop_record", MEMTYPE_QUARANTINE="0")
+
+    # double-free
+    def test_double_free_right_away(self):
+        self.caught("double_free", "now", r"double-free at 0x[0-9a-f]+ \(0 bytes into a 24-byte "
+                    r"block of type get\+", detected="put", allocated="get", freed="put")
+
+    def test_double_free_after_the_slot_could_have_been_reused(self):
+        self.caught("double_free", "later", r"double-free at 0x[0-9a-f]+ \(0 bytes into a 24-byte "
+                    r"block", detected="put", freed="put")
+
+    def test_double_free_is_caught_without_checks_too(self):
+        r = subprocess.run([os.path.join(BIN, "double_free"), "now"], capture_output=True,
+                           text=True, env=dict(clean_env(), LD_PRELOAD=LIB, MEMTYPE_OUTPUT="off"))
+        self.assertRegex(r.stderr, r"memtype: ERROR: double-free at")
+
+    # invalid-free
+    def test_invalid_free_of_stack_global_and_wild_pointers(self):
+        for v in ("stack", "global", "wild"):
+            r = self.caught("invalid_free", v, r"invalid-free at 0x[0-9a-f]+\n", detected="release")
+            self.assertIn("not returned by malloc or new", r.stderr)
+
+    def test_invalid_free_of_an_interior_pointer(self):
+        self.caught("invalid_free", "interior", r"invalid-free at 0x[0-9a-f]+ \(8 bytes into a "
+                    r"100-byte block of type main\+", detected="release", allocated="main")
+
+    # mismatched-free
+    def test_mismatched_families(self):
+        for v, what in (("new-free", "a block from new released with free"),
+                        ("malloc-delete", "a block from malloc released with delete"),
+                        ("newarr-delete", r"a block from new\[\] released with delete "),
+                        ("new-deletearr", r"a block from new released with delete\[\]")):
+            r = self.caught("mismatched", v, r"mismatched-free at 0x[0-9a-f]+ \(0 bytes into a "
+                            r"\d+-byte block of type main\+", detected="main")
+            self.assertRegex(r.stderr, what)
+
+    def test_sized_delete_with_the_wrong_size(self):
+        r = self.caught("mismatched", "sized", r"mismatched-free at 0x[0-9a-f]+ \(0 bytes into "
+                        r"a 24-byte block")
+        self.assertIn("sized delete of 32 bytes; the block has 24", r.stderr)
+
+    # realloc and malloc_usable_size of freed blocks
+    def test_realloc_of_a_freed_block(self):
+        self.caught("bad_realloc", "realloc", r"realloc-of-freed at 0x[0-9a-f]+ \(0 bytes into "
+                    r"a 64-byte block of type main\+", detected="main", freed="main")
+
+    def test_usable_size_of_a_freed_block(self):
+        self.caught("bad_realloc", "usable", r"usable-size-of-freed at 0x[0-9a-f]+ \(0 bytes "
+                    r"into a 64-byte block", detected="main")
+
+
+class Actions(unittest.TestCase):
+    def test_continue_reports_once_and_goes_on(self):
+        r = run("overflow", "slack", MEMTYPE_ON_ERROR="continue")
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1)
+        self.assertIn("memtype will now continue", r.stderr)
+
+    def test_exit_status(self):
+        r = run("double_free", "now", MEMTYPE_ON_ERROR="exit:42")
+        self.assertEqual(r.returncode, 42)
+        self.assertIn("memtype will now exit with status 42", r.stderr)
+
+    def test_the_dump_lists_the_error(self):
+        import tempfile
+        import glob
+        import shutil
+        tmp = tempfile.mkdtemp(prefix="memtype-bugs.")
+        try:
+            r = run("overflow", "slack", MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"))
+            self.assertEqual(r.returncode, -6)
+            files = glob.glob(os.path.join(tmp, "d.*.mtd"))
+            self.assertEqual(len(files), 1)
+            rep = subprocess.run([os.environ.get("MEMTYPE_CMD", "build/bin/memtype"), "report",
+                                  "--errors", files[0]], capture_output=True, text=True)
+            self.assertRegex(rep.stdout, r"#1 heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
+                                         r"after a 40-byte block of type make \(overflow\.c:\d+\)\)")
+            self.assertRegex(rep.stdout, r"#0 release \(overflow\.c:\d+\)")
+        finally:
+            shutil.rmtree(tmp)
+
+
+class NotFlagged(unittest.TestCase):
+    """Correct programs that look like the buggy ones: no report, same output."""
+
+    def test_correct_look_alikes_are_clean(self):
+        for prog in ("overflow", "write_after_free", "double_free", "invalid_free", "mismatched",
+                     "bad_realloc"):
+            for env in (CHECKS, {"MEMTYPE_TRASH": "0", "MEMTYPE_REDZONE": "0"},
+                        dict(CHECKS, MEMTYPE_QUARANTINE="0")):
+                r = run(prog, "ok", **env)
+                self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""),
+                                 "%s ok with %s" % (prog, env))
+
+
+if __name__ == "__main__":
+    unittest.main()
