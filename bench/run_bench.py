@@ -718,7 +718,9 @@ def write_side_doc(out_path):
            "and the scale curves is [benchmarks.md](benchmarks.md)."
            % (tools, os.path.relpath(results_json(out_path), REPO),
               os.path.relpath(out_path, REPO)), "",
-           render(peers_cells(peers), peers)]
+           # the charts belong to the main doc
+           "\n".join(l for l in render(peers_cells(peers), peers).split("\n")
+                     if not l.startswith("!["))]
     text = "\n".join(out).rstrip("\n") + "\n"
     tmp = out_path + ".tmp"
     with open(tmp, "w") as f:
