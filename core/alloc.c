@@ -270,11 +270,15 @@ static mt_blk_t blk_of(const block_t *b) {
 
 /* ---- slow paths: allocation ------------------------------------------------- */
 
-/* A slot about to be handed out (checks on): verify its trash, lay its redzone. */
+/* A slot about to be handed out (checks on): BUSY while its trash is
+ * verified and its redzone laid (the whole-heap check skips it), then the
+ * caller makes it LIVE. */
 static void check_fresh_slot(void *p, mt_meta_t *m, unsigned c, size_t n) {
   mt_slab_t *s = mt_run_of((uintptr_t)p);
   uint32_t idx = mt_slab_index(s, (uintptr_t)p);
-  mt_blk_t k = {(uintptr_t)p, n, mt_classes[c].size, m, s->free_pcs ? &s->free_pcs[idx] : NULL};
+  mt_meta_t old = *m; /* the last owner's, for a report */
+  __atomic_store_n(&m->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
+  mt_blk_t k = {(uintptr_t)p, n, mt_classes[c].size, &old, s->free_pcs ? &s->free_pcs[idx] : NULL};
   mt_check_alloc(&k);
 }
 
@@ -291,12 +295,14 @@ static unsigned class_for(size_t n, size_t align) {
   return c;
 }
 
-/* A page run or huge block just handed out (checks on): its redzone. */
+/* A page run or huge block just handed out, BUSY (checks on): its
+ * redzone, then LIVE. Its bytes are fresh: no trash to verify. */
 static void check_fresh_large(uintptr_t p) {
   block_t b;
   if (block_lookup(p, &b)) {
     mt_blk_t k = blk_of(&b);
-    mt_check_alloc(&k);
+    mt_check_lay_redzone(&k);
+    __atomic_store_n(&b.meta->f.state, MT_STATE_LIVE, __ATOMIC_RELEASE);
   }
 }
 
@@ -335,7 +341,8 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
   if (run == NULL)
     return out_of_memory();
   run->start = mt_run_addr(run);
-  run->run_meta.word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
+  uint8_t state = mt_check_on ? MT_STATE_BUSY : MT_STATE_LIVE;
+  run->run_meta.word = mt_meta_pack((uint32_t)n, (uint16_t)type, state, (uint8_t)family);
   run->free_pc = 0;
   __atomic_store_n(&run->kind, MT_RUN_MEDIUM, __ATOMIC_RELEASE);
   if (zero && dirty)
@@ -352,7 +359,7 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) 
   if (p == NULL)
     return out_of_memory();
   h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
-                              MT_STATE_LIVE, (uint8_t)family);
+                              mt_check_on ? MT_STATE_BUSY : MT_STATE_LIVE, (uint8_t)family);
   h->big_size = n;
   h->free_pc = 0;
   if (mt_check_on)
@@ -387,6 +394,11 @@ static inline bool inject(size_t n, unsigned type, unsigned family) {
 /* The same, failure injection first. */
 static void *alloc_typed(size_t n, unsigned family, bool zero, unsigned type) {
   mt_init();
+  if (MT_UNLIKELY(mt_opt.check_interval) && mt_check_on) {
+    static unsigned long count;
+    if (__atomic_add_fetch(&count, 1, __ATOMIC_RELAXED) % (unsigned long)mt_opt.check_interval == 0)
+      mt_check_heap();
+  }
   if (inject(n, type, family)) {
     errno = ENOMEM;
     return NULL;
@@ -447,8 +459,9 @@ static void release(const block_t *b, void *p, uintptr_t pc) {
     return;
   }
   mt_blk_t k = blk_of(b);
+  __atomic_store_n(&b->meta->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
   mt_check_free(&k, pc);
-  b->meta->f.state = MT_STATE_QUARANTINE;
+  __atomic_store_n(&b->meta->f.state, MT_STATE_QUARANTINE, __ATOMIC_RELEASE);
   mt_check_quarantine(p, b->usable);
 }
 
@@ -463,13 +476,71 @@ static void quarantine_release(void *p) {
   give_back(&b, p, mt_check_trash ? MT_STATE_TRASHED : MT_STATE_FREE);
 }
 
-/* A quarantined block's trash, verified in place (exit). */
-static void quarantine_verify(void *p) {
-  block_t b;
-  if (block_lookup((uintptr_t)p, &b) && b.meta->f.state == MT_STATE_QUARANTINE) {
-    mt_blk_t k = blk_of(&b);
+/* ---- the whole-heap check ------------------------------------------------ */
+
+/* Verifies one block met on the walk; a mismatch is believed only when the
+ * block's metadata has not changed meanwhile (its owner was not busy with it). */
+static void walk_check(const block_t *b, unsigned long *bad) {
+  mt_meta_t before;
+  before.word = __atomic_load_n(&b->meta->word, __ATOMIC_ACQUIRE);
+  uint8_t st = before.f.state;
+  if (st != MT_STATE_LIVE && st != MT_STATE_QUARANTINE && st != MT_STATE_TRASHED)
+    return;
+  mt_meta_t m = before;
+  mt_blk_t k = {b->start, b->where == BLK_HUGE ? b->huge->big_size : before.f.size, b->usable, &m,
+                b->free_pc};
+  if (b->where == BLK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
+    k.usable = k.size + MT_REDZONE_MAX;
+  if (mt_check_intact(&k, st) ||
+      __atomic_load_n(&b->meta->word, __ATOMIC_ACQUIRE) != before.word)
+    return;
+  (*bad)++;
+  if (st == MT_STATE_LIVE)
+    mt_check_redzone_ok(&k);
+  else
     mt_check_trash_ok(&k);
+}
+
+static void walk_run(mt_slab_t *run, void *arg) {
+  block_t b;
+  memset(&b, 0, sizeof(b));
+  b.run = run;
+  if (run->kind == MT_RUN_MEDIUM) {
+    b.where = BLK_MEDIUM;
+    b.start = run->start;
+    b.usable = (size_t)run->npages << MT_PAGE_SHIFT;
+    b.meta = &run->run_meta;
+    b.free_pc = &run->free_pc;
+    walk_check(&b, arg);
+    return;
   }
+  b.where = BLK_SLOT;
+  b.usable = run->slot_size;
+  for (uint32_t i = 0; i < run->nslots; i++) {
+    b.start = run->start + (uintptr_t)i * run->slot_size;
+    b.meta = &run->meta[i];
+    b.free_pc = run->free_pcs ? &run->free_pcs[i] : NULL;
+    walk_check(&b, arg);
+  }
+}
+
+static void walk_huge(mt_huge_t *h, void *arg) {
+  block_t b;
+  memset(&b, 0, sizeof(b));
+  b.where = BLK_HUGE;
+  b.huge = h;
+  b.start = h->user;
+  b.usable = h->usable;
+  b.meta = &h->meta;
+  b.free_pc = &h->free_pc;
+  walk_check(&b, arg);
+}
+
+unsigned long mt_check_heap(void) {
+  unsigned long bad = 0;
+  if (mt_is_initialized() && mt_check_on)
+    mt_page_walk(walk_run, walk_huge, &bad);
+  return bad;
 }
 
 /* Is family f (of a free, delete or delete[]) the block's own, and n (a
@@ -496,12 +567,33 @@ static void check_family(const block_t *b, uintptr_t a, unsigned family, size_t 
   mt_report(&e);
 }
 
+/* A pointer in no block of ours that glibc's malloc made (a library opened
+ * with RTLD_DEEPBIND, memory from before memtype took over): it goes back to
+ * glibc, with one warning naming the caller's module. */
+static bool foreign(uintptr_t a, const block_t *b, uintptr_t pc, const char *what) {
+  if (b->where != BLK_NONE || !mt_os_is_libc_block(a))
+    return false;
+  static int warned;
+  if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED)) {
+    char where[512];
+    mt_report_pc(where, sizeof(where), pc);
+    mt_warn("%s(%p) of a block from glibc's own malloc, called from %s: passed to glibc "
+            "(a library opened with RTLD_DEEPBIND, or memory from before memtype started; "
+            "not counted, not checked; said once)", what, (void *)a, where);
+  }
+  return true;
+}
+
 void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
   if (p == NULL)
     return;
   block_t b;
   uintptr_t a = (uintptr_t)p;
   bool is_start = block_lookup(a, &b);
+  if (MT_UNLIKELY(!is_start && foreign(a, &b, pc, mt_family_free_names[family]))) {
+    mt_os_libc_free(p);
+    return;
+  }
   if (MT_UNLIKELY(!is_start || b.meta->f.state != MT_STATE_LIVE)) {
     report_bad_pointer(MT_ERR_INVALID_FREE, MT_ERR_DOUBLE_FREE, a, &b, is_start);
     return;
@@ -573,6 +665,8 @@ void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
   block_t b;
   uintptr_t a = (uintptr_t)p;
   bool is_start = block_lookup(a, &b);
+  if (MT_UNLIKELY(!is_start && foreign(a, &b, pc, "realloc")))
+    return mt_os_libc_realloc(p, n);
   if (MT_UNLIKELY(!is_start || b.meta->f.state != MT_STATE_LIVE)) {
     report_bad_pointer(MT_ERR_INVALID_REALLOC, MT_ERR_REALLOC_OF_FREED, a, &b, is_start);
     errno = ENOMEM;
@@ -670,11 +764,13 @@ int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc) {
   return 0;
 }
 
-size_t mt_usable_size(const void *p) {
+size_t mt_usable_size(const void *p, uintptr_t pc) {
   block_t b;
   if (p == NULL)
     return 0;
   bool is_start = block_lookup((uintptr_t)p, &b);
+  if (!is_start && foreign((uintptr_t)p, &b, pc, "malloc_usable_size"))
+    return mt_os_libc_usable((void *)p);
   if (!is_start || b.meta->f.state != MT_STATE_LIVE) {
     report_bad_pointer(MT_ERR_INVALID_USABLE, MT_ERR_USABLE_OF_FREED, (uintptr_t)p, &b, is_start);
     return 0;
@@ -727,7 +823,7 @@ void mt_at_exit(void) {
   if (!mt_is_initialized())
     return;
   if (mt_check_on)
-    mt_check_exit(quarantine_verify); /* writes after free that no reuse saw */
+    mt_check_heap(); /* corruption that no free or reuse saw */
   mt_dump_write(MT_DUMP_EXIT, 0);
   mt_live_stop();
   if (!mt_opt.stats)

@@ -20,12 +20,15 @@ void *mt_reallocarray(void *p, size_t count, size_t size, uintptr_t pc);
 void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc);
 /* posix_memalign semantics: EINVAL for a bad alignment, *out untouched. */
 int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc);
-size_t mt_usable_size(const void *p);
+size_t mt_usable_size(const void *p, uintptr_t pc);
 /* Explicit types (memtype.h): allocate or resize as `type`, and account
  * memory the program manages itself (its pools) into a type. */
 void *mt_malloc_type(size_t n, unsigned type, bool zero);
 void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc);
 void mt_type_account(unsigned type, size_t n, bool allocated);
+/* Verifies every block of the heap (MEMTYPE_TRASH/REDZONE patterns), as at
+ * exit; reports each corrupt one and returns how many there were. */
+unsigned long mt_check_heap(void);
 /* True when p is inside memory this allocator manages (live or not). */
 bool mt_owns(const void *p);
 

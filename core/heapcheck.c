@@ -164,6 +164,10 @@ void mt_check_alloc(const mt_blk_t *b) {
     old.size = b->meta->f.size;
     mt_check_trash_ok(&old);
   }
+  mt_check_lay_redzone(b);
+}
+
+void mt_check_lay_redzone(const mt_blk_t *b) {
   if (mt_check_redzone)
     memset((void *)(b->start + b->size), REDZONE_BYTE, redzone_len(b)); /* libc's, vectorised */
 }
@@ -253,18 +257,10 @@ void mt_check_thread_exit(void) {
     batch_put(q);
 }
 
-/* Verifies a batch's blocks in place (they stay quarantined). */
-static void verify_batch(const batch_t *q, void (*verify_one)(void *p)) {
-  for (unsigned i = 0; q && i < q->n; i++)
-    verify_one(q->p[i]);
-}
-
-void mt_check_exit(void (*verify_one)(void *p)) {
-  if (!mt_check_trash)
-    return;
-  verify_batch(mine, verify_one);
-  mt_lock(&quar_lock);
-  for (const batch_t *q = oldest; q; q = q->next)
-    verify_batch(q, verify_one);
-  mt_unlock(&quar_lock);
+bool mt_check_intact(const mt_blk_t *b, uint8_t state) {
+  if (state == MT_STATE_LIVE)
+    return !mt_check_redzone || redzone_intact(b->start + b->size, redzone_len(b));
+  if (state == MT_STATE_QUARANTINE || state == MT_STATE_TRASHED)
+    return !mt_check_trash || trash_intact(b->start, trash_len(b));
+  return true;
 }

@@ -44,6 +44,8 @@ static inline bool mt_check_needs_more(size_t n, size_t usable) {
  * metadata. Verifies the trash of a TRASHED block (a change is reported as
  * write-after-free), then writes the redzone after b->size bytes. */
 void mt_check_alloc(const mt_blk_t *b);
+/* Writes the redzone alone (a block whose bytes are fresh). */
+void mt_check_lay_redzone(const mt_blk_t *b);
 /* A live block is being freed from call site pc: verifies its redzone
  * (heap-buffer-overflow), keeps pc, trashes it. */
 void mt_check_free(const mt_blk_t *b, uintptr_t pc);
@@ -55,9 +57,11 @@ bool mt_check_trash_ok(const mt_blk_t *b);
  * quarantine batch; full batches join the FIFO, whose oldest blocks are
  * given back when it holds more than MEMTYPE_QUARANTINE bytes. */
 void mt_check_quarantine(void *p, size_t usable);
-/* At exit: verifies the trash of every block in the FIFO and in the
- * calling thread's batch with verify_one (alloc.c), leaving them there. */
-void mt_check_exit(void (*verify_one)(void *p));
+/* True when a block's patterns are as they should be for `state` (the
+ * redzone of a LIVE block, the trash of a QUARANTINE or TRASHED one); no
+ * report. For the whole-heap check, which re-reads the metadata before it
+ * believes a mismatch (the owner may be changing the block). */
+bool mt_check_intact(const mt_blk_t *b, uint8_t state);
 /* The calling thread's batch joins the FIFO (thread exit). */
 void mt_check_thread_exit(void);
 

@@ -66,13 +66,13 @@ void mt_assert_fail(const char *expr, const char *file, int line);
 #define MT_SLOTS_PER_PAGE (MT_PAGE_SIZE / MT_MIN_ALIGN) /* 256 */
 
 /* Block states kept in the slot metadata. FREE must be 0: fresh meta is zero.
- * QUARANTINE and TRASHED exist only with MEMTYPE_TRASH/REDZONE: a freed block
+ * BUSY, QUARANTINE and TRASHED exist only with MEMTYPE_TRASH/REDZONE: a freed block
  * waiting in the quarantine, and a free block whose bytes are the trash
  * pattern (verified when it is handed out again). */
 enum mt_state {
   MT_STATE_FREE = 0,
   MT_STATE_LIVE = 1,
-  MT_STATE_CACHED = 2,
+  MT_STATE_BUSY = 2, /* checks on: being handed out or freed (its patterns in flux) */
   MT_STATE_QUARANTINE = 3,
   MT_STATE_TRASHED = 4,
 };

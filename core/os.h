@@ -53,6 +53,13 @@ bool mt_os_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, cons
 bool mt_os_module_of(uintptr_t pc, char *buf, size_t len, uintptr_t *bias);
 /* Maps a whole file read-only (private); NULL when it cannot. */
 const void *mt_os_map_file_ro(const char *path, size_t *size);
+/* Is p a block of glibc's own malloc (its brk heap, or one of its mmapped
+ * chunks)? Probes without touching unmapped memory. */
+bool mt_os_is_libc_block(uintptr_t p);
+/* glibc's free/realloc/malloc_usable_size, for such blocks. */
+void mt_os_libc_free(void *p);
+void *mt_os_libc_realloc(void *p, size_t n);
+size_t mt_os_libc_usable(void *p);
 /* Calls fn for each loaded module: load bias, path, its GNU build-id. */
 typedef void (*mt_module_fn)(uint64_t base, const char *path, const uint8_t *build_id,
                              size_t build_id_len, void *arg);

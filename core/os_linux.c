@@ -412,3 +412,72 @@ void mt_os_abort(void) {
 }
 
 void mt_os_exit(int code) { _exit(code); }
+
+/* ---- glibc's own blocks -------------------------------------------------- */
+
+/* [lo, hi) of the brk heap, from /proc/self/maps. */
+static bool brk_heap(uintptr_t *lo, uintptr_t *hi) {
+  static char buf[1 << 16];
+  long n = mt_os_read_file("/proc/self/maps", buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  for (char *line = buf; line && *line;) {
+    char *next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
+    if (strstr(line, "[heap]")) {
+      *lo = (uintptr_t)strtoull(line, &line, 16);
+      *hi = (uintptr_t)strtoull(line + 1, NULL, 16);
+      return true;
+    }
+    line = next;
+  }
+  return false;
+}
+
+static bool page_mapped(uintptr_t a) {
+  unsigned char v;
+  int saved = errno;
+  bool ok = mincore((void *)(a & ~(uintptr_t)4095), 1, &v) == 0;
+  errno = saved;
+  return ok;
+}
+
+bool mt_os_is_libc_block(uintptr_t p) {
+  if (p == 0 || (p & 15) || p < 4096)
+    return false;
+  uintptr_t lo, hi;
+  if (brk_heap(&lo, &hi) && p >= lo + 16 && p < hi)
+    return true;
+  /* An mmapped chunk: a page-aligned header 16 bytes before p whose size
+   * field has IS_MMAPPED (2) and is a multiple of the page size. */
+  uintptr_t hdr = p - 16;
+  if ((hdr & 4095) != 0 || !page_mapped(hdr))
+    return false;
+  size_t size = ((const size_t *)hdr)[1];
+  return (size & 2) && (size & ~(size_t)7) % 4096 == 0 && size >= 4096;
+}
+
+static void *libc_sym(const char *name) {
+  static void *libc;
+  if (libc == NULL)
+    libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+  return libc ? dlsym(libc, name) : NULL;
+}
+
+void mt_os_libc_free(void *p) {
+  void (*f)(void *) = (void (*)(void *))libc_sym("free");
+  if (f)
+    f(p);
+}
+
+void *mt_os_libc_realloc(void *p, size_t n) {
+  void *(*f)(void *, size_t) = (void *(*)(void *, size_t))libc_sym("realloc");
+  return f ? f(p, n) : NULL;
+}
+
+size_t mt_os_libc_usable(void *p) {
+  size_t (*f)(void *) = (size_t (*)(void *))libc_sym("malloc_usable_size");
+  return f ? f(p) : 0;
+}

@@ -488,3 +488,20 @@ bool mt_page_is_valid(void) {
   mt_unlock(&mt_page_lock);
   return ok;
 }
+
+void mt_page_walk(mt_run_fn run_fn, mt_huge_fn huge_fn, void *arg) {
+  mt_lock(&mt_page_lock);
+  for (mt_segment_t *seg = segments; seg; seg = seg->next)
+    for (size_t p = mt_seg_first_data_page; p < MT_SEG_PAGES;) {
+      mt_slab_t *run = &seg->runs[p];
+      if (run->npages == 0)
+        break; /* cannot happen: runs tile the data pages */
+      uint8_t kind = __atomic_load_n(&run->kind, __ATOMIC_ACQUIRE);
+      if (run_fn && (kind == MT_RUN_SLAB || kind == MT_RUN_MEDIUM))
+        run_fn(run, arg);
+      p += run->npages;
+    }
+  for (mt_huge_t *h = huge_list; h && huge_fn; h = h->next)
+    huge_fn(h, arg);
+  mt_unlock(&mt_page_lock);
+}

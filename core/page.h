@@ -59,6 +59,14 @@ void mt_huge_free(mt_huge_t *h);
 /* Resizes; returns the new user pointer or NULL (old block intact). */
 void *mt_huge_resize(mt_huge_t *h, size_t n);
 
+/* ---- walking the heap ------------------------------------------------- */
+/* Calls run_fn for every slab and medium run and huge_fn for every huge
+ * block, under the page lock: none appears or vanishes meanwhile (their
+ * slots may still change state). The callbacks must not allocate. */
+typedef void (*mt_run_fn)(mt_slab_t *run, void *arg);
+typedef void (*mt_huge_fn)(mt_huge_t *h, void *arg);
+void mt_page_walk(mt_run_fn run_fn, mt_huge_fn huge_fn, void *arg);
+
 /* ---- accounting and life cycle ----------------------------------------- */
 typedef struct mt_page_stats_s {
   size_t mapped;      /* bytes mapped now (segments + huge) */

@@ -56,6 +56,12 @@ void memtype_type_freed(struct memtype_type *type, size_t size);
  * slab slot, a page run or a huge block, live or free), 0 otherwise. */
 int memtype_owns(const void *p);
 
+/* Verifies the whole heap now, as memtype does at exit: with MEMTYPE_TRASH
+ * every free block's trash, with MEMTYPE_REDZONE every live block's redzone.
+ * Each corrupt block is reported (then MEMTYPE_ON_ERROR applies); returns how
+ * many were found (0 when the checks are off). */
+unsigned long memtype_check_heap(void);
+
 /* Seconds since an allocation last failed in this process, for want of
  * memory or injected by MEMTYPE_FAILURE_RATE, as malloc_last_fail() in
  * malloc(9); INT_MAX (2147483647) when none has failed yet. */

@@ -47,3 +47,5 @@ MT_EXPORT int malloc_last_fail(void) {
   mt_init();
   return mt_fail_last_seconds();
 }
+
+MT_EXPORT unsigned long memtype_check_heap(void) { return mt_check_heap(); }

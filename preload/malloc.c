@@ -33,7 +33,7 @@ MT_EXPORT void *pvalloc(size_t n) {
   return mt_memalign(MT_PAGE_SIZE, (n + MT_PAGE_SIZE - 1) & ~(MT_PAGE_SIZE - 1), MT_FAM_MALLOC,
                      MT_CALLER);
 }
-MT_EXPORT size_t malloc_usable_size(void *p) { return mt_usable_size(p); }
+MT_EXPORT size_t malloc_usable_size(void *p) { return mt_usable_size(p, MT_CALLER); }
 
 /* glibc's own names, which a few programs and libraries call directly. */
 MT_EXPORT void *__libc_malloc(size_t n) { return mt_malloc_inline(n, MT_FAM_MALLOC, MT_CALLER); }

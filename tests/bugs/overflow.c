@@ -5,7 +5,12 @@
  *   far     600 bytes past a 10000-byte block (a page run)
  *   huge    100 bytes past a 3 MiB block (its own mapping)
  *   realloc one byte past, found when the block is resized
+ *   kept    one byte past a block never freed: found by the heap check at exit
+ *   checked the same, found by memtype_check_heap() (looked up with dlsym)
+ *   busy    the same, then 1000 allocations: MEMTYPE_CHECK_INTERVAL finds it
  *   ok      every byte of each block written, none past it: no report */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +39,15 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "realloc")) {
     p = realloc(p, 4000);
   }
-  release(p);
+  if (!strcmp(m, "checked")) {
+    unsigned long (*check)(void) = (unsigned long (*)(void))dlsym(RTLD_DEFAULT, "memtype_check_heap");
+    printf("found %lu\n", check ? check() : 999);
+  }
+  if (!strcmp(m, "busy"))
+    for (int i = 0; i < 1000; i++)
+      release(make(100));
+  if (strcmp(m, "kept") && strcmp(m, "checked") && strcmp(m, "busy"))
+    release(p);
   puts("done");
   return 0;
 }

@@ -74,6 +74,21 @@ class Caught(unittest.TestCase):
         self.caught("overflow", "realloc", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
                     r"after a 40-byte block", detected="main", allocated="make")
 
+    def test_overflow_of_a_block_never_freed_is_found_at_exit(self):
+        self.caught("overflow", "kept", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
+                    r"after a 40-byte block of type make\+", allocated="make")
+
+    def test_overflow_found_by_memtype_check_heap(self):
+        r = run("overflow", "checked", MEMTYPE_ON_ERROR="continue")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "found 1\ndone\n")
+        self.assertEqual(r.stderr.count("memtype: ERROR: heap-buffer-overflow"), 1, r.stderr)
+        self.assertIn("main", section(r.stderr, "detected at"))
+
+    def test_overflow_found_by_the_periodic_check(self):
+        self.caught("overflow", "busy", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
+                    r"after a 40-byte block", detected="make", MEMTYPE_CHECK_INTERVAL="100")
+
     # write-after-free: the trash of a freed block
     def test_write_after_free_right_away(self):
         r = self.caught("write_after_free", "now", r"write-after-free WRITE at 0x[0-9a-f]+ \(8 bytes "
@@ -172,6 +187,19 @@ class Actions(unittest.TestCase):
             self.assertRegex(rep.stdout, r"#0 release \(overflow\.c:\d+\)")
         finally:
             shutil.rmtree(tmp)
+
+
+class Foreign(unittest.TestCase):
+    def test_glibc_blocks_go_back_to_glibc_with_one_warning(self):
+        for env in (CHECKS, {"MEMTYPE_TRASH": "0"}):
+            r = run("foreign_free", "", **env)
+            self.assertEqual((r.returncode, r.stdout), (0, "usable ok\nrealloc kept glibc\ndone\n"),
+                             r.stderr)
+            lines = r.stderr.splitlines()
+            self.assertEqual(len(lines), 1, r.stderr)
+            self.assertRegex(lines[0], r"^memtype: warning: malloc_usable_size\(0x[0-9a-f]+\) of a "
+                                       r"block from glibc's own malloc, called from main\+0x[0-9a-f]+ "
+                                       r"\(foreign_free\): passed to glibc")
 
 
 class NotFlagged(unittest.TestCase):

@@ -67,7 +67,7 @@ START_TEST(test_realloc_keeps_contents_across_regimes) {
     for (size_t j = 0; j < n; j++)
       p[j] = (unsigned char)(j * 7);
     have = n;
-    ck_assert_uint_ge(mt_usable_size(p), n);
+    ck_assert_uint_ge(mt_usable_size(p, 0), n);
   }
   mt_free(p, MT_FAM_MALLOC, 0);
 }
@@ -77,7 +77,7 @@ START_TEST(test_realloc_zero_frees_and_null_mallocs) {
   void *p = mt_realloc(NULL, 10, 0);
   ck_assert_ptr_nonnull(p);
   ck_assert_ptr_null(mt_realloc(p, 0, 0));
-  ck_assert_uint_eq(mt_usable_size(p), 0); /* freed */
+  ck_assert_uint_eq(mt_usable_size(p, 0), 0); /* freed */
 }
 END_TEST
 
@@ -103,7 +103,7 @@ START_TEST(test_alignment_of_every_entry_point) {
       void *p = mt_memalign(a, ns[i], MT_FAM_MALLOC, 0);
       ck_assert_ptr_nonnull(p);
       ck_assert_msg((uintptr_t)p % a == 0, "memalign(%zu, %zu) = %p", a, ns[i], p);
-      ck_assert_uint_ge(mt_usable_size(p), ns[i]);
+      ck_assert_uint_ge(mt_usable_size(p, 0), ns[i]);
       memset(p, 1, ns[i]);
       mt_free(p, MT_FAM_MALLOC, 0);
     }
@@ -152,7 +152,7 @@ START_TEST(test_interior_pointer_free_is_reported) {
   mt_free(p + 8, MT_FAM_MALLOC, 0);
   ck_assert_ptr_nonnull(strstr(captured, "memtype: ERROR: invalid-free at "));
   ck_assert_ptr_nonnull(strstr(captured, "8 bytes into a 100-byte block"));
-  ck_assert_uint_eq(mt_usable_size(p), 112); /* still live */
+  ck_assert_uint_eq(mt_usable_size(p, 0), 112); /* still live */
   mt_free(p, MT_FAM_MALLOC, 0);
 }
 END_TEST
