@@ -465,14 +465,19 @@ static void release(const block_t *b, void *p, uintptr_t pc) {
   mt_check_quarantine(p, b->usable);
 }
 
-/* A block leaves the quarantine: its trash is verified, then its storage
- * is reused (check.c calls this, never under a lock). */
+/* A block leaves the quarantine and its storage is reused (heapcheck.c
+ * calls this, never under a lock). */
 static void quarantine_release(void *p) {
   block_t b;
   if (!block_lookup((uintptr_t)p, &b) || b.meta->f.state != MT_STATE_QUARANTINE)
     return; /* cannot happen: only the quarantine moves a block out of this state */
-  mt_blk_t k = blk_of(&b);
-  mt_check_trash_ok(&k);
+  /* Slab slots keep their trash until reuse, where it is verified (once:
+   * the block is cold here, and about to be touched there); page runs and
+   * huge blocks lose theirs now, so they are verified now. */
+  if (b.where != BLK_SLOT) {
+    mt_blk_t k = blk_of(&b);
+    mt_check_trash_ok(&k);
+  }
   give_back(&b, p, mt_check_trash ? MT_STATE_TRASHED : MT_STATE_FREE);
 }
 

@@ -14,7 +14,7 @@
 
 #define MT_REDZONE_MIN 16        /* every block gets at least this much slack */
 #define MT_REDZONE_MAX 4096      /* pattern bytes written after a large block */
-#define MT_TRASH_MAX (1u << 20)  /* bytes trashed at the start of a huge block */
+#define MT_TRASH_MAX 8192        /* bytes trashed at the start of a block (all of a slab slot) */
 #define MT_QUARANTINE_BATCH 64
 
 extern bool mt_check_on;      /* MEMTYPE_TRASH or MEMTYPE_REDZONE */

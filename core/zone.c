@@ -135,8 +135,16 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
         /* Every slot is free, so every meta state is FREE (or TRASHED with
          * checks on: the next slab here has fresh bytes, so FREE again). */
         void **list = s->free_pcs ? &z->meta_free_checked : &z->meta_free;
-        if (s->free_pcs)
+        if (s->free_pcs) {
+          /* Trash about to be lost with the pages: verified first. */
+          for (uint32_t k = 0; k < s->nslots; k++)
+            if (s->meta[k].f.state == MT_STATE_TRASHED) {
+              mt_blk_t b = {s->start + (uintptr_t)k * s->slot_size, s->meta[k].f.size,
+                            s->slot_size, &s->meta[k], &s->free_pcs[k]};
+              mt_check_trash_ok(&b);
+            }
           memset(s->meta, 0, s->nslots * sizeof(mt_meta_t));
+        }
         *(void **)s->meta = *list;
         *list = s->meta;
         mt_page_free_run(s);
