@@ -12,6 +12,7 @@
 #include "alloc_inline.h"
 #include "arena.h"
 #include "heapcheck.h"
+#include "leak.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
@@ -824,15 +825,29 @@ void mt_fork_child(void) {
   mt_tcache_fork_child();
 }
 
+static void print_summary(void);
+
 void mt_at_exit(void) {
   if (!mt_is_initialized())
     return;
   if (mt_check_on)
     mt_check_heap(); /* corruption that no free or reuse saw */
+  const mt_leak_result_t *leaks = NULL;
+  if (mt_opt.leaks && !mt_os_is_secure()) {
+    leaks = mt_leak_scan();
+    mt_leak_print(leaks, mt_opt.leak_lines);
+  }
   mt_dump_write(MT_DUMP_EXIT, 0);
   mt_live_stop();
-  if (!mt_opt.stats)
-    return;
+  if (mt_opt.stats)
+    print_summary();
+  /* MEMTYPE_LEAK_EXITCODE: leaks fail the run when the user asks. */
+  if (mt_opt.leak_exitcode && leaks &&
+      leaks->blocks[MT_LEAK_DEFINITE] + leaks->blocks[MT_LEAK_INDIRECT] > 0)
+    mt_os_exit((int)mt_opt.leak_exitcode);
+}
+
+static void print_summary(void) {
   mt_tstats_t s;
   unsigned threads;
   mt_tcache_sum_stats(&s, &threads);
@@ -849,3 +864,4 @@ void mt_at_exit(void) {
               (unsigned long)mt_fail_eligible(), (unsigned long)mt_fail_seed());
   mt_stats_print_types(mt_opt.stats_lines);
 }
+

@@ -10,6 +10,7 @@
 
 #include "dump.h"
 #include "fail.h"
+#include "leak.h"
 #include "lock.h"
 #include "options.h"
 #include "os.h"
@@ -26,6 +27,7 @@
 #define TAG_HIGHUSE 5u
 #define TAG_FAILURES 6u
 #define TAG_ERRORS 7u
+#define TAG_LEAKS 8u
 #define TAG_END 0xffffffffu
 #define FLAG_COMPLETE 1u
 #define MAX_SLOTS 65536u
@@ -102,7 +104,7 @@ static void section_end(void) {
 static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
   put(MAGIC, 8);
   put16(1); /* major */
-  put16(2); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS and the records' failures */
+  put16(2); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS and the records' failures */
   put16(64);
   put16(0x0102);
   put32(flags);
@@ -351,6 +353,30 @@ static void errors_section(void) {
   section_end();
 }
 
+/* The leak scan's records, when it ran (exit dumps). */
+static void leaks_section(void) {
+  const mt_leak_result_t *r = mt_leak_result();
+  if (r == NULL)
+    return;
+  section_begin(TAG_LEAKS);
+  put32(r->nrecs);
+  put32(MT_LEAK_KINDS);
+  for (unsigned k = 0; k < MT_LEAK_KINDS; k++) {
+    put64(r->bytes[k]);
+    put64(r->blocks[k]);
+  }
+  put64(r->ns);
+  put64(r->scanned_roots);
+  for (uint32_t i = 0; i < r->nrecs; i++) {
+    put64(r->recs[i].bytes);
+    put64(r->recs[i].blocks);
+    put64(r->recs[i].sample);
+    put32(r->recs[i].type);
+    put32(r->recs[i].kind);
+  }
+  section_end();
+}
+
 /* ---- signals ----------------------------------------------------------------- */
 
 static void on_dump_signal(int sig, void *info, void *uc) {
@@ -478,6 +504,7 @@ bool mt_dump_write(int reason, int sig) {
   section_end();
   failures_section();
   errors_section();
+  leaks_section();
   section_begin(TAG_END);
   section_end();
   flush();

@@ -138,6 +138,8 @@ typedef struct mt_slab_s {
   struct mt_slab_s *prev;   /* zone list links */
   struct mt_slab_s *next;
   mt_meta_t run_meta;       /* medium blocks: their metadata */
+  uint8_t *leak_marks;      /* leak scan: a mark per slot (slabs), or NULL */
+  uint8_t leak_mark;        /* leak scan: the mark of a medium block */
 } mt_slab_t;
 
 struct mt_segment_s {
@@ -159,6 +161,7 @@ typedef struct mt_huge_s {
   mt_meta_t meta;       /* requested size is in `big_size` when >= 4 GiB */
   size_t big_size;      /* requested size (full width) */
   uintptr_t free_pc;    /* where it was freed (checks on, while in quarantine) */
+  uint8_t leak_mark;    /* leak scan: its mark */
   struct mt_huge_s *prev, *next; /* all huge blocks, page lock */
 } mt_huge_t;
 #define MT_HUGE_MAGIC 0x6d746875676531ull

@@ -10,7 +10,10 @@
 
 /* Maps size bytes of zeroed read-write memory; NULL on failure (errno kept). */
 void *mt_os_map(size_t size);
-/* Same, aligned to align (a power of two >= page size). */
+/* The mappings mt_os_map made and has not unmapped: up to max into lo/hi;
+ * *complete is false when some could not be listed. */
+unsigned mt_os_internal_ranges(uintptr_t *lo, uintptr_t *hi, unsigned max, bool *complete);
+/* Same, aligned to align (a power of two >= page size); not listed above. */
 void *mt_os_map_aligned(size_t size, size_t align);
 void mt_os_unmap(void *p, size_t size);
 /* Gives pages back to the OS; they read as zero afterwards. */
@@ -60,6 +63,15 @@ bool mt_os_is_libc_block(uintptr_t p);
 void mt_os_libc_free(void *p);
 void *mt_os_libc_realloc(void *p, size_t n);
 size_t mt_os_libc_usable(void *p);
+/* The writable segments (.data, .bss) of libmemtype itself: [lo, hi). */
+bool mt_os_self_data(uintptr_t *lo, uintptr_t *hi);
+/* Copies len bytes at addr of this process into buf without faulting
+ * (process_vm_readv); bytes copied, or -1 when addr is not readable. */
+long mt_os_read_self(uintptr_t addr, void *buf, size_t len);
+/* Calls fn for each readable and writable mapping of the process, with its
+ * name ("[stack]", a path, "" for anonymous memory). */
+typedef void (*mt_mapping_fn)(uintptr_t lo, uintptr_t hi, const char *name, void *arg);
+void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg);
 /* Calls fn for each loaded module: load bias, path, its GNU build-id. */
 typedef void (*mt_module_fn)(uint64_t base, const char *path, const uint8_t *build_id,
                              size_t build_id_len, void *arg);

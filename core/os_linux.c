@@ -17,6 +17,7 @@
 #include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,16 +27,64 @@
 extern char **environ;
 extern char *program_invocation_short_name;
 
-void *mt_os_map(size_t size) {
+/* memtype's own mappings (caches, metadata, tables), so that the leak scan
+ * does not take the stale pointers in them for the program's. Heap segments
+ * and huge blocks (mt_os_map_aligned) are not listed: the page map knows them. */
+#define MAX_INTERNAL 4096
+static struct { uintptr_t lo, hi; } internal[MAX_INTERNAL];
+static unsigned ninternal;
+static bool internal_overflow;
+static int internal_lock;
+
+static void internal_add(uintptr_t lo, size_t size) {
+  while (__atomic_exchange_n(&internal_lock, 1, __ATOMIC_ACQUIRE))
+    sched_yield();
+  if (ninternal < MAX_INTERNAL)
+    internal[ninternal++].lo = lo, internal[ninternal - 1].hi = lo + size;
+  else
+    internal_overflow = true;
+  __atomic_store_n(&internal_lock, 0, __ATOMIC_RELEASE);
+}
+
+static void internal_remove(uintptr_t lo) {
+  while (__atomic_exchange_n(&internal_lock, 1, __ATOMIC_ACQUIRE))
+    sched_yield();
+  for (unsigned i = 0; i < ninternal; i++)
+    if (internal[i].lo == lo) {
+      internal[i] = internal[--ninternal];
+      break;
+    }
+  __atomic_store_n(&internal_lock, 0, __ATOMIC_RELEASE);
+}
+
+unsigned mt_os_internal_ranges(uintptr_t *lo, uintptr_t *hi, unsigned max, bool *complete) {
+  while (__atomic_exchange_n(&internal_lock, 1, __ATOMIC_ACQUIRE))
+    sched_yield();
+  unsigned n = ninternal < max ? ninternal : max;
+  for (unsigned i = 0; i < n; i++)
+    lo[i] = internal[i].lo, hi[i] = internal[i].hi;
+  *complete = !internal_overflow && n == ninternal;
+  __atomic_store_n(&internal_lock, 0, __ATOMIC_RELEASE);
+  return n;
+}
+
+static void *map_raw(size_t size) {
   void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? NULL : p;
+}
+
+void *mt_os_map(size_t size) {
+  void *p = map_raw(size);
+  if (p)
+    internal_add((uintptr_t)p, size);
+  return p;
 }
 
 void *mt_os_map_aligned(size_t size, size_t align) {
   if (size + align < size)
     return NULL;
   /* Over-map, then trim both ends to the aligned window. */
-  char *raw = mt_os_map(size + align);
+  char *raw = map_raw(size + align);
   if (raw == NULL)
     return NULL;
   uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
@@ -48,7 +97,10 @@ void *mt_os_map_aligned(size_t size, size_t align) {
   return (void *)start;
 }
 
-void mt_os_unmap(void *p, size_t size) { munmap(p, size); }
+void mt_os_unmap(void *p, size_t size) {
+  internal_remove((uintptr_t)p);
+  munmap(p, size);
+}
 
 void mt_os_purge(void *p, size_t size) {
   int saved = errno;
@@ -480,4 +532,104 @@ void *mt_os_libc_realloc(void *p, size_t n) {
 size_t mt_os_libc_usable(void *p) {
   size_t (*f)(void *) = (size_t (*)(void *))libc_sym("malloc_usable_size");
   return f ? f(p) : 0;
+}
+
+/* ---- reading our own memory ------------------------------------------------- */
+
+long mt_os_read_self(uintptr_t addr, void *buf, size_t len) {
+  struct iovec local = {buf, len}, remote = {(void *)addr, len};
+  int saved = errno;
+  long n = (long)syscall(SYS_process_vm_readv, (long)getpid(), &local, 1UL, &remote, 1UL, 0UL);
+  errno = saved;
+  return n;
+}
+
+static void one_mapping(char *line, mt_mapping_fn fn, void *arg) {
+  char *p = line;
+  uintptr_t lo = (uintptr_t)strtoull(p, &p, 16);
+  uintptr_t hi = *p == '-' ? (uintptr_t)strtoull(p + 1, &p, 16) : 0;
+  while (*p == ' ')
+    p++;
+  bool rw = p[0] == 'r' && p[1] == 'w';
+  for (int field = 0; field < 4 && *p; field++) { /* perms offset dev inode, then the name */
+    while (*p && *p != ' ')
+      p++;
+    while (*p == ' ')
+      p++;
+  }
+  if (rw && hi > lo)
+    fn(lo, hi, p, arg);
+}
+
+/* Streams /proc/self/maps through a fixed buffer (in our .bss: no mapping of
+ * its own appears in the list while it is read). */
+void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) {
+  static char buf[1 << 16];
+  int saved = errno;
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    errno = saved;
+    return;
+  }
+  size_t have = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    have += (size_t)n;
+    buf[have] = '\0';
+    char *line = buf, *nl;
+    while ((nl = strchr(line, '\n')) != NULL) {
+      *nl = '\0';
+      one_mapping(line, fn, arg);
+      line = nl + 1;
+    }
+    have = (size_t)(buf + have - line);
+    memmove(buf, line, have);
+    if (have == sizeof(buf) - 1)
+      have = 0; /* a line longer than the buffer: drop it */
+  }
+  if (have) {
+    buf[have] = '\0';
+    one_mapping(buf, fn, arg);
+  }
+  close(fd);
+  errno = saved;
+}
+
+struct self_data {
+  uintptr_t pc, lo, hi;
+};
+
+static int find_self_data(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  struct self_data *d = data;
+  bool mine = false;
+  for (int i = 0; i < info->dlpi_phnum && !mine; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    mine = ph->p_type == PT_LOAD && d->pc >= lo && d->pc < lo + ph->p_memsz;
+  }
+  if (!mine)
+    return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+      continue;
+    uintptr_t lo = (info->dlpi_addr + ph->p_vaddr) & ~(uintptr_t)4095;
+    uintptr_t hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + 4095) & ~(uintptr_t)4095;
+    d->lo = d->lo && d->lo < lo ? d->lo : lo;
+    d->hi = d->hi > hi ? d->hi : hi;
+  }
+  return 1;
+}
+
+bool mt_os_self_data(uintptr_t *lo, uintptr_t *hi) {
+  struct self_data d = {(uintptr_t)&mt_os_self_data, 0, 0};
+  dl_iterate_phdr(find_self_data, &d);
+  *lo = d.lo;
+  *hi = d.hi;
+  return d.hi > d.lo;
 }

@@ -491,6 +491,11 @@ bool mt_page_is_valid(void) {
 
 void mt_page_walk(mt_run_fn run_fn, mt_huge_fn huge_fn, void *arg) {
   mt_lock(&mt_page_lock);
+  mt_page_walk_locked(run_fn, huge_fn, arg);
+  mt_unlock(&mt_page_lock);
+}
+
+void mt_page_walk_locked(mt_run_fn run_fn, mt_huge_fn huge_fn, void *arg) {
   for (mt_segment_t *seg = segments; seg; seg = seg->next)
     for (size_t p = mt_seg_first_data_page; p < MT_SEG_PAGES;) {
       mt_slab_t *run = &seg->runs[p];
@@ -503,5 +508,4 @@ void mt_page_walk(mt_run_fn run_fn, mt_huge_fn huge_fn, void *arg) {
     }
   for (mt_huge_t *h = huge_list; h && huge_fn; h = h->next)
     huge_fn(h, arg);
-  mt_unlock(&mt_page_lock);
 }

@@ -66,6 +66,8 @@ void *mt_huge_resize(mt_huge_t *h, size_t n);
 typedef void (*mt_run_fn)(mt_slab_t *run, void *arg);
 typedef void (*mt_huge_fn)(mt_huge_t *h, void *arg);
 void mt_page_walk(mt_run_fn run_fn, mt_huge_fn huge_fn, void *arg);
+/* The same when the caller holds mt_page_lock. */
+void mt_page_walk_locked(mt_run_fn run_fn, mt_huge_fn huge_fn, void *arg);
 
 /* ---- accounting and life cycle ----------------------------------------- */
 typedef struct mt_page_stats_s {

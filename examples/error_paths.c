@@ -1,12 +1,13 @@
 /* error_paths - a small record parser whose error handling is mostly right:
- * every allocation is checked but one. A normal run never shows the bug;
- * failure injection does:
+ * every allocation is checked but one, and one error path forgets a block.
+ * A normal run shows neither bug; failure injection does:
  *
  *   memtype run --fail-rate 1 --fail-types parse_record -- build/bin/error_paths
  *       parse_record's allocations fail: the program reports it and exits 1
  *   memtype sweep -- build/bin/error_paths
- *       fails each allocation in turn: one run dies of SIGSEGV, at the
- *       unchecked strdup in copy_field (error_paths.c) */
+ *       fails each allocation in turn: the runs where the value's strdup
+ *       fails die of SIGSEGV (it is not checked), the runs where the key's
+ *       copy fails leak the value (that error path does not free it) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,7 @@ __attribute__((noinline)) static struct record *parse_record(const char *line) {
   r->value = strdup(eq + 1);
   r->value[0] = (char)(r->value[0] - 'a' + 'A'); /* capitalise */
   if (r->key == NULL) {
-    free(r->value);
-    free(r);
+    free(r); /* BUG: r->value is not freed on this error path */
     return NULL;
   }
   return r;

@@ -17,6 +17,8 @@ USAGE = """memtype - a malloc debugger for unmodified programs
   memtype report --types FILE...             the vmstat -m table of one or more dumps
                                              (a process tree's dumps merge into one)
   memtype report --failures FILE...          the injected allocation failures, with stacks
+  memtype report --errors FILE...            the heap errors reported, with stacks
+  memtype report --leaks FILE...             the leaks found at exit, biggest first
   memtype sweep [flags] -- PROGRAM [ARGS...] rerun PROGRAM failing its 1st, 2nd, ... Nth
                                              eligible allocation; list the runs that crashed
   memtype stat PID                           the vmstat -m table of a running process
@@ -103,6 +105,11 @@ def cmd_report(argv):
                    help="the injected allocation failures: thread, type, size, stack")
     p.add_argument("--errors", action="store_true",
                    help="the heap errors reported: kind, address, block, stacks")
+    p.add_argument("--leaks", action="store_true",
+                   help="the leak records of the exit scan, biggest first, with the "
+                        "allocation stacks (--reachable adds the still-reachable ones)")
+    p.add_argument("--reachable", action="store_true",
+                   help="with --leaks: list still-reachable records too")
     p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
     p.add_argument("--sort", choices=("memuse", "requests", "bytes"), default="memuse",
                    help="order: memory in use (default), allocations, or bytes allocated")
@@ -118,11 +125,13 @@ def cmd_report(argv):
         except dumpmod.DumpError as e:
             print("memtype: error: %s" % e, file=sys.stderr)
             return 2
+    if args.leaks:
+        print_leaks(dumps, args.no_symbolize, args.lines, args.reachable)
     if args.errors:
         print_errors(dumps, args.no_symbolize, args.lines)
     if args.failures:
         print_failures(dumps, args.no_symbolize, args.lines)
-    if (args.errors or args.failures) and not args.types:
+    if (args.errors or args.failures or args.leaks) and not args.types:
         return 0
     rows = merge_types(dumps, args.no_symbolize, args.frames)
     if args.sort == "requests":
@@ -215,6 +224,35 @@ def type_label(d, tid, names):
             if t.pcs:
                 return names.get(t.pcs[0], "%#x" % t.pcs[0])
     return "(untyped)" if tid == 0 else "type %d" % tid
+
+
+def print_leaks(dumps, no_symbolize=False, lines=30, reachable=False):
+    """The leak records of each dump, valgrind-like: biggest first, with the
+    type's allocation stack symbolized."""
+    for d in dumps:
+        prog = "%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid)
+        if d.leaks is None:
+            print("memtype: %s: no leak scan in this dump (MEMTYPE_LEAKS=0, or not an exit "
+                  "dump)" % prog)
+            continue
+        show = [r for r in d.leaks.records if reachable or r.kind != "still reachable"]
+        by_id = {t.id: t for t in d.types}
+        pcs = sorted({pc for r in show for pc in (by_id[r.type].pcs if r.type in by_id else [])})
+        names = {} if no_symbolize else symbolize.names(d, pcs)
+        print("memtype: leaks of %s (scan took %.1f ms over %d KiB of roots)"
+              % (prog, d.leaks.ns / 1e6, d.leaks.roots_bytes // 1024))
+        for i, r in enumerate(show[:lines] if lines else show, 1):
+            t = by_id.get(r.type)
+            print("%d. %d bytes in %d block%s %s %s, type %s (e.g. %#x)"
+                  % (i, r.bytes, r.blocks, "" if r.blocks == 1 else "s",
+                     "is" if r.blocks == 1 else "are", r.kind,
+                     type_label(d, r.type, names), r.sample))
+            for j, pc in enumerate(t.pcs if t else []):
+                print("    #%d %s" % (j, names.get(pc, "%#x" % pc)))
+        if lines and len(show) > lines:
+            print("... %d more records (--lines N shows more)" % (len(show) - lines))
+        print("memtype: leak summary: " + "; ".join(
+            "%s: %d bytes in %d blocks" % (k, b, n) for k, (b, n) in d.leaks.totals.items()))
 
 
 def print_errors(dumps, no_symbolize=False, lines=30):

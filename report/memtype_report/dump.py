@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 MAGIC = b"memtype\x1a"
 MAJOR = 1
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
-TAG_ERRORS = 7
+TAG_ERRORS, TAG_LEAKS = 7, 8
 TAG_END = 0xFFFFFFFF
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -107,6 +107,26 @@ class ErrorEvent:
     frames: list     # where it was detected, innermost first
 
 
+LEAK_KINDS = ("definitely lost", "indirectly lost", "possibly lost", "still reachable")
+
+
+@dataclass
+class LeakRecord:
+    type: int
+    kind: str        # one of LEAK_KINDS
+    bytes: int
+    blocks: int
+    sample: int      # the address of one of the blocks
+
+
+@dataclass
+class Leaks:
+    totals: dict     # kind -> (bytes, blocks)
+    ns: int          # how long the scan took
+    roots_bytes: int
+    records: list    # LeakRecord, by kind (definite first), biggest first
+
+
 @dataclass
 class Dump:
     path: str
@@ -129,6 +149,7 @@ class Dump:
     failures: object = None   # Failures when injection was on, else None
     errors_total: int = 0     # heap errors reported
     errors: list = field(default_factory=list)   # ErrorEvent, the latest (up to 256)
+    leaks: object = None      # Leaks when the leak scan ran (exit dumps), else None
 
     def class_names(self, bitmap):
         out = []
@@ -236,6 +257,8 @@ def parse(data, path="<bytes>"):
             _failures(c, d)
         elif tag == TAG_ERRORS:
             _errors(c, d)
+        elif tag == TAG_LEAKS:
+            _leaks(c, d)
         else:
             d.unknown_sections.append(tag)
         pos = body + length
@@ -297,3 +320,18 @@ def _errors(c, d):
                                    ERROR_KINDS[kind] if kind < len(ERROR_KINDS) else str(kind),
                                    ACCESS[acc] if acc < len(ACCESS) else "", addr, block, size,
                                    typ, tid, free_pc, list(frames[:min(nfr, 8)])))
+
+
+def _leaks(c, d):
+    n, nkinds = c.u("II", "leak counts")
+    totals = {}
+    for k in range(nkinds):
+        b, n_blocks = c.u("QQ", "leak totals")
+        totals[LEAK_KINDS[k] if k < len(LEAK_KINDS) else str(k)] = (b, n_blocks)
+    ns, roots = c.u("QQ", "leak scan facts")
+    recs = []
+    for _ in range(n):
+        b, blocks, sample, typ, kind = c.u("QQQII", "leak record")
+        recs.append(LeakRecord(typ, LEAK_KINDS[kind] if kind < len(LEAK_KINDS) else str(kind),
+                               b, blocks, sample))
+    d.leaks = Leaks(totals, ns, roots, recs)

@@ -1,7 +1,10 @@
 """`memtype sweep`: rerun a command failing its 1st, 2nd, ... Nth eligible
 allocation (one injected failure per run), and list the runs that crashed
 or hung instead of failing gracefully, each with the call site whose NULL
-it did not survive. The error paths nobody tests are where crashes hide."""
+it did not survive, and the runs whose error path leaked (the leak scan at
+exit found lost blocks the run without failures did not have: what, and
+where they were allocated). The error paths nobody tests are where crashes
+and leaks hide."""
 import argparse
 import concurrent.futures
 import glob
@@ -83,6 +86,46 @@ def _site(d):
     return e, symbolize.names(d, pcs).get(pcs[0], "%#x" % pcs[0])
 
 
+def _lost(d):
+    """{call site: bytes} definitely or indirectly lost in dump d (None: no scan)."""
+    if d is None or d.leaks is None:
+        return None
+    by_id = {t.id: t for t in d.types}
+    out = {}
+    for r in d.leaks.records:
+        if r.kind not in ("definitely lost", "indirectly lost"):
+            continue
+        t = by_id.get(r.type)
+        if t is not None and t.pcs:
+            m = d.module_of(t.pcs[0])
+            key = (m.path, t.pcs[0] - m.base) if m else ("", t.pcs[0])
+        else:
+            key = ("type", t.name if t is not None else str(r.type))
+        out[key] = out.get(key, 0) + r.bytes
+    return out
+
+
+def _new_leaks(d, base):
+    """What run dump d lost beyond the clean run: [(bytes, where)], biggest first."""
+    lost = _lost(d)
+    if lost is None or base is None:
+        return []
+    extra = [(b - base.get(k, 0), k) for k, b in lost.items() if b > base.get(k, 0)]
+    if not extra:
+        return []
+    by_key = {}
+    for t in d.types:
+        if t.pcs:
+            m = d.module_of(t.pcs[0])
+            by_key[(m.path, t.pcs[0] - m.base) if m else ("", t.pcs[0])] = t.pcs[0]
+    names = symbolize.names(d, sorted(v for v in by_key.values()))
+    out = []
+    for b, k in sorted(extra, reverse=True):
+        where = names.get(by_key[k], "%#x" % by_key[k]) if k in by_key else k[1]
+        out.append((b, where))
+    return out
+
+
 def _verdict(rc, err, baseline):
     if rc is None:
         return "HANG", True
@@ -134,11 +177,19 @@ def main(argv, lib_path):
               % (" ".join(cmd), eligible, "" if eligible == 1 else "s", rc0, runs))
         sys.stdout.flush()
 
+        base_lost = _lost(d0)
+
         def one(k):
             rc, err, d = _run(cmd, dict(env, MEMTYPE_FAILURE_AFTER=str(k - 1)),
                               os.path.join(tmp, "run%d" % k), args.input, args.timeout)
             verdict, bad = _verdict(rc, err, rc0)
             e, site = _site(d)
+            if not bad:
+                leaks = _new_leaks(d, base_lost)
+                if leaks:
+                    verdict, bad = "LEAKED %d bytes" % sum(b for b, _ in leaks), True
+                    site = "%s; lost: %s" % (site, ", ".join(
+                        "%d bytes from %s" % (b, w) for b, w in leaks[:3]))
             return k, verdict, bad, e, site
         with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
             results = list(pool.map(one, range(1, runs + 1)))
@@ -149,8 +200,10 @@ def main(argv, lib_path):
         for k, verdict, _, e, site in shown:
             what = "%s(%d) at %s" % (e.family, e.size, site) if e else "(no dump)"
             print("%5d  %-34s %s" % (k, verdict, what))
-        print("memtype sweep: %d of %d runs crashed, hung or hit a heap error; %d failed "
-              "gracefully" % (len(bad), runs, runs - len(bad)))
+        leaked = sum(1 for r in bad if r[1].startswith("LEAKED"))
+        print("memtype sweep: %d of %d runs crashed, hung or hit a heap error, %d leaked on their "
+              "error path; %d failed gracefully" % (len(bad) - leaked, runs, leaked,
+                                                    runs - len(bad)))
         return 1 if bad else 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -202,6 +202,74 @@ class Foreign(unittest.TestCase):
                                        r"\(foreign_free\): passed to glibc")
 
 
+class Leaks(unittest.TestCase):
+    def leak_lines(self, r):
+        return [l for l in r.stderr.splitlines() if l.startswith("memtype: LEAK: ")]
+
+    def test_every_kind_is_classified(self):
+        r = run("leaky", "leaks", MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0")
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        lines = self.leak_lines(r)
+        self.assertEqual(len(lines), 4, r.stderr)
+        # biggest first within definitely lost, then indirectly lost
+        self.assertRegex(lines[0], r"^memtype: LEAK: 48 bytes in 1 block is definitely lost, "
+                                   r"type (make_pair|new_node)\+")
+        self.assertRegex(lines[1], r"^memtype: LEAK: 48 bytes in 1 block is definitely lost, "
+                                   r"type (make_pair|new_node)\+")
+        self.assertRegex(lines[2], r"^memtype: LEAK: 432 bytes in 9 blocks are indirectly lost, "
+                                   r"type new_node\+")
+        self.assertRegex(lines[3], r"^memtype: LEAK: 48 bytes in 1 block is indirectly lost, "
+                                   r"type make_pair\+")
+        self.assertRegex(r.stderr, r"(?m)^memtype: leak summary: definitely lost: 96 bytes in 2 "
+                                   r"blocks; indirectly lost: 480 bytes in 10 blocks; possibly lost: "
+                                   r"64 bytes in 1 blocks; still reachable: \d+ bytes in \d+ blocks$")
+
+    def test_the_dump_and_report_list_the_records(self):
+        import glob
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="memtype-leaks.")
+        try:
+            run("leaky", "leaks", MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"))
+            f = glob.glob(os.path.join(tmp, "d.*.mtd"))[0]
+            rep = subprocess.run([os.environ.get("MEMTYPE_CMD", "build/bin/memtype"), "report",
+                                  "--leaks", f], capture_output=True, text=True)
+            self.assertEqual(rep.returncode, 0, rep.stderr)
+            self.assertRegex(rep.stdout, r"432 bytes in 9 blocks are indirectly lost, type "
+                                         r"new_node \(leaky\.c:\d+\)")
+            self.assertRegex(rep.stdout, r"64 bytes in 1 block is possibly lost, type make_inner "
+                                         r"\(leaky\.c:\d+\)")
+            self.assertNotIn("still reachable, type", rep.stdout)
+            rep = subprocess.run([os.environ.get("MEMTYPE_CMD", "build/bin/memtype"), "report",
+                                  "--leaks", "--reachable", f], capture_output=True, text=True)
+            self.assertRegex(rep.stdout, r"100 bytes in 1 block is still reachable, type make_held")
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_no_leak_no_line(self):
+        r = run("leaky", "clean")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
+
+    def test_no_false_leaks_in_a_forked_child(self):
+        r = run("leaky", "fork")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "child\ndone\n", ""))
+
+    def test_two_million_blocks_scan_quickly(self):
+        import time
+        t0 = time.time()
+        r = run("leaky", "million", MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0")
+        took = time.time() - t0
+        self.assertRegex(r.stderr, r"47999952 bytes in 999999 blocks are indirectly lost")
+        self.assertLess(took, 20, "2M live blocks took %.1f s" % took)
+
+    def test_exit_code_only_when_asked(self):
+        self.assertEqual(run("leaky", "leaks").returncode, 0)
+        self.assertEqual(run("leaky", "leaks", MEMTYPE_LEAK_EXITCODE="23").returncode, 23)
+        self.assertEqual(run("leaky", "clean", MEMTYPE_LEAK_EXITCODE="23").returncode, 0)
+        r = run("leaky", "leaks", MEMTYPE_LEAKS="0")
+        self.assertEqual(r.stderr, "")
+
+
 class NotFlagged(unittest.TestCase):
     """Correct programs that look like the buggy ones: no report, same output."""
 

@@ -214,7 +214,7 @@ class UncheckedNull(unittest.TestCase):
 
 
 class Sweep(unittest.TestCase):
-    def test_sweep_finds_the_unchecked_allocation(self):
+    def test_sweep_finds_the_unchecked_allocation_and_the_leaky_error_path(self):
         prog = os.path.join(BUGS, "error_paths")
         r = subprocess.run([CMD, "sweep", "--lib", LIB, "--", prog], capture_output=True,
                            text=True, env=clean_env(), timeout=300)
@@ -222,12 +222,18 @@ class Sweep(unittest.TestCase):
         m = re.search(r"made (\d+) eligible allocations \(exit 0 without failures\)", r.stdout)
         self.assertTrue(m, r.stdout)
         crashes = [l for l in r.stdout.splitlines() if "CRASH" in l]
-        # one per record: the value's strdup is unchecked (3 records)
-        self.assertEqual(len(crashes), 3, r.stdout)
+        leaks = [l for l in r.stdout.splitlines() if "LEAKED" in l]
+        # one of each per record (3 records): the value's strdup is unchecked,
+        # and the key's failed copy leaves the value behind
+        self.assertEqual((len(crashes), len(leaks)), (3, 3), r.stdout)
         for line in crashes:
             self.assertRegex(line, r"CRASH SIGSEGV +malloc\(\d+\) at parse_record "
                                    r"\(error_paths\.c:\d+\)")
-        self.assertIn("3 of %s runs crashed" % m.group(1), r.stdout)
+        for line in leaks:
+            self.assertRegex(line, r"LEAKED \d+ bytes +malloc\(5\) at copy_field \(error_paths\.c:"
+                                   r"\d+\); lost: \d+ bytes from parse_record \(error_paths\.c:\d+\)")
+        self.assertIn("3 of %s runs crashed, hung or hit a heap error, 3 leaked on their error "
+                      "path" % m.group(1), r.stdout)
 
     def test_sweep_of_a_careful_program_is_clean(self):
         r = subprocess.run([CMD, "sweep", "--lib", LIB, "--types", "site_a", "--", PROG,
@@ -235,8 +241,8 @@ class Sweep(unittest.TestCase):
                            env=clean_env(), timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("made 20 eligible allocations", r.stdout)
-        self.assertIn("0 of 20 runs crashed, hung or hit a heap error; 20 failed gracefully",
-                      r.stdout)
+        self.assertIn("0 of 20 runs crashed, hung or hit a heap error, 0 leaked on their error "
+                      "path; 20 failed gracefully", r.stdout)
 
 
 class RealPrograms(unittest.TestCase):

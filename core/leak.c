@@ -1,0 +1,452 @@
+/* leak.c - the leak scan (see leak.h). Marks live in a byte per slot (in
+ * internal memory, made on first need), in the run descriptor of a page run
+ * and in the header of a huge block. Phase 1 marks from the roots: a pointer
+ * to a block's start makes it REACHABLE, an interior pointer POSSIBLE; what
+ * a reachable block points to is reachable (or possible), what a possible
+ * block points to is possible. Phase 2 looks at the unmarked live blocks:
+ * those another lost block points to are INDIRECT, the rest DEFINITE; a
+ * cycle of lost blocks that no definite one leads to gets one definite
+ * leader, as valgrind's cliques do. The page lock is held throughout, so no
+ * segment or huge block disappears while it is read; roots are read with
+ * process_vm_readv, so a mapping that goes away cannot fault the scan. */
+#include "leak.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "options.h"
+#include "os.h"
+#include "page.h"
+#include "zone.h"
+#include "report.h"
+#include "site.h"
+
+const char *const mt_leak_kind_names[MT_LEAK_KINDS] = {"definitely lost", "indirectly lost",
+                                                       "possibly lost", "still reachable"};
+_Static_assert(sizeof(mt_leak_kind_names) / sizeof(mt_leak_kind_names[0]) == MT_LEAK_KINDS,
+               "a name for every leak kind");
+
+enum { M_NONE = 0, M_REACH = 1, M_POSS = 2, M_IND = 3, M_DEF = 4, M_COVER = 0x80 };
+
+typedef struct blk_s {
+  uintptr_t start;
+  size_t len;
+  uint8_t *mark;
+  uint16_t type;
+} blk_t;
+
+typedef struct scan_s {
+  blk_t *stack;
+  size_t n, cap;
+  bool oom;           /* the work stack could not grow: results are partial */
+  uint64_t *acc;      /* per type and kind: bytes, blocks, sample */
+  unsigned ntypes;
+} scan_t;
+
+static mt_leak_result_t result;
+
+/* ---- blocks ------------------------------------------------------------- */
+
+/* The live block holding v; *interior when v is not its start. */
+static bool resolve(uintptr_t v, blk_t *b, bool *interior) {
+  uint8_t map = mt_segmap_lookup(v);
+  if (map == MT_MAP_SEGMENT) {
+    mt_slab_t *run = mt_run_of(v);
+    if (run == NULL)
+      return false;
+    uint8_t kind = __atomic_load_n(&run->kind, __ATOMIC_ACQUIRE);
+    if (kind == MT_RUN_SLAB) {
+      uint32_t idx = mt_slab_index(run, v);
+      if (idx >= run->nslots)
+        return false;
+      mt_meta_t m = run->meta[idx];
+      if (m.f.state != MT_STATE_LIVE)
+        return false;
+      if (run->leak_marks == NULL && (run->leak_marks = mt_arena_alloc(run->nslots)) == NULL)
+        return false;
+      b->start = run->start + (uintptr_t)idx * run->slot_size;
+      b->len = m.f.size;
+      b->mark = &run->leak_marks[idx];
+      b->type = m.f.type;
+      *interior = v != b->start;
+      return true;
+    }
+    if (kind == MT_RUN_MEDIUM && run->run_meta.f.state == MT_STATE_LIVE && v >= run->start) {
+      b->start = run->start;
+      b->len = run->run_meta.f.size;
+      b->mark = &run->leak_mark;
+      b->type = run->run_meta.f.type;
+      *interior = v != b->start;
+      return true;
+    }
+    return false;
+  }
+  if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
+    mt_huge_t *h = mt_huge_of(v);
+    if (h == NULL || v < h->user || h->meta.f.state != MT_STATE_LIVE)
+      return false;
+    b->start = h->user;
+    b->len = h->big_size;
+    b->mark = &h->leak_mark;
+    b->type = h->meta.f.type;
+    *interior = v != b->start;
+    return true;
+  }
+  return false;
+}
+
+static void push(scan_t *s, const blk_t *b) {
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 65536;
+    blk_t *bigger = mt_os_map(cap * sizeof(blk_t));
+    if (bigger == NULL) {
+      s->oom = true;
+      return;
+    }
+    if (s->stack) {
+      memcpy(bigger, s->stack, s->n * sizeof(blk_t));
+      mt_os_unmap(s->stack, s->cap * sizeof(blk_t));
+    }
+    s->stack = bigger;
+    s->cap = cap;
+  }
+  s->stack[s->n++] = *b;
+}
+
+/* ---- phase 1: from the roots ----------------------------------------------- */
+
+static void mark(scan_t *s, uintptr_t v, bool from_reachable) {
+  blk_t b;
+  bool interior;
+  if ((v & 7) || !resolve(v, &b, &interior))
+    return;
+  uint8_t want = from_reachable && !interior ? M_REACH : M_POSS, cur = *b.mark;
+  if (cur == M_REACH || cur == want)
+    return;
+  *b.mark = want;
+  push(s, &b);
+}
+
+static void mark_words(scan_t *s, const uintptr_t *w, size_t n, bool from_reachable) {
+  for (size_t i = 0; i < n; i++)
+    if (w[i] > 4096)
+      mark(s, w[i], from_reachable);
+}
+
+static void drain(scan_t *s) {
+  while (s->n) {
+    blk_t b = s->stack[--s->n];
+    mark_words(s, (const uintptr_t *)b.start, b.len / 8, *b.mark == M_REACH);
+  }
+}
+
+/* Reads [lo, hi) of our own memory safely, a chunk at a time, and marks
+ * from every word. */
+static void scan_range(scan_t *s, uintptr_t lo, uintptr_t hi) {
+  static uintptr_t buf[8192];
+  lo = (lo + 7) & ~(uintptr_t)7;
+  while (lo + 8 <= hi) {
+    size_t len = hi - lo < sizeof(buf) ? (size_t)(hi - lo) & ~(size_t)7 : sizeof(buf);
+    long got = mt_os_read_self(lo, buf, len);
+    if (got <= 0) {
+      lo = (lo + 4096) & ~(uintptr_t)4095; /* unreadable page: skip it */
+      continue;
+    }
+    mark_words(s, buf, (size_t)got / 8, true);
+    result.scanned_roots += (uint64_t)got;
+    lo += (uintptr_t)got;
+    drain(s);
+  }
+}
+
+#define MAX_INTERNAL 4096
+/* Scans [lo, hi) leaving out the 4 MiB windows the page map says are our
+ * heap (segments and huge blocks: the kernel may merge them with a
+ * neighbouring mapping into one line of /proc/self/maps). */
+static void scan_outside_heap(scan_t *s, uintptr_t lo, uintptr_t hi) {
+  while (lo < hi) {
+    uintptr_t end = (lo | MT_SEG_MASK) + 1;
+    if (end > hi || end == 0)
+      end = hi;
+    if (mt_segmap_lookup(lo) == MT_MAP_NONE)
+      scan_range(s, lo, end);
+    lo = end;
+  }
+}
+
+typedef struct roots_s {
+  scan_t *s;
+  uintptr_t sp; /* the scanning thread's stack: only from here up */
+  uintptr_t lo[MAX_INTERNAL], hi[MAX_INTERNAL]; /* memtype's own mappings, sorted */
+  unsigned n;
+} roots_t;
+
+static void one_root(uintptr_t lo, uintptr_t hi, const char *name, void *arg) {
+  roots_t *r = arg;
+  if (strcmp(name, "[vvar]") == 0 || strcmp(name, "[vsyscall]") == 0 ||
+      strcmp(name, "[vdso]") == 0)
+    return;
+  if (r->sp >= lo && r->sp < hi)
+    lo = r->sp;
+  /* The kernel merges neighbouring mappings: cut memtype's own out. */
+  for (unsigned i = 0; i < r->n && lo < hi; i++) {
+    if (r->hi[i] <= lo || r->lo[i] >= hi)
+      continue;
+    if (r->lo[i] > lo)
+      scan_outside_heap(r->s, lo, r->lo[i]);
+    lo = r->hi[i] > lo ? r->hi[i] : lo;
+  }
+  if (lo < hi)
+    scan_outside_heap(r->s, lo, hi);
+}
+
+static MT_NOINLINE void scan_roots(scan_t *s) {
+  static roots_t r; /* 64 KiB: not on the stack */
+  bool complete;
+  r.s = s;
+  r.sp = (uintptr_t)&complete;
+  r.n = mt_os_internal_ranges(r.lo, r.hi, MAX_INTERNAL - 1, &complete);
+  if (mt_os_self_data(&r.lo[r.n], &r.hi[r.n])) /* our own .data and .bss */
+    r.n++;
+  for (unsigned i = 1; i < r.n; i++) /* insertion sort by start */
+    for (unsigned j = i; j > 0 && r.lo[j - 1] > r.lo[j]; j--) {
+      uintptr_t a = r.lo[j], b = r.hi[j];
+      r.lo[j] = r.lo[j - 1], r.hi[j] = r.hi[j - 1];
+      r.lo[j - 1] = a, r.hi[j - 1] = b;
+    }
+  if (!complete)
+    mt_warn("the leak scan could not tell all of memtype's own memory from the program's: "
+            "some leaks may go unreported");
+  mt_os_each_writable_mapping(one_root, &r);
+}
+
+/* ---- phase 2: the lost blocks ------------------------------------------------ */
+
+typedef void (*blk_fn)(scan_t *s, blk_t *b);
+
+static void each_run(mt_slab_t *run, void *arg, blk_fn fn) {
+  scan_t *s = arg;
+  blk_t b;
+  if (run->kind == MT_RUN_MEDIUM) {
+    if (run->run_meta.f.state != MT_STATE_LIVE)
+      return;
+    b = (blk_t){run->start, run->run_meta.f.size, &run->leak_mark, run->run_meta.f.type};
+    fn(s, &b);
+    return;
+  }
+  for (uint32_t i = 0; i < run->nslots; i++) {
+    mt_meta_t m = run->meta[i];
+    if (m.f.state != MT_STATE_LIVE)
+      continue;
+    if (run->leak_marks == NULL && (run->leak_marks = mt_arena_alloc(run->nslots)) == NULL)
+      return;
+    b = (blk_t){run->start + (uintptr_t)i * run->slot_size, m.f.size, &run->leak_marks[i],
+                m.f.type};
+    fn(s, &b);
+  }
+}
+
+static void each_huge(mt_huge_t *h, void *arg, blk_fn fn) {
+  if (h->meta.f.state != MT_STATE_LIVE)
+    return;
+  blk_t b = {h->user, h->big_size, &h->leak_mark, h->meta.f.type};
+  fn(arg, &b);
+}
+
+#define WALKER(name, fn)                                                       \
+  static void name##_run(mt_slab_t *run, void *arg) { each_run(run, arg, fn); } \
+  static void name##_huge(mt_huge_t *h, void *arg) { each_huge(h, arg, fn); }
+
+/* A lost block: the lost blocks it points to are indirectly lost. */
+static void point_from_lost(scan_t *s, blk_t *b) {
+  if (*b->mark != M_NONE && *b->mark != M_IND)
+    return;
+  const uintptr_t *w = (const uintptr_t *)b->start;
+  for (size_t i = 0; i < b->len / 8; i++) {
+    blk_t t;
+    bool interior;
+    if (w[i] > 4096 && !(w[i] & 7) && resolve(w[i], &t, &interior) && t.start != b->start &&
+        *t.mark == M_NONE)
+      *t.mark = M_IND;
+  }
+  (void)s;
+}
+WALKER(lost, point_from_lost)
+
+static void make_definite(scan_t *s, blk_t *b) {
+  (void)s;
+  if (*b->mark == M_NONE)
+    *b->mark = M_DEF;
+}
+WALKER(definite, make_definite)
+
+/* Covers (marks) every lost block reachable from b. */
+static void cover_from(scan_t *s, blk_t *b) {
+  *b->mark |= M_COVER;
+  push(s, b);
+  while (s->n) {
+    blk_t c = s->stack[--s->n];
+    const uintptr_t *w = (const uintptr_t *)c.start;
+    for (size_t i = 0; i < c.len / 8; i++) {
+      blk_t t;
+      bool interior;
+      if (w[i] > 4096 && !(w[i] & 7) && resolve(w[i], &t, &interior) &&
+          (*t.mark & 0x7f) == M_IND && !(*t.mark & M_COVER)) {
+        *t.mark |= M_COVER;
+        push(s, &t);
+      }
+    }
+  }
+}
+
+static void cover_definite(scan_t *s, blk_t *b) {
+  if ((*b->mark & 0x7f) == M_DEF && !(*b->mark & M_COVER))
+    cover_from(s, b);
+}
+WALKER(cover, cover_definite)
+
+/* An indirect block nothing definite leads to is in a cycle: it leads. */
+static void lead_cycle(scan_t *s, blk_t *b) {
+  if ((*b->mark & 0x7f) == M_IND && !(*b->mark & M_COVER)) {
+    *b->mark = M_DEF;
+    cover_from(s, b);
+  }
+}
+WALKER(cycle, lead_cycle)
+
+static void account(scan_t *s, blk_t *b) {
+  static const uint8_t kind_of[] = {[M_REACH] = MT_LEAK_REACHABLE, [M_POSS] = MT_LEAK_POSSIBLE,
+                                    [M_IND] = MT_LEAK_INDIRECT, [M_DEF] = MT_LEAK_DEFINITE};
+  uint8_t m = *b->mark & 0x7f;
+  if (m == M_NONE || m > M_DEF || b->type >= s->ntypes)
+    return;
+  unsigned k = kind_of[m];
+  uint64_t *a = &s->acc[((size_t)b->type * MT_LEAK_KINDS + k) * 3];
+  a[0] += b->len;
+  a[1]++;
+  if (a[2] == 0)
+    a[2] = b->start;
+  result.bytes[k] += b->len;
+  result.blocks[k]++;
+}
+WALKER(account, account)
+
+/* ---- records ------------------------------------------------------------------- */
+
+static bool rec_before(const mt_leak_rec_t *a, const mt_leak_rec_t *b) {
+  return a->kind != b->kind ? a->kind < b->kind : a->bytes > b->bytes;
+}
+
+static void sift(mt_leak_rec_t *a, uint32_t i, uint32_t n) {
+  for (;;) {
+    uint32_t last = i, l = 2 * i + 1, r = l + 1;
+    if (l < n && rec_before(&a[last], &a[l]))
+      last = l;
+    if (r < n && rec_before(&a[last], &a[r]))
+      last = r;
+    if (last == i)
+      return;
+    mt_leak_rec_t t = a[i];
+    a[i] = a[last];
+    a[last] = t;
+    i = last;
+  }
+}
+
+static void make_records(scan_t *s) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < (size_t)s->ntypes * MT_LEAK_KINDS; i++)
+    n += s->acc[i * 3 + 1] != 0;
+  if (n == 0 || (result.recs = mt_os_map(n * sizeof(mt_leak_rec_t))) == NULL)
+    return;
+  for (size_t i = 0; i < (size_t)s->ntypes * MT_LEAK_KINDS; i++) {
+    uint64_t *a = &s->acc[i * 3];
+    if (a[1])
+      result.recs[result.nrecs++] = (mt_leak_rec_t){a[0], a[1], a[2],
+                                                    (uint16_t)(i / MT_LEAK_KINDS),
+                                                    (uint8_t)(i % MT_LEAK_KINDS)};
+  }
+  for (uint32_t i = n / 2; i-- > 0;)
+    sift(result.recs, i, n);
+  for (uint32_t end = n; end-- > 1;) {
+    mt_leak_rec_t t = result.recs[0];
+    result.recs[0] = result.recs[end];
+    result.recs[end] = t;
+    sift(result.recs, 0, end);
+  }
+}
+
+/* ---- public ----------------------------------------------------------------------- */
+
+const mt_leak_result_t *mt_leak_result(void) { return result.done ? &result : NULL; }
+
+const mt_leak_result_t *mt_leak_scan(void) {
+  static mt_lock_t once;
+  mt_lock(&once);
+  if (result.done) {
+    mt_unlock(&once);
+    return &result;
+  }
+  uint64_t t0 = mt_os_now_ns();
+  scan_t s;
+  memset(&s, 0, sizeof(s));
+  s.ntypes = mt_site_count();
+  size_t acc_bytes = (size_t)s.ntypes * MT_LEAK_KINDS * 3 * sizeof(uint64_t);
+  s.acc = mt_os_map(acc_bytes);
+  mt_lock(&mt_page_lock);
+  __builtin_unwind_init(); /* callee-saved registers onto the stack, a root */
+  scan_roots(&s);
+  drain(&s);
+  mt_page_walk_locked(lost_run, lost_huge, &s);
+  mt_page_walk_locked(definite_run, definite_huge, &s);
+  mt_page_walk_locked(cover_run, cover_huge, &s);
+  mt_page_walk_locked(cycle_run, cycle_huge, &s);
+  if (s.acc)
+    mt_page_walk_locked(account_run, account_huge, &s);
+  mt_unlock(&mt_page_lock);
+  if (s.acc) {
+    make_records(&s);
+    mt_os_unmap(s.acc, acc_bytes);
+  }
+  if (s.stack)
+    mt_os_unmap(s.stack, s.cap * sizeof(blk_t));
+  if (s.oom)
+    mt_warn("the leak scan ran out of memory for its work list: some blocks may be "
+            "reported lost that are not");
+  result.ns = mt_os_now_ns() - t0;
+  result.done = true;
+  mt_unlock(&once);
+  return &result;
+}
+
+void mt_leak_print(const mt_leak_result_t *r, long lines) {
+  if (r == NULL || r->bytes[MT_LEAK_DEFINITE] + r->bytes[MT_LEAK_INDIRECT] +
+                       r->blocks[MT_LEAK_DEFINITE] + r->blocks[MT_LEAK_INDIRECT] == 0)
+    return;
+  long shown = 0, more = 0;
+  for (uint32_t i = 0; i < r->nrecs; i++) {
+    const mt_leak_rec_t *e = &r->recs[i];
+    if (e->kind > MT_LEAK_INDIRECT)
+      continue;
+    if (shown >= lines) {
+      more++;
+      continue;
+    }
+    char type[256];
+    mt_report_type_name(e->type, type, sizeof(type));
+    mt_printf("memtype: LEAK: %lu bytes in %lu block%s %s %s, type %s\n", (unsigned long)e->bytes,
+              (unsigned long)e->blocks, e->blocks == 1 ? "" : "s",
+              e->blocks == 1 ? "is" : "are", mt_leak_kind_names[e->kind], type);
+    shown++;
+  }
+  if (more)
+    mt_printf("memtype: ... %ld more leak records (MEMTYPE_LEAK_LINES=N shows more; all are in "
+              "the dump)\n", more);
+  char buf[512];
+  size_t pos = mt_snprintf(buf, sizeof(buf), "memtype: leak summary:");
+  for (unsigned k = 0; k < MT_LEAK_KINDS; k++)
+    pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "%s %s: %lu bytes in %lu blocks",
+                       k ? ";" : "", mt_leak_kind_names[k], (unsigned long)r->bytes[k],
+                       (unsigned long)r->blocks[k]);
+  mt_printf("%s\n", buf);
+}

@@ -1,0 +1,103 @@
+/* leaky - leaks of every kind, and look-alikes that are not leaks.
+ *   leaks    a list of 10 nodes lost through its head (1 definitely lost,
+ *            9 indirectly), a cycle of two (1 definitely, 1 indirectly), a
+ *            block only an interior pointer holds (possibly lost) and one a
+ *            global holds (still reachable)
+ *   clean    the same structures, freed or held: no LEAK line
+ *   fork     threads hold blocks on their stacks; a forked child exits: it
+ *            must not report the blocks of threads that did not survive
+ *   million  1,000,000 blocks held in a list and 1,000,000 lost: the scan
+ *            stays quick (it prints how long it took with MEMTYPE_VERBOSE) */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct node {
+  struct node *volatile next;
+  char pad[40];
+};
+
+struct node *volatile held;   /* a global: what it points to is reachable */
+char *volatile inner;         /* an interior pointer */
+
+__attribute__((noinline)) static struct node *new_node(struct node *next) {
+  struct node *n = malloc(sizeof(*n));
+  n->next = next;
+  return n;
+}
+
+__attribute__((noinline)) static void lose_list(int n) {
+  struct node *h = NULL;
+  for (int i = 0; i < n; i++)
+    h = new_node(h);
+}
+
+__attribute__((noinline)) static void *make_pair(void) {
+  struct node *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+  a->next = b;
+  b->next = a;
+  return a;
+}
+
+__attribute__((noinline)) static char *make_inner(void) { return (char *)malloc(64) + 8; }
+
+__attribute__((noinline)) static struct node *make_held(void) { return malloc(100); }
+
+static pthread_barrier_t ready, done;
+
+static void *holder(void *arg) {
+  (void)arg;
+  struct node *volatile mine = new_node(NULL); /* only this stack holds it */
+  pthread_barrier_wait(&ready);
+  pthread_barrier_wait(&done);
+  free(mine);
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  const char *m = argc > 1 ? argv[1] : "clean";
+  if (!strcmp(m, "leaks")) {
+    lose_list(10);
+    make_pair();
+    inner = make_inner();
+    held = make_held();
+  } else if (!strcmp(m, "clean")) {
+    struct node *h = NULL;
+    for (int i = 0; i < 10; i++)
+      h = new_node(h);
+    held = h; /* held through a global */
+    struct node *a = make_pair();
+    free(a->next);
+    free(a);
+    char *p = make_inner();
+    free(p - 8);
+  } else if (!strcmp(m, "fork")) {
+    pthread_t t[4];
+    pthread_barrier_init(&ready, NULL, 5);
+    pthread_barrier_init(&done, NULL, 5);
+    for (int i = 0; i < 4; i++)
+      pthread_create(&t[i], NULL, holder, NULL);
+    pthread_barrier_wait(&ready);
+    pid_t pid = fork();
+    if (pid == 0) {
+      puts("child");
+      exit(0); /* destructors run: the child scans its heap */
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    pthread_barrier_wait(&done);
+    for (int i = 0; i < 4; i++)
+      pthread_join(t[i], NULL);
+  } else if (!strcmp(m, "million")) {
+    struct node *h = NULL;
+    for (int i = 0; i < 1000000; i++)
+      h = new_node(h);
+    held = h;
+    lose_list(1000000);
+  }
+  puts("done");
+  return 0;
+}
