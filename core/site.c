@@ -242,7 +242,10 @@ static bool frame_is_wrapper(uintptr_t pc) {
 uint16_t mt_site_resolve(uintptr_t pc) {
   uintptr_t stack[64];
   unsigned depth = mt_opt.depth < 1 ? 1 : (unsigned)mt_opt.depth;
-  unsigned n = mt_unwind_capture(stack, 64), i = 0;
+  /* Unwinding costs per frame: take what a type needs, with room for
+   * memtype's own frames and a few wrappers, not the whole stack. */
+  unsigned want = depth + 16 < 64 ? depth + 16 : 64;
+  unsigned n = mt_unwind_capture(stack, want), i = 0;
   while (i < n && stack[i] != pc)
     i++;
   if (i == n) /* no unwind info, or re-entered while unwinding */
