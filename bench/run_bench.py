@@ -71,7 +71,7 @@ TOOLS = {
     # Failure injection on, nothing eligible: every call takes the debug path and is
     # checked against the filter; the cost of MEMTYPE_FAILURE_RATE on a program's other types.
     "memtype-failon": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_FAILURE_RATE": "1", "MEMTYPE_FAILURE_TYPES": "no_such_function"}, runs=3, desc="memtype MEMTYPE_FAILURE_RATE=1 on a type never called (the injection check on every allocation)"),
-    # Every heap check on: trash/verify, redzones, the 16 MiB quarantine (and the
+    # Every heap check on: trash/verify, redzones, the default quarantine (and the
     # always-on free checks), as a user chasing a corruption runs it.
     "memtype-checks": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"}, desc="memtype MEMTYPE_TRASH=1 MEMTYPE_REDZONE=1 (all heap checks)"),
     # memtype modes: one line each, the same library plus MEMTYPE_* variables, e.g.

@@ -27,6 +27,7 @@ typedef struct batch_s {
 } batch_t;
 
 static mt_check_release_fn release_fn;
+static void patterns_init(void);
 static mt_lock_t quar_lock;
 static batch_t *oldest, *newest, *spare; /* the FIFO; recycled nodes */
 static size_t quar_bytes;
@@ -37,6 +38,7 @@ void mt_check_init(mt_check_release_fn release) {
   mt_check_redzone = mt_opt.redzone != 0;
   mt_check_on = mt_check_trash || mt_check_redzone;
   release_fn = release;
+  patterns_init();
 }
 
 /* ---- patterns ------------------------------------------------------------- */
@@ -50,17 +52,24 @@ static size_t redzone_len(const mt_blk_t *b) {
   return slack < MT_REDZONE_MAX ? slack : MT_REDZONE_MAX;
 }
 
-#define TRASH_WORD64 (((uint64_t)TRASH_WORD << 32) | TRASH_WORD)
-#define REDZONE_WORD64 0xababababababababull
 
-/* Blocks start 16-byte aligned and their storage is a multiple of 16: the
- * trash goes out and is checked 8 bytes at a time. */
+/* The patterns, a page of each: trashing and verifying are memcpy and
+ * memcmp against them (libc's, vectorised), a page at a time. */
+static uint8_t trash_page[4096] __attribute__((aligned(64)));
+static uint8_t redzone_page[MT_REDZONE_MAX] __attribute__((aligned(64)));
+
+static void patterns_init(void) {
+  for (size_t i = 0; i < sizeof(trash_page); i += 4)
+    memcpy(trash_page + i, &(uint32_t){TRASH_WORD}, 4);
+  memset(redzone_page, REDZONE_BYTE, sizeof(redzone_page));
+}
+
+/* Blocks start 16-byte aligned: the pattern's phase is the offset's. */
 static void trash(uintptr_t p, size_t len) {
-  uint64_t *w = (uint64_t *)p;
-  for (size_t i = 0; i < len / 8; i++)
-    w[i] = TRASH_WORD64;
-  if (len & 4)
-    *(uint32_t *)(p + (len & ~(size_t)7)) = TRASH_WORD;
+  for (size_t off = 0; off < len; off += sizeof(trash_page)) {
+    size_t k = len - off < sizeof(trash_page) ? len - off : sizeof(trash_page);
+    memcpy((void *)(p + off), trash_page, k);
+  }
 }
 
 static uint8_t trash_byte(size_t off) {
@@ -117,28 +126,18 @@ static uint8_t redzone_byte(size_t off) {
   return REDZONE_BYTE;
 }
 
-/* Quick scans: most blocks are intact, and these loops are what it costs. */
+/* Quick scans: most blocks are intact, and these compares are what it costs. */
 static bool redzone_intact(uintptr_t from, size_t len) {
-  const uint8_t *m = (const uint8_t *)from;
-  size_t i = 0;
-  uint64_t acc = 0;
-  for (; i < len && ((from + i) & 7); i++) /* to an 8-byte boundary */
-    acc |= (uint8_t)(m[i] ^ REDZONE_BYTE);
-  for (; i + 8 <= len; i += 8)
-    acc |= *(const uint64_t *)(m + i) ^ REDZONE_WORD64;
-  for (; i < len; i++)
-    acc |= (uint8_t)(m[i] ^ REDZONE_BYTE);
-  return acc == 0;
+  return memcmp((const void *)from, redzone_page, len) == 0; /* len <= MT_REDZONE_MAX */
 }
 
 static bool trash_intact(uintptr_t from, size_t len) {
-  const uint64_t *w = (const uint64_t *)from;
-  uint64_t acc = 0;
-  for (size_t i = 0; i < len / 8; i++)
-    acc |= w[i] ^ TRASH_WORD64;
-  if (len & 4)
-    acc |= *(const uint32_t *)(from + (len & ~(size_t)7)) ^ TRASH_WORD;
-  return acc == 0;
+  for (size_t off = 0; off < len; off += sizeof(trash_page)) {
+    size_t k = len - off < sizeof(trash_page) ? len - off : sizeof(trash_page);
+    if (memcmp((const void *)(from + off), trash_page, k) != 0)
+      return false;
+  }
+  return true;
 }
 
 bool mt_check_redzone_ok(const mt_blk_t *b) {
@@ -169,7 +168,7 @@ void mt_check_alloc(const mt_blk_t *b) {
 
 void mt_check_lay_redzone(const mt_blk_t *b) {
   if (mt_check_redzone)
-    memset((void *)(b->start + b->size), REDZONE_BYTE, redzone_len(b)); /* libc's, vectorised */
+    memcpy((void *)(b->start + b->size), redzone_page, redzone_len(b));
 }
 
 void mt_check_free(const mt_blk_t *b, uintptr_t pc) {
