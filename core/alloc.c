@@ -263,13 +263,15 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
 
 /* The checks' view of a block. */
 static mt_blk_t blk_of(const block_t *b) {
-  mt_blk_t k = {b->start, requested_size(b), b->usable, b->meta, b->free_pc};
+  mt_blk_t k = {b->start, requested_size(b), b->usable, b->meta, b->free_pc, NULL};
   if (b->where == BLK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
     k.usable = k.size + MT_REDZONE_MAX; /* huge blocks: a bounded tail */
   return k;
 }
 
 /* ---- slow paths: allocation ------------------------------------------------- */
+
+static const char *neighbours(const mt_slab_t *run, uintptr_t start, char *buf, size_t len);
 
 /* A slot about to be handed out (checks on): BUSY while its trash is
  * verified and its redzone laid (the whole-heap check skips it), then the
@@ -279,7 +281,11 @@ static void check_fresh_slot(void *p, mt_meta_t *m, unsigned c, size_t n) {
   uint32_t idx = mt_slab_index(s, (uintptr_t)p);
   mt_meta_t old = *m; /* the last owner's, for a report */
   __atomic_store_n(&m->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
-  mt_blk_t k = {(uintptr_t)p, n, mt_classes[c].size, &old, s->free_pcs ? &s->free_pcs[idx] : NULL};
+  mt_blk_t k = {(uintptr_t)p, n, mt_classes[c].size, &old, s->free_pcs ? &s->free_pcs[idx] : NULL,
+                NULL};
+  char note[512];
+  if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&k, MT_STATE_TRASHED))
+    k.note = neighbours(s, (uintptr_t)p, note, sizeof(note));
   mt_check_alloc(&k);
 }
 
@@ -484,6 +490,30 @@ static void quarantine_release(void *p) {
 
 /* ---- the whole-heap check ------------------------------------------------ */
 
+/* For a corrupt free slot: its live neighbours, since an overflow of the one
+ * before or an underflow of the one after would look the same as a write
+ * after free. Writes the note into buf; NULL when it has none. */
+static const char *neighbours(const mt_slab_t *run, uintptr_t start, char *buf, size_t len) {
+  if (run == NULL || run->kind != MT_RUN_SLAB)
+    return NULL;
+  uint32_t idx = mt_slab_index(run, start);
+  size_t pos = 0;
+  char type[160];
+  if (idx > 0 && run->meta[idx - 1].f.state == MT_STATE_LIVE) {
+    mt_report_type_name(run->meta[idx - 1].f.type, type, sizeof(type));
+    pos += mt_snprintf(buf + pos, len - pos, "the slot before holds a live %u-byte block of type "
+                       "%s (an overflow past its end would land here)",
+                       (unsigned)run->meta[idx - 1].f.size, type);
+  }
+  if (idx + 1 < run->nslots && run->meta[idx + 1].f.state == MT_STATE_LIVE) {
+    mt_report_type_name(run->meta[idx + 1].f.type, type, sizeof(type));
+    pos += mt_snprintf(buf + pos, len - pos, "%sthe slot after holds a live %u-byte block of "
+                       "type %s (an underflow before its start would land here)",
+                       pos ? "; " : "", (unsigned)run->meta[idx + 1].f.size, type);
+  }
+  return pos ? buf : NULL;
+}
+
 /* Verifies one block met on the walk; a mismatch is believed only when the
  * block's metadata has not changed meanwhile (its owner was not busy with it). */
 static void walk_check(const block_t *b, unsigned long *bad) {
@@ -494,17 +524,20 @@ static void walk_check(const block_t *b, unsigned long *bad) {
     return;
   mt_meta_t m = before;
   mt_blk_t k = {b->start, b->where == BLK_HUGE ? b->huge->big_size : before.f.size, b->usable, &m,
-                b->free_pc};
+                b->free_pc, NULL};
   if (b->where == BLK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
     k.usable = k.size + MT_REDZONE_MAX;
   if (mt_check_intact(&k, st) ||
       __atomic_load_n(&b->meta->word, __ATOMIC_ACQUIRE) != before.word)
     return;
   (*bad)++;
-  if (st == MT_STATE_LIVE)
+  char note[512];
+  if (st == MT_STATE_LIVE) {
     mt_check_redzone_ok(&k);
-  else
+  } else {
+    k.note = b->where == BLK_SLOT ? neighbours(b->run, b->start, note, sizeof(note)) : NULL;
     mt_check_trash_ok(&k);
+  }
 }
 
 static void walk_run(mt_slab_t *run, void *arg) {

@@ -113,6 +113,7 @@ static bool verify(const mt_blk_t *b, uintptr_t from, size_t len, uintptr_t base
   e.type = b->meta->f.type;
   e.free_pc = kind == MT_ERR_WRITE_AFTER_FREE && b->free_pc ? *b->free_pc : 0;
   e.detail = detail;
+  e.detail2 = b->note;
   e.seen = seen;
   e.expect = want;
   e.window = wn;

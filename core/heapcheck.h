@@ -28,6 +28,7 @@ typedef struct mt_blk_s {
   size_t usable;       /* bytes of its storage from start */
   mt_meta_t *meta;
   uintptr_t *free_pc;  /* where its free site is kept, NULL if nowhere */
+  const char *note;    /* a second line for a report on it, or NULL */
 } mt_blk_t;
 
 /* Gives back the storage of a block leaving the quarantine (alloc.c). */

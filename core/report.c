@@ -352,6 +352,8 @@ void mt_report(const mt_err_t *e) {
   pos += mt_snprintf(buf + pos, len - pos, "\n");
   if (e->detail)
     pos += mt_snprintf(buf + pos, len - pos, "  %s\n", e->detail);
+  if (e->detail2 && pos < len)
+    pos += mt_snprintf(buf + pos, len - pos, "  %s\n", e->detail2);
   if (e->window && e->seen && e->expect)
     pos += put_window(buf + pos, len - pos, e);
   char tname[32];

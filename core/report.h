@@ -35,6 +35,7 @@ typedef struct mt_err_s {
   int type;               /* its type id, -1 when unknown */
   uintptr_t free_pc;      /* where it was freed (freed blocks) */
   const char *detail;     /* one line: what memtype saw */
+  const char *detail2;    /* a second line (the neighbours of a corrupt free block), or NULL */
   const unsigned char *seen;   /* a hex window: the bytes as found... */
   const unsigned char *expect; /* ...and as they should be (shown as '.') */
   size_t window;               /* its length (at most 64) */

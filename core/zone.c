@@ -140,7 +140,7 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
           for (uint32_t k = 0; k < s->nslots; k++)
             if (s->meta[k].f.state == MT_STATE_TRASHED) {
               mt_blk_t b = {s->start + (uintptr_t)k * s->slot_size, s->meta[k].f.size,
-                            s->slot_size, &s->meta[k], &s->free_pcs[k]};
+                            s->slot_size, &s->meta[k], &s->free_pcs[k], NULL};
               mt_check_trash_ok(&b);
             }
           memset(s->meta, 0, s->nslots * sizeof(mt_meta_t));

@@ -8,6 +8,8 @@
  *   kept    one byte past a block never freed: found by the heap check at exit
  *   checked the same, found by memtype_check_heap() (looked up with dlsym)
  *   busy    the same, then 1000 allocations: MEMTYPE_CHECK_INTERVAL finds it
+ *   gap     a write past the block's redzone into the free slot after it:
+ *           found at exit, with both neighbours named
  *   ok      every byte of each block written, none past it: no report */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -27,6 +29,20 @@ int main(int argc, char **argv) {
   const char *m = argc > 1 ? argv[1] : "ok";
   size_t n = !strcmp(m, "exact") ? 48 : !strcmp(m, "far") ? 10000 : !strcmp(m, "huge") ? 3u << 20 : 40;
   char *p = make(n);
+  if (!strcmp(m, "gap")) {
+    char *more[64];
+    for (int i = 0; i < 64; i++)
+      more[i] = make(40);
+    for (int i = 0; i < 64; i++)
+      if (more[i] == more[10] + 64) { /* the slot right after more[10] */
+        release(more[i]);
+        write_at(more[10], 64 + 3);
+        break;
+      }
+    release(p);
+    puts("done");
+    return 0;
+  }
   if (!strcmp(m, "ok")) {
     memset(p, 'a', n);
   } else if (!strcmp(m, "far")) {

@@ -89,6 +89,14 @@ class Caught(unittest.TestCase):
         self.caught("overflow", "busy", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
                     r"after a 40-byte block", detected="make", MEMTYPE_CHECK_INTERVAL="100")
 
+    def test_a_write_between_blocks_names_both_neighbours(self):
+        r = run("overflow", "gap")
+        self.assertEqual(r.returncode, -6, r.stderr)
+        self.assertRegex(r.stderr, r"memtype: ERROR: write-after-free WRITE at 0x[0-9a-f]+ \(3 bytes "
+                                   r"into a 40-byte block of type make\+")
+        self.assertIn("the slot before holds a live 40-byte block of type make+", r.stderr)
+        self.assertIn("(an overflow past its end would land here)", r.stderr)
+
     # write-after-free: the trash of a freed block
     def test_write_after_free_right_away(self):
         r = self.caught("write_after_free", "now", r"write-after-free WRITE at 0x[0-9a-f]+ \(8 bytes "
