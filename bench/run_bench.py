@@ -74,6 +74,8 @@ TOOLS = {
     # Every heap check on: trash/verify, redzones, the default quarantine (and the
     # always-on free checks), as a user chasing a corruption runs it.
     "memtype-checks": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"}, desc="memtype MEMTYPE_TRASH=1 MEMTYPE_REDZONE=1 (all heap checks)"),
+    # memguard sampling (GWP-ASan style): 1 allocation in 1000 on guard pages.
+    "memtype-guard": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_GUARD_RATE": "1000"}, runs=3, desc="memtype MEMTYPE_GUARD_RATE=1000 (guard pages for 1 allocation in 1000)"),
     # memtype modes: one line each, the same library plus MEMTYPE_* variables, e.g.
     # "memtype-foo": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_FOO": "1"}, desc="memtype MEMTYPE_FOO=1"),
     # Peers (for a later issue; they already work when their packages are installed,

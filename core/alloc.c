@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "heapcheck.h"
 #include "leak.h"
+#include "memguard.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
@@ -50,9 +51,10 @@ static void load_options(void) {
   mt_site_deep = mt_opt.depth > 1;
   mt_fail_init();
   mt_check_init(quarantine_release);
+  mt_guard_init();
   /* The debug gate: with any debug feature on, no thread uses the fast
    * paths (a cache attached before the options were known included). */
-  mt_debug_gate = mt_fail_on || mt_check_on;
+  mt_debug_gate = mt_fail_on || mt_check_on || mt_guard_on;
   if (mt_debug_gate)
     mt_tls_cache = NULL;
 }
@@ -102,6 +104,15 @@ void mt_late_init(void) {
   char err[512];
   if (!mt_dump_install_signals(err, sizeof(err)))
     stop_on_config_error(err);
+  if (mt_guard_on) {
+    if (strcmp(mt_opt.guard_side, "after") && strcmp(mt_opt.guard_side, "before") &&
+        strcmp(mt_opt.guard_side, "around")) {
+      mt_snprintf(err, sizeof(err), "memtype: error: MEMTYPE_GUARD_SIDE=%s: not a side; "
+                  "accepted: after, before, around\n", mt_opt.guard_side);
+      stop_on_config_error(err);
+    }
+    mt_guard_fault_init(); /* after the dump's: faults not ours go on to it */
+  }
 }
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -160,7 +171,7 @@ static size_t pages_for(size_t n) {
 }
 
 /* Where a pointer handed back to us lands. */
-typedef enum { BLK_NONE, BLK_SLOT, BLK_MEDIUM, BLK_HUGE } blk_where_t;
+typedef enum { BLK_NONE, BLK_SLOT, BLK_MEDIUM, BLK_HUGE, BLK_GUARD } blk_where_t;
 
 typedef struct block_s {
   blk_where_t where;
@@ -168,6 +179,7 @@ typedef struct block_s {
   size_t usable;    /* bytes the block may hold */
   mt_slab_t *run;   /* slab or medium run */
   mt_huge_t *huge;
+  mt_guard_blk_t *guard;
   mt_meta_t *meta;  /* never NULL once where != BLK_NONE */
   uintptr_t *free_pc; /* where its free site is kept (checks on), or NULL */
 } block_t;
@@ -212,6 +224,18 @@ static bool block_lookup(uintptr_t a, block_t *b) {
       return true;
     }
     return false;
+  }
+  if (map == MT_MAP_GUARD) {
+    mt_guard_blk_t *g = mt_guard_lookup(a);
+    if (g == NULL)
+      return false;
+    b->where = BLK_GUARD;
+    b->guard = g;
+    b->start = g->user;
+    b->usable = g->meta.f.size;
+    b->meta = &g->meta;
+    b->free_pc = &g->free_pc;
+    return a == g->user;
   }
   if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
     mt_huge_t *h = mt_huge_of(a);
@@ -392,6 +416,20 @@ static void *alloc_any(size_t n, unsigned family, bool zero, unsigned type) {
   return p;
 }
 
+/* A guarded block when memguard takes this allocation (MEMTYPE_GUARD...),
+ * else the normal allocator's (alignment 0: malloc's). */
+static void *alloc_maybe_guarded(size_t n, size_t align, unsigned family, bool zero,
+                                 unsigned type) {
+  if (MT_UNLIKELY(mt_guard_on)) {
+    void *g = mt_guard_try(n, align, type, family);
+    if (g) {
+      count_alloc(type, MT_CLASS_BIT_MEDIUM, n);
+      return g; /* fresh pages: zero */
+    }
+  }
+  return alloc_any(n, family, zero, type);
+}
+
 /* True when this allocation must fail on purpose (MEMTYPE_FAILURE_*):
  * asked before anything changes, so a failure leaves no trace but its count. */
 static inline bool inject(size_t n, unsigned type, unsigned family) {
@@ -410,7 +448,7 @@ static void *alloc_typed(size_t n, unsigned family, bool zero, unsigned type) {
     errno = ENOMEM;
     return NULL;
   }
-  return alloc_any(n, family, zero, type);
+  return alloc_maybe_guarded(n, 0, family, zero, type);
 }
 
 void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) {
@@ -452,6 +490,7 @@ static void give_back(const block_t *b, void *p, uint8_t state) {
   case BLK_HUGE:
     mt_huge_free(b->huge);
     return;
+  case BLK_GUARD:
   case BLK_NONE:
     break;
   }
@@ -461,6 +500,10 @@ static void give_back(const block_t *b, void *p, uint8_t state) {
  * site kept, trashed and quarantined; else given back at once. */
 static void release(const block_t *b, void *p, uintptr_t pc) {
   count_free(b->meta->f.type, requested_size(b));
+  if (b->where == BLK_GUARD) {
+    mt_guard_free(b->guard, pc);
+    return;
+  }
   if (!mt_check_on) {
     give_back(b, p, MT_STATE_FREE);
     return;
@@ -682,6 +725,7 @@ static bool resize_in_place(block_t *b, size_t n) {
       return pages_for(n) * 2 >= b->run->npages;
     return mt_page_try_grow_run(b->run, pages_for(n));
   case BLK_HUGE:
+  case BLK_GUARD:
   case BLK_NONE:
     break;
   }
@@ -722,8 +766,9 @@ void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     /* Checked: always a new block, the old one verified and quarantined,
      * so a use of the old pointer after realloc is caught as well. */
     mt_blk_t k = blk_of(&b);
-    mt_check_redzone_ok(&k);
-    void *q = alloc_any(n, family, false, type);
+    if (b.where != BLK_GUARD)
+      mt_check_redzone_ok(&k);
+    void *q = alloc_maybe_guarded(n, 0, family, false, type);
     if (q == NULL)
       return NULL;
     memcpy(q, p, n < old ? n : old);
@@ -750,7 +795,7 @@ void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     count_alloc(type, MT_CLASS_BIT_HUGE, n);
     return q;
   }
-  void *q = alloc_any(n, family, false, type);
+  void *q = alloc_maybe_guarded(n, 0, family, false, type);
   if (q == NULL)
     return NULL;
   memcpy(q, p, n < b.usable ? n : b.usable);
@@ -781,6 +826,13 @@ void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
   if (inject(n, type, family)) {
     errno = ENOMEM;
     return NULL;
+  }
+  if (MT_UNLIKELY(mt_guard_on)) {
+    void *g = mt_guard_try(n, align, type, family);
+    if (g) {
+      count_alloc(type, MT_CLASS_BIT_MEDIUM, n);
+      return g;
+    }
   }
   unsigned c = class_for(n, align);
   if (c < MT_NCLASSES)
@@ -821,6 +873,8 @@ size_t mt_usable_size(const void *p, uintptr_t pc) {
 bool mt_owns(const void *p) {
   uintptr_t a = (uintptr_t)p;
   uint8_t map = mt_segmap_lookup(a);
+  if (map == MT_MAP_GUARD)
+    return mt_guard_lookup(a) != NULL;
   if (map == MT_MAP_SEGMENT) {
     mt_slab_t *run = mt_run_of(a);
     return run && (run->kind == MT_RUN_SLAB || run->kind == MT_RUN_MEDIUM);

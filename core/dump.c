@@ -11,6 +11,7 @@
 #include "dump.h"
 #include "fail.h"
 #include "leak.h"
+#include "memguard.h"
 #include "lock.h"
 #include "options.h"
 #include "os.h"
@@ -28,6 +29,7 @@
 #define TAG_FAILURES 6u
 #define TAG_ERRORS 7u
 #define TAG_LEAKS 8u
+#define TAG_GUARD 9u
 #define TAG_END 0xffffffffu
 #define FLAG_COMPLETE 1u
 #define MAX_SLOTS 65536u
@@ -104,7 +106,7 @@ static void section_end(void) {
 static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
   put(MAGIC, 8);
   put16(1); /* major */
-  put16(2); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS and the records' failures */
+  put16(2); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the records' failures */
   put16(64);
   put16(0x0102);
   put32(flags);
@@ -377,6 +379,32 @@ static void leaks_section(void) {
   section_end();
 }
 
+/* memguard's counters: per type guarded allocations and budget misses
+ * (types with neither are left out), pages live and the budget. */
+static void guard_section(unsigned ntypes) {
+  if (!mt_guard_on)
+    return;
+  uint32_t n = 0;
+  for (unsigned t = 0; t < ntypes; t++)
+    n += (mt_guard_count(t) | mt_guard_misses(t)) != 0;
+  section_begin(TAG_GUARD);
+  put64(mt_guard_pages_live());
+  put64(mt_guard_budget_pages());
+  put32(n);
+  put32(0);
+  for (unsigned t = 0, done = 0; t < ntypes && done < n; t++) {
+    uint64_t g = mt_guard_count(t), m = mt_guard_misses(t);
+    if ((g | m) == 0)
+      continue;
+    put32(t);
+    put32(0);
+    put64(g);
+    put64(m);
+    done++;
+  }
+  section_end();
+}
+
 /* ---- signals ----------------------------------------------------------------- */
 
 static void on_dump_signal(int sig, void *info, void *uc) {
@@ -505,6 +533,7 @@ bool mt_dump_write(int reason, int sig) {
   failures_section();
   errors_section();
   leaks_section();
+  guard_section(ntypes);
   section_begin(TAG_END);
   section_end();
   flush();

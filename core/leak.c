@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "options.h"
 #include "os.h"
+#include "memguard.h"
 #include "page.h"
 #include "zone.h"
 #include "report.h"
@@ -80,6 +81,18 @@ static bool resolve(uintptr_t v, blk_t *b, bool *interior) {
       return true;
     }
     return false;
+  }
+  if (map == MT_MAP_GUARD) {
+    mt_guard_blk_t *g = mt_guard_lookup(v);
+    if (g == NULL || g->meta.f.state != MT_STATE_LIVE || v < g->user ||
+        v >= g->user + g->meta.f.size)
+      return false;
+    b->start = g->user;
+    b->len = g->meta.f.size;
+    b->mark = &g->leak_mark;
+    b->type = g->meta.f.type;
+    *interior = v != b->start;
+    return true;
   }
   if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
     mt_huge_t *h = mt_huge_of(v);
@@ -253,9 +266,15 @@ static void each_huge(mt_huge_t *h, void *arg, blk_fn fn) {
   fn(arg, &b);
 }
 
+static void each_guarded(mt_guard_blk_t *g, void *arg, blk_fn fn) {
+  blk_t b = {g->user, g->meta.f.size, &g->leak_mark, g->meta.f.type};
+  fn(arg, &b);
+}
+
 #define WALKER(name, fn)                                                       \
   static void name##_run(mt_slab_t *run, void *arg) { each_run(run, arg, fn); } \
-  static void name##_huge(mt_huge_t *h, void *arg) { each_huge(h, arg, fn); }
+  static void name##_huge(mt_huge_t *h, void *arg) { each_huge(h, arg, fn); }   \
+  static void name##_guard(mt_guard_blk_t *g, void *arg) { each_guarded(g, arg, fn); }
 
 /* A lost block: the lost blocks it points to are indirectly lost. */
 static void point_from_lost(scan_t *s, blk_t *b) {
@@ -398,11 +417,17 @@ const mt_leak_result_t *mt_leak_scan(void) {
   scan_roots(&s);
   drain(&s);
   mt_page_walk_locked(lost_run, lost_huge, &s);
+  mt_guard_each_live(lost_guard, &s);
   mt_page_walk_locked(definite_run, definite_huge, &s);
+  mt_guard_each_live(definite_guard, &s);
   mt_page_walk_locked(cover_run, cover_huge, &s);
+  mt_guard_each_live(cover_guard, &s);
   mt_page_walk_locked(cycle_run, cycle_huge, &s);
-  if (s.acc)
+  mt_guard_each_live(cycle_guard, &s);
+  if (s.acc) {
     mt_page_walk_locked(account_run, account_huge, &s);
+    mt_guard_each_live(account_guard, &s);
+  }
   mt_unlock(&mt_page_lock);
   if (s.acc) {
     make_records(&s);

@@ -167,6 +167,6 @@ typedef struct mt_huge_s {
 #define MT_HUGE_MAGIC 0x6d746875676531ull
 
 /* segmap values */
-enum { MT_MAP_NONE = 0, MT_MAP_SEGMENT = 1, MT_MAP_HUGE = 2, MT_MAP_HUGE_TAIL = 3 };
+enum { MT_MAP_NONE = 0, MT_MAP_SEGMENT = 1, MT_MAP_HUGE = 2, MT_MAP_HUGE_TAIL = 3, MT_MAP_GUARD = 4 };
 
 #endif /* MT_TYPES_H */

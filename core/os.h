@@ -63,6 +63,22 @@ bool mt_os_is_libc_block(uintptr_t p);
 void mt_os_libc_free(void *p);
 void *mt_os_libc_realloc(void *p, size_t n);
 size_t mt_os_libc_usable(void *p);
+/* Reserves size bytes of inaccessible address space aligned to align
+ * (no memory behind it); NULL when it cannot. */
+void *mt_os_reserve(size_t size, size_t align);
+/* Makes pages accessible (read-write) or not; making them inaccessible also
+ * gives their memory back. False when the kernel refuses (mapping limit). */
+bool mt_os_protect(uintptr_t p, size_t len, bool rw);
+size_t mt_os_physical_pages(void);
+long mt_os_max_map_count(void); /* vm.max_map_count, -1 when unknown */
+/* libc's own sigaction (never the one preload/ interposes). */
+int mt_os_sigaction_real(int sig, const void *act, void *old);
+/* 1 when a fault's ucontext says READ, 2 WRITE, 0 unknown. */
+int mt_os_fault_access(const void *uc);
+/* Gives the calling thread an alternate signal stack if it has none, and
+ * takes back the one it gave (thread exit). */
+void mt_os_altstack_ensure(void);
+void mt_os_altstack_release(void);
 /* The writable segments (.data, .bss) of libmemtype itself: [lo, hi). */
 bool mt_os_self_data(uintptr_t *lo, uintptr_t *hi);
 /* Copies len bytes at addr of this process into buf without faulting

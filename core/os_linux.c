@@ -17,6 +17,7 @@
 #include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/ucontext.h>
 #include <sys/uio.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -416,13 +417,13 @@ int mt_os_signal_number(const char *name) {
 
 bool mt_os_catch_signal(int sig, void (*fn)(int, void *, void *)) {
   struct sigaction old, sa;
-  if (sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL)
+  if (mt_os_sigaction_real(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL)
     return false;
   memset(&sa, 0, sizeof(sa));
   sa.sa_sigaction = (void (*)(int, siginfo_t *, void *))(void (*)(void))fn;
   sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  return sigaction(sig, &sa, NULL) == 0;
+  return mt_os_sigaction_real(sig, &sa, NULL) == 0;
 }
 
 void mt_os_reraise_default(int sig) {
@@ -430,7 +431,7 @@ void mt_os_reraise_default(int sig) {
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = SIG_DFL;
   sigemptyset(&sa.sa_mask);
-  sigaction(sig, &sa, NULL);
+  mt_os_sigaction_real(sig, &sa, NULL);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, sig);
@@ -632,4 +633,87 @@ bool mt_os_self_data(uintptr_t *lo, uintptr_t *hi) {
   *lo = d.lo;
   *hi = d.hi;
   return d.hi > d.lo;
+}
+
+/* ---- guard pages ------------------------------------------------------------------ */
+
+void *mt_os_reserve(size_t size, size_t align) {
+  void *raw = mmap(NULL, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+  if (raw == MAP_FAILED)
+    return NULL;
+  uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+  if (start > (uintptr_t)raw)
+    munmap(raw, start - (uintptr_t)raw);
+  uintptr_t end = (uintptr_t)raw + size + align;
+  if (end > start + size)
+    munmap((void *)(start + size), end - (start + size));
+  return (void *)start;
+}
+
+bool mt_os_protect(uintptr_t p, size_t len, bool rw) {
+  int saved = errno;
+  bool ok = mprotect((void *)p, len, rw ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
+  if (ok && !rw)
+    madvise((void *)p, len, MADV_DONTNEED);
+  errno = saved;
+  return ok;
+}
+
+size_t mt_os_physical_pages(void) {
+  long n = sysconf(_SC_PHYS_PAGES), ps = sysconf(_SC_PAGESIZE);
+  return n > 0 && ps > 0 ? (size_t)n * ((size_t)ps / 4096) : (size_t)1 << 20;
+}
+
+long mt_os_max_map_count(void) {
+  char buf[32];
+  long n = mt_os_read_file("/proc/sys/vm/max_map_count", buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  return strtol(buf, NULL, 10);
+}
+
+int mt_os_sigaction_real(int sig, const void *act, void *old) {
+  static int (*real)(int, const struct sigaction *, struct sigaction *);
+  if (real == NULL)
+    real = (int (*)(int, const struct sigaction *, struct sigaction *))dlsym(RTLD_NEXT,
+                                                                             "sigaction");
+  return real ? real(sig, act, old) : -1;
+}
+
+int mt_os_fault_access(const void *uc) {
+#if defined(__x86_64__)
+  const ucontext_t *u = uc;
+  return u ? ((u->uc_mcontext.gregs[REG_ERR] & 2) ? 2 : 1) : 0;
+#else
+  (void)uc;
+  return 0;
+#endif
+}
+
+static __thread __attribute__((tls_model("initial-exec"))) void *altstack; /* ours, if any */
+#define ALTSTACK_SIZE (64 * 1024)
+
+void mt_os_altstack_ensure(void) {
+  stack_t cur;
+  if (altstack || sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE))
+    return;
+  void *p = map_raw(ALTSTACK_SIZE);
+  if (p == NULL)
+    return;
+  stack_t ss = {.ss_sp = p, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
+  if (sigaltstack(&ss, NULL) == 0)
+    altstack = p;
+  else
+    munmap(p, ALTSTACK_SIZE);
+}
+
+void mt_os_altstack_release(void) {
+  if (altstack == NULL)
+    return;
+  stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+  sigaltstack(&ss, NULL);
+  munmap(altstack, ALTSTACK_SIZE);
+  altstack = NULL;
 }

@@ -509,3 +509,8 @@ void mt_page_walk_locked(mt_run_fn run_fn, mt_huge_fn huge_fn, void *arg) {
   for (mt_huge_t *h = huge_list; h && huge_fn; h = h->next)
     huge_fn(h, arg);
 }
+
+void mt_page_claim(uintptr_t base, size_t size, uint8_t kind) {
+  for (uintptr_t a = base; a < base + size; a += MT_SEG_SIZE)
+    __atomic_store_n(&mt_segmap[a >> MT_SEG_SHIFT], kind, __ATOMIC_RELEASE);
+}

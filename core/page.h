@@ -59,6 +59,10 @@ void mt_huge_free(mt_huge_t *h);
 /* Resizes; returns the new user pointer or NULL (old block intact). */
 void *mt_huge_resize(mt_huge_t *h, size_t n);
 
+/* Marks [base, base+size) (4 MiB aligned) in the page map as `kind`
+ * (memguard's region: MT_MAP_GUARD). */
+void mt_page_claim(uintptr_t base, size_t size, uint8_t kind);
+
 /* ---- walking the heap ------------------------------------------------- */
 /* Calls run_fn for every slab and medium run and huge_fn for every huge
  * block, under the page lock: none appears or vanishes meanwhile (their

@@ -22,6 +22,8 @@ const char *const mt_error_names[MT_ERR_COUNT] = {
     [MT_ERR_MISMATCHED_FREE] = "mismatched-free",
     [MT_ERR_USABLE_OF_FREED] = "usable-size-of-freed",
     [MT_ERR_INVALID_USABLE] = "invalid-usable-size",
+    [MT_ERR_UNDERFLOW] = "heap-buffer-underflow",
+    [MT_ERR_USE_AFTER_FREE] = "use-after-free",
 };
 _Static_assert(sizeof(mt_error_names) / sizeof(mt_error_names[0]) == MT_ERR_COUNT,
                "a name for every error kind");
@@ -243,6 +245,9 @@ unsigned mt_report_user_stack(uintptr_t *out, unsigned max) {
     self = module;
   while (i < n && self && mt_os_symbol(all[i], &func, &module) && module &&
          strcmp(module, self) == 0)
+    i++;
+  /* A fault's report (memguard): the signal trampoline is not the program's. */
+  if (i < n && mt_os_symbol(all[i], &func, &module) && func && strcmp(func, "__restore_rt") == 0)
     i++;
   for (; i < n && k < max; i++)
     out[k++] = all[i];

@@ -20,6 +20,8 @@ typedef enum mt_error_kind {
   MT_ERR_MISMATCHED_FREE,  /* free of new, delete of malloc, delete of new[], wrong sized delete */
   MT_ERR_USABLE_OF_FREED,  /* malloc_usable_size of a freed block */
   MT_ERR_INVALID_USABLE,   /* malloc_usable_size of a pointer that is no block's start */
+  MT_ERR_UNDERFLOW,        /* heap-buffer-underflow: a guard page before a block */
+  MT_ERR_USE_AFTER_FREE,   /* use-after-free: a freed guarded block touched */
   MT_ERR_COUNT
 } mt_error_kind_t;
 

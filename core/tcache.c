@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "heapcheck.h"
+#include "memguard.h"
 #include "live.h"
 #include "lock.h"
 #include "os.h"
@@ -88,6 +89,7 @@ mt_tcache_t *mt_tcache_attach(void) {
   /* Any non-NULL value makes the destructor run at thread exit. This may
    * allocate (keys past the first block): the state guards it. */
   pthread_setspecific(exit_key, tc);
+  mt_guard_thread_start(); /* an alternate stack for memguard's fault handler */
   mt_tls_own = tc;
   mt_tls_cache = mt_debug_gate ? NULL : tc;
   mt_tls_state = MT_THREAD_CACHED;
@@ -179,6 +181,7 @@ static void release_locked(mt_tcache_t *tc) {
 
 void mt_tcache_detach(void) {
   mt_check_thread_exit();
+  mt_os_altstack_release();
   mt_tcache_t *tc = mt_tls_own;
   mt_tls_state = MT_THREAD_EXITED;
   mt_tls_cache = NULL;

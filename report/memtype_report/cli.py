@@ -154,7 +154,8 @@ def merge_types(dumps, no_symbolize=False, frames=2):
         names = {} if args.no_symbolize else symbolize.names(
             d, sorted({pc for t in d.types for pc in t.pcs}))
         for t in d.types:
-            if t.allocs == 0 and t.frees == 0 and t.failures == 0:
+            if t.allocs == 0 and t.frees == 0 and t.failures == 0 and \
+                    t.id not in (getattr(d, "guard", None) or {}):
                 continue
             if t.name:
                 key = label = t.name
@@ -170,8 +171,11 @@ def merge_types(dumps, no_symbolize=False, frames=2):
                 key = label = "(untyped)" if t.id == 0 else "(other sites: type table full)"
             row = merged.setdefault(key, {"label": label, "allocs": 0, "frees": 0,
                                           "ba": 0, "bf": 0, "sizes": set(), "hu": 0,
-                                          "fail": 0})
+                                          "fail": 0, "guard": 0, "gmiss": 0})
             row["fail"] += t.failures
+            g, gm = (getattr(d, "guard", None) or {}).get(t.id, (0, 0))
+            row["guard"] += g
+            row["gmiss"] += gm
             if t.highuse is None or row["hu"] is None:
                 row["hu"] = None
             else:
@@ -192,20 +196,22 @@ def print_table(dumps, rows, lines, growth=None):
     # A Fail column when failures were injected (dumps with a FAILURES section).
     fail = any(getattr(d, "failures", None) is not None for d in dumps) or \
         any(r.get("fail") for r in rows)
-    print("%-*s %9s %9s %9s %10s%s  %s%s" % (width, "Type", "InUse", "MemUse", "HighUse",
-                                              "Requests", " %7s" % "Fail" if fail else "",
-                                              "Size(s)", "" if growth is None else "  Growth"))
+    guard = any(getattr(d, "guard", None) is not None for d in dumps)
+    print("%-*s %9s %9s %9s %10s%s%s  %s%s" % (width, "Type", "InUse", "MemUse", "HighUse",
+                                                "Requests", " %7s" % "Fail" if fail else "",
+                                                " %8s %7s" % ("Guarded", "GMiss") if guard else "",
+                                                "Size(s)", "" if growth is None else "  Growth"))
 
     def size_key(s):
         return (0, int(s)) if s.isdigit() else (1, s)
     for r in rows[:lines]:
         mem = max(0, r["ba"] - r["bf"])
         high = "-" if r["hu"] is None else _human_k(max(r["hu"], mem))
-        line = "%-*s %9d %9s %9s %10d%s  %s" % (width, r["label"][:width],
-                                                max(0, r["allocs"] - r["frees"]),
-                                                _human_k(mem), high, r["allocs"],
-                                                " %7d" % r.get("fail", 0) if fail else "",
-                                                ",".join(sorted(r["sizes"], key=size_key)))
+        line = "%-*s %9d %9s %9s %10d%s%s  %s" % (
+            width, r["label"][:width], max(0, r["allocs"] - r["frees"]), _human_k(mem), high,
+            r["allocs"], " %7d" % r.get("fail", 0) if fail else "",
+            " %8d %7d" % (r.get("guard", 0), r.get("gmiss", 0)) if guard else "",
+            ",".join(sorted(r["sizes"], key=size_key)))
         if growth is not None:
             delta = mem - growth.get(r["label"], 0)
             mark = "%+dK" % (delta // 1024) if delta else ""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 MAGIC = b"memtype\x1a"
 MAJOR = 1
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
-TAG_ERRORS, TAG_LEAKS = 7, 8
+TAG_ERRORS, TAG_LEAKS, TAG_GUARD = 7, 8, 9
 TAG_END = 0xFFFFFFFF
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -88,7 +88,8 @@ class Failures:
 
 ERROR_KINDS = ("invalid-free", "double-free", "realloc-of-freed", "invalid-realloc",
                "heap-buffer-overflow", "write-after-free", "mismatched-free",
-               "usable-size-of-freed", "invalid-usable-size")
+               "usable-size-of-freed", "invalid-usable-size", "heap-buffer-underflow",
+               "use-after-free")
 ACCESS = ("", "READ", "WRITE")
 
 
@@ -150,6 +151,9 @@ class Dump:
     errors_total: int = 0     # heap errors reported
     errors: list = field(default_factory=list)   # ErrorEvent, the latest (up to 256)
     leaks: object = None      # Leaks when the leak scan ran (exit dumps), else None
+    guard: object = None      # {type id: (guarded, misses)} when memguard was on
+    guard_pages: int = 0      # guarded pages live when the dump was written
+    guard_budget: int = 0     # memguard's budget in pages
 
     def class_names(self, bitmap):
         out = []
@@ -259,6 +263,12 @@ def parse(data, path="<bytes>"):
             _errors(c, d)
         elif tag == TAG_LEAKS:
             _leaks(c, d)
+        elif tag == TAG_GUARD:
+            d.guard_pages, d.guard_budget, n, _ = c.u("QQII", "guard counts")
+            d.guard = {}
+            for _ in range(n):
+                tid, _, g, m = c.u("IIQQ", "guard record")
+                d.guard[tid] = (g, m)
         else:
             d.unknown_sections.append(tag)
         pos = body + length

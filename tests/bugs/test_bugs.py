@@ -9,7 +9,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "py"))
-from mtenv import LIB, clean_env  # noqa: E402
+from mtenv import LIB, clean_env  # noqa: E402  (also puts report/ on sys.path)
 
 BIN = os.environ.get("MEMTYPE_BUGS_DIR", "build/bin")
 CHECKS = {"MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"}
@@ -288,14 +288,99 @@ class Leaks(unittest.TestCase):
         self.assertEqual(r.stderr, "")
 
 
+GUARD = {"MEMTYPE_TRASH": "0", "MEMTYPE_REDZONE": "0", "MEMTYPE_GUARD": "make_buf"}
+
+
+class Guard(unittest.TestCase):
+    """memguard: guard pages catch reads too, at the faulting access."""
+    caught = Caught.caught
+
+    def test_read_past_the_end(self):
+        self.caught("guard", "read", r"heap-buffer-overflow READ at 0x[0-9a-f]+ \(12 bytes after a "
+                    r"100-byte block of type make_buf\+", detected="main", allocated="make_buf",
+                    **GUARD)
+
+    def test_write_before_the_start_with_the_guard_before(self):
+        self.caught("guard", "under", r"heap-buffer-underflow WRITE at 0x[0-9a-f]+ \(1 bytes before "
+                    r"a 100-byte block of type make_buf\+", detected="main",
+                    MEMTYPE_GUARD_SIDE="before", **GUARD)
+
+    def test_read_after_free(self):
+        self.caught("guard", "uaf", r"use-after-free READ at 0x[0-9a-f]+ \(5 bytes into a 100-byte "
+                    r"block of type make_buf\+", detected="main", allocated="make_buf",
+                    freed="main", **GUARD)
+
+    def test_sampling_guards_one_in_n(self):
+        r = run("guard", "read", MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0", MEMTYPE_GUARD_RATE="1")
+        self.assertRegex(r.stderr, r"heap-buffer-overflow READ")
+
+    def test_the_programs_own_handler_still_runs_and_memguard_still_reports(self):
+        r = run("guard", "own", MEMTYPE_ON_ERROR="continue", **GUARD)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertEqual(r.stdout, "read 0\nown handler\n")
+        self.assertRegex(r.stderr, r"heap-buffer-overflow READ at 0x[0-9a-f]+ \(3996 bytes after")
+
+    def test_faults_that_are_not_memguards_kill_as_before_and_leave_a_dump(self):
+        import glob
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="memtype-guard.")
+        try:
+            r = run("guard", "null", MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"), **GUARD)
+            self.assertEqual(r.returncode, -11, r.stderr)
+            self.assertNotIn("memtype: ERROR", r.stderr)
+            self.assertEqual(len(glob.glob(os.path.join(tmp, "d.*.mtd"))), 1)
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_python_faulthandler_keeps_working(self):
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off", "MEMTYPE_GUARD_RATE": "50",
+                    "PYTHONMALLOC": "malloc"})
+        r = subprocess.run(["/usr/bin/python3", "-X", "faulthandler", "-c",
+                            "import ctypes; print(sum(range(10))); ctypes.string_at(0)"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertEqual(r.stdout, "45\n")
+        self.assertIn("Fatal Python error: Segmentation fault", r.stderr)
+        self.assertNotIn("memtype: ERROR", r.stderr)
+
+    def test_over_budget_falls_back_and_counts(self):
+        import glob
+        import shutil
+        import tempfile
+        from memtype_report import dump
+        tmp = tempfile.mkdtemp(prefix="memtype-guard.")
+        try:
+            # A budget of physical memory / 10^6 pages: a few blocks at most.
+            r = run("guard", "many", MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"),
+                    MEMTYPE_GUARD_DIVISOR="1000000", MEMTYPE_LEAKS="0", **GUARD)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
+            d = dump.load(glob.glob(os.path.join(tmp, "d.*.mtd"))[0])
+            (g, miss), = [v for v in d.guard.values() if v[0] + v[1] > 30000]
+            self.assertEqual(g + miss, 30001)
+            self.assertGreater(miss, 29000)
+            rep = subprocess.run([os.environ.get("MEMTYPE_CMD", "build/bin/memtype"), "report",
+                                  "--types", glob.glob(os.path.join(tmp, "d.*.mtd"))[0]],
+                                 capture_output=True, text=True)
+            self.assertRegex(rep.stdout, r"Requests +Guarded +GMiss")
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_the_mapping_limit_falls_back_too(self):
+        r = run("guard", "many", MEMTYPE_GUARD="*", MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0",
+                MEMTYPE_LEAKS="0")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
+
+
 class NotFlagged(unittest.TestCase):
     """Correct programs that look like the buggy ones: no report, same output."""
 
     def test_correct_look_alikes_are_clean(self):
         for prog in ("overflow", "write_after_free", "double_free", "invalid_free", "mismatched",
-                     "bad_realloc"):
+                     "bad_realloc", "guard"):
             for env in (CHECKS, {"MEMTYPE_TRASH": "0", "MEMTYPE_REDZONE": "0"},
-                        dict(CHECKS, MEMTYPE_QUARANTINE="0")):
+                        dict(CHECKS, MEMTYPE_QUARANTINE="0"), dict(CHECKS, MEMTYPE_GUARD="*")):
                 r = run(prog, "ok", **env)
                 self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""),
                                  "%s ok with %s" % (prog, env))

@@ -1,0 +1,257 @@
+/* memguard.c - the guarded blocks (see memguard.h). A region of address
+ * space is reserved inaccessible at start and marked in the page map; a
+ * block takes a run of its pages (bump order, then runs given back by the
+ * FIFO, same size first) and only its data pages are made accessible.
+ * page_blk[] maps every page of a run, guards included, to its block, so
+ * free() and the fault handler find it in O(1) without a lock. */
+#include "memguard.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "lock.h"
+#include "options.h"
+#include "os.h"
+#include "page.h"
+#include "report.h"
+#include "site.h"
+
+#define REGION_SIZE ((size_t)16 << 30) /* address space; memory is the budget's */
+#define REGION_PAGES (REGION_SIZE >> MT_PAGE_SHIFT)
+#define SLACK_BYTE 0xab
+#define RUN_LISTS 65 /* free runs by pages 1..64; [0] for longer ones */
+
+enum { SIDE_AFTER = 0, SIDE_BEFORE = 1, SIDE_AROUND = 2 };
+
+MT_HIDDEN bool mt_guard_on;
+static uintptr_t region;
+static mt_guard_blk_t **page_blk;
+static mt_lock_t lock;
+static size_t bump;                      /* next page never used */
+static mt_guard_blk_t *fifo_head, *fifo_tail;
+static size_t fifo_pages, fifo_limit;
+static mt_guard_blk_t *runs[RUN_LISTS];  /* runs out of the FIFO, reusable */
+static mt_guard_blk_t *spare;            /* unused descriptors */
+static mt_guard_blk_t *all_blocks;       /* every descriptor, linked by all */
+static size_t live_pages, live_blocks, budget_pages, max_blocks;
+static uint64_t guarded[MT_MAX_TYPES], misses[MT_MAX_TYPES];
+static uint8_t chosen[MT_MAX_TYPES];     /* MEMTYPE_GUARD cache (site.c) */
+static int side;
+static MT_TLS uint32_t countdown;        /* MEMTYPE_GUARD_RATE sampling */
+
+/* ---- set-up --------------------------------------------------------------- */
+
+void mt_guard_init(void) {
+  mt_guard_on = (mt_opt.guard && *mt_opt.guard) || mt_opt.guard_rate > 0 || mt_opt.guard_large;
+  if (!mt_guard_on || region)
+    return;
+  side = !strcmp(mt_opt.guard_side, "before") ? SIDE_BEFORE
+         : !strcmp(mt_opt.guard_side, "around") ? SIDE_AROUND : SIDE_AFTER;
+  uintptr_t r = (uintptr_t)mt_os_reserve(REGION_SIZE, MT_SEG_SIZE);
+  page_blk = mt_os_map(REGION_PAGES * sizeof(*page_blk)); /* virtual; touched sparsely */
+  if (r == 0 || page_blk == NULL) {
+    mt_warn("no address space for guarded blocks: MEMTYPE_GUARD is off");
+    mt_guard_on = false;
+    return;
+  }
+  mt_page_claim(r, REGION_SIZE, MT_MAP_GUARD);
+  budget_pages = mt_os_physical_pages() / (size_t)mt_opt.guard_divisor;
+  long maps = mt_os_max_map_count();
+  max_blocks = maps > 0 ? (size_t)maps / 4 : 16384; /* each live block splits the region twice */
+  fifo_limit = (size_t)mt_opt.guard_fifo >> MT_PAGE_SHIFT;
+  __atomic_store_n(&region, r, __ATOMIC_RELEASE);
+}
+
+/* ---- runs and descriptors (under lock) ------------------------------------ */
+
+static mt_guard_blk_t *take_run_locked(size_t npages) {
+  mt_guard_blk_t **list = &runs[npages < RUN_LISTS ? npages : 0];
+  for (mt_guard_blk_t **pp = list; *pp; pp = &(*pp)->next)
+    if ((*pp)->npages == npages) {
+      mt_guard_blk_t *b = *pp;
+      *pp = b->next;
+      return b;
+    }
+  if (bump + npages > REGION_PAGES)
+    return NULL;
+  mt_guard_blk_t *b = spare;
+  if (b)
+    spare = b->next;
+  else if ((b = mt_arena_alloc(sizeof(*b))) == NULL)
+    return NULL;
+  mt_guard_blk_t *keep = b->all;
+  bool known = b->run != 0;
+  memset(b, 0, sizeof(*b));
+  if (known) {
+    b->all = keep;
+  } else {
+    b->all = all_blocks;
+    __atomic_store_n(&all_blocks, b, __ATOMIC_RELEASE);
+  }
+  b->run = region + (bump << MT_PAGE_SHIFT);
+  b->npages = (uint32_t)npages;
+  bump += npages;
+  return b;
+}
+
+static void set_pages(const mt_guard_blk_t *b, mt_guard_blk_t *to) {
+  size_t first = (b->run - region) >> MT_PAGE_SHIFT;
+  for (size_t i = 0; i < b->npages; i++)
+    __atomic_store_n(&page_blk[first + i], to, __ATOMIC_RELEASE);
+}
+
+/* ---- allocation -------------------------------------------------------------- */
+
+static bool is_chosen(size_t n, unsigned type) {
+  const char *globs = mt_opt.guard;
+  if (globs && *globs && mt_site_type_matches(type, globs, chosen))
+    return true;
+  if (mt_opt.guard_large && n >= MT_PAGE_SIZE)
+    return true;
+  if (mt_opt.guard_rate > 0) {
+    if (countdown == 0 || countdown > (uint32_t)mt_opt.guard_rate)
+      countdown = (uint32_t)mt_opt.guard_rate;
+    if (--countdown == 0)
+      return true;
+  }
+  return false;
+}
+
+void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) {
+  if (n > (size_t)mt_opt.guard_maxsize || align > MT_PAGE_SIZE || !is_chosen(n, type))
+    return NULL;
+  if (align < MT_MIN_ALIGN)
+    align = MT_MIN_ALIGN;
+  size_t rounded = (n + align - 1) & ~(align - 1);
+  size_t data_pages = rounded ? (rounded + MT_PAGE_SIZE - 1) >> MT_PAGE_SHIFT : 1;
+  size_t npages = data_pages + (side == SIDE_AROUND ? 2 : 1);
+  mt_lock(&lock);
+  mt_guard_blk_t *b = NULL;
+  if (live_pages + npages <= budget_pages && live_blocks < max_blocks)
+    b = take_run_locked(npages);
+  if (b) {
+    live_pages += npages;
+    live_blocks++;
+  }
+  mt_unlock(&lock);
+  if (b == NULL) {
+    __atomic_fetch_add(&misses[type], 1, __ATOMIC_RELAXED);
+    return NULL;
+  }
+  b->data_page = side == SIDE_AFTER ? 0 : 1;
+  b->data_pages = (uint32_t)data_pages;
+  uintptr_t data = b->run + ((uintptr_t)b->data_page << MT_PAGE_SHIFT);
+  uintptr_t end = data + (data_pages << MT_PAGE_SHIFT);
+  if (!mt_os_protect(data, data_pages << MT_PAGE_SHIFT, true)) {
+    mt_lock(&lock); /* mapping limit: give the run back unused */
+    b->next = runs[npages < RUN_LISTS ? npages : 0];
+    runs[npages < RUN_LISTS ? npages : 0] = b;
+    live_pages -= npages;
+    live_blocks--;
+    mt_unlock(&lock);
+    __atomic_fetch_add(&misses[type], 1, __ATOMIC_RELAXED);
+    return NULL;
+  }
+  b->user = side == SIDE_BEFORE ? data : (end - rounded) & ~(uintptr_t)(align - 1);
+  /* The bytes between the block and the page's end (alignment, or the rest
+   * of the page with the guard before): a pattern checked on free. */
+  memset((void *)(b->user + n), SLACK_BYTE, end - (b->user + n));
+  b->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
+                              MT_STATE_LIVE, (uint8_t)family);
+  b->free_pc = 0;
+  set_pages(b, b);
+  __atomic_fetch_add(&guarded[type], 1, __ATOMIC_RELAXED);
+  return (void *)b->user;
+}
+
+/* ---- lookups and free ---------------------------------------------------------- */
+
+mt_guard_blk_t *mt_guard_lookup(uintptr_t a) {
+  uintptr_t r = __atomic_load_n(&region, __ATOMIC_ACQUIRE);
+  if (r == 0 || a < r || a >= r + REGION_SIZE)
+    return NULL;
+  return __atomic_load_n(&page_blk[(a - r) >> MT_PAGE_SHIFT], __ATOMIC_ACQUIRE);
+}
+
+static void check_slack(mt_guard_blk_t *b) {
+  uintptr_t from = b->user + b->meta.f.size;
+  uintptr_t end = b->run + ((uintptr_t)(b->data_page + b->data_pages) << MT_PAGE_SHIFT);
+  const uint8_t *m = (const uint8_t *)from;
+  size_t changed = 0, first = 0;
+  for (size_t i = 0; i < end - from; i++)
+    if (m[i] != SLACK_BYTE && changed++ == 0)
+      first = i;
+  if (changed == 0)
+    return;
+  char detail[160];
+  mt_snprintf(detail, sizeof(detail), "the %lu bytes between the block's end and its guard "
+              "page were written (%zu changed), found when it was freed",
+              (unsigned long)(end - from), changed);
+  mt_err_t e;
+  memset(&e, 0, sizeof(e));
+  e.kind = MT_ERR_OVERFLOW;
+  e.access = MT_ACCESS_WRITE;
+  e.addr = from + first;
+  e.block = b->user;
+  e.size = b->meta.f.size;
+  e.type = b->meta.f.type;
+  e.detail = detail;
+  mt_report(&e);
+}
+
+void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
+  check_slack(b);
+  b->free_pc = pc;
+  __atomic_store_n(&b->meta.f.state, MT_STATE_FREE, __ATOMIC_RELEASE);
+  uintptr_t data = b->run + ((uintptr_t)b->data_page << MT_PAGE_SHIFT);
+  mt_os_protect(data, (size_t)b->data_pages << MT_PAGE_SHIFT, false); /* and its pages dropped */
+  mt_guard_blk_t *out = NULL;
+  mt_lock(&lock);
+  live_pages -= b->npages;
+  live_blocks--;
+  b->next = NULL;
+  if (fifo_tail)
+    fifo_tail->next = b;
+  else
+    fifo_head = b;
+  fifo_tail = b;
+  fifo_pages += b->npages;
+  while (fifo_head && fifo_pages > fifo_limit) {
+    mt_guard_blk_t *o = fifo_head;
+    fifo_head = o->next;
+    if (fifo_head == NULL)
+      fifo_tail = NULL;
+    fifo_pages -= o->npages;
+    o->next = out;
+    out = o;
+  }
+  mt_unlock(&lock);
+  /* Out of the FIFO: its addresses may be used again. */
+  while (out) {
+    mt_guard_blk_t *o = out;
+    out = o->next;
+    set_pages(o, NULL);
+    mt_lock(&lock);
+    size_t k = o->npages < RUN_LISTS ? o->npages : 0;
+    o->next = runs[k];
+    runs[k] = o;
+    mt_unlock(&lock);
+  }
+}
+
+void mt_guard_each_live(void (*fn)(mt_guard_blk_t *b, void *arg), void *arg) {
+  for (mt_guard_blk_t *b = __atomic_load_n(&all_blocks, __ATOMIC_ACQUIRE); b; b = b->all)
+    if (b->meta.f.state == MT_STATE_LIVE && b->user)
+      fn(b, arg);
+}
+
+/* ---- statistics ----------------------------------------------------------------- */
+
+uint64_t mt_guard_count(unsigned type) {
+  return type < MT_MAX_TYPES ? __atomic_load_n(&guarded[type], __ATOMIC_RELAXED) : 0;
+}
+uint64_t mt_guard_misses(unsigned type) {
+  return type < MT_MAX_TYPES ? __atomic_load_n(&misses[type], __ATOMIC_RELAXED) : 0;
+}
+size_t mt_guard_pages_live(void) { return __atomic_load_n(&live_pages, __ATOMIC_RELAXED); }
+size_t mt_guard_budget_pages(void) { return budget_pages; }

@@ -1,0 +1,65 @@
+/* memguard.h - guard pages for chosen types and sampled allocations, the
+ * user-space memguard(9): a guarded block has pages of its own in a region
+ * reserved at start, next to an inaccessible guard page (after it, before
+ * it, or both: MEMTYPE_GUARD_SIDE); freed, its pages become inaccessible
+ * and wait in a FIFO before their addresses are used again. Any access past
+ * the block, before it, or after it was freed - reads too - faults, and the
+ * fault handler (fault.c) reports it. Memory for guarded blocks is bounded
+ * (physical memory / MEMTYPE_GUARD_DIVISOR, and the mapping-count limit);
+ * over budget, an allocation falls back to the normal allocator and the miss
+ * is counted per type. One lock (the region's); lookups take none. */
+#ifndef MT_MEMGUARD_H
+#define MT_MEMGUARD_H
+
+#include <stddef.h>
+
+#include "mt_types.h"
+
+/* One guarded block. */
+typedef struct mt_guard_blk_s {
+  uintptr_t run;        /* first page of its run (guards included) */
+  uint32_t npages;      /* pages of the run */
+  uint32_t data_page;   /* first page the program may touch, from run */
+  uint32_t data_pages;
+  uintptr_t user;       /* the pointer handed out */
+  mt_meta_t meta;       /* requested size, type, state (LIVE or FREE), family */
+  uintptr_t free_pc;    /* where it was freed */
+  struct mt_guard_blk_s *next; /* FIFO of freed blocks, or free descriptors */
+  struct mt_guard_blk_s *all;  /* every descriptor ever made */
+  uint8_t leak_mark;    /* leak scan: its mark */
+} mt_guard_blk_t;
+
+/* MEMTYPE_GUARD or _GUARD_RATE or _GUARD_LARGE is set: allocations ask. */
+extern bool mt_guard_on;
+
+/* Reads the options and reserves the region (idempotent). */
+void mt_guard_init(void);
+/* A guarded block for this allocation, or NULL when it is not chosen, too
+ * big, or over budget (then counted as a miss). Zeroed. */
+void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) MT_NOINLINE MT_COLD;
+/* The block holding address a (guard pages included), or NULL. */
+mt_guard_blk_t *mt_guard_lookup(uintptr_t a);
+/* Frees a live guarded block: verifies the alignment slack, makes its pages
+ * inaccessible, queues it. */
+void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc);
+
+/* Calls fn for every live guarded block (leak scan; racy, never unmapped). */
+void mt_guard_each_live(void (*fn)(mt_guard_blk_t *b, void *arg), void *arg);
+
+/* Per-type counters for the dump: guarded allocations, budget misses. */
+uint64_t mt_guard_count(unsigned type);
+uint64_t mt_guard_misses(unsigned type);
+/* Pages of guarded blocks now live (data and guards), and the budget. */
+size_t mt_guard_pages_live(void);
+size_t mt_guard_budget_pages(void);
+
+/* The fault handler (fault.c): installs it, keeps it first. */
+void mt_guard_fault_init(void);
+/* For preload/'s sigaction and signal: when memguard keeps sig (SIGSEGV,
+ * SIGBUS), records act as the handler to chain to and returns the previous
+ * one in old; true when it handled the call. */
+bool mt_guard_sigaction(int sig, const void *act, void *old);
+/* Gives the calling thread an alternate signal stack if it has none. */
+void mt_guard_thread_start(void);
+
+#endif

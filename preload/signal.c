@@ -1,0 +1,31 @@
+/* signal.c - sigaction and signal, interposed so that memguard's fault
+ * handler stays first when the program installs its own SIGSEGV or SIGBUS
+ * handler (which memguard then calls for the faults that are not its own).
+ * Every other call goes to libc as it is. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <signal.h>
+#include <string.h>
+
+#include "../core/os.h"
+#include "../memguard/memguard.h"
+#include "entry.h"
+
+MT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+  if (mt_guard_sigaction(sig, act, old))
+    return 0;
+  return mt_os_sigaction_real(sig, act, old);
+}
+
+MT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = handler;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (mt_guard_sigaction(sig, &sa, &old))
+    return old.sa_handler;
+  sighandler_t (*real)(int, sighandler_t) =
+      (sighandler_t (*)(int, sighandler_t))dlsym(RTLD_NEXT, "signal");
+  return real ? real(sig, handler) : SIG_ERR;
+}

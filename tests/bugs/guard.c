@@ -1,0 +1,64 @@
+/* guard - accesses that only guard pages catch, reads included, and the
+ * signals a program handles itself.
+ *   read      a read 12 bytes past a 100-byte block (a redzone sees no read)
+ *   under     a write 1 byte before a block (with MEMTYPE_GUARD_SIDE=before)
+ *   uaf       a read of a freed block
+ *   own       the program installs its own SIGSEGV handler, then reads past
+ *             a guarded block (memguard reports), ... (ON_ERROR=continue) and
+ *             then dereferences NULL: its own handler runs and exits 3
+ *   null      a NULL dereference (not memguard's): the program dies of SIGSEGV
+ *   many      30000 guarded blocks kept: beyond the budget or the mapping
+ *             limit they are not guarded (counted), nothing fails
+ *   ok        every byte of the block read and written: no report */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+__attribute__((noinline)) static char *make_buf(size_t n) { return malloc(n); }
+
+static void own_handler(int sig) {
+  static const char msg[] = "own handler\n";
+  (void)sig;
+  write(1, msg, sizeof(msg) - 1);
+  _exit(3);
+}
+
+int main(int argc, char **argv) {
+  const char *m = argc > 1 ? argv[1] : "ok";
+  setvbuf(stdout, NULL, _IONBF, 0);
+  char *p = make_buf(100);
+  memset(p, 'a', 100);
+  if (!strcmp(m, "read")) {
+    printf("%d\n", ((volatile char *)p)[100 + 12]);
+  } else if (!strcmp(m, "under")) {
+    ((volatile char *)p)[-1] = 1;
+  } else if (!strcmp(m, "uaf")) {
+    free(p);
+    printf("%d\n", ((volatile char *)p)[5]);
+    p = NULL;
+  } else if (!strcmp(m, "own")) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = own_handler;
+    sigaction(SIGSEGV, &sa, NULL);
+    printf("read %d\n", ((volatile char *)p)[100 + 4096 - 100]); /* in the guard page */
+    volatile int *z = NULL;
+    *z = 1;
+  } else if (!strcmp(m, "null")) {
+    volatile int *z = NULL;
+    *z = 1;
+  } else if (!strcmp(m, "many")) {
+    for (int i = 0; i < 30000; i++) {
+      char *q = make_buf(64);
+      memset(q, 1, 64);
+    }
+  } else {
+    for (int i = 0; i < 100; i++)
+      p[i] = (char)(p[i] + 1);
+  }
+  free(p);
+  puts("done");
+  return 0;
+}
