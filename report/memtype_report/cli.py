@@ -219,6 +219,11 @@ def print_table(dumps, rows, lines, growth=None):
         print(line)
     if len(rows) > lines:
         print("... %d more types (--lines N shows more)" % (len(rows) - lines))
+    for d in dumps:
+        if getattr(d, "guard", None) is not None:
+            print("memguard: %s (pid %d): %d KiB of guarded blocks live (guard pages included), "
+                  "budget %d KiB" % (os.path.basename(d.exe) or "?", d.pid,
+                                     d.guard_pages * 4, d.guard_budget * 4))
 
 
 def type_label(d, tid, names):

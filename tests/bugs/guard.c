@@ -1,8 +1,10 @@
 /* guard - accesses that only guard pages catch, reads included, and the
  * signals a program handles itself.
  *   read      a read 12 bytes past a 100-byte block (a redzone sees no read)
+ *   write     a write 12 bytes past it
  *   under     a write 1 byte before a block (with MEMTYPE_GUARD_SIDE=before)
  *   uaf       a read of a freed block
+ *   uafw      a write to a freed block
  *   own       the program installs its own SIGSEGV handler, then reads past
  *             a guarded block (memguard reports), ... (ON_ERROR=continue) and
  *             then dereferences NULL: its own handler runs and exits 3
@@ -32,11 +34,17 @@ int main(int argc, char **argv) {
   memset(p, 'a', 100);
   if (!strcmp(m, "read")) {
     printf("%d\n", ((volatile char *)p)[100 + 12]);
+  } else if (!strcmp(m, "write")) {
+    ((volatile char *)p)[100 + 12] = 1;
   } else if (!strcmp(m, "under")) {
     ((volatile char *)p)[-1] = 1;
   } else if (!strcmp(m, "uaf")) {
     free(p);
     printf("%d\n", ((volatile char *)p)[5]);
+    p = NULL;
+  } else if (!strcmp(m, "uafw")) {
+    free(p);
+    ((volatile char *)p)[5] = 1;
     p = NULL;
   } else if (!strcmp(m, "own")) {
     struct sigaction sa;

@@ -295,10 +295,20 @@ class Guard(unittest.TestCase):
     """memguard: guard pages catch reads too, at the faulting access."""
     caught = Caught.caught
 
-    def test_read_past_the_end(self):
-        self.caught("guard", "read", r"heap-buffer-overflow READ at 0x[0-9a-f]+ \(12 bytes after a "
-                    r"100-byte block of type make_buf\+", detected="main", allocated="make_buf",
-                    **GUARD)
+    def test_every_kind_by_type_and_by_sampling(self):
+        cases = (("read", r"heap-buffer-overflow READ at 0x[0-9a-f]+ \(12 bytes after", {}),
+                 ("write", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(12 bytes after", {}),
+                 ("under", r"heap-buffer-underflow WRITE at 0x[0-9a-f]+ \(1 bytes before",
+                  {"MEMTYPE_GUARD_SIDE": "before"}),
+                 ("uaf", r"use-after-free READ at 0x[0-9a-f]+ \(5 bytes into", {}),
+                 ("uafw", r"use-after-free WRITE at 0x[0-9a-f]+ \(5 bytes into", {}))
+        for chosen in (GUARD, {"MEMTYPE_TRASH": "0", "MEMTYPE_REDZONE": "0",
+                               "MEMTYPE_GUARD_RATE": "1"}):
+            for variant, headline, extra in cases:
+                freed = "main" if variant.startswith("uaf") else None
+                self.caught("guard", variant, headline + r" a 100-byte block of type make_buf\+",
+                            detected="main", allocated="make_buf", freed=freed,
+                            **dict(chosen, **extra))
 
     def test_write_before_the_start_with_the_guard_before(self):
         self.caught("guard", "under", r"heap-buffer-underflow WRITE at 0x[0-9a-f]+ \(1 bytes before "
@@ -345,6 +355,19 @@ class Guard(unittest.TestCase):
         self.assertIn("Fatal Python error: Segmentation fault", r.stderr)
         self.assertNotIn("memtype: ERROR", r.stderr)
 
+    def test_python_with_faulthandler_gets_the_guard_page_report(self):
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off", "MEMTYPE_GUARD": "*",
+                    "PYTHONMALLOC": "malloc"})
+        code = ("import ctypes, faulthandler; assert faulthandler.is_enabled()\n"
+                "b = ctypes.create_string_buffer(4000)\n"
+                "ctypes.string_at(ctypes.addressof(b), 4200)\n")
+        r = subprocess.run(["/usr/bin/python3", "-X", "faulthandler", "-c", code], env=env,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, -6, r.stderr)
+        self.assertRegex(r.stderr, r"memtype: ERROR: heap-buffer-overflow READ at 0x[0-9a-f]+ "
+                                   r"\(\d+ bytes after a 4000-byte block")
+
     def test_over_budget_falls_back_and_counts(self):
         import glob
         import shutil
@@ -364,6 +387,8 @@ class Guard(unittest.TestCase):
                                   "--types", glob.glob(os.path.join(tmp, "d.*.mtd"))[0]],
                                  capture_output=True, text=True)
             self.assertRegex(rep.stdout, r"Requests +Guarded +GMiss")
+            self.assertRegex(rep.stdout, r"memguard: guard \(pid \d+\): \d+ KiB of guarded blocks "
+                                         r"live \(guard pages included\), budget \d+ KiB")
         finally:
             shutil.rmtree(tmp)
 
