@@ -155,7 +155,40 @@ static void drain(scan_t *s) {
 
 /* Reads [lo, hi) of our own memory safely, a chunk at a time, and marks
  * from every word. */
+static void scan_resident(scan_t *s, uintptr_t lo, uintptr_t hi);
+
+/* Only the resident pages of a root are read: a page never touched holds
+ * no pointer, and reading it would bring it in (a thread's 8 MiB stack). */
 static void scan_range(scan_t *s, uintptr_t lo, uintptr_t hi) {
+  static unsigned char vec[256];
+  while (lo < hi) {
+    uintptr_t page = lo & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+    size_t npages = (hi - page + MT_PAGE_SIZE - 1) >> MT_PAGE_SHIFT;
+    if (npages > sizeof(vec))
+      npages = sizeof(vec);
+    uintptr_t end = page + (npages << MT_PAGE_SHIFT);
+    if (end > hi)
+      end = hi;
+    if (!mt_os_resident(page, npages, vec)) {
+      scan_resident(s, lo, end); /* cannot tell: read it all */
+      lo = end;
+      continue;
+    }
+    for (size_t i = 0; i < npages;) {
+      size_t j = i;
+      while (j < npages && (vec[j] & 1))
+        j++;
+      if (j > i) {
+        uintptr_t a = page + (i << MT_PAGE_SHIFT), b = page + (j << MT_PAGE_SHIFT);
+        scan_resident(s, a > lo ? a : lo, b < end ? b : end);
+      }
+      i = j + 1;
+    }
+    lo = end;
+  }
+}
+
+static void scan_resident(scan_t *s, uintptr_t lo, uintptr_t hi) {
   static uintptr_t buf[8192];
   lo = (lo + 7) & ~(uintptr_t)7;
   while (lo + 8 <= hi) {

@@ -81,6 +81,9 @@ void mt_os_altstack_ensure(void);
 void mt_os_altstack_release(void);
 /* The writable segments (.data, .bss) of libmemtype itself: [lo, hi). */
 bool mt_os_self_data(uintptr_t *lo, uintptr_t *hi);
+/* Which of npages pages from page are in memory (mincore): bit 0 of vec[i].
+ * False when the kernel cannot tell. */
+bool mt_os_resident(uintptr_t page, size_t npages, unsigned char *vec);
 /* Copies len bytes at addr of this process into buf without faulting
  * (process_vm_readv); bytes copied, or -1 when addr is not readable. */
 long mt_os_read_self(uintptr_t addr, void *buf, size_t len);

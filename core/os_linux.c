@@ -717,3 +717,10 @@ void mt_os_altstack_release(void) {
   munmap(altstack, ALTSTACK_SIZE);
   altstack = NULL;
 }
+
+bool mt_os_resident(uintptr_t page, size_t npages, unsigned char *vec) {
+  int saved = errno;
+  bool ok = mincore((void *)page, npages << 12, vec) == 0;
+  errno = saved;
+  return ok;
+}

@@ -242,12 +242,17 @@ static bool frame_is_wrapper(uintptr_t pc) {
 uint16_t mt_site_resolve(uintptr_t pc) {
   uintptr_t stack[64];
   unsigned depth = mt_opt.depth < 1 ? 1 : (unsigned)mt_opt.depth;
-  /* Unwinding costs per frame: take what a type needs, with room for
-   * memtype's own frames and a few wrappers, not the whole stack. */
-  unsigned want = depth + 16 < 64 ? depth + 16 : 64;
-  unsigned n = mt_unwind_capture(stack, want), i = 0;
+  /* Unwinding costs per frame: first only what a type needs, with room for
+   * memtype's own frames; the whole (64) when wrappers or a missing call
+   * site need more. */
+  unsigned want = depth + 6, n = mt_unwind_capture(stack, want), i = 0;
   while (i < n && stack[i] != pc)
     i++;
+  if (n == want && (i == n || frame_is_wrapper(stack[i]) || n - i < depth)) {
+    n = mt_unwind_capture(stack, 64);
+    for (i = 0; i < n && stack[i] != pc;)
+      i++;
+  }
   if (i == n) /* no unwind info, or re-entered while unwinding */
     return intern(pc, true);
   while (i < n && frame_is_wrapper(stack[i]))
