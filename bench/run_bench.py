@@ -76,6 +76,9 @@ TOOLS = {
     "memtype-checks": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"}, desc="memtype MEMTYPE_TRASH=1 MEMTYPE_REDZONE=1 (all heap checks)"),
     # memguard sampling (GWP-ASan style): 1 allocation in 1000 on guard pages.
     "memtype-guard": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_GUARD_RATE": "1000"}, runs=3, desc="memtype MEMTYPE_GUARD_RATE=1000 (guard pages for 1 allocation in 1000)"),
+    # Guard pages for every allocation, within the budget (mappings and bytes): beside
+    # Electric Fence and DUMA, which guard everything without one.
+    "memtype-guardall": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_GUARD": "*"}, runs=3, timeout=300, desc="memtype MEMTYPE_GUARD='*' (guard pages for every allocation, within the budget)"),
     # memtype modes: one line each, the same library plus MEMTYPE_* variables, e.g.
     # "memtype-foo": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_FOO": "1"}, desc="memtype MEMTYPE_FOO=1"),
     # Peers (for a later issue; they already work when their packages are installed,
