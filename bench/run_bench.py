@@ -713,6 +713,17 @@ def results_json(out_path):
     return os.path.join(RESULTS, os.path.splitext(os.path.basename(out_path))[0] + ".json")
 
 
+def write_text(out_path, lines, what):
+    """Writes a doc from its lines, replacing the file in one step."""
+    text = "\n".join(lines).rstrip("\n") + "\n"
+    tmp = out_path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, out_path)
+    log("wrote %s%s" % (out_path, what))
+    return text
+
+
 def write_side_doc(out_path):
     """A side doc (--out other than docs/benchmarks.md): the peer tables of its own
     measurements only; the main doc, its charts and peers.json stay as they are."""
@@ -729,13 +740,7 @@ def write_side_doc(out_path):
            # the charts belong to the main doc
            "\n".join(l for l in render(peers_cells(peers), peers).split("\n")
                      if not l.startswith("!["))]
-    text = "\n".join(out).rstrip("\n") + "\n"
-    tmp = out_path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, out_path)
-    log("wrote %s" % out_path)
-    return text
+    return write_text(out_path, out, "")
 
 
 def write_doc(out_path):
@@ -768,13 +773,7 @@ def write_doc(out_path):
     if sc:
         out.append(scale.render(sc))
         scale.charts(sc, docs)
-    text = "\n".join(out).rstrip("\n") + "\n"
-    tmp = out_path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, out_path)
-    log("wrote %s (and its charts)" % out_path)
-    return text
+    return write_text(out_path, out, " (and its charts)")
 
 
 def sh(cmd):
