@@ -141,11 +141,15 @@ static bool trash_intact(uintptr_t from, size_t len) {
   return true;
 }
 
-bool mt_check_redzone_ok(const mt_blk_t *b) {
-  if (!mt_check_redzone || redzone_intact(b->start + b->size, redzone_len(b)))
+bool mt_check_slack_ok(const mt_blk_t *b, const char *what) {
+  if (redzone_intact(b->start + b->size, redzone_len(b)))
     return true;
   return verify(b, b->start + b->size, redzone_len(b), b->start, redzone_byte, MT_ERR_OVERFLOW,
-                "the redzone after the block was written");
+                what);
+}
+
+bool mt_check_redzone_ok(const mt_blk_t *b) {
+  return !mt_check_redzone || mt_check_slack_ok(b, "the redzone after the block was written");
 }
 
 bool mt_check_trash_ok(const mt_blk_t *b) {
@@ -167,9 +171,13 @@ void mt_check_alloc(const mt_blk_t *b) {
   mt_check_lay_redzone(b);
 }
 
+void mt_check_lay_slack(const mt_blk_t *b) {
+  memcpy((void *)(b->start + b->size), redzone_page, redzone_len(b));
+}
+
 void mt_check_lay_redzone(const mt_blk_t *b) {
   if (mt_check_redzone)
-    memcpy((void *)(b->start + b->size), redzone_page, redzone_len(b));
+    mt_check_lay_slack(b);
 }
 
 void mt_check_free(const mt_blk_t *b, uintptr_t pc) {

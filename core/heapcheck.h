@@ -52,6 +52,10 @@ void mt_check_lay_redzone(const mt_blk_t *b);
 void mt_check_free(const mt_blk_t *b, uintptr_t pc);
 /* Verifies a live block's redzone (realloc, exit); false after a report. */
 bool mt_check_redzone_ok(const mt_blk_t *b);
+/* The redzone pattern after b->size, written and verified whatever
+ * MEMTYPE_REDZONE says (memguard's alignment bytes); `what` heads a report. */
+void mt_check_lay_slack(const mt_blk_t *b);
+bool mt_check_slack_ok(const mt_blk_t *b, const char *what);
 /* Verifies the trash of a freed block (quarantine exit); false after a report. */
 bool mt_check_trash_ok(const mt_blk_t *b);
 /* Puts a freed, trashed block (state QUARANTINE) in the calling thread's

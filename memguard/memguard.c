@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "heapcheck.h"
 #include "lock.h"
 #include "options.h"
 #include "os.h"
@@ -18,7 +19,6 @@
 
 #define REGION_SIZE ((size_t)16 << 30) /* address space; memory is the budget's */
 #define REGION_PAGES (REGION_SIZE >> MT_PAGE_SHIFT)
-#define SLACK_BYTE 0xab
 #define RUN_LISTS 65 /* free runs by pages 1..64; [0] for longer ones */
 
 enum { SIDE_AFTER = 0, SIDE_BEFORE = 1, SIDE_AROUND = 2 };
@@ -100,6 +100,13 @@ static void set_pages(const mt_guard_blk_t *b, mt_guard_blk_t *to) {
     __atomic_store_n(&page_blk[first + i], to, __ATOMIC_RELEASE);
 }
 
+/* The checks' view of a guarded block: its slack runs to its last data page's end. */
+static mt_blk_t blk_of(mt_guard_blk_t *b) {
+  uintptr_t end = b->run + ((uintptr_t)(b->data_page + b->data_pages) << MT_PAGE_SHIFT);
+  mt_blk_t k = {b->user, b->meta.f.size, end - b->user, &b->meta, &b->free_pc, NULL};
+  return k;
+}
+
 /* ---- allocation -------------------------------------------------------------- */
 
 static bool is_chosen(size_t n, unsigned type) {
@@ -153,12 +160,13 @@ void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) {
     return NULL;
   }
   b->user = side == SIDE_BEFORE ? data : (end - rounded) & ~(uintptr_t)(align - 1);
-  /* The bytes between the block and the page's end (alignment, or the rest
-   * of the page with the guard before): a pattern checked on free. */
-  memset((void *)(b->user + n), SLACK_BYTE, end - (b->user + n));
   b->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               MT_STATE_LIVE, (uint8_t)family);
   b->free_pc = 0;
+  /* The bytes between the block and the page's end (alignment, or the rest
+   * of the page with the guard before): a pattern checked on free. */
+  mt_blk_t k = blk_of(b);
+  mt_check_lay_slack(&k);
   set_pages(b, b);
   __atomic_fetch_add(&guarded[type], 1, __ATOMIC_RELAXED);
   return (void *)b->user;
@@ -173,34 +181,10 @@ mt_guard_blk_t *mt_guard_lookup(uintptr_t a) {
   return __atomic_load_n(&page_blk[(a - r) >> MT_PAGE_SHIFT], __ATOMIC_ACQUIRE);
 }
 
-static void check_slack(mt_guard_blk_t *b) {
-  uintptr_t from = b->user + b->meta.f.size;
-  uintptr_t end = b->run + ((uintptr_t)(b->data_page + b->data_pages) << MT_PAGE_SHIFT);
-  const uint8_t *m = (const uint8_t *)from;
-  size_t changed = 0, first = 0;
-  for (size_t i = 0; i < end - from; i++)
-    if (m[i] != SLACK_BYTE && changed++ == 0)
-      first = i;
-  if (changed == 0)
-    return;
-  char detail[160];
-  mt_snprintf(detail, sizeof(detail), "the %lu bytes between the block's end and its guard "
-              "page were written (%zu changed), found when it was freed",
-              (unsigned long)(end - from), changed);
-  mt_err_t e;
-  memset(&e, 0, sizeof(e));
-  e.kind = MT_ERR_OVERFLOW;
-  e.access = MT_ACCESS_WRITE;
-  e.addr = from + first;
-  e.block = b->user;
-  e.size = b->meta.f.size;
-  e.type = b->meta.f.type;
-  e.detail = detail;
-  mt_report(&e);
-}
-
 void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
-  check_slack(b);
+  mt_blk_t blk = blk_of(b);
+  mt_check_slack_ok(&blk, "the bytes between the block's end and its guard page were written "
+                        "(found when it was freed)");
   b->free_pc = pc;
   __atomic_store_n(&b->meta.f.state, MT_STATE_FREE, __ATOMIC_RELEASE);
   uintptr_t data = b->run + ((uintptr_t)b->data_page << MT_PAGE_SHIFT);

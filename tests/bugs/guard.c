@@ -2,6 +2,8 @@
  * signals a program handles itself.
  *   read      a read 12 bytes past a 100-byte block (a redzone sees no read)
  *   write     a write 12 bytes past it
+ *   slack     a write 1 byte past it, into the alignment bytes before the
+ *             guard page: no fault, found when the block is freed
  *   under     a write 1 byte before a block (with MEMTYPE_GUARD_SIDE=before)
  *   uaf       a read of a freed block
  *   uafw      a write to a freed block
@@ -34,6 +36,8 @@ int main(int argc, char **argv) {
   memset(p, 'a', 100);
   if (!strcmp(m, "read")) {
     printf("%d\n", ((volatile char *)p)[100 + 12]);
+  } else if (!strcmp(m, "slack")) {
+    ((volatile char *)p)[100] = 1;
   } else if (!strcmp(m, "write")) {
     ((volatile char *)p)[100 + 12] = 1;
   } else if (!strcmp(m, "under")) {

@@ -355,6 +355,11 @@ class Guard(unittest.TestCase):
         self.assertIn("Fatal Python error: Segmentation fault", r.stderr)
         self.assertNotIn("memtype: ERROR", r.stderr)
 
+    def test_a_write_into_the_alignment_bytes_is_found_on_free(self):
+        r = self.caught("guard", "slack", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes after "
+                        r"a 100-byte block of type make_buf\+", detected="main", **GUARD)
+        self.assertIn("between the block's end and its guard page were written", r.stderr)
+
     def test_python_with_faulthandler_gets_the_guard_page_report(self):
         env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off", "MEMTYPE_GUARD": "*",
