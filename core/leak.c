@@ -21,6 +21,7 @@
 #include "zone.h"
 #include "report.h"
 #include "site.h"
+#include "sort.h"
 
 const char *const mt_leak_kind_names[MT_LEAK_KINDS] = {"definitely lost", "indirectly lost",
                                                        "possibly lost", "still reachable"};
@@ -385,24 +386,10 @@ WALKER(account, account)
 
 /* ---- records ------------------------------------------------------------------- */
 
-static bool rec_before(const mt_leak_rec_t *a, const mt_leak_rec_t *b) {
+/* Definitely lost first, then indirectly..., biggest first within a kind. */
+static bool rec_before(const void *pa, const void *pb) {
+  const mt_leak_rec_t *a = pa, *b = pb;
   return a->kind != b->kind ? a->kind < b->kind : a->bytes > b->bytes;
-}
-
-static void sift(mt_leak_rec_t *a, uint32_t i, uint32_t n) {
-  for (;;) {
-    uint32_t last = i, l = 2 * i + 1, r = l + 1;
-    if (l < n && rec_before(&a[last], &a[l]))
-      last = l;
-    if (r < n && rec_before(&a[last], &a[r]))
-      last = r;
-    if (last == i)
-      return;
-    mt_leak_rec_t t = a[i];
-    a[i] = a[last];
-    a[last] = t;
-    i = last;
-  }
 }
 
 static void make_records(scan_t *s) {
@@ -418,14 +405,7 @@ static void make_records(scan_t *s) {
                                                     (uint16_t)(i / MT_LEAK_KINDS),
                                                     (uint8_t)(i % MT_LEAK_KINDS)};
   }
-  for (uint32_t i = n / 2; i-- > 0;)
-    sift(result.recs, i, n);
-  for (uint32_t end = n; end-- > 1;) {
-    mt_leak_rec_t t = result.recs[0];
-    result.recs[0] = result.recs[end];
-    result.recs[end] = t;
-    sift(result.recs, 0, end);
-  }
+  mt_sort(result.recs, n, sizeof(*result.recs), rec_before);
 }
 
 /* ---- public ----------------------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "sort.h"
 
 typedef struct rd_s {
   const unsigned char *p, *end;
@@ -304,20 +305,8 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
   }
 }
 
-static void sift(mt_line_t *a, uint32_t i, uint32_t n) {
-  for (;;) {
-    uint32_t big = i, l = 2 * i + 1, r = l + 1;
-    if (l < n && a[l].addr > a[big].addr)
-      big = l;
-    if (r < n && a[r].addr > a[big].addr)
-      big = r;
-    if (big == i)
-      return;
-    mt_line_t t = a[i];
-    a[i] = a[big];
-    a[big] = t;
-    i = big;
-  }
+static bool line_before(const void *a, const void *b) {
+  return ((const mt_line_t *)a)->addr < ((const mt_line_t *)b)->addr;
 }
 
 static void run_all(const image_t *im, out_t *o, unit_t *u) {
@@ -347,14 +336,7 @@ mt_line_t *mt_lines_index(const unsigned char *elf, size_t size, uint32_t *n) {
   uint32_t count = o.n < o.cap ? o.n : o.cap;
   /* Sequences come in any order: sort; at one address an end marker goes
    * before the start of the next sequence. */
-  for (uint32_t i = count / 2; i-- > 0;)
-    sift(o.v, i, count);
-  for (uint32_t end = count; end-- > 1;) {
-    mt_line_t t = o.v[0];
-    o.v[0] = o.v[end];
-    o.v[end] = t;
-    sift(o.v, 0, end);
-  }
+  mt_sort(o.v, count, sizeof(*o.v), line_before);
   *n = count;
   return o.v;
 }

@@ -13,6 +13,7 @@
 #include "lines.h"
 #include "lock.h"
 #include "os.h"
+#include "sort.h"
 
 #define MAX_MODULES 256
 
@@ -41,32 +42,8 @@ static mt_lock_t lock;
 
 /* ---- loading ------------------------------------------------------------ */
 
-static void sift(sym_t *a, uint32_t i, uint32_t n) {
-  for (;;) {
-    uint32_t big = i, l = 2 * i + 1, r = l + 1;
-    if (l < n && a[l].start > a[big].start)
-      big = l;
-    if (r < n && a[r].start > a[big].start)
-      big = r;
-    if (big == i)
-      return;
-    sym_t t = a[i];
-    a[i] = a[big];
-    a[big] = t;
-    i = big;
-  }
-}
-
-/* In place, no allocation (qsort may call malloc). */
-static void heapsort_syms(sym_t *a, uint32_t n) {
-  for (uint32_t i = n / 2; i-- > 0;)
-    sift(a, i, n);
-  for (uint32_t end = n; end-- > 1;) {
-    sym_t t = a[0];
-    a[0] = a[end];
-    a[end] = t;
-    sift(a, 0, end);
-  }
+static bool sym_before(const void *a, const void *b) {
+  return ((const sym_t *)a)->start < ((const sym_t *)b)->start;
 }
 
 /* Fills t from the ELF image at f (size bytes); every offset is checked. */
@@ -102,7 +79,7 @@ static void load(table_t *t, const unsigned char *f, size_t size) {
         out[n++] = (sym_t){sym[k].st_value,
                            sym[k].st_size > UINT32_MAX ? UINT32_MAX : (uint32_t)sym[k].st_size,
                            sym[k].st_name};
-    heapsort_syms(out, n);
+    mt_sort(out, n, sizeof(*out), sym_before);
     t->strtab = (const char *)(f + str->sh_offset);
     t->strsize = str->sh_size;
     t->syms = out;
