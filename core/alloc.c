@@ -417,17 +417,18 @@ static void *alloc_any(size_t n, unsigned family, bool zero, unsigned type) {
 }
 
 /* A guarded block when memguard takes this allocation (MEMTYPE_GUARD...),
- * else the normal allocator's (alignment 0: malloc's). */
+ * counted; NULL when it does not (alignment 0: malloc's). */
+static void *guarded(size_t n, size_t align, unsigned family, unsigned type) {
+  void *g = MT_UNLIKELY(mt_guard_on) ? mt_guard_try(n, align, type, family) : NULL;
+  if (g)
+    count_alloc(type, MT_CLASS_BIT_MEDIUM, n);
+  return g; /* fresh pages: zero */
+}
+
 static void *alloc_maybe_guarded(size_t n, size_t align, unsigned family, bool zero,
                                  unsigned type) {
-  if (MT_UNLIKELY(mt_guard_on)) {
-    void *g = mt_guard_try(n, align, type, family);
-    if (g) {
-      count_alloc(type, MT_CLASS_BIT_MEDIUM, n);
-      return g; /* fresh pages: zero */
-    }
-  }
-  return alloc_any(n, family, zero, type);
+  void *g = guarded(n, align, family, type);
+  return g ? g : alloc_any(n, family, zero, type);
 }
 
 /* True when this allocation must fail on purpose (MEMTYPE_FAILURE_*):
@@ -566,10 +567,10 @@ static void walk_check(const block_t *b, unsigned long *bad) {
   if (st != MT_STATE_LIVE && st != MT_STATE_QUARANTINE && st != MT_STATE_TRASHED)
     return;
   mt_meta_t m = before;
-  mt_blk_t k = {b->start, b->where == BLK_HUGE ? b->huge->big_size : before.f.size, b->usable, &m,
-                b->free_pc, NULL};
-  if (b->where == BLK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
-    k.usable = k.size + MT_REDZONE_MAX;
+  mt_blk_t k = blk_of(b);
+  k.meta = &m; /* the snapshot, not the live metadata */
+  if (b->where != BLK_HUGE)
+    k.size = before.f.size;
   if (mt_check_intact(&k, st) ||
       __atomic_load_n(&b->meta->word, __ATOMIC_ACQUIRE) != before.word)
     return;
@@ -827,13 +828,9 @@ void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
     errno = ENOMEM;
     return NULL;
   }
-  if (MT_UNLIKELY(mt_guard_on)) {
-    void *g = mt_guard_try(n, align, type, family);
-    if (g) {
-      count_alloc(type, MT_CLASS_BIT_MEDIUM, n);
-      return g;
-    }
-  }
+  void *g = guarded(n, align, family, type);
+  if (g)
+    return g;
   unsigned c = class_for(n, align);
   if (c < MT_NCLASSES)
     return alloc_small(c, n, family, type);
