@@ -54,7 +54,7 @@ static void load_options(void) {
   mt_guard_init();
   /* The debug gate: with any debug feature on, no thread uses the fast
    * paths (a cache attached before the options were known included). */
-  mt_debug_gate = mt_fail_on || mt_check_on || mt_guard_on;
+  mt_debug_gate = mt_fail_on || mt_check_on || (mt_guard_on && !mt_guard_sampling_only);
   if (mt_debug_gate)
     mt_tls_cache = NULL;
 }

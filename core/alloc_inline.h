@@ -1,7 +1,7 @@
 /* alloc_inline.h - the fast paths of malloc and free, inlined into the entry
  * points. Cost, with typing and stats on: malloc = size class (a table
- * load), the call site's type (one compare in the thread's site cache), a
- * thread-cache pop, one 8-byte metadata store, the type's counters in the
+ * load), the call site's type (one compare in the thread's site cache), the
+ * guard-sampling countdown (one decrement), a thread-cache pop, one 8-byte metadata store, the type's counters in the
  * thread's own stat slot (plain adds); free = page-map byte, run descriptor,
  * a multiply for the slot, a state check, a push, two counter adds. No lock, syscall, stdio or allocation. Anything else (empty
  * or full cache, no cache yet, large blocks, bad pointers) takes one
@@ -27,7 +27,7 @@ static inline void *mt_malloc_inline(size_t n, unsigned family, uintptr_t pc) {
   if (MT_LIKELY(tc != NULL && n <= MT_SMALL_MAX)) {
     unsigned c = mt_size_class(n);
     mt_bin_t *b = &tc->bins[c];
-    if (MT_LIKELY(b->n != 0)) {
+    if (MT_LIKELY(b->n != 0 && --tc->sample_left != 0)) {
       unsigned type = mt_tcache_site(tc, pc & mt_site_mask);
       unsigned i = --b->n;
       b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);

@@ -13,6 +13,7 @@
 #include "memguard.h"
 #include "live.h"
 #include "lock.h"
+#include "options.h"
 #include "os.h"
 #include "site.h"
 #include "zone.h"
@@ -77,6 +78,7 @@ mt_tcache_t *mt_tcache_attach(void) {
     return NULL;
   }
   memset(tc->sites, 0, sizeof(tc->sites));
+  tc->sample_left = mt_opt.guard_rate > 0 ? (uint32_t)mt_opt.guard_rate : UINT32_MAX;
   tc->tid = mt_os_gettid();
   mt_lock(&registry_lock);
   tc->prev = NULL;

@@ -48,6 +48,10 @@ typedef struct mt_sitecache_s {
 #define MT_SITE_CACHE 64
 
 typedef struct mt_tcache_s {
+  /* Fast-path mallocs left before one takes the slow path so memguard may
+   * sample it (MEMTYPE_GUARD_RATE); counts down through 0 to UINT32_MAX
+   * when sampling is off, a slow call in four billion. Owner only. */
+  uint32_t sample_left;
   mt_bin_t bins[MT_NCLASSES];
   mt_sitecache_t sites[MT_SITE_CACHE];
   mt_typestat_t *stat[MT_STAT_CHUNKS]; /* this thread's slot, by type >> 8 */

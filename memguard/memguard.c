@@ -16,6 +16,7 @@
 #include "page.h"
 #include "report.h"
 #include "site.h"
+#include "tcache.h"
 
 #define REGION_SIZE ((size_t)16 << 30) /* address space; memory is the budget's */
 #define REGION_PAGES (REGION_SIZE >> MT_PAGE_SHIFT)
@@ -24,6 +25,7 @@
 enum { SIDE_AFTER = 0, SIDE_BEFORE = 1, SIDE_AROUND = 2 };
 
 MT_HIDDEN bool mt_guard_on;
+MT_HIDDEN bool mt_guard_sampling_only;
 static uintptr_t region;
 static mt_guard_blk_t **page_blk;
 static mt_lock_t lock;
@@ -37,12 +39,16 @@ static size_t live_pages, live_blocks, budget_pages, max_blocks;
 static uint64_t guarded[MT_MAX_TYPES], misses[MT_MAX_TYPES];
 static uint8_t chosen[MT_MAX_TYPES];     /* MEMTYPE_GUARD cache (site.c) */
 static int side;
-static MT_TLS uint32_t countdown;        /* MEMTYPE_GUARD_RATE sampling */
+static MT_TLS uint32_t countdown;        /* sampling without a thread cache */
 
 /* ---- set-up --------------------------------------------------------------- */
 
 void mt_guard_init(void) {
-  mt_guard_on = (mt_opt.guard && *mt_opt.guard) || mt_opt.guard_rate > 0 || mt_opt.guard_large;
+  bool globs = mt_opt.guard && *mt_opt.guard;
+  mt_guard_on = globs || mt_opt.guard_rate > 0 || mt_opt.guard_large;
+  mt_guard_sampling_only = mt_guard_on && !globs && !mt_opt.guard_large;
+  if (mt_tls_own) /* a cache attached before the options were read */
+    mt_tls_own->sample_left = mt_opt.guard_rate > 0 ? (uint32_t)mt_opt.guard_rate : UINT32_MAX;
   if (!mt_guard_on || region)
     return;
   side = !strcmp(mt_opt.guard_side, "before") ? SIDE_BEFORE
@@ -116,10 +122,16 @@ static bool is_chosen(size_t n, unsigned type) {
   if (mt_opt.guard_large && n >= MT_PAGE_SIZE)
     return true;
   if (mt_opt.guard_rate > 0) {
-    if (countdown == 0 || countdown > (uint32_t)mt_opt.guard_rate)
-      countdown = (uint32_t)mt_opt.guard_rate;
-    if (--countdown == 0)
+    /* The fast path stops at 0 having counted this call; the slow path's
+     * other callers count here. */
+    uint32_t rate = (uint32_t)mt_opt.guard_rate;
+    uint32_t *left = mt_tls_own ? &mt_tls_own->sample_left : &countdown;
+    if (*left > rate)
+      *left = rate;
+    if (*left == 0 || --*left == 0) {
+      *left = rate;
       return true;
+    }
   }
   return false;
 }

@@ -31,8 +31,12 @@ typedef struct mt_guard_blk_s {
 
 /* MEMTYPE_GUARD or _GUARD_RATE or _GUARD_LARGE is set: allocations ask. */
 extern bool mt_guard_on;
+/* Only MEMTYPE_GUARD_RATE: the fast paths stay open, and the thread cache's
+ * countdown (sample_left) sends one malloc in N to the slow path. */
+extern bool mt_guard_sampling_only;
 
-/* Reads the options and reserves the region (idempotent). */
+/* Reads the options and reserves the region (idempotent); restarts the
+ * calling thread's sampling countdown. */
 void mt_guard_init(void);
 /* A guarded block for this allocation, or NULL when it is not chosen, too
  * big, or over budget (then counted as a miss). Zeroed. */
