@@ -14,6 +14,7 @@
 #include "heapcheck.h"
 #include "leak.h"
 #include "memguard.h"
+#include "modules.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
@@ -94,6 +95,7 @@ static void dump_before_dying(int sig) { mt_dump_write(sig ? MT_DUMP_FATAL : MT_
 
 void mt_late_init(void) {
   mt_init();
+  mt_modules_sync();
   mt_report_exit_hook = dump_before_dying;
   if (!options_from_env) {
     load_options();
@@ -903,6 +905,7 @@ void mt_fork_child(void) {
   if (!mt_is_initialized())
     return;
   mt_arena_fork_child();
+  mt_modules_fork_child();
   mt_page_fork_child();
   mt_zone_fork_child();
   mt_live_fork_child();

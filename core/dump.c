@@ -12,6 +12,7 @@
 #include "fail.h"
 #include "leak.h"
 #include "memguard.h"
+#include "modules.h"
 #include "lock.h"
 #include "options.h"
 #include "os.h"
@@ -159,15 +160,17 @@ static void sizes_section(void) {
 }
 
 static uint32_t nmodules;
-static void count_module(uint64_t base, const char *path, const uint8_t *id, size_t idlen,
-                         void *arg) {
-  (void)base, (void)path, (void)id, (void)idlen, (void)arg;
+static void count_module(const mt_module_t *m, void *arg) {
+  (void)m, (void)arg;
   nmodules++;
 }
 
-static void put_module(uint64_t base, const char *path, const uint8_t *id, size_t idlen,
-                       void *arg) {
+static void put_module(const mt_module_t *m, void *arg) {
   (void)arg;
+  uint64_t base = m->bias;
+  const char *path = m->path;
+  const uint8_t *id = m->build_id;
+  size_t idlen = m->idlen;
   size_t plen = strlen(path);
   if (plen > 65535)
     plen = 65535;
@@ -185,11 +188,12 @@ static void put_module(uint64_t base, const char *path, const uint8_t *id, size_
 
 static void modules_section(void) {
   nmodules = 0;
-  mt_os_each_module(count_module, NULL);
+  mt_modules_sync(); /* a no-op in a handler or a report: the snapshot as it is */
+  mt_modules_each(count_module, NULL);
   section_begin(TAG_MODULES);
   put32(nmodules);
   put32(0);
-  mt_os_each_module(put_module, NULL);
+  mt_modules_each(put_module, NULL);
   section_end();
 }
 
@@ -410,7 +414,9 @@ static void guard_section(unsigned ntypes) {
 static void on_dump_signal(int sig, void *info, void *uc) {
   (void)info, (void)uc;
   int saved = errno;
+  mt_modules_hold++; /* in a handler: the module snapshot as it is */
   mt_dump_write(MT_DUMP_SIGNAL, sig);
+  mt_modules_hold--;
   errno = saved;
 }
 
@@ -419,6 +425,7 @@ static void on_dump_signal(int sig, void *info, void *uc) {
  * signal is raised again, with the default action). */
 static void on_fatal(int sig, void *info, void *uc) {
   (void)info, (void)uc;
+  mt_modules_hold++;
   mt_dump_write(MT_DUMP_FATAL, sig);
   mt_os_reraise_default(sig);
 }

@@ -44,16 +44,6 @@ long mt_os_read_file(const char *path, char *buf, size_t len);
 long mt_os_self_exe(char *buf, size_t len);
 uint64_t mt_os_realtime_ns(void);
 int mt_os_getppid(void);
-/* The function and module holding pc (dladdr); false when unknown. The
- * strings belong to the loader. */
-bool mt_os_symbol(uintptr_t pc, const char **func, const char **module);
-/* The same with the function's start (0 when no symbol) and the module's
- * load address. */
-bool mt_os_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, const char **module,
-                     uintptr_t *module_base);
-/* The module whose segments hold pc: its file's path (into buf; the
- * executable's real path for the main program) and load bias. */
-bool mt_os_module_of(uintptr_t pc, char *buf, size_t len, uintptr_t *bias);
 /* Maps a whole file read-only (private); NULL when it cannot. */
 const void *mt_os_map_file_ro(const char *path, size_t *size);
 /* Is p a block of glibc's own malloc (its brk heap, or one of its mmapped
@@ -91,10 +81,6 @@ long mt_os_read_self(uintptr_t addr, void *buf, size_t len);
  * name ("[stack]", a path, "" for anonymous memory). */
 typedef void (*mt_mapping_fn)(uintptr_t lo, uintptr_t hi, const char *name, void *arg);
 void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg);
-/* Calls fn for each loaded module: load bias, path, its GNU build-id. */
-typedef void (*mt_module_fn)(uint64_t base, const char *path, const uint8_t *build_id,
-                             size_t build_id_len, void *arg);
-void mt_os_each_module(mt_module_fn fn, void *arg);
 void mt_os_write(int fd, const char *buf, size_t len);
 int mt_os_getpid(void);
 /* The calling thread's name (prctl PR_GET_NAME), "?" when unknown. */

@@ -235,69 +235,6 @@ uint64_t mt_os_realtime_ns(void) {
 
 int mt_os_getppid(void) { return (int)getppid(); }
 
-bool mt_os_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, const char **module,
-                     uintptr_t *module_base) {
-  Dl_info info;
-  int saved = errno;
-  int ok = dladdr((void *)pc, &info);
-  errno = saved;
-  if (!ok)
-    return false;
-  *func = info.dli_sname;
-  *func_addr = info.dli_sname ? (uintptr_t)info.dli_saddr : 0;
-  *module = info.dli_fname;
-  *module_base = (uintptr_t)info.dli_fbase;
-  /* dladdr knows exported symbols only: the module's own symbol table
-   * names static functions and programs linked without -rdynamic. */
-  const char *name;
-  uintptr_t start;
-  if (mt_symtab_lookup(pc, &name, &start) && (*func == NULL || start > *func_addr)) {
-    *func = name;
-    *func_addr = start;
-  }
-  errno = saved;
-  return true;
-}
-
-struct find_module {
-  uintptr_t pc;
-  const char *name;
-  uintptr_t bias;
-  bool found;
-};
-
-static int module_holding(struct dl_phdr_info *info, size_t size, void *data) {
-  (void)size;
-  struct find_module *f = data;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    if (ph->p_type == PT_LOAD && f->pc >= lo && f->pc < lo + ph->p_memsz) {
-      f->name = info->dlpi_name;
-      f->bias = info->dlpi_addr;
-      f->found = true;
-      return 1;
-    }
-  }
-  return 0;
-}
-
-bool mt_os_module_of(uintptr_t pc, char *buf, size_t len, uintptr_t *bias) {
-  struct find_module f = {pc, NULL, 0, false};
-  dl_iterate_phdr(module_holding, &f);
-  if (!f.found || len == 0)
-    return false;
-  *bias = f.bias;
-  if (f.name && f.name[0]) {
-    size_t n = strlen(f.name);
-    if (n >= len)
-      return false;
-    memcpy(buf, f.name, n + 1);
-    return true;
-  }
-  return mt_os_self_exe(buf, len) > 0;
-}
-
 const void *mt_os_map_file_ro(const char *path, size_t *size) {
   int saved = errno;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -315,53 +252,6 @@ const void *mt_os_map_file_ro(const char *path, size_t *size) {
     return NULL;
   *size = (size_t)st.st_size;
   return p;
-}
-
-bool mt_os_symbol(uintptr_t pc, const char **func, const char **module) {
-  uintptr_t a, b;
-  return mt_os_symbol_at(pc, func, &a, module, &b);
-}
-
-struct module_walk {
-  mt_module_fn fn;
-  void *arg;
-  char exe[4096];
-};
-
-static int one_module(struct dl_phdr_info *info, size_t size, void *data) {
-  (void)size;
-  struct module_walk *w = data;
-  const uint8_t *id = NULL;
-  size_t idlen = 0;
-  for (int i = 0; i < info->dlpi_phnum && id == NULL; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_NOTE)
-      continue;
-    const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
-    while (p + sizeof(ElfW(Nhdr)) <= end) {
-      const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-      const char *name = p + sizeof(*nh);
-      const char *desc = name + ((nh->n_namesz + 3) & ~3u);
-      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
-        id = (const uint8_t *)desc;
-        idlen = nh->n_descsz;
-        break;
-      }
-      p = desc + ((nh->n_descsz + 3) & ~3u);
-    }
-  }
-  const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : w->exe;
-  w->fn((uint64_t)info->dlpi_addr, path, id, idlen, w->arg);
-  return 0;
-}
-
-void mt_os_each_module(mt_module_fn fn, void *arg) {
-  static struct module_walk w; /* exit-time only; keeps 4 KiB off the stack */
-  w.fn = fn;
-  w.arg = arg;
-  if (mt_os_self_exe(w.exe, sizeof(w.exe)) < 0)
-    w.exe[0] = '\0';
-  dl_iterate_phdr(one_module, &w);
 }
 
 void mt_os_write(int fd, const char *buf, size_t len) {
@@ -458,9 +348,9 @@ void mt_os_futex_wake(int *word) {
 }
 
 void mt_os_abort(void) {
-  /* abort() may flush stdio, which may allocate: raise the signal ourselves. */
-  signal(SIGABRT, SIG_DFL);
-  raise(SIGABRT);
+  /* abort() may flush stdio, which may allocate: raise the signal ourselves
+   * (libc's sigaction, not the interposed signal()). */
+  mt_os_reraise_default(SIGABRT);
   _exit(134);
 }
 
@@ -685,12 +575,13 @@ long mt_os_max_map_count(void) {
   return strtol(buf, NULL, 10);
 }
 
+/* libc's own name for sigaction (exported since glibc 2.2.5), called
+ * directly: a dlsym here would take the loader's lock, and this runs in
+ * signal handlers and in the reporter. */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
 int mt_os_sigaction_real(int sig, const void *act, void *old) {
-  static int (*real)(int, const struct sigaction *, struct sigaction *);
-  if (real == NULL)
-    real = (int (*)(int, const struct sigaction *, struct sigaction *))dlsym(RTLD_NEXT,
-                                                                             "sigaction");
-  return real ? real(sig, act, old) : -1;
+  return __sigaction(sig, act, old);
 }
 
 int mt_os_fault_access(const void *uc) {

@@ -9,6 +9,7 @@
 #include "options.h"
 #include "os.h"
 #include "lock.h"
+#include "modules.h"
 #include "site.h"
 #include "unwind.h"
 
@@ -197,7 +198,7 @@ void mt_report_write(const char *buf, size_t len) { sink(buf, len); }
 size_t mt_report_pc(char *buf, size_t len, uintptr_t pc) {
   const char *func, *module;
   uintptr_t faddr, base;
-  if (!mt_os_symbol_at(pc, &func, &faddr, &module, &base) || module == NULL)
+  if (!mt_symbol_at(pc, &func, &faddr, &module, &base) || module == NULL)
     return mt_snprintf(buf, len, "%p", (void *)pc);
   const char *mod = strrchr(module, '/');
   mod = mod ? mod + 1 : module;
@@ -241,13 +242,13 @@ unsigned mt_report_user_stack(uintptr_t *out, unsigned max) {
   uintptr_t all[48];
   unsigned n = mt_unwind_capture(all, 48), k = 0, i = 0;
   const char *self = NULL, *func, *module;
-  if (mt_os_symbol((uintptr_t)&mt_report_user_stack, &func, &module))
+  if (mt_symbol((uintptr_t)&mt_report_user_stack, &func, &module))
     self = module;
-  while (i < n && self && mt_os_symbol(all[i], &func, &module) && module &&
+  while (i < n && self && mt_symbol(all[i], &func, &module) && module &&
          strcmp(module, self) == 0)
     i++;
   /* A fault's report (memguard): the signal trampoline is not the program's. */
-  if (i < n && mt_os_symbol(all[i], &func, &module) && func && strcmp(func, "__restore_rt") == 0)
+  if (i < n && mt_symbol(all[i], &func, &module) && func && strcmp(func, "__restore_rt") == 0)
     i++;
   for (; i < n && k < max; i++)
     out[k++] = all[i];
@@ -323,17 +324,48 @@ static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
   __atomic_store_n(&v->seq, seq, __ATOMIC_RELEASE);
 }
 
+/* One report at a time, but never a wait that could last: the reporter
+ * runs in signal handlers (memguard's faults) and in any thread. A report
+ * nested in another on the same thread (a fault while reporting), or one
+ * that has waited a while for a thread that is stuck or died holding the
+ * lock, goes on without it in a buffer of its own. */
+static mt_lock_t report_lock;
+static long report_owner;
+
+static bool report_enter(long me) {
+  for (unsigned tries = 0; tries < 100000; tries++) {
+    if (mt_trylock(&report_lock)) {
+      __atomic_store_n(&report_owner, me, __ATOMIC_RELAXED);
+      return true;
+    }
+    if (__atomic_load_n(&report_owner, __ATOMIC_RELAXED) == me)
+      return false;
+    mt_os_yield();
+  }
+  return false;
+}
+
+static void report_leave(bool locked) {
+  if (locked) {
+    __atomic_store_n(&report_owner, 0, __ATOMIC_RELAXED);
+    mt_unlock(&report_lock);
+  }
+}
+
 void mt_report(const mt_err_t *e) {
   int64_t act = mt_opt.on_error;
   if (act == MT_ACTION_CONTINUE && seen_before(e->block))
     return;
   __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
-  static char buf[8192]; /* one report at a time: report_lock */
-  static mt_lock_t report_lock;
+  mt_modules_hold++; /* nothing below asks the loader */
+  static char shared[8192];
+  char own[2048];
   uintptr_t here[16];
   unsigned nhere = mt_report_user_stack(here, 16);
-  mt_lock(&report_lock);
-  size_t pos = 0, len = sizeof(buf);
+  long me = mt_os_gettid();
+  bool locked = report_enter(me);
+  char *buf = locked ? shared : own;
+  size_t pos = 0, len = locked ? sizeof(shared) : sizeof(own);
   pos += mt_snprintf(buf + pos, len - pos, "%smemtype: ERROR: %s%s at %p", rule,
                      mt_error_names[e->kind],
                      e->access == MT_ACCESS_WRITE ? " WRITE" : e->access == MT_ACCESS_READ ? " READ" : "",
@@ -364,7 +396,7 @@ void mt_report(const mt_err_t *e) {
   char tname[32];
   mt_os_thread_name(tname, sizeof(tname));
   pos += mt_snprintf(buf + pos, len - pos, "  thread %ld (%s) of process %d (%s)\n",
-                     mt_os_gettid(), tname, mt_os_getpid(), mt_os_progname());
+                     me, tname, mt_os_getpid(), mt_os_progname());
   pos += put_stack(buf + pos, len - pos, "detected at", here, nhere);
   if (e->block && e->type >= 0) {
     uintptr_t alloc[MT_MAX_DEPTH];
@@ -393,9 +425,11 @@ void mt_report(const mt_err_t *e) {
     pos += mt_snprintf(buf + pos, len - pos, "%s", rule);
   sink(buf, pos < len ? pos : len - 1);
   record(e, here, nhere);
-  mt_unlock(&report_lock);
-  if (act == MT_ACTION_CONTINUE)
+  report_leave(locked);
+  if (act == MT_ACTION_CONTINUE) {
+    mt_modules_hold--;
     return;
+  }
   if (mt_report_exit_hook) /* the dump, with this error in it */
     mt_report_exit_hook(act >= MT_ACTION_EXIT_BASE ? 0 : 6);
   if (act >= MT_ACTION_EXIT_BASE)

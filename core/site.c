@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "live.h"
+#include "modules.h"
 #include "options.h"
 #include "os.h"
 #include "report.h"
@@ -112,7 +113,8 @@ static bool pc_matches(const char *globs, uintptr_t pc, bool files) {
   const char *func, *module;
   if (globs == NULL || *globs == '\0')
     return false;
-  if (mt_os_symbol(pc, &func, &module) &&
+  mt_modules_sync(); /* a new call site: perhaps in a module loaded since */
+  if (mt_symbol(pc, &func, &module) &&
       (mt_site_glob_list_match(globs, func) || (module && path_matches(globs, module))))
     return true;
   char file[1024];

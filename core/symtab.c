@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "lines.h"
 #include "lock.h"
+#include "modules.h"
 #include "os.h"
 #include "sort.h"
 
@@ -46,8 +47,10 @@ static bool sym_before(const void *a, const void *b) {
   return ((const sym_t *)a)->start < ((const sym_t *)b)->start;
 }
 
-/* Fills t from the ELF image at f (size bytes); every offset is checked. */
-static void load(table_t *t, const unsigned char *f, size_t size) {
+/* Fills t from the ELF image at f (size bytes) with the functions of its
+ * sections of type `kind` (SHT_SYMTAB, or SHT_DYNSYM: the exported ones, all
+ * a stripped library keeps); every offset is checked. */
+static void load(table_t *t, const unsigned char *f, size_t size, uint32_t kind) {
   const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
   if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
       eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
@@ -55,7 +58,7 @@ static void load(table_t *t, const unsigned char *f, size_t size) {
     return;
   const Elf64_Shdr *sh = (const Elf64_Shdr *)(f + eh->e_shoff);
   for (unsigned i = 0; i < eh->e_shnum; i++) {
-    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum ||
+    if (sh[i].sh_type != kind || sh[i].sh_link >= eh->e_shnum ||
         sh[i].sh_entsize != sizeof(Elf64_Sym) || sh[i].sh_offset > size ||
         sh[i].sh_size > size - sh[i].sh_offset)
       continue;
@@ -69,7 +72,9 @@ static void load(table_t *t, const unsigned char *f, size_t size) {
                sym[k].st_name < str->sh_size;
     if (funcs == 0 || funcs > UINT32_MAX)
       return;
-    sym_t *out = mt_arena_alloc(funcs * sizeof(sym_t));
+    /* Mapped, not from the arena: a report may load a table in a signal
+     * handler that interrupted a thread holding the arena's lock. */
+    sym_t *out = mt_os_map(funcs * sizeof(sym_t));
     if (out == NULL)
       return;
     uint32_t n = 0;
@@ -133,10 +138,11 @@ static bool is_elf64(const unsigned char *f, size_t size) {
 }
 
 static table_t *table_for(uintptr_t pc) {
-  static char path[4096];
-  uintptr_t bias;
-  if (!mt_os_module_of(pc, path, sizeof(path), &bias))
+  mt_module_t m;
+  if (!mt_modules_find(pc, &m))
     return NULL;
+  const char *path = m.path;
+  uintptr_t bias = m.bias;
   for (unsigned i = 0; i < ntables; i++)
     if (tables[i].bias == bias)
       return &tables[i];
@@ -150,13 +156,15 @@ static table_t *table_for(uintptr_t pc) {
   if (!is_elf64(f, size))
     return t;
   t->image = f, t->image_size = size; /* the mapping stays: names point into it */
-  load(t, f, size);
+  load(t, f, size, SHT_SYMTAB);
   const unsigned char *d = debug_file(f, size, &t->debug_size);
   if (is_elf64(d, t->debug_size)) {
     t->debug = d;
     if (t->n == 0) /* a stripped file: its symbols are in the debug file */
-      load(t, d, t->debug_size);
+      load(t, d, t->debug_size, SHT_SYMTAB);
   }
+  if (t->n == 0) /* no debug file either: the exported functions */
+    load(t, f, size, SHT_DYNSYM);
   return t;
 }
 

@@ -3,7 +3,6 @@
  * handler (which memguard then calls for the faults that are not its own).
  * Every other call goes to libc as it is. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <signal.h>
 #include <string.h>
 
@@ -25,7 +24,9 @@ MT_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
   sigemptyset(&sa.sa_mask);
   if (mt_guard_sigaction(sig, &sa, &old))
     return old.sa_handler;
-  sighandler_t (*real)(int, sighandler_t) =
-      (sighandler_t (*)(int, sighandler_t))dlsym(RTLD_NEXT, "signal");
-  return real ? real(sig, handler) : SIG_ERR;
+  /* As glibc's signal(): BSD semantics, the signal blocked in its handler. */
+  sigaddset(&sa.sa_mask, sig);
+  if (mt_os_sigaction_real(sig, &sa, &old) != 0)
+    return SIG_ERR;
+  return old.sa_handler;
 }

@@ -13,7 +13,12 @@
  *   null      a NULL dereference (not memguard's): the program dies of SIGSEGV
  *   many      30000 guarded blocks kept: beyond the budget or the mapping
  *             limit they are not guarded (counted), nothing fails
+ *   loading   a read past the block while another thread is inside dlopen
+ *             (argv[2], a library whose constructor sleeps): the report
+ *             comes at once, it does not wait for the loader's lock
  *   ok        every byte of the block read and written: no report */
+#include <dlfcn.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +32,11 @@ static void own_handler(int sig) {
   (void)sig;
   write(1, msg, sizeof(msg) - 1);
   _exit(3);
+}
+
+static void *load(void *path) {
+  dlopen(path, RTLD_NOW);
+  return NULL;
 }
 
 int main(int argc, char **argv) {
@@ -58,6 +68,19 @@ int main(int argc, char **argv) {
     printf("read %d\n", ((volatile char *)p)[100 + 4096 - 100]); /* in the guard page */
     volatile int *z = NULL;
     *z = 1;
+  } else if (!strcmp(m, "loading") && argc > 2) {
+    int fds[2];
+    char num[16];
+    pthread_t t;
+    if (pipe(fds) != 0)
+      return 2;
+    snprintf(num, sizeof(num), "%d", fds[1]);
+    setenv("SLOW_CTOR_FD", num, 1);
+    pthread_create(&t, NULL, load, argv[2]);
+    char c;
+    if (read(fds[0], &c, 1) != 1) /* the constructor runs: the loader's lock is held */
+      return 2;
+    printf("%d\n", ((volatile char *)p)[100 + 12]);
   } else if (!strcmp(m, "null")) {
     volatile int *z = NULL;
     *z = 1;
