@@ -60,6 +60,8 @@ void *mt_os_reserve(size_t size, size_t align);
  * gives their memory back. False when the kernel refuses (mapping limit). */
 bool mt_os_protect(uintptr_t p, size_t len, bool rw);
 size_t mt_os_physical_pages(void);
+/* The process's resident pages (/proc/self/statm; 4 KiB pages), 0 when unknown. */
+size_t mt_os_resident_pages(void);
 long mt_os_max_map_count(void); /* vm.max_map_count, -1 when unknown */
 /* libc's own sigaction (never the one preload/ interposes). */
 int mt_os_sigaction_real(int sig, const void *act, void *old);

@@ -561,6 +561,17 @@ bool mt_os_protect(uintptr_t p, size_t len, bool rw) {
   return ok;
 }
 
+size_t mt_os_resident_pages(void) {
+  char buf[128];
+  long n = mt_os_read_file("/proc/self/statm", buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  const char *p = strchr(buf, ' '); /* the second field: resident */
+  long ps = sysconf(_SC_PAGESIZE);
+  return p && ps > 0 ? (size_t)strtoul(p + 1, NULL, 10) * ((size_t)ps / 4096) : 0;
+}
+
 size_t mt_os_physical_pages(void) {
   long n = sysconf(_SC_PHYS_PAGES), ps = sysconf(_SC_PAGESIZE);
   return n > 0 && ps > 0 ? (size_t)n * ((size_t)ps / 4096) : (size_t)1 << 20;

@@ -36,6 +36,14 @@ static mt_guard_blk_t *runs[RUN_LISTS];  /* runs out of the FIFO, reusable */
 static mt_guard_blk_t *spare;            /* unused descriptors */
 static mt_guard_blk_t *all_blocks;       /* every descriptor, linked by all */
 static size_t live_pages, live_blocks, budget_pages, max_blocks;
+/* The cost bound (MEMTYPE_GUARD_COST): time spent in guarding's system
+ * calls, against the time since start. The memory bound (MEMTYPE_GUARD_RSS):
+ * the program's other resident pages, read from /proc every 10 ms. */
+#define COST_ALLOWANCE_NS 50000000ull
+#define RSS_ALLOWANCE_PAGES 4096
+#define RSS_EVERY_NS 10000000ull
+static uint64_t start_ns, spent_ns, rss_at_ns;
+static size_t rss_limit_pages = SIZE_MAX;
 static uint64_t guarded[MT_MAX_TYPES], misses[MT_MAX_TYPES];
 static uint8_t chosen[MT_MAX_TYPES];     /* MEMTYPE_GUARD cache (site.c) */
 static int side;
@@ -65,6 +73,7 @@ void mt_guard_init(void) {
   long maps = mt_os_max_map_count();
   max_blocks = maps > 0 ? (size_t)maps / 4 : 16384; /* each live block splits the region twice */
   fifo_limit = (size_t)mt_opt.guard_fifo >> MT_PAGE_SHIFT;
+  start_ns = mt_os_now_ns();
   __atomic_store_n(&region, r, __ATOMIC_RELEASE);
 }
 
@@ -113,6 +122,35 @@ static mt_blk_t blk_of(mt_guard_blk_t *b) {
   return k;
 }
 
+/* ---- the cost and memory bounds ------------------------------------------------ */
+
+/* Against wall time, not the program's own: every mapping change also costs
+ * the program later (TLB shootdowns, refaults), more than the call itself. */
+static bool within_cost(uint64_t now) {
+  if (mt_opt.guard_cost >= 100)
+    return true;
+  uint64_t spent = __atomic_load_n(&spent_ns, __ATOMIC_RELAXED);
+  return spent * 100 <= COST_ALLOWANCE_NS * 100 + (uint64_t)mt_opt.guard_cost * (now - start_ns);
+}
+
+static void charge(uint64_t since) {
+  __atomic_fetch_add(&spent_ns, mt_os_now_ns() - since, __ATOMIC_RELAXED);
+}
+
+/* The limit on live guarded pages from the program's own resident memory
+ * (under lock; refreshed at most every RSS_EVERY_NS). */
+static size_t rss_limit_locked(uint64_t now) {
+  if (mt_opt.guard_rss == 0)
+    return SIZE_MAX;
+  if (now - rss_at_ns >= RSS_EVERY_NS || rss_limit_pages == SIZE_MAX) {
+    rss_at_ns = now;
+    size_t resident = mt_os_resident_pages();
+    size_t other = resident > live_pages ? resident - live_pages : 0;
+    rss_limit_pages = (size_t)mt_opt.guard_rss * other + RSS_ALLOWANCE_PAGES;
+  }
+  return rss_limit_pages;
+}
+
 /* ---- allocation -------------------------------------------------------------- */
 
 static bool is_chosen(size_t n, unsigned type) {
@@ -144,9 +182,15 @@ void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) {
   size_t rounded = (n + align - 1) & ~(align - 1);
   size_t data_pages = rounded ? (rounded + MT_PAGE_SIZE - 1) >> MT_PAGE_SHIFT : 1;
   size_t npages = data_pages + (side == SIDE_AROUND ? 2 : 1);
+  uint64_t now = mt_os_now_ns();
+  if (!within_cost(now)) {
+    __atomic_fetch_add(&misses[type], 1, __ATOMIC_RELAXED);
+    return NULL;
+  }
   mt_lock(&lock);
   mt_guard_blk_t *b = NULL;
-  if (live_pages + npages <= budget_pages && live_blocks < max_blocks)
+  if (live_pages + npages <= budget_pages && live_blocks < max_blocks &&
+      live_pages + npages <= rss_limit_locked(now))
     b = take_run_locked(npages);
   if (b) {
     live_pages += npages;
@@ -161,7 +205,9 @@ void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) {
   b->data_pages = (uint32_t)data_pages;
   uintptr_t data = b->run + ((uintptr_t)b->data_page << MT_PAGE_SHIFT);
   uintptr_t end = data + (data_pages << MT_PAGE_SHIFT);
-  if (!mt_os_protect(data, data_pages << MT_PAGE_SHIFT, true)) {
+  bool opened = mt_os_protect(data, data_pages << MT_PAGE_SHIFT, true);
+  charge(now);
+  if (!opened) {
     mt_lock(&lock); /* mapping limit: give the run back unused */
     b->next = runs[npages < RUN_LISTS ? npages : 0];
     runs[npages < RUN_LISTS ? npages : 0] = b;
@@ -200,7 +246,9 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
   b->free_pc = pc;
   __atomic_store_n(&b->meta.f.state, MT_STATE_FREE, __ATOMIC_RELEASE);
   uintptr_t data = b->run + ((uintptr_t)b->data_page << MT_PAGE_SHIFT);
+  uint64_t t0 = mt_os_now_ns();
   mt_os_protect(data, (size_t)b->data_pages << MT_PAGE_SHIFT, false); /* and its pages dropped */
+  charge(t0);
   mt_guard_blk_t *out = NULL;
   mt_lock(&lock);
   live_pages -= b->npages;

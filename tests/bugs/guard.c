@@ -13,6 +13,8 @@
  *   null      a NULL dereference (not memguard's): the program dies of SIGSEGV
  *   many      30000 guarded blocks kept: beyond the budget or the mapping
  *             limit they are not guarded (counted), nothing fails
+ *   churn     200000 blocks allocated, written and freed one after another:
+ *             with every block chosen, the cost bound guards only some
  *   loading   a read past the block while another thread is inside dlopen
  *             (argv[2], a library whose constructor sleeps): the report
  *             comes at once, it does not wait for the loader's lock
@@ -68,6 +70,12 @@ int main(int argc, char **argv) {
     printf("read %d\n", ((volatile char *)p)[100 + 4096 - 100]); /* in the guard page */
     volatile int *z = NULL;
     *z = 1;
+  } else if (!strcmp(m, "churn")) {
+    for (int i = 0; i < 200000; i++) {
+      char *q = make_buf(64);
+      memset(q, 1, 64);
+      free(q);
+    }
   } else if (!strcmp(m, "loading") && argc > 2) {
     int fds[2];
     char num[16];

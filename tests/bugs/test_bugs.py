@@ -373,7 +373,11 @@ class Guard(unittest.TestCase):
 
     def test_python_with_faulthandler_gets_the_guard_page_report(self):
         env = clean_env()
+        # Every block guarded, however long it takes and whatever memory it
+        # takes (no cost or resident-memory bound): the buffer below must be
+        # one of them.
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off", "MEMTYPE_GUARD": "*",
+                    "MEMTYPE_GUARD_COST": "100", "MEMTYPE_GUARD_RSS": "0",
                     "PYTHONMALLOC": "malloc"})
         code = ("import ctypes, faulthandler; assert faulthandler.is_enabled()\n"
                 "b = ctypes.create_string_buffer(4000)\n"
@@ -407,6 +411,47 @@ class Guard(unittest.TestCase):
                                          r"live \(guard pages included\), budget \d+ KiB")
         finally:
             shutil.rmtree(tmp)
+
+    def guard_counts(self, variant, **env_vars):
+        """Runs guard VARIANT with a dump; (guarded, misses) of make_buf's type."""
+        import glob
+        import shutil
+        import tempfile
+        from memtype_report import dump
+        tmp = tempfile.mkdtemp(prefix="memtype-guard.")
+        try:
+            t0 = time.monotonic()
+            r = run("guard", variant, MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"),
+                    MEMTYPE_LEAKS="0", MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0", **env_vars)
+            took = time.monotonic() - t0
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
+            d = dump.load(glob.glob(os.path.join(tmp, "d.*.mtd"))[0])
+            return max(d.guard.values(), key=sum), took
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_the_cost_bound_guards_what_it_can_and_counts_the_rest(self):
+        # 200000 blocks, every one chosen: guarding each costs two system
+        # calls; at the default 25 % of the run's time, some are guarded
+        # and the others counted as misses, and the run stays short.
+        (g, miss), took = self.guard_counts("churn", MEMTYPE_GUARD="*")
+        self.assertEqual(g + miss, 200001)
+        self.assertGreater(g, 100)
+        self.assertGreater(miss, 1000)
+        (g_all, miss_all), took_all = self.guard_counts("churn", MEMTYPE_GUARD="*",
+                                                        MEMTYPE_GUARD_COST="100")
+        self.assertEqual((g_all, miss_all), (200001, 0))
+        self.assertLess(took, took_all)
+
+    def test_the_resident_memory_bound_limits_live_guarded_blocks(self):
+        # 30000 live blocks of 64 bytes, each a page when guarded: at most
+        # the program's other resident memory plus 16 MiB (4096 pages) are.
+        (g, miss), _ = self.guard_counts("many", MEMTYPE_GUARD="*", MEMTYPE_GUARD_COST="100")
+        self.assertEqual(g + miss, 30001)
+        self.assertLess(g, 4096 + 2048)
+        (g0, miss0), _ = self.guard_counts("many", MEMTYPE_GUARD="*", MEMTYPE_GUARD_COST="100",
+                                           MEMTYPE_GUARD_RSS="0")
+        self.assertGreater(g0, g + 1000)
 
     def test_the_mapping_limit_falls_back_too(self):
         r = run("guard", "many", MEMTYPE_GUARD="*", MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0",

@@ -14,7 +14,8 @@
 # MT_REAL_REQUIRE=1 turns that into a failure.
 #
 # Environment: MT_REAL_PYTHON (python3 for the python cases and the
-# generators, default /usr/bin/python3, Debian's), plus everything
+# generators, default /usr/bin/python3, Debian's), MT_REAL_SMALL=1 (a
+# reduced input, about a tenth: for the slowest modes), plus everything
 # run_compare.sh reads (MT_EXPECT_SUMMARY, MT_REAL_KEEP, MT_REAL_TIMEOUT).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,43 +46,45 @@ trap cleanup EXIT
 mkgen() { gen=$(mktemp -d "${TMPDIR:-/tmp}/mt-real-gen.XXXXXX") || exit 2; }
 
 rc=$here/run_compare.sh
+# sz FULL SMALL: the input size for this run (MT_REAL_SMALL=1: the small one)
+sz() { if [ "${MT_REAL_SMALL:-0}" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 pyenv=(--env PYTHONMALLOC=malloc --env PYTHONHASHSEED=0 --env PYTHONDONTWRITEBYTECODE=1)
 
 case $case in
   python_churn)
     need "$py"
-    "$rc" "${pyenv[@]}" --min-allocs 1000000 "$lib" "$case" -- \
-      "$py" "$here/python_churn.py" 8 ;;
+    "$rc" "${pyenv[@]}" --min-allocs "$(sz 1000000 100000)" "$lib" "$case" -- \
+      "$py" "$here/python_churn.py" "$(sz 8 1)" ;;
   python_threads)
     need "$py"
-    "$rc" "${pyenv[@]}" --min-allocs 1000000 "$lib" "$case" -- \
-      "$py" "$here/python_threads.py" 4000 ;;
+    "$rc" "${pyenv[@]}" --min-allocs "$(sz 1000000 100000)" "$lib" "$case" -- \
+      "$py" "$here/python_threads.py" "$(sz 4000 400)" ;;
   sqlite)
     need sqlite3 "$py"
     mkgen
-    "$py" "$here/gen_sqlite.py" "$gen" 120000 || { echo "gen_sqlite.py failed"; exit 1; }
-    "$rc" --stdin "$gen/script.sql" --expect-stdout "$gen/expected.txt" --min-allocs 1000000 \
+    "$py" "$here/gen_sqlite.py" "$gen" "$(sz 120000 12000)" || { echo "gen_sqlite.py failed"; exit 1; }
+    "$rc" --stdin "$gen/script.sql" --expect-stdout "$gen/expected.txt" --min-allocs "$(sz 1000000 100000)" \
       "$lib" "$case" -- sqlite3 -bail :memory: ;;
   gcc_c|gxx_cpp)
     if [ "$case" = gcc_c ]; then cc=gcc src=gen.c; else cc=g++ src=gen.cpp; fi
     need "$cc" objdump size nm "$py"
     mkgen
-    "$py" "$here/gen_sources.py" "$gen" 400 || { echo "gen_sources.py failed"; exit 1; }
+    "$py" "$here/gen_sources.py" "$gen" "$(sz 400 40)" || { echo "gen_sources.py failed"; exit 1; }
     # gen.c/gen.cpp is copied into the work dir and compiled by relative
     # name; the object is compared byte for byte (--compare-tree).
-    "$rc" --copy-in "$gen/$src" --compare-tree --min-allocs 500000 "$lib" "$case" -- \
+    "$rc" --copy-in "$gen/$src" --compare-tree --min-allocs "$(sz 500000 50000)" "$lib" "$case" -- \
       bash "$here/cc_case.sh" "$cc" "$src" gen.o -O2 -Wall -frandom-seed=memtype ;;
   git)
     need git
     "$rc" --min-allocs 10000 "$lib" "$case" -- bash "$here/git_case.sh" ;;
   perl)
     need perl
-    "$rc" --min-allocs 500000 "$lib" "$case" -- perl "$here/perl_churn.pl" 6 ;;
+    "$rc" --min-allocs "$(sz 500000 50000)" "$lib" "$case" -- perl "$here/perl_churn.pl" "$(sz 6 1)" ;;
   tcl)
     tcl=tclsh8.6
     command -v "$tcl" >/dev/null 2>&1 || tcl=tclsh
     need "$tcl"
-    "$rc" --min-allocs 1000 "$lib" "$case" -- "$tcl" "$here/tcl_churn.tcl" 6 ;;
+    "$rc" --min-allocs 1000 "$lib" "$case" -- "$tcl" "$here/tcl_churn.tcl" "$(sz 6 1)" ;;
   bash)
     need bash
     "$rc" --min-allocs 10000 "$lib" "$case" -- bash "$here/bash_churn.sh" ;;
