@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from . import dump as dumpmod
+from . import formats
 from . import live as livemod
 from . import options as opts
 from . import symbolize
@@ -19,6 +20,10 @@ USAGE = """memtype - a malloc debugger for unmodified programs
   memtype report --failures FILE...          the injected allocation failures, with stacks
   memtype report --errors FILE...            the heap errors reported, with stacks
   memtype report --leaks FILE...             the leaks found at exit, biggest first
+  memtype report --json FILE...              everything, as JSON (docs/report-json.md)
+  memtype report --folded [--weight W] FILE... folded stacks for flame graphs, weighted
+                                             by bytes (allocated), allocs, inuse or leaks
+  memtype diff A B                           per-type growth from dump A to dump B
   memtype sweep [flags] -- PROGRAM [ARGS...] rerun PROGRAM failing its 1st, 2nd, ... Nth
                                              eligible allocation; list the runs that crashed
   memtype stat PID                           the vmstat -m table of a running process
@@ -70,6 +75,9 @@ def cmd_run(argv, lib_path, rows):
         v = getattr(args, o.field)
         if v is not None:
             env[o.env] = v
+    import glob
+    import time
+    started = time.time()
     try:
         proc = subprocess.Popen(command, env=env)
     except OSError as e:
@@ -81,6 +89,10 @@ def cmd_run(argv, lib_path, rows):
             break
         except KeyboardInterrupt:
             continue  # the child got the SIGINT too; wait for it
+    try:
+        run_summary(env.get("MEMTYPE_OUTPUT", "memtype.%e.%p.mtd"), started, glob)
+    except Exception as e:  # a summary must never change how the run ends
+        print("memtype: no run summary: %s" % e, file=sys.stderr)
     if rc < 0:
         # Die the way the program died, so callers see the same status.
         sig = -rc
@@ -88,6 +100,96 @@ def cmd_run(argv, lib_path, rows):
         os.kill(os.getpid(), sig)
         return 128 + sig
     return rc
+
+
+def run_summary(output, started, glob):
+    """After `memtype run`: what the run's dumps say, in three lines, and
+    the command for the full report."""
+    if not output or output == "off":
+        return
+    pattern = output.replace("%%", "\0").replace("%p", "*").replace("%e", "*").replace("\0", "%")
+    files = sorted(f for f in glob.glob(pattern) if os.path.getmtime(f) >= started - 1)
+    dumps = []
+    for f in files:
+        try:
+            dumps.append(dumpmod.load(f))
+        except dumpmod.DumpError:
+            continue
+    if not dumps:
+        return
+    progs = sorted({os.path.basename(d.exe) or "?" for d in dumps})
+    errors = sum(d.errors_total for d in dumps)
+    lost = {}
+    for d in dumps:
+        for k, (b, n) in (d.leaks.totals.items() if d.leaks else []):
+            if k != "still reachable" and n:
+                ob, on = lost.get(k, (0, 0))
+                lost[k] = (ob + b, on + n)
+    top = []  # the three types with most memory in use, symbolized alone (fast)
+    for d in dumps:
+        for t in d.types:
+            top.append((max(0, t.bytes_alloc - t.bytes_freed), d, t))
+    top.sort(key=lambda x: -x[0])
+    labels = []
+    for mem, d, t in top[:3]:
+        if mem <= 0:
+            break
+        label = t.name or (symbolize.names(d, t.pcs[:1]).get(t.pcs[0]) if t.pcs else "(untyped)")
+        labels.append("%s %s" % (label, _human_k(mem)))
+    out = sys.stderr
+    print("memtype: run summary: %d process%s (%s); %d heap error%s; %s" % (
+        len(dumps), "" if len(dumps) == 1 else "es", ", ".join(progs), errors,
+        "" if errors == 1 else "s",
+        "leaks: " + ", ".join("%s %d bytes in %d blocks" % (k, b, n) for k, (b, n) in lost.items())
+        if lost else "no leaks"), file=out)
+    if labels:
+        print("memtype: most memory in use at exit: " + "; ".join(labels), file=out)
+    shown = files if len(files) <= 4 else files[:3] + ["..."]
+    print("memtype: dumps: %s; full report: memtype report --leaks --errors --types %s" % (
+        " ".join(shown), " ".join(files) if len(files) <= 4 else pattern), file=out)
+
+
+def cmd_diff(argv):
+    p = argparse.ArgumentParser(prog="memtype diff",
+                                description="Per-type growth between two dumps of one "
+                                            "program (e.g. two taken with MEMTYPE_DUMP_SIGNAL).")
+    p.add_argument("a", metavar="A", help="the earlier dump")
+    p.add_argument("b", metavar="B", help="the later dump")
+    p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
+    p.add_argument("--no-symbolize", action="store_true", help="show raw addresses")
+    args = p.parse_args(argv)
+    try:
+        a, b = dumpmod.load(args.a), dumpmod.load(args.b)
+    except dumpmod.DumpError as e:
+        print("memtype: error: %s" % e, file=sys.stderr)
+        return 2
+    if os.path.basename(a.exe) != os.path.basename(b.exe):
+        print("memtype: warning: the dumps are of two programs (%s, %s): types match by call "
+              "site only" % (os.path.basename(a.exe), os.path.basename(b.exe)), file=sys.stderr)
+    ra = {r["label"]: r for r in merge_types([a], args.no_symbolize)}
+    rb = {r["label"]: r for r in merge_types([b], args.no_symbolize)}
+    zero = {"allocs": 0, "frees": 0, "ba": 0, "bf": 0}
+    rows = []
+    for label in set(ra) | set(rb):
+        x, y = ra.get(label, zero), rb.get(label, zero)
+        ma, mb = max(0, x["ba"] - x["bf"]), max(0, y["ba"] - y["bf"])
+        rows.append((mb - ma, label, max(0, x["allocs"] - x["frees"]),
+                     max(0, y["allocs"] - y["frees"]), ma, mb, y["allocs"] - x["allocs"]))
+    rows.sort(key=lambda r: (-r[0], r[1]))
+    secs = (b.end_ns - a.end_ns) / 1e9 if a.end_ns and b.end_ns else 0
+    print("memtype: growth of %s from pid %d (%s) to pid %d (%s)%s" % (
+        os.path.basename(b.exe) or "?", a.pid, a.reason, b.pid, b.reason,
+        ", %.1f s apart" % secs if secs > 0 else ""))
+    width = max([20] + [min(100, len(r[1])) for r in rows[:args.lines]])
+    print("%-*s %9s %9s %9s %9s %10s %10s" % (width, "Type", "InUse A", "InUse B", "MemUse A",
+                                             "MemUse B", "Growth", "Requests+"))
+    for g, label, ia, ib, ma, mb, req in rows[:args.lines]:
+        print("%-*s %9d %9d %9s %9s %10s %10d" % (width, label[:width], ia, ib, _human_k(ma),
+                                                 _human_k(mb), "%+dK" % (g // 1024) if g >= 0
+                                                 else "-%dK" % ((-g) // 1024), req))
+    total = sum(r[0] for r in rows)
+    print("memtype: total growth %+d bytes over %d types" % (total, len(rows)))
+    return 0
 
 
 def _human_k(n):
@@ -110,6 +212,19 @@ def cmd_report(argv):
                         "allocation stacks (--reachable adds the still-reachable ones)")
     p.add_argument("--reachable", action="store_true",
                    help="with --leaks: list still-reachable records too")
+    p.add_argument("--json", action="store_true",
+                   help="everything in the dumps as one JSON document (schema: "
+                        "docs/report-json.md); nothing else is printed")
+    p.add_argument("--folded", action="store_true",
+                   help="folded stacks (flamegraph.pl, speedscope, inferno), one line per "
+                        "call-site stack, weighted as --weight says")
+    p.add_argument("--weight", choices=formats.FOLDED_WEIGHTS, default="bytes",
+                   help="with --folded: bytes allocated (default), allocs, inuse (bytes in "
+                        "use at the dump) or leaks (bytes definitely, indirectly or "
+                        "possibly lost)")
+    p.add_argument("--merge", action="store_true",
+                   help="one table for every process (default: one per program, its "
+                        "processes merged)")
     p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
     p.add_argument("--sort", choices=("memuse", "requests", "bytes"), default="memuse",
                    help="order: memory in use (default), allocations, or bytes allocated")
@@ -125,21 +240,60 @@ def cmd_report(argv):
         except dumpmod.DumpError as e:
             print("memtype: error: %s" % e, file=sys.stderr)
             return 2
+    if args.json:
+        import json
+        json.dump(formats.to_json(dumps, args.no_symbolize), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    if args.folded:
+        for line in formats.folded(dumps, args.weight, args.no_symbolize):
+            print(line)
+        return 0
     if args.leaks:
         print_leaks(dumps, args.no_symbolize, args.lines, args.reachable)
     if args.errors:
         print_errors(dumps, args.no_symbolize, args.lines)
     if args.failures:
         print_failures(dumps, args.no_symbolize, args.lines)
-    if (args.errors or args.failures or args.leaks) and not args.types:
-        return 0
-    rows = merge_types(dumps, args.no_symbolize, args.frames)
-    if args.sort == "requests":
-        rows.sort(key=lambda r: (-r["allocs"], r["label"]))
-    elif args.sort == "bytes":
-        rows.sort(key=lambda r: (-r["ba"], r["label"]))
-    print_table(dumps, rows, args.lines)
+    if not ((args.errors or args.failures or args.leaks) and not args.types):
+        for group in [dumps] if args.merge else by_program(dumps, args.sort):
+            rows = merge_types(group, args.no_symbolize, args.frames)
+            sort_rows(rows, args.sort)
+            print_table(group, rows, args.lines)
+    print_notes(dumps)
     return 0
+
+
+def sort_rows(rows, order):
+    if order == "requests":
+        rows.sort(key=lambda r: (-r["allocs"], r["label"]))
+    elif order == "bytes":
+        rows.sort(key=lambda r: (-r["ba"], r["label"]))
+
+
+def by_program(dumps, order="memuse"):
+    """The dumps grouped by program (a process tree: make, cc1, as...), the
+    group with the most memory in use (or requests, or bytes) first."""
+    groups = {}
+    for d in dumps:
+        groups.setdefault(os.path.basename(d.exe) or "?", []).append(d)
+
+    def weight(g):
+        ts = [t for d in g for t in d.types]
+        if order == "requests":
+            return sum(t.allocs for t in ts)
+        if order == "bytes":
+            return sum(t.bytes_alloc for t in ts)
+        return sum(max(0, t.bytes_alloc - t.bytes_freed) for t in ts)
+    return sorted(groups.values(), key=lambda g: (-weight(g), os.path.basename(g[0].exe)))
+
+
+def print_notes(dumps):
+    """The last line of a report: modules without file:line, cut stacks."""
+    cut = sum(1 for d in dumps if d.depth > 1 for t in d.types if len(t.pcs) >= d.depth)
+    line = symbolize.notes(cut, max([d.depth for d in dumps] or [0]))
+    if line:
+        print(line)
 
 
 def merge_types(dumps, no_symbolize=False, frames=2):
@@ -250,6 +404,7 @@ def print_leaks(dumps, no_symbolize=False, lines=30, reachable=False):
         by_id = {t.id: t for t in d.types}
         pcs = sorted({pc for r in show for pc in (by_id[r.type].pcs if r.type in by_id else [])})
         names = {} if no_symbolize else symbolize.names(d, pcs)
+        fr = {} if no_symbolize else symbolize.frames(d, pcs)
         print("memtype: leaks of %s (scan took %.1f ms over %d KiB of roots)"
               % (prog, d.leaks.ns / 1e6, d.leaks.roots_bytes // 1024))
         for i, r in enumerate(show[:lines] if lines else show, 1):
@@ -258,8 +413,8 @@ def print_leaks(dumps, no_symbolize=False, lines=30, reachable=False):
                   % (i, r.bytes, r.blocks, "" if r.blocks == 1 else "s",
                      "is" if r.blocks == 1 else "are", r.kind,
                      type_label(d, r.type, names), r.sample))
-            for j, pc in enumerate(t.pcs if t else []):
-                print("    #%d %s" % (j, names.get(pc, "%#x" % pc)))
+            for line in symbolize.stack_lines(d, t.pcs if t else [], fr):
+                print("    " + line)
         if lines and len(show) > lines:
             print("... %d more records (--lines N shows more)" % (len(show) - lines))
         print("memtype: leak summary: " + "; ".join(
@@ -278,6 +433,7 @@ def print_errors(dumps, no_symbolize=False, lines=30):
         pcs = sorted({pc for e in d.errors for pc in e.frames + [e.free_pc] if pc} |
                      {pc for t in d.types for pc in t.pcs})
         names = {} if no_symbolize else symbolize.names(d, pcs)
+        fr = {} if no_symbolize else symbolize.frames(d, pcs)
         for e in d.errors[-lines:] if lines else d.errors:
             where = ""
             if e.block:
@@ -292,16 +448,18 @@ def print_errors(dumps, no_symbolize=False, lines=30):
                     where, e.size, type_label(d, e.type, names) if e.type >= 0 else "?")
             print("#%d %s%s at %#x%s, thread %d" % (e.seq, e.kind, " " + e.access if e.access
                                                      else "", e.addr, where, e.tid))
-            for i, pc in enumerate(e.frames):
-                print("    #%d %s" % (i, names.get(pc, "%#x" % pc)))
+            for line in symbolize.stack_lines(d, e.frames, fr):
+                print("    " + line)
             if e.block and e.type >= 0:
                 t = [t for t in d.types if t.id == e.type]
                 if t and t[0].pcs:
                     print("  allocated at:")
-                    for i, pc in enumerate(t[0].pcs):
-                        print("    #%d %s" % (i, names.get(pc, "%#x" % pc)))
+                    for line in symbolize.stack_lines(d, t[0].pcs, fr):
+                        print("    " + line)
             if e.free_pc:
-                print("  freed at:\n    #0 %s" % names.get(e.free_pc, "%#x" % e.free_pc))
+                print("  freed at:")
+                for line in symbolize.stack_lines(d, [e.free_pc], fr):
+                    print("    " + line)
 
 
 def print_failures(dumps, no_symbolize=False, lines=30):
@@ -318,14 +476,15 @@ def print_failures(dumps, no_symbolize=False, lines=30):
         pcs = sorted({pc for e in f.events for pc in e.frames} |
                      {pc for t in d.types for pc in t.pcs[:1]})
         names = {} if no_symbolize else symbolize.names(d, pcs)
+        fr = {} if no_symbolize else symbolize.frames(d, pcs)
         shown = f.events[-lines:] if lines else f.events
         if len(shown) < f.total:
             print("  (the last %d shown)" % len(shown))
         for e in shown:
             print("#%d %s(%d) returned NULL: eligible allocation %d, thread %d, type %s"
                   % (e.seq, e.family, e.size, e.eligible, e.tid, type_label(d, e.type, names)))
-            for i, pc in enumerate(e.frames):
-                print("    #%d %s" % (i, names.get(pc, "%#x" % pc)))
+            for line in symbolize.stack_lines(d, e.frames, fr):
+                print("    " + line)
         if d.reason == "fatal signal" and f.events:
             e = f.events[-1]
             where = type_label(d, e.type, names)
@@ -390,6 +549,8 @@ def main(argv, lib_path, options_def):
     cmd, rest = argv[0], argv[1:]
     if cmd == "report":
         return cmd_report(rest)
+    if cmd == "diff":
+        return cmd_diff(rest)
     if cmd in ("stat", "top"):
         return cmd_stat(rest, top=cmd == "top")
     if cmd == "run":

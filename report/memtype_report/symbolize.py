@@ -1,34 +1,163 @@
-"""Offline symbolization of call-site addresses with binutils' addr2line,
-batched per module and cached: the heaptrack way (record raw addresses and
-the module map in the process, resolve later, elsewhere)."""
+"""Offline symbolization of the addresses in a dump, from its module map:
+the heaptrack way (raw addresses and the module map recorded in the
+process, resolved later, elsewhere).
+
+llvm-symbolizer when it is installed (Debian's `llvm`; much faster than
+addr2line, and it gives the inlined frames), binutils' addr2line otherwise;
+batched per module, cached per module and build-id, never over the network
+(DEBUGINFOD_URLS is emptied). The tools are found on the system's PATH, never
+named by a dump. A module that is missing, changed since the run (its
+build-id differs), or has no debug information degrades to module+offset,
+and `notes()` says which, for the line that ends a report."""
+import json
+import re
 import os
 import shutil
+import struct
 import subprocess
+from dataclasses import dataclass
 
-_cache = {}
+
+@dataclass
+class Frame:
+    function: str = None  # None when unknown
+    file: str = None      # base name, None without line information
+    line: int = 0
+    inlined: bool = False  # inlined into the next frame of the same address
+
+    def label(self, pc, module, offset):
+        if self.function and self.file:
+            return "%s (%s:%d)" % (self.function, self.file, self.line)
+        if self.function:
+            return "%s (%s+%#x)" % (self.function, module, offset)
+        return "%#x (%s+%#x)" % (pc, module, offset)
 
 
-def _addr2line(path, offsets):
-    tool = shutil.which("addr2line")
-    if not tool or not os.path.exists(path):
-        return {}
+_cache = {}       # (path, build_id) -> {offset: [Frame...]}
+_trouble = {}     # module path -> why it has no lines ("missing", "changed", "no debug info")
+_checked = {}     # (path, build_id) -> None, or the trouble
+
+
+def file_build_id(path):
+    """The GNU build-id of an ELF file (bytes), or None."""
+    # (the dump keeps it as hex text: compare with .hex())
     try:
-        out = subprocess.run([tool, "-f", "-C", "-e", path] + ["%#x" % o for o in offsets],
-                             capture_output=True, text=True, timeout=120).stdout.splitlines()
-    except (OSError, subprocess.SubprocessError):
-        return {}
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if len(head) < 64 or head[:4] != b"\x7fELF" or head[4] != 2:
+                return None
+            shoff, = struct.unpack_from("<Q", head, 0x28)
+            shentsize, shnum = struct.unpack_from("<HH", head, 0x3a)
+            if shentsize != 64 or shnum == 0 or shnum > 4096:
+                return None
+            f.seek(shoff)
+            table = f.read(64 * shnum)
+            for i in range(len(table) // 64):
+                sh_type, = struct.unpack_from("<I", table, 64 * i + 4)
+                off, size = struct.unpack_from("<QQ", table, 64 * i + 24)
+                if sh_type != 7 or size > 1 << 16:  # SHT_NOTE
+                    continue
+                f.seek(off)
+                notes = f.read(size)
+                p = 0
+                while p + 12 <= len(notes):
+                    namesz, descsz, ntype = struct.unpack_from("<III", notes, p)
+                    name_end = p + 12 + ((namesz + 3) & ~3)
+                    if ntype == 3 and notes[p + 12:p + 12 + namesz].rstrip(b"\0") == b"GNU":
+                        return notes[name_end:name_end + descsz]
+                    p = name_end + ((descsz + 3) & ~3)
+    except OSError:
+        return None
+    return None
+
+
+def _env():
+    env = dict(os.environ)
+    env["DEBUGINFOD_URLS"] = ""  # never the network
+    return env
+
+
+def _llvm(tool, path, offsets):
+    try:
+        out = subprocess.run([tool, "--obj=" + path, "--inlining", "--demangle",
+                              "--output-style=JSON"] + ["%#x" % o for o in offsets],
+                             capture_output=True, text=True, timeout=300, env=_env(),
+                             stdin=subprocess.DEVNULL).stdout
+        rows = json.loads(out) if out.strip().startswith("[") else \
+            [json.loads(line) for line in out.splitlines() if line.strip()]
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
     res = {}
-    for i, off in enumerate(offsets):
-        if 2 * i + 1 >= len(out):
-            break
-        func, loc = out[2 * i], out[2 * i + 1]
-        res[off] = (None if func == "??" else func,
-                    None if loc.startswith("??") else os.path.basename(loc.split(" ")[0]))
+    for off, row in zip(offsets, rows):
+        frames = []
+        syms = row.get("Symbol") or []
+        for k, s in enumerate(syms):
+            func = s.get("FunctionName") or None
+            if func in ("??", "_end"):
+                func = None
+            fname = s.get("FileName") or None
+            frames.append(Frame(func, os.path.basename(fname) if fname and s.get("Line") else None,
+                                int(s.get("Line") or 0), k < len(syms) - 1))
+        res[off] = frames or [Frame()]
     return res
 
 
-def names(dump, pcs):
-    """{pc: 'function (file.c:42)'} for the given call-site addresses."""
+def _addr2line(tool, path, offsets):
+    try:
+        out = subprocess.run([tool, "-f", "-C", "-i", "-a", "-e", path] +
+                             ["%#x" % o for o in offsets], capture_output=True, text=True,
+                             timeout=300, env=_env(), stdin=subprocess.DEVNULL).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    res, cur, frames, i = {}, None, [], 0
+    while i < len(out):
+        line = out[i]
+        if re.fullmatch(r"0x[0-9a-f]+", line):
+            if cur is not None:
+                res[cur] = frames
+            cur, frames = int(line, 16), []
+            i += 1
+            continue
+        func = out[i]
+        loc = out[i + 1] if i + 1 < len(out) else "??:0"
+        i += 2
+        fname, _, ln = loc.split(" ")[0].rpartition(":")
+        frames.append(Frame(None if func == "??" else func,
+                            None if fname in ("??", "") or not ln.isdigit() or ln == "0"
+                            else os.path.basename(fname),
+                            int(ln) if ln.isdigit() else 0))
+    if cur is not None:
+        res[cur] = frames
+    for fr in res.values():
+        for k in range(len(fr) - 1):
+            fr[k].inlined = True
+    return res
+
+
+def _resolve(path, offsets):
+    tool = shutil.which("llvm-symbolizer")
+    res = _llvm(tool, path, offsets) if tool else None
+    if res is None:
+        tool = shutil.which("addr2line")
+        res = _addr2line(tool, path, offsets) if tool else None
+    return res or {}
+
+
+def _module_trouble(m):
+    key = (m.path, m.build_id)
+    if key not in _checked:
+        why = None
+        if not m.path or not os.path.isfile(m.path):
+            why = "missing"
+        elif m.build_id and (file_build_id(m.path) or b"").hex() not in ("", m.build_id):
+            why = "changed since the run: its build-id differs"
+        _checked[key] = why
+    return _checked[key]
+
+
+def frames(dump, pcs):
+    """{pc: [Frame, ...]} innermost first (inlined frames before the function
+    they were inlined into); unknown addresses get one empty Frame."""
     by_module = {}
     for pc in pcs:
         m = dump.module_of(pc)
@@ -36,23 +165,72 @@ def names(dump, pcs):
             by_module.setdefault(m, []).append(pc)
     result = {}
     for m, mpcs in by_module.items():
+        why = _module_trouble(m)
+        if why:
+            _trouble[m.path or "?"] = why
+            continue
         # A return address points after the call: pc - 1 is inside it.
         offs = sorted({pc - m.base - 1 for pc in mpcs})
-        key = (m.path, m.build_id)
-        cached = _cache.setdefault(key, {})
+        cached = _cache.setdefault((m.path, m.build_id), {})
         todo = [o for o in offs if o not in cached]
         if todo:
-            cached.update(_addr2line(m.path, todo))
-        mod = os.path.basename(m.path)
+            cached.update(_resolve(m.path, todo))
+        got_lines = False
         for pc in mpcs:
-            func, loc = cached.get(pc - m.base - 1, (None, None))
-            if func and loc:
-                result[pc] = "%s (%s)" % (func, loc)
-            elif func:
-                # No line table: the nearest exported symbol, with the exact offset.
-                result[pc] = "%s (%s+%#x)" % (func, mod, pc - m.base)
-            else:
-                result[pc] = "%#x (%s+%#x)" % (pc, mod, pc - m.base)
-    for pc in pcs:
-        result.setdefault(pc, "%#x" % pc)
+            fr = cached.get(pc - m.base - 1)
+            if fr:
+                result[pc] = fr
+                got_lines = got_lines or any(f.file for f in fr)
+        if not got_lines and mpcs:
+            _trouble.setdefault(m.path, "no debug information")
     return result
+
+
+def _short(path):
+    return os.path.basename(path) if path else "?"
+
+
+def names(dump, pcs):
+    """{pc: 'function (file.c:42)'} for the given addresses: the innermost
+    frame (code inlined from a helper is named by the helper, as addr2line
+    names it)."""
+    fr = frames(dump, pcs)
+    result = {}
+    for pc in pcs:
+        m = dump.module_of(pc)
+        f = fr.get(pc)
+        if m is None:
+            result[pc] = "%#x" % pc
+        elif f:
+            result[pc] = f[0].label(pc, _short(m.path), pc - m.base)
+        else:
+            result[pc] = "%#x (%s+%#x)" % (pc, _short(m.path), pc - m.base)
+    return result
+
+
+def stack_lines(dump, pcs, fr):
+    """Lines "#i function (file:line)" for a stack, inlined frames expanded."""
+    out, i = [], 0
+    for pc in pcs:
+        m = dump.module_of(pc)
+        chain = fr.get(pc) or [Frame()]
+        for f in chain:
+            text = f.label(pc, _short(m.path) if m else "?", pc - m.base if m else pc)
+            if m is None:
+                text = "%#x" % pc
+            out.append("#%d %s%s" % (i, text, " (inlined)" if f.inlined else ""))
+            i += 1
+    return out
+
+
+def notes(truncated=0, depth=0):
+    """The line that ends a report: modules without lines, truncated stacks."""
+    parts = []
+    if _trouble:
+        parts.append("no file:line for %d module%s (%s): shown as module+offset" % (
+            len(_trouble), "" if len(_trouble) == 1 else "s",
+            ", ".join("%s: %s" % (_short(p), why) for p, why in sorted(_trouble.items()))))
+    if truncated:
+        parts.append("%d stack%s cut at MEMTYPE_DEPTH=%d" % (
+            truncated, "" if truncated == 1 else "s", depth))
+    return "memtype: note: " + "; ".join(parts) if parts else None

@@ -1,0 +1,116 @@
+"""Machine-readable forms of a set of dumps: JSON (everything, a stable
+schema: docs/report-json.md), folded stacks for flame graphs (flamegraph.pl,
+speedscope, inferno), and the per-type difference of two dumps."""
+import json
+import os
+
+from . import symbolize
+
+JSON_SCHEMA = 1
+
+
+def _program(d):
+    return os.path.basename(d.exe) or "?"
+
+
+def _frames_json(d, pcs, fr):
+    out = []
+    for pc in pcs:
+        m = d.module_of(pc)
+        for f in fr.get(pc) or [symbolize.Frame()]:
+            out.append({"pc": pc, "module": m.path if m else None,
+                        "offset": pc - m.base if m else None, "function": f.function,
+                        "file": f.file, "line": f.line or None, "inlined": f.inlined})
+    return out
+
+
+def to_json(dumps, no_symbolize=False):
+    """Every dump as one JSON document (a dict)."""
+    procs = []
+    for d in dumps:
+        pcs = sorted({pc for t in d.types for pc in t.pcs} |
+                     {pc for e in d.errors for pc in e.frames + [e.free_pc] if pc} |
+                     {pc for e in (d.failures.events if d.failures else []) for pc in e.frames})
+        fr = {} if no_symbolize else symbolize.frames(d, pcs)
+        guard = d.guard or {}
+        types = []
+        for t in d.types:
+            g, gm = guard.get(t.id, (0, 0))
+            types.append({
+                "id": t.id, "name": t.name or None, "stack": _frames_json(d, t.pcs, fr),
+                "allocs": t.allocs, "frees": t.frees, "bytes_alloc": t.bytes_alloc,
+                "bytes_freed": t.bytes_freed, "in_use_blocks": max(0, t.allocs - t.frees),
+                "in_use_bytes": max(0, t.bytes_alloc - t.bytes_freed), "high_use": t.highuse,
+                "sizes": d.class_names(t.classes), "failures": t.failures,
+                "guarded": g, "guard_misses": gm})
+        p = {"program": _program(d), "exe": d.exe, "argv": d.argv, "pid": d.pid,
+             "ppid": d.ppid, "reason": d.reason, "signal": d.signal or None,
+             "start_ns": d.start_ns, "end_ns": d.end_ns, "depth": d.depth,
+             "format": "%d.%d" % (d.major, d.minor), "file": d.path,
+             "modules": [{"path": m.path, "base": m.base,
+                          "build_id": m.build_id or None}
+                         for m in d.modules],
+             "types": types,
+             "errors": {"total": d.errors_total, "events": [
+                 {"seq": e.seq, "kind": e.kind, "access": e.access or None, "addr": e.addr,
+                  "block": e.block or None, "size": e.size, "type": e.type if e.type >= 0 else None,
+                  "tid": e.tid, "stack": _frames_json(d, e.frames, fr),
+                  "free_stack": _frames_json(d, [e.free_pc], fr) if e.free_pc else []}
+                 for e in d.errors]},
+             "failures": None, "leaks": None, "guard": None}
+        if d.failures is not None:
+            f = d.failures
+            p["failures"] = {"total": f.total, "rate": f.rate, "eligible": f.eligible,
+                             "seed": f.seed, "events": [
+                                 {"seq": e.seq, "family": e.family, "size": e.size,
+                                  "eligible": e.eligible, "tid": e.tid, "type": e.type,
+                                  "stack": _frames_json(d, e.frames, fr)} for e in f.events]}
+        if d.leaks is not None:
+            p["leaks"] = {"scan_ns": d.leaks.ns, "roots_bytes": d.leaks.roots_bytes,
+                          "totals": {k: {"bytes": b, "blocks": n}
+                                     for k, (b, n) in d.leaks.totals.items()},
+                          "records": [{"kind": r.kind, "type": r.type, "bytes": r.bytes,
+                                       "blocks": r.blocks, "sample": r.sample}
+                                      for r in d.leaks.records]}
+        if d.guard is not None:
+            p["guard"] = {"pages_live": d.guard_pages, "budget_pages": d.guard_budget}
+        procs.append(p)
+    return {"memtype_report": JSON_SCHEMA, "processes": procs}
+
+
+FOLDED_WEIGHTS = ("bytes", "allocs", "inuse", "leaks")
+
+
+def folded(dumps, weight="bytes", no_symbolize=False):
+    """Lines "program;outermost;...;innermost WEIGHT", one per call-site stack.
+    bytes: bytes allocated; allocs: allocations; inuse: bytes in use at the
+    dump; leaks: bytes definitely, indirectly or possibly lost."""
+    acc = {}
+    for d in dumps:
+        fr = {} if no_symbolize else symbolize.frames(d, sorted({pc for t in d.types
+                                                                  for pc in t.pcs}))
+        leaked = {}
+        if weight == "leaks" and d.leaks is not None:
+            for r in d.leaks.records:
+                if r.kind != "still reachable":
+                    leaked[r.type] = leaked.get(r.type, 0) + r.bytes
+        for t in d.types:
+            w = {"bytes": t.bytes_alloc, "allocs": t.allocs,
+                 "inuse": max(0, t.bytes_alloc - t.bytes_freed),
+                 "leaks": leaked.get(t.id, 0)}[weight]
+            if w <= 0:
+                continue
+            names = []
+            for pc in reversed(t.pcs):  # outermost first
+                m = d.module_of(pc)
+                chain = fr.get(pc) or [symbolize.Frame()]
+                for f in reversed(chain):
+                    names.append(f.function or ("%s+%#x" % (os.path.basename(m.path), pc - m.base)
+                                                if m else "%#x" % pc))
+            if not names:
+                names = [t.name or ("(untyped)" if t.id == 0 else "(other sites)")]
+            elif t.name:
+                names.append("[%s]" % t.name)
+            key = ";".join([_program(d)] + [n.replace(";", ":").replace(" ", "_") for n in names])
+            acc[key] = acc.get(key, 0) + w
+    return ["%s %d" % (k, v) for k, v in sorted(acc.items())]

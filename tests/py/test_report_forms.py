@@ -1,0 +1,162 @@
+"""`memtype report` in its other forms (--json, --folded), `memtype diff`,
+the summary `memtype run` ends with, and offline symbolization: inlined
+frames, and the note for modules that are missing or changed since the run."""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from mtenv import CMD, LIB, clean_env
+from memtype_report import dump
+
+BUGS = os.environ.get("MEMTYPE_BUGS_DIR", "build/bin")
+FAILPROG = os.environ.get("MEMTYPE_FAILPROG", "build/bin/failprog")
+
+
+def run_with_dump(argv, tmp, **env_vars):
+    env = clean_env()
+    env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd")})
+    env.update(env_vars)
+    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    return r, sorted(glob.glob(os.path.join(tmp, "*.mtd*")), key=os.path.getmtime)
+
+
+def report(*args):
+    r = subprocess.run([CMD, "report"] + list(args), capture_output=True, text=True, timeout=120)
+    return r
+
+
+class Forms(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="memtype-forms.")
+        r, files = run_with_dump([os.path.join(BUGS, "leaky"), "leaks"], cls.tmp)
+        assert r.returncode == 0, r.stderr
+        cls.file = files[0]
+        cls.d = dump.load(cls.file)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def test_json_has_everything_the_dump_has(self):
+        r = report("--json", self.file)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["memtype_report"], 1)
+        p, = doc["processes"]
+        self.assertEqual((p["program"], p["pid"], p["reason"]), ("leaky", self.d.pid, "exit"))
+        self.assertEqual(sum(t["allocs"] for t in p["types"]), sum(t.allocs for t in self.d.types))
+        self.assertEqual(sum(t["in_use_bytes"] for t in p["types"]),
+                         sum(max(0, t.bytes_alloc - t.bytes_freed) for t in self.d.types))
+        self.assertEqual(p["leaks"]["totals"]["definitely lost"], {"bytes": 96, "blocks": 2})
+        self.assertEqual(p["leaks"]["totals"]["indirectly lost"], {"bytes": 480, "blocks": 10})
+        node = [t for t in p["types"] if t["stack"] and t["stack"][0]["function"] == "new_node"]
+        self.assertEqual(len(node), 1)
+        self.assertEqual((node[0]["stack"][0]["file"], node[0]["stack"][0]["line"]), ("leaky.c", 27))
+
+    def test_folded_stacks_weigh_what_they_say(self):
+        r = report("--folded", self.file)
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertRegex(line, r"^leaky(;[^; ]+)+ \d+$")
+        self.assertEqual(sum(int(l.rsplit(" ", 1)[1]) for l in lines),
+                         sum(t.bytes_alloc for t in self.d.types))
+        leaks = report("--folded", "--weight", "leaks", self.file).stdout.splitlines()
+        self.assertEqual(sorted(leaks), ["leaky;make_inner 64", "leaky;make_pair 96",
+                                         "leaky;new_node 480"])
+
+
+class Diff(unittest.TestCase):
+    def test_growth_between_two_dumps_of_one_run(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-diff.")
+        try:
+            code = ("import os, signal\n"
+                    "def grow(n): return [bytearray(1000) for _ in range(n)]\n"
+                    "a = grow(100)\n"
+                    "os.kill(os.getpid(), signal.SIGUSR2)\n"
+                    "b = grow(3000)\n"
+                    "os.kill(os.getpid(), signal.SIGUSR2)\n")
+            r, files = run_with_dump(["/usr/bin/python3", "-c", code], tmp,
+                                     MEMTYPE_DUMP_SIGNAL="USR2", PYTHONMALLOC="malloc",
+                                     MEMTYPE_LEAKS="0")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            sig = [f for f in files if dump.load(f).reason == "dump signal"]
+            self.assertEqual(len(sig), 2, files)
+            d = subprocess.run([CMD, "diff"] + sig, capture_output=True, text=True)
+            self.assertEqual(d.returncode, 0, d.stderr)
+            rows = d.stdout.splitlines()
+            self.assertRegex(rows[0], r"^memtype: growth of python3[.0-9]* from pid \d+")
+            top = rows[2].split()
+            # the bytearrays: 3000 more blocks of ~1 KiB in use at the second dump
+            self.assertGreaterEqual(int(top[-5]) - int(top[-6]), 3000)  # InUse B - InUse A
+            self.assertRegex(rows[2], r" \+(29|30|31|32|33)\d\dK ")
+        finally:
+            shutil.rmtree(tmp)
+
+
+class RunSummary(unittest.TestCase):
+    def test_run_ends_with_leaks_errors_top_types_and_the_dump(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-run.")
+        try:
+            env = clean_env()
+            r = subprocess.run([CMD, "run", "--lib", LIB, "--", os.path.join(BUGS, "leaky"),
+                                "leaks"], env=env, cwd=tmp, capture_output=True, text=True,
+                               timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertRegex(r.stderr, r"memtype: run summary: 1 process \(leaky\); 0 heap errors; "
+                                       r"leaks: definitely lost 96 bytes in 2 blocks, indirectly "
+                                       r"lost 480 bytes in 10 blocks, possibly lost 64 bytes in 1 blocks")
+            self.assertRegex(r.stderr, r"memtype: most memory in use at exit: .*new_node \(leaky.c:27\)")
+            f, = glob.glob(os.path.join(tmp, "*.mtd"))
+            self.assertIn("memtype: dumps: %s; full report: memtype report --leaks --errors --types"
+                          % os.path.basename(f), r.stderr)
+        finally:
+            shutil.rmtree(tmp)
+
+
+class Symbolization(unittest.TestCase):
+    def test_inlined_frames_are_shown(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-inline.")
+        try:
+            r, files = run_with_dump([FAILPROG, "header", "10"], tmp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            doc = json.loads(report("--json", files[0]).stdout)
+            stacks = [t["stack"] for t in doc["processes"][0]["types"] if t["stack"]]
+            inl = [s for s in stacks if s[0]["function"] == "site_h"]
+            self.assertTrue(inl, stacks)
+            self.assertEqual((inl[0][0]["file"], inl[0][0]["inlined"]), ("failprog_inline.h", True))
+            self.assertEqual((inl[0][1]["function"], inl[0][1]["file"]), ("header", "failprog.c"))
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_a_missing_or_changed_binary_degrades_with_a_note(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-gone.")
+        try:
+            prog = os.path.join(tmp, "leaky")
+            shutil.copy(os.path.join(BUGS, "leaky"), prog)
+            r, files = run_with_dump([prog, "leaks"], tmp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            good = report("--leaks", files[0]).stdout
+            self.assertIn("new_node (leaky.c:27)", good)
+            shutil.copy("/bin/true", prog)  # another program at the same path
+            changed = report("--leaks", files[0])
+            self.assertEqual(changed.returncode, 0, changed.stderr)
+            self.assertNotIn("leaky.c:27", changed.stdout)
+            self.assertRegex(changed.stdout, r"#0 0x[0-9a-f]+ \(leaky\+0x[0-9a-f]+\)")
+            self.assertRegex(changed.stdout, r"memtype: note: no file:line for 1 module \(leaky: "
+                                             r"changed since the run: its build-id differs\)")
+            os.unlink(prog)
+            gone = report("--leaks", files[0])
+            self.assertEqual(gone.returncode, 0, gone.stderr)
+            self.assertRegex(gone.stdout, r"memtype: note: no file:line for 1 module \(leaky: missing\)")
+        finally:
+            shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    unittest.main()
