@@ -6,7 +6,8 @@ set -eu
 job=${1:-test}
 build="gcc g++ cmake make pkg-config check libunwind-dev python3"
 # Real programs the tests run under the preload, and what they need.
-test="$build sqlite3 tcl perl git xz-utils tar bash binutils diffutils findutils sed coreutils"
+# chromium: the HTML report's test opens the page headless.
+test="$build sqlite3 tcl perl git xz-utils tar bash binutils diffutils findutils sed coreutils chromium"
 bench="$test time libjemalloc2 libmimalloc2.0 libgoogle-perftools4 heaptrack valgrind electric-fence duma libdmalloc5"
 case "$job" in
 build) want=$build ;;

@@ -23,6 +23,7 @@ USAGE = """memtype - a malloc debugger for unmodified programs
   memtype report --json FILE...              everything, as JSON (docs/report-json.md)
   memtype report --folded [--weight W] FILE... folded stacks for flame graphs, weighted
                                              by bytes (allocated), allocs, inuse or leaks
+  memtype report --html OUT FILE...          one self-contained page: tables and charts
   memtype diff A B                           per-type growth from dump A to dump B
   memtype sweep [flags] -- PROGRAM [ARGS...] rerun PROGRAM failing its 1st, 2nd, ... Nth
                                              eligible allocation; list the runs that crashed
@@ -222,6 +223,9 @@ def cmd_report(argv):
                    help="with --folded: bytes allocated (default), allocs, inuse (bytes in "
                         "use at the dump) or leaks (bytes definitely, indirectly or "
                         "possibly lost)")
+    p.add_argument("--html", metavar="OUT",
+                   help="write one self-contained HTML page (sortable tables, charts of "
+                        "the top types, the leaks and the errors) to OUT")
     p.add_argument("--merge", action="store_true",
                    help="one table for every process (default: one per program, its "
                         "processes merged)")
@@ -244,6 +248,18 @@ def cmd_report(argv):
         import json
         json.dump(formats.to_json(dumps, args.no_symbolize), sys.stdout, indent=1)
         sys.stdout.write("\n")
+        return 0
+    if args.html:
+        from . import html as htmlmod
+        page = htmlmod.render(dumps, lambda g: merge_types(g, args.no_symbolize, args.frames),
+                              args.no_symbolize)
+        try:
+            with open(args.html, "w", encoding="utf-8") as f:
+                f.write(page)
+        except OSError as e:
+            print("memtype: error: cannot write %s: %s" % (args.html, e.strerror), file=sys.stderr)
+            return 2
+        print("memtype: wrote %s" % args.html)
         return 0
     if args.folded:
         for line in formats.folded(dumps, args.weight, args.no_symbolize):

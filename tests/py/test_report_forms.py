@@ -71,6 +71,54 @@ class Forms(unittest.TestCase):
                                          "leaky;new_node 480"])
 
 
+def chromium():
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+class Html(unittest.TestCase):
+    """The page opens in headless Chromium (scripts/deps.sh test installs it)
+    without a console error, its script runs, and its charts are there."""
+
+    def test_the_page_loads_in_chromium_with_its_charts(self):
+        browser = chromium()
+        if browser is None:
+            if os.environ.get("MT_REQUIRE_CHROMIUM") == "1":
+                self.fail("chromium is not installed (scripts/deps.sh test installs it)")
+            self.skipTest("chromium is not installed")
+        tmp = tempfile.mkdtemp(prefix="memtype-html.")
+        try:
+            r, files = run_with_dump([os.path.join(BUGS, "leaky"), "leaks"], tmp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            page = os.path.join(tmp, "report.html")
+            out = report("--html", page, *files)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            with open(page, encoding="utf-8") as f:
+                text = f.read()
+            self.assertNotRegex(text, r"(src|href)=\"https?:")  # nothing from the network
+            c = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                                "--no-first-run", "--disable-extensions",
+                                "--user-data-dir=" + os.path.join(tmp, "profile"),
+                                "--enable-logging=stderr", "--v=0", "--dump-dom",
+                                "file://" + page], capture_output=True, text=True, timeout=120)
+            dom, log = c.stdout, c.stderr
+            self.assertIn('data-ready="1"', dom, log[-3000:])
+            console = [l for l in log.splitlines() if "CONSOLE" in l]
+            # two tables (types, leaks; no errors) and four charts: memory in
+            # use and allocations by type, bytes by leak kind, bytes lost by site
+            self.assertTrue(any("memtype report ready: 2 tables, 4 charts" in l for l in console),
+                            console)
+            self.assertFalse([l for l in console if "Uncaught" in l or "rror" in l], console)
+            self.assertEqual(dom.count('<svg class="chart"'), 4, dom[:2000])
+            self.assertGreater(dom.count("<rect "), 8)
+            self.assertIn("new_node (leaky.c:27)", dom)
+        finally:
+            shutil.rmtree(tmp)
+
+
 class Diff(unittest.TestCase):
     def test_growth_between_two_dumps_of_one_run(self):
         tmp = tempfile.mkdtemp(prefix="memtype-diff.")
