@@ -136,18 +136,26 @@ static unsigned type_of(uintptr_t pc) {
   return mt_site_deep || mt_site_is_wrapper(type) ? mt_site_resolve(pc) : type;
 }
 
-static void count_alloc(unsigned type, unsigned cls, uint64_t bytes) {
+/* real: the bytes handed out for the `bytes` asked (waste accounting). */
+static void count_alloc(unsigned type, unsigned cls, uint64_t bytes, uint64_t real) {
   mt_tcache_t *tc = mt_tls_own;
-  if (tc == NULL)
-    mt_tcache_count_nocache(true, type, cls, bytes);
-  else
-    mt_tcache_count_alloc(tc, type, cls, bytes);
+  if (tc == NULL) {
+    mt_tcache_count_nocache(true, type, cls, bytes, real);
+  } else {
+    mt_tcache_count_alloc(tc, type, cls, bytes, real);
+    if (cls != MT_CLASS_BIT_POOL) /* the program's own pools are not malloc requests */
+      mt_sizeprof_add(&tc->prof, bytes, real);
+  }
+}
+
+static uint64_t page_round(uint64_t n) {
+  return (n + MT_PAGE_SIZE - 1) & ~(uint64_t)(MT_PAGE_SIZE - 1);
 }
 
 static void count_free(unsigned type, uint64_t bytes) {
   mt_tcache_t *tc = mt_tls_own;
   if (tc == NULL)
-    mt_tcache_count_nocache(false, type, 0, bytes);
+    mt_tcache_count_nocache(false, type, 0, bytes, 0);
   else
     mt_tcache_count_free(tc, type, bytes);
 }
@@ -349,7 +357,7 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
     if (mt_check_on)
       check_fresh_slot(b->items[i], b->metas[i], c, n);
     b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
-    count_alloc(type, c, n);
+    count_alloc(type, c, n, mt_classes[c].size);
     return b->items[i];
   }
   /* An exiting thread: one slot straight from the zone. */
@@ -360,7 +368,7 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
   if (mt_check_on)
     check_fresh_slot(p, m, c, n);
   m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
-  count_alloc(type, c, n);
+  count_alloc(type, c, n, mt_classes[c].size);
   return p;
 }
 
@@ -382,7 +390,7 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
     memset((void *)run->start, 0, n);
   if (mt_check_on)
     check_fresh_large(run->start);
-  count_alloc(type, MT_CLASS_BIT_MEDIUM, n);
+  count_alloc(type, MT_CLASS_BIT_MEDIUM, n, (uint64_t)np << MT_PAGE_SHIFT);
   return (void *)run->start;
 }
 
@@ -397,7 +405,7 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) 
   h->free_pc = 0;
   if (mt_check_on)
     check_fresh_large((uintptr_t)p);
-  count_alloc(type, MT_CLASS_BIT_HUGE, n);
+  count_alloc(type, MT_CLASS_BIT_HUGE, n, page_round(n));
   return p;
 }
 
@@ -423,7 +431,7 @@ static void *alloc_any(size_t n, unsigned family, bool zero, unsigned type) {
 static void *guarded(size_t n, size_t align, unsigned family, unsigned type) {
   void *g = MT_UNLIKELY(mt_guard_on) ? mt_guard_try(n, align, type, family) : NULL;
   if (g)
-    count_alloc(type, MT_CLASS_BIT_MEDIUM, n);
+    count_alloc(type, MT_CLASS_BIT_MEDIUM, n, n); /* guard pages are not rounding waste */
   return g; /* fresh pages: zero */
 }
 
@@ -697,7 +705,7 @@ void mt_free(void *p, unsigned family, uintptr_t pc) { mt_free_inline(p, family,
 void mt_type_account(unsigned type, size_t n, bool allocated) {
   mt_init();
   if (allocated)
-    count_alloc(type, MT_CLASS_BIT_POOL, n);
+    count_alloc(type, MT_CLASS_BIT_POOL, n, n);
   else
     count_free(type, n);
 }
@@ -784,7 +792,8 @@ void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     b.meta->f.size = (uint32_t)n;
     b.meta->f.type = (uint16_t)type;
     count_free(old_type, old);
-    count_alloc(type, b.where == BLK_SLOT ? b.run->cls : MT_CLASS_BIT_MEDIUM, n);
+    count_alloc(type, b.where == BLK_SLOT ? b.run->cls : MT_CLASS_BIT_MEDIUM, n,
+                b.where == BLK_SLOT ? b.usable : pages_for(n) << MT_PAGE_SHIFT);
     return p;
   }
   if (b.where == BLK_HUGE && n > MT_MEDIUM_MAX) {
@@ -795,7 +804,7 @@ void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     h->meta.f.size = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
     h->meta.f.type = (uint16_t)type;
     count_free(old_type, old);
-    count_alloc(type, MT_CLASS_BIT_HUGE, n);
+    count_alloc(type, MT_CLASS_BIT_HUGE, n, page_round(n));
     return q;
   }
   void *q = alloc_maybe_guarded(n, 0, family, false, type);

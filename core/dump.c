@@ -31,6 +31,7 @@
 #define TAG_ERRORS 7u
 #define TAG_LEAKS 8u
 #define TAG_GUARD 9u
+#define TAG_WASTE 10u
 #define TAG_END 0xffffffffu
 #define FLAG_COMPLETE 1u
 #define MAX_SLOTS 65536u
@@ -107,7 +108,8 @@ static void section_end(void) {
 static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
   put(MAGIC, 8);
   put16(1); /* major */
-  put16(2); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the records' failures */
+  put16(3); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the records' failures;
+              * 1.3 WASTE */
   put16(64);
   put16(0x0102);
   put32(flags);
@@ -409,6 +411,34 @@ static void guard_section(unsigned ntypes) {
   section_end();
 }
 
+/* MALLOC_PROFILE's table: requests by size rounded to 16 bytes, the larger
+ * ones in one row, and each type's bytes handed out (its waste is those
+ * minus its bytes requested). Left out when the registry stays busy (a
+ * dump in a handler that interrupted it). */
+static void waste_section(mt_typestat_t *const *const *slots, unsigned nslots, unsigned ntypes) {
+  static mt_sizeprof_t prof;
+  if (!mt_tcache_sum_sizes(&prof))
+    return;
+  section_begin(TAG_WASTE);
+  put32(MT_WASTE_BUCKETS);
+  put32(ntypes);
+  for (unsigned b = 0; b < MT_WASTE_BUCKETS; b++)
+    put64(prof.requests[b]);
+  put64(prof.large_requests);
+  put64(prof.large_bytes);
+  put64(prof.large_real);
+  for (unsigned t = 0; t < ntypes; t++) {
+    uint64_t real = 0;
+    for (unsigned s = 0; s < nslots; s++) {
+      const mt_typestat_t *st = slot_stat(slots[s], t);
+      if (st)
+        real += __atomic_load_n(&st->bytes_real, __ATOMIC_RELAXED);
+    }
+    put64(real);
+  }
+  section_end();
+}
+
 /* ---- signals ----------------------------------------------------------------- */
 
 static void on_dump_signal(int sig, void *info, void *uc) {
@@ -541,6 +571,7 @@ bool mt_dump_write(int reason, int sig) {
   errors_section();
   leaks_section();
   guard_section(ntypes);
+  waste_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
   section_begin(TAG_END);
   section_end();
   flush();

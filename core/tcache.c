@@ -116,6 +116,18 @@ static void add_stat(mt_typestat_t *to, const mt_typestat_t *from) {
   to->classes[0] |= from->classes[0];
   to->classes[1] |= from->classes[1];
   to->failures += from->failures;
+  to->bytes_real += from->bytes_real;
+}
+
+/* Requests by size of threads that exited, and of calls without a cache. */
+static mt_sizeprof_t retired_prof;
+
+static void add_prof(mt_sizeprof_t *to, const mt_sizeprof_t *from) {
+  for (unsigned b = 0; b < MT_WASTE_BUCKETS; b++)
+    to->requests[b] += __atomic_load_n(&from->requests[b], __ATOMIC_RELAXED);
+  to->large_requests += __atomic_load_n(&from->large_requests, __ATOMIC_RELAXED);
+  to->large_bytes += __atomic_load_n(&from->large_bytes, __ATOMIC_RELAXED);
+  to->large_real += __atomic_load_n(&from->large_real, __ATOMIC_RELAXED);
 }
 
 /* Moves a dead thread's counters into the shared slot and zeroes its own,
@@ -170,6 +182,8 @@ static void flush_all(mt_tcache_t *tc) {
 /* Unlinks tc from the registry and puts it on the spare list. */
 static void release_locked(mt_tcache_t *tc) {
   fold_stats_locked(tc);
+  add_prof(&retired_prof, &tc->prof);
+  memset(&tc->prof, 0, sizeof(tc->prof));
   if (tc->prev)
     tc->prev->next = tc->next;
   else
@@ -231,7 +245,8 @@ void mt_tcache_count_failure(mt_tcache_t *tc, unsigned type) {
   mt_unlock(&registry_lock);
 }
 
-void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t bytes) {
+void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t bytes,
+                             uint64_t real) {
   unsigned c = type / MT_STAT_CHUNK;
   mt_lock(&registry_lock);
   if (shared[c] == NULL)
@@ -241,6 +256,9 @@ void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t b
     if (alloc) {
       s->allocs++;
       s->bytes_alloc += bytes;
+      s->bytes_real += real;
+      if (cls < MT_NCLASSES + 2) /* not a pool's */
+        mt_sizeprof_add(&retired_prof, bytes, real);
       s->classes[cls >> 6] |= 1ull << (cls & 63);
     } else {
       s->frees++;
@@ -264,9 +282,24 @@ static void sum_slot(mt_typestat_t *const *slot, mt_typestat_t *out, unsigned nt
       v.classes[0] = __atomic_load_n(&chunk[i].classes[0], __ATOMIC_RELAXED);
       v.classes[1] = __atomic_load_n(&chunk[i].classes[1], __ATOMIC_RELAXED);
       v.failures = __atomic_load_n(&chunk[i].failures, __ATOMIC_RELAXED);
+      v.bytes_real = __atomic_load_n(&chunk[i].bytes_real, __ATOMIC_RELAXED);
       add_stat(&out[c * MT_STAT_CHUNK + i], &v);
     }
   }
+}
+
+bool mt_tcache_sum_sizes(mt_sizeprof_t *out) {
+  memset(out, 0, sizeof(*out));
+  for (unsigned tries = 0; !mt_trylock(&registry_lock); tries++) {
+    if (tries == 1000)
+      return false; /* held by the thread a handler interrupted */
+    mt_os_yield();
+  }
+  add_prof(out, &retired_prof);
+  for (mt_tcache_t *tc = registry; tc; tc = tc->next)
+    add_prof(out, &tc->prof);
+  mt_unlock(&registry_lock);
+  return true;
 }
 
 void mt_tcache_sum_types(mt_typestat_t *out, unsigned ntypes) {

@@ -34,7 +34,17 @@ typedef struct mt_typestat_s {
   uint64_t bytes_freed;
   uint64_t classes[2];  /* size classes used (bit per class), vmstat's Size(s) */
   uint64_t failures;    /* allocations failed on purpose (MEMTYPE_FAILURE_RATE) */
+  uint64_t bytes_real;  /* bytes handed out for them (slot, run or mapping sizes):
+                         * the type's waste is bytes_real - bytes_alloc */
 } mt_typestat_t;
+
+/* MALLOC_PROFILE's table: requests by size rounded up to 16 bytes (bucket
+ * (n + 15) / 16, to MT_SMALL_MAX), the larger ones summed in one row. */
+#define MT_WASTE_BUCKETS (MT_SMALL_MAX / 16 + 1)
+typedef struct mt_sizeprof_s {
+  uint64_t requests[MT_WASTE_BUCKETS];
+  uint64_t large_requests, large_bytes, large_real;
+} mt_sizeprof_t;
 
 #define MT_STAT_CHUNK 256 /* types per lazily allocated chunk of a slot */
 #define MT_STAT_CHUNKS (65536 / MT_STAT_CHUNK)
@@ -58,6 +68,7 @@ typedef struct mt_tcache_s {
   struct mt_tcache_s *prev, *next;     /* registry */
   long tid;                            /* owner's kernel thread id */
   unsigned slot;                       /* its slot number in the live file (1..) */
+  mt_sizeprof_t prof;                  /* this thread's requests by size */
 } mt_tcache_t;
 
 /* Thread states in mt_tls_state. While a thread is ATTACHING it may call
@@ -101,7 +112,11 @@ unsigned mt_tcache_registered(void);
  * callers clamp differences at zero. */
 void mt_tcache_sum_types(mt_typestat_t *out, unsigned ntypes);
 /* Counters for blocks handled without a cache (before init, after exit). */
-void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t bytes);
+void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t bytes,
+                             uint64_t real);
+/* Every thread's requests by size, dead ones included (racy read); false
+ * when the registry stays busy (it never waits long: dumps in handlers). */
+bool mt_tcache_sum_sizes(mt_sizeprof_t *out);
 /* Gives tc the stat chunk for types [chunk*256, chunk*256+256): slow path. */
 mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk);
 /* Type of call site pc through the thread's site cache: slow path. */
@@ -134,8 +149,19 @@ void mt_tcache_sample_highuse(unsigned type) MT_NOINLINE MT_COLD;
 /* The sampled high-water mark of a type's bytes in use. */
 uint64_t mt_tcache_highuse(unsigned type);
 
+static inline void mt_sizeprof_add(mt_sizeprof_t *p, uint64_t n, uint64_t real) {
+  if (MT_LIKELY(n <= MT_SMALL_MAX)) {
+    mt_stat_add(&p->requests[(n + 15) >> 4], 1);
+  } else {
+    mt_stat_add(&p->large_requests, 1);
+    mt_stat_add(&p->large_bytes, n);
+    mt_stat_add(&p->large_real, real);
+  }
+}
+
+/* real: the bytes handed out for the n asked (the slot, the run...). */
 static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigned cls,
-                                         uint64_t n) {
+                                         uint64_t n, uint64_t real) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);
   /* One load of the count serves the sampling test and the increment. */
   uint64_t allocs = __atomic_load_n(&s->allocs, __ATOMIC_RELAXED);
@@ -143,6 +169,7 @@ static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigne
     mt_tcache_sample_highuse(type);
   __atomic_store_n(&s->allocs, allocs + 1, __ATOMIC_RELAXED);
   mt_stat_add(&s->bytes_alloc, n);
+  mt_stat_add(&s->bytes_real, real);
   uint64_t bit = 1ull << (cls & 63), *w = &s->classes[cls >> 6];
   uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(!(old & bit)))

@@ -211,6 +211,10 @@ def cmd_report(argv):
     p.add_argument("--leaks", action="store_true",
                    help="the leak records of the exit scan, biggest first, with the "
                         "allocation stacks (--reachable adds the still-reachable ones)")
+    p.add_argument("--waste", action="store_true",
+                   help="MALLOC_PROFILE's table: requests by size rounded up to 16 bytes, "
+                        "the size handed out, total memory used and wasted, overall and "
+                        "per type")
     p.add_argument("--reachable", action="store_true",
                    help="with --leaks: list still-reachable records too")
     p.add_argument("--json", action="store_true",
@@ -271,13 +275,70 @@ def cmd_report(argv):
         print_errors(dumps, args.no_symbolize, args.lines)
     if args.failures:
         print_failures(dumps, args.no_symbolize, args.lines)
-    if not ((args.errors or args.failures or args.leaks) and not args.types):
+    if args.waste:
+        for group in [dumps] if args.merge else by_program(dumps, args.sort):
+            print_waste(group, merge_types(group, args.no_symbolize, args.frames), args.lines)
+    if not ((args.errors or args.failures or args.leaks or args.waste) and not args.types):
         for group in [dumps] if args.merge else by_program(dumps, args.sort):
             rows = merge_types(group, args.no_symbolize, args.frames)
             sort_rows(rows, args.sort)
             print_table(group, rows, args.lines)
     print_notes(dumps)
     return 0
+
+
+def waste_rows(dumps):
+    """(rounded size, requests, size handed out) per 16-byte bucket with
+    requests, summed over the dumps, and the larger blocks' totals."""
+    buckets, large = {}, [0, 0, 0]
+    for d in dumps:
+        w = d.waste
+        if w is None:
+            continue
+        slots = sorted(d.sizes)
+        for b, n in enumerate(w.requests):
+            if n:
+                size = max(16, b * 16)
+                real = next((s for s in slots if s >= size), size)
+                r = buckets.setdefault(b * 16, [0, real])
+                r[0] += n
+        large[0] += w.large_requests
+        large[1] += w.large_bytes
+        large[2] += w.large_real
+    return sorted((size, n, real) for size, (n, real) in buckets.items()), large
+
+
+def print_waste(dumps, rows, lines=30):
+    """MALLOC_PROFILE's waste table, then the totals (exact: bytes handed out
+    minus bytes requested) overall and by type."""
+    procs = ", ".join("%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid) for d in dumps)
+    if all(d.waste is None for d in dumps):
+        print("memtype: %s: no size profile in this dump (format 1.3 or later has one)" % procs)
+        return
+    table, large = waste_rows(dumps)
+    print("memtype: requests by size in %s (rounded up to 16 bytes, as MALLOC_PROFILE)" % procs)
+    print("%10s %12s %10s %14s" % ("Size", "Requests", "Real size", "Waste"))
+    for size, n, real in table:
+        print("%10d %12d %10d %14d" % (size, n, real, n * (real - size)))
+    if large[0]:
+        print("%10s %12d %10s %14d  (%d bytes asked, %d handed out)" % (
+            "larger", large[0], "pages", large[2] - large[1], large[1], large[2]))
+    real = sum(d.waste.real_by_type.get(t.id, 0) for d in dumps if d.waste for t in d.types)
+    asked = sum(t.bytes_alloc for d in dumps if d.waste for t in d.types)
+    waste = max(0, real - asked)
+    print("Total memory used: %d bytes; total waste: %d bytes (%.1f%%) -- exact: bytes handed "
+          "out minus bytes requested" % (real, waste, 100.0 * waste / real if real else 0))
+    by = [r for r in rows if r.get("real")]
+    by.sort(key=lambda r: (-(r["real"] - r["ba"]), r["label"]))
+    if by:
+        width = max([20] + [min(100, len(r["label"])) for r in by[:lines]])
+        print("%-*s %10s %12s %12s %12s %7s" % (width, "Type", "Requests", "Requested",
+                                                "Handed out", "Waste", "Waste%"))
+        for r in by[:lines]:
+            w = max(0, r["real"] - r["ba"])
+            print("%-*s %10d %12d %12d %12d %6.1f%%" % (width, r["label"][:width], r["allocs"],
+                                                        r["ba"], r["real"], w,
+                                                        100.0 * w / r["real"]))
 
 
 def sort_rows(rows, order):
@@ -341,8 +402,9 @@ def merge_types(dumps, no_symbolize=False, frames=2):
                 key = label = "(untyped)" if t.id == 0 else "(other sites: type table full)"
             row = merged.setdefault(key, {"label": label, "allocs": 0, "frees": 0,
                                           "ba": 0, "bf": 0, "sizes": set(), "hu": 0,
-                                          "fail": 0, "guard": 0, "gmiss": 0})
+                                          "fail": 0, "guard": 0, "gmiss": 0, "real": 0})
             row["fail"] += t.failures
+            row["real"] += d.waste.real_by_type.get(t.id, 0) if getattr(d, "waste", None) else 0
             g, gm = (getattr(d, "guard", None) or {}).get(t.id, (0, 0))
             row["guard"] += g
             row["gmiss"] += gm
@@ -367,7 +429,9 @@ def print_table(dumps, rows, lines, growth=None):
     fail = any(getattr(d, "failures", None) is not None for d in dumps) or \
         any(r.get("fail") for r in rows)
     guard = any(getattr(d, "guard", None) is not None for d in dumps)
-    print("%-*s %9s %9s %9s %10s%s%s  %s%s" % (width, "Type", "InUse", "MemUse", "HighUse",
+    waste = any(getattr(d, "waste", None) is not None for d in dumps)
+    print("%-*s %9s %9s %9s%s %10s%s%s  %s%s" % (width, "Type", "InUse", "MemUse", "HighUse",
+                                                " %8s" % "Waste" if waste else "",
                                                 "Requests", " %7s" % "Fail" if fail else "",
                                                 " %8s %7s" % ("Guarded", "GMiss") if guard else "",
                                                 "Size(s)", "" if growth is None else "  Growth"))
@@ -377,8 +441,9 @@ def print_table(dumps, rows, lines, growth=None):
     for r in rows[:lines]:
         mem = max(0, r["ba"] - r["bf"])
         high = "-" if r["hu"] is None else _human_k(max(r["hu"], mem))
-        line = "%-*s %9d %9s %9s %10d%s%s  %s" % (
+        line = "%-*s %9d %9s %9s%s %10d%s%s  %s" % (
             width, r["label"][:width], max(0, r["allocs"] - r["frees"]), _human_k(mem), high,
+            " %8s" % _human_k(max(0, r.get("real", 0) - r["ba"])) if waste else "",
             r["allocs"], " %7d" % r.get("fail", 0) if fail else "",
             " %8d %7d" % (r.get("guard", 0), r.get("gmiss", 0)) if guard else "",
             ",".join(sorted(r["sizes"], key=size_key)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 MAGIC = b"memtype\x1a"
 MAJOR = 1
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
-TAG_ERRORS, TAG_LEAKS, TAG_GUARD = 7, 8, 9
+TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE = 7, 8, 9, 10
 TAG_END = 0xFFFFFFFF
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -129,6 +129,15 @@ class Leaks:
 
 
 @dataclass
+class Waste:
+    requests: list   # requests[b]: requests of (b-1)*16+1 .. b*16 bytes (b = 0: size 0)
+    large_requests: int   # requests above the largest bucket
+    large_bytes: int      # their bytes requested
+    large_real: int       # their bytes handed out (page runs, mappings)
+    real_by_type: dict    # type id -> bytes handed out (slots, runs, mappings)
+
+
+@dataclass
 class Dump:
     path: str
     major: int
@@ -154,6 +163,7 @@ class Dump:
     guard: object = None      # {type id: (guarded, misses)} when memguard was on
     guard_pages: int = 0      # guarded pages live when the dump was written
     guard_budget: int = 0     # memguard's budget in pages
+    waste: object = None      # Waste (format 1.3 on), else None
 
     def class_names(self, bitmap):
         out = []
@@ -269,6 +279,14 @@ def parse(data, path="<bytes>"):
             for _ in range(n):
                 tid, _, g, m = c.u("IIQQ", "guard record")
                 d.guard[tid] = (g, m)
+        elif tag == TAG_WASTE:
+            nb, nt = c.u("II", "waste counts")
+            if nb > 65536 or nt > 65536:
+                raise DumpError("%s: corrupt: WASTE section counts %d, %d" % (path, nb, nt))
+            req = list(c.u("%dQ" % nb, "requests by size")) if nb else []
+            lr, lb, lreal = c.u("QQQ", "large requests")
+            real = c.u("%dQ" % nt, "bytes handed out by type") if nt else ()
+            d.waste = Waste(req, lr, lb, lreal, {tid: v for tid, v in enumerate(real)})
         else:
             d.unknown_sections.append(tag)
         pos = body + length

@@ -42,7 +42,8 @@ def to_json(dumps, no_symbolize=False):
                 "bytes_freed": t.bytes_freed, "in_use_blocks": max(0, t.allocs - t.frees),
                 "in_use_bytes": max(0, t.bytes_alloc - t.bytes_freed), "high_use": t.highuse,
                 "sizes": d.class_names(t.classes), "failures": t.failures,
-                "guarded": g, "guard_misses": gm})
+                "guarded": g, "guard_misses": gm,
+                "bytes_real": d.waste.real_by_type.get(t.id, 0) if d.waste else None})
         p = {"program": _program(d), "exe": d.exe, "argv": d.argv, "pid": d.pid,
              "ppid": d.ppid, "reason": d.reason, "signal": d.signal or None,
              "start_ns": d.start_ns, "end_ns": d.end_ns, "depth": d.depth,
@@ -74,6 +75,14 @@ def to_json(dumps, no_symbolize=False):
                                       for r in d.leaks.records]}
         if d.guard is not None:
             p["guard"] = {"pages_live": d.guard_pages, "budget_pages": d.guard_budget}
+        p["waste"] = None
+        if d.waste is not None:
+            from .cli import waste_rows
+            table, large = waste_rows([d])
+            p["waste"] = {"by_size": [{"size": s, "requests": n, "real_size": r}
+                                      for s, n, r in table],
+                          "larger": {"requests": large[0], "bytes": large[1],
+                                     "bytes_real": large[2]}}
         procs.append(p)
     return {"memtype_report": JSON_SCHEMA, "processes": procs}
 

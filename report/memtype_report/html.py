@@ -116,11 +116,19 @@ def render(dumps, rows_of, no_symbolize=False):
     body.append("<h2>Types</h2>")
     body.append(bar_chart("Memory in use, by type (top 15)", inuse))
     body.append(bar_chart("Allocations, by type (top 15)", reqs, unit=str))
+    from .cli import waste_rows
+    table, _ = waste_rows(dumps)
+    if any(d.waste is not None for d in dumps):
+        body.append(bar_chart("Waste by size class (bytes handed out beyond the rounded request)",
+                              sorted((("%d B" % s, n * (r - s)) for s, n, r in table),
+                                     key=lambda x: -x[1]), unit=lambda v: "%d B" % v))
     body.append(_table(
-        ["Type", "InUse", "MemUse", "HighUse", "Requests", "Bytes requested", "Size(s)"],
+        ["Type", "InUse", "MemUse", "HighUse", "Requests", "Bytes requested", "Waste",
+         "Size(s)"],
         [(r["label"], max(0, r["allocs"] - r["frees"]),
           (_k(max(0, r["ba"] - r["bf"])), max(0, r["ba"] - r["bf"])),
           ("-", -1) if r["hu"] is None else (_k(r["hu"]), r["hu"]), r["allocs"], r["ba"],
+          max(0, r.get("real", 0) - r["ba"]),
           (",".join(sorted(r["sizes"], key=lambda s: (0, int(s)) if s.isdigit() else (1, s))), 0))
          for r in rows]))
     # Leaks

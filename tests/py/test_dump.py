@@ -15,12 +15,13 @@ PROG = os.environ.get("MEMTYPE_THREE_SITES", "build/bin/three_sites")
 
 
 def cells(words):
-    """InUse, MemUse, Requests, Size(s) of a table row's words (HighUse left out)."""
-    return [words[-5], words[-4], words[-2], words[-1]]
+    """InUse, MemUse, Requests, Size(s) of a table row's words (HighUse and
+    Waste left out)."""
+    return [words[-6], words[-5], words[-2], words[-1]]
 
 
 def high_use_k(words):
-    return int(words[-3].rstrip("K"))
+    return int(words[-4].rstrip("K"))
 
 
 def run_for_dump(tmp, extra_env=None):
@@ -89,7 +90,7 @@ class ThreeSites(unittest.TestCase):
         self.assertEqual((named["wrapped"].allocs, named["wrapped"].bytes_alloc), (50, 50000))
         self.assertEqual(named["program"].allocs, 110)  # keep_small 100 + big 10
         r = subprocess.run([CMD, "report", "--types", files[0]], capture_output=True, text=True)
-        self.assertRegex(r.stdout, r"\nprogram +105 +198K +\d+K +110  32,pages\n")
+        self.assertRegex(r.stdout, r"\nprogram +105 +198K +\d+K +\d+K +110  32,pages\n")
 
     def test_malformed_naming_rule_stops_the_program(self):
         tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
@@ -109,7 +110,7 @@ class ThreeSites(unittest.TestCase):
         r = subprocess.run([CMD, "report", "--types", self.path], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
-        self.assertRegex(lines[1], r"^Type +InUse +MemUse +HighUse +Requests +Size\(s\)$")
+        self.assertRegex(lines[1], r"^Type +InUse +MemUse +HighUse +Waste +Requests +Size\(s\)$")
         rows = {l.split(" (")[0]: l.split() for l in lines[2:] if " (three_sites.c:" in l}
         self.assertEqual(cells(rows["big"]), ["5", "196K", "10", "pages"])
         self.assertEqual(cells(rows["keep_small"]), ["100", "3K", "100", "32"])

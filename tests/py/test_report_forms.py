@@ -4,6 +4,7 @@ frames, and the note for modules that are missing or changed since the run."""
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -91,7 +92,10 @@ class Html(unittest.TestCase):
             self.skipTest("chromium is not installed")
         tmp = tempfile.mkdtemp(prefix="memtype-html.")
         try:
-            r, files = run_with_dump([os.path.join(BUGS, "leaky"), "leaks"], tmp)
+            r, _ = run_with_dump([os.path.join(BUGS, "leaky"), "leaks"], tmp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r, files = run_with_dump([os.environ.get("MEMTYPE_SIZE_WASTE", "build/bin/size_waste")],
+                                     tmp)
             self.assertEqual(r.returncode, 0, r.stderr)
             page = os.path.join(tmp, "report.html")
             out = report("--html", page, *files)
@@ -107,14 +111,50 @@ class Html(unittest.TestCase):
             dom, log = c.stdout, c.stderr
             self.assertIn('data-ready="1"', dom, log[-3000:])
             console = [l for l in log.splitlines() if "CONSOLE" in l]
-            # two tables (types, leaks; no errors) and four charts: memory in
-            # use and allocations by type, bytes by leak kind, bytes lost by site
-            self.assertTrue(any("memtype report ready: 2 tables, 4 charts" in l for l in console),
+            # two tables (types, leaks; no errors) and five charts: memory in
+            # use and allocations by type, waste by size class, bytes by leak
+            # kind, bytes lost by site
+            self.assertTrue(any("memtype report ready: 2 tables, 5 charts" in l for l in console),
                             console)
             self.assertFalse([l for l in console if "Uncaught" in l or "rror" in l], console)
-            self.assertEqual(dom.count('<svg class="chart"'), 4, dom[:2000])
+            self.assertEqual(dom.count('<svg class="chart"'), 5, dom[:2000])
             self.assertGreater(dom.count("<rect "), 8)
             self.assertIn("new_node (leaky.c:27)", dom)
+        finally:
+            shutil.rmtree(tmp)
+
+
+class Waste(unittest.TestCase):
+    def test_the_waste_table_matches_the_hand_computed_figures(self):
+        # examples/size_waste.c: 1000 x 20 bytes (32-byte slots), 500 x 100
+        # (112), 300 x 1000 (1024), 10 x 5000 (5120), 5 x 100000 (25 pages).
+        tmp = tempfile.mkdtemp(prefix="memtype-waste.")
+        try:
+            prog = os.environ.get("MEMTYPE_SIZE_WASTE", "build/bin/size_waste")
+            r, files = run_with_dump([prog], tmp, MEMTYPE_LEAKS="0")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = report("--waste", files[0]).stdout
+            rows = {int(l.split()[0]): l.split()[1:] for l in out.splitlines()
+                    if l.split() and l.split()[0].isdigit()}
+            # MALLOC_PROFILE's rows: rounded size -> requests, real size, waste
+            self.assertEqual(rows[32][:2], ["1000", "32"])
+            self.assertEqual(rows[112][:2], ["500", "112"])
+            self.assertEqual(rows[1008], ["300", "1024", str(300 * (1024 - 1008))])
+            self.assertEqual(rows[5008], ["10", "5120", str(10 * (5120 - 5008))])
+            self.assertRegex(out, r"larger +5 +pages +12000  \(500000 bytes asked, 512000 handed out\)")
+            # the program's own blocks, exactly
+            real = 1000 * 32 + 500 * 112 + 300 * 1024 + 10 * 5120 + 5 * 25 * 4096
+            asked = 1000 * 20 + 500 * 100 + 300 * 1000 + 10 * 5000 + 5 * 100000
+            by_type = {l.split()[0]: l.split()[-5:] for l in out.splitlines()
+                       if l.startswith("make_")}
+            self.assertEqual(by_type["make_key"], ["1000", "20000", "32000", "12000", "37.5%"])
+            self.assertEqual(by_type["make_image"], ["5", "500000", "512000", "12000", "2.3%"])
+            got = sum(int(v[2]) for v in by_type.values())
+            self.assertEqual((got, sum(int(v[1]) for v in by_type.values())), (real, asked))
+            total = re.search(r"Total memory used: (\d+) bytes; total waste: (\d+) bytes", out)
+            # stdio's buffer (puts) is the only other block: 1024 asked... or a page
+            self.assertGreaterEqual(int(total.group(1)), real)
+            self.assertGreaterEqual(int(total.group(2)), real - asked)
         finally:
             shutil.rmtree(tmp)
 
