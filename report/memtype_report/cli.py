@@ -280,8 +280,9 @@ def cmd_report(argv):
             print_waste(group, merge_types(group, args.no_symbolize, args.frames), args.lines)
     if not ((args.errors or args.failures or args.leaks or args.waste) and not args.types):
         for group in [dumps] if args.merge else by_program(dumps, args.sort):
-            rows = merge_types(group, args.no_symbolize, args.frames)
+            rows = merge_types(group, args.no_symbolize, args.frames, lazy=True)
             sort_rows(rows, args.sort)
+            label_rows(rows, args.lines, args.frames)
             print_table(group, rows, args.lines)
     print_notes(dumps)
     return 0
@@ -373,16 +374,33 @@ def print_notes(dumps):
         print(line)
 
 
-def merge_types(dumps, no_symbolize=False, frames=2):
+def label_rows(rows, n, frames=2):
+    """Symbolizes the labels of rows[:n] made by merge_types(lazy=True): a
+    table prints 30 rows of what may be 65,000 types."""
+    by_dump = {}
+    for r in rows[:n]:
+        if r.get("_src"):
+            d, pcs = r["_src"]
+            by_dump.setdefault(id(d), (d, set()))[1].update(pcs)
+    names = {k: symbolize.names(d, sorted(pcs)) for k, (d, pcs) in by_dump.items()}
+    for r in rows[:n]:
+        if r.get("_src"):
+            d, pcs = r["_src"]
+            r["label"] = " < ".join(names[id(d)].get(pc, "%#x" % pc) for pc in pcs)
+    return rows
+
+
+def merge_types(dumps, no_symbolize=False, frames=2, lazy=False):
     """Rows of the vmstat -m table; types of several processes merge by call
-    site (module path + offset of each frame) or by name."""
+    site (module path + offset of each frame) or by name. lazy: labels stay
+    raw addresses until label_rows() names the rows shown."""
     class A:  # the few knobs the loop below reads
         pass
     args = A()
     args.no_symbolize, args.frames = no_symbolize, frames
     merged = {}
     for d in dumps:
-        names = {} if args.no_symbolize else symbolize.names(
+        names = {} if args.no_symbolize or lazy else symbolize.names(
             d, sorted({pc for t in d.types for pc in t.pcs}))
         for t in d.types:
             if t.allocs == 0 and t.frees == 0 and t.failures == 0 and \
@@ -403,6 +421,8 @@ def merge_types(dumps, no_symbolize=False, frames=2):
             row = merged.setdefault(key, {"label": label, "allocs": 0, "frees": 0,
                                           "ba": 0, "bf": 0, "sizes": set(), "hu": 0,
                                           "fail": 0, "guard": 0, "gmiss": 0, "real": 0})
+            if lazy and not args.no_symbolize and t.pcs and not t.name and "_src" not in row:
+                row["_src"] = (d, t.pcs[:max(1, args.frames)])
             row["fail"] += t.failures
             row["real"] += d.waste.real_by_type.get(t.id, 0) if getattr(d, "waste", None) else 0
             g, gm = (getattr(d, "guard", None) or {}).get(t.id, (0, 0))
@@ -483,7 +503,9 @@ def print_leaks(dumps, no_symbolize=False, lines=30, reachable=False):
             continue
         show = [r for r in d.leaks.records if reachable or r.kind != "still reachable"]
         by_id = {t.id: t for t in d.types}
-        pcs = sorted({pc for r in show for pc in (by_id[r.type].pcs if r.type in by_id else [])})
+        # only the records printed are symbolized: a dump may hold 65,000
+        pcs = sorted({pc for r in (show[:lines] if lines else show)
+                      for pc in (by_id[r.type].pcs if r.type in by_id else [])})
         names = {} if no_symbolize else symbolize.names(d, pcs)
         fr = {} if no_symbolize else symbolize.frames(d, pcs)
         print("memtype: leaks of %s (scan took %.1f ms over %d KiB of roots)"
