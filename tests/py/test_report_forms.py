@@ -222,6 +222,18 @@ class Symbolization(unittest.TestCase):
         finally:
             shutil.rmtree(tmp)
 
+    def test_cxx_names_are_demangled(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-cxx.")
+        try:
+            r, files = run_with_dump([os.environ.get("MEMTYPE_CXX_LEAK", "build/bin/cxx_leak")], tmp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = report("--leaks", files[0]).stdout
+            self.assertRegex(out, r"144 bytes in 3 blocks are definitely lost, type "
+                                  r"cache::make_entry\(int\) \(cxx_leak\.cc:10\)")
+            self.assertRegex(out, r"#0 cache::make_entry\(int\) \(cxx_leak\.cc:10\)")
+        finally:
+            shutil.rmtree(tmp)
+
     def test_a_missing_or_changed_binary_degrades_with_a_note(self):
         tmp = tempfile.mkdtemp(prefix="memtype-gone.")
         try:
