@@ -23,6 +23,7 @@
 #include "live.h"
 #include "site.h"
 #include "stats.h"
+#include "symtab.h"
 
 const char *const mt_family_names[MT_FAM_COUNT] = {"malloc", "new", "new[]"};
 const char *const mt_family_free_names[MT_FAM_COUNT] = {"free", "delete", "delete[]"};
@@ -793,7 +794,7 @@ void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     b.meta->f.type = (uint16_t)type;
     count_free(old_type, old);
     count_alloc(type, b.where == BLK_SLOT ? b.run->cls : MT_CLASS_BIT_MEDIUM, n,
-                b.where == BLK_SLOT ? b.usable : pages_for(n) << MT_PAGE_SHIFT);
+                b.where == BLK_SLOT ? b.usable : (uint64_t)b.run->npages << MT_PAGE_SHIFT);
     return p;
   }
   if (b.where == BLK_HUGE && n > MT_MEDIUM_MAX) {
@@ -895,6 +896,8 @@ bool mt_owns(const void *p) {
 void mt_fork_prepare(void) {
   if (!mt_is_initialized())
     return;
+  mt_dump_fork_prepare();
+  mt_guard_fork_prepare();
   mt_tcache_fork_prepare();
   mt_zone_fork_prepare();
   mt_page_fork_prepare();
@@ -908,12 +911,19 @@ void mt_fork_parent(void) {
   mt_page_fork_parent();
   mt_zone_fork_parent();
   mt_tcache_fork_parent();
+  mt_guard_fork_parent();
+  mt_dump_fork_parent();
 }
 
 void mt_fork_child(void) {
   if (!mt_is_initialized())
     return;
   mt_arena_fork_child();
+  mt_os_fork_child();
+  mt_dump_fork_child();
+  mt_guard_fork_child();
+  mt_report_fork_child();
+  mt_symtab_fork_child();
   mt_modules_fork_child();
   mt_page_fork_child();
   mt_zone_fork_child();

@@ -47,6 +47,10 @@ typedef struct writer_s {
 
 static writer_t w;
 static mt_lock_t dump_lock;
+
+void mt_dump_fork_prepare(void) { mt_lock(&dump_lock); }
+void mt_dump_fork_parent(void) { mt_unlock(&dump_lock); }
+void mt_dump_fork_child(void) { mt_lock_reset(&dump_lock); }
 static uint64_t start_ns;
 
 void mt_dump_note_start(void) { start_ns = mt_os_realtime_ns(); }
@@ -161,14 +165,7 @@ static void sizes_section(void) {
   section_end();
 }
 
-static uint32_t nmodules;
-static void count_module(const mt_module_t *m, void *arg) {
-  (void)m, (void)arg;
-  nmodules++;
-}
-
-static void put_module(const mt_module_t *m, void *arg) {
-  (void)arg;
+static void put_module(const mt_module_t *m) {
   uint64_t base = m->bias;
   const char *path = m->path;
   const uint8_t *id = m->build_id;
@@ -189,13 +186,15 @@ static void put_module(const mt_module_t *m, void *arg) {
 }
 
 static void modules_section(void) {
-  nmodules = 0;
   mt_modules_sync(); /* a no-op in a handler or a report: the snapshot as it is */
-  mt_modules_each(count_module, NULL);
+  unsigned n;
+  const mt_module_t *mods = mt_modules_pin(&n);
   section_begin(TAG_MODULES);
-  put32(nmodules);
+  put32(n);
   put32(0);
-  mt_modules_each(put_module, NULL);
+  for (unsigned i = 0; i < n; i++)
+    put_module(&mods[i]);
+  mt_modules_unpin();
   section_end();
 }
 
@@ -517,7 +516,9 @@ bool mt_dump_write(int reason, int sig) {
     return false;
   static char path[4096];
   static unsigned seq;
-  bool in_handler = reason != MT_DUMP_EXIT;
+  /* A signal's dump, or one the reporter writes before ending the process
+   * (perhaps in memguard's fault handler): no lock is waited for. */
+  bool in_handler = reason != MT_DUMP_EXIT || mt_modules_hold;
   if (in_handler ? !mt_trylock(&dump_lock) : (mt_lock(&dump_lock), false)) {
     mt_warn("signal %d: a dump is being written already; no second one", sig);
     return false;

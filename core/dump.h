@@ -22,4 +22,9 @@ void mt_dump_note_start(void);
  * time); false with a message when MEMTYPE_DUMP_SIGNAL names no signal. */
 bool mt_dump_install_signals(char *err, size_t errlen);
 
+/* fork: no dump is cut in half; the child starts with the lock free. */
+void mt_dump_fork_prepare(void);
+void mt_dump_fork_parent(void);
+void mt_dump_fork_child(void);
+
 #endif

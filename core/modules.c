@@ -83,6 +83,7 @@ static int count_one(struct dl_phdr_info *info, size_t size, void *data) {
 
 struct fill {
   snap_t *s;
+  bool first, cut;
   char exe[4096];
 };
 
@@ -108,11 +109,19 @@ static void build_id_of(const struct dl_phdr_info *info, mt_module_t *m) {
 }
 
 static int fill_one(struct dl_phdr_info *info, size_t size, void *data) {
-  (void)size;
   struct fill *f = data;
   snap_t *s = f->s;
-  if (s->n == s->cap)
+  if (f->first) { /* the counters this snapshot matches */
+    f->first = false;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+      s->adds = info->dlpi_adds;
+      s->subs = info->dlpi_subs;
+    }
+  }
+  if (s->n == s->cap) {
+    f->cut = true;
     return 1;
+  }
   mt_module_t *m = &s->mods[s->n];
   memset(m, 0, sizeof(*m));
   m->lo = UINTPTR_MAX;
@@ -156,8 +165,9 @@ static snap_t *buffer_for(unsigned cap) {
 }
 
 bool mt_modules_sync(void) {
-  if (mt_modules_hold || !mt_trylock(&lock))
+  if (mt_modules_hold)
     return false;
+  mt_lock(&lock);
   struct counters c = {0, 0, 0};
   dl_iterate_phdr(first_only, &c);
   snap_t *old = __atomic_load_n(&cur, __ATOMIC_ACQUIRE);
@@ -174,7 +184,11 @@ bool mt_modules_sync(void) {
       f.s->n = 0;
       f.s->adds = c.adds;
       f.s->subs = c.subs;
+      f.first = true;
+      f.cut = false;
       dl_iterate_phdr(fill_one, &f);
+      if (f.cut) /* modules loaded since the count: the next sync starts again */
+        f.s->adds = 0;
       __atomic_store_n(&cur, f.s, __ATOMIC_SEQ_CST);
       spare = old;
     }
@@ -203,15 +217,14 @@ bool mt_modules_find(uintptr_t a, mt_module_t *out) {
   return find(a, out) || (mt_modules_hold == 0 && mt_modules_sync() && find(a, out));
 }
 
-void mt_modules_each(void (*fn)(const mt_module_t *m, void *arg), void *arg) {
+const mt_module_t *mt_modules_pin(unsigned *n) {
   __atomic_add_fetch(&readers, 1, __ATOMIC_SEQ_CST);
   const snap_t *s = __atomic_load_n(&cur, __ATOMIC_SEQ_CST);
-  for (unsigned i = 0; s && i < s->n; i++) {
-    mt_module_t m = s->mods[i];
-    fn(&m, arg);
-  }
-  __atomic_sub_fetch(&readers, 1, __ATOMIC_SEQ_CST);
+  *n = s ? s->n : 0;
+  return s ? s->mods : NULL;
 }
+
+void mt_modules_unpin(void) { __atomic_sub_fetch(&readers, 1, __ATOMIC_SEQ_CST); }
 
 bool mt_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, const char **module,
                   uintptr_t *module_base) {

@@ -24,15 +24,17 @@ typedef struct mt_module_s {
 } mt_module_t;
 
 /* Brings the snapshot up to date (takes the loader's lock; not in a signal
- * handler). Returns false when it could not (out of memory, or another
- * thread is syncing): the old snapshot stays. */
+ * handler: under mt_modules_hold it does nothing). Returns false when it
+ * could not (out of memory, or held): the old snapshot stays. */
 bool mt_modules_sync(void);
 /* The module holding address a, copied into out; false when there is none.
  * A miss syncs first, except under mt_modules_hold: in a report or a
  * handler it is lock-free and async-signal-safe. */
 bool mt_modules_find(uintptr_t a, mt_module_t *out);
-/* Calls fn for each module of the snapshot (a copy of each). */
-void mt_modules_each(void (*fn)(const mt_module_t *m, void *arg), void *arg);
+/* The snapshot's n modules, readable (and unchanged) until
+ * mt_modules_unpin(): for a dump that counts them, then writes them. */
+const mt_module_t *mt_modules_pin(unsigned *n);
+void mt_modules_unpin(void);
 /* The function and module holding pc: the function from the module's own
  * symbol table (symtab.c), the module from the snapshot. func is NULL when
  * no symbol covers pc; func_addr is then 0. Async-signal-safe. */

@@ -16,6 +16,8 @@ unsigned mt_os_internal_ranges(uintptr_t *lo, uintptr_t *hi, unsigned max, bool 
 /* Same, aligned to align (a power of two >= page size); not listed above. */
 void *mt_os_map_aligned(size_t size, size_t align);
 void mt_os_unmap(void *p, size_t size);
+/* The internal-mapping registry's lock is free again in a fork child. */
+void mt_os_fork_child(void);
 /* Gives pages back to the OS; they read as zero afterwards. */
 void mt_os_purge(void *p, size_t size);
 /* Grows a mapping in place; false when the next pages are taken. */
@@ -59,6 +61,9 @@ void *mt_os_reserve(size_t size, size_t align);
 /* Makes pages accessible (read-write) or not; making them inaccessible also
  * gives their memory back. False when the kernel refuses (mapping limit). */
 bool mt_os_protect(uintptr_t p, size_t len, bool rw);
+/* Makes pages accessible keeping what they hold (mprotect): for a page that
+ * another thread may be using. */
+bool mt_os_open_pages(uintptr_t p, size_t len);
 size_t mt_os_physical_pages(void);
 /* The process's resident pages (/proc/self/statm; 4 KiB pages), 0 when unknown. */
 size_t mt_os_resident_pages(void);

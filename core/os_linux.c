@@ -37,9 +37,25 @@ static unsigned ninternal;
 static bool internal_overflow;
 static int internal_lock;
 
-static void internal_add(uintptr_t lo, size_t size) {
-  while (__atomic_exchange_n(&internal_lock, 1, __ATOMIC_ACQUIRE))
+/* The registry's lock is held for a few stores; a signal handler that
+ * interrupted its holder (a report) gives up after a while and leaves the
+ * registry marked incomplete rather than wait for ever. */
+static bool internal_enter(void) {
+  for (unsigned tries = 0; __atomic_exchange_n(&internal_lock, 1, __ATOMIC_ACQUIRE); tries++) {
+    if (tries == 10000)
+      return false;
     sched_yield();
+  }
+  return true;
+}
+
+void mt_os_fork_child(void) { internal_lock = 0; }
+
+static void internal_add(uintptr_t lo, size_t size) {
+  if (!internal_enter()) {
+    internal_overflow = true;
+    return;
+  }
   if (ninternal < MAX_INTERNAL)
     internal[ninternal++].lo = lo, internal[ninternal - 1].hi = lo + size;
   else
@@ -48,8 +64,8 @@ static void internal_add(uintptr_t lo, size_t size) {
 }
 
 static void internal_remove(uintptr_t lo) {
-  while (__atomic_exchange_n(&internal_lock, 1, __ATOMIC_ACQUIRE))
-    sched_yield();
+  if (!internal_enter())
+    return;
   for (unsigned i = 0; i < ninternal; i++)
     if (internal[i].lo == lo) {
       internal[i] = internal[--ninternal];
@@ -557,6 +573,13 @@ bool mt_os_protect(uintptr_t p, size_t len, bool rw) {
     ok = mmap((void *)p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
               -1, 0) != MAP_FAILED;
   }
+  errno = saved;
+  return ok;
+}
+
+bool mt_os_open_pages(uintptr_t p, size_t len) {
+  int saved = errno;
+  bool ok = mprotect((void *)p, len, PROT_READ | PROT_WRITE) == 0;
   errno = saved;
   return ok;
 }

@@ -329,28 +329,29 @@ static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
  * nested in another on the same thread (a fault while reporting), or one
  * that has waited a while for a thread that is stuck or died holding the
  * lock, goes on without it in a buffer of its own. */
-static mt_lock_t report_lock;
-static long report_owner;
+static long report_owner; /* the lock: 0, or the thread id reporting */
 
-static bool report_enter(long me) {
-  for (unsigned tries = 0; tries < 100000; tries++) {
-    if (mt_trylock(&report_lock)) {
-      __atomic_store_n(&report_owner, me, __ATOMIC_RELAXED);
-      return true;
-    }
-    if (__atomic_load_n(&report_owner, __ATOMIC_RELAXED) == me)
-      return false;
+enum { REPORT_LOCKED, REPORT_NESTED, REPORT_WAITED };
+
+static int report_enter(long me, unsigned tries) {
+  for (unsigned i = 0; tries == 0 || i < tries; i++) {
+    long cur = 0;
+    if (__atomic_compare_exchange_n(&report_owner, &cur, me, false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED))
+      return REPORT_LOCKED;
+    if (cur == me)
+      return REPORT_NESTED;
     mt_os_yield();
   }
-  return false;
+  return REPORT_WAITED;
 }
 
 static void report_leave(bool locked) {
-  if (locked) {
-    __atomic_store_n(&report_owner, 0, __ATOMIC_RELAXED);
-    mt_unlock(&report_lock);
-  }
+  if (locked)
+    __atomic_store_n(&report_owner, 0, __ATOMIC_RELEASE);
 }
+
+void mt_report_fork_child(void) { report_owner = 0; }
 
 void mt_report(const mt_err_t *e) {
   int64_t act = mt_opt.on_error;
@@ -363,7 +364,8 @@ void mt_report(const mt_err_t *e) {
   uintptr_t here[16];
   unsigned nhere = mt_report_user_stack(here, 16);
   long me = mt_os_gettid();
-  bool locked = report_enter(me);
+  int entered = report_enter(me, 100000);
+  bool locked = entered == REPORT_LOCKED;
   char *buf = locked ? shared : own;
   size_t pos = 0, len = locked ? sizeof(shared) : sizeof(own);
   pos += mt_snprintf(buf + pos, len - pos, "%smemtype: ERROR: %s%s at %p", rule,
@@ -430,6 +432,10 @@ void mt_report(const mt_err_t *e) {
     mt_modules_hold--;
     return;
   }
+  /* Another thread's report is still going (it will end the process, its
+   * dump first): this one waits rather than cut that dump short. */
+  if (entered == REPORT_WAITED)
+    report_enter(me, 0);
   if (mt_report_exit_hook) /* the dump, with this error in it */
     mt_report_exit_hook(act >= MT_ACTION_EXIT_BASE ? 0 : 6);
   if (act >= MT_ACTION_EXIT_BASE)

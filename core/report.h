@@ -100,4 +100,7 @@ typedef struct mt_err_event_s {
 /* The ring of the latest errors (check seq); the total reported. */
 const mt_err_event_t *mt_report_events(void);
 
+/* The reporter's lock is free again in a fork child. */
+void mt_report_fork_child(void);
+
 #endif

@@ -3,7 +3,7 @@
  * internal memory as (start, size, name offset) and heap-sorted by start;
  * a lookup is a binary search. The names stay in the file mapping. Tables
  * are kept until exit (at most MAX_MODULES; later modules go unnamed). One
- * lock, only ever try-locked. */
+ * lock, only try-locked in a report or a handler. */
 #include "symtab.h"
 
 #include <elf.h>
@@ -26,6 +26,7 @@ typedef struct sym_s {
 
 typedef struct table_s {
   uintptr_t bias;
+  const char *path; /* interned by modules.c: one pointer per path */
   const char *strtab;
   uint64_t strsize;
   sym_t *syms;
@@ -144,17 +145,21 @@ static table_t *table_for(uintptr_t pc) {
   const char *path = m.path;
   uintptr_t bias = m.bias;
   for (unsigned i = 0; i < ntables; i++)
-    if (tables[i].bias == bias)
+    if (tables[i].bias == bias && tables[i].path == path)
       return &tables[i];
   if (ntables == MAX_MODULES)
     return NULL;
-  table_t *t = &tables[ntables++];
+  table_t *t = &tables[ntables]; /* counted once loaded: a fork may cut a load short */
   memset(t, 0, sizeof(*t));
   t->bias = bias;
+  t->path = path;
   size_t size;
   const unsigned char *f = mt_os_map_file_ro(path, &size);
-  if (!is_elf64(f, size))
+  if (!is_elf64(f, size)) {
+    ntables++;
     return t;
+  }
+  ntables++;
   t->image = f, t->image_size = size; /* the mapping stays: names point into it */
   load(t, f, size, SHT_SYMTAB);
   const unsigned char *d = debug_file(f, size, &t->debug_size);
@@ -170,8 +175,20 @@ static table_t *table_for(uintptr_t pc) {
 
 /* ---- lookup ----------------------------------------------------------- */
 
+void mt_symtab_fork_child(void) { mt_lock_reset(&lock); }
+
+/* In a report or a handler, a lookup never waits (it answers "unknown");
+ * elsewhere it waits for a table another thread is loading, so that a
+ * call site's name never depends on timing (type rules cache it). */
+static bool enter(void) {
+  if (mt_modules_hold)
+    return mt_trylock(&lock);
+  mt_lock(&lock);
+  return true;
+}
+
 bool mt_symtab_lookup(uintptr_t pc, const char **name, uintptr_t *start) {
-  if (!mt_trylock(&lock))
+  if (!enter())
     return false;
   table_t *t = table_for(pc);
   bool found = false;
@@ -201,7 +218,7 @@ bool mt_symtab_lookup(uintptr_t pc, const char **name, uintptr_t *start) {
 }
 
 bool mt_symtab_file(uintptr_t pc, char *buf, size_t len) {
-  if (len == 0 || !mt_trylock(&lock))
+  if (len == 0 || !enter())
     return false;
   table_t *t = table_for(pc);
   bool found = false;

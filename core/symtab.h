@@ -1,9 +1,9 @@
 /* symtab.h - function names from the loaded modules' own ELF symbol tables
- * (.symtab), for the code dladdr cannot name: static functions, and whole
- * programs linked without -rdynamic. Used when a call site is matched
- * against MEMTYPE_TYPES/SKIP/FAILURE_TYPES globs and when memtype prints a
- * stack. Not async-signal-safe in general; a lookup made while another is
- * loading a table returns false rather than wait. */
+ * (.symtab, or .dynsym for stripped files): static functions, and whole
+ * programs linked without -rdynamic, are named too. Used when a call site is
+ * matched against MEMTYPE_TYPES/SKIP/FAILURE_TYPES globs and when memtype
+ * prints a stack. In a report or a handler (mt_modules_hold) a lookup made
+ * while another thread loads a table returns false rather than wait. */
 #ifndef MT_SYMTAB_H
 #define MT_SYMTAB_H
 
@@ -15,6 +15,8 @@
  * start address. False when the module has no symbol table (stripped) or
  * no function covers pc. */
 bool mt_symtab_lookup(uintptr_t pc, const char **name, uintptr_t *start);
+/* The table lock is free again in a fork child. */
+void mt_symtab_fork_child(void);
 
 /* The source file of the call whose return address is pc, as the module's
  * DWARF line table (or its separate debug file) names it, with its

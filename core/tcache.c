@@ -427,4 +427,7 @@ void mt_tcache_fork_child(void) {
     if (mine && mine->stat[c])
       memset(mine->stat[c], 0, MT_STAT_CHUNK * sizeof(mt_typestat_t));
   }
+  memset(&retired_prof, 0, sizeof(retired_prof));
+  if (mine)
+    memset(&mine->prof, 0, sizeof(mine->prof));
 }

@@ -72,8 +72,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
     return;
   }
   report(b, a, uc);
-  /* Going on: open the page so the access can complete (it is reported). */
-  mt_os_protect(a & ~(uintptr_t)(MT_PAGE_SIZE - 1), MT_PAGE_SIZE, true);
+  /* Going on: open the page so the access can complete (it is reported),
+   * keeping its contents: by now the run may hold another block. Its free
+   * closes the whole run again, guard pages included. */
+  mt_os_open_pages(a & ~(uintptr_t)(MT_PAGE_SIZE - 1), MT_PAGE_SIZE);
   errno = saved;
 }
 

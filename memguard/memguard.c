@@ -36,6 +36,7 @@ static mt_guard_blk_t *runs[RUN_LISTS];  /* runs out of the FIFO, reusable */
 static mt_guard_blk_t *spare;            /* unused descriptors */
 static mt_guard_blk_t *all_blocks;       /* every descriptor, linked by all */
 static size_t live_pages, live_blocks, budget_pages, max_blocks;
+static size_t live_data;                 /* data pages of live blocks (resident ones) */
 /* The cost bound (MEMTYPE_GUARD_COST): time spent in guarding's system
  * calls, against the time since start. The memory bound (MEMTYPE_GUARD_RSS):
  * the program's other resident pages, read from /proc every 10 ms. */
@@ -47,7 +48,7 @@ static size_t rss_limit_pages = SIZE_MAX;
 static uint64_t guarded[MT_MAX_TYPES], misses[MT_MAX_TYPES];
 static uint8_t chosen[MT_MAX_TYPES];     /* MEMTYPE_GUARD cache (site.c) */
 static int side;
-static MT_TLS uint32_t countdown;        /* sampling without a thread cache */
+static MT_TLS uint32_t countdown = UINT32_MAX; /* sampling without a thread cache */
 
 /* ---- set-up --------------------------------------------------------------- */
 
@@ -142,11 +143,12 @@ static void charge(uint64_t since) {
 static size_t rss_limit_locked(uint64_t now) {
   if (mt_opt.guard_rss == 0)
     return SIZE_MAX;
-  if (now - rss_at_ns >= RSS_EVERY_NS || rss_limit_pages == SIZE_MAX) {
+  if (now - rss_at_ns >= RSS_EVERY_NS || rss_at_ns == 0) {
     rss_at_ns = now;
     size_t resident = mt_os_resident_pages();
-    size_t other = resident > live_pages ? resident - live_pages : 0;
-    rss_limit_pages = (size_t)mt_opt.guard_rss * other + RSS_ALLOWANCE_PAGES;
+    size_t other = resident > live_data ? resident - live_data : 0;
+    rss_limit_pages = resident == 0 ? SIZE_MAX /* unknown: no such bound */
+                                    : (size_t)mt_opt.guard_rss * other + RSS_ALLOWANCE_PAGES;
   }
   return rss_limit_pages;
 }
@@ -175,7 +177,13 @@ static bool is_chosen(size_t n, unsigned type) {
 }
 
 void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) {
-  if (n > (size_t)mt_opt.guard_maxsize || align > MT_PAGE_SIZE || !is_chosen(n, type))
+  if (n > (size_t)mt_opt.guard_maxsize || align > MT_PAGE_SIZE) {
+    /* Not a candidate; a countdown the fast path left at 0 starts again. */
+    if (mt_tls_own && mt_tls_own->sample_left == 0 && mt_opt.guard_rate > 0)
+      mt_tls_own->sample_left = (uint32_t)mt_opt.guard_rate;
+    return NULL;
+  }
+  if (!is_chosen(n, type))
     return NULL;
   if (align < MT_MIN_ALIGN)
     align = MT_MIN_ALIGN;
@@ -190,10 +198,11 @@ void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) {
   mt_lock(&lock);
   mt_guard_blk_t *b = NULL;
   if (live_pages + npages <= budget_pages && live_blocks < max_blocks &&
-      live_pages + npages <= rss_limit_locked(now))
+      live_data + data_pages <= rss_limit_locked(now))
     b = take_run_locked(npages);
   if (b) {
     live_pages += npages;
+    live_data += data_pages;
     live_blocks++;
   }
   mt_unlock(&lock);
@@ -212,6 +221,7 @@ void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) {
     b->next = runs[npages < RUN_LISTS ? npages : 0];
     runs[npages < RUN_LISTS ? npages : 0] = b;
     live_pages -= npages;
+    live_data -= data_pages;
     live_blocks--;
     mt_unlock(&lock);
     __atomic_fetch_add(&misses[type], 1, __ATOMIC_RELAXED);
@@ -245,13 +255,15 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
                         "(found when it was freed)");
   b->free_pc = pc;
   __atomic_store_n(&b->meta.f.state, MT_STATE_FREE, __ATOMIC_RELEASE);
-  uintptr_t data = b->run + ((uintptr_t)b->data_page << MT_PAGE_SHIFT);
+  /* The whole run, guards included (MEMTYPE_ON_ERROR=continue may have
+   * opened one): inaccessible, its pages dropped. */
   uint64_t t0 = mt_os_now_ns();
-  mt_os_protect(data, (size_t)b->data_pages << MT_PAGE_SHIFT, false); /* and its pages dropped */
+  mt_os_protect(b->run, (size_t)b->npages << MT_PAGE_SHIFT, false);
   charge(t0);
   mt_guard_blk_t *out = NULL;
   mt_lock(&lock);
   live_pages -= b->npages;
+  live_data -= b->data_pages;
   live_blocks--;
   b->next = NULL;
   if (fifo_tail)
@@ -282,6 +294,10 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
     mt_unlock(&lock);
   }
 }
+
+void mt_guard_fork_prepare(void) { mt_lock(&lock); }
+void mt_guard_fork_parent(void) { mt_unlock(&lock); }
+void mt_guard_fork_child(void) { mt_lock_reset(&lock); }
 
 void mt_guard_each_live(void (*fn)(mt_guard_blk_t *b, void *arg), void *arg) {
   for (mt_guard_blk_t *b = __atomic_load_n(&all_blocks, __ATOMIC_ACQUIRE); b; b = b->all)

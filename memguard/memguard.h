@@ -47,6 +47,11 @@ mt_guard_blk_t *mt_guard_lookup(uintptr_t a);
  * inaccessible, queues it. */
 void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc);
 
+/* fork: the region's lock taken before, released after (parent), reset (child). */
+void mt_guard_fork_prepare(void);
+void mt_guard_fork_parent(void);
+void mt_guard_fork_child(void);
+
 /* Calls fn for every live guarded block (leak scan; racy, never unmapped). */
 void mt_guard_each_live(void (*fn)(mt_guard_blk_t *b, void *arg), void *arg);
 

@@ -13,6 +13,10 @@
  *   null      a NULL dereference (not memguard's): the program dies of SIGSEGV
  *   many      30000 guarded blocks kept: beyond the budget or the mapping
  *             limit they are not guarded (counted), nothing fails
+ *   again     (MEMTYPE_ON_ERROR=continue, MEMTYPE_GUARD_FIFO=0) a read past a
+ *             block, reported and let through; the block freed and its run
+ *             given to the next block (50 bytes: another address, so not
+ *             "the same block again"): a read past that one faults again
  *   churn     200000 blocks allocated, written and freed one after another:
  *             with every block chosen, the cost bound guards only some
  *   loading   a read past the block while another thread is inside dlopen
@@ -70,6 +74,11 @@ int main(int argc, char **argv) {
     printf("read %d\n", ((volatile char *)p)[100 + 4096 - 100]); /* in the guard page */
     volatile int *z = NULL;
     *z = 1;
+  } else if (!strcmp(m, "again")) {
+    printf("%d\n", ((volatile char *)p)[100 + 12]);
+    free(p);
+    p = make_buf(50);
+    printf("%d\n", ((volatile char *)p)[100]); /* 36 bytes into the guard page */
   } else if (!strcmp(m, "churn")) {
     for (int i = 0; i < 200000; i++) {
       char *q = make_buf(64);

@@ -321,6 +321,15 @@ class Guard(unittest.TestCase):
                     r"block of type make_buf\+", detected="main", allocated="make_buf",
                     freed="main", **GUARD)
 
+    def test_a_guard_page_let_through_is_closed_again_for_the_next_block(self):
+        # MEMTYPE_ON_ERROR=continue opens the guard page for the faulting read;
+        # the block's free must close its whole run again, or the next block
+        # on that run (the FIFO is empty) would have no guard.
+        r = run("guard", "again", MEMTYPE_ON_ERROR="continue", MEMTYPE_GUARD_FIFO="0", **GUARD)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "0\n0\ndone\n")
+        self.assertEqual(r.stderr.count("heap-buffer-overflow READ"), 2, r.stderr)
+
     def test_the_report_does_not_wait_for_the_loader(self):
         # Another thread is inside dlopen, in a constructor that sleeps 30 s
         # holding the loader's lock: dladdr would wait for it; the report
