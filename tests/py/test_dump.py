@@ -144,6 +144,37 @@ class ThreeSites(unittest.TestCase):
         with open(target) as f:
             self.assertEqual(f.read(), "precious")
 
+    def test_a_symlink_planted_at_the_dump_path_is_never_followed(self):
+        # A shared directory (/tmp): someone plants a symlink where the dump
+        # will go, pointing at a file of the user's. memtype must not write
+        # through it, nor fail the program.
+        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        victim = os.path.join(tmp, "victim")
+        with open(victim, "w") as f:
+            f.write("precious")
+        link = os.path.join(tmp, "dump.mtd")
+        os.symlink(victim, link)
+        dangling = os.path.join(tmp, "dangling.mtd")
+        os.symlink(os.path.join(tmp, "created-through-the-link"), dangling)
+        for path in (link, dangling):
+            r, _ = run_for_dump(tmp, {"MEMTYPE_OUTPUT": path})
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr.count("memtype: warning: cannot create the dump"), 1, r.stderr)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "precious")
+        self.assertFalse(os.path.exists(os.path.join(tmp, "created-through-the-link")))
+
+    def test_dumps_are_readable_by_their_owner_only(self):
+        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        old = os.umask(0)  # even with a permissive umask
+        try:
+            r, files = run_for_dump(tmp)
+        finally:
+            os.umask(old)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(files), 1)
+        self.assertEqual(os.stat(files[0]).st_mode & 0o777, 0o600)
+
     def test_unwritable_directory_warns_and_keeps_the_exit_status(self):
         r, _ = run_for_dump(self.tmp, {"MEMTYPE_OUTPUT": "/nonexistent/dir/x.mtd"})
         self.assertEqual(r.returncode, 0)
