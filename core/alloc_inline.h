@@ -32,7 +32,7 @@ static inline void *mt_malloc_inline(size_t n, unsigned family, uintptr_t pc) {
       unsigned i = --b->n;
       b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
       mt_tcache_count_alloc(tc, type, c, n, mt_classes[c].size);
-      mt_stat_add(&tc->prof.requests[(n + 15) >> 4], 1);
+      mt_sizeprof_add(&tc->prof, n, mt_classes[c].size);
       return b->items[i];
     }
   }

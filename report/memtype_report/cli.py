@@ -129,7 +129,7 @@ def run_summary(output, started, glob):
     top = []  # the three types with most memory in use, symbolized alone (fast)
     for d in dumps:
         for t in d.types:
-            top.append((max(0, t.bytes_alloc - t.bytes_freed), d, t))
+            top.append((t.in_use_bytes, d, t))
     top.sort(key=lambda x: -x[0])
     labels = []
     for mem, d, t in top[:3]:
@@ -288,27 +288,6 @@ def cmd_report(argv):
     return 0
 
 
-def waste_rows(dumps):
-    """(rounded size, requests, size handed out) per 16-byte bucket with
-    requests, summed over the dumps, and the larger blocks' totals."""
-    buckets, large = {}, [0, 0, 0]
-    for d in dumps:
-        w = d.waste
-        if w is None:
-            continue
-        slots = sorted(d.sizes)
-        for b, n in enumerate(w.requests):
-            if n:
-                size = max(16, b * 16)
-                real = next((s for s in slots if s >= size), size)
-                r = buckets.setdefault(b * 16, [0, real])
-                r[0] += n
-        large[0] += w.large_requests
-        large[1] += w.large_bytes
-        large[2] += w.large_real
-    return sorted((size, n, real) for size, (n, real) in buckets.items()), large
-
-
 def print_waste(dumps, rows, lines=30):
     """MALLOC_PROFILE's waste table, then the totals (exact: bytes handed out
     minus bytes requested) overall and by type."""
@@ -316,7 +295,7 @@ def print_waste(dumps, rows, lines=30):
     if all(d.waste is None for d in dumps):
         print("memtype: %s: no size profile in this dump (format 1.3 or later has one)" % procs)
         return
-    table, large = waste_rows(dumps)
+    table, large = formats.waste_rows(dumps)
     print("memtype: requests by size in %s (rounded up to 16 bytes, as MALLOC_PROFILE)" % procs)
     print("%10s %12s %10s %14s" % ("Size", "Requests", "Real size", "Waste"))
     for size, n, real in table:
@@ -362,7 +341,7 @@ def by_program(dumps, order="memuse"):
             return sum(t.allocs for t in ts)
         if order == "bytes":
             return sum(t.bytes_alloc for t in ts)
-        return sum(max(0, t.bytes_alloc - t.bytes_freed) for t in ts)
+        return sum(t.in_use_bytes for t in ts)
     return sorted(groups.values(), key=lambda g: (-weight(g), os.path.basename(g[0].exe)))
 
 

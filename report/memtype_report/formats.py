@@ -39,8 +39,8 @@ def to_json(dumps, no_symbolize=False):
             types.append({
                 "id": t.id, "name": t.name or None, "stack": _frames_json(d, t.pcs, fr),
                 "allocs": t.allocs, "frees": t.frees, "bytes_alloc": t.bytes_alloc,
-                "bytes_freed": t.bytes_freed, "in_use_blocks": max(0, t.allocs - t.frees),
-                "in_use_bytes": max(0, t.bytes_alloc - t.bytes_freed), "high_use": t.highuse,
+                "bytes_freed": t.bytes_freed, "in_use_blocks": t.in_use,
+                "in_use_bytes": t.in_use_bytes, "high_use": t.highuse,
                 "sizes": d.class_names(t.classes), "failures": t.failures,
                 "guarded": g, "guard_misses": gm,
                 "bytes_real": d.waste.real_by_type.get(t.id, 0) if d.waste else None})
@@ -77,7 +77,6 @@ def to_json(dumps, no_symbolize=False):
             p["guard"] = {"pages_live": d.guard_pages, "budget_pages": d.guard_budget}
         p["waste"] = None
         if d.waste is not None:
-            from .cli import waste_rows
             table, large = waste_rows([d])
             p["waste"] = {"by_size": [{"size": s, "requests": n, "real_size": r}
                                       for s, n, r in table],
@@ -85,6 +84,27 @@ def to_json(dumps, no_symbolize=False):
                                      "bytes_real": large[2]}}
         procs.append(p)
     return {"memtype_report": JSON_SCHEMA, "processes": procs}
+
+
+def waste_rows(dumps):
+    """(rounded size, requests, size handed out) per 16-byte bucket with
+    requests, summed over the dumps, and the larger blocks' totals."""
+    buckets, large = {}, [0, 0, 0]
+    for d in dumps:
+        w = d.waste
+        if w is None:
+            continue
+        slots = sorted(d.sizes)
+        for b, n in enumerate(w.requests):
+            if n:
+                size = max(16, b * 16)
+                real = next((s for s in slots if s >= size), size)
+                r = buckets.setdefault(b * 16, [0, real])
+                r[0] += n
+        large[0] += w.large_requests
+        large[1] += w.large_bytes
+        large[2] += w.large_real
+    return sorted((size, n, real) for size, (n, real) in buckets.items()), large
 
 
 FOLDED_WEIGHTS = ("bytes", "allocs", "inuse", "leaks")
@@ -105,7 +125,7 @@ def folded(dumps, weight="bytes", no_symbolize=False):
                     leaked[r.type] = leaked.get(r.type, 0) + r.bytes
         for t in d.types:
             w = {"bytes": t.bytes_alloc, "allocs": t.allocs,
-                 "inuse": max(0, t.bytes_alloc - t.bytes_freed),
+                 "inuse": t.in_use_bytes,
                  "leaks": leaked.get(t.id, 0)}[weight]
             if w <= 0:
                 continue

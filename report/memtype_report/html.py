@@ -7,7 +7,7 @@ import html
 import os
 import time
 
-from . import symbolize
+from . import formats, symbolize
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
@@ -104,6 +104,7 @@ def _table(headers, rows):
 
 
 def render(dumps, rows_of, no_symbolize=False):
+    from .cli import type_label
     """The page for these dumps. rows_of(group) gives the vmstat -m rows of a
     group of dumps (cli.merge_types)."""
     progs = ", ".join("%s (pid %d, %s)" % (os.path.basename(d.exe) or "?", d.pid, d.reason)
@@ -116,8 +117,7 @@ def render(dumps, rows_of, no_symbolize=False):
     body.append("<h2>Types</h2>")
     body.append(bar_chart("Memory in use, by type (top 15)", inuse))
     body.append(bar_chart("Allocations, by type (top 15)", reqs, unit=str))
-    from .cli import waste_rows
-    table, _ = waste_rows(dumps)
+    table, _ = formats.waste_rows(dumps)
     if any(d.waste is not None for d in dumps):
         body.append(bar_chart("Waste by size class (bytes handed out beyond the rounded request)",
                               sorted((("%d B" % s, n * (r - s)) for s, n, r in table),
@@ -143,9 +143,7 @@ def render(dumps, rows_of, no_symbolize=False):
         for k, (b, n) in d.leaks.totals.items():
             by_kind[k] = by_kind.get(k, 0) + b
         for r in d.leaks.records:
-            t = by_id.get(r.type)
-            label = t.name if t and t.name else " < ".join(
-                names.get(pc, "%#x" % pc) for pc in (t.pcs[:2] if t else [])) or "(untyped)"
+            label = type_label(d, r.type, names)
             leak_rows.append((label, r.kind, r.bytes, r.blocks, os.path.basename(d.exe) or "?"))
     if by_kind:
         body.append(bar_chart("Bytes by leak kind", sorted(by_kind.items(), key=lambda x: -x[1]),
