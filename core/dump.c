@@ -527,7 +527,8 @@ bool mt_dump_write(int reason, int sig) {
   if (mt_dump_path(tmpl, mt_os_getpid(), mt_os_progname(), path, sizeof(path) - 16))
     plen = strlen(path);
   if (plen == 0) {
-    mt_warn("MEMTYPE_OUTPUT=%s: the path is too long; no dump written", tmpl);
+    mt_warn("MEMTYPE_OUTPUT: the path is too long once expanded (at most %zu characters); "
+            "no dump written", sizeof(path) - 17);
     mt_unlock(&dump_lock);
     return false;
   }

@@ -176,12 +176,17 @@ void mt_warn(const char *fmt, ...) {
   unsigned long n = __atomic_fetch_add(&warnings, 1, __ATOMIC_RELAXED);
   if (n >= 100)
     return;
+  /* A warning is one line whatever it quotes: a long value is cut short
+   * with "...", leaving room for the tail and the newline. */
   char buf[1024];
-  size_t pos = mt_snprintf(buf, sizeof(buf), "memtype: warning: ");
+  size_t cap = sizeof(buf) - 40;
+  size_t pos = mt_snprintf(buf, cap, "memtype: warning: ");
   va_list ap;
   va_start(ap, fmt);
-  pos += mt_vsnprintf(buf + pos, sizeof(buf) - pos, fmt, ap);
+  pos += mt_vsnprintf(buf + pos, cap - pos, fmt, ap);
   va_end(ap);
+  if (pos >= cap - 1)
+    pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "...");
   if (n == 99)
     pos += mt_snprintf(buf + pos, sizeof(buf) - pos, " (further warnings suppressed)");
   pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "\n");

@@ -44,6 +44,22 @@ START_TEST(test_error_report_has_the_fixed_shape) {
 }
 END_TEST
 
+START_TEST(test_a_long_warning_is_cut_short_on_one_line) {
+  mt_report_set_sink(unit_capture);
+  static char value[3000];
+  memset(value, 'v', sizeof(value) - 1);
+  mt_warn("MEMTYPE_X=%s: ignored", value);
+  size_t n = strlen(captured);
+  ck_assert_ptr_eq(strstr(captured, "memtype: warning: MEMTYPE_X=vvv"), captured);
+  ck_assert_ptr_eq(strchr(captured, '\n'), captured + n - 1);
+  ck_assert_str_eq(captured + n - 5, "v...\n");
+  ck_assert_uint_lt(n, 1024);
+  unit_capture_reset();
+  mt_warn("short %d", 1);
+  ck_assert_str_eq(captured, "memtype: warning: short 1\n");
+}
+END_TEST
+
 START_TEST(test_exit_action_exits_with_the_status) {
   mt_report_set_sink(unit_capture);
   mt_opt.on_error = MT_ACTION_EXIT_BASE + 23;
@@ -65,6 +81,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_formatter_truncates_and_terminates);
   tcase_add_test(tc, test_formatter_pads_to_the_field_width);
   tcase_add_test(tc, test_error_report_has_the_fixed_shape);
+  tcase_add_test(tc, test_a_long_warning_is_cut_short_on_one_line);
   tcase_add_exit_test(tc, test_exit_action_exits_with_the_status, 23);
   tcase_add_test_raise_signal(tc, test_abort_action_raises_sigabrt, 6);
   suite_add_tcase(s, tc);
