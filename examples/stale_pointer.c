@@ -13,14 +13,14 @@ struct session {
   long requests;
 };
 
-static struct session *open_session(const char *user) {
+__attribute__((noinline)) static struct session *open_session(const char *user) {
   struct session *s = calloc(1, sizeof(*s));
   if (s)
     strncpy(s->user, user, sizeof(s->user) - 1);
   return s;
 }
 
-static void close_session(struct session *s) { free(s); }
+__attribute__((noinline)) static void close_session(struct session *s) { free(s); }
 
 int main(void) {
   struct session *alice = open_session("alice");
