@@ -31,6 +31,7 @@ USAGE = """memtype - a malloc debugger for unmodified programs
   memtype top PID [--interval S]             the same, refreshed (growth highlighted)
                                              (both need MEMTYPE_LIVE=1 in that process)
   memtype options [--markdown]               every MEMTYPE_* variable, default, meaning
+  memtype completion bash                    the bash completion script of this command
 
 Every `run` flag sets one MEMTYPE_* variable (see `memtype options`); the same
 variables work with LD_PRELOAD=libmemtype.so directly.
@@ -46,11 +47,12 @@ def build_run_parser(rows):
             flags.append("--fail-" + o.flag[len("--failure-"):])
         if o.kind == "BOOL":
             p.add_argument(*flags, dest=o.field, nargs="?", const="1", default=None,
-                           metavar="0|1", help="%s (sets %s)" % (o.help, o.env))
+                           metavar="0|1", help=("%s (sets %s)" % (o.help, o.env)).replace("%", "%%"))
         else:
             p.add_argument(*flags, dest=o.field, default=None, metavar="VALUE",
-                           help="%s (sets %s)" % (o.help, o.env))
-    p.add_argument("--lib", default=None, help="path of libmemtype.so to preload")
+                           help=("%s (sets %s)" % (o.help, o.env)).replace("%", "%%"))
+    p.add_argument("--lib", default=None, metavar="FILE",
+                   help="path of libmemtype.so to preload").complete = "file"
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")
     return p
 
@@ -150,15 +152,19 @@ def run_summary(output, started, glob):
         " ".join(shown), " ".join(files) if len(files) <= 4 else pattern), file=out)
 
 
-def cmd_diff(argv):
+def build_diff_parser():
     p = argparse.ArgumentParser(prog="memtype diff",
                                 description="Per-type growth between two dumps of one "
                                             "program (e.g. two taken with MEMTYPE_DUMP_SIGNAL).")
-    p.add_argument("a", metavar="A", help="the earlier dump")
-    p.add_argument("b", metavar="B", help="the later dump")
+    p.add_argument("a", metavar="A", help="the earlier dump").complete = "dump"
+    p.add_argument("b", metavar="B", help="the later dump").complete = "dump"
     p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
     p.add_argument("--no-symbolize", action="store_true", help="show raw addresses")
-    args = p.parse_args(argv)
+    return p
+
+
+def cmd_diff(argv):
+    args = build_diff_parser().parse_args(argv)
     try:
         a, b = dumpmod.load(args.a), dumpmod.load(args.b)
     except dumpmod.DumpError as e:
@@ -197,10 +203,11 @@ def _human_k(n):
     return "%dK" % ((n + 1023) // 1024)
 
 
-def cmd_report(argv):
+def build_report_parser():
     p = argparse.ArgumentParser(prog="memtype report",
                                 description="Reports from memtype dump files.")
-    p.add_argument("files", nargs="+", metavar="FILE", help="dump files (*.mtd)")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="dump files (*.mtd)").complete = "dump"
     p.add_argument("--types", action="store_true",
                    help="the vmstat -m table: Type, InUse, MemUse, HighUse, Requests, "
                         "Size(s) (and Fail when failures were injected); the default")
@@ -229,7 +236,7 @@ def cmd_report(argv):
                         "possibly lost)")
     p.add_argument("--html", metavar="OUT",
                    help="write one self-contained HTML page (sortable tables, charts of "
-                        "the top types, the leaks and the errors) to OUT")
+                        "the top types, the leaks and the errors) to OUT").complete = "file"
     p.add_argument("--merge", action="store_true",
                    help="one table for every process (default: one per program, its "
                         "processes merged)")
@@ -240,7 +247,11 @@ def cmd_report(argv):
     p.add_argument("--frames", type=int, default=2,
                    help="frames of a deep type (MEMTYPE_DEPTH > 1) shown in its label, "
                         "innermost first (default 2)")
-    args = p.parse_args(argv)
+    return p
+
+
+def cmd_report(argv):
+    args = build_report_parser().parse_args(argv)
     dumps = []
     for f in args.files:
         try:
@@ -574,18 +585,24 @@ def print_failures(dumps, no_symbolize=False, lines=30):
                   % (d.signal, e.seq, where))
 
 
-def cmd_stat(argv, top=False):
-    import time
+def build_stat_parser(top=False):
     p = argparse.ArgumentParser(prog="memtype top" if top else "memtype stat",
                                 description="The vmstat -m table of a running process "
-                                            "(started with MEMTYPE_LIVE=1).")
-    p.add_argument("pid", type=int)
-    p.add_argument("--lines", type=int, default=30)
-    p.add_argument("--no-symbolize", action="store_true")
+                                            "(started with MEMTYPE_LIVE=1)%s." % (
+                                                ", refreshed, its growth since the last "
+                                                "refresh shown" if top else ""))
+    p.add_argument("pid", type=int, metavar="PID", help="the process").complete = "pid"
+    p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
+    p.add_argument("--no-symbolize", action="store_true", help="show raw addresses")
     if top:
         p.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
         p.add_argument("--count", type=int, default=0, help="refreshes, 0 = until it exits")
-    args = p.parse_args(argv)
+    return p
+
+
+def cmd_stat(argv, top=False):
+    import time
+    args = build_stat_parser(top).parse_args(argv)
     last, n = None, 0
     while True:
         try:
@@ -611,12 +628,52 @@ def cmd_stat(argv, top=False):
         time.sleep(args.interval)
 
 
-def cmd_options(argv, rows):
-    p = argparse.ArgumentParser(prog="memtype options")
+def build_options_parser():
+    p = argparse.ArgumentParser(prog="memtype options",
+                                description="Every MEMTYPE_* variable: its default, the "
+                                            "values it accepts, its memtype run flag and "
+                                            "what it does.")
     p.add_argument("--markdown", action="store_true", help="print docs/options.md")
-    args = p.parse_args(argv)
+    return p
+
+
+def cmd_options(argv, rows):
+    args = build_options_parser().parse_args(argv)
     sys.stdout.write(opts.markdown(rows) if args.markdown else opts.text(rows))
     return 0
+
+
+def build_completion_parser():
+    p = argparse.ArgumentParser(prog="memtype completion",
+                                description="Print a completion script for a shell, made "
+                                            "from the command's own argument parsers.")
+    p.add_argument("shell", choices=("bash",), help="the shell (bash)")
+    return p
+
+
+def cmd_completion(argv, rows):
+    build_completion_parser().parse_args(argv)
+    from . import completion
+    sys.stdout.write(completion.bash(parsers(rows)))
+    return 0
+
+
+def parsers(rows):
+    """Every subcommand's argument parser, in the order of the usage text:
+    the one source of the completion script and of memtype(1)'s options.
+    An action's `complete` attribute tells the completion what its value
+    is: "dump", "file" or "pid" (see completion.py)."""
+    from . import sweep
+    return {
+        "run": build_run_parser(rows),
+        "report": build_report_parser(),
+        "diff": build_diff_parser(),
+        "sweep": sweep.parser(),
+        "stat": build_stat_parser(False),
+        "top": build_stat_parser(True),
+        "options": build_options_parser(),
+        "completion": build_completion_parser(),
+    }
 
 
 def main(argv, lib_path, options_def):
@@ -642,6 +699,8 @@ def main(argv, lib_path, options_def):
     if cmd == "sweep":
         from . import sweep
         return sweep.main(rest, lib_path)
+    if cmd == "completion":
+        return cmd_completion(rest, rows)
     print("memtype: error: unknown command %r\n" % cmd, file=sys.stderr)
     sys.stderr.write(USAGE)
     return 2

@@ -39,10 +39,11 @@ def parser():
                    help="seconds before a run counts as hung (default 60)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="runs at once (default: one per CPU)")
-    p.add_argument("--input", default=None, help="file given to every run on stdin "
-                                                   "(default: none)")
+    p.add_argument("--input", default=None, metavar="FILE",
+                   help="file given to every run on stdin (default: none)").complete = "file"
     p.add_argument("--all", action="store_true", help="list every run, not only the bad ones")
-    p.add_argument("--lib", default=None, help="path of libmemtype.so to preload")
+    p.add_argument("--lib", default=None, metavar="FILE",
+                   help="path of libmemtype.so to preload").complete = "file"
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")
     return p
 
