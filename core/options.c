@@ -112,6 +112,20 @@ static const char *accepted(const opt_row_t *r, char *buf, unsigned len) {
   return "?";
 }
 
+/* Text from the environment as a message shows it: at most 80 bytes,
+ * control characters as '?', "..." when cut, so that the message stays one
+ * line and still ends with what is accepted however long or strange the
+ * text (tests/fuzz/fuzz_options.c checks this). n is the text's length. */
+static const char *shown(char *buf, size_t len, const char *s, size_t n) {
+  size_t keep = n < len - 4 ? n : len - 4, i;
+  for (i = 0; i < keep; i++)
+    buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+  if (keep < n)
+    buf[i++] = '.', buf[i++] = '.', buf[i++] = '.';
+  buf[i] = '\0';
+  return buf;
+}
+
 /* Edit distance, for did-you-mean on unknown names (short strings only). */
 static unsigned distance(const char *a, size_t la, const char *b) {
   size_t lb = strlen(b);
@@ -141,6 +155,7 @@ bool mt_options_parse(char **env, bool secure, char *err, unsigned errlen) {
   mt_options_set_defaults();
   if (env == NULL || secure)
     return true;
+  unsigned unknown = 0; /* unknown MEMTYPE_* names so far */
   for (char **e = env; *e; e++) {
     if (strncmp(*e, "MEMTYPE_", 8) != 0)
       continue;
@@ -158,24 +173,28 @@ bool mt_options_parse(char **env, bool secure, char *err, unsigned errlen) {
         continue;
       const char *best = NULL;
       unsigned bestd = 3;
-      for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+      /* Suggestions for the first 100 unknown names only (as many as
+       * mt_warn prints): thousands must not cost seconds at start. */
+      for (size_t i = 0; unknown < 100 && i < sizeof(rows) / sizeof(rows[0]); i++) {
         unsigned d = distance(name, nlen, rows[i].name);
         if (d < bestd)
           bestd = d, best = rows[i].name;
       }
-      char nm[96];
-      mt_snprintf(nm, sizeof(nm) < nlen + 1 ? sizeof(nm) : nlen + 1, "%s", name);
+      char nm[84];
+      shown(nm, sizeof(nm), name, nlen);
       if (best)
         mt_warn("unknown variable MEMTYPE_%s ignored; did you mean MEMTYPE_%s?", nm, best);
       else
         mt_warn("unknown variable MEMTYPE_%s ignored (see `memtype options`)", nm);
+      unknown++;
       continue;
     }
     int64_t v = 0;
     if (!parse_value(row, eq + 1, &v)) {
-      char acc[96];
+      char acc[96], val[84];
       mt_snprintf(err, errlen, "memtype: error: MEMTYPE_%s=%s: invalid value; accepted: %s\n",
-                  row->name, eq + 1, accepted(row, acc, sizeof(acc)));
+                  row->name, shown(val, sizeof(val), eq + 1, strlen(eq + 1)),
+                  accepted(row, acc, sizeof(acc)));
       return false;
     }
     if (row->kind == STR)

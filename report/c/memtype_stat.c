@@ -1,6 +1,9 @@
 /* memtype_stat.c - the C dump reader (see memtype_stat.h). The whole file is
  * read into memory and walked with bounds checks on every field: a corrupt
- * or truncated file is an error message, never a crash. */
+ * or truncated file is an error message, never a crash. A count read from
+ * the file is checked against the bytes left before anything is allocated
+ * for it, so a hostile count cannot ask for gigabytes
+ * (tests/fuzz/fuzz_dump_reader.c holds the reader to this). */
 #include "memtype_stat.h"
 
 #include <stdarg.h>
@@ -61,8 +64,11 @@ static int read_types(memtype_stat_t *st, cursor_t *c, const unsigned char *base
                       uint32_t header_ntypes) {
   uint32_t n = (uint32_t)get(c, 4);
   get(c, 4); /* depth */
-  if (c->bad || n != header_ntypes || n > 65536)
+  /* every type record takes at least its 16-byte header */
+  if (c->bad || n != header_ntypes || n > 65536 || n > (size_t)(c->end - c->p) / 16)
     return 0;
+  free(st->types); /* a second TYPES section replaces the first */
+  st->ntypes = 0;
   st->types = calloc(n ? n : 1, sizeof(*st->types));
   if (st->types == NULL)
     return 0;
@@ -122,12 +128,32 @@ memtype_stat_t *memtype_stat_open(const char *path, char *err, size_t errlen) {
     len += got;
     if (got == 0)
       break;
+    if (len >= 8 && memcmp(data, "memtype\x1a", 8) != 0)
+      break; /* no dump: not worth reading on (/dev/zero, a pipe) */
   }
+  int failed = ferror(f);
   fclose(f);
+  if (failed) {
+    free(data);
+    fail(err, errlen, "%s: read error", path);
+    return NULL;
+  }
+  memtype_stat_t *st = memtype_stat_open_mem(data, len, path, err, errlen);
+  free(data);
+  return st;
+}
+
+memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char *path, char *err,
+                                      size_t errlen) {
+  const unsigned char *data = bytes;
   memtype_stat_t *st = calloc(1, sizeof(*st));
   cursor_t c = {data, data + len, 0};
   const char *why = NULL;
-  if (st == NULL || len < 64 || memcmp(data, "memtype\x1a", 8) != 0) {
+  if (st == NULL) {
+    why = "out of memory";
+    goto out;
+  }
+  if (len < 64 || memcmp(data, "memtype\x1a", 8) != 0) {
     why = "not a memtype dump";
     goto out;
   }
@@ -171,10 +197,15 @@ memtype_stat_t *memtype_stat_open(const char *path, char *err, size_t errlen) {
     } else if (tag == 2) {
       uint32_t n = (uint32_t)get(&s, 4);
       get(&s, 4);
+      if (s.bad || n > (size_t)(s.end - s.p) / 16) { /* 16 bytes a class */
+        why = "corrupt (SIZES section)";
+        goto out;
+      }
+      free(st->sizes); /* a second SIZES section replaces the first */
       st->sizes = calloc(n ? n : 1, sizeof(*st->sizes));
       for (uint32_t i = 0; st->sizes && i < n && !s.bad; i++) {
         st->sizes[i] = (uint32_t)get(&s, 4);
-        get(&s, 12);
+        skip(&s, 12); /* slab_pages, slab_slots, reserved */
       }
       st->nsizes = st->sizes ? n : 0;
     } else if (tag == 4) {
@@ -186,13 +217,10 @@ memtype_stat_t *memtype_stat_open(const char *path, char *err, size_t errlen) {
   if (!seen_end || !seen_types)
     why = c.bad || !seen_end ? "truncated" : "corrupt (TYPES section)";
 out:
-  if (why == NULL) {
-    free(data);
+  if (why == NULL)
     return st;
-  }
   fail(err, errlen, "%s: %s", path, why);
 out_quiet:
-  free(data);
   memtype_stat_close(st);
   return NULL;
 }

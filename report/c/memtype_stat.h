@@ -33,6 +33,11 @@ typedef struct memtype_stat memtype_stat_t;
 
 /* Reads a whole dump. NULL on any problem, with a one-line reason in err. */
 memtype_stat_t *memtype_stat_open(const char *path, char *err, size_t errlen);
+/* The same for a dump already in memory (len bytes at data, not kept);
+ * name stands for the file in messages. Any bytes at all are safe to pass:
+ * a corrupt dump is NULL and a reason, never a read outside data. */
+memtype_stat_t *memtype_stat_open_mem(const void *data, size_t len, const char *name, char *err,
+                                      size_t errlen);
 void memtype_stat_close(memtype_stat_t *st);
 
 uint32_t memtype_stat_pid(const memtype_stat_t *st);

@@ -203,16 +203,27 @@ class _Cursor:
         self.pos = min(self.end, (self.pos + 7) & ~7)
 
 
+# Control characters (C0, DEL, C1) in a dump's text become '?': a hostile
+# dump must not send escape sequences to the terminal of whoever reads it.
+_CONTROLS = {c: "?" for c in list(range(0x20)) + list(range(0x7f, 0xa0))}
+
+
 def _text(b):
-    return b.decode("utf-8", "replace")
+    return b.decode("utf-8", "replace").translate(_CONTROLS)
 
 
 def load(path):
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            # The magic first: a stream that is no dump (/dev/zero, a log
+            # piped in) is refused without reading it all.
+            data = f.read(64)
+            if len(data) == 64 and data[:8] == MAGIC:
+                data += f.read()
     except OSError as e:
         raise DumpError("%s: cannot read: %s" % (path, e.strerror or e)) from None
+    except MemoryError:
+        raise DumpError("%s: too big to read into memory" % path) from None
     return parse(data, path)
 
 

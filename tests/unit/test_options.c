@@ -65,6 +65,32 @@ START_TEST(test_secure_mode_ignores_everything) {
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_options.c: a newline in a value split the message,
+ * a long value pushed "accepted: ..." out of the bootstrap's 512-byte buffer. */
+START_TEST(test_strange_or_long_value_gives_one_whole_error_line) {
+  char err[512];
+  char *env[] = {"MEMTYPE_DEPTH=1\nMEMTYPE_STATS=1", NULL};
+  ck_assert(!mt_options_parse(env, false, err, sizeof(err)));
+  ck_assert_str_eq(err, "memtype: error: MEMTYPE_DEPTH=1?MEMTYPE_STATS=1: invalid value; "
+                        "accepted: an integer in 0..16 (K, M, G suffixes allowed)\n");
+  static char long_env[5000] = "MEMTYPE_TYPES=";
+  memset(long_env + 14, 'x', 4500);
+  char *env2[] = {long_env, NULL};
+  ck_assert(!mt_options_parse(env2, false, err, sizeof(err)));
+  ck_assert_ptr_nonnull(strstr(err, "xxx...: invalid value; accepted: a string of 0 to 4000"));
+  ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
+}
+END_TEST
+
+START_TEST(test_unknown_name_with_control_characters_warns_on_one_line) {
+  char *env[] = {"MEMTYPE_ST\nATS=1", NULL};
+  char err[256];
+  ck_assert(mt_options_parse(env, false, err, sizeof(err)));
+  ck_assert_ptr_nonnull(strstr(captured, "unknown variable MEMTYPE_ST?ATS ignored"));
+  ck_assert_ptr_eq(strchr(captured, '\n'), captured + strlen(captured) - 1);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("options");
   TCase *tc = tcase_create("parse");
@@ -74,6 +100,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_invalid_value_names_variable_and_accepted_values);
   tcase_add_test(tc, test_unknown_name_gets_a_did_you_mean_warning);
   tcase_add_test(tc, test_secure_mode_ignores_everything);
+  tcase_add_test(tc, test_strange_or_long_value_gives_one_whole_error_line);
+  tcase_add_test(tc, test_unknown_name_with_control_characters_warns_on_one_line);
   suite_add_tcase(s, tc);
   return s;
 }

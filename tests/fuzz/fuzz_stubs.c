@@ -1,0 +1,49 @@
+/* fuzz_stubs.c - what core/report.c needs from the rest of the core, for the
+ * options target: the reporter's stacks and symbols. The parser never
+ * reaches them (it only formats and warns), so each one stops the run. */
+#include <stdlib.h>
+
+#include "modules.h"
+#include "site.h"
+#include "unwind.h"
+
+MT_TLS unsigned mt_modules_hold;
+
+static void unreachable(void) { abort(); }
+
+bool mt_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, const char **module,
+                  uintptr_t *module_base) {
+  (void)pc, (void)func, (void)func_addr, (void)module, (void)module_base;
+  unreachable();
+  return false;
+}
+
+bool mt_symbol(uintptr_t pc, const char **func, const char **module) {
+  (void)pc, (void)func, (void)module;
+  unreachable();
+  return false;
+}
+
+unsigned mt_site_stack(unsigned type, uintptr_t *out, unsigned max) {
+  (void)type, (void)out, (void)max;
+  unreachable();
+  return 0;
+}
+
+const char *mt_site_name(unsigned type) {
+  (void)type;
+  unreachable();
+  return NULL;
+}
+
+uintptr_t mt_site_pc(unsigned type) {
+  (void)type;
+  unreachable();
+  return 0;
+}
+
+unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
+  (void)pcs, (void)max;
+  unreachable();
+  return 0;
+}
