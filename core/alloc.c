@@ -14,6 +14,7 @@
 #include "heapcheck.h"
 #include "leak.h"
 #include "memguard.h"
+#include "siggate.h"
 #include "modules.h"
 #include "options.h"
 #include "os.h"
@@ -463,13 +464,23 @@ static void *alloc_typed(size_t n, unsigned family, bool zero, unsigned type) {
   return alloc_maybe_guarded(n, 0, family, zero, type);
 }
 
+/* The slow paths run behind the signal gate (siggate.h), as if they held a
+ * lock: their thread cache, quarantine batch and counters are not made for a
+ * handler that allocates in the middle of them. The handlers kept run on the
+ * way out. */
 void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) {
   mt_init();
-  return alloc_typed(n, family, false, type_of(pc));
+  mt_locks_enter();
+  void *p = alloc_typed(n, family, false, type_of(pc));
+  mt_locks_leave();
+  return p;
 }
 
 void *mt_malloc_type(size_t n, unsigned type, bool zero) {
-  return alloc_typed(n, MT_FAM_MALLOC, zero, type);
+  mt_locks_enter();
+  void *p = alloc_typed(n, MT_FAM_MALLOC, zero, type);
+  mt_locks_leave();
+  return p;
 }
 
 /* ---- slow paths: free ----------------------------------------------------- */
@@ -678,7 +689,7 @@ static bool foreign(uintptr_t a, const block_t *b, uintptr_t pc, const char *wha
   return true;
 }
 
-void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
+static void free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
   if (p == NULL)
     return;
   block_t b;
@@ -694,6 +705,12 @@ void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
   }
   check_family(&b, a, family, n);
   release(&b, p, pc);
+}
+
+void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
+  mt_locks_enter();
+  free_slow(p, family, n, pc);
+  mt_locks_leave();
 }
 
 /* ---- public ----------------------------------------------------------------- */
@@ -722,7 +739,10 @@ void *mt_calloc(size_t count_, size_t size, uintptr_t pc) {
     return p;
   }
   mt_init();
-  return alloc_typed(n, MT_FAM_MALLOC, true, type_of(pc));
+  mt_locks_enter();
+  void *p = alloc_typed(n, MT_FAM_MALLOC, true, type_of(pc));
+  mt_locks_leave();
+  return p;
 }
 
 /* Resizes b in place when its storage allows; true on success. */
@@ -750,7 +770,16 @@ void *mt_realloc(void *p, size_t n, uintptr_t pc) {
   return mt_realloc_type(p, n, type_of(pc), pc);
 }
 
+static void *realloc_type(void *p, size_t n, unsigned type, uintptr_t pc);
+
 void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
+  mt_locks_enter();
+  void *q = realloc_type(p, n, type, pc);
+  mt_locks_leave();
+  return q;
+}
+
+static void *realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
   if (p == NULL)
     return alloc_typed(n, MT_FAM_MALLOC, false, type);
   if (n == 0) {
@@ -823,9 +852,18 @@ void *mt_reallocarray(void *p, size_t count_, size_t size, uintptr_t pc) {
   return mt_realloc(p, n, pc);
 }
 
+static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc);
+
 void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
   if (align <= MT_MIN_ALIGN)
     return mt_malloc_inline(n, family, pc);
+  mt_locks_enter();
+  void *p = memalign_slow(align, n, family, pc);
+  mt_locks_leave();
+  return p;
+}
+
+static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc) {
   if (align & (align - 1)) {
     /* glibc rounds a non-power-of-two alignment up. */
     if (align > ((size_t)1 << 62)) {
@@ -902,11 +940,13 @@ void mt_fork_prepare(void) {
   mt_zone_fork_prepare();
   mt_page_fork_prepare();
   mt_arena_fork_prepare();
+  mt_check_fork_prepare();
 }
 
 void mt_fork_parent(void) {
   if (!mt_is_initialized())
     return;
+  mt_check_fork_parent();
   mt_arena_fork_parent();
   mt_page_fork_parent();
   mt_zone_fork_parent();
@@ -918,17 +958,20 @@ void mt_fork_parent(void) {
 void mt_fork_child(void) {
   if (!mt_is_initialized())
     return;
+  mt_check_fork_child();
   mt_arena_fork_child();
   mt_os_fork_child();
   mt_dump_fork_child();
   mt_guard_fork_child();
   mt_report_fork_child();
   mt_symtab_fork_child();
+  mt_site_fork_child();
   mt_modules_fork_child();
   mt_page_fork_child();
   mt_zone_fork_child();
   mt_live_fork_child();
   mt_tcache_fork_child();
+  mt_siggate_fork_child();
 }
 
 static void print_summary(void);

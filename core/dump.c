@@ -126,7 +126,7 @@ static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t re
 
 static void process_section(int sig) {
   static char cmdline[65536], exe[4096];
-  long clen = mt_os_read_file("/proc/self/cmdline", cmdline, sizeof(cmdline));
+  long clen = mt_os_read_self_file("cmdline", cmdline, sizeof(cmdline));
   long elen = mt_os_self_exe(exe, sizeof(exe));
   if (elen < 0)
     elen = 0;

@@ -190,6 +190,10 @@ void mt_check_free(const mt_blk_t *b, uintptr_t pc) {
 
 /* ---- quarantine ------------------------------------------------------------ */
 
+void mt_check_fork_prepare(void) { mt_lock(&quar_lock); }
+void mt_check_fork_parent(void) { mt_unlock(&quar_lock); }
+void mt_check_fork_child(void) { mt_lock_reset(&quar_lock); }
+
 static batch_t *batch_get(void) {
   mt_lock(&quar_lock);
   batch_t *q = spare;

@@ -69,5 +69,9 @@ void mt_check_quarantine(void *p, size_t usable);
 bool mt_check_intact(const mt_blk_t *b, uint8_t state);
 /* The calling thread's batch joins the FIFO (thread exit). */
 void mt_check_thread_exit(void);
+/* fork: the quarantine's lock held across it (taken last: it is a leaf). */
+void mt_check_fork_prepare(void);
+void mt_check_fork_parent(void);
+void mt_check_fork_child(void);
 
 #endif

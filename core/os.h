@@ -42,7 +42,10 @@ void *mt_os_map_file(int fd, size_t size, void *at);
 void mt_os_map_anon_fixed(void *p, size_t size);
 /* Reads a whole small file (e.g. /proc/self/cmdline) into buf; bytes read or -1. */
 long mt_os_read_file(const char *path, char *buf, size_t len);
-/* Resolves /proc/self/exe into buf (NUL-terminated); length or -1. */
+/* Reads /proc/thread-self/<leaf> (or /proc/self/<leaf> where the kernel has
+ * no thread-self) into buf: still right after the main thread has ended. */
+long mt_os_read_self_file(const char *leaf, char *buf, size_t len);
+/* Resolves /proc/thread-self/exe (or /proc/self/exe) into buf (NUL-terminated); length or -1. */
 long mt_os_self_exe(char *buf, size_t len);
 uint64_t mt_os_realtime_ns(void);
 int mt_os_getppid(void);

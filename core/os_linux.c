@@ -213,6 +213,45 @@ void mt_os_close(int fd) {
   errno = saved;
 }
 
+/* /proc/self/<leaf> is the thread-group leader's: once that thread has ended
+ * (the main thread left with pthread_exit, or in a child forked from another
+ * thread the forking thread finished first) its maps, exe, cmdline and statm
+ * read empty or fail, and the leak scan would find no roots at all.
+ * /proc/thread-self/<leaf> (Linux 3.17) is the calling thread's, which shares
+ * the address space; open_self falls back to /proc/self/ on older kernels. */
+static void self_path(char *buf, size_t len, bool thread, const char *leaf) {
+  const char *dir = thread ? "/proc/thread-self/" : "/proc/self/";
+  size_t a = strlen(dir), b = strlen(leaf);
+  if (a + b + 1 > len) {
+    buf[0] = '\0';
+    return;
+  }
+  memcpy(buf, dir, a);
+  memcpy(buf + a, leaf, b + 1);
+}
+
+static int open_self(const char *leaf) {
+  char path[64];
+  self_path(path, sizeof(path), true, leaf);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    self_path(path, sizeof(path), false, leaf);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+  }
+  return fd;
+}
+
+long mt_os_read_self_file(const char *leaf, char *buf, size_t len) {
+  char path[64];
+  self_path(path, sizeof(path), true, leaf);
+  long n = mt_os_read_file(path, buf, len);
+  if (n < 0) {
+    self_path(path, sizeof(path), false, leaf);
+    n = mt_os_read_file(path, buf, len);
+  }
+  return n;
+}
+
 long mt_os_read_file(const char *path, char *buf, size_t len) {
   int saved = errno;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -235,7 +274,9 @@ long mt_os_read_file(const char *path, char *buf, size_t len) {
 
 long mt_os_self_exe(char *buf, size_t len) {
   int saved = errno;
-  ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+  ssize_t n = readlink("/proc/thread-self/exe", buf, len - 1);
+  if (n < 0)
+    n = readlink("/proc/self/exe", buf, len - 1);
   errno = saved;
   if (n < 0)
     return -1;
@@ -377,7 +418,7 @@ void mt_os_exit(int code) { _exit(code); }
 /* [lo, hi) of the brk heap, from /proc/self/maps. */
 static bool brk_heap(uintptr_t *lo, uintptr_t *hi) {
   static char buf[1 << 16];
-  long n = mt_os_read_file("/proc/self/maps", buf, sizeof(buf) - 1);
+  long n = mt_os_read_self_file("maps", buf, sizeof(buf) - 1);
   if (n <= 0)
     return false;
   buf[n] = '\0';
@@ -446,7 +487,8 @@ size_t mt_os_libc_usable(void *p) {
 long mt_os_read_self(uintptr_t addr, void *buf, size_t len) {
   struct iovec local = {buf, len}, remote = {(void *)addr, len};
   int saved = errno;
-  long n = (long)syscall(SYS_process_vm_readv, (long)getpid(), &local, 1UL, &remote, 1UL, 0UL);
+  /* Our thread id, not the process id: the leader may have ended (see self_path). */
+  long n = (long)syscall(SYS_process_vm_readv, mt_os_gettid(), &local, 1UL, &remote, 1UL, 0UL);
   errno = saved;
   return n;
 }
@@ -473,7 +515,7 @@ static void one_mapping(char *line, mt_mapping_fn fn, void *arg) {
 void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) {
   static char buf[1 << 16];
   int saved = errno;
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  int fd = open_self("maps");
   if (fd < 0) {
     errno = saved;
     return;
@@ -572,6 +614,11 @@ bool mt_os_protect(uintptr_t p, size_t len, bool rw) {
      * reservation around it: it has the same flags. */
     ok = mmap((void *)p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
               -1, 0) != MAP_FAILED;
+    /* At vm.max_map_count the kernel refuses even a mapping that would
+     * lower the count; mprotect does not when the range splits nothing,
+     * as a whole run or the ballast does (memguard.c). */
+    if (!ok)
+      ok = mprotect((void *)p, len, PROT_NONE) == 0 && madvise((void *)p, len, MADV_DONTNEED) == 0;
   }
   errno = saved;
   return ok;
@@ -586,7 +633,7 @@ bool mt_os_open_pages(uintptr_t p, size_t len) {
 
 size_t mt_os_resident_pages(void) {
   char buf[128];
-  long n = mt_os_read_file("/proc/self/statm", buf, sizeof(buf) - 1);
+  long n = mt_os_read_self_file("statm", buf, sizeof(buf) - 1);
   if (n <= 0)
     return 0;
   buf[n] = '\0';

@@ -270,6 +270,29 @@ uint16_t mt_site_resolve(uintptr_t pc) {
   return intern_key((uintptr_t)(h | (1ull << 63)), &stack[i], len, false);
 }
 
+/* Fork child: a site another thread was adding when the process forked has
+ * its key but would never get its id (that thread is gone), and every lookup
+ * of it would wait forever. Each such slot gets one now: a code address or a
+ * named type's key its own id (a name is set again by the next
+ * mt_site_intern_named; a wrapper is not looked for), a stack's hash (its
+ * frames are lost) the overflow type, so that the stack takes a new slot the
+ * next time it comes. */
+void mt_site_fork_child(void) {
+  for (unsigned i = 0; i < TABLE_SIZE; i++) {
+    uintptr_t k = keys[i];
+    if (k == 0 || ids[i] != 0)
+      continue;
+    unsigned id = MT_TYPE_OVERFLOW;
+    if (!(k >> 63) && next_id < MT_MAX_TYPES) {
+      id = next_id++;
+      pcs[id] = k;
+      stack_len[id] = 0;
+      wrappers[id] = 0;
+    }
+    ids[i] = (uint16_t)id;
+  }
+}
+
 uint16_t mt_site_intern_named(const void *key, const char *name) {
   uint16_t id = intern((uintptr_t)key, false);
   if (id >= MT_TYPE_FIRST) {

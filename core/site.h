@@ -44,6 +44,8 @@ bool mt_site_type_matches(unsigned type, const char *globs, uint8_t *cache);
  * so it never collides with a call site). name must outlive the process's
  * use of the type (a string literal). */
 uint16_t mt_site_intern_named(const void *key, const char *name);
+/* Fork child: sites left half-added by threads that are gone get an id. */
+void mt_site_fork_child(void);
 /* The name of a named type, NULL for call-site types. */
 const char *mt_site_name(unsigned type);
 /* Call-site address of a type (0 for the untyped and overflow types). */

@@ -1,10 +1,16 @@
 /* unwind.c - stack capture through libunwind's unw_backtrace (see unwind.h).
  * A thread-local flag guards against re-entry from allocations made while
  * unwinding. */
+#define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include "unwind.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libunwind.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "mt_types.h"
 
@@ -20,3 +26,40 @@ unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
   unwinding = false;
   return n > 0 ? (unsigned)n : 0;
 }
+
+/* libunwind (1.6) checks the addresses it reads while stepping by write()ing
+ * a byte from them into a pipe that it opens when it starts and keeps for the
+ * life of the process. Its two descriptors would be the lowest free ones: 3
+ * and 4, which the program then finds taken (its first open() returns 5, a
+ * dup2 onto 3 or 4 gives libunwind the program's file), or 0 when the program
+ * was started with stdin closed (its stdin is then libunwind's pipe; CPython's
+ * test_posix notices). So pipe2 and pipe are interposed: a pipe made while
+ * this thread unwinds is moved up, below min(RLIMIT_NOFILE, 1024), out of the
+ * program's way. (A program that lists every descriptor still sees the two.)
+ * Every other caller gets the plain system call. */
+static int move_up(int fd, int flags) {
+  struct rlimit rl;
+  long top = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)top)
+    top = (long)rl.rlim_cur;
+  if (top - 16 <= fd)
+    return fd;
+  int up = fcntl(fd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, (int)(top - 16));
+  if (up < 0)
+    return fd;
+  close(fd);
+  return up;
+}
+
+__attribute__((visibility("default"))) int pipe2(int fds[2], int flags) {
+  int r = (int)syscall(SYS_pipe2, fds, flags);
+  if (r == 0 && unwinding) {
+    int saved = errno;
+    fds[0] = move_up(fds[0], flags);
+    fds[1] = move_up(fds[1], flags);
+    errno = saved;
+  }
+  return r;
+}
+
+__attribute__((visibility("default"))) int pipe(int fds[2]) { return pipe2(fds, 0); }

@@ -21,6 +21,13 @@
 #define REGION_SIZE ((size_t)16 << 30) /* address space; memory is the budget's */
 #define REGION_PAGES (REGION_SIZE >> MT_PAGE_SHIFT)
 #define RUN_LISTS 65 /* free runs by pages 1..64; [0] for longer ones */
+/* Ballast: mappings held back for the heap. The region's last pages are
+ * split into BALLAST accessible pages between inaccessible ones (2 mappings
+ * each, no memory); when the kernel refuses memguard a mapping
+ * (vm.max_map_count reached), the ballast is merged back into one, so the
+ * heap still gets its next segments, and memguard stops growing. */
+#define BALLAST 64
+#define USABLE_PAGES (REGION_PAGES - 2 * BALLAST)
 
 enum { SIDE_AFTER = 0, SIDE_BEFORE = 1, SIDE_AROUND = 2 };
 
@@ -36,6 +43,7 @@ static mt_guard_blk_t *runs[RUN_LISTS];  /* runs out of the FIFO, reusable */
 static mt_guard_blk_t *spare;            /* unused descriptors */
 static mt_guard_blk_t *all_blocks;       /* every descriptor, linked by all */
 static size_t live_pages, live_blocks, budget_pages, max_blocks;
+static bool ballast_dropped;
 static size_t live_data;                 /* data pages of live blocks (resident ones) */
 /* The cost bound (MEMTYPE_GUARD_COST): time spent in guarding's system
  * calls, against the time since start. The memory bound (MEMTYPE_GUARD_RSS):
@@ -74,6 +82,8 @@ void mt_guard_init(void) {
   long maps = mt_os_max_map_count();
   max_blocks = maps > 0 ? (size_t)maps / 4 : 16384; /* each live block splits the region twice */
   fifo_limit = (size_t)mt_opt.guard_fifo >> MT_PAGE_SHIFT;
+  for (size_t i = 0; i < BALLAST; i++)
+    mt_os_protect(r + ((USABLE_PAGES + 2 * i + 1) << MT_PAGE_SHIFT), MT_PAGE_SIZE, true);
   start_ns = mt_os_now_ns();
   __atomic_store_n(&region, r, __ATOMIC_RELEASE);
 }
@@ -88,7 +98,7 @@ static mt_guard_blk_t *take_run_locked(size_t npages) {
       *pp = b->next;
       return b;
     }
-  if (bump + npages > REGION_PAGES)
+  if (bump + npages > USABLE_PAGES)
     return NULL;
   mt_guard_blk_t *b = spare;
   if (b)
@@ -218,6 +228,12 @@ void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) {
   charge(now);
   if (!opened) {
     mt_lock(&lock); /* mapping limit: give the run back unused */
+    if (!ballast_dropped) {
+      /* Leave the heap the ballast's mappings, and no more blocks than now. */
+      ballast_dropped = true;
+      mt_os_protect(region + (USABLE_PAGES << MT_PAGE_SHIFT), 2 * BALLAST << MT_PAGE_SHIFT, false);
+      max_blocks = live_blocks > 1 ? live_blocks - 1 : 0;
+    }
     b->next = runs[npages < RUN_LISTS ? npages : 0];
     runs[npages < RUN_LISTS ? npages : 0] = b;
     live_pages -= npages;

@@ -10,8 +10,11 @@ build="gcc g++ cmake make pkg-config check libunwind-dev python3"
 # dpkg-dev, file, debootstrap, bash-completion: the man pages, the .deb (its
 # shared-library dependencies, then apt on a fresh Debian 12 in a chroot) and
 # the completion. clang, libclang-rt-14-dev: the fuzz targets (libFuzzer).
+# libpython3.11-testsuite: CPython's own tests (a smoke run in CI, the full
+# comparison by tests/cpython/run_cpython_tests.py).
 test="$build sqlite3 tcl perl git xz-utils tar bash binutils diffutils findutils sed coreutils chromium
-  groff-base man-db dpkg-dev file debootstrap bash-completion clang libclang-rt-14-dev"
+  groff-base man-db dpkg-dev file debootstrap bash-completion clang libclang-rt-14-dev
+  libpython3.11-testsuite"
 bench="$test time libjemalloc2 libmimalloc2.0 libgoogle-perftools4 heaptrack valgrind electric-fence duma libdmalloc5"
 case "$job" in
 build) want=$build ;;

@@ -273,6 +273,12 @@ class Leaks(unittest.TestCase):
         r = run("leaky", "fork")
         self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "child\ndone\n", ""))
 
+    def test_no_false_leaks_when_the_main_thread_ended_first(self):
+        # /proc/self/maps reads empty once the thread-group leader has ended:
+        # the scan reads /proc/thread-self/maps (it found no root before).
+        r = run("leaky", "leader")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
+
     def test_two_million_blocks_scan_quickly(self):
         import time
         t0 = time.time()

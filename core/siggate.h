@@ -1,0 +1,22 @@
+/* siggate.h - the signal gate: a program's signal handler never runs while
+ * its thread holds one of memtype's locks. Handlers that call malloc are
+ * wrong (malloc is not async-signal-safe) but common; without the gate such
+ * a handler, interrupting a thread inside memtype's slow path, would wait
+ * forever for a lock its own thread holds. mt_lock() counts the locks a
+ * thread holds (mt_tls_locks); the program's handlers are installed behind
+ * a trampoline (preload/signal.c forwards sigaction and signal here) that
+ * runs them at once when the count is 0, and otherwise keeps the signal
+ * (number and siginfo) until the thread's last mt_unlock(), which runs them. */
+#ifndef MT_SIGGATE_H
+#define MT_SIGGATE_H
+
+/* sigaction(2) for the program: act and old are struct sigaction. */
+int mt_siggate_sigaction(int sig, const void *act, void *old);
+/* Runs the handlers of the signals kept while the thread held a lock
+ * (called by mt_unlock() when the count falls to 0 and one is waiting). */
+void mt_siggate_replay(void);
+/* Fork child: the forking thread holds nothing any more; what it kept
+ * belongs to the parent. */
+void mt_siggate_fork_child(void);
+
+#endif
