@@ -9,12 +9,25 @@
 # run bootstraps it, about 3 minutes; later ones unpack it, seconds); the
 # package and its dependencies are installed into a fresh copy every time.
 # Exit 77 (skipped) when this machine cannot do it: not root, no debootstrap,
-# no Debian mirror. MT_DEBIAN_MIRROR overrides the mirror.
+# no Debian mirror. The mirror is the one this machine's apt uses for
+# bookworm (its sources), unless MT_DEBIAN_MIRROR names another.
 set -eu
 debdir=$1
 work=$2
 base_tar=${3:-}
-mirror=${MT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The first URI whose suites include bookworm: deb822 .sources files
+# (URIs:/Suites: stanzas), then one-line "deb URI bookworm ..." entries.
+host_mirror() {
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk '/^URIs:/ { u = $2 } /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") { print u; exit } }
+         /^$/ { u = "" }' "$f"
+  done
+  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    awk '$1 == "deb" && $3 == "bookworm" { print $2 }'
+}
+mirror=${MT_DEBIAN_MIRROR:-$(host_mirror | head -n 1)}
+[ -n "$mirror" ] || { echo "SKIPPED: no bookworm source in this machine's apt configuration"; exit 77; }
 root=$work/root
 
 skip() { echo "SKIPPED: $*"; exit 77; }
