@@ -48,6 +48,7 @@ static void load_options(void) {
   if (!mt_options_parse(env, mt_os_is_secure(), err, sizeof(err)))
     stop_on_config_error(err);
   options_from_env = env != NULL;
+  mt_os_note_progname(); /* the name as it is before main may rewrite argv */
   mt_site_mask = mt_opt.depth ? ~(uintptr_t)0 : 0;
   if (!mt_site_set_rules(mt_opt.types, err, sizeof(err)))
     stop_on_config_error(err);

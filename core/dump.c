@@ -53,7 +53,16 @@ void mt_dump_fork_parent(void) { mt_unlock(&dump_lock); }
 void mt_dump_fork_child(void) { mt_lock_reset(&dump_lock); }
 static uint64_t start_ns;
 
-void mt_dump_note_start(void) { start_ns = mt_os_realtime_ns(); }
+/* The command line as the process started: read at start, because programs
+ * that set their process title (postgres, nginx) write over argv, and
+ * /proc/self/cmdline shows the title afterwards. A forked child keeps it. */
+static char cmdline[65536];
+static long cmdline_len = -1;
+
+void mt_dump_note_start(void) {
+  start_ns = mt_os_realtime_ns();
+  cmdline_len = mt_os_read_self_file("cmdline", cmdline, sizeof(cmdline));
+}
 
 /* ---- buffered little-endian output --------------------------------------- */
 
@@ -125,8 +134,8 @@ static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t re
 }
 
 static void process_section(int sig) {
-  static char cmdline[65536], exe[4096];
-  long clen = mt_os_read_self_file("cmdline", cmdline, sizeof(cmdline));
+  static char exe[4096];
+  long clen = cmdline_len;
   long elen = mt_os_self_exe(exe, sizeof(exe));
   if (elen < 0)
     elen = 0;

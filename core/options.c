@@ -1,5 +1,9 @@
 /* options.c - parser for the rows of options.def (see options.h). Reads the
- * raw environment array: no getenv, no allocation, safe at bootstrap. */
+ * raw environment array: no getenv, no allocation, safe at bootstrap. A
+ * string value is copied into this file's own storage (one fixed region per
+ * STR row, sized by its longest accepted length): programs that set their
+ * process title (postgres, nginx, redis) write over their environment
+ * strings, and nothing of memtype may point into them. */
 #include "options.h"
 
 #include <string.h>
@@ -9,6 +13,18 @@
 
 enum kind { BOOL, INT, ACTION, STR };
 
+/* Where the STR options' values live: a member per STR row, max + 1 bytes. */
+typedef struct opt_strings_s {
+#define MT_STORE_BOOL(field, max)
+#define MT_STORE_INT(field, max)
+#define MT_STORE_ACTION(field, max)
+#define MT_STORE_STR(field, max) char field[(max) + 1];
+#define MT_OPT(field, NAME, kind, def, min, max, help) MT_STORE_##kind(field, max)
+#include "options.def"
+#undef MT_OPT
+} opt_strings_t;
+static opt_strings_t strings;
+
 typedef struct opt_row_s {
   const char *name; /* without the MEMTYPE_ prefix */
   enum kind kind;
@@ -17,6 +33,7 @@ typedef struct opt_row_s {
   int64_t min, max;
   const char *help;
   size_t offset;
+  size_t store; /* STR: offset of its value's region in `strings` */
 } opt_row_t;
 
 static const opt_row_t rows[] = {
@@ -24,8 +41,13 @@ static const opt_row_t rows[] = {
 #define MT_DEF_INT(d) d, NULL
 #define MT_DEF_ACTION(d) d, NULL
 #define MT_DEF_STR(d) 0, d
+#define MT_STOFF_BOOL(field) 0
+#define MT_STOFF_INT(field) 0
+#define MT_STOFF_ACTION(field) 0
+#define MT_STOFF_STR(field) offsetof(opt_strings_t, field)
 #define MT_OPT(field, NAME, kind, def, min, max, help) \
-  {#NAME, kind, MT_DEF_##kind(def), min, max, help, offsetof(mt_options_t, field)},
+  {#NAME, kind, MT_DEF_##kind(def), min, max, help, offsetof(mt_options_t, field), \
+   MT_STOFF_##kind(field)},
 #include "options.def"
 #undef MT_OPT
 };
@@ -197,9 +219,13 @@ bool mt_options_parse(char **env, bool secure, char *err, unsigned errlen) {
                   accepted(row, acc, sizeof(acc)));
       return false;
     }
-    if (row->kind == STR)
-      *(const char **)((char *)&mt_opt + row->offset) = eq + 1;
-    else
+    if (row->kind == STR) {
+      /* parse_value checked the length against the row's max: it fits. */
+      char *copy = (char *)&strings + row->store;
+      size_t n = strlen(eq + 1);
+      memcpy(copy, eq + 1, n + 1);
+      *(const char **)((char *)&mt_opt + row->offset) = copy;
+    } else
       *(int64_t *)((char *)&mt_opt + row->offset) = v;
   }
   return true;

@@ -1,5 +1,7 @@
 /* options.h - the parsed MEMTYPE_* configuration (rows in options.def).
- * Parsed once at bootstrap from the raw environment, read-only afterwards. */
+ * Parsed once at bootstrap from the raw environment (again at constructor
+ * time when the loader's first malloc came before environ was set), into
+ * memtype's own memory; read-only afterwards. */
 #ifndef MT_OPTIONS_H
 #define MT_OPTIONS_H
 
@@ -12,7 +14,9 @@ enum { MT_ACTION_ABORT = 0, MT_ACTION_CONTINUE = -1, MT_ACTION_EXIT_BASE = 1 };
 #define MT_OPT_TYPE_BOOL int64_t
 #define MT_OPT_TYPE_INT int64_t
 #define MT_OPT_TYPE_ACTION int64_t
-#define MT_OPT_TYPE_STR const char * /* points into the environment or a literal */
+/* A literal (the default) or options.c's own copy of the value, never the
+ * environment's string: programs write over theirs (process titles). */
+#define MT_OPT_TYPE_STR const char *
 
 typedef struct mt_options_s {
 #define MT_OPT(field, NAME, kind, def, min, max, help) MT_OPT_TYPE_##kind field;

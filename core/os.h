@@ -99,6 +99,9 @@ long mt_os_gettid(void);
 bool mt_os_is_secure(void);     /* setuid/setgid or other AT_SECURE exec */
 char **mt_os_environ(void);      /* raw environment, may be NULL very early */
 const char *mt_os_progname(void); /* short program name, "?" when unknown */
+/* Copies the program name into memtype's memory (at start, before main can
+ * write over argv); a no-op once done or while libc has not set it. */
+void mt_os_note_progname(void);
 void mt_os_yield(void);
 /* Signal number for a name (USR2, SIGUSR2) or a decimal string; 0 if none. */
 int mt_os_signal_number(const char *name);

@@ -334,8 +334,24 @@ long mt_os_gettid(void) { return (long)syscall(SYS_gettid); }
 bool mt_os_is_secure(void) { return getauxval(AT_SECURE) != 0; }
 char **mt_os_environ(void) { return environ; }
 
-const char *mt_os_progname(void) {
+/* program_invocation_short_name points into argv[0], which programs that set
+ * their process title write over (postgres, nginx, redis): the name is copied
+ * once at start, and a forked child keeps the copy. */
+static char progname[256];
+
+void mt_os_note_progname(void) {
   const char *n = program_invocation_short_name;
+  if (progname[0] || n == NULL || *n == '\0')
+    return;
+  size_t k = strnlen(n, sizeof(progname) - 1);
+  memcpy(progname, n, k);
+  progname[k] = '\0';
+}
+
+const char *mt_os_progname(void) {
+  if (progname[0])
+    return progname;
+  const char *n = program_invocation_short_name; /* before the copy: early reports */
   return n && *n ? n : "?";
 }
 

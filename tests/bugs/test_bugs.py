@@ -474,6 +474,50 @@ class Guard(unittest.TestCase):
         self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
 
 
+class ProcessTitle(unittest.TestCase):
+    """A program that writes over its argv and environment strings to set its
+    process title (postgres, nginx, redis do): memtype read its options and
+    the program's name and command line at start, into its own memory, so
+    nothing changes for it: guard pages still guard, the dump is written
+    under the right name, and no option reads the title or the padding."""
+    caught = Caught.caught
+
+    def test_guard_pages_still_guard_and_the_dump_has_the_right_name(self):
+        import glob
+        import shutil
+        import tempfile
+        from memtype_report import dump
+        for pad in ("nul", "junk"):
+            tmp = tempfile.mkdtemp(prefix="memtype-proctitle.")
+            try:
+                r = self.caught("proctitle", "overflow", r"heap-buffer-overflow WRITE at "
+                                r"0x[0-9a-f]+ \(0 bytes after a 64-byte block of type make_buf\+",
+                                detected="main", allocated="make_buf", extra_args=[pad],
+                                MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0", MEMTYPE_GUARD="*",
+                                MEMTYPE_OUTPUT=os.path.join(tmp, "d.%e.%p.mtd"))
+                self.assertNotIn("memtype: warning", r.stderr)
+                files = glob.glob(os.path.join(tmp, "*"))
+                self.assertEqual([os.path.basename(f).split(".")[:2] for f in files],
+                                 [["d", "proctitle"]], (pad, files, r.stderr))
+                d = dump.load(files[0])
+                self.assertEqual(d.reason, "fatal signal")
+                # The command line as it started, not the title.
+                self.assertEqual(d.argv, [os.path.join(BIN, "proctitle"), "overflow", pad])
+                self.assertEqual([e.kind for e in d.errors], ["heap-buffer-overflow"])
+            finally:
+                shutil.rmtree(tmp)
+
+    def test_output_off_stays_off_and_the_summary_names_the_program(self):
+        for pad in ("nul", "junk"):
+            for env in ({}, {"MEMTYPE_GUARD": "*"}, CHECKS):
+                r = run("proctitle", "ok", [pad], MEMTYPE_OUTPUT="off", MEMTYPE_STATS="1", **env)
+                self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+                self.assertNotIn("memtype: warning", r.stderr)
+                lines = r.stderr.splitlines()
+                self.assertRegex(lines[0], r"^memtype: summary: proctitle \(pid \d+\): ", r.stderr)
+                self.assertTrue(all(l.startswith("memtype: ") for l in lines), r.stderr)
+
+
 class NotFlagged(unittest.TestCase):
     """Correct programs that look like the buggy ones: no report, same output."""
 

@@ -91,6 +91,26 @@ START_TEST(test_unknown_name_with_control_characters_warns_on_one_line) {
 }
 END_TEST
 
+/* Programs that set their process title (postgres, nginx) write over their
+ * environment strings: the parsed options must not change with them. */
+START_TEST(test_string_values_are_copied_out_of_the_environment) {
+  char output[] = "MEMTYPE_OUTPUT=off", guard[] = "MEMTYPE_GUARD=*";
+  char *env[] = {output, guard, NULL};
+  char err[256];
+  ck_assert(mt_options_parse(env, false, err, sizeof(err)));
+  memset(output, 0, sizeof(output));
+  memset(guard, 'X', sizeof(guard) - 1);
+  ck_assert_str_eq(mt_opt.output, "off");
+  ck_assert_str_eq(mt_opt.guard, "*");
+  /* A second parse (the constructor's) replaces the copies. */
+  char output2[] = "MEMTYPE_OUTPUT=/tmp/d.%p";
+  char *env2[] = {output2, NULL};
+  ck_assert(mt_options_parse(env2, false, err, sizeof(err)));
+  ck_assert_str_eq(mt_opt.output, "/tmp/d.%p");
+  ck_assert_str_eq(mt_opt.guard, "");
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("options");
   TCase *tc = tcase_create("parse");
@@ -102,6 +122,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_secure_mode_ignores_everything);
   tcase_add_test(tc, test_strange_or_long_value_gives_one_whole_error_line);
   tcase_add_test(tc, test_unknown_name_with_control_characters_warns_on_one_line);
+  tcase_add_test(tc, test_string_values_are_copied_out_of_the_environment);
   suite_add_tcase(s, tc);
   return s;
 }
