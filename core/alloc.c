@@ -1003,10 +1003,21 @@ static void print_summary(void) {
   mt_tcache_sum_stats(&s, &threads);
   mt_page_stats_t ps;
   mt_page_get_stats(&ps);
+  /* A forked child owns the blocks live at the fork: they are live in it
+   * until it frees them (docs/format.md, INHERITED). */
+  uint64_t inherited = 0, bytes;
+  for (unsigned t = 0, n = mt_site_count(); t < n; t++)
+    inherited += mt_tcache_inherited(t, &bytes);
+  char from_parent[64] = "";
+  if (mt_tcache_has_inherited())
+    mt_snprintf(from_parent, sizeof(from_parent), "%lu blocks inherited at fork, ",
+                (unsigned long)inherited);
+  uint64_t have = inherited + s.allocs;
   mt_printf("memtype: summary: %s (pid %d): %lu allocations, %lu frees, %lu bytes requested, "
-            "%lu blocks live at exit, peak heap %lu KiB mapped, %u threads\n",
+            "%s%lu blocks live at exit, peak heap %lu KiB mapped, %u threads\n",
             mt_os_progname(), mt_os_getpid(), (unsigned long)s.allocs, (unsigned long)s.frees,
-            (unsigned long)s.bytes_alloc, (unsigned long)(s.allocs - s.frees),
+            (unsigned long)s.bytes_alloc, from_parent,
+            (unsigned long)(have > s.frees ? have - s.frees : 0),
             (unsigned long)(ps.peak_mapped >> 10), threads);
   if (mt_fail_on)
     mt_printf("memtype: failure injection: %lu allocations failed on purpose, 1 in %ld of %lu "

@@ -32,6 +32,7 @@
 #define TAG_LEAKS 8u
 #define TAG_GUARD 9u
 #define TAG_WASTE 10u
+#define TAG_INHERITED 11u
 #define TAG_END 0xffffffffu
 #define FLAG_COMPLETE 1u
 #define MAX_SLOTS 65536u
@@ -121,8 +122,8 @@ static void section_end(void) {
 static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
   put(MAGIC, 8);
   put16(1); /* major */
-  put16(3); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the records' failures;
-              * 1.3 WASTE */
+  put16(4); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the records' failures;
+              * 1.3 WASTE; 1.4 INHERITED */
   put16(64);
   put16(0x0102);
   put32(flags);
@@ -158,6 +159,30 @@ static void process_section(int sig) {
       put(cmdline + s, (size_t)(i - s));
       s = i + 1;
     }
+  section_end();
+}
+
+/* A forked child's blocks live at the fork, per type (tcache.h): only in a
+ * process that inherited any. */
+static void inherited_section(unsigned ntypes) {
+  if (!mt_tcache_has_inherited())
+    return;
+  uint32_t count = 0;
+  uint64_t bytes;
+  for (unsigned t = 0; t < ntypes; t++)
+    count += mt_tcache_inherited(t, &bytes) != 0;
+  section_begin(TAG_INHERITED);
+  put32(count);
+  put32(0);
+  for (unsigned t = 0; t < ntypes; t++) {
+    uint64_t blocks = mt_tcache_inherited(t, &bytes);
+    if (blocks == 0)
+      continue;
+    put32(t);
+    put32(0);
+    put64(blocks);
+    put64(bytes);
+  }
   section_end();
 }
 
@@ -572,6 +597,7 @@ bool mt_dump_write(int reason, int sig) {
   sizes_section();
   modules_section();
   types_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
+  inherited_section(ntypes);
   section_begin(TAG_HIGHUSE);
   put32(ntypes);
   put32(0);

@@ -1,5 +1,6 @@
 /* stats.c - the vmstat -m table at exit (see stats.h). Columns as in
- * FreeBSD's vmstat -m: Type, InUse (blocks), MemUse (KiB requested),
+ * FreeBSD's vmstat -m: Type, InUse (blocks, a forked child's inherited ones
+ * included), MemUse (KiB requested),
  * Requests (allocations), Size(s) (the size classes the type used). */
 #define _GNU_SOURCE
 #include "stats.h"
@@ -36,9 +37,26 @@ void mt_stats_print_types(long lines) {
   if (all == NULL)
     return;
   mt_tcache_sum_types(all, n);
+  /* A forked child's blocks live at the fork are its own (inherited): they
+   * count in InUse and MemUse, not in Requests. in_use[] holds them added,
+   * and marks a type taken by the selection below with UINT64_MAX. */
+  size_t extra = (size_t)n * 2 * sizeof(uint64_t);
+  uint64_t *in_use = mt_os_map(extra);
+  if (in_use == NULL) {
+    mt_os_unmap(all, bytes);
+    return;
+  }
+  uint64_t *mem_use = in_use + n;
   unsigned used = 0;
-  for (unsigned t = 0; t < n; t++)
-    used += all[t].allocs != 0 || all[t].failures != 0;
+  for (unsigned t = 0; t < n; t++) {
+    uint64_t ib, iblocks = mt_tcache_inherited(t, &ib);
+    in_use[t] = clamp_sub(iblocks + all[t].allocs, all[t].frees);
+    mem_use[t] = clamp_sub(ib + all[t].bytes_alloc, all[t].bytes_freed);
+    if (all[t].allocs == 0 && all[t].failures == 0 && iblocks == 0)
+      in_use[t] = UINT64_MAX; /* nothing to show */
+    else
+      used++;
+  }
   char head[64];
   mt_snprintf(head, sizeof(head), "Type (%u call sites)", used);
   /* A Fail column when failures are injected (MEMTYPE_FAILURE_RATE). */
@@ -50,9 +68,9 @@ void mt_stats_print_types(long lines) {
     unsigned best = n;
     uint64_t best_mem = 0, best_req = 0;
     for (unsigned t = 0; t < n; t++) {
-      if (all[t].allocs == 0 && all[t].failures == 0)
+      if (in_use[t] == UINT64_MAX)
         continue;
-      uint64_t mem = clamp_sub(all[t].bytes_alloc, all[t].bytes_freed);
+      uint64_t mem = mem_use[t];
       if (best == n || mem > best_mem || (mem == best_mem && all[t].allocs > best_req)) {
         best = t;
         best_mem = mem;
@@ -71,14 +89,14 @@ void mt_stats_print_types(long lines) {
     if (mt_fail_on)
       mt_snprintf(fails, sizeof(fails), " %7lu", (unsigned long)all[best].failures);
     mt_printf("memtype: %-49s %9lu %8luK %8luK %10lu%s  %s\n", name,
-              (unsigned long)clamp_sub(all[best].allocs, all[best].frees),
+              (unsigned long)in_use[best],
               (unsigned long)((best_mem + 1023) >> 10), (unsigned long)((high + 1023) >> 10),
               (unsigned long)all[best].allocs, fails, sizes);
-    all[best].allocs = 0; /* taken */
-    all[best].failures = 0;
+    in_use[best] = UINT64_MAX; /* taken */
   }
   if (used > (unsigned long)lines)
     mt_printf("memtype: ... %lu more types (MEMTYPE_STATS_LINES=N shows more)\n",
               (unsigned long)(used - lines));
+  mt_os_unmap(in_use, extra);
   mt_os_unmap(all, bytes);
 }

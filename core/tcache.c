@@ -347,6 +347,15 @@ static unsigned slots_locked(mt_typestat_t *const **slots, unsigned max) {
 
 static uint64_t highuse[65536];
 
+/* What a forked child owns at the fork: per type, the blocks and bytes that
+ * were live in the parent (inherited, counted at each fork, so a grandchild
+ * inherits what its parent held). The child's own counters start at zero:
+ * a process tree's dumps merged count each allocation once, and a child's
+ * blocks live are inherited + allocs - frees, never below zero. Written in
+ * the fork child handler only (one thread), read racily like the slots. */
+static uint64_t inherited_blocks[65536], inherited_bytes[65536];
+static bool inherited_any;
+
 /* Racy walk of the registry without its lock: caches are never unmapped, so
  * a stale link still leads to valid memory; a slot may be missed or seen
  * twice, which a sample tolerates. */
@@ -365,6 +374,7 @@ void mt_tcache_sample_highuse(unsigned type) {
       in_use += (int64_t)(__atomic_load_n(&s[i].bytes_alloc, __ATOMIC_RELAXED) -
                           __atomic_load_n(&s[i].bytes_freed, __ATOMIC_RELAXED));
   }
+  in_use += (int64_t)inherited_bytes[type];
   if (in_use <= 0)
     return;
   uint64_t old = __atomic_load_n(&highuse[type], __ATOMIC_RELAXED);
@@ -419,8 +429,24 @@ void mt_tcache_fork_child(void) {
   }
   if (mine)
     mine->tid = mt_os_gettid();
-  /* The child's figures start at the fork: counters inherited from the
-   * parent would be counted twice when a process tree's dumps are merged. */
+  /* The child owns the blocks live at the fork (inherited); its counters
+   * start at zero, or a process tree's dumps merged would count the
+   * parent's allocations twice. Its high-water mark starts at what it holds. */
+  unsigned ntypes = mt_site_count();
+  for (unsigned t = 0; t < ntypes; t++) {
+    unsigned c = t / MT_STAT_CHUNK, i = t % MT_STAT_CHUNK;
+    int64_t blocks = (int64_t)inherited_blocks[t], bytes = (int64_t)inherited_bytes[t];
+    mt_typestat_t *const from[2] = {shared[c], mine ? mine->stat[c] : NULL};
+    for (unsigned k = 0; k < 2; k++)
+      if (from[k]) {
+        blocks += (int64_t)(from[k][i].allocs - from[k][i].frees);
+        bytes += (int64_t)(from[k][i].bytes_alloc - from[k][i].bytes_freed);
+      }
+    inherited_blocks[t] = blocks > 0 ? (uint64_t)blocks : 0;
+    inherited_bytes[t] = bytes > 0 ? (uint64_t)bytes : 0;
+    highuse[t] = inherited_bytes[t];
+    inherited_any |= blocks > 0;
+  }
   for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
     if (shared[c])
       memset(shared[c], 0, MT_STAT_CHUNK * sizeof(mt_typestat_t));
@@ -430,4 +456,15 @@ void mt_tcache_fork_child(void) {
   memset(&retired_prof, 0, sizeof(retired_prof));
   if (mine)
     memset(&mine->prof, 0, sizeof(mine->prof));
+}
+
+bool mt_tcache_has_inherited(void) { return inherited_any; }
+
+uint64_t mt_tcache_inherited(unsigned type, uint64_t *bytes) {
+  if (type >= 65536) {
+    *bytes = 0;
+    return 0;
+  }
+  *bytes = inherited_bytes[type];
+  return inherited_blocks[type];
 }

@@ -185,6 +185,13 @@ static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t
   mt_stat_add(&s->bytes_freed, n);
 }
 
+/* A forked child's baseline: the blocks and bytes of `type` live in its
+ * parent at the fork (0 in a process that never forked from one). A type's
+ * blocks live are inherited + allocs - frees. */
+uint64_t mt_tcache_inherited(unsigned type, uint64_t *bytes);
+/* Did this process inherit any live block (a forked child)? */
+bool mt_tcache_has_inherited(void);
+
 void mt_tcache_init(void);
 void mt_tcache_fork_prepare(void);
 void mt_tcache_fork_parent(void);

@@ -104,6 +104,23 @@ static int read_types(memtype_stat_t *st, cursor_t *c, const unsigned char *base
   return !c->bad;
 }
 
+/* INHERITED (format 1.4): per type, a forked child's blocks live at the
+ * fork. TYPES (written first) holds type i at index i; a record naming a
+ * type not there is ignored. */
+static void read_inherited(memtype_stat_t *st, cursor_t *c) {
+  uint32_t n = (uint32_t)get(c, 4);
+  get(c, 4);
+  for (uint32_t r = 0; r < n && !c->bad; r++) {
+    uint32_t id = (uint32_t)get(c, 4);
+    get(c, 4);
+    uint64_t blocks = get(c, 8), bytes = get(c, 8);
+    if (!c->bad && id < st->ntypes && st->types[id].id == id) {
+      st->types[id].inherited += blocks;
+      st->types[id].bytes_inherited += bytes;
+    }
+  }
+}
+
 memtype_stat_t *memtype_stat_open(const char *path, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
@@ -212,6 +229,8 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
       seen_types = read_types(st, &s, data, ntypes);
       if (!seen_types)
         break;
+    } else if (tag == 11) {
+      read_inherited(st, &s);
     }
   }
   if (!seen_end || !seen_types)

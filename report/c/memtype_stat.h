@@ -27,6 +27,9 @@ typedef struct memtype_stat_type {
   uint64_t bytes_alloc, bytes_freed;
   uint64_t classes[2];    /* size classes used (see memtype_stat_class_size) */
   uint64_t failures;      /* allocations failed on purpose (MEMTYPE_FAILURE_RATE) */
+  /* A forked child's blocks live at the fork and their bytes (format 1.4,
+   * INHERITED; 0 otherwise): they are the child's own, live until freed. */
+  uint64_t inherited, bytes_inherited;
 } memtype_stat_type_t;
 
 typedef struct memtype_stat memtype_stat_t;
@@ -46,12 +49,14 @@ const memtype_stat_type_t *memtype_stat_type(const memtype_stat_t *st, size_t i)
 /* Slot size of class c, 0 past the table (page runs, huge, pool bits). */
 uint32_t memtype_stat_class_size(const memtype_stat_t *st, unsigned c);
 
-/* In use, clamped at zero as the format asks. */
+/* In use (inherited + allocated - freed), clamped at zero as the format asks. */
 static inline uint64_t memtype_stat_inuse(const memtype_stat_type_t *t) {
-  return t->allocs > t->frees ? t->allocs - t->frees : 0;
+  uint64_t have = t->inherited + t->allocs;
+  return have > t->frees ? have - t->frees : 0;
 }
 static inline uint64_t memtype_stat_memuse(const memtype_stat_type_t *t) {
-  return t->bytes_alloc > t->bytes_freed ? t->bytes_alloc - t->bytes_freed : 0;
+  uint64_t have = t->bytes_inherited + t->bytes_alloc;
+  return have > t->bytes_freed ? have - t->bytes_freed : 0;
 }
 
 #ifdef __cplusplus

@@ -175,13 +175,12 @@ def cmd_diff(argv):
               "site only" % (os.path.basename(a.exe), os.path.basename(b.exe)), file=sys.stderr)
     ra = {r["label"]: r for r in merge_types([a], args.no_symbolize)}
     rb = {r["label"]: r for r in merge_types([b], args.no_symbolize)}
-    zero = {"allocs": 0, "frees": 0, "ba": 0, "bf": 0}
+    zero = {"allocs": 0, "inuse": 0, "mem": 0}
     rows = []
     for label in set(ra) | set(rb):
         x, y = ra.get(label, zero), rb.get(label, zero)
-        ma, mb = max(0, x["ba"] - x["bf"]), max(0, y["ba"] - y["bf"])
-        rows.append((mb - ma, label, max(0, x["allocs"] - x["frees"]),
-                     max(0, y["allocs"] - y["frees"]), ma, mb, y["allocs"] - x["allocs"]))
+        ma, mb = x["mem"], y["mem"]
+        rows.append((mb - ma, label, x["inuse"], y["inuse"], ma, mb, y["allocs"] - x["allocs"]))
     rows.sort(key=lambda r: (-r[0], r[1]))
     secs = (b.end_ns - a.end_ns) / 1e9 if a.end_ns and b.end_ns else 0
     print("memtype: growth of %s from pid %d (%s) to pid %d (%s)%s" % (
@@ -393,7 +392,7 @@ def merge_types(dumps, no_symbolize=False, frames=2, lazy=False):
         names = {} if args.no_symbolize or lazy else symbolize.names(
             d, sorted({pc for t in d.types for pc in t.pcs}))
         for t in d.types:
-            if t.allocs == 0 and t.frees == 0 and t.failures == 0 and \
+            if t.allocs == 0 and t.frees == 0 and t.failures == 0 and not t.inherited and \
                     t.id not in (getattr(d, "guard", None) or {}):
                 continue
             if t.name:
@@ -408,9 +407,12 @@ def merge_types(dumps, no_symbolize=False, frames=2, lazy=False):
                                    for pc in t.pcs[:max(1, args.frames)])
             else:
                 key = label = "(untyped)" if t.id == 0 else "(other sites: type table full)"
+            # inuse, mem: blocks and bytes live, summed per process (a
+            # forked child's inherited blocks are its own: docs/format.md).
             row = merged.setdefault(key, {"label": label, "allocs": 0, "frees": 0,
                                           "ba": 0, "bf": 0, "sizes": set(), "hu": 0,
-                                          "fail": 0, "guard": 0, "gmiss": 0, "real": 0})
+                                          "fail": 0, "guard": 0, "gmiss": 0, "real": 0,
+                                          "inuse": 0, "mem": 0, "inh": 0})
             if lazy and not args.no_symbolize and t.pcs and not t.name and "_src" not in row:
                 row["_src"] = (d, t.pcs[:max(1, args.frames)])
             row["fail"] += t.failures
@@ -426,9 +428,11 @@ def merge_types(dumps, no_symbolize=False, frames=2, lazy=False):
             row["frees"] += t.frees
             row["ba"] += t.bytes_alloc
             row["bf"] += t.bytes_freed
+            row["inuse"] += t.in_use
+            row["mem"] += t.in_use_bytes
+            row["inh"] += t.inherited
             row["sizes"].update(d.class_names(t.classes))
-    return sorted(merged.values(), key=lambda r: (-max(0, r["ba"] - r["bf"]), -r["allocs"],
-                                                  r["label"]))
+    return sorted(merged.values(), key=lambda r: (-r["mem"], -r["allocs"], r["label"]))
 
 
 def print_table(dumps, rows, lines, growth=None):
@@ -449,10 +453,10 @@ def print_table(dumps, rows, lines, growth=None):
     def size_key(s):
         return (0, int(s)) if s.isdigit() else (1, s)
     for r in rows[:lines]:
-        mem = max(0, r["ba"] - r["bf"])
+        mem = r["mem"]
         high = "-" if r["hu"] is None else _human_k(max(r["hu"], mem))
         line = "%-*s %9d %9s %9s%s %10d%s%s  %s" % (
-            width, r["label"][:width], max(0, r["allocs"] - r["frees"]), _human_k(mem), high,
+            width, r["label"][:width], r["inuse"], _human_k(mem), high,
             " %8s" % _human_k(max(0, r.get("real", 0) - r["ba"])) if waste else "",
             r["allocs"], " %7d" % r.get("fail", 0) if fail else "",
             " %8d %7d" % (r.get("guard", 0), r.get("gmiss", 0)) if guard else "",
@@ -618,7 +622,7 @@ def cmd_stat(argv, top=False):
             sys.stdout.write("\033[H\033[2J")
         print_table([d], rows, args.lines,
                     growth=None if not top or last is None else
-                    {r["label"]: max(0, r["ba"] - r["bf"]) for r in last})
+                    {r["label"]: r["mem"] for r in last})
         sys.stdout.flush()
         if not top:
             return 0

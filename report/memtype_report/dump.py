@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 MAGIC = b"memtype\x1a"
 MAJOR = 1
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
-TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE = 7, 8, 9, 10
+TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE, TAG_INHERITED = 7, 8, 9, 10, 11
 TAG_END = 0xFFFFFFFF
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -42,6 +42,8 @@ class TypeStats:
     slots: int = 0            # slot records summed
     highuse: object = None    # sampled high-water mark of bytes in use (None: unknown)
     failures: int = 0         # injected failures (MEMTYPE_FAILURE_RATE)
+    inherited: int = 0        # a forked child's blocks live at the fork (1.4 on)
+    bytes_inherited: int = 0  # their requested bytes
 
     def add_record(self, allocs, frees, bytes_alloc, bytes_freed, classes, failures=0):
         """Adds one slot's counters (a stat record) into the type's totals."""
@@ -55,11 +57,12 @@ class TypeStats:
 
     @property
     def in_use(self):
-        return max(0, self.allocs - self.frees)
+        """Blocks live: a forked child's inherited ones count as its own."""
+        return max(0, self.inherited + self.allocs - self.frees)
 
     @property
     def in_use_bytes(self):
-        return max(0, self.bytes_alloc - self.bytes_freed)
+        return max(0, self.bytes_inherited + self.bytes_alloc - self.bytes_freed)
 
 
 FAMILIES = ("malloc", "new", "new[]")
@@ -277,7 +280,15 @@ def parse(data, path="<bytes>"):
             by_id = {t.id: t for t in d.types}
             for tid, v in enumerate(marks):
                 if tid in by_id:
-                    by_id[tid].highuse = max(v, by_id[tid].in_use_bytes)
+                    by_id[tid].highuse = v
+        elif tag == TAG_INHERITED:
+            n, _ = c.u("II", "inherited count")
+            by_id = {t.id: t for t in d.types}
+            for _ in range(n):
+                tid, _, blocks, nbytes = c.u("IIQQ", "inherited record")
+                if tid in by_id:
+                    by_id[tid].inherited += blocks
+                    by_id[tid].bytes_inherited += nbytes
         elif tag == TAG_FAILURES:
             _failures(c, d)
         elif tag == TAG_ERRORS:
@@ -303,6 +314,9 @@ def parse(data, path="<bytes>"):
         pos = body + length
     if not seen_end:
         raise DumpError("%s: truncated: no END section" % path)
+    for t in d.types:  # a sampled mark is at least what is in use now
+        if t.highuse is not None:
+            t.highuse = max(t.highuse, t.in_use_bytes)
     return d
 
 

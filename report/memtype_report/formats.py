@@ -39,7 +39,8 @@ def to_json(dumps, no_symbolize=False):
             types.append({
                 "id": t.id, "name": t.name or None, "stack": _frames_json(d, t.pcs, fr),
                 "allocs": t.allocs, "frees": t.frees, "bytes_alloc": t.bytes_alloc,
-                "bytes_freed": t.bytes_freed, "in_use_blocks": t.in_use,
+                "bytes_freed": t.bytes_freed, "inherited_blocks": t.inherited,
+                "inherited_bytes": t.bytes_inherited, "in_use_blocks": t.in_use,
                 "in_use_bytes": t.in_use_bytes, "high_use": t.highuse,
                 "sizes": d.class_names(t.classes), "failures": t.failures,
                 "guarded": g, "guard_misses": gm,

@@ -112,7 +112,7 @@ def render(dumps, rows_of, no_symbolize=False):
     body = ["<h1>memtype report</h1>",
             '<p class="muted">%s &middot; made %s</p>' % (_e(progs), _e(time.strftime("%Y-%m-%d %H:%M")))]
     rows = rows_of(dumps)
-    inuse = sorted(((r["label"], max(0, r["ba"] - r["bf"])) for r in rows), key=lambda x: -x[1])
+    inuse = sorted(((r["label"], r["mem"]) for r in rows), key=lambda x: -x[1])
     reqs = sorted(((r["label"], r["allocs"]) for r in rows), key=lambda x: -x[1])
     body.append("<h2>Types</h2>")
     body.append(bar_chart("Memory in use, by type (top 15)", inuse))
@@ -125,8 +125,7 @@ def render(dumps, rows_of, no_symbolize=False):
     body.append(_table(
         ["Type", "InUse", "MemUse", "HighUse", "Requests", "Bytes requested", "Waste",
          "Size(s)"],
-        [(r["label"], max(0, r["allocs"] - r["frees"]),
-          (_k(max(0, r["ba"] - r["bf"])), max(0, r["ba"] - r["bf"])),
+        [(r["label"], r["inuse"], (_k(r["mem"]), r["mem"]),
           ("-", -1) if r["hu"] is None else (_k(r["hu"]), r["hu"]), r["allocs"], r["ba"],
           max(0, r.get("real", 0) - r["ba"]),
           (",".join(sorted(r["sizes"], key=lambda s: (0, int(s)) if s.isdigit() else (1, s))), 0))

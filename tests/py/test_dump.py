@@ -3,6 +3,7 @@ sites gives exactly those figures in the dump and in `memtype report
 --types`; damaged files give one clear error line, never a traceback."""
 import glob
 import os
+import re
 import struct
 import subprocess
 import tempfile
@@ -304,6 +305,126 @@ class CReader(unittest.TestCase):
             self.assertIn(r.returncode, (0, 2), r.stderr)  # a verdict, never a crash
             if r.returncode == 2:
                 self.assertTrue(r.stderr.startswith("memtype-stat: error: "), r.stderr)
+
+
+FORK_FREES = os.environ.get("MEMTYPE_FORK_FREES", "build/bin/fork_frees")
+
+
+class ForkedChild(unittest.TestCase):
+    """A forked child owns the blocks live in its parent at the fork
+    (inherited): freeing them never takes its figures below zero, and the
+    parent's and children's dumps merged count each allocation once and each
+    process's blocks live (docs/format.md, INHERITED). fork_frees: the parent
+    keeps 1000 blocks (keep_block) and frees 400 after the fork; the child
+    frees all 1000 and keeps 10 of its own (child_block); the grandchild
+    frees those 10."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.runs, cls.tmps = {}, []
+        for mode, extra in (("default", {}),
+                            ("checks", {"MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"}),
+                            ("guard", {"MEMTYPE_GUARD": "*"})):
+            tmp = tempfile.mkdtemp(prefix="memtype-fork-test.")
+            env = clean_env()
+            env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%p.mtd"),
+                        "MEMTYPE_STATS": "1"}, **extra)
+            r = subprocess.run([FORK_FREES], env=env, capture_output=True, text=True, timeout=120)
+            files = sorted(glob.glob(os.path.join(tmp, "d.*.mtd")))
+            cls.runs[mode] = (r, files)
+            cls.tmps.append(tmp)
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        for tmp in cls.tmps:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def procs(self, mode):
+        r, files = self.runs[mode]
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        self.assertEqual(len(files), 3, r.stderr)
+        ds = {d.pid: d for d in map(dump.load, files)}
+        parent, = [d for d in ds.values() if d.ppid not in ds]
+        child, = [d for d in ds.values() if d.ppid == parent.pid]
+        grand, = [d for d in ds.values() if d.ppid == child.pid]
+        return r, parent, child, grand
+
+    def site(self, d, func):
+        from memtype_report import symbolize
+        names = symbolize.names(d, [t.pcs[0] for t in d.types if t.pcs])
+        found = [t for t in d.types if t.pcs and names[t.pcs[0]].startswith(func + " ")]
+        self.assertEqual(len(found), 1, found)
+        return found[0]
+
+    def test_the_child_owns_what_it_inherited(self):
+        for mode in self.runs:
+            r, parent, child, grand = self.procs(mode)
+            keep = self.site(child, "keep_block")
+            self.assertEqual((keep.allocs, keep.frees, keep.inherited, keep.bytes_inherited,
+                              keep.in_use, keep.in_use_bytes), (0, 1000, 1000, 100000, 0, 0), mode)
+            own = self.site(child, "child_block")
+            self.assertEqual((own.allocs, own.inherited, own.in_use, own.in_use_bytes),
+                             (10, 0, 10, 500), mode)
+            gown = self.site(grand, "child_block")
+            self.assertEqual((gown.allocs, gown.frees, gown.inherited, gown.in_use),
+                             (0, 10, 10, 0), mode)
+            pkeep = self.site(parent, "keep_block")
+            self.assertEqual((pkeep.allocs, pkeep.frees, pkeep.inherited, pkeep.in_use),
+                             (1000, 400, 0, 600), mode)
+            # The summary lines: no wrapped figure, the inherited blocks said.
+            lines = {int(m.group(1)): m.group(0) for m in re.finditer(
+                r"(?m)^memtype: summary: fork_frees \(pid (\d+)\): .*$", r.stderr)}
+            self.assertEqual(set(lines), {parent.pid, child.pid, grand.pid}, r.stderr)
+            self.assertRegex(lines[child.pid], r": 10 allocations, 1000 frees, 500 bytes "
+                             r"requested, \d+ blocks inherited at fork, \d+ blocks live at exit")
+            self.assertRegex(lines[grand.pid], r": 0 allocations, 10 frees, 0 bytes requested, "
+                             r"\d+ blocks inherited at fork, \d+ blocks live at exit")
+            self.assertNotIn("inherited", lines[parent.pid])
+            for line in lines.values():
+                self.assertTrue(all(int(n) < 1 << 32 for n in re.findall(r"\d+", line)), line)
+            # The child's table at exit: keep_block 0 in use, child_block 10.
+            self.assertRegex(r.stderr, r"(?m)^memtype: child_block\+0x[0-9a-f]+ \(fork_frees\) +10 +1K ")
+            self.assertRegex(r.stderr, r"(?m)^memtype: keep_block\+0x[0-9a-f]+ \(fork_frees\) +0 +0K ")
+
+    def test_the_report_merges_parent_and_children(self):
+        _, files = self.runs["default"]
+        self.procs("default")
+        for how in (["--types"], ["--types", "--merge"]):
+            r = subprocess.run([CMD, "report", *how, *files], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rows = {l.split(" (")[0]: l.split() for l in r.stdout.splitlines()
+                    if l.startswith(("keep_block (", "child_block ("))}
+            # InUse, MemUse, Requests: the parent's 600 live, the child's 10
+            # (freed in the grandchild, live in the child), each allocated once.
+            self.assertEqual(cells(rows["keep_block"])[:3], ["600", "59K", "1000"], r.stdout)
+            self.assertEqual(cells(rows["child_block"])[:3], ["10", "1K", "10"], r.stdout)
+        r = subprocess.run([CMD, "report", "--json", *files], capture_output=True, text=True)
+        import json
+        doc = json.loads(r.stdout)
+
+        def numbers(x):
+            if isinstance(x, dict):
+                for v in x.values():
+                    yield from numbers(v)
+            elif isinstance(x, list):
+                for v in x:
+                    yield from numbers(v)
+            elif isinstance(x, int) and not isinstance(x, bool):
+                yield x
+        self.assertTrue(all(0 <= n < 1 << 63 for n in numbers(doc)))
+        inherited = sorted(t["inherited_blocks"] for p in doc["processes"] for t in p["types"]
+                           if t["inherited_blocks"])
+        self.assertIn(1000, inherited)
+        self.assertIn(10, inherited)
+
+    def test_the_c_reader_counts_the_inherited_blocks(self):
+        _, parent, child, _ = self.procs("default")
+        r = subprocess.run([STAT_TOOL, child.path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        keep = self.site(child, "keep_block")
+        self.assertIn("%d - 0 1000 0 100000 inherited 1000 100000 inuse 0 0" % keep.id,
+                      r.stdout.splitlines())
 
 
 class RealPrograms(unittest.TestCase):
