@@ -80,6 +80,13 @@ def cmd_run(argv, lib_path, rows):
             env[o.env] = v
     import glob
     import time
+    from . import target
+    try:
+        why = target.cannot_enter(command[0], env, lib)
+    except Exception:  # a look before the run must never stop it
+        why = None
+    if why:
+        print("memtype: warning: " + why, file=sys.stderr)
     started = time.time()
     try:
         proc = subprocess.Popen(command, env=env)
@@ -93,7 +100,8 @@ def cmd_run(argv, lib_path, rows):
         except KeyboardInterrupt:
             continue  # the child got the SIGINT too; wait for it
     try:
-        run_summary(env.get("MEMTYPE_OUTPUT", "memtype.%e.%p.mtd"), started, glob)
+        run_summary(env.get("MEMTYPE_OUTPUT", "memtype.%e.%p.mtd"), started, glob,
+                    said_why=bool(why))
     except Exception as e:  # a summary must never change how the run ends
         print("memtype: no run summary: %s" % e, file=sys.stderr)
     if rc < 0:
@@ -105,9 +113,10 @@ def cmd_run(argv, lib_path, rows):
     return rc
 
 
-def run_summary(output, started, glob):
+def run_summary(output, started, glob, said_why=False):
     """After `memtype run`: what the run's dumps say, in three lines, and
-    the command for the full report."""
+    the command for the full report; one line when there is none (unless
+    the warning before the run said already why memtype was not inside)."""
     if not output or output == "off":
         return
     pattern = output.replace("%%", "\0").replace("%p", "*").replace("%e", "*").replace("\0", "%")
@@ -119,6 +128,10 @@ def run_summary(output, started, glob):
         except dumpmod.DumpError:
             continue
     if not dumps:
+        if not said_why:
+            print("memtype: run summary: no process of the run wrote a dump (%s, from %s): "
+                  "memtype was inside none of them, or none of them reached its end" % (
+                      output, os.getcwd()), file=sys.stderr)
         return
     progs = sorted({os.path.basename(d.exe) or "?" for d in dumps})
     errors = sum(d.errors_total for d in dumps)

@@ -2,6 +2,7 @@
 status and signals through, maps flags to MEMTYPE_* variables; `options`
 lists the table. Run by CTest with MEMTYPE_CMD and MEMTYPE_DEMO set."""
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -78,6 +79,131 @@ class RunTest(unittest.TestCase):
         r = memtype("run", "--", "/bin/true", env={"MEMTYPE_STAT": "1"})
         self.assertIn("memtype: warning: unknown variable MEMTYPE_STAT ignored; did you mean "
                       "MEMTYPE_STATS?", r.stderr)
+
+
+HELLO_C = r"""
+#include <stdio.h>
+int main(int argc, char **argv) { printf("hello %s %d\n", argv[argc - 1], argc); return 3; }
+"""
+
+
+def static_libc():
+    """Is there a static C library to link against (libc6-dev's libc.a)?"""
+    r = subprocess.run(["gcc", "-print-file-name=libc.a"], capture_output=True, text=True)
+    return r.returncode == 0 and os.path.isabs(r.stdout.strip()) and os.path.exists(r.stdout.strip())
+
+
+class CannotEnter(unittest.TestCase):
+    """`memtype run` on a program the preload cannot enter (statically linked,
+    or run in secure-execution mode) says so in one line before it runs it,
+    then runs it as it is: same output, same status. After a run where no
+    process wrote a dump, one line says so."""
+
+    def setUp(self):
+        import shutil
+        self.tmp = tempfile.mkdtemp(prefix="memtype-cli-enter.")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        os.chmod(self.tmp, 0o755)  # a set-ID program of another owner runs from here
+        src = os.path.join(self.tmp, "hello.c")
+        with open(src, "w") as f:
+            f.write(HELLO_C)
+        self.dynamic = os.path.join(self.tmp, "hello")
+        subprocess.run(["gcc", "-O1", "-o", self.dynamic, src], check=True)
+        self.out = os.path.join(self.tmp, "d.%e.%p.mtd")
+
+    def run_it(self, *command):
+        return memtype("run", "--", *command, env={"MEMTYPE_OUTPUT": self.out}, cwd=self.tmp)
+
+    def dumps(self):
+        return [f for f in os.listdir(self.tmp) if f.endswith(".mtd")]
+
+    def static(self):
+        if not static_libc():
+            self.skipTest("no static C library (libc.a: Debian's libc6-dev) to build a "
+                          "statically linked program with")
+        prog = os.path.join(self.tmp, "hello_static")
+        subprocess.run(["gcc", "-O1", "-static", "-o", prog, os.path.join(self.tmp, "hello.c")],
+                       check=True)
+        return prog
+
+    def assert_one_warning(self, r, pattern):
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertRegex(r.stderr, r"\Amemtype: warning: " + pattern + r"[^\n]*; running it "
+                         r"without memtype\n\Z")
+        self.assertEqual(self.dumps(), [])
+
+    def test_a_dynamic_program_gets_no_warning(self):
+        r = self.run_it(self.dynamic, "x")
+        self.assertEqual((r.returncode, r.stdout), (3, "hello x 2\n"), r.stderr)
+        self.assertNotIn("memtype: warning", r.stderr)
+        self.assertIn("memtype: summary: hello (pid ", r.stderr)
+        self.assertEqual(len(self.dumps()), 1, r.stderr)
+
+    def test_a_static_program_is_named_and_still_run(self):
+        prog = self.static()
+        r = self.run_it(prog, "a", "b")
+        self.assertEqual(r.stdout, "hello b 3\n")
+        self.assert_one_warning(r, re.escape(prog) + r" is statically linked: ")
+        # Found through PATH as exec finds it.
+        r = memtype("run", "--", "hello_static", "c", cwd=self.tmp,
+                    env={"MEMTYPE_OUTPUT": self.out, "PATH": self.tmp + ":/usr/bin:/bin"})
+        self.assertEqual(r.stdout, "hello c 2\n")
+        self.assert_one_warning(r, r"hello_static is statically linked: ")
+
+    def test_a_script_is_judged_by_its_interpreter(self):
+        prog = self.static()
+        script = os.path.join(self.tmp, "script")
+        with open(script, "w") as f:
+            f.write("#!%s\n" % prog)
+        os.chmod(script, 0o755)
+        r = self.run_it(script)
+        self.assertEqual(r.stdout, "hello %s 2\n" % script)
+        self.assert_one_warning(r, re.escape("%s, the interpreter of %s, is statically linked: "
+                                             % (prog, script)))
+        # A script run by a dynamic interpreter: no warning.
+        with open(script, "w") as f:
+            f.write("#!/usr/bin/env sh\nexit 3\n")
+        r = self.run_it(script)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertNotIn("memtype: warning", r.stderr)
+
+    def test_a_run_where_no_process_wrote_a_dump_says_so(self):
+        # sh has memtype inside, but exec replaces it by a static program.
+        prog = self.static()
+        r = self.run_it("/bin/sh", "-c", 'exec "$0" z', prog)
+        self.assertEqual((r.returncode, r.stdout), (3, "hello z 2\n"), r.stderr)
+        self.assertEqual(r.stderr, "memtype: run summary: no process of the run wrote a dump "
+                         "(%s, from %s): memtype was inside none of them, or none of them "
+                         "reached its end\n" % (self.out, self.tmp))
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to make a set-ID program of another owner")
+    def test_a_set_id_program_is_named_and_still_run(self):
+        import grp
+        import pwd
+        import stat
+        nobody = pwd.getpwnam("nobody")
+        group = grp.getgrgid(nobody.pw_gid).gr_name
+        for mode, uid, gid, said in ((stat.S_ISUID, nobody.pw_uid, 0,
+                                      r"is set-user-ID \(it runs as nobody\): "),
+                                     (stat.S_ISGID, 0, nobody.pw_gid,
+                                      r"is set-group-ID \(it runs as group %s\): " % group)):
+            os.chown(self.dynamic, uid, gid)
+            os.chmod(self.dynamic, 0o755 | mode)
+            r = self.run_it(self.dynamic, "s")
+            self.assertEqual(r.stdout, "hello s 2\n")
+            self.assert_one_warning(r, re.escape(self.dynamic) + " " + said + "in secure-execution "
+                                    "mode the loader ignores LD_PRELOAD")
+        # Near misses: set-user-ID to ourselves (no secure execution), and
+        # no set-ID bit: memtype is inside, no warning.
+        for owner, mode in ((0, stat.S_ISUID), (nobody.pw_uid, 0)):
+            os.chown(self.dynamic, owner, 0)
+            os.chmod(self.dynamic, 0o755 | mode)
+            r = self.run_it(self.dynamic, "n")
+            self.assertEqual((r.returncode, r.stdout), (3, "hello n 2\n"), r.stderr)
+            self.assertNotIn("memtype: warning", r.stderr)
+            self.assertIn("memtype: summary: hello (pid ", r.stderr)
+            for f in self.dumps():
+                os.unlink(os.path.join(self.tmp, f))
 
 
 class OptionsTest(unittest.TestCase):
