@@ -1,11 +1,14 @@
 /* corpus_prog.c - a small program whose dumps seed the dump-reader fuzzers
  * (tests/fuzz/make_corpus.sh): a few call sites of different sizes, an
  * explicit type (looked up with dlsym, so it runs without memtype too), a
- * lost list, and on request a double free or unchecked failures. */
+ * lost list, and on request a double free, unchecked failures, or a fork
+ * whose child frees blocks its parent allocated (its dump has INHERITED). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "memtype.h"
 
@@ -53,6 +56,21 @@ int main(int argc, char **argv) {
     char *volatile d = malloc(24);
     free(d);
     free(d); /* reported; MEMTYPE_ON_ERROR=continue goes on */
+  }
+  if (argc > 1 && strcmp(argv[1], "fork") == 0) {
+    /* Only the child writes the dump (it ends first; the parent's finds the
+     * file there and writes none). */
+    pid_t pid = fork();
+    if (pid == 0) {
+      for (int i = 1; i < 64; i += 4) {
+        free(keep[i]);
+        keep[i] = NULL;
+      }
+      keep[0] = small_site(9);
+      return 0;
+    }
+    if (pid > 0)
+      waitpid(pid, NULL, 0);
   }
   free(t);
   return 0;

@@ -418,6 +418,30 @@ class ForkedChild(unittest.TestCase):
         self.assertIn(1000, inherited)
         self.assertIn(10, inherited)
 
+    def test_older_and_newer_dumps_read_alike(self):
+        # The checked-in seeds: format 1.3 dumps (no INHERITED) read as they
+        # always did; the forked child's (1.4) with its inherited blocks, in
+        # both readers.
+        corpus = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz",
+                              "corpus", "dump")
+        plain = dump.load(os.path.join(corpus, "plain.mtd"))
+        self.assertEqual((plain.major, plain.minor), (1, 3))
+        self.assertTrue(all(t.inherited == 0 and t.in_use == max(0, t.allocs - t.frees)
+                            for t in plain.types))
+        forked = dump.load(os.path.join(corpus, "forked.mtd"))
+        self.assertEqual((forked.major, forked.minor), (1, 4))
+        frees_more = [t for t in forked.types if t.frees > t.allocs]
+        self.assertTrue(frees_more)
+        self.assertTrue(all(t.in_use == t.inherited + t.allocs - t.frees for t in frees_more))
+        r = subprocess.run([STAT_TOOL, os.path.join(corpus, "forked.mtd")], capture_output=True,
+                           text=True)
+        want = ["%d %s %d %d %d %d inherited %d %d inuse %d %d" % (
+            t.id, t.name or "-", t.allocs, t.frees, t.bytes_alloc, t.bytes_freed, t.inherited,
+            t.bytes_inherited, t.in_use, t.in_use_bytes) for t in forked.types if t.inherited]
+        self.assertTrue(want)
+        for line in want:
+            self.assertIn(line, r.stdout.splitlines())
+
     def test_the_c_reader_counts_the_inherited_blocks(self):
         _, parent, child, _ = self.procs("default")
         r = subprocess.run([STAT_TOOL, child.path], capture_output=True, text=True)
