@@ -442,10 +442,15 @@ void mt_tcache_fork_child(void) {
         blocks += (int64_t)(from[k][i].allocs - from[k][i].frees);
         bytes += (int64_t)(from[k][i].bytes_alloc - from[k][i].bytes_freed);
       }
-    inherited_blocks[t] = blocks > 0 ? (uint64_t)blocks : 0;
-    inherited_bytes[t] = bytes > 0 ? (uint64_t)bytes : 0;
-    highuse[t] = inherited_bytes[t];
-    inherited_any |= blocks > 0;
+    uint64_t b = blocks > 0 ? (uint64_t)blocks : 0, n = bytes > 0 ? (uint64_t)bytes : 0;
+    /* Stores only where a value changes: pages left alone stay shared. */
+    if (inherited_blocks[t] != b)
+      inherited_blocks[t] = b;
+    if (inherited_bytes[t] != n)
+      inherited_bytes[t] = n;
+    if (highuse[t] != n)
+      highuse[t] = n;
+    inherited_any |= b > 0;
   }
   for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
     if (shared[c])
