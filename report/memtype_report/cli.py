@@ -81,6 +81,12 @@ def cmd_run(argv, lib_path, rows):
     import glob
     import time
     from . import target
+    # Dumps go where the run started, even from processes that change
+    # directory (servers do: postgres to its data directory), so that the
+    # run summary finds them all.
+    output = env.get("MEMTYPE_OUTPUT", "memtype.%e.%p.mtd")
+    if output and output != "off" and not os.path.isabs(output):
+        env["MEMTYPE_OUTPUT"] = os.path.join(os.getcwd(), output)
     try:
         why = target.cannot_enter(command[0], env, lib)
     except Exception:  # a look before the run must never stop it
@@ -160,9 +166,14 @@ def run_summary(output, started, glob, said_why=False):
         if lost else "no leaks"), file=out)
     if labels:
         print("memtype: most memory in use at exit: " + "; ".join(labels), file=out)
+    here = os.getcwd() + os.sep
+
+    def short(f):  # the dumps in the working directory by their names
+        return f[len(here):] if f.startswith(here) else f
+    files = [short(f) for f in files]
     shown = files if len(files) <= 4 else files[:3] + ["..."]
     print("memtype: dumps: %s; full report: memtype report --leaks --errors --types %s" % (
-        " ".join(shown), " ".join(files) if len(files) <= 4 else pattern), file=out)
+        " ".join(shown), " ".join(files) if len(files) <= 4 else short(pattern)), file=out)
 
 
 def build_diff_parser():

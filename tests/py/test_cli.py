@@ -176,6 +176,19 @@ class CannotEnter(unittest.TestCase):
                          "(%s, from %s): memtype was inside none of them, or none of them "
                          "reached its end\n" % (self.out, self.tmp))
 
+    def test_dumps_of_processes_that_change_directory_are_found(self):
+        # A relative MEMTYPE_OUTPUT is the run's directory: a server that
+        # changes directory (postgres) writes its dump where the summary looks.
+        os.mkdir(os.path.join(self.tmp, "sub"))
+        r = memtype("run", "--", "/bin/sh", "-c", 'cd sub && exec "$0" c', self.dynamic,
+                    cwd=self.tmp, env={"MEMTYPE_OUTPUT": "r.%e.%p.mtd"})
+        self.assertEqual((r.returncode, r.stdout), (3, "hello c 2\n"), r.stderr)
+        dumps = self.dumps()
+        self.assertEqual(len(dumps), 1, r.stderr)
+        self.assertEqual(os.listdir(os.path.join(self.tmp, "sub")), [])
+        self.assertRegex(r.stderr, r"memtype: run summary: 1 process \(hello\);")
+        self.assertIn("memtype: dumps: %s; full report: " % dumps[0], r.stderr)
+
     @unittest.skipUnless(os.geteuid() == 0, "needs root to make a set-ID program of another owner")
     def test_a_set_id_program_is_named_and_still_run(self):
         import grp
