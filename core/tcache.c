@@ -433,6 +433,7 @@ void mt_tcache_fork_child(void) {
    * start at zero, or a process tree's dumps merged would count the
    * parent's allocations twice. Its high-water mark starts at what it holds. */
   unsigned ntypes = mt_site_count();
+  inherited_any = false; /* a grandchild: only what its parent held counts */
   for (unsigned t = 0; t < ntypes; t++) {
     unsigned c = t / MT_STAT_CHUNK, i = t % MT_STAT_CHUNK;
     int64_t blocks = (int64_t)inherited_blocks[t], bytes = (int64_t)inherited_bytes[t];
