@@ -176,6 +176,33 @@ class CannotEnter(unittest.TestCase):
                          "(%s, from %s): memtype was inside none of them, or none of them "
                          "reached its end\n" % (self.out, self.tmp))
 
+    def test_the_elf_reader_tells_each_case(self):
+        import struct
+        import sys
+        from memtype_report import target
+        from mtenv import LIB
+
+        def fake_elf32(path, interp):
+            # An i386 executable: ELF header, then one program header.
+            phdr = struct.pack("<IIIIIIII", 3 if interp else 1, 84, 0, 0, 20, 20, 4, 1)
+            head = b"\x7fELF\x01\x01\x01" + bytes(9) + struct.pack(
+                "<HHIIIIIHHHHHH", 2, 3, 1, 0, 52, 0, 0, 52, 32, 1, 40, 0, 0)
+            with open(path, "wb") as f:
+                f.write(head + phdr + b"/lib/ld-linux.so.2\0")
+            os.chmod(path, 0o755)
+        prog = os.path.join(self.tmp, "old32")
+        fake_elf32(prog, True)
+        self.assertRegex(target.cannot_enter(prog, os.environ, LIB),
+                         r" is a 32-bit i386 program and libmemtype\.so is 64-bit x86-64: ")
+        fake_elf32(prog, False)
+        self.assertRegex(target.cannot_enter(prog, os.environ, LIB), r" is statically linked: ")
+        # The loader run as a program preloads the one it runs; a dynamic
+        # program and something that is no ELF file are left to exec.
+        loader = target.Elf(os.path.realpath(sys.executable)).interp
+        self.assertIsNone(target.cannot_enter(loader, os.environ, LIB))
+        self.assertIsNone(target.cannot_enter(self.dynamic, os.environ, LIB))
+        self.assertIsNone(target.cannot_enter(os.path.join(self.tmp, "hello.c"), os.environ, LIB))
+
     def test_dumps_of_processes_that_change_directory_are_found(self):
         # A relative MEMTYPE_OUTPUT is the run's directory: a server that
         # changes directory (postgres) writes its dump where the summary looks.
