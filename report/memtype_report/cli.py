@@ -205,7 +205,12 @@ def _human_k(n):
 
 def build_report_parser():
     p = argparse.ArgumentParser(prog="memtype report",
-                                description="Reports from memtype dump files.")
+                                description="Reports from memtype dump files.",
+                                epilog="Exit status: 0; 2 when a file could not be read as "
+                                       "a dump (each such file is named on stderr with what "
+                                       "is wrong, and the others are still reported) or on "
+                                       "a usage error. No output file is ever written over "
+                                       "an input or over a dump.")
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="dump files (*.mtd)").complete = "dump"
     p.add_argument("--types", action="store_true",
@@ -250,36 +255,102 @@ def build_report_parser():
     return p
 
 
-def cmd_report(argv):
-    args = build_report_parser().parse_args(argv)
-    dumps = []
-    for f in args.files:
+def load_dumps(files):
+    """The dumps of files that read, and how many did not: each damaged one
+    is named on one line of stderr, and the others are still reported."""
+    dumps, bad = [], 0
+    for f in files:
         try:
             dumps.append(dumpmod.load(f))
         except dumpmod.DumpError as e:
             print("memtype: error: %s" % e, file=sys.stderr)
+            bad += 1
+    if bad and dumps:
+        print("memtype: %d of %d files could not be read; reporting the other %d"
+              % (bad, len(files), len(dumps)), file=sys.stderr)
+    return dumps, bad
+
+
+def check_output(out, inputs):
+    """Why out must not be written (None when it may): no command writes over
+    one of its inputs, or over any memtype dump."""
+    for f in inputs:
+        try:
+            same = os.path.samefile(out, f)
+        except OSError:
+            same = os.path.realpath(out) == os.path.realpath(f)
+        if same:
+            return "%s is one of the input files; name another output file" % out
+    try:
+        with open(out, "rb") as f:
+            if f.read(len(dumpmod.MAGIC)) == dumpmod.MAGIC:
+                return ("%s is a memtype dump; it is not overwritten (forgot the output "
+                        "name? --html OUT.html FILE...)" % out)
+    except OSError:
+        pass
+    return None
+
+
+def write_output(out, text):
+    """Writes text to out through a temporary file in its directory, renamed
+    over out once whole: a failed write never leaves half a file. Returns an
+    error message or None."""
+    import tempfile
+    d = os.path.dirname(os.path.abspath(out))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(out), suffix=".tmp", dir=d)
+    except OSError as e:
+        return "cannot write %s: %s" % (out, e.strerror or e)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644 & ~_umask())
+        os.replace(tmp, out)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return "cannot write %s: %s" % (out, e.strerror or e)
+    return None
+
+
+def _umask():
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def cmd_report(argv):
+    args = build_report_parser().parse_args(argv)
+    if args.html:
+        why = check_output(args.html, args.files)
+        if why:
+            print("memtype: error: %s" % why, file=sys.stderr)
             return 2
+    dumps, bad = load_dumps(args.files)
+    if not dumps:
+        return 2
+    status = 2 if bad else 0
     if args.json:
         import json
         json.dump(formats.to_json(dumps, args.no_symbolize), sys.stdout, indent=1)
         sys.stdout.write("\n")
-        return 0
+        return status
     if args.html:
         from . import html as htmlmod
         page = htmlmod.render(dumps, lambda g: merge_types(g, args.no_symbolize, args.frames),
                               args.no_symbolize)
-        try:
-            with open(args.html, "w", encoding="utf-8") as f:
-                f.write(page)
-        except OSError as e:
-            print("memtype: error: cannot write %s: %s" % (args.html, e.strerror), file=sys.stderr)
+        why = write_output(args.html, page)
+        if why:
+            print("memtype: error: %s" % why, file=sys.stderr)
             return 2
         print("memtype: wrote %s" % args.html)
-        return 0
+        return status
     if args.folded:
         for line in formats.folded(dumps, args.weight, args.no_symbolize):
             print(line)
-        return 0
+        return status
     if args.leaks:
         print_leaks(dumps, args.no_symbolize, args.lines, args.reachable)
     if args.errors:
@@ -296,7 +367,7 @@ def cmd_report(argv):
             label_rows(rows, args.lines, args.frames)
             print_table(group, rows, args.lines)
     print_notes(dumps)
-    return 0
+    return status
 
 
 def print_waste(dumps, rows, lines=30):

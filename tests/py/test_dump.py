@@ -375,20 +375,192 @@ class DamagedFiles(unittest.TestCase):
         bad = bytearray(self.good)
         struct.pack_into("<HH", bad, 8, 7, 0)
         err = self.report_error(bytes(bad))
-        self.assertIn("version 7.0", err)
-        self.assertIn("knows 1.x", err)
+        self.assertIn("written by a newer memtype (format 7.0)", err)
+        self.assertIn("knows formats up to 1.%d: upgrade memtype" % dump.MINOR, err)
+        self.assertIn("written by a newer memtype (format 7.0)", self.c_reader_error(bytes(bad)))
+
+    def test_older_major_version_is_not_told_to_use_a_newer_memtype(self):
+        bad = bytearray(self.good)
+        struct.pack_into("<HH", bad, 8, 0, 9)
+        for err in (self.report_error(bytes(bad)), self.c_reader_error(bytes(bad))):
+            self.assertIn("format 0.9 is older than any this reader knows", err)
+            self.assertNotIn("newer", err)
+
+    def c_reader_error(self, data):
+        """The C reader's verdict on data: its one error line (it must refuse)."""
+        path = os.path.join(self.tmp, "bad-c.mtd")
+        with open(path, "wb") as f:
+            f.write(data)
+        r = subprocess.run([STAT_TOOL, path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2, "the C reader accepted it: " + r.stdout[:200])
+        self.assertTrue(r.stderr.startswith("memtype-stat: error: "), r.stderr)
+        return r.stderr
+
+    def sections(self, data=None):
+        data = data or self.good
+        out, pos = [], 64
+        while pos + 16 <= len(data):
+            tag, _, length = struct.unpack_from("<IIQ", data, pos)
+            out.append((pos, tag, length))
+            pos += 16 + length
+        return out
+
+    def test_a_section_tag_overwritten_with_ff_is_corruption_not_an_empty_program(self):
+        # The issue's case: TYPES' tag overwritten read as "0 call sites, no
+        # heap errors" with exit 0. Every section, every byte of its tag.
+        for off, tag, _ in self.sections():
+            for at, width in ((0, 1), (1, 1), (3, 1), (0, 4)):
+                if tag == 0xFFFFFFFF:
+                    continue  # END's tag is all 0xff already
+                bad = bytearray(self.good)
+                bad[off + at:off + at + width] = b"\xff" * width
+                with self.subTest(tag=tag, at=at, width=width):
+                    self.assertIn("corrupt", self.report_error(bytes(bad)))
+                    self.assertIn("corrupt", self.c_reader_error(bytes(bad)))
+
+    def test_a_known_section_longer_than_its_contents_is_corruption(self):
+        for off, tag, length in self.sections():
+            if tag == 0xFFFFFFFF:
+                continue
+            end = off + 16 + length
+            bad = bytearray(self.good[:end] + b"\0" * 8 + self.good[end:])
+            struct.pack_into("<Q", bad, off + 8, length + 8)
+            with self.subTest(tag=tag):
+                self.assertIn("contents take", self.report_error(bytes(bad)))
+                self.assertIn("contents take", self.c_reader_error(bytes(bad)))
+
+    def test_a_missing_required_section_is_corruption(self):
+        for off, tag, length in self.sections():
+            if tag not in (1, 2, 3, 4):
+                continue
+            bad = bytearray(self.good[:off] + self.good[off + 16 + length:])
+            if tag == 4:
+                struct.pack_into("<I", bad, 24, 0)  # the header's type count agrees
+            with self.subTest(tag=tag):
+                self.assertIn("every dump has one", self.report_error(bytes(bad)))
+                self.assertIn("every dump has one", self.c_reader_error(bytes(bad)))
+
+    def test_a_section_twice_or_bytes_after_end_are_corruption(self):
+        off, tag, length = [s for s in self.sections() if s[1] == 5][0]
+        end = self.sections()[-1][0]
+        twice = self.good[:end] + self.good[off:off + 16 + length] + self.good[end:]
+        self.assertIn("a second HIGHUSE section", self.report_error(twice))
+        self.assertIn("a second HIGHUSE section", self.c_reader_error(twice))
+        after = self.good + b"\0" * 16
+        self.assertIn("followed by 16 bytes", self.report_error(after))
+        self.assertIn("followed by 16 bytes", self.c_reader_error(after))
 
     def test_incomplete_dump_is_not_read_as_whole(self):
         bad = bytearray(self.good)
         struct.pack_into("<I", bad, 16, 0)
         self.assertIn("incomplete", self.report_error(bytes(bad)))
 
-    def test_unknown_sections_are_skipped(self):
-        # Insert an unknown section right after the header.
+    def test_unknown_sections_of_a_newer_minor_are_skipped(self):
+        # Insert an unknown section right after the header of a dump that says
+        # it is of a newer minor version: both readers read the rest.
         extra = struct.pack("<IIQ", 0x77, 0, 8) + b"\x01" * 8
-        d = dump.parse(self.good[:64] + extra + self.good[64:], "x")
+        newer = bytearray(self.good[:64] + extra + self.good[64:])
+        struct.pack_into("<H", newer, 10, dump.MINOR + 1)
+        d = dump.parse(bytes(newer), "x")
         self.assertEqual(d.unknown_sections, [0x77])
         self.assertGreater(len(d.types), 3)
+        path = os.path.join(self.tmp, "newer.mtd")
+        with open(path, "wb") as f:
+            f.write(newer)
+        r = subprocess.run([STAT_TOOL, path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()) - 1,
+                         len([t for t in d.types if t.allocs or t.frees]))
+        # The same section in a dump of a minor this reader knows cannot be.
+        known = self.good[:64] + extra + self.good[64:]
+        self.assertIn("tag 0x77 at offset 64 is not one of format 1.", self.report_error(known))
+        self.assertIn("tag 0x77 at offset 64 is not one of format 1.", self.c_reader_error(known))
+
+    def test_a_damaged_dump_among_several_is_named_and_the_others_reported(self):
+        good = os.path.join(self.tmp, "good.mtd")
+        cut = os.path.join(self.tmp, "cut.mtd")
+        with open(good, "wb") as f:
+            f.write(self.good)
+        with open(cut, "wb") as f:
+            f.write(self.good[:len(self.good) // 2])
+        for form in (["--types"], ["--json"], ["--leaks", "--errors"]):
+            r = subprocess.run([CMD, "report"] + form + [cut, good], capture_output=True,
+                               text=True)
+            with self.subTest(form=form):
+                self.assertEqual(r.returncode, 2)
+                self.assertNotIn("Traceback", r.stderr)
+                self.assertRegex(r.stderr, r"memtype: error: \S*cut\.mtd: truncated")
+                self.assertIn("1 of 2 files could not be read", r.stderr)
+                self.assertIn("three_sites", r.stdout)
+                self.assertIn('"pid"' if form == ["--json"] else "(pid", r.stdout)
+        self.assertIn("could not be read", subprocess.run(
+            [CMD, "report", "--help"], capture_output=True, text=True).stdout)
+
+    def test_no_output_is_written_over_an_input_or_a_dump(self):
+        good = os.path.join(self.tmp, "keep.mtd")
+        other = os.path.join(self.tmp, "other.mtd")
+        link = os.path.join(self.tmp, "keep-link.html")
+        for p in (good, other):
+            with open(p, "wb") as f:
+                f.write(self.good)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(good, link)
+        # The output name forgotten: the first dump taken as the page's name.
+        cases = ([["--html", good, other], "memtype dump"],
+                 [["--html", other, good], "memtype dump"],
+                 [["--html", link, good], "one of the input files"],
+                 [[good, "--html", good], "one of the input files"])
+        for argv, why in cases:
+            r = subprocess.run([CMD, "report"] + argv, capture_output=True, text=True)
+            with self.subTest(argv=argv):
+                self.assertEqual(r.returncode, 2)
+                self.assertIn(why, r.stderr)
+                for p in (good, other):
+                    with open(p, "rb") as f:
+                        self.assertEqual(f.read(), self.good, p)
+        # An input that is not a dump is not overwritten either.
+        notes = os.path.join(self.tmp, "notes.txt")
+        with open(notes, "w") as f:
+            f.write("mine\n")
+        r = subprocess.run([CMD, "report", "--html", notes, notes, good], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("one of the input files", r.stderr)
+        with open(notes) as f:
+            self.assertEqual(f.read(), "mine\n")
+
+    def test_the_page_is_written_whole_or_not_at_all(self):
+        out = os.path.join(self.tmp, "page.html")
+        good = os.path.join(self.tmp, "page-src.mtd")
+        with open(good, "wb") as f:
+            f.write(self.good)
+        with open(out, "w") as f:
+            f.write("old page\n")
+        r = subprocess.run([CMD, "report", "--html", out, good], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out) as f:
+            self.assertTrue(f.read().rstrip().endswith("</html>"))
+        # A write that fails half-way (a file-size limit of 4 KiB: EFBIG) leaves
+        # the old page as it was and no temporary file.
+        import resource
+        with open(out, "w") as f:
+            f.write("old page\n")
+        r = subprocess.run([CMD, "report", "--html", out, good], capture_output=True, text=True,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
+                                                                 (4096, 4096)))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot write %s: File too large" % out, r.stderr)
+        with open(out) as f:
+            self.assertEqual(f.read(), "old page\n")
+        self.assertEqual([f for f in os.listdir(self.tmp) if f.endswith(".tmp")], [])
+        # A directory that is not there: a clear error, no file and no temporary left.
+        missing = os.path.join(self.tmp, "nodir", "page.html")
+        r = subprocess.run([CMD, "report", "--html", missing, good], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot write %s: No such file or directory" % missing, r.stderr)
+        self.assertEqual([f for f in os.listdir(self.tmp) if f.endswith(".tmp")], [])
 
     def test_random_corruption_never_escapes_as_anything_but_dump_error(self):
         import random
