@@ -3,6 +3,7 @@
  * `memtype: ERROR: <kind> ...`, the thread, what memtype does next, a rule. */
 #include "report.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -191,6 +192,33 @@ void mt_warn(const char *fmt, ...) {
     pos += mt_snprintf(buf + pos, sizeof(buf) - pos, " (further warnings suppressed)");
   pos += mt_snprintf(buf + pos, sizeof(buf) - pos, "\n");
   sink(buf, pos);
+}
+
+const char *mt_errno_text(int err, char *buf, size_t len) {
+  static const struct {
+    int err;
+    const char *text;
+  } table[] = {
+      {EPERM, "Operation not permitted"},     {ENOENT, "No such file or directory"},
+      {EINTR, "Interrupted system call"},     {EIO, "Input/output error"},
+      {EBADF, "Bad file descriptor"},         {EAGAIN, "Resource temporarily unavailable"},
+      {ENOMEM, "Cannot allocate memory"},     {EACCES, "Permission denied"},
+      {EFAULT, "Bad address"},                {EBUSY, "Device or resource busy"},
+      {EEXIST, "File exists"},                {ENOTDIR, "Not a directory"},
+      {EISDIR, "Is a directory"},             {EINVAL, "Invalid argument"},
+      {ENFILE, "Too many open files in system"}, {EMFILE, "Too many open files"},
+      {EFBIG, "File too large"},              {ENOSPC, "No space left on device"},
+      {ESPIPE, "Illegal seek"},               {EROFS, "Read-only file system"},
+      {EPIPE, "Broken pipe"},                 {ENAMETOOLONG, "File name too long"},
+      {ELOOP, "Too many levels of symbolic links"}, {EDQUOT, "Disk quota exceeded"},
+      {ENODEV, "No such device"},             {ETXTBSY, "Text file busy"},
+      {EOVERFLOW, "Value too large for defined data type"}, {ENOSYS, "Function not implemented"},
+  };
+  for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+    if (table[i].err == err)
+      return table[i].text;
+  mt_snprintf(buf, len, "error %d", err);
+  return buf;
 }
 
 unsigned long mt_warn_count(void) { return __atomic_load_n(&warnings, __ATOMIC_RELAXED); }

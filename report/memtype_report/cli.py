@@ -32,6 +32,7 @@ USAGE = """memtype - a malloc debugger for unmodified programs
                                              (both need MEMTYPE_LIVE=1 in that process)
   memtype options [--markdown]               every MEMTYPE_* variable, default, meaning
   memtype completion bash                    the bash completion script of this command
+  memtype --version                          the version of memtype
 
 Every `run` flag sets one MEMTYPE_* variable (see `memtype options`); the same
 variables work with LD_PRELOAD=libmemtype.so directly.
@@ -747,10 +748,29 @@ def parsers(rows):
     }
 
 
-def main(argv, lib_path, options_def):
+def entry(argv, lib_path, options_def, version="?"):
+    """The command's entry point: main(), and a reader that stops reading
+    (`memtype report --json ... | head`) ends it quietly, as it ends cat or
+    grep: the default action of SIGPIPE, and no traceback for the
+    BrokenPipeError of output already buffered."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        rc = main(argv, lib_path, options_def, version)
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        # stdout's buffer cannot be written: let interpreter exit not try again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def main(argv, lib_path, options_def, version="?"):
     if not argv or argv[0] in ("-h", "--help", "help"):
         sys.stdout.write(USAGE)
         return 0 if argv else 2
+    if argv[0] in ("--version", "version"):
+        print("memtype %s" % version)
+        return 0
     try:
         rows = opts.load(options_def)
     except (OSError, ValueError) as e:

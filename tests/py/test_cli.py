@@ -94,5 +94,34 @@ class OptionsTest(unittest.TestCase):
         self.assertIn("unknown command", r.stderr)
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class CommandTest(unittest.TestCase):
+    def test_version_is_the_one_cmake_project_sets(self):
+        import re
+        with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
+            want = re.search(r"project\(memtype VERSION ([0-9.]+)", f.read()).group(1)
+        for flag in ("--version", "version"):
+            r = memtype(flag)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "memtype %s\n" % want, ""))
+
+    def test_a_reader_that_stops_early_ends_the_command_quietly(self):
+        # `memtype report --json ... | head`: the reader goes away while the
+        # command writes; it ends as cat does (SIGPIPE), with no traceback.
+        dump = os.path.join(ROOT, "tests", "fuzz", "corpus", "dump", "deep.mtd")
+        for form in (["--json"], ["--types", "--leaks", "--lines", "1000"], ["--folded"]):
+            p = subprocess.Popen([CMD, "report"] + form + [dump] * 40, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=clean_env())
+            p.stdout.readline()
+            p.stdout.close()
+            err = p.stderr.read().decode()
+            p.stderr.close()
+            rc = p.wait()
+            with self.subTest(form=form):
+                self.assertEqual(err, "")
+                self.assertIn(rc, (0, -signal.SIGPIPE, 128 + signal.SIGPIPE))  # 0: all fit in the pipe
+
+
 if __name__ == "__main__":
     unittest.main()

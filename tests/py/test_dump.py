@@ -179,7 +179,8 @@ class ThreeSites(unittest.TestCase):
         r, _ = run_for_dump(self.tmp, {"MEMTYPE_OUTPUT": "/nonexistent/dir/x.mtd"})
         self.assertEqual(r.returncode, 0)
         self.assertEqual(r.stdout, "")
-        self.assertIn("memtype: warning: cannot create the dump /nonexistent/dir/x.mtd", r.stderr)
+        self.assertIn("memtype: warning: cannot create the dump /nonexistent/dir/x.mtd (No such "
+                      "file or directory); no dump written", r.stderr)
 
     def test_output_off_writes_nothing(self):
         tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
