@@ -774,7 +774,9 @@ def main(argv, lib_path, options_def, version="?"):
     try:
         rows = opts.load(options_def)
     except (OSError, ValueError) as e:
-        print("memtype: error: cannot read the options table: %s" % e, file=sys.stderr)
+        why = "%s: %s" % (options_def, os.strerror(e.errno)) if isinstance(e, OSError) and \
+            e.errno else e
+        print("memtype: error: cannot read the options table: %s" % why, file=sys.stderr)
         return 2
     cmd, rest = argv[0], argv[1:]
     if cmd == "report":

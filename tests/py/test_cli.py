@@ -61,6 +61,18 @@ class RunTest(unittest.TestCase):
         self.assertIn("memtype: error: MEMTYPE_ON_ERROR=sometimes: invalid value; accepted: abort, "
                       "continue, exit:N", r.stderr)
 
+    def test_enumerated_values_are_named_when_one_is_wrong(self):
+        r = memtype("run", "--guard-side", "left", "--", "/bin/true")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("memtype: error: MEMTYPE_GUARD_SIDE=left: invalid value; accepted: after, "
+                      "before, around\n", r.stderr)
+        r = memtype("run", "--dump-signal", "KILL", "--", "/bin/true")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("MEMTYPE_DUMP_SIGNAL=KILL: invalid value; accepted: off, USR1, USR2", r.stderr)
+        self.assertIn("other than 9 (KILL) and 19 (STOP)", r.stderr)
+        r = memtype("options")
+        self.assertIn("accepted: after, before, around; flag --guard-side", r.stdout)
+
     def test_missing_program_and_missing_library_are_clear_errors(self):
         r = memtype("run", "--", "/nonexistent/prog")
         self.assertEqual(r.returncode, 127)

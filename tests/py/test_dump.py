@@ -262,7 +262,8 @@ class Signals(unittest.TestCase):
         r, files = self.run_mode("usr2", {"MEMTYPE_DUMP_SIGNAL": "NOPE"})
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stdout, "")
-        self.assertIn("memtype: error: MEMTYPE_DUMP_SIGNAL=NOPE: not a signal", r.stderr)
+        self.assertIn("memtype: error: MEMTYPE_DUMP_SIGNAL=NOPE: invalid value; accepted: off, "
+                      "USR1, USR2, HUP", r.stderr)
 
 
 STAT_TOOL = os.environ.get("MEMTYPE_STAT_TOOL", "build/bin/memtype-stat")
