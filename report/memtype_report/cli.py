@@ -15,7 +15,7 @@ USAGE = """memtype - a malloc debugger for unmodified programs
 
   memtype run [flags] -- PROGRAM [ARGS...]   run PROGRAM with libmemtype preloaded
                                              and print memtype's summary at exit
-  memtype report --types FILE...             the vmstat -m table of one or more dumps
+  memtype report [--table] FILE...           the vmstat -m table of one or more dumps
                                              (a process tree's dumps merge into one)
   memtype report --failures FILE...          the injected allocation failures, with stacks
   memtype report --errors FILE...            the heap errors reported, with stacks
@@ -46,12 +46,19 @@ def build_run_parser(rows):
         flags = [o.flag]
         if o.flag.startswith("--failure-"):  # the short spelling: --fail-rate ...
             flags.append("--fail-" + o.flag[len("--failure-"):])
+        flags += list(o.old_flags)
+        old = " (%s: deprecated spelling)" % ", ".join(o.old_flags) if o.old_flags else ""
         if o.kind == "BOOL":
             p.add_argument(*flags, dest=o.field, nargs="?", const="1", default=None,
-                           metavar="0|1", help=("%s (sets %s)" % (o.help, o.env)).replace("%", "%%"))
+                           metavar="0|1", help=("%s (sets %s)%s" % (o.help, o.env, old)
+                                                ).replace("%", "%%"))
         else:
-            p.add_argument(*flags, dest=o.field, default=None, metavar="VALUE",
-                           help=("%s (sets %s)" % (o.help, o.env)).replace("%", "%%"))
+            a = p.add_argument(*flags, dest=o.field, default=None,
+                               metavar="|".join(o.values) if o.values and not o.more
+                               else "VALUE",
+                               help=("%s (sets %s)%s" % (o.help, o.env, old)).replace("%", "%%"))
+            if o.values:
+                a.complete_words = list(o.values)
     p.add_argument("--lib", default=None, metavar="FILE",
                    help="path of libmemtype.so to preload").complete = "file"
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")
@@ -214,9 +221,10 @@ def build_report_parser():
                                        "an input or over a dump.")
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="dump files (*.mtd)").complete = "dump"
-    p.add_argument("--types", action="store_true",
+    p.add_argument("--table", "--types", dest="types", action="store_true",
                    help="the vmstat -m table: Type, InUse, MemUse, HighUse, Requests, "
-                        "Size(s) (and Fail when failures were injected); the default")
+                        "Size(s) (and Fail when failures were injected); the default "
+                        "(--types: deprecated spelling)")
     p.add_argument("--failures", action="store_true",
                    help="the injected allocation failures: thread, type, size, stack")
     p.add_argument("--errors", action="store_true",
@@ -663,7 +671,7 @@ def build_stat_parser(top=False):
                                             "(started with MEMTYPE_LIVE=1)%s." % (
                                                 ", refreshed, its growth since the last "
                                                 "refresh shown" if top else ""))
-    p.add_argument("pid", type=int, metavar="PID", help="the process").complete = "pid"
+    p.add_argument("pid", type=int, metavar="PID", help="the process").complete = "live"
     p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
     p.add_argument("--no-symbolize", action="store_true", help="show raw addresses")
     if top:

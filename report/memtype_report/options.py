@@ -8,6 +8,11 @@ ROW = re.compile(r'^MT_OPT\(\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(-?\w+|"[^"]*
 
 VALUES = re.compile(r'^MT_OPT_VALUES\(\s*(\w+)\s*,\s*"([^"]*)"\s*,\s*"((?:[^"\\]|\\.)*)"\s*\)')
 
+# `memtype run` flags that are not the variable's name: --types meant three
+# things (run: naming rules; report: the table; sweep: the types to fail).
+FLAGS = {"TYPES": "--type-rules"}
+OLD_FLAGS = {"TYPES": ("--types",)}   # deprecated, still accepted
+
 
 @dataclass
 class Option:
@@ -27,7 +32,12 @@ class Option:
 
     @property
     def flag(self):
-        return "--" + self.name.lower().replace("_", "-")
+        return FLAGS.get(self.name, "--" + self.name.lower().replace("_", "-"))
+
+    @property
+    def old_flags(self):
+        """Deprecated spellings of the flag that still work."""
+        return OLD_FLAGS.get(self.name, ())
 
     def default_text(self):
         if self.kind == "STR":
@@ -74,8 +84,9 @@ def markdown(rows):
            "| variable | `memtype run` flag | default | accepted | meaning |",
            "|---|---|---|---|---|"]
     for o in rows:
-        out.append("| `%s` | `%s` | `%s` | %s | %s |" % (o.env, o.flag, o.default_text(),
-                                                       o.accepted(), o.help))
+        flag = "`%s`" % o.flag + "".join(" (`%s`: deprecated)" % f for f in o.old_flags)
+        out.append("| `%s` | %s | `%s` | %s | %s |" % (o.env, flag, o.default_text(),
+                                                     o.accepted(), o.help))
     return "\n".join(out) + "\n"
 
 

@@ -54,6 +54,25 @@ class RunTest(unittest.TestCase):
         self.assertIn("MEMTYPE_ON_ERROR=exit:3", r.stdout.splitlines())
         self.assertNotIn("memtype: summary:", r.stderr)
 
+    def test_types_has_one_meaning_per_command_and_the_old_spellings_still_work(self):
+        # run: naming rules; report: the table; sweep: the types to fail.
+        for flag in ("--type-rules", "--types"):
+            r = memtype("run", flag, "mine=*", "--", "/usr/bin/env")
+            self.assertIn("MEMTYPE_TYPES=mine=*", r.stdout.splitlines(), flag)
+        run = memtype("run", "--help").stdout
+        self.assertIn("--type-rules", run)
+        self.assertIn("--types: deprecated spelling", run)
+        report = memtype("report", "--help").stdout
+        self.assertIn("--table, --types", report)
+        sweep = memtype("sweep", "--help").stdout
+        self.assertIn("--fail-types", sweep)
+        dump = os.path.join(ROOT, "tests", "fuzz", "corpus", "dump", "plain.mtd")
+        new = memtype("report", "--table", "--no-symbolize", dump)
+        old = memtype("report", "--types", "--no-symbolize", dump)
+        self.assertEqual(new.returncode, 0, new.stderr)
+        self.assertEqual(new.stdout, old.stdout)
+        self.assertIn("call sites in", new.stdout)
+
     def test_invalid_value_stops_the_program_with_a_clear_error(self):
         r = memtype("run", "--on-error", "sometimes", "--", "/bin/echo", "never printed")
         self.assertEqual(r.returncode, 1)
