@@ -208,7 +208,9 @@ def cmd_diff(argv):
 
 
 def _human_k(n):
-    return "%dK" % ((n + 1023) // 1024)
+    """A memory cell: bytes under 1 KiB exactly ("48B"), else KiB rounded up
+    ("2K"); 0 is "0K". The table at exit says the same (core/stats.c)."""
+    return "%dB" % n if 0 < n < 1024 else "%dK" % ((n + 1023) // 1024)
 
 
 def build_report_parser():
@@ -387,13 +389,20 @@ def print_waste(dumps, rows, lines=30):
         print("memtype: %s: no size profile in this dump (format 1.3 or later has one)" % procs)
         return
     table, large = formats.waste_rows(dumps)
-    print("memtype: requests by size in %s (rounded up to 16 bytes, as MALLOC_PROFILE)" % procs)
-    print("%10s %12s %10s %14s" % ("Size", "Requests", "Real size", "Waste"))
+    # A row holds the requests of size-15 .. size bytes (the dump counts them
+    # by 16-byte bucket, not their bytes), so its waste is known between two
+    # bounds: all of them size bytes, or all size-15. The totals and the
+    # per-type table below are exact (bytes handed out minus bytes asked).
+    print("memtype: requests by size in %s (rounded up to 16 bytes, as MALLOC_PROFILE; a "
+          "row's waste lies between its two bounds, the totals below are exact)" % procs)
+    print("%10s %12s %10s %14s %14s" % ("Size", "Requests", "Real size", "Waste from", "to"))
     for size, n, real in table:
-        print("%10d %12d %10d %14d" % (size, n, real, n * (real - size)))
+        low = max(0, size - 15) if size else 0
+        print("%10d %12d %10d %14d %14d" % (size, n, real, n * (real - size), n * (real - low)))
     if large[0]:
-        print("%10s %12d %10s %14d  (%d bytes asked, %d handed out)" % (
-            "larger", large[0], "pages", large[2] - large[1], large[1], large[2]))
+        print("%10s %12d %10s %14d %14d  (%d bytes asked, %d handed out)" % (
+            "larger", large[0], "pages", large[2] - large[1], large[2] - large[1], large[1],
+            large[2]))
     real = sum(d.waste.real_by_type.get(t.id, 0) for d in dumps if d.waste for t in d.types)
     asked = sum(t.bytes_alloc for d in dumps if d.waste for t in d.types)
     waste = max(0, real - asked)

@@ -139,15 +139,25 @@ class Waste(unittest.TestCase):
             # MALLOC_PROFILE's rows: rounded size -> requests, real size, waste
             self.assertEqual(rows[32][:2], ["1000", "32"])
             self.assertEqual(rows[112][:2], ["500", "112"])
-            self.assertEqual(rows[1008], ["300", "1024", str(300 * (1024 - 1008))])
-            self.assertEqual(rows[5008], ["10", "5120", str(10 * (5120 - 5008))])
-            self.assertRegex(out, r"larger +5 +pages +12000  \(500000 bytes asked, 512000 handed out\)")
+            self.assertEqual(rows[1008], ["300", "1024", str(300 * (1024 - 1008)),
+                                          str(300 * (1024 - 993))])
+            self.assertEqual(rows[5008], ["10", "5120", str(10 * (5120 - 5008)),
+                                          str(10 * (5120 - 4993))])
+            self.assertRegex(out, r"larger +5 +pages +12000 +12000  \(500000 bytes asked, "
+                                  r"512000 handed out\)")
+            # The size table agrees with the type table: 1000 x 20 bytes in
+            # 32-byte slots waste 12000 bytes (37.5%), within the 32-byte row's
+            # bounds (requests of 17..32 bytes: 0 to 15000), not "0 waste".
+            self.assertEqual(rows[32], ["1000", "32", "0", "15000"])
+            self.assertEqual(rows[112], ["500", "112", "0", str(500 * 15)])
             # the program's own blocks, exactly
             real = 1000 * 32 + 500 * 112 + 300 * 1024 + 10 * 5120 + 5 * 25 * 4096
             asked = 1000 * 20 + 500 * 100 + 300 * 1000 + 10 * 5000 + 5 * 100000
             by_type = {l.split()[0]: l.split()[-5:] for l in out.splitlines()
                        if l.startswith("make_")}
             self.assertEqual(by_type["make_key"], ["1000", "20000", "32000", "12000", "37.5%"])
+            low, high = int(rows[32][2]), int(rows[32][3])
+            self.assertTrue(low <= 12000 <= high, rows[32])
             self.assertEqual(by_type["make_image"], ["5", "500000", "512000", "12000", "2.3%"])
             got = sum(int(v[2]) for v in by_type.values())
             self.assertEqual((got, sum(int(v[1]) for v in by_type.values())), (real, asked))
