@@ -466,6 +466,32 @@ def label_rows(rows, n, frames=2):
         if r.get("_src"):
             d, pcs = r["_src"]
             r["label"] = " < ".join(names[id(d)].get(pc, "%#x" % pc) for pc in pcs)
+    distinct_labels(rows)
+    return rows
+
+
+def distinct_labels(rows):
+    """Rows of distinct call sites whose labels are the same (a line of an
+    inline wrapper, a function without line information) get the module and
+    offset of their call site appended, then a number, so that no two rows
+    of a table read alike."""
+    by = {}
+    for r in rows:
+        by.setdefault(r["label"], []).append(r)
+    for label, same in by.items():
+        if len(same) < 2:
+            continue
+        for r in same:
+            at = r.get("_at")
+            if at:
+                r["label"] = "%s [%s+%#x]" % (label, os.path.basename(at[0]) or "?", at[1])
+        again = {}
+        for r in same:
+            again.setdefault(r["label"], []).append(r)
+        for dup in again.values():
+            if len(dup) > 1:
+                for k, r in enumerate(dup, 1):
+                    r["label"] = "%s #%d" % (r["label"], k)
     return rows
 
 
@@ -499,7 +525,8 @@ def merge_types(dumps, no_symbolize=False, frames=2, lazy=False):
                 key = label = "(untyped)" if t.id == 0 else "(other sites: type table full)"
             row = merged.setdefault(key, {"label": label, "allocs": 0, "frees": 0,
                                           "ba": 0, "bf": 0, "sizes": set(), "hu": 0,
-                                          "fail": 0, "guard": 0, "gmiss": 0, "real": 0})
+                                          "fail": 0, "guard": 0, "gmiss": 0, "real": 0,
+                                          "_at": key[0] if t.pcs and not t.name else None})
             if lazy and not args.no_symbolize and t.pcs and not t.name and "_src" not in row:
                 row["_src"] = (d, t.pcs[:max(1, args.frames)])
             row["fail"] += t.failures
@@ -516,8 +543,9 @@ def merge_types(dumps, no_symbolize=False, frames=2, lazy=False):
             row["ba"] += t.bytes_alloc
             row["bf"] += t.bytes_freed
             row["sizes"].update(d.class_names(t.classes))
-    return sorted(merged.values(), key=lambda r: (-max(0, r["ba"] - r["bf"]), -r["allocs"],
+    rows = sorted(merged.values(), key=lambda r: (-max(0, r["ba"] - r["bf"]), -r["allocs"],
                                                   r["label"]))
+    return rows if lazy else distinct_labels(rows)
 
 
 def print_table(dumps, rows, lines, growth=None):
