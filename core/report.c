@@ -250,8 +250,14 @@ void mt_report_type_name(unsigned type, char *buf, size_t len) {
     mt_snprintf(buf, len, "(other sites: type table full)");
   else if (name)
     mt_snprintf(buf, len, "%s", name);
-  else
+  else {
+    /* glibc's internal aliases (__GI_malloc, __GI__IO_file_doallocate) name
+     * the function as its public symbol does: memtype report's
+     * symbolizer gives the public name, and a type is named alike in both */
     mt_report_pc(buf, len, mt_site_pc(type));
+    if (!strncmp(buf, "__GI_", 5))
+      memmove(buf, buf + 5, strlen(buf + 5) + 1);
+  }
 }
 
 size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc) {
