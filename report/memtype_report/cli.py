@@ -315,7 +315,7 @@ def write_output(out, text):
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.chmod(tmp, 0o644 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_umask())  # as open(out, "w") would make it
         os.replace(tmp, out)
     except OSError as e:
         try:
