@@ -92,6 +92,23 @@ class RunTest(unittest.TestCase):
         r = memtype("options")
         self.assertIn("accepted: after, before, around; flag --guard-side", r.stdout)
 
+    def test_every_listed_signal_is_taken(self):
+        # options.def's words for MEMTYPE_DUMP_SIGNAL and the library's own
+        # signal table (core/os_linux.c) agree: each word starts a program.
+        import sys
+        sys.path.insert(0, os.path.join(ROOT, "report"))
+        from memtype_report import options
+        row, = [o for o in options.load(os.path.join(ROOT, "core", "options.def"))
+                if o.name == "DUMP_SIGNAL"]
+        self.assertIn("USR2", row.values)
+        for word in row.values:
+            r = memtype("run", "--dump-signal", word, "--", "/bin/true",
+                        env={"MEMTYPE_OUTPUT": os.path.join(SCRATCH, "sig.%p.mtd"),
+                             "MEMTYPE_LEAKS": "0"})
+            self.assertEqual((word, r.returncode), (word, 0), r.stderr)
+            self.assertNotIn("memtype: error", r.stderr)
+            self.assertNotIn("memtype: warning", r.stderr)
+
     def test_missing_program_and_missing_library_are_clear_errors(self):
         r = memtype("run", "--", "/nonexistent/prog")
         self.assertEqual(r.returncode, 127)
