@@ -338,6 +338,29 @@ class RealPrograms(unittest.TestCase):
                              extra={"PYTHONMALLOC": "malloc"})
         self.assertTrue(any("python3" in l for l in top[:3]), top)
 
+    def test_no_two_rows_of_a_real_program_read_alike(self):
+        # python3 with a thread: ld.so allocates through its inline wrappers
+        # (rtld-malloc.h) from many functions; each is its own row, named by
+        # its function, never five rows "malloc (rtld-malloc.h:56)".
+        tmp = tempfile.mkdtemp(prefix="memtype-realdump-test.")
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd"),
+                    "PYTHONMALLOC": "malloc"})
+        r = subprocess.run(["/usr/bin/python3", "-c", "import threading, json; "
+                            "t = threading.Thread(target=print); t.start(); t.join()"],
+                           env=env, capture_output=True, text=True, cwd=tmp)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        files = glob.glob(os.path.join(tmp, "*.mtd"))
+        rep = subprocess.run([CMD, "report", "--table", "--lines", "100000"] + files,
+                             capture_output=True, text=True)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        rows = [l for l in rep.stdout.splitlines()[2:] if not l.startswith(("memtype:", "..."))]
+        labels = [" ".join(l.split()[:-6]) for l in rows]
+        self.assertGreater(len(labels), 50)
+        self.assertEqual(len(set(labels)), len(labels),
+                         sorted(l for l in labels if labels.count(l) > 1)[:10])
+        self.assertFalse([l for l in labels if "rtld-malloc.h" in l], labels)
+
     def test_gcc_and_its_children(self):
         tmp = tempfile.mkdtemp(prefix="memtype-realdump-src.")
         src = os.path.join(tmp, "x.c")
