@@ -571,8 +571,10 @@ bool mt_dump_write(int reason, int sig) {
     mt_snprintf(path + plen, sizeof(path) - plen, ".%u", ++seq);
   int fd = mt_os_create_excl(path);
   if (fd < 0) {
-    mt_warn("cannot create the dump %s (errno %d%s); no dump written", path, -fd,
-            -fd == 17 ? ": it exists, memtype never overwrites a dump" : "");
+    char eb[24];
+    mt_warn("cannot create the dump %s (%s%s); no dump written", path,
+            mt_errno_text(-fd, eb, sizeof(eb)),
+            -fd == EEXIST ? ": memtype never overwrites a dump" : "");
     mt_unlock(&dump_lock);
     return false;
   }
@@ -618,9 +620,11 @@ bool mt_dump_write(int reason, int sig) {
     mt_os_pwrite_all(fd, &flags, 4, 16, &w.err);
   mt_os_close(fd);
   bool ok = !w.err;
-  if (!ok)
-    mt_warn("writing the dump %s failed (errno %d); the file is incomplete and marked so",
-            path, w.err);
+  if (!ok) {
+    char eb[24];
+    mt_warn("writing the dump %s failed (%s); the file is incomplete and marked so", path,
+            mt_errno_text(w.err, eb, sizeof(eb)));
+  }
   mt_unlock(&dump_lock);
   return ok;
 }

@@ -193,6 +193,27 @@ static void scan_range(scan_t *s, uintptr_t lo, uintptr_t hi) {
   }
 }
 
+/* glibc's thread control block begins with tcbhead_t { tcb, dtv, self } on
+ * x86_64, tcb and self its own address, and keeps the thread's DTV (the
+ * calloc'ed vector of its TLS blocks, allocate_dtv in elf/dl-tls.c) as
+ * dtv + 1 (INSTALL_DTV in sysdeps/x86_64/nptl/tls.h): an interior pointer
+ * 16 bytes in, the only one, so every thread's DTV read as "possibly lost"
+ * (issue 22; valgrind frees them through __libc_freeres). The TCBs are in
+ * the roots (thread stacks, cached ones of joined threads included): a
+ * word pair pointing at its own address with a word between that points 16
+ * bytes into a block's start makes that block reachable. No false match is
+ * likely: the pair must hold its own address twice. w[] is read from at. */
+static void mark_thread_dtvs(scan_t *s, uintptr_t at, const uintptr_t *w, size_t n) {
+  for (size_t i = 0; i + 2 < n; i++) {
+    if (w[i] != at + 8 * i || w[i + 2] != w[i] || w[i + 1] < 4096 + 16)
+      continue;
+    blk_t b;
+    bool interior;
+    if (resolve(w[i + 1] - 16, &b, &interior) && !interior)
+      mark(s, b.start, true);
+  }
+}
+
 static void scan_resident(scan_t *s, uintptr_t lo, uintptr_t hi) {
   static uintptr_t buf[8192];
   lo = (lo + 7) & ~(uintptr_t)7;
@@ -203,6 +224,7 @@ static void scan_resident(scan_t *s, uintptr_t lo, uintptr_t hi) {
       lo = (lo + 4096) & ~(uintptr_t)4095; /* unreadable page: skip it */
       continue;
     }
+    mark_thread_dtvs(s, lo, buf, (size_t)got / 8);
     mark_words(s, buf, (size_t)got / 8, true);
     result.scanned_roots += (uint64_t)got;
     lo += (uintptr_t)got;

@@ -56,7 +56,9 @@ static bool make_file(char *out, size_t len, int *fd_out) {
   mt_os_unlink(out); /* a stale file of a dead process with our pid */
   int fd = mt_os_create_excl(out);
   if (fd < 0 || !mt_os_truncate(fd, FILE_SIZE)) {
-    mt_warn("cannot create the live file %s (errno %d); no live view", out, fd < 0 ? -fd : 0);
+    char eb[24];
+    mt_warn("cannot create the live file %s (%s); no live view", out,
+            fd < 0 ? mt_errno_text(-fd, eb, sizeof(eb)) : "cannot set its size");
     if (fd >= 0) {
       mt_os_close(fd);
       mt_os_unlink(out);

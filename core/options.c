@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mt_types.h"
+#include "os.h"
 #include "report.h"
 
 enum kind { BOOL, INT, ACTION, STR };
@@ -52,7 +53,41 @@ static const opt_row_t rows[] = {
 #undef MT_OPT
 };
 
+/* The enumerated options (MT_OPT_VALUES rows): words separated by '|', and
+ * what else the option's own check accepts ("" for nothing). */
+static const struct {
+  const char *name, *words, *more;
+} enums[] = {
+#define MT_OPT(field, NAME, kind, def, min, max, help)
+#define MT_OPT_VALUES(NAME, words, more) {#NAME, words, more},
+#include "options.def"
+#undef MT_OPT_VALUES
+#undef MT_OPT
+};
+
 MT_HIDDEN mt_options_t mt_opt;
+
+static int enum_of(const opt_row_t *r) {
+  for (size_t i = 0; i < sizeof(enums) / sizeof(enums[0]); i++)
+    if (!strcmp(enums[i].name, r->name))
+      return (int)i;
+  return -1;
+}
+
+/* Is s one of the '|'-separated words? */
+static bool is_word(const char *words, const char *s) {
+  size_t n = strlen(s);
+  for (const char *w = words; *w;) {
+    const char *bar = strchr(w, '|');
+    size_t wl = bar ? (size_t)(bar - w) : strlen(w);
+    if (wl == n && !strncmp(w, s, n))
+      return true;
+    if (!bar)
+      break;
+    w = bar + 1;
+  }
+  return false;
+}
 
 void mt_options_set_defaults(void) {
   for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -102,8 +137,16 @@ static bool parse_value(const opt_row_t *r, const char *s, int64_t *out) {
   case INT:
     return parse_int(s, out) && *out >= r->min && *out <= r->max;
   case STR: {
+    /* Every STR value fits its row's storage (min..max), enumerated or not. */
     size_t n = strlen(s);
-    return (int64_t)n >= r->min && (int64_t)n <= r->max;
+    if ((int64_t)n < r->min || (int64_t)n > r->max)
+      return false;
+    int e = enum_of(r);
+    if (e >= 0)
+      /* beyond the words, MEMTYPE_DUMP_SIGNAL takes what the signal table takes */
+      return is_word(enums[e].words, s) ||
+             (!strcmp(r->name, "DUMP_SIGNAL") && mt_os_signal_number(s) != 0);
+    return true;
   }
   case ACTION:
     if (!strcmp(s, "abort"))
@@ -123,9 +166,24 @@ static const char *accepted(const opt_row_t *r, char *buf, unsigned len) {
     return "0, 1, yes, no, on, off";
   case ACTION:
     return "abort, continue, exit:N with N in 0..255";
-  case STR:
-    mt_snprintf(buf, len, "a string of %ld to %ld characters", (long)r->min, (long)r->max);
+  case STR: {
+    int e = enum_of(r);
+    if (e < 0) {
+      mt_snprintf(buf, len, "a string of %ld to %ld characters", (long)r->min, (long)r->max);
+      return buf;
+    }
+    unsigned pos = 0;
+    for (const char *w = enums[e].words; *w && pos + 3 < len; w++) {
+      if (*w == '|')
+        buf[pos++] = ',', buf[pos++] = ' ';
+      else
+        buf[pos++] = *w;
+    }
+    buf[pos] = '\0';
+    if (enums[e].more[0])
+      mt_snprintf(buf + pos, len - pos, "; or %s", enums[e].more);
     return buf;
+  }
   case INT:
     mt_snprintf(buf, len, "an integer in %ld..%ld (K, M, G suffixes allowed)", (long)r->min,
                 (long)r->max);
@@ -213,7 +271,7 @@ bool mt_options_parse(char **env, bool secure, char *err, unsigned errlen) {
     }
     int64_t v = 0;
     if (!parse_value(row, eq + 1, &v)) {
-      char acc[96], val[84];
+      char acc[256], val[84];
       mt_snprintf(err, errlen, "memtype: error: MEMTYPE_%s=%s: invalid value; accepted: %s\n",
                   row->name, shown(val, sizeof(val), eq + 1, strlen(eq + 1)),
                   accepted(row, acc, sizeof(acc)));

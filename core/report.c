@@ -3,6 +3,7 @@
  * `memtype: ERROR: <kind> ...`, the thread, what memtype does next, a rule. */
 #include "report.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -193,6 +194,33 @@ void mt_warn(const char *fmt, ...) {
   sink(buf, pos);
 }
 
+const char *mt_errno_text(int err, char *buf, size_t len) {
+  static const struct {
+    int err;
+    const char *text;
+  } table[] = {
+      {EPERM, "Operation not permitted"},     {ENOENT, "No such file or directory"},
+      {EINTR, "Interrupted system call"},     {EIO, "Input/output error"},
+      {EBADF, "Bad file descriptor"},         {EAGAIN, "Resource temporarily unavailable"},
+      {ENOMEM, "Cannot allocate memory"},     {EACCES, "Permission denied"},
+      {EFAULT, "Bad address"},                {EBUSY, "Device or resource busy"},
+      {EEXIST, "File exists"},                {ENOTDIR, "Not a directory"},
+      {EISDIR, "Is a directory"},             {EINVAL, "Invalid argument"},
+      {ENFILE, "Too many open files in system"}, {EMFILE, "Too many open files"},
+      {EFBIG, "File too large"},              {ENOSPC, "No space left on device"},
+      {ESPIPE, "Illegal seek"},               {EROFS, "Read-only file system"},
+      {EPIPE, "Broken pipe"},                 {ENAMETOOLONG, "File name too long"},
+      {ELOOP, "Too many levels of symbolic links"}, {EDQUOT, "Disk quota exceeded"},
+      {ENODEV, "No such device"},             {ETXTBSY, "Text file busy"},
+      {EOVERFLOW, "Value too large for defined data type"}, {ENOSYS, "Function not implemented"},
+  };
+  for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+    if (table[i].err == err)
+      return table[i].text;
+  mt_snprintf(buf, len, "error %d", err);
+  return buf;
+}
+
 unsigned long mt_warn_count(void) { return __atomic_load_n(&warnings, __ATOMIC_RELAXED); }
 unsigned long mt_error_count(void) { return __atomic_load_n(&errors, __ATOMIC_RELAXED); }
 
@@ -222,8 +250,14 @@ void mt_report_type_name(unsigned type, char *buf, size_t len) {
     mt_snprintf(buf, len, "(other sites: type table full)");
   else if (name)
     mt_snprintf(buf, len, "%s", name);
-  else
+  else {
+    /* glibc's internal aliases (__GI_malloc, __GI__IO_file_doallocate) name
+     * the function as its public symbol does: memtype report's
+     * symbolizer gives the public name, and a type is named alike in both */
     mt_report_pc(buf, len, mt_site_pc(type));
+    if (!strncmp(buf, "__GI_", 5))
+      memmove(buf, buf + 5, strlen(buf + 5) + 1);
+  }
 }
 
 size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc) {

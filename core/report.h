@@ -62,6 +62,10 @@ void mt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "memtype: warning: ...", rate-limited (and counted). */
 void mt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 unsigned long mt_warn_count(void);
+/* The words for an errno value, as strerror(3) gives them ("No such file or
+ * directory"), from a fixed table of the values a file or mapping call
+ * returns; "error N" for others. Async-signal-safe, unlike strerror. */
+const char *mt_errno_text(int err, char *buf, size_t len);
 
 /* Sends len bytes to the sink as they are. */
 void mt_report_write(const char *buf, size_t len);

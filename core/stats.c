@@ -1,6 +1,6 @@
 /* stats.c - the vmstat -m table at exit (see stats.h). Columns as in
  * FreeBSD's vmstat -m: Type, InUse (blocks, a forked child's inherited ones
- * included), MemUse (KiB requested),
+ * included), MemUse (bytes requested: B under 1 KiB, else KiB rounded up),
  * Requests (allocations), Size(s) (the size classes the type used). */
 #define _GNU_SOURCE
 #include "stats.h"
@@ -15,6 +15,17 @@
 #include "tcache.h"
 
 static uint64_t clamp_sub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+/* A MemUse/HighUse cell: bytes under 1 KiB exactly ("48B"), else KiB
+ * rounded up ("2K"); 0 is "0K". memtype report's tables say the same
+ * (report/memtype_report/cli.py, _human_k). */
+static const char *mem_text(uint64_t b, char *buf, size_t len) {
+  if (b > 0 && b < 1024)
+    mt_snprintf(buf, len, "%luB", (unsigned long)b);
+  else
+    mt_snprintf(buf, len, "%luK", (unsigned long)((b + 1023) >> 10));
+  return buf;
+}
 
 static void sizes_text(const mt_typestat_t *s, char *buf, size_t len) {
   size_t pos = 0;
@@ -88,9 +99,9 @@ void mt_stats_print_types(long lines) {
     char fails[16] = "";
     if (mt_fail_on)
       mt_snprintf(fails, sizeof(fails), " %7lu", (unsigned long)all[best].failures);
-    mt_printf("memtype: %-49s %9lu %8luK %8luK %10lu%s  %s\n", name,
-              (unsigned long)in_use[best],
-              (unsigned long)((best_mem + 1023) >> 10), (unsigned long)((high + 1023) >> 10),
+    char memb[24], highb[24];
+    mt_printf("memtype: %-49s %9lu %9s %9s %10lu%s  %s\n", name, (unsigned long)in_use[best],
+              mem_text(best_mem, memb, sizeof(memb)), mem_text(high, highb, sizeof(highb)),
               (unsigned long)all[best].allocs, fails, sizes);
     in_use[best] = UINT64_MAX; /* taken */
   }

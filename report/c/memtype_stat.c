@@ -3,13 +3,28 @@
  * or truncated file is an error message, never a crash. A count read from
  * the file is checked against the bytes left before anything is allocated
  * for it, so a hostile count cannot ask for gigabytes
- * (tests/fuzz/fuzz_dump_reader.c holds the reader to this). */
+ * (tests/fuzz/fuzz_dump_reader.c holds the reader to this). Corruption is
+ * never read as an empty program: the rules of report/memtype_report/dump.py
+ * (docs/format.md, "Reading") hold here too -- in a dump of a minor version
+ * this reader knows, every section is a known one, at most once, exactly as
+ * long as its contents plus zero padding; PROCESS, SIZES, MODULES and TYPES
+ * are present; END is last. Only a newer minor's unknown sections are
+ * skipped. */
 #include "memtype_stat.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define READER_MAJOR 1u
+#define READER_MINOR 4u /* formats 1.0 .. 1.4 */
+#define TAG_END 0xffffffffu
+#define NTAGS 11u       /* tags 1 .. 11 are known */
+
+static const char *const tag_names[NTAGS + 1] = {
+    "?", "PROCESS", "SIZES", "MODULES", "TYPES", "HIGHUSE",
+    "FAILURES", "ERRORS", "LEAKS", "GUARD", "WASTE", "INHERITED"};
 
 struct memtype_stat {
   uint32_t pid;
@@ -67,7 +82,6 @@ static int read_types(memtype_stat_t *st, cursor_t *c, const unsigned char *base
   /* every type record takes at least its 16-byte header */
   if (c->bad || n != header_ntypes || n > 65536 || n > (size_t)(c->end - c->p) / 16)
     return 0;
-  free(st->types); /* a second TYPES section replaces the first */
   st->ntypes = 0;
   st->types = calloc(n ? n : 1, sizeof(*st->types));
   if (st->types == NULL)
@@ -119,6 +133,66 @@ static void read_inherited(memtype_stat_t *st, cursor_t *c) {
       st->types[id].bytes_inherited += bytes;
     }
   }
+}
+
+/* Walks a known section other than TYPES (read_types walks that one) to
+ * the end of its contents, without keeping anything: its length must agree
+ * with them. s->bad when a count runs past the section. */
+static void walk_section(uint32_t tag, cursor_t *s, const unsigned char *base) {
+  uint64_t n, k, m;
+  switch (tag) {
+  case 1: { /* PROCESS: 40 bytes of facts, the exe, argc length-prefixed strings */
+    skip(s, 28);
+    uint64_t argc = get(s, 4), exe_len = get(s, 4);
+    skip(s, 4);
+    skip(s, exe_len);
+    for (k = 0; k < argc && !s->bad; k++)
+      skip(s, get(s, 4));
+    break;
+  }
+  case 2: /* SIZES */
+    n = get(s, 4), skip(s, 4), skip(s, n * 16);
+    break;
+  case 3: /* MODULES */
+    n = get(s, 4), skip(s, 4);
+    for (k = 0; k < n && !s->bad; k++) {
+      skip(s, 8);
+      uint64_t plen = get(s, 2), idlen = get(s, 2);
+      skip(s, 4), skip(s, plen + idlen), align8(s, base);
+    }
+    break;
+  case 5: /* HIGHUSE */
+    n = get(s, 4), skip(s, 4), skip(s, n * 8);
+    break;
+  case 6: /* FAILURES */
+    skip(s, 32), n = get(s, 4), skip(s, 4), skip(s, n * 112);
+    break;
+  case 7: /* ERRORS */
+    skip(s, 8), n = get(s, 4), skip(s, 4), skip(s, n * 128);
+    break;
+  case 8: /* LEAKS */
+    n = get(s, 4), m = get(s, 4), skip(s, m * 16 + 16), skip(s, n * 32);
+    break;
+  case 9: /* GUARD */
+    skip(s, 16), n = get(s, 4), skip(s, 4), skip(s, n * 24);
+    break;
+  case 10: /* WASTE */
+    n = get(s, 4), m = get(s, 4);
+    if (n > 65536 || m > 65536)
+      s->bad = 1;
+    skip(s, n * 8 + 24 + m * 8);
+    break;
+  }
+}
+
+/* A walked section's rest: at most 7 zero bytes of padding. */
+static int rest_is_padding(const cursor_t *s) {
+  if (s->bad || s->end - s->p >= 8)
+    return 0;
+  for (const unsigned char *q = s->p; q < s->end; q++)
+    if (*q)
+      return 0;
+  return 1;
 }
 
 memtype_stat_t *memtype_stat_open(const char *path, char *err, size_t errlen) {
@@ -184,8 +258,18 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
     why = "corrupt (byte-order mark)";
     goto out;
   }
-  if (major != 1) {
-    fail(err, errlen, "%s: dump format %u.%u; this reader knows 1.x", path, major, minor);
+  if (major > READER_MAJOR) {
+    fail(err, errlen,
+         "%s: written by a newer memtype (format %u.%u); this reader knows formats up to "
+         "%u.%u: upgrade memtype to read it",
+         path, major, minor, READER_MAJOR, READER_MINOR);
+    goto out_quiet;
+  }
+  if (major < READER_MAJOR) {
+    fail(err, errlen,
+         "%s: format %u.%u is older than any this reader knows (1.0 to %u.%u), and no "
+         "memtype wrote it (1.0 is the first format): corrupt or foreign file",
+         path, major, minor, READER_MAJOR, READER_MINOR);
     goto out_quiet;
   }
   if (!(flags & 1)) {
@@ -197,20 +281,54 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
     goto out;
   }
   c.p = data + hsize;
-  int seen_end = 0, seen_types = 0;
+  int seen_end = 0;
+  unsigned seen = 0; /* bit t: known section t read */
+  char buf[160];
   while (!c.bad && (size_t)(c.end - c.p) >= 16) {
+    size_t at = (size_t)(c.p - data);
     uint32_t tag = (uint32_t)get(&c, 4);
     get(&c, 4);
     uint64_t slen = get(&c, 8);
     const unsigned char *body = skip(&c, slen);
     if (body == NULL)
       break;
+    if (slen % 8) {
+      snprintf(buf, sizeof(buf), "corrupt (section %#x at offset %zu is %llu bytes long, not a "
+               "multiple of 8)", tag, at, (unsigned long long)slen);
+      why = buf;
+      goto out;
+    }
     cursor_t s = {body, body + slen, 0};
-    if (tag == 0xffffffffu) {
+    if (tag == TAG_END) {
+      if (slen || c.p != c.end) {
+        snprintf(buf, sizeof(buf), "corrupt (the END section at offset %zu is followed by %zu "
+                 "bytes)", at, (size_t)(c.end - body));
+        why = buf;
+        goto out;
+      }
       seen_end = 1;
       break;
-    } else if (tag == 1) {
-      st->pid = (uint32_t)get(&s, 4);
+    }
+    if (tag == 0 || tag > NTAGS) {
+      if (minor <= READER_MINOR) {
+        snprintf(buf, sizeof(buf), "corrupt (section tag %#x at offset %zu is not one of format "
+                 "%u.%u's)", tag, at, major, minor);
+        why = buf;
+        goto out;
+      }
+      continue; /* a newer minor's section: skipped, as the format promises */
+    }
+    if (seen & (1u << tag)) {
+      snprintf(buf, sizeof(buf), "corrupt (a second %s section at offset %zu)", tag_names[tag],
+               at);
+      why = buf;
+      goto out;
+    }
+    seen |= 1u << tag;
+    if (tag == 1) {
+      cursor_t p = s;
+      st->pid = (uint32_t)get(&p, 4);
+      walk_section(tag, &s, data);
     } else if (tag == 2) {
       uint32_t n = (uint32_t)get(&s, 4);
       get(&s, 4);
@@ -218,7 +336,6 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
         why = "corrupt (SIZES section)";
         goto out;
       }
-      free(st->sizes); /* a second SIZES section replaces the first */
       st->sizes = calloc(n ? n : 1, sizeof(*st->sizes));
       for (uint32_t i = 0; st->sizes && i < n && !s.bad; i++) {
         st->sizes[i] = (uint32_t)get(&s, 4);
@@ -226,15 +343,34 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
       }
       st->nsizes = st->sizes ? n : 0;
     } else if (tag == 4) {
-      seen_types = read_types(st, &s, data, ntypes);
-      if (!seen_types)
-        break;
+      if (!read_types(st, &s, data, ntypes)) {
+        why = "corrupt (TYPES section)";
+        goto out;
+      }
     } else if (tag == 11) {
       read_inherited(st, &s);
+    } else {
+      walk_section(tag, &s, data);
+    }
+    if (minor <= READER_MINOR && !rest_is_padding(&s)) {
+      snprintf(buf, sizeof(buf), "corrupt (the %s section at offset %zu is %llu bytes long but "
+               "its contents take %s)", tag_names[tag], at, (unsigned long long)slen,
+               s.bad ? "more" : "fewer");
+      why = buf;
+      goto out;
     }
   }
-  if (!seen_end || !seen_types)
-    why = c.bad || !seen_end ? "truncated" : "corrupt (TYPES section)";
+  if (!seen_end) {
+    why = "truncated";
+    goto out;
+  }
+  const unsigned required = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4;
+  if ((seen & required) != required) {
+    snprintf(buf, sizeof(buf), "corrupt (no %s section: every dump has one)",
+             tag_names[!(seen & 2) ? 1 : !(seen & 4) ? 2 : !(seen & 8) ? 3 : 4]);
+    why = buf;
+    goto out;
+  }
 out:
   if (why == NULL)
     return st;

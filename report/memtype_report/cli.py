@@ -15,7 +15,7 @@ USAGE = """memtype - a malloc debugger for unmodified programs
 
   memtype run [flags] -- PROGRAM [ARGS...]   run PROGRAM with libmemtype preloaded
                                              and print memtype's summary at exit
-  memtype report --types FILE...             the vmstat -m table of one or more dumps
+  memtype report [--table] FILE...           the vmstat -m table of one or more dumps
                                              (a process tree's dumps merge into one)
   memtype report --failures FILE...          the injected allocation failures, with stacks
   memtype report --errors FILE...            the heap errors reported, with stacks
@@ -32,6 +32,7 @@ USAGE = """memtype - a malloc debugger for unmodified programs
                                              (both need MEMTYPE_LIVE=1 in that process)
   memtype options [--markdown]               every MEMTYPE_* variable, default, meaning
   memtype completion bash                    the bash completion script of this command
+  memtype --version                          the version of memtype
 
 Every `run` flag sets one MEMTYPE_* variable (see `memtype options`); the same
 variables work with LD_PRELOAD=libmemtype.so directly.
@@ -45,12 +46,19 @@ def build_run_parser(rows):
         flags = [o.flag]
         if o.flag.startswith("--failure-"):  # the short spelling: --fail-rate ...
             flags.append("--fail-" + o.flag[len("--failure-"):])
+        flags += list(o.old_flags)
+        old = " (%s: deprecated spelling)" % ", ".join(o.old_flags) if o.old_flags else ""
         if o.kind == "BOOL":
             p.add_argument(*flags, dest=o.field, nargs="?", const="1", default=None,
-                           metavar="0|1", help=("%s (sets %s)" % (o.help, o.env)).replace("%", "%%"))
+                           metavar="0|1", help=("%s (sets %s)%s" % (o.help, o.env, old)
+                                                ).replace("%", "%%"))
         else:
-            p.add_argument(*flags, dest=o.field, default=None, metavar="VALUE",
-                           help=("%s (sets %s)" % (o.help, o.env)).replace("%", "%%"))
+            a = p.add_argument(*flags, dest=o.field, default=None,
+                               metavar="|".join(o.values) if o.values and not o.more
+                               else "VALUE",
+                               help=("%s (sets %s)%s" % (o.help, o.env, old)).replace("%", "%%"))
+            if o.values:
+                a.complete_words = list(o.values)
     p.add_argument("--lib", default=None, metavar="FILE",
                    help="path of libmemtype.so to preload").complete = "file"
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")
@@ -223,17 +231,25 @@ def cmd_diff(argv):
 
 
 def _human_k(n):
-    return "%dK" % ((n + 1023) // 1024)
+    """A memory cell: bytes under 1 KiB exactly ("48B"), else KiB rounded up
+    ("2K"); 0 is "0K". The table at exit says the same (core/stats.c)."""
+    return "%dB" % n if 0 < n < 1024 else "%dK" % ((n + 1023) // 1024)
 
 
 def build_report_parser():
     p = argparse.ArgumentParser(prog="memtype report",
-                                description="Reports from memtype dump files.")
+                                description="Reports from memtype dump files.",
+                                epilog="Exit status: 0; 2 when a file could not be read as "
+                                       "a dump (each such file is named on stderr with what "
+                                       "is wrong, and the others are still reported) or on "
+                                       "a usage error. No output file is ever written over "
+                                       "an input or over a dump.")
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="dump files (*.mtd)").complete = "dump"
-    p.add_argument("--types", action="store_true",
+    p.add_argument("--table", "--types", dest="types", action="store_true",
                    help="the vmstat -m table: Type, InUse, MemUse, HighUse, Requests, "
-                        "Size(s) (and Fail when failures were injected); the default")
+                        "Size(s) (and Fail when failures were injected); the default "
+                        "(--types: deprecated spelling)")
     p.add_argument("--failures", action="store_true",
                    help="the injected allocation failures: thread, type, size, stack")
     p.add_argument("--errors", action="store_true",
@@ -273,36 +289,102 @@ def build_report_parser():
     return p
 
 
-def cmd_report(argv):
-    args = build_report_parser().parse_args(argv)
-    dumps = []
-    for f in args.files:
+def load_dumps(files):
+    """The dumps of files that read, and how many did not: each damaged one
+    is named on one line of stderr, and the others are still reported."""
+    dumps, bad = [], 0
+    for f in files:
         try:
             dumps.append(dumpmod.load(f))
         except dumpmod.DumpError as e:
             print("memtype: error: %s" % e, file=sys.stderr)
+            bad += 1
+    if bad and dumps:
+        print("memtype: %d of %d files could not be read; reporting the other %d"
+              % (bad, len(files), len(dumps)), file=sys.stderr)
+    return dumps, bad
+
+
+def check_output(out, inputs):
+    """Why out must not be written (None when it may): no command writes over
+    one of its inputs, or over any memtype dump."""
+    for f in inputs:
+        try:
+            same = os.path.samefile(out, f)
+        except OSError:
+            same = os.path.realpath(out) == os.path.realpath(f)
+        if same:
+            return "%s is one of the input files; name another output file" % out
+    try:
+        with open(out, "rb") as f:
+            if f.read(len(dumpmod.MAGIC)) == dumpmod.MAGIC:
+                return ("%s is a memtype dump; it is not overwritten (forgot the output "
+                        "name? --html OUT.html FILE...)" % out)
+    except OSError:
+        pass
+    return None
+
+
+def write_output(out, text):
+    """Writes text to out through a temporary file in its directory, renamed
+    over out once whole: a failed write never leaves half a file. Returns an
+    error message or None."""
+    import tempfile
+    d = os.path.dirname(os.path.abspath(out))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(out), suffix=".tmp", dir=d)
+    except OSError as e:
+        return "cannot write %s: %s" % (out, e.strerror or e)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # as open(out, "w") would make it
+        os.replace(tmp, out)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return "cannot write %s: %s" % (out, e.strerror or e)
+    return None
+
+
+def _umask():
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
+
+def cmd_report(argv):
+    args = build_report_parser().parse_args(argv)
+    if args.html:
+        why = check_output(args.html, args.files)
+        if why:
+            print("memtype: error: %s" % why, file=sys.stderr)
             return 2
+    dumps, bad = load_dumps(args.files)
+    if not dumps:
+        return 2
+    status = 2 if bad else 0
     if args.json:
         import json
         json.dump(formats.to_json(dumps, args.no_symbolize), sys.stdout, indent=1)
         sys.stdout.write("\n")
-        return 0
+        return status
     if args.html:
         from . import html as htmlmod
         page = htmlmod.render(dumps, lambda g: merge_types(g, args.no_symbolize, args.frames),
                               args.no_symbolize)
-        try:
-            with open(args.html, "w", encoding="utf-8") as f:
-                f.write(page)
-        except OSError as e:
-            print("memtype: error: cannot write %s: %s" % (args.html, e.strerror), file=sys.stderr)
+        why = write_output(args.html, page)
+        if why:
+            print("memtype: error: %s" % why, file=sys.stderr)
             return 2
         print("memtype: wrote %s" % args.html)
-        return 0
+        return status
     if args.folded:
         for line in formats.folded(dumps, args.weight, args.no_symbolize):
             print(line)
-        return 0
+        return status
     if args.leaks:
         print_leaks(dumps, args.no_symbolize, args.lines, args.reachable)
     if args.errors:
@@ -319,7 +401,7 @@ def cmd_report(argv):
             label_rows(rows, args.lines, args.frames)
             print_table(group, rows, args.lines)
     print_notes(dumps)
-    return 0
+    return status
 
 
 def print_waste(dumps, rows, lines=30):
@@ -330,13 +412,20 @@ def print_waste(dumps, rows, lines=30):
         print("memtype: %s: no size profile in this dump (format 1.3 or later has one)" % procs)
         return
     table, large = formats.waste_rows(dumps)
-    print("memtype: requests by size in %s (rounded up to 16 bytes, as MALLOC_PROFILE)" % procs)
-    print("%10s %12s %10s %14s" % ("Size", "Requests", "Real size", "Waste"))
+    # A row holds the requests of size-15 .. size bytes (the dump counts them
+    # by 16-byte bucket, not their bytes), so its waste is known between two
+    # bounds: all of them size bytes, or all size-15. The totals and the
+    # per-type table below are exact (bytes handed out minus bytes asked).
+    print("memtype: requests by size in %s (rounded up to 16 bytes, as MALLOC_PROFILE; a "
+          "row's waste lies between its two bounds, the totals below are exact)" % procs)
+    print("%10s %12s %10s %14s %14s" % ("Size", "Requests", "Real size", "Waste from", "to"))
     for size, n, real in table:
-        print("%10d %12d %10d %14d" % (size, n, real, n * (real - size)))
+        low = max(0, size - 15) if size else 0
+        print("%10d %12d %10d %14d %14d" % (size, n, real, n * (real - size), n * (real - low)))
     if large[0]:
-        print("%10s %12d %10s %14d  (%d bytes asked, %d handed out)" % (
-            "larger", large[0], "pages", large[2] - large[1], large[1], large[2]))
+        print("%10s %12d %10s %14d %14d  (%d bytes asked, %d handed out)" % (
+            "larger", large[0], "pages", large[2] - large[1], large[2] - large[1], large[1],
+            large[2]))
     real = sum(d.waste.real_by_type.get(t.id, 0) for d in dumps if d.waste for t in d.types)
     asked = sum(t.bytes_alloc for d in dumps if d.waste for t in d.types)
     waste = max(0, real - asked)
@@ -400,6 +489,32 @@ def label_rows(rows, n, frames=2):
         if r.get("_src"):
             d, pcs = r["_src"]
             r["label"] = " < ".join(names[id(d)].get(pc, "%#x" % pc) for pc in pcs)
+    distinct_labels(rows)
+    return rows
+
+
+def distinct_labels(rows):
+    """Rows of distinct call sites whose labels are the same (a line of an
+    inline wrapper, a function without line information) get the module and
+    offset of their call site appended, then a number, so that no two rows
+    of a table read alike."""
+    by = {}
+    for r in rows:
+        by.setdefault(r["label"], []).append(r)
+    for label, same in by.items():
+        if len(same) < 2:
+            continue
+        for r in same:
+            at = r.get("_at")
+            if at:
+                r["label"] = "%s [%s+%#x]" % (label, os.path.basename(at[0]) or "?", at[1])
+        again = {}
+        for r in same:
+            again.setdefault(r["label"], []).append(r)
+        for dup in again.values():
+            if len(dup) > 1:
+                for k, r in enumerate(dup, 1):
+                    r["label"] = "%s #%d" % (r["label"], k)
     return rows
 
 
@@ -436,7 +551,8 @@ def merge_types(dumps, no_symbolize=False, frames=2, lazy=False):
             row = merged.setdefault(key, {"label": label, "allocs": 0, "frees": 0,
                                           "ba": 0, "bf": 0, "sizes": set(), "hu": 0,
                                           "fail": 0, "guard": 0, "gmiss": 0, "real": 0,
-                                          "inuse": 0, "mem": 0, "inh": 0})
+                                          "inuse": 0, "mem": 0, "inh": 0,
+                                          "_at": key[0] if t.pcs and not t.name else None})
             if lazy and not args.no_symbolize and t.pcs and not t.name and "_src" not in row:
                 row["_src"] = (d, t.pcs[:max(1, args.frames)])
             row["fail"] += t.failures
@@ -456,7 +572,8 @@ def merge_types(dumps, no_symbolize=False, frames=2, lazy=False):
             row["mem"] += t.in_use_bytes
             row["inh"] += t.inherited
             row["sizes"].update(d.class_names(t.classes))
-    return sorted(merged.values(), key=lambda r: (-r["mem"], -r["allocs"], r["label"]))
+    rows = sorted(merged.values(), key=lambda r: (-r["mem"], -r["allocs"], r["label"]))
+    return rows if lazy else distinct_labels(rows)
 
 
 def print_table(dumps, rows, lines, growth=None):
@@ -619,7 +736,7 @@ def build_stat_parser(top=False):
                                             "(started with MEMTYPE_LIVE=1)%s." % (
                                                 ", refreshed, its growth since the last "
                                                 "refresh shown" if top else ""))
-    p.add_argument("pid", type=int, metavar="PID", help="the process").complete = "pid"
+    p.add_argument("pid", type=int, metavar="PID", help="the process").complete = "live"
     p.add_argument("--lines", type=int, default=30, help="rows to show (default 30)")
     p.add_argument("--no-symbolize", action="store_true", help="show raw addresses")
     if top:
@@ -704,14 +821,35 @@ def parsers(rows):
     }
 
 
-def main(argv, lib_path, options_def):
+def entry(argv, lib_path, options_def, version="?"):
+    """The command's entry point: main(), and a reader that stops reading
+    (`memtype report --json ... | head`) ends it quietly, as it ends cat or
+    grep: the default action of SIGPIPE, and no traceback for the
+    BrokenPipeError of output already buffered."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        rc = main(argv, lib_path, options_def, version)
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        # stdout's buffer cannot be written: let interpreter exit not try again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+
+
+def main(argv, lib_path, options_def, version="?"):
     if not argv or argv[0] in ("-h", "--help", "help"):
         sys.stdout.write(USAGE)
         return 0 if argv else 2
+    if argv[0] in ("--version", "version"):
+        print("memtype %s" % version)
+        return 0
     try:
         rows = opts.load(options_def)
     except (OSError, ValueError) as e:
-        print("memtype: error: cannot read the options table: %s" % e, file=sys.stderr)
+        why = "%s: %s" % (options_def, os.strerror(e.errno)) if isinstance(e, OSError) and \
+            e.errno else e
+        print("memtype: error: cannot read the options table: %s" % why, file=sys.stderr)
         return 2
     cmd, rest = argv[0], argv[1:]
     if cmd == "report":

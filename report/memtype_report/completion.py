@@ -7,17 +7,22 @@ What a word completes to comes from its argparse action: its choices, no
 value (store_true), an optional 0|1 (the BOOL flags of `memtype run`), a
 program and its arguments (REMAINDER, after `--`), or the hint a parser
 attached as `action.complete`: "dump" (memtype dumps, *.mtd*), "file",
-"pid" (a running process). A value with no hint (a number, a glob) offers
-nothing rather than file names."""
+"pid" (a running process), "live" (a process with a live file,
+/dev/shm/memtype.PID.live), or the words of `action.complete_words` (an
+enumerated option of options.def). A value with no hint (a number, a glob)
+offers nothing rather than file names."""
 import argparse
 
-HINTS = ("dump", "file", "pid", "program")
+HINTS = ("dump", "file", "pid", "live", "program")
 
 
 def _kind(action):
     """What the value of an option, or a positional argument, completes to:
     ("none",) for a flag without value, ("words", [..]), ("optional", [..])
     for a flag whose value may be left out, (hint,), or ("any",)."""
+    words = getattr(action, "complete_words", None)
+    if words:
+        return ("words", [str(w) for w in words])
     hint = getattr(action, "complete", None)
     if hint is not None:
         if hint not in HINTS:
@@ -77,6 +82,8 @@ def _value_case(kind):
         return "_memtype_files ''"
     if kind[0] == "pid":
         return "_memtype_pids"
+    if kind[0] == "live":
+        return "_memtype_live_pids"
     if kind[0] == "program":
         return "_memtype_program $cword"
     return ":"  # a number or a pattern: nothing to offer
@@ -105,6 +112,20 @@ _memtype_pids()
     local p pids=()
     for p in /proc/[0-9]*; do
         pids+=("${p#/proc/}")
+    done
+    COMPREPLY=($(compgen -W "${pids[*]}" -- "$cur"))
+}
+
+# The ids of the running processes that have a live file (memtype stat/top:
+# MEMTYPE_LIVE=1); a file left by a process that died is not offered.
+_memtype_live_pids()
+{
+    local f p pids=()
+    for f in /dev/shm/memtype.*.live; do
+        [[ -e $f ]] || continue
+        p=${f#/dev/shm/memtype.}
+        p=${p%.live}
+        [[ -d /proc/$p ]] && pids+=("$p")
     done
     COMPREPLY=($(compgen -W "${pids[*]}" -- "$cur"))
 }
@@ -144,7 +165,7 @@ _memtype()
         esac
     done
     if [[ -z $cmd ]]; then
-        COMPREPLY=($(compgen -W "@COMMANDS@ --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "@COMMANDS@ --help --version" -- "$cur"))
         return
     fi
 '''
@@ -238,6 +259,7 @@ def bash(parsers):
             "        dump) _memtype_files '*.mtd*' ;;",
             "        file) _memtype_files '' ;;",
             "        pid) _memtype_pids ;;",
+            "        live) _memtype_live_pids ;;",
             "        program) _memtype_program $cword ;;"]
     seen = set()
     for d in info.values():

@@ -5,15 +5,28 @@
 
 Every problem with the file (not a dump, truncated, interrupted, a newer
 major version, a section running past the end) raises DumpError with a
-message that names the file and what is wrong; nothing else escapes."""
+message that names the file and what is wrong; nothing else escapes.
+
+Corruption is never read as an empty program. A dump of a minor version
+this reader knows can hold only the sections it knows, each once, each
+exactly as long as its contents (plus zero padding to 8 bytes), with
+PROCESS, SIZES, MODULES and TYPES present and END last; only a newer
+minor's unknown sections are skipped (docs/format.md, "Reading").
+report/c/memtype_stat.c applies the same rules."""
 import struct
 from dataclasses import dataclass, field
 
 MAGIC = b"memtype\x1a"
 MAJOR = 1
+MINOR = 4   # the newest minor version this reader knows: 1.0 .. 1.4
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
 TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE, TAG_INHERITED = 7, 8, 9, 10, 11
 TAG_END = 0xFFFFFFFF
+TAG_NAMES = {TAG_PROCESS: "PROCESS", TAG_SIZES: "SIZES", TAG_MODULES: "MODULES",
+             TAG_TYPES: "TYPES", TAG_HIGHUSE: "HIGHUSE", TAG_FAILURES: "FAILURES",
+             TAG_ERRORS: "ERRORS", TAG_LEAKS: "LEAKS", TAG_GUARD: "GUARD", TAG_WASTE: "WASTE",
+             TAG_INHERITED: "INHERITED"}
+REQUIRED = (TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES)   # in every 1.x dump
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
 
@@ -238,9 +251,14 @@ def parse(data, path="<bytes>"):
     if order != 0x0102:
         raise DumpError("%s: byte-order mark 0x%04x is not 0x0102: corrupt or foreign file"
                         % (path, order))
-    if major != MAJOR:
-        raise DumpError("%s: dump format version %d.%d; this reader knows %d.x — use a "
-                        "newer memtype to read it" % (path, major, minor, MAJOR))
+    if major > MAJOR:
+        raise DumpError("%s: written by a newer memtype (format %d.%d); this reader knows "
+                        "formats up to %d.%d: upgrade memtype to read it"
+                        % (path, major, minor, MAJOR, MINOR))
+    if major < MAJOR:
+        raise DumpError("%s: format %d.%d is older than any this reader knows (%d.0 to %d.%d), "
+                        "and no memtype wrote it (1.0 is the first format): corrupt or "
+                        "foreign file" % (path, major, minor, MAJOR, MAJOR, MINOR))
     if not flags & FLAG_COMPLETE:
         raise DumpError("%s: the dump is incomplete (its writer was interrupted); it is not "
                         "read as a whole one" % path)
@@ -248,17 +266,30 @@ def parse(data, path="<bytes>"):
         raise DumpError("%s: corrupt header size %d" % (path, hsize))
     d = Dump(path=path, major=major, minor=minor, reason=REASONS.get(reason, str(reason)),
              nslots=nslots)
-    pos, seen_end = hsize, False
+    pos, seen_end, seen = hsize, False, set()
     while pos + 16 <= len(data):
         tag, _, length = struct.unpack_from("<IIQ", data, pos)
         body = pos + 16
         if body + length > len(data):
             raise DumpError("%s: truncated: section %#x at offset %d claims %d bytes, %d left"
                             % (path, tag, pos, length, len(data) - body))
+        if length % 8:
+            raise DumpError("%s: corrupt: section %#x at offset %d is %d bytes long, not a "
+                            "multiple of 8" % (path, tag, pos, length))
         c = _Cursor(path, data, body, body + length)
         if tag == TAG_END:
+            if length or body != len(data):
+                raise DumpError("%s: corrupt: the END section at offset %d is followed by %d "
+                                "bytes" % (path, pos, len(data) - body))
             seen_end = True
             break
+        name = TAG_NAMES.get(tag)
+        if name is None and minor <= MINOR:
+            raise DumpError("%s: corrupt: section tag %#x at offset %d is not one of format "
+                            "%d.%d's" % (path, tag, pos, major, minor))
+        if name in seen and name:
+            raise DumpError("%s: corrupt: a second %s section at offset %d" % (path, name, pos))
+        seen.add(name)
         if tag == TAG_PROCESS:
             _process(c, d)
         elif tag == TAG_SIZES:
@@ -311,13 +342,29 @@ def parse(data, path="<bytes>"):
             d.waste = Waste(req, lr, lb, lreal, {tid: v for tid, v in enumerate(real)})
         else:
             d.unknown_sections.append(tag)
+            c.pos = c.end
+        _check_rest(c, name, pos, minor)
         pos = body + length
     if not seen_end:
         raise DumpError("%s: truncated: no END section" % path)
+    missing = [TAG_NAMES[t] for t in REQUIRED if TAG_NAMES[t] not in seen]
+    if missing:
+        raise DumpError("%s: corrupt: no %s section (every dump has one)"
+                        % (path, " or ".join(missing)))
     for t in d.types:  # a sampled mark is at least what is in use now
         if t.highuse is not None:
             t.highuse = max(t.highuse, t.in_use_bytes)
     return d
+
+
+def _check_rest(c, name, pos, minor):
+    """A known section's contents must fill its length up to zero padding
+    (a newer minor may give a meaning to reserved bytes: left alone)."""
+    rest = c.data[c.pos:c.end]
+    if minor <= MINOR and (len(rest) >= 8 or rest.count(0) != len(rest)):
+        raise DumpError("%s: corrupt: the %s section at offset %d is %d bytes long but its "
+                        "contents take %d" % (c.path, name, pos, c.end - pos - 16,
+                                              c.pos - pos - 16))
 
 
 def _process(c, d):

@@ -28,9 +28,10 @@ def parser():
                     "allocation (MEMTYPE_FAILURE_RATE=1, _TIMES=1, _AFTER=k-1), and report "
                     "the runs that crash or hang instead of failing gracefully. Every "
                     "process the command starts fails its own k-th eligible allocation.")
-    p.add_argument("--types", default="",
+    p.add_argument("--fail-types", "--types", dest="types", default="",
                    help="only these types are failed (MEMTYPE_FAILURE_TYPES globs: a type "
-                        "name, or the function or module of a call-site frame)")
+                        "name, or the function or module of a call-site frame; as memtype "
+                        "run --fail-types; --types: deprecated spelling)")
     p.add_argument("--minsize", default="0", help="only allocations of at least this size")
     p.add_argument("--max", type=int, default=200,
                    help="at most this many runs (the first N eligible allocations; "

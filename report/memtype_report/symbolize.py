@@ -191,9 +191,13 @@ def _short(path):
 
 
 def names(dump, pcs):
-    """{pc: 'function (file.c:42)'} for the given addresses: the innermost
-    frame (code inlined from a helper is named by the helper, as addr2line
-    names it)."""
+    """{pc: 'function (file.c:42)'} for the given addresses: the outermost
+    frame of the inlined chain, the function whose symbol holds the address
+    (as memtype's table at exit names it), at the line of the call in it.
+    Code inlined from a wrapper (ld.so's calloc from rtld-malloc.h inlined
+    into allocate_dtv) is named by its caller, not by the wrapper: the
+    wrapper's line is the same for every caller. stack_lines() shows the
+    whole chain."""
     fr = frames(dump, pcs)
     result = {}
     for pc in pcs:
@@ -202,7 +206,7 @@ def names(dump, pcs):
         if m is None:
             result[pc] = "%#x" % pc
         elif f:
-            result[pc] = f[0].label(pc, _short(m.path), pc - m.base)
+            result[pc] = f[-1].label(pc, _short(m.path), pc - m.base)
         else:
             result[pc] = "%#x (%s+%#x)" % (pc, _short(m.path), pc - m.base)
     return result

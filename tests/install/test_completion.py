@@ -77,7 +77,7 @@ class Completing(unittest.TestCase):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def test_the_first_word_is_a_command(self):
-        self.assertEqual(set(complete("memtype", "")), set(PARSERS) | {"--help"})
+        self.assertEqual(set(complete("memtype", "")), set(PARSERS) | {"--help", "--version"})
         self.assertEqual(complete("memtype", "re"), ["report"])
         self.assertEqual(complete("memtype", "s"), ["sweep", "stat"])
 
@@ -118,9 +118,36 @@ class Completing(unittest.TestCase):
         self.assertIn("notes.txt", complete("memtype", "report", "--html", "", cwd=self.dir))
         self.assertIn("notes.txt", complete("memtype", "run", "--lib", "", cwd=self.dir))
 
-    def test_positional_choices_and_pids(self):
+    def test_positional_choices(self):
         self.assertEqual(complete("memtype", "completion", ""), ["bash"])
-        self.assertIn(str(os.getpid()), complete("memtype", "stat", str(os.getpid())))
+
+    def test_enumerated_option_values_come_from_options_def(self):
+        self.assertEqual(complete("memtype", "run", "--guard-side", ""),
+                         ["after", "before", "around"])
+        self.assertEqual(complete("memtype", "run", "--guard-side", "=", "ar"), ["around"])
+        self.assertEqual(complete("memtype", "run", "--dump-signal", "US"), ["USR1", "USR2"])
+        self.assertIn("off", complete("memtype", "run", "--dump-signal", ""))
+
+    def test_stat_offers_the_processes_with_a_live_file(self):
+        # a process of ours with a live file, and a file left by a dead pid
+        live = subprocess.Popen(["sleep", "30"])
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        files = ["/dev/shm/memtype.%d.live" % p for p in (live.pid, dead.pid)]
+        try:
+            for f in files:
+                with open(f, "wb"):
+                    pass
+            got = complete("memtype", "stat", "")
+            self.assertIn(str(live.pid), got)
+            self.assertNotIn(str(dead.pid), got)
+            self.assertNotIn(str(os.getpid()), got)  # running, but with no live file
+            self.assertIn(str(live.pid), complete("memtype", "top", str(live.pid)[:-1]))
+        finally:
+            for f in files:
+                os.unlink(f)
+            live.kill()
+            live.wait()
 
     def test_the_program_after_the_separator(self):
         self.assertIn("bash", complete("memtype", "run", "--trash", "--", "bas"))

@@ -55,12 +55,60 @@ class RunTest(unittest.TestCase):
         self.assertIn("MEMTYPE_ON_ERROR=exit:3", r.stdout.splitlines())
         self.assertNotIn("memtype: summary:", r.stderr)
 
+    def test_types_has_one_meaning_per_command_and_the_old_spellings_still_work(self):
+        # run: naming rules; report: the table; sweep: the types to fail.
+        for flag in ("--type-rules", "--types"):
+            r = memtype("run", flag, "mine=*", "--", "/usr/bin/env")
+            self.assertIn("MEMTYPE_TYPES=mine=*", r.stdout.splitlines(), flag)
+        run = memtype("run", "--help").stdout
+        self.assertIn("--type-rules", run)
+        self.assertIn("--types: deprecated spelling", run)
+        report = memtype("report", "--help").stdout
+        self.assertIn("--table, --types", report)
+        sweep = memtype("sweep", "--help").stdout
+        self.assertIn("--fail-types", sweep)
+        dump = os.path.join(ROOT, "tests", "fuzz", "corpus", "dump", "plain.mtd")
+        new = memtype("report", "--table", "--no-symbolize", dump)
+        old = memtype("report", "--types", "--no-symbolize", dump)
+        self.assertEqual(new.returncode, 0, new.stderr)
+        self.assertEqual(new.stdout, old.stdout)
+        self.assertIn("call sites in", new.stdout)
+
     def test_invalid_value_stops_the_program_with_a_clear_error(self):
         r = memtype("run", "--on-error", "sometimes", "--", "/bin/echo", "never printed")
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stdout, "")
         self.assertIn("memtype: error: MEMTYPE_ON_ERROR=sometimes: invalid value; accepted: abort, "
                       "continue, exit:N", r.stderr)
+
+    def test_enumerated_values_are_named_when_one_is_wrong(self):
+        r = memtype("run", "--guard-side", "left", "--", "/bin/true")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("memtype: error: MEMTYPE_GUARD_SIDE=left: invalid value; accepted: after, "
+                      "before, around\n", r.stderr)
+        r = memtype("run", "--dump-signal", "KILL", "--", "/bin/true")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("MEMTYPE_DUMP_SIGNAL=KILL: invalid value; accepted: off, USR1, USR2", r.stderr)
+        self.assertIn("other than 9 (KILL) and 19 (STOP)", r.stderr)
+        r = memtype("options")
+        self.assertIn("accepted: after, before, around; flag --guard-side", r.stdout)
+
+    def test_every_listed_signal_is_taken(self):
+        # options.def's words for MEMTYPE_DUMP_SIGNAL and the library's own
+        # signal table (core/os_linux.c) agree: each word starts a program.
+        import sys
+        sys.path.insert(0, os.path.join(ROOT, "report"))
+        from memtype_report import options
+        row, = [o for o in options.load(os.path.join(ROOT, "core", "options.def"))
+                if o.name == "DUMP_SIGNAL"]
+        self.assertIn("USR2", row.values)
+        for word in row.values:
+            r = memtype("run", "--dump-signal", word, "--", "/bin/true",
+                        env={"MEMTYPE_OUTPUT": os.path.join(SCRATCH, "sig.%p.mtd"),
+                             "MEMTYPE_LEAKS": "0"})
+            self.assertEqual((word, r.returncode), (word, 0), r.stderr)
+            self.assertNotIn("memtype: error", r.stderr)
+            self.assertNotIn("memtype: warning", r.stderr)
 
     def test_missing_program_and_missing_library_are_clear_errors(self):
         r = memtype("run", "--", "/nonexistent/prog")
@@ -258,6 +306,35 @@ class OptionsTest(unittest.TestCase):
         r = memtype("frobnicate")
         self.assertEqual(r.returncode, 2)
         self.assertIn("unknown command", r.stderr)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class CommandTest(unittest.TestCase):
+    def test_version_is_the_one_cmake_project_sets(self):
+        import re
+        with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
+            want = re.search(r"project\(memtype VERSION ([0-9.]+)", f.read()).group(1)
+        for flag in ("--version", "version"):
+            r = memtype(flag)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "memtype %s\n" % want, ""))
+
+    def test_a_reader_that_stops_early_ends_the_command_quietly(self):
+        # `memtype report --json ... | head`: the reader goes away while the
+        # command writes; it ends as cat does (SIGPIPE), with no traceback.
+        dump = os.path.join(ROOT, "tests", "fuzz", "corpus", "dump", "deep.mtd")
+        for form in (["--json"], ["--types", "--leaks", "--lines", "1000"], ["--folded"]):
+            p = subprocess.Popen([CMD, "report"] + form + [dump] * 40, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=clean_env())
+            p.stdout.readline()
+            p.stdout.close()
+            err = p.stderr.read().decode()
+            p.stderr.close()
+            rc = p.wait()
+            with self.subTest(form=form):
+                self.assertEqual(err, "")
+                self.assertIn(rc, (0, -signal.SIGPIPE, 128 + signal.SIGPIPE))  # 0: all fit in the pipe
 
 
 if __name__ == "__main__":

@@ -180,7 +180,8 @@ class ThreeSites(unittest.TestCase):
         r, _ = run_for_dump(self.tmp, {"MEMTYPE_OUTPUT": "/nonexistent/dir/x.mtd"})
         self.assertEqual(r.returncode, 0)
         self.assertEqual(r.stdout, "")
-        self.assertIn("memtype: warning: cannot create the dump /nonexistent/dir/x.mtd", r.stderr)
+        self.assertIn("memtype: warning: cannot create the dump /nonexistent/dir/x.mtd (No such "
+                      "file or directory); no dump written", r.stderr)
 
     def test_output_off_writes_nothing(self):
         tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
@@ -262,7 +263,8 @@ class Signals(unittest.TestCase):
         r, files = self.run_mode("usr2", {"MEMTYPE_DUMP_SIGNAL": "NOPE"})
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stdout, "")
-        self.assertIn("memtype: error: MEMTYPE_DUMP_SIGNAL=NOPE: not a signal", r.stderr)
+        self.assertIn("memtype: error: MEMTYPE_DUMP_SIGNAL=NOPE: invalid value; accepted: off, "
+                      "USR1, USR2, HUP", r.stderr)
 
 
 STAT_TOOL = os.environ.get("MEMTYPE_STAT_TOOL", "build/bin/memtype-stat")
@@ -384,7 +386,7 @@ class ForkedChild(unittest.TestCase):
             for line in lines.values():
                 self.assertTrue(all(int(n) < 1 << 32 for n in re.findall(r"\d+", line)), line)
             # The child's table at exit: keep_block 0 in use, child_block 10.
-            self.assertRegex(r.stderr, r"(?m)^memtype: child_block\+0x[0-9a-f]+ \(fork_frees\) +10 +1K ")
+            self.assertRegex(r.stderr, r"(?m)^memtype: child_block\+0x[0-9a-f]+ \(fork_frees\) +10 +500B ")
             self.assertRegex(r.stderr, r"(?m)^memtype: keep_block\+0x[0-9a-f]+ \(fork_frees\) +0 +0K ")
 
     def test_the_report_merges_parent_and_children(self):
@@ -398,7 +400,7 @@ class ForkedChild(unittest.TestCase):
             # InUse, MemUse, Requests: the parent's 600 live, the child's 10
             # (freed in the grandchild, live in the child), each allocated once.
             self.assertEqual(cells(rows["keep_block"])[:3], ["600", "59K", "1000"], r.stdout)
-            self.assertEqual(cells(rows["child_block"])[:3], ["10", "1K", "10"], r.stdout)
+            self.assertEqual(cells(rows["child_block"])[:3], ["10", "500B", "10"], r.stdout)
         r = subprocess.run([CMD, "report", "--json", *files], capture_output=True, text=True)
         import json
         doc = json.loads(r.stdout)
@@ -481,6 +483,29 @@ class RealPrograms(unittest.TestCase):
                              extra={"PYTHONMALLOC": "malloc"})
         self.assertTrue(any("python3" in l for l in top[:3]), top)
 
+    def test_no_two_rows_of_a_real_program_read_alike(self):
+        # python3 with a thread: ld.so allocates through its inline wrappers
+        # (rtld-malloc.h) from many functions; each is its own row, named by
+        # its function, never five rows "malloc (rtld-malloc.h:56)".
+        tmp = tempfile.mkdtemp(prefix="memtype-realdump-test.")
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd"),
+                    "PYTHONMALLOC": "malloc"})
+        r = subprocess.run(["/usr/bin/python3", "-c", "import threading, json; "
+                            "t = threading.Thread(target=print); t.start(); t.join()"],
+                           env=env, capture_output=True, text=True, cwd=tmp)
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        files = glob.glob(os.path.join(tmp, "*.mtd"))
+        rep = subprocess.run([CMD, "report", "--table", "--lines", "100000"] + files,
+                             capture_output=True, text=True)
+        self.assertEqual(rep.returncode, 0, rep.stderr)
+        rows = [l for l in rep.stdout.splitlines()[2:] if not l.startswith(("memtype:", "..."))]
+        labels = [" ".join(l.split()[:-6]) for l in rows]
+        self.assertGreater(len(labels), 50)
+        self.assertEqual(len(set(labels)), len(labels),
+                         sorted(l for l in labels if labels.count(l) > 1)[:10])
+        self.assertFalse([l for l in labels if "rtld-malloc.h" in l], labels)
+
     def test_gcc_and_its_children(self):
         tmp = tempfile.mkdtemp(prefix="memtype-realdump-src.")
         src = os.path.join(tmp, "x.c")
@@ -520,20 +545,192 @@ class DamagedFiles(unittest.TestCase):
         bad = bytearray(self.good)
         struct.pack_into("<HH", bad, 8, 7, 0)
         err = self.report_error(bytes(bad))
-        self.assertIn("version 7.0", err)
-        self.assertIn("knows 1.x", err)
+        self.assertIn("written by a newer memtype (format 7.0)", err)
+        self.assertIn("knows formats up to 1.%d: upgrade memtype" % dump.MINOR, err)
+        self.assertIn("written by a newer memtype (format 7.0)", self.c_reader_error(bytes(bad)))
+
+    def test_older_major_version_is_not_told_to_use_a_newer_memtype(self):
+        bad = bytearray(self.good)
+        struct.pack_into("<HH", bad, 8, 0, 9)
+        for err in (self.report_error(bytes(bad)), self.c_reader_error(bytes(bad))):
+            self.assertIn("format 0.9 is older than any this reader knows", err)
+            self.assertNotIn("newer", err)
+
+    def c_reader_error(self, data):
+        """The C reader's verdict on data: its one error line (it must refuse)."""
+        path = os.path.join(self.tmp, "bad-c.mtd")
+        with open(path, "wb") as f:
+            f.write(data)
+        r = subprocess.run([STAT_TOOL, path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2, "the C reader accepted it: " + r.stdout[:200])
+        self.assertTrue(r.stderr.startswith("memtype-stat: error: "), r.stderr)
+        return r.stderr
+
+    def sections(self, data=None):
+        data = data or self.good
+        out, pos = [], 64
+        while pos + 16 <= len(data):
+            tag, _, length = struct.unpack_from("<IIQ", data, pos)
+            out.append((pos, tag, length))
+            pos += 16 + length
+        return out
+
+    def test_a_section_tag_overwritten_with_ff_is_corruption_not_an_empty_program(self):
+        # The issue's case: TYPES' tag overwritten read as "0 call sites, no
+        # heap errors" with exit 0. Every section, every byte of its tag.
+        for off, tag, _ in self.sections():
+            for at, width in ((0, 1), (1, 1), (3, 1), (0, 4)):
+                if tag == 0xFFFFFFFF:
+                    continue  # END's tag is all 0xff already
+                bad = bytearray(self.good)
+                bad[off + at:off + at + width] = b"\xff" * width
+                with self.subTest(tag=tag, at=at, width=width):
+                    self.assertIn("corrupt", self.report_error(bytes(bad)))
+                    self.assertIn("corrupt", self.c_reader_error(bytes(bad)))
+
+    def test_a_known_section_longer_than_its_contents_is_corruption(self):
+        for off, tag, length in self.sections():
+            if tag == 0xFFFFFFFF:
+                continue
+            end = off + 16 + length
+            bad = bytearray(self.good[:end] + b"\0" * 8 + self.good[end:])
+            struct.pack_into("<Q", bad, off + 8, length + 8)
+            with self.subTest(tag=tag):
+                self.assertIn("contents take", self.report_error(bytes(bad)))
+                self.assertIn("contents take", self.c_reader_error(bytes(bad)))
+
+    def test_a_missing_required_section_is_corruption(self):
+        for off, tag, length in self.sections():
+            if tag not in (1, 2, 3, 4):
+                continue
+            bad = bytearray(self.good[:off] + self.good[off + 16 + length:])
+            if tag == 4:
+                struct.pack_into("<I", bad, 24, 0)  # the header's type count agrees
+            with self.subTest(tag=tag):
+                self.assertIn("every dump has one", self.report_error(bytes(bad)))
+                self.assertIn("every dump has one", self.c_reader_error(bytes(bad)))
+
+    def test_a_section_twice_or_bytes_after_end_are_corruption(self):
+        off, tag, length = [s for s in self.sections() if s[1] == 5][0]
+        end = self.sections()[-1][0]
+        twice = self.good[:end] + self.good[off:off + 16 + length] + self.good[end:]
+        self.assertIn("a second HIGHUSE section", self.report_error(twice))
+        self.assertIn("a second HIGHUSE section", self.c_reader_error(twice))
+        after = self.good + b"\0" * 16
+        self.assertIn("followed by 16 bytes", self.report_error(after))
+        self.assertIn("followed by 16 bytes", self.c_reader_error(after))
 
     def test_incomplete_dump_is_not_read_as_whole(self):
         bad = bytearray(self.good)
         struct.pack_into("<I", bad, 16, 0)
         self.assertIn("incomplete", self.report_error(bytes(bad)))
 
-    def test_unknown_sections_are_skipped(self):
-        # Insert an unknown section right after the header.
+    def test_unknown_sections_of_a_newer_minor_are_skipped(self):
+        # Insert an unknown section right after the header of a dump that says
+        # it is of a newer minor version: both readers read the rest.
         extra = struct.pack("<IIQ", 0x77, 0, 8) + b"\x01" * 8
-        d = dump.parse(self.good[:64] + extra + self.good[64:], "x")
+        newer = bytearray(self.good[:64] + extra + self.good[64:])
+        struct.pack_into("<H", newer, 10, dump.MINOR + 1)
+        d = dump.parse(bytes(newer), "x")
         self.assertEqual(d.unknown_sections, [0x77])
         self.assertGreater(len(d.types), 3)
+        path = os.path.join(self.tmp, "newer.mtd")
+        with open(path, "wb") as f:
+            f.write(newer)
+        r = subprocess.run([STAT_TOOL, path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(r.stdout.splitlines()) - 1,
+                         len([t for t in d.types if t.allocs or t.frees]))
+        # The same section in a dump of a minor this reader knows cannot be.
+        known = self.good[:64] + extra + self.good[64:]
+        self.assertIn("tag 0x77 at offset 64 is not one of format 1.", self.report_error(known))
+        self.assertIn("tag 0x77 at offset 64 is not one of format 1.", self.c_reader_error(known))
+
+    def test_a_damaged_dump_among_several_is_named_and_the_others_reported(self):
+        good = os.path.join(self.tmp, "good.mtd")
+        cut = os.path.join(self.tmp, "cut.mtd")
+        with open(good, "wb") as f:
+            f.write(self.good)
+        with open(cut, "wb") as f:
+            f.write(self.good[:len(self.good) // 2])
+        for form in (["--types"], ["--json"], ["--leaks", "--errors"]):
+            r = subprocess.run([CMD, "report"] + form + [cut, good], capture_output=True,
+                               text=True)
+            with self.subTest(form=form):
+                self.assertEqual(r.returncode, 2)
+                self.assertNotIn("Traceback", r.stderr)
+                self.assertRegex(r.stderr, r"memtype: error: \S*cut\.mtd: truncated")
+                self.assertIn("1 of 2 files could not be read", r.stderr)
+                self.assertIn("three_sites", r.stdout)
+                self.assertIn('"pid"' if form == ["--json"] else "(pid", r.stdout)
+        self.assertIn("could not be read", subprocess.run(
+            [CMD, "report", "--help"], capture_output=True, text=True).stdout)
+
+    def test_no_output_is_written_over_an_input_or_a_dump(self):
+        good = os.path.join(self.tmp, "keep.mtd")
+        other = os.path.join(self.tmp, "other.mtd")
+        link = os.path.join(self.tmp, "keep-link.html")
+        for p in (good, other):
+            with open(p, "wb") as f:
+                f.write(self.good)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(good, link)
+        # The output name forgotten: the first dump taken as the page's name.
+        cases = ([["--html", good, other], "memtype dump"],
+                 [["--html", other, good], "memtype dump"],
+                 [["--html", link, good], "one of the input files"],
+                 [[good, "--html", good], "one of the input files"])
+        for argv, why in cases:
+            r = subprocess.run([CMD, "report"] + argv, capture_output=True, text=True)
+            with self.subTest(argv=argv):
+                self.assertEqual(r.returncode, 2)
+                self.assertIn(why, r.stderr)
+                for p in (good, other):
+                    with open(p, "rb") as f:
+                        self.assertEqual(f.read(), self.good, p)
+        # An input that is not a dump is not overwritten either.
+        notes = os.path.join(self.tmp, "notes.txt")
+        with open(notes, "w") as f:
+            f.write("mine\n")
+        r = subprocess.run([CMD, "report", "--html", notes, notes, good], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("one of the input files", r.stderr)
+        with open(notes) as f:
+            self.assertEqual(f.read(), "mine\n")
+
+    def test_the_page_is_written_whole_or_not_at_all(self):
+        out = os.path.join(self.tmp, "page.html")
+        good = os.path.join(self.tmp, "page-src.mtd")
+        with open(good, "wb") as f:
+            f.write(self.good)
+        with open(out, "w") as f:
+            f.write("old page\n")
+        r = subprocess.run([CMD, "report", "--html", out, good], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out) as f:
+            self.assertTrue(f.read().rstrip().endswith("</html>"))
+        # A write that fails half-way (a file-size limit of 4 KiB: EFBIG) leaves
+        # the old page as it was and no temporary file.
+        import resource
+        with open(out, "w") as f:
+            f.write("old page\n")
+        r = subprocess.run([CMD, "report", "--html", out, good], capture_output=True, text=True,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE,
+                                                                 (4096, 4096)))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot write %s: File too large" % out, r.stderr)
+        with open(out) as f:
+            self.assertEqual(f.read(), "old page\n")
+        self.assertEqual([f for f in os.listdir(self.tmp) if f.endswith(".tmp")], [])
+        # A directory that is not there: a clear error, no file and no temporary left.
+        missing = os.path.join(self.tmp, "nodir", "page.html")
+        r = subprocess.run([CMD, "report", "--html", missing, good], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot write %s: No such file or directory" % missing, r.stderr)
+        self.assertEqual([f for f in os.listdir(self.tmp) if f.endswith(".tmp")], [])
 
     def test_random_corruption_never_escapes_as_anything_but_dump_error(self):
         import random

@@ -139,15 +139,25 @@ class Waste(unittest.TestCase):
             # MALLOC_PROFILE's rows: rounded size -> requests, real size, waste
             self.assertEqual(rows[32][:2], ["1000", "32"])
             self.assertEqual(rows[112][:2], ["500", "112"])
-            self.assertEqual(rows[1008], ["300", "1024", str(300 * (1024 - 1008))])
-            self.assertEqual(rows[5008], ["10", "5120", str(10 * (5120 - 5008))])
-            self.assertRegex(out, r"larger +5 +pages +12000  \(500000 bytes asked, 512000 handed out\)")
+            self.assertEqual(rows[1008], ["300", "1024", str(300 * (1024 - 1008)),
+                                          str(300 * (1024 - 993))])
+            self.assertEqual(rows[5008], ["10", "5120", str(10 * (5120 - 5008)),
+                                          str(10 * (5120 - 4993))])
+            self.assertRegex(out, r"larger +5 +pages +12000 +12000  \(500000 bytes asked, "
+                                  r"512000 handed out\)")
+            # The size table agrees with the type table: 1000 x 20 bytes in
+            # 32-byte slots waste 12000 bytes (37.5%), within the 32-byte row's
+            # bounds (requests of 17..32 bytes: 0 to 15000), not "0 waste".
+            self.assertEqual(rows[32], ["1000", "32", "0", "15000"])
+            self.assertEqual(rows[112], ["500", "112", "0", str(500 * 15)])
             # the program's own blocks, exactly
             real = 1000 * 32 + 500 * 112 + 300 * 1024 + 10 * 5120 + 5 * 25 * 4096
             asked = 1000 * 20 + 500 * 100 + 300 * 1000 + 10 * 5000 + 5 * 100000
             by_type = {l.split()[0]: l.split()[-5:] for l in out.splitlines()
                        if l.startswith("make_")}
             self.assertEqual(by_type["make_key"], ["1000", "20000", "32000", "12000", "37.5%"])
+            low, high = int(rows[32][2]), int(rows[32][3])
+            self.assertTrue(low <= 12000 <= high, rows[32])
             self.assertEqual(by_type["make_image"], ["5", "500000", "512000", "12000", "2.3%"])
             got = sum(int(v[2]) for v in by_type.values())
             self.assertEqual((got, sum(int(v[1]) for v in by_type.values())), (real, asked))
@@ -205,6 +215,65 @@ class RunSummary(unittest.TestCase):
                           % os.path.basename(f), r.stderr)
         finally:
             shutil.rmtree(tmp)
+
+
+class TypeNames(unittest.TestCase):
+    """tests/py/small_types.c: a type is named by the function that calls
+    an inlined wrapper, not by the wrapper; two call sites on one line are
+    two rows that read differently; memory under 1 KiB is shown in bytes;
+    the table at exit and the report name and size a type alike."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="memtype-names.")
+        prog = os.environ.get("MEMTYPE_SMALL_TYPES", "build/bin/small_types")
+        cls.result, files = run_with_dump([prog], cls.tmp, MEMTYPE_STATS="1", MEMTYPE_LEAKS="0")
+        assert cls.result.returncode == 0, cls.result.stderr
+        out = report("--table", files[0]).stdout
+        # label -> [InUse, MemUse, HighUse, Waste, Requests, Size(s)]
+        cls.rows = {}
+        for line in out.splitlines()[2:]:
+            words = line.split()
+            cls.rows.setdefault(" ".join(words[:-6]), []).append(words[-6:])
+        cls.exit_rows = {}
+        for line in cls.result.stderr.splitlines():
+            m = re.match(r"memtype: (\S+)\+0x[0-9a-f]+ \(small_types\) +(.*)", line)
+            if m:
+                cls.exit_rows.setdefault(m.group(1), []).append(m.group(2).split())
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def test_a_type_allocated_through_an_inlined_wrapper_is_named_by_its_caller(self):
+        self.assertIn("make_a (small_types.c:12)", self.rows)
+        self.assertIn("make_b (small_types.c:13)", self.rows)
+        self.assertFalse([l for l in self.rows if "wrap_alloc" in l or "_wrap.h" in l], self.rows)
+
+    def test_distinct_call_sites_never_share_a_label(self):
+        self.assertTrue(all(len(v) == 1 for v in self.rows.values()), self.rows)
+        either = sorted(l for l in self.rows if l.startswith("either (small_types.c:15) ["))
+        self.assertEqual(len(either), 2, self.rows)
+        self.assertRegex(either[0], r"\[small_types\+0x[0-9a-f]+\]$")
+
+    def test_memory_under_a_kib_is_shown_in_bytes_at_exit_and_in_the_report(self):
+        self.assertEqual(self.rows["make_a (small_types.c:12)"][0][1:3], ["48B", "48B"])
+        self.assertEqual(self.rows["make_b (small_types.c:13)"][0][1:3], ["2K", "2K"])
+        self.assertEqual(sorted(r[0][1] for l, r in self.rows.items() if l.startswith("either")),
+                         ["100B", "200B"])
+        self.assertEqual(self.exit_rows["make_a"][0][1:3], ["48B", "48B"])
+        self.assertEqual(self.exit_rows["make_b"][0][1:3], ["2K", "2K"])
+        self.assertEqual(sorted(r[1] for r in self.exit_rows["either"]), ["100B", "200B"])
+
+    def test_the_table_at_exit_and_the_report_name_the_same_functions(self):
+        report_funcs = sorted(l.split()[0] for l in self.rows
+                              for _ in range(len(self.rows[l])) if "small_types.c" in l)
+        exit_funcs = sorted(f for f, v in self.exit_rows.items() for _ in v)
+        self.assertEqual(report_funcs, ["either", "either", "make_a", "make_b"])
+        self.assertEqual(exit_funcs, report_funcs)
+        # libc's blocks: its public names, not its internal __GI_ aliases
+        # (which the table at exit gave where libc's symbol table has them)
+        self.assertNotRegex(self.result.stderr, r"(?m)^memtype: __GI_")
 
 
 class Symbolization(unittest.TestCase):

@@ -233,7 +233,7 @@ fi
 # starting with "memtype" (ERROR, warning, error, "memtype will now ...") is a
 # finding.
 sum_re='memtype: summary: '
-stats_re='^memtype: (summary: |.*Type.* +InUse +MemUse +HighUse +Requests +Size\(s\)$|.+ [0-9]+ +[0-9]+K +[0-9]+K +[0-9]+  .*$|\.\.\. [0-9]+ more types|LEAK: |leak summary: |\.\.\. [0-9]+ more leak records)'
+stats_re='^memtype: (summary: |.*Type.* +InUse +MemUse +HighUse +Requests +Size\(s\)$|.+ [0-9]+ +[0-9]+[BK] +[0-9]+[BK] +[0-9]+  .*$|\.\.\. [0-9]+ more types|LEAK: |leak summary: |\.\.\. [0-9]+ more leak records)'
 grep -Ev "$stats_re" "$base/preload.err" >"$base/preload.err.stripped"
 grep -Ev "$stats_re" "$base/plain.err" >"$base/plain.err.stripped"
 nsum=$(grep -c "$sum_re" "$base/preload.err")

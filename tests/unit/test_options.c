@@ -46,6 +46,38 @@ START_TEST(test_invalid_value_names_variable_and_accepted_values) {
 }
 END_TEST
 
+START_TEST(test_an_enumerated_option_names_its_values) {
+  char err[512];
+  char *env[] = {"MEMTYPE_GUARD_SIDE=left", NULL};
+  ck_assert(!mt_options_parse(env, false, err, sizeof(err)));
+  ck_assert_str_eq(err, "memtype: error: MEMTYPE_GUARD_SIDE=left: invalid value; accepted: "
+                        "after, before, around\n");
+  char *ok[] = {"MEMTYPE_GUARD_SIDE=around", NULL};
+  ck_assert(mt_options_parse(ok, false, err, sizeof(err)));
+  ck_assert_str_eq(mt_opt.guard_side, "around");
+  char *six[] = {"MEMTYPE_GUARD_SIDE=behind", NULL}; /* the right length is not enough */
+  ck_assert(!mt_options_parse(six, false, err, sizeof(err)));
+}
+END_TEST
+
+START_TEST(test_a_signal_that_cannot_be_caught_is_refused_naming_the_signals) {
+  char err[512];
+  char *env[] = {"MEMTYPE_DUMP_SIGNAL=KILL", NULL};
+  ck_assert(!mt_options_parse(env, false, err, sizeof(err)));
+  ck_assert_ptr_eq(strstr(err, "memtype: error: MEMTYPE_DUMP_SIGNAL=KILL: invalid value; accepted: "
+                               "off, USR1, USR2, HUP,"), err);
+  ck_assert_ptr_nonnull(strstr(err, "a signal number 1..64 other than 9 (KILL) and 19 (STOP)\n"));
+  char *nine[] = {"MEMTYPE_DUMP_SIGNAL=9", NULL};
+  ck_assert(!mt_options_parse(nine, false, err, sizeof(err)));
+  const char *good[] = {"MEMTYPE_DUMP_SIGNAL=USR2", "MEMTYPE_DUMP_SIGNAL=SIGUSR1",
+                        "MEMTYPE_DUMP_SIGNAL=34", "MEMTYPE_DUMP_SIGNAL=off"};
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    char *e[] = {(char *)good[i], NULL};
+    ck_assert_msg(mt_options_parse(e, false, err, sizeof(err)), "%s", good[i]);
+  }
+}
+END_TEST
+
 START_TEST(test_unknown_name_gets_a_did_you_mean_warning) {
   char *env[] = {"MEMTYPE_STAT=1", "MEMTYPE_COMPLETELY_UNRELATED=1", NULL};
   char err[256];
@@ -119,6 +151,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_boolean_and_action_values_are_read);
   tcase_add_test(tc, test_invalid_value_names_variable_and_accepted_values);
   tcase_add_test(tc, test_unknown_name_gets_a_did_you_mean_warning);
+  tcase_add_test(tc, test_an_enumerated_option_names_its_values);
+  tcase_add_test(tc, test_a_signal_that_cannot_be_caught_is_refused_naming_the_signals);
   tcase_add_test(tc, test_secure_mode_ignores_everything);
   tcase_add_test(tc, test_strange_or_long_value_gives_one_whole_error_line);
   tcase_add_test(tc, test_unknown_name_with_control_characters_warns_on_one_line);

@@ -44,6 +44,16 @@ START_TEST(test_error_report_has_the_fixed_shape) {
 }
 END_TEST
 
+START_TEST(test_errno_values_are_told_in_words) {
+  char buf[24];
+  ck_assert_str_eq(mt_errno_text(2, buf, sizeof(buf)), "No such file or directory");
+  ck_assert_str_eq(mt_errno_text(13, buf, sizeof(buf)), "Permission denied");
+  ck_assert_str_eq(mt_errno_text(28, buf, sizeof(buf)), "No space left on device");
+  ck_assert_str_eq(mt_errno_text(17, buf, sizeof(buf)), "File exists");
+  ck_assert_str_eq(mt_errno_text(4242, buf, sizeof(buf)), "error 4242");
+}
+END_TEST
+
 START_TEST(test_a_long_warning_is_cut_short_on_one_line) {
   mt_report_set_sink(unit_capture);
   static char value[3000];
@@ -82,6 +92,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_formatter_pads_to_the_field_width);
   tcase_add_test(tc, test_error_report_has_the_fixed_shape);
   tcase_add_test(tc, test_a_long_warning_is_cut_short_on_one_line);
+  tcase_add_test(tc, test_errno_values_are_told_in_words);
   tcase_add_exit_test(tc, test_exit_action_exits_with_the_status, 23);
   tcase_add_test_raise_signal(tc, test_abort_action_raises_sigabrt, 6);
   suite_add_tcase(s, tc);
