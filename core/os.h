@@ -67,6 +67,8 @@ bool mt_os_protect(uintptr_t p, size_t len, bool rw);
 /* Makes pages accessible keeping what they hold (mprotect): for a page that
  * another thread may be using. */
 bool mt_os_open_pages(uintptr_t p, size_t len);
+/* Makes pages of a loaded object read-write, or read-only again (RELRO). */
+bool mt_os_set_writable(uintptr_t p, size_t len, bool writable);
 size_t mt_os_physical_pages(void);
 /* The process's resident pages (/proc/self/statm; 4 KiB pages), 0 when unknown. */
 size_t mt_os_resident_pages(void);

@@ -631,6 +631,13 @@ bool mt_os_open_pages(uintptr_t p, size_t len) {
   return ok;
 }
 
+bool mt_os_set_writable(uintptr_t p, size_t len, bool writable) {
+  int saved = errno;
+  bool ok = mprotect((void *)p, len, PROT_READ | (writable ? PROT_WRITE : 0)) == 0;
+  errno = saved;
+  return ok;
+}
+
 size_t mt_os_resident_pages(void) {
   char buf[128];
   long n = mt_os_read_self_file("statm", buf, sizeof(buf) - 1);

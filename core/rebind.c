@@ -1,0 +1,248 @@
+/* rebind.c - binds the objects a RTLD_DEEPBIND load brings in back to
+ * memtype (see rebind.h). An object's relocation tables (DT_JMPREL and
+ * DT_RELA) name, for each slot the loader filled, the symbol it holds; the
+ * slots naming an entry point of ours are rewritten to what the global scope
+ * resolves that name to, through an mprotect when the slot lies in the
+ * object's RELRO pages (restored after). A lazy slot rewritten so never goes
+ * back to the loader's resolver. Objects of other namespaces (dlmopen) are
+ * left to their own libc copy: dl_iterate_phdr lists the caller's namespace
+ * only. Locking: the loader's (dl_iterate_phdr); callers are dlopen paths. */
+#define _GNU_SOURCE
+#include "rebind.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mt_types.h"
+#include "os.h"
+
+/* ---- data ------------------------------------------------------------------ */
+
+/* Every name libmemtype interposes that a DEEPBIND object would otherwise
+ * bind to glibc or libstdc++: the allocator (preload/malloc.c, cxx.c), the
+ * signal entry points memguard must stay first in (preload/signal.c), and the
+ * loader entry points (preload/dl.c), so the object's own loads are rebound. */
+static const char *const names[] = {
+    "malloc", "free", "calloc", "realloc", "reallocarray", "memalign", "posix_memalign",
+    "aligned_alloc", "valloc", "pvalloc", "malloc_usable_size", "cfree", "__libc_malloc",
+    "__libc_free", "__libc_calloc", "__libc_realloc", "__libc_memalign",
+    "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t",
+    "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t",
+    "_ZnamSt11align_val_tRKSt9nothrow_t", "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm",
+    "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t", "_ZdlPvSt11align_val_t",
+    "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
+    "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t",
+    "sigaction", "signal", "dlopen", "dlmopen",
+};
+#define NNAMES (sizeof(names) / sizeof(names[0]))
+static uintptr_t targets[NNAMES]; /* the global scope's definition, 0 when none */
+static int targets_state;         /* 0 not looked up, 1 looking, 2 done */
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* Looks every name up in the global scope once (dlsym from libmemtype: its
+ * scope is the global one, libmemtype first after the program). */
+static void resolve_targets(void) {
+  int expect = 0;
+  if (__atomic_compare_exchange_n(&targets_state, &expect, 1, false, __ATOMIC_ACQUIRE,
+                                  __ATOMIC_ACQUIRE)) {
+    for (unsigned i = 0; i < NNAMES; i++)
+      targets[i] = (uintptr_t)dlsym(RTLD_DEFAULT, names[i]);
+    __atomic_store_n(&targets_state, 2, __ATOMIC_RELEASE);
+    return;
+  }
+  while (__atomic_load_n(&targets_state, __ATOMIC_ACQUIRE) != 2)
+    mt_os_yield();
+}
+
+static int name_index(const char *s) {
+  for (unsigned i = 0; i < NNAMES; i++)
+    if (s[0] == names[i][0] && strcmp(s, names[i]) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* What the loader left in one object's dynamic section. On x86-64 glibc
+ * relocates the d_ptr entries in place; a value below the base is not. */
+typedef struct obj_s {
+  uintptr_t base;
+  const ElfW(Sym) *symtab;
+  const char *strtab;
+  size_t strsz;
+  const ElfW(Rela) *rela, *jmprel;
+  size_t relasz, jmprelsz;
+  uintptr_t relro_lo, relro_hi; /* pages the loader made read-only */
+  const ElfW(Phdr) *phdr;
+  unsigned phnum;
+} obj_t;
+
+static uintptr_t dyn_ptr(const obj_t *o, uintptr_t v) { return v >= o->base ? v : o->base + v; }
+
+static bool obj_parse(const struct dl_phdr_info *info, obj_t *o) {
+  memset(o, 0, sizeof(*o));
+  o->base = info->dlpi_addr;
+  o->phdr = info->dlpi_phdr;
+  o->phnum = info->dlpi_phnum;
+  const ElfW(Dyn) *dyn = NULL;
+  for (unsigned i = 0; i < o->phnum; i++) {
+    const ElfW(Phdr) *ph = &o->phdr[i];
+    if (ph->p_type == PT_DYNAMIC)
+      dyn = (const ElfW(Dyn) *)(o->base + ph->p_vaddr);
+    else if (ph->p_type == PT_GNU_RELRO) {
+      o->relro_lo = (o->base + ph->p_vaddr) & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+      o->relro_hi = (o->base + ph->p_vaddr + ph->p_memsz) & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+    }
+  }
+  if (dyn == NULL)
+    return false;
+  int pltrel = DT_RELA;
+  for (; dyn->d_tag != DT_NULL; dyn++) {
+    uintptr_t v = dyn->d_un.d_ptr;
+    switch (dyn->d_tag) {
+    case DT_SYMTAB: o->symtab = (const ElfW(Sym) *)dyn_ptr(o, v); break;
+    case DT_STRTAB: o->strtab = (const char *)dyn_ptr(o, v); break;
+    case DT_STRSZ: o->strsz = dyn->d_un.d_val; break;
+    case DT_RELA: o->rela = (const ElfW(Rela) *)dyn_ptr(o, v); break;
+    case DT_RELASZ: o->relasz = dyn->d_un.d_val; break;
+    case DT_JMPREL: o->jmprel = (const ElfW(Rela) *)dyn_ptr(o, v); break;
+    case DT_PLTRELSZ: o->jmprelsz = dyn->d_un.d_val; break;
+    case DT_PLTREL: pltrel = (int)dyn->d_un.d_val; break;
+    default: break;
+    }
+  }
+  if (pltrel != DT_RELA)
+    o->jmprel = NULL;
+  return o->symtab != NULL && o->strtab != NULL;
+}
+
+/* Is [slot, slot+8) in a segment the object may write (now, or once the
+ * RELRO pages are opened)? */
+static bool slot_in_object(const obj_t *o, uintptr_t slot) {
+  for (unsigned i = 0; i < o->phnum; i++) {
+    const ElfW(Phdr) *ph = &o->phdr[i];
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && slot >= o->base + ph->p_vaddr &&
+        slot + sizeof(uintptr_t) <= o->base + ph->p_vaddr + ph->p_memsz)
+      return true;
+  }
+  return false;
+}
+
+static unsigned write_slot(const obj_t *o, uintptr_t slot, uintptr_t value) {
+  uintptr_t *p = (uintptr_t *)slot;
+  if (!slot_in_object(o, slot) || __atomic_load_n(p, __ATOMIC_RELAXED) == value)
+    return 0;
+  bool relro = slot >= o->relro_lo && slot < o->relro_hi;
+  uintptr_t page = slot & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+  if (relro && !mt_os_set_writable(page, MT_PAGE_SIZE, true))
+    return 0;
+  /* One aligned store: a thread already calling through the slot sees the
+   * old target or the new, both whole. */
+  __atomic_store_n(p, value, __ATOMIC_RELAXED);
+  if (relro)
+    mt_os_set_writable(page, MT_PAGE_SIZE, false);
+  return 1;
+}
+
+static unsigned rebind_table(const obj_t *o, const ElfW(Rela) *r, size_t bytes) {
+  unsigned done = 0;
+  if (r == NULL)
+    return 0;
+  for (size_t i = 0; i < bytes / sizeof(*r); i++) {
+    unsigned type = ELF64_R_TYPE(r[i].r_info), sym = ELF64_R_SYM(r[i].r_info);
+    if (sym == 0)
+      continue;
+    /* PLT and GOT slots, and absolute data words (a table of function
+     * pointers) without an addend. */
+    if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT &&
+        !(type == R_X86_64_64 && r[i].r_addend == 0))
+      continue;
+    size_t off = o->symtab[sym].st_name;
+    if (off >= o->strsz)
+      continue;
+    int k = name_index(o->strtab + off);
+    if (k >= 0 && targets[k] != 0)
+      done += write_slot(o, o->base + r[i].r_offset, targets[k]);
+  }
+  return done;
+}
+
+/* ---- the loaded objects ---------------------------------------------------- */
+
+static int note_one(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  mt_rebind_mark_t *m = arg;
+  m->adds = info->dlpi_adds;
+  if (m->n < m->cap && m->bases)
+    m->bases[m->n] = info->dlpi_addr;
+  m->n++;
+  return 0;
+}
+
+typedef struct fresh_s {
+  const mt_rebind_mark_t *m;
+  unsigned done;
+} fresh_t;
+
+static bool was_loaded(const mt_rebind_mark_t *m, unsigned long base) {
+  for (unsigned i = 0; i < m->n && i < m->cap; i++)
+    if (m->bases[i] == base)
+      return true;
+  return false;
+}
+
+static int rebind_one(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  fresh_t *f = arg;
+  obj_t o;
+  if (was_loaded(f->m, info->dlpi_addr) || !obj_parse(info, &o))
+    return 0;
+  f->done += rebind_table(&o, o.jmprel, o.jmprelsz);
+  f->done += rebind_table(&o, o.rela, o.relasz);
+  return 0;
+}
+
+/* ---- public ---------------------------------------------------------------- */
+
+/* x86-64 only: elsewhere the relocation types differ, and nothing is done. */
+static const bool MT_CONFIG_REBIND =
+#if defined(__x86_64__)
+    true;
+#else
+    false;
+#endif
+
+bool mt_rebind_wanted(int flags, bool base_ns) {
+  return MT_CONFIG_REBIND && base_ns && (flags & RTLD_DEEPBIND) != 0;
+}
+
+void mt_rebind_mark(mt_rebind_mark_t *m) {
+  memset(m, 0, sizeof(*m));
+  dl_iterate_phdr(note_one, m); /* counts */
+  for (;;) {
+    unsigned want = m->n + 16;
+    m->bytes = ((want * sizeof(unsigned long)) + MT_PAGE_SIZE - 1) & ~(MT_PAGE_SIZE - 1);
+    m->bases = mt_os_map(m->bytes);
+    m->cap = m->bases ? (unsigned)(m->bytes / sizeof(unsigned long)) : 0;
+    m->n = 0;
+    if (m->bases == NULL)
+      return; /* then every object counts as new: rewriting a slot that
+               * already holds the target is skipped */
+    dl_iterate_phdr(note_one, m);
+    if (m->n <= m->cap)
+      return;
+    mt_os_unmap(m->bases, m->bytes); /* objects came meanwhile: again */
+  }
+}
+
+unsigned mt_rebind_new_objects(mt_rebind_mark_t *m) {
+  fresh_t f = {m, 0};
+  resolve_targets();
+  dl_iterate_phdr(rebind_one, &f);
+  if (m->bases)
+    mt_os_unmap(m->bases, m->bytes);
+  m->bases = NULL;
+  return f.done;
+}

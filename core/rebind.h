@@ -1,0 +1,32 @@
+/* rebind.h - binds objects loaded with RTLD_DEEPBIND back to memtype.
+ * Such an object looks symbols up in its own dependencies (libc.so.6,
+ * libstdc++) before the global scope, so its malloc, free and operator new
+ * would reach glibc's allocator while the rest of the process uses
+ * memtype's. After such a load, every relocation slot of each new object
+ * that names an allocator entry point (or sigaction, signal, dlopen,
+ * dlmopen) is rewritten to what the global scope resolves that name to:
+ * memtype's. Per dlopen, never on an allocation path. Not async-signal-safe
+ * (it takes the loader's lock through dl_iterate_phdr). */
+#ifndef MT_REBIND_H
+#define MT_REBIND_H
+
+#include <stdbool.h>
+
+/* The loaded objects of the base namespace before a load (their bases, in
+ * internal memory until mt_rebind_new_objects releases it). */
+typedef struct mt_rebind_mark_s {
+  unsigned long long adds; /* the loader's count of objects ever loaded */
+  unsigned long *bases;    /* load bases of the objects loaded then */
+  unsigned n, cap;
+  unsigned long bytes;     /* of the bases mapping */
+} mt_rebind_mark_t;
+
+/* Does a dlopen (or dlmopen into the base namespace: base_ns) with these
+ * flags need its new objects rebound? */
+bool mt_rebind_wanted(int flags, bool base_ns);
+void mt_rebind_mark(mt_rebind_mark_t *m);
+/* Rebinds the objects loaded since m was taken; returns how many slots it
+ * rewrote. Releases m. */
+unsigned mt_rebind_new_objects(mt_rebind_mark_t *m);
+
+#endif

@@ -1,0 +1,63 @@
+/* dl.c - dlopen and dlmopen, interposed for the loads that bind apart
+ * (RTLD_DEEPBIND): their new objects are bound back to memtype's entry
+ * points after the load (core/rebind.h). Every other load is a tail call to
+ * the real function, so the loader still sees the program as the caller
+ * (its RUNPATH, $ORIGIN and namespace). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stddef.h>
+
+#include "../core/mt_types.h"
+#include "../core/rebind.h"
+#include "entry.h"
+
+typedef void *(*dlopen_fn)(const char *, int);
+typedef void *(*dlmopen_fn)(Lmid_t, const char *, int);
+
+static dlopen_fn real_dlopen(void) {
+  static dlopen_fn f;
+  dlopen_fn r = __atomic_load_n(&f, __ATOMIC_RELAXED);
+  if (MT_UNLIKELY(r == NULL)) {
+    r = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
+    __atomic_store_n(&f, r, __ATOMIC_RELAXED);
+  }
+  return r;
+}
+
+static dlmopen_fn real_dlmopen(void) {
+  static dlmopen_fn f;
+  dlmopen_fn r = __atomic_load_n(&f, __ATOMIC_RELAXED);
+  if (MT_UNLIKELY(r == NULL)) {
+    r = (dlmopen_fn)dlsym(RTLD_NEXT, "dlmopen");
+    __atomic_store_n(&f, r, __ATOMIC_RELAXED);
+  }
+  return r;
+}
+
+static MT_NOINLINE void *dlopen_rebound(const char *file, int flags) {
+  mt_rebind_mark_t m;
+  mt_rebind_mark(&m);
+  void *h = real_dlopen()(file, flags);
+  mt_rebind_new_objects(&m);
+  return h;
+}
+
+static MT_NOINLINE void *dlmopen_rebound(Lmid_t ns, const char *file, int flags) {
+  mt_rebind_mark_t m;
+  mt_rebind_mark(&m);
+  void *h = real_dlmopen()(ns, file, flags);
+  mt_rebind_new_objects(&m);
+  return h;
+}
+
+MT_EXPORT void *dlopen(const char *file, int flags) {
+  if (MT_UNLIKELY(mt_rebind_wanted(flags, true)))
+    return dlopen_rebound(file, flags);
+  return real_dlopen()(file, flags);
+}
+
+MT_EXPORT void *dlmopen(Lmid_t ns, const char *file, int flags) {
+  if (MT_UNLIKELY(mt_rebind_wanted(flags, ns == LM_ID_BASE)))
+    return dlmopen_rebound(ns, file, flags);
+  return real_dlmopen()(ns, file, flags);
+}
