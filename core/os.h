@@ -93,6 +93,8 @@ long mt_os_read_self(uintptr_t addr, void *buf, size_t len);
  * name ("[stack]", a path, "" for anonymous memory). */
 typedef void (*mt_mapping_fn)(uintptr_t lo, uintptr_t hi, const char *name, void *arg);
 void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg);
+/* Same for each mapping the process cannot read (PROT_NONE), in address order. */
+void mt_os_each_unreadable_mapping(mt_mapping_fn fn, void *arg);
 void mt_os_write(int fd, const char *buf, size_t len);
 int mt_os_getpid(void);
 /* The calling thread's name (prctl PR_GET_NAME), "?" when unknown. */

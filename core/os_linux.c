@@ -493,26 +493,26 @@ long mt_os_read_self(uintptr_t addr, void *buf, size_t len) {
   return n;
 }
 
-static void one_mapping(char *line, mt_mapping_fn fn, void *arg) {
+static void one_mapping(char *line, mt_mapping_fn fn, void *arg, bool unreadable) {
   char *p = line;
   uintptr_t lo = (uintptr_t)strtoull(p, &p, 16);
   uintptr_t hi = *p == '-' ? (uintptr_t)strtoull(p + 1, &p, 16) : 0;
   while (*p == ' ')
     p++;
-  bool rw = p[0] == 'r' && p[1] == 'w';
+  bool want = unreadable ? p[0] != 'r' : p[0] == 'r' && p[1] == 'w';
   for (int field = 0; field < 4 && *p; field++) { /* perms offset dev inode, then the name */
     while (*p && *p != ' ')
       p++;
     while (*p == ' ')
       p++;
   }
-  if (rw && hi > lo)
+  if (want && hi > lo)
     fn(lo, hi, p, arg);
 }
 
 /* Streams /proc/self/maps through a fixed buffer (in our .bss: no mapping of
  * its own appears in the list while it is read). */
-void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) {
+static void each_mapping(mt_mapping_fn fn, void *arg, bool unreadable) {
   static char buf[1 << 16];
   int saved = errno;
   int fd = open_self("maps");
@@ -532,7 +532,7 @@ void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) {
     char *line = buf, *nl;
     while ((nl = strchr(line, '\n')) != NULL) {
       *nl = '\0';
-      one_mapping(line, fn, arg);
+      one_mapping(line, fn, arg, unreadable);
       line = nl + 1;
     }
     have = (size_t)(buf + have - line);
@@ -542,11 +542,15 @@ void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) {
   }
   if (have) {
     buf[have] = '\0';
-    one_mapping(buf, fn, arg);
+    one_mapping(buf, fn, arg, unreadable);
   }
   close(fd);
   errno = saved;
 }
+
+void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) { each_mapping(fn, arg, false); }
+
+void mt_os_each_unreadable_mapping(mt_mapping_fn fn, void *arg) { each_mapping(fn, arg, true); }
 
 struct self_data {
   uintptr_t pc, lo, hi;
