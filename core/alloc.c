@@ -18,6 +18,7 @@
 #include "modules.h"
 #include "options.h"
 #include "os.h"
+#include "rebind.h"
 #include "report.h"
 #include "dump.h"
 #include "fail.h"
@@ -653,6 +654,10 @@ unsigned long mt_check_heap(void) {
 static void check_family(const block_t *b, uintptr_t a, unsigned family, size_t n) {
   unsigned own = b->meta->f.family;
   if (own == family && (n == SIZE_MAX || n == requested_size(b)))
+    return;
+  /* From malloc, but called by an operator new not ours (rebind.h). */
+  if (own == MT_FAM_MALLOC && family != MT_FAM_MALLOC &&
+      mt_rebind_is_foreign_new(mt_site_pc(b->meta->f.type)))
     return;
   char detail[192];
   if (own != family)

@@ -58,6 +58,8 @@ bool mt_os_is_libc_block(uintptr_t p);
 void mt_os_libc_free(void *p);
 void *mt_os_libc_realloc(void *p, size_t n);
 size_t mt_os_libc_usable(void *p);
+/* Looks the three up now (not safe later while a DEEPBIND load runs). */
+void mt_os_libc_prepare(void);
 /* Reserves size bytes of inaccessible address space aligned to align
  * (no memory behind it); NULL when it cannot. */
 void *mt_os_reserve(size_t size, size_t align);
@@ -67,8 +69,9 @@ bool mt_os_protect(uintptr_t p, size_t len, bool rw);
 /* Makes pages accessible keeping what they hold (mprotect): for a page that
  * another thread may be using. */
 bool mt_os_open_pages(uintptr_t p, size_t len);
-/* Makes pages of a loaded object read-write, or read-only again (RELRO). */
-bool mt_os_set_writable(uintptr_t p, size_t len, bool writable);
+/* Makes pages of a loaded object writable, or read-only again (RELRO, the
+ * symbol table); exec keeps them executable. */
+bool mt_os_set_writable(uintptr_t p, size_t len, bool writable, bool exec);
 size_t mt_os_physical_pages(void);
 /* The process's resident pages (/proc/self/statm; 4 KiB pages), 0 when unknown. */
 size_t mt_os_resident_pages(void);

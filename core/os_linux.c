@@ -459,26 +459,39 @@ bool mt_os_is_libc_block(uintptr_t p) {
   return (size & 2) && (size & ~(size_t)7) % 4096 == 0 && size >= 4096;
 }
 
-static void *libc_sym(const char *name) {
-  static void *libc;
-  if (libc == NULL)
-    libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-  return libc ? dlsym(libc, name) : NULL;
+/* glibc's free, realloc and malloc_usable_size, looked up once: while a
+ * RTLD_DEEPBIND load runs, libc's definitions are hidden (core/rebind.c). */
+static void *libc_fns[3];
+
+static void *libc_sym(unsigned i) {
+  static const char *const names[3] = {"free", "realloc", "malloc_usable_size"};
+  void *f = __atomic_load_n(&libc_fns[i], __ATOMIC_RELAXED);
+  if (f == NULL) {
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    f = libc ? dlsym(libc, names[i]) : NULL;
+    __atomic_store_n(&libc_fns[i], f, __ATOMIC_RELAXED);
+  }
+  return f;
+}
+
+void mt_os_libc_prepare(void) {
+  for (unsigned i = 0; i < 3; i++)
+    libc_sym(i);
 }
 
 void mt_os_libc_free(void *p) {
-  void (*f)(void *) = (void (*)(void *))libc_sym("free");
+  void (*f)(void *) = (void (*)(void *))libc_sym(0);
   if (f)
     f(p);
 }
 
 void *mt_os_libc_realloc(void *p, size_t n) {
-  void *(*f)(void *, size_t) = (void *(*)(void *, size_t))libc_sym("realloc");
+  void *(*f)(void *, size_t) = (void *(*)(void *, size_t))libc_sym(1);
   return f ? f(p, n) : NULL;
 }
 
 size_t mt_os_libc_usable(void *p) {
-  size_t (*f)(void *) = (size_t (*)(void *))libc_sym("malloc_usable_size");
+  size_t (*f)(void *) = (size_t (*)(void *))libc_sym(2);
   return f ? f(p) : 0;
 }
 
@@ -635,9 +648,10 @@ bool mt_os_open_pages(uintptr_t p, size_t len) {
   return ok;
 }
 
-bool mt_os_set_writable(uintptr_t p, size_t len, bool writable) {
+bool mt_os_set_writable(uintptr_t p, size_t len, bool writable, bool exec) {
   int saved = errno;
-  bool ok = mprotect((void *)p, len, PROT_READ | (writable ? PROT_WRITE : 0)) == 0;
+  bool ok = mprotect((void *)p, len,
+                     PROT_READ | (writable ? PROT_WRITE : 0) | (exec ? PROT_EXEC : 0)) == 0;
   errno = saved;
   return ok;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lock.h"
 #include "mt_types.h"
 #include "os.h"
 
@@ -72,6 +73,7 @@ typedef struct obj_s {
   const ElfW(Sym) *symtab;
   const char *strtab;
   size_t strsz;
+  const uint32_t *gnu_hash;
   const ElfW(Rela) *rela, *jmprel;
   size_t relasz, jmprelsz;
   uintptr_t relro_lo, relro_hi; /* pages the loader made read-only */
@@ -105,6 +107,7 @@ static bool obj_parse(const struct dl_phdr_info *info, obj_t *o) {
     case DT_SYMTAB: o->symtab = (const ElfW(Sym) *)dyn_ptr(o, v); break;
     case DT_STRTAB: o->strtab = (const char *)dyn_ptr(o, v); break;
     case DT_STRSZ: o->strsz = dyn->d_un.d_val; break;
+    case DT_GNU_HASH: o->gnu_hash = (const uint32_t *)dyn_ptr(o, v); break;
     case DT_RELA: o->rela = (const ElfW(Rela) *)dyn_ptr(o, v); break;
     case DT_RELASZ: o->relasz = dyn->d_un.d_val; break;
     case DT_JMPREL: o->jmprel = (const ElfW(Rela) *)dyn_ptr(o, v); break;
@@ -136,13 +139,13 @@ static unsigned write_slot(const obj_t *o, uintptr_t slot, uintptr_t value) {
     return 0;
   bool relro = slot >= o->relro_lo && slot < o->relro_hi;
   uintptr_t page = slot & ~(uintptr_t)(MT_PAGE_SIZE - 1);
-  if (relro && !mt_os_set_writable(page, MT_PAGE_SIZE, true))
+  if (relro && !mt_os_set_writable(page, MT_PAGE_SIZE, true, false))
     return 0;
   /* One aligned store: a thread already calling through the slot sees the
    * old target or the new, both whole. */
   __atomic_store_n(p, value, __ATOMIC_RELAXED);
   if (relro)
-    mt_os_set_writable(page, MT_PAGE_SIZE, false);
+    mt_os_set_writable(page, MT_PAGE_SIZE, false, false);
   return 1;
 }
 
@@ -167,6 +170,126 @@ static unsigned rebind_table(const obj_t *o, const ElfW(Rela) *r, size_t bytes) 
       done += write_slot(o, o->base + r[i].r_offset, targets[k]);
   }
   return done;
+}
+
+/* ---- hiding definitions while a load runs ------------------------------------ */
+
+/* A DEEPBIND object is relocated, and its constructors run, inside the real
+ * dlopen, before its slots can be rewritten: its malloc would bind to libc's
+ * and its operator new to libstdc++'s. For that window, the definitions of
+ * our names in the objects already loaded (but the program and libmemtype)
+ * are hidden from the loader (st_value 0: "no value", which its lookup
+ * skips), so the lookup goes on to the global scope: memtype. Restored when
+ * the last load in its window returns. A dependency the load itself brings
+ * in cannot be hidden in time: its slots are rewritten after the load. */
+#define MAX_HIDDEN 512
+static struct {
+  ElfW(Sym) *sym;
+  ElfW(Addr) value;
+  bool exec; /* its page is executable too */
+} hidden[MAX_HIDDEN];
+static unsigned nhidden;
+static int hide_users; /* loads in their window, any thread; under hide_lock */
+static mt_lock_t hide_lock;
+
+static uint32_t gnu_hash_of(const char *s) {
+  uint32_t h = 5381;
+  for (; *s; s++)
+    h = h * 33 + (unsigned char)*s;
+  return h;
+}
+
+static bool seg_flags(const obj_t *o, uintptr_t a, uint32_t *flags) {
+  for (unsigned i = 0; i < o->phnum; i++) {
+    const ElfW(Phdr) *ph = &o->phdr[i];
+    if (ph->p_type == PT_LOAD && a >= o->base + ph->p_vaddr &&
+        a + sizeof(ElfW(Sym)) <= o->base + ph->p_vaddr + ph->p_memsz) {
+      *flags = ph->p_flags;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Sets a symbol's value, opening its (read-only) page around the store. */
+static bool sym_set_value(const obj_t *o, ElfW(Sym) *sym, ElfW(Addr) value, bool *exec) {
+  uint32_t flags;
+  if (!seg_flags(o, (uintptr_t)sym, &flags))
+    return false;
+  *exec = (flags & PF_X) != 0;
+  uintptr_t lo = (uintptr_t)sym & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+  uintptr_t hi = ((uintptr_t)(sym + 1) + MT_PAGE_SIZE - 1) & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+  if (!(flags & PF_W) && !mt_os_set_writable(lo, hi - lo, true, *exec))
+    return false;
+  sym->st_value = value;
+  if (!(flags & PF_W))
+    mt_os_set_writable(lo, hi - lo, false, *exec);
+  return true;
+}
+
+static void hide_name(const obj_t *o, const char *name) {
+  const uint32_t *gh = o->gnu_hash;
+  uint32_t nbuckets = gh[0], symoffset = gh[1], bloom_size = gh[2];
+  if (nbuckets == 0)
+    return;
+  const uint32_t *buckets = (const uint32_t *)((const ElfW(Addr) *)&gh[4] + bloom_size);
+  const uint32_t *chain = buckets + nbuckets;
+  uint32_t h = gnu_hash_of(name);
+  uint32_t i = buckets[h % nbuckets];
+  if (i < symoffset)
+    return;
+  /* Every version of the name (libc has dlopen@GLIBC_2.2.5 and @@2.34). */
+  for (;; i++) {
+    uint32_t h2 = chain[i - symoffset];
+    ElfW(Sym) *sym = (ElfW(Sym) *)&o->symtab[i];
+    if ((h | 1) == (h2 | 1) && sym->st_name < o->strsz &&
+        strcmp(o->strtab + sym->st_name, name) == 0 && sym->st_shndx != SHN_UNDEF &&
+        sym->st_value != 0 && nhidden < MAX_HIDDEN) {
+      ElfW(Addr) value = sym->st_value;
+      bool exec;
+      if (sym_set_value(o, sym, 0, &exec))
+        hidden[nhidden++] = (typeof(hidden[0])){sym, value, exec};
+    }
+    if (h2 & 1)
+      break;
+  }
+}
+
+static bool in_object(const struct dl_phdr_info *info, uintptr_t a) {
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && a >= info->dlpi_addr + ph->p_vaddr &&
+        a < info->dlpi_addr + ph->p_vaddr + ph->p_memsz)
+      return true;
+  }
+  return false;
+}
+
+static int hide_one(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size, (void)arg;
+  obj_t o;
+  /* Not the program (it comes first in every scope anyway) nor us. */
+  if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0' ||
+      in_object(info, (uintptr_t)&hide_one) || !obj_parse(info, &o) || o.gnu_hash == NULL)
+    return 0;
+  for (unsigned k = 0; k < NNAMES; k++)
+    hide_name(&o, names[k]);
+  return 0;
+}
+
+/* Puts every hidden value back (the object's page flags as they were). */
+static void unhide_all(void) {
+  while (nhidden) {
+    nhidden--;
+    ElfW(Sym) *sym = hidden[nhidden].sym;
+    bool exec = hidden[nhidden].exec;
+    uintptr_t lo = (uintptr_t)sym & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+    uintptr_t hi = ((uintptr_t)(sym + 1) + MT_PAGE_SIZE - 1) & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+    if (mt_os_set_writable(lo, hi - lo, true, exec)) {
+      sym->st_value = hidden[nhidden].value;
+      mt_os_set_writable(lo, hi - lo, false, exec);
+    }
+  }
 }
 
 /* ---- the loaded objects ---------------------------------------------------- */
@@ -206,6 +329,13 @@ static int rebind_one(struct dl_phdr_info *info, size_t size, void *arg) {
 
 /* ---- public ---------------------------------------------------------------- */
 
+bool mt_rebind_is_foreign_new(uintptr_t pc) {
+  Dl_info info;
+  if (pc == 0 || !dladdr((void *)pc, &info) || info.dli_sname == NULL)
+    return false;
+  return strncmp(info.dli_sname, "_Znw", 4) == 0 || strncmp(info.dli_sname, "_Zna", 4) == 0;
+}
+
 /* x86-64 only: elsewhere the relocation types differ, and nothing is done. */
 static const bool MT_CONFIG_REBIND =
 #if defined(__x86_64__)
@@ -216,6 +346,27 @@ static const bool MT_CONFIG_REBIND =
 
 bool mt_rebind_wanted(int flags, bool base_ns) {
   return MT_CONFIG_REBIND && base_ns && (flags & RTLD_DEEPBIND) != 0;
+}
+
+void mt_rebind_hide(void) {
+  /* What must not be looked up while the names are hidden: now. */
+  resolve_targets();
+  mt_os_libc_prepare();
+  mt_locks_enter();
+  mt_lock(&hide_lock);
+  if (hide_users++ == 0)
+    dl_iterate_phdr(hide_one, NULL);
+  mt_unlock(&hide_lock);
+  mt_locks_leave();
+}
+
+void mt_rebind_unhide(void) {
+  mt_locks_enter();
+  mt_lock(&hide_lock);
+  if (--hide_users == 0)
+    unhide_all();
+  mt_unlock(&hide_lock);
+  mt_locks_leave();
 }
 
 void mt_rebind_mark(mt_rebind_mark_t *m) {

@@ -11,6 +11,7 @@
 #define MT_REBIND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* The loaded objects of the base namespace before a load (their bases, in
  * internal memory until mt_rebind_new_objects releases it). */
@@ -25,8 +26,19 @@ typedef struct mt_rebind_mark_s {
  * flags need its new objects rebound? */
 bool mt_rebind_wanted(int flags, bool base_ns);
 void mt_rebind_mark(mt_rebind_mark_t *m);
+/* Around the real load: hides the definitions of our names in the objects
+ * already loaded, so that the load's relocation and constructors bind to
+ * memtype; unhide restores them (nested and concurrent loads counted). */
+void mt_rebind_hide(void);
+void mt_rebind_unhide(void);
 /* Rebinds the objects loaded since m was taken; returns how many slots it
  * rewrote. Releases m. */
 unsigned mt_rebind_new_objects(mt_rebind_mark_t *m);
+
+/* Is pc (where malloc was called) inside an operator new that is not
+ * memtype's? libstdc++'s, when a DEEPBIND load brought libstdc++ in: the
+ * load's constructors bound to it before the rebinding, and its blocks come
+ * from malloc. They are new blocks all the same. Takes the loader's lock. */
+bool mt_rebind_is_foreign_new(uintptr_t pc);
 
 #endif

@@ -36,16 +36,22 @@ static dlmopen_fn real_dlmopen(void) {
 
 static MT_NOINLINE void *dlopen_rebound(const char *file, int flags) {
   mt_rebind_mark_t m;
+  dlopen_fn real = real_dlopen();
   mt_rebind_mark(&m);
-  void *h = real_dlopen()(file, flags);
+  mt_rebind_hide();
+  void *h = real(file, flags);
+  mt_rebind_unhide();
   mt_rebind_new_objects(&m);
   return h;
 }
 
 static MT_NOINLINE void *dlmopen_rebound(Lmid_t ns, const char *file, int flags) {
   mt_rebind_mark_t m;
+  dlmopen_fn real = real_dlmopen();
   mt_rebind_mark(&m);
-  void *h = real_dlmopen()(ns, file, flags);
+  mt_rebind_hide();
+  void *h = real(ns, file, flags);
+  mt_rebind_unhide();
   mt_rebind_new_objects(&m);
   return h;
 }

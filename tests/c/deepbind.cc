@@ -40,6 +40,15 @@ static void c_module(const char *path, int flags, const char *what, size_t keep)
             dbl_strdup && dbl_via_table && dbl_keep_block && dbl_aligned_alloc,
         "%s: symbols", what);
 
+  // The constructor's block, made while the module loaded.
+  auto take_ctor_block = SYM(h, "dbl_take_ctor_block", char *(*)(void));
+  CHECK(take_ctor_block != nullptr, "%s: dbl_take_ctor_block", what);
+  if (take_ctor_block) {
+    char *c = take_ctor_block();
+    CHECK(c && strcmp(c, "made by the constructor") == 0, "%s: constructor's block", what);
+    CHECK_OWNS(c, "module constructor's malloc");
+    free(c);
+  }
   // The program's blocks freed by the module, the module's by the program.
   for (int i = 0; i < 1000; i++) {
     size_t n = (size_t)(i * 37 % 5000) + 1;
@@ -133,6 +142,17 @@ static void cxx_module(const char *path) {
   ::operator delete(n);
   delete_plain(::operator new(400));
   CHECK(vector_sum(10000) == 49995000L, "cxx: vector in the module");
+  auto global = SYM(h, "dbx_global", const char *(*)(void));
+  auto ctor_vector = SYM(h, "dbx_ctor_vector_data", void *(*)(void));
+  auto drop_globals = SYM(h, "dbx_drop_globals", void (*)(void));
+  CHECK(global && ctor_vector && drop_globals, "cxx: global symbols");
+  if (global && ctor_vector && drop_globals) {
+    CHECK(strcmp(global(), "a global string of the module, long enough for the heap") == 0,
+          "cxx: the module's global string");
+    CHECK_OWNS(global(), "module constructor's std::string");
+    CHECK_OWNS(ctor_vector(), "module constructor's std::vector");
+    drop_globals();
+  }
 }
 
 // A new namespace has its own libc, whose allocator serves the objects

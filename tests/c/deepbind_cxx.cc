@@ -5,7 +5,19 @@
 #include <string>
 #include <vector>
 
+// Made while the module loads (its constructors), before memtype could
+// rewrite its slots: they must be memtype's blocks all the same, and their
+// destruction (at exit, or by dbx_drop_globals) no mismatched free.
+static std::string g_name("a global string of the module, long enough for the heap");
+static std::vector<int> *g_vec = new std::vector<int>(1000, 7);
+
 extern "C" {
+const char *dbx_global(void) { return g_name.c_str(); }
+void *dbx_ctor_vector_data(void) { return g_vec ? g_vec->data() : nullptr; }
+void dbx_drop_globals(void) {
+  delete g_vec;
+  g_vec = nullptr;
+}
 int *dbx_new_array(unsigned n) { return new int[n]; }
 void dbx_delete_array(int *p) { delete[] p; }
 std::string *dbx_new_string(const char *s) { return new std::string(s); }

@@ -10,6 +10,20 @@
 /* A data word holding malloc's address (an absolute relocation). */
 void *(*const dbl_alloc_fn)(size_t) = malloc;
 static void *kept; /* one block live until exit */
+static char *ctor_block; /* made by the constructor, while the module loads */
+
+__attribute__((constructor)) static void dbl_ctor(void) {
+  ctor_block = malloc(64);
+  if (ctor_block)
+    strcpy(ctor_block, "made by the constructor");
+}
+
+/* The constructor's block, for the caller to free. */
+char *dbl_take_ctor_block(void) {
+  char *p = ctor_block;
+  ctor_block = NULL;
+  return p;
+}
 
 void *dbl_alloc(size_t n) { return malloc(n); }
 void dbl_free(void *p) { free(p); }
