@@ -677,8 +677,9 @@ static void check_family(const block_t *b, uintptr_t a, unsigned family, size_t 
   mt_report(&e);
 }
 
-/* A pointer in no block of ours that glibc's malloc made (a library opened
- * with RTLD_DEEPBIND, memory from before memtype took over): it goes back to
+/* A pointer in no block of ours that glibc's malloc made (a library that
+ * looked glibc's malloc up itself, dlsym(RTLD_NEXT) after libc or through
+ * libc's handle; memory from before memtype took over): it goes back to
  * glibc, with one warning naming the caller's module. */
 static bool foreign(uintptr_t a, const block_t *b, uintptr_t pc, const char *what) {
   if (b->where != BLK_NONE || !mt_os_is_libc_block(a))
@@ -688,8 +689,8 @@ static bool foreign(uintptr_t a, const block_t *b, uintptr_t pc, const char *wha
     char where[512];
     mt_report_pc(where, sizeof(where), pc);
     mt_warn("%s(%p) of a block from glibc's own malloc, called from %s: passed to glibc "
-            "(a library opened with RTLD_DEEPBIND, or memory from before memtype started; "
-            "not counted, not checked; said once)", what, (void *)a, where);
+            "(a library that looked glibc's malloc up itself, or memory from before memtype "
+            "started; not counted, not checked; said once)", what, (void *)a, where);
   }
   return true;
 }
