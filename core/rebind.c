@@ -18,7 +18,9 @@
 
 #include "lock.h"
 #include "mt_types.h"
+#include "options.h"
 #include "os.h"
+#include "report.h"
 
 /* ---- data ------------------------------------------------------------------ */
 
@@ -306,7 +308,7 @@ static int note_one(struct dl_phdr_info *info, size_t size, void *arg) {
 
 typedef struct fresh_s {
   const mt_rebind_mark_t *m;
-  unsigned done;
+  unsigned done, objects;
 } fresh_t;
 
 static bool was_loaded(const mt_rebind_mark_t *m, unsigned long base) {
@@ -322,8 +324,12 @@ static int rebind_one(struct dl_phdr_info *info, size_t size, void *arg) {
   obj_t o;
   if (was_loaded(f->m, info->dlpi_addr) || !obj_parse(info, &o))
     return 0;
-  f->done += rebind_table(&o, o.jmprel, o.jmprelsz);
-  f->done += rebind_table(&o, o.rela, o.relasz);
+  unsigned done = rebind_table(&o, o.jmprel, o.jmprelsz) + rebind_table(&o, o.rela, o.relasz);
+  f->done += done;
+  f->objects++;
+  if (mt_opt.verbose)
+    mt_printf("memtype: %s (opened with RTLD_DEEPBIND): %u slots bound back to memtype\n",
+              info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "?", done);
   return 0;
 }
 
@@ -389,7 +395,7 @@ void mt_rebind_mark(mt_rebind_mark_t *m) {
 }
 
 unsigned mt_rebind_new_objects(mt_rebind_mark_t *m) {
-  fresh_t f = {m, 0};
+  fresh_t f = {m, 0, 0};
   resolve_targets();
   dl_iterate_phdr(rebind_one, &f);
   if (m->bases)
