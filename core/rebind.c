@@ -185,12 +185,19 @@ static unsigned rebind_table(const obj_t *o, const ElfW(Rela) *r, size_t bytes) 
  * the last load in its window returns. A dependency the load itself brings
  * in cannot be hidden in time: its slots are rewritten after the load. */
 #define MAX_HIDDEN 512
+#define MAX_GROUPS 64
 static struct {
   ElfW(Sym) *sym;
   ElfW(Addr) value;
-  bool exec; /* its page is executable too */
 } hidden[MAX_HIDDEN];
-static unsigned nhidden;
+/* The hidden symbols of one object: hidden[first, first + n), on the pages
+ * [lo, hi) of a segment that is executable or not. */
+static struct {
+  unsigned first, n;
+  uintptr_t lo, hi;
+  bool exec;
+} groups[MAX_GROUPS];
+static unsigned nhidden, ngroups;
 static int hide_users; /* loads in their window, any thread; under hide_lock */
 static mt_lock_t hide_lock;
 
@@ -201,11 +208,12 @@ static uint32_t gnu_hash_of(const char *s) {
   return h;
 }
 
-static bool seg_flags(const obj_t *o, uintptr_t a, uint32_t *flags) {
+/* The flags of the segment holding [a, a + len), false when none does. */
+static bool seg_flags(const obj_t *o, uintptr_t a, size_t len, uint32_t *flags) {
   for (unsigned i = 0; i < o->phnum; i++) {
     const ElfW(Phdr) *ph = &o->phdr[i];
     if (ph->p_type == PT_LOAD && a >= o->base + ph->p_vaddr &&
-        a + sizeof(ElfW(Sym)) <= o->base + ph->p_vaddr + ph->p_memsz) {
+        a + len <= o->base + ph->p_vaddr + ph->p_memsz) {
       *flags = ph->p_flags;
       return true;
     }
@@ -213,23 +221,8 @@ static bool seg_flags(const obj_t *o, uintptr_t a, uint32_t *flags) {
   return false;
 }
 
-/* Sets a symbol's value, opening its (read-only) page around the store. */
-static bool sym_set_value(const obj_t *o, ElfW(Sym) *sym, ElfW(Addr) value, bool *exec) {
-  uint32_t flags;
-  if (!seg_flags(o, (uintptr_t)sym, &flags))
-    return false;
-  *exec = (flags & PF_X) != 0;
-  uintptr_t lo = (uintptr_t)sym & ~(uintptr_t)(MT_PAGE_SIZE - 1);
-  uintptr_t hi = ((uintptr_t)(sym + 1) + MT_PAGE_SIZE - 1) & ~(uintptr_t)(MT_PAGE_SIZE - 1);
-  if (!(flags & PF_W) && !mt_os_set_writable(lo, hi - lo, true, *exec))
-    return false;
-  sym->st_value = value;
-  if (!(flags & PF_W))
-    mt_os_set_writable(lo, hi - lo, false, *exec);
-  return true;
-}
-
-static void hide_name(const obj_t *o, const char *name) {
+/* Notes (does not yet hide) every defined version of name in o. */
+static void find_name(const obj_t *o, const char *name) {
   const uint32_t *gh = o->gnu_hash;
   uint32_t nbuckets = gh[0], symoffset = gh[1], bloom_size = gh[2];
   if (nbuckets == 0)
@@ -246,12 +239,8 @@ static void hide_name(const obj_t *o, const char *name) {
     ElfW(Sym) *sym = (ElfW(Sym) *)&o->symtab[i];
     if ((h | 1) == (h2 | 1) && sym->st_name < o->strsz &&
         strcmp(o->strtab + sym->st_name, name) == 0 && sym->st_shndx != SHN_UNDEF &&
-        sym->st_value != 0 && nhidden < MAX_HIDDEN) {
-      ElfW(Addr) value = sym->st_value;
-      bool exec;
-      if (sym_set_value(o, sym, 0, &exec))
-        hidden[nhidden++] = (typeof(hidden[0])){sym, value, exec};
-    }
+        sym->st_value != 0 && nhidden < MAX_HIDDEN)
+      hidden[nhidden++].sym = sym;
     if (h2 & 1)
       break;
   }
@@ -267,31 +256,54 @@ static bool in_object(const struct dl_phdr_info *info, uintptr_t a) {
   return false;
 }
 
+/* Writes the values of a group (0 to hide, the saved ones to restore),
+ * opening its read-only pages around the stores: one mprotect each way. */
+static void group_store(unsigned g, bool hide) {
+  if (!mt_os_set_writable(groups[g].lo, groups[g].hi - groups[g].lo, true, groups[g].exec))
+    return;
+  for (unsigned i = groups[g].first; i < groups[g].first + groups[g].n; i++)
+    hidden[i].sym->st_value = hide ? 0 : hidden[i].value;
+  mt_os_set_writable(groups[g].lo, groups[g].hi - groups[g].lo, false, groups[g].exec);
+}
+
 static int hide_one(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size, (void)arg;
   obj_t o;
   /* Not the program (it comes first in every scope anyway) nor us. */
-  if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0' ||
+  if (ngroups == MAX_GROUPS || info->dlpi_name == NULL || info->dlpi_name[0] == '\0' ||
       in_object(info, (uintptr_t)&hide_one) || !obj_parse(info, &o) || o.gnu_hash == NULL)
     return 0;
+  unsigned first = nhidden;
   for (unsigned k = 0; k < NNAMES; k++)
-    hide_name(&o, names[k]);
+    find_name(&o, names[k]);
+  if (nhidden == first)
+    return 0;
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (unsigned i = first; i < nhidden; i++) {
+    hidden[i].value = hidden[i].sym->st_value;
+    lo = (uintptr_t)hidden[i].sym < lo ? (uintptr_t)hidden[i].sym : lo;
+    hi = (uintptr_t)(hidden[i].sym + 1) > hi ? (uintptr_t)(hidden[i].sym + 1) : hi;
+  }
+  uint32_t flags;
+  if (!seg_flags(&o, lo, hi - lo, &flags) || (flags & PF_W)) {
+    nhidden = first; /* a writable symbol table: not seen in practice, left alone */
+    return 0;
+  }
+  unsigned g = ngroups++;
+  groups[g].first = first;
+  groups[g].n = nhidden - first;
+  groups[g].lo = lo & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+  groups[g].hi = (hi + MT_PAGE_SIZE - 1) & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+  groups[g].exec = (flags & PF_X) != 0;
+  group_store(g, true);
   return 0;
 }
 
-/* Puts every hidden value back (the object's page flags as they were). */
+/* Puts every hidden value back (the pages' flags as they were). */
 static void unhide_all(void) {
-  while (nhidden) {
-    nhidden--;
-    ElfW(Sym) *sym = hidden[nhidden].sym;
-    bool exec = hidden[nhidden].exec;
-    uintptr_t lo = (uintptr_t)sym & ~(uintptr_t)(MT_PAGE_SIZE - 1);
-    uintptr_t hi = ((uintptr_t)(sym + 1) + MT_PAGE_SIZE - 1) & ~(uintptr_t)(MT_PAGE_SIZE - 1);
-    if (mt_os_set_writable(lo, hi - lo, true, exec)) {
-      sym->st_value = hidden[nhidden].value;
-      mt_os_set_writable(lo, hi - lo, false, exec);
-    }
-  }
+  while (ngroups)
+    group_store(--ngroups, false);
+  nhidden = 0;
 }
 
 /* ---- the loaded objects ---------------------------------------------------- */

@@ -37,6 +37,13 @@ static dlmopen_fn real_dlmopen(void) {
 static MT_NOINLINE void *dlopen_rebound(const char *file, int flags) {
   mt_rebind_mark_t m;
   dlopen_fn real = real_dlopen();
+  /* Loaded already: nothing new comes in, nothing to rebind. */
+  void *loaded = real(file, RTLD_LAZY | RTLD_NOLOAD);
+  if (loaded != NULL) {
+    void *h = real(file, flags);
+    dlclose(loaded);
+    return h;
+  }
   mt_rebind_mark(&m);
   mt_rebind_hide();
   void *h = real(file, flags);
@@ -48,6 +55,12 @@ static MT_NOINLINE void *dlopen_rebound(const char *file, int flags) {
 static MT_NOINLINE void *dlmopen_rebound(Lmid_t ns, const char *file, int flags) {
   mt_rebind_mark_t m;
   dlmopen_fn real = real_dlmopen();
+  void *loaded = real(ns, file, RTLD_LAZY | RTLD_NOLOAD);
+  if (loaded != NULL) {
+    void *h = real(ns, file, flags);
+    dlclose(loaded);
+    return h;
+  }
   mt_rebind_mark(&m);
   mt_rebind_hide();
   void *h = real(ns, file, flags);
