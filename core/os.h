@@ -40,6 +40,8 @@ bool mt_os_truncate(int fd, size_t size);
 void *mt_os_map_file(int fd, size_t size, void *at);
 /* Replaces [p, p+size) with private zero pages. */
 void mt_os_map_anon_fixed(void *p, size_t size);
+/* Does path name an existing file (stat)? */
+bool mt_os_file_exists(const char *path);
 /* Reads a whole small file (e.g. /proc/self/cmdline) into buf; bytes read or -1. */
 long mt_os_read_file(const char *path, char *buf, size_t len);
 /* Reads /proc/thread-self/<leaf> (or /proc/self/<leaf> where the kernel has

@@ -648,6 +648,14 @@ bool mt_os_open_pages(uintptr_t p, size_t len) {
   return ok;
 }
 
+bool mt_os_file_exists(const char *path) {
+  struct stat st;
+  int saved = errno;
+  bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+  errno = saved;
+  return ok;
+}
+
 bool mt_os_set_writable(uintptr_t p, size_t len, bool writable, bool exec) {
   int saved = errno;
   bool ok = mprotect((void *)p, len,

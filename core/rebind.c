@@ -345,7 +345,51 @@ static int rebind_one(struct dl_phdr_info *info, size_t size, void *arg) {
   return 0;
 }
 
+/* ---- the caller's search path ------------------------------------------------ */
+
+/* The real dlopen searches a bare name with its caller's DT_RPATH/DT_RUNPATH;
+ * called from libmemtype it would use ours. The caller's search list
+ * (dlinfo RTLD_DI_SERINFO: its RPATH, LD_LIBRARY_PATH, its RUNPATH, the
+ * default directories, $ORIGIN expanded) is walked here instead, and the
+ * first directory that holds the file names it. Not the ld.so cache: a name
+ * found only there is left to the real search, which has the cache. */
+static bool caller_path(const char *file, uintptr_t caller, char *out, size_t len) {
+  Dl_info info;
+  struct link_map *lm = NULL;
+  if (file == NULL || strchr(file, '/') != NULL || caller == 0 ||
+      !dladdr1((void *)caller, &info, (void **)&lm, RTLD_DL_LINKMAP) || lm == NULL)
+    return false;
+  Dl_serinfo size;
+  if (dlinfo(lm, RTLD_DI_SERINFOSIZE, &size) != 0 || size.dls_size < sizeof(Dl_serinfo))
+    return false;
+  size_t bytes = (size.dls_size + MT_PAGE_SIZE - 1) & ~(MT_PAGE_SIZE - 1);
+  Dl_serinfo *si = mt_os_map(bytes);
+  if (si == NULL)
+    return false;
+  bool found = false;
+  si->dls_size = size.dls_size;
+  si->dls_cnt = size.dls_cnt;
+  if (dlinfo(lm, RTLD_DI_SERINFOSIZE, si) == 0 && dlinfo(lm, RTLD_DI_SERINFO, si) == 0) {
+    for (unsigned i = 0; i < si->dls_cnt && !found; i++) {
+      const char *dir = si->dls_serpath[i].dls_name;
+      size_t dl = strlen(dir), fl = strlen(file);
+      if (dl == 0 || dl + 1 + fl >= len)
+        continue;
+      memcpy(out, dir, dl);
+      out[dl] = '/';
+      memcpy(out + dl + 1, file, fl + 1);
+      found = mt_os_file_exists(out);
+    }
+  }
+  mt_os_unmap(si, bytes);
+  return found;
+}
+
 /* ---- public ---------------------------------------------------------------- */
+
+const char *mt_rebind_path(const char *file, uintptr_t caller, char *buf, size_t len) {
+  return caller_path(file, caller, buf, len) ? buf : file;
+}
 
 bool mt_rebind_is_foreign_new(uintptr_t pc) {
   Dl_info info;

@@ -11,6 +11,7 @@
 #define MT_REBIND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* The loaded objects of the base namespace before a load (their bases, in
@@ -35,6 +36,10 @@ void mt_rebind_unhide(void);
  * rewrote. Releases m. */
 unsigned mt_rebind_new_objects(mt_rebind_mark_t *m);
 
+/* The file a load from libmemtype should name so as to find what the real
+ * dlopen would for its caller (return address `caller`): a bare name is
+ * looked up in the caller's search path; buf receives it. Else file. */
+const char *mt_rebind_path(const char *file, uintptr_t caller, char *buf, size_t len);
 /* Is pc (where malloc was called) inside an operator new that is not
  * memtype's? libstdc++'s, when a DEEPBIND load brought libstdc++ in: the
  * load's constructors bound to it before the rebinding, and its blocks come

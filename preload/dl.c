@@ -2,7 +2,8 @@
  * (RTLD_DEEPBIND): their new objects are bound back to memtype's entry
  * points after the load (core/rebind.h). Every other load is a tail call to
  * the real function, so the loader still sees the program as the caller
- * (its RUNPATH, $ORIGIN and namespace). */
+ * (its RUNPATH, $ORIGIN and namespace); a rebound load of a bare name is
+ * looked up in the caller's search path first (core/rebind.h). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stddef.h>
@@ -34,9 +35,11 @@ static dlmopen_fn real_dlmopen(void) {
   return r;
 }
 
-static MT_NOINLINE void *dlopen_rebound(const char *file, int flags) {
+static MT_NOINLINE void *dlopen_rebound(const char *file, int flags, uintptr_t caller) {
   mt_rebind_mark_t m;
   dlopen_fn real = real_dlopen();
+  char path[4096];
+  file = mt_rebind_path(file, caller, path, sizeof(path));
   /* Loaded already: nothing new comes in, nothing to rebind. */
   void *loaded = real(file, RTLD_LAZY | RTLD_NOLOAD);
   if (loaded != NULL) {
@@ -52,9 +55,12 @@ static MT_NOINLINE void *dlopen_rebound(const char *file, int flags) {
   return h;
 }
 
-static MT_NOINLINE void *dlmopen_rebound(Lmid_t ns, const char *file, int flags) {
+static MT_NOINLINE void *dlmopen_rebound(Lmid_t ns, const char *file, int flags,
+                                          uintptr_t caller) {
   mt_rebind_mark_t m;
   dlmopen_fn real = real_dlmopen();
+  char path[4096];
+  file = mt_rebind_path(file, caller, path, sizeof(path));
   void *loaded = real(ns, file, RTLD_LAZY | RTLD_NOLOAD);
   if (loaded != NULL) {
     void *h = real(ns, file, flags);
@@ -71,12 +77,12 @@ static MT_NOINLINE void *dlmopen_rebound(Lmid_t ns, const char *file, int flags)
 
 MT_EXPORT void *dlopen(const char *file, int flags) {
   if (MT_UNLIKELY(mt_rebind_wanted(flags, true)))
-    return dlopen_rebound(file, flags);
+    return dlopen_rebound(file, flags, MT_CALLER);
   return real_dlopen()(file, flags);
 }
 
 MT_EXPORT void *dlmopen(Lmid_t ns, const char *file, int flags) {
   if (MT_UNLIKELY(mt_rebind_wanted(flags, ns == LM_ID_BASE)))
-    return dlmopen_rebound(ns, file, flags);
+    return dlmopen_rebound(ns, file, flags, MT_CALLER);
   return real_dlmopen()(ns, file, flags);
 }

@@ -3,7 +3,7 @@
 // new namespace (dlmopen) allocates and frees on its own. Under memtype
 // every block the modules allocate must be memtype's, and every free of
 // either side must reach memtype: glibc's free given a memtype block aborts.
-// Usage: deepbind NOW_LIB LAZY_LIB CXX_LIB
+// Usage: deepbind NOW_LIB LAZY_LIB CXX_LIB (CXX_LIB's directory in the RUNPATH)
 #include "mt_test.h"
 
 #include <string>
@@ -100,8 +100,11 @@ static void c_module(const char *path, int flags, const char *what, size_t keep)
 }
 
 static void cxx_module(const char *path) {
-  // Through dlmopen into the base namespace: the same as dlopen.
-  void *h = dlmopen(LM_ID_BASE, path, RTLD_NOW | RTLD_DEEPBIND);
+  // Through dlmopen into the base namespace: the same as dlopen. By its bare
+  // name, found through the program's RUNPATH (the loader must see the
+  // program as the caller, not libmemtype).
+  const char *slash = strrchr(path, '/');
+  void *h = dlmopen(LM_ID_BASE, slash ? slash + 1 : path, RTLD_NOW | RTLD_DEEPBIND);
   CHECK(h != nullptr, "cxx: dlmopen: %s", dlerror());
   if (!h)
     return;
@@ -187,5 +190,11 @@ int main(int argc, char **argv) {
   c_module(argv[2], RTLD_LAZY | RTLD_DEEPBIND, "lazy", 40 << 10);
   cxx_module(argv[3]);
   new_namespace(argv[2]);
+  // A plain load by bare name goes through the program's RUNPATH as well
+  // (memtype passes it on as a tail call: the loader sees the program).
+  void *plain = dlopen("libdl_alloc.so", RTLD_NOW);
+  CHECK(plain != nullptr, "plain dlopen through the RUNPATH: %s", dlerror());
+  if (plain)
+    dlclose(plain);
   return mt_finish();
 }
