@@ -978,6 +978,7 @@ void mt_fork_child(void) {
   mt_live_fork_child();
   mt_tcache_fork_child();
   mt_siggate_fork_child();
+  mt_rebind_fork_child();
 }
 
 static void print_summary(void);

@@ -199,6 +199,7 @@ static struct {
 } groups[MAX_GROUPS];
 static unsigned nhidden, ngroups;
 static int hide_users; /* loads in their window, any thread; under hide_lock */
+static MT_TLS int hide_depth; /* of them, this thread's (a constructor may load) */
 static mt_lock_t hide_lock;
 
 static uint32_t gnu_hash_of(const char *s) {
@@ -418,6 +419,7 @@ void mt_rebind_hide(void) {
   mt_lock(&hide_lock);
   if (hide_users++ == 0)
     dl_iterate_phdr(hide_one, NULL);
+  hide_depth++;
   mt_unlock(&hide_lock);
   mt_locks_leave();
 }
@@ -427,8 +429,18 @@ void mt_rebind_unhide(void) {
   mt_lock(&hide_lock);
   if (--hide_users == 0)
     unhide_all();
+  hide_depth--;
   mt_unlock(&hide_lock);
   mt_locks_leave();
+}
+
+void mt_rebind_fork_child(void) {
+  /* Only this thread's loads go on in the child: another thread's window
+   * would never close, its hidden names never come back. */
+  mt_lock_reset(&hide_lock);
+  hide_users = hide_depth;
+  if (hide_users == 0)
+    unhide_all();
 }
 
 void mt_rebind_mark(mt_rebind_mark_t *m) {

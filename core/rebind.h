@@ -32,6 +32,8 @@ void mt_rebind_mark(mt_rebind_mark_t *m);
  * memtype; unhide restores them (nested and concurrent loads counted). */
 void mt_rebind_hide(void);
 void mt_rebind_unhide(void);
+/* Fork child: the windows of the threads that did not follow are closed. */
+void mt_rebind_fork_child(void);
 /* Rebinds the objects loaded since m was taken; returns how many slots it
  * rewrote. Releases m. */
 unsigned mt_rebind_new_objects(mt_rebind_mark_t *m);
