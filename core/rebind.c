@@ -4,9 +4,13 @@
  * slots naming an entry point of ours are rewritten to what the global scope
  * resolves that name to, through an mprotect when the slot lies in the
  * object's RELRO pages (restored after). A lazy slot rewritten so never goes
- * back to the loader's resolver. Objects of other namespaces (dlmopen) are
- * left to their own libc copy: dl_iterate_phdr lists the caller's namespace
- * only. Locking: the loader's (dl_iterate_phdr); callers are dlopen paths. */
+ * back to the loader's resolver. While the load runs, the definitions of
+ * those names in the objects already loaded are hidden from the loader, so
+ * that the load's relocation and constructors bind to memtype too. Objects
+ * of other namespaces (dlmopen) are left to their own libc copy:
+ * dl_iterate_phdr lists the caller's namespace only. Locking: the loader's
+ * (dl_iterate_phdr), and hide_lock around hiding and restoring; callers are
+ * dlopen paths, never an allocation. */
 #define _GNU_SOURCE
 #include "rebind.h"
 
@@ -42,23 +46,20 @@ static const char *const names[] = {
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 static uintptr_t targets[NNAMES]; /* the global scope's definition, 0 when none */
-static int targets_state;         /* 0 not looked up, 1 looking, 2 done */
+static int targets_state;         /* 0 not looked up, 2 done */
 
 /* ---- helpers --------------------------------------------------------------- */
 
-/* Looks every name up in the global scope once (dlsym from libmemtype: its
- * scope is the global one, libmemtype first after the program). */
+/* Looks every name up in the global scope (dlsym from libmemtype: its scope
+ * is the global one, libmemtype first after the program). Threads racing
+ * here each look up and store the same values: none waits for another, which
+ * may hold the loader's lock (a constructor that loads). */
 static void resolve_targets(void) {
-  int expect = 0;
-  if (__atomic_compare_exchange_n(&targets_state, &expect, 1, false, __ATOMIC_ACQUIRE,
-                                  __ATOMIC_ACQUIRE)) {
-    for (unsigned i = 0; i < NNAMES; i++)
-      targets[i] = (uintptr_t)dlsym(RTLD_DEFAULT, names[i]);
-    __atomic_store_n(&targets_state, 2, __ATOMIC_RELEASE);
+  if (__atomic_load_n(&targets_state, __ATOMIC_ACQUIRE) == 2)
     return;
-  }
-  while (__atomic_load_n(&targets_state, __ATOMIC_ACQUIRE) != 2)
-    mt_os_yield();
+  for (unsigned i = 0; i < NNAMES; i++)
+    __atomic_store_n(&targets[i], (uintptr_t)dlsym(RTLD_DEFAULT, names[i]), __ATOMIC_RELAXED);
+  __atomic_store_n(&targets_state, 2, __ATOMIC_RELEASE);
 }
 
 static int name_index(const char *s) {

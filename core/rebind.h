@@ -2,10 +2,11 @@
  * Such an object looks symbols up in its own dependencies (libc.so.6,
  * libstdc++) before the global scope, so its malloc, free and operator new
  * would reach glibc's allocator while the rest of the process uses
- * memtype's. After such a load, every relocation slot of each new object
- * that names an allocator entry point (or sigaction, signal, dlopen,
- * dlmopen) is rewritten to what the global scope resolves that name to:
- * memtype's. Per dlopen, never on an allocation path. Not async-signal-safe
+ * memtype's. During such a load, libc's and libstdc++'s definitions of
+ * those names are hidden from the loader; after it, every relocation slot
+ * of each new object that names an allocator entry point (or sigaction,
+ * signal, dlopen, dlmopen) is rewritten to what the global scope resolves
+ * that name to: memtype's. Per dlopen, never on an allocation path. Not async-signal-safe
  * (it takes the loader's lock through dl_iterate_phdr). */
 #ifndef MT_REBIND_H
 #define MT_REBIND_H
