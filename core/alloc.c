@@ -18,6 +18,7 @@
 #include "modules.h"
 #include "options.h"
 #include "os.h"
+#include "rebind.h"
 #include "report.h"
 #include "dump.h"
 #include "fail.h"
@@ -655,6 +656,10 @@ static void check_family(const block_t *b, uintptr_t a, unsigned family, size_t 
   unsigned own = b->meta->f.family;
   if (own == family && (n == SIZE_MAX || n == requested_size(b)))
     return;
+  /* From malloc, but called by an operator new not ours (rebind.h). */
+  if (own == MT_FAM_MALLOC && family != MT_FAM_MALLOC &&
+      mt_rebind_is_foreign_new(mt_site_pc(b->meta->f.type)))
+    return;
   char detail[192];
   if (own != family)
     mt_snprintf(detail, sizeof(detail), "a block from %s released with %s (it takes %s)",
@@ -673,8 +678,9 @@ static void check_family(const block_t *b, uintptr_t a, unsigned family, size_t 
   mt_report(&e);
 }
 
-/* A pointer in no block of ours that glibc's malloc made (a library opened
- * with RTLD_DEEPBIND, memory from before memtype took over): it goes back to
+/* A pointer in no block of ours that glibc's malloc made (a library that
+ * looked glibc's malloc up itself, dlsym(RTLD_NEXT) after libc or through
+ * libc's handle; memory from before memtype took over): it goes back to
  * glibc, with one warning naming the caller's module. */
 static bool foreign(uintptr_t a, const block_t *b, uintptr_t pc, const char *what) {
   if (b->where != BLK_NONE || !mt_os_is_libc_block(a))
@@ -684,8 +690,8 @@ static bool foreign(uintptr_t a, const block_t *b, uintptr_t pc, const char *wha
     char where[512];
     mt_report_pc(where, sizeof(where), pc);
     mt_warn("%s(%p) of a block from glibc's own malloc, called from %s: passed to glibc "
-            "(a library opened with RTLD_DEEPBIND, or memory from before memtype started; "
-            "not counted, not checked; said once)", what, (void *)a, where);
+            "(a library that looked glibc's malloc up itself, or memory from before memtype "
+            "started; not counted, not checked; said once)", what, (void *)a, where);
   }
   return true;
 }
@@ -973,6 +979,7 @@ void mt_fork_child(void) {
   mt_live_fork_child();
   mt_tcache_fork_child();
   mt_siggate_fork_child();
+  mt_rebind_fork_child();
 }
 
 static void print_summary(void);

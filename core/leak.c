@@ -8,7 +8,10 @@
  * cycle of lost blocks that no definite one leads to gets one definite
  * leader, as valgrind's cliques do. The page lock is held throughout, so no
  * segment or huge block disappears while it is read; roots are read with
- * process_vm_readv, so a mapping that goes away cannot fault the scan. */
+ * process_vm_readv, so a mapping that goes away cannot fault the scan. A
+ * block is read in place unless it meets a page the program made
+ * unreadable (mprotect; listed once from /proc/self/maps before the scan):
+ * then through process_vm_readv too, its unreadable pages skipped. */
 #include "leak.h"
 
 #include <string.h>
@@ -38,6 +41,9 @@ typedef struct blk_s {
 } blk_t;
 
 typedef struct scan_s {
+  uintptr_t *sealed;  /* unreadable ranges, lo and hi pairs in address order */
+  size_t nsealed, sealed_cap;
+  bool sealed_partial; /* the list could not grow: read every block safely */
   blk_t *stack;
   size_t n, cap;
   bool oom;           /* the work stack could not grow: results are partial */
@@ -85,8 +91,10 @@ static bool resolve(uintptr_t v, blk_t *b, bool *interior) {
   }
   if (map == MT_MAP_GUARD) {
     mt_guard_blk_t *g = mt_guard_lookup(v);
+    /* A block of size 0 is its start address alone (it may be the first
+     * byte of the guard page after it): a pointer to it holds it. */
     if (g == NULL || g->meta.f.state != MT_STATE_LIVE || v < g->user ||
-        v >= g->user + g->meta.f.size)
+        v - g->user >= (g->meta.f.size ? g->meta.f.size : 1))
       return false;
     b->start = g->user;
     b->len = g->meta.f.size;
@@ -151,10 +159,83 @@ static void mark_words(scan_t *s, const uintptr_t *w, size_t n, bool from_reacha
       mark(s, w[i], from_reachable);
 }
 
+/* ---- reading a block ------------------------------------------------------ */
+
+static void note_sealed(uintptr_t lo, uintptr_t hi, const char *name, void *arg) {
+  (void)name;
+  scan_t *s = arg;
+  if (s->nsealed == s->sealed_cap) {
+    size_t cap = s->sealed_cap ? s->sealed_cap * 2 : 4096;
+    uintptr_t *bigger = mt_os_map(cap * 2 * sizeof(uintptr_t));
+    if (bigger == NULL) {
+      s->sealed_partial = true;
+      return;
+    }
+    if (s->sealed) {
+      memcpy(bigger, s->sealed, s->nsealed * 2 * sizeof(uintptr_t));
+      mt_os_unmap(s->sealed, s->sealed_cap * 2 * sizeof(uintptr_t));
+    }
+    s->sealed = bigger;
+    s->sealed_cap = cap;
+  }
+  s->sealed[2 * s->nsealed] = lo;
+  s->sealed[2 * s->nsealed + 1] = hi;
+  s->nsealed++;
+}
+
+/* Does [lo, hi) meet a page the process cannot read? (Binary search over the
+ * list; when it could not be made whole, assume so.) */
+static bool is_sealed(const scan_t *s, uintptr_t lo, uintptr_t hi) {
+  if (s->sealed_partial)
+    return true;
+  size_t a = 0, b = s->nsealed; /* first range whose end is above lo */
+  while (a < b) {
+    size_t m = (a + b) / 2;
+    if (s->sealed[2 * m + 1] <= lo)
+      a = m + 1;
+    else
+      b = m;
+  }
+  return a < s->nsealed && s->sealed[2 * a] < hi;
+}
+
+typedef void (*words_fn)(scan_t *s, const blk_t *b, const uintptr_t *w, size_t n, void *ctx);
+
+/* Calls fn on the words of b: in place, or (b meets an unreadable page)
+ * copied a chunk at a time without faulting, the unreadable pages left out.
+ * fn must not read another block through this function (one buffer). */
+static void each_words(scan_t *s, const blk_t *b, words_fn fn, void *ctx) {
+  size_t n = b->len / 8;
+  if (n == 0)
+    return;
+  if (!is_sealed(s, b->start, b->start + n * 8)) {
+    fn(s, b, (const uintptr_t *)b->start, n, ctx);
+    return;
+  }
+  static uintptr_t buf[1024];
+  uintptr_t a = b->start, end = b->start + n * 8;
+  while (a < end) {
+    size_t len = end - a < sizeof(buf) ? (size_t)(end - a) : sizeof(buf);
+    long got = mt_os_read_self(a, buf, len);
+    if (got < 8) {
+      a = (a + MT_PAGE_SIZE) & ~(uintptr_t)(MT_PAGE_SIZE - 1); /* unreadable: skip it */
+      continue;
+    }
+    fn(s, b, buf, (size_t)got / 8, ctx);
+    a += (uintptr_t)got & ~(uintptr_t)7;
+  }
+}
+
+static void mark_from(scan_t *s, const blk_t *b, const uintptr_t *w, size_t n, void *ctx) {
+  (void)b;
+  mark_words(s, w, n, *(const bool *)ctx);
+}
+
 static void drain(scan_t *s) {
   while (s->n) {
     blk_t b = s->stack[--s->n];
-    mark_words(s, (const uintptr_t *)b.start, b.len / 8, *b.mark == M_REACH);
+    bool reach = *b.mark == M_REACH;
+    each_words(s, &b, mark_from, &reach);
   }
 }
 
@@ -336,19 +417,22 @@ static void each_guarded(mt_guard_blk_t *g, void *arg, blk_fn fn) {
   static void name##_huge(mt_huge_t *h, void *arg) { each_huge(h, arg, fn); }   \
   static void name##_guard(mt_guard_blk_t *g, void *arg) { each_guarded(g, arg, fn); }
 
-/* A lost block: the lost blocks it points to are indirectly lost. */
-static void point_from_lost(scan_t *s, blk_t *b) {
-  if (*b->mark != M_NONE && *b->mark != M_IND)
-    return;
-  const uintptr_t *w = (const uintptr_t *)b->start;
-  for (size_t i = 0; i < b->len / 8; i++) {
+static void mark_indirect(scan_t *s, const blk_t *b, const uintptr_t *w, size_t n, void *ctx) {
+  (void)s, (void)ctx;
+  for (size_t i = 0; i < n; i++) {
     blk_t t;
     bool interior;
     if (w[i] > 4096 && resolve(w[i], &t, &interior) && t.start != b->start &&
         *t.mark == M_NONE)
       *t.mark = M_IND;
   }
-  (void)s;
+}
+
+/* A lost block: the lost blocks it points to are indirectly lost. */
+static void point_from_lost(scan_t *s, blk_t *b) {
+  if (*b->mark != M_NONE && *b->mark != M_IND)
+    return;
+  each_words(s, b, mark_indirect, NULL);
 }
 WALKER(lost, point_from_lost)
 
@@ -359,22 +443,26 @@ static void make_definite(scan_t *s, blk_t *b) {
 }
 WALKER(definite, make_definite)
 
+static void cover_words(scan_t *s, const blk_t *b, const uintptr_t *w, size_t n, void *ctx) {
+  (void)b, (void)ctx;
+  for (size_t i = 0; i < n; i++) {
+    blk_t t;
+    bool interior;
+    if (w[i] > 4096 && resolve(w[i], &t, &interior) && (*t.mark & 0x7f) == M_IND &&
+        !(*t.mark & M_COVER)) {
+      *t.mark |= M_COVER;
+      push(s, &t);
+    }
+  }
+}
+
 /* Covers (marks) every lost block reachable from b. */
 static void cover_from(scan_t *s, blk_t *b) {
   *b->mark |= M_COVER;
   push(s, b);
   while (s->n) {
     blk_t c = s->stack[--s->n];
-    const uintptr_t *w = (const uintptr_t *)c.start;
-    for (size_t i = 0; i < c.len / 8; i++) {
-      blk_t t;
-      bool interior;
-      if (w[i] > 4096 && resolve(w[i], &t, &interior) &&
-          (*t.mark & 0x7f) == M_IND && !(*t.mark & M_COVER)) {
-        *t.mark |= M_COVER;
-        push(s, &t);
-      }
-    }
+    each_words(s, &c, cover_words, NULL);
   }
 }
 
@@ -451,6 +539,7 @@ const mt_leak_result_t *mt_leak_scan(void) {
   s.ntypes = mt_site_count();
   size_t acc_bytes = (size_t)s.ntypes * MT_LEAK_KINDS * 3 * sizeof(uint64_t);
   s.acc = mt_os_map(acc_bytes);
+  mt_os_each_unreadable_mapping(note_sealed, &s);
   mt_lock(&mt_page_lock);
   __builtin_unwind_init(); /* callee-saved registers onto the stack, a root */
   scan_roots(&s);
@@ -474,6 +563,8 @@ const mt_leak_result_t *mt_leak_scan(void) {
   }
   if (s.stack)
     mt_os_unmap(s.stack, s.cap * sizeof(blk_t));
+  if (s.sealed)
+    mt_os_unmap(s.sealed, s.sealed_cap * 2 * sizeof(uintptr_t));
   if (s.oom)
     mt_warn("the leak scan ran out of memory for its work list: some blocks may be "
             "reported lost that are not");

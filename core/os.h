@@ -40,6 +40,8 @@ bool mt_os_truncate(int fd, size_t size);
 void *mt_os_map_file(int fd, size_t size, void *at);
 /* Replaces [p, p+size) with private zero pages. */
 void mt_os_map_anon_fixed(void *p, size_t size);
+/* Does path name an existing file (stat)? */
+bool mt_os_file_exists(const char *path);
 /* Reads a whole small file (e.g. /proc/self/cmdline) into buf; bytes read or -1. */
 long mt_os_read_file(const char *path, char *buf, size_t len);
 /* Reads /proc/thread-self/<leaf> (or /proc/self/<leaf> where the kernel has
@@ -58,6 +60,8 @@ bool mt_os_is_libc_block(uintptr_t p);
 void mt_os_libc_free(void *p);
 void *mt_os_libc_realloc(void *p, size_t n);
 size_t mt_os_libc_usable(void *p);
+/* Looks the three up now (not safe later while a DEEPBIND load runs). */
+void mt_os_libc_prepare(void);
 /* Reserves size bytes of inaccessible address space aligned to align
  * (no memory behind it); NULL when it cannot. */
 void *mt_os_reserve(size_t size, size_t align);
@@ -67,6 +71,9 @@ bool mt_os_protect(uintptr_t p, size_t len, bool rw);
 /* Makes pages accessible keeping what they hold (mprotect): for a page that
  * another thread may be using. */
 bool mt_os_open_pages(uintptr_t p, size_t len);
+/* Makes pages of a loaded object writable, or read-only again (RELRO, the
+ * symbol table); exec keeps them executable. */
+bool mt_os_set_writable(uintptr_t p, size_t len, bool writable, bool exec);
 size_t mt_os_physical_pages(void);
 /* The process's resident pages (/proc/self/statm; 4 KiB pages), 0 when unknown. */
 size_t mt_os_resident_pages(void);
@@ -91,6 +98,8 @@ long mt_os_read_self(uintptr_t addr, void *buf, size_t len);
  * name ("[stack]", a path, "" for anonymous memory). */
 typedef void (*mt_mapping_fn)(uintptr_t lo, uintptr_t hi, const char *name, void *arg);
 void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg);
+/* Same for each mapping the process cannot read (PROT_NONE), in address order. */
+void mt_os_each_unreadable_mapping(mt_mapping_fn fn, void *arg);
 void mt_os_write(int fd, const char *buf, size_t len);
 int mt_os_getpid(void);
 /* The calling thread's name (prctl PR_GET_NAME), "?" when unknown. */

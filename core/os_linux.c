@@ -475,26 +475,39 @@ bool mt_os_is_libc_block(uintptr_t p) {
   return (size & 2) && (size & ~(size_t)7) % 4096 == 0 && size >= 4096;
 }
 
-static void *libc_sym(const char *name) {
-  static void *libc;
-  if (libc == NULL)
-    libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-  return libc ? dlsym(libc, name) : NULL;
+/* glibc's free, realloc and malloc_usable_size, looked up once: while a
+ * RTLD_DEEPBIND load runs, libc's definitions are hidden (core/rebind.c). */
+static void *libc_fns[3];
+
+static void *libc_sym(unsigned i) {
+  static const char *const names[3] = {"free", "realloc", "malloc_usable_size"};
+  void *f = __atomic_load_n(&libc_fns[i], __ATOMIC_RELAXED);
+  if (f == NULL) {
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    f = libc ? dlsym(libc, names[i]) : NULL;
+    __atomic_store_n(&libc_fns[i], f, __ATOMIC_RELAXED);
+  }
+  return f;
+}
+
+void mt_os_libc_prepare(void) {
+  for (unsigned i = 0; i < 3; i++)
+    libc_sym(i);
 }
 
 void mt_os_libc_free(void *p) {
-  void (*f)(void *) = (void (*)(void *))libc_sym("free");
+  void (*f)(void *) = (void (*)(void *))libc_sym(0);
   if (f)
     f(p);
 }
 
 void *mt_os_libc_realloc(void *p, size_t n) {
-  void *(*f)(void *, size_t) = (void *(*)(void *, size_t))libc_sym("realloc");
+  void *(*f)(void *, size_t) = (void *(*)(void *, size_t))libc_sym(1);
   return f ? f(p, n) : NULL;
 }
 
 size_t mt_os_libc_usable(void *p) {
-  size_t (*f)(void *) = (size_t (*)(void *))libc_sym("malloc_usable_size");
+  size_t (*f)(void *) = (size_t (*)(void *))libc_sym(2);
   return f ? f(p) : 0;
 }
 
@@ -509,26 +522,26 @@ long mt_os_read_self(uintptr_t addr, void *buf, size_t len) {
   return n;
 }
 
-static void one_mapping(char *line, mt_mapping_fn fn, void *arg) {
+static void one_mapping(char *line, mt_mapping_fn fn, void *arg, bool unreadable) {
   char *p = line;
   uintptr_t lo = (uintptr_t)strtoull(p, &p, 16);
   uintptr_t hi = *p == '-' ? (uintptr_t)strtoull(p + 1, &p, 16) : 0;
   while (*p == ' ')
     p++;
-  bool rw = p[0] == 'r' && p[1] == 'w';
+  bool want = unreadable ? p[0] != 'r' : p[0] == 'r' && p[1] == 'w';
   for (int field = 0; field < 4 && *p; field++) { /* perms offset dev inode, then the name */
     while (*p && *p != ' ')
       p++;
     while (*p == ' ')
       p++;
   }
-  if (rw && hi > lo)
+  if (want && hi > lo)
     fn(lo, hi, p, arg);
 }
 
 /* Streams /proc/self/maps through a fixed buffer (in our .bss: no mapping of
  * its own appears in the list while it is read). */
-void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) {
+static void each_mapping(mt_mapping_fn fn, void *arg, bool unreadable) {
   static char buf[1 << 16];
   int saved = errno;
   int fd = open_self("maps");
@@ -548,7 +561,7 @@ void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) {
     char *line = buf, *nl;
     while ((nl = strchr(line, '\n')) != NULL) {
       *nl = '\0';
-      one_mapping(line, fn, arg);
+      one_mapping(line, fn, arg, unreadable);
       line = nl + 1;
     }
     have = (size_t)(buf + have - line);
@@ -558,11 +571,15 @@ void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) {
   }
   if (have) {
     buf[have] = '\0';
-    one_mapping(buf, fn, arg);
+    one_mapping(buf, fn, arg, unreadable);
   }
   close(fd);
   errno = saved;
 }
+
+void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) { each_mapping(fn, arg, false); }
+
+void mt_os_each_unreadable_mapping(mt_mapping_fn fn, void *arg) { each_mapping(fn, arg, true); }
 
 struct self_data {
   uintptr_t pc, lo, hi;
@@ -643,6 +660,22 @@ bool mt_os_protect(uintptr_t p, size_t len, bool rw) {
 bool mt_os_open_pages(uintptr_t p, size_t len) {
   int saved = errno;
   bool ok = mprotect((void *)p, len, PROT_READ | PROT_WRITE) == 0;
+  errno = saved;
+  return ok;
+}
+
+bool mt_os_file_exists(const char *path) {
+  struct stat st;
+  int saved = errno;
+  bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+  errno = saved;
+  return ok;
+}
+
+bool mt_os_set_writable(uintptr_t p, size_t len, bool writable, bool exec) {
+  int saved = errno;
+  bool ok = mprotect((void *)p, len,
+                     PROT_READ | (writable ? PROT_WRITE : 0) | (exec ? PROT_EXEC : 0)) == 0;
   errno = saved;
   return ok;
 }

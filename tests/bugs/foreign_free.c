@@ -1,5 +1,5 @@
-/* foreign_free - blocks made by glibc's own malloc (as a library opened
- * with RTLD_DEEPBIND gets them) handed to the free, realloc and
+/* foreign_free - blocks made by glibc's own malloc (as a library that looks
+ * it up in libc's handle gets them) handed to the free, realloc and
  * malloc_usable_size memtype interposes: they go back to glibc, with one
  * warning; not an error. */
 #define _GNU_SOURCE

@@ -46,6 +46,28 @@ __attribute__((noinline)) static char *make_inner(void) { return (char *)malloc(
 
 __attribute__((noinline)) static struct node *make_held(void) { return malloc(100); }
 
+#include <stdint.h> /* here, not above: the tests know new_node's line */
+#include <sys/mman.h>
+
+/* protnone, protnone_lost: blocks (a 64 KiB run, a 1 MiB huge block, a
+ * 20 KiB guarded one) whose middle pages the program made PROT_NONE: the
+ * scan at exit must neither fault nor misclassify them. */
+void *volatile kept_blocks[3];
+
+__attribute__((noinline)) static void *make_sealed(size_t n) {
+  char *p = malloc(n);
+  memset(p, 1, n);
+  uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+  if (mprotect((void *)lo, 4096, PROT_NONE) != 0)
+    perror("mprotect");
+  return p;
+}
+
+/* zero, zero_lost: five blocks of size 0, held by a global, or lost. */
+void *volatile zero_blocks[5];
+
+__attribute__((noinline)) static void *make_empty(void) { return malloc(0); }
+
 static pthread_barrier_t ready, done;
 
 static void *holder(void *arg) {
@@ -136,6 +158,18 @@ int main(int argc, char **argv) {
     pthread_join(t, NULL);
     pthread_create(&u, NULL, parked, NULL);
     scrub_stack();
+  } else if (!strcmp(m, "protnone") || !strcmp(m, "protnone_lost")) {
+    size_t sizes[3] = {64 << 10, 1 << 20, 20 << 10};
+    for (int i = 0; i < 3; i++)
+      kept_blocks[i] = make_sealed(sizes[i]);
+    if (!strcmp(m, "protnone_lost"))
+      kept_blocks[1] = NULL; /* the huge one is lost, sealed pages and all */
+  } else if (!strcmp(m, "zero") || !strcmp(m, "zero_lost")) {
+    for (int i = 0; i < 5; i++)
+      zero_blocks[i] = make_empty();
+    if (!strcmp(m, "zero_lost"))
+      for (int i = 0; i < 5; i++)
+        zero_blocks[i] = NULL;
   } else if (!strcmp(m, "million")) {
     struct node *h = NULL;
     for (int i = 0; i < 1000000; i++)

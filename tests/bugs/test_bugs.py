@@ -309,6 +309,49 @@ class Leaks(unittest.TestCase):
         self.assertRegex(r.stderr, r"47999952 bytes in 999999 blocks are indirectly lost")
         self.assertLess(took, 20, "2M live blocks took %.1f s" % took)
 
+    MODES = ({"MEMTYPE_TRASH": "0", "MEMTYPE_REDZONE": "0"}, CHECKS,
+             {"MEMTYPE_TRASH": "0", "MEMTYPE_REDZONE": "0", "MEMTYPE_GUARD": "*"},
+             {"MEMTYPE_GUARD": "make_sealed,make_empty"})
+
+    def test_pages_the_program_made_unreadable_are_skipped_not_faulted(self):
+        # Live blocks (a page run, a huge block, a guarded block) with a
+        # PROT_NONE page in the middle: the exit scan read them in place and
+        # died of SIGSEGV (or reported a guard fault of its own).
+        for env in self.MODES:
+            with self.subTest(**env):
+                r = run("leaky", "protnone", MEMTYPE_LEAKS="1", **env)
+                self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+                self.assertEqual(self.leak_lines(r), [], r.stderr)
+                self.assertNotIn("ERROR", r.stderr)
+                r = run("leaky", "protnone_lost", MEMTYPE_LEAKS="1", **env)
+                self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+                lines = self.leak_lines(r)
+                self.assertEqual(len(lines), 1, r.stderr)
+                self.assertRegex(lines[0], r"^memtype: LEAK: 1048576 bytes in 1 block is definitely "
+                                           r"lost, type make_sealed\+")
+
+    def test_the_default_scan_of_memtype_run_survives_unreadable_pages(self):
+        env = clean_env()
+        r = subprocess.run([os.environ.get("MEMTYPE_CMD", "build/bin/memtype"), "run", "--output",
+                            "off", "--", os.path.join(BIN, "leaky"), "protnone"], env=env,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        self.assertNotIn("memtype: LEAK:", r.stderr)
+
+    def test_blocks_of_size_zero_held_by_a_global_are_not_lost(self):
+        # Under guard pages a block of size 0 starts where its guard page
+        # does: a pointer to it was not taken for one ("0 bytes in 5 blocks
+        # are definitely lost", where valgrind finds no leak).
+        for env in self.MODES:
+            with self.subTest(**env):
+                r = run("leaky", "zero", MEMTYPE_LEAKS="1", **env)
+                self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
+                # and lost, they are still found
+                r = run("leaky", "zero_lost", MEMTYPE_LEAKS="1", **env)
+                self.assertRegex(r.stderr, r"(?m)^memtype: LEAK: 0 bytes in 5 blocks are definitely "
+                                           r"lost, type make_empty\+")
+                self.assertEqual(len(self.leak_lines(r)), 1, r.stderr)
+
     def test_exit_code_only_when_asked(self):
         self.assertEqual(run("leaky", "leaks").returncode, 0)
         self.assertEqual(run("leaky", "leaks", MEMTYPE_LEAK_EXITCODE="23").returncode, 23)

@@ -19,7 +19,7 @@
 # run_compare.sh reads (MT_EXPECT_SUMMARY, MT_REAL_KEEP, MT_REAL_TIMEOUT).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-cases="python_churn python_threads sqlite gcc_c gxx_cpp git perl tcl bash tar_xz"
+cases="python_churn python_threads sqlite gcc_c gxx_cpp git perl tcl bash tar_xz php"
 
 if [ "${1:-}" = --list ]; then printf '%s\n' $cases; exit 0; fi
 [ $# -eq 2 ] || { echo "usage: $0 CASE LIB  (CASE: $cases)" >&2; exit 2; }
@@ -91,6 +91,12 @@ case $case in
   tar_xz)
     need tar xz
     "$rc" --min-allocs 1000 "$lib" "$case" -- bash "$here/tar_xz_case.sh" ;;
+  php)
+    # php-cli with Debian's shared extensions (conf.d), which it dlopens with
+    # RTLD_DEEPBIND: their malloc and free must still be memtype's.
+    # USE_ZEND_ALLOC=0: the engine's own pools off, every block is malloc's.
+    need php
+    "$rc" --env USE_ZEND_ALLOC=0 --min-allocs "$(sz 100000 10000)" "$lib" "$case" -- php "$here/php_churn.php" "$(sz 4 1)" ;;
   *)
     echo "unknown case '$case' (cases: $cases)" >&2; exit 2 ;;
 esac
