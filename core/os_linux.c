@@ -207,6 +207,14 @@ void mt_os_unlink(const char *path) {
   errno = saved;
 }
 
+void mt_os_chown(const char *path, int uid) {
+  int saved = errno;
+  syscall(SYS_chown, path, (uid_t)uid, (gid_t)-1);
+  errno = saved;
+}
+
+int mt_os_geteuid(void) { return (int)syscall(SYS_geteuid); }
+
 void mt_os_close(int fd) {
   int saved = errno;
   close(fd);

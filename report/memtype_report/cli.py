@@ -603,6 +603,10 @@ def build_stat_parser(top=False):
 def cmd_stat(argv, top=False):
     import time
     args = build_stat_parser(top).parse_args(argv)
+    # The files of processes gone without removing them (killed, or exec'd
+    # a program without memtype): up to 70 MB each of /dev/shm otherwise.
+    for p in livemod.sweep(keep=args.pid):
+        print("memtype: removed %s: its process is gone" % p, file=sys.stderr)
     last, n = None, 0
     while True:
         try:
