@@ -41,9 +41,13 @@ trap 'exit 130' INT TERM HUP
 # srv CMD... &: becomes CMD (exec: $! is its pid), with the preload when
 # there is one.
 srv() {
-  if [ -n "$pre" ]; then exec env LD_PRELOAD="$pre" "$@"; else exec "$@"; fi
+  if [ -n "$pre" ]; then exec "${pl[@]}" "$@"; else exec "$@"; fi
 }
 t() { timeout -k 5 "$step" "$@"; }
+# "${pl[@]}" CMD: CMD with the preload (nothing when there is none: under
+# `memtype run` the server inherits LD_PRELOAD as it is).
+pl=()
+[ -z "$pre" ] || pl=(env LD_PRELOAD="$pre")
 # wait_gone PID: wait (bounded) for PID to end, then reap it; its status.
 wait_gone() {
   local i
@@ -112,12 +116,12 @@ postgres)
   data=$tmp/pgdata log=$tmp/postgres.log
   rows=$((size > 0 ? 20000 : 2000)) tx=$((size > 0 ? 200 : 25))
   # initdb (it runs postgres --single for the bootstrap) under memtype too.
-  t "${as_user[@]}" env LD_PRELOAD="$pre" "$bin/initdb" -D "$data" -A trust -U postgres \
+  t "${as_user[@]}" "${pl[@]}" "$bin/initdb" -D "$data" -A trust -U postgres \
       --no-sync -E UTF8 --locale=C >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; die "initdb failed"; }
   grep -a '^memtype' "$tmp/initdb.log" >&2
   # The postmaster in the background, its pid known; logs to a file with
   # each line's pid, so every process that said anything is counted.
-  "${as_user[@]}" env LD_PRELOAD="$pre" "$bin/postgres" -D "$data" -k "$tmp" \
+  "${as_user[@]}" "${pl[@]}" "$bin/postgres" -D "$data" -k "$tmp" \
     -c listen_addresses= -c fsync=off -c log_connections=on -c log_disconnections=on \
     -c "log_line_prefix=%p " -c max_connections=20 >"$log" 2>&1 &
   pm=$!
@@ -213,7 +217,7 @@ redis)
   command -v redis-server >/dev/null && command -v redis-cli >/dev/null || die "redis is not installed"
   sock=$tmp/redis.sock log=$tmp/redis.stderr
   # As root: as nobody (redis needs no root; its working dir is $tmp).
-  (cd "$tmp" && exec "${as_user[@]}" env LD_PRELOAD="$pre" redis-server --port 0 --unixsocket "$sock" \
+  (cd "$tmp" && exec "${as_user[@]}" "${pl[@]}" redis-server --port 0 --unixsocket "$sock" \
     --save '' --appendonly no --daemonize no --logfile "$tmp/redis.log" --dir "$tmp") >"$log" 2>&1 &
   rp=$!
   pids+=("$rp")
