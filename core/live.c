@@ -159,7 +159,9 @@ static bool copy_sparse(int fd, size_t used) {
   static const char zero[4096];
   for (size_t off = 0; off < used; off += sizeof(zero)) {
     size_t n = used - off < sizeof(zero) ? used - off : sizeof(zero);
-    if (memcmp(base + off, zero, n) == 0)
+    /* Only pages the file has: reading a hole of a shared tmpfs mapping
+     * would give the parent's file a page there (megabytes of them). */
+    if (!mt_os_page_resident(base + off) || memcmp(base + off, zero, n) == 0)
       continue;
     int err = 0;
     if (!mt_os_pwrite_all(fd, base + off, n, off, &err))

@@ -37,6 +37,10 @@ void mt_os_close(int fd);
 void mt_os_unlink(const char *path);
 /* Gives path to user uid (group unchanged); errors ignored. */
 void mt_os_chown(const char *path, int uid);
+/* Is the page at p (page-aligned, mapped) in memory? For a shared file
+ * mapping: does the file have that page (false for a hole)? True when it
+ * cannot tell. Never faults the page in. */
+bool mt_os_page_resident(const void *p);
 /* The effective user id. */
 int mt_os_geteuid(void);
 bool mt_os_truncate(int fd, size_t size);

@@ -1,7 +1,6 @@
 """Reader of a running process's live file (/dev/shm/memtype.PID.live,
 written by core/live.c when MEMTYPE_LIVE=1): sums every slot without
 stopping the process, as libmemstat reads the kernel's per-CPU slots."""
-import mmap
 import os
 import struct
 
@@ -134,6 +133,32 @@ def sweep(now=None, keep=None):
     return removed
 
 
+class _Reader:
+    """The live file read with pread, never mapped: a read fault on a hole
+    of a shared tmpfs mapping gives the file a page (a reader of the whole
+    directory would add a megabyte to a file of a few kilobytes); pread of
+    a hole reads zeros and allocates nothing."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def __getitem__(self, sl):
+        start = sl.start or 0
+        return os.pread(self.fd, sl.stop - start, start)
+
+    def unpack(self, fmt, off):
+        n = struct.calcsize(fmt)
+        b = os.pread(self.fd, n, off)
+        if len(b) < n:
+            raise LiveError("the live file is shorter than its header says")
+        return struct.unpack(fmt, b)
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
 def read(pid):
     """A Dump-like snapshot of process pid's live statistics."""
     p = path_of(pid)
@@ -146,13 +171,11 @@ def read(pid):
                         "MEMTYPE_LIVE=1 (memtype run --live=1)" % (pid, p)) from None
     except OSError as e:
         raise LiveError("%s: %s" % (p, e.strerror)) from None
-    try:
-        size = os.fstat(fd).st_size
-        if size < 4096:
-            raise LiveError("%s: too short to be a live file" % p)
-        m = mmap.mmap(fd, size, prot=mmap.PROT_READ)
-    finally:
-        os.close(fd)
+    m = _Reader(fd)
+    size = os.fstat(fd).st_size
+    if size < 4096:
+        m.close()
+        raise LiveError("%s: too short to be a live file" % p)
     import time
     if _stale(pid, p, os.stat(p), time.time()):
         # Its figures are those of a process that is gone or no longer runs
@@ -170,7 +193,7 @@ def read(pid):
         if m[:8] != MAGIC:
             raise LiveError("%s: not a memtype live file (or not ready yet)" % p)
         (version, fpid, slots, ctypes, cps, rec, dir_off, types_off, chunks_off, ntypes,
-         nchunks, nclasses) = struct.unpack_from("<IIIIIIQQQIII", m, 8)
+         nchunks, nclasses) = m.unpack("<IIIIIIQQQIII", 8)
         if version != 1 or rec < 48 or rec > 4096:
             raise LiveError("%s: live file version %d, record size %d; this reader knows "
                             "version 1" % (p, version, rec))
@@ -183,10 +206,10 @@ def read(pid):
         d.depth = 0
         if nclasses > 1000:
             raise LiveError("%s: corrupt class count %d" % (p, nclasses))
-        d.sizes = list(struct.unpack_from("<%dI" % nclasses, m, 68))
+        d.sizes = list(m.unpack("<%dI" % nclasses, 68))
         d.modules = _modules(pid)
         types = {}
-        dir_entries = struct.unpack_from("<%dI" % (slots * cps), m, dir_off)
+        dir_entries = m.unpack("<%dI" % (slots * cps), dir_off)
         for s in range(slots):
             row = dir_entries[s * cps:(s + 1) * cps]
             for c, idx in enumerate(row):
@@ -195,17 +218,19 @@ def read(pid):
                 off = chunks_off + (idx - 1) * chunk_bytes
                 if off + chunk_bytes > size:
                     continue
+                chunk = m[off:off + chunk_bytes]
                 for i in range(ctypes):
-                    a, f, ba, bf, c0, c1 = struct.unpack_from("<6Q", m, off + i * rec)
-                    fails = struct.unpack_from("<Q", m, off + i * rec + 48)[0] if rec >= 56 else 0
+                    a, f, ba, bf, c0, c1 = struct.unpack_from("<6Q", chunk, i * rec)
+                    fails = struct.unpack_from("<Q", chunk, i * rec + 48)[0] if rec >= 56 else 0
                     if not (a or f or fails):
                         continue
                     tid = c * ctypes + i
                     t = types.get(tid)
                     if t is None:
                         toff = types_off + tid * 64
-                        pc = struct.unpack_from("<Q", m, toff)[0] if tid < ntypes else 0
-                        name = m[toff + 8:toff + 64].split(b"\0", 1)[0].decode("utf-8", "replace")
+                        trec = m[toff:toff + 64]
+                        pc = struct.unpack_from("<Q", trec, 0)[0] if tid < ntypes else 0
+                        name = trec[8:64].split(b"\0", 1)[0].decode("utf-8", "replace")
                         t = types[tid] = TypeStats(tid, [pc] if pc and not name else [], name)
                     t.add_record(a, f, ba, bf, c0 | c1 << 64, fails)
         d.types = [types[k] for k in sorted(types)]
