@@ -30,7 +30,8 @@ pids=()
 fail=0
 
 die() { echo "server_case[$server]: $*" >&2; exit 1; }
-bad() { echo "server_case[$server]: FAIL: $*" >&2; fail=1; }
+fails=()
+bad() { echo "server_case[$server]: FAIL: $*" >&2; fail=1; fails+=("$*"); }
 cleanup() {
   local p
   for p in "${pids[@]+"${pids[@]}"}"; do kill -KILL "$p" 2>/dev/null; done
@@ -46,8 +47,54 @@ srv() {
 t() { timeout -k 5 "$step" "$@"; }
 # "${pl[@]}" CMD: CMD with the preload (nothing when there is none: under
 # `memtype run` the server inherits LD_PRELOAD as it is).
+# With a preload the server also keeps a live view (MEMTYPE_LIVE=1), which
+# live_check reads with `memtype stat` while it runs (the memtype command of
+# the same build: bin/ beside lib/), and whose files must all be gone after.
 pl=()
-[ -z "$pre" ] || pl=(env LD_PRELOAD="$pre")
+mtcmd=
+if [ -n "$pre" ]; then
+  pl=(env LD_PRELOAD="$pre" MEMTYPE_LIVE=1)
+  mtcmd=$(dirname "$(dirname "$pre")")/bin/memtype
+  [ -x "$mtcmd" ] || mtcmd=
+fi
+live_pids=()
+
+# live_check PID...: `memtype stat` shows each running server process's
+# call sites (not an empty table); remembered for live_gone.
+live_check() {
+  local p out n
+  [ -n "$mtcmd" ] || return 0
+  for p in "$@"; do
+    live_pids+=("$p")
+    out=$(t "$mtcmd" stat --lines 3 "$p" 2>&1)
+    n=$(printf '%s\n' "$out" | sed -n 's/^memtype: \([0-9]*\) call sites in .*/\1/p' | head -n 1)
+    if [ -z "$n" ] || [ "$n" -lt 5 ]; then
+      bad "memtype stat $p: ${n:-no} call sites: $(printf '%s' "$out" | head -n 1)"
+    fi
+  done
+}
+
+# The live files there before this run: any other one left at the end
+# whose process is gone is this run's (initdb's children, say).
+shm_before=$(ls /dev/shm 2>/dev/null | grep '^memtype\..*\.live$')
+
+# live_gone: no live file of a server process is left in /dev/shm.
+live_gone() {
+  local f q
+  for f in $(ls /dev/shm 2>/dev/null | grep '^memtype\..*\.live$'); do
+    printf '%s\n' "$shm_before" | grep -qx "$f" && continue
+    q=${f#memtype.}
+    q=${q%.live}
+    kill -0 "$q" 2>/dev/null || live_pids+=("$q")
+  done
+  local p
+  for p in $(printf '%s\n' "${live_pids[@]+"${live_pids[@]}"}" | sort -u); do
+    if [ -e "/dev/shm/memtype.$p.live" ]; then
+      bad "/dev/shm/memtype.$p.live left behind (owner $(stat -c %U "/dev/shm/memtype.$p.live"))"
+      rm -f "/dev/shm/memtype.$p.live"
+    fi
+  done
+}
 # wait_gone PID: wait (bounded) for PID to end, then reap it; its status.
 wait_gone() {
   local i
@@ -89,6 +136,15 @@ check_dumps() {
                                               grep -oE '[0-9]+\)$' | tr -d ')')
   local uniq
   uniq=$(printf '%s\n' "${want[@]+"${want[@]}"}" | sort -un | grep -v '^$')
+  # No live file left by any of them, nor by any process that wrote a dump
+  # (initdb's children too).
+  for d in "$dumpdir"/*.mtd; do
+    [ -e "$d" ] || continue
+    p=${d%.mtd}
+    live_pids+=("${p##*.}")
+  done
+  live_pids+=($uniq)
+  live_gone
   for p in $uniq; do
     n=$((n + 1))
     d=$(ls "$dumpdir"/*."$p".mtd 2>/dev/null | head -n 1)
@@ -138,6 +194,8 @@ postgres)
   q -c "select count(*), sum(a), md5(string_agg(b, ',' order by a)) from t" &&
   q -c "select b from t where a in (1, 7, $rows) order by a" &&
   q -c "create index on t (b); select count(*) from t where b like 'a%'" || bad "psql failed"
+  # The postmaster and its helpers, live.
+  live_check "$pm" $(cat /proc/"$pm"/task/*/children 2>/dev/null)
   t "$bin/pgbench" -h "$tmp" -U postgres -i -s 1 -q postgres >>"$tmp/pgbench.log" 2>&1 || bad "pgbench -i failed"
   t "$bin/pgbench" -h "$tmp" -U postgres -n -t "$tx" -c 4 postgres >>"$tmp/pgbench.log" 2>&1 || bad "pgbench failed"
   grep -a 'number of transactions actually processed' "$tmp/pgbench.log"
@@ -196,6 +254,8 @@ EOF
     sleep 0.1
   done
   workers=$(cat /proc/"$master"/task/*/children 2>/dev/null)
+  # The master (root) and its workers (nobody), live.
+  live_check "$master" $workers
   n=$((size > 0 ? 50 : 10))
   for i in $(seq 1 "$n"); do
     for f in index.html small.txt big.bin; do
@@ -248,6 +308,7 @@ print("DBSIZE")
 EOF
   t redis-cli -s "$sock" <"$tmp/cmds.txt" | md5sum || bad "redis-cli failed"
   t redis-cli -s "$sock" <"$tmp/cmds.txt" | tail -n 40
+  live_check "$rp"
   t redis-benchmark -s "$sock" -n "$n" -q -t set,get,lpush,lpop,incr >"$tmp/bench.log" 2>&1 || bad "redis-benchmark failed"
   t redis-cli -s "$sock" shutdown nosave >/dev/null 2>&1
   wait_gone "$rp" || bad "redis-server exited $?"
@@ -256,4 +317,9 @@ EOF
   ;;
 *) die "unknown server '$server'" ;;
 esac
+# The problems again, last (run_compare.sh shows the tail of stderr).
+if [ "$fail" != 0 ]; then
+  echo "server_case[$server]: ${#fails[@]} problem(s):" >&2
+  printf '  %s\n' "${fails[@]}" | sort | uniq -c | sort -rn | head -n 12 >&2
+fi
 exit "$fail"
