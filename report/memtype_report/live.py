@@ -104,7 +104,7 @@ def _stale(pid, p, st, now):
     creating it)."""
     if not pid_alive(pid):
         return True
-    return now - st.st_mtime >= 5 and _maps_file(pid, p) is False
+    return now - st.st_mtime >= 2 and _maps_file(pid, p) is False
 
 
 def sweep(now=None, keep=None):

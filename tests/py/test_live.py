@@ -6,6 +6,7 @@ import glob
 import os
 import subprocess
 import tempfile
+import time
 import unittest
 
 from mtenv import CMD, LIB, clean_env  # noqa: E402  (also puts report/ on sys.path)
@@ -238,6 +239,33 @@ class Live(unittest.TestCase):
         for pid in ours + [p.pid]:
             self.assertFalse(os.path.exists(live.path_of(pid)), "%s left behind" %
                              live.path_of(pid))
+
+    def test_a_process_that_execs_a_program_without_memtype_is_not_shown_stale(self):
+        # env runs under memtype (its live file made), drops LD_PRELOAD and
+        # execs sleep: the pid lives on without memtype; its file is stale.
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_LIVE": "1", "MEMTYPE_OUTPUT": "off"})
+        p = subprocess.Popen(["/usr/bin/env", "-u", "LD_PRELOAD", "/bin/sleep", "30"], env=env)
+        try:
+            f = live.path_of(p.pid)
+            for _ in range(100):
+                if os.path.exists(f):
+                    break
+                time.sleep(0.05)
+            self.assertTrue(os.path.exists(f))
+            for _ in range(200):  # until sleep runs (env's file no longer mapped)
+                with open("/proc/%d/cmdline" % p.pid, "rb") as c:
+                    if c.read().startswith(b"/bin/sleep"):
+                        break
+                time.sleep(0.05)
+            time.sleep(2.2)  # not a file just made
+            r = subprocess.run([CMD, "stat", str(p.pid)], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, r.stdout)
+            self.assertEqual(r.stdout, "")
+            self.assertIn("process %d no longer runs under memtype" % p.pid, r.stderr)
+            self.assertFalse(os.path.exists(f), "stale live file left")
+        finally:
+            kill_wait(p)
 
     def test_no_live_view_is_a_clear_error(self):
         r = subprocess.run([CMD, "stat", "1"], capture_output=True, text=True)
