@@ -78,14 +78,19 @@ def _modules(pid):
 
 
 def pid_alive(pid):
-    """Is there a process pid? (a zombie counts: it has not been reaped)"""
+    """Is process pid running? A zombie is not: it has ended, only its
+    parent has not reaped it yet."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
+        pass
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[:1] != [b"Z"]
+    except OSError:
         return True
-    return True
 
 
 def _maps_file(pid, path):
