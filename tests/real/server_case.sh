@@ -32,9 +32,24 @@ fail=0
 die() { echo "server_case[$server]: $*" >&2; exit 1; }
 fails=()
 bad() { echo "server_case[$server]: FAIL: $*" >&2; fail=1; fails+=("$*"); }
+# descendants PID: PID's children, theirs, ... (from /proc).
+descendants() {
+  local c
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    echo "$c"
+    descendants "$c"
+  done
+}
+# On any way out: what is still running of the server (the processes
+# started and every descendant: nginx's workers outlive a killed master),
+# killed by pid.
 cleanup() {
-  local p
-  for p in "${pids[@]+"${pids[@]}"}"; do kill -KILL "$p" 2>/dev/null; done
+  local p all=()
+  for p in "${pids[@]+"${pids[@]}"}"; do
+    kill -0 "$p" 2>/dev/null || continue
+    all+=("$p" $(descendants "$p"))
+  done
+  [ ${#all[@]} -eq 0 ] || kill -KILL "${all[@]}" 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
