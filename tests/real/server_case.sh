@@ -141,7 +141,7 @@ if [ -n "$pre" ] && [ -n "${MEMTYPE_OUTPUT:-}" ]; then dumpdir=$(dirname "$MEMTY
 # check_dumps LOG EXPECTED_PIDS...: every pid expected has a whole dump;
 # the memtype lines of the log go to stderr.
 check_dumps() {
-  local log=$1 p d n=0
+  local log=$1 p d g n=0
   shift
   [ -f "$log" ] && grep -a '^memtype' "$log" >&2
   [ -n "$dumpdir" ] || return 0
@@ -168,6 +168,16 @@ check_dumps() {
     elif [ "$(head -c 8 "$d" | od -An -tx1 | tr -d ' \n')" != 6d656d747970651a ] ||
          [ "$(dd if="$d" bs=1 skip=16 count=1 2>/dev/null | od -An -tu1 | tr -d ' \n')" != 1 ]; then
       bad "the dump $d of process $p is not whole"
+    elif [ "${MEMTYPE_GUARD:-}" = '*' ] && [ -n "$mtcmd" ]; then
+      # Every allocation chosen for guard pages: the process guarded some
+      # (the option must survive the server rewriting its environment).
+      g=$("$mtcmd" report --json "$d" 2>/dev/null | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["processes"][0]
+print(sum(t["guarded"] for t in p["types"]), sum(t["allocs"] for t in p["types"]))')
+      case $g in
+        0\ *|'') bad "process $p guarded no allocation under MEMTYPE_GUARD='*' (guarded, allocations: ${g:-unreadable})" ;;
+      esac
     fi
   done
   local nd
