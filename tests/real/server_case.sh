@@ -82,6 +82,9 @@ live_check() {
   for p in "$@"; do
     live_pids+=("$p")
     out=$(t "$mtcmd" stat --lines 3 "$p" 2>&1)
+    # A short-lived helper (postgres's startup process, an autovacuum
+    # worker) may have ended since it was listed.
+    kill -0 "$p" 2>/dev/null || continue
     n=$(printf '%s\n' "$out" | sed -n 's/^memtype: \([0-9]*\) call sites in .*/\1/p' | head -n 1)
     if [ -z "$n" ] || [ "$n" -lt 5 ]; then
       bad "memtype stat $p: ${n:-no} call sites: $(printf '%s' "$out" | head -n 1)"
@@ -149,6 +152,11 @@ check_dumps() {
   # And every pid that printed a summary.
   while read -r p; do want+=("$p"); done < <(grep -aoE '^memtype: summary: .* \(pid [0-9]+\)' "$log" 2>/dev/null |
                                               grep -oE '[0-9]+\)$' | tr -d ')')
+  # A summary's figures are never negative (no count wrapped past 2^63:
+  # a fork child freeing its parent's blocks must not make them so).
+  local wrapped
+  wrapped=$(grep -aE '^memtype: summary: ' "$log" 2>/dev/null | grep -E '[0-9]{19,}' | head -n 3)
+  [ -z "$wrapped" ] || bad "a summary with a wrapped (negative) count: $(printf '%s' "$wrapped" | head -n 1)"
   local uniq
   uniq=$(printf '%s\n' "${want[@]+"${want[@]}"}" | sort -un | grep -v '^$')
   # No live file left by any of them, nor by any process that wrote a dump
