@@ -95,7 +95,10 @@ bool mt_is_initialized(void) { return __atomic_load_n(&init_state, __ATOMIC_ACQU
 
 /* The loader may call malloc before libc has set environ: read the options
  * again once constructors run. */
-static void dump_before_dying(int sig) { mt_dump_write(sig ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig); }
+static void dump_before_dying(int sig) {
+  mt_dump_write(sig ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig);
+  mt_live_fini();
+}
 
 void mt_late_init(void) {
   mt_init();
@@ -995,7 +998,7 @@ void mt_at_exit(void) {
     mt_leak_print(leaks, mt_opt.leak_lines);
   }
   mt_dump_write(MT_DUMP_EXIT, 0);
-  mt_live_stop();
+  mt_live_fini();
   if (mt_opt.stats)
     print_summary();
   /* MEMTYPE_LEAK_EXITCODE: leaks fail the run when the user asks. */

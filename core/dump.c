@@ -11,6 +11,7 @@
 #include "dump.h"
 #include "fail.h"
 #include "leak.h"
+#include "live.h"
 #include "memguard.h"
 #include "modules.h"
 #include "lock.h"
@@ -490,6 +491,7 @@ static void on_fatal(int sig, void *info, void *uc) {
   (void)info, (void)uc;
   mt_modules_hold++;
   mt_dump_write(MT_DUMP_FATAL, sig);
+  mt_live_fini();
   mt_os_reraise_default(sig);
 }
 

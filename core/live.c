@@ -104,10 +104,16 @@ bool mt_live_start(void) {
   /* Types interned before the file existed. */
   for (unsigned t = MT_TYPE_FIRST; t < mt_site_count(); t++)
     mt_live_note_type(t, mt_site_pc(t), mt_site_name(t));
+  /* And their counters so far. */
+  mt_tcache_live_adopt();
   return true;
 }
 
 bool mt_live_on(void) { return base != NULL; }
+
+bool mt_live_owns(const void *p) {
+  return base != NULL && (const char *)p >= base && (const char *)p < base + FILE_SIZE;
+}
 
 mt_typestat_t *mt_live_chunk(unsigned slot, unsigned chunk) {
   if (base == NULL || slot >= MT_LIVE_SLOTS)
@@ -147,11 +153,31 @@ void mt_live_note_type(unsigned id, uintptr_t pc, const char *name) {
     ;
 }
 
+/* Copies [0, used) of the parent's file into fd page by page, leaving out
+ * the pages that are all zero: the child's file stays as sparse as the
+ * parent's (a header, a few directory and type pages, the chunks in use)
+ * instead of megabytes of written zeros. */
+static bool copy_sparse(int fd, size_t used) {
+  static const char zero[4096];
+  for (size_t off = 0; off < used; off += sizeof(zero)) {
+    size_t n = used - off < sizeof(zero) ? used - off : sizeof(zero);
+    /* Only pages the file has: reading a hole of a shared tmpfs mapping
+     * would give the parent's file a page there (megabytes of them). */
+    if (!mt_os_page_resident(base + off) || memcmp(base + off, zero, n) == 0)
+      continue;
+    int err = 0;
+    if (!mt_os_pwrite_all(fd, base + off, n, off, &err))
+      return false;
+  }
+  return true;
+}
+
 void mt_live_fork_child(void) {
   if (base == NULL)
     return;
   int fd;
   char child_path[128];
+  path[0] = '\0'; /* the parent's file is the parent's to remove */
   if (!make_file(child_path, sizeof(child_path), &fd)) {
     /* No file of its own: the child must not write into the parent's. */
     mt_os_map_anon_fixed(base, FILE_SIZE);
@@ -163,9 +189,7 @@ void mt_live_fork_child(void) {
   size_t used = CHUNKS_OFF + (size_t)__atomic_load_n(&next_chunk, __ATOMIC_RELAXED) * CHUNK_BYTES;
   if (used > FILE_SIZE)
     used = FILE_SIZE;
-  int err = 0;
-  mt_os_pwrite_all(fd, base, used, 0, &err);
-  if (err || mt_os_map_file(fd, FILE_SIZE, base) != base) {
+  if (!copy_sparse(fd, used) || mt_os_map_file(fd, FILE_SIZE, base) != base) {
     mt_os_close(fd);
     mt_os_unlink(child_path);
     mt_os_map_anon_fixed(base, FILE_SIZE);
@@ -177,8 +201,15 @@ void mt_live_fork_child(void) {
   hdr()->pid = (uint32_t)mt_os_getpid();
 }
 
-void mt_live_stop(void) {
-  if (base == NULL)
+void mt_live_set_owner(int uid) {
+  if (base == NULL || path[0] == '\0' || uid < 0)
+    return;
+  mt_os_chown(path, uid);
+}
+
+void mt_live_fini(void) {
+  if (base == NULL || path[0] == '\0')
     return;
   mt_os_unlink(path);
+  path[0] = '\0';
 }

@@ -35,6 +35,14 @@ bool mt_os_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, int *er
 int mt_os_create_excl(const char *path);
 void mt_os_close(int fd);
 void mt_os_unlink(const char *path);
+/* Gives path to user uid (group unchanged); errors ignored. */
+void mt_os_chown(const char *path, int uid);
+/* Is the page at p (page-aligned, mapped) in memory? For a shared file
+ * mapping: does the file have that page (false for a hole)? True when it
+ * cannot tell. Never faults the page in. */
+bool mt_os_page_resident(const void *p);
+/* The effective user id. */
+int mt_os_geteuid(void);
 bool mt_os_truncate(int fd, size_t size);
 /* Maps size bytes of fd shared, at `at` (MAP_FIXED) when not NULL. */
 void *mt_os_map_file(int fd, size_t size, void *at);

@@ -207,6 +207,23 @@ void mt_os_unlink(const char *path) {
   errno = saved;
 }
 
+void mt_os_chown(const char *path, int uid) {
+  int saved = errno;
+  syscall(SYS_chown, path, (uid_t)uid, (gid_t)-1);
+  errno = saved;
+}
+
+bool mt_os_page_resident(const void *p) {
+  unsigned char v = 1;
+  int saved = errno;
+  if (mincore((void *)((uintptr_t)p & ~(uintptr_t)4095), 4096, &v) != 0)
+    v = 1;
+  errno = saved;
+  return (v & 1) != 0;
+}
+
+int mt_os_geteuid(void) { return (int)syscall(SYS_geteuid); }
+
 void mt_os_close(int fd) {
   int saved = errno;
   close(fd);

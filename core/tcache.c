@@ -231,6 +231,38 @@ bool mt_tcache_refill(mt_tcache_t *tc, unsigned c) {
   return got != 0;
 }
 
+/* Counters counted before the live file existed (a library's constructor
+ * that allocates before memtype's runs: libstdc++'s, ICU's) sit in private
+ * chunks the reader never sees, and every later count of those types with
+ * them. Each is copied into a chunk of the file and the pointer moved, at
+ * constructor time, when the caller is normally the only thread (a count
+ * made by another thread during the copy can be lost from the view only). */
+void mt_tcache_live_adopt(void) {
+  mt_lock(&registry_lock);
+  for (mt_tcache_t *tc = registry; tc; tc = tc->next)
+    for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
+      mt_typestat_t *old = tc->stat[c];
+      if (old == NULL || mt_live_owns(old))
+        continue;
+      mt_typestat_t *s = mt_live_chunk(tc->slot, c);
+      if (s == NULL)
+        break;
+      memcpy(s, old, MT_STAT_CHUNK * sizeof(*s));
+      __atomic_store_n(&tc->stat[c], s, __ATOMIC_RELEASE);
+    }
+  for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
+    mt_typestat_t *old = shared[c];
+    if (old == NULL || mt_live_owns(old))
+      continue;
+    mt_typestat_t *s = mt_live_chunk(0, c);
+    if (s == NULL)
+      break;
+    memcpy(s, old, MT_STAT_CHUNK * sizeof(*s));
+    shared[c] = s;
+  }
+  mt_unlock(&registry_lock);
+}
+
 void mt_tcache_count_failure(mt_tcache_t *tc, unsigned type) {
   if (tc) {
     mt_stat_add(&mt_tcache_stat(tc, type)->failures, 1);

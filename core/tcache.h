@@ -178,6 +178,9 @@ static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigne
 
 /* An injected failure of `type` (slow path; tc may be NULL). */
 void mt_tcache_count_failure(mt_tcache_t *tc, unsigned type);
+/* The live file has just been made: moves the counters kept so far in
+ * private chunks into it (live.c). */
+void mt_tcache_live_adopt(void);
 
 static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t n) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);

@@ -147,7 +147,13 @@ def run_summary(output, started, glob, said_why=False):
                   "memtype was inside none of them, or none of them reached its end" % (
                       output, os.getcwd()), file=sys.stderr)
         return
-    progs = sorted({os.path.basename(d.exe) or "?" for d in dumps})
+    # A server tree is dozens of processes of a few programs: each program
+    # once, with its count.
+    count = {}
+    for d in dumps:
+        k = os.path.basename(d.exe) or "?"
+        count[k] = count.get(k, 0) + 1
+    progs = ["%s x%d" % (k, n) if n > 1 else k for k, n in sorted(count.items())]
     errors = sum(d.errors_total for d in dumps)
     lost = {}
     for d in dumps:
@@ -179,9 +185,15 @@ def run_summary(output, started, glob, said_why=False):
     def short(f):  # the dumps in the working directory by their names
         return f[len(here):] if f.startswith(here) else f
     files = [short(f) for f in files]
-    shown = files if len(files) <= 4 else files[:3] + ["..."]
-    print("memtype: dumps: %s; full report: memtype report --leaks --errors --types %s" % (
-        " ".join(shown), " ".join(files) if len(files) <= 4 else short(pattern)), file=out)
+    if len(files) <= 4:
+        print("memtype: dumps: %s; full report: memtype report --leaks --errors --types %s" % (
+            " ".join(files), " ".join(files)), file=out)
+    else:
+        # Too many to name: where they are, and the one table of the tree.
+        print("memtype: dumps: %d in %s (%s); full report: memtype report --leaks --errors "
+              "--types %s; the whole tree in one table: memtype report --types --merge %s" % (
+                  len(files), os.path.dirname(pattern) or ".", os.path.basename(pattern),
+                  short(pattern), short(pattern)), file=out)
 
 
 def build_diff_parser():
@@ -577,7 +589,15 @@ def merge_types(dumps, no_symbolize=False, frames=2, lazy=False):
 
 
 def print_table(dumps, rows, lines, growth=None):
-    procs = ", ".join("%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid) for d in dumps)
+    if len(dumps) <= 4:
+        procs = ", ".join("%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid) for d in dumps)
+    else:  # a process tree: the count, each program once
+        count = {}
+        for d in dumps:
+            k = os.path.basename(d.exe) or "?"
+            count[k] = count.get(k, 0) + 1
+        procs = "%d processes (%s)" % (len(dumps), ", ".join(
+            "%s x%d" % (k, n) if n > 1 else k for k, n in sorted(count.items())))
     print("memtype: %d call sites in %s" % (len(rows), procs))
     width = max([20] + [min(110, len(r["label"])) for r in rows[:lines]])
     # A Fail column when failures were injected (dumps with a FAILURES section).
@@ -748,6 +768,10 @@ def build_stat_parser(top=False):
 def cmd_stat(argv, top=False):
     import time
     args = build_stat_parser(top).parse_args(argv)
+    # The files of processes gone without removing them (killed, or exec'd
+    # a program without memtype): up to 70 MB each of /dev/shm otherwise.
+    for p in livemod.sweep(keep=args.pid):
+        print("memtype: removed %s: its process is gone" % p, file=sys.stderr)
     last, n = None, 0
     while True:
         try:

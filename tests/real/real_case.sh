@@ -19,7 +19,7 @@
 # run_compare.sh reads (MT_EXPECT_SUMMARY, MT_REAL_KEEP, MT_REAL_TIMEOUT).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-cases="python_churn python_threads sqlite gcc_c gxx_cpp git perl tcl bash tar_xz php"
+cases="python_churn python_threads sqlite gcc_c gxx_cpp git perl tcl bash tar_xz php postgres nginx redis"
 
 if [ "${1:-}" = --list ]; then printf '%s\n' $cases; exit 0; fi
 [ $# -eq 2 ] || { echo "usage: $0 CASE LIB  (CASE: $cases)" >&2; exit 2; }
@@ -97,6 +97,20 @@ case $case in
     # USE_ZEND_ALLOC=0: the engine's own pools off, every block is malloc's.
     need php
     "$rc" --env USE_ZEND_ALLOC=0 --min-allocs "$(sz 100000 10000)" "$lib" "$case" -- php "$here/php_churn.php" "$(sz 4 1)" ;;
+  postgres|nginx|redis)
+    # Servers: only the server's processes run under memtype (the driver
+    # preloads them from MT_SERVER_PRELOAD); its stdout is the query
+    # results, the bodies fetched, the replies. stderr holds the server's
+    # memtype lines (checked) and timings (not compared).
+    case $case in
+      postgres) need pg_isready psql pgbench setpriv
+                ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need postgres ;;
+      nginx) need nginx curl ;;
+      redis) need redis-server redis-cli redis-benchmark setpriv ;;
+    esac
+    need "$py"
+    "$rc" --preload-var MT_SERVER_PRELOAD --no-stderr --min-allocs 1000 "$lib" "$case" -- \
+      bash "$here/server_case.sh" "$case" "$(sz 1 0)" ;;
   *)
     echo "unknown case '$case' (cases: $cases)" >&2; exit 2 ;;
 esac

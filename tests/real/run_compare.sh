@@ -42,6 +42,10 @@
 #   --min-allocs N      the preload run must report at least N allocations
 #                       (summed over all its `memtype: summary:` lines)
 #   --timeout SECS      per run (default $MT_REAL_TIMEOUT or 300)
+#   --preload-var VAR   the preload run gets VAR=LIB instead of LD_PRELOAD=LIB
+#                       (the MEMTYPE_* options as usual): for a driver script
+#                       that preloads only the programs under test (a server)
+#                       and not its own tools (curl, psql, the shell itself)
 #
 # Environment: MT_EXPECT_SUMMARY=0 (see above), MT_REAL_KEEP=1 keeps the temp
 # dir for inspection, MT_REAL_DIFF_LINES (default 40) lines of diff shown.
@@ -65,6 +69,7 @@ allow_empty=0
 cmp_tree=0
 tree_excl=()
 min_allocs=1
+preload_var=LD_PRELOAD
 tmo=${MT_REAL_TIMEOUT:-300}
 difflines=${MT_REAL_DIFF_LINES:-40}
 
@@ -83,6 +88,7 @@ while [ $# -gt 0 ]; do
     --tree-exclude) [ $# -ge 2 ] || usage; tree_excl+=("$2"); shift 2 ;;
     --min-allocs) [ $# -ge 2 ] || usage; min_allocs=$2; shift 2 ;;
     --timeout) [ $# -ge 2 ] || usage; tmo=$2; shift 2 ;;
+    --preload-var) [ $# -ge 2 ] || usage; preload_var=$2; shift 2 ;;
     -h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
     --) break ;;
     -*) die "unknown option '$1'" ;;
@@ -125,7 +131,7 @@ trap on_signal INT TERM HUP
 
 # Variables cleared for both runs, so that a preload in the caller's own
 # environment can't leak into the plain run.
-unset_args=(-u LD_PRELOAD)
+unset_args=(-u LD_PRELOAD -u "$preload_var")
 while IFS= read -r v; do unset_args+=(-u "$v"); done < <(compgen -e | grep '^MEMTYPE_')
 # Keep the caller's MEMTYPE_* options (other than STATS) for the preload run.
 mt_opts=()
@@ -146,7 +152,7 @@ run_one() {
     # Dumps go beside the work dir, never into it (the outputs compared).
     mkdir -p "$base/dumps"
     pre=(env "${mt_opts[@]+"${mt_opts[@]}"}" MEMTYPE_STATS=1
-      "MEMTYPE_OUTPUT=$base/dumps/memtype.%e.%p.mtd" "LD_PRELOAD=$lib")
+      "MEMTYPE_OUTPUT=$base/dumps/memtype.%e.%p.mtd" "$preload_var=$lib")
   fi
   t0=$(date +%s%N)
   # timeout itself runs without the preload; only the command (and whatever
