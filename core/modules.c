@@ -127,6 +127,8 @@ static int fill_one(struct dl_phdr_info *info, size_t size, void *data) {
   m->lo = UINTPTR_MAX;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_GNU_EH_FRAME)
+      m->eh_hdr = info->dlpi_addr + ph->p_vaddr;
     if (ph->p_type != PT_LOAD)
       continue;
     uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
@@ -134,6 +136,12 @@ static int fill_one(struct dl_phdr_info *info, size_t size, void *data) {
       m->lo = lo;
     if (hi > m->hi)
       m->hi = hi;
+    /* Readable for the unwinder (unwind.c): the loader maps whole pages. */
+    if ((ph->p_flags & PF_R) && m->nseg < MT_MODULE_SEGS && ph->p_memsz > 0) {
+      m->seg_lo[m->nseg] = lo & ~(uintptr_t)4095;
+      m->seg_hi[m->nseg] = (hi + 4095) & ~(uintptr_t)4095;
+      m->nseg++;
+    }
   }
   if (m->hi == 0)
     return 0; /* nothing loaded */
