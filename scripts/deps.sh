@@ -4,17 +4,18 @@
 # names them and stops. Safe to run again: it installs nothing when all are there.
 set -eu
 job=${1:-test}
-build="gcc g++ cmake make pkg-config check libunwind-dev python3"
+build="gcc g++ cmake make pkg-config check python3"
 # Real programs the tests run under the preload, and what they need.
 # chromium: the HTML report's test opens the page headless. groff-base, man-db,
 # dpkg-dev, file, debootstrap, bash-completion: the man pages, the .deb (its
 # shared-library dependencies, then apt on a fresh Debian 12 in a chroot) and
 # the completion. clang, libclang-rt-14-dev: the fuzz targets (libFuzzer).
 # libpython3.11-testsuite: CPython's own tests (a smoke run in CI, the full
-# comparison by tests/cpython/run_cpython_tests.py).
+# comparison by tests/cpython/run_cpython_tests.py). gdb: the captured stacks
+# are compared with its backtraces (tests/unwind).
 test="$build sqlite3 tcl perl git xz-utils tar bash binutils diffutils findutils sed coreutils chromium
   groff-base man-db dpkg-dev file debootstrap bash-completion clang libclang-rt-14-dev
-  libpython3.11-testsuite"
+  libpython3.11-testsuite gdb"
 bench="$test time libjemalloc2 libmimalloc2.0 libgoogle-perftools4 heaptrack valgrind electric-fence duma libdmalloc5"
 case "$job" in
 build) want=$build ;;
