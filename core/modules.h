@@ -51,6 +51,10 @@ bool mt_symbol(uintptr_t pc, const char **func, const char **module);
  * held by the code that was interrupted). */
 extern MT_TLS unsigned mt_modules_hold;
 
+/* How many syncs have seen a module unloaded: code addresses may since
+ * belong to another module (unwind.c drops its cached rules). */
+unsigned mt_modules_unloads(void);
+
 /* The snapshot's lock is free again in a fork child. */
 void mt_modules_fork_child(void);
 

@@ -38,7 +38,7 @@ typedef struct regs_s {
 
 /* The proved-readable memory of one walk. */
 typedef struct walk_s {
-  uintptr_t lo, hi;    /* this thread's stack, proved */
+  uintptr_t lo, span;  /* this thread's proved stack: a word at a is in it when a - lo < span */
   uintptr_t pages[16]; /* pages proved by a probe during this walk */
   unsigned npages, probes;
 } walk_t;
@@ -60,6 +60,7 @@ typedef struct slot_s {
   uint64_t val;
 } slot_t;
 static slot_t *cache;
+static unsigned cache_unloads; /* mt_modules_unloads() its rules were decoded at */
 
 /* Packed rule: CFA = (rsp|rbp) + cfa_off; rip = [CFA + ra_off]; rbp = same
  * or [CFA + rbp_off]. */
@@ -134,7 +135,7 @@ static void walk_init(walk_t *w, uintptr_t sp) {
   if (!(sp >= stk_lo && sp < stk_hi))
     stack_prove(sp);
   w->lo = stk_lo;
-  w->hi = stk_hi;
+  w->span = stk_hi - stk_lo >= 8 ? stk_hi - stk_lo - 7 : 0;
   w->npages = w->probes = 0;
 }
 
@@ -145,11 +146,12 @@ static bool page_proved(const walk_t *w, uintptr_t a) {
   return false;
 }
 
-/* One word of the stack (or wherever a rule points), proved first. */
-static bool read_word(walk_t *w, uintptr_t a, uintptr_t *out) {
+/* One word anywhere else: proved by a probe (rare: a signal frame on
+ * another stack, a rule pointing off the stack). */
+static MT_NOINLINE bool read_word_slow(walk_t *w, uintptr_t a, uintptr_t *out) {
   if (a + 8 < a)
     return false;
-  if ((a >= w->lo && a + 8 <= w->hi) || (page_proved(w, a) && page_proved(w, a + 7))) {
+  if (page_proved(w, a) && page_proved(w, a + 7)) {
     memcpy(out, (const void *)a, 8);
     return true;
   }
@@ -160,6 +162,15 @@ static bool read_word(walk_t *w, uintptr_t a, uintptr_t *out) {
     if (!page_proved(w, p) && w->npages < MT_ARRAY_LEN(w->pages))
       w->pages[w->npages++] = p & ~(uintptr_t)4095;
   return true;
+}
+
+/* One word of the stack (or wherever a rule points), proved first. */
+static inline bool read_word(walk_t *w, uintptr_t a, uintptr_t *out) {
+  if (MT_LIKELY(a - w->lo < w->span)) { /* the thread's proved stack */
+    memcpy(out, (const void *)a, 8);
+    return true;
+  }
+  return read_word_slow(w, a, out);
 }
 
 /* The end of m's readable segment holding a (0: none). */
@@ -606,18 +617,34 @@ static slot_t *cache_table(void) {
   return t;
 }
 
+/* A module was unloaded: its addresses may hold another module's code now,
+ * so every rule goes. A reader racing with the clearing may take a wrong
+ * rule once: its reads are proved all the same (a wrong frame, never a
+ * fault). */
+static void cache_check_unloads(void) {
+  unsigned now = mt_modules_unloads();
+  if (__atomic_load_n(&cache_unloads, __ATOMIC_ACQUIRE) == now)
+    return;
+  __atomic_store_n(&cache_unloads, now, __ATOMIC_RELEASE);
+  slot_t *t = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
+  if (t)
+    for (unsigned i = 0; i < CACHE_SLOTS; i++) {
+      __atomic_store_n(&t[i].val, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&t[i].key, 0, __ATOMIC_RELEASE);
+    }
+}
+
 static unsigned cache_hash(uintptr_t key) {
   return (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 40);
 }
 
-static uint64_t cache_lookup(uintptr_t key) {
-  slot_t *t = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
+static inline uint64_t cache_lookup(const slot_t *t, uintptr_t key) {
   if (t == NULL)
     return 0;
   for (unsigned i = cache_hash(key), n = 0; n < CACHE_PROBES; i++, n++) {
-    slot_t *s = &t[i % CACHE_SLOTS];
+    const slot_t *s = &t[i % CACHE_SLOTS];
     uintptr_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
-    if (k == key)
+    if (MT_LIKELY(k == key))
       return __atomic_load_n(&s->val, __ATOMIC_ACQUIRE);
     if (k == 0)
       return 0;
@@ -704,6 +731,11 @@ static bool from_sigframe(uintptr_t uc, regs_t *next, walk_t *w) {
  * to r, and caches it when it has the common shape. */
 static int step_full(uintptr_t key, bool exact, const regs_t *r, regs_t *next, walk_t *w) {
   mt_module_t m;
+  /* Decoding is rare (once per pc): first bring the snapshot up to date (a
+   * look at the loader's counters; nothing under mt_modules_hold), so that
+   * no unloaded module's tables are read. */
+  mt_modules_sync();
+  cache_check_unloads();
   if (!mt_modules_find(key, &m))
     return ST_NOMOD;
   uintptr_t pc = r->v[R_RIP];
@@ -836,27 +868,67 @@ static int step_full(uintptr_t key, bool exact, const regs_t *r, regs_t *next, w
 
 /* ---- the walk ---------------------------------------------------------------- */
 
-/* Walks from r; records pcs from the first frame when record_first. */
+/* Walks from r; records pcs from the first frame when record_first. The
+ * common step (a cached rule of the usual shape) is done in place on rsp,
+ * rbp and rip; anything else goes through step_full or the signal frame. */
 static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first) {
   walk_t w;
   walk_init(&w, r->v[R_RSP]);
+  cache_check_unloads();
   unsigned n = 0, signals = 0;
   bool exact = true, first = true;
-  for (unsigned frames = 0; n < max && frames < 512; frames++) {
-    uintptr_t pc = r->v[R_RIP], key = exact ? pc : pc - 1;
+  /* the fast path's registers, kept in r only around the slow path */
+  uintptr_t sp = r->v[R_RSP], bp = r->v[R_RBP], ip = r->v[R_RIP];
+  uint32_t known = r->known;
+  const slot_t *table = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
+  /* Every turn records a frame or ends the walk (but the first of a
+   * capture now): n < max bounds it. */
+  while (n < max) {
+    uintptr_t key = ip - !exact;
+    uint64_t rule = cache_lookup(table, key);
+    if (MT_LIKELY((rule >> KIND_SHIFT) == ((VALID >> KIND_SHIFT) | K_FRAME))) {
+      if (MT_LIKELY(!first || record_first))
+        pcs[n++] = ip;
+      first = false;
+      uintptr_t cfa, ra;
+      if (rule & CFA_RBP) {
+        if (!(known & (1u << R_RBP)))
+          break;
+        cfa = bp + (uintptr_t)sext(rule, 24);
+      } else {
+        cfa = sp + (uintptr_t)sext(rule, 24);
+      }
+      if (cfa <= sp || !read_word(&w, cfa + (uintptr_t)sext(rule >> 24, 16), &ra) || ra == 0)
+        break;
+      known = (known & (1u << R_RBP)) | 1u << R_RSP | 1u << R_RIP;
+      if (rule & RBP_SAVED) {
+        if (!read_word(&w, cfa + (uintptr_t)sext(rule >> 40, 16), &bp))
+          break;
+        known |= 1u << R_RBP;
+      }
+      sp = cfa;
+      ip = ra;
+      exact = false;
+      continue;
+    }
+    r->v[R_RSP] = sp;
+    r->v[R_RBP] = bp;
+    r->v[R_RIP] = ip;
+    r->known = known;
     regs_t next;
-    uint64_t rule = cache_lookup(key);
     int st;
     if (rule & VALID)
       st = ((rule >> KIND_SHIFT) & 3) == K_SIGNAL
-               ? (from_sigframe(r->v[R_RSP], &next, &w) ? ST_SIGNAL : ST_NOCFI)
+               ? (from_sigframe(sp, &next, &w) ? ST_SIGNAL : ST_NOCFI)
                : apply_cached(rule, r, &next, &w);
-    else
+    else {
       st = step_full(key, exact, r, &next, &w);
+      table = __atomic_load_n(&cache, __ATOMIC_ACQUIRE); /* made by the first insert */
+    }
     if (st == ST_NOMOD && !(first && record_first))
       break; /* not code: a corrupted stack */
     if (!first || record_first)
-      pcs[n++] = pc;
+      pcs[n++] = ip;
     first = false;
     if (st != ST_OK && st != ST_SIGNAL)
       break;
@@ -865,13 +937,17 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first)
         break;
       exact = true;
     } else {
-      if (next.v[R_RSP] <= r->v[R_RSP]) /* the stack must unwind upwards */
+      if (next.v[R_RSP] <= sp) /* the stack must unwind upwards */
         break;
       exact = false;
     }
     if (next.v[R_RIP] == 0)
       break;
     *r = next;
+    sp = r->v[R_RSP];
+    bp = r->v[R_RBP];
+    ip = r->v[R_RIP];
+    known = r->known;
   }
   return n;
 }
