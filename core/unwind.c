@@ -122,7 +122,11 @@ static void stack_prove(uintptr_t sp) {
   if (top == 0 || top - sp > ((uintptr_t)64 << 20))
     return;
   uintptr_t from = top == stk_hi && stk_lo > page ? stk_lo : top;
-  int ok = pages_readable(page, from);
+  /* The main thread's stack needs no probe: the kernel keeps at least
+   * 128 MiB under its top free of mmap's placements (mmap_base is below the
+   * stack's rlimit, its random offset and the guard gap), so a live sp that
+   * near the top is on the stack mapping, and so is all above it. */
+  int ok = top == main_top && top - sp < ((uintptr_t)64 << 20) ? 1 : pages_readable(page, from);
   if (ok == 0)
     return;
   if (ok < 0 && top - sp > ((uintptr_t)8 << 20)) /* cannot probe: trust the near stack only */
