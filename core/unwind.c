@@ -1,15 +1,21 @@
 /* unwind.c - stack capture (see unwind.h), x86_64: memtype's own DWARF CFI
  * unwinder. The rule of a pc is found through its module's .eh_frame_hdr
  * (binary search) and .eh_frame (CIE/FDE, the CFA program), then cached in a
- * fixed table (mmapped, never locked by readers) so that a pc seen before
- * costs one probe. glibc's signal trampoline __restore_rt is recognised by its
- * bytes and the walk continues from the ucontext_t the kernel saved.
- * Memory is read only where it is proved readable: a module's readable
- * segments (CFI, code bytes), this thread's stack range (proved once per
- * thread with process_vm_readv, which opens no descriptor), anything else
- * through process_vm_readv itself (rare). No descriptor, lock or malloc:
- * async-signal-safe, and fine in a fork child. Across frames the walk
- * tracks rsp, rbp and rip (a signal frame restores all registers). */
+ * fixed mmapped table (readers take no lock) so that a pc seen before costs
+ * one probe; a module unloaded drops the whole cache. glibc's signal
+ * trampoline __restore_rt is recognised by its bytes and the walk goes on
+ * from the ucontext_t the kernel saved. Memory is read only where it is
+ * proved readable: a module's readable segments (CFI, code bytes); this
+ * thread's stack range (the main thread's by the address-space layout, a
+ * thread's from pthread_getattr_np once, process_vm_readv where that
+ * fails); anything else through
+ * process_vm_readv itself (rare). A frame it cannot decode or prove ends the
+ * stack. No descriptor, lock or malloc: async-signal-safe, fine in a fork
+ * child. Across frames it tracks rsp, rbp and rip (a signal frame restores
+ * all). Limits: a sandbox that kills on process_vm_readv (seccomp) would
+ * kill a process whose walk needs a probe (a signal frame on an alternate
+ * stack, a thread pthread_getattr_np does not describe); a frame pointer is
+ * never guessed where CFI is missing (the stack stops there). */
 #define _GNU_SOURCE
 #include "unwind.h"
 
@@ -121,6 +127,25 @@ static void stack_prove(uintptr_t sp) {
     top = self;
   if (top == 0 || top - sp > ((uintptr_t)64 << 20))
     return;
+  if (top == self) {
+    /* A glibc thread: its stack block (the guard page excluded) from
+     * pthread_getattr_np, which for a thread other than the main one reads
+     * the thread's descriptor (it allocates its cpu set: memtype's malloc,
+     * re-entered while unwinding, does not unwind). */
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      bool got = pthread_attr_getstack(&attr, &addr, &size) == 0;
+      pthread_attr_destroy(&attr);
+      uintptr_t lo = ((uintptr_t)addr + 4095) & ~(uintptr_t)4095;
+      if (got && sp >= lo && self < (uintptr_t)addr + size) {
+        stk_lo = lo;
+        stk_hi = self;
+        return;
+      }
+    }
+  }
   uintptr_t from = top == stk_hi && stk_lo > page ? stk_lo : top;
   /* The main thread's stack needs no probe: the kernel keeps at least
    * 128 MiB under its top free of mmap's placements (mmap_base is below the
