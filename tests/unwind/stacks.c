@@ -104,6 +104,34 @@ __asm__(".text\n"
         "  ret\n"
         "  .cfi_endproc\n"
         ".size uw_smash, .-uw_smash\n");
+/* uw_smash_rbp keeps a frame pointer (its CFA is rbp + 16) and sets rbp to
+ * garbage while it calls uw_report_here: its caller is at an address that
+ * cannot be read. */
+extern void uw_smash_rbp(uintptr_t garbage);
+__asm__(".text\n"
+        ".globl uw_smash_rbp\n"
+        ".type uw_smash_rbp,@function\n"
+        "uw_smash_rbp:\n"
+        "  .cfi_startproc\n"
+        "  push %rbp\n"
+        "  .cfi_adjust_cfa_offset 8\n"
+        "  .cfi_rel_offset %rbp, 0\n"
+        "  mov %rsp, %rbp\n"
+        "  .cfi_def_cfa_register %rbp\n"
+        "  push %rbx\n"
+        "  .cfi_offset %rbx, -24\n"
+        "  sub $8, %rsp\n"
+        "  mov %rbp, %rbx\n"
+        "  mov %rdi, %rbp\n" /* garbage as the frame pointer */
+        "  call uw_report_here\n"
+        "  mov %rbx, %rbp\n"
+        "  add $8, %rsp\n"
+        "  pop %rbx\n"
+        "  pop %rbp\n"
+        "  .cfi_def_cfa %rsp, 8\n"
+        "  ret\n"
+        "  .cfi_endproc\n"
+        ".size uw_smash_rbp, .-uw_smash_rbp\n");
 static const char not_code[] = "data, not code";
 NOINLINE void uw_corrupt_top(uintptr_t garbage) { uw_smash(garbage); KEEP; }
 
@@ -132,8 +160,10 @@ int main(int argc, char **argv) {
     uw_corrupt_top((uintptr_t)not_code); /* readable, in the program, not code */
   } else if (strcmp(what, "zero") == 0) {
     uw_corrupt_top(0);
+  } else if (strcmp(what, "rbp") == 0) {
+    uw_smash_rbp((uintptr_t)0x3f1e2d3c4b5a6978ull); /* an unreadable frame pointer */
   } else {
-    fprintf(stderr, "usage: stacks nested|qsort|signal|async|thread|garbage|data|zero\n");
+    fprintf(stderr, "usage: stacks nested|qsort|signal|async|thread|garbage|data|zero|rbp\n");
     return 2;
   }
   printf("done %s\n", what);

@@ -6,7 +6,8 @@ calls) reports a double free from uw_report_here; run under gdb with the
 preload, gdb's physical frames at a breakpoint there (gdb_frames.py) must be
 the report's "detected at" frames #1 on, pc for pc, to the thread's start.
 A corrupted stack (a return address overwritten with garbage, with a data
-address, with 0) ends the stack cleanly after the frame that smashed it."""
+address, with 0; a frame pointer that cannot be read) ends the stack cleanly
+after the frame that smashed it."""
 import os
 import re
 import shutil
@@ -132,6 +133,14 @@ class CorruptedStack(unittest.TestCase):
 
     def test_zero_return_address_ends_the_stack(self):
         self.assertEqual(len(self.run_scenario("zero")), 2)
+
+    def test_unreadable_frame_pointer_ends_the_stack(self):
+        r = subprocess.run([STACKS, "rbp"], env=env_for_memtype(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("done rbp", r.stdout)
+        names = [n.split("+")[0] for _, n in detected_at(r.stderr)]
+        self.assertEqual(names, ["uw_report_here", "uw_smash_rbp"], r.stderr)
 
     def test_return_address_into_data_ends_the_stack(self):
         frames = self.run_scenario("data")
