@@ -11,10 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Fills pcs[] with up to max return addresses, innermost first (the first is
- * mt_unwind_capture's caller's own return address); returns how many (0 when
- * this thread is already unwinding). A frame the unwinder cannot decode or
- * whose memory it cannot prove readable ends the stack there. */
+/* Fills pcs[] with up to max return addresses, innermost first (the first
+ * is where mt_unwind_capture returns to, in its caller); returns how many (0
+ * when this thread is already unwinding). A frame the unwinder cannot decode
+ * or whose memory it cannot prove readable ends the stack there. */
 unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max);
 /* Same from a signal handler's ucontext_t (passed as void *): pcs[0] is the
  * interrupted pc itself (the faulting instruction), then its callers. */
