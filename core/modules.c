@@ -27,6 +27,7 @@ typedef struct snap_s {
 
 MT_TLS unsigned mt_modules_hold;
 static snap_t *cur, *spare;
+static unsigned unloads; /* syncs that saw the loader's unload counter move */
 static int readers;
 static mt_lock_t lock;
 
@@ -127,6 +128,8 @@ static int fill_one(struct dl_phdr_info *info, size_t size, void *data) {
   m->lo = UINTPTR_MAX;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_GNU_EH_FRAME)
+      m->eh_hdr = info->dlpi_addr + ph->p_vaddr;
     if (ph->p_type != PT_LOAD)
       continue;
     uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
@@ -134,6 +137,12 @@ static int fill_one(struct dl_phdr_info *info, size_t size, void *data) {
       m->lo = lo;
     if (hi > m->hi)
       m->hi = hi;
+    /* Readable for the unwinder (unwind.c): the loader maps whole pages. */
+    if ((ph->p_flags & PF_R) && m->nseg < MT_MODULE_SEGS && ph->p_memsz > 0) {
+      m->seg_lo[m->nseg] = lo & ~(uintptr_t)4095;
+      m->seg_hi[m->nseg] = (hi + 4095) & ~(uintptr_t)4095;
+      m->nseg++;
+    }
   }
   if (m->hi == 0)
     return 0; /* nothing loaded */
@@ -189,6 +198,8 @@ bool mt_modules_sync(void) {
       dl_iterate_phdr(fill_one, &f);
       if (f.cut) /* modules loaded since the count: the next sync starts again */
         f.s->adds = 0;
+      if (old && old->subs != c.subs)
+        __atomic_add_fetch(&unloads, 1, __ATOMIC_RELEASE);
       __atomic_store_n(&cur, f.s, __ATOMIC_SEQ_CST);
       spare = old;
     }
@@ -244,6 +255,8 @@ bool mt_symbol(uintptr_t pc, const char **func, const char **module) {
   uintptr_t a, b;
   return mt_symbol_at(pc, func, &a, module, &b);
 }
+
+unsigned mt_modules_unloads(void) { return __atomic_load_n(&unloads, __ATOMIC_ACQUIRE); }
 
 void mt_modules_fork_child(void) {
   mt_lock_reset(&lock);

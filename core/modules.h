@@ -14,6 +14,7 @@
 #include "mt_types.h"
 
 #define MT_BUILD_ID_MAX 40
+#define MT_MODULE_SEGS 6 /* readable PT_LOAD segments kept per module */
 
 typedef struct mt_module_s {
   uintptr_t lo, hi;  /* span of its loaded segments */
@@ -21,6 +22,9 @@ typedef struct mt_module_s {
   const char *path;  /* never freed (interned); the program's own full path */
   uint8_t build_id[MT_BUILD_ID_MAX];
   uint8_t idlen;
+  uint8_t nseg;      /* readable segments in seg_lo/seg_hi (the first MT_MODULE_SEGS) */
+  uintptr_t eh_hdr;  /* its .eh_frame_hdr in memory (PT_GNU_EH_FRAME); 0: none */
+  uintptr_t seg_lo[MT_MODULE_SEGS], seg_hi[MT_MODULE_SEGS]; /* PF_R PT_LOADs, page-rounded */
 } mt_module_t;
 
 /* Brings the snapshot up to date (takes the loader's lock; not in a signal
@@ -46,6 +50,10 @@ bool mt_symbol(uintptr_t pc, const char **func, const char **module);
  * handlers: mt_modules_sync() then does nothing (the loader's lock may be
  * held by the code that was interrupted). */
 extern MT_TLS unsigned mt_modules_hold;
+
+/* How many syncs have seen a module unloaded: code addresses may since
+ * belong to another module (unwind.c drops its cached rules). */
+unsigned mt_modules_unloads(void);
 
 /* The snapshot's lock is free again in a fork child. */
 void mt_modules_fork_child(void);

@@ -1,65 +1,1022 @@
-/* unwind.c - stack capture through libunwind's unw_backtrace (see unwind.h).
- * A thread-local flag guards against re-entry from allocations made while
- * unwinding. */
+/* unwind.c - stack capture (see unwind.h), x86_64: memtype's own DWARF CFI
+ * unwinder. The rule of a pc is found through its module's .eh_frame_hdr
+ * (binary search) and .eh_frame (CIE/FDE, the CFA program), then cached in a
+ * fixed mmapped table (readers take no lock) so that a pc seen before costs
+ * one probe; a module unloaded drops the whole cache. glibc's signal
+ * trampoline __restore_rt is recognised by its bytes and the walk goes on
+ * from the ucontext_t the kernel saved. Memory is read only where it is
+ * proved readable: a module's readable segments (CFI, code bytes); this
+ * thread's stack range (the main thread's by the address-space layout, a
+ * thread's from pthread_getattr_np once, process_vm_readv where that
+ * fails); anything else through
+ * process_vm_readv itself (rare). A frame it cannot decode or prove ends the
+ * stack. No descriptor, lock or malloc: async-signal-safe, fine in a fork
+ * child. Across frames it tracks rsp, rbp and rip (a signal frame restores
+ * all). Limits: a sandbox that kills on process_vm_readv (seccomp) would
+ * kill a process whose walk needs a probe (a signal frame on an alternate
+ * stack, a thread pthread_getattr_np does not describe); a frame pointer is
+ * never guessed where CFI is missing (the stack stops there). */
 #define _GNU_SOURCE
-#define UNW_LOCAL_ONLY
 #include "unwind.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libunwind.h>
-#include <sys/resource.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <ucontext.h>
 #include <unistd.h>
 
+#include "modules.h"
 #include "mt_types.h"
+#include "os.h"
 
+/* ---- data ---------------------------------------------------------------- */
+
+/* DWARF register numbers of the x86_64 psABI; 16 is the return address. */
+enum { R_RBX = 3, R_RBP = 6, R_RSP = 7, R_RIP = 16, NREG = 17 };
+
+typedef struct regs_s {
+  uintptr_t v[NREG];
+  uint32_t known; /* bit r: v[r] holds the frame's value */
+} regs_t;
+
+/* The proved-readable memory of one walk. */
+typedef struct walk_s {
+  uintptr_t lo, span;  /* this thread's proved stack: a word at a is in it when a - lo < span */
+  uintptr_t pages[16]; /* pages proved by a probe during this walk */
+  unsigned npages, probes;
+} walk_t;
+
+/* This thread's stack, proved readable: [stk_lo, stk_hi). */
+static MT_TLS uintptr_t stk_lo, stk_hi;
 static MT_TLS bool unwinding;
+
+extern void *__libc_stack_end; /* ld.so: the main thread's stack top */
+
+/* The rule cache: key = the pc looked up (a return address minus one, or an
+ * exact pc), val = a packed rule with VALID set. A writer claims a slot by
+ * CAS on key, then stores val (release); a reader that finds the key but
+ * not yet the value decodes for itself. */
+#define CACHE_SLOTS (1u << 16)
+#define CACHE_PROBES 16
+typedef struct slot_s {
+  uintptr_t key;
+  uint64_t val;
+} slot_t;
+static slot_t *cache;
+static unsigned cache_unloads; /* mt_modules_unloads() its rules were decoded at */
+
+/* Packed rule: CFA = (rsp|rbp) + cfa_off; rip = [CFA + ra_off]; rbp = same
+ * or [CFA + rbp_off]. */
+#define VALID (1ull << 63)
+#define KIND_SHIFT 61 /* 2 bits */
+#define K_FRAME 1ull
+#define K_END 2ull    /* outermost frame: return address undefined */
+#define K_SIGNAL 3ull /* glibc's __restore_rt */
+#define CFA_RBP (1ull << 60)
+#define RBP_SAVED (1ull << 59)
+/* bits 0..23 cfa_off (signed), 24..39 ra_off, 40..55 rbp_off (signed 16) */
+
+enum { ST_OK, ST_SIGNAL, ST_END, ST_NOCFI, ST_NOMOD };
+
+/* ---- proving memory readable --------------------------------------------- */
+
+/* Reads len bytes at src through the kernel: fails, rather than faults, on
+ * memory that is not readable. Returns the bytes read, or -errno. */
+static long vm_read(void *dst, uintptr_t src, size_t len) {
+  struct iovec l = {dst, len}, r = {(void *)src, len};
+  long n = syscall(SYS_process_vm_readv, (long)syscall(SYS_getpid), &l, 1L, &r, 1L, 0L);
+  return n < 0 ? -errno : n;
+}
+
+/* Are all pages of [lo, hi) readable? 1 yes, 0 no, -1 cannot tell (no
+ * process_vm_readv: seccomp, an old kernel). One byte per page. */
+static int pages_readable(uintptr_t lo, uintptr_t hi) {
+  struct iovec remote[64];
+  char sink[64];
+  struct iovec local = {sink, sizeof(sink)};
+  for (uintptr_t p = lo; p < hi;) {
+    unsigned k = 0;
+    for (; k < 64 && p < hi; k++, p += 4096)
+      remote[k] = (struct iovec){(void *)p, 1};
+    local.iov_len = k;
+    long n = syscall(SYS_process_vm_readv, (long)syscall(SYS_getpid), &local, 1L, remote,
+                     (long)k, 0L);
+    if (n < 0 && (errno == ENOSYS || errno == EPERM))
+      return -1;
+    if (n != (long)k)
+      return 0;
+  }
+  return 1;
+}
+
+/* The stack of this thread around sp, proved once: from sp's page up to the
+ * nearest stack top above it (the main thread's __libc_stack_end, or a
+ * glibc thread's descriptor, which sits at the top of its stack block).
+ * The proof covers every page, so a range across a guard page or a gap
+ * (sp on a sigaltstack, a coroutine's stack) is refused. */
+static void stack_prove(uintptr_t sp) {
+  uintptr_t page = sp & ~(uintptr_t)4095, top = 0;
+  uintptr_t main_top = ((uintptr_t)__libc_stack_end + 4095) & ~(uintptr_t)4095;
+  uintptr_t self = (uintptr_t)pthread_self();
+  if (main_top > sp)
+    top = main_top;
+  if (self > sp && (top == 0 || self < top))
+    top = self;
+  if (top == 0 || top - sp > ((uintptr_t)64 << 20))
+    return;
+  if (top == self) {
+    /* A glibc thread: its stack block (the guard page excluded) from
+     * pthread_getattr_np, which for a thread other than the main one reads
+     * the thread's descriptor (it allocates its cpu set: memtype's malloc,
+     * re-entered while unwinding, does not unwind). */
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      bool got = pthread_attr_getstack(&attr, &addr, &size) == 0;
+      pthread_attr_destroy(&attr);
+      uintptr_t lo = ((uintptr_t)addr + 4095) & ~(uintptr_t)4095;
+      if (got && sp >= lo && self < (uintptr_t)addr + size) {
+        stk_lo = lo;
+        stk_hi = self;
+        return;
+      }
+    }
+  }
+  uintptr_t from = top == stk_hi && stk_lo > page ? stk_lo : top;
+  /* The main thread's stack needs no probe: the kernel keeps at least
+   * 128 MiB under its top free of mmap's placements (mmap_base is below the
+   * stack's rlimit, its random offset and the guard gap), so a live sp that
+   * near the top is on the stack mapping, and so is all above it. */
+  int ok = top == main_top && top - sp < ((uintptr_t)64 << 20) ? 1 : pages_readable(page, from);
+  if (ok == 0)
+    return;
+  if (ok < 0 && top - sp > ((uintptr_t)8 << 20)) /* cannot probe: trust the near stack only */
+    return;
+  stk_lo = page;
+  stk_hi = top;
+}
+
+static void walk_init(walk_t *w, uintptr_t sp) {
+  if (!(sp >= stk_lo && sp < stk_hi))
+    stack_prove(sp);
+  w->lo = stk_lo;
+  w->span = stk_hi - stk_lo >= 8 ? stk_hi - stk_lo - 7 : 0;
+  w->npages = w->probes = 0;
+}
+
+static bool page_proved(const walk_t *w, uintptr_t a) {
+  for (unsigned i = 0; i < w->npages; i++)
+    if (w->pages[i] == (a & ~(uintptr_t)4095))
+      return true;
+  return false;
+}
+
+/* One word anywhere else: proved by a probe (rare: a signal frame on
+ * another stack, a rule pointing off the stack). */
+static MT_NOINLINE bool read_word_slow(walk_t *w, uintptr_t a, uintptr_t *out) {
+  if (a + 8 < a)
+    return false;
+  if (page_proved(w, a) && page_proved(w, a + 7)) {
+    memcpy(out, (const void *)a, 8);
+    return true;
+  }
+  if (w->probes >= 32 || vm_read(out, a, 8) != 8)
+    return false;
+  w->probes++;
+  for (uintptr_t p = a; p <= a + 7; p += 7)
+    if (!page_proved(w, p) && w->npages < MT_ARRAY_LEN(w->pages))
+      w->pages[w->npages++] = p & ~(uintptr_t)4095;
+  return true;
+}
+
+/* One word of the stack (or wherever a rule points), proved first. */
+static inline bool read_word(walk_t *w, uintptr_t a, uintptr_t *out) {
+  if (MT_LIKELY(a - w->lo < w->span)) { /* the thread's proved stack */
+    memcpy(out, (const void *)a, 8);
+    return true;
+  }
+  return read_word_slow(w, a, out);
+}
+
+/* The end of m's readable segment holding a (0: none). */
+static uintptr_t seg_end(const mt_module_t *m, uintptr_t a) {
+  for (unsigned i = 0; i < m->nseg; i++)
+    if (a >= m->seg_lo[i] && a < m->seg_hi[i])
+      return m->seg_hi[i];
+  return 0;
+}
+
+/* ---- reading CFI (bounded by the segment) --------------------------------- */
+
+typedef struct cur_s {
+  const uint8_t *p, *end;
+  bool bad;
+} cur_t;
+
+static cur_t cur_at(const mt_module_t *m, uintptr_t a) {
+  uintptr_t e = seg_end(m, a);
+  return (cur_t){(const uint8_t *)a, (const uint8_t *)e, e == 0};
+}
+
+static uint64_t rd_n(cur_t *c, unsigned n) {
+  if (c->bad || (size_t)(c->end - c->p) < n) {
+    c->bad = true;
+    return 0;
+  }
+  uint64_t v = 0;
+  memcpy(&v, c->p, n); /* little-endian */
+  c->p += n;
+  return v;
+}
+
+static uint64_t rd_uleb(cur_t *c) {
+  uint64_t v = 0;
+  for (unsigned shift = 0; !c->bad; shift += 7) {
+    uint8_t b = (uint8_t)rd_n(c, 1);
+    if (shift < 64)
+      v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      break;
+  }
+  return v;
+}
+
+static int64_t rd_sleb(cur_t *c) {
+  uint64_t v = 0;
+  unsigned shift = 0;
+  uint8_t b = 0;
+  do {
+    b = (uint8_t)rd_n(c, 1);
+    if (shift < 64)
+      v |= (uint64_t)(b & 0x7f) << shift;
+    shift += 7;
+  } while ((b & 0x80) && !c->bad);
+  if (shift < 64 && (b & 0x40))
+    v |= ~(uint64_t)0 << shift;
+  return (int64_t)v;
+}
+
+/* A DW_EH_PE-encoded value (the indirect bit is left to the caller). */
+static uintptr_t rd_enc(cur_t *c, uint8_t enc, uintptr_t datarel) {
+  if (enc == 0xff)
+    return 0;
+  uintptr_t pos = (uintptr_t)c->p, v;
+  switch (enc & 0x0f) {
+  case 0x00: v = (uintptr_t)rd_n(c, 8); break;
+  case 0x01: v = (uintptr_t)rd_uleb(c); break;
+  case 0x02: v = (uintptr_t)rd_n(c, 2); break;
+  case 0x03: v = (uintptr_t)rd_n(c, 4); break;
+  case 0x04: v = (uintptr_t)rd_n(c, 8); break;
+  case 0x09: v = (uintptr_t)rd_sleb(c); break;
+  case 0x0a: v = (uintptr_t)(int64_t)(int16_t)rd_n(c, 2); break;
+  case 0x0b: v = (uintptr_t)(int64_t)(int32_t)rd_n(c, 4); break;
+  case 0x0c: v = (uintptr_t)rd_n(c, 8); break;
+  default: c->bad = true; return 0;
+  }
+  switch (enc & 0x70) {
+  case 0x00: break;
+  case 0x10: v += pos; break;
+  case 0x30: v += datarel; break;
+  default: c->bad = true; /* textrel, funcrel, aligned: not emitted on x86_64 */
+  }
+  return v;
+}
+
+/* ---- the CFA program ------------------------------------------------------- */
+
+enum { RU_SAME, RU_UNDEF, RU_OFFSET, RU_VAL_OFFSET, RU_REG, RU_EXPR, RU_VAL_EXPR };
+
+typedef struct rule_s {
+  uint8_t how;
+  int64_t off;            /* offset, or register for RU_REG */
+  const uint8_t *expr;    /* RU_EXPR, RU_VAL_EXPR: the block, off = its length */
+} rule_t;
+
+typedef struct row_s {
+  uint8_t cfa_reg;
+  int64_t cfa_off;
+  const uint8_t *cfa_expr; /* DW_CFA_def_cfa_expression, cfa_off = its length */
+  rule_t r[NREG];
+} row_t;
+
+typedef struct cie_s {
+  uint64_t code_align;
+  int64_t data_align;
+  uint64_t ra;
+  uint8_t fde_enc;
+  bool z, signal;
+  const uint8_t *insns, *end;
+} cie_t;
+
+static bool parse_cie(const mt_module_t *m, uintptr_t at, uintptr_t datarel, cie_t *cie) {
+  cur_t c = cur_at(m, at);
+  uint32_t len = (uint32_t)rd_n(&c, 4);
+  if (c.bad || len == 0 || len == 0xffffffffu || (size_t)(c.end - c.p) < len)
+    return false;
+  const uint8_t *end = c.p + len;
+  c.end = end;
+  if (rd_n(&c, 4) != 0)
+    return false;
+  uint8_t version = (uint8_t)rd_n(&c, 1);
+  if (version != 1 && version != 3 && version != 4)
+    return false;
+  const char *aug = (const char *)c.p;
+  while (!c.bad && rd_n(&c, 1) != 0) {
+  }
+  if (c.bad)
+    return false;
+  if (aug[0] == 'e' && aug[1] == 'h')
+    rd_n(&c, 8);
+  if (version == 4)
+    rd_n(&c, 2); /* address and segment sizes */
+  cie->code_align = rd_uleb(&c);
+  cie->data_align = rd_sleb(&c);
+  cie->ra = version == 1 ? rd_n(&c, 1) : rd_uleb(&c);
+  cie->fde_enc = 0;
+  cie->signal = false;
+  cie->z = aug[0] == 'z';
+  if (cie->z) {
+    uint64_t n = rd_uleb(&c);
+    if (c.bad || (uint64_t)(c.end - c.p) < n)
+      return false;
+    const uint8_t *aend = c.p + n;
+    for (const char *a = aug + 1; *a && !c.bad; a++) {
+      if (*a == 'L')
+        rd_n(&c, 1);
+      else if (*a == 'P') {
+        uint8_t enc = (uint8_t)rd_n(&c, 1);
+        rd_enc(&c, enc & 0x7f, datarel); /* the personality: skipped, never followed */
+      } else if (*a == 'R')
+        cie->fde_enc = (uint8_t)rd_n(&c, 1);
+      else if (*a == 'S')
+        cie->signal = true;
+      else if (*a != 'B')
+        break; /* unknown: the length says where the data ends */
+    }
+    c.p = aend;
+  } else if (aug[0] != '\0' && !(aug[0] == 'e' && aug[1] == 'h' && aug[2] == '\0')) {
+    return false;
+  }
+  if (c.bad || cie->ra >= NREG)
+    return false;
+  cie->insns = c.p;
+  cie->end = end;
+  return true;
+}
+
+static void set_rule(row_t *row, uint64_t reg, uint8_t how, int64_t off, const uint8_t *expr) {
+  if (reg < NREG)
+    row->r[reg] = (rule_t){how, off, expr};
+  /* other columns (vector registers) do not matter to a walk */
+}
+
+/* Runs insns [p, end) from loc until the row for target; init is the CIE's
+ * row (NULL while running the CIE's own instructions). */
+static bool run_cfa(const uint8_t *p, const uint8_t *end, const cie_t *cie, uintptr_t loc,
+                    uintptr_t target, row_t *row, const row_t *init, uintptr_t datarel) {
+  cur_t c = {p, end, false};
+  row_t saved[4];
+  unsigned depth = 0;
+  while (c.p < c.end && !c.bad) {
+    uint8_t op = (uint8_t)rd_n(&c, 1);
+    uint64_t reg, delta;
+    switch (op & 0xc0) {
+    case 0x40:
+      delta = (op & 0x3f) * cie->code_align;
+      if (loc + delta > target)
+        return true;
+      loc += delta;
+      continue;
+    case 0x80:
+      set_rule(row, op & 0x3f, RU_OFFSET, (int64_t)rd_uleb(&c) * cie->data_align, NULL);
+      continue;
+    case 0xc0:
+      if (init == NULL)
+        return false;
+      if ((op & 0x3f) < NREG)
+        row->r[op & 0x3f] = init->r[op & 0x3f];
+      continue;
+    }
+    switch (op) {
+    case 0x00: break; /* nop */
+    case 0x01: {      /* set_loc */
+      uintptr_t to = rd_enc(&c, cie->fde_enc, datarel);
+      if (to > target)
+        return true;
+      loc = to;
+      break;
+    }
+    case 0x02: case 0x03: case 0x04: /* advance_loc1/2/4 */
+      delta = rd_n(&c, op == 0x02 ? 1 : op == 0x03 ? 2 : 4) * cie->code_align;
+      if (loc + delta > target)
+        return true;
+      loc += delta;
+      break;
+    case 0x05: /* offset_extended */
+      reg = rd_uleb(&c);
+      set_rule(row, reg, RU_OFFSET, (int64_t)rd_uleb(&c) * cie->data_align, NULL);
+      break;
+    case 0x06: /* restore_extended */
+      reg = rd_uleb(&c);
+      if (init == NULL)
+        return false;
+      if (reg < NREG)
+        row->r[reg] = init->r[reg];
+      break;
+    case 0x07: set_rule(row, rd_uleb(&c), RU_UNDEF, 0, NULL); break;
+    case 0x08: set_rule(row, rd_uleb(&c), RU_SAME, 0, NULL); break;
+    case 0x09: /* register */
+      reg = rd_uleb(&c);
+      set_rule(row, reg, RU_REG, (int64_t)rd_uleb(&c), NULL);
+      break;
+    case 0x0a: /* remember_state */
+      if (depth == MT_ARRAY_LEN(saved))
+        return false;
+      saved[depth++] = *row;
+      break;
+    case 0x0b: /* restore_state */
+      if (depth == 0)
+        return false;
+      *row = saved[--depth];
+      break;
+    case 0x0c: /* def_cfa */
+      row->cfa_reg = (uint8_t)rd_uleb(&c);
+      row->cfa_off = (int64_t)rd_uleb(&c);
+      row->cfa_expr = NULL;
+      break;
+    case 0x0d: row->cfa_reg = (uint8_t)rd_uleb(&c); row->cfa_expr = NULL; break;
+    case 0x0e: row->cfa_off = (int64_t)rd_uleb(&c); break;
+    case 0x0f: { /* def_cfa_expression */
+      uint64_t n = rd_uleb(&c);
+      if (c.bad || (uint64_t)(c.end - c.p) < n)
+        return false;
+      row->cfa_expr = c.p;
+      row->cfa_off = (int64_t)n;
+      c.p += n;
+      break;
+    }
+    case 0x10: case 0x16: { /* expression, val_expression */
+      reg = rd_uleb(&c);
+      uint64_t n = rd_uleb(&c);
+      if (c.bad || (uint64_t)(c.end - c.p) < n)
+        return false;
+      set_rule(row, reg, op == 0x10 ? RU_EXPR : RU_VAL_EXPR, (int64_t)n, c.p);
+      c.p += n;
+      break;
+    }
+    case 0x11: /* offset_extended_sf */
+      reg = rd_uleb(&c);
+      set_rule(row, reg, RU_OFFSET, rd_sleb(&c) * cie->data_align, NULL);
+      break;
+    case 0x12: /* def_cfa_sf */
+      row->cfa_reg = (uint8_t)rd_uleb(&c);
+      row->cfa_off = rd_sleb(&c) * cie->data_align;
+      row->cfa_expr = NULL;
+      break;
+    case 0x13: row->cfa_off = rd_sleb(&c) * cie->data_align; break;
+    case 0x14: /* val_offset */
+      reg = rd_uleb(&c);
+      set_rule(row, reg, RU_VAL_OFFSET, (int64_t)rd_uleb(&c) * cie->data_align, NULL);
+      break;
+    case 0x15: /* val_offset_sf */
+      reg = rd_uleb(&c);
+      set_rule(row, reg, RU_VAL_OFFSET, rd_sleb(&c) * cie->data_align, NULL);
+      break;
+    case 0x2e: rd_uleb(&c); break; /* GNU_args_size */
+    case 0x2f: /* GNU_negative_offset_extended */
+      reg = rd_uleb(&c);
+      set_rule(row, reg, RU_OFFSET, -(int64_t)rd_uleb(&c) * cie->data_align, NULL);
+      break;
+    default:
+      return false;
+    }
+  }
+  return !c.bad;
+}
+
+/* ---- DWARF expressions (the subset CFI uses) ------------------------------- */
+
+static bool eval(const uint8_t *expr, size_t len, const regs_t *r, walk_t *w, bool push_cfa,
+                 uintptr_t cfa, uintptr_t *out) {
+  uintptr_t st[16];
+  unsigned sp = 0;
+  if (push_cfa)
+    st[sp++] = cfa;
+  cur_t c = {expr, expr + len, false};
+  for (unsigned steps = 0; c.p < c.end && !c.bad; steps++) {
+    if (steps > 256)
+      return false;
+    uint8_t op = (uint8_t)rd_n(&c, 1);
+    uintptr_t a, b, v = 0;
+    bool push = true;
+    if (op >= 0x30 && op <= 0x4f) {
+      v = op - 0x30u; /* lit */
+    } else if (op >= 0x70 && op <= 0x8f) { /* breg */
+      unsigned reg = op - 0x70u;
+      int64_t off = rd_sleb(&c);
+      if (reg >= NREG || !(r->known & (1u << reg)))
+        return false;
+      v = r->v[reg] + (uintptr_t)off;
+    } else {
+      switch (op) {
+      case 0x92: { /* bregx */
+        uint64_t reg = rd_uleb(&c);
+        int64_t off = rd_sleb(&c);
+        if (reg >= NREG || !(r->known & (1u << reg)))
+          return false;
+        v = r->v[reg] + (uintptr_t)off;
+        break;
+      }
+      case 0x03: v = (uintptr_t)rd_n(&c, 8); break;
+      case 0x08: v = (uintptr_t)rd_n(&c, 1); break;
+      case 0x09: v = (uintptr_t)(int64_t)(int8_t)rd_n(&c, 1); break;
+      case 0x0a: v = (uintptr_t)rd_n(&c, 2); break;
+      case 0x0b: v = (uintptr_t)(int64_t)(int16_t)rd_n(&c, 2); break;
+      case 0x0c: v = (uintptr_t)rd_n(&c, 4); break;
+      case 0x0d: v = (uintptr_t)(int64_t)(int32_t)rd_n(&c, 4); break;
+      case 0x0e: case 0x0f: v = (uintptr_t)rd_n(&c, 8); break;
+      case 0x10: v = (uintptr_t)rd_uleb(&c); break;
+      case 0x11: v = (uintptr_t)rd_sleb(&c); break;
+      case 0x96: push = false; break; /* nop */
+      case 0x2f: case 0x28: { /* skip, bra */
+        int16_t d = (int16_t)rd_n(&c, 2);
+        push = false;
+        if (op == 0x28) {
+          if (sp == 0)
+            return false;
+          if (st[--sp] == 0)
+            break;
+        }
+        if ((d < 0 && (size_t)(c.p - expr) < (size_t)-d) || (d > 0 && c.end - c.p < d))
+          return false;
+        c.p += d;
+        break;
+      }
+      default:
+        push = false;
+        if (sp == 0)
+          return false;
+        switch (op) {
+        case 0x12: v = st[sp - 1]; push = true; break;      /* dup */
+        case 0x13: sp--; break;                             /* drop */
+        case 0x14: if (sp < 2) return false; v = st[sp - 2]; push = true; break; /* over */
+        case 0x15: { /* pick */
+          uint8_t i = (uint8_t)rd_n(&c, 1);
+          if (i >= sp)
+            return false;
+          v = st[sp - 1 - i];
+          push = true;
+          break;
+        }
+        case 0x16: /* swap */
+          if (sp < 2) return false;
+          a = st[sp - 1], st[sp - 1] = st[sp - 2], st[sp - 2] = a;
+          break;
+        case 0x17: /* rot */
+          if (sp < 3) return false;
+          a = st[sp - 1], st[sp - 1] = st[sp - 2], st[sp - 2] = st[sp - 3], st[sp - 3] = a;
+          break;
+        case 0x06: /* deref */
+          if (!read_word(w, st[sp - 1], &st[sp - 1]))
+            return false;
+          break;
+        case 0x19: if ((intptr_t)st[sp - 1] < 0) st[sp - 1] = -st[sp - 1]; break; /* abs */
+        case 0x1f: st[sp - 1] = -st[sp - 1]; break;  /* neg */
+        case 0x20: st[sp - 1] = ~st[sp - 1]; break;  /* not */
+        case 0x23: st[sp - 1] += (uintptr_t)rd_uleb(&c); break; /* plus_uconst */
+        default: /* binary */
+          if (sp < 2)
+            return false;
+          b = st[--sp];
+          a = st[sp - 1];
+          switch (op) {
+          case 0x1a: a &= b; break;
+          case 0x1b: if (b == 0) return false; a = (uintptr_t)((intptr_t)a / (intptr_t)b); break;
+          case 0x1c: a -= b; break;
+          case 0x1d: if (b == 0) return false; a %= b; break;
+          case 0x1e: a *= b; break;
+          case 0x21: a |= b; break;
+          case 0x22: a += b; break;
+          case 0x24: a = b < 64 ? a << b : 0; break;
+          case 0x25: a = b < 64 ? a >> b : 0; break;
+          case 0x26: a = (uintptr_t)((intptr_t)a >> (b < 63 ? b : 63)); break;
+          case 0x27: a ^= b; break;
+          case 0x29: a = (intptr_t)a == (intptr_t)b; break;
+          case 0x2a: a = (intptr_t)a >= (intptr_t)b; break;
+          case 0x2b: a = (intptr_t)a > (intptr_t)b; break;
+          case 0x2c: a = (intptr_t)a <= (intptr_t)b; break;
+          case 0x2d: a = (intptr_t)a < (intptr_t)b; break;
+          case 0x2e: a = (intptr_t)a != (intptr_t)b; break;
+          default: return false;
+          }
+          st[sp - 1] = a;
+        }
+      }
+    }
+    if (push) {
+      if (sp == MT_ARRAY_LEN(st))
+        return false;
+      st[sp++] = v;
+    }
+  }
+  if (c.bad || sp == 0)
+    return false;
+  *out = st[sp - 1];
+  return true;
+}
+
+/* ---- the rule cache ------------------------------------------------------- */
+
+static slot_t *cache_table(void) {
+  slot_t *t = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
+  if (t)
+    return t;
+  t = mt_os_map_aligned(CACHE_SLOTS * sizeof(slot_t), 4096);
+  if (t == NULL)
+    return NULL;
+  slot_t *none = NULL;
+  if (!__atomic_compare_exchange_n(&cache, &none, t, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    mt_os_unmap(t, CACHE_SLOTS * sizeof(slot_t));
+    t = none;
+  }
+  return t;
+}
+
+/* A module was unloaded: its addresses may hold another module's code now,
+ * so every rule goes. A reader racing with the clearing may take a wrong
+ * rule once: its reads are proved all the same (a wrong frame, never a
+ * fault). */
+static void cache_check_unloads(void) {
+  unsigned now = mt_modules_unloads();
+  if (__atomic_load_n(&cache_unloads, __ATOMIC_ACQUIRE) == now)
+    return;
+  __atomic_store_n(&cache_unloads, now, __ATOMIC_RELEASE);
+  slot_t *t = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
+  if (t)
+    for (unsigned i = 0; i < CACHE_SLOTS; i++) {
+      __atomic_store_n(&t[i].val, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&t[i].key, 0, __ATOMIC_RELEASE);
+    }
+}
+
+static unsigned cache_hash(uintptr_t key) {
+  return (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 40);
+}
+
+static inline uint64_t cache_lookup(const slot_t *t, uintptr_t key) {
+  if (t == NULL)
+    return 0;
+  for (unsigned i = cache_hash(key), n = 0; n < CACHE_PROBES; i++, n++) {
+    const slot_t *s = &t[i % CACHE_SLOTS];
+    uintptr_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+    if (MT_LIKELY(k == key))
+      return __atomic_load_n(&s->val, __ATOMIC_ACQUIRE);
+    if (k == 0)
+      return 0;
+  }
+  return 0;
+}
+
+static void cache_insert(uintptr_t key, uint64_t val) {
+  slot_t *t = cache_table();
+  if (t == NULL || key == 0)
+    return;
+  for (unsigned i = cache_hash(key), n = 0; n < CACHE_PROBES; i++, n++) {
+    slot_t *s = &t[i % CACHE_SLOTS];
+    uintptr_t k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+    if (k == 0 && __atomic_compare_exchange_n(&s->key, &k, key, false, __ATOMIC_ACQ_REL,
+                                              __ATOMIC_ACQUIRE)) {
+      __atomic_store_n(&s->val, val, __ATOMIC_RELEASE);
+      return;
+    }
+    if (k == key)
+      return;
+  }
+  /* full around here: decoded again next time */
+}
+
+static uint64_t pack(uint64_t kind, bool cfa_rbp, int64_t cfa_off, int64_t ra_off, bool rbp_saved,
+                     int64_t rbp_off) {
+  return VALID | kind << KIND_SHIFT | (cfa_rbp ? CFA_RBP : 0) | (rbp_saved ? RBP_SAVED : 0) |
+         ((uint64_t)cfa_off & 0xffffff) | ((uint64_t)ra_off & 0xffff) << 24 |
+         ((uint64_t)rbp_off & 0xffff) << 40;
+}
+
+static int64_t sext(uint64_t v, unsigned bits) {
+  return (int64_t)(v << (64 - bits)) >> (64 - bits);
+}
+
+/* ---- one step --------------------------------------------------------------- */
+
+static int apply_cached(uint64_t rule, const regs_t *r, regs_t *next, walk_t *w) {
+  uint64_t kind = (rule >> KIND_SHIFT) & 3;
+  if (kind == K_END)
+    return ST_END;
+  unsigned creg = (rule & CFA_RBP) ? R_RBP : R_RSP;
+  if (!(r->known & (1u << creg)))
+    return ST_NOCFI;
+  uintptr_t cfa = r->v[creg] + (uintptr_t)sext(rule, 24);
+  uintptr_t ra, rbp = r->v[R_RBP];
+  if (!read_word(w, cfa + (uintptr_t)sext(rule >> 24, 16), &ra))
+    return ST_NOCFI;
+  next->known = r->known & (1u << R_RBP);
+  if (rule & RBP_SAVED) {
+    if (!read_word(w, cfa + (uintptr_t)sext(rule >> 40, 16), &rbp))
+      return ST_NOCFI;
+    next->known = 1u << R_RBP;
+  }
+  next->known |= 1u << R_RSP | 1u << R_RIP;
+  next->v[R_RSP] = cfa;
+  next->v[R_RBP] = rbp;
+  next->v[R_RIP] = ra;
+  return ST_OK;
+}
+
+/* The kernel's return to __restore_rt: mov $15,%rax; syscall. */
+static const uint8_t restore_rt[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+
+/* The registers the kernel saved in the ucontext_t at sp. */
+static bool from_sigframe(uintptr_t uc, regs_t *next, walk_t *w) {
+  static const uint8_t dwarf_of[NGREG] = {
+      [REG_R8] = 8, [REG_R9] = 9, [REG_R10] = 10, [REG_R11] = 11, [REG_R12] = 12,
+      [REG_R13] = 13, [REG_R14] = 14, [REG_R15] = 15, [REG_RDI] = 5, [REG_RSI] = 4,
+      [REG_RBP] = R_RBP, [REG_RBX] = R_RBX, [REG_RDX] = 1, [REG_RAX] = 0, [REG_RCX] = 2,
+      [REG_RSP] = R_RSP, [REG_RIP] = R_RIP};
+  uintptr_t gregs = uc + offsetof(ucontext_t, uc_mcontext.gregs);
+  next->known = 0;
+  for (unsigned g = 0; g <= REG_RIP; g++) {
+    if (!read_word(w, gregs + g * 8, &next->v[dwarf_of[g]]))
+      return false;
+    next->known |= 1u << dwarf_of[g];
+  }
+  return true;
+}
+
+/* Decodes the rule at key (pc, or a return address minus one), applies it
+ * to r, and caches it when it has the common shape. */
+static int step_full(uintptr_t key, bool exact, const regs_t *r, regs_t *next, walk_t *w) {
+  mt_module_t m;
+  /* Decoding is rare (once per pc): first bring the snapshot up to date (a
+   * look at the loader's counters; nothing under mt_modules_hold), so that
+   * no unloaded module's tables are read. */
+  mt_modules_sync();
+  cache_check_unloads();
+  if (!mt_modules_find(key, &m))
+    return ST_NOMOD;
+  uintptr_t pc = r->v[R_RIP];
+  uintptr_t code_end = seg_end(&m, pc);
+  if (!exact && code_end >= pc + sizeof(restore_rt) &&
+      memcmp((const void *)pc, restore_rt, sizeof(restore_rt)) == 0) {
+    if (!(r->known & (1u << R_RSP)) || !from_sigframe(r->v[R_RSP], next, w))
+      return ST_NOCFI;
+    cache_insert(key, VALID | K_SIGNAL << KIND_SHIFT);
+    return ST_SIGNAL;
+  }
+  if (m.eh_hdr == 0)
+    return ST_NOCFI;
+  /* .eh_frame_hdr: version, three encodings, eh_frame_ptr, fde_count, table */
+  uintptr_t hdr = m.eh_hdr;
+  cur_t c = cur_at(&m, hdr);
+  uint8_t version = (uint8_t)rd_n(&c, 1), ptr_enc = (uint8_t)rd_n(&c, 1);
+  uint8_t count_enc = (uint8_t)rd_n(&c, 1), table_enc = (uint8_t)rd_n(&c, 1);
+  if (c.bad || version != 1 || table_enc != 0x3b)
+    return ST_NOCFI; /* no sorted table (datarel sdata4): not searched */
+  rd_enc(&c, ptr_enc, hdr);
+  uintptr_t count = rd_enc(&c, count_enc, hdr);
+  if (c.bad || count == 0 || (uintptr_t)(c.end - c.p) / 8 < count)
+    return ST_NOCFI;
+  const int32_t *table = (const int32_t *)(const void *)c.p;
+  size_t lo = 0, hi = count;
+  while (hi - lo > 1) { /* the last entry whose start <= key */
+    size_t mid = lo + (hi - lo) / 2;
+    if (hdr + (uintptr_t)(intptr_t)table[2 * mid] <= key)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  if (hdr + (uintptr_t)(intptr_t)table[2 * lo] > key)
+    return ST_NOCFI;
+  uintptr_t fde = hdr + (uintptr_t)(intptr_t)table[2 * lo + 1];
+  /* the FDE */
+  c = cur_at(&m, fde);
+  uint32_t len = (uint32_t)rd_n(&c, 4);
+  if (c.bad || len == 0 || len == 0xffffffffu || (size_t)(c.end - c.p) < len)
+    return ST_NOCFI;
+  const uint8_t *fend = c.p + len;
+  c.end = fend;
+  uintptr_t cie_field = (uintptr_t)c.p;
+  uint32_t cie_off = (uint32_t)rd_n(&c, 4);
+  cie_t cie;
+  if (c.bad || cie_off == 0 || !parse_cie(&m, cie_field - cie_off, hdr, &cie))
+    return ST_NOCFI;
+  uintptr_t begin = rd_enc(&c, cie.fde_enc, hdr);
+  uintptr_t range = rd_enc(&c, cie.fde_enc & 0x0f, 0);
+  if (cie.z) {
+    uint64_t n = rd_uleb(&c);
+    if ((uint64_t)(c.end - c.p) < n)
+      return ST_NOCFI;
+    c.p += n;
+  }
+  if (c.bad || key < begin || key - begin >= range)
+    return ST_NOCFI;
+  /* the rows */
+  row_t init, row;
+  memset(&init, 0, sizeof(init)); /* every register: same value */
+  init.cfa_reg = R_RSP;
+  if (!run_cfa(cie.insns, cie.end, &cie, begin, key, &init, NULL, hdr))
+    return ST_NOCFI;
+  row = init;
+  if (!run_cfa(c.p, fend, &cie, begin, key, &row, &init, hdr))
+    return ST_NOCFI;
+  /* apply */
+  const rule_t *ra = &row.r[cie.ra], *fp = &row.r[R_RBP];
+  if (ra->how == RU_UNDEF || ra->how == RU_SAME) {
+    cache_insert(key, VALID | K_END << KIND_SHIFT);
+    return ST_END;
+  }
+  uintptr_t cfa;
+  if (row.cfa_expr) {
+    regs_t rr = *r;
+    if (!eval(row.cfa_expr, (size_t)row.cfa_off, &rr, w, false, 0, &cfa))
+      return ST_NOCFI;
+  } else {
+    if (row.cfa_reg >= NREG || !(r->known & (1u << row.cfa_reg)))
+      return ST_NOCFI;
+    cfa = r->v[row.cfa_reg] + (uintptr_t)row.cfa_off;
+  }
+  uintptr_t val[2];
+  const rule_t *want[2] = {ra, fp};
+  bool have[2] = {true, true};
+  for (unsigned i = 0; i < 2; i++) {
+    const rule_t *u = want[i];
+    uintptr_t a;
+    switch (u->how) {
+    case RU_SAME:
+      val[i] = r->v[i ? R_RBP : R_RIP];
+      have[i] = (r->known & (1u << R_RBP)) != 0; /* (RA: handled above) */
+      break;
+    case RU_UNDEF: have[i] = false; break;
+    case RU_OFFSET:
+      if (!read_word(w, cfa + (uintptr_t)u->off, &val[i]))
+        return ST_NOCFI;
+      break;
+    case RU_VAL_OFFSET: val[i] = cfa + (uintptr_t)u->off; break;
+    case RU_REG:
+      if (u->off >= NREG || !(r->known & (1u << u->off)))
+        return ST_NOCFI;
+      val[i] = r->v[u->off];
+      break;
+    case RU_EXPR:
+      if (!eval(u->expr, (size_t)u->off, r, w, true, cfa, &a) || !read_word(w, a, &val[i]))
+        return ST_NOCFI;
+      break;
+    case RU_VAL_EXPR:
+      if (!eval(u->expr, (size_t)u->off, r, w, true, cfa, &val[i]))
+        return ST_NOCFI;
+      break;
+    }
+  }
+  next->known = 1u << R_RSP | 1u << R_RIP | (have[1] ? 1u << R_RBP : 0);
+  next->v[R_RSP] = cfa;
+  next->v[R_RIP] = val[0];
+  next->v[R_RBP] = val[1];
+  /* the common shape, cached */
+  if (!row.cfa_expr && (row.cfa_reg == R_RSP || row.cfa_reg == R_RBP) &&
+      row.cfa_off == sext((uint64_t)row.cfa_off, 24) && ra->how == RU_OFFSET &&
+      ra->off == sext((uint64_t)ra->off, 16) &&
+      (fp->how == RU_SAME || (fp->how == RU_OFFSET && fp->off == sext((uint64_t)fp->off, 16))) &&
+      !cie.signal)
+    cache_insert(key, pack(K_FRAME, row.cfa_reg == R_RBP, row.cfa_off, ra->off,
+                           fp->how == RU_OFFSET, fp->off));
+  return ST_OK;
+}
+
+/* ---- the walk ---------------------------------------------------------------- */
+
+/* Walks from r; records pcs from the first frame when record_first. The
+ * common step (a cached rule of the usual shape) is done in place on rsp,
+ * rbp and rip; anything else goes through step_full or the signal frame. */
+static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first) {
+  walk_t w;
+  walk_init(&w, r->v[R_RSP]);
+  cache_check_unloads();
+  unsigned n = 0, signals = 0;
+  bool exact = true, first = true;
+  /* the fast path's registers, kept in r only around the slow path */
+  uintptr_t sp = r->v[R_RSP], bp = r->v[R_RBP], ip = r->v[R_RIP];
+  uint32_t known = r->known;
+  const slot_t *table = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
+  /* Every turn records a frame or ends the walk (but the first of a
+   * capture now): n < max bounds it. */
+  while (n < max) {
+    uintptr_t key = ip - !exact;
+    uint64_t rule = cache_lookup(table, key);
+    if (MT_LIKELY((rule >> KIND_SHIFT) == ((VALID >> KIND_SHIFT) | K_FRAME))) {
+      if (MT_LIKELY(!first || record_first))
+        pcs[n++] = ip;
+      first = false;
+      uintptr_t cfa, ra;
+      if (rule & CFA_RBP) {
+        if (!(known & (1u << R_RBP)))
+          break;
+        cfa = bp + (uintptr_t)sext(rule, 24);
+      } else {
+        cfa = sp + (uintptr_t)sext(rule, 24);
+      }
+      if (cfa <= sp || !read_word(&w, cfa + (uintptr_t)sext(rule >> 24, 16), &ra) || ra == 0)
+        break;
+      known = (known & (1u << R_RBP)) | 1u << R_RSP | 1u << R_RIP;
+      if (rule & RBP_SAVED) {
+        if (!read_word(&w, cfa + (uintptr_t)sext(rule >> 40, 16), &bp))
+          break;
+        known |= 1u << R_RBP;
+      }
+      sp = cfa;
+      ip = ra;
+      exact = false;
+      continue;
+    }
+    r->v[R_RSP] = sp;
+    r->v[R_RBP] = bp;
+    r->v[R_RIP] = ip;
+    r->known = known;
+    regs_t next;
+    int st;
+    if (rule & VALID)
+      st = ((rule >> KIND_SHIFT) & 3) == K_SIGNAL
+               ? (from_sigframe(sp, &next, &w) ? ST_SIGNAL : ST_NOCFI)
+               : apply_cached(rule, r, &next, &w);
+    else {
+      st = step_full(key, exact, r, &next, &w);
+      table = __atomic_load_n(&cache, __ATOMIC_ACQUIRE); /* made by the first insert */
+    }
+    if (st == ST_NOMOD && !(first && record_first))
+      break; /* not code: a corrupted stack */
+    if (!first || record_first)
+      pcs[n++] = ip;
+    first = false;
+    if (st != ST_OK && st != ST_SIGNAL)
+      break;
+    if (st == ST_SIGNAL) {
+      if (++signals > 8)
+        break;
+      exact = true;
+    } else {
+      if (next.v[R_RSP] <= sp) /* the stack must unwind upwards */
+        break;
+      exact = false;
+    }
+    if (next.v[R_RIP] == 0)
+      break;
+    *r = next;
+    sp = r->v[R_RSP];
+    bp = r->v[R_RBP];
+    ip = r->v[R_RIP];
+    known = r->known;
+  }
+  return n;
+}
+
+/* ---- public ------------------------------------------------------------------ */
 
 bool mt_unwind_busy(void) { return unwinding; }
 
-unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
+MT_NOINLINE unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
   if (unwinding || max == 0)
     return 0;
   unwinding = true;
-  int n = unw_backtrace((void **)pcs, (int)max);
+  int saved = errno;
+  regs_t r;
+  /* This function's own pc, rsp and rbp at one instruction: its CFI row
+   * there gives its caller. */
+  __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                   : "=r"(r.v[R_RIP]), "=r"(r.v[R_RSP]), "=r"(r.v[R_RBP]));
+  r.known = 1u << R_RIP | 1u << R_RSP | 1u << R_RBP;
+  unsigned n = walk(&r, pcs, max, false);
+  errno = saved;
   unwinding = false;
-  return n > 0 ? (unsigned)n : 0;
+  return n;
 }
 
-/* libunwind (1.6) checks the addresses it reads while stepping by write()ing
- * a byte from them into a pipe that it opens when it starts and keeps for the
- * life of the process. Its two descriptors would be the lowest free ones: 3
- * and 4, which the program then finds taken (its first open() returns 5, a
- * dup2 onto 3 or 4 gives libunwind the program's file), or 0 when the program
- * was started with stdin closed (its stdin is then libunwind's pipe; CPython's
- * test_posix notices). So pipe2 and pipe are interposed: a pipe made while
- * this thread unwinds is moved up, below min(RLIMIT_NOFILE, 1024), out of the
- * program's way. (A program that lists every descriptor still sees the two.)
- * Every other caller gets the plain system call. */
-static int move_up(int fd, int flags) {
-  struct rlimit rl;
-  long top = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)top)
-    top = (long)rl.rlim_cur;
-  if (top - 16 <= fd)
-    return fd;
-  int up = fcntl(fd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, (int)(top - 16));
-  if (up < 0)
-    return fd;
-  close(fd);
-  return up;
+unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned max) {
+  if (unwinding || max == 0 || ucontext == NULL)
+    return 0;
+  unwinding = true;
+  int saved = errno;
+  const ucontext_t *uc = ucontext;
+  regs_t r;
+  static const uint8_t greg_of[R_RIP + 1] = {REG_RAX, REG_RDX, REG_RCX, REG_RBX, REG_RSI, REG_RDI,
+                                             REG_RBP, REG_RSP, REG_R8,  REG_R9,  REG_R10, REG_R11,
+                                             REG_R12, REG_R13, REG_R14, REG_R15, REG_RIP};
+  for (unsigned i = 0; i <= R_RIP; i++)
+    r.v[i] = (uintptr_t)uc->uc_mcontext.gregs[greg_of[i]];
+  r.known = (1u << NREG) - 1;
+  unsigned n = walk(&r, pcs, max, true);
+  errno = saved;
+  unwinding = false;
+  return n;
 }
-
-__attribute__((visibility("default"))) int pipe2(int fds[2], int flags) {
-  int r = (int)syscall(SYS_pipe2, fds, flags);
-  if (r == 0 && unwinding) {
-    int saved = errno;
-    fds[0] = move_up(fds[0], flags);
-    fds[1] = move_up(fds[1], flags);
-    errno = saved;
-  }
-  return r;
-}
-
-__attribute__((visibility("default"))) int pipe(int fds[2]) { return pipe2(fds, 0); }

@@ -1,16 +1,24 @@
-/* unwind.h - "capture now": the return addresses of the calling thread's
- * stack. The only door to libunwind (UNW_LOCAL_ONLY). Re-entrancy: a
- * malloc made while this thread is unwinding (libunwind or the loader may
- * allocate) must not unwind again; mt_unwind_busy() tells. */
+/* unwind.h - stack capture: "capture now" (the return addresses of the
+ * calling thread's stack) and "capture from ucontext" (a signal handler's
+ * view of the interrupted code). memtype's own x86_64 DWARF CFI unwinder
+ * (unwind.c): no descriptor, no allocation, no lock; async-signal-safe; in
+ * the common case no system call. Re-entrancy: a malloc made while this
+ * thread is unwinding (the module snapshot may be synced) must not unwind
+ * again; mt_unwind_busy() tells. */
 #ifndef MT_UNWIND_H
 #define MT_UNWIND_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Fills pcs[] with up to max return addresses, innermost first; returns
- * how many (0 when this thread is already unwinding). */
+/* Fills pcs[] with up to max return addresses, innermost first (the first
+ * is where mt_unwind_capture returns to, in its caller); returns how many (0
+ * when this thread is already unwinding). A frame the unwinder cannot decode
+ * or whose memory it cannot prove readable ends the stack there. */
 unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max);
+/* Same from a signal handler's ucontext_t (passed as void *): pcs[0] is the
+ * interrupted pc itself (the faulting instruction), then its callers. */
+unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned max);
 bool mt_unwind_busy(void);
 
 #endif

@@ -4,7 +4,7 @@
 # names them and stops. Safe to run again: it installs nothing when all are there.
 set -eu
 job=${1:-test}
-build="gcc g++ cmake make pkg-config check libunwind-dev python3"
+build="gcc g++ cmake make pkg-config check python3"
 # Real programs the tests run under the preload, and what they need
 # (php-cli: with its shared extensions, opened with RTLD_DEEPBIND).
 # chromium: the HTML report's test opens the page headless. groff-base, man-db,
@@ -15,10 +15,11 @@ build="gcc g++ cmake make pkg-config check libunwind-dev python3"
 # comparison by tests/cpython/run_cpython_tests.py). postgresql, nginx,
 # redis-server, redis-tools, curl, util-linux (setpriv): the servers of the
 # real-program tests (tests/real/server_case.sh); their own services are kept
-# from starting at install (below).
+# from starting at install (below). gdb: the captured stacks are compared
+# with its backtraces (tests/unwind).
 test="$build sqlite3 tcl perl git xz-utils tar bash php-cli binutils diffutils findutils sed coreutils chromium
   groff-base man-db dpkg-dev file debootstrap bash-completion clang libclang-rt-14-dev
-  libpython3.11-testsuite postgresql nginx redis-server redis-tools curl util-linux"
+  libpython3.11-testsuite postgresql nginx redis-server redis-tools curl util-linux gdb"
 bench="$test time libjemalloc2 libmimalloc2.0 libgoogle-perftools4 heaptrack valgrind electric-fence duma libdmalloc5"
 case "$job" in
 build) want=$build ;;

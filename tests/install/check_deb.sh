@@ -2,7 +2,8 @@
 # check_deb.sh BUILD_DIR OUT_DIR - builds the .deb with CPack from the build
 # tree and checks it: its file list (the command, the library, the header, the
 # man pages, the completion, memtype.pc, the CMake package) and its control
-# fields (Depends on libunwind8 and python3, a symbolizer recommended).
+# fields (Depends on libc6 and python3 and nothing else: libunwind no longer;
+# a symbolizer recommended).
 set -eu
 build=$1
 out=$2
@@ -31,9 +32,12 @@ done
 echo "$files" | grep -E '__pycache__|\.pyc$|/usr/local/' && fail "the package holds files it should not"
 [ "$(dpkg-deb -f "$deb" Package)" = memtype ] || fail "the package is not named memtype"
 depends=$(dpkg-deb -f "$deb" Depends)
-for dep in libunwind8 python3 libc6; do
+for dep in python3 libc6; do
   echo "$depends" | tr ',' '\n' | grep -Eq "^ *$dep( |$)" || fail "Depends: $depends lacks $dep"
 done
+echo "$depends" | grep -q unwind && fail "Depends: $depends names libunwind (memtype unwinds itself)"
+extra=$(echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//' | grep -Evx 'python3|libc6' || true)
+[ -z "$extra" ] || fail "Depends: $depends has more than libc6 and python3: $extra"
 dpkg-deb -f "$deb" Recommends | grep -q binutils || fail "binutils (addr2line) is not recommended"
 tmp=$out/x
 dpkg-deb -x "$deb" "$tmp"

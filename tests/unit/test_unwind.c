@@ -1,0 +1,243 @@
+/* test_unwind.c - memtype's own unwinder (core/unwind.c): "capture now"
+ * gives the callers' return addresses, the same on a decoded and on a cached
+ * walk; "capture from ucontext" starts at the faulting instruction itself
+ * (frame #0 = the ucontext's pc, even in a leaf that has pushed a register)
+ * and goes on through its callers; a handler on a sigaltstack sees, past the
+ * signal trampoline, the code the signal interrupted; a thread's stack ends
+ * at its start; no descriptor is opened. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "modules.h"
+#include "symtab.h"
+#include "unit.h"
+#include "unwind.h"
+
+#define NOINLINE __attribute__((noinline))
+#define KEEP __asm__ volatile("" ::: "memory")
+
+static const char *name_of(uintptr_t pc) {
+  const char *name;
+  uintptr_t start;
+  return mt_symtab_lookup(pc, &name, &start) ? name : "?";
+}
+
+/* ---- capture now ---- */
+
+static uintptr_t ret_c, ret_b;
+static uintptr_t got[32];
+static unsigned ngot;
+
+NOINLINE static void cap_c(void) {
+  ret_c = (uintptr_t)__builtin_return_address(0);
+  ngot = mt_unwind_capture(got, 32);
+  KEEP;
+}
+NOINLINE static void cap_b(void) {
+  ret_b = (uintptr_t)__builtin_return_address(0);
+  cap_c();
+  KEEP;
+}
+NOINLINE static void cap_a(void) {
+  cap_b();
+  KEEP;
+}
+
+NOINLINE static void cap_from_one_site(void) {
+  cap_a();
+  KEEP;
+}
+
+START_TEST(capture_now_gives_the_callers) {
+  mt_modules_sync();
+  uintptr_t first[32];
+  unsigned nfirst = 0;
+  cap_from_one_site(); /* decoded */
+  nfirst = ngot;
+  memcpy(first, got, sizeof(first));
+  cap_from_one_site(); /* every rule from the cache */
+  ck_assert_uint_ge(nfirst, 4);
+  ck_assert_str_eq(name_of(first[0]), "cap_c"); /* mt_unwind_capture's return address */
+  ck_assert_uint_eq(first[1], ret_c);
+  ck_assert_uint_eq(first[2], ret_b);
+  ck_assert_str_eq(name_of(first[2]), "cap_a");
+  ck_assert_uint_eq(ngot, nfirst);
+  for (unsigned i = 0; i < 4; i++) /* the same to cap_from_one_site's caller */
+    ck_assert_msg(first[i] == got[i], "frame %u: %s %#lx then %s %#lx", i, name_of(first[i]),
+                  (unsigned long)first[i], name_of(got[i]), (unsigned long)got[i]);
+  /* max is honoured */
+  ck_assert_uint_eq(mt_unwind_capture(got, 2), 2);
+  ck_assert_uint_eq(mt_unwind_capture(got, 0), 0);
+}
+END_TEST
+
+/* ---- capture from a fault's ucontext ---- */
+
+/* A leaf that pushes rbx, then loads from rdi: the load faults on a
+ * PROT_NONE page. uw_fault_insn is the faulting instruction. */
+extern void uw_fault_leaf(const void *p);
+extern char uw_fault_insn[];
+__asm__(".text\n"
+        ".globl uw_fault_leaf\n.type uw_fault_leaf,@function\n"
+        "uw_fault_leaf:\n"
+        "  .cfi_startproc\n"
+        "  push %rbx\n"
+        "  .cfi_adjust_cfa_offset 8\n"
+        "  .cfi_rel_offset %rbx, 0\n"
+        ".globl uw_fault_insn\n"
+        "uw_fault_insn:\n"
+        "  mov (%rdi), %rbx\n"
+        "  pop %rbx\n"
+        "  .cfi_adjust_cfa_offset -8\n"
+        "  .cfi_restore %rbx\n"
+        "  ret\n"
+        "  .cfi_endproc\n"
+        ".size uw_fault_leaf, .-uw_fault_leaf\n");
+
+static sigjmp_buf back;
+static uintptr_t fault_pcs[32];
+static unsigned nfault;
+static uintptr_t ret_fault_caller;
+
+static void on_segv(int sig, siginfo_t *si, void *uc) {
+  (void)sig, (void)si;
+  mt_modules_hold++; /* as memtype's own handlers: no loader lock here */
+  nfault = mt_unwind_capture_from(uc, fault_pcs, 32);
+  mt_modules_hold--;
+  siglongjmp(back, 1);
+}
+
+NOINLINE static void fault_caller(const void *p) {
+  uw_fault_leaf(p);
+  KEEP;
+}
+NOINLINE static void fault_top(const void *p) {
+  ret_fault_caller = (uintptr_t)__builtin_return_address(0);
+  fault_caller(p);
+  KEEP;
+}
+
+START_TEST(capture_from_a_fault_starts_at_the_faulting_instruction) {
+  mt_modules_sync();
+  void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ck_assert(page != MAP_FAILED);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = on_segv;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &sa, NULL);
+  if (sigsetjmp(back, 1) == 0)
+    fault_top(page);
+  signal(SIGSEGV, SIG_DFL);
+  munmap(page, 4096);
+  ck_assert_uint_ge(nfault, 4);
+  ck_assert_uint_eq(fault_pcs[0], (uintptr_t)uw_fault_insn);
+  ck_assert_str_eq(name_of(fault_pcs[1]), "fault_caller");
+  ck_assert_str_eq(name_of(fault_pcs[2]), "fault_top");
+  ck_assert_str_eq(name_of(fault_pcs[3]), name_of(ret_fault_caller));
+}
+END_TEST
+
+/* ---- a handler on a sigaltstack ---- */
+
+static uintptr_t alt_pcs[32];
+static unsigned nalt;
+
+static void on_usr1(int sig) {
+  (void)sig;
+  nalt = mt_unwind_capture(alt_pcs, 32);
+}
+
+NOINLINE static void alt_raiser(void) {
+  raise(SIGUSR1);
+  KEEP;
+}
+
+START_TEST(a_handler_on_an_altstack_sees_the_interrupted_code) {
+  mt_modules_sync();
+  static char altstack[64 * 1024];
+  stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack), .ss_flags = 0};
+  ck_assert_int_eq(sigaltstack(&ss, NULL), 0);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_usr1;
+  sa.sa_flags = SA_ONSTACK;
+  sigaction(SIGUSR1, &sa, NULL);
+  alt_raiser();
+  bool tramp = false, raiser = false;
+  for (unsigned i = 0; i < nalt; i++) {
+    if (strcmp(name_of(alt_pcs[i]), "__restore_rt") == 0)
+      tramp = true;
+    if (tramp && strcmp(name_of(alt_pcs[i]), "alt_raiser") == 0)
+      raiser = true;
+  }
+  ck_assert_msg(tramp && raiser, "%u frames, trampoline %d, interrupted code %d", nalt, tramp,
+                raiser);
+}
+END_TEST
+
+/* ---- a thread ---- */
+
+static void *thread_capture(void *arg) {
+  (void)arg;
+  ngot = mt_unwind_capture(got, 32);
+  return NULL;
+}
+
+START_TEST(a_threads_stack_ends_at_its_start) {
+  mt_modules_sync();
+  pthread_t t;
+  pthread_create(&t, NULL, thread_capture, NULL);
+  pthread_join(t, NULL);
+  ck_assert_uint_ge(ngot, 2);
+  ck_assert_uint_le(ngot, 4); /* thread_capture, start_thread, clone: the end */
+  ck_assert_str_eq(name_of(got[0]), "thread_capture");
+  ck_assert_str_eq(name_of(got[1]), "start_thread");
+}
+END_TEST
+
+/* ---- no descriptor ---- */
+
+static int count_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+  for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+    n += e->d_name[0] != '.';
+  if (d)
+    closedir(d);
+  return n;
+}
+
+START_TEST(no_descriptor_is_opened) {
+  int before = count_fds();
+  for (int i = 0; i < 100; i++)
+    cap_a();
+  pthread_t t;
+  pthread_create(&t, NULL, thread_capture, NULL);
+  pthread_join(t, NULL);
+  ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("unwind");
+  TCase *t = tcase_create("unwind");
+  tcase_set_timeout(t, 60);
+  tcase_add_test(t, capture_now_gives_the_callers);
+  tcase_add_test(t, capture_from_a_fault_starts_at_the_faulting_instruction);
+  tcase_add_test(t, a_handler_on_an_altstack_sees_the_interrupted_code);
+  tcase_add_test(t, a_threads_stack_ends_at_its_start);
+  tcase_add_test(t, no_descriptor_is_opened);
+  suite_add_tcase(s, t);
+  return s;
+}
+
+MT_UNIT_MAIN(suite)
