@@ -1,0 +1,68 @@
+/* ending.c - a program that ends in the way its first argument names, with
+ * a 48-byte block leaked first (type lose_me): _exit, _Exit, a signal it
+ * does not handle (term, int, hup), a heap error after closing its stderr
+ * (closed), SIGTERM it ignores (ignored: inherited or its own), SIGTERM it
+ * handles (own), and what sigaction says of SIGINT (query). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void *volatile keep;
+
+__attribute__((noinline)) static void lose_me(void) {
+  keep = malloc(48);
+  memset(keep, 1, 48);
+  keep = NULL;
+}
+
+static volatile sig_atomic_t got;
+static void on_term(int sig) { got = sig; }
+
+int main(int argc, char **argv) {
+  const char *how = argc > 1 ? argv[1] : "";
+  lose_me();
+  printf("started\n");
+  fflush(stdout);
+  if (!strcmp(how, "_exit"))
+    _exit(5);
+  if (!strcmp(how, "_Exit"))
+    _Exit(6);
+  if (!strcmp(how, "term"))
+    raise(SIGTERM);
+  if (!strcmp(how, "int"))
+    kill(getpid(), SIGINT);
+  if (!strcmp(how, "hup"))
+    raise(SIGHUP);
+  if (!strcmp(how, "closed")) {
+    close(2);
+    char *p = malloc(16);
+    free(p);
+    free(p); /* double free: reported where fd 2 no longer goes */
+  }
+  if (!strcmp(how, "ignored")) {
+    struct sigaction sa;
+    sigaction(SIGTERM, NULL, &sa);
+    printf("SIGTERM %s\n", sa.sa_handler == SIG_IGN ? "ignored" : "not ignored");
+    fflush(stdout);
+    raise(SIGTERM);
+    printf("alive\n");
+  }
+  if (!strcmp(how, "own")) {
+    signal(SIGTERM, on_term);
+    raise(SIGTERM);
+    printf("handled %d\n", (int)got);
+    fflush(stdout);
+    signal(SIGTERM, SIG_DFL);
+    raise(SIGTERM); /* the default again: memtype's exit work, then death */
+  }
+  if (!strcmp(how, "query")) {
+    struct sigaction sa;
+    sigaction(SIGINT, NULL, &sa);
+    printf("SIGINT %s flags %d\n", sa.sa_handler == SIG_DFL ? "default" : "handled",
+           sa.sa_flags);
+  }
+  printf("done\n");
+  return 7;
+}
