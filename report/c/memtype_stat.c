@@ -13,6 +13,7 @@
 
 struct memtype_stat {
   uint32_t pid;
+  memtype_stat_ending_t ending; /* ENDING (1.4 on); how 0 when absent */
   size_t ntypes;
   memtype_stat_type_t *types;
   size_t nsizes;
@@ -194,6 +195,13 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
       break;
     } else if (tag == 1) {
       st->pid = (uint32_t)get(&s, 4);
+    } else if (tag == 11) {
+      st->ending.how = (uint32_t)get(&s, 4);
+      st->ending.status = (int32_t)(uint32_t)get(&s, 4);
+      st->ending.signal = (uint32_t)get(&s, 4);
+      st->ending.via = (uint32_t)get(&s, 4);
+      if (s.bad)
+        memset(&st->ending, 0, sizeof(st->ending));
     } else if (tag == 2) {
       uint32_t n = (uint32_t)get(&s, 4);
       get(&s, 4);
@@ -234,6 +242,7 @@ void memtype_stat_close(memtype_stat_t *st) {
 }
 
 uint32_t memtype_stat_pid(const memtype_stat_t *st) { return st->pid; }
+const memtype_stat_ending_t *memtype_stat_ending(const memtype_stat_t *st) { return &st->ending; }
 size_t memtype_stat_ntypes(const memtype_stat_t *st) { return st->ntypes; }
 
 const memtype_stat_type_t *memtype_stat_type(const memtype_stat_t *st, size_t i) {

@@ -2,8 +2,12 @@
  * a 48-byte block leaked first (type lose_me): _exit, _Exit, a signal it
  * does not handle (term, int, hup), a heap error after closing its stderr
  * (closed), SIGTERM it ignores (ignored: inherited or its own), SIGTERM it
- * handles (own), and what sigaction says of SIGINT (query). */
+ * handles (own), what sigaction says of SIGINT (query), a vfork child and a
+ * posix_spawn child whose exec fails (vfork: neither may write a dump or
+ * touch the parent's books), and waiting for a signal (wait). */
+#include <spawn.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +67,24 @@ int main(int argc, char **argv) {
     printf("SIGINT %s flags %d\n", sa.sa_handler == SIG_DFL ? "default" : "handled",
            sa.sa_flags);
   }
+  if (!strcmp(how, "vfork")) {
+    pid_t pid = vfork();
+    if (pid == 0) {
+      execl("/nonexistent/program", "program", (char *)NULL);
+      _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    char *args[] = {"program", NULL};
+    pid_t pid2;
+    int st2 = 0;
+    if (posix_spawn(&pid2, "/nonexistent/program", NULL, NULL, args, NULL) == 0)
+      waitpid(pid2, &st2, 0);
+    printf("child %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  }
+  if (!strcmp(how, "wait"))
+    for (;;)
+      pause();
   printf("done\n");
   return 7;
 }
