@@ -117,6 +117,10 @@ __attribute__((noreturn)) void mt_os_abort(void);
 __attribute__((noreturn)) void mt_os_exit(int code);
 /* The device and inode fd refers to; false when fd is not open. */
 bool mt_os_fd_identity(int fd, uint64_t *dev, uint64_t *ino);
+/* Can what fd refers to be opened again and written without clashing with
+ * it: a terminal or other character device, a FIFO, a file opened to append
+ * (a file written at an offset would see its text written over). */
+bool mt_os_fd_reopenable(int fd);
 /* What fd refers to (/proc/self/fd/N: a path, "pipe:[...]"); length or -1. */
 long mt_os_fd_path(int fd, char *buf, size_t len);
 /* Opens path for appending (O_NOFOLLOW, O_CLOEXEC, O_NOCTTY; created 0600

@@ -429,6 +429,16 @@ bool mt_os_fd_identity(int fd, uint64_t *dev, uint64_t *ino) {
   return ok;
 }
 
+bool mt_os_fd_reopenable(int fd) {
+  int saved = errno;
+  struct stat st;
+  int fl = fcntl(fd, F_GETFL);
+  bool ok = fl >= 0 && fstat(fd, &st) == 0 &&
+            (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && (fl & O_APPEND)));
+  errno = saved;
+  return ok;
+}
+
 long mt_os_fd_path(int fd, char *buf, size_t len) {
   char link[32] = "/proc/self/fd/", digits[12];
   int saved = errno, k = 0;

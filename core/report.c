@@ -36,8 +36,9 @@ _Static_assert(sizeof(mt_error_names) / sizeof(mt_error_names[0]) == MT_ERR_COUN
 
 /* Where reports go. fd 2 while it is still what it was at start (the
  * program may close it, or point it elsewhere, as daemons do); otherwise
- * the original target opened again when it has a path (a terminal, a
- * file), else <dump>.log beside the dump. MEMTYPE_LOG names a file for all
+ * the original target opened again when it has a path and takes appended
+ * text safely (a terminal, a FIFO, a file opened to append), else
+ * <dump>.log beside the dump. MEMTYPE_LOG names a file for all
  * of them. A file is opened for each message and closed at once: memtype
  * keeps no descriptor the program could see (docs/options.md, MEMTYPE_LOG). */
 static bool err_noted, err_known;
@@ -46,7 +47,8 @@ static char err_path[512];
 
 void mt_report_note_stderr(void) {
   err_known = mt_os_fd_identity(2, &err_dev, &err_ino);
-  if (!err_known || mt_os_fd_path(2, err_path, sizeof(err_path)) < 0 || err_path[0] != '/')
+  if (!err_known || !mt_os_fd_reopenable(2) || mt_os_fd_path(2, err_path, sizeof(err_path)) < 0 ||
+      err_path[0] != '/')
     err_path[0] = '\0';
   err_noted = true;
 }

@@ -110,14 +110,27 @@ class Ending(unittest.TestCase):
         self.assertIn("memtype will now abort", log)
         self.assertEqual((d.ending.how, d.ending.signal, d.ending.via), ("signal", 6, "error"))
 
-    def test_with_stderr_closed_a_file_stderr_is_opened_again(self):
+    def test_with_stderr_closed_a_file_stderr_opened_to_append_is_opened_again(self):
         path = os.path.join(self.tmp, "stderr.txt")
-        with open(path, "w") as err:
+        with open(path, "a") as err:
             r = self.run_prog("closed", stderr=err)
         self.assertEqual(r.returncode, -signal.SIGABRT)
         with open(path) as f:
             self.assertRegex(f.read(), r"(?m)^memtype: ERROR: double-free at 0x[0-9a-f]+")
         self.assertEqual(glob.glob(os.path.join(self.tmp, "*.log")), [])
+
+    def test_with_stderr_closed_a_file_written_at_an_offset_is_left_alone(self):
+        # Opened again, the file would take memtype's text at its end, where
+        # the program's next write (at its own offset) would write over it.
+        path = os.path.join(self.tmp, "stderr.txt")
+        with open(path, "w") as err:
+            r = self.run_prog("closed", stderr=err)
+        self.assertEqual(r.returncode, -signal.SIGABRT)
+        with open(path) as f:
+            self.assertEqual(f.read(), "")
+        (log,) = glob.glob(os.path.join(self.tmp, "*.log"))
+        with open(log) as f:
+            self.assertRegex(f.read(), r"(?m)^memtype: ERROR: double-free at 0x[0-9a-f]+")
 
     def test_memtype_log_takes_every_report(self):
         log = os.path.join(self.tmp, "log.%p.txt")
