@@ -82,9 +82,13 @@ int main(int argc, char **argv) {
       waitpid(pid2, &st2, 0);
     printf("child %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
   }
-  if (!strcmp(how, "wait"))
+  if (!strcmp(how, "wait")) {
+    printf("waiting %d\n", (int)getpid());
+    fflush(stdout);
+    alarm(120); /* never outlives a test that lost track of it */
     for (;;)
       pause();
+  }
   printf("done\n");
   return 7;
 }

@@ -165,14 +165,22 @@ class Ending(unittest.TestCase):
         out = os.path.join(self.tmp, "d.%e.%p.mtd")
         p = subprocess.Popen([CMD, "run", "--output", out, "--", PROG, "wait"], env=clean_env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child, ended = None, False
         try:
             self.assertEqual(p.stdout.readline(), "started\n")
+            child = int(p.stdout.readline().split()[1])
             p.send_signal(signal.SIGTERM)
             _, err = p.communicate(timeout=60)
+            ended = p.returncode == -signal.SIGTERM and "memtype: ended:" in err
         finally:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+            if child and not ended:  # the program itself, were the command gone without it
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         self.assertEqual(p.returncode, -signal.SIGTERM, err)
         self.assertIn(LEAK, err)
         self.assertRegex(err, r"(?m)^memtype: ended: ending \(pid \d+\) killed by SIGTERM$")
