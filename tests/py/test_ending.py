@@ -152,6 +152,21 @@ class Ending(unittest.TestCase):
         self.assertRegex(r.stderr, r"(?m)^memtype: ended: .*\(pid \d+\) exit status 3 \(_exit\)")
         self.assertRegex(r.stderr, r"(?m)^memtype: ended: .*\(pid \d+\) killed by SIGTERM")
 
+    def test_the_json_report_says_how_it_ended(self):
+        import json
+        self.run_prog("hup")
+        (d,) = self.dumps()
+        r = subprocess.run([CMD, "report", "--json", d.path], capture_output=True, text=True)
+        (p,) = json.loads(r.stdout)["processes"]
+        self.assertEqual(p["ending"], {"how": "signal", "status": 0, "signal": 1, "via": "signal",
+                                       "text": "killed by SIGHUP"})
+
+    def test_an_older_dump_reads_with_its_ending_unknown(self):
+        old = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus",
+                           "dump", "plain.mtd")
+        d = dump.load(old)
+        self.assertEqual((d.major, d.minor, d.ending), (1, 3, None))
+
     def test_memtype_run_prints_the_reports_of_a_process_whose_stderr_was_closed(self):
         out = os.path.join(self.tmp, "d.%e.%p.mtd")
         r = subprocess.run([CMD, "run", "--output", out, "--", PROG, "closed"], env=clean_env(),
