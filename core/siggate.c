@@ -40,6 +40,7 @@ static bool gated[NSIG_MAX];            /* the kernel has our trampoline for it 
 static bool taken[NSIG_MAX]; /* the program's SIG_DFL is memtype's death (mt_siggate_take_default) */
 static void (*death)(int sig);
 static sigset_t death_mask;
+static int owner_pid; /* the process whose memory this is (0: not known yet) */
 static int spin;
 
 static bool gateable(int sig) {
@@ -132,6 +133,8 @@ void mt_siggate_replay(void) {
 }
 
 void mt_siggate_fork_child(void) {
+  if (owner_pid)
+    owner_pid = mt_os_getpid();
   mt_tls_locks = 0;
   nkept = 0;
   mt_tls_sig_kept = 0;
@@ -155,6 +158,7 @@ static int install_death_locked(int sig, struct sigaction *prev) {
 bool mt_siggate_take_default(const int *sigs, unsigned n, void (*fn)(int sig)) {
   bool any = false;
   spin_lock();
+  owner_pid = mt_os_getpid();
   death = fn;
   sigemptyset(&death_mask);
   for (unsigned i = 0; i < n; i++)
@@ -174,11 +178,25 @@ bool mt_siggate_take_default(const int *sigs, unsigned n, void (*fn)(int sig)) {
   return any;
 }
 
+/* A vfork child (Python's subprocess resets its handlers there before
+ * exec): its memory is its parent's, so nothing here may change; the
+ * kernel's table is its own. */
+static int sigaction_foreign(int sig, const struct sigaction *act, struct sigaction *old) {
+  struct sigaction prev;
+  int rc = mt_os_sigaction_real(sig, act, &prev);
+  if (rc == 0 && old)
+    *old = prev.sa_sigaction == trampoline ? user[sig] : prev;
+  return rc;
+}
+
 int mt_siggate_sigaction(int sig, const void *act_, void *old_) {
   const struct sigaction *act = act_;
   struct sigaction *old = old_;
   if (!gateable(sig))
     return mt_os_sigaction_real(sig, act, old);
+  int owner = __atomic_load_n(&owner_pid, __ATOMIC_RELAXED);
+  if (owner && owner != mt_os_getpid())
+    return sigaction_foreign(sig, act, old);
   spin_lock();
   struct sigaction prev, was_user = user[sig];
   int rc;

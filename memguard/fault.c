@@ -174,6 +174,8 @@ void mt_guard_fault_init(void) {
 bool mt_guard_sigaction(int sig, const void *act, void *old) {
   if (!installed || (sig != SIGSEGV && sig != SIGBUS))
     return false;
+  if (mt_life_is_other_process()) /* a vfork child: its parent's memory, its own kernel table */
+    return false;
   struct sigaction *n = next_of(sig), prev = *n;
   if (act)
     *n = *(const struct sigaction *)act;

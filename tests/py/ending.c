@@ -68,8 +68,13 @@ int main(int argc, char **argv) {
            sa.sa_flags);
   }
   if (!strcmp(how, "vfork")) {
+    signal(SIGUSR1, on_term);
     pid_t pid = vfork();
     if (pid == 0) {
+      /* As Python's subprocess does before exec: handlers back to default
+       * (in the child's own table; the parent's must stay). */
+      signal(SIGUSR1, SIG_DFL);
+      signal(SIGSEGV, SIG_DFL);
       execl("/nonexistent/program", "program", (char *)NULL);
       _exit(127);
     }
@@ -80,7 +85,8 @@ int main(int argc, char **argv) {
     int st2 = 0;
     if (posix_spawn(&pid2, "/nonexistent/program", NULL, NULL, args, NULL) == 0)
       waitpid(pid2, &st2, 0);
-    printf("child %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    raise(SIGUSR1);
+    printf("child %d, parent's handler %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1, (int)got);
   }
   if (!strcmp(how, "wait")) {
     printf("waiting %d\n", (int)getpid());

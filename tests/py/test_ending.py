@@ -94,7 +94,7 @@ class Ending(unittest.TestCase):
     def test_a_vfork_or_posix_spawn_child_writes_nothing(self):
         r = self.run_prog("vfork")
         self.assertEqual(r.returncode, 7, r.stderr)
-        self.assertEqual(r.stdout, "started\nchild 127\ndone\n")
+        self.assertEqual(r.stdout, "started\nchild 127, parent's handler 10\ndone\n")
         self.assertEqual(r.stderr.count("memtype: LEAK:"), 1, r.stderr)
         _, end = self.ending()  # one dump: the parent's
         self.assertEqual(end, ("exit", 7, 0, "exit"))
