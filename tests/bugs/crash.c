@@ -1,6 +1,7 @@
 /* crash.c - faults the program does not handle, and one it does:
  *   wild     read 40,000 bytes past a 20-byte block (far from any block)
  *   null     read through a NULL pointer
+ *   bus      read a mapped page past the end of an (empty) file: SIGBUS
  *   recover  its own SIGSEGV handler: the NULL read is caught, siglongjmp
  *            back, "recovered" (memtype must stay silent)
  *   ok       no fault at all */
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static sigjmp_buf back;
 
@@ -32,7 +34,12 @@ int main(int argc, char **argv) {
     printf("%d\n", touch(p, 40000));
   else if (!strcmp(v, "null"))
     printf("%d\n", touch(NULL, 0));
-  else if (!strcmp(v, "recover")) {
+  else if (!strcmp(v, "bus")) {
+    FILE *f = tmpfile(); /* empty: its first page is past its end */
+    char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fileno(f), 0);
+    if (m != MAP_FAILED)
+      printf("%d\n", touch(m, 0));
+  } else if (!strcmp(v, "recover")) {
     signal(SIGSEGV, on_segv);
     if (sigsetjmp(back, 1) == 0)
       printf("%d\n", touch(NULL, 0));

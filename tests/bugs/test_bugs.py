@@ -535,6 +535,15 @@ class Crashes(unittest.TestCase):
         self.assertNotIn("block allocated at", r.stderr)
         self.assertEqual(len(dumps), 1)
 
+    def test_a_sigbus_is_reported_as_a_bus_error(self):
+        r, dumps = self.crash("bus")
+        self.assertEqual(r.returncode, -7, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: bus-error at 0x[0-9a-f]+\n  address "
+                                   r"0x[0-9a-f]+, not in memtype's heap, no block near it")
+        self.assertIn("die of SIGBUS", r.stderr)
+        (d,) = dumps
+        self.assertEqual((d.ending.how, d.ending.signal, d.ending.via), ("signal", 7, "crash"))
+
     def test_a_program_that_recovers_from_its_own_fault_is_not_reported(self):
         for env in ({}, {"MEMTYPE_GUARD": "*"}):
             r, dumps = self.crash("recover", **env)
