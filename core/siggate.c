@@ -166,13 +166,14 @@ bool mt_siggate_take_default(const int *sigs, unsigned n, void (*fn)(int sig)) {
   for (unsigned i = 0; i < n; i++) {
     int sig = sigs[i];
     struct sigaction cur;
-    if (!gateable(sig) || gated[sig] || mt_os_sigaction_real(sig, NULL, &cur) != 0 ||
+    if (!gateable(sig))
+      continue;
+    /* From now on the program's SIG_DFL is ours; its action now stays. */
+    __atomic_store_n(&taken[sig], true, __ATOMIC_RELEASE);
+    if (gated[sig] || mt_os_sigaction_real(sig, NULL, &cur) != 0 ||
         (cur.sa_flags & SA_SIGINFO) || cur.sa_handler != SIG_DFL)
       continue; /* ignored (nohup), or handled already: the program's */
-    if (install_death_locked(sig, NULL) == 0) {
-      __atomic_store_n(&taken[sig], true, __ATOMIC_RELEASE);
-      any = true;
-    }
+    any |= install_death_locked(sig, NULL) == 0;
   }
   spin_unlock();
   return any;
