@@ -145,7 +145,9 @@ static int install_death_locked(int sig, struct sigaction *prev) {
   struct sigaction mine;
   memset(&mine, 0, sizeof(mine));
   mine.sa_sigaction = trampoline;
-  mine.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  /* On the thread's own stack: the registers the kernel saves there are
+   * roots for the leak scan (an alternate stack is memtype's memory). */
+  mine.sa_flags = SA_SIGINFO | SA_RESTART;
   mine.sa_mask = death_mask;
   memset(&user[sig], 0, sizeof(user[sig]));
   __atomic_store_n((void **)&user[sig].sa_sigaction, (void *)SIG_DFL, __ATOMIC_RELEASE);
