@@ -5,10 +5,12 @@
  * handles (own), what sigaction says of SIGINT (query), a vfork child and a
  * posix_spawn child whose exec fails (vfork: neither may write a dump or
  * touch the parent's books), and waiting for a signal (wait). */
+#include <pthread.h>
 #include <spawn.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +24,18 @@ __attribute__((noinline)) static void lose_me(void) {
 }
 
 static volatile sig_atomic_t got;
+
+/* Allocates and frees for ever: a process-directed signal most often finds
+ * one of these threads inside memtype. */
+static void *churn(void *arg) {
+  void *held[64] = {0};
+  for (unsigned i = (unsigned)(uintptr_t)arg;; i = i * 1103515245u + 12345u) {
+    unsigned k = (i >> 8) % 64;
+    free(held[k]);
+    held[k] = malloc(16 + (i >> 16) % 2000);
+  }
+  return NULL;
+}
 static void on_term(int sig) { got = sig; }
 
 int main(int argc, char **argv) {
@@ -87,6 +101,16 @@ int main(int argc, char **argv) {
       waitpid(pid2, &st2, 0);
     raise(SIGUSR1);
     printf("child %d, parent's handler %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1, (int)got);
+  }
+  if (!strcmp(how, "threads")) {
+    pthread_t t[4];
+    for (uintptr_t i = 0; i < 4; i++)
+      pthread_create(&t[i], NULL, churn, (void *)(i + 1));
+    for (volatile unsigned long spin = 0; spin < 20000000ul; spin++)
+      ;
+    kill(getpid(), SIGTERM); /* process-directed: any thread may take it */
+    for (;;)
+      pause();
   }
   if (!strcmp(how, "wait")) {
     printf("waiting %d\n", (int)getpid());

@@ -74,6 +74,20 @@ class Ending(unittest.TestCase):
             self.assertEqual(d.signal, sig)
             self.assertEqual(d.leaks.totals["definitely lost"], (48, 1))
 
+    def test_a_signal_to_a_busy_threaded_process_waits_for_memtypes_locks_then_ends_it(self):
+        # Four threads allocate and free without pause: the SIGTERM most
+        # often lands in one of them inside memtype (the signal gate holds it
+        # until the thread's last lock is free), in every mode.
+        for mode in ({}, {"MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"}, {"MEMTYPE_GUARD": "*"}):
+            for f in glob.glob(os.path.join(self.tmp, "*")):
+                os.unlink(f)
+            r = self.run_prog("threads", **mode)
+            self.assertEqual(r.returncode, -signal.SIGTERM, (mode, r.stderr))
+            self.assertIn(LEAK, r.stderr)
+            self.assertNotIn("warning", r.stderr)
+            d, end = self.ending()
+            self.assertEqual(end, ("signal", 0, signal.SIGTERM, "signal"), mode)
+
     def test_a_signal_ignored_at_exec_stays_ignored(self):
         r = self.run_prog("ignored", preexec=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
         self.assertEqual(r.returncode, 7, r.stderr)
