@@ -46,7 +46,8 @@ static void crash_report(int sig, siginfo_t *si, void *uc) {
   mt_err_t e;
   memset(&e, 0, sizeof(e));
   int access = mt_os_fault_access(uc);
-  e.access = sig == SIGSEGV ? (access == 1 ? MT_ACCESS_READ : access == 2 ? MT_ACCESS_WRITE
+  /* A general protection fault (SI_KERNEL) has no page-fault error code. */
+  e.access = sig == SIGSEGV && si->si_code != SI_KERNEL ? (access == 1 ? MT_ACCESS_READ : access == 2 ? MT_ACCESS_WRITE
                                                                           : MT_ACCESS_UNKNOWN)
                             : MT_ACCESS_UNKNOWN;
   e.addr = a;
@@ -65,6 +66,11 @@ static void crash_report(int sig, siginfo_t *si, void *uc) {
                 "the nearest block is %s%s", (void *)a,
                 near.in_heap ? "in" : "not in", near.live ? "allocated" : "freed",
                 near.guarded ? " (guarded)" : "");
+  } else if (si->si_code == SI_KERNEL) {
+    /* x86-64: a general protection fault, no address given. */
+    mt_snprintf(detail, sizeof(detail), "the kernel gives no address: most likely a pointer that "
+                "is not canonical (0xdeadc0de... is memtype's trash: a pointer read from a "
+                "freed block)");
   } else if (a < 4096) {
     mt_snprintf(detail, sizeof(detail), "address %p, not in memtype's heap: a NULL pointer "
                 "dereference", (void *)a);

@@ -535,6 +535,14 @@ class Crashes(unittest.TestCase):
         self.assertNotIn("block allocated at", r.stderr)
         self.assertEqual(len(dumps), 1)
 
+    @unittest.skipUnless(os.uname().machine == "x86_64", "a general protection fault is x86-64's")
+    def test_a_non_canonical_pointer_is_not_called_a_null_dereference(self):
+        r, _ = self.crash("trash")
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: segv at 0x0\n  the kernel gives no "
+                                   r"address: most likely a pointer that is not canonical")
+        self.assertNotIn("NULL", r.stderr)
+
     def test_a_sigbus_is_reported_as_a_bus_error(self):
         r, dumps = self.crash("bus")
         self.assertEqual(r.returncode, -7, r.stderr)
