@@ -3,6 +3,7 @@
  * `memtype: ERROR: <kind> ...`, the thread, what memtype does next, a rule. */
 #include "report.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -421,11 +422,11 @@ void mt_report_fork_child(void) { report_owner = 0; }
 
 static const char *signal_name(int sig) {
   switch (sig) {
-  case 4: return "SIGILL";
-  case 6: return "SIGABRT";
-  case 7: return "SIGBUS";
-  case 8: return "SIGFPE";
-  case 11: return "SIGSEGV";
+  case SIGILL: return "SIGILL";
+  case SIGABRT: return "SIGABRT";
+  case SIGBUS: return "SIGBUS";
+  case SIGFPE: return "SIGFPE";
+  case SIGSEGV: return "SIGSEGV";
   default: return "a signal";
   }
 }
