@@ -82,10 +82,11 @@ def cmd_run(argv, lib_path, rows):
     import time
     started = time.time()
     # While the program runs: Ctrl-C and Ctrl-\ reach it through the
-    # terminal's process group, so this command ignores them and waits to
-    # print the summary; SIGTERM and SIGHUP sent to this command go on to it
-    # (set before it starts: a Python handler is not inherited across exec;
-    # one ignored, as under nohup, stays ignored for both).
+    # terminal's process group, so this command lets them pass and waits to
+    # print the summary; SIGTERM and SIGHUP sent to this command go on to it.
+    # All set before it starts (a Python handler is not inherited across
+    # exec, so the program starts with the defaults); a signal ignored, as
+    # under nohup or in a background job, stays ignored for both.
     child = []
 
     def forward(sig, _frame):
@@ -98,17 +99,18 @@ def cmd_run(argv, lib_path, rows):
         except OSError:
             pass
     old = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig, how in ((signal.SIGTERM, forward), (signal.SIGHUP, forward),
+                     (signal.SIGINT, lambda _s, _f: None), (signal.SIGQUIT, lambda _s, _f: None)):
         if signal.getsignal(sig) != signal.SIG_IGN:
-            old[sig] = signal.signal(sig, forward)
+            old[sig] = signal.signal(sig, how)
     try:
         proc = subprocess.Popen(command, env=env)
     except OSError as e:
+        for sig, how in old.items():
+            signal.signal(sig, how)
         print("memtype: error: cannot run %s: %s" % (command[0], e.strerror), file=sys.stderr)
         return 127
     child.append(proc)
-    for sig in (signal.SIGINT, signal.SIGQUIT):
-        old[sig] = signal.signal(sig, signal.SIG_IGN)
     while True:
         try:
             rc = proc.wait()

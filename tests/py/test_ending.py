@@ -228,6 +228,34 @@ class Ending(unittest.TestCase):
         self.assertIn(LEAK, err)
         self.assertRegex(err, r"(?m)^memtype: ended: ending \(pid \d+\) killed by SIGTERM$")
 
+    def test_ctrl_c_under_memtype_run_ends_the_program_with_its_report_then_the_command(self):
+        # Ctrl-C: the terminal sends SIGINT to the whole foreground process
+        # group, memtype run and its program alike.
+        out = os.path.join(self.tmp, "d.%e.%p.mtd")
+        p = subprocess.Popen([CMD, "run", "--output", out, "--", PROG, "wait"], env=clean_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        child, ended = None, False
+        try:
+            self.assertEqual(p.stdout.readline(), "started\n")
+            child = int(p.stdout.readline().split()[1])
+            os.killpg(p.pid, signal.SIGINT)
+            _, err = p.communicate(timeout=60)
+            ended = True
+        finally:
+            if not ended:
+                for pid in (p.pid, child):
+                    try:
+                        if pid:
+                            os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                p.wait()
+        self.assertEqual(p.returncode, -signal.SIGINT, err)
+        self.assertIn(LEAK, err)
+        self.assertRegex(err, r"(?m)^memtype: ended: ending \(pid \d+\) killed by SIGINT$")
+        self.assertNotIn("Traceback", err)
+
 
 if __name__ == "__main__":
     unittest.main()
