@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "heapcheck.h"
 #include "leak.h"
+#include "life.h"
 #include "memguard.h"
 #include "siggate.h"
 #include "modules.h"
@@ -99,9 +100,11 @@ static void dump_before_dying(int sig) {
   mt_dump_write(sig ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig);
   mt_live_fini();
 }
+static void exit_work(bool by_signal);
 
 void mt_late_init(void) {
   mt_init();
+  mt_report_note_stderr();
   mt_modules_sync();
   mt_report_exit_hook = dump_before_dying;
   if (!options_from_env) {
@@ -120,8 +123,9 @@ void mt_late_init(void) {
                   "accepted: after, before, around\n", mt_opt.guard_side);
       stop_on_config_error(err);
     }
-    mt_guard_fault_init(); /* after the dump's: faults not ours go on to it */
   }
+  mt_guard_fault_init(); /* every mode: crashes are reported (memguard/fault.c) */
+  mt_life_init(exit_work);
 }
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -939,6 +943,36 @@ bool mt_owns(const void *p) {
   return mt_huge_of(a) != NULL;
 }
 
+bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out) {
+  memset(out, 0, sizeof(*out));
+  out->in_heap = mt_segmap_lookup(a) != MT_MAP_NONE;
+  for (unsigned d = 0; d <= max_pages; d++) {
+    for (int dir = -1; dir <= 1; dir += 2) {
+      if (d == 0 && dir > 0)
+        continue;
+      uintptr_t off = (uintptr_t)d << MT_PAGE_SHIFT;
+      if (dir < 0 ? a < off : a > UINTPTR_MAX - off)
+        continue;
+      uintptr_t c = dir < 0 ? a - off : a + off;
+      block_t b;
+      block_lookup(c, &b);
+      if (b.where == BLK_NONE || b.meta == &freed_run_meta)
+        continue;
+      uint8_t state = __atomic_load_n(&b.meta->f.state, __ATOMIC_RELAXED);
+      if (state == MT_STATE_BUSY || b.meta->word == 0)
+        continue; /* in flux, or a slot never handed out: no block to speak of */
+      out->start = b.start;
+      out->size = requested_size(&b);
+      out->type = (int)b.meta->f.type;
+      out->live = state == MT_STATE_LIVE;
+      out->free_pc = !out->live && b.free_pc ? *b.free_pc : 0;
+      out->guarded = b.where == BLK_GUARD;
+      return true;
+    }
+  }
+  return false;
+}
+
 /* ---- process life ----------------------------------------------------------- */
 
 void mt_fork_prepare(void) {
@@ -983,11 +1017,16 @@ void mt_fork_child(void) {
   mt_tcache_fork_child();
   mt_siggate_fork_child();
   mt_rebind_fork_child();
+  mt_life_fork_child();
 }
 
 static void print_summary(void);
 
-void mt_at_exit(void) {
+void mt_at_exit(void) { mt_life_at_exit(); }
+
+/* The exit work (core/life.c runs it once): by_signal, in the handler of a
+ * terminating signal, after which the process dies of it. */
+static void exit_work(bool by_signal) {
   if (!mt_is_initialized())
     return;
   if (mt_check_on)
@@ -997,13 +1036,17 @@ void mt_at_exit(void) {
     leaks = mt_leak_scan();
     mt_leak_print(leaks, mt_opt.leak_lines);
   }
-  mt_dump_write(MT_DUMP_EXIT, 0);
+  /* MEMTYPE_LEAK_EXITCODE: leaks fail the run when the user asks. */
+  bool leak_fail = !by_signal && mt_opt.leak_exitcode && leaks &&
+                   leaks->blocks[MT_LEAK_DEFINITE] + leaks->blocks[MT_LEAK_INDIRECT] > 0;
+  if (leak_fail)
+    mt_life_set_ending(MT_END_EXITED, (int)mt_opt.leak_exitcode, 0, MT_VIA_LEAKS);
+  int sig = by_signal ? (int)mt_life_ending()->signal : 0;
+  mt_dump_write(by_signal ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig);
   mt_live_fini();
   if (mt_opt.stats)
     print_summary();
-  /* MEMTYPE_LEAK_EXITCODE: leaks fail the run when the user asks. */
-  if (mt_opt.leak_exitcode && leaks &&
-      leaks->blocks[MT_LEAK_DEFINITE] + leaks->blocks[MT_LEAK_INDIRECT] > 0)
+  if (leak_fail)
     mt_os_exit((int)mt_opt.leak_exitcode);
 }
 

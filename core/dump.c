@@ -12,6 +12,7 @@
 #include "fail.h"
 #include "leak.h"
 #include "live.h"
+#include "life.h"
 #include "memguard.h"
 #include "modules.h"
 #include "lock.h"
@@ -34,6 +35,7 @@
 #define TAG_GUARD 9u
 #define TAG_WASTE 10u
 #define TAG_INHERITED 11u
+#define TAG_ENDING 12u
 #define TAG_END 0xffffffffu
 #define FLAG_COMPLETE 1u
 #define MAX_SLOTS 65536u
@@ -123,8 +125,8 @@ static void section_end(void) {
 static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
   put(MAGIC, 8);
   put16(1); /* major */
-  put16(4); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the records' failures;
-              * 1.3 WASTE; 1.4 INHERITED */
+  put16(5); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the records' failures;
+              * 1.3 WASTE; 1.4 INHERITED; 1.5 ENDING */
   put16(64);
   put16(0x0102);
   put32(flags);
@@ -473,6 +475,20 @@ static void waste_section(mt_typestat_t *const *const *slots, unsigned nslots, u
   section_end();
 }
 
+/* How the process ended: an exit status or a signal, and through what
+ * (life.h). A dump on request is written by a process still running. */
+static void ending_section(int reason) {
+  mt_ending_t e = *mt_life_ending();
+  if (reason == MT_DUMP_SIGNAL)
+    memset(&e, 0, sizeof(e)), e.how = MT_END_RUNNING;
+  section_begin(TAG_ENDING);
+  put32(e.how);
+  put32((uint32_t)e.status);
+  put32(e.signal);
+  put32(e.via);
+  section_end();
+}
+
 /* ---- signals ----------------------------------------------------------------- */
 
 static void on_dump_signal(int sig, void *info, void *uc) {
@@ -489,6 +505,11 @@ static void on_dump_signal(int sig, void *info, void *uc) {
  * signal is raised again, with the default action). */
 static void on_fatal(int sig, void *info, void *uc) {
   (void)info, (void)uc;
+  if (mt_life_is_other_process()) { /* a vfork child: the parent's books */
+    mt_os_reraise_default(sig);
+    return;
+  }
+  mt_life_set_ending(MT_END_SIGNALED, 0, sig, MT_VIA_SIGNAL);
   mt_modules_hold++;
   mt_dump_write(MT_DUMP_FATAL, sig);
   mt_live_fini();
@@ -510,7 +531,8 @@ bool mt_dump_install_signals(char *err, size_t errlen) {
               mt_opt.dump_signal);
   }
   if (mt_opt.dump_fatal) {
-    static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+    /* SIGSEGV and SIGBUS: memguard/fault.c, which reports the crash first. */
+    static const int fatal[] = {SIGABRT, SIGFPE, SIGILL};
     for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
       mt_os_catch_signal(fatal[i], on_fatal);
   }
@@ -613,6 +635,7 @@ bool mt_dump_write(int reason, int sig) {
   leaks_section();
   guard_section(ntypes);
   waste_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
+  ending_section(reason);
   section_begin(TAG_END);
   section_end();
   flush();

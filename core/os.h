@@ -90,6 +90,8 @@ long mt_os_max_map_count(void); /* vm.max_map_count, -1 when unknown */
 int mt_os_sigaction_real(int sig, const void *act, void *old);
 /* 1 when a fault's ucontext says READ, 2 WRITE, 0 unknown. */
 int mt_os_fault_access(const void *uc);
+/* The faulting instruction's address in a ucontext, 0 when unknown. */
+uintptr_t mt_os_fault_pc(const void *uc);
 /* Gives the calling thread an alternate signal stack if it has none, and
  * takes back the one it gave (thread exit). */
 void mt_os_altstack_ensure(void);
@@ -131,6 +133,18 @@ uint64_t mt_os_now_ns(void); /* monotonic clock */
 void mt_os_futex_wait(int *word, int expected);
 void mt_os_futex_wake(int *word);
 __attribute__((noreturn)) void mt_os_abort(void);
+/* Ends the process with status code (exit_group: no exit work, no atexit). */
 __attribute__((noreturn)) void mt_os_exit(int code);
+/* The device and inode fd refers to; false when fd is not open. */
+bool mt_os_fd_identity(int fd, uint64_t *dev, uint64_t *ino);
+/* Can what fd refers to be opened again and written without clashing with
+ * it: a terminal or other character device, a FIFO, a file opened to append
+ * (a file written at an offset would see its text written over). */
+bool mt_os_fd_reopenable(int fd);
+/* What fd refers to (/proc/self/fd/N: a path, "pipe:[...]"); length or -1. */
+long mt_os_fd_path(int fd, char *buf, size_t len);
+/* Opens path for appending (O_NOFOLLOW, O_CLOEXEC, O_NOCTTY; created 0600
+ * when create); the descriptor or -errno. */
+int mt_os_open_append(const char *path, bool create);
 
 #endif

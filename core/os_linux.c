@@ -441,10 +441,64 @@ void mt_os_abort(void) {
   /* abort() may flush stdio, which may allocate: raise the signal ourselves
    * (libc's sigaction, not the interposed signal()). */
   mt_os_reraise_default(SIGABRT);
-  _exit(134);
+  mt_os_exit(134);
 }
 
-void mt_os_exit(int code) { _exit(code); }
+/* exit_group itself: preload/ interposes _exit (it runs the exit work). */
+void mt_os_exit(int code) {
+  for (;;)
+    syscall(SYS_exit_group, code);
+}
+
+bool mt_os_fd_identity(int fd, uint64_t *dev, uint64_t *ino) {
+  int saved = errno;
+  struct stat st;
+  bool ok = fstat(fd, &st) == 0;
+  errno = saved;
+  if (ok) {
+    *dev = (uint64_t)st.st_dev;
+    *ino = (uint64_t)st.st_ino;
+  }
+  return ok;
+}
+
+bool mt_os_fd_reopenable(int fd) {
+  int saved = errno;
+  struct stat st;
+  int fl = fcntl(fd, F_GETFL);
+  bool ok = fl >= 0 && fstat(fd, &st) == 0 &&
+            (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || (S_ISREG(st.st_mode) && (fl & O_APPEND)));
+  errno = saved;
+  return ok;
+}
+
+long mt_os_fd_path(int fd, char *buf, size_t len) {
+  char link[32] = "/proc/self/fd/", digits[12];
+  int saved = errno, k = 0;
+  unsigned v = (unsigned)fd;
+  do
+    digits[k++] = (char)('0' + v % 10);
+  while ((v /= 10) && k < 11);
+  size_t at = strlen(link);
+  while (k)
+    link[at++] = digits[--k];
+  link[at] = '\0';
+  ssize_t n = len ? readlink(link, buf, len - 1) : -1;
+  errno = saved;
+  if (n < 0)
+    return -1;
+  buf[n] = '\0';
+  return (long)n;
+}
+
+int mt_os_open_append(const char *path, bool create) {
+  int saved = errno;
+  int fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC |
+                          (create ? O_CREAT : 0), 0600);
+  int err = errno;
+  errno = saved;
+  return fd >= 0 ? fd : -err;
+}
 
 /* ---- glibc's own blocks -------------------------------------------------- */
 
@@ -737,6 +791,19 @@ int mt_os_fault_access(const void *uc) {
   return u ? ((u->uc_mcontext.gregs[REG_ERR] & 2) ? 2 : 1) : 0;
 #else
   (void)uc;
+  return 0;
+#endif
+}
+
+uintptr_t mt_os_fault_pc(const void *uc) {
+  const ucontext_t *u = uc;
+  if (u == NULL)
+    return 0;
+#if defined(__x86_64__)
+  return (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  return (uintptr_t)u->uc_mcontext.pc;
+#else
   return 0;
 #endif
 }

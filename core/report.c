@@ -4,11 +4,14 @@
 #include "report.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "dump.h"
 #include "options.h"
 #include "os.h"
+#include "life.h"
 #include "lock.h"
 #include "modules.h"
 #include "site.h"
@@ -26,11 +29,70 @@ const char *const mt_error_names[MT_ERR_COUNT] = {
     [MT_ERR_INVALID_USABLE] = "invalid-usable-size",
     [MT_ERR_UNDERFLOW] = "heap-buffer-underflow",
     [MT_ERR_USE_AFTER_FREE] = "use-after-free",
+    [MT_ERR_WILD_ACCESS] = "wild-access",
+    [MT_ERR_SEGV] = "segv",
+    [MT_ERR_BUS] = "bus-error",
 };
 _Static_assert(sizeof(mt_error_names) / sizeof(mt_error_names[0]) == MT_ERR_COUNT,
                "a name for every error kind");
 
-static void sink_stderr(const char *buf, size_t len) { mt_os_write(2, buf, len); }
+/* Where reports go. fd 2 while it is still what it was at start (the
+ * program may close it, or point it elsewhere, as daemons do); otherwise
+ * the original target opened again when it has a path and takes appended
+ * text safely (a terminal, a FIFO, a file opened to append), else
+ * <dump>.log beside the dump. MEMTYPE_LOG names a file for all
+ * of them. A file is opened for each message and closed at once: memtype
+ * keeps no descriptor the program could see (docs/options.md, MEMTYPE_LOG). */
+static bool err_noted, err_known;
+static uint64_t err_dev, err_ino;
+static char err_path[512];
+
+void mt_report_note_stderr(void) {
+  err_known = mt_os_fd_identity(2, &err_dev, &err_ino);
+  if (!err_known || !mt_os_fd_reopenable(2) || mt_os_fd_path(2, err_path, sizeof(err_path)) < 0 ||
+      err_path[0] != '/')
+    err_path[0] = '\0';
+  err_noted = true;
+}
+
+static bool append_to(const char *path, bool create, bool same, const char *buf, size_t len) {
+  int fd = mt_os_open_append(path, create);
+  if (fd < 0)
+    return false;
+  uint64_t dev, ino;
+  bool ok = !same || (mt_os_fd_identity(fd, &dev, &ino) && dev == err_dev && ino == err_ino);
+  if (ok)
+    mt_os_write(fd, buf, len);
+  mt_os_close(fd);
+  return ok;
+}
+
+static bool append_to_template(const char *tmpl, const char *suffix, const char *buf,
+                               size_t len) {
+  char path[4096];
+  if (!mt_dump_path(tmpl, mt_os_getpid(), mt_os_progname(), path, sizeof(path) - 8))
+    return false;
+  size_t n = strlen(path);
+  mt_snprintf(path + n, sizeof(path) - n, "%s", suffix);
+  return append_to(path, true, false, buf, len);
+}
+
+static void sink_stderr(const char *buf, size_t len) {
+  if (mt_opt.log && mt_opt.log[0] && append_to_template(mt_opt.log, "", buf, len))
+    return;
+  uint64_t dev, ino;
+  if (!err_noted || (err_known && mt_os_fd_identity(2, &dev, &ino) && dev == err_dev &&
+                     ino == err_ino)) {
+    mt_os_write(2, buf, len);
+    return;
+  }
+  if (mt_os_is_secure())
+    return;
+  if (err_path[0] && append_to(err_path, false, true, buf, len))
+    return;
+  if (mt_opt.output && strcmp(mt_opt.output, "off") != 0)
+    append_to_template(mt_opt.output, ".log", buf, len);
+}
 static mt_sink_fn sink = sink_stderr;
 static unsigned long warnings, errors;
 
@@ -392,8 +454,19 @@ static void report_leave(bool locked) {
 
 void mt_report_fork_child(void) { report_owner = 0; }
 
+static const char *signal_name(int sig) {
+  switch (sig) {
+  case SIGILL: return "SIGILL";
+  case SIGABRT: return "SIGABRT";
+  case SIGBUS: return "SIGBUS";
+  case SIGFPE: return "SIGFPE";
+  case SIGSEGV: return "SIGSEGV";
+  default: return "a signal";
+  }
+}
+
 void mt_report(const mt_err_t *e) {
-  int64_t act = mt_opt.on_error;
+  int64_t act = e->fatal_sig ? MT_ACTION_ABORT : mt_opt.on_error;
   if (act == MT_ACTION_CONTINUE && seen_before(e->block))
     return;
   __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
@@ -424,8 +497,9 @@ void mt_report(const mt_err_t *e) {
     else
       pos += mt_snprintf(buf + pos, len - pos, " (%lu bytes into",
                          (unsigned long)(e->addr - e->block));
-    pos += mt_snprintf(buf + pos, len - pos, " a %zu-byte block%s%s)", e->size,
-                       type[0] ? " of type " : "", type);
+    pos += mt_snprintf(buf + pos, len - pos, " a %zu-byte %sblock%s%s)", e->size,
+                       e->fatal_sig && e->free_pc ? "freed " : "", type[0] ? " of type " : "",
+                       type);
   }
   pos += mt_snprintf(buf + pos, len - pos, "\n");
   if (e->detail)
@@ -451,7 +525,11 @@ void mt_report(const mt_err_t *e) {
   if (e->free_pc)
     pos += put_stack(buf + pos, len - pos, "block freed at", &e->free_pc, 1);
   if (pos < len) {
-    if (act == MT_ACTION_CONTINUE)
+    if (e->fatal_sig)
+      pos += mt_snprintf(buf + pos, len - pos,
+                         "memtype will now write the dump and let the process die of %s "
+                         "(signal %d), as it would have\n", signal_name(e->fatal_sig), e->fatal_sig);
+    else if (act == MT_ACTION_CONTINUE)
       pos += mt_snprintf(buf + pos, len - pos,
                          "memtype will now continue (the block is not reported again)\n");
     else if (act >= MT_ACTION_EXIT_BASE)
@@ -467,6 +545,11 @@ void mt_report(const mt_err_t *e) {
   sink(buf, pos < len ? pos : len - 1);
   record(e, here, nhere);
   report_leave(locked);
+  if (e->fatal_sig) {
+    mt_life_set_ending(MT_END_SIGNALED, 0, e->fatal_sig, MT_VIA_CRASH);
+    mt_modules_hold--;
+    return;
+  }
   if (act == MT_ACTION_CONTINUE) {
     mt_modules_hold--;
     return;
@@ -475,6 +558,10 @@ void mt_report(const mt_err_t *e) {
    * dump first): this one waits rather than cut that dump short. */
   if (entered == REPORT_WAITED)
     report_enter(me, 0);
+  if (act >= MT_ACTION_EXIT_BASE)
+    mt_life_set_ending(MT_END_EXITED, (int)(act - MT_ACTION_EXIT_BASE), 0, MT_VIA_ERROR);
+  else
+    mt_life_set_ending(MT_END_SIGNALED, 0, 6, MT_VIA_ERROR);
   if (mt_report_exit_hook) /* the dump, with this error in it */
     mt_report_exit_hook(act >= MT_ACTION_EXIT_BASE ? 0 : 6);
   if (act >= MT_ACTION_EXIT_BASE)

@@ -22,6 +22,9 @@ typedef enum mt_error_kind {
   MT_ERR_INVALID_USABLE,   /* malloc_usable_size of a pointer that is no block's start */
   MT_ERR_UNDERFLOW,        /* heap-buffer-underflow: a guard page before a block */
   MT_ERR_USE_AFTER_FREE,   /* use-after-free: a freed guarded block touched */
+  MT_ERR_WILD_ACCESS,      /* wild-access: a fault in memtype's heap, in no block */
+  MT_ERR_SEGV,             /* segv: a fault outside memtype's heap (a NULL pointer...) */
+  MT_ERR_BUS,              /* bus-error: SIGBUS outside memtype's heap (a truncated file...) */
   MT_ERR_COUNT
 } mt_error_kind_t;
 
@@ -42,6 +45,8 @@ typedef struct mt_err_s {
   const unsigned char *expect; /* ...and as they should be (shown as '.') */
   size_t window;               /* its length (at most 64) */
   uintptr_t window_addr;       /* the address of seen[0] */
+  int fatal_sig;               /* a crash: the process dies of it after the report and the
+                                  dump, whatever MEMTYPE_ON_ERROR says (mt_report returns) */
 } mt_err_t;
 
 /* The caller's stack without memtype's own frames; how many. */
@@ -49,6 +54,9 @@ unsigned mt_report_user_stack(uintptr_t *out, unsigned max);
 extern const char *const mt_error_names[MT_ERR_COUNT];
 
 typedef void (*mt_sink_fn)(const char *buf, size_t len);
+/* Notes what fd 2 is (constructor time): reports go to fd 2 only while it
+ * is still that; then to the same target opened again, or <dump>.log. */
+void mt_report_note_stderr(void);
 /* Replaces the sink (NULL restores stderr); returns the previous one. */
 mt_sink_fn mt_report_set_sink(mt_sink_fn fn);
 
@@ -80,7 +88,9 @@ size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc);
 
 /* The one reporter: writes the report, records it as an event for the dump,
  * then does what MEMTYPE_ON_ERROR says. Returns only for `continue`; then a
- * block already reported is not reported again (returns at once). */
+ * block already reported is not reported again (returns at once). A crash
+ * (fatal_sig) returns after the report: the caller writes the dump and
+ * lets the signal kill. */
 void mt_report(const mt_err_t *e);
 /* The short form for pointer errors: kind, address, block (0 = none). */
 void mt_report_error(mt_error_kind_t kind, uintptr_t addr, uintptr_t block, size_t block_size,

@@ -37,6 +37,10 @@ static MT_TLS unsigned nkept; /* slots taken (may pass KEEP_MAX: the rest are dr
 
 static struct sigaction user[NSIG_MAX]; /* the program's actions, for gated signals */
 static bool gated[NSIG_MAX];            /* the kernel has our trampoline for it */
+static bool taken[NSIG_MAX]; /* the program's SIG_DFL is memtype's death (mt_siggate_take_default) */
+static void (*death)(int sig);
+static sigset_t death_mask;
+static int owner_pid; /* the process whose memory this is (0: not known yet) */
 static int spin;
 
 static bool gateable(int sig) {
@@ -61,6 +65,8 @@ static void run_handler(int sig, siginfo_t *info, void *uc) {
   if (h == (void *)SIG_IGN)
     return;
   if (h == (void *)SIG_DFL) {
+    if (__atomic_load_n(&taken[sig], __ATOMIC_ACQUIRE) && death)
+      death(sig); /* the exit work, then the default action */
     mt_os_reraise_default(sig);
     return;
   }
@@ -127,9 +133,63 @@ void mt_siggate_replay(void) {
 }
 
 void mt_siggate_fork_child(void) {
+  if (owner_pid)
+    owner_pid = mt_os_getpid();
   mt_tls_locks = 0;
   nkept = 0;
   mt_tls_sig_kept = 0;
+}
+
+/* The trampoline standing for SIG_DFL (taken signals); under spin. */
+static int install_death_locked(int sig, struct sigaction *prev) {
+  struct sigaction mine;
+  memset(&mine, 0, sizeof(mine));
+  mine.sa_sigaction = trampoline;
+  /* On the thread's own stack: the registers the kernel saves there are
+   * roots for the leak scan (an alternate stack is memtype's memory). */
+  mine.sa_flags = SA_SIGINFO | SA_RESTART;
+  mine.sa_mask = death_mask;
+  memset(&user[sig], 0, sizeof(user[sig]));
+  __atomic_store_n((void **)&user[sig].sa_sigaction, (void *)SIG_DFL, __ATOMIC_RELEASE);
+  int rc = mt_os_sigaction_real(sig, &mine, prev);
+  if (rc == 0)
+    gated[sig] = true;
+  return rc;
+}
+
+bool mt_siggate_take_default(const int *sigs, unsigned n, void (*fn)(int sig)) {
+  bool any = false;
+  spin_lock();
+  owner_pid = mt_os_getpid();
+  death = fn;
+  sigemptyset(&death_mask);
+  for (unsigned i = 0; i < n; i++)
+    sigaddset(&death_mask, sigs[i]);
+  for (unsigned i = 0; i < n; i++) {
+    int sig = sigs[i];
+    struct sigaction cur;
+    if (!gateable(sig))
+      continue;
+    /* From now on the program's SIG_DFL is ours; its action now stays. */
+    __atomic_store_n(&taken[sig], true, __ATOMIC_RELEASE);
+    if (gated[sig] || mt_os_sigaction_real(sig, NULL, &cur) != 0 ||
+        (cur.sa_flags & SA_SIGINFO) || cur.sa_handler != SIG_DFL)
+      continue; /* ignored (nohup), or handled already: the program's */
+    any |= install_death_locked(sig, NULL) == 0;
+  }
+  spin_unlock();
+  return any;
+}
+
+/* A vfork child (Python's subprocess resets its handlers there before
+ * exec): its memory is its parent's, so nothing here may change; the
+ * kernel's table is its own. */
+static int sigaction_foreign(int sig, const struct sigaction *act, struct sigaction *old) {
+  struct sigaction prev;
+  int rc = mt_os_sigaction_real(sig, act, &prev);
+  if (rc == 0 && old)
+    *old = prev.sa_sigaction == trampoline ? user[sig] : prev;
+  return rc;
 }
 
 int mt_siggate_sigaction(int sig, const void *act_, void *old_) {
@@ -137,11 +197,17 @@ int mt_siggate_sigaction(int sig, const void *act_, void *old_) {
   struct sigaction *old = old_;
   if (!gateable(sig))
     return mt_os_sigaction_real(sig, act, old);
+  int owner = __atomic_load_n(&owner_pid, __ATOMIC_RELAXED);
+  if (owner && owner != mt_os_getpid())
+    return sigaction_foreign(sig, act, old);
   spin_lock();
-  struct sigaction prev;
+  struct sigaction prev, was_user = user[sig];
   int rc;
   if (act == NULL) {
     rc = mt_os_sigaction_real(sig, NULL, &prev);
+  } else if (act->sa_handler == SIG_DFL && taken[sig]) {
+    /* The program's default, with memtype's exit work before it. */
+    rc = install_death_locked(sig, &prev);
   } else if (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN) {
     rc = mt_os_sigaction_real(sig, act, &prev);
     if (rc == 0)
@@ -151,7 +217,6 @@ int mt_siggate_sigaction(int sig, const void *act_, void *old_) {
     mine.sa_sigaction = trampoline;
     mine.sa_flags |= SA_SIGINFO;
     /* Kept by the kernel for the trampoline; the handler's own, by us. */
-    struct sigaction keep = user[sig];
     bool was = gated[sig];
     user[sig].sa_mask = act->sa_mask;
     __atomic_store_n(&user[sig].sa_flags, act->sa_flags, __ATOMIC_RELAXED);
@@ -160,19 +225,14 @@ int mt_siggate_sigaction(int sig, const void *act_, void *old_) {
     if (rc == 0) {
       gated[sig] = true;
     } else {
-      user[sig] = keep;
+      user[sig] = was_user;
       gated[sig] = was;
     }
-    if (rc == 0 && was && prev.sa_sigaction == trampoline)
-      prev = keep;
   }
   if (rc == 0 && old) {
-    /* The trampoline stands for the program's own action. */
-    if (gated[sig] && act == NULL && prev.sa_sigaction == trampoline)
-      *old = user[sig];
-    else if (act != NULL && (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN) &&
-             prev.sa_sigaction == trampoline)
-      *old = user[sig];
+    /* The trampoline stands for the program's own action (or its SIG_DFL). */
+    if (prev.sa_sigaction == trampoline)
+      *old = act == NULL ? user[sig] : was_user;
     else
       *old = prev;
   }

@@ -10,8 +10,17 @@
 #ifndef MT_SIGGATE_H
 #define MT_SIGGATE_H
 
+#include <stdbool.h>
+
 /* sigaction(2) for the program: act and old are struct sigaction. */
 int mt_siggate_sigaction(int sig, const void *act, void *old);
+/* For each of sigs, memtype stands behind the program's SIG_DFL: now, when
+ * that is its action (a signal ignored or handled stays so), and whenever
+ * the program sets SIG_DFL again. The program still sees SIG_DFL; when the
+ * signal comes, fn runs (the exit work: it may return), then the default
+ * action. The program's own handler or SIG_IGN replaces it as usual. True
+ * when any default was taken now. */
+bool mt_siggate_take_default(const int *sigs, unsigned n, void (*fn)(int sig));
 /* Runs the handlers of the signals kept while the thread held a lock
  * (called by mt_unlock() when the count falls to 0 and one is waiting). */
 void mt_siggate_replay(void);

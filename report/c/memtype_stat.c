@@ -18,16 +18,17 @@
 #include <string.h>
 
 #define READER_MAJOR 1u
-#define READER_MINOR 4u /* formats 1.0 .. 1.4 */
+#define READER_MINOR 5u /* formats 1.0 .. 1.5 */
 #define TAG_END 0xffffffffu
-#define NTAGS 11u       /* tags 1 .. 11 are known */
+#define NTAGS 12u       /* tags 1 .. 12 are known */
 
 static const char *const tag_names[NTAGS + 1] = {
     "?", "PROCESS", "SIZES", "MODULES", "TYPES", "HIGHUSE",
-    "FAILURES", "ERRORS", "LEAKS", "GUARD", "WASTE", "INHERITED"};
+    "FAILURES", "ERRORS", "LEAKS", "GUARD", "WASTE", "INHERITED", "ENDING"};
 
 struct memtype_stat {
   uint32_t pid;
+  memtype_stat_ending_t ending; /* ENDING (1.4 on); how 0 when absent */
   size_t ntypes;
   memtype_stat_type_t *types;
   size_t nsizes;
@@ -329,6 +330,13 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
       cursor_t p = s;
       st->pid = (uint32_t)get(&p, 4);
       walk_section(tag, &s, data);
+    } else if (tag == 12) {
+      st->ending.how = (uint32_t)get(&s, 4);
+      st->ending.status = (int32_t)(uint32_t)get(&s, 4);
+      st->ending.signal = (uint32_t)get(&s, 4);
+      st->ending.via = (uint32_t)get(&s, 4);
+      if (s.bad)
+        memset(&st->ending, 0, sizeof(st->ending));
     } else if (tag == 2) {
       uint32_t n = (uint32_t)get(&s, 4);
       get(&s, 4);
@@ -389,6 +397,7 @@ void memtype_stat_close(memtype_stat_t *st) {
 }
 
 uint32_t memtype_stat_pid(const memtype_stat_t *st) { return st->pid; }
+const memtype_stat_ending_t *memtype_stat_ending(const memtype_stat_t *st) { return &st->ending; }
 size_t memtype_stat_ntypes(const memtype_stat_t *st) { return st->ntypes; }
 
 const memtype_stat_type_t *memtype_stat_type(const memtype_stat_t *st, size_t i) {

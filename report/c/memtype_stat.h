@@ -34,6 +34,14 @@ typedef struct memtype_stat_type {
 
 typedef struct memtype_stat memtype_stat_t;
 
+/* How the process ended (the ENDING section, format 1.4 on). */
+typedef struct memtype_stat_ending {
+  uint32_t how;    /* 0 unknown (or an older dump), 1 exited, 2 killed by a signal, 3 running */
+  int32_t status;  /* exit status (how 1) */
+  uint32_t signal; /* the signal (how 2) */
+  uint32_t via;    /* 1 exit(), 2 _exit(), 3 signal, 4 MEMTYPE_ON_ERROR, 5 crash, 6 leak exit code */
+} memtype_stat_ending_t;
+
 /* Reads a whole dump. NULL on any problem, with a one-line reason in err. */
 memtype_stat_t *memtype_stat_open(const char *path, char *err, size_t errlen);
 /* The same for a dump already in memory (len bytes at data, not kept);
@@ -44,6 +52,7 @@ memtype_stat_t *memtype_stat_open_mem(const void *data, size_t len, const char *
 void memtype_stat_close(memtype_stat_t *st);
 
 uint32_t memtype_stat_pid(const memtype_stat_t *st);
+const memtype_stat_ending_t *memtype_stat_ending(const memtype_stat_t *st);
 size_t memtype_stat_ntypes(const memtype_stat_t *st);
 const memtype_stat_type_t *memtype_stat_type(const memtype_stat_t *st, size_t i);
 /* Slot size of class c, 0 past the table (page runs, huge, pool bits). */

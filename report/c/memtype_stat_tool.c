@@ -1,6 +1,7 @@
 /* memtype_stat_tool.c - prints a dump's types through the C reader, one line
  * per type with activity: id name-or-pc allocs frees bytes_alloc bytes_freed
- * (and, for a forked child's inherited blocks, "inherited N BYTES inuse N BYTES").
+ * (and, for a forked child's inherited blocks, "inherited N BYTES inuse N BYTES"),
+ * after the pid and the ending (how status signal via).
  * Used by the tests to check the C reader against the Python one. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +20,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   printf("pid %" PRIu32 "\n", memtype_stat_pid(st));
+  const memtype_stat_ending_t *e = memtype_stat_ending(st);
+  printf("ending %" PRIu32 " %" PRId32 " %" PRIu32 " %" PRIu32 "\n", e->how, e->status, e->signal,
+         e->via);
   for (size_t i = 0; i < memtype_stat_ntypes(st); i++) {
     const memtype_stat_type_t *t = memtype_stat_type(st, i);
     if (t->allocs == 0 && t->frees == 0 && t->inherited == 0)

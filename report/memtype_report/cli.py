@@ -102,11 +102,36 @@ def cmd_run(argv, lib_path, rows):
     if why:
         print("memtype: warning: " + why, file=sys.stderr)
     started = time.time()
+    # While the program runs: Ctrl-C and Ctrl-\ reach it through the
+    # terminal's process group, so this command lets them pass and waits to
+    # print the summary; SIGTERM and SIGHUP sent to this command go on to it.
+    # All set before it starts (a Python handler is not inherited across
+    # exec, so the program starts with the defaults); a signal ignored, as
+    # under nohup or in a background job, stays ignored for both.
+    child = []
+
+    def forward(sig, _frame):
+        if not child:  # not started yet: die of it, as before
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+            return
+        try:
+            child[0].send_signal(sig)
+        except OSError:
+            pass
+    old = {}
+    for sig, how in ((signal.SIGTERM, forward), (signal.SIGHUP, forward),
+                     (signal.SIGINT, lambda _s, _f: None), (signal.SIGQUIT, lambda _s, _f: None)):
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            old[sig] = signal.signal(sig, how)
     try:
         proc = subprocess.Popen(command, env=env)
     except OSError as e:
+        for sig, how in old.items():
+            signal.signal(sig, how)
         print("memtype: error: cannot run %s: %s" % (command[0], e.strerror), file=sys.stderr)
         return 127
+    child.append(proc)
     while True:
         try:
             rc = proc.wait()
@@ -115,9 +140,11 @@ def cmd_run(argv, lib_path, rows):
             continue  # the child got the SIGINT too; wait for it
     try:
         run_summary(env.get("MEMTYPE_OUTPUT", "memtype.%e.%p.mtd"), started, glob,
-                    said_why=bool(why))
+                    env.get("MEMTYPE_LOG", ""), said_why=bool(why))
     except Exception as e:  # a summary must never change how the run ends
         print("memtype: no run summary: %s" % e, file=sys.stderr)
+    for sig, how in old.items():
+        signal.signal(sig, how)
     if rc < 0:
         # Die the way the program died, so callers see the same status.
         sig = -rc
@@ -127,14 +154,70 @@ def cmd_run(argv, lib_path, rows):
     return rc
 
 
-def run_summary(output, started, glob, said_why=False):
-    """After `memtype run`: what the run's dumps say, in three lines, and
-    the command for the full report; one line when there is none (unless
-    the warning before the run said already why memtype was not inside)."""
+def _template_glob(tmpl):
+    return tmpl.replace("%%", "\0").replace("%p", "*").replace("%e", "*").replace("\0", "%")
+
+
+def _recent(glob, pattern, started):
+    return sorted(f for f in glob.glob(pattern) if os.path.getmtime(f) >= started - 1)
+
+
+def print_logs(output, started, glob, log, out):
+    """The reports processes wrote to a file rather than stderr: their
+    stderr was closed or pointed elsewhere (<dump>.log files, printed here
+    since no one else will), or MEMTYPE_LOG named the file (its name)."""
+    if log:
+        files = _recent(glob, _template_glob(log), started)
+        if files:
+            print("memtype: reports in %s (MEMTYPE_LOG)" % " ".join(files), file=out)
     if not output or output == "off":
         return
-    pattern = output.replace("%%", "\0").replace("%p", "*").replace("%e", "*").replace("\0", "%")
-    files = sorted(f for f in glob.glob(pattern) if os.path.getmtime(f) >= started - 1)
+    for f in _recent(glob, _template_glob(output) + ".log", started):
+        try:
+            with open(f, errors="replace") as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            continue
+        print("memtype: %s (reports written there: the process's stderr was closed or no "
+              "longer the one it started with):" % f, file=out)
+        for line in lines[:400]:
+            print(line, file=out)
+        if len(lines) > 400:
+            print("memtype: ... %d more lines in %s" % (len(lines) - 400, f), file=out)
+
+
+def endings_line(dumps):
+    """How each process ended, in one line: every one when there are few,
+    else the counts and the ones that did not exit with status 0."""
+    def name(d):
+        return "%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid)
+
+    def how(d):
+        return str(d.ending) if d.ending else "ended in a way an older memtype did not record"
+    if len(dumps) <= 6:
+        return "memtype: ended: " + "; ".join("%s %s" % (name(d), how(d)) for d in dumps)
+    counts = {}
+    for d in dumps:
+        counts[how(d)] = counts.get(how(d), 0) + 1
+    odd = [d for d in dumps if how(d) != "exit status 0"]
+    text = "memtype: ended: " + ", ".join("%d %s" % (n, h) for h, n in
+                                         sorted(counts.items(), key=lambda x: -x[1]))
+    if odd:
+        text += "; " + "; ".join("%s %s" % (name(d), how(d)) for d in odd[:6])
+        if len(odd) > 6:
+            text += "; ..."
+    return text
+
+
+def run_summary(output, started, glob, log="", said_why=False):
+    """After `memtype run`: what the run's dumps say, in a few lines, and
+    the command for the full report; one line when there is none (unless
+    the warning before the run said already why memtype was not inside)."""
+    print_logs(output, started, glob, log, sys.stderr)
+    if not output or output == "off":
+        return
+    pattern = _template_glob(output)
+    files = _recent(glob, pattern, started)
     dumps = []
     for f in files:
         try:
@@ -178,6 +261,7 @@ def run_summary(output, started, glob, said_why=False):
         "" if errors == 1 else "s",
         "leaks: " + ", ".join("%s %d bytes in %d blocks" % (k, b, n) for k, (b, n) in lost.items())
         if lost else "no leaks"), file=out)
+    print(endings_line(dumps), file=out)
     if labels:
         print("memtype: most memory in use at exit: " + "; ".join(labels), file=out)
     here = os.getcwd() + os.sep

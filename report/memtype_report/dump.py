@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 
 MAGIC = b"memtype\x1a"
 MAJOR = 1
-MINOR = 4   # the newest minor version this reader knows: 1.0 .. 1.4
+MINOR = 5   # the newest minor version this reader knows: 1.0 .. 1.5
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
-TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE, TAG_INHERITED = 7, 8, 9, 10, 11
+TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE, TAG_INHERITED, TAG_ENDING = 7, 8, 9, 10, 11, 12
 TAG_END = 0xFFFFFFFF
 TAG_NAMES = {TAG_PROCESS: "PROCESS", TAG_SIZES: "SIZES", TAG_MODULES: "MODULES",
              TAG_TYPES: "TYPES", TAG_HIGHUSE: "HIGHUSE", TAG_FAILURES: "FAILURES",
              TAG_ERRORS: "ERRORS", TAG_LEAKS: "LEAKS", TAG_GUARD: "GUARD", TAG_WASTE: "WASTE",
-             TAG_INHERITED: "INHERITED"}
+             TAG_INHERITED: "INHERITED", TAG_ENDING: "ENDING"}
 REQUIRED = (TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES)   # in every 1.x dump
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -105,7 +105,7 @@ class Failures:
 ERROR_KINDS = ("invalid-free", "double-free", "realloc-of-freed", "invalid-realloc",
                "heap-buffer-overflow", "write-after-free", "mismatched-free",
                "usable-size-of-freed", "invalid-usable-size", "heap-buffer-underflow",
-               "use-after-free")
+               "use-after-free", "wild-access", "segv", "bus-error")
 ACCESS = ("", "READ", "WRITE")
 
 
@@ -153,6 +153,38 @@ class Waste:
     real_by_type: dict    # type id -> bytes handed out (slots, runs, mappings)
 
 
+ENDING_HOW = ("unknown", "exit", "signal", "running")
+ENDING_VIA = ("", "exit", "_exit", "signal", "error", "crash", "leak exit code")
+SIGNAL_NAMES = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT",
+                7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV",
+                12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 16: "SIGSTKFLT",
+                24: "SIGXCPU", 25: "SIGXFSZ", 26: "SIGVTALRM", 27: "SIGPROF", 29: "SIGIO",
+                30: "SIGPWR", 31: "SIGSYS"}
+
+
+@dataclass
+class Ending:
+    """How the process ended (format 1.4 on): how is "exit" (status), "signal"
+    (signal), "running" (a dump on request) or "unknown"; via says through
+    what: exit, _exit, signal, error (MEMTYPE_ON_ERROR), crash, leak exit code."""
+    how: str
+    status: int
+    signal: int
+    via: str
+
+    def __str__(self):
+        if self.how == "exit":
+            s = "exit status %d" % self.status
+            return s + (" (%s)" % self.via if self.via in ("_exit", "error", "leak exit code")
+                        else "")
+        if self.how == "signal":
+            s = "killed by %s" % SIGNAL_NAMES.get(self.signal, "signal %d" % self.signal)
+            return s + (" (%s)" % self.via if self.via in ("error", "crash") else "")
+        if self.how == "running":
+            return "still running (a dump on request)"
+        return "ended in a way memtype did not see"
+
+
 @dataclass
 class Dump:
     path: str
@@ -180,6 +212,7 @@ class Dump:
     guard_pages: int = 0      # guarded pages live when the dump was written
     guard_budget: int = 0     # memguard's budget in pages
     waste: object = None      # Waste (format 1.3 on), else None
+    ending: object = None     # Ending (format 1.4 on), else None
 
     def class_names(self, bitmap):
         out = []
@@ -340,6 +373,10 @@ def parse(data, path="<bytes>"):
             lr, lb, lreal = c.u("QQQ", "large requests")
             real = c.u("%dQ" % nt, "bytes handed out by type") if nt else ()
             d.waste = Waste(req, lr, lb, lreal, {tid: v for tid, v in enumerate(real)})
+        elif tag == TAG_ENDING:
+            how, status, sig, via = c.u("IiII", "ending")
+            d.ending = Ending(ENDING_HOW[how] if how < len(ENDING_HOW) else str(how), status,
+                              sig, ENDING_VIA[via] if via < len(ENDING_VIA) else str(via))
         else:
             d.unknown_sections.append(tag)
             c.pos = c.end

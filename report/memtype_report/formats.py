@@ -47,6 +47,9 @@ def to_json(dumps, no_symbolize=False):
                 "bytes_real": d.waste.real_by_type.get(t.id, 0) if d.waste else None})
         p = {"program": _program(d), "exe": d.exe, "argv": d.argv, "pid": d.pid,
              "ppid": d.ppid, "reason": d.reason, "signal": d.signal or None,
+             "ending": {"how": d.ending.how, "status": d.ending.status,
+                        "signal": d.ending.signal or None, "via": d.ending.via or None,
+                        "text": str(d.ending)} if d.ending else None,
              "start_ns": d.start_ns, "end_ns": d.end_ns, "depth": d.depth,
              "format": "%d.%d" % (d.major, d.minor), "file": d.path,
              "modules": [{"path": m.path, "base": m.base,

@@ -421,7 +421,7 @@ class Guard(unittest.TestCase):
         self.assertEqual(r.stdout, "read 0\nown handler\n")
         self.assertRegex(r.stderr, r"heap-buffer-overflow READ at 0x[0-9a-f]+ \(3996 bytes after")
 
-    def test_faults_that_are_not_memguards_kill_as_before_and_leave_a_dump(self):
+    def test_faults_that_are_not_memguards_are_explained_kill_as_before_and_leave_a_dump(self):
         import glob
         import shutil
         import tempfile
@@ -429,7 +429,10 @@ class Guard(unittest.TestCase):
         try:
             r = run("guard", "null", MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"), **GUARD)
             self.assertEqual(r.returncode, -11, r.stderr)
-            self.assertNotIn("memtype: ERROR", r.stderr)
+            # Not memguard's: a short crash report (issue 18, point 9), then the same death.
+            self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+            self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: segv WRITE at 0x0\n  address 0x0, "
+                                       r"not in memtype's heap")
             self.assertEqual(len(glob.glob(os.path.join(tmp, "d.*.mtd"))), 1)
         finally:
             shutil.rmtree(tmp)
@@ -598,3 +601,74 @@ class NotFlagged(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Crashes(unittest.TestCase):
+    """A fault the program does not handle is explained (issue 18, point 9):
+    one report through the reporter, the dump, then the same death."""
+
+    def crash(self, variant, **env_vars):
+        import glob
+        import shutil
+        import tempfile
+        from memtype_report import dump
+        tmp = tempfile.mkdtemp(prefix="memtype-crash.")
+        try:
+            r = run("crash", variant, MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"), **env_vars)
+            files = glob.glob(os.path.join(tmp, "d.*.mtd"))
+            return r, [dump.load(f) for f in files]
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_a_read_far_past_a_guarded_block_is_reported_with_the_nearest_block(self):
+        r, dumps = self.crash("wild", MEMTYPE_GUARD="*", MEMTYPE_GUARD_COST="100",
+                              MEMTYPE_GUARD_RSS="0")
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: wild-access READ at 0x[0-9a-f]+ "
+                                   r"\(39980 bytes after a 20-byte block of type make_small\+")
+        self.assertIn("touch", section(r.stderr, "detected at"), r.stderr)
+        self.assertEqual(section(r.stderr, "block allocated at")[:1], ["make_small"], r.stderr)
+        self.assertIn("let the process die of SIGSEGV", r.stderr)
+        self.assertNotIn("done", r.stdout)
+        (d,) = dumps
+        self.assertEqual([e.kind for e in d.errors], ["wild-access"])
+        self.assertEqual((d.ending.how, d.ending.signal, d.ending.via), ("signal", 11, "crash"))
+
+    def test_a_null_dereference_gets_a_short_report_in_the_default_mode(self):
+        r, dumps = self.crash("null", MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0")
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: segv READ at 0x0\n  address 0x0, not in "
+                                   r"memtype's heap: a NULL pointer dereference$")
+        self.assertIn("touch", section(r.stderr, "detected at"), r.stderr)
+        self.assertNotIn("block allocated at", r.stderr)
+        self.assertEqual(len(dumps), 1)
+
+    @unittest.skipUnless(os.uname().machine == "x86_64", "a general protection fault is x86-64's")
+    def test_a_non_canonical_pointer_is_not_called_a_null_dereference(self):
+        r, _ = self.crash("trash")
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: segv at 0x0\n  the kernel gives no "
+                                   r"address: most likely a pointer that is not canonical")
+        self.assertNotIn("NULL", r.stderr)
+
+    def test_a_sigbus_is_reported_as_a_bus_error(self):
+        r, dumps = self.crash("bus")
+        self.assertEqual(r.returncode, -7, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: bus-error at 0x[0-9a-f]+\n  address "
+                                   r"0x[0-9a-f]+, not in memtype's heap, no block near it")
+        self.assertIn("die of SIGBUS", r.stderr)
+        (d,) = dumps
+        self.assertEqual((d.ending.how, d.ending.signal, d.ending.via), ("signal", 7, "crash"))
+
+    def test_a_program_that_recovers_from_its_own_fault_is_not_reported(self):
+        for env in ({}, {"MEMTYPE_GUARD": "*"}):
+            r, dumps = self.crash("recover", **env)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "recovered\ndone\n", ""), env)
+            (d,) = dumps
+            self.assertEqual(d.errors_total, 0)
+            self.assertEqual((d.ending.how, d.ending.status), ("exit", 0))
+
+    def test_no_fault_no_report(self):
+        r, _ = self.crash("ok", MEMTYPE_GUARD="*")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))

@@ -34,6 +34,7 @@ run failures "" MEMTYPE_FAILURE_RATE=5 MEMTYPE_FAILURE_SEED=7
 run errors double-free MEMTYPE_ON_ERROR=continue MEMTYPE_TRASH=1
 run guard "" MEMTYPE_GUARD='*' MEMTYPE_LEAKS=0
 run forked fork MEMTYPE_LEAKS=0
+run ending double-free MEMTYPE_LEAK_EXITCODE=3  # 1.5: ENDING (killed by SIGABRT, error)
 chmod 644 "$out"/*.mtd
 ls -l "$out"
 

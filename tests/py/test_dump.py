@@ -281,10 +281,13 @@ class CReader(unittest.TestCase):
         lines = r.stdout.splitlines()
         d = dump.load(files[0])
         self.assertEqual(lines[0], "pid %d" % d.pid)
+        e = d.ending
+        self.assertEqual(lines[1], "ending %d %d %d %d" % (
+            dump.ENDING_HOW.index(e.how), e.status, e.signal, dump.ENDING_VIA.index(e.via)))
         want = ["%d %s %d %d %d %d" % (t.id, t.name or "-", t.allocs, t.frees, t.bytes_alloc,
                                        t.bytes_freed)
                 for t in d.types if t.allocs or t.frees]
-        self.assertEqual(lines[1:], want)
+        self.assertEqual(lines[2:], want)
 
     def test_c_reader_survives_damaged_files(self):
         import random

@@ -1,0 +1,113 @@
+/* life.c - every way the process ends (see life.h). The exit work runs at
+ * most once per process (an atomic state word); a second thread that ends
+ * the process meanwhile waits for it. The pid of the process that set
+ * things up is kept so that a vfork child (which shares the parent's
+ * memory) or a clone without fork handlers never runs the work: it would
+ * write over the parent's books. Signal deaths come through the signal
+ * gate (core/siggate.h), so never while this thread holds a memtype lock. */
+#define _GNU_SOURCE
+#include "life.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "modules.h"
+#include "os.h"
+#include "report.h"
+#include "siggate.h"
+
+static int life_pid;             /* the process memtype set up; 0 before */
+static int work_state;           /* 0 not yet, 1 running, 2 done */
+static long work_tid;            /* the thread running it */
+static int dying_sig;            /* the first signal that ended the process */
+static mt_ending_t ending;
+static void (*exit_work)(bool signal);
+
+/* Default action: end the process (core or not). SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGABRT, SIGTRAP and SIGSYS are faults: memguard's handler and the
+ * dump's fatal handler take those. */
+static const int deadly[] = {SIGHUP,  SIGINT,    SIGQUIT, SIGPIPE, SIGALRM, SIGTERM,
+                             SIGUSR1, SIGUSR2,   SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF,
+                             SIGIO,   SIGSTKFLT, SIGPWR};
+
+const mt_ending_t *mt_life_ending(void) { return &ending; }
+
+void mt_life_set_ending(uint32_t how, int status, int sig, uint32_t via) {
+  ending.how = how;
+  ending.status = status;
+  ending.signal = (uint32_t)sig;
+  ending.via = via;
+}
+
+bool mt_life_is_other_process(void) {
+  int pid = __atomic_load_n(&life_pid, __ATOMIC_RELAXED);
+  return pid != 0 && pid != mt_os_getpid();
+}
+
+/* Runs the exit work unless it ran or runs; false when another thread has
+ * it (the caller then waits for that thread to end the process). */
+static bool run_work(bool by_signal) {
+  int expect = 0;
+  long me = mt_os_gettid();
+  if (!__atomic_compare_exchange_n(&work_state, &expect, 1, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE))
+    return expect == 2 || __atomic_load_n(&work_tid, __ATOMIC_RELAXED) == me;
+  __atomic_store_n(&work_tid, me, __ATOMIC_RELAXED);
+  if (exit_work)
+    exit_work(by_signal);
+  __atomic_store_n(&work_state, 2, __ATOMIC_RELEASE);
+  return true;
+}
+
+static void on_death(int sig) {
+  if (mt_life_is_other_process())
+    return; /* a vfork child: the parent's memory; just the default action */
+  int first = 0;
+  if (!__atomic_compare_exchange_n(&dying_sig, &first, sig, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE)) {
+    if (first == sig)
+      return; /* the same signal again (a second Ctrl-C): die now */
+  }
+  if (__atomic_load_n(&work_state, __ATOMIC_ACQUIRE) == 0)
+    mt_life_set_ending(MT_END_SIGNALED, 0, sig, MT_VIA_SIGNAL);
+  mt_modules_hold++; /* in a handler: the module snapshot as it is */
+  while (!run_work(true))
+    mt_os_yield(); /* another thread's exit work: it ends the process */
+  mt_modules_hold--;
+}
+
+void mt_life_init(void (*work)(bool by_signal)) {
+  exit_work = work;
+  __atomic_store_n(&life_pid, mt_os_getpid(), __ATOMIC_RELAXED);
+  mt_siggate_take_default(deadly, sizeof(deadly) / sizeof(deadly[0]), on_death);
+}
+
+void mt_life_fork_child(void) {
+  if (__atomic_load_n(&life_pid, __ATOMIC_RELAXED) == 0)
+    return;
+  __atomic_store_n(&life_pid, mt_os_getpid(), __ATOMIC_RELAXED);
+  work_state = 0;
+  dying_sig = 0;
+  memset(&ending, 0, sizeof(ending));
+}
+
+void mt_life_note_exit(int status) {
+  if (__atomic_load_n(&work_state, __ATOMIC_ACQUIRE) == 0)
+    mt_life_set_ending(MT_END_EXITED, status & 0xff, 0, MT_VIA_EXIT);
+}
+
+void mt_life_at_exit(void) {
+  if (mt_life_is_other_process())
+    return;
+  while (!run_work(false))
+    mt_os_yield();
+}
+
+void mt_life_exit_now(int status) {
+  if (life_pid == 0 || mt_life_is_other_process())
+    return;
+  if (__atomic_load_n(&work_state, __ATOMIC_ACQUIRE) == 0)
+    mt_life_set_ending(MT_END_EXITED, status & 0xff, 0, MT_VIA__EXIT);
+  while (!run_work(false))
+    mt_os_yield();
+}

@@ -1,0 +1,51 @@
+/* life.h - how the process ends, whichever way: exit() or a return from
+ * main, _exit() or _Exit() (interposed by preload/), a terminating signal
+ * the program does not handle (SIGINT, SIGTERM, SIGHUP, ...: taken through
+ * the signal gate while the program's action is SIG_DFL), memtype's own
+ * error action, a crash. The exit work (heap check, leak scan, dump,
+ * tables) runs once, then the process ends as it would have, and the dump
+ * says how (docs/format.md, ENDING). Not covered: exit_group called through
+ * syscall(2), and SIGKILL. */
+#ifndef MT_LIFE_H
+#define MT_LIFE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* How the process ended (or is ending): the dump's ENDING section. */
+enum { MT_END_UNKNOWN = 0, MT_END_EXITED = 1, MT_END_SIGNALED = 2, MT_END_RUNNING = 3 };
+/* Through what. */
+enum {
+  MT_VIA_NONE = 0,
+  MT_VIA_EXIT = 1,   /* exit() or a return from main */
+  MT_VIA__EXIT = 2,  /* _exit() or _Exit() */
+  MT_VIA_SIGNAL = 3, /* a signal with its default action */
+  MT_VIA_ERROR = 4,  /* memtype's MEMTYPE_ON_ERROR after a heap error */
+  MT_VIA_CRASH = 5,  /* a fault (SIGSEGV, SIGBUS, ...) the program did not handle */
+  MT_VIA_LEAKS = 6   /* MEMTYPE_LEAK_EXITCODE replaced the status */
+};
+
+typedef struct mt_ending_s {
+  uint32_t how;    /* MT_END_* */
+  int32_t status;  /* exit status (EXITED) */
+  uint32_t signal; /* the signal (SIGNALED) */
+  uint32_t via;    /* MT_VIA_* */
+} mt_ending_t;
+
+/* Constructor time: work(by_signal) is the exit work; takes the default
+ * action of the terminating signals the program leaves at SIG_DFL. */
+void mt_life_init(void (*work)(bool by_signal));
+void mt_life_fork_child(void);
+/* exit(status) is under way (an on_exit handler says so). */
+void mt_life_note_exit(int status);
+/* The destructor: the exit work, unless it ran. */
+void mt_life_at_exit(void);
+/* _exit(status) was called: the exit work, then the caller ends the process. */
+void mt_life_exit_now(int status);
+/* True in a process that shares memory with the one memtype set up without
+ * being it (a vfork child): it must not touch memtype's state. */
+bool mt_life_is_other_process(void);
+const mt_ending_t *mt_life_ending(void);
+void mt_life_set_ending(uint32_t how, int status, int sig, uint32_t via);
+
+#endif

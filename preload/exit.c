@@ -1,0 +1,50 @@
+/* exit.c - _exit and _Exit, interposed so that a program that ends with
+ * them (dash does, Python's os._exit, a fork child) still gets memtype's
+ * exit work (core/life.c: not in a vfork child). exit() is not
+ * interposed: its destructors run the work. Its status is recorded by an
+ * on_exit handler registered as main starts (__libc_start_main passes
+ * through here): registered in a constructor it would run after the
+ * destructors, since glibc registers its own _dl_fini only once the
+ * libraries' constructors have run. exit_group through syscall(2) cannot
+ * be seen. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+
+#include "../core/life.h"
+#include "../core/os.h"
+#include "entry.h"
+
+typedef int (*main_fn)(int, char **, char **);
+static main_fn real_main;
+
+static void note_exit(int status, void *arg) {
+  (void)arg;
+  mt_life_note_exit(status);
+}
+
+static int main_with_exit_note(int argc, char **argv, char **envp) {
+  on_exit(note_exit, NULL);
+  return real_main(argc, argv, envp);
+}
+
+MT_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void),
+                                void (*fini)(void), void (*rtld_fini)(void), void *stack_end) {
+  typedef int (*start_fn)(main_fn, int, char **, void (*)(void), void (*)(void),
+                          void (*)(void), void *);
+  start_fn next = (start_fn)dlsym(RTLD_NEXT, "__libc_start_main");
+  if (next == NULL)
+    mt_os_exit(127); /* no libc to start the program with: cannot happen with glibc */
+  real_main = main;
+  return next(main_with_exit_note, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+MT_EXPORT void _exit(int status) {
+  mt_life_exit_now(status);
+  mt_os_exit(status);
+}
+
+MT_EXPORT void _Exit(int status) {
+  mt_life_exit_now(status);
+  mt_os_exit(status);
+}
