@@ -238,6 +238,13 @@ fi
 # is not).  Those are taken out before stderr is compared.  Any other line
 # starting with "memtype" (ERROR, warning, error, "memtype will now ...") is a
 # finding.
+# A process whose stderr stopped being the one it started with (nginx moves
+# its error log onto fd 2; ls closes it) has its memtype lines in
+# <dump>.log instead (README, "Where the reports go"): they count as its
+# stderr's memtype lines here.
+for l in "$base"/dumps/*.log; do
+  [ -e "$l" ] && cat "$l" >>"$base/preload.err"
+done
 sum_re='memtype: summary: '
 stats_re='^memtype: (summary: |.*Type.* +InUse +MemUse +HighUse +Requests +Size\(s\)$|.+ [0-9]+ +[0-9]+[BK] +[0-9]+[BK] +[0-9]+  .*$|\.\.\. [0-9]+ more types|LEAK: |leak summary: |\.\.\. [0-9]+ more leak records)'
 grep -Ev "$stats_re" "$base/preload.err" >"$base/preload.err.stripped"
