@@ -374,7 +374,11 @@ class Guard(unittest.TestCase):
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off", "MEMTYPE_GUARD_RATE": "50",
                     "PYTHONMALLOC": "malloc"})
         r = subprocess.run(["/usr/bin/python3", "-X", "faulthandler", "-c",
-                            "import ctypes; print(sum(range(10))); ctypes.string_at(0)"],
+                            # flush=True: stdout is a pipe here, so without it the line
+                            # would still be in python's buffer when SIGSEGV ends it
+                            # (unless PYTHONUNBUFFERED happened to be set).
+                            "import ctypes; print(sum(range(10)), flush=True); "
+                            "ctypes.string_at(0)"],
                            env=env, capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, -11, r.stderr)
         self.assertEqual(r.stdout, "45\n")
