@@ -75,6 +75,8 @@ long mt_os_max_map_count(void); /* vm.max_map_count, -1 when unknown */
 int mt_os_sigaction_real(int sig, const void *act, void *old);
 /* 1 when a fault's ucontext says READ, 2 WRITE, 0 unknown. */
 int mt_os_fault_access(const void *uc);
+/* The pc a fault's ucontext was interrupted at, 0 when unknown. */
+uintptr_t mt_os_fault_pc(const void *uc);
 /* Gives the calling thread an alternate signal stack if it has none, and
  * takes back the one it gave (thread exit). */
 void mt_os_altstack_ensure(void);

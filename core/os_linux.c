@@ -675,6 +675,19 @@ int mt_os_fault_access(const void *uc) {
 #endif
 }
 
+uintptr_t mt_os_fault_pc(const void *uc) {
+  const ucontext_t *u = uc;
+  if (u == NULL)
+    return 0;
+#if defined(__x86_64__)
+  return (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  return (uintptr_t)u->uc_mcontext.pc;
+#else
+  return 0;
+#endif
+}
+
 static __thread __attribute__((tls_model("initial-exec"))) void *altstack; /* ours, if any */
 #define ALTSTACK_SIZE (64 * 1024)
 

@@ -42,6 +42,7 @@ typedef struct mt_err_s {
   const unsigned char *expect; /* ...and as they should be (shown as '.') */
   size_t window;               /* its length (at most 64) */
   uintptr_t window_addr;       /* the address of seen[0] */
+  const void *uc;              /* a fault's ucontext (memguard), or NULL: see error_stack */
 } mt_err_t;
 
 /* The caller's stack without memtype's own frames; how many. */

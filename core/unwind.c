@@ -27,6 +27,33 @@ unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
   return n > 0 ? (unsigned)n : 0;
 }
 
+unsigned mt_unwind_capture_context(uintptr_t *pcs, unsigned max, const void *uc) {
+#if defined(__x86_64__) || defined(__aarch64__)
+  /* There unw_context_t is the ucontext_t itself; libunwind gets a copy (its
+   * prototype is not const). UNW_INIT_SIGNAL_FRAME: the first pc is where
+   * the signal struck, not a return address. */
+  if (unwinding || max == 0 || uc == NULL)
+    return 0;
+  unwinding = true;
+  unw_context_t ctx = *(const unw_context_t *)uc;
+  unw_cursor_t cur;
+  unsigned n = 0;
+  if (unw_init_local2(&cur, &ctx, UNW_INIT_SIGNAL_FRAME) == 0) {
+    do {
+      unw_word_t ip;
+      if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0)
+        break;
+      pcs[n++] = (uintptr_t)ip;
+    } while (n < max && unw_step(&cur) > 0);
+  }
+  unwinding = false;
+  return n;
+#else
+  (void)pcs, (void)max, (void)uc;
+  return 0;
+#endif
+}
+
 /* libunwind (1.6) checks the addresses it reads while stepping by write()ing
  * a byte from them into a pipe that it opens when it starts and keeps for the
  * life of the process. Its two descriptors would be the lowest free ones: 3

@@ -44,6 +44,7 @@ static void report(mt_guard_blk_t *b, uintptr_t a, void *uc) {
   int access = mt_os_fault_access(uc);
   e.access = access == 1 ? MT_ACCESS_READ : access == 2 ? MT_ACCESS_WRITE : MT_ACCESS_UNKNOWN;
   e.addr = a;
+  e.uc = uc; /* the stack starts at the faulting instruction (report.c's error_stack) */
   e.block = b->user;
   e.size = b->meta.f.size;
   e.type = b->meta.f.type;
