@@ -1,7 +1,10 @@
 """Shared by the Python tests: where the built pieces are (CTest passes them
 in the environment) and a clean environment for the programs they start."""
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "report"))
@@ -27,3 +30,11 @@ def clean_env():
     the programs behave alike on every machine."""
     return {k: v for k, v in os.environ.items()
             if not k.startswith("MEMTYPE_") and k not in LEAKY_VARS}
+
+
+def scratch(prefix):
+    """A new temporary directory, removed when the test process exits (with
+    the dumps the programs left in it), so that no run leaves files behind."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path

@@ -4,16 +4,15 @@ lists the table. Run by CTest with MEMTYPE_CMD and MEMTYPE_DEMO set."""
 import os
 import signal
 import subprocess
-import tempfile
 import unittest
 
-from mtenv import clean_env
+from mtenv import clean_env, scratch
 
 CMD = os.environ.get("MEMTYPE_CMD", "build/bin/memtype")
 DEMO = os.environ.get("MEMTYPE_DEMO", "build/bin/wordfreq")
 
 
-SCRATCH = tempfile.mkdtemp(prefix="memtype-cli-test.")
+SCRATCH = scratch("memtype-cli-test.")
 
 
 def memtype(*args, **kw):
