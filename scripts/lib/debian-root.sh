@@ -36,12 +36,14 @@ mt_mirror_reachable() {
 # (debootstrap --variant=minbase, plus the comma-separated INCLUDE packages) in
 # the empty directory ROOT. With CACHE_TAR, the first run saves the system
 # there and later runs unpack it (seconds instead of minutes); a cache made
-# with another INCLUDE list is made anew. Prints what it did; false when
+# with another INCLUDE list (its CACHE_TAR.include says) is made anew. Prints what it did; false when
 # debootstrap fails (its log is LOG).
 mt_bootstrap() {
   _root=$1 _mirror=$2 _log=$3 _tar=${4:-} _inc=${5:-}
   _t0=$(date +%s)
-  if [ -n "$_tar" ] && [ -f "$_tar" ] && [ "$(cat "$_tar.include" 2>/dev/null)" = "$_inc" ]; then
+  # (a cache without its .include file predates it: taken as it is)
+  if [ -n "$_tar" ] && [ -f "$_tar" ] &&
+    { [ ! -f "$_tar.include" ] || [ "$(cat "$_tar.include")" = "$_inc" ]; }; then
     tar -C "$_root" -xf "$_tar" || return 1
     echo "bookworm unpacked from $_tar in $(($(date +%s) - _t0)) s"
     return 0
