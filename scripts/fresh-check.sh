@@ -134,7 +134,7 @@ else
   failed=1
   note "FAIL  ./scripts/test.sh: exit $status (${secs} s): ${counts:-no CTest summary}; log $cache/last/test.log"
   if grep -q '^The following tests FAILED' "$cache/last/test.log"; then
-    note "$(sed -n '/^The following tests FAILED/,$p' "$cache/last/test.log" | grep -E '^[[:space:]]+[0-9]+ - ')"
+    note "$(sed -n '/^The following tests FAILED/,$p' "$cache/last/test.log" | grep -E '^[[:space:]]+[0-9]+ - ' | sed 's/^[[:space:]]*/      failed: /')"
   else
     tail -n 30 "$cache/last/test.log"
   fi
