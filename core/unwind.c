@@ -28,10 +28,11 @@ unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
 }
 
 unsigned mt_unwind_capture_context(uintptr_t *pcs, unsigned max, const void *uc) {
-#if defined(__x86_64__) || defined(__aarch64__)
-  /* There unw_context_t is the ucontext_t itself; libunwind gets a copy (its
-   * prototype is not const). UNW_INIT_SIGNAL_FRAME: the first pc is where
-   * the signal struck, not a return address. */
+#if defined(__x86_64__)
+  /* There unw_context_t is the ucontext_t itself (libunwind-x86_64.h); libunwind
+   * gets a copy (its prototype is not const). UNW_INIT_SIGNAL_FRAME: the first
+   * pc is where the signal struck, not a return address. Elsewhere the
+   * reporter's fallback applies (report.c's error_stack). */
   if (unwinding || max == 0 || uc == NULL)
     return 0;
   unwinding = true;
