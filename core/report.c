@@ -348,10 +348,40 @@ unsigned mt_report_user_stack(uintptr_t *out, unsigned max) {
   while (i < n && self && mt_symbol(all[i], &func, &module) && module &&
          strcmp(module, self) == 0)
     i++;
-  /* A fault's report (memguard): the signal trampoline is not the program's. */
-  if (i < n && mt_symbol(all[i], &func, &module) && func && strcmp(func, "__restore_rt") == 0)
-    i++;
   for (; i < n && k < max; i++)
+    out[k++] = all[i];
+  return k;
+}
+
+/* Where an error was detected. For a fault (memguard's handler passes the
+ * signal's ucontext in e->uc) the rule is: frame #0 is the faulting
+ * instruction's function in the program, then its callers; memtype's handler
+ * frames and the kernel's signal trampoline are never shown. So the stack is
+ * unwound from the ucontext (mt_unwind_capture_context's contract), not from
+ * the handler: skipping frames by name would depend on the machine (libc's
+ * __restore_rt has a name only where libc's debug symbols are installed,
+ * e.g. Debian's libc6-dbg). Should that capture give nothing, the handler's
+ * own stack is searched for the faulting pc (an unwinder that crosses the
+ * signal frame shows it right after the trampoline); failing that, the
+ * faulting pc alone. Any other error: the caller's stack without memtype's
+ * frames. */
+static unsigned error_stack(const mt_err_t *e, uintptr_t *out, unsigned max) {
+  if (e->uc == NULL)
+    return mt_report_user_stack(out, max);
+  unsigned n = mt_unwind_capture_context(out, max, e->uc);
+  if (n > 0)
+    return n;
+  uintptr_t pc = mt_os_fault_pc(e->uc), all[48];
+  unsigned na = mt_report_user_stack(all, 48), i = 0, k = 0;
+  if (pc == 0)
+    return mt_report_user_stack(out, max);
+  while (i < na && all[i] != pc)
+    i++;
+  if (i == na) {
+    out[0] = pc;
+    return 1;
+  }
+  for (; i < na && k < max; i++)
     out[k++] = all[i];
   return k;
 }
@@ -474,7 +504,7 @@ void mt_report(const mt_err_t *e) {
   static char shared[8192];
   char own[2048];
   uintptr_t here[16];
-  unsigned nhere = mt_report_user_stack(here, 16);
+  unsigned nhere = error_stack(e, here, 16);
   long me = mt_os_gettid();
   int entered = report_enter(me, 100000);
   bool locked = entered == REPORT_LOCKED;

@@ -47,6 +47,7 @@ typedef struct mt_err_s {
   uintptr_t window_addr;       /* the address of seen[0] */
   int fatal_sig;               /* a crash: the process dies of it after the report and the
                                   dump, whatever MEMTYPE_ON_ERROR says (mt_report returns) */
+  const void *uc;              /* a fault's ucontext (memguard), or NULL: see error_stack */
 } mt_err_t;
 
 /* The caller's stack without memtype's own frames; how many. */

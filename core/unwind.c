@@ -1020,3 +1020,7 @@ unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned m
   unwinding = false;
   return n;
 }
+
+unsigned mt_unwind_capture_context(uintptr_t *pcs, unsigned max, const void *uc) {
+  return mt_unwind_capture_from(uc, pcs, max);
+}

@@ -19,6 +19,12 @@ unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max);
 /* Same from a signal handler's ucontext_t (passed as void *): pcs[0] is the
  * interrupted pc itself (the faulting instruction), then its callers. */
 unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned max);
+/* The same contract under the name the reporter uses: "capture from a
+ * fault". pcs[0] is the interrupted pc itself (no return address, no -1),
+ * then its callers; neither the handler's frames nor the kernel's signal
+ * trampoline are ever in it, whether or not debug information names the
+ * trampoline (__restore_rt). 0 when it cannot: the caller falls back. */
+unsigned mt_unwind_capture_context(uintptr_t *pcs, unsigned max, const void *uc);
 bool mt_unwind_busy(void);
 
 #endif

@@ -53,6 +53,7 @@ static void crash_report(int sig, siginfo_t *si, void *uc) {
   e.addr = a;
   e.type = -1;
   e.fatal_sig = sig;
+  e.uc = uc; /* the stack starts at the faulting instruction (report.c's error_stack) */
   mt_near_t near;
   bool found = mt_block_near(a, 16, &near);
   e.kind = near.in_heap ? MT_ERR_WILD_ACCESS : sig == SIGBUS ? MT_ERR_BUS : MT_ERR_SEGV;
@@ -130,6 +131,7 @@ static void report(mt_guard_blk_t *b, uintptr_t a, void *uc) {
   int access = mt_os_fault_access(uc);
   e.access = access == 1 ? MT_ACCESS_READ : access == 2 ? MT_ACCESS_WRITE : MT_ACCESS_UNKNOWN;
   e.addr = a;
+  e.uc = uc; /* the stack starts at the faulting instruction (report.c's error_stack) */
   e.block = b->user;
   e.size = b->meta.f.size;
   e.type = b->meta.f.type;

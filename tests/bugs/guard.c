@@ -22,6 +22,8 @@
  *   loading   a read past the block while another thread is inside dlopen
  *             (argv[2], a library whose constructor sleeps): the report
  *             comes at once, it does not wait for the loader's lock
+ *   deep      a read 12 bytes past the block in read_past(), called by main:
+ *             the access stack must start with read_past, then main
  *   ok        every byte of the block read and written: no report */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -32,6 +34,12 @@
 #include <unistd.h>
 
 __attribute__((noinline)) static char *make_buf(size_t n) { return malloc(n); }
+
+/* Not static, never inlined or cloned: its name is read_past in every build. */
+__attribute__((noinline, noipa)) int read_past(const char *p, size_t at);
+__attribute__((noinline, noipa)) int read_past(const char *p, size_t at) {
+  return ((const volatile char *)p)[at];
+}
 
 static void own_handler(int sig) {
   static const char msg[] = "own handler\n";
@@ -52,6 +60,8 @@ int main(int argc, char **argv) {
   memset(p, 'a', 100);
   if (!strcmp(m, "read")) {
     printf("%d\n", ((volatile char *)p)[100 + 12]);
+  } else if (!strcmp(m, "deep")) {
+    printf("%d\n", read_past(p, 100 + 12));
   } else if (!strcmp(m, "slack")) {
     ((volatile char *)p)[100] = 1;
   } else if (!strcmp(m, "write")) {

@@ -96,10 +96,30 @@ static void *parked(void *arg) { /* blocked at exit: a live thread */
   (void)arg;
   return read(park[0], &c, 1) == 1 ? NULL : NULL;
 }
+#include <fcntl.h> /* here, not at the top: the lines above must not move */
+#include <stdbool.h>
+
+static bool leader_ended(void) {
+  char c;
+  int fd = open("/proc/self/maps", O_RDONLY);
+  if (fd < 0)
+    return true;
+  ssize_t n = read(fd, &c, 1);
+  close(fd);
+  return n <= 0;
+}
 
 static void *last_thread(void *arg) {
   (void)arg;
-  usleep(200000); /* the main thread is gone by now */
+  /* Wait for the state under test (not for a time that may not suffice on a
+   * loaded machine): the leader has ended, /proc/self/maps reads empty. */
+  int ms = 0;
+  while (!leader_ended() && ms < 30000) {
+    usleep(1000);
+    ms++;
+  }
+  if (!leader_ended())
+    puts("the main thread did not end in 30 s");
   puts("done");
   fflush(stdout);
   return NULL; /* the last thread: glibc calls exit(0), destructors run */

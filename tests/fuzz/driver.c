@@ -97,7 +97,7 @@ static void add_dir(const char *dir) {
   char **names = NULL;
   size_t n = 0, cap = 0;
   for (struct dirent *e; (e = readdir(d)) != NULL;) {
-    if (e->d_name[0] == '.')
+    if (e->d_name[0] == '.') /* ".", "..", and ".gitkeep"-like placeholders */
       continue;
     if (n == cap) {
       cap = cap ? 2 * cap : 64;
@@ -109,6 +109,8 @@ static void add_dir(const char *dir) {
     n++;
   }
   closedir(d);
+  if (n == 0) /* an empty seed directory is no error: no seeds from it */
+    return;
   qsort(names, n, sizeof(*names), by_name);
   for (size_t i = 0; i < n; i++) {
     struct stat sb;

@@ -40,6 +40,12 @@ else
   rc=$?
 fi
 end=$(date +%s)
+# The binary must be of the mode the build was configured for (a stale one
+# from the other mode would be run with the wrong arguments).
+if [ "$mode" = libfuzzer ] && grep -q '^fuzz driver (no libFuzzer)' "$log"; then
+  echo "$name: configured for libFuzzer, but $bin is the stand-in driver (a stale build)"
+  exit 1
+fi
 runs=$(sed -n 's/^Done \([0-9]*\) runs in.*/\1/p; s/^fuzz driver: Done \([0-9]*\) runs in.*/\1/p' "$log" | tail -n 1)
 echo "$name: ${runs:-?} executions in $((end - start)) s, exit status $rc"
 if [ "$rc" -ne 0 ]; then

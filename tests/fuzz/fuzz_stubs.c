@@ -42,6 +42,12 @@ uintptr_t mt_site_pc(unsigned type) {
   return 0;
 }
 
+unsigned mt_unwind_capture_context(uintptr_t *pcs, unsigned max, const void *uc) {
+  (void)pcs, (void)max, (void)uc;
+  unreachable();
+  return 0;
+}
+
 unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
   (void)pcs, (void)max;
   unreachable();

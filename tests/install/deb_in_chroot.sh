@@ -15,18 +15,8 @@ set -eu
 debdir=$1
 work=$2
 base_tar=${3:-}
-# The first URI whose suites include bookworm: deb822 .sources files
-# (URIs:/Suites: stanzas), then one-line "deb URI bookworm ..." entries.
-host_mirror() {
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    awk '/^URIs:/ { u = $2 } /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") { print u; exit } }
-         /^$/ { u = "" }' "$f"
-  done
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" && $3 == "bookworm" { print $2 }'
-}
-mirror=${MT_DEBIAN_MIRROR:-$(host_mirror | head -n 1)}
+. "$(dirname "$0")/../../scripts/lib/debian-root.sh"
+mirror=$(mt_debian_mirror)
 [ -n "$mirror" ] || { echo "SKIPPED: no bookworm source in this machine's apt configuration"; exit 77; }
 root=$work/root
 
@@ -41,8 +31,7 @@ PATH=$PATH:/usr/sbin:/sbin
 set -- "$debdir"/memtype_*.deb
 [ -f "$1" ] || fail "no memtype_*.deb in $debdir (the install_deb test makes it)"
 deb=$1
-python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/dists/bookworm/Release", timeout=20)' \
-  "$mirror" 2>/dev/null || skip "the Debian mirror $mirror cannot be reached"
+mt_mirror_reachable "$mirror" || skip "the Debian mirror $mirror cannot be reached"
 
 cleanup() {
   if mountpoint -q "$root/proc" 2>/dev/null; then umount "$root/proc" || umount -l "$root/proc"; fi
@@ -52,18 +41,7 @@ trap cleanup EXIT
 cleanup
 mkdir -p "$root"
 
-t0=$(date +%s)
-if [ -n "$base_tar" ] && [ -f "$base_tar" ]; then
-  tar -C "$root" -xf "$base_tar"
-  echo "bookworm unpacked from $base_tar in $(($(date +%s) - t0)) s"
-else
-  debootstrap --variant=minbase --include=man-db bookworm "$root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
-    { tail -20 "$work/debootstrap.log"; fail "debootstrap"; }
-  echo "bookworm bootstrapped in $(($(date +%s) - t0)) s"
-  if [ -n "$base_tar" ]; then
-    mkdir -p "$(dirname "$base_tar")" && tar -C "$root" -cf "$base_tar.tmp" . && mv "$base_tar.tmp" "$base_tar"
-  fi
-fi
+mt_bootstrap "$root" "$mirror" "$work/debootstrap.log" "$base_tar" man-db || fail "debootstrap"
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 mount -t proc proc "$root/proc"
 cp "$deb" "$root/tmp/"

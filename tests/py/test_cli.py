@@ -5,16 +5,15 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 import unittest
 
-from mtenv import clean_env
+from mtenv import clean_env, scratch
 
 CMD = os.environ.get("MEMTYPE_CMD", "build/bin/memtype")
 DEMO = os.environ.get("MEMTYPE_DEMO", "build/bin/wordfreq")
 
 
-SCRATCH = tempfile.mkdtemp(prefix="memtype-cli-test.")
+SCRATCH = scratch("memtype-cli-test.")
 
 
 def memtype(*args, **kw):

@@ -6,10 +6,9 @@ import os
 import re
 import struct
 import subprocess
-import tempfile
 import unittest
 
-from mtenv import CMD, LIB, clean_env  # noqa: E402  (also puts report/ on sys.path)
+from mtenv import CMD, LIB, clean_env, scratch  # noqa: E402  (also puts report/ on sys.path)
 from memtype_report import dump  # noqa: E402
 
 PROG = os.environ.get("MEMTYPE_THREE_SITES", "build/bin/three_sites")
@@ -38,7 +37,7 @@ def run_for_dump(tmp, extra_env=None):
 class ThreeSites(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        cls.tmp = scratch("memtype-dump-test.")
         cls.run_result, files = run_for_dump(cls.tmp)
         assert len(files) == 1, files
         cls.path = files[0]
@@ -69,7 +68,7 @@ class ThreeSites(unittest.TestCase):
         self.assertEqual(self.d.class_names(big.classes), ["pages"])
 
     def test_deeper_types_carry_their_callers(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        tmp = scratch("memtype-dump-test.")
         _, files = run_for_dump(tmp, {"MEMTYPE_DEPTH": "3"})
         d = dump.load(files[0])
         self.assertEqual(d.depth, 3)
@@ -82,7 +81,7 @@ class ThreeSites(unittest.TestCase):
         self.assertGreaterEqual(len(deep), 3)
 
     def test_naming_rules_group_sites_by_function_and_module(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        tmp = scratch("memtype-dump-test.")
         _, files = run_for_dump(tmp, {"MEMTYPE_SKIP": "",
                                       "MEMTYPE_TYPES": "wrapped=xmalloc;program=*three_sites"})
         d = dump.load(files[0])
@@ -94,14 +93,14 @@ class ThreeSites(unittest.TestCase):
         self.assertRegex(r.stdout, r"\nprogram +105 +198K +\d+K +\d+K +110  32,pages\n")
 
     def test_malformed_naming_rule_stops_the_program(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        tmp = scratch("memtype-dump-test.")
         r, files = run_for_dump(tmp, {"MEMTYPE_TYPES": "novalue"})
         self.assertEqual(r.returncode, 1)
         self.assertIn("memtype: error: MEMTYPE_TYPES=novalue: rule 1 is not name=glob", r.stderr)
         self.assertEqual(files, [])
 
     def test_without_skip_the_wrapper_is_the_type(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        tmp = scratch("memtype-dump-test.")
         _, files = run_for_dump(tmp, {"MEMTYPE_SKIP": ""})
         r = subprocess.run([CMD, "report", "--types", files[0]], capture_output=True, text=True)
         funcs = [l.split(" (")[0] for l in r.stdout.splitlines() if "(three_sites.c:" in l]
@@ -125,7 +124,7 @@ class ThreeSites(unittest.TestCase):
         self.assertEqual(order[:2], ["big", "keep_small"])
 
     def test_two_dumps_merge_by_call_site(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        tmp = scratch("memtype-dump-test.")
         run_for_dump(tmp)
         run_for_dump(tmp)
         files = glob.glob(os.path.join(tmp, "*.mtd"))
@@ -134,7 +133,7 @@ class ThreeSites(unittest.TestCase):
         self.assertEqual(cells(row[0].split()), ["200", "5K", "200", "32"])
 
     def test_an_existing_file_is_never_overwritten(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        tmp = scratch("memtype-dump-test.")
         target = os.path.join(tmp, "fixed.mtd")
         with open(target, "w") as f:
             f.write("precious")
@@ -149,7 +148,7 @@ class ThreeSites(unittest.TestCase):
         # A shared directory (/tmp): someone plants a symlink where the dump
         # will go, pointing at a file of the user's. memtype must not write
         # through it, nor fail the program.
-        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        tmp = scratch("memtype-dump-test.")
         victim = os.path.join(tmp, "victim")
         with open(victim, "w") as f:
             f.write("precious")
@@ -166,7 +165,7 @@ class ThreeSites(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(tmp, "created-through-the-link")))
 
     def test_dumps_are_readable_by_their_owner_only(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        tmp = scratch("memtype-dump-test.")
         old = os.umask(0)  # even with a permissive umask
         try:
             r, files = run_for_dump(tmp)
@@ -184,7 +183,7 @@ class ThreeSites(unittest.TestCase):
                       "file or directory); no dump written", r.stderr)
 
     def test_output_off_writes_nothing(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        tmp = scratch("memtype-dump-test.")
         env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off"})
         subprocess.run([PROG], env=env, cwd=tmp)
@@ -197,7 +196,7 @@ EXPLICIT = os.environ.get("MEMTYPE_EXPLICIT", "build/bin/explicit_types")
 
 class ExplicitTypes(unittest.TestCase):
     def test_named_types_and_pool_accounting_reach_dump_and_report(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-explicit-test.")
+        tmp = scratch("memtype-explicit-test.")
         env = clean_env()
         env.update({"MEMTYPE_OUTPUT": os.path.join(tmp, "d.mtd"), "LD_PRELOAD": ""})
         r = subprocess.run([EXPLICIT], env=env, capture_output=True, text=True)
@@ -223,7 +222,7 @@ class ExplicitTypes(unittest.TestCase):
 
 class Signals(unittest.TestCase):
     def run_mode(self, mode, extra=None):
-        tmp = tempfile.mkdtemp(prefix="memtype-sig-test.")
+        tmp = scratch("memtype-sig-test.")
         env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%p.mtd")})
         env.update(extra or {})
@@ -274,7 +273,7 @@ class CReader(unittest.TestCase):
     """report/c/memtype_stat.c reads what the Python reader reads."""
 
     def test_c_reader_agrees_with_the_python_reader(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-creader-test.")
+        tmp = scratch("memtype-creader-test.")
         _, files = run_for_dump(tmp)
         r = subprocess.run([STAT_TOOL, files[0]], capture_output=True, text=True)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -291,7 +290,7 @@ class CReader(unittest.TestCase):
 
     def test_c_reader_survives_damaged_files(self):
         import random
-        tmp = tempfile.mkdtemp(prefix="memtype-creader-test.")
+        tmp = scratch("memtype-creader-test.")
         _, files = run_for_dump(tmp)
         with open(files[0], "rb") as f:
             good = f.read()
@@ -461,7 +460,7 @@ class RealPrograms(unittest.TestCase):
     sites in those programs' own code."""
 
     def report_of(self, argv, stdin=None, extra=None):
-        tmp = tempfile.mkdtemp(prefix="memtype-realdump-test.")
+        tmp = scratch("memtype-realdump-test.")
         env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd")})
         env.update(extra or {})
@@ -510,7 +509,7 @@ class RealPrograms(unittest.TestCase):
         self.assertFalse([l for l in labels if "rtld-malloc.h" in l], labels)
 
     def test_gcc_and_its_children(self):
-        tmp = tempfile.mkdtemp(prefix="memtype-realdump-src.")
+        tmp = scratch("memtype-realdump-src.")
         src = os.path.join(tmp, "x.c")
         with open(src, "w") as f:
             f.write("".join("int f%d(int x){return x*%d+%d;}\n" % (i, i, i) for i in range(300)))
@@ -521,7 +520,7 @@ class RealPrograms(unittest.TestCase):
 class DamagedFiles(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        tmp = tempfile.mkdtemp(prefix="memtype-dump-test.")
+        tmp = scratch("memtype-dump-test.")
         _, files = run_for_dump(tmp)
         with open(files[0], "rb") as f:
             cls.good = f.read()

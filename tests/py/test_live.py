@@ -9,7 +9,7 @@ import tempfile
 import time
 import unittest
 
-from mtenv import CMD, LIB, clean_env  # noqa: E402  (also puts report/ on sys.path)
+from mtenv import CMD, LIB, clean_env, scratch  # noqa: E402  (also puts report/ on sys.path)
 from memtype_report import dump, live  # noqa: E402
 
 PROG = os.environ.get("MEMTYPE_LIVE_PROG", "build/bin/live_prog")
@@ -43,7 +43,7 @@ def grow_row(out):
 
 class Live(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="memtype-live-test.")
+        self.tmp = scratch("memtype-live-test.")
         env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_LIVE": "1",
                     "MEMTYPE_OUTPUT": os.path.join(self.tmp, "d.%p.mtd")})

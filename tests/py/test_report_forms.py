@@ -183,8 +183,12 @@ class Diff(unittest.TestCase):
                                      MEMTYPE_DUMP_SIGNAL="USR2", PYTHONMALLOC="malloc",
                                      MEMTYPE_LEAKS="0")
             self.assertEqual(r.returncode, 0, r.stderr)
-            sig = [f for f in files if dump.load(f).reason == "dump signal"]
-            self.assertEqual(len(sig), 2, files)
+            # In the order they were written: <dump>.1, then <dump>.2 (their
+            # modification times may be equal, the file system's clock being
+            # coarser than the time between the two signals).
+            sig = sorted((f for f in files if dump.load(f).reason == "dump signal"),
+                         key=lambda f: int(f.rsplit(".", 1)[1]))
+            self.assertEqual([f.rsplit(".", 1)[1] for f in sig], ["1", "2"], files)
             d = subprocess.run([CMD, "diff"] + sig, capture_output=True, text=True)
             self.assertEqual(d.returncode, 0, d.stderr)
             rows = d.stdout.splitlines()
