@@ -148,7 +148,7 @@ class CannotEnter(unittest.TestCase):
 
     def setUp(self):
         import shutil
-        self.tmp = tempfile.mkdtemp(prefix="memtype-cli-enter.")
+        self.tmp = scratch("memtype-cli-enter.")
         self.addCleanup(shutil.rmtree, self.tmp, True)
         os.chmod(self.tmp, 0o755)  # a set-ID program of another owner runs from here
         src = os.path.join(self.tmp, "hello.c")

@@ -329,7 +329,7 @@ class ForkedChild(unittest.TestCase):
         for mode, extra in (("default", {}),
                             ("checks", {"MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"}),
                             ("guard", {"MEMTYPE_GUARD": "*"})):
-            tmp = tempfile.mkdtemp(prefix="memtype-fork-test.")
+            tmp = scratch("memtype-fork-test.")
             env = clean_env()
             env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%p.mtd"),
                         "MEMTYPE_STATS": "1"}, **extra)
@@ -489,7 +489,7 @@ class RealPrograms(unittest.TestCase):
         # python3 with a thread: ld.so allocates through its inline wrappers
         # (rtld-malloc.h) from many functions; each is its own row, named by
         # its function, never five rows "malloc (rtld-malloc.h:56)".
-        tmp = tempfile.mkdtemp(prefix="memtype-realdump-test.")
+        tmp = scratch("memtype-realdump-test.")
         env = clean_env()
         env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd"),
                     "PYTHONMALLOC": "malloc"})

@@ -7,10 +7,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import unittest
 
-from mtenv import CMD, LIB, clean_env
+from mtenv import CMD, LIB, clean_env, scratch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "report"))
 from memtype_report import dump  # noqa: E402
@@ -21,10 +20,10 @@ LEAK = "memtype: LEAK: 48 bytes in 1 block is definitely lost, type lose_me+"
 
 class Ending(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="memtype-ending.")
+        self.tmp = scratch("memtype-ending.")
 
     def tearDown(self):
-        shutil.rmtree(self.tmp)
+        shutil.rmtree(self.tmp, True)
 
     def env(self, **extra):
         env = clean_env()

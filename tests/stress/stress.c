@@ -323,8 +323,17 @@ static int wait_child(pid_t pid) {
   for (int ms = 0; ms < 20000; ms++) {
     int st;
     pid_t w = waitpid(pid, &st, WNOHANG);
-    if (w == pid)
-      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (w == pid) {
+      int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (rc != 0) { /* say how, for the failure message */
+        char m[64];
+        snprintf(m, sizeof(m), "a fork child (pid %d) %s %d", (int)pid,
+                 WIFEXITED(st) ? "exited with status" : "was killed by signal",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        fail(m);
+      }
+      return rc;
+    }
     if (w < 0)
       return 100;
     usleep(1000);
