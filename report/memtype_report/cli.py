@@ -270,12 +270,12 @@ def run_summary(output, started, glob, log="", said_why=False):
         return f[len(here):] if f.startswith(here) else f
     files = [short(f) for f in files]
     if len(files) <= 4:
-        print("memtype: dumps: %s; full report: memtype report --leaks --errors --types %s" % (
+        print("memtype: dumps: %s; full report: memtype report --leaks --errors --table %s" % (
             " ".join(files), " ".join(files)), file=out)
     else:
         # Too many to name: where they are, and the one table of the tree.
         print("memtype: dumps: %d in %s (%s); full report: memtype report --leaks --errors "
-              "--types %s; the whole tree in one table: memtype report --types --merge %s" % (
+              "--table %s; the whole tree in one table: memtype report --table --merge %s" % (
                   len(files), os.path.dirname(pattern) or ".", os.path.basename(pattern),
                   short(pattern), short(pattern)), file=out)
 

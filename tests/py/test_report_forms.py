@@ -215,7 +215,7 @@ class RunSummary(unittest.TestCase):
                                        r"lost 480 bytes in 10 blocks, possibly lost 64 bytes in 1 blocks")
             self.assertRegex(r.stderr, r"memtype: most memory in use at exit: .*new_node \(leaky.c:27\)")
             f, = glob.glob(os.path.join(tmp, "*.mtd"))
-            self.assertIn("memtype: dumps: %s; full report: memtype report --leaks --errors --types"
+            self.assertIn("memtype: dumps: %s; full report: memtype report --leaks --errors --table"
                           % os.path.basename(f), r.stderr)
         finally:
             shutil.rmtree(tmp)

@@ -5,7 +5,7 @@
 # of it under memtype. Checks: one whole dump per process (the postmaster,
 # its backends and helpers, the clients), the run summary names them all (a
 # count, the programs, where the dumps are, the --merge command), and
-# `memtype report --types --merge` makes one table of the whole tree. Exit 77
+# `memtype report --table --merge` makes one table of the whole tree. Exit 77
 # (skipped) when postgres is not installed.
 set -u
 export LC_ALL=C
@@ -66,7 +66,7 @@ echo "$sum" | grep -q "postgres x[0-9]" || bad "the run summary does not name po
 grep -q "^memtype: dumps: $n in $base/dumps .*--merge" "$base/err" ||
   bad "the run summary does not say where the $n dumps are, nor how to merge them"
 # One table for the whole tree.
-"$cmd" report --types --merge "$base"/dumps/*.mtd >"$base/merged" 2>"$base/merged.err" ||
+"$cmd" report --table --merge "$base"/dumps/*.mtd >"$base/merged" 2>"$base/merged.err" ||
   bad "memtype report --merge failed: $(head -n 3 "$base/merged.err")"
 heads=$(grep -c 'InUse' "$base/merged")
 [ "$heads" = 1 ] || bad "memtype report --merge printed $heads tables, not one"
