@@ -147,6 +147,9 @@ class DumpDirectory(Base):
         if not ok:
             self.skipTest("cannot mount a tmpfs here (%s): read-only and full directories "
                           "need root" % err)
+        # Cleanups run last in, first out, after tearDown: the mount goes
+        # first, then the directory it was on (tearDown's rmtree could not).
+        self.addCleanup(shutil.rmtree, self.tmp, True)
         self.addCleanup(subprocess.run, ["umount", "-l", where])
         return where
 
