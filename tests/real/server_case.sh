@@ -137,6 +137,13 @@ if [ "$(id -u)" = 0 ]; then
   chmod o+x "$(dirname "$tmp")"
   # Dumps are written by processes running as nobody too.
   if [ -n "$pre" ] && [ -n "${MEMTYPE_OUTPUT:-}" ]; then chmod 1777 "$(dirname "$MEMTYPE_OUTPUT")"; fi
+  # ...and load the library: the build tree may be where nobody cannot read
+  # (a clone under /root, mode 0700), and the loader then drops the preload
+  # with one line of its own. A readable copy in the temp dir serves them.
+  if [ -n "$pre" ]; then
+    cp "$pre" "$tmp/libmemtype.so" && chmod 0755 "$tmp/libmemtype.so" && pre=$tmp/libmemtype.so &&
+      pl=(env LD_PRELOAD="$pre" MEMTYPE_LIVE=1)
+  fi
 fi
 dumpdir=
 if [ -n "$pre" ] && [ -n "${MEMTYPE_OUTPUT:-}" ]; then dumpdir=$(dirname "$MEMTYPE_OUTPUT"); fi

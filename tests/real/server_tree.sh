@@ -21,7 +21,15 @@ chmod o+x "$base"
 fails=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 for v in $(compgen -e | grep '^MEMTYPE_'); do unset "$v"; done
-TMPDIR=$base/tmp timeout -k 10 "${MT_REAL_TIMEOUT:-300}" "$cmd" run \
+# postgres runs as nobody, who may not read the build tree (a clone under
+# /root, mode 0700): the loader would drop the preload. A readable copy.
+libarg=()
+lib=$(dirname "$(dirname "$cmd")")/lib/libmemtype.so
+if [ -f "$lib" ]; then
+  cp "$lib" "$base/libmemtype.so" && chmod 0755 "$base/libmemtype.so" &&
+    libarg=(--lib "$base/libmemtype.so")
+fi
+TMPDIR=$base/tmp timeout -k 10 "${MT_REAL_TIMEOUT:-300}" "$cmd" run "${libarg[@]}" \
   --output="$base/dumps/memtype.%e.%p.mtd" -- bash "$here/server_case.sh" postgres 0 \
   >"$base/out" 2>"$base/err"
 st=$?

@@ -7,6 +7,8 @@
  * at its start; no descriptor is opened. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -28,6 +30,20 @@ static const char *name_of(uintptr_t pc) {
   const char *name;
   uintptr_t start;
   return mt_symtab_lookup(pc, &name, &start) ? name : "?";
+}
+
+/* The kernel's return into libc's signal trampoline (mov $15,%rax; syscall).
+ * Told by its bytes, not its name: __restore_rt has a name only where libc's
+ * debug symbols are installed (Debian's libc6-dbg). */
+static bool is_trampoline(uintptr_t pc) {
+  static const unsigned char code[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+  return pc != 0 && memcmp((const void *)pc, code, sizeof(code)) == 0;
+}
+
+/* Whether pc lies in the C library (by the loader's own map, not by a name). */
+static bool in_libc(uintptr_t pc) {
+  Dl_info di;
+  return dladdr((void *)pc, &di) && di.dli_fname && strstr(di.dli_fname, "libc.so") != NULL;
 }
 
 /* ---- capture now ---- */
@@ -174,7 +190,7 @@ START_TEST(a_handler_on_an_altstack_sees_the_interrupted_code) {
   alt_raiser();
   bool tramp = false, raiser = false;
   for (unsigned i = 0; i < nalt; i++) {
-    if (strcmp(name_of(alt_pcs[i]), "__restore_rt") == 0)
+    if (is_trampoline(alt_pcs[i]))
       tramp = true;
     if (tramp && strcmp(name_of(alt_pcs[i]), "alt_raiser") == 0)
       raiser = true;
@@ -200,7 +216,9 @@ START_TEST(a_threads_stack_ends_at_its_start) {
   ck_assert_uint_ge(ngot, 2);
   ck_assert_uint_le(ngot, 4); /* thread_capture, start_thread, clone: the end */
   ck_assert_str_eq(name_of(got[0]), "thread_capture");
-  ck_assert_str_eq(name_of(got[1]), "start_thread");
+  /* start_thread: in libc, named only where its full symbol table is. */
+  ck_assert_msg(in_libc(got[1]), "frame 1 %s %#lx is not in libc", name_of(got[1]),
+                (unsigned long)got[1]);
 }
 END_TEST
 

@@ -47,6 +47,13 @@ def env_for_memtype():
 
 
 @unittest.skipIf(GDB is None, "gdb is not installed (scripts/deps.sh test installs it)")
+
+def is_trampoline(name):
+    """The kernel's return to libc's signal trampoline: named __restore_rt
+    only where libc's debug symbols are installed (libc6-dbg); elsewhere it
+    has no name of its own (the pc is checked against gdb's frame anyway)."""
+    return name in ("__restore_rt", "") or name.startswith(("libc.so", "?"))
+
 class SameAsGdb(unittest.TestCase):
     def compare(self, prog, scenario):
         # The program runs under gdb with the preload: the same process, so
@@ -92,14 +99,16 @@ class SameAsGdb(unittest.TestCase):
 
     def test_signal_handler(self):
         names = [n.split("+")[0] for _, n in self.compare(STACKS, "signal")]
-        self.assertEqual(names[1:3], ["uw_handler", "__restore_rt"])
+        self.assertEqual(names[1], "uw_handler")
+        self.assertTrue(is_trampoline(names[2]), names)
         self.assertIn("uw_raise", names)
         self.assertIn("uw_sig_top", names)
 
     def test_signal_interrupting_a_loop(self):
         names = [n.split("+")[0] for _, n in self.compare(STACKS, "async")]
-        i = names.index("__restore_rt")
-        self.assertEqual(names[i + 1:i + 4], ["uw_spin", "uw_async_top", "main"])
+        i = names.index("uw_spin")
+        self.assertTrue(is_trampoline(names[i - 1]), names)
+        self.assertEqual(names[i:i + 3], ["uw_spin", "uw_async_top", "main"])
 
     def test_thread(self):
         names = [n.split("+")[0] for _, n in self.compare(STACKS, "thread")]
