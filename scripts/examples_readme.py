@@ -79,6 +79,9 @@ EXAMPLES = [
     Example("off_by_one", [
         "build/bin/memtype run --guard copy_id -- build/bin/off_by_one",
         "build/bin/memtype report --errors memtype.off_by_one.*.mtd"]),
+    Example("wild_index", [
+        "MEMTYPE_GUARD='*' build/bin/memtype run -- build/bin/wild_index",
+        "build/bin/memtype report --errors memtype.wild_index.*.mtd"]),
     Example("error_paths", [
         "build/bin/memtype run --fail-rate 1 --fail-after 3 --fail-times 1 --fail-seed 1 "
         "--fail-verbose -- build/bin/error_paths",
