@@ -108,12 +108,15 @@ def cmd_run(argv, lib_path, rows):
     # All set before it starts (a Python handler is not inherited across
     # exec, so the program starts with the defaults); a signal ignored, as
     # under nohup or in a background job, stays ignored for both.
-    child = []
+    # A signal that comes while the program is being started (it may be
+    # running already: Popen returns only when it has seen the exec) is kept
+    # and sent on as soon as Popen returns; if the program could not start,
+    # this command dies of it.
+    child, pending = [], []
 
     def forward(sig, _frame):
-        if not child:  # not started yet: die of it, as before
-            signal.signal(sig, signal.SIG_DFL)
-            os.kill(os.getpid(), sig)
+        if not child:
+            pending.append(sig)
             return
         try:
             child[0].send_signal(sig)
@@ -130,8 +133,16 @@ def cmd_run(argv, lib_path, rows):
         for sig, how in old.items():
             signal.signal(sig, how)
         print("memtype: error: cannot run %s: %s" % (command[0], e.strerror), file=sys.stderr)
+        for sig in pending[:1]:  # asked to end before there was a program: end
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
         return 127
     child.append(proc)
+    for sig in pending:
+        try:
+            proc.send_signal(sig)
+        except OSError:
+            pass
     while True:
         try:
             rc = proc.wait()

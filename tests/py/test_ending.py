@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import unittest
 
 from mtenv import CMD, LIB, clean_env, scratch
@@ -203,6 +204,29 @@ class Ending(unittest.TestCase):
         self.assertRegex(r.stderr, r"(?m)^memtype: \S+\.log \(reports written there")
         self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: double-free at 0x[0-9a-f]+")
         self.assertRegex(r.stderr, r"killed by SIGABRT \(error\)")
+
+    def test_a_sigterm_while_the_program_starts_is_not_lost(self):
+        # SIGTERM to `memtype run` at any moment of the program's start (the
+        # program may run before Popen returns): the command ends, and with it
+        # the program; none is left running with the command's pipes open.
+        out = os.path.join(self.tmp, "d.%e.%p.mtd")
+        for i in range(12):
+            p = subprocess.Popen([CMD, "run", "--output", out, "--", PROG, "wait"],
+                                 env=clean_env(), stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            time.sleep(0.01 * i)
+            p.send_signal(signal.SIGTERM)
+            try:
+                stdout, _ = p.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                stdout, _ = p.communicate()
+                for line in stdout.splitlines():  # the program, orphaned
+                    if line.startswith("waiting "):
+                        os.kill(int(line.split()[1]), signal.SIGKILL)
+                self.fail("memtype run or its program still ran 30 s after SIGTERM (%d ms)"
+                          % (10 * i))
+            self.assertEqual(p.returncode, -signal.SIGTERM, (10 * i, stdout))
 
     def test_memtype_run_passes_sigterm_on_and_still_prints_its_summary(self):
         out = os.path.join(self.tmp, "d.%e.%p.mtd")
