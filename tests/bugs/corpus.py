@@ -1,0 +1,478 @@
+"""The bug corpus (issue 21, point 5): every case of corpus/corpus.c and
+corpus/corpus_cxx.cc, its buggy run and its correct look-alike, in each mode,
+read from memtype's stderr and set against corpus/cases.txt.
+
+A buggy run is one of:
+  access   reported with the case's kind, made at the access: the report's
+           first frame in the program is the at_ function that made it
+           (for a libc call, the frame that called libc)
+  later    reported with the case's kind, elsewhere: when the block was
+           freed or resized, at exit, by the leak scan
+  wrong    reported, but as another kind (shown beside it)
+  missed   no report
+and, where caught at the access, whether the report names the access's
+source line (a line marked ACCESS in the program, as `corpus.c:N`).
+A look-alike must print "done", exit 0 and leave stderr empty; anything else
+is a false report.
+
+  python3 tests/bugs/corpus.py [--build DIR]         the matrix, as a table
+  python3 tests/bugs/corpus.py --write docs/corpus.md
+  python3 tests/bugs/corpus.py --update-manifest     today's columns of cases.txt
+  python3 tests/bugs/corpus.py --check lookalikes|caught|manifest --mode M
+                                                     what CTest runs (corpus_*)
+The library and the programs come from MEMTYPE_LIB_PATH and MEMTYPE_BUGS_DIR
+(CTest sets them), else from --build (default build)."""
+import argparse
+import concurrent.futures
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "py"))
+from mtenv import clean_env  # noqa: E402
+
+CORPUS = os.path.join(HERE, "corpus")
+MANIFEST = os.path.join(CORPUS, "cases.txt")
+SOURCES = {"corpus": "corpus.c", "corpus_cxx": "corpus_cxx.cc"}
+
+# The modes, as issue 21 names them. guard_all guards every block whatever
+# it costs (MEMTYPE_GUARD_COST=100, MEMTYPE_GUARD_RSS=0): with the default
+# bounds whether a block is guarded would depend on the machine's speed.
+MODES = {
+    "plain": {},
+    "checks": {"MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"},
+    "guard_all": {"MEMTYPE_GUARD": "*", "MEMTYPE_GUARD_COST": "100", "MEMTYPE_GUARD_RSS": "0"},
+}
+
+# The report kinds that name each bug kind of the manifest.
+KINDS = {
+    "overflow": ("heap-buffer-overflow",),
+    "underflow": ("heap-buffer-underflow",),
+    "uaf": ("use-after-free", "write-after-free"),
+    "overlap": ("memcpy-param-overlap", "strcpy-param-overlap", "param-overlap", "overlap"),
+    "double-free": ("double-free",),
+    "invalid-free": ("invalid-free",),
+    "mismatch": ("mismatched-free",),
+    "realloc-freed": ("realloc-of-freed",),
+    "leak": (),  # a `memtype: LEAK:` line
+}
+RESULTS = ("missed", "wrong", "later", "access")  # worst to best
+MUSTS = ("-", "caught", "access")
+
+
+# ---- the manifest ----------------------------------------------------------
+
+class Case:
+    __slots__ = ("name", "prog", "kind", "must", "line", "today", "what")
+
+    def __repr__(self):
+        return "%s %s" % (self.prog, self.name)
+
+
+def load_manifest(path=MANIFEST):
+    """The cases of cases.txt, in order; each row is
+    case prog kind must_checks must_guard_all line today_plain today_checks
+    today_guard_all, then `#` and what the case does."""
+    cases = []
+    for n, raw in enumerate(open(path), 1):
+        line, _, what = raw.partition("#")
+        f = line.split()
+        if not f:
+            continue
+        if len(f) != 9:
+            raise SystemExit("%s:%d: 9 columns expected, found %d" % (path, n, len(f)))
+        c = Case()
+        c.name, c.prog, c.kind = f[0], f[1], f[2]
+        c.must = {"checks": f[3], "guard_all": f[4]}
+        c.line = f[5] == "yes"
+        c.today = dict(zip(MODES, f[6:9]))
+        c.what = what.strip()
+        bad = [v for v in c.must.values() if v not in MUSTS]
+        bad += [v for v in c.today.values() if v not in RESULTS]
+        if c.prog not in SOURCES or c.kind not in KINDS or f[5] not in ("yes", "no") or bad:
+            raise SystemExit("%s:%d: bad row: %s" % (path, n, line.strip()))
+        cases.append(c)
+    return cases
+
+
+def write_manifest_today(today, path=MANIFEST):
+    """Rewrites the today columns of cases.txt (case name -> mode -> result),
+    keeping the other columns, the comments and the alignment."""
+    out = []
+    for raw in open(path):
+        line, sep, what = raw.rstrip("\n").partition("#")
+        f = line.split()
+        if len(f) == 9 and f[0] in today:
+            f[6:9] = [today[f[0]].get(m, f[6 + i]) for i, m in enumerate(MODES)]
+            line = "%-24s %-10s %-13s %-7s %-9s %-4s %-7s %-7s %-9s " % tuple(f)
+        out.append(line + sep + what)
+    with open(path, "w") as fh:
+        fh.write("\n".join(out) + "\n")
+
+
+def access_lines(prog):
+    """Line numbers of the program's source that are marked ACCESS."""
+    with open(os.path.join(CORPUS, SOURCES[prog])) as fh:
+        return {n for n, l in enumerate(fh, 1) if "ACCESS" in l}
+
+
+# ---- running and reading ---------------------------------------------------
+
+def locate(build):
+    lib = os.environ.get("MEMTYPE_LIB_PATH") or os.path.join(build, "lib", "libmemtype.so")
+    bins = os.environ.get("MEMTYPE_BUGS_DIR") or os.path.join(build, "bin")
+    return os.path.abspath(lib), os.path.abspath(bins)
+
+
+def run(lib, bins, prog, case, variant, mode, extra_env=None):
+    env = clean_env()
+    env.update({"LD_PRELOAD": lib, "MEMTYPE_OUTPUT": "off"})
+    env.update(MODES[mode])
+    env.update(extra_env or {})
+    try:
+        r = subprocess.run([os.path.join(bins, prog), case, variant], env=env,
+                           capture_output=True, text=True, timeout=120)
+        return r.returncode, r.stdout, r.stderr
+    except subprocess.TimeoutExpired as e:
+        return "timeout", e.stdout or "", e.stderr or ""
+
+
+FRAME = re.compile(r"^    #\d+ (?:0x[0-9a-f]+ in )?(.*)$")
+
+
+def reports(stderr):
+    """(kind, headline, detected-at frames) of each `memtype: ERROR:` block."""
+    out = []
+    lines = stderr.splitlines()
+    for i, l in enumerate(lines):
+        m = re.match(r"^memtype: ERROR: (\S+)", l)
+        if not m:
+            continue
+        frames = []
+        j = i + 1
+        while j < len(lines) and not lines[j].startswith("memtype: ERROR:"):
+            if lines[j] == "  detected at:":
+                j += 1
+                while j < len(lines) and FRAME.match(lines[j]):
+                    frames.append(FRAME.match(lines[j]).group(1))
+                    j += 1
+                break
+            j += 1
+        out.append((m.group(1), l, frames))
+    return out
+
+
+def first_own_frame(frames, prog):
+    """The function of the first frame in the program itself (its module
+    name, or its source file, in the trailing parentheses), and that frame."""
+    src = SOURCES[prog]
+    for f in frames:
+        where = re.search(r"\(([^()]*)\)\s*$", f)
+        if where and (where.group(1) == prog or src + ":" in where.group(1)):
+            return re.split(r"[+ (]", f, 1)[0], f
+    return None, None
+
+
+def classify(case, rc, stdout, stderr):
+    """(result, detail, line named) of a buggy run."""
+    if case.kind == "leak":
+        leaks = [l for l in stderr.splitlines() if l.startswith("memtype: LEAK: ")]
+        if leaks:
+            return "later", leaks[0][len("memtype: LEAK: "):], False
+        errs = reports(stderr)
+        if errs:
+            return "wrong", errs[0][0], False
+        return "missed", "", False
+    best = None
+    for kind, headline, frames in reports(stderr):
+        fn, frame = first_own_frame(frames, case.prog)
+        at = bool(fn and fn.startswith("at_"))
+        right = kind in KINDS[case.kind] or (kind == "wild-access" and (
+            (case.kind == "overflow" and " after " in headline) or
+            (case.kind == "underflow" and " before " in headline)))
+        if not right:
+            cand = ("wrong", kind + (" at the access" if at else ""), False)
+        else:
+            lines = access_lines(case.prog)
+            src = SOURCES[case.prog]
+            named = at and any("%s:%d" % (src, n) in " ".join(frames) for n in lines)
+            cand = ("access" if at else "later", "%s in %s" % (kind, fn or "?"), named)
+        if best is None or RESULTS.index(cand[0]) > RESULTS.index(best[0]):
+            best = cand
+    if best:
+        return best
+    if rc != 0:
+        return "missed", "no report; exit %s" % rc, False
+    return "missed", "", False
+
+
+def clean(rc, stdout, stderr):
+    """A look-alike's run is clean: done, status 0, nothing on stderr."""
+    return rc == 0 and stdout == "done\n" and stderr == ""
+
+
+def programs_cases(bins):
+    out = {}
+    for prog in SOURCES:
+        r = subprocess.run([os.path.join(bins, prog), "--list"], capture_output=True, text=True,
+                           env=clean_env())
+        out[prog] = r.stdout.split()
+    return out
+
+
+def measure(cases, modes, lib, bins, extra_env=None, variants=("bad", "ok"), jobs=2):
+    """{(case name, mode, variant): (result or clean?, detail, line named)}."""
+    def one(key):
+        c, mode, variant = key
+        rc, out, err = run(lib, bins, c.prog, c.name, variant, mode, extra_env)
+        if variant == "ok":
+            ok = clean(rc, out, err)
+            why = "" if ok else "exit %s, stdout %r, stderr: %s" % (
+                rc, out, (err.strip().splitlines() or [""])[0][:120])
+            return key, (ok, why, False)
+        return key, classify(c, rc, out, err)
+    keys = [(c, m, v) for c in cases for m in modes for v in variants]
+    res = {}
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        for (c, m, v), val in pool.map(one, keys):
+            res[(c.name, m, v)] = val
+    return res
+
+
+def meets(must, result, line_required, named):
+    if must == "-":
+        return True
+    if must == "caught":
+        return result in ("later", "access")
+    return result == "access" and (named or not line_required)
+
+
+# ---- the matrix --------------------------------------------------------------
+
+def cell(res):
+    result, detail, named = res
+    if result == "access":
+        return "access+line" if named else "access"
+    if result == "wrong":
+        return "wrong (%s)" % detail
+    return result
+
+
+def matrix(cases, modes, res):
+    """The rows of the table, and the figures under it."""
+    rows, pending, false = [], [], []
+    for c in cases:
+        row = [c.name, c.prog, c.kind, c.must["checks"], c.must["guard_all"],
+               "yes" if c.line else "no"]
+        for m in modes:
+            r = res[(c.name, m, "bad")]
+            mark = ""
+            if m in c.must and not meets(c.must[m], r[0], c.line, r[2]):
+                mark = " [pending-21]"
+                pending.append((c.name, m))
+            ok = res.get((c.name, m, "ok"))
+            if ok and not ok[0]:
+                mark += " [FALSE REPORT]"
+                false.append((c.name, m, ok[1]))
+            row.append(cell(r) + mark)
+        rows.append(row)
+    return rows, pending, false
+
+
+def counts(cases, modes, res):
+    out = {}
+    for m in modes:
+        n = {k: 0 for k in RESULTS}
+        lines = 0
+        for c in cases:
+            r = res[(c.name, m, "bad")]
+            n[r[0]] += 1
+            lines += r[2]
+        n["line"] = lines
+        n["false"] = sum(1 for c in cases if (c.name, m, "ok") in res and not res[(c.name, m, "ok")][0])
+        n["lookalikes"] = sum(1 for c in cases if (c.name, m, "ok") in res)
+        out[m] = n
+    return out
+
+
+def table(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    fmt = "  ".join("%%-%ds" % w for w in widths)
+    return "\n".join([fmt % tuple(header), fmt % tuple("-" * w for w in widths)] +
+                     [fmt % tuple(r) for r in rows])
+
+
+def md_table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+HEADER = ["case", "prog", "kind", "must checks", "must guard_all", "line"]
+
+
+def render(cases, modes, res, command, markdown):
+    rows, pending, false = matrix(cases, modes, res)
+    n = counts(cases, modes, res)
+    header = HEADER + list(modes)
+    summary = [[m, n[m]["access"], n[m]["line"], n[m]["later"], n[m]["wrong"], n[m]["missed"],
+                "%d of %d" % (n[m]["false"], n[m]["lookalikes"])] for m in modes]
+    sh = ["mode", "at the access", "with the line", "later", "wrong kind", "missed",
+          "false reports (look-alikes)"]
+    pend_by_mode = {m: sum(1 for _, pm in pending if pm == m) for m in modes}
+    pend_cases = len({c for c, _ in pending})
+    if not markdown:
+        return "\n\n".join([table(header, rows), table(sh, summary),
+                            "pending-21: %d case-mode pairs (%d cases) that issue 21 requires and "
+                            "memtype does not do yet: %s" % (
+                                len(pending), pend_cases,
+                                ", ".join("%s %d" % (m, k) for m, k in pend_by_mode.items())),
+                            "false reports: %d%s" % (len(false), "".join(
+                                "\n  %s %s: %s" % f for f in false))])
+    return TEMPLATE.format(
+        command=command, ncases=len(cases),
+        nc=sum(1 for c in cases if c.prog == "corpus"),
+        ncxx=sum(1 for c in cases if c.prog == "corpus_cxx"),
+        summary=md_table(sh, summary), npending=len(pending), npcases=pend_cases,
+        pend_by_mode=", ".join("%s %d" % (m, k) for m, k in pend_by_mode.items()),
+        nfalse=len(false),
+        matrix=md_table(header, [[("`%s`" % x if i == 0 else x) for i, x in enumerate(r)]
+                                 for r in rows]))
+
+
+TEMPLATE = """# The bug corpus: what each mode catches today
+
+Produced by (regenerate it the same way after a change to a detector):
+
+```sh
+{command}
+```
+
+[tests/bugs/corpus/](../tests/bugs/corpus/) holds {ncases} cases ({nc} in C,
+`corpus.c`; {ncxx} in C++, `corpus_cxx.cc`): each commits one heap bug
+(`corpus CASE bad`) or runs its correct look-alike (`corpus CASE ok`: the same
+blocks, allocated, resized and freed the same way, the access in bounds).
+[cases.txt](../tests/bugs/corpus/cases.txt) says for each case its kind, what
+issue 21 requires of the checks mode and of `MEMTYPE_GUARD='*'`, and what they
+do today. [corpus.py](../tests/bugs/corpus.py) runs every case in three modes
+through `LD_PRELOAD` of the built library:
+
+| mode | environment |
+|---|---|
+| plain | none (types and stats) |
+| checks | `MEMTYPE_TRASH=1 MEMTYPE_REDZONE=1` (no guard pages) |
+| guard_all | `MEMTYPE_GUARD='*' MEMTYPE_GUARD_COST=100 MEMTYPE_GUARD_RSS=0` (every block guarded, whatever it costs, so the result does not depend on the machine's speed) |
+
+and reads memtype's stderr. A buggy run is **access** (reported with the
+case's kind, and the report's first frame in the program is the function that
+made the access, or that called the libc function that did), **later**
+(reported with the case's kind when the block was freed or resized, at exit,
+or by the leak scan), **wrong** (reported as another kind, shown in
+parentheses), or **missed**; **+line** when the report also names the
+access's source line (`corpus.c:N`) on stderr. A look-alike must print `done`,
+exit 0 and write nothing on stderr; anything else is a **false report**.
+
+## Summary
+
+{summary}
+
+**pending-21: {npending} case-mode pairs ({npcases} cases)** that issue 21
+requires and memtype does not do yet ({pend_by_mode}); they are marked
+`[pending-21]` below and are not registered as failing tests. False reports on
+the look-alikes: **{nfalse}**.
+
+"must" is what issue 21 requires: `caught` (at the access or later, with the
+right kind), `access` (at the access, with the right kind, and the source line
+where `line` says yes), `-` nothing. The tests (CTest, label `corpus`):
+`corpus_lookalikes_<mode>` (no false report, every look-alike, each mode),
+`corpus_caught_<mode>` (each case caught today, as cases.txt records it, is
+still caught at least as well: at the access stays at the access, the right
+kind stays right) and `corpus_manifest` (cases.txt lists exactly the cases the
+programs have).
+
+## The matrix
+
+{matrix}
+"""
+
+
+# ---- the checks CTest runs -------------------------------------------------
+
+def check(what, modes, lib, bins, extra_env):
+    cases = load_manifest()
+    if what == "manifest":
+        have = programs_cases(bins)
+        listed = {p: [c.name for c in cases if c.prog == p] for p in SOURCES}
+        bad = False
+        for p in SOURCES:
+            missing = sorted(set(have[p]) - set(listed[p]))
+            extra = sorted(set(listed[p]) - set(have[p]))
+            if missing or extra or not have[p]:
+                print("%s: not in cases.txt: %s; in cases.txt, not in the program: %s" % (
+                    p, missing, extra))
+                bad = True
+        print("%d cases, %s" % (len(cases), "MISMATCH" if bad else "cases.txt matches the programs"))
+        return 1 if bad else 0
+    fails = []
+    if what == "lookalikes":
+        res = measure(cases, modes, lib, bins, extra_env, variants=("ok",))
+        for (name, m, _), (ok, why, _) in sorted(res.items()):
+            if not ok:
+                fails.append("%s %s: false report: %s" % (name, m, why))
+        print("%d look-alikes x %d modes, %d false reports" % (len(cases), len(modes), len(fails)))
+    else:
+        res = measure(cases, modes, lib, bins, extra_env, variants=("bad",))
+        held = 0
+        for c in cases:
+            for m in modes:
+                want = c.today[m]
+                got = res[(c.name, m, "bad")]
+                if want == "missed":
+                    continue
+                held += 1
+                if RESULTS.index(got[0]) < RESULTS.index(want):
+                    fails.append("%s %s: caught %s in cases.txt, now %s (%s)" % (
+                        c.name, m, want, got[0], got[1]))
+        print("%d case-mode pairs caught today (cases.txt), %d no longer caught as well" % (
+            held, len(fails)))
+    for f in fails:
+        print("FAIL " + f)
+    return 1 if fails else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default="build", help="the build tree (default build)")
+    ap.add_argument("--mode", action="append", choices=list(MODES),
+                    help="only this mode (repeatable; default all)")
+    ap.add_argument("--case", help="only the cases whose name matches this regex")
+    ap.add_argument("--env", action="append", default=[], metavar="VAR=VALUE",
+                    help="added to every run after the mode's variables (to see cases flip)")
+    ap.add_argument("--check", choices=("lookalikes", "caught", "manifest"))
+    ap.add_argument("--write", metavar="FILE", help="write the matrix as markdown")
+    ap.add_argument("--update-manifest", action="store_true",
+                    help="record this run's results as today's columns of cases.txt")
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    a = ap.parse_args()
+    lib, bins = locate(a.build)
+    modes = a.mode or list(MODES)
+    extra = dict(kv.split("=", 1) for kv in a.env)
+    if a.check:
+        return check(a.check, modes, lib, bins, extra)
+    cases = [c for c in load_manifest() if not a.case or re.search(a.case, c.name)]
+    res = measure(cases, modes, lib, bins, extra, jobs=a.jobs)
+    command = "python3 tests/bugs/corpus.py" + "".join(" " + x for x in sys.argv[1:])
+    print(render(cases, modes, res, command, False))
+    if a.write:
+        with open(a.write, "w") as fh:
+            fh.write(render(cases, modes, res, command, True))
+    if a.update_manifest:
+        write_manifest_today({c.name: {m: res[(c.name, m, "bad")][0] for m in modes}
+                              for c in cases})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,438 @@
+/* corpus - the C half of memtype's bug corpus: `corpus CASE bad` commits one
+ * heap bug, `corpus CASE ok` is its correct look-alike (the same blocks,
+ * allocated, resized and freed the same way; only the access stays in
+ * bounds). cases.txt lists the cases and what each mode must catch;
+ * corpus.py runs them. The rules that let the harness tell where a report
+ * was made:
+ *   - every access under test is made in a function whose name starts with
+ *     at_ (noipa: never inlined, cloned or renamed), on a line marked ACCESS;
+ *     a report whose first frame in this program is an at_ function was made
+ *     at the access, any other (release, resize, main, the exit) later;
+ *   - blocks come from make(), are resized by resize(), freed by release();
+ *   - sizes and indexes go through opaque(), so the compiler cannot see an
+ *     access is out of bounds, warn about it or drop it.
+ * Prints "done" when the case ran to its end. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define AT __attribute__((noinline, noipa))
+
+AT size_t opaque(size_t n);
+AT size_t opaque(size_t n) { return n; }
+
+AT char *make(size_t n);
+AT char *make(size_t n) {
+  char *p = malloc(n);
+  if (p)
+    memset(p, 'a', n);
+  return p;
+}
+AT char *resize(char *p, size_t n);
+AT char *resize(char *p, size_t n) { return realloc(p, n); }
+AT void release(void *p);
+AT void release(void *p) { free(p); }
+
+/* ---- the accesses -------------------------------------------------------- */
+
+AT void at_poke(char *p, long i);
+AT void at_poke(char *p, long i) { ((volatile char *)p)[i] = 'x'; /* ACCESS */ }
+AT int at_peek(const char *p, long i);
+AT int at_peek(const char *p, long i) { return ((const volatile char *)p)[i]; /* ACCESS */ }
+/* 8 bytes at once (a straddle: its first bytes in the block, the rest past it) */
+typedef unsigned long long u64_unaligned __attribute__((aligned(1), may_alias));
+AT void at_poke8(char *p, long i);
+AT void at_poke8(char *p, long i) {
+  *(volatile u64_unaligned *)(p + i) = 0x7878787878787878ull; /* ACCESS */
+}
+AT unsigned long long at_peek8(const char *p, long i);
+AT unsigned long long at_peek8(const char *p, long i) {
+  return *(const volatile u64_unaligned *)(p + i); /* ACCESS */
+}
+
+AT void at_memcpy(char *d, const char *s, size_t n);
+AT void at_memcpy(char *d, const char *s, size_t n) { memcpy(d, s, n); /* ACCESS */ }
+AT void at_memmove(char *d, const char *s, size_t n);
+AT void at_memmove(char *d, const char *s, size_t n) { memmove(d, s, n); /* ACCESS */ }
+AT void at_memset(char *d, size_t n);
+AT void at_memset(char *d, size_t n) { memset(d, 'y', n); /* ACCESS */ }
+AT void at_strcpy(char *d, const char *s);
+AT void at_strcpy(char *d, const char *s) { strcpy(d, s); /* ACCESS */ }
+AT void at_strncpy(char *d, const char *s, size_t n);
+AT void at_strncpy(char *d, const char *s, size_t n) { strncpy(d, s, n); /* ACCESS */ }
+AT void at_strcat(char *d, const char *s);
+AT void at_strcat(char *d, const char *s) { strcat(d, s); /* ACCESS */ }
+AT void at_strncat(char *d, const char *s, size_t n);
+AT void at_strncat(char *d, const char *s, size_t n) { strncat(d, s, n); /* ACCESS */ }
+AT long at_read(int fd, char *d, size_t n);
+AT long at_read(int fd, char *d, size_t n) { return read(fd, d, n); /* ACCESS */ }
+AT long at_pread(int fd, char *d, size_t n);
+AT long at_pread(int fd, char *d, size_t n) { return pread(fd, d, n, 0); /* ACCESS */ }
+AT long at_recv(int fd, char *d, size_t n);
+AT long at_recv(int fd, char *d, size_t n) { return recv(fd, d, n, MSG_WAITALL); /* ACCESS */ }
+AT size_t at_fread(char *d, size_t n, FILE *f);
+AT size_t at_fread(char *d, size_t n, FILE *f) { return fread(d, 1, n, f); /* ACCESS */ }
+AT char *at_fgets(char *d, size_t n, FILE *f);
+AT char *at_fgets(char *d, size_t n, FILE *f) { return fgets(d, (int)n, f); /* ACCESS */ }
+AT long at_getline(char **d, size_t *n, FILE *f);
+AT long at_getline(char **d, size_t *n, FILE *f) { return getline(d, n, f); /* ACCESS */ }
+AT int at_snprintf(char *d, size_t n, const char *s);
+AT int at_snprintf(char *d, size_t n, const char *s) { return snprintf(d, n, "%s", s); /* ACCESS */ }
+AT size_t at_strftime(char *d, size_t n, const struct tm *tm);
+AT size_t at_strftime(char *d, size_t n, const struct tm *tm) {
+  return strftime(d, n, "%Y-%m-%d %H:%M:%S", tm); /* ACCESS */
+}
+AT void at_free(void *p);
+AT void at_free(void *p) { free(p); /* ACCESS */ }
+AT char *at_realloc(char *p, size_t n);
+AT char *at_realloc(char *p, size_t n) { return realloc(p, n); /* ACCESS */ }
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* A string of n 'b's in a block of its own (freed by the caller). */
+static char *text(size_t n) {
+  char *s = make(n + 1);
+  memset(s, 'b', n);
+  s[n] = 0;
+  return s;
+}
+
+static int zero_fd(void) { return open("/dev/zero", O_RDONLY | O_CLOEXEC); }
+
+/* Clears the stack below main's frame: no copy of a pointer the leak cases
+ * dropped stays in a dead frame for the leak scan to find. */
+AT void scrub(void);
+AT void scrub(void) {
+  volatile char junk[8192];
+  for (size_t i = 0; i < sizeof(junk); i++)
+    junk[i] = 0;
+}
+
+/* ---- the cases: bad != 0 commits the bug, bad == 0 is the look-alike ----- */
+
+#define N 40 /* the usual block: not a multiple of 16, so it has slack */
+
+/* Overflow by `past` bytes: the byte at offset n + past - 1. */
+static void overflow(int bad, size_t n, size_t past, int write) {
+  char *p = make(opaque(n));
+  long i = bad ? (long)(n + past - 1) : (long)n - 1;
+  if (write)
+    at_poke(p, (long)opaque((size_t)i));
+  else
+    at_peek(p, (long)opaque((size_t)i));
+  release(p);
+}
+static void ovf_w1(int bad) { overflow(bad, N, 1, 1); }
+static void ovf_w8(int bad) { overflow(bad, N, 8, 1); }
+static void ovf_w64(int bad) { overflow(bad, N, 64, 1); }
+static void ovf_w4100(int bad) { overflow(bad, N, 4100, 1); }
+static void ovf_r1(int bad) { overflow(bad, N, 1, 0); }
+static void ovf_r8(int bad) { overflow(bad, N, 8, 0); }
+static void ovf_r64(int bad) { overflow(bad, N, 64, 0); }
+static void ovf_r4100(int bad) { overflow(bad, N, 4100, 0); }
+/* a block whose end is 16-byte aligned: no alignment bytes after it */
+static void ovf_w1_a16(int bad) { overflow(bad, 48, 1, 1); }
+static void ovf_r1_a16(int bad) { overflow(bad, 48, 1, 0); }
+/* a page run and a block of its own mapping */
+static void ovf_w1_run(int bad) { overflow(bad, 10000, 1, 1); }
+static void ovf_w1_huge(int bad) { overflow(bad, 3u << 20, 1, 1); }
+
+/* Underflow by `before` bytes: the byte at offset -before. The block is the
+ * second of three of its size, so a neighbour lies before it. */
+static void underflow(int bad, size_t before, int write) {
+  char *a = make(opaque(N)), *p = make(opaque(N)), *c = make(opaque(N));
+  long i = bad ? -(long)before : 0;
+  if (write)
+    at_poke(p, (long)opaque((size_t)i));
+  else
+    at_peek(p, (long)opaque((size_t)i));
+  release(a);
+  release(p);
+  release(c);
+}
+static void unf_w1(int bad) { underflow(bad, 1, 1); }
+static void unf_w40(int bad) { underflow(bad, 40, 1); }
+static void unf_r1(int bad) { underflow(bad, 1, 0); }
+static void unf_r40(int bad) { underflow(bad, 40, 0); }
+
+/* An 8-byte access whose first 4 bytes are the block's last 4. */
+static void straddle_w(int bad) {
+  char *p = make(opaque(N));
+  at_poke8(p, (long)opaque(bad ? N - 4 : N - 8));
+  release(p);
+}
+static void straddle_r(int bad) {
+  char *p = make(opaque(N));
+  at_peek8(p, (long)opaque(bad ? N - 4 : N - 8));
+  release(p);
+}
+
+/* Copies whose source and destination overlap (undefined for memcpy and
+ * strcpy; memmove is the right call and its look-alike is not flagged). */
+static void overlap_memcpy(int bad) {
+  char *p = make(opaque(64));
+  at_memcpy(p + opaque(bad ? 8 : 32), p, opaque(24));
+  release(p);
+}
+static void overlap_strcpy(int bad) {
+  char *p = make(opaque(64));
+  memset(p, 'c', 20);
+  p[20] = 0;
+  at_strcpy(p + opaque(bad ? 4 : 32), p);
+  release(p);
+}
+
+/* realloc: shrink 48 -> 40 then write at 47 (inside the old size); grow
+ * 40 -> 100 then read at 100 (past the new size). */
+static void realloc_shrink_w(int bad) {
+  char *p = resize(make(opaque(48)), opaque(N));
+  at_poke(p, (long)opaque(bad ? 47 : N - 1));
+  release(p);
+}
+static void realloc_grow_r(int bad) {
+  char *p = resize(make(opaque(N)), opaque(100));
+  at_peek(p, (long)opaque(bad ? 100 : 99));
+  release(p);
+}
+
+/* The interposed libc functions, each writing one byte past a 40-byte
+ * destination (or, for memcpy_src, reading one byte past its source). */
+static void lc_memcpy(int bad) {
+  char *d = make(opaque(N)), *s = make(opaque(N + 1));
+  at_memcpy(d, s, opaque(bad ? N + 1 : N));
+  release(s);
+  release(d);
+}
+static void lc_memcpy_src(int bad) {
+  char *d = make(opaque(N + 1)), *s = make(opaque(N));
+  at_memcpy(d, s, opaque(bad ? N + 1 : N));
+  release(s);
+  release(d);
+}
+static void lc_memmove(int bad) {
+  char *d = make(opaque(N)), *s = make(opaque(N + 1));
+  at_memmove(d, s, opaque(bad ? N + 1 : N));
+  release(s);
+  release(d);
+}
+static void lc_memset(int bad) {
+  char *d = make(opaque(N));
+  at_memset(d, opaque(bad ? N + 1 : N));
+  release(d);
+}
+static void lc_strcpy(int bad) {
+  char *d = make(opaque(N)), *s = text(opaque(bad ? N : N - 1));
+  at_strcpy(d, s);
+  release(s);
+  release(d);
+}
+static void lc_strncpy(int bad) {
+  char *d = make(opaque(N)), *s = text(opaque(N));
+  at_strncpy(d, s, opaque(bad ? N + 1 : N));
+  release(s);
+  release(d);
+}
+static void lc_strcat(int bad) {
+  char *d = make(opaque(N)), *s = text(opaque(bad ? N - 20 : N - 21));
+  memset(d, 'd', 20);
+  d[20] = 0;
+  at_strcat(d, s);
+  release(s);
+  release(d);
+}
+static void lc_strncat(int bad) {
+  char *d = make(opaque(N)), *s = text(opaque(N));
+  memset(d, 'd', 20);
+  d[20] = 0;
+  at_strncat(d, s, opaque(bad ? N - 20 : N - 21));
+  release(s);
+  release(d);
+}
+static void lc_read(int bad) {
+  char *d = make(opaque(N));
+  int fd = zero_fd();
+  at_read(fd, d, opaque(bad ? N + 1 : N));
+  close(fd);
+  release(d);
+}
+static void lc_pread(int bad) {
+  char *d = make(opaque(N));
+  int fd = zero_fd();
+  at_pread(fd, d, opaque(bad ? N + 1 : N));
+  close(fd);
+  release(d);
+}
+static void lc_recv(int bad) {
+  char *d = make(opaque(N));
+  int sv[2];
+  char msg[N + 1];
+  memset(msg, 'm', sizeof(msg));
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
+      write(sv[1], msg, sizeof(msg)) != (long)sizeof(msg))
+    abort();
+  at_recv(sv[0], d, opaque(bad ? N + 1 : N));
+  close(sv[0]);
+  close(sv[1]);
+  release(d);
+}
+static void lc_fread(int bad) {
+  char *d = make(opaque(N));
+  FILE *f = fopen("/dev/zero", "re");
+  at_fread(d, opaque(bad ? N + 1 : N), f);
+  fclose(f);
+  release(d);
+}
+static void lc_fgets(int bad) {
+  char *d = make(opaque(N));
+  FILE *f = fopen("/dev/zero", "re"); /* no newline: fgets fills size - 1 bytes and a NUL */
+  at_fgets(d, opaque(bad ? N + 1 : N), f);
+  fclose(f);
+  release(d);
+}
+/* getline told the 16-byte buffer has 64 bytes: a 16-character line and its
+ * newline and NUL (18 bytes) go into it. The look-alike tells the truth and
+ * getline grows the buffer with realloc. */
+static void lc_getline(int bad) {
+  static char line[] = "0123456789abcdef\nrest\n";
+  size_t cap = opaque(bad ? 64 : 16);
+  char *d = make(opaque(16));
+  FILE *f = fmemopen(line, sizeof(line) - 1, "r");
+  at_getline(&d, &cap, f);
+  fclose(f);
+  release(d);
+}
+static void lc_snprintf(int bad) {
+  char *d = make(opaque(N)), *s = text(opaque(N));
+  at_snprintf(d, opaque(bad ? N + 1 : N), s);
+  release(s);
+  release(d);
+}
+/* "2001-09-09 01:46:40": 19 characters and a NUL, into 19 bytes */
+static void lc_strftime(int bad) {
+  char *d = make(opaque(19));
+  time_t t = 1000000000;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  at_strftime(d, opaque(bad ? 20 : 19), &tm);
+  release(d);
+}
+
+/* After free. */
+static void uaf_r(int bad) {
+  char *p = make(opaque(N)), *q = make(opaque(N));
+  release(p);
+  at_peek(bad ? p : q, (long)opaque(8));
+  release(q);
+}
+static void uaf_w(int bad) {
+  char *p = make(opaque(N)), *q = make(opaque(N));
+  release(p);
+  at_poke(bad ? p : q, (long)opaque(8));
+  release(q);
+}
+
+/* Bad frees. */
+static void double_free(int bad) {
+  char *p = make(opaque(N)), *q = make(opaque(N));
+  release(p);
+  at_free(bad ? p : q);
+}
+static void invalid_free_interior(int bad) {
+  char *p = make(opaque(100));
+  at_free(p + opaque(bad ? 8 : 0));
+}
+static void invalid_free_stack(int bad) {
+  char buf[64], *p = make(opaque(64));
+  memset(buf, 0, sizeof(buf));
+  at_free(bad ? buf : p);
+  if (bad)
+    release(p);
+}
+static char global_buf[64];
+static void invalid_free_global(int bad) {
+  char *p = make(opaque(64));
+  at_free(bad ? global_buf : p);
+  if (bad)
+    release(p);
+}
+static void realloc_freed(int bad) {
+  char *p = make(opaque(N)), *q = make(opaque(N));
+  release(p);
+  release(at_realloc(bad ? p : q, opaque(100)));
+}
+
+/* Blocks still live at exit. */
+struct node {
+  struct node *next;
+  char pad[40];
+};
+AT void lose_block(int bad);
+AT void lose_block(int bad) {
+  char *p = make(opaque(100));
+  if (!bad)
+    release(p);
+}
+AT void lose_list(int bad);
+AT void lose_list(int bad) {
+  struct node *h = NULL;
+  for (int i = 0; i < 4; i++) {
+    struct node *n = (struct node *)make(sizeof(*n));
+    n->next = h;
+    h = n;
+  }
+  while (!bad && h) {
+    struct node *next = h->next;
+    release(h);
+    h = next;
+  }
+}
+static void leak_block(int bad) { lose_block(bad); }
+static void leak_list(int bad) { lose_list(bad); }
+
+/* ---- the table ----------------------------------------------------------- */
+
+static const struct {
+  const char *name;
+  void (*run)(int bad);
+} cases[] = {
+#define C(x) {#x, x}
+    C(ovf_w1),         C(ovf_w8),          C(ovf_w64),          C(ovf_w4100),
+    C(ovf_r1),         C(ovf_r8),          C(ovf_r64),          C(ovf_r4100),
+    C(ovf_w1_a16),     C(ovf_r1_a16),      C(ovf_w1_run),       C(ovf_w1_huge),
+    C(unf_w1),         C(unf_w40),         C(unf_r1),           C(unf_r40),
+    C(straddle_w),     C(straddle_r),      C(overlap_memcpy),   C(overlap_strcpy),
+    C(realloc_shrink_w), C(realloc_grow_r), C(lc_memcpy),       C(lc_memcpy_src),
+    C(lc_memmove),     C(lc_memset),       C(lc_strcpy),        C(lc_strncpy),
+    C(lc_strcat),      C(lc_strncat),      C(lc_read),          C(lc_pread),
+    C(lc_recv),        C(lc_fread),        C(lc_fgets),         C(lc_getline),
+    C(lc_snprintf),    C(lc_strftime),     C(uaf_r),            C(uaf_w),
+    C(double_free),    C(invalid_free_interior), C(invalid_free_stack),
+    C(invalid_free_global), C(realloc_freed), C(leak_block),    C(leak_list),
+#undef C
+};
+
+int main(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[1], "--list")) {
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+      puts(cases[i].name);
+    return 0;
+  }
+  if (argc != 3 || (strcmp(argv[2], "bad") && strcmp(argv[2], "ok"))) {
+    fprintf(stderr, "usage: corpus CASE bad|ok, or corpus --list\n");
+    return 2;
+  }
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    if (!strcmp(cases[i].name, argv[1])) {
+      cases[i].run(!strcmp(argv[2], "bad"));
+      scrub();
+      puts("done");
+      return 0;
+    }
+  fprintf(stderr, "corpus: no case %s\n", argv[1]);
+  return 2;
+}
