@@ -59,40 +59,48 @@ KINDS = {
     "leak": (),  # a `memtype: LEAK:` line
 }
 RESULTS = ("missed", "wrong", "later", "access")  # worst to best
+RANKS = RESULTS + ("access+line",)  # cases.txt's today columns
 MUSTS = ("-", "caught", "access")
 
 
 # ---- the manifest ----------------------------------------------------------
 
 class Case:
-    __slots__ = ("name", "prog", "kind", "must", "line", "today", "what")
+    __slots__ = ("name", "prog", "kind", "must", "line", "today", "status", "what")
 
     def __repr__(self):
         return "%s %s" % (self.prog, self.name)
 
 
-def load_manifest(path=MANIFEST):
+def load_manifest(path=MANIFEST, strict=True):
     """The cases of cases.txt, in order; each row is
     case prog kind must_checks must_guard_all line today_plain today_checks
-    today_guard_all, then `#` and what the case does."""
+    today_guard_all status, then `#` and what the case does. status must be
+    what the musts and today's columns give (pending-21 or met)."""
     cases = []
-    for n, raw in enumerate(open(path), 1):
+    with open(path) as fh:
+        rows = fh.readlines()
+    for n, raw in enumerate(rows, 1):
         line, _, what = raw.partition("#")
         f = line.split()
         if not f:
             continue
-        if len(f) != 9:
-            raise SystemExit("%s:%d: 9 columns expected, found %d" % (path, n, len(f)))
+        if len(f) != 10:
+            raise SystemExit("%s:%d: 10 columns expected, found %d" % (path, n, len(f)))
         c = Case()
         c.name, c.prog, c.kind = f[0], f[1], f[2]
         c.must = {"checks": f[3], "guard_all": f[4]}
         c.line = f[5] == "yes"
         c.today = dict(zip(MODES, f[6:9]))
+        c.status = f[9]
         c.what = what.strip()
         bad = [v for v in c.must.values() if v not in MUSTS]
-        bad += [v for v in c.today.values() if v not in RESULTS]
+        bad += [v for v in c.today.values() if v not in RANKS]
         if c.prog not in SOURCES or c.kind not in KINDS or f[5] not in ("yes", "no") or bad:
             raise SystemExit("%s:%d: bad row: %s" % (path, n, line.strip()))
+        if strict and c.status != status(c.must, c.line, c.today):
+            raise SystemExit("%s:%d: %s: status %s, but its musts and today's columns make it "
+                             "%s" % (path, n, c.name, c.status, status(c.must, c.line, c.today)))
         cases.append(c)
     return cases
 
@@ -101,21 +109,34 @@ def write_manifest_today(today, path=MANIFEST):
     """Rewrites the today columns of cases.txt (case name -> mode -> result),
     keeping the other columns, the comments and the alignment."""
     out = []
-    for raw in open(path):
+    with open(path) as fh:
+        rows = fh.readlines()
+    for raw in rows:
         line, sep, what = raw.rstrip("\n").partition("#")
         f = line.split()
-        if len(f) == 9 and f[0] in today:
+        if len(f) == 10 and f[0] in today:
             f[6:9] = [today[f[0]].get(m, f[6 + i]) for i, m in enumerate(MODES)]
-            line = "%-24s %-10s %-13s %-7s %-9s %-4s %-7s %-7s %-9s " % tuple(f)
+            f[9] = status({"checks": f[3], "guard_all": f[4]}, f[5] == "yes",
+                          dict(zip(MODES, f[6:9])))
+            line = "%-24s %-10s %-13s %-7s %-9s %-4s %-11s %-11s %-11s %-10s " % tuple(f)
         out.append(line + sep + what)
     with open(path, "w") as fh:
         fh.write("\n".join(out) + "\n")
 
 
 def access_lines(prog):
-    """Line numbers of the program's source that are marked ACCESS."""
+    """{at_ function: line numbers marked ACCESS in its body} of the
+    program's source (a function's body runs from its definition, the line
+    `AT ... at_name(...) {`, to the next definition)."""
+    out, fn = {}, None
     with open(os.path.join(CORPUS, SOURCES[prog])) as fh:
-        return {n for n, l in enumerate(fh, 1) if "ACCESS" in l}
+        for n, line in enumerate(fh, 1):
+            m = re.match(r"^AT .*\b(at_\w+)\(.*\{", line)
+            if m:
+                fn = m.group(1)
+            if "ACCESS" in line and fn:
+                out.setdefault(fn, set()).add(n)
+    return out
 
 
 # ---- running and reading ---------------------------------------------------
@@ -195,9 +216,9 @@ def classify(case, rc, stdout, stderr):
         if not right:
             cand = ("wrong", kind + (" at the access" if at else ""), False)
         else:
-            lines = access_lines(case.prog)
             src = SOURCES[case.prog]
-            named = at and any("%s:%d" % (src, n) in " ".join(frames) for n in lines)
+            named = at and any(re.search(r"\b%s:%d\b" % (re.escape(src), n), frame)
+                               for n in access_lines(case.prog).get(fn, ()))
             cand = ("access" if at else "later", "%s in %s" % (kind, fn or "?"), named)
         if best is None or RESULTS.index(cand[0]) > RESULTS.index(best[0]):
             best = cand
@@ -216,9 +237,13 @@ def clean(rc, stdout, stderr):
 def programs_cases(bins):
     out = {}
     for prog in SOURCES:
-        r = subprocess.run([os.path.join(bins, prog), "--list"], capture_output=True, text=True,
-                           env=clean_env())
-        out[prog] = r.stdout.split()
+        try:
+            r = subprocess.run([os.path.join(bins, prog), "--list"], capture_output=True,
+                               text=True, env=clean_env())
+            out[prog] = r.stdout.split()
+        except OSError as e:
+            print("%s: %s" % (prog, e))
+            out[prog] = []
     return out
 
 
@@ -241,12 +266,23 @@ def measure(cases, modes, lib, bins, extra_env=None, variants=("bad", "ok"), job
     return res
 
 
-def meets(must, result, line_required, named):
+def word(res):
+    """A buggy run's result as cases.txt records it."""
+    return "access+line" if res[0] == "access" and res[2] else res[0]
+
+
+def meets(must, result, line_required):
+    """Does a result (a RANKS word) do what issue 21 requires?"""
     if must == "-":
         return True
     if must == "caught":
-        return result in ("later", "access")
-    return result == "access" and (named or not line_required)
+        return result in ("later", "access", "access+line")
+    return result == "access+line" or (result == "access" and not line_required)
+
+
+def status(must, line_required, today):
+    """pending-21 when a mode does less than issue 21 requires, else met."""
+    return "met" if all(meets(must[m], today[m], line_required) for m in must) else "pending-21"
 
 
 # ---- the matrix --------------------------------------------------------------
@@ -269,7 +305,7 @@ def matrix(cases, modes, res):
         for m in modes:
             r = res[(c.name, m, "bad")]
             mark = ""
-            if m in c.must and not meets(c.must[m], r[0], c.line, r[2]):
+            if m in c.must and not meets(c.must[m], word(r), c.line):
                 mark = " [pending-21]"
                 pending.append((c.name, m))
             ok = res.get((c.name, m, "ok"))
@@ -322,13 +358,18 @@ def render(cases, modes, res, command, markdown):
     sh = ["mode", "at the access", "with the line", "later", "wrong kind", "missed",
           "false reports (look-alikes)"]
     pend_by_mode = {m: sum(1 for _, pm in pending if pm == m) for m in modes}
+    # pending only because the report does not name the access's line
+    line_only = sum(1 for c in cases for m in modes if (c.name, m) in pending and
+                    res[(c.name, m, "bad")][0] == "access")
     pend_cases = len({c for c, _ in pending})
     if not markdown:
         return "\n\n".join([table(header, rows), table(sh, summary),
                             "pending-21: %d case-mode pairs (%d cases) that issue 21 requires and "
-                            "memtype does not do yet: %s" % (
+                            "memtype does not do yet: %s; %d of them caught at the access, only "
+                            "without the source line" % (
                                 len(pending), pend_cases,
-                                ", ".join("%s %d" % (m, k) for m, k in pend_by_mode.items())),
+                                ", ".join("%s %d" % (m, k) for m, k in pend_by_mode.items()),
+                                line_only),
                             "false reports: %d%s" % (len(false), "".join(
                                 "\n  %s %s: %s" % f for f in false))])
     return TEMPLATE.format(
@@ -337,9 +378,10 @@ def render(cases, modes, res, command, markdown):
         ncxx=sum(1 for c in cases if c.prog == "corpus_cxx"),
         summary=md_table(sh, summary), npending=len(pending), npcases=pend_cases,
         pend_by_mode=", ".join("%s %d" % (m, k) for m, k in pend_by_mode.items()),
-        nfalse=len(false),
-        matrix=md_table(header, [[("`%s`" % x if i == 0 else x) for i, x in enumerate(r)]
-                                 for r in rows]))
+        nfalse=len(false), line_only=line_only,
+        matrix=md_table(header + ["what the buggy run does"],
+                        [[("`%s`" % x if i == 0 else x) for i, x in enumerate(r)] + [c.what]
+                         for r, c in zip(rows, cases)]))
 
 
 TEMPLATE = """# The bug corpus: what each mode catches today
@@ -379,8 +421,10 @@ exit 0 and write nothing on stderr; anything else is a **false report**.
 {summary}
 
 **pending-21: {npending} case-mode pairs ({npcases} cases)** that issue 21
-requires and memtype does not do yet ({pend_by_mode}); they are marked
-`[pending-21]` below and are not registered as failing tests. False reports on
+requires and memtype does not do yet ({pend_by_mode}); {line_only} of them are
+caught at the access already, only without the source line on stderr. They are marked
+`[pending-21]` below and in the status column of cases.txt, and are not
+registered as failing tests. False reports on
 the look-alikes: **{nfalse}**.
 
 "must" is what issue 21 requires: `caught` (at the access or later, with the
@@ -389,8 +433,13 @@ where `line` says yes), `-` nothing. The tests (CTest, label `corpus`):
 `corpus_lookalikes_<mode>` (no false report, every look-alike, each mode),
 `corpus_caught_<mode>` (each case caught today, as cases.txt records it, is
 still caught at least as well: at the access stays at the access, the right
-kind stays right) and `corpus_manifest` (cases.txt lists exactly the cases the
-programs have).
+kind stays right, a named line stays named), `corpus_manifest` (cases.txt
+lists exactly the cases the programs have) and `corpus_harness` (the reading
+of stderr, on report blocks it is fed, including ones that name the line).
+
+To see `corpus_caught_<mode>` catch a broken detector, turn one off under it:
+`python3 tests/bugs/corpus.py --check caught --mode checks --env MEMTYPE_REDZONE=0`
+fails and lists the cases that flipped.
 
 ## The matrix
 
@@ -432,9 +481,9 @@ def check(what, modes, lib, bins, extra_env):
                 if want == "missed":
                     continue
                 held += 1
-                if RESULTS.index(got[0]) < RESULTS.index(want):
+                if RANKS.index(word(got)) < RANKS.index(want):
                     fails.append("%s %s: caught %s in cases.txt, now %s (%s)" % (
-                        c.name, m, want, got[0], got[1]))
+                        c.name, m, want, word(got), got[1]))
         print("%d case-mode pairs caught today (cases.txt), %d no longer caught as well" % (
             held, len(fails)))
     for f in fails:
@@ -461,7 +510,8 @@ def main():
     extra = dict(kv.split("=", 1) for kv in a.env)
     if a.check:
         return check(a.check, modes, lib, bins, extra)
-    cases = [c for c in load_manifest() if not a.case or re.search(a.case, c.name)]
+    cases = [c for c in load_manifest(strict=not a.update_manifest)
+             if not a.case or re.search(a.case, c.name)]
     res = measure(cases, modes, lib, bins, extra, jobs=a.jobs)
     command = "python3 tests/bugs/corpus.py" + "".join(" " + x for x in sys.argv[1:])
     print(render(cases, modes, res, command, False))
@@ -469,7 +519,7 @@ def main():
         with open(a.write, "w") as fh:
             fh.write(render(cases, modes, res, command, True))
     if a.update_manifest:
-        write_manifest_today({c.name: {m: res[(c.name, m, "bad")][0] for m in modes}
+        write_manifest_today({c.name: {m: word(res[(c.name, m, "bad")]) for m in modes}
                               for c in cases})
     return 0
 
