@@ -11,11 +11,21 @@
 #include <string>
 #include <vector>
 
+/* noipa (gcc): neither inlined nor cloned nor analysed by its callers;
+ * clang has no noipa, optnone keeps the body as written. */
+#if defined(__clang__)
+#define AT __attribute__((noinline, optnone))
+#else
 #define AT __attribute__((noinline, noipa))
+#endif
 
 extern "C" {
 AT std::size_t opaque(std::size_t n);
-AT std::size_t opaque(std::size_t n) { return n; }
+static volatile std::size_t opaque_slot;
+AT std::size_t opaque(std::size_t n) {
+  opaque_slot = n; // a volatile round trip: no compiler sees the value through
+  return opaque_slot;
+}
 AT void at_poke(char *p, long i);
 AT void at_poke(char *p, long i) { static_cast<volatile char *>(p)[i] = 'x'; /* ACCESS */ }
 AT int at_peek(const char *p, long i);
