@@ -16,7 +16,7 @@ A look-alike must print "done", exit 0 and leave stderr empty; anything else
 is a false report.
 
   python3 tests/bugs/corpus.py [--build DIR]         the matrix, as a table
-  python3 tests/bugs/corpus.py --write docs/corpus.md
+  python3 tests/bugs/corpus.py --write docs/corpus.md [--offline-lines]
   python3 tests/bugs/corpus.py --update-manifest     today's columns of cases.txt
   python3 tests/bugs/corpus.py --check lookalikes|caught|manifest --mode M
                                                      what CTest runs (corpus_*)
@@ -26,8 +26,10 @@ import argparse
 import concurrent.futures
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "py"))
@@ -247,10 +249,37 @@ def programs_cases(bins):
     return out
 
 
-def measure(cases, modes, lib, bins, extra_env=None, variants=("bad", "ok"), jobs=2):
-    """{(case name, mode, variant): (result or clean?, detail, line named)}."""
+def offline_line(case, mode, lib, bins, cmd, extra_env=None):
+    """Runs a buggy case again with a dump: does `memtype report --errors`
+    (symbolized offline) name the access's line in the first error's stack?"""
+    tmp = tempfile.mkdtemp(prefix="memtype-corpus.")
+    try:
+        run(lib, bins, case.prog, case.name, "bad", mode,
+            dict(extra_env or {}, MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd")))
+        dumps = [os.path.join(tmp, f) for f in os.listdir(tmp) if f.endswith(".mtd")]
+        if len(dumps) != 1:
+            return False
+        r = subprocess.run([cmd, "report", "--errors", dumps[0]], capture_output=True,
+                           text=True, env=clean_env(), timeout=120)
+        first = r.stdout.split("\n#2 ")[0]
+        lines = access_lines(case.prog)
+        src = re.escape(SOURCES[case.prog])
+        return any(int(n) in lines.get(fn, ())
+                   for fn, n in re.findall(r"#\d+ (at_\w+) \(%s:(\d+)\)" % src, first))
+    finally:
+        shutil.rmtree(tmp, True)
+
+
+def measure(cases, modes, lib, bins, extra_env=None, variants=("bad", "ok"), jobs=2,
+            offline_cmd=None):
+    """{(case name, mode, variant): (result or clean?, detail, line named)};
+    with offline_cmd (the memtype command), also {(case name, mode,
+    "offline"): line named by memtype report} of the runs caught at the
+    access."""
     def one(key):
         c, mode, variant = key
+        if variant == "offline":
+            return key, offline_line(c, mode, lib, bins, offline_cmd, extra_env)
         rc, out, err = run(lib, bins, c.prog, c.name, variant, mode, extra_env)
         if variant == "ok":
             ok = clean(rc, out, err)
@@ -263,6 +292,12 @@ def measure(cases, modes, lib, bins, extra_env=None, variants=("bad", "ok"), job
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         for (c, m, v), val in pool.map(one, keys):
             res[(c.name, m, v)] = val
+    if offline_cmd:
+        keys = [(c, m, "offline") for c in cases for m in modes
+                if c.kind != "leak" and res.get((c.name, m, "bad"), ("",))[0] == "access"]
+        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+            for (c, m, v), val in pool.map(one, keys):
+                res[(c.name, m, v)] = val
     return res
 
 
@@ -312,6 +347,8 @@ def matrix(cases, modes, res):
             if ok and not ok[0]:
                 mark += " [FALSE REPORT]"
                 false.append((c.name, m, ok[1]))
+            if res.get((c.name, m, "offline")) and not r[2]:
+                mark = " (line in memtype report)" + mark
             row.append(cell(r) + mark)
         rows.append(row)
     return rows, pending, false
@@ -327,6 +364,7 @@ def counts(cases, modes, res):
             n[r[0]] += 1
             lines += r[2]
         n["line"] = lines
+        n["offline"] = sum(1 for c in cases if res.get((c.name, m, "offline")))
         n["false"] = sum(1 for c in cases if (c.name, m, "ok") in res and not res[(c.name, m, "ok")][0])
         n["lookalikes"] = sum(1 for c in cases if (c.name, m, "ok") in res)
         out[m] = n
@@ -353,10 +391,13 @@ def render(cases, modes, res, command, markdown):
     rows, pending, false = matrix(cases, modes, res)
     n = counts(cases, modes, res)
     header = HEADER + list(modes)
-    summary = [[m, n[m]["access"], n[m]["line"], n[m]["later"], n[m]["wrong"], n[m]["missed"],
+    offline = any(k[2] == "offline" for k in res)
+    summary = [[m, n[m]["access"], n[m]["line"]] + ([n[m]["offline"]] if offline else []) +
+               [n[m]["later"], n[m]["wrong"], n[m]["missed"],
                 "%d of %d" % (n[m]["false"], n[m]["lookalikes"])] for m in modes]
-    sh = ["mode", "at the access", "with the line", "later", "wrong kind", "missed",
-          "false reports (look-alikes)"]
+    sh = ["mode", "at the access", "line on stderr"] + (
+        ["line in memtype report"] if offline else []) + [
+        "later", "wrong kind", "missed", "false reports (look-alikes)"]
     pend_by_mode = {m: sum(1 for _, pm in pending if pm == m) for m in modes}
     # pending only because the report does not name the access's line
     line_only = sum(1 for c in cases for m in modes if (c.name, m) in pending and
@@ -413,7 +454,11 @@ made the access, or that called the libc function that did), **later**
 (reported with the case's kind when the block was freed or resized, at exit,
 or by the leak scan), **wrong** (reported as another kind, shown in
 parentheses), or **missed**; **+line** when the report also names the
-access's source line (`corpus.c:N`) on stderr. A look-alike must print `done`,
+access's source line (`corpus.c:N`) on stderr. With `--offline-lines`, each
+report made at the access is made again with a dump, and the column "line in
+memtype report" counts those whose `memtype report --errors` (symbolized
+offline) names the line; such cells say `(line in memtype report)` when stderr
+does not. A look-alike must print `done`,
 exit 0 and write nothing on stderr; anything else is a **false report**.
 
 ## Summary
@@ -503,6 +548,9 @@ def main():
     ap.add_argument("--write", metavar="FILE", help="write the matrix as markdown")
     ap.add_argument("--update-manifest", action="store_true",
                     help="record this run's results as today's columns of cases.txt")
+    ap.add_argument("--offline-lines", action="store_true",
+                    help="for the runs caught at the access, also see whether `memtype report "
+                         "--errors` on the dump names the line (one more run each)")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     a = ap.parse_args()
     lib, bins = locate(a.build)
@@ -512,7 +560,9 @@ def main():
         return check(a.check, modes, lib, bins, extra)
     cases = [c for c in load_manifest(strict=not a.update_manifest)
              if not a.case or re.search(a.case, c.name)]
-    res = measure(cases, modes, lib, bins, extra, jobs=a.jobs)
+    cmd = os.environ.get("MEMTYPE_CMD") or os.path.abspath(os.path.join(a.build, "bin", "memtype"))
+    res = measure(cases, modes, lib, bins, extra, jobs=a.jobs,
+                  offline_cmd=cmd if a.offline_lines else None)
     command = "python3 tests/bugs/corpus.py" + "".join(" " + x for x in sys.argv[1:])
     print(render(cases, modes, res, command, False))
     if a.write:
