@@ -11,6 +11,7 @@
 
 #include "alloc_inline.h"
 #include "arena.h"
+#include "block.h"
 #include "heapcheck.h"
 #include "leak.h"
 #include "life.h"
@@ -191,95 +192,9 @@ static size_t pages_for(size_t n) {
   return k ? k : 1;
 }
 
-/* Where a pointer handed back to us lands. */
-typedef enum { BLK_NONE, BLK_SLOT, BLK_MEDIUM, BLK_HUGE, BLK_GUARD } blk_where_t;
-
-typedef struct block_s {
-  blk_where_t where;
-  uintptr_t start;  /* block start (the pointer when it is valid) */
-  size_t usable;    /* bytes the block may hold */
-  mt_slab_t *run;   /* slab or medium run */
-  mt_huge_t *huge;
-  mt_guard_blk_t *guard;
-  mt_meta_t *meta;  /* never NULL once where != BLK_NONE */
-  uintptr_t *free_pc; /* where its free site is kept (checks on), or NULL */
-} block_t;
-
-static mt_meta_t freed_run_meta; /* stands for a medium block already freed */
-
-/* Finds the block holding address a. Returns true only when a is the start
- * of a block (live or free); b->where says whether a is inside one at all. */
-static bool block_lookup(uintptr_t a, block_t *b) {
-  memset(b, 0, sizeof(*b));
-  uint8_t map = mt_segmap_lookup(a);
-  if (map == MT_MAP_SEGMENT) {
-    mt_slab_t *run = mt_run_of(a);
-    if (run == NULL)
-      return false;
-    uint8_t kind = __atomic_load_n(&run->kind, __ATOMIC_ACQUIRE);
-    if (kind == MT_RUN_SLAB) {
-      uint32_t idx = mt_slab_index(run, a);
-      if (idx >= run->nslots)
-        return false;
-      b->where = BLK_SLOT;
-      b->run = run;
-      b->start = run->start + (uintptr_t)idx * run->slot_size;
-      b->usable = run->slot_size;
-      b->meta = &run->meta[idx];
-      b->free_pc = run->free_pcs ? &run->free_pcs[idx] : NULL;
-      return b->start == a;
-    }
-    if (kind == MT_RUN_MEDIUM) {
-      b->where = BLK_MEDIUM;
-      b->run = run;
-      b->start = run->start;
-      b->usable = (size_t)run->npages << MT_PAGE_SHIFT;
-      b->meta = &run->run_meta;
-      b->free_pc = &run->free_pc;
-      return b->start == a;
-    }
-    if (kind == MT_RUN_FREE && a == mt_run_addr(run)) {
-      b->where = BLK_MEDIUM;
-      b->start = a;
-      b->meta = &freed_run_meta;
-      return true;
-    }
-    return false;
-  }
-  if (map == MT_MAP_GUARD) {
-    mt_guard_blk_t *g = mt_guard_lookup(a);
-    if (g == NULL)
-      return false;
-    b->where = BLK_GUARD;
-    b->guard = g;
-    b->start = g->user;
-    b->usable = g->meta.f.size;
-    b->meta = &g->meta;
-    b->free_pc = &g->free_pc;
-    return a == g->user;
-  }
-  if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
-    mt_huge_t *h = mt_huge_of(a);
-    if (h == NULL)
-      return false;
-    b->where = BLK_HUGE;
-    b->huge = h;
-    b->start = h->user;
-    b->usable = h->usable;
-    b->meta = &h->meta;
-    b->free_pc = &h->free_pc;
-    return a == h->user;
-  }
-  return false;
-}
-
-static size_t requested_size(const block_t *b) {
-  return b->where == BLK_HUGE ? b->huge->big_size : b->meta->f.size;
-}
-
 /* Reports a pointer that is not a live block's start. */
 static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintptr_t a,
-                               const block_t *b, bool is_start) {
+                               const mt_block_t *b, bool is_start) {
   mt_err_t e;
   memset(&e, 0, sizeof(e));
   e.addr = a;
@@ -287,15 +202,15 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
   if (is_start) {
     e.kind = freed;
     e.block = b->start;
-    e.size = b->meta == &freed_run_meta ? 0 : requested_size(b);
-    e.type = b->meta == &freed_run_meta ? -1 : b->meta->f.type;
+    e.size = mt_block_is_gone(b) ? 0 : mt_block_size(b);
+    e.type = mt_block_is_gone(b) ? -1 : b->meta->f.type;
     e.free_pc = b->free_pc ? *b->free_pc : 0;
     e.detail = "the block was already freed";
-  } else if (b->where != BLK_NONE) {
+  } else if (b->kind != MT_BLOCK_NONE) {
     bool live = b->meta->f.state == MT_STATE_LIVE;
     e.kind = bad;
     e.block = b->start;
-    e.size = live ? requested_size(b) : 0;
+    e.size = live ? mt_block_size(b) : 0;
     e.type = live ? b->meta->f.type : -1;
     e.detail = live ? "the pointer is inside a block, not at its start"
                     : "the pointer is inside a free block";
@@ -307,9 +222,9 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
 }
 
 /* The checks' view of a block. */
-static mt_blk_t blk_of(const block_t *b) {
-  mt_blk_t k = {b->start, requested_size(b), b->usable, b->meta, b->free_pc, NULL};
-  if (b->where == BLK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
+static mt_blk_t blk_of(const mt_block_t *b) {
+  mt_blk_t k = {b->start, mt_block_size(b), b->usable, b->meta, b->free_pc, NULL};
+  if (b->kind == MT_BLOCK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
     k.usable = k.size + MT_REDZONE_MAX; /* huge blocks: a bounded tail */
   return k;
 }
@@ -350,8 +265,8 @@ static unsigned class_for(size_t n, size_t align) {
 /* A page run or huge block just handed out, BUSY (checks on): its
  * redzone, then LIVE. Its bytes are fresh: no trash to verify. */
 static void check_fresh_large(uintptr_t p) {
-  block_t b;
-  if (block_lookup(p, &b)) {
+  mt_block_t b;
+  if (mt_block_lookup(p, &b)) {
     mt_blk_t k = blk_of(&b);
     mt_check_lay_redzone(&k);
     __atomic_store_n(&b.meta->f.state, MT_STATE_LIVE, __ATOMIC_RELEASE);
@@ -496,9 +411,9 @@ void *mt_malloc_type(size_t n, unsigned type, bool zero) {
 
 /* Gives a block's storage back; `state` is what its metadata says after
  * (FREE, or TRASHED when its bytes are the trash pattern). No counting. */
-static void give_back(const block_t *b, void *p, uint8_t state) {
-  switch (b->where) {
-  case BLK_SLOT: {
+static void give_back(const mt_block_t *b, void *p, uint8_t state) {
+  switch (b->kind) {
+  case MT_BLOCK_SLOT: {
     b->meta->f.state = state;
     mt_tcache_t *tc = get_cache();
     unsigned c = b->run->cls;
@@ -514,25 +429,26 @@ static void give_back(const block_t *b, void *p, uint8_t state) {
     bin->n++;
     return;
   }
-  case BLK_MEDIUM:
+  case MT_BLOCK_RUN:
     b->meta->f.state = MT_STATE_FREE;
     __atomic_store_n(&b->run->kind, MT_RUN_NONE, __ATOMIC_RELEASE);
     mt_page_free_run(b->run);
     return;
-  case BLK_HUGE:
+  case MT_BLOCK_HUGE:
     mt_huge_free(b->huge);
     return;
-  case BLK_GUARD:
-  case BLK_NONE:
+  case MT_BLOCK_GUARD:
+  case MT_BLOCK_NONE:
+  case MT_BLOCK_KINDS:
     break;
   }
 }
 
 /* Frees a live block: counted, then (checks on) redzone verified, free
  * site kept, trashed and quarantined; else given back at once. */
-static void release(const block_t *b, void *p, uintptr_t pc) {
-  count_free(b->meta->f.type, requested_size(b));
-  if (b->where == BLK_GUARD) {
+static void release(const mt_block_t *b, void *p, uintptr_t pc) {
+  count_free(b->meta->f.type, mt_block_size(b));
+  if (b->kind == MT_BLOCK_GUARD) {
     mt_guard_free(b->guard, pc);
     return;
   }
@@ -550,13 +466,13 @@ static void release(const block_t *b, void *p, uintptr_t pc) {
 /* A block leaves the quarantine and its storage is reused (heapcheck.c
  * calls this, never under a lock). */
 static void quarantine_release(void *p) {
-  block_t b;
-  if (!block_lookup((uintptr_t)p, &b) || b.meta->f.state != MT_STATE_QUARANTINE)
+  mt_block_t b;
+  if (!mt_block_lookup((uintptr_t)p, &b) || b.meta->f.state != MT_STATE_QUARANTINE)
     return; /* cannot happen: only the quarantine moves a block out of this state */
   /* Slab slots keep their trash until reuse, where it is verified (once:
    * the block is cold here, and about to be touched there); page runs and
    * huge blocks lose theirs now, so they are verified now. */
-  if (b.where != BLK_SLOT) {
+  if (b.kind != MT_BLOCK_SLOT) {
     mt_blk_t k = blk_of(&b);
     mt_check_trash_ok(&k);
   }
@@ -591,7 +507,7 @@ static const char *neighbours(const mt_slab_t *run, uintptr_t start, char *buf, 
 
 /* Verifies one block met on the walk; a mismatch is believed only when the
  * block's metadata has not changed meanwhile (its owner was not busy with it). */
-static void walk_check(const block_t *b, unsigned long *bad) {
+static void walk_check(const mt_block_t *b, unsigned long *bad) {
   mt_meta_t before;
   before.word = __atomic_load_n(&b->meta->word, __ATOMIC_ACQUIRE);
   uint8_t st = before.f.state;
@@ -600,7 +516,7 @@ static void walk_check(const block_t *b, unsigned long *bad) {
   mt_meta_t m = before;
   mt_blk_t k = blk_of(b);
   k.meta = &m; /* the snapshot, not the live metadata */
-  if (b->where != BLK_HUGE)
+  if (b->kind != MT_BLOCK_HUGE)
     k.size = before.f.size;
   if (mt_check_intact(&k, st) ||
       __atomic_load_n(&b->meta->word, __ATOMIC_ACQUIRE) != before.word)
@@ -610,58 +526,28 @@ static void walk_check(const block_t *b, unsigned long *bad) {
   if (st == MT_STATE_LIVE) {
     mt_check_redzone_ok(&k);
   } else {
-    k.note = b->where == BLK_SLOT ? neighbours(b->run, b->start, note, sizeof(note)) : NULL;
+    k.note = b->kind == MT_BLOCK_SLOT ? neighbours(b->run, b->start, note, sizeof(note)) : NULL;
     mt_check_trash_ok(&k);
   }
 }
 
-static void walk_run(mt_slab_t *run, void *arg) {
-  block_t b;
-  memset(&b, 0, sizeof(b));
-  b.run = run;
-  if (run->kind == MT_RUN_MEDIUM) {
-    b.where = BLK_MEDIUM;
-    b.start = run->start;
-    b.usable = (size_t)run->npages << MT_PAGE_SHIFT;
-    b.meta = &run->run_meta;
-    b.free_pc = &run->free_pc;
-    walk_check(&b, arg);
-    return;
-  }
-  b.where = BLK_SLOT;
-  b.usable = run->slot_size;
-  for (uint32_t i = 0; i < run->nslots; i++) {
-    b.start = run->start + (uintptr_t)i * run->slot_size;
-    b.meta = &run->meta[i];
-    b.free_pc = run->free_pcs ? &run->free_pcs[i] : NULL;
-    walk_check(&b, arg);
-  }
-}
-
-static void walk_huge(mt_huge_t *h, void *arg) {
-  block_t b;
-  memset(&b, 0, sizeof(b));
-  b.where = BLK_HUGE;
-  b.huge = h;
-  b.start = h->user;
-  b.usable = h->usable;
-  b.meta = &h->meta;
-  b.free_pc = &h->free_pc;
-  walk_check(&b, arg);
+static void walk_block(mt_block_t *b, void *arg) {
+  if (b->kind != MT_BLOCK_GUARD) /* memguard checks its own on free */
+    walk_check(b, arg);
 }
 
 unsigned long mt_check_heap(void) {
   unsigned long bad = 0;
   if (mt_is_initialized() && mt_check_on)
-    mt_page_walk(walk_run, walk_huge, &bad);
+    mt_block_walk(walk_block, &bad);
   return bad;
 }
 
 /* Is family f (of a free, delete or delete[]) the block's own, and n (a
  * sized delete; SIZE_MAX when none) its size? If not, a report. */
-static void check_family(const block_t *b, uintptr_t a, unsigned family, size_t n) {
+static void check_family(const mt_block_t *b, uintptr_t a, unsigned family, size_t n) {
   unsigned own = b->meta->f.family;
-  if (own == family && (n == SIZE_MAX || n == requested_size(b)))
+  if (own == family && (n == SIZE_MAX || n == mt_block_size(b)))
     return;
   /* From malloc, but called by an operator new not ours (rebind.h). */
   if (own == MT_FAM_MALLOC && family != MT_FAM_MALLOC &&
@@ -673,13 +559,13 @@ static void check_family(const block_t *b, uintptr_t a, unsigned family, size_t 
                 mt_family_names[own], mt_family_free_names[family], mt_family_free_names[own]);
   else
     mt_snprintf(detail, sizeof(detail), "sized %s of %zu bytes; the block has %zu",
-                mt_family_free_names[family], n, requested_size(b));
+                mt_family_free_names[family], n, mt_block_size(b));
   mt_err_t e;
   memset(&e, 0, sizeof(e));
   e.kind = MT_ERR_MISMATCHED_FREE;
   e.addr = a;
   e.block = b->start;
-  e.size = requested_size(b);
+  e.size = mt_block_size(b);
   e.type = b->meta->f.type;
   e.detail = detail;
   mt_report(&e);
@@ -689,8 +575,8 @@ static void check_family(const block_t *b, uintptr_t a, unsigned family, size_t 
  * looked glibc's malloc up itself, dlsym(RTLD_NEXT) after libc or through
  * libc's handle; memory from before memtype took over): it goes back to
  * glibc, with one warning naming the caller's module. */
-static bool foreign(uintptr_t a, const block_t *b, uintptr_t pc, const char *what) {
-  if (b->where != BLK_NONE || !mt_os_is_libc_block(a))
+static bool foreign(uintptr_t a, const mt_block_t *b, uintptr_t pc, const char *what) {
+  if (b->kind != MT_BLOCK_NONE || !mt_os_is_libc_block(a))
     return false;
   static int warned;
   if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED)) {
@@ -706,9 +592,9 @@ static bool foreign(uintptr_t a, const block_t *b, uintptr_t pc, const char *wha
 static void free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
   if (p == NULL)
     return;
-  block_t b;
+  mt_block_t b;
   uintptr_t a = (uintptr_t)p;
-  bool is_start = block_lookup(a, &b);
+  bool is_start = mt_block_lookup(a, &b);
   if (MT_UNLIKELY(!is_start && foreign(a, &b, pc, mt_family_free_names[family]))) {
     mt_os_libc_free(p);
     return;
@@ -760,19 +646,20 @@ void *mt_calloc(size_t count_, size_t size, uintptr_t pc) {
 }
 
 /* Resizes b in place when its storage allows; true on success. */
-static bool resize_in_place(block_t *b, size_t n) {
-  switch (b->where) {
-  case BLK_SLOT:
+static bool resize_in_place(mt_block_t *b, size_t n) {
+  switch (b->kind) {
+  case MT_BLOCK_SLOT:
     return n <= b->usable && (n >= b->usable / 2 || b->usable <= 32);
-  case BLK_MEDIUM:
+  case MT_BLOCK_RUN:
     if (n <= MT_SMALL_MAX || n > MT_MEDIUM_MAX)
       return false;
     if (pages_for(n) <= b->run->npages)
       return pages_for(n) * 2 >= b->run->npages;
     return mt_page_try_grow_run(b->run, pages_for(n));
-  case BLK_HUGE:
-  case BLK_GUARD:
-  case BLK_NONE:
+  case MT_BLOCK_HUGE:
+  case MT_BLOCK_GUARD:
+  case MT_BLOCK_NONE:
+  case MT_BLOCK_KINDS:
     break;
   }
   return false;
@@ -800,9 +687,9 @@ static void *realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     mt_free_inline(p, MT_FAM_MALLOC, pc);
     return NULL;
   }
-  block_t b;
+  mt_block_t b;
   uintptr_t a = (uintptr_t)p;
-  bool is_start = block_lookup(a, &b);
+  bool is_start = mt_block_lookup(a, &b);
   if (MT_UNLIKELY(!is_start && foreign(a, &b, pc, "realloc")))
     return mt_os_libc_realloc(p, n);
   if (MT_UNLIKELY(!is_start || b.meta->f.state != MT_STATE_LIVE)) {
@@ -816,12 +703,12 @@ static void *realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     errno = ENOMEM; /* the block stays as it was */
     return NULL;
   }
-  size_t old = requested_size(&b);
+  size_t old = mt_block_size(&b);
   if (mt_check_on) {
     /* Checked: always a new block, the old one verified and quarantined,
      * so a use of the old pointer after realloc is caught as well. */
     mt_blk_t k = blk_of(&b);
-    if (b.where != BLK_GUARD)
+    if (b.kind != MT_BLOCK_GUARD)
       mt_check_redzone_ok(&k);
     void *q = alloc_maybe_guarded(n, 0, family, false, type);
     if (q == NULL)
@@ -836,11 +723,11 @@ static void *realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     b.meta->f.size = (uint32_t)n;
     b.meta->f.type = (uint16_t)type;
     count_free(old_type, old);
-    count_alloc(type, b.where == BLK_SLOT ? b.run->cls : MT_CLASS_BIT_MEDIUM, n,
-                b.where == BLK_SLOT ? b.usable : (uint64_t)b.run->npages << MT_PAGE_SHIFT);
+    count_alloc(type, b.kind == MT_BLOCK_SLOT ? b.run->cls : MT_CLASS_BIT_MEDIUM, n,
+                b.kind == MT_BLOCK_SLOT ? b.usable : (uint64_t)b.run->npages << MT_PAGE_SHIFT);
     return p;
   }
-  if (b.where == BLK_HUGE && n > MT_MEDIUM_MAX) {
+  if (b.kind == MT_BLOCK_HUGE && n > MT_MEDIUM_MAX) {
     void *q = mt_huge_resize(b.huge, n);
     if (q == NULL)
       return out_of_memory();
@@ -917,10 +804,10 @@ int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc) {
 }
 
 size_t mt_usable_size(const void *p, uintptr_t pc) {
-  block_t b;
+  mt_block_t b;
   if (p == NULL)
     return 0;
-  bool is_start = block_lookup((uintptr_t)p, &b);
+  bool is_start = mt_block_lookup((uintptr_t)p, &b);
   if (!is_start && foreign((uintptr_t)p, &b, pc, "malloc_usable_size"))
     return mt_os_libc_usable((void *)p);
   if (!is_start || b.meta->f.state != MT_STATE_LIVE) {
@@ -928,49 +815,13 @@ size_t mt_usable_size(const void *p, uintptr_t pc) {
     return 0;
   }
   /* With redzones the slack is not the program's to use. */
-  return mt_check_redzone ? requested_size(&b) : b.usable;
+  return mt_check_redzone ? mt_block_size(&b) : b.usable;
 }
 
 bool mt_owns(const void *p) {
-  uintptr_t a = (uintptr_t)p;
-  uint8_t map = mt_segmap_lookup(a);
-  if (map == MT_MAP_GUARD)
-    return mt_guard_lookup(a) != NULL;
-  if (map == MT_MAP_SEGMENT) {
-    mt_slab_t *run = mt_run_of(a);
-    return run && (run->kind == MT_RUN_SLAB || run->kind == MT_RUN_MEDIUM);
-  }
-  return mt_huge_of(a) != NULL;
-}
-
-bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out) {
-  memset(out, 0, sizeof(*out));
-  out->in_heap = mt_segmap_lookup(a) != MT_MAP_NONE;
-  for (unsigned d = 0; d <= max_pages; d++) {
-    for (int dir = -1; dir <= 1; dir += 2) {
-      if (d == 0 && dir > 0)
-        continue;
-      uintptr_t off = (uintptr_t)d << MT_PAGE_SHIFT;
-      if (dir < 0 ? a < off : a > UINTPTR_MAX - off)
-        continue;
-      uintptr_t c = dir < 0 ? a - off : a + off;
-      block_t b;
-      block_lookup(c, &b);
-      if (b.where == BLK_NONE || b.meta == &freed_run_meta)
-        continue;
-      uint8_t state = __atomic_load_n(&b.meta->f.state, __ATOMIC_RELAXED);
-      if (state == MT_STATE_BUSY || b.meta->word == 0)
-        continue; /* in flux, or a slot never handed out: no block to speak of */
-      out->start = b.start;
-      out->size = requested_size(&b);
-      out->type = (int)b.meta->f.type;
-      out->live = state == MT_STATE_LIVE;
-      out->free_pc = !out->live && b.free_pc ? *b.free_pc : 0;
-      out->guarded = b.where == BLK_GUARD;
-      return true;
-    }
-  }
-  return false;
+  mt_block_t b;
+  mt_block_lookup((uintptr_t)p, &b);
+  return b.kind != MT_BLOCK_NONE && !mt_block_is_gone(&b);
 }
 
 /* ---- process life ----------------------------------------------------------- */

@@ -32,19 +32,7 @@ unsigned long mt_check_heap(void);
 /* True when p is inside memory this allocator manages (live or not). */
 bool mt_owns(const void *p);
 
-/* The block nearest to address a (a fault's): the one holding a, else the
- * first found within max_pages pages before or after it. Lock-free, for
- * a signal handler; racy (the block may change meanwhile). */
-typedef struct mt_near_s {
-  bool in_heap;      /* a is in memory memtype manages for blocks */
-  bool live;         /* the block is allocated (else freed) */
-  bool guarded;      /* a guard-page block (MEMTYPE_GUARD) */
-  uintptr_t start;   /* the block's first byte */
-  size_t size;       /* its requested size */
-  int type;          /* its type */
-  uintptr_t free_pc; /* where it was freed, 0 when unknown */
-} mt_near_t;
-bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out);
+/* The block nearest to an address (fault reports): block.h, mt_block_near. */
 
 /* Bootstrap: idempotent, thread-safe; false when the configuration is
  * invalid (then the process has been stopped already). */

@@ -19,7 +19,7 @@
 #include "arena.h"
 #include "options.h"
 #include "os.h"
-#include "memguard.h"
+#include "block.h"
 #include "page.h"
 #include "zone.h"
 #include "report.h"
@@ -55,66 +55,31 @@ static mt_leak_result_t result;
 
 /* ---- blocks ------------------------------------------------------------- */
 
+/* The scan's view of a live block: from the block model (block.h). */
+static bool blk_of(mt_block_t *k, blk_t *b) {
+  mt_meta_t m = *k->meta;
+  if (m.f.state != MT_STATE_LIVE || (b->mark = mt_block_mark(k)) == NULL)
+    return false;
+  b->start = k->start;
+  b->len = mt_block_size(k);
+  b->type = m.f.type;
+  return true;
+}
+
 /* The live block holding v; *interior when v is not its start. */
 static bool resolve(uintptr_t v, blk_t *b, bool *interior) {
-  uint8_t map = mt_segmap_lookup(v);
-  if (map == MT_MAP_SEGMENT) {
-    mt_slab_t *run = mt_run_of(v);
-    if (run == NULL)
-      return false;
-    uint8_t kind = __atomic_load_n(&run->kind, __ATOMIC_ACQUIRE);
-    if (kind == MT_RUN_SLAB) {
-      uint32_t idx = mt_slab_index(run, v);
-      if (idx >= run->nslots)
-        return false;
-      mt_meta_t m = run->meta[idx];
-      if (m.f.state != MT_STATE_LIVE)
-        return false;
-      if (run->leak_marks == NULL && (run->leak_marks = mt_arena_alloc(run->nslots)) == NULL)
-        return false;
-      b->start = run->start + (uintptr_t)idx * run->slot_size;
-      b->len = m.f.size;
-      b->mark = &run->leak_marks[idx];
-      b->type = m.f.type;
-      *interior = v != b->start;
-      return true;
-    }
-    if (kind == MT_RUN_MEDIUM && run->run_meta.f.state == MT_STATE_LIVE && v >= run->start) {
-      b->start = run->start;
-      b->len = run->run_meta.f.size;
-      b->mark = &run->leak_mark;
-      b->type = run->run_meta.f.type;
-      *interior = v != b->start;
-      return true;
-    }
+  mt_block_t k;
+  mt_block_lookup(v, &k);
+  if (k.kind == MT_BLOCK_NONE || mt_block_is_gone(&k) || v < k.start)
     return false;
-  }
-  if (map == MT_MAP_GUARD) {
-    mt_guard_blk_t *g = mt_guard_lookup(v);
-    /* A block of size 0 is its start address alone (it may be the first
-     * byte of the guard page after it): a pointer to it holds it. */
-    if (g == NULL || g->meta.f.state != MT_STATE_LIVE || v < g->user ||
-        v - g->user >= (g->meta.f.size ? g->meta.f.size : 1))
-      return false;
-    b->start = g->user;
-    b->len = g->meta.f.size;
-    b->mark = &g->leak_mark;
-    b->type = g->meta.f.type;
-    *interior = v != b->start;
-    return true;
-  }
-  if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
-    mt_huge_t *h = mt_huge_of(v);
-    if (h == NULL || v < h->user || h->meta.f.state != MT_STATE_LIVE)
-      return false;
-    b->start = h->user;
-    b->len = h->big_size;
-    b->mark = &h->leak_mark;
-    b->type = h->meta.f.type;
-    *interior = v != b->start;
-    return true;
-  }
-  return false;
+  /* A guarded block of size 0 is its start address alone (it may be the
+   * first byte of the guard page after it): a pointer to it holds it. */
+  if (k.kind == MT_BLOCK_GUARD && v - k.start >= (k.usable ? k.usable : 1))
+    return false;
+  if (!blk_of(&k, b))
+    return false;
+  *interior = v != b->start;
+  return true;
 }
 
 static void push(scan_t *s, const blk_t *b) {
@@ -378,44 +343,12 @@ static MT_NOINLINE void scan_roots(scan_t *s) {
 
 typedef void (*blk_fn)(scan_t *s, blk_t *b);
 
-static void each_run(mt_slab_t *run, void *arg, blk_fn fn) {
-  scan_t *s = arg;
-  blk_t b;
-  if (run->kind == MT_RUN_MEDIUM) {
-    if (run->run_meta.f.state != MT_STATE_LIVE)
-      return;
-    b = (blk_t){run->start, run->run_meta.f.size, &run->leak_mark, run->run_meta.f.type};
-    fn(s, &b);
-    return;
+#define WALKER(name, fn)                                    \
+  static void name##_blk(mt_block_t *k, void *arg) {         \
+    blk_t b;                                                 \
+    if (blk_of(k, &b))                                       \
+      fn(arg, &b);                                           \
   }
-  for (uint32_t i = 0; i < run->nslots; i++) {
-    mt_meta_t m = run->meta[i];
-    if (m.f.state != MT_STATE_LIVE)
-      continue;
-    if (run->leak_marks == NULL && (run->leak_marks = mt_arena_alloc(run->nslots)) == NULL)
-      return;
-    b = (blk_t){run->start + (uintptr_t)i * run->slot_size, m.f.size, &run->leak_marks[i],
-                m.f.type};
-    fn(s, &b);
-  }
-}
-
-static void each_huge(mt_huge_t *h, void *arg, blk_fn fn) {
-  if (h->meta.f.state != MT_STATE_LIVE)
-    return;
-  blk_t b = {h->user, h->big_size, &h->leak_mark, h->meta.f.type};
-  fn(arg, &b);
-}
-
-static void each_guarded(mt_guard_blk_t *g, void *arg, blk_fn fn) {
-  blk_t b = {g->user, g->meta.f.size, &g->leak_mark, g->meta.f.type};
-  fn(arg, &b);
-}
-
-#define WALKER(name, fn)                                                       \
-  static void name##_run(mt_slab_t *run, void *arg) { each_run(run, arg, fn); } \
-  static void name##_huge(mt_huge_t *h, void *arg) { each_huge(h, arg, fn); }   \
-  static void name##_guard(mt_guard_blk_t *g, void *arg) { each_guarded(g, arg, fn); }
 
 static void mark_indirect(scan_t *s, const blk_t *b, const uintptr_t *w, size_t n, void *ctx) {
   (void)s, (void)ctx;
@@ -544,17 +477,12 @@ const mt_leak_result_t *mt_leak_scan(void) {
   __builtin_unwind_init(); /* callee-saved registers onto the stack, a root */
   scan_roots(&s);
   drain(&s);
-  mt_page_walk_locked(lost_run, lost_huge, &s);
-  mt_guard_each_live(lost_guard, &s);
-  mt_page_walk_locked(definite_run, definite_huge, &s);
-  mt_guard_each_live(definite_guard, &s);
-  mt_page_walk_locked(cover_run, cover_huge, &s);
-  mt_guard_each_live(cover_guard, &s);
-  mt_page_walk_locked(cycle_run, cycle_huge, &s);
-  mt_guard_each_live(cycle_guard, &s);
+  mt_block_walk_locked(lost_blk, &s);
+  mt_block_walk_locked(definite_blk, &s);
+  mt_block_walk_locked(cover_blk, &s);
+  mt_block_walk_locked(cycle_blk, &s);
   if (s.acc) {
-    mt_page_walk_locked(account_run, account_huge, &s);
-    mt_guard_each_live(account_guard, &s);
+    mt_block_walk_locked(account_blk, &s);
   }
   mt_unlock(&mt_page_lock);
   if (s.acc) {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "block.h"
 #include "dump.h"
 #include "life.h"
 #include "memguard.h"

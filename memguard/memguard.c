@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "block.h"
 #include "heapcheck.h"
 #include "lock.h"
 #include "options.h"
@@ -319,6 +320,44 @@ void mt_guard_each_live(void (*fn)(mt_guard_blk_t *b, void *arg), void *arg) {
   for (mt_guard_blk_t *b = __atomic_load_n(&all_blocks, __ATOMIC_ACQUIRE); b; b = b->all)
     if (b->meta.f.state == MT_STATE_LIVE && b->user)
       fn(b, arg);
+}
+
+/* ---- the block model's view (block.h) -------------------------------------------- */
+
+static void of_guard(mt_guard_blk_t *g, mt_block_t *b) {
+  b->kind = MT_BLOCK_GUARD;
+  b->guard = g;
+  b->start = g->user;
+  b->usable = g->meta.f.size;
+  b->meta = &g->meta;
+  b->free_pc = &g->free_pc;
+  b->leak_mark = &g->leak_mark;
+}
+
+bool mt_guard_block_lookup(uintptr_t a, mt_block_t *b) {
+  mt_guard_blk_t *g = mt_guard_lookup(a);
+  if (g == NULL)
+    return false;
+  of_guard(g, b);
+  return a == g->user;
+}
+
+typedef struct walk_s {
+  mt_block_fn fn;
+  void *arg;
+} walk_t;
+
+static void walk_one(mt_guard_blk_t *g, void *arg) {
+  walk_t *w = arg;
+  mt_block_t b;
+  memset(&b, 0, sizeof(b));
+  of_guard(g, &b);
+  w->fn(&b, w->arg);
+}
+
+void mt_guard_block_walk(mt_block_fn fn, void *arg) {
+  walk_t w = {fn, arg};
+  mt_guard_each_live(walk_one, &w);
 }
 
 /* ---- statistics ----------------------------------------------------------------- */

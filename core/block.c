@@ -1,0 +1,175 @@
+/* block.c - the block model (see block.h): the one place that decodes a
+ * pointer into a slab slot, a page run, a huge mapping or a guarded run,
+ * and the one walk over all of them. Lookups are lock-free reads of the page
+ * map and of run descriptors published with release stores (page.c); the
+ * walk holds the page lock, as page.c's own walk does. */
+#include "block.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "page.h"
+#include "zone.h"
+
+const char *const mt_block_kind_names[MT_BLOCK_KINDS] = {"none", "slot", "run", "huge",
+                                                         "guarded"};
+_Static_assert(sizeof(mt_block_kind_names) / sizeof(mt_block_kind_names[0]) == MT_BLOCK_KINDS,
+               "a name for every block kind");
+
+/* Stands for a page run already freed: state FREE, nothing else known. */
+static mt_meta_t gone_meta = {.f = {.state = MT_STATE_FREE}};
+
+bool mt_block_is_gone(const mt_block_t *b) { return b->meta == &gone_meta; }
+
+static void of_slot(mt_slab_t *run, uint32_t idx, mt_block_t *b) {
+  b->kind = MT_BLOCK_SLOT;
+  b->run = run;
+  b->slot = idx;
+  b->start = run->start + (uintptr_t)idx * run->slot_size;
+  b->usable = run->slot_size;
+  b->meta = &run->meta[idx];
+  b->free_pc = run->free_pcs ? &run->free_pcs[idx] : NULL;
+  b->leak_mark = NULL;
+}
+
+static void of_run(mt_slab_t *run, mt_block_t *b) {
+  b->kind = MT_BLOCK_RUN;
+  b->run = run;
+  b->start = run->start;
+  b->usable = (size_t)run->npages << MT_PAGE_SHIFT;
+  b->meta = &run->run_meta;
+  b->free_pc = &run->free_pc;
+  b->leak_mark = &run->leak_mark;
+}
+
+static void of_huge(mt_huge_t *h, mt_block_t *b) {
+  b->kind = MT_BLOCK_HUGE;
+  b->huge = h;
+  b->start = h->user;
+  b->usable = h->usable;
+  b->meta = &h->meta;
+  b->free_pc = &h->free_pc;
+  b->leak_mark = &h->leak_mark;
+}
+
+bool mt_block_lookup(uintptr_t a, mt_block_t *b) {
+  memset(b, 0, sizeof(*b));
+  uint8_t map = mt_segmap_lookup(a);
+  if (map == MT_MAP_SEGMENT) {
+    mt_slab_t *run = mt_run_of(a);
+    if (run == NULL)
+      return false;
+    uint8_t kind = __atomic_load_n(&run->kind, __ATOMIC_ACQUIRE);
+    if (kind == MT_RUN_SLAB) {
+      uint32_t idx = mt_slab_index(run, a);
+      if (idx >= run->nslots)
+        return false;
+      of_slot(run, idx, b);
+      return b->start == a;
+    }
+    if (kind == MT_RUN_MEDIUM) {
+      of_run(run, b);
+      return b->start == a;
+    }
+    if (kind == MT_RUN_FREE && a == mt_run_addr(run)) {
+      b->kind = MT_BLOCK_RUN;
+      b->start = a;
+      b->meta = &gone_meta;
+      return true;
+    }
+    return false;
+  }
+  if (map == MT_MAP_GUARD)
+    return mt_guard_block_lookup(a, b);
+  if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
+    mt_huge_t *h = mt_huge_of(a);
+    if (h == NULL)
+      return false;
+    of_huge(h, b);
+    return a == h->user;
+  }
+  return false;
+}
+
+uint8_t *mt_block_mark(mt_block_t *b) {
+  if (b->kind != MT_BLOCK_SLOT)
+    return b->leak_mark;
+  mt_slab_t *run = b->run;
+  if (run->leak_marks == NULL && (run->leak_marks = mt_arena_alloc(run->nslots)) == NULL)
+    return NULL;
+  return &run->leak_marks[b->slot];
+}
+
+/* ---- the walk -------------------------------------------------------------- */
+
+typedef struct walk_s {
+  mt_block_fn fn;
+  void *arg;
+} walk_t;
+
+static void walk_run(mt_slab_t *run, void *arg) {
+  walk_t *w = arg;
+  mt_block_t b;
+  memset(&b, 0, sizeof(b));
+  if (run->kind == MT_RUN_MEDIUM) {
+    of_run(run, &b);
+    w->fn(&b, w->arg);
+    return;
+  }
+  for (uint32_t i = 0; i < run->nslots; i++) {
+    of_slot(run, i, &b);
+    w->fn(&b, w->arg);
+  }
+}
+
+static void walk_huge(mt_huge_t *h, void *arg) {
+  walk_t *w = arg;
+  mt_block_t b;
+  memset(&b, 0, sizeof(b));
+  of_huge(h, &b);
+  w->fn(&b, w->arg);
+}
+
+void mt_block_walk_locked(mt_block_fn fn, void *arg) {
+  walk_t w = {fn, arg};
+  mt_page_walk_locked(walk_run, walk_huge, &w);
+  mt_guard_block_walk(fn, arg);
+}
+
+void mt_block_walk(mt_block_fn fn, void *arg) {
+  mt_lock(&mt_page_lock);
+  mt_block_walk_locked(fn, arg);
+  mt_unlock(&mt_page_lock);
+}
+
+/* ---- nearest block (fault reports) ----------------------------------------- */
+
+bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out) {
+  memset(out, 0, sizeof(*out));
+  out->in_heap = mt_segmap_lookup(a) != MT_MAP_NONE;
+  for (unsigned d = 0; d <= max_pages; d++) {
+    for (int dir = -1; dir <= 1; dir += 2) {
+      if (d == 0 && dir > 0)
+        continue;
+      uintptr_t off = (uintptr_t)d << MT_PAGE_SHIFT;
+      if (dir < 0 ? a < off : a > UINTPTR_MAX - off)
+        continue;
+      uintptr_t c = dir < 0 ? a - off : a + off;
+      mt_block_t b;
+      mt_block_lookup(c, &b);
+      if (b.kind == MT_BLOCK_NONE || mt_block_is_gone(&b))
+        continue;
+      uint8_t state = __atomic_load_n(&b.meta->f.state, __ATOMIC_RELAXED);
+      if (state == MT_STATE_BUSY || b.meta->word == 0)
+        continue; /* in flux, or a slot never handed out: no block to speak of */
+      out->start = b.start;
+      out->size = mt_block_size(&b);
+      out->type = (int)b.meta->f.type;
+      out->live = state == MT_STATE_LIVE;
+      out->free_pc = !out->live && b.free_pc ? *b.free_pc : 0;
+      out->guarded = b.kind == MT_BLOCK_GUARD;
+      return true;
+    }
+  }
+  return false;
+}

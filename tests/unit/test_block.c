@@ -1,0 +1,177 @@
+/* test_block.c - the block model: any pointer decodes to its block (kind,
+ * start, requested size, type, state), a pointer inside a block is not its
+ * start, freed blocks read as freed, the walk meets every block once, and
+ * the nearest block of a stray address is found. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "alloc.h"
+#include "block.h"
+#include "page.h"
+#include "unit.h"
+
+static void setup(void) { mt_init(); }
+
+static void setup_guard_all(void) {
+  setenv("MEMTYPE_GUARD_RATE", "1", 1);
+  setenv("MEMTYPE_GUARD_COST", "100", 1); /* no cost bound: a loaded machine refuses none */
+  mt_init();
+}
+
+#define SMALL 100
+#define MEDIUM 200000
+#define HUGE (MT_MEDIUM_MAX + 4096)
+
+/* One block of each heap kind, asked with its own size. */
+static const struct {
+  size_t n;
+  mt_block_kind_t kind;
+} kinds[] = {{SMALL, MT_BLOCK_SLOT}, {MEDIUM, MT_BLOCK_RUN}, {HUGE, MT_BLOCK_HUGE}};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+START_TEST(test_each_kind_decodes_at_its_start) {
+  for (unsigned i = 0; i < NKINDS; i++) {
+    char *p = mt_malloc(kinds[i].n, MT_FAM_NEW, 0);
+    mt_block_t b;
+    ck_assert(mt_block_lookup((uintptr_t)p, &b));
+    ck_assert_str_eq(mt_block_kind_names[b.kind], mt_block_kind_names[kinds[i].kind]);
+    ck_assert_uint_eq(b.start, (uintptr_t)p);
+    ck_assert_uint_eq(mt_block_size(&b), kinds[i].n);
+    ck_assert_uint_ge(b.usable, kinds[i].n);
+    ck_assert_uint_eq(b.meta->f.state, MT_STATE_LIVE);
+    ck_assert_uint_eq(b.meta->f.family, MT_FAM_NEW);
+    mt_free(p, MT_FAM_NEW, 0);
+  }
+}
+END_TEST
+
+START_TEST(test_interior_pointer_is_not_a_start_but_names_the_block) {
+  for (unsigned i = 0; i < NKINDS; i++) {
+    char *p = mt_malloc(kinds[i].n, MT_FAM_MALLOC, 0);
+    mt_block_t b;
+    ck_assert(!mt_block_lookup((uintptr_t)p + kinds[i].n / 2, &b));
+    ck_assert_uint_eq(b.kind, kinds[i].kind);
+    ck_assert_uint_eq(b.start, (uintptr_t)p);
+    mt_free(p, MT_FAM_MALLOC, 0);
+  }
+}
+END_TEST
+
+START_TEST(test_freed_blocks_read_as_freed) {
+  char *s = mt_malloc(SMALL, MT_FAM_MALLOC, 0);
+  char *r = mt_malloc(MEDIUM, MT_FAM_MALLOC, 0);
+  mt_free(s, MT_FAM_MALLOC, 0);
+  mt_free(r, MT_FAM_MALLOC, 0);
+  mt_block_t b;
+  ck_assert(mt_block_lookup((uintptr_t)s, &b));
+  ck_assert_uint_eq(b.kind, MT_BLOCK_SLOT);
+  ck_assert_uint_ne(b.meta->f.state, MT_STATE_LIVE);
+  /* A freed run is either merged away (no block) or a freed run's start. */
+  if (mt_block_lookup((uintptr_t)r, &b))
+    ck_assert(mt_block_is_gone(&b) || b.meta->f.state != MT_STATE_LIVE);
+  else
+    ck_assert(b.kind == MT_BLOCK_NONE || b.start != (uintptr_t)r);
+}
+END_TEST
+
+START_TEST(test_foreign_pointers_are_no_block) {
+  int local;
+  void *g = malloc(64); /* glibc's, in this test process */
+  uintptr_t foreign[] = {(uintptr_t)&local, (uintptr_t)g, 0, (uintptr_t)-4096};
+  for (unsigned i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+    mt_block_t b;
+    ck_assert(!mt_block_lookup(foreign[i], &b));
+    ck_assert_uint_eq(b.kind, MT_BLOCK_NONE);
+  }
+  free(g);
+}
+END_TEST
+
+typedef struct seen_s {
+  uintptr_t want[8];
+  unsigned times[8];
+  mt_block_kind_t kind[8];
+  unsigned n;
+} seen_t;
+
+static void count_seen(mt_block_t *b, void *arg) {
+  seen_t *s = arg;
+  for (unsigned i = 0; i < s->n; i++)
+    if (b->start == s->want[i] && b->meta->f.state == MT_STATE_LIVE) {
+      s->times[i]++;
+      s->kind[i] = b->kind;
+    }
+}
+
+START_TEST(test_walk_meets_every_live_block_once) {
+  seen_t s = {.n = NKINDS};
+  for (unsigned i = 0; i < NKINDS; i++)
+    s.want[i] = (uintptr_t)mt_malloc(kinds[i].n, MT_FAM_MALLOC, 0);
+  mt_block_walk(count_seen, &s);
+  for (unsigned i = 0; i < NKINDS; i++) {
+    ck_assert_uint_eq(s.times[i], 1);
+    ck_assert_uint_eq(s.kind[i], kinds[i].kind);
+  }
+  /* freed, they are no longer met live */
+  for (unsigned i = 0; i < NKINDS; i++) {
+    mt_free((void *)s.want[i], MT_FAM_MALLOC, 0);
+    s.times[i] = 0;
+  }
+  mt_block_walk(count_seen, &s);
+  for (unsigned i = 0; i < NKINDS; i++)
+    ck_assert_uint_eq(s.times[i], 0);
+}
+END_TEST
+
+START_TEST(test_nearest_block_of_an_address_past_it) {
+  char *p = mt_malloc(MEDIUM, MT_FAM_MALLOC, 0);
+  mt_near_t near;
+  ck_assert(mt_block_near((uintptr_t)p + MEDIUM + 8, 16, &near));
+  ck_assert(near.in_heap && near.live && !near.guarded);
+  ck_assert_uint_eq(near.start, (uintptr_t)p);
+  ck_assert_uint_eq(near.size, MEDIUM);
+  int local;
+  ck_assert(!mt_block_near((uintptr_t)&local, 2, &near));
+  ck_assert(!near.in_heap);
+  mt_free(p, MT_FAM_MALLOC, 0);
+}
+END_TEST
+
+START_TEST(test_guarded_block_is_its_own_kind_and_walked) {
+  char *p = mt_malloc(SMALL, MT_FAM_MALLOC, 0);
+  mt_block_t b;
+  ck_assert(mt_block_lookup((uintptr_t)p, &b));
+  ck_assert_str_eq(mt_block_kind_names[b.kind], "guarded");
+  ck_assert_uint_eq(mt_block_size(&b), SMALL);
+  ck_assert_ptr_nonnull(mt_block_mark(&b));
+  seen_t s = {.n = 1, .want = {(uintptr_t)p}};
+  mt_block_walk(count_seen, &s);
+  ck_assert_uint_eq(s.times[0], 1);
+  mt_near_t near;
+  ck_assert(mt_block_near((uintptr_t)p + 4, 0, &near));
+  ck_assert(near.guarded && near.live);
+  mt_free(p, MT_FAM_MALLOC, 0);
+  ck_assert(mt_block_lookup((uintptr_t)p, &b));
+  ck_assert_uint_eq(b.meta->f.state, MT_STATE_FREE);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("block");
+  TCase *tc = tcase_create("heap");
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, test_each_kind_decodes_at_its_start);
+  tcase_add_test(tc, test_interior_pointer_is_not_a_start_but_names_the_block);
+  tcase_add_test(tc, test_freed_blocks_read_as_freed);
+  tcase_add_test(tc, test_foreign_pointers_are_no_block);
+  tcase_add_test(tc, test_walk_meets_every_live_block_once);
+  tcase_add_test(tc, test_nearest_block_of_an_address_past_it);
+  suite_add_tcase(s, tc);
+  TCase *tg = tcase_create("guarded");
+  tcase_add_checked_fixture(tg, setup_guard_all, NULL);
+  tcase_add_test(tg, test_guarded_block_is_its_own_kind_and_walked);
+  suite_add_tcase(s, tg);
+  return s;
+}
+
+MT_UNIT_MAIN(suite)
