@@ -1,6 +1,8 @@
 /* alloc.c - the allocator's slow paths and public core API (see alloc.h):
- * bootstrap, cache refill and flush, medium runs and huge blocks, realloc,
- * aligned allocation, validation of every pointer handed back to us.
+ * cache refill and flush, medium runs and huge blocks, realloc, aligned
+ * allocation, validation of every pointer handed back to us. Debug work
+ * enters only through the prelude and slot hooks of hooks.h; bootstrap,
+ * fork and exit are in process.c.
  * The fast paths are in alloc_inline.h. Locks are taken only in zone.c,
  * page.c and tcache.c. */
 #define _GNU_SOURCE
@@ -10,134 +12,21 @@
 #include <string.h>
 
 #include "alloc_inline.h"
-#include "arena.h"
 #include "block.h"
-#include "heapcheck.h"
-#include "leak.h"
-#include "life.h"
-#include "memguard.h"
-#include "siggate.h"
-#include "modules.h"
-#include "options.h"
+#include "heap.h"
+#include "hooks.h"
 #include "os.h"
 #include "rebind.h"
 #include "report.h"
-#include "dump.h"
-#include "fail.h"
-#include "live.h"
 #include "site.h"
-#include "stats.h"
-#include "symtab.h"
 
 const char *const mt_family_names[MT_FAM_COUNT] = {"malloc", "new", "new[]"};
 const char *const mt_family_free_names[MT_FAM_COUNT] = {"free", "delete", "delete[]"};
 
-static int init_state; /* 0 none, 1 running, 2 done */
-static bool options_from_env;
-
-/* ---- bootstrap ---------------------------------------------------------- */
-
-/* An invalid configuration stops the program at start, saying why. */
-static void stop_on_config_error(const char *err) {
-  mt_os_write(2, err, strlen(err));
-  mt_os_exit(1);
-}
-
-static void quarantine_release(void *p);
-
-static void load_options(void) {
-  char err[512];
-  char **env = mt_os_environ();
-  if (!mt_options_parse(env, mt_os_is_secure(), err, sizeof(err)))
-    stop_on_config_error(err);
-  options_from_env = env != NULL;
-  mt_os_note_progname(); /* the name as it is before main may rewrite argv */
-  mt_site_mask = mt_opt.depth ? ~(uintptr_t)0 : 0;
-  if (!mt_site_set_rules(mt_opt.types, err, sizeof(err)))
-    stop_on_config_error(err);
-  mt_site_deep = mt_opt.depth > 1;
-  mt_fail_init();
-  mt_check_init(quarantine_release);
-  mt_guard_init();
-  /* The debug gate: with any debug feature on, no thread uses the fast
-   * paths (a cache attached before the options were known included). */
-  mt_debug_gate = mt_fail_on || mt_check_on || (mt_guard_on && !mt_guard_sampling_only);
-  if (mt_debug_gate)
-    mt_tls_cache = NULL;
-}
-
-static void print_config(void) {
-  mt_options_print();
-  if (mt_fail_on)
-    mt_printf("memtype: failure injection seed %lu (MEMTYPE_FAILURE_SEED=%lu repeats this run)\n",
-              (unsigned long)mt_fail_seed(), (unsigned long)mt_fail_seed());
-}
-
-void mt_init(void) {
-  if (MT_LIKELY(__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == 2))
-    return;
-  int expect = 0;
-  if (!__atomic_compare_exchange_n(&init_state, &expect, 1, false, __ATOMIC_ACQUIRE,
-                                   __ATOMIC_ACQUIRE)) {
-    while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2)
-      mt_os_yield();
-    return;
-  }
-  mt_sizeclass_init();
-  mt_page_init();
-  mt_tcache_init();
-  mt_dump_note_start();
-  load_options();
-  __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
-  if (options_from_env && mt_opt.verbose)
-    print_config();
-}
-
-bool mt_is_initialized(void) { return __atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == 2; }
-
-/* The loader may call malloc before libc has set environ: read the options
- * again once constructors run. */
-static void dump_before_dying(int sig) {
-  mt_dump_write(sig ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig);
-  mt_live_fini();
-}
-static void exit_work(bool by_signal);
-
-void mt_late_init(void) {
-  mt_init();
-  mt_report_note_stderr();
-  mt_modules_sync();
-  mt_report_exit_hook = dump_before_dying;
-  if (!options_from_env) {
-    load_options();
-    if (mt_opt.verbose)
-      print_config();
-  }
-  mt_live_start();
-  char err[512];
-  if (!mt_dump_install_signals(err, sizeof(err)))
-    stop_on_config_error(err);
-  if (mt_guard_on) {
-    if (strcmp(mt_opt.guard_side, "after") && strcmp(mt_opt.guard_side, "before") &&
-        strcmp(mt_opt.guard_side, "around")) {
-      mt_snprintf(err, sizeof(err), "memtype: error: MEMTYPE_GUARD_SIDE=%s: not a side; "
-                  "accepted: after, before, around\n", mt_opt.guard_side);
-      stop_on_config_error(err);
-    }
-  }
-  mt_guard_fault_init(); /* every mode: crashes are reported (memguard/fault.c) */
-  mt_life_init(exit_work);
-}
 
 /* ---- helpers -------------------------------------------------------------- */
 
 MT_HIDDEN uintptr_t mt_site_mask;
-
-/* Size(s) bits beyond the slab classes: page runs and huge blocks. */
-#define MT_CLASS_BIT_MEDIUM MT_NCLASSES
-#define MT_CLASS_BIT_HUGE (MT_NCLASSES + 1)
-#define MT_CLASS_BIT_POOL (MT_NCLASSES + 2) /* reported by memtype_type_allocated() */
-_Static_assert(MT_NCLASSES + 3 <= 128, "class bits fit the Size(s) bitmap");
 
 static unsigned type_of(uintptr_t pc) {
   mt_tcache_t *tc = mt_tls_own;
@@ -182,7 +71,7 @@ static mt_tcache_t *get_cache(void) {
 
 /* Every allocation that fails for want of memory ends here. */
 static MT_NOINLINE MT_COLD void *out_of_memory(void) {
-  mt_fail_note_real();
+  mt_dbg_no_memory();
   errno = ENOMEM;
   return NULL;
 }
@@ -221,56 +110,23 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
   mt_report(&e);
 }
 
-/* The checks' view of a block. */
-static mt_blk_t blk_of(const mt_block_t *b) {
-  mt_blk_t k = {b->start, mt_block_size(b), b->usable, b->meta, b->free_pc, NULL};
-  if (b->kind == MT_BLOCK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
-    k.usable = k.size + MT_REDZONE_MAX; /* huge blocks: a bounded tail */
-  return k;
-}
-
 /* ---- slow paths: allocation ------------------------------------------------- */
 
-static const char *neighbours(const mt_slab_t *run, uintptr_t start, char *buf, size_t len);
+/* Storage of `usable` bytes is too small for n bytes and the slack the debug
+ * layer wants after them (its redzone, hooks.h). */
+static inline bool needs_more(size_t n, size_t usable) { return usable - n < mt_hook_slack; }
 
-/* A slot about to be handed out (checks on): BUSY while its trash is
- * verified and its redzone laid (the whole-heap check skips it), then the
- * caller makes it LIVE. */
-static void check_fresh_slot(void *p, mt_meta_t *m, unsigned c, size_t n) {
-  mt_slab_t *s = mt_run_of((uintptr_t)p);
-  uint32_t idx = mt_slab_index(s, (uintptr_t)p);
-  mt_meta_t old = *m; /* the last owner's, for a report */
-  __atomic_store_n(&m->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
-  mt_blk_t k = {(uintptr_t)p, n, mt_classes[c].size, &old, s->free_pcs ? &s->free_pcs[idx] : NULL,
-                NULL};
-  char note[512];
-  if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&k, MT_STATE_TRASHED))
-    k.note = neighbours(s, (uintptr_t)p, note, sizeof(note));
-  mt_check_alloc(&k);
-}
-
-/* The class for n bytes: with redzones, one with at least MT_REDZONE_MIN of
+/* The class for n bytes: with redzones, one with at least mt_hook_slack of
  * slack (MT_NCLASSES when that is no slab size). */
 static unsigned class_for(size_t n, size_t align) {
   unsigned c = align > MT_MIN_ALIGN ? mt_size_class_aligned(n, align) : mt_size_class(n);
-  if (c < MT_NCLASSES && mt_check_needs_more(n, mt_classes[c].size)) {
-    if (n + MT_REDZONE_MIN > MT_SMALL_MAX)
+  if (c < MT_NCLASSES && needs_more(n, mt_classes[c].size)) {
+    if (n + mt_hook_slack > MT_SMALL_MAX)
       return MT_NCLASSES;
-    c = align > MT_MIN_ALIGN ? mt_size_class_aligned(n + MT_REDZONE_MIN, align)
-                             : mt_size_class(n + MT_REDZONE_MIN);
+    c = align > MT_MIN_ALIGN ? mt_size_class_aligned(n + mt_hook_slack, align)
+                             : mt_size_class(n + mt_hook_slack);
   }
   return c;
-}
-
-/* A page run or huge block just handed out, BUSY (checks on): its
- * redzone, then LIVE. Its bytes are fresh: no trash to verify. */
-static void check_fresh_large(uintptr_t p) {
-  mt_block_t b;
-  if (mt_block_lookup(p, &b)) {
-    mt_blk_t k = blk_of(&b);
-    mt_check_lay_redzone(&k);
-    __atomic_store_n(&b.meta->f.state, MT_STATE_LIVE, __ATOMIC_RELEASE);
-  }
 }
 
 static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
@@ -280,8 +136,8 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
     if (b->n == 0 && !mt_tcache_refill(tc, c))
       return out_of_memory();
     unsigned i = --b->n;
-    if (mt_check_on)
-      check_fresh_slot(b->items[i], b->metas[i], c, n);
+    if (MT_UNLIKELY(mt_hook_slots))
+      mt_dbg_slot_ctor(b->items[i], b->metas[i], c, n);
     b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
     count_alloc(type, c, n, mt_classes[c].size);
     return b->items[i];
@@ -291,8 +147,8 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
   mt_meta_t *m;
   if (mt_zone_take(c, &p, &m, 1) == 0)
     return out_of_memory();
-  if (mt_check_on)
-    check_fresh_slot(p, m, c, n);
+  if (MT_UNLIKELY(mt_hook_slots))
+    mt_dbg_slot_ctor(p, m, c, n);
   m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
   count_alloc(type, c, n, mt_classes[c].size);
   return p;
@@ -302,35 +158,35 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
                           unsigned type) {
   bool dirty;
   size_t np = pages_for(n);
-  if (mt_check_needs_more(n, np << MT_PAGE_SHIFT))
+  if (needs_more(n, np << MT_PAGE_SHIFT))
     np++;
   mt_slab_t *run = mt_page_alloc_run(np, align_pages ? align_pages : 1, &dirty);
   if (run == NULL)
     return out_of_memory();
   run->start = mt_run_addr(run);
-  uint8_t state = mt_check_on ? MT_STATE_BUSY : MT_STATE_LIVE;
+  uint8_t state = mt_hook_slots ? MT_STATE_BUSY : MT_STATE_LIVE;
   run->run_meta.word = mt_meta_pack((uint32_t)n, (uint16_t)type, state, (uint8_t)family);
   run->free_pc = 0;
   __atomic_store_n(&run->kind, MT_RUN_MEDIUM, __ATOMIC_RELEASE);
   if (zero && dirty)
     memset((void *)run->start, 0, n);
-  if (mt_check_on)
-    check_fresh_large(run->start);
+  if (MT_UNLIKELY(mt_hook_slots))
+    mt_dbg_large_ctor(run->start);
   count_alloc(type, MT_CLASS_BIT_MEDIUM, n, (uint64_t)np << MT_PAGE_SHIFT);
   return (void *)run->start;
 }
 
 static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) {
   mt_huge_t *h;
-  void *p = mt_huge_alloc(mt_check_redzone && n < SIZE_MAX / 2 ? n + MT_REDZONE_MIN : n, align, &h);
+  void *p = mt_huge_alloc(n < SIZE_MAX / 2 ? n + mt_hook_slack : n, align, &h);
   if (p == NULL)
     return out_of_memory();
   h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
-                              mt_check_on ? MT_STATE_BUSY : MT_STATE_LIVE, (uint8_t)family);
+                              mt_hook_slots ? MT_STATE_BUSY : MT_STATE_LIVE, (uint8_t)family);
   h->big_size = n;
   h->free_pc = 0;
-  if (mt_check_on)
-    check_fresh_large((uintptr_t)p);
+  if (MT_UNLIKELY(mt_hook_slots))
+    mt_dbg_large_ctor((uintptr_t)p);
   count_alloc(type, MT_CLASS_BIT_HUGE, n, page_round(n));
   return p;
 }
@@ -352,40 +208,27 @@ static void *alloc_any(size_t n, unsigned family, bool zero, unsigned type) {
   return p;
 }
 
-/* A guarded block when memguard takes this allocation (MEMTYPE_GUARD...),
- * counted; NULL when it does not (alignment 0: malloc's). */
-static void *guarded(size_t n, size_t align, unsigned family, unsigned type) {
-  void *g = MT_UNLIKELY(mt_guard_on) ? mt_guard_try(n, align, type, family) : NULL;
-  if (g)
-    count_alloc(type, MT_CLASS_BIT_MEDIUM, n, n); /* guard pages are not rounding waste */
-  return g; /* fresh pages: zero */
-}
-
-static void *alloc_maybe_guarded(size_t n, size_t align, unsigned family, bool zero,
-                                 unsigned type) {
-  void *g = guarded(n, align, family, type);
-  return g ? g : alloc_any(n, family, zero, type);
-}
-
-/* True when this allocation must fail on purpose (MEMTYPE_FAILURE_*):
- * asked before anything changes, so a failure leaves no trace but its count. */
-static inline bool inject(size_t n, unsigned type, unsigned family) {
-  return MT_UNLIKELY(mt_fail_on) && mt_fail_should(n, type, family);
-}
-
-/* The same, failure injection first. */
+/* A new request of a known type: the prelude first (hooks.h). */
 static void *alloc_typed(size_t n, unsigned family, bool zero, unsigned type) {
   mt_init();
-  if (MT_UNLIKELY(mt_opt.check_interval) && mt_check_on) {
-    static unsigned long count;
-    if (__atomic_add_fetch(&count, 1, __ATOMIC_RELAXED) % (unsigned long)mt_opt.check_interval == 0)
-      mt_check_heap();
+  if (MT_UNLIKELY(mt_hook_on)) {
+    bool taken;
+    void *p = mt_dbg_alloc(n, 0, family, zero, type, true, &taken);
+    if (taken)
+      return p;
   }
-  if (inject(n, type, family)) {
-    errno = ENOMEM;
-    return NULL;
+  return alloc_any(n, family, zero, type);
+}
+
+/* A replacement block (realloc): the prelude may guard it, never fails it. */
+static void *alloc_replacement(size_t n, unsigned family, unsigned type) {
+  if (MT_UNLIKELY(mt_hook_on)) {
+    bool taken;
+    void *p = mt_dbg_alloc(n, 0, family, false, type, false, &taken);
+    if (taken)
+      return p;
   }
-  return alloc_maybe_guarded(n, 0, family, zero, type);
+  return alloc_any(n, family, false, type);
 }
 
 /* The slow paths run behind the signal gate (siggate.h), as if they held a
@@ -444,103 +287,13 @@ static void give_back(const mt_block_t *b, void *p, uint8_t state) {
   }
 }
 
-/* Frees a live block: counted, then (checks on) redzone verified, free
- * site kept, trashed and quarantined; else given back at once. */
+/* Frees a live block: counted, then the prelude (which may keep it:
+ * memguard's, or checks on), else given back at once. */
 static void release(const mt_block_t *b, void *p, uintptr_t pc) {
   count_free(b->meta->f.type, mt_block_size(b));
-  if (b->kind == MT_BLOCK_GUARD) {
-    mt_guard_free(b->guard, pc);
+  if (MT_UNLIKELY(mt_hook_on) && mt_dbg_free(b, p, pc))
     return;
-  }
-  if (!mt_check_on) {
-    give_back(b, p, MT_STATE_FREE);
-    return;
-  }
-  mt_blk_t k = blk_of(b);
-  __atomic_store_n(&b->meta->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
-  mt_check_free(&k, pc);
-  __atomic_store_n(&b->meta->f.state, MT_STATE_QUARANTINE, __ATOMIC_RELEASE);
-  mt_check_quarantine(p, b->usable);
-}
-
-/* A block leaves the quarantine and its storage is reused (heapcheck.c
- * calls this, never under a lock). */
-static void quarantine_release(void *p) {
-  mt_block_t b;
-  if (!mt_block_lookup((uintptr_t)p, &b) || b.meta->f.state != MT_STATE_QUARANTINE)
-    return; /* cannot happen: only the quarantine moves a block out of this state */
-  /* Slab slots keep their trash until reuse, where it is verified (once:
-   * the block is cold here, and about to be touched there); page runs and
-   * huge blocks lose theirs now, so they are verified now. */
-  if (b.kind != MT_BLOCK_SLOT) {
-    mt_blk_t k = blk_of(&b);
-    mt_check_trash_ok(&k);
-  }
-  give_back(&b, p, mt_check_trash ? MT_STATE_TRASHED : MT_STATE_FREE);
-}
-
-/* ---- the whole-heap check ------------------------------------------------ */
-
-/* For a corrupt free slot: its live neighbours, since an overflow of the one
- * before or an underflow of the one after would look the same as a write
- * after free. Writes the note into buf; NULL when it has none. */
-static const char *neighbours(const mt_slab_t *run, uintptr_t start, char *buf, size_t len) {
-  if (run == NULL || run->kind != MT_RUN_SLAB)
-    return NULL;
-  uint32_t idx = mt_slab_index(run, start);
-  size_t pos = 0;
-  char type[160];
-  if (idx > 0 && run->meta[idx - 1].f.state == MT_STATE_LIVE) {
-    mt_report_type_name(run->meta[idx - 1].f.type, type, sizeof(type));
-    pos += mt_snprintf(buf + pos, len - pos, "the slot before holds a live %u-byte block of type "
-                       "%s (an overflow past its end would land here)",
-                       (unsigned)run->meta[idx - 1].f.size, type);
-  }
-  if (idx + 1 < run->nslots && run->meta[idx + 1].f.state == MT_STATE_LIVE) {
-    mt_report_type_name(run->meta[idx + 1].f.type, type, sizeof(type));
-    pos += mt_snprintf(buf + pos, len - pos, "%sthe slot after holds a live %u-byte block of "
-                       "type %s (an underflow before its start would land here)",
-                       pos ? "; " : "", (unsigned)run->meta[idx + 1].f.size, type);
-  }
-  return pos ? buf : NULL;
-}
-
-/* Verifies one block met on the walk; a mismatch is believed only when the
- * block's metadata has not changed meanwhile (its owner was not busy with it). */
-static void walk_check(const mt_block_t *b, unsigned long *bad) {
-  mt_meta_t before;
-  before.word = __atomic_load_n(&b->meta->word, __ATOMIC_ACQUIRE);
-  uint8_t st = before.f.state;
-  if (st != MT_STATE_LIVE && st != MT_STATE_QUARANTINE && st != MT_STATE_TRASHED)
-    return;
-  mt_meta_t m = before;
-  mt_blk_t k = blk_of(b);
-  k.meta = &m; /* the snapshot, not the live metadata */
-  if (b->kind != MT_BLOCK_HUGE)
-    k.size = before.f.size;
-  if (mt_check_intact(&k, st) ||
-      __atomic_load_n(&b->meta->word, __ATOMIC_ACQUIRE) != before.word)
-    return;
-  (*bad)++;
-  char note[512];
-  if (st == MT_STATE_LIVE) {
-    mt_check_redzone_ok(&k);
-  } else {
-    k.note = b->kind == MT_BLOCK_SLOT ? neighbours(b->run, b->start, note, sizeof(note)) : NULL;
-    mt_check_trash_ok(&k);
-  }
-}
-
-static void walk_block(mt_block_t *b, void *arg) {
-  if (b->kind != MT_BLOCK_GUARD) /* memguard checks its own on free */
-    walk_check(b, arg);
-}
-
-unsigned long mt_check_heap(void) {
-  unsigned long bad = 0;
-  if (mt_is_initialized() && mt_check_on)
-    mt_block_walk(walk_block, &bad);
-  return bad;
+  give_back(b, p, MT_STATE_FREE);
 }
 
 /* Is family f (of a free, delete or delete[]) the block's own, and n (a
@@ -698,25 +451,14 @@ static void *realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     return NULL;
   }
   check_family(&b, a, MT_FAM_MALLOC, SIZE_MAX);
+  if (MT_UNLIKELY(mt_hook_on)) {
+    bool taken;
+    void *q = mt_dbg_realloc(&b, p, n, type, pc, &taken);
+    if (taken)
+      return q;
+  }
   unsigned family = b.meta->f.family;
-  if (inject(n, type, family)) {
-    errno = ENOMEM; /* the block stays as it was */
-    return NULL;
-  }
   size_t old = mt_block_size(&b);
-  if (mt_check_on) {
-    /* Checked: always a new block, the old one verified and quarantined,
-     * so a use of the old pointer after realloc is caught as well. */
-    mt_blk_t k = blk_of(&b);
-    if (b.kind != MT_BLOCK_GUARD)
-      mt_check_redzone_ok(&k);
-    void *q = alloc_maybe_guarded(n, 0, family, false, type);
-    if (q == NULL)
-      return NULL;
-    memcpy(q, p, n < old ? n : old);
-    release(&b, p, pc);
-    return q;
-  }
   /* A resized block takes the type of the realloc call site. */
   unsigned old_type = b.meta->f.type;
   if (resize_in_place(&b, n)) {
@@ -738,7 +480,7 @@ static void *realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     count_alloc(type, MT_CLASS_BIT_HUGE, n, page_round(n));
     return q;
   }
-  void *q = alloc_maybe_guarded(n, 0, family, false, type);
+  void *q = alloc_replacement(n, family, type);
   if (q == NULL)
     return NULL;
   memcpy(q, p, n < b.usable ? n : b.usable);
@@ -754,6 +496,7 @@ void *mt_reallocarray(void *p, size_t count_, size_t size, uintptr_t pc) {
 }
 
 static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc);
+static void *alloc_aligned(size_t n, size_t align, unsigned family, unsigned type);
 
 void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
   if (align <= MT_MIN_ALIGN)
@@ -775,13 +518,16 @@ static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc
   }
   mt_init();
   unsigned type = type_of(pc);
-  if (inject(n, type, family)) {
-    errno = ENOMEM;
-    return NULL;
+  if (MT_UNLIKELY(mt_hook_on)) {
+    bool taken;
+    void *p = mt_dbg_alloc(n, align, family, false, type, true, &taken);
+    if (taken)
+      return p;
   }
-  void *g = guarded(n, align, family, type);
-  if (g)
-    return g;
+  return alloc_aligned(n, align, family, type);
+}
+
+static void *alloc_aligned(size_t n, size_t align, unsigned family, unsigned type) {
   unsigned c = class_for(n, align);
   if (c < MT_NCLASSES)
     return alloc_small(c, n, family, type);
@@ -815,118 +561,30 @@ size_t mt_usable_size(const void *p, uintptr_t pc) {
     return 0;
   }
   /* With redzones the slack is not the program's to use. */
-  return mt_check_redzone ? mt_block_size(&b) : b.usable;
+  return mt_hook_slack ? mt_block_size(&b) : b.usable;
 }
+
+/* ---- services to the layers above (heap.h) ------------------------------- */
+
+void *mt_heap_alloc(size_t n, size_t align, unsigned family, bool zero, unsigned type) {
+  if (align <= MT_MIN_ALIGN)
+    return alloc_any(n, family, zero, type);
+  void *p = alloc_aligned(n, align, family, type);
+  if (p && zero)
+    memset(p, 0, n);
+  return p;
+}
+
+void mt_heap_give_back(const mt_block_t *b, void *p, uint8_t state) { give_back(b, p, state); }
+void mt_heap_release(const mt_block_t *b, void *p, uintptr_t pc) { release(b, p, pc); }
+void mt_heap_count_alloc(unsigned type, unsigned cls, uint64_t bytes, uint64_t real) {
+  count_alloc(type, cls, bytes, real);
+}
+void mt_heap_count_free(unsigned type, uint64_t bytes) { count_free(type, bytes); }
 
 bool mt_owns(const void *p) {
   mt_block_t b;
   mt_block_lookup((uintptr_t)p, &b);
   return b.kind != MT_BLOCK_NONE && !mt_block_is_gone(&b);
-}
-
-/* ---- process life ----------------------------------------------------------- */
-
-void mt_fork_prepare(void) {
-  if (!mt_is_initialized())
-    return;
-  mt_dump_fork_prepare();
-  mt_guard_fork_prepare();
-  mt_tcache_fork_prepare();
-  mt_zone_fork_prepare();
-  mt_page_fork_prepare();
-  mt_arena_fork_prepare();
-  mt_check_fork_prepare();
-}
-
-void mt_fork_parent(void) {
-  if (!mt_is_initialized())
-    return;
-  mt_check_fork_parent();
-  mt_arena_fork_parent();
-  mt_page_fork_parent();
-  mt_zone_fork_parent();
-  mt_tcache_fork_parent();
-  mt_guard_fork_parent();
-  mt_dump_fork_parent();
-}
-
-void mt_fork_child(void) {
-  if (!mt_is_initialized())
-    return;
-  mt_check_fork_child();
-  mt_arena_fork_child();
-  mt_os_fork_child();
-  mt_dump_fork_child();
-  mt_guard_fork_child();
-  mt_report_fork_child();
-  mt_symtab_fork_child();
-  mt_site_fork_child();
-  mt_modules_fork_child();
-  mt_page_fork_child();
-  mt_zone_fork_child();
-  mt_live_fork_child();
-  mt_tcache_fork_child();
-  mt_siggate_fork_child();
-  mt_rebind_fork_child();
-  mt_life_fork_child();
-}
-
-static void print_summary(void);
-
-void mt_at_exit(void) { mt_life_at_exit(); }
-
-/* The exit work (core/life.c runs it once): by_signal, in the handler of a
- * terminating signal, after which the process dies of it. */
-static void exit_work(bool by_signal) {
-  if (!mt_is_initialized())
-    return;
-  if (mt_check_on)
-    mt_check_heap(); /* corruption that no free or reuse saw */
-  const mt_leak_result_t *leaks = NULL;
-  if (mt_opt.leaks && !mt_os_is_secure()) {
-    leaks = mt_leak_scan();
-    mt_leak_print(leaks, mt_opt.leak_lines);
-  }
-  /* MEMTYPE_LEAK_EXITCODE: leaks fail the run when the user asks. */
-  bool leak_fail = !by_signal && mt_opt.leak_exitcode && leaks &&
-                   leaks->blocks[MT_LEAK_DEFINITE] + leaks->blocks[MT_LEAK_INDIRECT] > 0;
-  if (leak_fail)
-    mt_life_set_ending(MT_END_EXITED, (int)mt_opt.leak_exitcode, 0, MT_VIA_LEAKS);
-  int sig = by_signal ? (int)mt_life_ending()->signal : 0;
-  mt_dump_write(by_signal ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig);
-  mt_live_fini();
-  if (mt_opt.stats)
-    print_summary();
-  if (leak_fail)
-    mt_os_exit((int)mt_opt.leak_exitcode);
-}
-
-static void print_summary(void) {
-  mt_tstats_t s;
-  unsigned threads;
-  mt_tcache_sum_stats(&s, &threads);
-  mt_page_stats_t ps;
-  mt_page_get_stats(&ps);
-  /* A forked child owns the blocks live at the fork: they are live in it
-   * until it frees them (docs/format.md, INHERITED). */
-  uint64_t inherited = 0, bytes;
-  for (unsigned t = 0, n = mt_site_count(); t < n; t++)
-    inherited += mt_tcache_inherited(t, &bytes);
-  char from_parent[64] = "";
-  if (mt_tcache_has_inherited())
-    mt_snprintf(from_parent, sizeof(from_parent), "%lu blocks inherited at fork, ",
-                (unsigned long)inherited);
-  uint64_t have = inherited + s.allocs;
-  mt_printf("memtype: summary: %s (pid %d): %lu allocations, %lu frees, %lu bytes requested, "
-            "%s%lu blocks live at exit, peak heap %lu KiB mapped, %u threads\n",
-            mt_os_progname(), mt_os_getpid(), (unsigned long)s.allocs, (unsigned long)s.frees,
-            (unsigned long)s.bytes_alloc, from_parent,
-            (unsigned long)(have > s.frees ? have - s.frees : 0),
-            (unsigned long)(ps.peak_mapped >> 10), threads);
-  if (mt_fail_on)
-    mt_printf("memtype: failure injection: %lu allocations failed on purpose, 1 in %ld of %lu "
-              "eligible, seed %lu\n", (unsigned long)mt_fail_count(), (long)mt_opt.failure_rate,
-              (unsigned long)mt_fail_eligible(), (unsigned long)mt_fail_seed());
-  mt_stats_print_types(mt_opt.stats_lines);
 }
 

@@ -26,9 +26,6 @@ size_t mt_usable_size(const void *p, uintptr_t pc);
 void *mt_malloc_type(size_t n, unsigned type, bool zero);
 void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc);
 void mt_type_account(unsigned type, size_t n, bool allocated);
-/* Verifies every block of the heap (MEMTYPE_TRASH/REDZONE patterns), as at
- * exit; reports each corrupt one and returns how many there were. */
-unsigned long mt_check_heap(void);
 /* True when p is inside memory this allocator manages (live or not). */
 bool mt_owns(const void *p);
 

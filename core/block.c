@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "hooks.h"
 #include "page.h"
 #include "zone.h"
 
@@ -80,7 +81,7 @@ bool mt_block_lookup(uintptr_t a, mt_block_t *b) {
     return false;
   }
   if (map == MT_MAP_GUARD)
-    return mt_guard_block_lookup(a, b);
+    return mt_dbg_guard_lookup(a, b);
   if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
     mt_huge_t *h = mt_huge_of(a);
     if (h == NULL)
@@ -133,7 +134,7 @@ static void walk_huge(mt_huge_t *h, void *arg) {
 void mt_block_walk_locked(mt_block_fn fn, void *arg) {
   walk_t w = {fn, arg};
   mt_page_walk_locked(walk_run, walk_huge, &w);
-  mt_guard_block_walk(fn, arg);
+  mt_dbg_guard_walk(fn, arg);
 }
 
 void mt_block_walk(mt_block_fn fn, void *arg) {

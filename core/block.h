@@ -78,11 +78,4 @@ typedef struct mt_near_s {
 } mt_near_t;
 bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out);
 
-/* Guarded runs are memguard's: the heap only knows their address range
- * (MT_MAP_GUARD). memguard.c defines these two; the heap calls them and
- * includes nothing of memguard. Fill b for the guarded block holding a
- * (start test as mt_block_lookup), and call fn on every live guarded block. */
-bool mt_guard_block_lookup(uintptr_t a, mt_block_t *b);
-void mt_guard_block_walk(mt_block_fn fn, void *arg);
-
 #endif

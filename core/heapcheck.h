@@ -67,6 +67,9 @@ void mt_check_quarantine(void *p, size_t usable);
  * report. For the whole-heap check, which re-reads the metadata before it
  * believes a mismatch (the owner may be changing the block). */
 bool mt_check_intact(const mt_blk_t *b, uint8_t state);
+/* Verifies every block of the heap (MEMTYPE_TRASH/REDZONE patterns), as at
+ * exit; reports each corrupt one and returns how many there were (prelude.c). */
+unsigned long mt_check_heap(void);
 /* The calling thread's batch joins the FIFO (thread exit). */
 void mt_check_thread_exit(void);
 /* fork: the quarantine's lock held across it (taken last: it is a leaf). */

@@ -9,11 +9,9 @@
 #include <string.h>
 
 #include "arena.h"
-#include "heapcheck.h"
-#include "memguard.h"
+#include "hooks.h"
 #include "live.h"
 #include "lock.h"
-#include "options.h"
 #include "os.h"
 #include "site.h"
 #include "zone.h"
@@ -78,7 +76,7 @@ mt_tcache_t *mt_tcache_attach(void) {
     return NULL;
   }
   memset(tc->sites, 0, sizeof(tc->sites));
-  tc->sample_left = mt_opt.guard_rate > 0 ? (uint32_t)mt_opt.guard_rate : UINT32_MAX;
+  tc->sample_left = mt_hook_sample_every; /* its meaning is the prelude's */
   tc->tid = mt_os_gettid();
   mt_lock(&registry_lock);
   tc->prev = NULL;
@@ -91,7 +89,7 @@ mt_tcache_t *mt_tcache_attach(void) {
   /* Any non-NULL value makes the destructor run at thread exit. This may
    * allocate (keys past the first block): the state guards it. */
   pthread_setspecific(exit_key, tc);
-  mt_guard_thread_start(); /* an alternate stack for memguard's fault handler */
+  mt_dbg_thread_start();
   mt_tls_own = tc;
   mt_tls_cache = mt_debug_gate ? NULL : tc;
   mt_tls_state = MT_THREAD_CACHED;
@@ -196,7 +194,7 @@ static void release_locked(mt_tcache_t *tc) {
 }
 
 void mt_tcache_detach(void) {
-  mt_check_thread_exit();
+  mt_dbg_thread_exit();
   mt_os_altstack_release();
   mt_tcache_t *tc = mt_tls_own;
   mt_tls_state = MT_THREAD_EXITED;

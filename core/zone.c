@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "arena.h"
-#include "heapcheck.h"
+#include "hooks.h"
 #include "page.h"
 
 MT_HIDDEN mt_zone_t mt_zones[MT_NCLASSES];
@@ -54,7 +54,7 @@ static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
   s->cls = (uint8_t)c;
   /* Metadata block: nslots metas then the bitmap (then the free sites),
    * recycled per class; blocks with and without free sites apart. */
-  bool checked = mt_check_on;
+  bool checked = mt_hook_slots; /* free sites kept for the debug layers */
   void **list = checked ? &z->meta_free_checked : &z->meta_free;
   void *mb = *list;
   if (mb != NULL) {
@@ -136,13 +136,7 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
          * checks on: the next slab here has fresh bytes, so FREE again). */
         void **list = s->free_pcs ? &z->meta_free_checked : &z->meta_free;
         if (s->free_pcs) {
-          /* Trash about to be lost with the pages: verified first. */
-          for (uint32_t k = 0; k < s->nslots; k++)
-            if (s->meta[k].f.state == MT_STATE_TRASHED) {
-              mt_blk_t b = {s->start + (uintptr_t)k * s->slot_size, s->meta[k].f.size,
-                            s->slot_size, &s->meta[k], &s->free_pcs[k], NULL};
-              mt_check_trash_ok(&b);
-            }
+          mt_dbg_slab_dtor(s); /* trash about to be lost with the pages: verified first */
           memset(s->meta, 0, s->nslots * sizeof(mt_meta_t));
         }
         *(void **)s->meta = *list;

@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "block.h"
+#include "hooks.h"
 #include "heapcheck.h"
 #include "lock.h"
 #include "options.h"
@@ -17,7 +18,6 @@
 #include "page.h"
 #include "report.h"
 #include "site.h"
-#include "tcache.h"
 
 #define REGION_SIZE ((size_t)16 << 30) /* address space; memory is the budget's */
 #define REGION_PAGES (REGION_SIZE >> MT_PAGE_SHIFT)
@@ -57,7 +57,6 @@ static size_t rss_limit_pages = SIZE_MAX;
 static uint64_t guarded[MT_MAX_TYPES], misses[MT_MAX_TYPES];
 static uint8_t chosen[MT_MAX_TYPES];     /* MEMTYPE_GUARD cache (site.c) */
 static int side;
-static MT_TLS uint32_t countdown = UINT32_MAX; /* sampling without a thread cache */
 
 /* ---- set-up --------------------------------------------------------------- */
 
@@ -65,8 +64,6 @@ void mt_guard_init(void) {
   bool globs = mt_opt.guard && *mt_opt.guard;
   mt_guard_on = globs || mt_opt.guard_rate > 0 || mt_opt.guard_large;
   mt_guard_sampling_only = mt_guard_on && !globs && !mt_opt.guard_large;
-  if (mt_tls_own) /* a cache attached before the options were read */
-    mt_tls_own->sample_left = mt_opt.guard_rate > 0 ? (uint32_t)mt_opt.guard_rate : UINT32_MAX;
   if (!mt_guard_on || region)
     return;
   side = !strcmp(mt_opt.guard_side, "before") ? SIDE_BEFORE
@@ -166,36 +163,18 @@ static size_t rss_limit_locked(uint64_t now) {
 
 /* ---- allocation -------------------------------------------------------------- */
 
-static bool is_chosen(size_t n, unsigned type) {
+bool mt_guard_fits(size_t n, size_t align) {
+  return n <= (size_t)mt_opt.guard_maxsize && align <= MT_PAGE_SIZE;
+}
+
+bool mt_guard_chosen(size_t n, unsigned type) {
   const char *globs = mt_opt.guard;
   if (globs && *globs && mt_site_type_matches(type, globs, chosen))
     return true;
-  if (mt_opt.guard_large && n >= MT_PAGE_SIZE)
-    return true;
-  if (mt_opt.guard_rate > 0) {
-    /* The fast path stops at 0 having counted this call; the slow path's
-     * other callers count here. */
-    uint32_t rate = (uint32_t)mt_opt.guard_rate;
-    uint32_t *left = mt_tls_own ? &mt_tls_own->sample_left : &countdown;
-    if (*left > rate)
-      *left = rate;
-    if (*left == 0 || --*left == 0) {
-      *left = rate;
-      return true;
-    }
-  }
-  return false;
+  return mt_opt.guard_large && n >= MT_PAGE_SIZE;
 }
 
-void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) {
-  if (n > (size_t)mt_opt.guard_maxsize || align > MT_PAGE_SIZE) {
-    /* Not a candidate; a countdown the fast path left at 0 starts again. */
-    if (mt_tls_own && mt_tls_own->sample_left == 0 && mt_opt.guard_rate > 0)
-      mt_tls_own->sample_left = (uint32_t)mt_opt.guard_rate;
-    return NULL;
-  }
-  if (!is_chosen(n, type))
-    return NULL;
+void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   if (align < MT_MIN_ALIGN)
     align = MT_MIN_ALIGN;
   size_t rounded = (n + align - 1) & ~(align - 1);
@@ -334,7 +313,7 @@ static void of_guard(mt_guard_blk_t *g, mt_block_t *b) {
   b->leak_mark = &g->leak_mark;
 }
 
-bool mt_guard_block_lookup(uintptr_t a, mt_block_t *b) {
+bool mt_dbg_guard_lookup(uintptr_t a, mt_block_t *b) {
   mt_guard_blk_t *g = mt_guard_lookup(a);
   if (g == NULL)
     return false;
@@ -355,7 +334,7 @@ static void walk_one(mt_guard_blk_t *g, void *arg) {
   w->fn(&b, w->arg);
 }
 
-void mt_guard_block_walk(mt_block_fn fn, void *arg) {
+void mt_dbg_guard_walk(mt_block_fn fn, void *arg) {
   walk_t w = {fn, arg};
   mt_guard_each_live(walk_one, &w);
 }

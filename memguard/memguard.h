@@ -32,15 +32,21 @@ typedef struct mt_guard_blk_s {
 /* MEMTYPE_GUARD or _GUARD_RATE or _GUARD_LARGE is set: allocations ask. */
 extern bool mt_guard_on;
 /* Only MEMTYPE_GUARD_RATE: the fast paths stay open, and the thread cache's
- * countdown (sample_left) sends one malloc in N to the slow path. */
+ * countdown sends one malloc in N to the slow path, where the prelude
+ * (prelude.c) decides on sampling; memguard keeps no countdown. */
 extern bool mt_guard_sampling_only;
 
-/* Reads the options and reserves the region (idempotent); restarts the
- * calling thread's sampling countdown. */
+/* Reads the options and reserves the region (idempotent). */
 void mt_guard_init(void);
-/* A guarded block for this allocation, or NULL when it is not chosen, too
- * big, or over budget (then counted as a miss). Zeroed. */
-void *mt_guard_try(size_t n, size_t align, unsigned type, unsigned family) MT_NOINLINE MT_COLD;
+/* Could memguard guard n bytes at this alignment at all (MEMTYPE_GUARD_MAXSIZE,
+ * a page at most)? */
+bool mt_guard_fits(size_t n, size_t align);
+/* Is this allocation chosen by type (MEMTYPE_GUARD globs) or size
+ * (MEMTYPE_GUARD_LARGE)? Sampling is the prelude's (MEMTYPE_GUARD_RATE). */
+bool mt_guard_chosen(size_t n, unsigned type);
+/* A guarded block for an allocation the prelude chose (it fits), or NULL
+ * when over budget or the cost bound (then counted as a miss). Zeroed. */
+void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) MT_NOINLINE MT_COLD;
 /* The block holding address a (guard pages included), or NULL. */
 mt_guard_blk_t *mt_guard_lookup(uintptr_t a);
 /* Frees a live guarded block: verifies the alignment slack, makes its pages

@@ -3,6 +3,7 @@
 
 #include "../core/alloc.h"
 #include "../core/fail.h"
+#include "../core/heapcheck.h"
 #include "../core/site.h"
 #include "../include/memtype.h"
 #include "entry.h"

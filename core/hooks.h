@@ -1,0 +1,80 @@
+/* hooks.h - where the heap calls the debug layers, and the only debug names
+ * heap code may use (FreeBSD's malloc_dbg()/free_dbg() prelude and UMA's
+ * ctor/dtor hooks). The heap includes this header and nothing of the debug
+ * layers; the debug layer (prelude.c) defines every function here and sets
+ * the hook words once at start, before any thread uses the heap's slow
+ * paths with them. Each call site tests one hook word, so with debugging
+ * off a slow path pays one predictable branch; the fast paths (alloc_inline.h)
+ * test none: the debug gate (mt_debug_gate) keeps them closed instead.
+ *
+ * Invariants: mt_hook_slots implies mt_hook_on; mt_hook_slack > 0 implies
+ * mt_hook_slots. scripts/check_layers.py fails the build's tests when heap
+ * code tests a debug flag other than these words. */
+#ifndef MT_HOOKS_H
+#define MT_HOOKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block.h"
+#include "mt_types.h"
+
+/* ---- hook words (written at start by mt_dbg_init) ------------------------- */
+
+extern bool mt_hook_on;     /* any debug feature: the prelude runs on the slow paths */
+extern bool mt_hook_slots;  /* the slot lifecycle hooks run (trash, redzones) */
+extern size_t mt_hook_slack; /* bytes every block needs after its end (redzone), or 0 */
+/* What a thread cache's countdown (sample_left) starts from: the slow path
+ * is taken when it reaches 0 (the prelude gives that meaning; UINT32_MAX
+ * when nothing samples). */
+extern uint32_t mt_hook_sample_every;
+
+/* ---- the prelude: one per slow-path entry --------------------------------- */
+
+/* Allocation (malloc, calloc, aligned, realloc's new block), before the heap
+ * picks storage. `request` is a new request (the periodic heap check and
+ * failure injection apply), not realloc's replacement block. Sets *taken
+ * when it answered itself: a guarded block, or NULL for a failure (errno
+ * set). Signal gate held (siggate.h). */
+void *mt_dbg_alloc(size_t n, size_t align, unsigned family, bool zero, unsigned type,
+                   bool request, bool *taken);
+/* Free of a live block, already counted: true when the debug layer took it
+ * (a guarded block, or checks on: verified, trashed, quarantined); else
+ * the heap gives it back at once. */
+bool mt_dbg_free(const mt_block_t *b, void *p, uintptr_t pc);
+/* Realloc of a live block to n bytes as `type`: failure injection, and with
+ * checks on always a new block (the old one checked and quarantined). Sets
+ * *taken when it answered. */
+void *mt_dbg_realloc(const mt_block_t *b, void *p, size_t n, unsigned type, uintptr_t pc,
+                     bool *taken);
+
+/* ---- slot lifecycle hooks (mt_hook_slots) --------------------------------- */
+
+/* A slab slot about to be handed out for n bytes; m still holds the last
+ * owner's metadata (its trash is verified, the redzone laid). The caller
+ * then makes it LIVE. */
+void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned cls, size_t n);
+/* A page run or huge block just handed out in state BUSY: its redzone, then LIVE. */
+void mt_dbg_large_ctor(uintptr_t p);
+/* A slab whose pages are about to be given back (zone lock held): the
+ * trash of its slots, about to be lost, verified. */
+void mt_dbg_slab_dtor(mt_slab_t *s);
+
+/* An allocation failed for want of memory (malloc_last_fail()). */
+void mt_dbg_no_memory(void) MT_NOINLINE MT_COLD;
+
+/* ---- the guarded kind of the block model (memguard.c) --------------------- */
+
+/* Guarded runs are memguard's: the heap only knows their address range
+ * (MT_MAP_GUARD). Fill b for the guarded block holding a (the start test
+ * of mt_block_lookup), and call fn on every live guarded block. */
+bool mt_dbg_guard_lookup(uintptr_t a, mt_block_t *b);
+void mt_dbg_guard_walk(mt_block_fn fn, void *arg);
+
+/* ---- thread life ---------------------------------------------------------- */
+
+void mt_dbg_thread_start(void); /* a thread's cache is attached */
+void mt_dbg_thread_exit(void);  /* a thread's cache is about to be detached */
+
+#endif

@@ -1,0 +1,229 @@
+/* process.c - the process's life around the heap: bootstrap (mt_init, on
+ * the first call, and mt_late_init once constructors run), the options,
+ * fork (every lock taken before, released or reset after, in one order),
+ * and the exit work (heap check, leak scan, dump, summary). The layers it
+ * sets up are below it: it includes them, none of them includes it. */
+#define _GNU_SOURCE
+#include "alloc.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "dump.h"
+#include "fail.h"
+#include "heapcheck.h"
+#include "leak.h"
+#include "life.h"
+#include "live.h"
+#include "memguard.h"
+#include "modules.h"
+#include "options.h"
+#include "os.h"
+#include "page.h"
+#include "prelude.h"
+#include "rebind.h"
+#include "report.h"
+#include "siggate.h"
+#include "site.h"
+#include "sizeclass.h"
+#include "stats.h"
+#include "symtab.h"
+#include "tcache.h"
+#include "zone.h"
+
+extern uintptr_t mt_site_mask; /* alloc.c (alloc_inline.h) */
+
+static int init_state; /* 0 none, 1 running, 2 done */
+static bool options_from_env;
+
+/* ---- bootstrap ---------------------------------------------------------- */
+
+/* An invalid configuration stops the program at start, saying why. */
+static void stop_on_config_error(const char *err) {
+  mt_os_write(2, err, strlen(err));
+  mt_os_exit(1);
+}
+
+static void load_options(void) {
+  char err[512];
+  char **env = mt_os_environ();
+  if (!mt_options_parse(env, mt_os_is_secure(), err, sizeof(err)))
+    stop_on_config_error(err);
+  options_from_env = env != NULL;
+  mt_os_note_progname(); /* the name as it is before main may rewrite argv */
+  mt_site_mask = mt_opt.depth ? ~(uintptr_t)0 : 0;
+  if (!mt_site_set_rules(mt_opt.types, err, sizeof(err)))
+    stop_on_config_error(err);
+  mt_site_deep = mt_opt.depth > 1;
+  mt_dbg_init(); /* the debug layers, their hook words and the debug gate */
+}
+
+static void print_config(void) {
+  mt_options_print();
+  if (mt_fail_on)
+    mt_printf("memtype: failure injection seed %lu (MEMTYPE_FAILURE_SEED=%lu repeats this run)\n",
+              (unsigned long)mt_fail_seed(), (unsigned long)mt_fail_seed());
+}
+
+void mt_init(void) {
+  if (MT_LIKELY(__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == 2))
+    return;
+  int expect = 0;
+  if (!__atomic_compare_exchange_n(&init_state, &expect, 1, false, __ATOMIC_ACQUIRE,
+                                   __ATOMIC_ACQUIRE)) {
+    while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2)
+      mt_os_yield();
+    return;
+  }
+  mt_sizeclass_init();
+  mt_page_init();
+  mt_tcache_init();
+  mt_dump_note_start();
+  load_options();
+  __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+  if (options_from_env && mt_opt.verbose)
+    print_config();
+}
+
+bool mt_is_initialized(void) { return __atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == 2; }
+
+/* The loader may call malloc before libc has set environ: read the options
+ * again once constructors run. */
+static void dump_before_dying(int sig) {
+  mt_dump_write(sig ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig);
+  mt_live_fini();
+}
+static void exit_work(bool by_signal);
+
+void mt_late_init(void) {
+  mt_init();
+  mt_report_note_stderr();
+  mt_modules_sync();
+  mt_report_exit_hook = dump_before_dying;
+  if (!options_from_env) {
+    load_options();
+    if (mt_opt.verbose)
+      print_config();
+  }
+  mt_live_start();
+  char err[512];
+  if (!mt_dump_install_signals(err, sizeof(err)))
+    stop_on_config_error(err);
+  if (mt_guard_on) {
+    if (strcmp(mt_opt.guard_side, "after") && strcmp(mt_opt.guard_side, "before") &&
+        strcmp(mt_opt.guard_side, "around")) {
+      mt_snprintf(err, sizeof(err), "memtype: error: MEMTYPE_GUARD_SIDE=%s: not a side; "
+                  "accepted: after, before, around\n", mt_opt.guard_side);
+      stop_on_config_error(err);
+    }
+  }
+  mt_guard_fault_init(); /* every mode: crashes are reported (memguard/fault.c) */
+  mt_life_init(exit_work);
+}
+
+/* ---- process life ----------------------------------------------------------- */
+
+void mt_fork_prepare(void) {
+  if (!mt_is_initialized())
+    return;
+  mt_dump_fork_prepare();
+  mt_guard_fork_prepare();
+  mt_tcache_fork_prepare();
+  mt_zone_fork_prepare();
+  mt_page_fork_prepare();
+  mt_arena_fork_prepare();
+  mt_check_fork_prepare();
+}
+
+void mt_fork_parent(void) {
+  if (!mt_is_initialized())
+    return;
+  mt_check_fork_parent();
+  mt_arena_fork_parent();
+  mt_page_fork_parent();
+  mt_zone_fork_parent();
+  mt_tcache_fork_parent();
+  mt_guard_fork_parent();
+  mt_dump_fork_parent();
+}
+
+void mt_fork_child(void) {
+  if (!mt_is_initialized())
+    return;
+  mt_check_fork_child();
+  mt_arena_fork_child();
+  mt_os_fork_child();
+  mt_dump_fork_child();
+  mt_guard_fork_child();
+  mt_report_fork_child();
+  mt_symtab_fork_child();
+  mt_site_fork_child();
+  mt_modules_fork_child();
+  mt_page_fork_child();
+  mt_zone_fork_child();
+  mt_live_fork_child();
+  mt_tcache_fork_child();
+  mt_siggate_fork_child();
+  mt_rebind_fork_child();
+  mt_life_fork_child();
+}
+
+static void print_summary(void);
+
+void mt_at_exit(void) { mt_life_at_exit(); }
+
+/* The exit work (core/life.c runs it once): by_signal, in the handler of a
+ * terminating signal, after which the process dies of it. */
+static void exit_work(bool by_signal) {
+  if (!mt_is_initialized())
+    return;
+  if (mt_check_on)
+    mt_check_heap(); /* corruption that no free or reuse saw */
+  const mt_leak_result_t *leaks = NULL;
+  if (mt_opt.leaks && !mt_os_is_secure()) {
+    leaks = mt_leak_scan();
+    mt_leak_print(leaks, mt_opt.leak_lines);
+  }
+  /* MEMTYPE_LEAK_EXITCODE: leaks fail the run when the user asks. */
+  bool leak_fail = !by_signal && mt_opt.leak_exitcode && leaks &&
+                   leaks->blocks[MT_LEAK_DEFINITE] + leaks->blocks[MT_LEAK_INDIRECT] > 0;
+  if (leak_fail)
+    mt_life_set_ending(MT_END_EXITED, (int)mt_opt.leak_exitcode, 0, MT_VIA_LEAKS);
+  int sig = by_signal ? (int)mt_life_ending()->signal : 0;
+  mt_dump_write(by_signal ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig);
+  mt_live_fini();
+  if (mt_opt.stats)
+    print_summary();
+  if (leak_fail)
+    mt_os_exit((int)mt_opt.leak_exitcode);
+}
+
+static void print_summary(void) {
+  mt_tstats_t s;
+  unsigned threads;
+  mt_tcache_sum_stats(&s, &threads);
+  mt_page_stats_t ps;
+  mt_page_get_stats(&ps);
+  /* A forked child owns the blocks live at the fork: they are live in it
+   * until it frees them (docs/format.md, INHERITED). */
+  uint64_t inherited = 0, bytes;
+  for (unsigned t = 0, n = mt_site_count(); t < n; t++)
+    inherited += mt_tcache_inherited(t, &bytes);
+  char from_parent[64] = "";
+  if (mt_tcache_has_inherited())
+    mt_snprintf(from_parent, sizeof(from_parent), "%lu blocks inherited at fork, ",
+                (unsigned long)inherited);
+  uint64_t have = inherited + s.allocs;
+  mt_printf("memtype: summary: %s (pid %d): %lu allocations, %lu frees, %lu bytes requested, "
+            "%s%lu blocks live at exit, peak heap %lu KiB mapped, %u threads\n",
+            mt_os_progname(), mt_os_getpid(), (unsigned long)s.allocs, (unsigned long)s.frees,
+            (unsigned long)s.bytes_alloc, from_parent,
+            (unsigned long)(have > s.frees ? have - s.frees : 0),
+            (unsigned long)(ps.peak_mapped >> 10), threads);
+  if (mt_fail_on)
+    mt_printf("memtype: failure injection: %lu allocations failed on purpose, 1 in %ld of %lu "
+              "eligible, seed %lu\n", (unsigned long)mt_fail_count(), (long)mt_opt.failure_rate,
+              (unsigned long)mt_fail_eligible(), (unsigned long)mt_fail_seed());
+  mt_stats_print_types(mt_opt.stats_lines);
+}
+
