@@ -10,9 +10,8 @@
 
 enum { MT_DUMP_EXIT = 1, MT_DUMP_SIGNAL = 2, MT_DUMP_FATAL = 3 };
 
-/* Expands a MEMTYPE_OUTPUT template (%p pid, %e program, %% percent) into
- * buf; false when it does not fit. */
-bool mt_dump_path(const char *tmpl, int pid, const char *prog, char *buf, size_t len);
+/* mt_dump_path, the MEMTYPE_OUTPUT template: options.h. */
+#include "options.h"
 /* Writes the dump for `reason` (signal: the fatal signal or 0). Warns and
  * returns false when the file cannot be written; never stops the program. */
 bool mt_dump_write(int reason, int signal);

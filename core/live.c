@@ -111,6 +111,8 @@ bool mt_live_start(void) {
 
 bool mt_live_on(void) { return base != NULL; }
 
+MT_HIDDEN void (*const mt_site_note_hook)(unsigned, uintptr_t, const char *) = mt_live_note_type;
+
 bool mt_live_owns(const void *p) {
   return base != NULL && (const char *)p >= base && (const char *)p < base + FILE_SIZE;
 }

@@ -308,3 +308,31 @@ void mt_options_print(void) {
       mt_printf("memtype: option MEMTYPE_%s=%ld\n", rows[i].name, (long)v);
   }
 }
+
+/* The output template (see options.h): shared by the dump and the reporter. */
+bool mt_dump_path(const char *tmpl, int pid, const char *prog, char *buf, size_t len) {
+  size_t o = 0;
+  for (const char *t = tmpl; *t; t++) {
+    char part[32];
+    const char *add = part;
+    if (*t == '%' && t[1] == 'p') {
+      mt_snprintf(part, sizeof(part), "%d", pid);
+      t++;
+    } else if (*t == '%' && t[1] == 'e') {
+      add = prog;
+      t++;
+    } else if (*t == '%' && t[1] == '%') {
+      part[0] = '%', part[1] = '\0';
+      t++;
+    } else {
+      part[0] = *t, part[1] = '\0';
+    }
+    size_t k = strlen(add);
+    if (o + k + 1 > len)
+      return false;
+    memcpy(buf + o, add, k);
+    o += k;
+  }
+  buf[o] = '\0';
+  return o > 0;
+}

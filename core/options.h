@@ -6,6 +6,7 @@
 #define MT_OPTIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* ACTION values: MT_ACTION_EXIT_BASE + N means exit:N. */
@@ -34,5 +35,9 @@ bool mt_options_parse(char **env, bool secure, char *err, unsigned errlen);
 void mt_options_set_defaults(void);
 /* Writes the effective configuration (MEMTYPE_VERBOSE). */
 void mt_options_print(void);
+
+/* Expands a MEMTYPE_OUTPUT template (%p pid, %e program, %% percent) into
+ * buf; false when it does not fit. */
+bool mt_dump_path(const char *tmpl, int pid, const char *prog, char *buf, size_t len);
 
 #endif

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "dump.h"
 #include "options.h"
 #include "os.h"
 #include "life.h"

@@ -6,7 +6,6 @@
 
 #include <string.h>
 
-#include "live.h"
 #include "modules.h"
 #include "options.h"
 #include "os.h"
@@ -202,7 +201,7 @@ static uint16_t intern_key(uintptr_t key, const uintptr_t *stack, unsigned n, bo
       }
       __atomic_store_n(&wrappers[id], code && n == 1 && pc_in_wrapper(stack[0]),
                        __ATOMIC_RELAXED);
-      mt_live_note_type(id, stack[0], NULL);
+      mt_site_note_hook(id, stack[0], NULL);
     }
     __atomic_store_n(&ids[i], (uint16_t)id, __ATOMIC_RELEASE);
     return (uint16_t)id;
@@ -297,7 +296,7 @@ uint16_t mt_site_intern_named(const void *key, const char *name) {
   uint16_t id = intern((uintptr_t)key, false);
   if (id >= MT_TYPE_FIRST) {
     __atomic_store_n(&names[id], name, __ATOMIC_RELEASE);
-    mt_live_note_type(id, 0, name);
+    mt_site_note_hook(id, 0, name);
   }
   return id;
 }

@@ -55,4 +55,8 @@ unsigned mt_site_count(void);
 /* Sites that found the table full and went to the overflow type. */
 unsigned long mt_site_overflows(void);
 
+/* Told of every new type (its first pc or its name): the live file's
+ * mt_live_note_type (live.c defines it so; the types layer knows no file). */
+extern void (*const mt_site_note_hook)(unsigned id, uintptr_t pc, const char *name);
+
 #endif

@@ -54,15 +54,9 @@ unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
   return 0;
 }
 
-/* The reporter's ending note and its fallback log path (never reached: the
- * target captures the sink and reports no error). */
+/* The reporter's ending note (never reached: the target captures the sink
+ * and reports no error). */
 void mt_life_set_ending(uint32_t how, int status, int sig, uint32_t via) {
   (void)how, (void)status, (void)sig, (void)via;
   unreachable();
-}
-
-bool mt_dump_path(const char *tmpl, int pid, const char *prog, char *buf, size_t len) {
-  (void)tmpl, (void)pid, (void)prog, (void)buf, (void)len;
-  unreachable();
-  return false;
 }
