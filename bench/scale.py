@@ -116,7 +116,7 @@ CURVES = {
 }
 CURVE_ORDER = list(CURVES)
 
-# memtype's paths by request size (core/mt_types.h: MT_SMALL_MAX, MT_MEDIUM_MAX)
+# memtype's paths by request size (core/sys/mt_types.h: MT_SMALL_MAX, MT_MEDIUM_MAX)
 SMALL_MAX, MEDIUM_MAX = 8 * KiB, MiB
 
 
@@ -668,7 +668,7 @@ def findings(data):
         if cname == "threads-medium" and word in ("step", "superlinear"):
             small = growth(data, "threads-small", "memtype") if "threads-small" in curves else None
             txt += (" Medium blocks (8 KiB - 1 MiB) are page runs, carved and returned under "
-                    "the single global page lock (`mt_page_lock`, core/page.c), while small "
+                    "the single global page lock (`mt_page_lock`, core/heap/page.c), while small "
                     "blocks come from per-thread caches")
             if small and g["memtype"] > 1.5 * small[0]:
                 txt += ("; medium blocks' per-op cost grows ×%.1f against ×%.1f for small "

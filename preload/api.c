@@ -1,10 +1,10 @@
 /* api.c - the public memtype_* functions declared in include/memtype.h. */
 #include <stdint.h>
 
-#include "../core/alloc.h"
-#include "../core/fail.h"
-#include "../core/heapcheck.h"
-#include "../core/site.h"
+#include "alloc.h"
+#include "fail.h"
+#include "heapcheck.h"
+#include "site.h"
 #include "../include/memtype.h"
 #include "entry.h"
 

@@ -11,8 +11,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "../core/live.h"
-#include "../core/os.h"
+#include "live.h"
+#include "os.h"
 #include "entry.h"
 
 static void *next_fn(void **cache, const char *name) {

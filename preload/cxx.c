@@ -9,9 +9,9 @@
 #include <dlfcn.h>
 #include <stddef.h>
 
-#include "../core/alloc_inline.h"
-#include "../core/report.h"
-#include "../core/os.h"
+#include "alloc_inline.h"
+#include "report.h"
+#include "os.h"
 #include "entry.h"
 
 typedef void (*new_handler_t)(void);

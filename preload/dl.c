@@ -1,15 +1,15 @@
 /* dl.c - dlopen and dlmopen, interposed for the loads that bind apart
  * (RTLD_DEEPBIND): their new objects are bound back to memtype's entry
- * points after the load (core/rebind.h). Every other load is a tail call to
+ * points after the load (core/heap/rebind.h). Every other load is a tail call to
  * the real function, so the loader still sees the program as the caller
  * (its RUNPATH, $ORIGIN and namespace); a rebound load of a bare name is
- * looked up in the caller's search path first (core/rebind.h). */
+ * looked up in the caller's search path first (core/heap/rebind.h). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stddef.h>
 
-#include "../core/mt_types.h"
-#include "../core/rebind.h"
+#include "mt_types.h"
+#include "rebind.h"
 #include "entry.h"
 
 typedef void *(*dlopen_fn)(const char *, int);

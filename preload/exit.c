@@ -1,6 +1,6 @@
 /* exit.c - _exit and _Exit, interposed so that a program that ends with
  * them (dash does, Python's os._exit, a fork child) still gets memtype's
- * exit work (core/life.c: not in a vfork child). exit() is not
+ * exit work (core/types/life.c: not in a vfork child). exit() is not
  * interposed: its destructors run the work. Its status is recorded by an
  * on_exit handler registered as main starts (__libc_start_main passes
  * through here): registered in a constructor it would run after the
@@ -11,8 +11,8 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 
-#include "../core/life.h"
-#include "../core/os.h"
+#include "life.h"
+#include "os.h"
 #include "entry.h"
 
 typedef int (*main_fn)(int, char **, char **);

@@ -3,7 +3,7 @@
  * itself bootstraps lazily on the first malloc, before any constructor. */
 #include <pthread.h>
 
-#include "../core/alloc.h"
+#include "alloc.h"
 #include "entry.h"
 
 __attribute__((constructor(101))) static void memtype_preload_init(void) {

@@ -1,11 +1,11 @@
 /* malloc.c - the C allocation entry points memtype interposes. Each one
- * forwards to core/ in a line or two; semantics live in core/alloc.c. */
+ * forwards to core/ in a line or two; semantics live in core/heap/alloc.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/alloc_inline.h"
+#include "alloc_inline.h"
 #include "entry.h"
 
 MT_EXPORT void *malloc(size_t n) { return mt_malloc_inline(n, MT_FAM_MALLOC, MT_CALLER); }

@@ -2,14 +2,14 @@
  * handler stays first when the program installs its own SIGSEGV or SIGBUS
  * handler (which memguard then calls for the faults that are not its own),
  * and so that the program's other handlers go through the signal gate
- * (core/siggate.h: never run while their thread holds a memtype lock). */
+ * (core/sys/siggate.h: never run while their thread holds a memtype lock). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <string.h>
 
-#include "../core/os.h"
-#include "../core/siggate.h"
-#include "../memguard/memguard.h"
+#include "os.h"
+#include "siggate.h"
+#include "memguard.h"
 #include "entry.h"
 
 MT_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old) {

@@ -531,7 +531,7 @@ bool mt_dump_install_signals(char *err, size_t errlen) {
               mt_opt.dump_signal);
   }
   if (mt_opt.dump_fatal) {
-    /* SIGSEGV and SIGBUS: memguard/fault.c, which reports the crash first. */
+    /* SIGSEGV and SIGBUS: core/out/fault.c, which reports the crash first. */
     static const int fatal[] = {SIGABRT, SIGFPE, SIGILL};
     for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
       mt_os_catch_signal(fatal[i], on_fatal);

@@ -117,7 +117,7 @@ void mt_late_init(void) {
       stop_on_config_error(err);
     }
   }
-  mt_guard_fault_init(); /* every mode: crashes are reported (memguard/fault.c) */
+  mt_guard_fault_init(); /* every mode: crashes are reported (core/out/fault.c) */
   mt_life_init(exit_work);
 }
 
@@ -172,7 +172,7 @@ static void print_summary(void);
 
 void mt_at_exit(void) { mt_life_at_exit(); }
 
-/* The exit work (core/life.c runs it once): by_signal, in the handler of a
+/* The exit work (core/types/life.c runs it once): by_signal, in the handler of a
  * terminating signal, after which the process dies of it. */
 static void exit_work(bool by_signal) {
   if (!mt_is_initialized())

@@ -547,7 +547,7 @@ bool mt_os_is_libc_block(uintptr_t p) {
 }
 
 /* glibc's free, realloc and malloc_usable_size, looked up once: while a
- * RTLD_DEEPBIND load runs, libc's definitions are hidden (core/rebind.c). */
+ * RTLD_DEEPBIND load runs, libc's definitions are hidden (core/heap/rebind.c). */
 static void *libc_fns[3];
 
 static void *libc_sym(unsigned i) {

@@ -4,7 +4,7 @@
  * things up is kept so that a vfork child (which shares the parent's
  * memory) or a clone without fork handlers never runs the work: it would
  * write over the parent's books. Signal deaths come through the signal
- * gate (core/siggate.h), so never while this thread holds a memtype lock. */
+ * gate (core/sys/siggate.h), so never while this thread holds a memtype lock. */
 #define _GNU_SOURCE
 #include "life.h"
 

@@ -294,7 +294,7 @@ def bash(parsers):
 
 def main(argv=None):
     """At build time: python3 -m memtype_report.completion --options-def
-    core/options.def --output FILE (what `memtype completion bash` prints)."""
+    core/types/options.def --output FILE (what `memtype completion bash` prints)."""
     from . import cli
     from . import options as opts
     p = argparse.ArgumentParser(prog="python3 -m memtype_report.completion")

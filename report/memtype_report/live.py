@@ -1,5 +1,5 @@
 """Reader of a running process's live file (/dev/shm/memtype.PID.live,
-written by core/live.c when MEMTYPE_LIVE=1): sums every slot without
+written by core/heap/live.c when MEMTYPE_LIVE=1): sums every slot without
 stopping the process, as libmemstat reads the kernel's per-CPU slots."""
 import os
 import struct

@@ -2,7 +2,7 @@
 mdoc templates (docs/man/memtype.{1,3,7}.in), and what must not drift from
 the code is generated into them: memtype(1)'s SYNOPSIS and each command's
 options from the command's argument parsers (cli.parsers()), its
-ENVIRONMENT from core/options.def (options.load()).
+ENVIRONMENT from core/types/options.def (options.load()).
 
 Placeholders in a template, each alone on a line:
   @VERSION@          (anywhere in a line) the project version
@@ -17,7 +17,7 @@ Placeholders in a template, each alone on a line:
 A template that names no @COMMAND@ for a command the parsers have is an
 error: a new command cannot go undocumented.
 
-    python3 -m memtype_report.manpage --options-def core/options.def \\
+    python3 -m memtype_report.manpage --options-def core/types/options.def \\
         --version 0.1.0 --libdir lib --template docs/man/memtype.1.in --output memtype.1
 """
 import argparse

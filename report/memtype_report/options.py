@@ -1,4 +1,4 @@
-"""Reads core/options.def, the one table of MEMTYPE_* variables, so that
+"""Reads core/types/options.def, the one table of MEMTYPE_* variables, so that
 `memtype options`, `memtype run` flags and docs/options.md all come from it."""
 import re
 from dataclasses import dataclass
@@ -77,7 +77,7 @@ def load(path):
 
 def markdown(rows):
     out = ["# memtype options", "",
-           "Generated from `core/options.def` by `memtype options --markdown`; do not edit.",
+           "Generated from `core/types/options.def` by `memtype options --markdown`; do not edit.",
            "Every variable is read once at start. An unknown `MEMTYPE_*` name is warned about;",
            "an invalid value stops the program with a message naming the accepted values.",
            "In secure-execution mode (setuid programs) all of them are ignored.", "",

@@ -1,5 +1,5 @@
-/* fuzz_options.c - libFuzzer target for the MEMTYPE_* parser (core/options.c)
- * and the formatter it writes its messages with (core/report.c).
+/* fuzz_options.c - libFuzzer target for the MEMTYPE_* parser (core/types/options.c)
+ * and the formatter it writes its messages with (core/types/report.c).
  *
  * Input: an environment, entries separated by NUL bytes (or by newlines when
  * the input holds no NUL), each copied into a buffer of its exact size so

@@ -1,4 +1,4 @@
-/* fuzz_stubs.c - what core/report.c needs from the rest of the core, for the
+/* fuzz_stubs.c - what core/types/report.c needs from the rest of the core, for the
  * options target: the reporter's stacks and symbols. The parser never
  * reaches them (it only formats and warns), so each one stops the run. */
 #include <stdlib.h>

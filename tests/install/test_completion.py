@@ -21,7 +21,7 @@ SCRIPT = os.environ.get("MT_COMPLETION", os.path.join(
     SRC, "build", "share", "bash-completion", "completions", "memtype"))
 CMD = os.environ.get("MT_CMD", os.path.join(SRC, "build", "bin", "memtype"))
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
-PARSERS = cli.parsers(options.load(os.path.join(SRC, "core", "options.def")))
+PARSERS = cli.parsers(options.load(os.path.join(SRC, "core", "types", "options.def")))
 
 
 def complete(*words, cwd=None, full=False):

@@ -1,6 +1,6 @@
 """The man pages the build generates (memtype(1), (3), (7)): groff formats
 each without a single warning; memtype(1) has the FreeBSD sections, lists
-every MEMTYPE_* variable of core/options.def under ENVIRONMENT and every
+every MEMTYPE_* variable of core/types/options.def under ENVIRONMENT and every
 command and option of the argument parsers; memtype(3) documents every
 function of include/memtype.h; no page names a variable that does not exist.
 Run by CTest with MT_MAN_DIR (the build's share/man) set."""
@@ -17,7 +17,7 @@ from memtype_report import cli, options  # noqa: E402
 
 MAN = os.environ.get("MT_MAN_DIR", os.path.join(SRC, "build", "share", "man"))
 PAGES = {s: os.path.join(MAN, "man%s" % s, "memtype.%s" % s) for s in "137"}
-OPTIONS_DEF = os.path.join(SRC, "core", "options.def")
+OPTIONS_DEF = os.path.join(SRC, "core", "types", "options.def")
 # Read by the command, not by the library: not in options.def.
 COMMAND_VARIABLES = {"MEMTYPE_LIB"}
 

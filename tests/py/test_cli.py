@@ -94,11 +94,11 @@ class RunTest(unittest.TestCase):
 
     def test_every_listed_signal_is_taken(self):
         # options.def's words for MEMTYPE_DUMP_SIGNAL and the library's own
-        # signal table (core/os_linux.c) agree: each word starts a program.
+        # signal table (core/sys/os_linux.c) agree: each word starts a program.
         import sys
         sys.path.insert(0, os.path.join(ROOT, "report"))
         from memtype_report import options
-        row, = [o for o in options.load(os.path.join(ROOT, "core", "options.def"))
+        row, = [o for o in options.load(os.path.join(ROOT, "core", "types", "options.def"))
                 if o.name == "DUMP_SIGNAL"]
         self.assertIn("USR2", row.values)
         for word in row.values:

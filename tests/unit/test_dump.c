@@ -1,4 +1,4 @@
-/* test_dump.c - the dump writer (core/dump.h) read back by the C reader
+/* test_dump.c - the dump writer (core/out/dump.h) read back by the C reader
  * (report/c/memtype_stat.h): the figures of known call sites, a named
  * type and injected failures come back exactly; a dump is never written
  * over an existing file; MEMTYPE_OUTPUT=off writes nothing; dumps on

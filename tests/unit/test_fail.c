@@ -1,4 +1,4 @@
-/* test_fail.c - failure injection's decisions (core/fail.h): which
+/* test_fail.c - failure injection's decisions (core/debug/fail.h): which
  * allocations fail under MEMTYPE_FAILURE_RATE, _SEED, _AFTER, _TIMES,
  * _MINSIZE and _TYPES, what a failure looks like to the program (NULL,
  * ENOMEM) and what it leaves behind (the count, the type's counter, the

@@ -1,4 +1,4 @@
-/* test_heapcheck.c - trash, redzones and the quarantine (core/heapcheck.h),
+/* test_heapcheck.c - trash, redzones and the quarantine (core/debug/heapcheck.h),
  * through the allocator as a program meets them and through the checks' own
  * API: a write after free or past a block's end is reported with its
  * offset, an untouched block is not (near misses included), and the

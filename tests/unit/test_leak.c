@@ -1,4 +1,4 @@
-/* test_leak.c - the leak scan (core/leak.h): a block a root points to is
+/* test_leak.c - the leak scan (core/debug/leak.h): a block a root points to is
  * still reachable, one nothing points to is definitely lost, what only a
  * lost block points to is indirectly lost, what only an interior pointer
  * reaches is possibly lost, and a cycle of lost blocks is lost too. Each

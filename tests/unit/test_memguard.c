@@ -1,4 +1,4 @@
-/* test_memguard.c - guarded allocation (memguard/memguard.h), as a program
+/* test_memguard.c - guarded allocation (core/debug/memguard.h), as a program
  * meets it through the allocator: a chosen block ends against (or starts
  * after) an inaccessible page, a freed one is inaccessible whole, a touch
  * of the guard page is reported and kills, the alignment bytes are checked

@@ -1,4 +1,4 @@
-/* test_siggate.c - the signal gate (core/siggate.h): a program's handler
+/* test_siggate.c - the signal gate (core/sys/siggate.h): a program's handler
  * runs at once while its thread holds none of memtype's locks, and waits
  * until the thread's last lock is released when it holds one (the
  * deadlock the gate exists for: a handler that calls malloc while its own

@@ -1,4 +1,4 @@
-/* test_site.c - call-site types (core/site.h): a call site gets one type id
+/* test_site.c - call-site types (core/types/site.h): a call site gets one type id
  * the first time it is seen and the same one after, from any thread; the
  * type names the function of its site; MEMTYPE_TYPES groups the sites of
  * matching functions under a name; MEMTYPE_SKIP looks through a wrapper to

@@ -1,4 +1,4 @@
-/* test_tcache.c - thread caches (core/tcache.h): a cache is filled from its
+/* test_tcache.c - thread caches (core/heap/tcache.h): a cache is filled from its
  * zone a batch at a time and handed out newest first; a full cache drains
  * its oldest batch back to the zone; a thread's exit drains it whole and
  * keeps its counters; the guard-sampling countdown sends exactly one

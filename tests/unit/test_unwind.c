@@ -1,4 +1,4 @@
-/* test_unwind.c - memtype's own unwinder (core/unwind.c): "capture now"
+/* test_unwind.c - memtype's own unwinder (core/sys/unwind.c): "capture now"
  * gives the callers' return addresses, the same on a decoded and on a cached
  * walk; "capture from ucontext" starts at the faulting instruction itself
  * (frame #0 = the ucontext's pc, even in a leaf that has pushed a register)

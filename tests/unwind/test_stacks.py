@@ -1,4 +1,4 @@
-"""Stacks memtype captures (core/unwind.c) against gdb's: each scenario of
+"""Stacks memtype captures (core/sys/unwind.c) against gdb's: each scenario of
 stacks.c (C: nested calls, a qsort comparator, a signal handler raised
 synchronously and one interrupting a loop, a thread) and cxx_stacks.cc (C++
 -O2: a catch handler, a destructor run while an exception unwinds, inlined
