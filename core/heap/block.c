@@ -17,31 +17,7 @@ const char *const mt_block_kind_names[MT_BLOCK_KINDS] = {"none", "slot", "run", 
 _Static_assert(sizeof(mt_block_kind_names) / sizeof(mt_block_kind_names[0]) == MT_BLOCK_KINDS,
                "a name for every block kind");
 
-/* Stands for a page run already freed: state FREE, nothing else known. */
-static mt_meta_t gone_meta = {.f = {.state = MT_STATE_FREE}};
-
-bool mt_block_is_gone(const mt_block_t *b) { return b->meta == &gone_meta; }
-
-static void of_slot(mt_slab_t *run, uint32_t idx, mt_block_t *b) {
-  b->kind = MT_BLOCK_SLOT;
-  b->run = run;
-  b->slot = idx;
-  b->start = run->start + (uintptr_t)idx * run->slot_size;
-  b->usable = run->slot_size;
-  b->meta = &run->meta[idx];
-  b->free_pc = run->free_pcs ? &run->free_pcs[idx] : NULL;
-  b->leak_mark = NULL;
-}
-
-static void of_run(mt_slab_t *run, mt_block_t *b) {
-  b->kind = MT_BLOCK_RUN;
-  b->run = run;
-  b->start = run->start;
-  b->usable = (size_t)run->npages << MT_PAGE_SHIFT;
-  b->meta = &run->run_meta;
-  b->free_pc = &run->free_pc;
-  b->leak_mark = &run->leak_mark;
-}
+MT_HIDDEN mt_meta_t mt_block_gone_meta = {.f = {.state = MT_STATE_FREE}};
 
 static void of_huge(mt_huge_t *h, mt_block_t *b) {
   b->kind = MT_BLOCK_HUGE;
@@ -53,33 +29,7 @@ static void of_huge(mt_huge_t *h, mt_block_t *b) {
   b->leak_mark = &h->leak_mark;
 }
 
-bool mt_block_lookup(uintptr_t a, mt_block_t *b) {
-  memset(b, 0, sizeof(*b));
-  uint8_t map = mt_segmap_lookup(a);
-  if (map == MT_MAP_SEGMENT) {
-    mt_slab_t *run = mt_run_of(a);
-    if (run == NULL)
-      return false;
-    uint8_t kind = __atomic_load_n(&run->kind, __ATOMIC_ACQUIRE);
-    if (kind == MT_RUN_SLAB) {
-      uint32_t idx = mt_slab_index(run, a);
-      if (idx >= run->nslots)
-        return false;
-      of_slot(run, idx, b);
-      return b->start == a;
-    }
-    if (kind == MT_RUN_MEDIUM) {
-      of_run(run, b);
-      return b->start == a;
-    }
-    if (kind == MT_RUN_FREE && a == mt_run_addr(run)) {
-      b->kind = MT_BLOCK_RUN;
-      b->start = a;
-      b->meta = &gone_meta;
-      return true;
-    }
-    return false;
-  }
+bool mt_block_lookup_other(uintptr_t a, uint8_t map, mt_block_t *b) {
   if (map == MT_MAP_GUARD)
     return mt_dbg_guard_lookup(a, b);
   if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
@@ -92,13 +42,10 @@ bool mt_block_lookup(uintptr_t a, mt_block_t *b) {
   return false;
 }
 
-uint8_t *mt_block_mark(mt_block_t *b) {
-  if (b->kind != MT_BLOCK_SLOT)
-    return b->leak_mark;
-  mt_slab_t *run = b->run;
-  if (run->leak_marks == NULL && (run->leak_marks = mt_arena_alloc(run->nslots)) == NULL)
-    return NULL;
-  return &run->leak_marks[b->slot];
+uint8_t *mt_block_slot_marks(mt_slab_t *run) {
+  if (run->leak_marks == NULL)
+    run->leak_marks = mt_arena_alloc(run->nslots);
+  return run->leak_marks;
 }
 
 /* ---- the walk -------------------------------------------------------------- */
@@ -113,12 +60,12 @@ static void walk_run(mt_slab_t *run, void *arg) {
   mt_block_t b;
   memset(&b, 0, sizeof(b));
   if (run->kind == MT_RUN_MEDIUM) {
-    of_run(run, &b);
+    mt_block_of_run(run, &b);
     w->fn(&b, w->arg);
     return;
   }
   for (uint32_t i = 0; i < run->nslots; i++) {
-    of_slot(run, i, &b);
+    mt_block_of_slot(run, i, &b);
     w->fn(&b, w->arg);
   }
 }

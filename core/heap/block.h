@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "mt_types.h"
+#include "page.h"
+#include "zone.h"
 
 typedef enum mt_block_kind {
   MT_BLOCK_NONE = 0, /* no block of ours */
@@ -40,13 +42,16 @@ typedef struct mt_block_s {
 } mt_block_t;
 
 /* Finds the block holding address a; true only when a is the start of a
- * block (live or free): b->kind says whether a is inside one at all. A page
- * run freed already is found at its start as a RUN block in state FREE with
- * no run (mt_block_is_gone). Lock-free, async-signal-safe. */
-bool mt_block_lookup(uintptr_t a, mt_block_t *b);
+ * block (live or free): b->kind says whether a is inside one at all (the
+ * fields a kind does not use are left as they were). A page run freed
+ * already is found at its start as a RUN block in state FREE with no run
+ * (mt_block_is_gone). Lock-free, async-signal-safe. Inline: the leak scan
+ * asks it of every word it reads. */
+static inline bool mt_block_lookup(uintptr_t a, mt_block_t *b);
 
 /* The page run that was freed before the lookup (nothing more is known). */
-bool mt_block_is_gone(const mt_block_t *b);
+extern mt_meta_t mt_block_gone_meta;
+static inline bool mt_block_is_gone(const mt_block_t *b) { return b->meta == &mt_block_gone_meta; }
 
 /* The size the program asked for (huge blocks keep it full width). */
 static inline size_t mt_block_size(const mt_block_t *b) {
@@ -55,7 +60,9 @@ static inline size_t mt_block_size(const mt_block_t *b) {
 
 /* The leak scan's mark byte of a block (slots: in a side array made on first
  * need; NULL when it cannot be made). Page lock held. */
-uint8_t *mt_block_mark(mt_block_t *b);
+static inline uint8_t *mt_block_mark(mt_block_t *b);
+/* A slab's side array of marks, made on first need (NULL when it cannot be). */
+uint8_t *mt_block_slot_marks(mt_slab_t *run);
 
 /* Calls fn on every block of the heap: every slot of every slab (whatever
  * its state), every page run, every huge block, every live guarded block.
@@ -77,5 +84,69 @@ typedef struct mt_near_s {
   uintptr_t free_pc; /* where it was freed, 0 when unknown */
 } mt_near_t;
 bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out);
+
+/* ---- lookup (inline) ------------------------------------------------------ */
+
+static inline void mt_block_of_slot(mt_slab_t *run, uint32_t idx, mt_block_t *b) {
+  b->kind = MT_BLOCK_SLOT;
+  b->run = run;
+  b->slot = idx;
+  b->start = run->start + (uintptr_t)idx * run->slot_size;
+  b->usable = run->slot_size;
+  b->meta = &run->meta[idx];
+  b->free_pc = run->free_pcs ? &run->free_pcs[idx] : NULL;
+  b->leak_mark = NULL;
+}
+
+static inline void mt_block_of_run(mt_slab_t *run, mt_block_t *b) {
+  b->kind = MT_BLOCK_RUN;
+  b->run = run;
+  b->start = run->start;
+  b->usable = (size_t)run->npages << MT_PAGE_SHIFT;
+  b->meta = &run->run_meta;
+  b->free_pc = &run->free_pc;
+  b->leak_mark = &run->leak_mark;
+}
+
+/* Huge mappings and guarded runs (out of line). */
+bool mt_block_lookup_other(uintptr_t a, uint8_t map, mt_block_t *b);
+
+static inline bool mt_block_lookup(uintptr_t a, mt_block_t *b) {
+  b->kind = MT_BLOCK_NONE;
+  uint8_t map = mt_segmap_lookup(a);
+  if (map != MT_MAP_SEGMENT)
+    return map != MT_MAP_NONE && mt_block_lookup_other(a, map, b);
+  mt_slab_t *run = mt_run_of(a);
+  if (run == NULL)
+    return false;
+  uint8_t kind = __atomic_load_n(&run->kind, __ATOMIC_ACQUIRE);
+  if (kind == MT_RUN_SLAB) {
+    uint32_t idx = mt_slab_index(run, a);
+    if (idx >= run->nslots)
+      return false;
+    mt_block_of_slot(run, idx, b);
+    return b->start == a;
+  }
+  if (kind == MT_RUN_MEDIUM) {
+    mt_block_of_run(run, b);
+    return b->start == a;
+  }
+  if (kind == MT_RUN_FREE && a == mt_run_addr(run)) {
+    b->kind = MT_BLOCK_RUN;
+    b->start = a;
+    b->run = NULL;
+    b->free_pc = NULL;
+    b->meta = &mt_block_gone_meta;
+    return true;
+  }
+  return false;
+}
+
+static inline uint8_t *mt_block_mark(mt_block_t *b) {
+  if (b->kind != MT_BLOCK_SLOT)
+    return b->leak_mark;
+  uint8_t *marks = b->run->leak_marks ? b->run->leak_marks : mt_block_slot_marks(b->run);
+  return marks ? &marks[b->slot] : NULL;
+}
 
 #endif
