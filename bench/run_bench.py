@@ -19,6 +19,7 @@ Run from anywhere; typical use from the repository root:
 """
 
 import argparse
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -97,6 +98,9 @@ TOOLS = {
     "glibcchk":  Tool(env={"MALLOC_CHECK_": "3", "MALLOC_PERTURB_": "165", "LD_PRELOAD": f"{L}/libc_malloc_debug.so.0"}, desc="glibc malloc_debug MALLOC_CHECK_=3"),
 }
 DEFAULT_TOOLS = "glibc,memtype"
+# --before-lib: the library the memtype tools are compared with, as "<tool>@before" tools
+# run in the same interleaved rounds ({lib_before} in their environment; set in main()).
+BEFORE_LIB = [""]
 
 # Workloads: name -> program argv ({dir} = work dir), extra env, stdin file.
 # "gcc" runs cc1 (the compiler proper) directly so that wait4 measures the
@@ -186,7 +190,7 @@ def subst(s, **kw):
 
 def missing_reason(name, tool, lib):
     """None if the tool can run here, otherwise why not."""
-    pre = subst(tool.env.get("LD_PRELOAD", ""), lib=lib)
+    pre = subst(tool.env.get("LD_PRELOAD", ""), lib=lib, lib_before=BEFORE_LIB[0])
     for p in pre.replace(":", " ").split():
         if not os.path.exists(p):
             return "not installed (%s missing)" % p
@@ -197,8 +201,9 @@ def missing_reason(name, tool, lib):
 
 def tool_invocation(tool, lib):
     """Human-readable 'env A=B prefix' for the report."""
-    parts = ["%s=%s" % (k, subst(v, lib=lib, data="DATA")) for k, v in tool.env.items()]
-    parts += [subst(a, lib=lib, data="DATA") for a in tool.prefix]
+    parts = ["%s=%s" % (k, subst(v, lib=lib, lib_before=BEFORE_LIB[0], data="DATA"))
+             for k, v in tool.env.items()]
+    parts += [subst(a, lib=lib, lib_before=BEFORE_LIB[0], data="DATA") for a in tool.prefix]
     return " ".join(parts) if parts else "(nothing)"
 
 
@@ -300,7 +305,8 @@ def run_workload(wname, tname, tool, i, args, base_env, ctx):
     os.makedirs(data, exist_ok=True)
     os.makedirs(logs, exist_ok=True)
     asm = os.path.join(args.workdir, "cc1-out-%s-%d.s" % (tname, i))
-    kw = dict(dir=args.workdir, cc1=ctx["cc1"], asm=asm, lib=args.run_lib, data=data)
+    kw = dict(dir=args.workdir, cc1=ctx["cc1"], asm=asm, lib=args.run_lib,
+              lib_before=BEFORE_LIB[0], data=data)
     prog = [subst(a, **kw) for a in w["argv"]]
     prefix = [subst(a, **kw) for a in tool.prefix]
     env = dict(w.get("env", {}))
@@ -597,6 +603,25 @@ def peers_cells(info):
     return summarize(results, info["tools"], info["workloads"])
 
 
+def before_after(info):
+    """--before-lib: for each memtype tool, the median over rounds of the paired wall ratio
+    tool / tool@before per workload, and their geometric mean (lines to print)."""
+    out = []
+    for t in [t for t in info["tools"] if t + "@before" in info["tools"]]:
+        meds = []
+        for w in info["workloads"]:
+            a = info["results"].get("%s/%s" % (w, t), [])
+            b = info["results"].get("%s/%s@before" % (w, t), [])
+            rs = [x["wall"] / y["wall"] for x, y in zip(a, b)
+                  if x["status"] == "ok" and y["status"] == "ok" and y["wall"] > 0]
+            if rs:
+                meds.append(statistics.median(rs))
+                out.append("  %-18s %-8s after/before %.3f (%d rounds)" % (t, w, meds[-1], len(rs)))
+        if len(meds) == len(info["workloads"]):
+            out.append("  %-18s geometric mean after/before %.3f" % (t, geomean(meds)))
+    return out
+
+
 def short_fail(txt):
     for k, v in SHORT_FAIL:
         if txt.startswith(k):
@@ -862,6 +887,10 @@ def parse_args():
     p.add_argument("--lib", default=os.path.join(REPO, "build", "lib", "libmemtype.so"),
                    help="libmemtype.so for the memtype tools (default <repo>/build/lib/libmemtype.so; "
                         "it is copied to the work dir at start)")
+    p.add_argument("--before-lib", default="",
+                   help="a second libmemtype.so (e.g. a build of an earlier commit): every "
+                        "selected memtype tool also runs with it as <tool>@before, interleaved, "
+                        "and the after/before geometric means are printed at the end")
     p.add_argument("--workdir", default="/tmp/mtbench", help="build/scratch dir (default /tmp/mtbench)")
     p.add_argument("--timeout", type=float, default=300.0,
                    help="seconds before a run is killed and reported 'timed out' (default 300; "
@@ -901,6 +930,16 @@ def parse_args():
     if "glibc" in a.tools:
         a.tools.remove("glibc")
     a.tools = ["glibc"] + list(dict.fromkeys(a.tools))
+    if a.before_lib:
+        a.before_lib = os.path.abspath(a.before_lib)
+        if not os.path.exists(a.before_lib):
+            p.error("--before-lib %s: no such file" % a.before_lib)
+        for t in [t for t in a.tools if t.startswith("memtype")]:
+            old = TOOLS[t]
+            TOOLS[t + "@before"] = dataclasses.replace(
+                old, env={k: v.replace("{lib}", "{lib_before}") for k, v in old.env.items()},
+                desc=old.desc + " (--before-lib)")
+            a.tools.insert(a.tools.index(t) + 1, t + "@before")
     scale.check_args(p, a)
     return a
 
@@ -1030,6 +1069,9 @@ def main():
     else:
         args.run_lib, args.lib_desc = args.lib, ""
     args.lib_snapshot = args.run_lib
+    if args.before_lib:
+        BEFORE_LIB[0], before_desc = snapshot_lib(args.before_lib, args.workdir)
+        log("before library: %s" % before_desc)
 
     t0 = time.time()
     info = run_peers(args, base_env)
@@ -1037,6 +1079,9 @@ def main():
         print(render(peers_cells(info), info))
     else:
         save_json(results_json(args.out), info)
+    if args.before_lib:
+        print("after (--lib) / before (--before-lib), median of paired wall ratios:")
+        print("\n".join(before_after(info)))
     if args.all:
         import scale
         data = scale.run(args, save=not args.no_write)
