@@ -113,7 +113,7 @@ JS = r"""
     for (; node && node.p; node = node.p) out.unshift(doc.names[node.n]);
     return out.join(';');
   }
-  var w = 0, zoom = root, matcher = null, rows = [];
+  var w = 0, zoom = root, matcher = null, rows = [], drawnWidth = 0;
   for (w = 0; w < NW && !root.v[w]; w++) {}
   if (w === NW) w = 0;
   for (var i = 0; i < NW; i++) {
@@ -143,6 +143,7 @@ JS = r"""
   }
   function draw() {
     var css = canvas.clientWidth || 800, dpr = window.devicePixelRatio || 1;
+    drawnWidth = css;
     var depth = 0, total = zoom.v[w], charW, drawn = 0, matched = 0;
     rows = [];
     (function deepest(node) {
@@ -172,7 +173,10 @@ JS = r"""
         ctx.fillText(label, x + 3, y + ROW / 2);
       }
     }
-    for (var a = zoom; a; a = a.p) frame(a, 0, css, matches(a));
+    ctx.globalAlpha = 0.6;  // the zoomed frame's callers, faded
+    for (var a = zoom.p; a; a = a.p) frame(a, 0, css, matches(a));
+    ctx.globalAlpha = 1;
+    frame(zoom, 0, css, matches(zoom));
     function under(node, x, inMatch) {
       var scale = css / (total || 1), cx = x;
       node.c.forEach(function (c) {
@@ -208,7 +212,10 @@ JS = r"""
       ' (' + (total ? (100 * matched / total).toFixed(1) : '0') + '%)' : '';
   }
   function at(ev) {
-    var r = canvas.getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
+    // the canvas may have been stretched since the last draw (a scroll bar
+    // came or went): x in the coordinates the frames were laid out in
+    var r = canvas.getBoundingClientRect(), y = ev.clientY - r.top;
+    var x = (ev.clientX - r.left) * (r.width ? drawnWidth / r.width : 1);
     var row = rows[Math.floor(y / ROW)] || [];
     for (var i = 0; i < row.length; i++)
       if (x >= row[i].x && x < row[i].x + row[i].w) return row[i].node;
@@ -248,7 +255,12 @@ JS = r"""
     zoom = root;
     draw();
   });
-  window.addEventListener('resize', draw);
+  if (window.ResizeObserver)
+    new ResizeObserver(function () {
+      if (canvas.clientWidth && canvas.clientWidth !== drawnWidth) draw();
+    }).observe(canvas);
+  else
+    window.addEventListener('resize', draw);
   sortAll(root);
   draw();
   box.setAttribute('data-stacks', String(doc.stacks.length));
