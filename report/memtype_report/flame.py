@@ -7,7 +7,7 @@ The data travel as JSON in a non-executed <script> block: names once in a
 table, each stack as indices into it."""
 import json
 
-from . import formats
+from . import formats, progress
 
 # (key of formats.stacks() weights, label, unit) in the order of the data
 WEIGHTS = (("bytes", "bytes allocated", "B"), ("allocs", "allocations", ""),
@@ -43,6 +43,7 @@ def _json_for_html(doc):
 
 def section(dumps, no_symbolize=False):
     """The flame graph's HTML (controls, canvas, data) without its script."""
+    progress.note("the page: flame graph")
     doc = data(dumps, no_symbolize)
     opts = "".join('<option value="%d">%s</option>' % (i, label)
                    for i, (_, label, _) in enumerate(WEIGHTS))

@@ -9,7 +9,7 @@ import html
 import os
 import time
 
-from . import flame, formats, symbolize
+from . import flame, formats, progress, symbolize
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
@@ -156,6 +156,7 @@ def render(dumps, rows_of, no_symbolize=False):
                       for d in dumps)
     body = ["<h1>memtype report</h1>",
             '<p class="muted">%s &middot; made %s</p>' % (_e(progs), _e(time.strftime("%Y-%m-%d %H:%M")))]
+    progress.note("the page: types")
     rows = rows_of(dumps)
     inuse = sorted(((r["label"], r["mem"]) for r in rows), key=lambda x: -x[1])
     reqs = sorted(((r["label"], r["allocs"]) for r in rows), key=lambda x: -x[1])
