@@ -9,6 +9,7 @@ from . import dump as dumpmod
 from . import formats
 from . import live as livemod
 from . import options as opts
+from . import progress
 from . import symbolize
 
 USAGE = """memtype - a malloc debugger for unmodified programs
@@ -464,6 +465,7 @@ def _umask():
 
 def cmd_report(argv):
     args = build_report_parser().parse_args(argv)
+    progress.Progress("memtype report")  # on a terminal, after 0.5 s; erased by any output
     if args.html:
         why = check_output(args.html, args.files)
         if why:

@@ -16,6 +16,8 @@ report/c/memtype_stat.c applies the same rules."""
 import struct
 from dataclasses import dataclass, field
 
+from . import progress
+
 MAGIC = b"memtype\x1a"
 MAJOR = 1
 MINOR = 5   # the newest minor version this reader knows: 1.0 .. 1.5
@@ -262,6 +264,7 @@ def _text(b):
 
 
 def load(path):
+    progress.note("reading %s" % path.rsplit("/", 1)[-1])
     try:
         with open(path, "rb") as f:
             # The magic first: a stream that is no dump (/dev/zero, a log
