@@ -39,7 +39,8 @@ static uint32_t purge_epoch;
  * map (so a pointer into one is not ours to free and no leak-scan root). A
  * mapping unused for HUGE_CACHE_AGE_NS, the oldest when a new one would pass
  * huge_cache_limit bytes or HUGE_CACHE_SLOTS entries, and mappings larger
- * than the limit are given back with munmap. */
+ * than the limit are given back with munmap. The cache ages on huge-block
+ * calls and when a page run is freed. */
 #define HUGE_CACHE_SLOTS 16
 #define HUGE_CACHE_AGE_NS 1000000000ull /* given back after 1 s unused */
 typedef struct huge_cached_s {
@@ -282,6 +283,8 @@ mt_slab_t *mt_page_alloc_run(size_t k, size_t align_pages, bool *dirty) {
   return run;
 }
 
+static void hcache_maybe_age_locked(void);
+
 void mt_page_free_run(mt_slab_t *run) {
   mt_lock(&mt_page_lock);
   mt_segment_t *seg = mt_segment_of((uintptr_t)run);
@@ -320,6 +323,7 @@ void mt_page_free_run(mt_slab_t *run) {
     make_free_run(seg, first, n, dirty);
     maybe_purge_locked();
   }
+  hcache_maybe_age_locked();
   mt_unlock(&mt_page_lock);
 }
 
@@ -390,7 +394,8 @@ static void hcache_age_locked(uint64_t now, huge_cached_t *out, unsigned *nout) 
   }
 }
 
-/* Unmaps what the two functions above took out (page lock not held). */
+/* Unmaps what the two functions above took out (page lock not held, except
+ * from hcache_maybe_age_locked). */
 static void hcache_unmap(const huge_cached_t *out, unsigned n) {
   for (unsigned i = 0; i < n; i++)
     mt_os_unmap((void *)out[i].base, out[i].size);
@@ -402,6 +407,23 @@ static void hcache_forget_locked(const huge_cached_t *out, unsigned n) {
     segmap_set(out[i].base, out[i].size, MT_MAP_NONE, MT_MAP_NONE);
     account_map(-(ssize_t)out[i].size);
   }
+}
+
+/* Ages the cache from the page-run free path, so that a program that stops
+ * using huge blocks but goes on freeing medium blocks or slabs gets the cached
+ * mappings given back too (unmapped under the lock, as segment_release_locked
+ * does; rare: once per mapping). */
+static void hcache_maybe_age_locked(void) {
+  if (hcache_n == 0)
+    return;
+  uint64_t now = mt_os_now_ns();
+  if (now - hcache[0].when <= HUGE_CACHE_AGE_NS)
+    return;
+  huge_cached_t old[HUGE_CACHE_SLOTS];
+  unsigned nold = 0;
+  hcache_age_locked(now, old, &nold);
+  hcache_forget_locked(old, nold);
+  hcache_unmap(old, nold);
 }
 
 /* A mapping of `total` bytes from the cache, or 0: the smallest entry that

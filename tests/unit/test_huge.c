@@ -180,6 +180,20 @@ START_TEST(test_a_mapping_unused_for_a_second_is_given_back) {
 }
 END_TEST
 
+START_TEST(test_freeing_a_page_run_also_gives_back_a_mapping_unused_for_a_second) {
+  unsigned char *p = mt_malloc(5 * MiB, MT_FAM_MALLOC, 0);
+  unsigned char *run = mt_malloc(100000, MT_FAM_MALLOC, 0);
+  mt_free(p, MT_FAM_MALLOC, 0);
+  mt_page_stats_t before = page_stats();
+  usleep(1200 * 1000);
+  mt_free(run, MT_FAM_MALLOC, 0); /* a medium block: no huge call at all */
+  mt_page_stats_t after = page_stats();
+  ck_assert_uint_eq(after.huge_cache_aged - before.huge_cache_aged, 1);
+  ck_assert_uint_eq(after.huge_cached, 0);
+  ck_assert_uint_eq(mt_segmap_lookup((uintptr_t)p), MT_MAP_NONE);
+}
+END_TEST
+
 START_TEST(test_realloc_keeps_a_huge_blocks_contents_as_it_grows_moves_and_shrinks) {
   unsigned char *p = mt_malloc(3 * MiB, MT_FAM_MALLOC, 0);
   fill(p, 3 * MiB, 7);
@@ -229,6 +243,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_a_mapping_larger_than_the_bound_is_unmapped);
   tcase_add_test(tc, test_the_oldest_mappings_go_when_a_new_one_would_pass_the_bound);
   tcase_add_test(tc, test_a_mapping_unused_for_a_second_is_given_back);
+  tcase_add_test(tc, test_freeing_a_page_run_also_gives_back_a_mapping_unused_for_a_second);
   tcase_add_test(tc, test_realloc_keeps_a_huge_blocks_contents_as_it_grows_moves_and_shrinks);
   suite_add_tcase(s, tc);
   TCase *checks = tcase_create("checks");
