@@ -59,7 +59,8 @@ bool mt_page_try_grow_run(mt_slab_t *run, size_t npages);
 void *mt_huge_alloc(size_t n, size_t align, bool *dirty, mt_huge_t **hdr_out);
 /* Gives the mapping to the huge cache (bounded, aged) or back to the OS. */
 void mt_huge_free(mt_huge_t *h);
-/* Bytes the huge cache may hold (0 = no cache); the oldest go past it. */
+/* Bytes the huge cache may hold (0 = no cache); the oldest go past it.
+ * mt_init() sets it from MEMTYPE_HUGE_CACHE (whose default this is). */
 #define MT_HUGE_CACHE_DEFAULT ((size_t)128 << 20)
 void mt_huge_cache_set_limit(size_t bytes);
 /* Gives every cached mapping back to the OS. */

@@ -4,7 +4,8 @@
  * the process's resident memory with it) in a loop, a mapping unused for a
  * second is given back, a pointer into a cached mapping is not ours, realloc
  * keeps a huge block's contents whether it grows in place, moves or shrinks,
- * and with the heap checks on nothing is cached (a late access still faults).
+ * with the heap checks on nothing is cached (a late access still faults), and
+ * MEMTYPE_HUGE_CACHE sets the bound (0: no cache).
  * Each test configures memtype through its own environment before mt_init(). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -230,6 +231,31 @@ START_TEST(test_with_the_heap_checks_on_nothing_is_cached) {
 }
 END_TEST
 
+START_TEST(test_memtype_huge_cache_0_unmaps_each_freed_mapping) {
+  setenv("MEMTYPE_HUGE_CACHE", "0", 1);
+  mt_init();
+  unsigned char *p = mt_malloc(5 * MiB, MT_FAM_MALLOC, 0);
+  mt_page_stats_t before = page_stats();
+  mt_free(p, MT_FAM_MALLOC, 0);
+  mt_page_stats_t after = page_stats();
+  ck_assert_uint_eq(after.huge_cached, 0);
+  ck_assert_uint_ge(before.mapped - after.mapped, 5 * MiB);
+}
+END_TEST
+
+START_TEST(test_memtype_huge_cache_sets_the_bound) {
+  setenv("MEMTYPE_HUGE_CACHE", "8M", 1);
+  mt_init();
+  unsigned char *a = mt_malloc(5 * MiB, MT_FAM_MALLOC, 0);
+  unsigned char *b = mt_malloc(10 * MiB, MT_FAM_MALLOC, 0);
+  mt_free(a, MT_FAM_MALLOC, 0);
+  mt_free(b, MT_FAM_MALLOC, 0); /* over the bound: unmapped */
+  ck_assert_uint_eq(mt_segmap_lookup((uintptr_t)a), MT_MAP_CACHED);
+  ck_assert_uint_eq(mt_segmap_lookup((uintptr_t)b), MT_MAP_NONE);
+  ck_assert_uint_le(page_stats().huge_cached, 8 * MiB);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("huge");
   TCase *tc = tcase_create("cache");
@@ -246,8 +272,10 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_freeing_a_page_run_also_gives_back_a_mapping_unused_for_a_second);
   tcase_add_test(tc, test_realloc_keeps_a_huge_blocks_contents_as_it_grows_moves_and_shrinks);
   suite_add_tcase(s, tc);
-  TCase *checks = tcase_create("checks");
+  TCase *checks = tcase_create("options"); /* each test starts memtype itself */
   tcase_add_test(checks, test_with_the_heap_checks_on_nothing_is_cached);
+  tcase_add_test(checks, test_memtype_huge_cache_0_unmaps_each_freed_mapping);
+  tcase_add_test(checks, test_memtype_huge_cache_sets_the_bound);
   suite_add_tcase(s, checks);
   return s;
 }
