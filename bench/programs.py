@@ -17,7 +17,9 @@ as the section "Our own allocation programs" at the end of docs/benchmarks.md:
           totals over the difference of N, so start-up and exit cancel out;
   scale   CPU ns per operation of larson and prodcons as threads grow (1..16), from
           the ops/ns/cpu_ns line each program prints on stderr
-          (pairs and scale in bench/results/programs-extra.json).
+          (pairs and scale in bench/results/programs-extra.json);
+  huge    (only when asked: --parts huge --before-lib OLD.so) bigloop under glibc, an older
+          libmemtype.so, this one and tcmalloc: the huge cache's before and after.
 
 The peers are installed from Debian packages when missing (`sh scripts/deps.sh peers`,
 as root); not as root a missing one is reported `not installed`.
@@ -158,6 +160,105 @@ def run_scale(args):
 
 
 # ---------------------------------------------------------------------------
+HUGE_ARGV = ["bigloop", "40"]
+
+
+def run_huge(args):
+    """bigloop under glibc, memtype from --before-lib, memtype, tcmalloc: interleaved runs,
+    wall time and peak RSS through run_bench's launcher."""
+    exe = run_bench.build_program(args.workdir, "bigloop")
+    helper = run_bench.build_helper(args.workdir)
+    before, before_desc = run_bench.snapshot_lib(os.path.abspath(args.before_lib), args.workdir)
+    rev = run_bench.sh(["git", "-C", os.path.dirname(os.path.abspath(args.before_lib)), "describe",
+                        "--always", "--dirty"]).strip()
+    if rev:
+        before_desc += ", its tree at `%s`" % rev
+    tools = [("glibc", {}), ("memtype before", {"LD_PRELOAD": before, "MEMTYPE_OUTPUT": "off"}),
+             ("memtype", {"LD_PRELOAD": args.lib, "MEMTYPE_OUTPUT": "off"})]
+    tools += [(t, tool_env(t, args.lib, args.workdir)) for t in installed(["tcmalloc"], args.lib)]
+    got = {t: [] for t, _ in tools}
+    logs = os.path.join(args.workdir, "logs")
+    os.makedirs(logs, exist_ok=True)
+    for i in range(args.runs):
+        for t, env in tools:
+            out, err = (os.path.join(logs, "huge-%s-%d.%s" % (t.replace(" ", "_"), i, x))
+                        for x in ("stdout", "stderr"))
+            wall, st, rss, to = run_bench.run_once(helper, [exe] + HUGE_ARGV[1:], base_env(), env,
+                                                   None, out, err, 600)
+            if to or st is None or st != 0:
+                log("huge %s run %d failed" % (t, i))
+                continue
+            got[t].append(dict(wall=wall, rss=rss))
+            log("huge %-15s %6.2f s %7.1f MiB" % (t, wall, rss / 1024.0))
+    return dict(argv=" ".join(HUGE_ARGV), before=before_desc, runs=args.runs,
+                tools=[t for t, _ in tools],
+                med={t: dict(wall=statistics.median(x["wall"] for x in v),
+                             rss=statistics.median(x["rss"] for x in v), n=len(v))
+                     for t, v in got.items() if v})
+
+
+def render_huge(h):
+    g = h["med"].get("glibc")
+    out = ["### The large-block loop before and after the huge cache", "",
+           "`%s` (blocks of 2-64 MiB) with memtype before the huge cache (%s) and with it, "
+           "beside glibc and tcmalloc; %d interleaved runs, medians." % (h["argv"], h["before"],
+                                                                          h["runs"]), "",
+           "| allocator | wall | / glibc | peak RSS | / glibc |", "|---|---|---|---|---|"]
+    for t in h["tools"]:
+        m = h["med"].get(t)
+        if not m:
+            out.append("| %s | failed | | | |" % t)
+            continue
+        out.append("| %s | %.2f s | %s | %.0f MiB | %s |" % (
+            t, m["wall"], "%.2f" % (m["wall"] / g["wall"]) if g else "—", m["rss"] / 1024.0,
+            "%.2f" % (m["rss"] / g["rss"]) if g else "—"))
+    return out + [""]
+
+
+def tool_rank(t):
+    """Order of the TOOLS table (glibc, memtype modes, peers), for the tables."""
+    names = list(run_bench.TOOLS)
+    return names.index(t) if t in names else len(names)
+
+
+def findings(table, extra):
+    """Sentences computed from the saved figures."""
+    s = []
+    if table and "memtype" in table["tools"]:
+        cells = run_bench.peers_cells(table)
+        ws = table["workloads"]
+        g = {t: run_bench.geo_of(cells, t, ws, "wall") for t in table["tools"] if t != "glibc"}
+        peers = [t for t in ("mimalloc", "jemalloc", "tcmalloc") if g.get(t)]
+        if g.get("memtype"):
+            s.append("Wall time, geometric mean over the %d programs (glibc = 1): memtype %s%s."
+                     % (len(ws), run_bench.fmt_ratio(g["memtype"]),
+                        "".join(", %s %s" % (t, run_bench.fmt_ratio(g[t])) for t in peers)))
+        per = ["%s %s" % (w, run_bench.fmt_ratio(cells[(w, "memtype")]["wall"]))
+               for w in ws if "wall" in cells[(w, "memtype")]]
+        if per:
+            s.append("memtype per program, wall / glibc: %s (issue 24 asks ≤ 0.80 on each)."
+                     % ", ".join(per))
+        chk = cells.get(("larson", "memtype-checks"), {})
+        if "wall" in chk:
+            s.append("All heap checks on larson (threaded churn): %s × glibc (issue 24 asks ≤ 2)."
+                     % run_bench.fmt_ratio(chk["wall"]))
+    pairs = extra.get("pairs") or {}
+    if pairs.get("memtype", {}).get("per_pair"):
+        s.append("Instructions per malloc+free pair: memtype %.0f, %s." % (
+            pairs["memtype"]["per_pair"], ", ".join(
+                "%s %.0f" % (t, pairs[t]["per_pair"]) for t in ("glibc", "jemalloc", "mimalloc",
+                                                                 "tcmalloc")
+                if pairs.get(t, {}).get("per_pair"))))
+    for name, c in (extra.get("scale") or {}).items():
+        pts, ths = c["points"], c["threads"]
+        if len(ths) > 1 and "memtype" in pts.get(str(ths[0]), {}) and "memtype" in pts.get(str(ths[1]), {}):
+            a, b = pts[str(ths[0])]["memtype"]["cpu"], pts[str(ths[1])]["memtype"]["cpu"]
+            s.append("%s: memtype's CPU per op from %d to %d threads ×%.2f, to %d threads ×%.2f."
+                     % (name, ths[0], ths[1], b / a, ths[-1],
+                        pts.get(str(ths[-1]), {}).get("memtype", {}).get("cpu", a) / a))
+    return s
+
+
 def fnum(v):
     return "%.0f" % v if v >= 100 else "%.1f" % v
 
@@ -172,14 +273,22 @@ def render_section():
            "Four programs of our own in `bench/programs/` (issue 24): server-style churn with "
            "cross-thread frees, many small short-lived objects, a loop of large blocks, "
            "producer/consumer threads. Measured with (from the repository root):", "",
-           "```sh", COMMAND, "```", ""]
+           "```sh", COMMAND, "```", "",
+           "and the huge cache's before and after with `%s --parts huge --before-lib OLD.so "
+           "--runs 5`. Wall times come from a shared machine (its load average is in the notes of "
+           "the table); the instruction counts do not depend on the load, and the scale curves "
+           "use CPU time." % COMMAND, ""]
     if extra.get("meta"):
         m = extra["meta"]
         out += ["- instructions and scale curves: %s; %s CPUs; memtype library %s" %
                 (m["date"], m["nproc"], m["lib"]), ""]
+    found = findings(table, extra)
+    if found:
+        out += ["Computed from the figures below:", ""] + ["- " + f for f in found] + [""]
     if table:
         sec = run_bench.render(run_bench.peers_cells(table), table).split("\n")
-        sec = [l for l in sec if not l.startswith("![")]
+        sec = [l for i, l in enumerate(sec) if not l.startswith("![")
+               and not (l == "" and i and sec[i - 1] == "")]
         sec[0] = "### Wall time and peak RSS against glibc"
         sec = [("#" + l) if l.startswith("### ") and i else l for i, l in enumerate(sec)]
         out += sec
@@ -193,7 +302,7 @@ def render_section():
                 (PAIRS_N[0], PAIRS_N[1], PAIRS_N[1] - PAIRS_N[0]), "",
                 "| allocator | instructions per pair | / glibc |", "|---|---|---|"]
         g = pairs.get("glibc", {}).get("per_pair")
-        for t, v in pairs.items():
+        for t, v in sorted(pairs.items(), key=lambda kv: tool_rank(kv[0])):
             desc = run_bench.TOOLS[t].desc if t in run_bench.TOOLS else t
             if "per_pair" in v:
                 out.append("| %s | %.0f | %s |" % (desc, v["per_pair"],
@@ -201,6 +310,8 @@ def render_section():
             else:
                 out.append("| %s | failed: %s | — |" % (desc, v.get("error", "?")))
         out.append("")
+    if extra.get("huge"):
+        out += render_huge(extra["huge"])
     for name, c in (extra.get("scale") or {}).items():
         out += ["### Scale: %s as threads grow" % name, "",
                 "`%s` with the thread count varied and the total work fixed; median of %d runs "
@@ -248,13 +359,16 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--parts", default="table,pairs,scale", help="which parts to measure "
                    "(default table,pairs,scale); the others keep their saved results")
-    p.add_argument("--runs", type=int, default=3, help="runs per tool and program in the table")
+    p.add_argument("--runs", type=int, default=3, help="runs per tool and program in the table "
+                   "(and of bigloop in part huge)")
     p.add_argument("--reps", type=int, default=3, help="runs per point of the scale curves")
     p.add_argument("--tools", default=TABLE_TOOLS, help="tools of the table (default %(default)s)")
     p.add_argument("--pair-tools", default=PAIR_TOOLS, help="tools counted under callgrind")
     p.add_argument("--scale-tools", default=SCALE_TOOLS, help="tools of the scale curves")
     p.add_argument("--lib", default=os.path.join(REPO, "build", "lib", "libmemtype.so"))
     p.add_argument("--workdir", default="/tmp/mtbench")
+    p.add_argument("--before-lib", help="part `huge` (not in the default parts): bigloop with this "
+                   "libmemtype.so (memtype before the huge cache) beside --lib, glibc and tcmalloc")
     p.add_argument("--render-only", action="store_true", help="measure nothing, rewrite the doc")
     p.add_argument("--no-doc", action="store_true", help="save the results, leave the doc")
     a = p.parse_args()
@@ -274,7 +388,7 @@ def main():
             log("$ " + shlex.join(cmd))
             subprocess.run(cmd, check=True)
         extra = run_bench.load_json(EXTRA_JSON) or {}
-        if set(a.parts) & {"pairs", "scale"}:
+        if set(a.parts) & {"pairs", "scale", "huge"}:
             a.lib, lib_desc = run_bench.snapshot_lib(a.lib, a.workdir)
             meta = run_bench.machine_meta()
             meta["lib"] = lib_desc
@@ -284,6 +398,10 @@ def main():
         if "scale" in a.parts:
             extra["scale"] = run_scale(a)
             extra["reps"] = a.reps
+        if "huge" in a.parts:
+            if not a.before_lib:
+                raise SystemExit("programs.py: --parts huge needs --before-lib")
+            extra["huge"] = run_huge(a)
         run_bench.save_json(EXTRA_JSON, extra)
     if not a.no_doc:
         print(run_bench.write_doc(run_bench.MAIN_DOC))
