@@ -46,7 +46,7 @@ static uint32_t purge_epoch;
 typedef struct huge_cached_s {
   uintptr_t base; /* segment-aligned start of the mapping */
   size_t size;    /* bytes, a multiple of the page size */
-  uint64_t when;  /* mt_os_now_ns() when it was cached */
+  uint64_t when;  /* mt_os_now_ns() when it was cached, read under the page lock */
 } huge_cached_t;
 static huge_cached_t hcache[HUGE_CACHE_SLOTS];
 static unsigned hcache_n;
@@ -483,9 +483,9 @@ void *mt_huge_alloc(size_t n, size_t align, bool *dirty, mt_huge_t **hdr_out) {
   unsigned nold = 0;
   char *base = NULL;
   *dirty = false;
-  if (hcache_n) { /* read without the lock: a hint, checked again under it */
-    uint64_t now = mt_os_now_ns();
+  if (__atomic_load_n(&hcache_n, __ATOMIC_RELAXED)) { /* a hint, checked again under the lock */
     mt_lock(&mt_page_lock);
+    uint64_t now = mt_os_now_ns(); /* under the lock: entries stay in time order */
     hcache_age_locked(now, old, &nold);
     hcache_forget_locked(old, nold);
     size_t got = 0;
@@ -533,8 +533,8 @@ void *mt_huge_alloc(size_t n, size_t align, bool *dirty, mt_huge_t **hdr_out) {
 void mt_huge_free(mt_huge_t *h) {
   huge_cached_t old[HUGE_CACHE_SLOTS + 1];
   unsigned nold = 0;
-  uint64_t now = mt_os_now_ns();
   mt_lock(&mt_page_lock);
+  uint64_t now = mt_os_now_ns(); /* under the lock: entries stay in time order */
   if (h->prev)
     h->prev->next = h->next;
   else
