@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -256,6 +257,32 @@ START_TEST(test_memtype_huge_cache_sets_the_bound) {
 }
 END_TEST
 
+static void *huge_churn(void *arg) {
+  uint64_t rng = (uint64_t)(uintptr_t)arg * 7919 + 1;
+  for (int i = 0; i < 40; i++) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    size_t n = 2 * MiB + (size_t)(rng >> 33) % (8 * MiB);
+    unsigned char *p = mt_malloc(n, MT_FAM_MALLOC, 0);
+    ck_assert_ptr_nonnull(p);
+    fill(p, n, rng);
+    assert_filled(p, n, rng);
+    mt_free(p, MT_FAM_MALLOC, 0);
+  }
+  return NULL;
+}
+
+START_TEST(test_threads_sharing_the_cache_keep_their_blocks_apart) {
+  pthread_t th[4];
+  for (uintptr_t i = 0; i < 4; i++)
+    pthread_create(&th[i], NULL, huge_churn, (void *)i);
+  for (int i = 0; i < 4; i++)
+    pthread_join(th[i], NULL);
+  ck_assert(mt_page_is_valid());
+  ck_assert_uint_le(page_stats().huge_cached, MT_HUGE_CACHE_DEFAULT);
+  ck_assert_uint_eq(page_stats().huge_blocks, 0);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("huge");
   TCase *tc = tcase_create("cache");
@@ -271,6 +298,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_a_mapping_unused_for_a_second_is_given_back);
   tcase_add_test(tc, test_freeing_a_page_run_also_gives_back_a_mapping_unused_for_a_second);
   tcase_add_test(tc, test_realloc_keeps_a_huge_blocks_contents_as_it_grows_moves_and_shrinks);
+  tcase_add_test(tc, test_threads_sharing_the_cache_keep_their_blocks_apart);
   suite_add_tcase(s, tc);
   TCase *checks = tcase_create("options"); /* each test starts memtype itself */
   tcase_add_test(checks, test_with_the_heap_checks_on_nothing_is_cached);
