@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "leak.h"
 #include "os.h"
 #include "page.h"
 #include "unit.h"
@@ -257,6 +258,16 @@ START_TEST(test_memtype_huge_cache_sets_the_bound) {
 }
 END_TEST
 
+START_TEST(test_the_leak_scan_gives_the_cached_mappings_back_first) {
+  unsigned char *p = mt_malloc(5 * MiB, MT_FAM_MALLOC, 0);
+  mt_free(p, MT_FAM_MALLOC, 0);
+  ck_assert_uint_ge(page_stats().huge_cached, 5 * MiB);
+  mt_leak_scan();
+  ck_assert_uint_eq(page_stats().huge_cached, 0);
+  ck_assert_uint_eq(mt_segmap_lookup((uintptr_t)p), MT_MAP_NONE);
+}
+END_TEST
+
 static void *huge_churn(void *arg) {
   uint64_t rng = (uint64_t)(uintptr_t)arg * 7919 + 1;
   for (int i = 0; i < 40; i++) {
@@ -299,6 +310,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_freeing_a_page_run_also_gives_back_a_mapping_unused_for_a_second);
   tcase_add_test(tc, test_realloc_keeps_a_huge_blocks_contents_as_it_grows_moves_and_shrinks);
   tcase_add_test(tc, test_threads_sharing_the_cache_keep_their_blocks_apart);
+  tcase_add_test(tc, test_the_leak_scan_gives_the_cached_mappings_back_first);
   suite_add_tcase(s, tc);
   TCase *checks = tcase_create("options"); /* each test starts memtype itself */
   tcase_add_test(checks, test_with_the_heap_checks_on_nothing_is_cached);
