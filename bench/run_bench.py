@@ -115,8 +115,25 @@ WORKLOADS = {
                     what="cc1 `-O1` on a generated 160-function C file"),
     "mtchurn": dict(argv=["{dir}/mt_churn", "2", "10000000"],
                     what="2 threads, 10M malloc/free each, 1 in 8 blocks freed by the other thread"),
+    # Our own allocation programs (bench/programs/, issue 24): the group `programs`.
+    "larson":  dict(argv=["{dir}/larson", "2", "6000000"], group="programs",
+                    what="`larson 2 6000000`: 2 threads replace random 16-512 B blocks in arrays "
+                         "of 1000 that change thread every 1/32 of the run (cross-thread frees)"),
+    "smallobj": dict(argv=["{dir}/smallobj", "2000000"], group="programs",
+                     what="`smallobj 2000000`: lists of 1-32 nodes (16-96 B) and a string built "
+                          "and freed each round, a window of 4096 longer-lived objects"),
+    "bigloop": dict(argv=["{dir}/bigloop", "40"], group="programs",
+                    what="`bigloop 40`: blocks of 2-64 MiB, one word written per page, two live, "
+                         "every fourth grown with realloc"),
+    "prodcons": dict(argv=["{dir}/prodcons", "2", "1500000"], group="programs",
+                     what="`prodcons 2 1500000`: 2 producer threads send 48-1024 B messages "
+                          "through bounded queues to 2 consumers, which free them"),
 }
 DEFAULT_WORKLOADS = "python,sqlite,gcc,mtchurn"
+# --workloads NAME of a group: its workloads, measured apart (bench/results/NAME.json) and
+# rendered as their own section at the end of docs/benchmarks.md (bench/programs.py).
+GROUPS = {"programs": [w for w, d in WORKLOADS.items() if d.get("group") == "programs"]}
+PROGRAMS_SRC = os.path.join(HERE, "programs")
 
 # Inherited variables that would change what is measured; removed from the base env.
 STRIP_ENV = re.compile(r"^(LD_PRELOAD|LD_AUDIT|MALLOC_.*|MEMTYPE_.*|GLIBC_TUNABLES|PYTHONMALLOC|"
@@ -158,7 +175,17 @@ def build(workdir, workloads):
     if "gcc" in workloads:
         with open(os.path.join(workdir, "big.c"), "w") as f:
             run_checked([py, os.path.join(WORKLOAD_SRC, "gen_c.py"), "160"], stdout=f)
+    for w in workloads:
+        if WORKLOADS[w].get("group") == "programs":
+            build_program(workdir, w)
     log("built workloads into %s" % workdir)
+
+
+def build_program(workdir, name):
+    """bench/programs/NAME.c into WORKDIR/NAME (gcc -O2 -g -pthread); returns the path."""
+    exe = os.path.join(workdir, name)
+    run_checked(["gcc", "-O2", "-g", "-pthread", "-o", exe, os.path.join(PROGRAMS_SRC, name + ".c")])
+    return exe
 
 
 def build_helper(workdir):
@@ -803,6 +830,11 @@ def write_doc(out_path):
         scale.charts(sc, docs)
     if speed:
         out.append(report_speed.render(speed))
+    import programs
+    section = programs.render_section()
+    if section:
+        out.append(section)
+        programs.charts(docs)
     return write_text(out_path, out, " (and its charts)")
 
 
@@ -883,7 +915,10 @@ def parse_args():
                    help="comma-separated tools (default %s; --all: every tool; glibc is always "
                         "added)" % DEFAULT_TOOLS)
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
-                   help="comma-separated workloads (default %s)" % DEFAULT_WORKLOADS)
+                   help="comma-separated workloads (default %s), or the name of a group: "
+                        "programs (%s), whose results are kept apart in bench/results/GROUP.json "
+                        "and shown in the last section of docs/benchmarks.md"
+                        % (DEFAULT_WORKLOADS, ",".join(GROUPS["programs"])))
     p.add_argument("--lib", default=os.path.join(REPO, "build", "lib", "libmemtype.so"),
                    help="libmemtype.so for the memtype tools (default <repo>/build/lib/libmemtype.so; "
                         "it is copied to the work dir at start)")
@@ -902,6 +937,8 @@ def parse_args():
     p.add_argument("--no-write", action="store_true",
                    help="print the report, write nothing (neither the doc nor bench/results/)")
     p.add_argument("--no-build", action="store_true", help="reuse the workloads already in --workdir")
+    p.add_argument("--no-doc", action="store_true", help="save the results in bench/results/, "
+                   "leave the doc as it is")
     p.add_argument("--keep-tool-data", action="store_true",
                    help="keep tool output files (heaptrack, dmalloc logs...) in WORKDIR/tooldata")
     p.add_argument("--list", action="store_true", help="list tools and whether they are installed")
@@ -919,6 +956,10 @@ def parse_args():
         a.workloads = DEFAULT_WORKLOADS
     a.tools = [t.strip() for t in a.tools.split(",") if t.strip()]
     a.workloads = [w.strip() for w in a.workloads.split(",") if w.strip()]
+    a.group = None
+    if len(a.workloads) == 1 and a.workloads[0] in GROUPS:
+        a.group = a.workloads[0]
+        a.workloads = list(GROUPS[a.group])
     for t in a.tools:
         if t not in TOOLS:
             p.error("unknown tool %r (known: %s)" % (t, ", ".join(TOOLS)))
@@ -1077,6 +1118,8 @@ def main():
     info = run_peers(args, base_env)
     if args.no_write:
         print(render(peers_cells(info), info))
+    elif args.group:
+        save_json(os.path.join(RESULTS, args.group + ".json"), info)
     else:
         save_json(results_json(args.out), info)
     if args.before_lib:
@@ -1093,7 +1136,10 @@ def main():
             print(report_speed.render(speed))
         else:
             save_json(report_speed.RESULTS, speed)
-    if not args.no_write:
+    if args.all and not args.no_write:
+        subprocess.run([sys.executable, os.path.join(HERE, "programs.py"),
+                        "--lib", args.lib, "--workdir", args.workdir, "--no-doc"], check=True)
+    if not args.no_write and not args.no_doc:
         print(write_doc(args.out))
     log("done in %.1f min" % ((time.time() - t0) / 60.0))
     return 0

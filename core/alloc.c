@@ -87,6 +87,9 @@ void mt_init(void) {
   mt_tcache_init();
   mt_dump_note_start();
   load_options();
+  /* Heap checks on: a freed huge block is unmapped, not cached, so that a late
+   * access to it still faults and is reported (page.c, the huge cache). */
+  mt_huge_cache_set_limit(mt_check_on ? 0 : (size_t)mt_opt.huge_cache);
   __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
   if (options_from_env && mt_opt.verbose)
     print_config();
@@ -405,11 +408,15 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
   return (void *)run->start;
 }
 
-static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) {
+static void *alloc_huge(size_t n, size_t align, unsigned family, bool zero, unsigned type) {
   mt_huge_t *h;
-  void *p = mt_huge_alloc(mt_check_redzone && n < SIZE_MAX / 2 ? n + MT_REDZONE_MIN : n, align, &h);
+  bool dirty;
+  void *p = mt_huge_alloc(mt_check_redzone && n < SIZE_MAX / 2 ? n + MT_REDZONE_MIN : n, align,
+                          &dirty, &h);
   if (p == NULL)
     return out_of_memory();
+  if (zero && dirty)
+    mt_os_purge(p, h->usable & ~(MT_PAGE_SIZE - 1)); /* reads as zero, faulted in on use */
   h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               mt_check_on ? MT_STATE_BUSY : MT_STATE_LIVE, (uint8_t)family);
   h->big_size = n;
@@ -423,7 +430,7 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) 
 static void *alloc_large(size_t n, unsigned family, bool zero, unsigned type) {
   if (n <= MT_MEDIUM_MAX)
     return alloc_medium(n, 1, family, zero, type);
-  return alloc_huge(n, 0, family, type);
+  return alloc_huge(n, 0, family, zero, type);
 }
 
 /* Any size, a known type; zeroed when asked. No failure injection. */
@@ -900,7 +907,7 @@ static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc
     return alloc_small(c, n, family, type);
   if (n <= MT_MEDIUM_MAX && align <= MT_SEG_SIZE / 8)
     return alloc_medium(n, align >> MT_PAGE_SHIFT, family, false, type);
-  return alloc_huge(n, align, family, type);
+  return alloc_huge(n, align, family, false, type);
 }
 
 int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc) {

@@ -167,6 +167,7 @@ typedef struct mt_huge_s {
 #define MT_HUGE_MAGIC 0x6d746875676531ull
 
 /* segmap values */
-enum { MT_MAP_NONE = 0, MT_MAP_SEGMENT = 1, MT_MAP_HUGE = 2, MT_MAP_HUGE_TAIL = 3, MT_MAP_GUARD = 4 };
+enum { MT_MAP_NONE = 0, MT_MAP_SEGMENT = 1, MT_MAP_HUGE = 2, MT_MAP_HUGE_TAIL = 3, MT_MAP_GUARD = 4,
+       MT_MAP_CACHED = 5 /* a freed huge mapping kept in the huge cache (page.c) */ };
 
 #endif /* MT_TYPES_H */
