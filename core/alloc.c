@@ -132,12 +132,6 @@ void mt_late_init(void) {
 
 MT_HIDDEN uintptr_t mt_site_mask;
 
-/* Size(s) bits beyond the slab classes: page runs and huge blocks. */
-#define MT_CLASS_BIT_MEDIUM MT_NCLASSES
-#define MT_CLASS_BIT_HUGE (MT_NCLASSES + 1)
-#define MT_CLASS_BIT_POOL (MT_NCLASSES + 2) /* reported by memtype_type_allocated() */
-_Static_assert(MT_NCLASSES + 3 <= 128, "class bits fit the Size(s) bitmap");
-
 static unsigned type_of(uintptr_t pc) {
   mt_tcache_t *tc = mt_tls_own;
   pc &= mt_site_mask;

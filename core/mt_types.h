@@ -55,6 +55,10 @@ void mt_assert_fail(const char *expr, const char *file, int line)
 #define MT_ASSERT(e) ((void)sizeof(!(e)))
 #endif
 
+/* Return addresses an error or injected-failure event keeps (report.h,
+ * fail.h); the dump writes as many (dump_format.h, MT_DUMP_EVENT_FRAMES). */
+#define MT_EVENT_FRAMES 8
+
 /* ---- geometry ---------------------------------------------------------- */
 #define MT_SEG_SHIFT 22
 #define MT_SEG_SIZE ((uintptr_t)1 << MT_SEG_SHIFT)

@@ -289,9 +289,9 @@ void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t b
       s->allocs++;
       s->bytes_alloc += bytes;
       s->bytes_real += real;
-      if (cls < MT_NCLASSES + 2) /* not a pool's */
+      if (cls != MT_CLASS_BIT_POOL) /* the program's own pools are not malloc requests */
         mt_sizeprof_add(&retired_prof, bytes, real);
-      s->classes[cls >> 6] |= 1ull << (cls & 63);
+      s->classes[MT_CLASS_WORD(cls)] |= MT_CLASS_MASK(cls);
     } else {
       s->frees++;
       s->bytes_freed += bytes;
