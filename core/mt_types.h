@@ -50,8 +50,10 @@
 void mt_assert_fail(const char *expr, const char *file, int line)
     __attribute__((noreturn, cold));
 #ifdef MT_DEBUG
+#define MT_DEBUG_ON 1 /* for `if (MT_DEBUG_ON)` around a loop of assertions */
 #define MT_ASSERT(e) (MT_LIKELY(e) ? (void)0 : mt_assert_fail(#e, __FILE__, __LINE__))
 #else
+#define MT_DEBUG_ON 0
 #define MT_ASSERT(e) ((void)sizeof(!(e)))
 #endif
 

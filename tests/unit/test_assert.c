@@ -2,14 +2,20 @@
  * core/mt_assert.c): a failed assertion writes one line naming the
  * expression, file and line, then dies of SIGABRT; MT_ASSERT checks in a
  * Debug build (MT_DEBUG) and neither checks nor evaluates its expression in
- * the others. Each case runs the assertion in a child of its own and reads
- * the child's stderr through a pipe. */
+ * the others. In a Debug build, the invariants of the zones, the thread
+ * caches and the page map stop a program that breaks them (a slot given
+ * back twice, a slot cached twice, a run freed twice). Each case runs in a
+ * child of its own and reads the child's stderr through a pipe. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "mt_types.h"
+#include "page.h"
+#include "tcache.h"
+#include "zone.h"
 #include "unit.h"
 
 typedef struct outcome_s {
@@ -108,6 +114,69 @@ START_TEST(test_a_true_MT_ASSERT_is_silent_and_evaluated_only_in_a_debug_build) 
 }
 END_TEST
 
+#ifdef MT_DEBUG
+static void *take_one(unsigned c) {
+  void *p;
+  mt_meta_t *m;
+  ck_assert_uint_eq(mt_zone_take(c, &p, &m, 1), 1);
+  return p;
+}
+
+static void give_twice(void) {
+  mt_init();
+  unsigned c = mt_size_class(100);
+  void *keep = take_one(c), *p = take_one(c); /* keep: the slab stays partial */
+  (void)keep;
+  mt_zone_give(c, &p, 1);
+  mt_zone_give(c, &p, 1);
+}
+
+static void cache_twice(void) {
+  mt_init();
+  mt_tcache_t *tc = mt_tcache_attach();
+  ck_assert_ptr_nonnull(tc);
+  unsigned c = mt_size_class(64);
+  ck_assert(mt_tcache_refill(tc, c));
+  mt_bin_t *b = &tc->bins[c];
+  ck_assert_uint_ge(b->n, 2);
+  b->items[0] = b->items[1]; /* one slot cached twice, its meta the other's */
+  mt_tcache_flush(tc, c, b->n);
+}
+
+static void free_run_twice(void) {
+  mt_init();
+  bool dirty;
+  mt_slab_t *run = mt_page_alloc_run(3, 1, &dirty);
+  ck_assert_ptr_nonnull(run);
+  mt_page_free_run(run);
+  mt_page_free_run(run);
+}
+
+static void expect_invariant(void (*fn)(void), const char *file) {
+  outcome_t o;
+  run_child(fn, &o);
+  ck_assert_msg(WIFSIGNALED(o.status) && WTERMSIG(o.status) == SIGABRT, "status %#x: %s",
+                o.status, o.err);
+  ck_assert_ptr_nonnull(strstr(o.err, "memtype: assertion failed: "));
+  ck_assert_msg(strstr(o.err, file) != NULL, "%s", o.err);
+}
+
+START_TEST(test_a_slot_given_back_twice_stops_a_debug_build) {
+  expect_invariant(give_twice, "zone.c:");
+}
+END_TEST
+
+START_TEST(test_a_slot_cached_twice_stops_a_debug_build) {
+  expect_invariant(cache_twice, "tcache.c:");
+}
+END_TEST
+
+START_TEST(test_a_run_freed_twice_stops_a_debug_build) {
+  expect_invariant(free_run_twice, "page.c:");
+}
+END_TEST
+#endif
+
 static Suite *suite(void) {
   Suite *s = suite_create("assert");
   TCase *tc = tcase_create("assert");
@@ -116,6 +185,13 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_MT_ASSERT_checks_in_a_debug_build_only);
   tcase_add_test(tc, test_a_true_MT_ASSERT_is_silent_and_evaluated_only_in_a_debug_build);
   suite_add_tcase(s, tc);
+#ifdef MT_DEBUG /* the invariants are asserted in Debug builds only */
+  TCase *inv = tcase_create("invariants");
+  tcase_add_test(inv, test_a_slot_given_back_twice_stops_a_debug_build);
+  tcase_add_test(inv, test_a_slot_cached_twice_stops_a_debug_build);
+  tcase_add_test(inv, test_a_run_freed_twice_stops_a_debug_build);
+  suite_add_tcase(s, inv);
+#endif
   return s;
 }
 
