@@ -33,7 +33,8 @@ _Static_assert(MT_CLASS_WORDS == MT_DUMP_CLASS_WORDS, "the Size(s) bitmap as the
 #define CLASS_BIT_AGREES(name, off, text) \
   _Static_assert(MT_CLASS_BIT_##name == MT_NCLASSES + (off), "class bit " text);
 MT_DUMP_CLASS_EXTRA(CLASS_BIT_AGREES)
-_Static_assert(MT_CLASS_BITS == MT_NCLASSES + MT_DUMP_CLASS_EXTRAS, "every class bit in the format");
+_Static_assert(MT_CLASS_BITS == MT_NCLASSES + MT_DUMP_CLASS_EXTRAS,
+               "every class bit in the format");
 #define REASON_AGREES(name, value, text) \
   _Static_assert(MT_DUMP_##name == (value), "dump reason " text);
 MT_DUMP_REASONS(REASON_AGREES)

@@ -222,7 +222,6 @@ static void bin_check(const mt_bin_t *b, unsigned c, unsigned from, unsigned to)
     MT_ASSERT(b->metas[i] == &s->meta[mt_slab_index(s, a)]);
     MT_ASSERT(b->metas[i]->f.state != MT_STATE_LIVE);
   }
-  (void)b, (void)c, (void)from, (void)to;
 }
 
 void mt_tcache_flush(mt_tcache_t *tc, unsigned c, unsigned n) {

@@ -31,7 +31,8 @@ int main(void) {
   MT_DUMP_REASONS(REASON)
   printf("},\n");
   printf("  \"tags\": {");
-#define TAG(name, tag, since) printf("%s\"%s\": [%d, %d]", (tag) > 1 ? ", " : "", #name, tag, since);
+#define TAG(name, tag, since) \
+  printf("%s\"%s\": [%d, %d]", (tag) > 1 ? ", " : "", #name, tag, since);
   MT_DUMP_SECTIONS(TAG)
   printf("},\n");
   printf("  \"tag_end\": %u,\n", MT_DUMP_TAG_END);

@@ -52,8 +52,8 @@ START_TEST(test_a_failed_assertion_names_the_expression_then_aborts) {
   run_child(fail_directly, &o);
   ck_assert(WIFSIGNALED(o.status));
   ck_assert_int_eq(WTERMSIG(o.status), SIGABRT);
-  ck_assert_str_eq(o.err,
-                   "memtype: assertion failed: slot < nslots (zone.c:122); memtype will now abort\n");
+  ck_assert_str_eq(o.err, "memtype: assertion failed: slot < nslots (zone.c:122); "
+                         "memtype will now abort\n");
 }
 END_TEST
 
