@@ -135,12 +135,6 @@ void mt_late_init(void) {
 
 MT_HIDDEN uintptr_t mt_site_mask;
 
-/* Size(s) bits beyond the slab classes: page runs and huge blocks. */
-#define MT_CLASS_BIT_MEDIUM MT_NCLASSES
-#define MT_CLASS_BIT_HUGE (MT_NCLASSES + 1)
-#define MT_CLASS_BIT_POOL (MT_NCLASSES + 2) /* reported by memtype_type_allocated() */
-_Static_assert(MT_NCLASSES + 3 <= 128, "class bits fit the Size(s) bitmap");
-
 static unsigned type_of(uintptr_t pc) {
   mt_tcache_t *tc = mt_tls_own;
   pc &= mt_site_mask;
@@ -230,9 +224,16 @@ static bool block_lookup(uintptr_t a, block_t *b) {
       b->usable = run->slot_size;
       b->meta = &run->meta[idx];
       b->free_pc = run->free_pcs ? &run->free_pcs[idx] : NULL;
+      /* The slot holds a and lies in its run; the slab is carved from its class. */
+      MT_ASSERT(run->meta != NULL && run->cls < MT_NCLASSES &&
+                run->slot_size == mt_classes[run->cls].size);
+      MT_ASSERT(b->start <= a && a < b->start + b->usable);
+      MT_ASSERT(b->start + b->usable <=
+                mt_run_addr(run) + ((uintptr_t)run->npages << MT_PAGE_SHIFT));
       return b->start == a;
     }
     if (kind == MT_RUN_MEDIUM) {
+      MT_ASSERT(run->npages > 0 && mt_run_addr(run) == run->start);
       b->where = BLK_MEDIUM;
       b->run = run;
       b->start = run->start;
@@ -265,6 +266,8 @@ static bool block_lookup(uintptr_t a, block_t *b) {
     mt_huge_t *h = mt_huge_of(a);
     if (h == NULL)
       return false;
+    /* The user's bytes end where the mapping ends. */
+    MT_ASSERT(h->user + h->usable == (uintptr_t)h + h->map_size);
     b->where = BLK_HUGE;
     b->huge = h;
     b->start = h->user;

@@ -58,8 +58,12 @@ static inline size_t run_index(const mt_slab_t *run) {
   return (size_t)(run - mt_segment_of((uintptr_t)run)->runs);
 }
 
+/* A free run is binned by its length, in the dirty or the clean set; every
+ * page of it points at its first (page_head). Under the page lock. */
 static void bin_insert(mt_slab_t *run) {
   size_t b = run->npages, d = run->dirty;
+  MT_ASSERT(run->kind == MT_RUN_FREE && b > 0 && b <= DATA_PAGES && d <= 1);
+  MT_ASSERT(mt_segment_of((uintptr_t)run)->page_head[run_index(run)] == run_index(run));
   run->prev = NULL;
   run->next = bins[d][b];
   if (bins[d][b])
@@ -70,6 +74,9 @@ static void bin_insert(mt_slab_t *run) {
 
 static void bin_remove(mt_slab_t *run) {
   size_t b = run->npages, d = run->dirty;
+  MT_ASSERT(run->kind == MT_RUN_FREE && b > 0 && b <= DATA_PAGES && d <= 1);
+  MT_ASSERT(run->prev ? run->prev->next == run : bins[d][b] == run);
+  MT_ASSERT(run->next == NULL || run->next->prev == run);
   if (run->prev)
     run->prev->next = run->next;
   else
@@ -265,6 +272,9 @@ mt_slab_t *mt_page_alloc_run(size_t k, size_t align_pages, bool *dirty) {
   mt_segment_t *seg = mt_segment_of((uintptr_t)run);
   size_t first = run_index(run), total = run->npages;
   bool was_dirty = run->dirty;
+  MT_ASSERT(seg->magic == MT_SEG_MAGIC && total >= k && seg->free_pages >= k);
+  MT_ASSERT(first >= mt_seg_first_data_page && first + total <= MT_SEG_PAGES);
+  MT_ASSERT(!was_dirty || dirty_pages >= k);
   bin_remove(run);
   if (total > k)
     make_free_run(seg, first + k, total - k, was_dirty);
@@ -289,6 +299,11 @@ void mt_page_free_run(mt_slab_t *run) {
   mt_lock(&mt_page_lock);
   mt_segment_t *seg = mt_segment_of((uintptr_t)run);
   size_t first = run_index(run), n = run->npages;
+  /* An allocated run of a segment, its pages its own, counted as used. */
+  MT_ASSERT(seg->magic == MT_SEG_MAGIC && run->kind != MT_RUN_FREE);
+  MT_ASSERT(n > 0 && first >= mt_seg_first_data_page && first + n <= MT_SEG_PAGES);
+  MT_ASSERT(seg->page_head[first] == first && seg->page_head[first + n - 1] == first);
+  MT_ASSERT(used_pages >= n && seg->free_pages + n <= DATA_PAGES);
   used_pages -= n;
   seg->free_pages += (uint32_t)n;
   bool dirty = true;

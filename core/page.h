@@ -30,7 +30,9 @@ static inline mt_segment_t *mt_segment_of(uintptr_t a) {
 /* The run holding a, for an address in a segment; NULL for header pages. */
 static inline mt_slab_t *mt_run_of(uintptr_t a) {
   mt_segment_t *seg = mt_segment_of(a);
+  MT_ASSERT(seg->magic == MT_SEG_MAGIC); /* the page map said: a segment */
   uint16_t head = seg->page_head[(a & MT_SEG_MASK) >> MT_PAGE_SHIFT];
+  MT_ASSERT(head == 0 || (head <= (a & MT_SEG_MASK) >> MT_PAGE_SHIFT && head < MT_SEG_PAGES));
   return head ? &seg->runs[head] : NULL;
 }
 

@@ -449,8 +449,8 @@ static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
   v->type = e->block ? e->type : -1;
   v->kind = (uint8_t)e->kind;
   v->access = (uint8_t)e->access;
-  v->nframes = (uint8_t)(n > 8 ? 8 : n);
-  for (unsigned f = 0; f < 8; f++)
+  v->nframes = (uint8_t)(n > MT_EVENT_FRAMES ? MT_EVENT_FRAMES : n);
+  for (unsigned f = 0; f < MT_EVENT_FRAMES; f++)
     v->frames[f] = f < n ? pcs[f] : 0;
   __atomic_store_n(&v->seq, seq, __ATOMIC_RELEASE);
 }
