@@ -36,6 +36,7 @@
 #define TAG_WASTE 10u
 #define TAG_INHERITED 11u
 #define TAG_ENDING 12u
+#define TAG_RUN 13u
 #define TAG_END 0xffffffffu
 #define FLAG_COMPLETE 1u
 #define MAX_SLOTS 65536u
@@ -125,8 +126,8 @@ static void section_end(void) {
 static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
   put(MAGIC, 8);
   put16(1); /* major */
-  put16(5); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the records' failures;
-              * 1.3 WASTE; 1.4 INHERITED; 1.5 ENDING */
+  put16(6); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the records' failures;
+              * 1.3 WASTE; 1.4 INHERITED; 1.5 ENDING; 1.6 RUN */
   put16(64);
   put16(0x0102);
   put32(flags);
@@ -489,6 +490,17 @@ static void ending_section(int reason) {
   section_end();
 }
 
+/* MEMTYPE_RUN, so that `memtype run` tells its own processes' dumps from
+ * others' written to the same place. */
+static void run_section(void) {
+  uint32_t len = (uint32_t)strlen(mt_opt.run);
+  section_begin(TAG_RUN);
+  put32(len);
+  put32(0);
+  put(mt_opt.run, len);
+  section_end();
+}
+
 /* ---- signals ----------------------------------------------------------------- */
 
 static void on_dump_signal(int sig, void *info, void *uc) {
@@ -572,6 +584,11 @@ bool mt_dump_write(int reason, int sig) {
   const char *tmpl = mt_opt.output;
   if (tmpl == NULL || strcmp(tmpl, "off") == 0 || mt_os_is_secure())
     return false;
+  /* A tree's processes under plain LD_PRELOAD (a shell script's commands):
+   * only the top one writes its exit dump unless asked. A crash's dump and
+   * one on request are always written. */
+  if (reason == MT_DUMP_EXIT && !mt_opt.dump_children && mt_os_parent_has_self())
+    return false;
   static char path[4096];
   static unsigned seq;
   /* A signal's dump, or one the reporter writes before ending the process
@@ -636,6 +653,7 @@ bool mt_dump_write(int reason, int sig) {
   guard_section(ntypes);
   waste_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
   ending_section(reason);
+  run_section();
   section_begin(TAG_END);
   section_end();
   flush();

@@ -18,13 +18,13 @@
 #include <string.h>
 
 #define READER_MAJOR 1u
-#define READER_MINOR 5u /* formats 1.0 .. 1.5 */
+#define READER_MINOR 6u /* formats 1.0 .. 1.6 */
 #define TAG_END 0xffffffffu
-#define NTAGS 12u       /* tags 1 .. 12 are known */
+#define NTAGS 13u       /* tags 1 .. 13 are known */
 
 static const char *const tag_names[NTAGS + 1] = {
     "?", "PROCESS", "SIZES", "MODULES", "TYPES", "HIGHUSE",
-    "FAILURES", "ERRORS", "LEAKS", "GUARD", "WASTE", "INHERITED", "ENDING"};
+    "FAILURES", "ERRORS", "LEAKS", "GUARD", "WASTE", "INHERITED", "ENDING", "RUN"};
 
 struct memtype_stat {
   uint32_t pid;
@@ -357,6 +357,10 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
       }
     } else if (tag == 11) {
       read_inherited(st, &s);
+    } else if (tag == 13) { /* RUN: the run's identity, of no use to stat */
+      uint32_t n = (uint32_t)get(&s, 4);
+      get(&s, 4);
+      skip(&s, n);
     } else {
       walk_section(tag, &s, data);
     }
