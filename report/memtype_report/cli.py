@@ -61,6 +61,9 @@ def build_run_parser(rows):
                 a.complete_words = list(o.values)
     p.add_argument("--lib", default=None, metavar="FILE",
                    help="path of libmemtype.so to preload").complete = "file"
+    p.add_argument("--brief", action="store_true",
+                   help="at the end, only the summary: not the full reports of the run's "
+                        "errors and leaks, symbolized, that come before it")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")
     return p
 
@@ -163,7 +166,8 @@ def cmd_run(argv, lib_path, rows):
             continue  # the child got the SIGINT too; wait for it
     try:
         run_summary(output, started, glob, env.get("MEMTYPE_LOG", ""), said_why=bool(why),
-                    run_id=run_id, run_dir=run_dir, top=(proc.pid, rc, command[0]))
+                    run_id=run_id, run_dir=run_dir, top=(proc.pid, rc, command[0]),
+                    reports=not args.brief)
     except Exception as e:  # a summary must never change how the run ends
         print("memtype: no run summary: %s" % e, file=sys.stderr)
     for sig, how in old.items():
@@ -287,8 +291,33 @@ def run_dumps(output, glob, run_id, started):
     return dumps
 
 
+RUN_REPORTS = 4  # processes whose full reports `memtype run` prints at the end
+
+
+def print_run_reports(dumps, out):
+    """The full reports of a run, symbolized (file:line, demangled), before
+    its summary: the heap errors, then the leaks with their stacks, of the
+    first RUN_REPORTS processes that have any."""
+    import contextlib
+    bad = [d for d in dumps if d.errors_total]
+    leaky = [d for d in dumps if d.leaks and any(r.kind != "still reachable"
+                                                 for r in d.leaks.records)]
+    sys.stdout.flush()
+    with contextlib.redirect_stdout(out):
+        for what, ds, printer in (("heap errors", bad, print_errors),
+                                  ("leaks", leaky, print_leaks)):
+            if not ds:
+                continue
+            printer(ds[:RUN_REPORTS])
+            if len(ds) > RUN_REPORTS:
+                print("memtype: %d more processes with %s: memtype report --%s on their dumps "
+                      "(below)" % (len(ds) - RUN_REPORTS, what,
+                                   "errors" if printer is print_errors else "leaks"))
+    out.flush()
+
+
 def run_summary(output, started, glob, log="", said_why=False, run_id="", run_dir=None,
-                top=None):
+                top=None, reports=False):
     """After `memtype run`: what the run's dumps say, in a few lines, and
     the command for the full report; one line when there is none (unless
     the warning before the run said already why memtype was not inside).
@@ -317,6 +346,8 @@ def run_summary(output, started, glob, log="", said_why=False, run_id="", run_di
         if top and top[1] < 0:  # killed: SIGKILL leaves no dump, yet it is how the run ended
             print(endings_line([], extra), file=out)
         return
+    if reports:
+        print_run_reports(dumps, out)
     # A server tree is dozens of processes of a few programs: each program
     # once, with its count.
     count = {}

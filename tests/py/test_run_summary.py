@@ -3,7 +3,9 @@ it lists exactly this run's processes (each dump carries the run's identity,
 MEMTYPE_RUN), never an earlier run's dump or a neighbour's; a run's dumps
 go to a directory of its own, which the summary names; each process's end
 is said, and a process killed by a signal is never a clean one, even when
-it left no dump (SIGKILL). C (leaky_cache) and C++ (cxx_leak) programs."""
+it left no dump (SIGKILL). Before the summary, the full reports of the
+run, symbolized: heap errors, then leaks with their stacks (point 2), unless
+--brief. C (leaky_cache, stale_pointer) and C++ (cxx_leak) programs."""
 import glob
 import os
 import re
@@ -15,6 +17,7 @@ from memtype_report import dump
 
 LEAKY = os.environ.get("MEMTYPE_LEAKY_CACHE", "build/bin/leaky_cache")
 CXX_LEAK = os.environ.get("MEMTYPE_CXX_LEAK", "build/bin/cxx_leak")
+STALE = os.environ.get("MEMTYPE_STALE_POINTER", "build/bin/stale_pointer")
 
 
 def run(cwd, *args, env=None):
@@ -130,6 +133,41 @@ class Endings(unittest.TestCase):
         self.assertRegex(headline(r.stderr), r"^memtype: run summary: 2 processes \(leaky_cache, sh\); "
                                              r"0 heap errors; 1 killed by SIGKILL; leaks: ")
         self.assertRegex(r.stderr, r"sh \(pid \d+\) killed by SIGKILL, no dump")
+
+
+
+class FullReports(unittest.TestCase):
+    def test_errors_then_leaks_with_file_and_line_then_the_summary(self):
+        # stale_pointer writes to a freed block; with --trash the write is
+        # found, and the leak scan still runs (continue after the error).
+        tmp = scratch("memtype-summary.")
+        r = run(tmp, "--trash", "--on-error", "continue", "--", "/bin/sh", "-c",
+                "%s; %s" % (STALE, CXX_LEAK))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        err = r.stderr
+        errors = err.index("memtype: 1 heap error in stale_pointer (pid ")
+        leaks = err.index("memtype: leaks of cxx_leak (pid ")
+        summary = err.index("memtype: run summary: ")
+        self.assertLess(errors, leaks)
+        self.assertLess(leaks, summary)
+        self.assertRegex(err[errors:leaks], r"#1 write-after-free WRITE at 0x[0-9a-f]+ \(24 bytes "
+                                            r"into a 32-byte block of type open_session "
+                                            r"\(stale_pointer.c:17\)\)")
+        self.assertIn("  allocated at:\n    #0 open_session (stale_pointer.c:17)\n",
+                      err[errors:leaks])
+        self.assertIn("  freed at:\n    #0 close_session (stale_pointer.c:23)\n",
+                      err[errors:leaks])
+        # C++: demangled, with the file and line of the allocation.
+        self.assertRegex(err[leaks:summary], r"\n1\. 144 bytes in 3 blocks are definitely lost, "
+                                             r"type cache::make_entry\(int\) \(cxx_leak.cc:10\)")
+        self.assertIn("    #0 cache::make_entry(int) (cxx_leak.cc:10)\n", err[leaks:summary])
+
+    def test_brief_prints_only_the_summary(self):
+        tmp = scratch("memtype-summary.")
+        r = run(tmp, "--brief", "--", CXX_LEAK)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("memtype: leaks of cxx_leak", r.stderr)
+        self.assertIn("memtype: run summary: 1 process (cxx_leak)", r.stderr)
 
 
 if __name__ == "__main__":
