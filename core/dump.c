@@ -531,6 +531,17 @@ static void ending_section(int reason) {
   section_end();
 }
 
+/* MEMTYPE_RUN, so that `memtype run` tells its own processes' dumps from
+ * others' written to the same place. */
+static void run_section(void) {
+  uint32_t len = (uint32_t)strlen(mt_opt.run);
+  section_begin(MT_DUMP_TAG_RUN);
+  put32(len);
+  put32(0);
+  put(mt_opt.run, len);
+  section_end();
+}
+
 /* ---- signals ----------------------------------------------------------------- */
 
 static void on_dump_signal(int sig, void *info, void *uc) {
@@ -614,6 +625,11 @@ bool mt_dump_write(int reason, int sig) {
   const char *tmpl = mt_opt.output;
   if (tmpl == NULL || strcmp(tmpl, "off") == 0 || mt_os_is_secure())
     return false;
+  /* A tree's processes under plain LD_PRELOAD (a shell script's commands):
+   * only the top one writes its exit dump unless asked. A crash's dump and
+   * one on request are always written. */
+  if (reason == MT_DUMP_EXIT && !mt_opt.dump_children && mt_os_parent_has_self())
+    return false;
   static char path[4096];
   static unsigned seq;
   /* A signal's dump, or one the reporter writes before ending the process
@@ -678,6 +694,7 @@ bool mt_dump_write(int reason, int sig) {
   guard_section(ntypes);
   waste_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
   ending_section(reason);
+  run_section();
   section_begin(MT_DUMP_TAG_END);
   section_end();
   flush();

@@ -14,8 +14,9 @@
 #define MT_DUMP_MAGIC "memtype\x1a"
 #define MT_DUMP_MAGIC_LEN 8
 #define MT_DUMP_MAJOR 1u
-#define MT_DUMP_MINOR 5u /* 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the stat
-                          * records' failures; 1.3 WASTE; 1.4 INHERITED; 1.5 ENDING */
+#define MT_DUMP_MINOR 6u /* 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the stat
+                          * records' failures; 1.3 WASTE; 1.4 INHERITED; 1.5 ENDING;
+                          * 1.6 RUN */
 #define MT_DUMP_HEADER_SIZE 64u
 #define MT_DUMP_BYTE_ORDER 0x0102u
 #define MT_DUMP_FLAGS_OFFSET 16u /* rewritten last, with MT_DUMP_FLAG_COMPLETE */
@@ -46,7 +47,8 @@
   X(GUARD, 9, 2)            \
   X(WASTE, 10, 3)           \
   X(INHERITED, 11, 4)       \
-  X(ENDING, 12, 5)
+  X(ENDING, 12, 5)          \
+  X(RUN, 13, 6)
 #define MT_DUMP_TAG_END 0xffffffffu
 
 #define MT_DUMP_TAG_ENUM_(name, tag, since) MT_DUMP_TAG_##name = tag,

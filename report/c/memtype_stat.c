@@ -371,6 +371,10 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
       }
     } else if (tag == MT_DUMP_TAG_INHERITED) {
       read_inherited(st, &s);
+    } else if (tag == MT_DUMP_TAG_RUN) { /* RUN: the run's identity, of no use to stat */
+      uint32_t n = (uint32_t)get(&s, 4);
+      get(&s, 4);
+      skip(&s, n);
     } else {
       walk_section(tag, &s, data);
     }

@@ -23,7 +23,7 @@ from . import progress
 # against it.
 MAGIC = b"memtype\x1a"
 MAJOR = 1
-MINOR = 5   # the newest minor version this reader knows: 1.0 .. 1.5
+MINOR = 6   # the newest minor version this reader knows: 1.0 .. 1.6
 HEADER = "<8sHHHHIIII32x"   # magic, major, minor, header_size, byte_order, flags, nslots, ...
 HEADER_SIZE = 64
 BYTE_ORDER = 0x0102
@@ -53,11 +53,12 @@ WASTE_MAX = 65536   # a bound on WASTE's counts: more is corruption
 CLASS_EXTRA = ("pages", "huge", "pool")   # the classes bits after the last size class
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
 TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE, TAG_INHERITED, TAG_ENDING = 7, 8, 9, 10, 11, 12
+TAG_RUN = 13
 TAG_END = 0xFFFFFFFF
 TAG_NAMES = {TAG_PROCESS: "PROCESS", TAG_SIZES: "SIZES", TAG_MODULES: "MODULES",
              TAG_TYPES: "TYPES", TAG_HIGHUSE: "HIGHUSE", TAG_FAILURES: "FAILURES",
              TAG_ERRORS: "ERRORS", TAG_LEAKS: "LEAKS", TAG_GUARD: "GUARD", TAG_WASTE: "WASTE",
-             TAG_INHERITED: "INHERITED", TAG_ENDING: "ENDING"}
+             TAG_INHERITED: "INHERITED", TAG_ENDING: "ENDING", TAG_RUN: "RUN"}
 REQUIRED = (TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES)   # in every 1.x dump
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -245,6 +246,7 @@ class Dump:
     guard_budget: int = 0     # memguard's budget in pages
     waste: object = None      # Waste (format 1.3 on), else None
     ending: object = None     # Ending (format 1.4 on), else None
+    run: str = ""             # MEMTYPE_RUN, the run that wrote it (format 1.6 on)
 
     def class_names(self, bitmap):
         out = []
@@ -410,6 +412,9 @@ def parse(data, path="<bytes>"):
             how, status, sig, via = c.u(ENDING_RECORD, "ending")
             d.ending = Ending(ENDING_HOW[how] if how < len(ENDING_HOW) else str(how), status,
                               sig, ENDING_VIA[via] if via < len(ENDING_VIA) else str(via))
+        elif tag == TAG_RUN:
+            n, _ = c.u("II", "run")
+            d.run = _text(c.take(n, "run"))
         else:
             d.unknown_sections.append(tag)
             c.pos = c.end

@@ -208,9 +208,10 @@ class RunSummary(unittest.TestCase):
                                        r"leaks: definitely lost 96 bytes in 2 blocks, indirectly "
                                        r"lost 480 bytes in 10 blocks, possibly lost 64 bytes in 1 blocks")
             self.assertRegex(r.stderr, r"memtype: most memory in use at exit: .*new_node \(leaky.c:27\)")
-            f, = glob.glob(os.path.join(tmp, "*.mtd"))
-            self.assertIn("memtype: dumps: %s; full report: memtype report --leaks --errors --table"
-                          % os.path.basename(f), r.stderr)
+            f, = glob.glob(os.path.join(tmp, "memtype-run.leaky.1", "*.mtd"))
+            self.assertIn("memtype: dumps of this run in memtype-run.leaky.1/: %s; full report: "
+                          "memtype report --leaks --errors --table %s\n" % (
+                              os.path.basename(f), os.path.relpath(f, tmp)), r.stderr)
         finally:
             shutil.rmtree(tmp)
 

@@ -57,6 +57,9 @@ static void init_with(const char *const *vars) {
   snprintf(tmpl, sizeof(tmpl), "%s/unit.%%p.mtd", dir);
   snprintf(path, sizeof(path), "%s/unit.%d.mtd", dir, (int)getpid());
   setenv("MEMTYPE_OUTPUT", tmpl, 1);
+  /* Check runs each test in a forked child of a process that holds memtype
+   * too: without this only the top process would write its exit dump. */
+  setenv("MEMTYPE_DUMP_CHILDREN", "1", 1);
   for (; vars && vars[0]; vars += 2)
     setenv(vars[0], vars[1], 1);
   mt_init();
