@@ -105,5 +105,7 @@ MT_EXPORT void *dlopen(const char *file, int flags) {
 MT_EXPORT void *dlmopen(Lmid_t ns, const char *file, int flags) {
   if (MT_UNLIKELY(mt_rebind_wanted(flags, ns == LM_ID_BASE)))
     return dlmopen_rebound(ns, file, flags, MT_CALLER);
+  if (MT_UNLIKELY(mt_lc_on) && ns == LM_ID_BASE) /* other namespaces: their own libc */
+    return dlopen_checked(file, flags, MT_CALLER);
   return real_dlmopen()(ns, file, flags);
 }

@@ -36,6 +36,7 @@
 #include "../core/options.h"
 #include "../core/page.h"
 #include "../core/report.h"
+#include "../core/zone.h"
 #include "../memguard/memguard.h"
 
 /* ---- data ------------------------------------------------------------------ */
@@ -111,12 +112,46 @@ static MT_NOINLINE MT_COLD void check_slow(enum lc_fn fn, uintptr_t a, size_t n,
   mt_report(&e);
 }
 
+/* The common case inline: [a, a + n) inside a live block of a slab or a
+ * page run (the page map's byte, the run's descriptor, for a slab a
+ * multiply for the slot, the metadata word), as the fast free finds a slot.
+ * Anything else (huge and guarded blocks, a bad range) goes to check_slow.
+ * Medium run starts: block_lookup's (a run's first page is its block). */
+static inline bool in_live_block(uintptr_t a, size_t n) {
+  mt_slab_t *s = mt_run_of(a);
+  if (s == NULL)
+    return false;
+  mt_meta_t m;
+  size_t off, usable;
+  uint8_t kind = __atomic_load_n(&s->kind, __ATOMIC_ACQUIRE);
+  if (kind == MT_RUN_SLAB) {
+    uint32_t idx = mt_slab_index(s, a);
+    if (idx >= s->nslots)
+      return false;
+    m = s->meta[idx];
+    off = (size_t)(a - s->start) - (size_t)idx * s->slot_size;
+    usable = s->slot_size;
+  } else if (kind == MT_RUN_MEDIUM) {
+    m = s->run_meta;
+    off = (size_t)(a - s->start);
+    usable = (size_t)s->npages << MT_PAGE_SHIFT;
+  } else {
+    return false;
+  }
+  size_t lim = mt_check_redzone ? m.f.size : usable; /* what malloc_usable_size says */
+  return m.f.state == MT_STATE_LIVE && off < lim && n <= lim - off;
+}
+
 /* One compare when the range is not in the heap (the stack, globals, a
  * mapping): the page map's byte for its first address. */
 static inline void check(enum lc_fn fn, const void *p, size_t n, int access) {
   uintptr_t a = (uintptr_t)p;
-  if (n != 0 && mt_segmap_lookup(a) != MT_MAP_NONE)
-    check_slow(fn, a, n, access);
+  if (n == 0)
+    return;
+  uint8_t map = mt_segmap_lookup(a);
+  if (MT_LIKELY(map == MT_MAP_NONE) || (map == MT_MAP_SEGMENT && in_live_block(a, n)))
+    return;
+  check_slow(fn, a, n, access);
 }
 #define W(fn, p, n) check(fn, p, n, MT_ACCESS_WRITE)
 #define R(fn, p, n) check(fn, p, n, MT_ACCESS_READ)
@@ -139,19 +174,21 @@ static void *lc_memset(void *d, int c, size_t n) {
   return REAL(LC_MEMSET, void *(*)(void *, int, size_t))(d, c, n);
 }
 
-typedef char *(*str_fn)(char *, const char *);
 typedef char *(*strn_fn)(char *, const char *, size_t);
+/* The string copies measure the source to check it, then copy that many
+ * bytes with libc's memcpy rather than scan it again (the same bytes land:
+ * source and destination may not overlap). */
 static char *lc_strcpy(char *d, const char *s) {
   size_t n = strlen(s) + 1;
   R(LC_STRCPY, s, n);
   W(LC_STRCPY, d, n);
-  return REAL(LC_STRCPY, str_fn)(d, s);
+  return REAL(LC_MEMCPY, copy_fn)(d, s, n);
 }
 static char *lc_stpcpy(char *d, const char *s) {
   size_t n = strlen(s) + 1;
   R(LC_STPCPY, s, n);
   W(LC_STPCPY, d, n);
-  return REAL(LC_STPCPY, str_fn)(d, s);
+  return (char *)REAL(LC_MEMCPY, copy_fn)(d, s, n) + n - 1;
 }
 /* strncpy writes n bytes whatever the source's length (NULs pad it). */
 static char *lc_strncpy(char *d, const char *s, size_t n) {
@@ -166,7 +203,8 @@ static char *lc_strcat(char *d, const char *s) {
   size_t dn = strlen(d), sn = strlen(s);
   R(LC_STRCAT, s, sn + 1);
   W(LC_STRCAT, d, dn + sn + 1);
-  return REAL(LC_STRCAT, str_fn)(d, s);
+  REAL(LC_MEMCPY, copy_fn)(d + dn, s, sn + 1);
+  return d;
 }
 static char *lc_strncat(char *d, const char *s, size_t n) {
   size_t dn = strlen(d), sn = strnlen(s, n);
@@ -261,11 +299,12 @@ void mt_lc_install(void) {
     return;
   /* libmemtype defines none of the names: the next definition is libc's
    * (RTLD_NEXT also passes over a non-PIE program's PLT entry, which would
-   * lead back here). snprintf goes through vsnprintf. */
+   * lead back here). snprintf goes through vsnprintf, strcpy, stpcpy and
+   * strcat through memcpy. */
   for (unsigned i = 0; i < LC_COUNT; i++)
     real[i] = (uintptr_t)dlsym(RTLD_NEXT, lc_names[i]);
   for (unsigned i = 0; i < LC_COUNT; i++)
-    ours[i] = real[i] && (i != LC_SNPRINTF || real[LC_VSNPRINTF]) ? checked[i] : 0;
+    ours[i] = real[i] && real[LC_MEMCPY] && real[LC_VSNPRINTF] ? checked[i] : 0;
   mt_lc_on = true;
   unsigned objects = 0;
   unsigned slots = mt_rebind_redirect(lc_names, ours, LC_COUNT, real[LC_MEMCPY], NULL, &objects);

@@ -235,6 +235,18 @@ static void lc_memcpy_src(int bad) {
   release(s);
   release(d);
 }
+/* a page run and a block of its own mapping */
+static void lc_memcpy_run(int bad) {
+  char *d = make(opaque(10000)), *s = make(opaque(10001));
+  at_memcpy(d, s, opaque(bad ? 10001 : 10000));
+  release(s);
+  release(d);
+}
+static void lc_memset_huge(int bad) {
+  char *d = make(opaque(3u << 20));
+  at_memset(d, opaque(bad ? (3u << 20) + 1 : 3u << 20));
+  release(d);
+}
 static void lc_memmove(int bad) {
   char *d = make(opaque(N)), *s = make(opaque(N + 1));
   at_memmove(d, s, opaque(bad ? N + 1 : N));
@@ -469,7 +481,7 @@ static const struct {
     C(lc_strcat),      C(lc_strncat),      C(lc_read),          C(lc_pread),
     C(lc_recv),        C(lc_fread),        C(lc_fgets),         C(lc_getline),
     C(lc_snprintf),    C(lc_strftime),     C(lc_stpcpy),        C(lc_pread64),
-    C(lc_getdelim),    C(lc_vsnprintf),     C(uaf_r),            C(uaf_w),
+    C(lc_getdelim),    C(lc_vsnprintf),    C(lc_memcpy_run),    C(lc_memset_huge),     C(uaf_r),            C(uaf_w),
     C(double_free),    C(invalid_free_interior), C(invalid_free_stack),
     C(invalid_free_global), C(realloc_freed), C(leak_block),    C(leak_list),
 #undef C
