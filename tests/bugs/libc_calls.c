@@ -2,7 +2,9 @@
  * is not a plain PLT call of the program: `libc_calls bad|ok dlopen` copies
  * 41 (bad) or 40 bytes into a 40-byte block from a library loaded with
  * dlopen after start; `libc_calls bad|ok pointer` does it through a
- * function pointer to memcpy kept in a data word. Prints "done" at the end. */
+ * function pointer to memcpy kept in a data word; `libc_calls bad|ok freed`
+ * copies 40 bytes into a 40-byte block freed before (bad) or live. Prints
+ * "done" at the end. */
 #include <dlfcn.h>
 #include <limits.h>
 #include <stdio.h>
@@ -38,6 +40,12 @@ int main(int argc, char **argv) {
     copy(d, s, n);
   } else if (strcmp(argv[2], "pointer") == 0) {
     call_through(d, s, n);
+  } else if (strcmp(argv[2], "freed") == 0) {
+    char *e = malloc(40);
+    free(bad ? d : e);
+    call_through(d, s, 40); /* bad: into the freed block */
+    if (bad)
+      d = malloc(40);
   } else {
     return 2;
   }

@@ -728,13 +728,19 @@ class LibcRangeChecks(unittest.TestCase):
         self.caught("libc_calls", "bad", self.HEADLINE, detected="call_through",
                     extra_args=("pointer",))
 
+    def test_a_copy_into_a_freed_block_is_a_use_after_free_at_the_call(self):
+        r = self.caught("libc_calls", "bad", r"use-after-free WRITE at 0x[0-9a-f]+ \(0 bytes into "
+                        r"a 40-byte block of type main\+0x[0-9a-f]+ \(libc_calls\)\)",
+                        detected="call_through", freed="main", extra_args=("freed",))
+        self.assertIn("memcpy writes 40 bytes in a freed block", r.stderr)
+
     def test_guard_pages_turn_them_on_too(self):
         self.caught("libc_calls", "bad", self.HEADLINE, detected="plugin_copy",
                     extra_args=("dlopen",), MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0",
                     MEMTYPE_GUARD="*", MEMTYPE_GUARD_COST="100", MEMTYPE_GUARD_RSS="0")
 
     def test_the_look_alikes_are_not_flagged(self):
-        for how in ("dlopen", "pointer"):
+        for how in ("dlopen", "pointer", "freed"):
             r = subprocess.run([os.path.join(BIN, "libc_calls"), "ok", how],
                                env=dict(clean_env(), LD_PRELOAD=LIB, MEMTYPE_OUTPUT="off", **CHECKS),
                                capture_output=True, text=True, timeout=120)
