@@ -973,6 +973,7 @@ bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out) {
         continue; /* in flux, or a slot never handed out: no block to speak of */
       out->start = b.start;
       out->size = requested_size(&b);
+      out->usable = mt_check_redzone || b.where == BLK_GUARD ? out->size : b.usable;
       out->type = (int)b.meta->f.type;
       out->live = state == MT_STATE_LIVE;
       out->free_pc = !out->live && b.free_pc ? *b.free_pc : 0;
