@@ -176,11 +176,14 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
   return (void *)run->start;
 }
 
-static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) {
+static void *alloc_huge(size_t n, size_t align, unsigned family, bool zero, unsigned type) {
   mt_huge_t *h;
-  void *p = mt_huge_alloc(n < SIZE_MAX / 2 ? n + mt_hook_slack : n, align, &h);
+  bool dirty;
+  void *p = mt_huge_alloc(n < SIZE_MAX / 2 ? n + mt_hook_slack : n, align, &dirty, &h);
   if (p == NULL)
     return out_of_memory();
+  if (zero && dirty)
+    mt_os_purge(p, h->usable & ~(MT_PAGE_SIZE - 1)); /* reads as zero, faulted in on use */
   h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               mt_hook_slots ? MT_STATE_BUSY : MT_STATE_LIVE, (uint8_t)family);
   h->big_size = n;
@@ -194,7 +197,7 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) 
 static void *alloc_large(size_t n, unsigned family, bool zero, unsigned type) {
   if (n <= MT_MEDIUM_MAX)
     return alloc_medium(n, 1, family, zero, type);
-  return alloc_huge(n, 0, family, type);
+  return alloc_huge(n, 0, family, zero, type);
 }
 
 /* Any size, a known type; zeroed when asked. No failure injection. */
@@ -533,7 +536,7 @@ static void *alloc_aligned(size_t n, size_t align, unsigned family, unsigned typ
     return alloc_small(c, n, family, type);
   if (n <= MT_MEDIUM_MAX && align <= MT_SEG_SIZE / 8)
     return alloc_medium(n, align >> MT_PAGE_SHIFT, family, false, type);
-  return alloc_huge(n, align, family, type);
+  return alloc_huge(n, align, family, false, type);
 }
 
 int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc) {

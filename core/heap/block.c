@@ -36,6 +36,8 @@ bool mt_block_lookup_other(uintptr_t a, uint8_t map, mt_block_t *b) {
     mt_huge_t *h = mt_huge_of(a);
     if (h == NULL)
       return false;
+    /* The user's bytes end where the mapping ends. */
+    MT_ASSERT(h->user + h->usable == (uintptr_t)h + h->map_size);
     of_huge(h, b);
     return a == h->user;
   }
@@ -112,6 +114,9 @@ bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out) {
         continue; /* in flux, or a slot never handed out: no block to speak of */
       out->start = b.start;
       out->size = mt_block_size(&b);
+      /* With redzones (slack after every block) or a guarded block, the program
+       * may use only what it asked for; otherwise what malloc_usable_size says. */
+      out->usable = mt_hook_slack || b.kind == MT_BLOCK_GUARD ? out->size : b.usable;
       out->type = (int)b.meta->f.type;
       out->live = state == MT_STATE_LIVE;
       out->free_pc = !out->live && b.free_pc ? *b.free_pc : 0;

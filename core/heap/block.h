@@ -80,6 +80,7 @@ typedef struct mt_near_s {
   bool guarded;      /* a guard-page block (MEMTYPE_GUARD) */
   uintptr_t start;   /* the block's first byte */
   size_t size;       /* its requested size */
+  size_t usable;     /* bytes the program may use, as malloc_usable_size says */
   int type;          /* its type */
   uintptr_t free_pc; /* where it was freed, 0 when unknown */
 } mt_near_t;
@@ -125,9 +126,15 @@ static inline bool mt_block_lookup(uintptr_t a, mt_block_t *b) {
     if (idx >= run->nslots)
       return false;
     mt_block_of_slot(run, idx, b);
+    /* The slot holds a and lies in its run; the slab is carved from its class. */
+    MT_ASSERT(run->meta != NULL && run->cls < MT_NCLASSES &&
+              run->slot_size == mt_classes[run->cls].size);
+    MT_ASSERT(b->start <= a && a < b->start + b->usable);
+    MT_ASSERT(b->start + b->usable <= mt_run_addr(run) + ((uintptr_t)run->npages << MT_PAGE_SHIFT));
     return b->start == a;
   }
   if (kind == MT_RUN_MEDIUM) {
+    MT_ASSERT(run->npages > 0 && mt_run_addr(run) == run->start);
     mt_block_of_run(run, b);
     return b->start == a;
   }

@@ -80,6 +80,9 @@ void mt_init(void) {
   mt_tcache_init();
   mt_dump_note_start();
   load_options();
+  /* Heap checks on: a freed huge block is unmapped, not cached, so that a late
+   * access to it still faults and is reported (page.c, the huge cache). */
+  mt_huge_cache_set_limit(mt_check_on ? 0 : (size_t)mt_opt.huge_cache);
   __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
   if (options_from_env && mt_opt.verbose)
     print_config();
