@@ -104,9 +104,9 @@ def _table(headers, rows):
 
 
 def render(dumps, rows_of, no_symbolize=False):
-    from .cli import type_label
+    from .model import type_label
     """The page for these dumps. rows_of(group) gives the vmstat -m rows of a
-    group of dumps (cli.merge_types)."""
+    group of dumps (model.merge_types)."""
     progs = ", ".join("%s (pid %d, %s)" % (os.path.basename(d.exe) or "?", d.pid, d.reason)
                       for d in dumps)
     body = ["<h1>memtype report</h1>",
