@@ -46,7 +46,7 @@ def main(argv, top=False):
             sys.stdout.write("\033[H\033[2J")
         print_table([d], rows, args.lines,
                     growth=None if not top or last is None else
-                    {r["label"]: r["mem"] for r in last})
+                    {r.label: r.in_use_bytes for r in last})
         sys.stdout.flush()
         if not top:
             return 0

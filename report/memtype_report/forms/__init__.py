@@ -1,6 +1,6 @@
 """The views of `memtype report`, one module per form (types, leaks, errors,
 failures, waste, json, folded, html), over the model (model.py), and the
-text helpers they share."""
+text helpers they share. Printers only: what they print is in the model."""
 from .. import symbolize
 
 

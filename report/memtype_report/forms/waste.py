@@ -1,14 +1,12 @@
 """`memtype report --waste`: MALLOC_PROFILE's table and the waste by type."""
-import os
-
 from .. import formats
-from ..model import by_program, merge_types
+from ..model import Process, by_program, merge_types
 
 
 def print_waste(dumps, rows, lines=30):
     """MALLOC_PROFILE's waste table, then the totals (exact: bytes handed out
-    minus bytes requested) overall and by type."""
-    procs = ", ".join("%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid) for d in dumps)
+    minus bytes requested) overall and by type (rows: model.TypeRow)."""
+    procs = ", ".join(Process(d).title for d in dumps)
     if all(d.waste is None for d in dumps):
         print("memtype: %s: no size profile in this dump (format 1.3 or later has one)" % procs)
         return
@@ -32,17 +30,16 @@ def print_waste(dumps, rows, lines=30):
     waste = max(0, real - asked)
     print("Total memory used: %d bytes; total waste: %d bytes (%.1f%%) -- exact: bytes handed "
           "out minus bytes requested" % (real, waste, 100.0 * waste / real if real else 0))
-    by = [r for r in rows if r.get("real")]
-    by.sort(key=lambda r: (-(r["real"] - r["ba"]), r["label"]))
+    by = [r for r in rows if r.bytes_real]
+    by.sort(key=lambda r: (-(r.bytes_real - r.bytes_alloc), r.label))
     if by:
-        width = max([20] + [min(100, len(r["label"])) for r in by[:lines]])
+        width = max([20] + [min(100, len(r.label)) for r in by[:lines]])
         print("%-*s %10s %12s %12s %12s %7s" % (width, "Type", "Requests", "Requested",
                                                 "Handed out", "Waste", "Waste%"))
         for r in by[:lines]:
-            w = max(0, r["real"] - r["ba"])
-            print("%-*s %10d %12d %12d %12d %6.1f%%" % (width, r["label"][:width], r["allocs"],
-                                                        r["ba"], r["real"], w,
-                                                        100.0 * w / r["real"]))
+            print("%-*s %10d %12d %12d %12d %6.1f%%" % (width, r.label[:width], r.allocs,
+                                                        r.bytes_alloc, r.bytes_real, r.waste,
+                                                        100.0 * r.waste / r.bytes_real))
 
 
 def show(dumps, args):
