@@ -97,7 +97,7 @@ def main(argv, lib_path, options_def, version="?"):
     if cmd == "sweep":
         return sweep.main(rest, lib_path)
     if cmd == "completion":
-        return completion.main(rest, rows)
+        return completion.main(rest, parsers(rows))
     print("memtype: error: unknown command %r\n" % cmd, file=sys.stderr)
     sys.stderr.write(USAGE)
     return 2

@@ -11,9 +11,9 @@ def parser():
     return p
 
 
-def main(argv, rows):
+def main(argv, parsers):
+    """parsers: every command's parser by name (cli.parsers())."""
     parser().parse_args(argv)
     from .. import completion
-    from ..cli import parsers
-    sys.stdout.write(completion.bash(parsers(rows)))
+    sys.stdout.write(completion.bash(parsers))
     return 0

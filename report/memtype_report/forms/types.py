@@ -37,7 +37,8 @@ def print_table(dumps, rows, lines, growth=None):
         if growth is not None:
             delta = mem - growth.get(r.label, 0)
             mark = "%+dK" % (delta // 1024) if delta else ""
-            line += "  " + ("\033[1m%s\033[0m" % mark if delta > 0 and sys.stdout.isatty() else mark)
+            bold = delta > 0 and sys.stdout.isatty()
+            line += "  " + ("\033[1m%s\033[0m" % mark if bold else mark)
         print(line)
     if len(rows) > lines:
         print("... %d more types (--lines N shows more)" % (len(rows) - lines))
