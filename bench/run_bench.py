@@ -19,6 +19,7 @@ Run from anywhere; typical use from the repository root:
 """
 
 import argparse
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -97,6 +98,9 @@ TOOLS = {
     "glibcchk":  Tool(env={"MALLOC_CHECK_": "3", "MALLOC_PERTURB_": "165", "LD_PRELOAD": f"{L}/libc_malloc_debug.so.0"}, desc="glibc malloc_debug MALLOC_CHECK_=3"),
 }
 DEFAULT_TOOLS = "glibc,memtype"
+# --before-lib: the library the memtype tools are compared with, as "<tool>@before" tools
+# run in the same interleaved rounds ({lib_before} in their environment; set in main()).
+BEFORE_LIB = [""]
 
 # Workloads: name -> program argv ({dir} = work dir), extra env, stdin file.
 # "gcc" runs cc1 (the compiler proper) directly so that wait4 measures the
@@ -111,8 +115,25 @@ WORKLOADS = {
                     what="cc1 `-O1` on a generated 160-function C file"),
     "mtchurn": dict(argv=["{dir}/mt_churn", "2", "10000000"],
                     what="2 threads, 10M malloc/free each, 1 in 8 blocks freed by the other thread"),
+    # Our own allocation programs (bench/programs/, issue 24): the group `programs`.
+    "larson":  dict(argv=["{dir}/larson", "2", "6000000"], group="programs",
+                    what="`larson 2 6000000`: 2 threads replace random 16-512 B blocks in arrays "
+                         "of 1000 that change thread every 1/32 of the run (cross-thread frees)"),
+    "smallobj": dict(argv=["{dir}/smallobj", "2000000"], group="programs",
+                     what="`smallobj 2000000`: lists of 1-32 nodes (16-96 B) and a string built "
+                          "and freed each round, a window of 4096 longer-lived objects"),
+    "bigloop": dict(argv=["{dir}/bigloop", "40"], group="programs",
+                    what="`bigloop 40`: blocks of 2-64 MiB, one word written per page, two live, "
+                         "every fourth grown with realloc"),
+    "prodcons": dict(argv=["{dir}/prodcons", "2", "1500000"], group="programs",
+                     what="`prodcons 2 1500000`: 2 producer threads send 48-1024 B messages "
+                          "through bounded queues to 2 consumers, which free them"),
 }
 DEFAULT_WORKLOADS = "python,sqlite,gcc,mtchurn"
+# --workloads NAME of a group: its workloads, measured apart (bench/results/NAME.json) and
+# rendered as their own section at the end of docs/benchmarks.md (bench/programs.py).
+GROUPS = {"programs": [w for w, d in WORKLOADS.items() if d.get("group") == "programs"]}
+PROGRAMS_SRC = os.path.join(HERE, "programs")
 
 # Inherited variables that would change what is measured; removed from the base env.
 STRIP_ENV = re.compile(r"^(LD_PRELOAD|LD_AUDIT|MALLOC_.*|MEMTYPE_.*|GLIBC_TUNABLES|PYTHONMALLOC|"
@@ -154,7 +175,17 @@ def build(workdir, workloads):
     if "gcc" in workloads:
         with open(os.path.join(workdir, "big.c"), "w") as f:
             run_checked([py, os.path.join(WORKLOAD_SRC, "gen_c.py"), "160"], stdout=f)
+    for w in workloads:
+        if WORKLOADS[w].get("group") == "programs":
+            build_program(workdir, w)
     log("built workloads into %s" % workdir)
+
+
+def build_program(workdir, name):
+    """bench/programs/NAME.c into WORKDIR/NAME (gcc -O2 -g -pthread); returns the path."""
+    exe = os.path.join(workdir, name)
+    run_checked(["gcc", "-O2", "-g", "-pthread", "-o", exe, os.path.join(PROGRAMS_SRC, name + ".c")])
+    return exe
 
 
 def build_helper(workdir):
@@ -186,7 +217,7 @@ def subst(s, **kw):
 
 def missing_reason(name, tool, lib):
     """None if the tool can run here, otherwise why not."""
-    pre = subst(tool.env.get("LD_PRELOAD", ""), lib=lib)
+    pre = subst(tool.env.get("LD_PRELOAD", ""), lib=lib, lib_before=BEFORE_LIB[0])
     for p in pre.replace(":", " ").split():
         if not os.path.exists(p):
             return "not installed (%s missing)" % p
@@ -197,8 +228,9 @@ def missing_reason(name, tool, lib):
 
 def tool_invocation(tool, lib):
     """Human-readable 'env A=B prefix' for the report."""
-    parts = ["%s=%s" % (k, subst(v, lib=lib, data="DATA")) for k, v in tool.env.items()]
-    parts += [subst(a, lib=lib, data="DATA") for a in tool.prefix]
+    parts = ["%s=%s" % (k, subst(v, lib=lib, lib_before=BEFORE_LIB[0], data="DATA"))
+             for k, v in tool.env.items()]
+    parts += [subst(a, lib=lib, lib_before=BEFORE_LIB[0], data="DATA") for a in tool.prefix]
     return " ".join(parts) if parts else "(nothing)"
 
 
@@ -300,7 +332,8 @@ def run_workload(wname, tname, tool, i, args, base_env, ctx):
     os.makedirs(data, exist_ok=True)
     os.makedirs(logs, exist_ok=True)
     asm = os.path.join(args.workdir, "cc1-out-%s-%d.s" % (tname, i))
-    kw = dict(dir=args.workdir, cc1=ctx["cc1"], asm=asm, lib=args.run_lib, data=data)
+    kw = dict(dir=args.workdir, cc1=ctx["cc1"], asm=asm, lib=args.run_lib,
+              lib_before=BEFORE_LIB[0], data=data)
     prog = [subst(a, **kw) for a in w["argv"]]
     prefix = [subst(a, **kw) for a in tool.prefix]
     env = dict(w.get("env", {}))
@@ -597,6 +630,25 @@ def peers_cells(info):
     return summarize(results, info["tools"], info["workloads"])
 
 
+def before_after(info):
+    """--before-lib: for each memtype tool, the median over rounds of the paired wall ratio
+    tool / tool@before per workload, and their geometric mean (lines to print)."""
+    out = []
+    for t in [t for t in info["tools"] if t + "@before" in info["tools"]]:
+        meds = []
+        for w in info["workloads"]:
+            a = info["results"].get("%s/%s" % (w, t), [])
+            b = info["results"].get("%s/%s@before" % (w, t), [])
+            rs = [x["wall"] / y["wall"] for x, y in zip(a, b)
+                  if x["status"] == "ok" and y["status"] == "ok" and y["wall"] > 0]
+            if rs:
+                meds.append(statistics.median(rs))
+                out.append("  %-18s %-8s after/before %.3f (%d rounds)" % (t, w, meds[-1], len(rs)))
+        if len(meds) == len(info["workloads"]):
+            out.append("  %-18s geometric mean after/before %.3f" % (t, geomean(meds)))
+    return out
+
+
 def short_fail(txt):
     for k, v in SHORT_FAIL:
         if txt.startswith(k):
@@ -778,6 +830,11 @@ def write_doc(out_path):
         scale.charts(sc, docs)
     if speed:
         out.append(report_speed.render(speed))
+    import programs
+    section = programs.render_section()
+    if section:
+        out.append(section)
+        programs.charts(docs)
     return write_text(out_path, out, " (and its charts)")
 
 
@@ -858,10 +915,17 @@ def parse_args():
                    help="comma-separated tools (default %s; --all: every tool; glibc is always "
                         "added)" % DEFAULT_TOOLS)
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
-                   help="comma-separated workloads (default %s)" % DEFAULT_WORKLOADS)
+                   help="comma-separated workloads (default %s), or the name of a group: "
+                        "programs (%s), whose results are kept apart in bench/results/GROUP.json "
+                        "and shown in the last section of docs/benchmarks.md"
+                        % (DEFAULT_WORKLOADS, ",".join(GROUPS["programs"])))
     p.add_argument("--lib", default=os.path.join(REPO, "build", "lib", "libmemtype.so"),
                    help="libmemtype.so for the memtype tools (default <repo>/build/lib/libmemtype.so; "
                         "it is copied to the work dir at start)")
+    p.add_argument("--before-lib", default="",
+                   help="a second libmemtype.so (e.g. a build of an earlier commit): every "
+                        "selected memtype tool also runs with it as <tool>@before, interleaved, "
+                        "and the after/before geometric means are printed at the end")
     p.add_argument("--workdir", default="/tmp/mtbench", help="build/scratch dir (default /tmp/mtbench)")
     p.add_argument("--timeout", type=float, default=300.0,
                    help="seconds before a run is killed and reported 'timed out' (default 300; "
@@ -873,6 +937,8 @@ def parse_args():
     p.add_argument("--no-write", action="store_true",
                    help="print the report, write nothing (neither the doc nor bench/results/)")
     p.add_argument("--no-build", action="store_true", help="reuse the workloads already in --workdir")
+    p.add_argument("--no-doc", action="store_true", help="save the results in bench/results/, "
+                   "leave the doc as it is")
     p.add_argument("--keep-tool-data", action="store_true",
                    help="keep tool output files (heaptrack, dmalloc logs...) in WORKDIR/tooldata")
     p.add_argument("--list", action="store_true", help="list tools and whether they are installed")
@@ -890,6 +956,10 @@ def parse_args():
         a.workloads = DEFAULT_WORKLOADS
     a.tools = [t.strip() for t in a.tools.split(",") if t.strip()]
     a.workloads = [w.strip() for w in a.workloads.split(",") if w.strip()]
+    a.group = None
+    if len(a.workloads) == 1 and a.workloads[0] in GROUPS:
+        a.group = a.workloads[0]
+        a.workloads = list(GROUPS[a.group])
     for t in a.tools:
         if t not in TOOLS:
             p.error("unknown tool %r (known: %s)" % (t, ", ".join(TOOLS)))
@@ -901,6 +971,16 @@ def parse_args():
     if "glibc" in a.tools:
         a.tools.remove("glibc")
     a.tools = ["glibc"] + list(dict.fromkeys(a.tools))
+    if a.before_lib:
+        a.before_lib = os.path.abspath(a.before_lib)
+        if not os.path.exists(a.before_lib):
+            p.error("--before-lib %s: no such file" % a.before_lib)
+        for t in [t for t in a.tools if t.startswith("memtype")]:
+            old = TOOLS[t]
+            TOOLS[t + "@before"] = dataclasses.replace(
+                old, env={k: v.replace("{lib}", "{lib_before}") for k, v in old.env.items()},
+                desc=old.desc + " (--before-lib)")
+            a.tools.insert(a.tools.index(t) + 1, t + "@before")
     scale.check_args(p, a)
     return a
 
@@ -1030,13 +1110,21 @@ def main():
     else:
         args.run_lib, args.lib_desc = args.lib, ""
     args.lib_snapshot = args.run_lib
+    if args.before_lib:
+        BEFORE_LIB[0], before_desc = snapshot_lib(args.before_lib, args.workdir)
+        log("before library: %s" % before_desc)
 
     t0 = time.time()
     info = run_peers(args, base_env)
     if args.no_write:
         print(render(peers_cells(info), info))
+    elif args.group:
+        save_json(os.path.join(RESULTS, args.group + ".json"), info)
     else:
         save_json(results_json(args.out), info)
+    if args.before_lib:
+        print("after (--lib) / before (--before-lib), median of paired wall ratios:")
+        print("\n".join(before_after(info)))
     if args.all:
         import scale
         data = scale.run(args, save=not args.no_write)
@@ -1048,7 +1136,10 @@ def main():
             print(report_speed.render(speed))
         else:
             save_json(report_speed.RESULTS, speed)
-    if not args.no_write:
+    if args.all and not args.no_write:
+        subprocess.run([sys.executable, os.path.join(HERE, "programs.py"),
+                        "--lib", args.lib, "--workdir", args.workdir, "--no-doc"], check=True)
+    if not args.no_write and not args.no_doc:
         print(write_doc(args.out))
     log("done in %.1f min" % ((time.time() - t0) / 60.0))
     return 0

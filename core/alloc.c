@@ -87,6 +87,9 @@ void mt_init(void) {
   mt_tcache_init();
   mt_dump_note_start();
   load_options();
+  /* Heap checks on: a freed huge block is unmapped, not cached, so that a late
+   * access to it still faults and is reported (page.c, the huge cache). */
+  mt_huge_cache_set_limit(mt_check_on ? 0 : (size_t)mt_opt.huge_cache);
   __atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
   if (options_from_env && mt_opt.verbose)
     print_config();
@@ -131,12 +134,6 @@ void mt_late_init(void) {
 /* ---- helpers -------------------------------------------------------------- */
 
 MT_HIDDEN uintptr_t mt_site_mask;
-
-/* Size(s) bits beyond the slab classes: page runs and huge blocks. */
-#define MT_CLASS_BIT_MEDIUM MT_NCLASSES
-#define MT_CLASS_BIT_HUGE (MT_NCLASSES + 1)
-#define MT_CLASS_BIT_POOL (MT_NCLASSES + 2) /* reported by memtype_type_allocated() */
-_Static_assert(MT_NCLASSES + 3 <= 128, "class bits fit the Size(s) bitmap");
 
 static unsigned type_of(uintptr_t pc) {
   mt_tcache_t *tc = mt_tls_own;
@@ -227,9 +224,16 @@ static bool block_lookup(uintptr_t a, block_t *b) {
       b->usable = run->slot_size;
       b->meta = &run->meta[idx];
       b->free_pc = run->free_pcs ? &run->free_pcs[idx] : NULL;
+      /* The slot holds a and lies in its run; the slab is carved from its class. */
+      MT_ASSERT(run->meta != NULL && run->cls < MT_NCLASSES &&
+                run->slot_size == mt_classes[run->cls].size);
+      MT_ASSERT(b->start <= a && a < b->start + b->usable);
+      MT_ASSERT(b->start + b->usable <=
+                mt_run_addr(run) + ((uintptr_t)run->npages << MT_PAGE_SHIFT));
       return b->start == a;
     }
     if (kind == MT_RUN_MEDIUM) {
+      MT_ASSERT(run->npages > 0 && mt_run_addr(run) == run->start);
       b->where = BLK_MEDIUM;
       b->run = run;
       b->start = run->start;
@@ -262,6 +266,8 @@ static bool block_lookup(uintptr_t a, block_t *b) {
     mt_huge_t *h = mt_huge_of(a);
     if (h == NULL)
       return false;
+    /* The user's bytes end where the mapping ends. */
+    MT_ASSERT(h->user + h->usable == (uintptr_t)h + h->map_size);
     b->where = BLK_HUGE;
     b->huge = h;
     b->start = h->user;
@@ -405,11 +411,15 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
   return (void *)run->start;
 }
 
-static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) {
+static void *alloc_huge(size_t n, size_t align, unsigned family, bool zero, unsigned type) {
   mt_huge_t *h;
-  void *p = mt_huge_alloc(mt_check_redzone && n < SIZE_MAX / 2 ? n + MT_REDZONE_MIN : n, align, &h);
+  bool dirty;
+  void *p = mt_huge_alloc(mt_check_redzone && n < SIZE_MAX / 2 ? n + MT_REDZONE_MIN : n, align,
+                          &dirty, &h);
   if (p == NULL)
     return out_of_memory();
+  if (zero && dirty)
+    mt_os_purge(p, h->usable & ~(MT_PAGE_SIZE - 1)); /* reads as zero, faulted in on use */
   h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               mt_check_on ? MT_STATE_BUSY : MT_STATE_LIVE, (uint8_t)family);
   h->big_size = n;
@@ -423,7 +433,7 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) 
 static void *alloc_large(size_t n, unsigned family, bool zero, unsigned type) {
   if (n <= MT_MEDIUM_MAX)
     return alloc_medium(n, 1, family, zero, type);
-  return alloc_huge(n, 0, family, type);
+  return alloc_huge(n, 0, family, zero, type);
 }
 
 /* Any size, a known type; zeroed when asked. No failure injection. */
@@ -900,7 +910,7 @@ static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc
     return alloc_small(c, n, family, type);
   if (n <= MT_MEDIUM_MAX && align <= MT_SEG_SIZE / 8)
     return alloc_medium(n, align >> MT_PAGE_SHIFT, family, false, type);
-  return alloc_huge(n, align, family, type);
+  return alloc_huge(n, align, family, false, type);
 }
 
 int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc) {
@@ -963,6 +973,7 @@ bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out) {
         continue; /* in flux, or a slot never handed out: no block to speak of */
       out->start = b.start;
       out->size = requested_size(&b);
+      out->usable = mt_check_redzone || b.where == BLK_GUARD ? out->size : b.usable;
       out->type = (int)b.meta->f.type;
       out->live = state == MT_STATE_LIVE;
       out->free_pc = !out->live && b.free_pc ? *b.free_pc : 0;

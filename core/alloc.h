@@ -41,6 +41,7 @@ typedef struct mt_near_s {
   bool guarded;      /* a guard-page block (MEMTYPE_GUARD) */
   uintptr_t start;   /* the block's first byte */
   size_t size;       /* its requested size */
+  size_t usable;     /* bytes the program may use, as malloc_usable_size says */
   int type;          /* its type */
   uintptr_t free_pc; /* where it was freed, 0 when unknown */
 } mt_near_t;

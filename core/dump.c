@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dump.h"
+#include "dump_format.h"
 #include "fail.h"
 #include "leak.h"
 #include "live.h"
@@ -23,22 +24,20 @@
 #include "sizeclass.h"
 #include "tcache.h"
 
-#define MAGIC "memtype\x1a"
-#define TAG_PROCESS 1u
-#define TAG_SIZES 2u
-#define TAG_MODULES 3u
-#define TAG_TYPES 4u
-#define TAG_HIGHUSE 5u
-#define TAG_FAILURES 6u
-#define TAG_ERRORS 7u
-#define TAG_LEAKS 8u
-#define TAG_GUARD 9u
-#define TAG_WASTE 10u
-#define TAG_INHERITED 11u
-#define TAG_ENDING 12u
-#define TAG_END 0xffffffffu
-#define FLAG_COMPLETE 1u
 #define MAX_SLOTS 65536u
+
+/* What the core keeps is what the format holds (dump_format.h). */
+_Static_assert(MT_EVENT_FRAMES == MT_DUMP_EVENT_FRAMES, "event stacks as the dump writes them");
+_Static_assert(MT_LEAK_KINDS == MT_DUMP_LEAK_KINDS, "leak kinds as the dump writes them");
+_Static_assert(MT_CLASS_WORDS == MT_DUMP_CLASS_WORDS, "the Size(s) bitmap as the dump writes it");
+#define CLASS_BIT_AGREES(name, off, text) \
+  _Static_assert(MT_CLASS_BIT_##name == MT_NCLASSES + (off), "class bit " text);
+MT_DUMP_CLASS_EXTRA(CLASS_BIT_AGREES)
+_Static_assert(MT_CLASS_BITS == MT_NCLASSES + MT_DUMP_CLASS_EXTRAS,
+               "every class bit in the format");
+#define REASON_AGREES(name, value, text) \
+  _Static_assert(MT_DUMP_##name == (value), "dump reason " text);
+MT_DUMP_REASONS(REASON_AGREES)
 
 typedef struct writer_s {
   int fd;
@@ -98,15 +97,23 @@ static void put32(uint32_t v) { put(&v, 4); }
 static void put64(uint64_t v) { put(&v, 8); }
 
 static void pad8(void) {
-  static const char zero[8];
-  size_t at = (size_t)((w.off + w.n) & 7);
+  static const char zero[MT_DUMP_ALIGN];
+  size_t at = (size_t)((w.off + w.n) % MT_DUMP_ALIGN);
   if (at)
-    put(zero, 8 - at);
+    put(zero, MT_DUMP_ALIGN - at);
 }
+
+/* The file offset the next byte goes to. */
+static uint64_t here(void) { return w.off + w.n; }
+
+/* Debug builds check each fixed record against the format's size: a field
+ * added here and not in dump_format.h (or the readers) stops the test. */
+#define RECORD_BEGIN(at) uint64_t at __attribute__((unused)) = here()
+#define RECORD_END(at, size) MT_ASSERT(here() - (at) == (size))
 
 static void section_begin(uint32_t tag) {
   pad8();
-  w.section = w.off + w.n;
+  w.section = here();
   put32(tag);
   put32(0);
   put64(0); /* length, patched by section_end */
@@ -115,26 +122,28 @@ static void section_begin(uint32_t tag) {
 static void section_end(void) {
   pad8();
   flush();
-  uint64_t len = w.off - w.section - 16;
+  uint64_t len = w.off - w.section - MT_DUMP_SECTION_HEADER;
   if (!w.err)
-    mt_os_pwrite_all(w.fd, &len, 8, w.section + 8, &w.err);
+    mt_os_pwrite_all(w.fd, &len, sizeof(len), w.section + 8, &w.err); /* after tag, reserved */
 }
 
 /* ---- sections -------------------------------------------------------------- */
 
 static void header(uint32_t flags, uint32_t nslots, uint32_t ntypes, uint32_t reason) {
-  put(MAGIC, 8);
-  put16(1); /* major */
-  put16(5); /* minor: 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the records' failures;
-              * 1.3 WASTE; 1.4 INHERITED; 1.5 ENDING */
-  put16(64);
-  put16(0x0102);
+  RECORD_BEGIN(head);
+  put(MT_DUMP_MAGIC, MT_DUMP_MAGIC_LEN);
+  put16(MT_DUMP_MAJOR);
+  put16(MT_DUMP_MINOR);
+  put16(MT_DUMP_HEADER_SIZE);
+  put16(MT_DUMP_BYTE_ORDER);
+  MT_ASSERT(here() == MT_DUMP_FLAGS_OFFSET);
   put32(flags);
   put32(nslots);
   put32(ntypes);
   put32(reason);
-  static const char reserved[32];
+  static const char reserved[MT_DUMP_HEADER_RESERVED];
   put(reserved, sizeof(reserved));
+  RECORD_END(head, MT_DUMP_HEADER_SIZE);
 }
 
 static void process_section(int sig) {
@@ -146,7 +155,8 @@ static void process_section(int sig) {
   uint32_t argc = 0;
   for (long i = 0; i < clen; i++)
     argc += cmdline[i] == '\0';
-  section_begin(TAG_PROCESS);
+  section_begin(MT_DUMP_TAG_PROCESS);
+  RECORD_BEGIN(head);
   put32((uint32_t)mt_os_getpid());
   put32((uint32_t)mt_os_getppid());
   put64(start_ns);
@@ -155,6 +165,7 @@ static void process_section(int sig) {
   put32(argc);
   put32((uint32_t)elen);
   put32(0);
+  RECORD_END(head, MT_DUMP_PROCESS_FIXED);
   put(exe, (size_t)elen);
   for (long i = 0, s = 0; i < clen; i++)
     if (cmdline[i] == '\0') {
@@ -174,30 +185,34 @@ static void inherited_section(unsigned ntypes) {
   uint64_t bytes;
   for (unsigned t = 0; t < ntypes; t++)
     count += mt_tcache_inherited(t, &bytes) != 0;
-  section_begin(TAG_INHERITED);
+  section_begin(MT_DUMP_TAG_INHERITED);
   put32(count);
   put32(0);
   for (unsigned t = 0; t < ntypes; t++) {
     uint64_t blocks = mt_tcache_inherited(t, &bytes);
     if (blocks == 0)
       continue;
+    RECORD_BEGIN(rec);
     put32(t);
     put32(0);
     put64(blocks);
     put64(bytes);
+    RECORD_END(rec, MT_DUMP_INHERITED_RECORD);
   }
   section_end();
 }
 
 static void sizes_section(void) {
-  section_begin(TAG_SIZES);
+  section_begin(MT_DUMP_TAG_SIZES);
   put32(MT_NCLASSES);
   put32(0);
   for (unsigned c = 0; c < MT_NCLASSES; c++) {
+    RECORD_BEGIN(rec);
     put32(mt_classes[c].size);
     put32(mt_classes[c].npages);
     put32(mt_classes[c].nslots);
     put32(0);
+    RECORD_END(rec, MT_DUMP_CLASS_RECORD);
   }
   section_end();
 }
@@ -212,10 +227,12 @@ static void put_module(const mt_module_t *m) {
     plen = 65535;
   if (idlen > 65535)
     idlen = 0;
+  RECORD_BEGIN(head);
   put64(base);
   put16((uint16_t)plen);
   put16((uint16_t)idlen);
   put32(0);
+  RECORD_END(head, MT_DUMP_MODULE_FIXED);
   put(path, plen);
   if (idlen)
     put(id, idlen);
@@ -226,7 +243,7 @@ static void modules_section(void) {
   mt_modules_sync(); /* a no-op in a handler or a report: the snapshot as it is */
   unsigned n;
   const mt_module_t *mods = mt_modules_pin(&n);
-  section_begin(TAG_MODULES);
+  section_begin(MT_DUMP_TAG_MODULES);
   put32(n);
   put32(0);
   for (unsigned i = 0; i < n; i++)
@@ -245,7 +262,7 @@ static const mt_typestat_t *slot_stat(mt_typestat_t *const *slot, unsigned type)
 }
 
 static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, unsigned ntypes) {
-  section_begin(TAG_TYPES);
+  section_begin(MT_DUMP_TAG_TYPES);
   put32(ntypes);
   put32((uint32_t)mt_opt.depth);
   for (unsigned t = 0; t < ntypes; t++) {
@@ -257,16 +274,18 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
     size_t name_len = name ? strlen(name) : 0;
     if (name_len > 65535)
       name_len = 65535;
-    put32(t);
-    put16((uint16_t)npcs);
-    put16((uint16_t)name_len);
     /* Count, then write: a record can change in between, never appear. */
     for (unsigned s = 0; s < nslots; s++) {
       const mt_typestat_t *st = slot_stat(slots[s], t);
       nrec += st && !stat_is_zero(st);
     }
+    RECORD_BEGIN(rec);
+    put32(t);
+    put16((uint16_t)npcs);
+    put16((uint16_t)name_len);
     put32(nrec);
     put32(0);
+    RECORD_END(rec, MT_DUMP_TYPE_FIXED);
     for (unsigned f = 0; f < npcs; f++)
       put64(stack[f]);
     if (name_len) {
@@ -283,22 +302,24 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
       v->frees = __atomic_load_n(&st->frees, __ATOMIC_RELAXED);
       v->bytes_alloc = __atomic_load_n(&st->bytes_alloc, __ATOMIC_RELAXED);
       v->bytes_freed = __atomic_load_n(&st->bytes_freed, __ATOMIC_RELAXED);
-      v->classes[0] = __atomic_load_n(&st->classes[0], __ATOMIC_RELAXED);
-      v->classes[1] = __atomic_load_n(&st->classes[1], __ATOMIC_RELAXED);
+      for (unsigned k = 0; k < MT_CLASS_WORDS; k++)
+        v->classes[k] = __atomic_load_n(&st->classes[k], __ATOMIC_RELAXED);
       v->failures = __atomic_load_n(&st->failures, __ATOMIC_RELAXED);
+      RECORD_BEGIN(stat);
       put32(s);
       put32(v->failures > UINT32_MAX ? UINT32_MAX : (uint32_t)v->failures);
       put64(v->allocs);
       put64(v->frees);
       put64(v->bytes_alloc);
       put64(v->bytes_freed);
-      put64(v->classes[0]);
-      put64(v->classes[1]);
+      for (unsigned k = 0; k < MT_CLASS_WORDS; k++)
+        put64(v->classes[k]);
+      RECORD_END(stat, MT_DUMP_STAT_RECORD);
       written++;
     }
     /* A slot emptied since counting: keep the promised record count. */
     for (; written < nrec; written++) {
-      static const char zero[56];
+      static const char zero[MT_DUMP_STAT_RECORD];
       put(zero, sizeof(zero));
     }
   }
@@ -316,20 +337,23 @@ static void failures_section(void) {
   uint32_t n = 0;
   for (uint64_t q = first; q <= total; q++)
     n += __atomic_load_n(&ev[(q - 1) % MT_FAIL_EVENTS].seq, __ATOMIC_ACQUIRE) == q;
-  section_begin(TAG_FAILURES);
+  section_begin(MT_DUMP_TAG_FAILURES);
+  RECORD_BEGIN(head);
   put64(total);
   put64(mt_fail_eligible());
   put64(mt_fail_seed());
   put64((uint64_t)mt_opt.failure_rate);
   put32(n);
   put32(0);
+  RECORD_END(head, MT_DUMP_FAILURES_HEADER);
   uint32_t written = 0;
   for (uint64_t q = first; q <= total && written < n; q++) {
     mt_fail_event_t e = ev[(q - 1) % MT_FAIL_EVENTS];
     if (e.seq != q)
       continue;
-    if (e.nframes > 8)
-      e.nframes = 8;
+    if (e.nframes > MT_DUMP_EVENT_FRAMES)
+      e.nframes = MT_DUMP_EVENT_FRAMES;
+    RECORD_BEGIN(rec);
     put64(e.seq);
     put64(e.eligible);
     put64(e.time_ns);
@@ -339,12 +363,13 @@ static void failures_section(void) {
     put16(e.family);
     put32(e.nframes);
     put32(0);
-    for (unsigned f = 0; f < 8; f++)
+    for (unsigned f = 0; f < MT_DUMP_EVENT_FRAMES; f++)
       put64(f < e.nframes ? e.frames[f] : 0);
+    RECORD_END(rec, MT_DUMP_FAILURE_RECORD);
     written++;
   }
   for (; written < n; written++) { /* overwritten meanwhile: keep the count */
-    static const char zero[112];
+    static const char zero[MT_DUMP_FAILURE_RECORD];
     put(zero, sizeof(zero));
   }
   section_end();
@@ -366,15 +391,18 @@ static void errors_section(void) {
   uint32_t n = 0;
   for (uint64_t q = first; q <= last; q++)
     n += __atomic_load_n(&ev[(q - 1) % MT_ERR_EVENTS].seq, __ATOMIC_ACQUIRE) == q;
-  section_begin(TAG_ERRORS);
+  section_begin(MT_DUMP_TAG_ERRORS);
+  RECORD_BEGIN(head);
   put64(total);
   put32(n);
   put32(0);
+  RECORD_END(head, MT_DUMP_ERRORS_HEADER);
   uint32_t written = 0;
   for (uint64_t q = first; q <= last && written < n; q++) {
     mt_err_event_t e = ev[(q - 1) % MT_ERR_EVENTS];
     if (e.seq != q)
       continue;
+    RECORD_BEGIN(rec);
     put64(e.seq);
     put64(e.time_ns);
     put64(e.addr);
@@ -385,13 +413,14 @@ static void errors_section(void) {
     put32((uint32_t)e.type);
     put16(e.kind);
     put16(e.access);
-    put32(e.nframes > 8 ? 8 : e.nframes);
-    for (unsigned f = 0; f < 8; f++)
+    put32(e.nframes > MT_DUMP_EVENT_FRAMES ? MT_DUMP_EVENT_FRAMES : e.nframes);
+    for (unsigned f = 0; f < MT_DUMP_EVENT_FRAMES; f++)
       put64(f < e.nframes ? e.frames[f] : 0);
+    RECORD_END(rec, MT_DUMP_ERROR_RECORD);
     written++;
   }
   for (; written < n; written++) {
-    static const char zero[128];
+    static const char zero[MT_DUMP_ERROR_RECORD];
     put(zero, sizeof(zero));
   }
   section_end();
@@ -402,21 +431,26 @@ static void leaks_section(void) {
   const mt_leak_result_t *r = mt_leak_result();
   if (r == NULL)
     return;
-  section_begin(TAG_LEAKS);
+  section_begin(MT_DUMP_TAG_LEAKS);
+  RECORD_BEGIN(head);
   put32(r->nrecs);
-  put32(MT_LEAK_KINDS);
-  for (unsigned k = 0; k < MT_LEAK_KINDS; k++) {
+  put32(MT_DUMP_LEAK_KINDS);
+  for (unsigned k = 0; k < MT_DUMP_LEAK_KINDS; k++) {
     put64(r->bytes[k]);
     put64(r->blocks[k]);
   }
   put64(r->ns);
   put64(r->scanned_roots);
+  RECORD_END(head,
+             MT_DUMP_COUNT_HEADER + MT_DUMP_LEAK_KINDS * MT_DUMP_LEAK_TOTAL + MT_DUMP_LEAK_FACTS);
   for (uint32_t i = 0; i < r->nrecs; i++) {
+    RECORD_BEGIN(rec);
     put64(r->recs[i].bytes);
     put64(r->recs[i].blocks);
     put64(r->recs[i].sample);
     put32(r->recs[i].type);
     put32(r->recs[i].kind);
+    RECORD_END(rec, MT_DUMP_LEAK_RECORD);
   }
   section_end();
 }
@@ -429,19 +463,23 @@ static void guard_section(unsigned ntypes) {
   uint32_t n = 0;
   for (unsigned t = 0; t < ntypes; t++)
     n += (mt_guard_count(t) | mt_guard_misses(t)) != 0;
-  section_begin(TAG_GUARD);
+  section_begin(MT_DUMP_TAG_GUARD);
+  RECORD_BEGIN(head);
   put64(mt_guard_pages_live());
   put64(mt_guard_budget_pages());
   put32(n);
   put32(0);
+  RECORD_END(head, MT_DUMP_GUARD_HEADER);
   for (unsigned t = 0, done = 0; t < ntypes && done < n; t++) {
     uint64_t g = mt_guard_count(t), m = mt_guard_misses(t);
     if ((g | m) == 0)
       continue;
+    RECORD_BEGIN(rec);
     put32(t);
     put32(0);
     put64(g);
     put64(m);
+    RECORD_END(rec, MT_DUMP_GUARD_RECORD);
     done++;
   }
   section_end();
@@ -455,14 +493,16 @@ static void waste_section(mt_typestat_t *const *const *slots, unsigned nslots, u
   static mt_sizeprof_t prof;
   if (!mt_tcache_sum_sizes(&prof))
     return;
-  section_begin(TAG_WASTE);
+  section_begin(MT_DUMP_TAG_WASTE);
   put32(MT_WASTE_BUCKETS);
   put32(ntypes);
   for (unsigned b = 0; b < MT_WASTE_BUCKETS; b++)
     put64(prof.requests[b]);
+  RECORD_BEGIN(head);
   put64(prof.large_requests);
   put64(prof.large_bytes);
   put64(prof.large_real);
+  RECORD_END(head, MT_DUMP_WASTE_LARGE);
   for (unsigned t = 0; t < ntypes; t++) {
     uint64_t real = 0;
     for (unsigned s = 0; s < nslots; s++) {
@@ -481,11 +521,24 @@ static void ending_section(int reason) {
   mt_ending_t e = *mt_life_ending();
   if (reason == MT_DUMP_SIGNAL)
     memset(&e, 0, sizeof(e)), e.how = MT_END_RUNNING;
-  section_begin(TAG_ENDING);
+  section_begin(MT_DUMP_TAG_ENDING);
+  RECORD_BEGIN(head);
   put32(e.how);
   put32((uint32_t)e.status);
   put32(e.signal);
   put32(e.via);
+  RECORD_END(head, MT_DUMP_ENDING_SIZE);
+  section_end();
+}
+
+/* MEMTYPE_RUN, so that `memtype run` tells its own processes' dumps from
+ * others' written to the same place. */
+static void run_section(void) {
+  uint32_t len = (uint32_t)strlen(mt_opt.run);
+  section_begin(MT_DUMP_TAG_RUN);
+  put32(len);
+  put32(0);
+  put(mt_opt.run, len);
   section_end();
 }
 
@@ -572,6 +625,11 @@ bool mt_dump_write(int reason, int sig) {
   const char *tmpl = mt_opt.output;
   if (tmpl == NULL || strcmp(tmpl, "off") == 0 || mt_os_is_secure())
     return false;
+  /* A tree's processes under plain LD_PRELOAD (a shell script's commands):
+   * only the top one writes its exit dump unless asked. A crash's dump and
+   * one on request are always written. */
+  if (reason == MT_DUMP_EXIT && !mt_opt.dump_children && mt_os_parent_has_self())
+    return false;
   static char path[4096];
   static unsigned seq;
   /* A signal's dump, or one the reporter writes before ending the process
@@ -624,7 +682,7 @@ bool mt_dump_write(int reason, int sig) {
   modules_section();
   types_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
   inherited_section(ntypes);
-  section_begin(TAG_HIGHUSE);
+  section_begin(MT_DUMP_TAG_HIGHUSE);
   put32(ntypes);
   put32(0);
   for (unsigned t = 0; t < ntypes; t++)
@@ -636,13 +694,14 @@ bool mt_dump_write(int reason, int sig) {
   guard_section(ntypes);
   waste_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
   ending_section(reason);
-  section_begin(TAG_END);
+  run_section();
+  section_begin(MT_DUMP_TAG_END);
   section_end();
   flush();
   /* Last: mark the file whole. */
-  uint32_t flags = FLAG_COMPLETE;
+  uint32_t flags = MT_DUMP_FLAG_COMPLETE;
   if (!w.err)
-    mt_os_pwrite_all(fd, &flags, 4, 16, &w.err);
+    mt_os_pwrite_all(fd, &flags, sizeof(flags), MT_DUMP_FLAGS_OFFSET, &w.err);
   mt_os_close(fd);
   bool ok = !w.err;
   if (!ok) {

@@ -83,8 +83,8 @@ static void record(mt_fail_event_t *e, uint64_t seq, uint64_t nth, size_t n, uns
   e->tid = (uint32_t)mt_os_gettid();
   e->type = (uint16_t)type;
   e->family = (uint8_t)family;
-  uintptr_t frames[8];
-  e->nframes = (uint8_t)mt_report_user_stack(frames, 8);
+  uintptr_t frames[MT_EVENT_FRAMES];
+  e->nframes = (uint8_t)mt_report_user_stack(frames, MT_EVENT_FRAMES);
   for (unsigned f = 0; f < e->nframes; f++)
     e->frames[f] = frames[f];
   e->seq = seq;

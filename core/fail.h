@@ -21,7 +21,7 @@ typedef struct mt_fail_event_s {
   uint16_t type;      /* type id */
   uint8_t family;     /* enum mt_family */
   uint8_t nframes;    /* frames[] filled, innermost first, memtype's own left out */
-  uint64_t frames[8];
+  uint64_t frames[MT_EVENT_FRAMES];
 } mt_fail_event_t;
 #define MT_FAIL_EVENTS 4096 /* the most recent ones are kept */
 

@@ -41,12 +41,25 @@
 #define MT_TLS __thread __attribute__((tls_model("initial-exec")))
 #define MT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* MT_ASSERT(e): an invariant, checked in Debug builds (MT_DEBUG, set by
+ * CMAKE_BUILD_TYPE=Debug) and compiled out otherwise (e is then not
+ * evaluated, only type-checked, so that what it names counts as used): e
+ * must have no side effects. A false one ends in mt_assert_fail
+ * (core/mt_assert.c): a line on stderr naming the expression, file and
+ * line, then SIGABRT. */
+void mt_assert_fail(const char *expr, const char *file, int line)
+    __attribute__((noreturn, cold));
 #ifdef MT_DEBUG
-void mt_assert_fail(const char *expr, const char *file, int line);
-#define MT_ASSERT(e) ((e) ? (void)0 : mt_assert_fail(#e, __FILE__, __LINE__))
+#define MT_DEBUG_ON 1 /* for `if (MT_DEBUG_ON)` around a loop of assertions */
+#define MT_ASSERT(e) (MT_LIKELY(e) ? (void)0 : mt_assert_fail(#e, __FILE__, __LINE__))
 #else
-#define MT_ASSERT(e) ((void)0)
+#define MT_DEBUG_ON 0
+#define MT_ASSERT(e) ((void)sizeof(!(e)))
 #endif
+
+/* Return addresses an error or injected-failure event keeps (report.h,
+ * fail.h); the dump writes as many (dump_format.h, MT_DUMP_EVENT_FRAMES). */
+#define MT_EVENT_FRAMES 8
 
 /* ---- geometry ---------------------------------------------------------- */
 #define MT_SEG_SHIFT 22
@@ -167,6 +180,7 @@ typedef struct mt_huge_s {
 #define MT_HUGE_MAGIC 0x6d746875676531ull
 
 /* segmap values */
-enum { MT_MAP_NONE = 0, MT_MAP_SEGMENT = 1, MT_MAP_HUGE = 2, MT_MAP_HUGE_TAIL = 3, MT_MAP_GUARD = 4 };
+enum { MT_MAP_NONE = 0, MT_MAP_SEGMENT = 1, MT_MAP_HUGE = 2, MT_MAP_HUGE_TAIL = 3, MT_MAP_GUARD = 4,
+       MT_MAP_CACHED = 5 /* a freed huge mapping kept in the huge cache (page.c) */ };
 
 #endif /* MT_TYPES_H */

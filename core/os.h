@@ -110,6 +110,9 @@ typedef void (*mt_mapping_fn)(uintptr_t lo, uintptr_t hi, const char *name, void
 void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg);
 /* Same for each mapping the process cannot read (PROT_NONE), in address order. */
 void mt_os_each_unreadable_mapping(mt_mapping_fn fn, void *arg);
+/* Does the parent process have this libmemtype (the same file) mapped? False
+ * when it cannot tell (its /proc/PID/maps unreadable: another user's, gone). */
+bool mt_os_parent_has_self(void);
 void mt_os_write(int fd, const char *buf, size_t len);
 int mt_os_getpid(void);
 /* The calling thread's name (prctl PR_GET_NAME), "?" when unknown. */

@@ -610,19 +610,15 @@ static void one_mapping(char *line, mt_mapping_fn fn, void *arg, bool unreadable
     fn(lo, hi, p, arg);
 }
 
-/* Streams /proc/self/maps through a fixed buffer (in our .bss: no mapping of
- * its own appears in the list while it is read). */
-static void each_mapping(mt_mapping_fn fn, void *arg, bool unreadable) {
-  static char buf[1 << 16];
-  int saved = errno;
-  int fd = open_self("maps");
-  if (fd < 0) {
-    errno = saved;
-    return;
-  }
+/* Streams a maps file through a fixed buffer (in our .bss: no mapping of
+ * its own appears in the list while it is read), one line at a time. */
+static char maps_buf[1 << 16];
+
+static void each_line(int fd, void (*fn)(char *line, void *arg), void *arg) {
+  char *buf = maps_buf;
   size_t have = 0;
   for (;;) {
-    ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+    ssize_t n = read(fd, buf + have, sizeof(maps_buf) - 1 - have);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -632,20 +628,119 @@ static void each_mapping(mt_mapping_fn fn, void *arg, bool unreadable) {
     char *line = buf, *nl;
     while ((nl = strchr(line, '\n')) != NULL) {
       *nl = '\0';
-      one_mapping(line, fn, arg, unreadable);
+      fn(line, arg);
       line = nl + 1;
     }
     have = (size_t)(buf + have - line);
     memmove(buf, line, have);
-    if (have == sizeof(buf) - 1)
+    if (have == sizeof(maps_buf) - 1)
       have = 0; /* a line longer than the buffer: drop it */
   }
   if (have) {
     buf[have] = '\0';
-    one_mapping(buf, fn, arg, unreadable);
+    fn(buf, arg);
   }
+}
+
+struct mapping_walk {
+  mt_mapping_fn fn;
+  void *arg;
+  bool unreadable;
+};
+
+static void mapping_line(char *line, void *arg) {
+  struct mapping_walk *m = arg;
+  one_mapping(line, m->fn, m->arg, m->unreadable);
+}
+
+static void each_mapping(mt_mapping_fn fn, void *arg, bool unreadable) {
+  int saved = errno;
+  int fd = open_self("maps");
+  if (fd < 0) {
+    errno = saved;
+    return;
+  }
+  struct mapping_walk m = {fn, arg, unreadable};
+  each_line(fd, mapping_line, &m);
   close(fd);
   errno = saved;
+}
+
+/* The file of a maps line: its "dev inode" fields, found by address in our
+ * own maps and looked for in the parent's. */
+struct file_id {
+  uintptr_t pc;   /* our own code, to find our line */
+  char id[64];    /* "08:01 123456", empty until found */
+  bool found;     /* the parent maps it too */
+};
+
+static const char *maps_file_id(const char *line, size_t *len) {
+  const char *p = line;
+  for (int field = 0; field < 3 && *p; field++) { /* range perms offset, then dev inode */
+    while (*p && *p != ' ')
+      p++;
+    while (*p == ' ')
+      p++;
+  }
+  const char *q = p;
+  while (*q && *q != ' ')
+    q++;
+  while (*q == ' ')
+    q++;
+  while (*q && *q != ' ')
+    q++;
+  *len = (size_t)(q - p);
+  return p;
+}
+
+static void own_file_line(char *line, void *arg) {
+  struct file_id *f = arg;
+  char *p = line;
+  uintptr_t lo = (uintptr_t)strtoull(p, &p, 16);
+  uintptr_t hi = *p == '-' ? (uintptr_t)strtoull(p + 1, &p, 16) : 0;
+  if (f->id[0] || f->pc < lo || f->pc >= hi)
+    return;
+  size_t len;
+  const char *id = maps_file_id(line, &len);
+  if (len < sizeof(f->id)) {
+    memcpy(f->id, id, len);
+    f->id[len] = '\0';
+  }
+}
+
+static void parent_file_line(char *line, void *arg) {
+  struct file_id *f = arg;
+  size_t len;
+  const char *id = maps_file_id(line, &len);
+  if (!f->found && len == strlen(f->id) && memcmp(id, f->id, len) == 0)
+    f->found = true;
+}
+
+bool mt_os_parent_has_self(void) {
+  int saved = errno;
+  struct file_id f = {(uintptr_t)&mt_os_parent_has_self, "", false};
+  int fd = open_self("maps");
+  if (fd >= 0) {
+    each_line(fd, own_file_line, &f);
+    close(fd);
+  }
+  char path[40] = "/proc/", digits[16];
+  unsigned ppid = (unsigned)getppid(), nd = 0;
+  do
+    digits[nd++] = (char)('0' + ppid % 10);
+  while ((ppid /= 10) != 0);
+  size_t at = strlen(path);
+  while (nd)
+    path[at++] = digits[--nd];
+  memcpy(path + at, "/maps", 6);
+  /* An anonymous inode ("00:00 0") names no file: never a match. */
+  if (f.id[0] && strcmp(f.id, "00:00 0") != 0 &&
+      (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+    each_line(fd, parent_file_line, &f);
+    close(fd);
+  }
+  errno = saved;
+  return f.found;
 }
 
 void mt_os_each_writable_mapping(mt_mapping_fn fn, void *arg) { each_mapping(fn, arg, false); }

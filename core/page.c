@@ -3,8 +3,8 @@
  * page of the run (free or used) that holds it; free runs sit in
  * bins[dirty][npages] (runs whose pages may be resident are reused first)
  * and no two free runs touch (they are merged on free). All of it, the huge
- * list and the counters are guarded by mt_page_lock; mt_segmap entries are
- * written under the lock and read without it. */
+ * list, the huge cache and the counters are guarded by mt_page_lock; mt_segmap
+ * entries are written under the lock and read without it. */
 #include "page.h"
 
 #include <errno.h>
@@ -32,14 +32,38 @@ static mt_page_stats_t stats;
 static uint64_t last_purge_ns;
 static uint32_t purge_epoch;
 
+/* The huge cache: freed huge mappings kept whole (header page included, pages
+ * resident) for a later huge block, so that a loop of large blocks neither
+ * maps, faults nor unmaps each time (issue 24 point 3). Entries are oldest
+ * first; each starts on a segment boundary and is MT_MAP_CACHED in the page
+ * map (so a pointer into one is not ours to free and no leak-scan root). A
+ * mapping unused for HUGE_CACHE_AGE_NS, the oldest when a new one would pass
+ * huge_cache_limit bytes or HUGE_CACHE_SLOTS entries, and mappings larger
+ * than the limit are given back with munmap. The cache ages on huge-block
+ * calls and when a page run is freed. */
+#define HUGE_CACHE_SLOTS 16
+#define HUGE_CACHE_AGE_NS 1000000000ull /* given back after 1 s unused */
+typedef struct huge_cached_s {
+  uintptr_t base; /* segment-aligned start of the mapping */
+  size_t size;    /* bytes, a multiple of the page size */
+  uint64_t when;  /* mt_os_now_ns() when it was cached, read under the page lock */
+} huge_cached_t;
+static huge_cached_t hcache[HUGE_CACHE_SLOTS];
+static unsigned hcache_n;
+static size_t huge_cache_limit = MT_HUGE_CACHE_DEFAULT;
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static inline size_t run_index(const mt_slab_t *run) {
   return (size_t)(run - mt_segment_of((uintptr_t)run)->runs);
 }
 
+/* A free run is binned by its length, in the dirty or the clean set; every
+ * page of it points at its first (page_head). Under the page lock. */
 static void bin_insert(mt_slab_t *run) {
   size_t b = run->npages, d = run->dirty;
+  MT_ASSERT(run->kind == MT_RUN_FREE && b > 0 && b <= DATA_PAGES && d <= 1);
+  MT_ASSERT(mt_segment_of((uintptr_t)run)->page_head[run_index(run)] == run_index(run));
   run->prev = NULL;
   run->next = bins[d][b];
   if (bins[d][b])
@@ -50,6 +74,9 @@ static void bin_insert(mt_slab_t *run) {
 
 static void bin_remove(mt_slab_t *run) {
   size_t b = run->npages, d = run->dirty;
+  MT_ASSERT(run->kind == MT_RUN_FREE && b > 0 && b <= DATA_PAGES && d <= 1);
+  MT_ASSERT(run->prev ? run->prev->next == run : bins[d][b] == run);
+  MT_ASSERT(run->next == NULL || run->next->prev == run);
   if (run->prev)
     run->prev->next = run->next;
   else
@@ -245,6 +272,9 @@ mt_slab_t *mt_page_alloc_run(size_t k, size_t align_pages, bool *dirty) {
   mt_segment_t *seg = mt_segment_of((uintptr_t)run);
   size_t first = run_index(run), total = run->npages;
   bool was_dirty = run->dirty;
+  MT_ASSERT(seg->magic == MT_SEG_MAGIC && total >= k && seg->free_pages >= k);
+  MT_ASSERT(first >= mt_seg_first_data_page && first + total <= MT_SEG_PAGES);
+  MT_ASSERT(!was_dirty || dirty_pages >= k);
   bin_remove(run);
   if (total > k)
     make_free_run(seg, first + k, total - k, was_dirty);
@@ -263,10 +293,17 @@ mt_slab_t *mt_page_alloc_run(size_t k, size_t align_pages, bool *dirty) {
   return run;
 }
 
+static void hcache_maybe_age_locked(void);
+
 void mt_page_free_run(mt_slab_t *run) {
   mt_lock(&mt_page_lock);
   mt_segment_t *seg = mt_segment_of((uintptr_t)run);
   size_t first = run_index(run), n = run->npages;
+  /* An allocated run of a segment, its pages its own, counted as used. */
+  MT_ASSERT(seg->magic == MT_SEG_MAGIC && run->kind != MT_RUN_FREE);
+  MT_ASSERT(n > 0 && first >= mt_seg_first_data_page && first + n <= MT_SEG_PAGES);
+  MT_ASSERT(seg->page_head[first] == first && seg->page_head[first + n - 1] == first);
+  MT_ASSERT(used_pages >= n && seg->free_pages + n <= DATA_PAGES);
   used_pages -= n;
   seg->free_pages += (uint32_t)n;
   bool dirty = true;
@@ -301,6 +338,7 @@ void mt_page_free_run(mt_slab_t *run) {
     make_free_run(seg, first, n, dirty);
     maybe_purge_locked();
   }
+  hcache_maybe_age_locked();
   mt_unlock(&mt_page_lock);
 }
 
@@ -332,26 +370,161 @@ bool mt_page_try_grow_run(mt_slab_t *run, size_t k) {
   return ok;
 }
 
-/* ---- public: huge blocks ---------------------------------------------------- */
+/* ---- the huge cache ---------------------------------------------------------- */
 
 static size_t page_round(size_t n) { return (n + MT_PAGE_SIZE - 1) & ~(MT_PAGE_SIZE - 1); }
+static size_t seg_round(size_t n) { return (n + MT_SEG_SIZE - 1) & ~(size_t)MT_SEG_MASK; }
 
-void *mt_huge_alloc(size_t n, size_t align, mt_huge_t **hdr_out) {
+/* Takes entry i out of the cache (its page-map bytes are the caller's). */
+static huge_cached_t hcache_take_locked(unsigned i) {
+  huge_cached_t e = hcache[i];
+  memmove(&hcache[i], &hcache[i + 1], (hcache_n - i - 1) * sizeof(hcache[0]));
+  hcache_n--;
+  stats.huge_cached -= e.size;
+  return e;
+}
+
+/* Adds [base, base+size) to the cache if it fits under the bound, making room
+ * by moving the oldest entries into out[] (*nout, for the caller to unmap
+ * after unlocking); false when it does not fit at all. */
+static bool hcache_put_locked(uintptr_t base, size_t size, uint64_t now, huge_cached_t *out,
+                              unsigned *nout) {
+  if (size > huge_cache_limit)
+    return false;
+  while (hcache_n && (hcache_n == HUGE_CACHE_SLOTS || stats.huge_cached + size > huge_cache_limit)) {
+    out[(*nout)++] = hcache_take_locked(0);
+    stats.huge_cache_evicted++;
+  }
+  hcache[hcache_n++] = (huge_cached_t){base, size, now};
+  stats.huge_cached += size;
+  segmap_set(base, size, MT_MAP_CACHED, MT_MAP_CACHED);
+  return true;
+}
+
+/* Moves the entries unused for HUGE_CACHE_AGE_NS into out[]. */
+static void hcache_age_locked(uint64_t now, huge_cached_t *out, unsigned *nout) {
+  while (hcache_n && now - hcache[0].when > HUGE_CACHE_AGE_NS) {
+    out[(*nout)++] = hcache_take_locked(0);
+    stats.huge_cache_aged++;
+  }
+}
+
+/* Unmaps what the two functions above took out (page lock not held, except
+ * from hcache_maybe_age_locked). */
+static void hcache_unmap(const huge_cached_t *out, unsigned n) {
+  for (unsigned i = 0; i < n; i++)
+    mt_os_unmap((void *)out[i].base, out[i].size);
+}
+
+/* Marks entries taken out of the cache as no longer ours in the page map. */
+static void hcache_forget_locked(const huge_cached_t *out, unsigned n) {
+  for (unsigned i = 0; i < n; i++) {
+    segmap_set(out[i].base, out[i].size, MT_MAP_NONE, MT_MAP_NONE);
+    account_map(-(ssize_t)out[i].size);
+  }
+}
+
+/* Ages the cache from the page-run free path, so that a program that stops
+ * using huge blocks but goes on freeing medium blocks or slabs gets the cached
+ * mappings given back too (unmapped under the lock, as segment_release_locked
+ * does; rare: once per mapping). */
+static void hcache_maybe_age_locked(void) {
+  if (hcache_n == 0)
+    return;
+  uint64_t now = mt_os_now_ns();
+  if (now - hcache[0].when <= HUGE_CACHE_AGE_NS)
+    return;
+  huge_cached_t old[HUGE_CACHE_SLOTS];
+  unsigned nold = 0;
+  hcache_age_locked(now, old, &nold);
+  hcache_forget_locked(old, nold);
+  hcache_unmap(old, nold);
+}
+
+/* A mapping of `total` bytes from the cache, or 0: the smallest entry that
+ * holds it (a remainder of a segment or more past the block goes back to the
+ * cache as an entry of its own), else the largest grown with mremap (in place
+ * or moved), which keeps its resident pages. *size_out is the mapping's size. */
+static uintptr_t hcache_get_locked(size_t total, size_t *size_out, uint64_t now) {
+  unsigned best = HUGE_CACHE_SLOTS, largest = HUGE_CACHE_SLOTS;
+  for (unsigned i = 0; i < hcache_n; i++) {
+    if (hcache[i].size >= total && (best == HUGE_CACHE_SLOTS || hcache[i].size < hcache[best].size))
+      best = i;
+    if (largest == HUGE_CACHE_SLOTS || hcache[i].size > hcache[largest].size)
+      largest = i;
+  }
+  if (best != HUGE_CACHE_SLOTS) {
+    huge_cached_t e = hcache_take_locked(best);
+    size_t keep = seg_round(total);
+    if (keep < e.size && e.size - keep >= MT_SEG_SIZE) {
+      hcache[hcache_n++] = (huge_cached_t){e.base + keep, e.size - keep, now};
+      stats.huge_cached += e.size - keep;
+      e.size = keep;
+    }
+    *size_out = e.size;
+    return e.base;
+  }
+  if (largest == HUGE_CACHE_SLOTS)
+    return 0;
+  huge_cached_t e = hcache[largest];
+  uintptr_t at = e.base;
+  if (!mt_os_try_grow((void *)e.base, e.size, total)) {
+    void *dest = mt_os_map_aligned(total, MT_SEG_SIZE);
+    if (dest == NULL)
+      return 0;
+    if (mt_os_move((void *)e.base, e.size, total, dest) == NULL) {
+      mt_os_unmap(dest, total);
+      return 0;
+    }
+    segmap_set(e.base, e.size, MT_MAP_NONE, MT_MAP_NONE);
+    at = (uintptr_t)dest;
+  }
+  hcache_take_locked(largest);
+  account_map((ssize_t)total - (ssize_t)e.size);
+  *size_out = total;
+  return at;
+}
+
+/* ---- public: huge blocks ---------------------------------------------------- */
+
+void *mt_huge_alloc(size_t n, size_t align, bool *dirty, mt_huge_t **hdr_out) {
   size_t slack = align > MT_PAGE_SIZE ? align : 0;
   if (n > ((size_t)1 << MT_ADDR_BITS) || align > ((size_t)1 << 40)) {
     errno = ENOMEM;
     return NULL;
   }
   size_t total = MT_PAGE_SIZE + page_round(n) + slack;
-  char *base = mt_os_map_aligned(total, MT_SEG_SIZE);
+  huge_cached_t old[HUGE_CACHE_SLOTS];
+  unsigned nold = 0;
+  char *base = NULL;
+  *dirty = false;
+  if (__atomic_load_n(&hcache_n, __ATOMIC_RELAXED)) { /* a hint, checked again under the lock */
+    mt_lock(&mt_page_lock);
+    uint64_t now = mt_os_now_ns(); /* under the lock: entries stay in time order */
+    hcache_age_locked(now, old, &nold);
+    hcache_forget_locked(old, nold);
+    size_t got = 0;
+    base = (char *)hcache_get_locked(total, &got, now);
+    if (base) {
+      total = got;
+      stats.huge_reused++;
+      *dirty = true;
+    }
+    mt_unlock(&mt_page_lock);
+    hcache_unmap(old, nold);
+  }
   if (base == NULL) {
-    errno = ENOMEM;
-    return NULL;
+    base = mt_os_map_aligned(total, MT_SEG_SIZE);
+    if (base == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
   }
   uintptr_t user = (uintptr_t)base + MT_PAGE_SIZE;
   if (slack)
     user = (user + align - 1) & ~(uintptr_t)(align - 1);
   mt_huge_t *h = (mt_huge_t *)base;
+  memset(h, 0, sizeof(*h));
   h->magic = MT_HUGE_MAGIC;
   h->map_size = total;
   h->user = user;
@@ -365,26 +538,58 @@ void *mt_huge_alloc(size_t n, size_t align, mt_huge_t **hdr_out) {
   huge_list = h;
   segmap_set((uintptr_t)base, total, MT_MAP_HUGE, MT_MAP_HUGE_TAIL);
   stats.huge_blocks++;
-  account_map((ssize_t)total);
+  if (!*dirty)
+    account_map((ssize_t)total);
   mt_unlock(&mt_page_lock);
   *hdr_out = h;
   return (void *)user;
 }
 
 void mt_huge_free(mt_huge_t *h) {
+  huge_cached_t old[HUGE_CACHE_SLOTS + 1];
+  unsigned nold = 0;
   mt_lock(&mt_page_lock);
+  uint64_t now = mt_os_now_ns(); /* under the lock: entries stay in time order */
   if (h->prev)
     h->prev->next = h->next;
   else
     huge_list = h->next;
   if (h->next)
     h->next->prev = h->prev;
-  segmap_set((uintptr_t)h, h->map_size, MT_MAP_NONE, MT_MAP_NONE);
   stats.huge_blocks--;
-  account_map(-(ssize_t)h->map_size);
   h->magic = 0;
+  uintptr_t base = (uintptr_t)h;
+  size_t size = h->map_size;
+  hcache_age_locked(now, old, &nold);
+  bool cached = hcache_put_locked(base, size, now, old, &nold);
+  if (!cached)
+    old[nold++] = (huge_cached_t){base, size, now};
+  hcache_forget_locked(old, nold);
   mt_unlock(&mt_page_lock);
-  mt_os_unmap(h, h->map_size);
+  hcache_unmap(old, nold);
+}
+
+void mt_huge_cache_set_limit(size_t bytes) {
+  huge_cached_t old[HUGE_CACHE_SLOTS];
+  unsigned nold = 0;
+  mt_lock(&mt_page_lock);
+  huge_cache_limit = bytes;
+  while (hcache_n && stats.huge_cached > huge_cache_limit)
+    old[nold++] = hcache_take_locked(0);
+  hcache_forget_locked(old, nold);
+  mt_unlock(&mt_page_lock);
+  hcache_unmap(old, nold);
+}
+
+void mt_huge_cache_flush(void) {
+  huge_cached_t old[HUGE_CACHE_SLOTS];
+  unsigned nold = 0;
+  mt_lock(&mt_page_lock);
+  while (hcache_n)
+    old[nold++] = hcache_take_locked(0);
+  hcache_forget_locked(old, nold);
+  mt_unlock(&mt_page_lock);
+  hcache_unmap(old, nold);
 }
 
 void *mt_huge_resize(mt_huge_t *h, size_t n) {
@@ -483,6 +688,15 @@ bool mt_page_is_valid(void) {
     free_seen += seg_free;
   }
   if (dirty_seen != dirty_pages)
+    ok = false;
+  size_t cached = 0;
+  for (unsigned i = 0; i < hcache_n; i++) {
+    cached += hcache[i].size;
+    if ((hcache[i].base & MT_SEG_MASK) || mt_segmap_lookup(hcache[i].base) != MT_MAP_CACHED ||
+        (i && hcache[i].when < hcache[i - 1].when))
+      ok = false;
+  }
+  if (cached != stats.huge_cached || cached > huge_cache_limit)
     ok = false;
   (void)free_seen;
   mt_unlock(&mt_page_lock);

@@ -30,7 +30,9 @@ static inline mt_segment_t *mt_segment_of(uintptr_t a) {
 /* The run holding a, for an address in a segment; NULL for header pages. */
 static inline mt_slab_t *mt_run_of(uintptr_t a) {
   mt_segment_t *seg = mt_segment_of(a);
+  MT_ASSERT(seg->magic == MT_SEG_MAGIC); /* the page map said: a segment */
   uint16_t head = seg->page_head[(a & MT_SEG_MASK) >> MT_PAGE_SHIFT];
+  MT_ASSERT(head == 0 || (head <= (a & MT_SEG_MASK) >> MT_PAGE_SHIFT && head < MT_SEG_PAGES));
   return head ? &seg->runs[head] : NULL;
 }
 
@@ -53,9 +55,18 @@ void mt_page_free_run(mt_slab_t *run);
 bool mt_page_try_grow_run(mt_slab_t *run, size_t npages);
 
 /* ---- huge blocks ------------------------------------------------------ */
-/* Returns the user pointer; memory is fresh (zero). NULL + ENOMEM on failure. */
-void *mt_huge_alloc(size_t n, size_t align, mt_huge_t **hdr_out);
+/* Returns the user pointer; *dirty tells whether its memory may hold old
+ * bytes (a mapping reused from the huge cache) or is fresh (zero). NULL +
+ * ENOMEM on failure. */
+void *mt_huge_alloc(size_t n, size_t align, bool *dirty, mt_huge_t **hdr_out);
+/* Gives the mapping to the huge cache (bounded, aged) or back to the OS. */
 void mt_huge_free(mt_huge_t *h);
+/* Bytes the huge cache may hold (0 = no cache); the oldest go past it.
+ * mt_init() sets it from MEMTYPE_HUGE_CACHE (whose default this is). */
+#define MT_HUGE_CACHE_DEFAULT ((size_t)128 << 20)
+void mt_huge_cache_set_limit(size_t bytes);
+/* Gives every cached mapping back to the OS. */
+void mt_huge_cache_flush(void);
 /* Resizes; returns the new user pointer or NULL (old block intact). */
 void *mt_huge_resize(mt_huge_t *h, size_t n);
 
@@ -79,6 +90,10 @@ typedef struct mt_page_stats_s {
   size_t peak_mapped; /* high-water mark of mapped */
   size_t segments;    /* segments mapped now */
   size_t huge_blocks; /* huge blocks live now */
+  size_t huge_cached; /* bytes of freed huge mappings in the huge cache (in mapped) */
+  size_t huge_reused; /* huge blocks served from the huge cache */
+  size_t huge_cache_evicted; /* cached mappings unmapped to stay under the bound */
+  size_t huge_cache_aged;    /* cached mappings unmapped after HUGE_CACHE_AGE_NS unused */
   size_t purged;      /* bytes given back with madvise over the run */
   size_t dirty;       /* free pages that may be resident, in bytes */
   size_t used;        /* bytes in allocated runs (slabs and medium blocks) */

@@ -62,9 +62,18 @@ static void resolve_targets(void) {
   __atomic_store_n(&targets_state, 2, __ATOMIC_RELEASE);
 }
 
-static int name_index(const char *s) {
-  for (unsigned i = 0; i < NNAMES; i++)
-    if (s[0] == names[i][0] && strcmp(s, names[i]) == 0)
+/* Names and the values their slots get: the allocator's (above), or a
+ * caller's (mt_rebind_redirect). */
+typedef struct slot_names_s {
+  const char *const *names;
+  const uintptr_t *targets;
+  unsigned n;
+} slot_names_t;
+static const slot_names_t alloc_names = {names, targets, NNAMES};
+
+static int name_index(const slot_names_t *t, const char *s) {
+  for (unsigned i = 0; i < t->n; i++)
+    if (s[0] == t->names[i][0] && strcmp(s, t->names[i]) == 0)
       return (int)i;
   return -1;
 }
@@ -152,7 +161,8 @@ static unsigned write_slot(const obj_t *o, uintptr_t slot, uintptr_t value) {
   return 1;
 }
 
-static unsigned rebind_table(const obj_t *o, const ElfW(Rela) *r, size_t bytes) {
+static unsigned rebind_table(const obj_t *o, const ElfW(Rela) *r, size_t bytes,
+                             const slot_names_t *t) {
   unsigned done = 0;
   if (r == NULL)
     return 0;
@@ -168,9 +178,9 @@ static unsigned rebind_table(const obj_t *o, const ElfW(Rela) *r, size_t bytes) 
     size_t off = o->symtab[sym].st_name;
     if (off >= o->strsz)
       continue;
-    int k = name_index(o->strtab + off);
-    if (k >= 0 && targets[k] != 0)
-      done += write_slot(o, o->base + r[i].r_offset, targets[k]);
+    int k = name_index(t, o->strtab + off);
+    if (k >= 0 && t->targets[k] != 0)
+      done += write_slot(o, o->base + r[i].r_offset, t->targets[k]);
   }
   return done;
 }
@@ -338,12 +348,34 @@ static int rebind_one(struct dl_phdr_info *info, size_t size, void *arg) {
   obj_t o;
   if (was_loaded(f->m, info->dlpi_addr) || !obj_parse(info, &o))
     return 0;
-  unsigned done = rebind_table(&o, o.jmprel, o.jmprelsz) + rebind_table(&o, o.rela, o.relasz);
+  unsigned done = rebind_table(&o, o.jmprel, o.jmprelsz, &alloc_names) +
+                  rebind_table(&o, o.rela, o.relasz, &alloc_names);
   f->done += done;
   f->objects++;
   if (mt_opt.verbose)
     mt_printf("memtype: %s (opened with RTLD_DEEPBIND): %u slots bound back to memtype\n",
               info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "?", done);
+  return 0;
+}
+
+typedef struct redirect_s {
+  const mt_rebind_mark_t *m; /* objects loaded before, left alone; or NULL */
+  const slot_names_t *t;
+  uintptr_t skip;            /* the object holding this address is left alone */
+  unsigned done, objects;
+} redirect_t;
+
+static int redirect_one(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  redirect_t *r = arg;
+  obj_t o;
+  if ((r->m && was_loaded(r->m, info->dlpi_addr)) || in_object(info, (uintptr_t)&redirect_one) ||
+      (r->skip && in_object(info, r->skip)) || !obj_parse(info, &o))
+    return 0;
+  unsigned done = rebind_table(&o, o.jmprel, o.jmprelsz, r->t) +
+                  rebind_table(&o, o.rela, o.relasz, r->t);
+  r->done += done;
+  r->objects += done != 0;
   return 0;
 }
 
@@ -471,4 +503,15 @@ unsigned mt_rebind_new_objects(mt_rebind_mark_t *m) {
     mt_os_unmap(m->bases, m->bytes);
   m->bases = NULL;
   return f.done;
+}
+
+unsigned mt_rebind_redirect(const char *const *names_, const uintptr_t *targets_, unsigned n,
+                            uintptr_t skip, const mt_rebind_mark_t *since, unsigned *objects) {
+  slot_names_t t = {names_, targets_, n};
+  redirect_t r = {since, &t, skip, 0, 0};
+  if (MT_CONFIG_REBIND)
+    dl_iterate_phdr(redirect_one, &r);
+  if (objects)
+    *objects = r.objects;
+  return r.done;
 }

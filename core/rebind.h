@@ -39,6 +39,15 @@ void mt_rebind_fork_child(void);
  * rewrote. Releases m. */
 unsigned mt_rebind_new_objects(mt_rebind_mark_t *m);
 
+/* Rewrites every relocation slot that names names[i] (a PLT or GOT slot,
+ * or a data word) to targets[i] (0 leaves it), in each object loaded but
+ * libmemtype, the one holding address skip (0: none), and, when since is
+ * not NULL, those loaded before it was taken. Returns how many slots it
+ * rewrote, and in *objects (when not NULL) in how many objects. x86-64
+ * only (0 elsewhere). Same locking as mt_rebind_new_objects. */
+unsigned mt_rebind_redirect(const char *const *names, const uintptr_t *targets, unsigned n,
+                            uintptr_t skip, const mt_rebind_mark_t *since, unsigned *objects);
+
 /* The file a load from libmemtype should name so as to find what the real
  * dlopen would for its caller (return address `caller`): a bare name is
  * looked up in the caller's search path; buf receives it. Else file. */

@@ -3,6 +3,8 @@
  * `memtype: ERROR: <kind> ...`, the thread, what memtype does next, a rule. */
 #include "report.h"
 
+#include "demangle.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -299,6 +301,9 @@ size_t mt_report_pc(char *buf, size_t len, uintptr_t pc) {
   mod = mod ? mod + 1 : module;
   if (*mod == '\0')
     mod = mt_os_progname();
+  char readable[512]; /* C++ names demangled (a subset: demangle.c) */
+  if (func && mt_demangle(func, readable, sizeof(readable)))
+    func = readable;
   if (func)
     return mt_snprintf(buf, len, "%s+0x%lx (%s)", func, (unsigned long)(pc - faddr), mod);
   return mt_snprintf(buf, len, "%p (%s+0x%lx)", (void *)pc, mod, (unsigned long)(pc - base));
@@ -449,8 +454,8 @@ static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
   v->type = e->block ? e->type : -1;
   v->kind = (uint8_t)e->kind;
   v->access = (uint8_t)e->access;
-  v->nframes = (uint8_t)(n > 8 ? 8 : n);
-  for (unsigned f = 0; f < 8; f++)
+  v->nframes = (uint8_t)(n > MT_EVENT_FRAMES ? MT_EVENT_FRAMES : n);
+  for (unsigned f = 0; f < MT_EVENT_FRAMES; f++)
     v->frames[f] = f < n ? pcs[f] : 0;
   __atomic_store_n(&v->seq, seq, __ATOMIC_RELEASE);
 }

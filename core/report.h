@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mt_types.h"
+
 /* Kinds of heap error; names are the stderr contract, never renamed. */
 typedef enum mt_error_kind {
   MT_ERR_INVALID_FREE,
@@ -109,7 +111,7 @@ typedef struct mt_err_event_s {
   uint32_t tid;
   int32_t type;
   uint8_t kind, access, nframes, reserved;
-  uint64_t frames[8]; /* where it was detected, memtype's frames left out */
+  uint64_t frames[MT_EVENT_FRAMES]; /* where it was detected, memtype's frames left out */
 } mt_err_event_t;
 #define MT_ERR_EVENTS 256
 /* The ring of the latest errors (check seq); the total reported. */

@@ -10,6 +10,19 @@
 
 #define MT_NCLASSES 80
 
+/* A type's Size(s) bitmap (mt_typestat_t.classes, the dump's TYPES
+ * `classes`): bit c for slab class c, then one bit each for page runs, huge
+ * blocks and memory reported by memtype_type_allocated(), in MT_CLASS_WORDS
+ * 64-bit words. */
+#define MT_CLASS_BIT_MEDIUM MT_NCLASSES
+#define MT_CLASS_BIT_HUGE (MT_NCLASSES + 1)
+#define MT_CLASS_BIT_POOL (MT_NCLASSES + 2)
+#define MT_CLASS_BITS (MT_NCLASSES + 3)
+#define MT_CLASS_WORDS 2
+_Static_assert(MT_CLASS_BITS <= 64 * MT_CLASS_WORDS, "class bits fit the Size(s) bitmap");
+#define MT_CLASS_WORD(bit) ((bit) >> 6)             /* the word holding a class bit */
+#define MT_CLASS_MASK(bit) (1ull << ((bit) & 63))   /* its mask in that word */
+
 typedef struct mt_class_info_s {
   uint32_t size;      /* slot size */
   uint64_t recip;     /* ceil(2^40 / size) */

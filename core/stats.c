@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "dump_format.h"
 #include "fail.h"
 #include "os.h"
 #include "report.h"
@@ -30,9 +31,12 @@ static const char *mem_text(uint64_t b, char *buf, size_t len) {
 static void sizes_text(const mt_typestat_t *s, char *buf, size_t len) {
   size_t pos = 0;
   buf[0] = '\0';
-  static const char *const extra[] = {"pages", "huge", "pool"};
-  for (unsigned c = 0; c < MT_NCLASSES + 3 && pos + 16 < len; c++) {
-    if (!(s->classes[c >> 6] & (1ull << (c & 63))))
+#define EXTRA_NAME(name, off, text) [MT_CLASS_BIT_##name - MT_NCLASSES] = text,
+  static const char *const extra[] = {MT_DUMP_CLASS_EXTRA(EXTRA_NAME)};
+#undef EXTRA_NAME
+  _Static_assert(MT_ARRAY_LEN(extra) == MT_CLASS_BITS - MT_NCLASSES, "a name per extra class bit");
+  for (unsigned c = 0; c < MT_CLASS_BITS && pos + 16 < len; c++) {
+    if (!(s->classes[MT_CLASS_WORD(c)] & MT_CLASS_MASK(c)))
       continue;
     if (c < MT_NCLASSES)
       pos += mt_snprintf(buf + pos, len - pos, "%s%u", pos ? "," : "", mt_classes[c].size);

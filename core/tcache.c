@@ -15,6 +15,7 @@
 #include "lock.h"
 #include "options.h"
 #include "os.h"
+#include "page.h"
 #include "site.h"
 #include "zone.h"
 
@@ -210,10 +211,25 @@ void mt_tcache_detach(void) {
   mt_unlock(&registry_lock);
 }
 
+/* A bin holds at most cap slots of its class, none in use: each item is
+ * its meta's slot (checked here, where slots leave or enter a bin). */
+static void bin_check(const mt_bin_t *b, unsigned c, unsigned from, unsigned to) {
+  MT_ASSERT(b->n <= b->cap && to <= b->cap && c < MT_NCLASSES);
+  for (unsigned i = from; i < to; i++) {
+    uintptr_t a = (uintptr_t)b->items[i];
+    mt_slab_t *s = mt_run_of(a);
+    MT_ASSERT(s != NULL && s->kind == MT_RUN_SLAB && s->cls == c);
+    MT_ASSERT(b->metas[i] == &s->meta[mt_slab_index(s, a)]);
+    MT_ASSERT(b->metas[i]->f.state != MT_STATE_LIVE);
+  }
+}
+
 void mt_tcache_flush(mt_tcache_t *tc, unsigned c, unsigned n) {
   mt_bin_t *b = &tc->bins[c];
   if (n > b->n)
     n = b->n;
+  if (MT_DEBUG_ON)
+    bin_check(b, c, 0, n);
   mt_zone_give(c, b->items, n);
   unsigned rest = b->n - n;
   memmove(b->items, b->items + n, rest * sizeof(void *));
@@ -227,6 +243,9 @@ bool mt_tcache_refill(mt_tcache_t *tc, unsigned c) {
   if (want > (unsigned)(b->cap - b->n))
     want = b->cap - b->n;
   unsigned got = mt_zone_take(c, b->items + b->n, b->metas + b->n, want);
+  MT_ASSERT(got <= want);
+  if (MT_DEBUG_ON)
+    bin_check(b, c, b->n, b->n + got);
   b->n = (uint16_t)(b->n + got);
   return got != 0;
 }
@@ -289,9 +308,9 @@ void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t b
       s->allocs++;
       s->bytes_alloc += bytes;
       s->bytes_real += real;
-      if (cls < MT_NCLASSES + 2) /* not a pool's */
+      if (cls != MT_CLASS_BIT_POOL) /* the program's own pools are not malloc requests */
         mt_sizeprof_add(&retired_prof, bytes, real);
-      s->classes[cls >> 6] |= 1ull << (cls & 63);
+      s->classes[MT_CLASS_WORD(cls)] |= MT_CLASS_MASK(cls);
     } else {
       s->frees++;
       s->bytes_freed += bytes;

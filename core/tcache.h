@@ -32,7 +32,7 @@ typedef struct mt_typestat_s {
   uint64_t frees;
   uint64_t bytes_alloc; /* requested bytes */
   uint64_t bytes_freed;
-  uint64_t classes[2];  /* size classes used (bit per class), vmstat's Size(s) */
+  uint64_t classes[MT_CLASS_WORDS]; /* size classes used (sizeclass.h), vmstat's Size(s) */
   uint64_t failures;    /* allocations failed on purpose (MEMTYPE_FAILURE_RATE) */
   uint64_t bytes_real;  /* bytes handed out for them (slot, run or mapping sizes):
                          * the type's waste is bytes_real - bytes_alloc */
@@ -170,7 +170,7 @@ static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigne
   __atomic_store_n(&s->allocs, allocs + 1, __ATOMIC_RELAXED);
   mt_stat_add(&s->bytes_alloc, n);
   mt_stat_add(&s->bytes_real, real);
-  uint64_t bit = 1ull << (cls & 63), *w = &s->classes[cls >> 6];
+  uint64_t bit = MT_CLASS_MASK(cls), *w = &s->classes[MT_CLASS_WORD(cls)];
   uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(!(old & bit)))
     __atomic_store_n(w, old | bit, __ATOMIC_RELAXED);

@@ -14,7 +14,10 @@ MT_HIDDEN mt_zone_t mt_zones[MT_NCLASSES];
 
 #define KEEP_EMPTY 1 /* empty slabs a zone keeps before returning pages */
 
+/* A slab with free slots is on its zone's partial list (list 1), a full
+ * one on none (list 0). Under the zone lock. */
 static void partial_push(mt_zone_t *z, mt_slab_t *s) {
+  MT_ASSERT(s->list == 0 && s->kind == MT_RUN_SLAB && s->nfree > 0);
   s->prev = NULL;
   s->next = z->partial;
   if (z->partial)
@@ -24,6 +27,8 @@ static void partial_push(mt_zone_t *z, mt_slab_t *s) {
 }
 
 static void partial_remove(mt_zone_t *z, mt_slab_t *s) {
+  MT_ASSERT(s->list == 1 && (s->prev ? s->prev->next == s : z->partial == s));
+  MT_ASSERT(s->next == NULL || s->next->prev == s);
   if (s->prev)
     s->prev->next = s->next;
   else
@@ -88,6 +93,8 @@ unsigned mt_zone_take(unsigned c, void **ptrs, mt_meta_t **metas, unsigned max) 
     mt_slab_t *s = z->partial;
     if (s == NULL && (s = slab_new_locked(z, c)) == NULL)
       break;
+    MT_ASSERT(s->kind == MT_RUN_SLAB && s->cls == c && s->list == 1);
+    MT_ASSERT(s->nfree > 0 && s->nfree <= s->nslots && s->nslots == mt_classes[c].nslots);
     if (s->nfree == s->nslots)
       z->nempty--;
     size_t words = (s->nslots + 63u) / 64u;
@@ -97,6 +104,7 @@ unsigned mt_zone_take(unsigned c, void **ptrs, mt_meta_t **metas, unsigned max) 
         unsigned b = (unsigned)__builtin_ctzll(bits);
         bits &= bits - 1;
         size_t idx = w * 64 + b;
+        MT_ASSERT(idx < s->nslots && s->meta[idx].f.state != MT_STATE_LIVE);
         ptrs[got] = (void *)(s->start + idx * s->slot_size);
         metas[got] = &s->meta[idx];
         got++;
@@ -120,6 +128,10 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
     mt_slab_t *s = mt_run_of(a);
     uint32_t idx = mt_slab_index(s, a);
     MT_ASSERT(s->kind == MT_RUN_SLAB && s->cls == c && idx < s->nslots);
+    /* A slot's start, given back once (its bit clear), not in use. */
+    MT_ASSERT(a == s->start + (uintptr_t)idx * s->slot_size);
+    MT_ASSERT(!(s->bits[idx >> 6] & (1ull << (idx & 63))) && s->nfree < s->nslots);
+    MT_ASSERT(s->meta[idx].f.state != MT_STATE_LIVE);
     s->bits[idx >> 6] |= 1ull << (idx & 63);
     if (idx >> 6 < s->scan)
       s->scan = (uint16_t)(idx >> 6);

@@ -9,8 +9,10 @@
 #include <stddef.h>
 
 #include "../core/mt_types.h"
+#include "../core/os.h"
 #include "../core/rebind.h"
 #include "entry.h"
+#include "libc_checks.h"
 
 typedef void *(*dlopen_fn)(const char *, int);
 typedef void *(*dlmopen_fn)(Lmid_t, const char *, int);
@@ -51,6 +53,7 @@ static MT_NOINLINE void *dlopen_rebound(const char *file, int flags, uintptr_t c
   mt_rebind_hide();
   void *h = real(file, flags);
   mt_rebind_unhide();
+  mt_lc_after_load(&m);
   mt_rebind_new_objects(&m);
   return h;
 }
@@ -71,18 +74,38 @@ static MT_NOINLINE void *dlmopen_rebound(Lmid_t ns, const char *file, int flags,
   mt_rebind_hide();
   void *h = real(ns, file, flags);
   mt_rebind_unhide();
+  mt_lc_after_load(&m);
   mt_rebind_new_objects(&m);
+  return h;
+}
+
+/* With the libc range checks on, a plain load's new objects get the
+ * checked functions too (libc_checks.h); the caller's search path is
+ * looked up as for a rebound load. */
+static MT_NOINLINE void *dlopen_checked(const char *file, int flags, uintptr_t caller) {
+  mt_rebind_mark_t m;
+  char path[4096];
+  file = mt_rebind_path(file, caller, path, sizeof(path));
+  mt_rebind_mark(&m);
+  void *h = real_dlopen()(file, flags);
+  mt_lc_after_load(&m);
+  if (m.bases)
+    mt_os_unmap(m.bases, m.bytes);
   return h;
 }
 
 MT_EXPORT void *dlopen(const char *file, int flags) {
   if (MT_UNLIKELY(mt_rebind_wanted(flags, true)))
     return dlopen_rebound(file, flags, MT_CALLER);
+  if (MT_UNLIKELY(mt_lc_on))
+    return dlopen_checked(file, flags, MT_CALLER);
   return real_dlopen()(file, flags);
 }
 
 MT_EXPORT void *dlmopen(Lmid_t ns, const char *file, int flags) {
   if (MT_UNLIKELY(mt_rebind_wanted(flags, ns == LM_ID_BASE)))
     return dlmopen_rebound(ns, file, flags, MT_CALLER);
+  if (MT_UNLIKELY(mt_lc_on) && ns == LM_ID_BASE) /* other namespaces: their own libc */
+    return dlopen_checked(file, flags, MT_CALLER);
   return real_dlmopen()(ns, file, flags);
 }

@@ -1,13 +1,16 @@
 /* init.c - process life hooks of the preloaded library: options once the
  * environment is known, fork handlers, the summary at exit. The allocator
- * itself bootstraps lazily on the first malloc, before any constructor. */
+ * itself bootstraps lazily on the first malloc, before any constructor. The
+ * libc range checks start here, once the options are known. */
 #include <pthread.h>
 
 #include "../core/alloc.h"
 #include "entry.h"
+#include "libc_checks.h"
 
 __attribute__((constructor(101))) static void memtype_preload_init(void) {
   mt_late_init();
+  mt_lc_install(); /* checks on: libc's range functions checked at the call */
   pthread_atfork(mt_fork_prepare, mt_fork_parent, mt_fork_child);
 }
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh [build|test|bench] - installs the Debian packages memtype needs for
+# deps.sh [build|test|bench|peers] - installs the Debian packages memtype needs for
 # that job when any is missing: with apt-get when run as root, otherwise it
 # names them and stops. Safe to run again: it installs nothing when all are there.
 set -eu
@@ -20,12 +20,15 @@ build="gcc g++ cmake make pkg-config check python3"
 test="$build sqlite3 tcl perl git xz-utils tar bash php-cli binutils diffutils findutils sed coreutils chromium
   groff-base man-db dpkg-dev file debootstrap bash-completion clang libclang-rt-14-dev
   libpython3.11-testsuite postgresql nginx redis-server redis-tools curl util-linux gdb"
+# peers: the plain allocators and callgrind of bench/programs.py.
+peers="gcc libjemalloc2 libmimalloc2.0 libgoogle-perftools4 valgrind"
 bench="$test time libjemalloc2 libmimalloc2.0 libgoogle-perftools4 heaptrack valgrind electric-fence duma libdmalloc5"
 case "$job" in
 build) want=$build ;;
 test) want=$test ;;
 bench) want=$bench ;;
-*) echo "usage: deps.sh build|test|bench" >&2; exit 2 ;;
+peers) want=$peers ;;
+*) echo "usage: deps.sh build|test|bench|peers" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

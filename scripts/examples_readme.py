@@ -69,30 +69,30 @@ class Example:
 EXAMPLES = [
     Example("leaky_cache", [
         "build/bin/memtype run -- build/bin/leaky_cache",
-        "build/bin/memtype report --leaks memtype.leaky_cache.*.mtd"]),
+        "build/bin/memtype report --leaks memtype-run.leaky_cache.1/*.mtd"]),
     Example("counted_strings", [
         "build/bin/memtype run -- build/bin/counted_strings",
-        "build/bin/memtype report --leaks --reachable memtype.counted_strings.*.mtd"]),
+        "build/bin/memtype report --leaks --reachable memtype-run.counted_strings.1/*.mtd"]),
     Example("stale_pointer", [
         "build/bin/memtype run --trash -- build/bin/stale_pointer",
-        "build/bin/memtype report --errors memtype.stale_pointer.*.mtd"]),
+        "build/bin/memtype report --errors memtype-run.stale_pointer.1/*.mtd"]),
     Example("off_by_one", [
         "build/bin/memtype run --guard copy_id -- build/bin/off_by_one",
-        "build/bin/memtype report --errors memtype.off_by_one.*.mtd"]),
+        "build/bin/memtype report --errors memtype-run.off_by_one.1/*.mtd"]),
     Example("wild_index", [
         "MEMTYPE_GUARD='*' build/bin/memtype run -- build/bin/wild_index",
-        "build/bin/memtype report --errors memtype.wild_index.*.mtd"]),
+        "build/bin/memtype report --errors memtype-run.wild_index.1/*.mtd"]),
     Example("error_paths", [
         "build/bin/memtype run --fail-rate 1 --fail-after 3 --fail-times 1 --fail-seed 1 "
         "--fail-verbose -- build/bin/error_paths",
-        "build/bin/memtype report --failures memtype.error_paths.*.mtd",
+        "build/bin/memtype report --failures memtype-run.error_paths.1/*.mtd",
         "build/bin/memtype sweep -- build/bin/error_paths"]),
     Example("size_waste", [
         "build/bin/memtype run -- build/bin/size_waste",
-        "build/bin/memtype report --waste memtype.size_waste.*.mtd"]),
+        "build/bin/memtype report --waste memtype-run.size_waste.1/*.mtd"]),
     Example("explicit_types", [
         "build/bin/memtype run -- build/bin/explicit_types",
-        "build/bin/memtype report --types memtype.explicit_types.*.mtd"],
+        "build/bin/memtype report --types memtype-run.explicit_types.1/*.mtd"],
         keys=("token", "arena")),
 ]
 

@@ -17,14 +17,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READER_MAJOR 1u
-#define READER_MINOR 5u /* formats 1.0 .. 1.5 */
-#define TAG_END 0xffffffffu
-#define NTAGS 12u       /* tags 1 .. 12 are known */
+#include "dump_format.h"
 
-static const char *const tag_names[NTAGS + 1] = {
-    "?", "PROCESS", "SIZES", "MODULES", "TYPES", "HIGHUSE",
-    "FAILURES", "ERRORS", "LEAKS", "GUARD", "WASTE", "INHERITED", "ENDING"};
+#define READER_MAJOR MT_DUMP_MAJOR
+#define READER_MINOR MT_DUMP_MINOR /* formats 1.0 .. 1.MT_DUMP_MINOR */
+#define NTAGS MT_DUMP_NTAGS        /* tags 1 .. NTAGS are known */
+
+#define MT_ARRAY_LEN_(a) (sizeof(a) / sizeof((a)[0]))
+#define TAG_NAME(name, tag, since) [tag] = #name,
+static const char *const tag_names[NTAGS + 1] = {"?", MT_DUMP_SECTIONS(TAG_NAME)};
+#undef TAG_NAME
+_Static_assert(MT_ARRAY_LEN_(tag_names) == NTAGS + 1, "tags run from 1 without a gap");
+_Static_assert(NTAGS < 32, "the `seen` bitmap holds every tag");
+_Static_assert(sizeof(((memtype_stat_type_t *)0)->classes) == 8 * MT_DUMP_CLASS_WORDS,
+               "the classes bitmap as the dump holds it");
 
 struct memtype_stat {
   uint32_t pid;
@@ -81,7 +87,8 @@ static int read_types(memtype_stat_t *st, cursor_t *c, const unsigned char *base
   uint32_t n = (uint32_t)get(c, 4);
   get(c, 4); /* depth */
   /* every type record takes at least its 16-byte header */
-  if (c->bad || n != header_ntypes || n > 65536 || n > (size_t)(c->end - c->p) / 16)
+  if (c->bad || n != header_ntypes || n > MT_DUMP_MAX_TYPES ||
+      n > (size_t)(c->end - c->p) / MT_DUMP_TYPE_FIXED)
     return 0;
   st->ntypes = 0;
   st->types = calloc(n ? n : 1, sizeof(*st->types));
@@ -106,14 +113,17 @@ static int read_types(memtype_stat_t *st, cursor_t *c, const unsigned char *base
     }
     align8(c, base);
     for (uint32_t r = 0; r < nrec && !c->bad; r++) {
+      const unsigned char *at = c->p;
       get(c, 4); /* slot */
       t->failures += get(c, 4); /* reserved (0) before format 1.2 */
       t->allocs += get(c, 8);
       t->frees += get(c, 8);
       t->bytes_alloc += get(c, 8);
       t->bytes_freed += get(c, 8);
-      t->classes[0] |= get(c, 8);
-      t->classes[1] |= get(c, 8);
+      for (unsigned k = 0; k < MT_DUMP_CLASS_WORDS; k++)
+        t->classes[k] |= get(c, 8);
+      if (!c->bad && (size_t)(c->p - at) != MT_DUMP_STAT_RECORD)
+        c->bad = 1; /* this reader and dump_format.h disagree */
     }
   }
   return !c->bad;
@@ -142,8 +152,8 @@ static void read_inherited(memtype_stat_t *st, cursor_t *c) {
 static void walk_section(uint32_t tag, cursor_t *s, const unsigned char *base) {
   uint64_t n, k, m;
   switch (tag) {
-  case 1: { /* PROCESS: 40 bytes of facts, the exe, argc length-prefixed strings */
-    skip(s, 28);
+  case MT_DUMP_TAG_PROCESS: { /* facts, the exe, argc length-prefixed strings */
+    skip(s, MT_DUMP_PROCESS_FIXED - 12);
     uint64_t argc = get(s, 4), exe_len = get(s, 4);
     skip(s, 4);
     skip(s, exe_len);
@@ -151,37 +161,41 @@ static void walk_section(uint32_t tag, cursor_t *s, const unsigned char *base) {
       skip(s, get(s, 4));
     break;
   }
-  case 2: /* SIZES */
-    n = get(s, 4), skip(s, 4), skip(s, n * 16);
+  case MT_DUMP_TAG_SIZES:
+    n = get(s, 4), skip(s, 4), skip(s, n * MT_DUMP_CLASS_RECORD);
     break;
-  case 3: /* MODULES */
+  case MT_DUMP_TAG_MODULES:
     n = get(s, 4), skip(s, 4);
     for (k = 0; k < n && !s->bad; k++) {
       skip(s, 8);
       uint64_t plen = get(s, 2), idlen = get(s, 2);
-      skip(s, 4), skip(s, plen + idlen), align8(s, base);
+      skip(s, MT_DUMP_MODULE_FIXED - 12), skip(s, plen + idlen), align8(s, base);
     }
     break;
-  case 5: /* HIGHUSE */
-    n = get(s, 4), skip(s, 4), skip(s, n * 8);
+  case MT_DUMP_TAG_HIGHUSE:
+    n = get(s, 4), skip(s, 4), skip(s, n * MT_DUMP_HIGHUSE_VALUE);
     break;
-  case 6: /* FAILURES */
-    skip(s, 32), n = get(s, 4), skip(s, 4), skip(s, n * 112);
+  case MT_DUMP_TAG_FAILURES: /* the header's count is its 5th field, after four of 8 bytes */
+    skip(s, 32), n = get(s, 4), skip(s, MT_DUMP_FAILURES_HEADER - 36);
+    skip(s, n * MT_DUMP_FAILURE_RECORD);
     break;
-  case 7: /* ERRORS */
-    skip(s, 8), n = get(s, 4), skip(s, 4), skip(s, n * 128);
+  case MT_DUMP_TAG_ERRORS: /* total (8), then the count */
+    skip(s, 8), n = get(s, 4), skip(s, MT_DUMP_ERRORS_HEADER - 12);
+    skip(s, n * MT_DUMP_ERROR_RECORD);
     break;
-  case 8: /* LEAKS */
-    n = get(s, 4), m = get(s, 4), skip(s, m * 16 + 16), skip(s, n * 32);
+  case MT_DUMP_TAG_LEAKS:
+    n = get(s, 4), m = get(s, 4), skip(s, m * MT_DUMP_LEAK_TOTAL + MT_DUMP_LEAK_FACTS);
+    skip(s, n * MT_DUMP_LEAK_RECORD);
     break;
-  case 9: /* GUARD */
-    skip(s, 16), n = get(s, 4), skip(s, 4), skip(s, n * 24);
+  case MT_DUMP_TAG_GUARD: /* pages_live, budget_pages (8 each), then the count */
+    skip(s, 16), n = get(s, 4), skip(s, MT_DUMP_GUARD_HEADER - 20);
+    skip(s, n * MT_DUMP_GUARD_RECORD);
     break;
-  case 10: /* WASTE */
+  case MT_DUMP_TAG_WASTE:
     n = get(s, 4), m = get(s, 4);
-    if (n > 65536 || m > 65536)
+    if (n > MT_DUMP_WASTE_MAX || m > MT_DUMP_WASTE_MAX)
       s->bad = 1;
-    skip(s, n * 8 + 24 + m * 8);
+    skip(s, n * 8 + MT_DUMP_WASTE_LARGE + m * 8);
     break;
   }
 }
@@ -220,7 +234,7 @@ memtype_stat_t *memtype_stat_open(const char *path, char *err, size_t errlen) {
     len += got;
     if (got == 0)
       break;
-    if (len >= 8 && memcmp(data, "memtype\x1a", 8) != 0)
+    if (len >= MT_DUMP_MAGIC_LEN && memcmp(data, MT_DUMP_MAGIC, MT_DUMP_MAGIC_LEN) != 0)
       break; /* no dump: not worth reading on (/dev/zero, a pipe) */
   }
   int failed = ferror(f);
@@ -245,17 +259,17 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
     why = "out of memory";
     goto out;
   }
-  if (len < 64 || memcmp(data, "memtype\x1a", 8) != 0) {
+  if (len < MT_DUMP_HEADER_SIZE || memcmp(data, MT_DUMP_MAGIC, MT_DUMP_MAGIC_LEN) != 0) {
     why = "not a memtype dump";
     goto out;
   }
-  skip(&c, 8);
+  skip(&c, MT_DUMP_MAGIC_LEN);
   uint32_t major = (uint32_t)get(&c, 2), minor = (uint32_t)get(&c, 2);
   uint32_t hsize = (uint32_t)get(&c, 2), order = (uint32_t)get(&c, 2);
   uint32_t flags = (uint32_t)get(&c, 4);
   get(&c, 4); /* nslots */
   uint32_t ntypes = (uint32_t)get(&c, 4);
-  if (order != 0x0102) {
+  if (order != MT_DUMP_BYTE_ORDER) {
     why = "corrupt (byte-order mark)";
     goto out;
   }
@@ -273,11 +287,11 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
          path, major, minor, READER_MAJOR, READER_MINOR);
     goto out_quiet;
   }
-  if (!(flags & 1)) {
+  if (!(flags & MT_DUMP_FLAG_COMPLETE)) {
     why = "incomplete (its writer was interrupted)";
     goto out;
   }
-  if (hsize < 64 || hsize > len) {
+  if (hsize < MT_DUMP_HEADER_SIZE || hsize > len) {
     why = "corrupt (header size)";
     goto out;
   }
@@ -285,7 +299,7 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
   int seen_end = 0;
   unsigned seen = 0; /* bit t: known section t read */
   char buf[160];
-  while (!c.bad && (size_t)(c.end - c.p) >= 16) {
+  while (!c.bad && (size_t)(c.end - c.p) >= MT_DUMP_SECTION_HEADER) {
     size_t at = (size_t)(c.p - data);
     uint32_t tag = (uint32_t)get(&c, 4);
     get(&c, 4);
@@ -293,14 +307,14 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
     const unsigned char *body = skip(&c, slen);
     if (body == NULL)
       break;
-    if (slen % 8) {
+    if (slen % MT_DUMP_ALIGN) {
       snprintf(buf, sizeof(buf), "corrupt (section %#x at offset %zu is %llu bytes long, not a "
                "multiple of 8)", tag, at, (unsigned long long)slen);
       why = buf;
       goto out;
     }
     cursor_t s = {body, body + slen, 0};
-    if (tag == TAG_END) {
+    if (tag == MT_DUMP_TAG_END) {
       if (slen || c.p != c.end) {
         snprintf(buf, sizeof(buf), "corrupt (the END section at offset %zu is followed by %zu "
                  "bytes)", at, (size_t)(c.end - body));
@@ -326,37 +340,41 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
       goto out;
     }
     seen |= 1u << tag;
-    if (tag == 1) {
+    if (tag == MT_DUMP_TAG_PROCESS) {
       cursor_t p = s;
       st->pid = (uint32_t)get(&p, 4);
       walk_section(tag, &s, data);
-    } else if (tag == 12) {
+    } else if (tag == MT_DUMP_TAG_ENDING) {
       st->ending.how = (uint32_t)get(&s, 4);
       st->ending.status = (int32_t)(uint32_t)get(&s, 4);
       st->ending.signal = (uint32_t)get(&s, 4);
       st->ending.via = (uint32_t)get(&s, 4);
       if (s.bad)
         memset(&st->ending, 0, sizeof(st->ending));
-    } else if (tag == 2) {
+    } else if (tag == MT_DUMP_TAG_SIZES) {
       uint32_t n = (uint32_t)get(&s, 4);
       get(&s, 4);
-      if (s.bad || n > (size_t)(s.end - s.p) / 16) { /* 16 bytes a class */
+      if (s.bad || n > (size_t)(s.end - s.p) / MT_DUMP_CLASS_RECORD) {
         why = "corrupt (SIZES section)";
         goto out;
       }
       st->sizes = calloc(n ? n : 1, sizeof(*st->sizes));
       for (uint32_t i = 0; st->sizes && i < n && !s.bad; i++) {
         st->sizes[i] = (uint32_t)get(&s, 4);
-        skip(&s, 12); /* slab_pages, slab_slots, reserved */
+        skip(&s, MT_DUMP_CLASS_RECORD - 4); /* slab_pages, slab_slots, reserved */
       }
       st->nsizes = st->sizes ? n : 0;
-    } else if (tag == 4) {
+    } else if (tag == MT_DUMP_TAG_TYPES) {
       if (!read_types(st, &s, data, ntypes)) {
         why = "corrupt (TYPES section)";
         goto out;
       }
-    } else if (tag == 11) {
+    } else if (tag == MT_DUMP_TAG_INHERITED) {
       read_inherited(st, &s);
+    } else if (tag == MT_DUMP_TAG_RUN) { /* RUN: the run's identity, of no use to stat */
+      uint32_t n = (uint32_t)get(&s, 4);
+      get(&s, 4);
+      skip(&s, n);
     } else {
       walk_section(tag, &s, data);
     }
@@ -372,13 +390,15 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
     why = "truncated";
     goto out;
   }
-  const unsigned required = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4;
-  if ((seen & required) != required) {
-    snprintf(buf, sizeof(buf), "corrupt (no %s section: every dump has one)",
-             tag_names[!(seen & 2) ? 1 : !(seen & 4) ? 2 : !(seen & 8) ? 3 : 4]);
-    why = buf;
-    goto out;
-  }
+  static const unsigned required[] = {MT_DUMP_TAG_PROCESS, MT_DUMP_TAG_SIZES,
+                                      MT_DUMP_TAG_MODULES, MT_DUMP_TAG_TYPES};
+  for (size_t i = 0; i < MT_ARRAY_LEN_(required); i++)
+    if (!(seen & (1u << required[i]))) {
+      snprintf(buf, sizeof(buf), "corrupt (no %s section: every dump has one)",
+               tag_names[required[i]]);
+      why = buf;
+      goto out;
+    }
 out:
   if (why == NULL)
     return st;

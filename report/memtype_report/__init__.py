@@ -3,11 +3,14 @@
 Layout, readers first, views last; a module imports only from the lines above
 its own:
 
+    progress.py             the progress line of a long command, on a terminal
     dump.py, live.py        readers: a dump file, a running process's live file
     symbolize.py            addresses to function (file:line), offline
     model.py                the model: processes, the table's rows (TypeRow),
                             leaks, heap errors, injected failures, growth
-    formats.py, html.py     machine-readable views: JSON, folded stacks, the page
+    formats.py, flame.py, html.py
+                            machine-readable views: JSON, folded stacks, the
+                            page's flame graph, the page
     forms/                  `memtype report`'s forms, one module each (types,
                             leaks, errors, failures, waste, json_out, folded,
                             html_out): show(dumps, args) prints the model

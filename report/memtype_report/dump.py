@@ -16,16 +16,49 @@ report/c/memtype_stat.c applies the same rules."""
 import struct
 from dataclasses import dataclass, field
 
+from . import progress
+
+# The format's constants and record layouts: core/dump_format.h is the
+# contract, and py_dump_format (tests/py/test_dump_format.py) checks these
+# against it.
 MAGIC = b"memtype\x1a"
 MAJOR = 1
-MINOR = 5   # the newest minor version this reader knows: 1.0 .. 1.5
+MINOR = 6   # the newest minor version this reader knows: 1.0 .. 1.6
+HEADER = "<8sHHHHIIII32x"   # magic, major, minor, header_size, byte_order, flags, nslots, ...
+HEADER_SIZE = 64
+BYTE_ORDER = 0x0102
+SECTION_HEADER = "<IIQ"     # tag, reserved, length
+SECTION_HEADER_SIZE = struct.calcsize(SECTION_HEADER)
+COUNT_HEADER = "II"         # a section's count, then reserved (or a second count)
+EVENT_FRAMES = 8            # return addresses in a FAILURES or ERRORS event
+# Fixed records, little-endian, fields in docs/format.md's order:
+PROCESS_FIXED = "IIQQIIII"     # then the exe and the arguments
+CLASS_RECORD = "IIII"          # SIZES
+MODULE_FIXED = "QHHI"          # then the path and the build-id
+TYPE_FIXED = "IHHII"           # then the call sites, the name, the stat records
+STAT_RECORD = "IIQQQQQQ"
+FAILURES_HEADER = "QQQQII"
+FAILURE_FIELDS = "QQQQIHHII"   # then EVENT_FRAMES addresses
+ERRORS_HEADER = "QII"
+ERROR_FIELDS = "QQQQQQIiHHI"   # then EVENT_FRAMES addresses
+LEAK_TOTAL = "QQ"              # per leak kind
+LEAK_FACTS = "QQ"
+LEAK_RECORD = "QQQII"
+GUARD_HEADER = "QQII"
+GUARD_RECORD = "IIQQ"
+WASTE_LARGE = "QQQ"
+INHERITED_RECORD = "IIQQ"
+ENDING_RECORD = "IiII"
+WASTE_MAX = 65536   # a bound on WASTE's counts: more is corruption
+CLASS_EXTRA = ("pages", "huge", "pool")   # the classes bits after the last size class
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
 TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE, TAG_INHERITED, TAG_ENDING = 7, 8, 9, 10, 11, 12
+TAG_RUN = 13
 TAG_END = 0xFFFFFFFF
 TAG_NAMES = {TAG_PROCESS: "PROCESS", TAG_SIZES: "SIZES", TAG_MODULES: "MODULES",
              TAG_TYPES: "TYPES", TAG_HIGHUSE: "HIGHUSE", TAG_FAILURES: "FAILURES",
              TAG_ERRORS: "ERRORS", TAG_LEAKS: "LEAKS", TAG_GUARD: "GUARD", TAG_WASTE: "WASTE",
-             TAG_INHERITED: "INHERITED", TAG_ENDING: "ENDING"}
+             TAG_INHERITED: "INHERITED", TAG_ENDING: "ENDING", TAG_RUN: "RUN"}
 REQUIRED = (TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES)   # in every 1.x dump
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -213,15 +246,16 @@ class Dump:
     guard_budget: int = 0     # memguard's budget in pages
     waste: object = None      # Waste (format 1.3 on), else None
     ending: object = None     # Ending (format 1.4 on), else None
+    run: str = ""             # MEMTYPE_RUN, the run that wrote it (format 1.6 on)
 
     def class_names(self, bitmap):
         out = []
-        for c in range(len(self.sizes) + 3):
+        for c in range(len(self.sizes) + len(CLASS_EXTRA)):
             if bitmap >> c & 1:
                 if c < len(self.sizes):
                     out.append(str(self.sizes[c]))
                 else:
-                    out.append(("pages", "huge", "pool")[c - len(self.sizes)])
+                    out.append(CLASS_EXTRA[c - len(self.sizes)])
         return out
 
     def module_of(self, pc):
@@ -262,12 +296,13 @@ def _text(b):
 
 
 def load(path):
+    progress.note("reading %s" % path.rsplit("/", 1)[-1])
     try:
         with open(path, "rb") as f:
             # The magic first: a stream that is no dump (/dev/zero, a log
             # piped in) is refused without reading it all.
-            data = f.read(64)
-            if len(data) == 64 and data[:8] == MAGIC:
+            data = f.read(HEADER_SIZE)
+            if len(data) == HEADER_SIZE and data[:len(MAGIC)] == MAGIC:
                 data += f.read()
     except OSError as e:
         raise DumpError("%s: cannot read: %s" % (path, e.strerror or e)) from None
@@ -277,11 +312,11 @@ def load(path):
 
 
 def parse(data, path="<bytes>"):
-    if len(data) < 64 or data[:8] != MAGIC:
+    if len(data) < HEADER_SIZE or data[:len(MAGIC)] != MAGIC:
         raise DumpError("%s: not a memtype dump (no 'memtype\\x1a' magic at the start)" % path)
-    major, minor, hsize, order, flags, nslots, ntypes, reason = struct.unpack_from(
-        "<HHHHIIII", data, 8)
-    if order != 0x0102:
+    _, major, minor, hsize, order, flags, nslots, ntypes, reason = struct.unpack_from(
+        HEADER, data, 0)
+    if order != BYTE_ORDER:
         raise DumpError("%s: byte-order mark 0x%04x is not 0x0102: corrupt or foreign file"
                         % (path, order))
     if major > MAJOR:
@@ -295,14 +330,14 @@ def parse(data, path="<bytes>"):
     if not flags & FLAG_COMPLETE:
         raise DumpError("%s: the dump is incomplete (its writer was interrupted); it is not "
                         "read as a whole one" % path)
-    if hsize < 64 or hsize > len(data):
+    if hsize < HEADER_SIZE or hsize > len(data):
         raise DumpError("%s: corrupt header size %d" % (path, hsize))
     d = Dump(path=path, major=major, minor=minor, reason=REASONS.get(reason, str(reason)),
              nslots=nslots)
     pos, seen_end, seen = hsize, False, set()
-    while pos + 16 <= len(data):
-        tag, _, length = struct.unpack_from("<IIQ", data, pos)
-        body = pos + 16
+    while pos + SECTION_HEADER_SIZE <= len(data):
+        tag, _, length = struct.unpack_from(SECTION_HEADER, data, pos)
+        body = pos + SECTION_HEADER_SIZE
         if body + length > len(data):
             raise DumpError("%s: truncated: section %#x at offset %d claims %d bytes, %d left"
                             % (path, tag, pos, length, len(data) - body))
@@ -326,12 +361,12 @@ def parse(data, path="<bytes>"):
         if tag == TAG_PROCESS:
             _process(c, d)
         elif tag == TAG_SIZES:
-            n, _ = c.u("II", "class count")
-            d.sizes = [c.u("IIII", "class record")[0] for _ in range(n)]
+            n, _ = c.u(COUNT_HEADER, "class count")
+            d.sizes = [c.u(CLASS_RECORD, "class record")[0] for _ in range(n)]
         elif tag == TAG_MODULES:
-            n, _ = c.u("II", "module count")
+            n, _ = c.u(COUNT_HEADER, "module count")
             for _ in range(n):
-                base, plen, idlen, _ = c.u("QHHI", "module record")
+                base, plen, idlen, _ = c.u(MODULE_FIXED, "module record")
                 p = _text(c.take(plen, "module path"))
                 bid = c.take(idlen, "build-id").hex()
                 c.align8()
@@ -339,17 +374,17 @@ def parse(data, path="<bytes>"):
         elif tag == TAG_TYPES:
             _types(c, d, ntypes)
         elif tag == TAG_HIGHUSE:
-            n, _ = c.u("II", "high-use count")
+            n, _ = c.u(COUNT_HEADER, "high-use count")
             marks = c.u("%dQ" % n, "high-use marks") if n else ()
             by_id = {t.id: t for t in d.types}
             for tid, v in enumerate(marks):
                 if tid in by_id:
                     by_id[tid].highuse = v
         elif tag == TAG_INHERITED:
-            n, _ = c.u("II", "inherited count")
+            n, _ = c.u(COUNT_HEADER, "inherited count")
             by_id = {t.id: t for t in d.types}
             for _ in range(n):
-                tid, _, blocks, nbytes = c.u("IIQQ", "inherited record")
+                tid, _, blocks, nbytes = c.u(INHERITED_RECORD, "inherited record")
                 if tid in by_id:
                     by_id[tid].inherited += blocks
                     by_id[tid].bytes_inherited += nbytes
@@ -360,23 +395,26 @@ def parse(data, path="<bytes>"):
         elif tag == TAG_LEAKS:
             _leaks(c, d)
         elif tag == TAG_GUARD:
-            d.guard_pages, d.guard_budget, n, _ = c.u("QQII", "guard counts")
+            d.guard_pages, d.guard_budget, n, _ = c.u(GUARD_HEADER, "guard counts")
             d.guard = {}
             for _ in range(n):
-                tid, _, g, m = c.u("IIQQ", "guard record")
+                tid, _, g, m = c.u(GUARD_RECORD, "guard record")
                 d.guard[tid] = (g, m)
         elif tag == TAG_WASTE:
-            nb, nt = c.u("II", "waste counts")
-            if nb > 65536 or nt > 65536:
+            nb, nt = c.u(COUNT_HEADER, "waste counts")
+            if nb > WASTE_MAX or nt > WASTE_MAX:
                 raise DumpError("%s: corrupt: WASTE section counts %d, %d" % (path, nb, nt))
             req = list(c.u("%dQ" % nb, "requests by size")) if nb else []
-            lr, lb, lreal = c.u("QQQ", "large requests")
+            lr, lb, lreal = c.u(WASTE_LARGE, "large requests")
             real = c.u("%dQ" % nt, "bytes handed out by type") if nt else ()
             d.waste = Waste(req, lr, lb, lreal, {tid: v for tid, v in enumerate(real)})
         elif tag == TAG_ENDING:
-            how, status, sig, via = c.u("IiII", "ending")
+            how, status, sig, via = c.u(ENDING_RECORD, "ending")
             d.ending = Ending(ENDING_HOW[how] if how < len(ENDING_HOW) else str(how), status,
                               sig, ENDING_VIA[via] if via < len(ENDING_VIA) else str(via))
+        elif tag == TAG_RUN:
+            n, _ = c.u("II", "run")
+            d.run = _text(c.take(n, "run"))
         else:
             d.unknown_sections.append(tag)
             c.pos = c.end
@@ -400,13 +438,14 @@ def _check_rest(c, name, pos, minor):
     rest = c.data[c.pos:c.end]
     if minor <= MINOR and (len(rest) >= 8 or rest.count(0) != len(rest)):
         raise DumpError("%s: corrupt: the %s section at offset %d is %d bytes long but its "
-                        "contents take %d" % (c.path, name, pos, c.end - pos - 16,
-                                              c.pos - pos - 16))
+                        "contents take %d" % (c.path, name, pos,
+                                              c.end - pos - SECTION_HEADER_SIZE,
+                                              c.pos - pos - SECTION_HEADER_SIZE))
 
 
 def _process(c, d):
     (d.pid, d.ppid, d.start_ns, d.end_ns, d.signal, argc, exe_len, _) = c.u(
-        "IIQQIIII", "process facts")
+        PROCESS_FIXED, "process facts")
     d.exe = _text(c.take(exe_len, "executable path"))
     for _ in range(argc):
         (n,) = c.u("I", "argument length")
@@ -414,61 +453,61 @@ def _process(c, d):
 
 
 def _types(c, d, ntypes):
-    n, d.depth = c.u("II", "type count")
+    n, d.depth = c.u(COUNT_HEADER, "type count")
     if n != ntypes:
         raise DumpError("%s: corrupt: the header says %d types, the TYPES section %d"
                         % (d.path, ntypes, n))
     for _ in range(n):
-        tid, npcs, name_len, nrec, _ = c.u("IHHII", "type header")
+        tid, npcs, name_len, nrec, _ = c.u(TYPE_FIXED, "type header")
         pcs = list(c.u("%dQ" % npcs, "call-site addresses")) if npcs else []
         name = _text(c.take(name_len, "type name"))
         c.align8()
         t = TypeStats(tid, pcs, name)
         for _ in range(nrec):
-            _slot, fails, a, f, ba, bf, c0, c1 = c.u("IIQQQQQQ", "stat record")
+            _slot, fails, a, f, ba, bf, c0, c1 = c.u(STAT_RECORD, "stat record")
             # Before 1.2 the failures field was reserved (zero).
             t.add_record(a, f, ba, bf, c0 | c1 << 64, fails)
         d.types.append(t)
 
 
 def _failures(c, d):
-    total, eligible, seed, rate, n, _ = c.u("QQQQII", "failure counts")
+    total, eligible, seed, rate, n, _ = c.u(FAILURES_HEADER, "failure counts")
     f = Failures(total, eligible, seed, rate)
     for _ in range(n):
-        seq, nth, t_ns, size, tid, typ, fam, nfr, _ = c.u("QQQQIHHII", "failure event")
-        frames = c.u("8Q", "failure stack")
+        seq, nth, t_ns, size, tid, typ, fam, nfr, _ = c.u(FAILURE_FIELDS, "failure event")
+        frames = c.u("%dQ" % EVENT_FRAMES, "failure stack")
         if seq == 0:
             continue  # overwritten while the dump was written
         f.events.append(FailureEvent(seq, nth, t_ns, size, tid, typ,
                                      FAMILIES[fam] if fam < len(FAMILIES) else str(fam),
-                                     list(frames[:min(nfr, 8)])))
+                                     list(frames[:min(nfr, EVENT_FRAMES)])))
     d.failures = f
 
 
 def _errors(c, d):
-    d.errors_total, n, _ = c.u("QII", "error counts")
+    d.errors_total, n, _ = c.u(ERRORS_HEADER, "error counts")
     for _ in range(n):
         seq, t_ns, addr, block, size, free_pc, tid, typ, kind, acc, nfr = c.u(
-            "QQQQQQIiHHI", "error event")
-        frames = c.u("8Q", "error stack")
+            ERROR_FIELDS, "error event")
+        frames = c.u("%dQ" % EVENT_FRAMES, "error stack")
         if seq == 0:
             continue
         d.errors.append(ErrorEvent(seq, t_ns,
                                    ERROR_KINDS[kind] if kind < len(ERROR_KINDS) else str(kind),
                                    ACCESS[acc] if acc < len(ACCESS) else "", addr, block, size,
-                                   typ, tid, free_pc, list(frames[:min(nfr, 8)])))
+                                   typ, tid, free_pc, list(frames[:min(nfr, EVENT_FRAMES)])))
 
 
 def _leaks(c, d):
-    n, nkinds = c.u("II", "leak counts")
+    n, nkinds = c.u(COUNT_HEADER, "leak counts")
     totals = {}
     for k in range(nkinds):
-        b, n_blocks = c.u("QQ", "leak totals")
+        b, n_blocks = c.u(LEAK_TOTAL, "leak totals")
         totals[LEAK_KINDS[k] if k < len(LEAK_KINDS) else str(k)] = (b, n_blocks)
-    ns, roots = c.u("QQ", "leak scan facts")
+    ns, roots = c.u(LEAK_FACTS, "leak scan facts")
     recs = []
     for _ in range(n):
-        b, blocks, sample, typ, kind = c.u("QQQII", "leak record")
+        b, blocks, sample, typ, kind = c.u(LEAK_RECORD, "leak record")
         recs.append(LeakRecord(typ, LEAK_KINDS[kind] if kind < len(LEAK_KINDS) else str(kind),
                                b, blocks, sample))
     d.leaks = Leaks(totals, ns, roots, recs)

@@ -114,24 +114,24 @@ def waste_rows(dumps):
 FOLDED_WEIGHTS = ("bytes", "allocs", "inuse", "leaks")
 
 
-def folded(dumps, weight="bytes", no_symbolize=False):
-    """Lines "program;outermost;...;innermost WEIGHT", one per call-site stack.
-    bytes: bytes allocated; allocs: allocations; inuse: bytes in use at the
-    dump; leaks: bytes definitely, indirectly or possibly lost."""
-    acc = {}
+def stacks(dumps, no_symbolize=False):
+    """One (frames, weights) per type of each dump: frames are the program
+    then the call-site stack, outermost first, inlined frames expanded, a
+    named type's name last; weights maps each of FOLDED_WEIGHTS to its value
+    (bytes: bytes allocated; allocs: allocations; inuse: bytes in use at the
+    dump; leaks: bytes definitely, indirectly or possibly lost)."""
     for d in dumps:
         fr = {} if no_symbolize else symbolize.frames(d, sorted({pc for t in d.types
                                                                   for pc in t.pcs}))
         leaked = {}
-        if weight == "leaks" and d.leaks is not None:
+        if d.leaks is not None:
             for r in d.leaks.records:
                 if r.kind != "still reachable":
                     leaked[r.type] = leaked.get(r.type, 0) + r.bytes
         for t in d.types:
-            w = {"bytes": t.bytes_alloc, "allocs": t.allocs,
-                 "inuse": t.in_use_bytes,
-                 "leaks": leaked.get(t.id, 0)}[weight]
-            if w <= 0:
+            w = {"bytes": t.bytes_alloc, "allocs": t.allocs, "inuse": t.in_use_bytes,
+                 "leaks": leaked.get(t.id, 0)}
+            if not any(v > 0 for v in w.values()):
                 continue
             names = []
             for pc in reversed(t.pcs):  # outermost first
@@ -144,6 +144,16 @@ def folded(dumps, weight="bytes", no_symbolize=False):
                 names = [t.name or ("(untyped)" if t.id == 0 else "(other sites)")]
             elif t.name:
                 names.append("[%s]" % t.name)
-            key = ";".join([_program(d)] + [n.replace(";", ":").replace(" ", "_") for n in names])
-            acc[key] = acc.get(key, 0) + w
+            yield [_program(d)] + names, w
+
+
+def folded(dumps, weight="bytes", no_symbolize=False):
+    """Lines "program;outermost;...;innermost WEIGHT", one per call-site
+    stack with a positive weight (see stacks())."""
+    acc = {}
+    for names, w in stacks(dumps, no_symbolize):
+        if w[weight] <= 0:
+            continue
+        key = ";".join(n.replace(";", ":").replace(" ", "_") for n in names)
+        acc[key] = acc.get(key, 0) + w[weight]
     return ["%s %d" % (k, v) for k, v in sorted(acc.items())]

@@ -2,23 +2,27 @@
 styles, the script and the charts are inline; a Content-Security-Policy
 forbids anything else) with sortable tables and SVG charts of the types
 holding most memory, the most frequent allocations, the leaks by kind and
-call site, and the heap errors."""
+call site, and the heap errors; an icicle flame graph of allocations by
+stack (flame.py); full stacks on every leak and error row. Long cells wrap
+(a Size(s) list, a C++ name) so that the page never scrolls sideways."""
 import html
 import os
 import time
 
-from . import formats, symbolize
+from . import flame, formats, progress, symbolize
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
+td:first-child,td:last-child,td details{overflow-wrap:anywhere}svg.chart{max-width:100%;height:auto}
+details summary{cursor:pointer}details pre{margin:4px 0;white-space:pre-wrap;overflow-wrap:anywhere}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
-th:first-child,td:first-child{text-align:left;font-family:monospace}
+th:first-child,td:first-child{text-align:left;font-family:monospace;width:35%}
 th{cursor:pointer;background:#f4f4f4;position:sticky;top:0}
-th.sorted-asc::after{content:" \\25B2"}th.sorted-desc::after{content:" \\25BC"}
+table.cut tr.more{display:none}th.sorted-asc::after{content:" \\25B2"}th.sorted-desc::after{content:" \\25BC"}
 .chart text{font:12px monospace}.muted{color:#777}pre{background:#f8f8f8;padding:8px}
-"""
+""" + flame.CSS
 
 # Sorting: a click on a header sorts its table by that column (numbers by
 # their value, K suffixes included), again to reverse.
@@ -30,6 +34,7 @@ _JS = """
     var n = parseFloat(t);
     return isNaN(n) ? t.toLowerCase() : n;
   }
+  var SHOWN = %d;
   var tables = document.querySelectorAll('table.sortable');
   tables.forEach(function (table) {
     var heads = table.querySelectorAll('th');
@@ -45,13 +50,25 @@ _JS = """
           var r = x < y ? -1 : x > y ? 1 : 0;
           return desc ? -r : r;
         });
-        rows.forEach(function (r) { body.appendChild(r); });
+        rows.forEach(function (r, i) {
+          r.classList.toggle('more', i >= SHOWN);
+          body.appendChild(r);
+        });
       });
     });
   });
+  document.querySelectorAll('button.show-all').forEach(function (b) {
+    b.addEventListener('click', function () {
+      b.parentNode.previousElementSibling.classList.remove('cut');
+      b.parentNode.remove();
+    });
+  });
   var charts = document.querySelectorAll('svg.chart').length;
+  var flames = document.querySelectorAll('canvas#flame-canvas[data-drawn]').length;
   document.body.setAttribute('data-ready', '1');
-  console.log('memtype report ready: ' + tables.length + ' tables, ' + charts + ' charts');
+  document.body.setAttribute('data-ready-ms', String(Math.round(performance.now())));
+  console.log('memtype report ready: ' + tables.length + ' tables, ' + charts + ' charts, ' +
+              flames + ' flame graph' + (flames === 1 ? '' : 's'));
 })();
 """
 
@@ -73,8 +90,8 @@ def bar_chart(title, items, unit=_k, width=760):
     lw, bh = 330, 18
     h = 24 + bh * len(items)
     out = ['<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-           'role="img" aria-label="%s"><text x="0" y="14" font-weight="bold">%s</text>'
-           % (width, h, _e(title), _e(title))]
+           'viewBox="0 0 %d %d" role="img" aria-label="%s"><text x="0" y="14" '
+           'font-weight="bold">%s</text>' % (width, h, width, h, _e(title), _e(title))]
     for i, (label, v) in enumerate(items):
         y = 22 + i * bh
         w = max(1, int((width - lw - 80) * v / top))
@@ -87,19 +104,47 @@ def bar_chart(title, items, unit=_k, width=760):
     return "".join(out)
 
 
+class Stack:
+    """A table cell: a label that opens on the full stack(s), each a
+    (title, lines) pair; it sorts by the label."""
+
+    def __init__(self, label, parts):
+        self.label, self.parts = label, [(t, ls) for t, ls in parts if ls]
+
+    def html(self):
+        if not self.parts:
+            return _e(self.label)
+        return '<details><summary>%s</summary>%s</details>' % (_e(self.label), "".join(
+            '<pre>%s%s</pre>' % (_e(t + "\n") if t else "", _e("\n".join(ls)))
+            for t, ls in self.parts))
+
+
+# Rows a table shows until "Show all" is pressed: laying out gcc's 7,000
+# call sites takes Chromium seconds; hidden rows (display:none) cost none.
+SHOWN_ROWS = 200
+
+
 def _table(headers, rows):
-    out = ['<table class="sortable"><thead><tr>']
+    rows = list(rows)
+    cut = len(rows) > SHOWN_ROWS
+    out = ['<table class="sortable%s"><thead><tr>' % (" cut" if cut else "")]
     out += ["<th>%s</th>" % _e(h) for h in headers]
     out.append("</tr></thead><tbody>")
-    for row in rows:
-        out.append("<tr>")
+    for i, row in enumerate(rows):
+        out.append('<tr class="more">' if i >= SHOWN_ROWS else "<tr>")
         for cell in row:
-            if isinstance(cell, tuple):  # (shown, sort value)
+            if isinstance(cell, Stack):
+                out.append('<td data-v="%s">%s</td>' % (_e(cell.label), cell.html()))
+            elif isinstance(cell, tuple):  # (shown, sort value)
                 out.append('<td data-v="%s">%s</td>' % (_e(cell[1]), _e(cell[0])))
             else:
                 out.append("<td>%s</td>" % _e(cell))
         out.append("</tr>")
     out.append("</tbody></table>")
+    if cut:
+        out.append('<p><button type="button" class="show-all">Show all %d rows</button> '
+                   '<span class="muted">(the first %d are shown, in the order of the column '
+                   'last sorted)</span></p>' % (len(rows), SHOWN_ROWS))
     return "".join(out)
 
 
@@ -111,6 +156,7 @@ def render(dumps, rows_of, no_symbolize=False):
                       for d in dumps)
     body = ["<h1>memtype report</h1>",
             '<p class="muted">%s &middot; made %s</p>' % (_e(progs), _e(time.strftime("%Y-%m-%d %H:%M")))]
+    progress.note("the page: types")
     rows = rows_of(dumps)
     inuse = sorted(((r.label, r.in_use_bytes) for r in rows), key=lambda x: -x[1])
     reqs = sorted(((r.label, r.allocs) for r in rows), key=lambda x: -x[1])
@@ -130,6 +176,8 @@ def render(dumps, rows_of, no_symbolize=False):
           r.bytes_alloc, r.waste,
           (",".join(sorted(r.sizes, key=lambda s: (0, int(s)) if s.isdigit() else (1, s))), 0))
          for r in rows]))
+    body.append("<h2>Allocations by stack</h2>")
+    body.append(flame.section(dumps, no_symbolize))
     # Leaks
     body.append("<h2>Leaks</h2>")
     leak_rows, by_kind = [], {}
@@ -139,18 +187,22 @@ def render(dumps, rows_of, no_symbolize=False):
         by_id = {t.id: t for t in d.types}
         pcs = sorted({pc for r in d.leaks.records for pc in (by_id[r.type].pcs if r.type in by_id else [])})
         names = {} if no_symbolize else symbolize.names(d, pcs)
+        fr = {} if no_symbolize else symbolize.frames(d, pcs)
         for k, (b, n) in d.leaks.totals.items():
             by_kind[k] = by_kind.get(k, 0) + b
         for r in d.leaks.records:
             label = type_label(d, r.type, names)
-            leak_rows.append((label, r.kind, r.bytes, r.blocks, os.path.basename(d.exe) or "?"))
+            t = by_id.get(r.type)
+            stack = Stack(label, [("allocated at:", symbolize.stack_lines(d, t.pcs, fr)
+                                   if t else [])])
+            leak_rows.append((stack, r.kind, r.bytes, r.blocks, os.path.basename(d.exe) or "?"))
     if by_kind:
         body.append(bar_chart("Bytes by leak kind", sorted(by_kind.items(), key=lambda x: -x[1]),
                               unit=lambda v: "%d B" % v))
         lost = {}
-        for label, kind, b, _, _ in leak_rows:
+        for stack, kind, b, _, _ in leak_rows:
             if kind != "still reachable":
-                lost[label] = lost.get(label, 0) + b
+                lost[stack.label] = lost.get(stack.label, 0) + b
         body.append(bar_chart("Bytes lost, by call site", sorted(lost.items(), key=lambda x: -x[1]),
                               unit=lambda v: "%d B" % v))
         body.append(_table(["Type", "Kind", "Bytes", "Blocks", "Program"], leak_rows))
@@ -160,12 +212,21 @@ def render(dumps, rows_of, no_symbolize=False):
     body.append("<h2>Heap errors</h2>")
     errs = []
     for d in dumps:
-        pcs = sorted({pc for e in d.errors for pc in e.frames[:1] if pc})
+        by_id = {t.id: t for t in d.types}
+        pcs = sorted({pc for e in d.errors for pc in e.frames + [e.free_pc] if pc} |
+                     {pc for e in d.errors if e.block and e.type in by_id
+                      for pc in by_id[e.type].pcs})
         names = {} if no_symbolize else symbolize.names(d, pcs)
+        fr = {} if no_symbolize else symbolize.frames(d, pcs)
         for e in d.errors:
+            t = by_id.get(e.type) if e.block else None
+            stack = Stack(names.get(e.frames[0], "%#x" % e.frames[0]) if e.frames else "",
+                          [("", symbolize.stack_lines(d, e.frames, fr)),
+                           ("allocated at:", symbolize.stack_lines(d, t.pcs, fr) if t else []),
+                           ("freed at:", symbolize.stack_lines(d, [e.free_pc], fr)
+                            if e.free_pc else [])])
             errs.append(("%s%s" % (e.kind, " " + e.access if e.access else ""),
-                         "%#x" % e.addr, e.size if e.block else "",
-                         names.get(e.frames[0], "%#x" % e.frames[0]) if e.frames else "",
+                         "%#x" % e.addr, e.size if e.block else "", stack,
                          os.path.basename(d.exe) or "?"))
     body.append(_table(["Kind", "Address", "Block size", "Detected at", "Program"], errs)
                 if errs else '<p class="muted">None reported.</p>')
@@ -177,5 +238,5 @@ def render(dumps, rows_of, no_symbolize=False):
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"%s\">"
             "<title>memtype report: %s</title><style>%s</style></head><body>%s"
-            "<script>%s</script></body></html>\n"
-            % (csp, _e(progs), _CSS, "\n".join(body), _JS))
+            "<script>%s%s</script></body></html>\n"
+            % (csp, _e(progs), _CSS, "\n".join(body), flame.JS, _JS % SHOWN_ROWS))

@@ -17,6 +17,8 @@ import struct
 import subprocess
 from dataclasses import dataclass
 
+from . import progress
+
 
 @dataclass
 class Frame:
@@ -174,6 +176,7 @@ def frames(dump, pcs):
         cached = _cache.setdefault((m.path, m.build_id), {})
         todo = [o for o in offs if o not in cached]
         if todo:
+            progress.note("symbolizing %d addresses in %s" % (len(todo), _short(m.path)))
             cached.update(_resolve(m.path, todo))
         got_lines = False
         for pc in mpcs:

@@ -707,3 +707,58 @@ class Crashes(unittest.TestCase):
     def test_no_fault_no_report(self):
         r, _ = self.crash("ok", MEMTYPE_GUARD="*")
         self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
+
+
+class LibcRangeChecks(unittest.TestCase):
+    """The libc range checks (preload/libc_checks.c) where the call is no
+    plain PLT call of the program (the corpus's lc_* cases cover those):
+    reported at the call, before memcpy runs, whatever the mode that turns
+    them on; nothing rewritten and nothing reported at the call without one."""
+    caught = Caught.caught
+    HEADLINE = (r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes after a 40-byte block of "
+                r"type main\+0x[0-9a-f]+ \(libc_calls\)\)")
+
+    def test_a_library_loaded_later_is_checked_at_its_call(self):
+        r = self.caught("libc_calls", "bad", self.HEADLINE, detected="plugin_copy",
+                        allocated="main", extra_args=("dlopen",))
+        self.assertIn("memcpy writes 41 bytes at offset 0 of the block, the last 1 past its end",
+                      r.stderr)
+
+    def test_a_function_pointer_to_memcpy_is_checked_at_its_call(self):
+        self.caught("libc_calls", "bad", self.HEADLINE, detected="call_through",
+                    extra_args=("pointer",))
+
+    def test_a_copy_into_a_freed_block_is_a_use_after_free_at_the_call(self):
+        r = self.caught("libc_calls", "bad", r"use-after-free WRITE at 0x[0-9a-f]+ \(0 bytes into "
+                        r"a 40-byte block of type main\+0x[0-9a-f]+ \(libc_calls\)\)",
+                        detected="call_through", freed="main", extra_args=("freed",))
+        self.assertIn("memcpy writes 40 bytes in a freed block", r.stderr)
+
+    def test_guard_pages_turn_them_on_too(self):
+        self.caught("libc_calls", "bad", self.HEADLINE, detected="plugin_copy",
+                    extra_args=("dlopen",), MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0",
+                    MEMTYPE_GUARD="*", MEMTYPE_GUARD_COST="100", MEMTYPE_GUARD_RSS="0")
+
+    def test_the_look_alikes_are_not_flagged(self):
+        for how in ("dlopen", "pointer", "freed"):
+            r = subprocess.run([os.path.join(BIN, "libc_calls"), "ok", how],
+                               env=dict(clean_env(), LD_PRELOAD=LIB, MEMTYPE_OUTPUT="off", **CHECKS),
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""), how)
+
+    def test_continue_reports_the_call_once_and_goes_on(self):
+        r = run("libc_calls", "bad", ("dlopen",), MEMTYPE_ON_ERROR="continue")
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+        self.assertIn("plugin_copy", section(r.stderr, "detected at"), r.stderr)
+
+    def test_without_checks_nothing_is_rewritten_and_nothing_reported_at_the_call(self):
+        for mode, env in (("plain", {}), ("sampling", {"MEMTYPE_GUARD_RATE": "1000"})):
+            r = run("libc_calls", "bad", ("dlopen",), MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0",
+                    MEMTYPE_VERBOSE="1", **env)
+            self.assertEqual((r.returncode, r.stdout), (0, "done\n"), mode + r.stderr)
+            self.assertNotIn("libc range checks", r.stderr, mode)
+            self.assertNotIn("memtype: ERROR:", r.stderr, mode)
+        r = run("libc_calls", "ok", ("dlopen",), MEMTYPE_VERBOSE="1")
+        m = re.search(r"memtype: libc range checks: (\d+) call slots in (\d+) objects", r.stderr)
+        self.assertTrue(m and int(m.group(1)) > 0, r.stderr)

@@ -73,7 +73,7 @@ out=$(in_root sh -c 'mkdir -p /tmp/run && cd /tmp/run && memtype run -- ls /usr/
 echo "$out"
 echo "$out" | grep -qx "options.def" || fail "ls printed nothing under memtype"
 echo "$out" | grep -q "^memtype: run summary: 1 process (ls); 0 heap errors" || fail "no run summary"
-out=$(in_root sh -c 'cd /tmp/run && memtype report --types memtype.ls.*.mtd' 2>&1) ||
+out=$(in_root sh -c 'cd /tmp/run && memtype report --types memtype-run.ls.1/*.mtd' 2>&1) ||
   { echo "$out"; fail "memtype report"; }
 echo "$out" | head -5
 echo "$out" | grep -q "call sites in ls (pid" || fail "memtype report read no dump"

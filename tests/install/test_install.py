@@ -5,6 +5,7 @@ memtype.h that programs build against through pkg-config and through
 find_package(memtype CONFIG). A DESTDIR install works from where it lands.
 Run by CTest with MT_BUILD_DIR, MT_LIBDIR (CMAKE_INSTALL_LIBDIR), MT_CC,
 MT_PREFIX (CMAKE_INSTALL_PREFIX) and MT_VERSION set."""
+import glob
 import os
 import shutil
 import subprocess
@@ -107,8 +108,11 @@ class InstalledCommand(unittest.TestCase):
         self.assertIn("memtype: run summary: 1 process (ls); 0 heap errors", r.stderr)
         # ls closes its stderr at exit: memtype's table went to the dump's .log
         # (printed by `memtype run`), beside the dump.
-        dumps = [f for f in os.listdir(work) if f.startswith("memtype.ls.") and f.endswith(".mtd")]
-        self.assertEqual(len(dumps), 1, os.listdir(work))
+        # The run's dumps in a directory of its own.
+        self.assertEqual(os.listdir(work), ["memtype-run.ls.1"])
+        dumps = [os.path.join("memtype-run.ls.1", f)
+                 for f in os.listdir(os.path.join(work, "memtype-run.ls.1")) if f.endswith(".mtd")]
+        self.assertEqual(len(dumps), 1, os.listdir(os.path.join(work, "memtype-run.ls.1")))
         rep = run([os.path.join(PREFIX, "bin/memtype"), "report", "--types", dumps[0]], cwd=work)
         self.assertEqual(rep.returncode, 0, rep.stderr)
         self.assertRegex(rep.stdout, r"memtype: \d+ call sites in ls \(pid \d+\)")
@@ -159,7 +163,7 @@ class BuildingAgainstIt(unittest.TestCase):
         work = tempfile.mkdtemp(dir=SCRATCH)
         r = run([os.path.join(PREFIX, "bin/memtype"), "run", "--", exe], cwd=work)
         self.assertEqual(r.returncode, 0, r.stderr)
-        dumps = [f for f in os.listdir(work) if f.endswith(".mtd")]
+        dumps = glob.glob(os.path.join(work, "memtype-run.*.1", "*.mtd"))
         self.assertEqual(len(dumps), 1, os.listdir(work))
         rep = run([os.path.join(PREFIX, "bin/memtype"), "report", dumps[0]], cwd=work)
         self.assertEqual(rep.returncode, 0, rep.stderr)

@@ -332,7 +332,7 @@ class ForkedChild(unittest.TestCase):
             tmp = scratch("memtype-fork-test.")
             env = clean_env()
             env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%p.mtd"),
-                        "MEMTYPE_STATS": "1"}, **extra)
+                        "MEMTYPE_STATS": "1", "MEMTYPE_DUMP_CHILDREN": "1"}, **extra)
             r = subprocess.run([FORK_FREES], env=env, capture_output=True, text=True, timeout=120)
             files = sorted(glob.glob(os.path.join(tmp, "d.*.mtd")))
             cls.runs[mode] = (r, files)
@@ -462,7 +462,8 @@ class RealPrograms(unittest.TestCase):
     def report_of(self, argv, stdin=None, extra=None):
         tmp = scratch("memtype-realdump-test.")
         env = clean_env()
-        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd")})
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd"),
+                    "MEMTYPE_DUMP_CHILDREN": "1"})
         env.update(extra or {})
         r = subprocess.run(argv, input=stdin, env=env, capture_output=True, text=True, cwd=tmp)
         self.assertEqual(r.returncode, 0, r.stderr[-2000:])
@@ -515,6 +516,47 @@ class RealPrograms(unittest.TestCase):
             f.write("".join("int f%d(int x){return x*%d+%d;}\n" % (i, i, i) for i in range(300)))
         top = self.report_of(["/usr/bin/gcc", "-O2", "-c", src, "-o", os.path.join(tmp, "x.o")])
         self.assertTrue(any("cc1" in l for l in top), top)
+
+
+class ProcessTree(unittest.TestCase):
+    """Plain LD_PRELOAD on a shell script: only the top process writes its
+    exit dump (MEMTYPE_DUMP_CHILDREN=0, the default), so a script leaves one
+    file, not one per command; asked, every process writes one. A dump
+    carries MEMTYPE_RUN (format 1.6, RUN) for both readers."""
+    SCRIPT = "ls / >/dev/null; /bin/true; cat /dev/null; echo x | tr x y >/dev/null"
+
+    def run_script(self, extra=None):
+        tmp = scratch("memtype-tree-test.")
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "d.%e.%p.mtd")})
+        env.update(extra or {})
+        r = subprocess.run(["/bin/sh", "-c", self.SCRIPT], env=env, capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        return [dump.load(f) for f in sorted(glob.glob(os.path.join(tmp, "*.mtd")))]
+
+    def test_a_shell_script_leaves_one_dump_of_its_top_process(self):
+        dumps = self.run_script()
+        self.assertEqual(len(dumps), 1, [d.path for d in dumps])
+        self.assertEqual(os.path.realpath(dumps[0].exe), os.path.realpath("/bin/sh"))
+        self.assertTrue(str(dumps[0].ending).startswith("exit status 0"), dumps[0].ending)
+
+    def test_every_process_writes_one_when_asked(self):
+        dumps = self.run_script({"MEMTYPE_DUMP_CHILDREN": "1"})
+        progs = sorted(os.path.basename(d.exe) for d in dumps)
+        for prog in ("ls", "true", "cat", "tr"):
+            self.assertIn(prog, progs)
+        sh, = [d for d in dumps if d.ppid not in {c.pid for c in dumps}]
+        self.assertEqual(os.path.realpath(sh.exe), os.path.realpath("/bin/sh"))
+        ls, = [d for d in dumps if os.path.basename(d.exe) == "ls"]
+        self.assertEqual(ls.ppid, sh.pid)
+
+    def test_the_run_identity_reaches_both_readers(self):
+        dumps = self.run_script({"MEMTYPE_RUN": "run-42"})
+        self.assertEqual([d.run for d in dumps], ["run-42"])
+        r = subprocess.run([STAT_TOOL, dumps[0].path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.run_script()[0].run, "")
 
 
 class DamagedFiles(unittest.TestCase):

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import unittest
 
+import cdp
 from mtenv import CMD, LIB, clean_env
 from memtype_report import dump
 
@@ -72,20 +73,12 @@ class Forms(unittest.TestCase):
                                          "leaky;new_node 480"])
 
 
-def chromium():
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 class Html(unittest.TestCase):
     """The page opens in headless Chromium (scripts/deps.sh test installs it)
     without a console error, its script runs, and its charts are there."""
 
     def test_the_page_loads_in_chromium_with_its_charts(self):
-        browser = chromium()
+        browser = cdp.chromium()
         if browser is None:
             if os.environ.get("MT_REQUIRE_CHROMIUM") == "1":
                 self.fail("chromium is not installed (scripts/deps.sh test installs it)")
@@ -113,8 +106,9 @@ class Html(unittest.TestCase):
             console = [l for l in log.splitlines() if "CONSOLE" in l]
             # two tables (types, leaks; no errors) and five charts: memory in
             # use and allocations by type, waste by size class, bytes by leak
-            # kind, bytes lost by site
-            self.assertTrue(any("memtype report ready: 2 tables, 5 charts" in l for l in console),
+            # kind, bytes lost by site; and the flame graph (test_html.py)
+            self.assertTrue(any("memtype report ready: 2 tables, 5 charts, 1 flame graph" in l
+                                for l in console),
                             console)
             self.assertFalse([l for l in console if "Uncaught" in l or "rror" in l], console)
             self.assertEqual(dom.count('<svg class="chart"'), 5, dom[:2000])
@@ -214,9 +208,10 @@ class RunSummary(unittest.TestCase):
                                        r"leaks: definitely lost 96 bytes in 2 blocks, indirectly "
                                        r"lost 480 bytes in 10 blocks, possibly lost 64 bytes in 1 blocks")
             self.assertRegex(r.stderr, r"memtype: most memory in use at exit: .*new_node \(leaky.c:27\)")
-            f, = glob.glob(os.path.join(tmp, "*.mtd"))
-            self.assertIn("memtype: dumps: %s; full report: memtype report --leaks --errors --table"
-                          % os.path.basename(f), r.stderr)
+            f, = glob.glob(os.path.join(tmp, "memtype-run.leaky.1", "*.mtd"))
+            self.assertIn("memtype: dumps of this run in memtype-run.leaky.1/: %s; full report: "
+                          "memtype report --leaks --errors --table %s\n" % (
+                              os.path.basename(f), os.path.relpath(f, tmp)), r.stderr)
         finally:
             shutil.rmtree(tmp)
 

@@ -149,9 +149,10 @@ run_one() {
   for p in "${copy_in[@]+"${copy_in[@]}"}"; do cp -a "$p" "$base/work/" || return 2; done
   local pre=()
   if [ "$mode" = preload ]; then
-    # Dumps go beside the work dir, never into it (the outputs compared).
+    # Dumps go beside the work dir, never into it (the outputs compared);
+    # every process of the tree writes one, as each prints a summary.
     mkdir -p "$base/dumps"
-    pre=(env "${mt_opts[@]+"${mt_opts[@]}"}" MEMTYPE_STATS=1
+    pre=(env "${mt_opts[@]+"${mt_opts[@]}"}" MEMTYPE_STATS=1 MEMTYPE_DUMP_CHILDREN=1
       "MEMTYPE_OUTPUT=$base/dumps/memtype.%e.%p.mtd" "$preload_var=$lib")
   fi
   t0=$(date +%s%N)

@@ -114,8 +114,10 @@ def run_one(mode, args, extra_env, variant, seconds, tmp):
     out = os.path.join(tmp, "%s-%s" % (mode, variant))
     os.makedirs(out)
     env = clean_env()
+    # Every process dumps (forked children too: the fork mode counts them).
     env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(out, "d.%e.%p.mtd"),
-                "MEMTYPE_STATS": "1", "MEMTYPE_STATS_LINES": "1", "MEMTYPE_LEAKS": "1"})
+                "MEMTYPE_STATS": "1", "MEMTYPE_STATS_LINES": "1", "MEMTYPE_LEAKS": "1",
+                "MEMTYPE_DUMP_CHILDREN": "1"})
     if variant == "checks":
         env.update(CHECKS)
     env.update(extra_env)

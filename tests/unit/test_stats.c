@@ -50,7 +50,7 @@ START_TEST(test_known_sites_from_threads_give_exact_totals) {
     ck_assert_uint_eq(st->bytes_alloc, (uint64_t)THREADS * PER_SITE * (s + 1) * 100);
     ck_assert_uint_eq(st->bytes_freed, (uint64_t)THREADS * PER_SITE / 2 * (s + 1) * 100);
     unsigned cls = mt_size_class((size_t)(s + 1) * 100);
-    ck_assert_uint_eq(st->classes[cls >> 6], 1ull << (cls & 63));
+    ck_assert_uint_eq(st->classes[MT_CLASS_WORD(cls)], MT_CLASS_MASK(cls));
   }
   munmap(all, n * sizeof(*all));
 }

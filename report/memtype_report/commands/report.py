@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .. import dump as dumpmod
-from .. import formats
+from .. import formats, progress
 from ..forms import errors, failures, folded, html_out, json_out, leaks, print_notes, types, waste
 
 
@@ -80,6 +80,7 @@ def load_dumps(files):
 
 def main(argv):
     args = parser().parse_args(argv)
+    progress.Progress("memtype report")  # on a terminal, after 0.5 s; erased by any output
     if args.html:
         why = html_out.check_output(args.html, args.files)
         if why:

@@ -9,6 +9,9 @@ import sys
 from .. import dump as dumpmod
 from .. import symbolize
 from ..forms import human_k as _human_k
+from ..forms.errors import print_errors
+from ..forms.leaks import print_leaks
+from ..model import errors_of, leaks_of
 
 
 def parser(rows):
@@ -33,6 +36,9 @@ def parser(rows):
                 a.complete_words = list(o.values)
     p.add_argument("--lib", default=None, metavar="FILE",
                    help="path of libmemtype.so to preload").complete = "file"
+    p.add_argument("--brief", action="store_true",
+                   help="at the end, only the summary: not the full reports of the run's "
+                        "errors and leaks, symbolized, that come before it")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- PROGRAM [ARGS...]")
     return p
 
@@ -61,12 +67,24 @@ def main(argv, lib_path, rows):
     import glob
     import time
     from .. import target
-    # Dumps go where the run started, even from processes that change
-    # directory (servers do: postgres to its data directory), so that the
-    # run summary finds them all.
-    output = env.get("MEMTYPE_OUTPUT", "memtype.%e.%p.mtd")
+    # This run's dumps: every process of the tree writes one (the default
+    # of plain LD_PRELOAD is the top process only), each carries the run's
+    # identity, and the summary lists those carrying it and no other. They
+    # go to a directory of this run's own unless the user named a path
+    # (absolute, so that a process that changes directory writes there too).
+    # An identity inherited from the environment (a run inside a run) is
+    # not this run's: only --run names one.
+    run_id = args.run or "%d.%d" % (os.getpid(), time.time_ns())
+    env["MEMTYPE_RUN"] = run_id
+    env.setdefault("MEMTYPE_DUMP_CHILDREN", "1")
+    run_dir = None
+    output = env.get("MEMTYPE_OUTPUT")
+    if output is None:
+        run_dir = make_run_dir(os.path.basename(command[0]))
+        output = os.path.join(run_dir, "%e.%p.mtd") if run_dir else "off"
     if output and output != "off" and not os.path.isabs(output):
-        env["MEMTYPE_OUTPUT"] = os.path.join(os.getcwd(), output)
+        output = os.path.join(os.getcwd(), output)
+    env["MEMTYPE_OUTPUT"] = output
     try:
         why = target.cannot_enter(command[0], env, lib)
     except Exception:  # a look before the run must never stop it
@@ -122,8 +140,9 @@ def main(argv, lib_path, rows):
         except KeyboardInterrupt:
             continue  # the child got the SIGINT too; wait for it
     try:
-        run_summary(env.get("MEMTYPE_OUTPUT", "memtype.%e.%p.mtd"), started, glob,
-                    env.get("MEMTYPE_LOG", ""), said_why=bool(why))
+        run_summary(output, started, glob, env.get("MEMTYPE_LOG", ""), said_why=bool(why),
+                    run_id=run_id, run_dir=run_dir, top=(proc.pid, rc, command[0]),
+                    reports=not args.brief)
     except Exception as e:  # a summary must never change how the run ends
         print("memtype: no run summary: %s" % e, file=sys.stderr)
     for sig, how in old.items():
@@ -131,10 +150,35 @@ def main(argv, lib_path, rows):
     if rc < 0:
         # Die the way the program died, so callers see the same status.
         sig = -rc
-        signal.signal(sig, signal.SIG_DFL)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):  # those two have no handler to reset
+            signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
         return 128 + sig
     return rc
+
+
+def make_run_dir(prog):
+    """A new directory for a run's dumps in the working directory:
+    memtype-run.PROG.N with the first N free (mkdir is atomic: two runs side
+    by side get two). Where the working directory is not writable, one under
+    the temporary directory. None when neither can be made."""
+    import tempfile
+    prog = "".join(c if c.isalnum() or c in "-_+" else "_" for c in prog) or "prog"
+    for n in range(1, 10000):
+        d = os.path.join(os.getcwd(), "memtype-run.%s.%d" % (prog, n))
+        try:
+            os.mkdir(d, 0o700)
+            return d
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+    try:
+        return tempfile.mkdtemp(prefix="memtype-run.%s." % prog)
+    except OSError as e:
+        print("memtype: warning: no directory for the run's dumps (%s): none written"
+              % (e.strerror or e), file=sys.stderr)
+        return None
 
 
 def _template_glob(tmpl):
@@ -169,95 +213,186 @@ def print_logs(output, started, glob, log, out):
             print("memtype: ... %d more lines in %s" % (len(lines) - 400, f), file=out)
 
 
-def endings_line(dumps):
-    """How each process ended, in one line: every one when there are few,
-    else the counts and the ones that did not exit with status 0."""
-    def name(d):
-        return "%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid)
+def _name(d):
+    return "%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid)
 
-    def how(d):
-        return str(d.ending) if d.ending else "ended in a way an older memtype did not record"
-    if len(dumps) <= 6:
-        return "memtype: ended: " + "; ".join("%s %s" % (name(d), how(d)) for d in dumps)
+
+def _how(d):
+    return str(d.ending) if d.ending else "ended in a way an older memtype did not record"
+
+
+def wait_status_text(rc):
+    """The program's end as the parent saw it (Popen's returncode)."""
+    if rc < 0:
+        return "killed by %s" % dumpmod.SIGNAL_NAMES.get(-rc, "signal %d" % -rc)
+    return "exit status %d" % rc
+
+
+def endings_line(dumps, extra=()):
+    """How each process ended, in one line: every one when there are few,
+    else the counts and the ones that did not exit with status 0. extra:
+    (name, how) of processes that left no dump."""
+    ends = [(_name(d), _how(d)) for d in dumps] + list(extra)
+    if len(ends) <= 6:
+        return "memtype: ended: " + "; ".join("%s %s" % e for e in ends)
     counts = {}
-    for d in dumps:
-        counts[how(d)] = counts.get(how(d), 0) + 1
-    odd = [d for d in dumps if how(d) != "exit status 0"]
+    for _, how in ends:
+        counts[how] = counts.get(how, 0) + 1
+    odd = [e for e in ends if e[1] != "exit status 0"]
     text = "memtype: ended: " + ", ".join("%d %s" % (n, h) for h, n in
                                          sorted(counts.items(), key=lambda x: -x[1]))
     if odd:
-        text += "; " + "; ".join("%s %s" % (name(d), how(d)) for d in odd[:6])
+        text += "; " + "; ".join("%s %s" % e for e in odd[:6])
         if len(odd) > 6:
             text += "; ..."
     return text
 
 
-def run_summary(output, started, glob, log="", said_why=False):
-    """After `memtype run`: what the run's dumps say, in a few lines, and
-    the command for the full report; one line when there is none (unless
-    the warning before the run said already why memtype was not inside)."""
-    print_logs(output, started, glob, log, sys.stderr)
-    if not output or output == "off":
-        return
+def run_dumps(output, glob, run_id, started):
+    """The dumps this run wrote: under the output template, carrying the
+    run's identity (MEMTYPE_RUN); a dump of another run, or of none, at the
+    same place is not this run's. Without an identity (a caller of old),
+    the ones written since the run started."""
     pattern = _template_glob(output)
-    files = _recent(glob, pattern, started)
+    files = sorted(glob.glob(pattern)) if run_id else _recent(glob, pattern, started)
     dumps = []
     for f in files:
         try:
-            dumps.append(dumpmod.load(f))
+            d = dumpmod.load(f)
         except dumpmod.DumpError:
             continue
+        if not run_id or d.run == run_id:
+            dumps.append(d)
+    return dumps
+
+
+RUN_REPORTS = 4  # processes whose full reports `memtype run` prints at the end
+
+
+def print_run_reports(dumps, out):
+    """The full reports of a run, symbolized (file:line, demangled), before
+    its summary: the heap errors, then the leaks with their stacks, of the
+    first RUN_REPORTS processes that have any."""
+    import contextlib
+    bad = [d for d in dumps if d.errors_total]
+    leaky = [d for d in dumps if d.leaks and any(r.kind != "still reachable"
+                                                 for r in d.leaks.records)]
+    sys.stdout.flush()
+    with contextlib.redirect_stdout(out):
+        for what, ds, flag, printer in (
+                ("heap errors", bad, "errors", lambda d: print_errors(errors_of(d))),
+                ("leaks", leaky, "leaks", lambda d: print_leaks(leaks_of(d)))):
+            if not ds:
+                continue
+            for d in ds[:RUN_REPORTS]:
+                printer(d)
+            if len(ds) > RUN_REPORTS:
+                print("memtype: %d more processes with %s: memtype report --%s on their dumps "
+                      "(below)" % (len(ds) - RUN_REPORTS, what, flag))
+    out.flush()
+
+
+def run_summary(output, started, glob, log="", said_why=False, run_id="", run_dir=None,
+                top=None, reports=False):
+    """After `memtype run`: what the run's dumps say, in a few lines, and
+    the command for the full report; one line when there is none (unless
+    the warning before the run said already why memtype was not inside).
+    top: (pid, Popen returncode, command) of the program the run started:
+    its end as its parent saw it, which no dump may hide (SIGKILL leaves
+    none)."""
+    print_logs(output, started, glob, log, sys.stderr)
+    if not output or output == "off":
+        return
+    dumps = run_dumps(output, glob, run_id, started)
+    out = sys.stderr
+    extra = []
+    if top and not any(d.pid == top[0] for d in dumps):
+        extra.append(("%s (pid %d)" % (os.path.basename(top[2]), top[0]),
+                      wait_status_text(top[1]) + ", no dump"))
+    if run_dir and not dumps:
+        try:
+            os.rmdir(run_dir)  # left empty: nothing to keep
+        except OSError:
+            pass
     if not dumps:
         if not said_why:
-            print("memtype: run summary: no process of the run wrote a dump (%s, from %s): "
-                  "memtype was inside none of them, or none of them reached its end" % (
-                      output, os.getcwd()), file=sys.stderr)
+            print("memtype: run summary: no process of the run wrote a dump%s: memtype was "
+                  "inside none of them, or none of them reached its end" % (
+                      "" if run_dir else " (%s, from %s)" % (output, os.getcwd())), file=out)
+        if top and top[1] < 0:  # killed: SIGKILL leaves no dump, yet it is how the run ended
+            print(endings_line([], extra), file=out)
         return
+    if reports:
+        print_run_reports(dumps, out)
     # A server tree is dozens of processes of a few programs: each program
     # once, with its count.
     count = {}
     for d in dumps:
         k = os.path.basename(d.exe) or "?"
         count[k] = count.get(k, 0) + 1
+    if extra:  # the program the run started, without a dump
+        k = os.path.basename(top[2])
+        count[k] = count.get(k, 0) + 1
     progs = ["%s x%d" % (k, n) if n > 1 else k for k, n in sorted(count.items())]
     errors = sum(d.errors_total for d in dumps)
+    # A process that died of a signal is not a clean one, whatever its
+    # heap error count says: the headline says how many, and of what.
+    died = {}
+    for d in dumps:
+        if d.ending and d.ending.how == "signal":
+            sig = dumpmod.SIGNAL_NAMES.get(d.ending.signal, "signal %d" % d.ending.signal)
+            died[sig] = died.get(sig, 0) + 1
+    if top and top[1] < 0 and not any(d.pid == top[0] for d in dumps):
+        sig = dumpmod.SIGNAL_NAMES.get(-top[1], "signal %d" % -top[1])
+        died[sig] = died.get(sig, 0) + 1
     lost = {}
     for d in dumps:
         for k, (b, n) in (d.leaks.totals.items() if d.leaks else []):
             if k != "still reachable" and n:
                 ob, on = lost.get(k, (0, 0))
                 lost[k] = (ob + b, on + n)
-    top = []  # the three types with most memory in use, symbolized alone (fast)
+    top_types = []  # the three types with most memory in use, symbolized alone (fast)
     for d in dumps:
         for t in d.types:
-            top.append((t.in_use_bytes, d, t))
-    top.sort(key=lambda x: -x[0])
+            top_types.append((t.in_use_bytes, d, t))
+    top_types.sort(key=lambda x: -x[0])
     labels = []
-    for mem, d, t in top[:3]:
+    for mem, d, t in top_types[:3]:
         if mem <= 0:
             break
         label = t.name or (symbolize.names(d, t.pcs[:1]).get(t.pcs[0]) if t.pcs else "(untyped)")
         labels.append("%s %s" % (label, _human_k(mem)))
-    out = sys.stderr
-    print("memtype: run summary: %d process%s (%s); %d heap error%s; %s" % (
-        len(dumps), "" if len(dumps) == 1 else "es", ", ".join(progs), errors,
+    nproc = len(dumps) + len(extra)
+    print("memtype: run summary: %d process%s (%s); %d heap error%s; %s%s" % (
+        nproc, "" if nproc == 1 else "es", ", ".join(progs), errors,
         "" if errors == 1 else "s",
+        "".join("%d killed by %s; " % (n, sig) for sig, n in sorted(died.items())),
         "leaks: " + ", ".join("%s %d bytes in %d blocks" % (k, b, n) for k, (b, n) in lost.items())
         if lost else "no leaks"), file=out)
-    print(endings_line(dumps), file=out)
+    print(endings_line(dumps, extra), file=out)
     if labels:
         print("memtype: most memory in use at exit: " + "; ".join(labels), file=out)
     here = os.getcwd() + os.sep
 
     def short(f):  # the dumps in the working directory by their names
         return f[len(here):] if f.startswith(here) else f
-    files = [short(f) for f in files]
+    files = [short(d.path) for d in sorted(dumps, key=lambda d: d.path)]
+    pattern = os.path.join(run_dir, "*.mtd") if run_dir else _template_glob(output)
     if len(files) <= 4:
-        print("memtype: dumps: %s; full report: memtype report --leaks --errors --table %s" % (
-            " ".join(files), " ".join(files)), file=out)
-    else:
-        # Too many to name: where they are, and the one table of the tree.
+        print("memtype: dumps%s: %s; full report: memtype report --leaks --errors --table %s" % (
+            " of this run in %s%s" % (short(run_dir), os.sep) if run_dir else "",
+            " ".join(os.path.basename(f) if run_dir else f for f in files), " ".join(files)),
+            file=out)
+    elif run_dir or len(glob.glob(pattern)) == len(files):
+        # Too many to name, and no other run's under the pattern: where they
+        # are, and the one table of the tree.
         print("memtype: dumps: %d in %s (%s); full report: memtype report --leaks --errors "
               "--table %s; the whole tree in one table: memtype report --table --merge %s" % (
                   len(files), os.path.dirname(pattern) or ".", os.path.basename(pattern),
                   short(pattern), short(pattern)), file=out)
+    else:
+        # The pattern holds other runs' dumps too: this run's by name.
+        print("memtype: dumps: %d of this run among %d in %s; full report: memtype report "
+              "--leaks --errors --table %s; the whole tree in one table: memtype report "
+              "--table --merge %s" % (len(files), len(glob.glob(pattern)), short(pattern),
+                                       " ".join(files), " ".join(files)), file=out)

@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 from .. import dump as dumpmod
-from .. import symbolize
+from .. import progress, symbolize
 
 NEVER = str(10 ** 12)  # MEMTYPE_FAILURE_AFTER beyond any run: count, never fail
 
@@ -164,7 +164,9 @@ def main(argv, lib_path):
                 "MEMTYPE_FAILURE_TYPES": args.types, "MEMTYPE_FAILURE_MINSIZE": args.minsize,
                 "MEMTYPE_FAILURE_SEED": "1", "MEMTYPE_STATS": "0"})
     tmp = tempfile.mkdtemp(prefix="memtype-sweep.")
+    bar = progress.Progress("memtype sweep")
     try:
+        bar.note("the run without failures")
         rc0, err0, d0 = _run(cmd, dict(env, MEMTYPE_FAILURE_AFTER=NEVER),
                              os.path.join(tmp, "clean"), args.input, args.timeout)
         if rc0 is None or d0 is None or d0.failures is None:
@@ -178,6 +180,8 @@ def main(argv, lib_path):
               "failing each of the first %d in turn"
               % (" ".join(cmd), eligible, "" if eligible == 1 else "s", rc0, runs))
         sys.stdout.flush()
+        bar.end()
+        bar = progress.Progress("memtype sweep", total=runs, unit="runs", notes=False)
 
         base_lost = _lost(d0)
 
@@ -192,9 +196,11 @@ def main(argv, lib_path):
                     verdict, bad = "LEAKED %d bytes" % sum(b for b, _ in leaks), True
                     site = "%s; lost: %s" % (site, ", ".join(
                         "%d bytes from %s" % (b, w) for b, w in leaks[:3]))
+            bar.step()
             return k, verdict, bad, e, site
         with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
             results = list(pool.map(one, range(1, runs + 1)))
+        bar.end()
         bad = [r for r in results if r[2]]
         shown = results if args.all else bad
         if shown:
@@ -208,4 +214,5 @@ def main(argv, lib_path):
                                                     runs - len(bad)))
         return 1 if bad else 0
     finally:
+        bar.end()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -14,6 +14,7 @@
  * Prints "done" when the case ran to its end. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,10 +80,14 @@ AT void at_strcat(char *d, const char *s);
 AT void at_strcat(char *d, const char *s) { strcat(d, s); /* ACCESS */ }
 AT void at_strncat(char *d, const char *s, size_t n);
 AT void at_strncat(char *d, const char *s, size_t n) { strncat(d, s, n); /* ACCESS */ }
+AT char *at_stpcpy(char *d, const char *s);
+AT char *at_stpcpy(char *d, const char *s) { return stpcpy(d, s); /* ACCESS */ }
 AT long at_read(int fd, char *d, size_t n);
 AT long at_read(int fd, char *d, size_t n) { return read(fd, d, n); /* ACCESS */ }
 AT long at_pread(int fd, char *d, size_t n);
 AT long at_pread(int fd, char *d, size_t n) { return pread(fd, d, n, 0); /* ACCESS */ }
+AT long at_pread64(int fd, char *d, size_t n);
+AT long at_pread64(int fd, char *d, size_t n) { return pread64(fd, d, n, 0); /* ACCESS */ }
 AT long at_recv(int fd, char *d, size_t n);
 AT long at_recv(int fd, char *d, size_t n) { return recv(fd, d, n, MSG_WAITALL); /* ACCESS */ }
 AT size_t at_fread(char *d, size_t n, FILE *f);
@@ -91,6 +96,12 @@ AT char *at_fgets(char *d, size_t n, FILE *f);
 AT char *at_fgets(char *d, size_t n, FILE *f) { return fgets(d, (int)n, f); /* ACCESS */ }
 AT long at_getline(char **d, size_t *n, FILE *f);
 AT long at_getline(char **d, size_t *n, FILE *f) { return getline(d, n, f); /* ACCESS */ }
+AT long at_getdelim(char **d, size_t *n, FILE *f);
+AT long at_getdelim(char **d, size_t *n, FILE *f) { return getdelim(d, n, ';', f); /* ACCESS */ }
+AT int at_vsnprintf(char *d, size_t n, const char *fmt, va_list ap);
+AT int at_vsnprintf(char *d, size_t n, const char *fmt, va_list ap) {
+  return vsnprintf(d, n, fmt, ap); /* ACCESS */
+}
 AT int at_snprintf(char *d, size_t n, const char *s);
 AT int at_snprintf(char *d, size_t n, const char *s) { return snprintf(d, n, "%s", s); /* ACCESS */ }
 AT size_t at_strftime(char *d, size_t n, const struct tm *tm);
@@ -224,6 +235,18 @@ static void lc_memcpy_src(int bad) {
   release(s);
   release(d);
 }
+/* a page run and a block of its own mapping */
+static void lc_memcpy_run(int bad) {
+  char *d = make(opaque(10000)), *s = make(opaque(10001));
+  at_memcpy(d, s, opaque(bad ? 10001 : 10000));
+  release(s);
+  release(d);
+}
+static void lc_memset_huge(int bad) {
+  char *d = make(opaque(3u << 20));
+  at_memset(d, opaque(bad ? (3u << 20) + 1 : 3u << 20));
+  release(d);
+}
 static void lc_memmove(int bad) {
   char *d = make(opaque(N)), *s = make(opaque(N + 1));
   at_memmove(d, s, opaque(bad ? N + 1 : N));
@@ -263,6 +286,12 @@ static void lc_strncat(int bad) {
   release(s);
   release(d);
 }
+static void lc_stpcpy(int bad) {
+  char *d = make(opaque(N)), *s = text(opaque(bad ? N : N - 1));
+  at_stpcpy(d, s);
+  release(s);
+  release(d);
+}
 static void lc_read(int bad) {
   char *d = make(opaque(N));
   int fd = zero_fd();
@@ -274,6 +303,13 @@ static void lc_pread(int bad) {
   char *d = make(opaque(N));
   int fd = zero_fd();
   at_pread(fd, d, opaque(bad ? N + 1 : N));
+  close(fd);
+  release(d);
+}
+static void lc_pread64(int bad) {
+  char *d = make(opaque(N));
+  int fd = zero_fd();
+  at_pread64(fd, d, opaque(bad ? N + 1 : N));
   close(fd);
   release(d);
 }
@@ -314,6 +350,30 @@ static void lc_getline(int bad) {
   FILE *f = fmemopen(line, sizeof(line) - 1, "r");
   at_getline(&d, &cap, f);
   fclose(f);
+  release(d);
+}
+/* getdelim told the 16-byte buffer has 64 bytes: a 16-character record,
+ * its ';' and a NUL go into it. */
+static void lc_getdelim(int bad) {
+  static char recs[] = "0123456789abcdef;rest;";
+  size_t cap = opaque(bad ? 64 : 16);
+  char *d = make(opaque(16));
+  FILE *f = fmemopen(recs, sizeof(recs) - 1, "r");
+  at_getdelim(&d, &cap, f);
+  fclose(f);
+  release(d);
+}
+static int vformat(char *d, size_t n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = at_vsnprintf(d, n, fmt, ap);
+  va_end(ap);
+  return r;
+}
+static void lc_vsnprintf(int bad) {
+  char *d = make(opaque(N)), *s = text(opaque(N));
+  vformat(d, opaque(bad ? N + 1 : N), "%s", s);
+  release(s);
   release(d);
 }
 static void lc_snprintf(int bad) {
@@ -420,7 +480,8 @@ static const struct {
     C(lc_memmove),     C(lc_memset),       C(lc_strcpy),        C(lc_strncpy),
     C(lc_strcat),      C(lc_strncat),      C(lc_read),          C(lc_pread),
     C(lc_recv),        C(lc_fread),        C(lc_fgets),         C(lc_getline),
-    C(lc_snprintf),    C(lc_strftime),     C(uaf_r),            C(uaf_w),
+    C(lc_snprintf),    C(lc_strftime),     C(lc_stpcpy),        C(lc_pread64),
+    C(lc_getdelim),    C(lc_vsnprintf),    C(lc_memcpy_run),    C(lc_memset_huge),     C(uaf_r),            C(uaf_w),
     C(double_free),    C(invalid_free_interior), C(invalid_free_stack),
     C(invalid_free_global), C(realloc_freed), C(leak_block),    C(leak_list),
 #undef C
