@@ -149,17 +149,17 @@ def _table(headers, rows):
 
 
 def render(dumps, rows_of, no_symbolize=False):
-    from .cli import type_label
+    from .model import type_label
     """The page for these dumps. rows_of(group) gives the vmstat -m rows of a
-    group of dumps (cli.merge_types)."""
+    group of dumps (model.merge_types)."""
     progs = ", ".join("%s (pid %d, %s)" % (os.path.basename(d.exe) or "?", d.pid, d.reason)
                       for d in dumps)
     body = ["<h1>memtype report</h1>",
             '<p class="muted">%s &middot; made %s</p>' % (_e(progs), _e(time.strftime("%Y-%m-%d %H:%M")))]
     progress.note("the page: types")
     rows = rows_of(dumps)
-    inuse = sorted(((r["label"], r["mem"]) for r in rows), key=lambda x: -x[1])
-    reqs = sorted(((r["label"], r["allocs"]) for r in rows), key=lambda x: -x[1])
+    inuse = sorted(((r.label, r.in_use_bytes) for r in rows), key=lambda x: -x[1])
+    reqs = sorted(((r.label, r.allocs) for r in rows), key=lambda x: -x[1])
     body.append("<h2>Types</h2>")
     body.append(bar_chart("Memory in use, by type (top 15)", inuse))
     body.append(bar_chart("Allocations, by type (top 15)", reqs, unit=str))
@@ -171,10 +171,10 @@ def render(dumps, rows_of, no_symbolize=False):
     body.append(_table(
         ["Type", "InUse", "MemUse", "HighUse", "Requests", "Bytes requested", "Waste",
          "Size(s)"],
-        [(r["label"], r["inuse"], (_k(r["mem"]), r["mem"]),
-          ("-", -1) if r["hu"] is None else (_k(r["hu"]), r["hu"]), r["allocs"], r["ba"],
-          max(0, r.get("real", 0) - r["ba"]),
-          (",".join(sorted(r["sizes"], key=lambda s: (0, int(s)) if s.isdigit() else (1, s))), 0))
+        [(r.label, r.in_use, (_k(r.in_use_bytes), r.in_use_bytes),
+          ("-", -1) if r.high_use is None else (_k(r.high_use), r.high_use), r.allocs,
+          r.bytes_alloc, r.waste,
+          (",".join(sorted(r.sizes, key=lambda s: (0, int(s)) if s.isdigit() else (1, s))), 0))
          for r in rows]))
     body.append("<h2>Allocations by stack</h2>")
     body.append(flame.section(dumps, no_symbolize))

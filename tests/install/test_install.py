@@ -62,6 +62,19 @@ class InstalledFiles(unittest.TestCase):
             self.assertTrue(os.path.isfile(os.path.join(PREFIX, rel)), rel)
         self.assertTrue(os.access(os.path.join(PREFIX, "bin/memtype"), os.X_OK))
 
+    def test_every_module_of_the_report_package_is_installed(self):
+        """Its subpackages (commands/, forms/) too: a module left out breaks
+        one command of the installed memtype only."""
+        src = os.path.join(HERE, "..", "..", "report", "memtype_report")
+        dest = os.path.join(PREFIX, "share/memtype/python/memtype_report")
+        wanted = sorted(os.path.relpath(os.path.join(d, f), src)
+                        for d, _, files in os.walk(src) for f in files
+                        if f.endswith(".py") and f != "manpage.py")  # manpage.py: build time only
+        self.assertIn(os.path.join("commands", "report.py"), wanted)
+        self.assertIn(os.path.join("forms", "types.py"), wanted)
+        for rel in wanted:
+            self.assertTrue(os.path.isfile(os.path.join(dest, rel)), rel)
+
     def test_the_installed_command_names_no_build_tree_path(self):
         with open(os.path.join(PREFIX, "bin/memtype"), encoding="utf-8") as f:
             text = f.read()
@@ -104,6 +117,17 @@ class InstalledCommand(unittest.TestCase):
         self.assertEqual(rep.returncode, 0, rep.stderr)
         self.assertRegex(rep.stdout, r"memtype: \d+ call sites in ls \(pid \d+\)")
         self.assertIn("InUse", rep.stdout)
+        # Every form and command that reads a dump, each a module of its own.
+        for argv, want in ((["report", "--leaks", "--errors", "--failures", "--waste"],
+                            "memtype: leak summary:"),
+                           (["report", "--json"], '"memtype_report": 1'),
+                           (["report", "--folded", "--weight", "allocs"], "ls;"),
+                           (["report", "--html", "page.html"], "memtype: wrote page.html"),
+                           (["diff"], "memtype: total growth +0 bytes")):
+            files = dumps * 2 if argv == ["diff"] else dumps
+            rep = run([os.path.join(PREFIX, "bin/memtype")] + argv + files, cwd=work)
+            self.assertEqual(rep.returncode, 0, rep.stderr)
+            self.assertIn(want, rep.stdout, argv)
 
     def test_run_preloads_the_installed_library(self):
         r = run([os.path.join(PREFIX, "bin/memtype"), "run", "--output", "off", "--",

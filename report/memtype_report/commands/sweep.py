@@ -15,8 +15,8 @@ import subprocess
 import sys
 import tempfile
 
-from . import dump as dumpmod
-from . import progress, symbolize
+from .. import dump as dumpmod
+from .. import progress, symbolize
 
 NEVER = str(10 ** 12)  # MEMTYPE_FAILURE_AFTER beyond any run: count, never fail
 
