@@ -26,7 +26,7 @@ from memtype_report import cli, dump, live  # noqa: E402
 
 GOLDEN = os.path.join(HERE, "golden")
 CORPUS = os.path.normpath(os.path.join(HERE, "..", "fuzz", "corpus", "dump"))
-OPTIONS_DEF = os.path.normpath(os.path.join(HERE, "..", "..", "core", "options.def"))
+OPTIONS_DEF = os.path.normpath(os.path.join(HERE, "..", "..", "core", "types", "options.def"))
 DUMPS = {os.path.basename(f)[:-4]: f for f in sorted(glob.glob(os.path.join(CORPUS, "*.mtd")))}
 UPDATE = "--update" in sys.argv
 
