@@ -64,8 +64,9 @@ void mt_sizeclass_init(void) {
     /* Small blocks are cached generously (speed); big ones sparingly, since
      * every cached block is resident memory the program does not use. */
     size_t cap = size <= 1024 ? 16384 / size : 8192 / size;
-    size_t lo = size <= 1024 ? 16 : 1, hi = size <= 1024 ? 128 : 8;
+    size_t lo = size <= 1024 ? 16 : 1, hi = size <= 1024 ? MT_TCACHE_MAX_CAP : 8;
     cap = cap < lo ? lo : cap > hi ? hi : cap;
+    MT_ASSERT(cap <= MT_TCACHE_MAX_CAP);
     ci->cache_cap = (uint16_t)cap;
     ci->batch = (uint16_t)(cap / 2 ? cap / 2 : 1);
   }

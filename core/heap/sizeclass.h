@@ -23,12 +23,14 @@ _Static_assert(MT_CLASS_BITS <= 64 * MT_CLASS_WORDS, "class bits fit the Size(s)
 #define MT_CLASS_WORD(bit) ((bit) >> 6)             /* the word holding a class bit */
 #define MT_CLASS_MASK(bit) (1ull << ((bit) & 63))   /* its mask in that word */
 
+#define MT_TCACHE_MAX_CAP 128u /* the largest thread cache bin (sizeclass.c) */
+
 typedef struct mt_class_info_s {
   uint32_t size;      /* slot size */
   uint64_t recip;     /* ceil(2^40 / size) */
   uint16_t npages;    /* pages per slab */
   uint16_t nslots;    /* slots per slab */
-  uint16_t cache_cap; /* thread cache bound */
+  uint16_t cache_cap; /* thread cache bound, at most MT_TCACHE_MAX_CAP */
   uint16_t batch;     /* refill/flush batch */
 } mt_class_info_t;
 
