@@ -33,12 +33,7 @@ _Static_assert(sizeof(mt_leak_kind_names) / sizeof(mt_leak_kind_names[0]) == MT_
 
 enum { M_NONE = 0, M_REACH = 1, M_POSS = 2, M_IND = 3, M_DEF = 4, M_COVER = 0x80 };
 
-typedef struct blk_s {
-  uintptr_t start;
-  size_t len;
-  uint8_t *mark;
-  uint16_t type;
-} blk_t;
+typedef mt_block_live_t blk_t; /* a live block: start, len, mark, type */
 
 typedef struct scan_s {
   uintptr_t *sealed;  /* unreadable ranges, lo and hi pairs in address order */
@@ -66,17 +61,10 @@ static bool blk_of(mt_block_t *k, blk_t *b) {
   return true;
 }
 
-/* The live block holding v; *interior when v is not its start. */
+/* The live block holding v (block.h's light lookup); *interior when v is
+ * not its start. */
 static bool resolve(uintptr_t v, blk_t *b, bool *interior) {
-  mt_block_t k;
-  mt_block_lookup(v, &k);
-  if (k.kind == MT_BLOCK_NONE || mt_block_is_gone(&k) || v < k.start)
-    return false;
-  /* A guarded block of size 0 is its start address alone (it may be the
-   * first byte of the guard page after it): a pointer to it holds it. */
-  if (k.kind == MT_BLOCK_GUARD && v - k.start >= (k.usable ? k.usable : 1))
-    return false;
-  if (!blk_of(&k, b))
+  if (!mt_block_live_at(v, b))
     return false;
   *interior = v != b->start;
   return true;

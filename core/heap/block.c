@@ -44,6 +44,23 @@ bool mt_block_lookup_other(uintptr_t a, uint8_t map, mt_block_t *b) {
   return false;
 }
 
+bool mt_block_live_other(uintptr_t a, uint8_t map, mt_block_live_t *l) {
+  mt_block_t b;
+  b.kind = MT_BLOCK_NONE;
+  mt_block_lookup_other(a, map, &b);
+  if (b.kind == MT_BLOCK_NONE || a < b.start || b.meta->f.state != MT_STATE_LIVE)
+    return false;
+  /* A guarded block of size 0 is its start address alone (it may be the
+   * first byte of the guard page after it): a pointer to it holds it. */
+  if (b.kind == MT_BLOCK_GUARD && a - b.start >= (b.usable ? b.usable : 1))
+    return false;
+  l->start = b.start;
+  l->len = mt_block_size(&b);
+  l->mark = b.leak_mark;
+  l->type = b.meta->f.type;
+  return l->mark != NULL;
+}
+
 uint8_t *mt_block_slot_marks(mt_slab_t *run) {
   if (run->leak_marks == NULL)
     run->leak_marks = mt_arena_alloc(run->nslots);

@@ -149,6 +149,61 @@ static inline bool mt_block_lookup(uintptr_t a, mt_block_t *b) {
   return false;
 }
 
+/* ---- the leak scan's light lookup (inline) ---------------------------------- */
+
+/* A live block as the leak scan sees it: only what it needs. */
+typedef struct mt_block_live_s {
+  uintptr_t start; /* its first byte */
+  size_t len;      /* the size the program asked for */
+  uint8_t *mark;   /* its leak mark (a slot's side array made on first need) */
+  uint16_t type;   /* its type */
+} mt_block_live_t;
+
+/* Huge mappings and guarded runs (out of line). */
+bool mt_block_live_other(uintptr_t a, uint8_t map, mt_block_live_t *l);
+
+/* The live block holding address a (its start or inside it): true and l
+ * filled, as mt_block_lookup plus its state, size and mark would, but
+ * without filling a whole mt_block_t: the leak scan asks it of every word
+ * it reads. False for no block, a block not LIVE, or a slot whose marks
+ * cannot be made. Page lock held (the marks). */
+static inline bool mt_block_live_at(uintptr_t a, mt_block_live_t *l) {
+  uint8_t map = mt_segmap_lookup(a);
+  if (map != MT_MAP_SEGMENT)
+    return map != MT_MAP_NONE && mt_block_live_other(a, map, l);
+  mt_slab_t *run = mt_run_of(a);
+  if (run == NULL)
+    return false;
+  uint8_t kind = __atomic_load_n(&run->kind, __ATOMIC_ACQUIRE);
+  if (kind == MT_RUN_SLAB) {
+    uint32_t idx = mt_slab_index(run, a);
+    if (idx >= run->nslots)
+      return false;
+    mt_meta_t m = run->meta[idx];
+    if (m.f.state != MT_STATE_LIVE)
+      return false;
+    uint8_t *marks = run->leak_marks ? run->leak_marks : mt_block_slot_marks(run);
+    if (marks == NULL)
+      return false;
+    l->start = run->start + (uintptr_t)idx * run->slot_size;
+    l->len = m.f.size;
+    l->mark = &marks[idx];
+    l->type = m.f.type;
+    return true;
+  }
+  if (kind == MT_RUN_MEDIUM && a >= run->start) {
+    mt_meta_t m = run->run_meta;
+    if (m.f.state != MT_STATE_LIVE)
+      return false;
+    l->start = run->start;
+    l->len = m.f.size;
+    l->mark = &run->leak_mark;
+    l->type = m.f.type;
+    return true;
+  }
+  return false;
+}
+
 static inline uint8_t *mt_block_mark(mt_block_t *b) {
   if (b->kind != MT_BLOCK_SLOT)
     return b->leak_mark;
