@@ -11,6 +11,7 @@
 
 #include "alloc_inline.h"
 #include "arena.h"
+#include "depot.h"
 #include "heapcheck.h"
 #include "leak.h"
 #include "life.h"
@@ -58,6 +59,7 @@ static void load_options(void) {
   mt_fail_init();
   mt_check_init(quarantine_release);
   mt_guard_init();
+  mt_depot_on = mt_opt.stack_depth > 0 && (mt_check_on || mt_guard_on);
   /* The debug gate: with any debug feature on, no thread uses the fast
    * paths (a cache attached before the options were known included). */
   mt_debug_gate = mt_fail_on || mt_check_on || (mt_guard_on && !mt_guard_sampling_only);
@@ -203,6 +205,7 @@ typedef struct block_s {
   mt_guard_blk_t *guard;
   mt_meta_t *meta;  /* never NULL once where != BLK_NONE */
   uintptr_t *free_pc; /* where its free site is kept (checks on), or NULL */
+  uint64_t *stk;      /* its stack depot ids (checks on), or NULL */
 } block_t;
 
 static mt_meta_t freed_run_meta; /* stands for a medium block already freed */
@@ -227,6 +230,7 @@ static bool block_lookup(uintptr_t a, block_t *b) {
       b->usable = run->slot_size;
       b->meta = &run->meta[idx];
       b->free_pc = run->free_pcs ? &run->free_pcs[idx] : NULL;
+      b->stk = run->stks ? &run->stks[idx] : NULL;
       return b->start == a;
     }
     if (kind == MT_RUN_MEDIUM) {
@@ -236,6 +240,7 @@ static bool block_lookup(uintptr_t a, block_t *b) {
       b->usable = (size_t)run->npages << MT_PAGE_SHIFT;
       b->meta = &run->run_meta;
       b->free_pc = &run->free_pc;
+      b->stk = &run->stk;
       return b->start == a;
     }
     if (kind == MT_RUN_FREE && a == mt_run_addr(run)) {
@@ -256,6 +261,7 @@ static bool block_lookup(uintptr_t a, block_t *b) {
     b->usable = g->meta.f.size;
     b->meta = &g->meta;
     b->free_pc = &g->free_pc;
+    b->stk = &g->stk;
     return a == g->user;
   }
   if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
@@ -268,6 +274,7 @@ static bool block_lookup(uintptr_t a, block_t *b) {
     b->usable = h->usable;
     b->meta = &h->meta;
     b->free_pc = &h->free_pc;
+    b->stk = &h->stk;
     return a == h->user;
   }
   return false;
@@ -290,6 +297,10 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
     e.size = b->meta == &freed_run_meta ? 0 : requested_size(b);
     e.type = b->meta == &freed_run_meta ? -1 : b->meta->f.type;
     e.free_pc = b->free_pc ? *b->free_pc : 0;
+    if (b->stk && b->meta != &freed_run_meta) {
+      e.alloc_stack = mt_stk_alloc(*b->stk);
+      e.free_stack = mt_stk_free(*b->stk);
+    }
     e.detail = "the block was already freed";
   } else if (b->where != BLK_NONE) {
     bool live = b->meta->f.state == MT_STATE_LIVE;
@@ -297,6 +308,7 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
     e.block = b->start;
     e.size = live ? requested_size(b) : 0;
     e.type = live ? b->meta->f.type : -1;
+    e.alloc_stack = live && b->stk ? mt_stk_alloc(*b->stk) : 0;
     e.detail = live ? "the pointer is inside a block, not at its start"
                     : "the pointer is inside a free block";
   } else {
@@ -308,7 +320,7 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
 
 /* The checks' view of a block. */
 static mt_blk_t blk_of(const block_t *b) {
-  mt_blk_t k = {b->start, requested_size(b), b->usable, b->meta, b->free_pc, NULL};
+  mt_blk_t k = {b->start, requested_size(b), b->usable, b->meta, b->free_pc, NULL, b->stk};
   if (b->where == BLK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
     k.usable = k.size + MT_REDZONE_MAX; /* huge blocks: a bounded tail */
   return k;
@@ -321,17 +333,19 @@ static const char *neighbours(const mt_slab_t *run, uintptr_t start, char *buf, 
 /* A slot about to be handed out (checks on): BUSY while its trash is
  * verified and its redzone laid (the whole-heap check skips it), then the
  * caller makes it LIVE. */
-static void check_fresh_slot(void *p, mt_meta_t *m, unsigned c, size_t n) {
+static void check_fresh_slot(void *p, mt_meta_t *m, unsigned c, size_t n, unsigned type) {
   mt_slab_t *s = mt_run_of((uintptr_t)p);
   uint32_t idx = mt_slab_index(s, (uintptr_t)p);
   mt_meta_t old = *m; /* the last owner's, for a report */
   __atomic_store_n(&m->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
   mt_blk_t k = {(uintptr_t)p, n, mt_classes[c].size, &old, s->free_pcs ? &s->free_pcs[idx] : NULL,
-                NULL};
+                NULL, s->stks ? &s->stks[idx] : NULL};
   char note[512];
   if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&k, MT_STATE_TRASHED))
     k.note = neighbours(s, (uintptr_t)p, note, sizeof(note));
-  mt_check_alloc(&k);
+  mt_check_alloc(&k); /* may report on the last owner's stacks: they are replaced after */
+  if (k.stk)
+    *k.stk = mt_depot_on ? mt_depot_capture(mt_site_pc(type)) : 0;
 }
 
 /* The class for n bytes: with redzones, one with at least MT_REDZONE_MIN of
@@ -365,11 +379,13 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
     if (b->n == 0 && !mt_tcache_refill(tc, c))
       return out_of_memory();
     unsigned i = --b->n;
-    if (mt_check_on)
-      check_fresh_slot(b->items[i], b->metas[i], c, n);
-    b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
+    void *p = b->items[i];
+    mt_meta_t *m = b->metas[i];
+    if (mt_check_on) /* (unwinding for its stack may re-enter malloc and refill the bin) */
+      check_fresh_slot(p, m, c, n, type);
+    m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
     count_alloc(type, c, n, mt_classes[c].size);
-    return b->items[i];
+    return p;
   }
   /* An exiting thread: one slot straight from the zone. */
   void *p;
@@ -377,7 +393,7 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
   if (mt_zone_take(c, &p, &m, 1) == 0)
     return out_of_memory();
   if (mt_check_on)
-    check_fresh_slot(p, m, c, n);
+    check_fresh_slot(p, m, c, n, type);
   m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
   count_alloc(type, c, n, mt_classes[c].size);
   return p;
@@ -396,6 +412,7 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
   uint8_t state = mt_check_on ? MT_STATE_BUSY : MT_STATE_LIVE;
   run->run_meta.word = mt_meta_pack((uint32_t)n, (uint16_t)type, state, (uint8_t)family);
   run->free_pc = 0;
+  run->stk = MT_UNLIKELY(mt_depot_on) ? mt_depot_capture(mt_site_pc(type)) : 0;
   __atomic_store_n(&run->kind, MT_RUN_MEDIUM, __ATOMIC_RELEASE);
   if (zero && dirty)
     memset((void *)run->start, 0, n);
@@ -414,6 +431,7 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, unsigned type) 
                               mt_check_on ? MT_STATE_BUSY : MT_STATE_LIVE, (uint8_t)family);
   h->big_size = n;
   h->free_pc = 0;
+  h->stk = MT_UNLIKELY(mt_depot_on) ? mt_depot_capture(mt_site_pc(type)) : 0;
   if (mt_check_on)
     check_fresh_large((uintptr_t)p);
   count_alloc(type, MT_CLASS_BIT_HUGE, n, page_round(n));
@@ -625,6 +643,7 @@ static void walk_run(mt_slab_t *run, void *arg) {
     b.usable = (size_t)run->npages << MT_PAGE_SHIFT;
     b.meta = &run->run_meta;
     b.free_pc = &run->free_pc;
+    b.stk = &run->stk;
     walk_check(&b, arg);
     return;
   }
@@ -634,6 +653,7 @@ static void walk_run(mt_slab_t *run, void *arg) {
     b.start = run->start + (uintptr_t)i * run->slot_size;
     b.meta = &run->meta[i];
     b.free_pc = run->free_pcs ? &run->free_pcs[i] : NULL;
+    b.stk = run->stks ? &run->stks[i] : NULL;
     walk_check(&b, arg);
   }
 }
@@ -647,6 +667,7 @@ static void walk_huge(mt_huge_t *h, void *arg) {
   b.usable = h->usable;
   b.meta = &h->meta;
   b.free_pc = &h->free_pc;
+  b.stk = &h->stk;
   walk_check(&b, arg);
 }
 
@@ -681,6 +702,7 @@ static void check_family(const block_t *b, uintptr_t a, unsigned family, size_t 
   e.block = b->start;
   e.size = requested_size(b);
   e.type = b->meta->f.type;
+  e.alloc_stack = b->stk ? mt_stk_alloc(*b->stk) : 0;
   e.detail = detail;
   mt_report(&e);
 }
@@ -966,6 +988,8 @@ bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out) {
       out->type = (int)b.meta->f.type;
       out->live = state == MT_STATE_LIVE;
       out->free_pc = !out->live && b.free_pc ? *b.free_pc : 0;
+      out->alloc_stack = b.stk ? mt_stk_alloc(*b.stk) : 0;
+      out->free_stack = !out->live && b.stk ? mt_stk_free(*b.stk) : 0;
       out->guarded = b.where == BLK_GUARD;
       return true;
     }

@@ -43,6 +43,7 @@ typedef struct mt_near_s {
   size_t size;       /* its requested size */
   int type;          /* its type */
   uintptr_t free_pc; /* where it was freed, 0 when unknown */
+  uint32_t alloc_stack, free_stack; /* its stacks' depot ids (depot.h), 0 when unknown */
 } mt_near_t;
 bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "depot.h"
 #include "options.h"
 #include "os.h"
 #include "memguard.h"
@@ -47,11 +48,13 @@ typedef struct scan_s {
   blk_t *stack;
   size_t n, cap;
   bool oom;           /* the work stack could not grow: results are partial */
-  uint64_t *acc;      /* per type and kind: bytes, blocks, sample */
+  uint64_t *acc;      /* per type and kind: bytes, blocks, sample, the sample's stack (ACC words) */
   unsigned ntypes;
 } scan_t;
 
 static mt_leak_result_t result;
+
+#define ACC 4 /* words of s->acc per type and kind */
 
 /* ---- blocks ------------------------------------------------------------- */
 
@@ -481,6 +484,27 @@ static void lead_cycle(scan_t *s, blk_t *b) {
 }
 WALKER(cycle, lead_cycle)
 
+/* The allocation stack's depot id of the live block starting at start
+ * (page lock held), 0 when it has none. */
+static uint32_t alloc_stack_of(uintptr_t start) {
+  uint8_t map = mt_segmap_lookup(start);
+  if (map == MT_MAP_SEGMENT) {
+    mt_slab_t *run = mt_run_of(start);
+    if (run && run->kind == MT_RUN_SLAB && run->stks)
+      return mt_stk_alloc(run->stks[mt_slab_index(run, start)]);
+    return run && run->kind == MT_RUN_MEDIUM ? mt_stk_alloc(run->stk) : 0;
+  }
+  if (map == MT_MAP_GUARD) {
+    mt_guard_blk_t *g = mt_guard_lookup(start);
+    return g ? mt_stk_alloc(g->stk) : 0;
+  }
+  if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
+    mt_huge_t *h = mt_huge_of(start);
+    return h ? mt_stk_alloc(h->stk) : 0;
+  }
+  return 0;
+}
+
 static void account(scan_t *s, blk_t *b) {
   static const uint8_t kind_of[] = {[M_REACH] = MT_LEAK_REACHABLE, [M_POSS] = MT_LEAK_POSSIBLE,
                                     [M_IND] = MT_LEAK_INDIRECT, [M_DEF] = MT_LEAK_DEFINITE};
@@ -488,11 +512,13 @@ static void account(scan_t *s, blk_t *b) {
   if (m == M_NONE || m > M_DEF || b->type >= s->ntypes)
     return;
   unsigned k = kind_of[m];
-  uint64_t *a = &s->acc[((size_t)b->type * MT_LEAK_KINDS + k) * 3];
+  uint64_t *a = &s->acc[((size_t)b->type * MT_LEAK_KINDS + k) * ACC];
   a[0] += b->len;
   a[1]++;
-  if (a[2] == 0)
+  if (a[2] == 0) {
     a[2] = b->start;
+    a[3] = alloc_stack_of(b->start);
+  }
   result.bytes[k] += b->len;
   result.blocks[k]++;
 }
@@ -509,13 +535,13 @@ static bool rec_before(const void *pa, const void *pb) {
 static void make_records(scan_t *s) {
   uint32_t n = 0;
   for (size_t i = 0; i < (size_t)s->ntypes * MT_LEAK_KINDS; i++)
-    n += s->acc[i * 3 + 1] != 0;
+    n += s->acc[i * ACC + 1] != 0;
   if (n == 0 || (result.recs = mt_os_map(n * sizeof(mt_leak_rec_t))) == NULL)
     return;
   for (size_t i = 0; i < (size_t)s->ntypes * MT_LEAK_KINDS; i++) {
-    uint64_t *a = &s->acc[i * 3];
+    uint64_t *a = &s->acc[i * ACC];
     if (a[1])
-      result.recs[result.nrecs++] = (mt_leak_rec_t){a[0], a[1], a[2],
+      result.recs[result.nrecs++] = (mt_leak_rec_t){a[0], a[1], a[2], (uint32_t)a[3],
                                                     (uint16_t)(i / MT_LEAK_KINDS),
                                                     (uint8_t)(i % MT_LEAK_KINDS)};
   }
@@ -537,7 +563,7 @@ const mt_leak_result_t *mt_leak_scan(void) {
   scan_t s;
   memset(&s, 0, sizeof(s));
   s.ntypes = mt_site_count();
-  size_t acc_bytes = (size_t)s.ntypes * MT_LEAK_KINDS * 3 * sizeof(uint64_t);
+  size_t acc_bytes = (size_t)s.ntypes * MT_LEAK_KINDS * ACC * sizeof(uint64_t);
   s.acc = mt_os_map(acc_bytes);
   mt_os_each_unreadable_mapping(note_sealed, &s);
   mt_lock(&mt_page_lock);
@@ -595,6 +621,17 @@ void mt_leak_print(const mt_leak_result_t *r, long lines) {
     mt_printf("memtype: LEAK: %lu bytes in %lu block%s %s %s, type %s\n", (unsigned long)e->bytes,
               (unsigned long)e->blocks, e->blocks == 1 ? "" : "s",
               e->blocks == 1 ? "is" : "are", mt_leak_kind_names[e->kind], type);
+    /* With block stacks (checks or guard pages on): one block's allocation
+     * stack under its line, indented as an error report's frames. */
+    uintptr_t frames[MT_DEPOT_MAX_FRAMES];
+    unsigned nf = mt_depot_get(e->stack, frames, MT_DEPOT_MAX_FRAMES);
+    if (nf) {
+      char buf[4096];
+      size_t pos = mt_snprintf(buf, sizeof(buf), "  allocated at (one of them):\n");
+      for (unsigned f = 0; f < nf && pos < sizeof(buf); f++)
+        pos += mt_report_frame(buf + pos, sizeof(buf) - pos, f, frames[f]);
+      mt_report_write(buf, pos < sizeof(buf) ? pos : sizeof(buf) - 1);
+    }
     shown++;
   }
   if (more)
