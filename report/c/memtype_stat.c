@@ -18,13 +18,13 @@
 #include <string.h>
 
 #define READER_MAJOR 1u
-#define READER_MINOR 5u /* formats 1.0 .. 1.5 */
+#define READER_MINOR 6u /* formats 1.0 .. 1.6 */
 #define TAG_END 0xffffffffu
-#define NTAGS 12u       /* tags 1 .. 12 are known */
+#define NTAGS 13u       /* tags 1 .. 13 are known */
 
 static const char *const tag_names[NTAGS + 1] = {
     "?", "PROCESS", "SIZES", "MODULES", "TYPES", "HIGHUSE",
-    "FAILURES", "ERRORS", "LEAKS", "GUARD", "WASTE", "INHERITED", "ENDING"};
+    "FAILURES", "ERRORS", "LEAKS", "GUARD", "WASTE", "INHERITED", "ENDING", "STACKS"};
 
 struct memtype_stat {
   uint32_t pid;

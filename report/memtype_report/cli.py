@@ -755,7 +755,7 @@ def print_leaks(dumps, no_symbolize=False, lines=30, reachable=False):
         by_id = {t.id: t for t in d.types}
         # only the records printed are symbolized: a dump may hold 65,000
         pcs = sorted({pc for r in (show[:lines] if lines else show)
-                      for pc in (by_id[r.type].pcs if r.type in by_id else [])})
+                      for pc in (by_id[r.type].pcs if r.type in by_id else []) + r.stack})
         names = {} if no_symbolize else symbolize.names(d, pcs)
         fr = {} if no_symbolize else symbolize.frames(d, pcs)
         print("memtype: leaks of %s (scan took %.1f ms over %d KiB of roots)"
@@ -766,7 +766,8 @@ def print_leaks(dumps, no_symbolize=False, lines=30, reachable=False):
                   % (i, r.bytes, r.blocks, "" if r.blocks == 1 else "s",
                      "is" if r.blocks == 1 else "are", r.kind,
                      type_label(d, r.type, names), r.sample))
-            for line in symbolize.stack_lines(d, t.pcs if t else [], fr):
+            # the block's own allocation stack (1.6, checks or guard pages on), else its type's
+            for line in symbolize.stack_lines(d, r.stack or (t.pcs if t else []), fr):
                 print("    " + line)
         if lines and len(show) > lines:
             print("... %d more records (--lines N shows more)" % (len(show) - lines))
@@ -783,7 +784,8 @@ def print_errors(dumps, no_symbolize=False, lines=30):
             continue
         print("memtype: %d heap error%s in %s" % (d.errors_total,
                                                  "" if d.errors_total == 1 else "s", prog))
-        pcs = sorted({pc for e in d.errors for pc in e.frames + [e.free_pc] if pc} |
+        pcs = sorted({pc for e in d.errors
+                      for pc in e.frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
                      {pc for t in d.types for pc in t.pcs})
         names = {} if no_symbolize else symbolize.names(d, pcs)
         fr = {} if no_symbolize else symbolize.frames(d, pcs)
@@ -803,15 +805,15 @@ def print_errors(dumps, no_symbolize=False, lines=30):
                                                      else "", e.addr, where, e.tid))
             for line in symbolize.stack_lines(d, e.frames, fr):
                 print("    " + line)
-            if e.block and e.type >= 0:
-                t = [t for t in d.types if t.id == e.type]
-                if t and t[0].pcs:
-                    print("  allocated at:")
-                    for line in symbolize.stack_lines(d, t[0].pcs, fr):
-                        print("    " + line)
-            if e.free_pc:
+            t = [t for t in d.types if t.id == e.type] if e.block and e.type >= 0 else []
+            alloc = e.alloc_stack or (t[0].pcs if t else [])  # the block's own, else its type's
+            if alloc:
+                print("  allocated at:")
+                for line in symbolize.stack_lines(d, alloc, fr):
+                    print("    " + line)
+            if e.free_stack or e.free_pc:
                 print("  freed at:")
-                for line in symbolize.stack_lines(d, [e.free_pc], fr):
+                for line in symbolize.stack_lines(d, e.free_stack or [e.free_pc], fr):
                     print("    " + line)
 
 

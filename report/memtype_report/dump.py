@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 
 MAGIC = b"memtype\x1a"
 MAJOR = 1
-MINOR = 5   # the newest minor version this reader knows: 1.0 .. 1.5
+MINOR = 6   # the newest minor version this reader knows: 1.0 .. 1.6
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
 TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE, TAG_INHERITED, TAG_ENDING = 7, 8, 9, 10, 11, 12
+TAG_STACKS = 13
 TAG_END = 0xFFFFFFFF
 TAG_NAMES = {TAG_PROCESS: "PROCESS", TAG_SIZES: "SIZES", TAG_MODULES: "MODULES",
              TAG_TYPES: "TYPES", TAG_HIGHUSE: "HIGHUSE", TAG_FAILURES: "FAILURES",
              TAG_ERRORS: "ERRORS", TAG_LEAKS: "LEAKS", TAG_GUARD: "GUARD", TAG_WASTE: "WASTE",
-             TAG_INHERITED: "INHERITED", TAG_ENDING: "ENDING"}
+             TAG_INHERITED: "INHERITED", TAG_ENDING: "ENDING", TAG_STACKS: "STACKS"}
 REQUIRED = (TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES)   # in every 1.x dump
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -122,6 +123,8 @@ class ErrorEvent:
     tid: int
     free_pc: int     # where the block was freed, 0 when not freed or unknown
     frames: list     # where it was detected, innermost first
+    alloc_stack: list = field(default_factory=list)  # the block's allocation stack (1.6 STACKS)
+    free_stack: list = field(default_factory=list)   # its free stack (1.6 STACKS)
 
 
 LEAK_KINDS = ("definitely lost", "indirectly lost", "possibly lost", "still reachable")
@@ -134,6 +137,7 @@ class LeakRecord:
     bytes: int
     blocks: int
     sample: int      # the address of one of the blocks
+    stack: list = field(default_factory=list)  # the sample's allocation stack (1.6 STACKS)
 
 
 @dataclass
@@ -373,6 +377,8 @@ def parse(data, path="<bytes>"):
             lr, lb, lreal = c.u("QQQ", "large requests")
             real = c.u("%dQ" % nt, "bytes handed out by type") if nt else ()
             d.waste = Waste(req, lr, lb, lreal, {tid: v for tid, v in enumerate(real)})
+        elif tag == TAG_STACKS:
+            _stacks(c, d)
         elif tag == TAG_ENDING:
             how, status, sig, via = c.u("IiII", "ending")
             d.ending = Ending(ENDING_HOW[how] if how < len(ENDING_HOW) else str(how), status,
@@ -457,6 +463,27 @@ def _errors(c, d):
                                    ERROR_KINDS[kind] if kind < len(ERROR_KINDS) else str(kind),
                                    ACCESS[acc] if acc < len(ACCESS) else "", addr, block, size,
                                    typ, tid, free_pc, list(frames[:min(nfr, 8)])))
+
+
+def _stacks(c, d):
+    """STACKS (1.6): the blocks' stacks of the error and leak records read
+    before it (the writer puts it after ERRORS and LEAKS)."""
+    nref, nstacks = c.u("II", "stack counts")
+    refs = [c.u("QIIII", "stack reference") for _ in range(nref)]
+    stacks = {}
+    for _ in range(nstacks):
+        sid, n = c.u("II", "stack header")
+        if n > 64:
+            raise DumpError("%s: corrupt: a stack of %d frames in STACKS" % (c.path, n))
+        stacks[sid] = list(c.u("%dQ" % n, "stack frames")) if n else []
+    errors = {e.seq: e for e in d.errors}
+    recs = d.leaks.records if d.leaks else []
+    for key, what, _, alloc, free in refs:
+        if what == 1 and key in errors:
+            errors[key].alloc_stack = stacks.get(alloc, [])
+            errors[key].free_stack = stacks.get(free, [])
+        elif what == 2 and key < len(recs):
+            recs[key].stack = stacks.get(alloc, [])
 
 
 def _leaks(c, d):
