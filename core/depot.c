@@ -82,9 +82,12 @@ uint32_t mt_depot_put(const uintptr_t *pcs, unsigned n) {
     if (id == 0) {
       if (mine == 0) { /* written once, published in the first empty slot that takes it */
         uint64_t units = (sizeof(entry_t) + n * sizeof(uintptr_t)) / UNIT;
-        uint64_t at = __atomic_fetch_add(&used, units, __ATOMIC_RELAXED);
-        if (at + units > MT_DEPOT_BYTES / UNIT || at + units > UINT32_MAX)
-          break;
+        uint64_t at = __atomic_load_n(&used, __ATOMIC_RELAXED);
+        do { /* never past the end: the entries' bytes stay bounded */
+          if (at + units > MT_DEPOT_BYTES / UNIT)
+            goto full;
+        } while (!__atomic_compare_exchange_n(&used, &at, at + units, true, __ATOMIC_RELAXED,
+                                              __ATOMIC_RELAXED));
         mine = (uint32_t)at;
         entry_t *e = entry_at(r, mine);
         memcpy(e->pcs, pcs, n * sizeof(uintptr_t));
@@ -101,6 +104,7 @@ uint32_t mt_depot_put(const uintptr_t *pcs, unsigned n) {
     if (same(entry_at(r, id), h, pcs, n))
       return id; /* (mine, if written, is lost) */
   }
+full:
   __atomic_fetch_add(&drops, 1, __ATOMIC_RELAXED);
   return 0;
 }
