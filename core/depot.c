@@ -145,22 +145,19 @@ uint32_t mt_depot_capture(uintptr_t from) {
     return 0;
   if (depth > MT_DEPOT_MAX_FRAMES)
     depth = MT_DEPOT_MAX_FRAMES;
-  /* room for memtype's own frames (entry point, slow path, checks) */
   uintptr_t all[MT_DEPOT_MAX_FRAMES + 16];
-  unsigned n = mt_unwind_capture(all, depth + 16), i = 0;
-  if (from) {
-    while (i < n && all[i] != from)
-      i++;
-    if (i == n)
-      return mt_depot_put(&from, 1);
-  } else {
-    if (MT_UNLIKELY(!__atomic_load_n(&own_known, __ATOMIC_ACQUIRE)))
-      own_range();
-    while (i < n && all[i] - own_lo < own_hi - own_lo)
-      i++;
-    if (i == n) /* all of it memtype's (a static link: the unit tests): keep it */
-      i = 0;
+  if (from) { /* memtype's own frames walked, not kept; the walk ends at depth */
+    unsigned n = mt_unwind_capture_at(all, depth, from);
+    return n ? mt_depot_put(all, n) : mt_depot_put(&from, 1);
   }
+  /* room for memtype's own frames (entry point, slow path, checks) */
+  unsigned n = mt_unwind_capture(all, depth + 16), i = 0;
+  if (MT_UNLIKELY(!__atomic_load_n(&own_known, __ATOMIC_ACQUIRE)))
+    own_range();
+  while (i < n && all[i] - own_lo < own_hi - own_lo)
+    i++;
+  if (i == n) /* all of it memtype's (a static link: the unit tests): keep it */
+    i = 0;
   return mt_depot_put(all + i, n - i < depth ? n - i : depth);
 }
 
