@@ -621,17 +621,9 @@ void mt_leak_print(const mt_leak_result_t *r, long lines) {
     mt_printf("memtype: LEAK: %lu bytes in %lu block%s %s %s, type %s\n", (unsigned long)e->bytes,
               (unsigned long)e->blocks, e->blocks == 1 ? "" : "s",
               e->blocks == 1 ? "is" : "are", mt_leak_kind_names[e->kind], type);
-    /* With block stacks (checks or guard pages on): one block's allocation
-     * stack under its line, indented as an error report's frames. */
-    uintptr_t frames[MT_DEPOT_MAX_FRAMES];
-    unsigned nf = mt_depot_get(e->stack, frames, MT_DEPOT_MAX_FRAMES);
-    if (nf) {
-      char buf[4096];
-      size_t pos = mt_snprintf(buf, sizeof(buf), "  allocated at (one of them):\n");
-      for (unsigned f = 0; f < nf && pos < sizeof(buf); f++)
-        pos += mt_report_frame(buf + pos, sizeof(buf) - pos, f, frames[f]);
-      mt_report_write(buf, pos < sizeof(buf) ? pos : sizeof(buf) - 1);
-    }
+    /* One line per record (DESIGN.md's stderr contract; tools filter these
+     * lines): its block's allocation stack is in the dump (STACKS), shown by
+     * memtype report --leaks. */
     shown++;
   }
   if (more)
