@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "depot.h"
 #include "lock.h"
 #include "options.h"
 #include "report.h"
@@ -112,6 +113,10 @@ static bool verify(const mt_blk_t *b, uintptr_t from, size_t len, uintptr_t base
   e.size = b->size;
   e.type = b->meta->f.type;
   e.free_pc = kind == MT_ERR_WRITE_AFTER_FREE && b->free_pc ? *b->free_pc : 0;
+  if (b->stk) {
+    e.alloc_stack = mt_stk_alloc(*b->stk);
+    e.free_stack = kind == MT_ERR_WRITE_AFTER_FREE ? mt_stk_free(*b->stk) : 0;
+  }
   e.detail = detail;
   e.detail2 = b->note;
   e.seen = seen;
@@ -184,6 +189,8 @@ void mt_check_free(const mt_blk_t *b, uintptr_t pc) {
   mt_check_redzone_ok(b);
   if (b->free_pc)
     *b->free_pc = pc;
+  if (b->stk)
+    *b->stk = mt_stk_with_free(*b->stk, mt_depot_on ? mt_depot_capture(pc) : 0);
   if (mt_check_trash)
     trash(b->start, trash_len(b));
 }

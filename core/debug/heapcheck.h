@@ -29,6 +29,7 @@ typedef struct mt_blk_s {
   mt_meta_t *meta;
   uintptr_t *free_pc;  /* where its free site is kept, NULL if nowhere */
   const char *note;    /* a second line for a report on it, or NULL */
+  uint64_t *stk;       /* its stack depot ids (depot.h), NULL if nowhere */
 } mt_blk_t;
 
 /* Gives back the storage of a block leaving the quarantine (alloc.c). */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "depot.h"
 #include "options.h"
 #include "os.h"
 #include "block.h"
@@ -42,11 +43,13 @@ typedef struct scan_s {
   blk_t *stack;
   size_t n, cap;
   bool oom;           /* the work stack could not grow: results are partial */
-  uint64_t *acc;      /* per type and kind: bytes, blocks, sample */
+  uint64_t *acc;      /* per type and kind: bytes, blocks, sample, the sample's stack (ACC words) */
   unsigned ntypes;
 } scan_t;
 
 static mt_leak_result_t result;
+
+#define ACC 4 /* words of s->acc per type and kind */
 
 /* ---- blocks ------------------------------------------------------------- */
 
@@ -402,6 +405,13 @@ static void lead_cycle(scan_t *s, blk_t *b) {
 }
 WALKER(cycle, lead_cycle)
 
+/* The allocation stack's depot id of the live block starting at start
+ * (page lock held), 0 when it has none. */
+static uint32_t alloc_stack_of(uintptr_t start) {
+  mt_block_t k;
+  return mt_block_lookup(start, &k) && k.stk ? mt_stk_alloc(*k.stk) : 0;
+}
+
 static void account(scan_t *s, blk_t *b) {
   static const uint8_t kind_of[] = {[M_REACH] = MT_LEAK_REACHABLE, [M_POSS] = MT_LEAK_POSSIBLE,
                                     [M_IND] = MT_LEAK_INDIRECT, [M_DEF] = MT_LEAK_DEFINITE};
@@ -409,11 +419,13 @@ static void account(scan_t *s, blk_t *b) {
   if (m == M_NONE || m > M_DEF || b->type >= s->ntypes)
     return;
   unsigned k = kind_of[m];
-  uint64_t *a = &s->acc[((size_t)b->type * MT_LEAK_KINDS + k) * 3];
+  uint64_t *a = &s->acc[((size_t)b->type * MT_LEAK_KINDS + k) * ACC];
   a[0] += b->len;
   a[1]++;
-  if (a[2] == 0)
+  if (a[2] == 0) {
     a[2] = b->start;
+    a[3] = alloc_stack_of(b->start);
+  }
   result.bytes[k] += b->len;
   result.blocks[k]++;
 }
@@ -430,13 +442,13 @@ static bool rec_before(const void *pa, const void *pb) {
 static void make_records(scan_t *s) {
   uint32_t n = 0;
   for (size_t i = 0; i < (size_t)s->ntypes * MT_LEAK_KINDS; i++)
-    n += s->acc[i * 3 + 1] != 0;
+    n += s->acc[i * ACC + 1] != 0;
   if (n == 0 || (result.recs = mt_os_map(n * sizeof(mt_leak_rec_t))) == NULL)
     return;
   for (size_t i = 0; i < (size_t)s->ntypes * MT_LEAK_KINDS; i++) {
-    uint64_t *a = &s->acc[i * 3];
+    uint64_t *a = &s->acc[i * ACC];
     if (a[1])
-      result.recs[result.nrecs++] = (mt_leak_rec_t){a[0], a[1], a[2],
+      result.recs[result.nrecs++] = (mt_leak_rec_t){a[0], a[1], a[2], (uint32_t)a[3],
                                                     (uint16_t)(i / MT_LEAK_KINDS),
                                                     (uint8_t)(i % MT_LEAK_KINDS)};
   }
@@ -458,7 +470,7 @@ const mt_leak_result_t *mt_leak_scan(void) {
   scan_t s;
   memset(&s, 0, sizeof(s));
   s.ntypes = mt_site_count();
-  size_t acc_bytes = (size_t)s.ntypes * MT_LEAK_KINDS * 3 * sizeof(uint64_t);
+  size_t acc_bytes = (size_t)s.ntypes * MT_LEAK_KINDS * ACC * sizeof(uint64_t);
   s.acc = mt_os_map(acc_bytes);
   mt_os_each_unreadable_mapping(note_sealed, &s);
   /* Freed huge mappings go back to the OS first: the roots scan skips whole
@@ -516,6 +528,9 @@ void mt_leak_print(const mt_leak_result_t *r, long lines) {
     mt_printf("memtype: LEAK: %lu bytes in %lu block%s %s %s, type %s\n", (unsigned long)e->bytes,
               (unsigned long)e->blocks, e->blocks == 1 ? "" : "s",
               e->blocks == 1 ? "is" : "are", mt_leak_kind_names[e->kind], type);
+    /* One line per record (DESIGN.md's stderr contract; tools filter these
+     * lines): its block's allocation stack is in the dump (STACKS), shown by
+     * memtype report --leaks. */
     shown++;
   }
   if (more)

@@ -24,6 +24,7 @@ typedef struct mt_leak_rec_s {
   uint64_t bytes;
   uint64_t blocks;
   uint64_t sample; /* the address of one of them */
+  uint32_t stack;  /* the sample's allocation stack in the depot (depot.h), 0 = none */
   uint16_t type;
   uint8_t kind;
 } mt_leak_rec_t;

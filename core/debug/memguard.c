@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "block.h"
 #include "hooks.h"
+#include "depot.h"
 #include "heapcheck.h"
 #include "lock.h"
 #include "options.h"
@@ -127,7 +128,7 @@ static void set_pages(const mt_guard_blk_t *b, mt_guard_blk_t *to) {
 /* The checks' view of a guarded block: its slack runs to its last data page's end. */
 static mt_blk_t blk_of(mt_guard_blk_t *b) {
   uintptr_t end = b->run + ((uintptr_t)(b->data_page + b->data_pages) << MT_PAGE_SHIFT);
-  mt_blk_t k = {b->user, b->meta.f.size, end - b->user, &b->meta, &b->free_pc, NULL};
+  mt_blk_t k = {b->user, b->meta.f.size, end - b->user, &b->meta, &b->free_pc, NULL, &b->stk};
   return k;
 }
 
@@ -227,6 +228,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   b->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               MT_STATE_LIVE, (uint8_t)family);
   b->free_pc = 0;
+  b->stk = mt_depot_on ? mt_depot_capture(mt_site_pc(type)) : 0; /* no lock held: unwinding may re-enter malloc */
   /* The bytes between the block and the page's end (alignment, or the rest
    * of the page with the guard before): a pattern checked on free. */
   mt_blk_t k = blk_of(b);
@@ -250,6 +252,7 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
   mt_check_slack_ok(&blk, "the bytes between the block's end and its guard page were written "
                         "(found when it was freed)");
   b->free_pc = pc;
+  b->stk = mt_stk_with_free(b->stk, mt_depot_on ? mt_depot_capture(pc) : 0);
   __atomic_store_n(&b->meta.f.state, MT_STATE_FREE, __ATOMIC_RELEASE);
   /* The whole run, guards included (MEMTYPE_ON_ERROR=continue may have
    * opened one): inaccessible, its pages dropped. */
@@ -310,6 +313,7 @@ static void of_guard(mt_guard_blk_t *g, mt_block_t *b) {
   b->usable = g->meta.f.size;
   b->meta = &g->meta;
   b->free_pc = &g->free_pc;
+  b->stk = &g->stk;
   b->leak_mark = &g->leak_mark;
 }
 

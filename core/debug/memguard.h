@@ -24,6 +24,7 @@ typedef struct mt_guard_blk_s {
   uintptr_t user;       /* the pointer handed out */
   mt_meta_t meta;       /* requested size, type, state (LIVE or FREE), family */
   uintptr_t free_pc;    /* where it was freed */
+  uint64_t stk;         /* its allocation and free stacks' depot ids (depot.h) */
   struct mt_guard_blk_s *next; /* FIFO of freed blocks, or free descriptors */
   struct mt_guard_blk_s *all;  /* every descriptor ever made */
   uint8_t leak_mark;    /* leak scan: its mark */

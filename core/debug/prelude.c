@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "depot.h"
 #include "fail.h"
 #include "heap.h"
 #include "heapcheck.h"
@@ -21,6 +22,7 @@
 #include "options.h"
 #include "page.h"
 #include "report.h"
+#include "site.h"
 #include "tcache.h"
 #include "zone.h"
 
@@ -28,6 +30,7 @@ MT_HIDDEN bool mt_hook_on;
 MT_HIDDEN bool mt_hook_slots;
 MT_HIDDEN size_t mt_hook_slack;
 MT_HIDDEN uint32_t mt_hook_sample_every = UINT32_MAX;
+MT_HIDDEN bool mt_hook_stacks;
 
 static MT_TLS uint32_t countdown = UINT32_MAX; /* sampling without a thread cache */
 
@@ -35,7 +38,7 @@ static MT_TLS uint32_t countdown = UINT32_MAX; /* sampling without a thread cach
 
 /* The checks' view of a block. */
 static mt_blk_t blk_of(const mt_block_t *b) {
-  mt_blk_t k = {b->start, mt_block_size(b), b->usable, b->meta, b->free_pc, NULL};
+  mt_blk_t k = {b->start, mt_block_size(b), b->usable, b->meta, b->free_pc, NULL, b->stk};
   if (b->kind == MT_BLOCK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
     k.usable = k.size + MT_REDZONE_MAX; /* huge blocks: a bounded tail */
   return k;
@@ -172,7 +175,7 @@ void *mt_dbg_realloc(const mt_block_t *b, void *p, size_t n, unsigned type, uint
 
 /* ---- slot lifecycle hooks ----------------------------------------------------- */
 
-void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n) {
+void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n, unsigned type) {
   /* BUSY while its trash is verified and its redzone laid (the whole-heap
    * check skips it), then the caller makes it LIVE. */
   mt_slab_t *s = mt_run_of((uintptr_t)p);
@@ -180,11 +183,17 @@ void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n) {
   mt_meta_t old = *m; /* the last owner's, for a report */
   __atomic_store_n(&m->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
   mt_blk_t k = {(uintptr_t)p, n, mt_classes[c].size, &old, s->free_pcs ? &s->free_pcs[idx] : NULL,
-                NULL};
+                NULL, s->stks ? &s->stks[idx] : NULL};
   char note[512];
   if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&k, MT_STATE_TRASHED))
     k.note = neighbours(s, (uintptr_t)p, note, sizeof(note));
-  mt_check_alloc(&k);
+  mt_check_alloc(&k); /* may report on the last owner's stacks: they are replaced after */
+  if (k.stk) /* (unwinding may re-enter malloc and refill the caller's bin) */
+    *k.stk = mt_depot_on ? mt_depot_capture(mt_site_pc(type)) : 0;
+}
+
+void mt_dbg_stack_ctor(uint64_t *stk, unsigned type) {
+  *stk = mt_depot_capture(mt_site_pc(type));
 }
 
 void mt_dbg_large_ctor(uintptr_t p) {
@@ -201,7 +210,8 @@ void mt_dbg_slab_dtor(mt_slab_t *s) {
   for (uint32_t k = 0; k < s->nslots; k++)
     if (s->meta[k].f.state == MT_STATE_TRASHED) {
       mt_blk_t b = {s->start + (uintptr_t)k * s->slot_size, s->meta[k].f.size, s->slot_size,
-                    &s->meta[k], s->free_pcs ? &s->free_pcs[k] : NULL, NULL};
+                    &s->meta[k], s->free_pcs ? &s->free_pcs[k] : NULL, NULL,
+                    s->stks ? &s->stks[k] : NULL};
       mt_check_trash_ok(&b);
     }
 }
@@ -276,6 +286,8 @@ void mt_dbg_init(void) {
   mt_fail_init();
   mt_check_init(quarantine_release);
   mt_guard_init();
+  mt_depot_on = mt_opt.stack_depth > 0 && (mt_check_on || mt_guard_on);
+  mt_hook_stacks = mt_depot_on;
   mt_hook_sample_every = mt_opt.guard_rate > 0 ? (uint32_t)mt_opt.guard_rate : UINT32_MAX;
   if (mt_tls_own) /* a cache attached before the options were read */
     mt_tls_own->sample_left = mt_hook_sample_every;

@@ -13,6 +13,7 @@
 
 #include "alloc_inline.h"
 #include "block.h"
+#include "depot.h"
 #include "heap.h"
 #include "hooks.h"
 #include "os.h"
@@ -94,6 +95,10 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
     e.size = mt_block_is_gone(b) ? 0 : mt_block_size(b);
     e.type = mt_block_is_gone(b) ? -1 : b->meta->f.type;
     e.free_pc = b->free_pc ? *b->free_pc : 0;
+    if (b->stk && !mt_block_is_gone(b)) {
+      e.alloc_stack = mt_stk_alloc(*b->stk);
+      e.free_stack = mt_stk_free(*b->stk);
+    }
     e.detail = "the block was already freed";
   } else if (b->kind != MT_BLOCK_NONE) {
     bool live = b->meta->f.state == MT_STATE_LIVE;
@@ -101,6 +106,7 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
     e.block = b->start;
     e.size = live ? mt_block_size(b) : 0;
     e.type = live ? b->meta->f.type : -1;
+    e.alloc_stack = live && b->stk ? mt_stk_alloc(*b->stk) : 0;
     e.detail = live ? "the pointer is inside a block, not at its start"
                     : "the pointer is inside a free block";
   } else {
@@ -136,11 +142,13 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
     if (b->n == 0 && !mt_tcache_refill(tc, c))
       return out_of_memory();
     unsigned i = --b->n;
-    if (MT_UNLIKELY(mt_hook_slots))
-      mt_dbg_slot_ctor(b->items[i], b->metas[i], c, n);
-    b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
+    void *p = b->items[i];
+    mt_meta_t *m = b->metas[i];
+    if (MT_UNLIKELY(mt_hook_slots)) /* (its stack's unwinding may re-enter malloc: the bin changes) */
+      mt_dbg_slot_ctor(p, m, c, n, type);
+    m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
     count_alloc(type, c, n, mt_classes[c].size);
-    return b->items[i];
+    return p;
   }
   /* An exiting thread: one slot straight from the zone. */
   void *p;
@@ -148,7 +156,7 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
   if (mt_zone_take(c, &p, &m, 1) == 0)
     return out_of_memory();
   if (MT_UNLIKELY(mt_hook_slots))
-    mt_dbg_slot_ctor(p, m, c, n);
+    mt_dbg_slot_ctor(p, m, c, n, type);
   m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
   count_alloc(type, c, n, mt_classes[c].size);
   return p;
@@ -167,6 +175,9 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
   uint8_t state = mt_hook_slots ? MT_STATE_BUSY : MT_STATE_LIVE;
   run->run_meta.word = mt_meta_pack((uint32_t)n, (uint16_t)type, state, (uint8_t)family);
   run->free_pc = 0;
+  run->stk = 0;
+  if (MT_UNLIKELY(mt_hook_stacks))
+    mt_dbg_stack_ctor(&run->stk, type);
   __atomic_store_n(&run->kind, MT_RUN_MEDIUM, __ATOMIC_RELEASE);
   if (zero && dirty)
     memset((void *)run->start, 0, n);
@@ -188,6 +199,9 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, bool zero, unsi
                               mt_hook_slots ? MT_STATE_BUSY : MT_STATE_LIVE, (uint8_t)family);
   h->big_size = n;
   h->free_pc = 0;
+  h->stk = 0;
+  if (MT_UNLIKELY(mt_hook_stacks))
+    mt_dbg_stack_ctor(&h->stk, type);
   if (MT_UNLIKELY(mt_hook_slots))
     mt_dbg_large_ctor((uintptr_t)p);
   count_alloc(type, MT_CLASS_BIT_HUGE, n, page_round(n));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "depot.h"
 #include "hooks.h"
 #include "page.h"
 #include "zone.h"
@@ -26,6 +27,7 @@ static void of_huge(mt_huge_t *h, mt_block_t *b) {
   b->usable = h->usable;
   b->meta = &h->meta;
   b->free_pc = &h->free_pc;
+  b->stk = &h->stk;
   b->leak_mark = &h->leak_mark;
 }
 
@@ -137,6 +139,8 @@ bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out) {
       out->type = (int)b.meta->f.type;
       out->live = state == MT_STATE_LIVE;
       out->free_pc = !out->live && b.free_pc ? *b.free_pc : 0;
+      out->alloc_stack = b.stk ? mt_stk_alloc(*b.stk) : 0;
+      out->free_stack = !out->live && b.stk ? mt_stk_free(*b.stk) : 0;
       out->guarded = b.kind == MT_BLOCK_GUARD;
       return true;
     }

@@ -37,6 +37,8 @@ typedef struct mt_block_s {
   void *guard;         /* GUARD: memguard's descriptor (opaque here) */
   mt_meta_t *meta;     /* size, type, state, family; never NULL when kind != NONE */
   uintptr_t *free_pc;  /* where its free site is kept (checks on), or NULL */
+  uint64_t *stk;       /* its allocation and free stacks' depot ids (depot.h; checks or guard
+                          pages on), or NULL */
   uint8_t *leak_mark;  /* RUN, HUGE, GUARD: the leak scan's mark (slots: mt_block_mark) */
   uint32_t slot;       /* SLOT: its index in the slab */
 } mt_block_t;
@@ -83,6 +85,7 @@ typedef struct mt_near_s {
   size_t usable;     /* bytes the program may use, as malloc_usable_size says */
   int type;          /* its type */
   uintptr_t free_pc; /* where it was freed, 0 when unknown */
+  uint32_t alloc_stack, free_stack; /* its stacks' depot ids (depot.h), 0 when unknown */
 } mt_near_t;
 bool mt_block_near(uintptr_t a, unsigned max_pages, mt_near_t *out);
 
@@ -96,6 +99,7 @@ static inline void mt_block_of_slot(mt_slab_t *run, uint32_t idx, mt_block_t *b)
   b->usable = run->slot_size;
   b->meta = &run->meta[idx];
   b->free_pc = run->free_pcs ? &run->free_pcs[idx] : NULL;
+  b->stk = run->stks ? &run->stks[idx] : NULL;
   b->leak_mark = NULL;
 }
 
@@ -106,6 +110,7 @@ static inline void mt_block_of_run(mt_slab_t *run, mt_block_t *b) {
   b->usable = (size_t)run->npages << MT_PAGE_SHIFT;
   b->meta = &run->run_meta;
   b->free_pc = &run->free_pc;
+  b->stk = &run->stk;
   b->leak_mark = &run->leak_mark;
 }
 
@@ -143,6 +148,7 @@ static inline bool mt_block_lookup(uintptr_t a, mt_block_t *b) {
     b->start = a;
     b->run = NULL;
     b->free_pc = NULL;
+    b->stk = NULL;
     b->meta = &mt_block_gone_meta;
     return true;
   }

@@ -29,6 +29,10 @@ extern size_t mt_hook_slack; /* bytes every block needs after its end (redzone),
  * is taken when it reaches 0 (the prelude gives that meaning; UINT32_MAX
  * when nothing samples). */
 extern uint32_t mt_hook_sample_every;
+/* Blocks keep their allocation stacks (checks or guard pages on and
+ * MEMTYPE_STACK_DEPTH > 0): page runs and huge blocks call mt_dbg_stack_ctor
+ * (slab slots get theirs in mt_dbg_slot_ctor). */
+extern bool mt_hook_stacks;
 
 /* ---- the prelude: one per slow-path entry --------------------------------- */
 
@@ -51,10 +55,15 @@ void *mt_dbg_realloc(const mt_block_t *b, void *p, size_t n, unsigned type, uint
 
 /* ---- slot lifecycle hooks (mt_hook_slots) --------------------------------- */
 
-/* A slab slot about to be handed out for n bytes; m still holds the last
- * owner's metadata (its trash is verified, the redzone laid). The caller
- * then makes it LIVE. */
-void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned cls, size_t n);
+/* A slab slot about to be handed out for n bytes as `type`; m still holds
+ * the last owner's metadata (its trash is verified, the redzone laid, its
+ * allocation stack taken: unwinding may re-enter malloc). The caller then
+ * makes it LIVE. */
+void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned cls, size_t n, unsigned type);
+/* A page run or huge block about to be handed out as `type` (mt_hook_stacks):
+ * its allocation stack into *stk (depot.h). No lock held: unwinding may
+ * re-enter malloc. */
+void mt_dbg_stack_ctor(uint64_t *stk, unsigned type);
 /* A page run or huge block just handed out in state BUSY: its redzone, then LIVE. */
 void mt_dbg_large_ctor(uintptr_t p);
 /* A slab whose pages are about to be given back (zone lock held): the

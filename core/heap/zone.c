@@ -39,10 +39,10 @@ static void partial_remove(mt_zone_t *z, mt_slab_t *s) {
   s->list = 0;
 }
 
-/* nslots metas, the bitmap, and with checks on the free sites. */
+/* nslots metas, the bitmap, and with checks on the free sites and the stack ids. */
 static size_t meta_block_size(const mt_class_info_t *ci, bool checked) {
   return ci->nslots * sizeof(mt_meta_t) + ((ci->nslots + 63u) / 64u) * sizeof(uint64_t) +
-         (checked ? ci->nslots * sizeof(uintptr_t) : 0);
+         (checked ? ci->nslots * (sizeof(uintptr_t) + sizeof(uint64_t)) : 0);
 }
 
 static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
@@ -73,6 +73,7 @@ static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
   s->bits = (uint64_t *)((mt_meta_t *)mb + ci->nslots);
   size_t words = (ci->nslots + 63u) / 64u;
   s->free_pcs = checked ? (uintptr_t *)(s->bits + words) : NULL;
+  s->stks = checked ? (uint64_t *)(s->free_pcs + ci->nslots) : NULL;
   for (size_t w = 0; w < words; w++)
     s->bits[w] = ~0ull;
   if (ci->nslots % 64)

@@ -13,6 +13,7 @@
 #include "fail.h"
 #include "leak.h"
 #include "live.h"
+#include "depot.h"
 #include "life.h"
 #include "memguard.h"
 #include "modules.h"
@@ -455,6 +456,73 @@ static void leaks_section(void) {
   section_end();
 }
 
+/* The blocks' stacks (depot.h) of the error and leak records written
+ * above: first the references (an error by its seq, a leak record by its
+ * index), then each stack they name, once. Absent when there is none. */
+typedef struct stack_ref_s {
+  uint64_t key;
+  uint32_t what, alloc, free;
+} stack_ref_t;
+enum { REF_ERROR = 1, REF_LEAK = 2 };
+
+static void stacks_section(void) {
+  const mt_leak_result_t *lr = mt_leak_result();
+  uint32_t nleak = lr ? lr->nrecs : 0;
+  size_t cap = MT_ERR_EVENTS + (size_t)nleak, nref = 0;
+  size_t bytes = cap * sizeof(stack_ref_t) + 2 * cap * 2 * sizeof(uint32_t);
+  stack_ref_t *refs = mt_os_map(bytes);
+  if (refs == NULL)
+    return;
+  uint32_t *ids = (uint32_t *)(refs + cap), nids = 0; /* a set: 4 * cap slots, 0 = empty */
+  size_t set_len = 4 * cap;
+  const mt_err_event_t *ev = mt_report_events();
+  for (unsigned i = 0; i < MT_ERR_EVENTS && mt_error_count(); i++) {
+    mt_err_event_t e = ev[i];
+    if (e.seq && (e.alloc_stack || e.free_stack))
+      refs[nref++] = (stack_ref_t){e.seq, REF_ERROR, e.alloc_stack, e.free_stack};
+  }
+  for (uint32_t i = 0; i < nleak; i++)
+    if (lr->recs[i].stack)
+      refs[nref++] = (stack_ref_t){i, REF_LEAK, lr->recs[i].stack, 0};
+  if (nref == 0) {
+    mt_os_unmap(refs, bytes);
+    return;
+  }
+  for (size_t r = 0; r < nref; r++)
+    for (unsigned k = 0; k < 2; k++) {
+      uint32_t id = k ? refs[r].free : refs[r].alloc;
+      if (id == 0)
+        continue;
+      size_t s = (id * 0x9e3779b1u) % set_len;
+      while (ids[s] && ids[s] != id)
+        s = (s + 1) % set_len;
+      nids += ids[s] == 0;
+      ids[s] = id;
+    }
+  section_begin(MT_DUMP_TAG_STACKS);
+  put32((uint32_t)nref);
+  put32(nids);
+  for (size_t r = 0; r < nref; r++) {
+    put64(refs[r].key);
+    put32(refs[r].what);
+    put32(0);
+    put32(refs[r].alloc);
+    put32(refs[r].free);
+  }
+  for (size_t s = 0; s < set_len; s++) {
+    if (ids[s] == 0)
+      continue;
+    uintptr_t frames[MT_DEPOT_MAX_FRAMES];
+    unsigned n = mt_depot_get(ids[s], frames, MT_DEPOT_MAX_FRAMES);
+    put32(ids[s]);
+    put32(n);
+    for (unsigned f = 0; f < n; f++)
+      put64(frames[f]);
+  }
+  section_end();
+  mt_os_unmap(refs, bytes);
+}
+
 /* memguard's counters: per type guarded allocations and budget misses
  * (types with neither are left out), pages live and the budget. */
 static void guard_section(unsigned ntypes) {
@@ -664,6 +732,7 @@ bool mt_dump_write(int reason, int sig) {
   failures_section();
   errors_section();
   leaks_section();
+  stacks_section();
   guard_section(ntypes);
   waste_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
   ending_section(reason);

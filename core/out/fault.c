@@ -17,6 +17,7 @@
 
 #include "alloc.h"
 #include "block.h"
+#include "depot.h"
 #include "dump.h"
 #include "life.h"
 #include "memguard.h"
@@ -64,6 +65,8 @@ static void crash_report(int sig, siginfo_t *si, void *uc) {
     e.size = near.size;
     e.type = near.type;
     e.free_pc = near.free_pc;
+    e.alloc_stack = near.alloc_stack;
+    e.free_stack = near.free_stack;
     mt_snprintf(detail, sizeof(detail), "address %p is %s memtype's heap, in no block's memory; "
                 "the nearest block is %s%s", (void *)a,
                 near.in_heap ? "in" : "not in", near.live ? "allocated" : "freed",
@@ -136,9 +139,11 @@ static void report(mt_guard_blk_t *b, uintptr_t a, void *uc) {
   e.block = b->user;
   e.size = b->meta.f.size;
   e.type = b->meta.f.type;
+  e.alloc_stack = mt_stk_alloc(b->stk);
   if (b->meta.f.state != MT_STATE_LIVE) {
     e.kind = MT_ERR_USE_AFTER_FREE;
     e.free_pc = b->free_pc;
+    e.free_stack = mt_stk_free(b->stk);
     e.detail = "the block was freed: its pages are inaccessible (guard page memory, "
                "MEMTYPE_GUARD)";
   } else if (a < b->user) {

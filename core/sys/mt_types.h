@@ -147,6 +147,8 @@ typedef struct mt_slab_s {
   mt_meta_t *meta;          /* nslots entries */
   uintptr_t *free_pcs;      /* nslots entries with checks on (where each was freed), else NULL */
   uintptr_t free_pc;        /* medium blocks: where it was freed (checks on) */
+  uint64_t *stks;           /* nslots entries with checks on: stack depot ids (depot.h), else NULL */
+  uint64_t stk;             /* medium blocks: their stack depot ids (checks on) */
   uint64_t *bits;           /* free bitmap, bit set = slot free in the slab */
   struct mt_slab_s *prev;   /* zone list links */
   struct mt_slab_s *next;
@@ -174,6 +176,7 @@ typedef struct mt_huge_s {
   mt_meta_t meta;       /* requested size is in `big_size` when >= 4 GiB */
   size_t big_size;      /* requested size (full width) */
   uintptr_t free_pc;    /* where it was freed (checks on, while in quarantine) */
+  uint64_t stk;         /* its stack depot ids (checks on; depot.h) */
   uint8_t leak_mark;    /* leak scan: its mark */
   struct mt_huge_s *prev, *next; /* all huge blocks, page lock */
 } mt_huge_t;

@@ -897,10 +897,26 @@ static int step_full(uintptr_t key, bool exact, const regs_t *r, regs_t *next, w
 
 /* ---- the walk ---------------------------------------------------------------- */
 
-/* Walks from r; records pcs from the first frame when record_first. The
+/* Records frame ip, or skips it while the frame `from` (when not 0) has
+ * not been met; false when too many frames went by without it. */
+static inline bool keep_frame(uintptr_t ip, uintptr_t *from, unsigned *skipped, uintptr_t *pcs,
+                              unsigned *n) {
+  if (MT_UNLIKELY(*from != 0)) {
+    if (ip != *from)
+      return ++*skipped <= 32;
+    *from = 0;
+  }
+  pcs[(*n)++] = ip;
+  return true;
+}
+
+/* Walks from r; records pcs from the first frame when record_first, and
+ * then only from the frame whose pc is `from` on (0: every frame). The
  * common step (a cached rule of the usual shape) is done in place on rsp,
  * rbp and rip; anything else goes through step_full or the signal frame. */
-static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first) {
+static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
+                     uintptr_t from) {
+  unsigned skipped = 0;
   walk_t w;
   walk_init(&w, r->v[R_RSP]);
   cache_check_unloads();
@@ -916,8 +932,8 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first)
     uintptr_t key = ip - !exact;
     uint64_t rule = cache_lookup(table, key);
     if (MT_LIKELY((rule >> KIND_SHIFT) == ((VALID >> KIND_SHIFT) | K_FRAME))) {
-      if (MT_LIKELY(!first || record_first))
-        pcs[n++] = ip;
+      if (MT_LIKELY(!first || record_first) && !keep_frame(ip, &from, &skipped, pcs, &n))
+        break;
       first = false;
       uintptr_t cfa, ra;
       if (rule & CFA_RBP) {
@@ -956,8 +972,8 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first)
     }
     if (st == ST_NOMOD && !(first && record_first))
       break; /* not code: a corrupted stack */
-    if (!first || record_first)
-      pcs[n++] = ip;
+    if ((!first || record_first) && !keep_frame(ip, &from, &skipped, pcs, &n))
+      break;
     first = false;
     if (st != ST_OK && st != ST_SIGNAL)
       break;
@@ -985,21 +1001,31 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first)
 
 bool mt_unwind_busy(void) { return unwinding; }
 
-MT_NOINLINE unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
+/* Inlined into each public "capture now": the walk starts from that
+ * function's own pc, rsp and rbp, read at one instruction (its CFI row there
+ * gives its caller). */
+static inline __attribute__((always_inline)) unsigned capture_here(uintptr_t *pcs, unsigned max,
+                                                                   uintptr_t from) {
   if (unwinding || max == 0)
     return 0;
   unwinding = true;
   int saved = errno;
   regs_t r;
-  /* This function's own pc, rsp and rbp at one instruction: its CFI row
-   * there gives its caller. */
   __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                    : "=r"(r.v[R_RIP]), "=r"(r.v[R_RSP]), "=r"(r.v[R_RBP]));
   r.known = 1u << R_RIP | 1u << R_RSP | 1u << R_RBP;
-  unsigned n = walk(&r, pcs, max, false);
+  unsigned n = walk(&r, pcs, max, false, from);
   errno = saved;
   unwinding = false;
   return n;
+}
+
+MT_NOINLINE unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
+  return capture_here(pcs, max, 0);
+}
+
+MT_NOINLINE unsigned mt_unwind_capture_at(uintptr_t *pcs, unsigned max, uintptr_t from) {
+  return capture_here(pcs, max, from);
 }
 
 unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned max) {
@@ -1015,7 +1041,7 @@ unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned m
   for (unsigned i = 0; i <= R_RIP; i++)
     r.v[i] = (uintptr_t)uc->uc_mcontext.gregs[greg_of[i]];
   r.known = (1u << NREG) - 1;
-  unsigned n = walk(&r, pcs, max, true);
+  unsigned n = walk(&r, pcs, max, true, 0);
   errno = saved;
   unwinding = false;
   return n;

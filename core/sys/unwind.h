@@ -16,6 +16,11 @@
  * when this thread is already unwinding). A frame the unwinder cannot decode
  * or whose memory it cannot prove readable ends the stack there. */
 unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max);
+/* The same from the frame whose pc is `from` on (pcs[0] == from): the
+ * frames before it (the caller's own, at most 32) are walked, not kept, and
+ * the walk stops once max frames are kept. 0 when the walk does not meet
+ * it. */
+unsigned mt_unwind_capture_at(uintptr_t *pcs, unsigned max, uintptr_t from);
 /* Same from a signal handler's ucontext_t (passed as void *): pcs[0] is the
  * interrupted pc itself (the faulting instruction), then its callers. */
 unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned max);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "depot.h"
 #include "options.h"
 #include "os.h"
 #include "life.h"
@@ -449,6 +450,8 @@ static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
   v->block = e->block;
   v->size = e->size;
   v->free_pc = e->free_pc;
+  v->alloc_stack = e->block ? e->alloc_stack : 0;
+  v->free_stack = e->block ? e->free_stack : 0;
   v->tid = (uint32_t)mt_os_gettid();
   v->type = e->block ? e->type : -1;
   v->kind = (uint8_t)e->kind;
@@ -505,7 +508,7 @@ void mt_report(const mt_err_t *e) {
     return;
   __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
   mt_modules_hold++; /* nothing below asks the loader */
-  static char shared[8192];
+  static char shared[16384]; /* three stacks of up to 16 frames with file:line */
   char own[2048];
   uintptr_t here[16];
   unsigned nhere = error_stack(e, here, 16);
@@ -547,16 +550,22 @@ void mt_report(const mt_err_t *e) {
   pos += mt_snprintf(buf + pos, len - pos, "  thread %ld (%s) of process %d (%s)\n",
                      me, tname, mt_os_getpid(), mt_os_progname());
   pos += put_stack(buf + pos, len - pos, "detected at", here, nhere);
-  if (e->block && e->type >= 0) {
-    uintptr_t alloc[MT_MAX_DEPTH];
-    unsigned na = mt_site_stack((unsigned)e->type, alloc, MT_MAX_DEPTH);
+  uintptr_t frames[MT_DEPOT_MAX_FRAMES];
+  unsigned nf = e->block ? mt_depot_get(e->alloc_stack, frames, MT_DEPOT_MAX_FRAMES) : 0;
+  if (nf) {
+    pos += put_stack(buf + pos, len - pos, "block allocated at", frames, nf);
+  } else if (e->block && e->type >= 0) {
+    unsigned na = mt_site_stack((unsigned)e->type, frames, MT_MAX_DEPTH);
     const char *name = mt_site_name((unsigned)e->type);
     if (na)
-      pos += put_stack(buf + pos, len - pos, "block allocated at", alloc, na);
+      pos += put_stack(buf + pos, len - pos, "block allocated at", frames, na);
     else if (name && pos < len)
       pos += mt_snprintf(buf + pos, len - pos, "  block allocated as type %s\n", name);
   }
-  if (e->free_pc)
+  nf = e->block ? mt_depot_get(e->free_stack, frames, MT_DEPOT_MAX_FRAMES) : 0;
+  if (nf)
+    pos += put_stack(buf + pos, len - pos, "block freed at", frames, nf);
+  else if (e->free_pc)
     pos += put_stack(buf + pos, len - pos, "block freed at", &e->free_pc, 1);
   if (pos < len) {
     if (e->fatal_sig)

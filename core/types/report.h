@@ -41,6 +41,9 @@ typedef struct mt_err_s {
   size_t size;            /* the block's requested size */
   int type;               /* its type id, -1 when unknown */
   uintptr_t free_pc;      /* where it was freed (freed blocks) */
+  uint32_t alloc_stack;   /* the block's allocation stack in the depot (depot.h), 0 = none:
+                             then its type's call-site stack is shown */
+  uint32_t free_stack;    /* its free stack in the depot, 0 = none: then free_pc */
   const char *detail;     /* one line: what memtype saw */
   const char *detail2;    /* a second line (the neighbours of a corrupt free block), or NULL */
   const unsigned char *seen;   /* a hex window: the bytes as found... */
@@ -112,6 +115,7 @@ typedef struct mt_err_event_s {
   int32_t type;
   uint8_t kind, access, nframes, reserved;
   uint64_t frames[MT_EVENT_FRAMES]; /* where it was detected, memtype's frames left out */
+  uint32_t alloc_stack, free_stack; /* the block's stacks in the depot (depot.h), 0 = none */
 } mt_err_event_t;
 #define MT_ERR_EVENTS 256
 /* The ring of the latest errors (check seq); the total reported. */

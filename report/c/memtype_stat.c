@@ -375,6 +375,16 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
       uint32_t n = (uint32_t)get(&s, 4);
       get(&s, 4);
       skip(&s, n);
+    } else if (tag == MT_DUMP_TAG_STACKS) { /* STACKS: walked, not kept (memtype report reads it) */
+      uint32_t nref = (uint32_t)get(&s, 4), nstk = (uint32_t)get(&s, 4);
+      for (uint32_t i = 0; i < nref && !s.bad; i++)
+        get(&s, 8), get(&s, 8), get(&s, 8);
+      for (uint32_t i = 0; i < nstk && !s.bad; i++) {
+        get(&s, 4);
+        uint32_t nf = (uint32_t)get(&s, 4);
+        for (uint32_t f = 0; f < nf && f < 64 && !s.bad; f++)
+          get(&s, 8);
+      }
     } else {
       walk_section(tag, &s, data);
     }

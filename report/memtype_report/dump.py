@@ -23,7 +23,7 @@ from . import progress
 # against it.
 MAGIC = b"memtype\x1a"
 MAJOR = 1
-MINOR = 6   # the newest minor version this reader knows: 1.0 .. 1.6
+MINOR = 7   # the newest minor version this reader knows: 1.0 .. 1.7
 HEADER = "<8sHHHHIIII32x"   # magic, major, minor, header_size, byte_order, flags, nslots, ...
 HEADER_SIZE = 64
 BYTE_ORDER = 0x0102
@@ -54,11 +54,13 @@ CLASS_EXTRA = ("pages", "huge", "pool")   # the classes bits after the last size
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
 TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE, TAG_INHERITED, TAG_ENDING = 7, 8, 9, 10, 11, 12
 TAG_RUN = 13
+TAG_STACKS = 14
 TAG_END = 0xFFFFFFFF
 TAG_NAMES = {TAG_PROCESS: "PROCESS", TAG_SIZES: "SIZES", TAG_MODULES: "MODULES",
              TAG_TYPES: "TYPES", TAG_HIGHUSE: "HIGHUSE", TAG_FAILURES: "FAILURES",
              TAG_ERRORS: "ERRORS", TAG_LEAKS: "LEAKS", TAG_GUARD: "GUARD", TAG_WASTE: "WASTE",
-             TAG_INHERITED: "INHERITED", TAG_ENDING: "ENDING", TAG_RUN: "RUN"}
+             TAG_INHERITED: "INHERITED", TAG_ENDING: "ENDING", TAG_RUN: "RUN",
+             TAG_STACKS: "STACKS"}
 REQUIRED = (TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES)   # in every 1.x dump
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -155,6 +157,8 @@ class ErrorEvent:
     tid: int
     free_pc: int     # where the block was freed, 0 when not freed or unknown
     frames: list     # where it was detected, innermost first
+    alloc_stack: list = field(default_factory=list)  # the block's allocation stack (1.7 STACKS)
+    free_stack: list = field(default_factory=list)   # its free stack (1.7 STACKS)
 
 
 LEAK_KINDS = ("definitely lost", "indirectly lost", "possibly lost", "still reachable")
@@ -167,6 +171,7 @@ class LeakRecord:
     bytes: int
     blocks: int
     sample: int      # the address of one of the blocks
+    stack: list = field(default_factory=list)  # the sample's allocation stack (1.7 STACKS)
 
 
 @dataclass
@@ -408,6 +413,8 @@ def parse(data, path="<bytes>"):
             lr, lb, lreal = c.u(WASTE_LARGE, "large requests")
             real = c.u("%dQ" % nt, "bytes handed out by type") if nt else ()
             d.waste = Waste(req, lr, lb, lreal, {tid: v for tid, v in enumerate(real)})
+        elif tag == TAG_STACKS:
+            _stacks(c, d)
         elif tag == TAG_ENDING:
             how, status, sig, via = c.u(ENDING_RECORD, "ending")
             d.ending = Ending(ENDING_HOW[how] if how < len(ENDING_HOW) else str(how), status,
@@ -496,6 +503,27 @@ def _errors(c, d):
                                    ERROR_KINDS[kind] if kind < len(ERROR_KINDS) else str(kind),
                                    ACCESS[acc] if acc < len(ACCESS) else "", addr, block, size,
                                    typ, tid, free_pc, list(frames[:min(nfr, EVENT_FRAMES)])))
+
+
+def _stacks(c, d):
+    """STACKS (1.7): the blocks' stacks of the error and leak records read
+    before it (the writer puts it after ERRORS and LEAKS)."""
+    nref, nstacks = c.u("II", "stack counts")
+    refs = [c.u("QIIII", "stack reference") for _ in range(nref)]
+    stacks = {}
+    for _ in range(nstacks):
+        sid, n = c.u("II", "stack header")
+        if n > 64:
+            raise DumpError("%s: corrupt: a stack of %d frames in STACKS" % (c.path, n))
+        stacks[sid] = list(c.u("%dQ" % n, "stack frames")) if n else []
+    errors = {e.seq: e for e in d.errors}
+    recs = d.leaks.records if d.leaks else []
+    for key, what, _, alloc, free in refs:
+        if what == 1 and key in errors:
+            errors[key].alloc_stack = stacks.get(alloc, [])
+            errors[key].free_stack = stacks.get(free, [])
+        elif what == 2 and key < len(recs):
+            recs[key].stack = stacks.get(alloc, [])
 
 
 def _leaks(c, d):

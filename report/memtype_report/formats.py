@@ -29,7 +29,8 @@ def to_json(dumps, no_symbolize=False):
     procs = []
     for d in dumps:
         pcs = sorted({pc for t in d.types for pc in t.pcs} |
-                     {pc for e in d.errors for pc in e.frames + [e.free_pc] if pc} |
+                     {pc for e in d.errors
+                      for pc in e.frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
                      {pc for e in (d.failures.events if d.failures else []) for pc in e.frames})
         fr = {} if no_symbolize else symbolize.frames(d, pcs)
         guard = d.guard or {}
@@ -60,7 +61,9 @@ def to_json(dumps, no_symbolize=False):
                  {"seq": e.seq, "kind": e.kind, "access": e.access or None, "addr": e.addr,
                   "block": e.block or None, "size": e.size, "type": e.type if e.type >= 0 else None,
                   "tid": e.tid, "stack": _frames_json(d, e.frames, fr),
-                  "free_stack": _frames_json(d, [e.free_pc], fr) if e.free_pc else []}
+                  "alloc_stack": _frames_json(d, e.alloc_stack, fr) if e.alloc_stack else None,
+                  "free_stack": _frames_json(d, e.free_stack or [e.free_pc], fr)
+                  if e.free_stack or e.free_pc else []}
                  for e in d.errors]},
              "failures": None, "leaks": None, "guard": None}
         if d.failures is not None:

@@ -185,7 +185,8 @@ def render(dumps, rows_of, no_symbolize=False):
         if d.leaks is None:
             continue
         by_id = {t.id: t for t in d.types}
-        pcs = sorted({pc for r in d.leaks.records for pc in (by_id[r.type].pcs if r.type in by_id else [])})
+        pcs = sorted({pc for r in d.leaks.records
+                      for pc in (by_id[r.type].pcs if r.type in by_id else []) + r.stack})
         names = {} if no_symbolize else symbolize.names(d, pcs)
         fr = {} if no_symbolize else symbolize.frames(d, pcs)
         for k, (b, n) in d.leaks.totals.items():
@@ -193,8 +194,8 @@ def render(dumps, rows_of, no_symbolize=False):
         for r in d.leaks.records:
             label = type_label(d, r.type, names)
             t = by_id.get(r.type)
-            stack = Stack(label, [("allocated at:", symbolize.stack_lines(d, t.pcs, fr)
-                                   if t else [])])
+            own = r.stack or (t.pcs if t else [])  # the block's own (1.7 STACKS), else its type's
+            stack = Stack(label, [("allocated at:", symbolize.stack_lines(d, own, fr))])
             leak_rows.append((stack, r.kind, r.bytes, r.blocks, os.path.basename(d.exe) or "?"))
     if by_kind:
         body.append(bar_chart("Bytes by leak kind", sorted(by_kind.items(), key=lambda x: -x[1]),
@@ -213,7 +214,8 @@ def render(dumps, rows_of, no_symbolize=False):
     errs = []
     for d in dumps:
         by_id = {t.id: t for t in d.types}
-        pcs = sorted({pc for e in d.errors for pc in e.frames + [e.free_pc] if pc} |
+        pcs = sorted({pc for e in d.errors
+                      for pc in e.frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
                      {pc for e in d.errors if e.block and e.type in by_id
                       for pc in by_id[e.type].pcs})
         names = {} if no_symbolize else symbolize.names(d, pcs)
@@ -222,9 +224,10 @@ def render(dumps, rows_of, no_symbolize=False):
             t = by_id.get(e.type) if e.block else None
             stack = Stack(names.get(e.frames[0], "%#x" % e.frames[0]) if e.frames else "",
                           [("", symbolize.stack_lines(d, e.frames, fr)),
-                           ("allocated at:", symbolize.stack_lines(d, t.pcs, fr) if t else []),
-                           ("freed at:", symbolize.stack_lines(d, [e.free_pc], fr)
-                            if e.free_pc else [])])
+                           ("allocated at:", symbolize.stack_lines(
+                               d, e.alloc_stack or (t.pcs if t else []), fr)),
+                           ("freed at:", symbolize.stack_lines(
+                               d, e.free_stack or ([e.free_pc] if e.free_pc else []), fr))])
             errs.append(("%s%s" % (e.kind, " " + e.access if e.access else ""),
                          "%#x" % e.addr, e.size if e.block else "", stack,
                          os.path.basename(d.exe) or "?"))

@@ -214,7 +214,8 @@ class Leak:
     """A leak record of the exit scan, with its type's label and stack."""
     record: object    # dump.LeakRecord
     label: str
-    stack: list       # the type's allocation stack, innermost first
+    stack: list       # the sample block's own allocation stack (1.7 STACKS: checks or guard
+                      # pages on), else its type's; innermost first
 
 
 @dataclass
@@ -240,10 +241,11 @@ def leaks_of(d, no_symbolize=False, lines=30, reachable=False):
     by_id = {t.id: t for t in d.types}
     shown = show[:lines] if lines else show
     # only the records shown are symbolized: a dump may hold 65,000
-    pcs = sorted({pc for r in shown for pc in (by_id[r.type].pcs if r.type in by_id else [])})
+    pcs = sorted({pc for r in shown
+                  for pc in (by_id[r.type].pcs if r.type in by_id else []) + r.stack})
     names, fr = _symbols(d, pcs, no_symbolize)
     leaks = [Leak(r, type_label(d, r.type, names),
-                  by_id[r.type].pcs if r.type in by_id else []) for r in shown]
+                  r.stack or (by_id[r.type].pcs if r.type in by_id else [])) for r in shown]
     return ProcessLeaks(p, True, leaks, len(show) - len(shown) if lines else 0,
                         d.leaks.totals, d.leaks.ns, d.leaks.roots_bytes, fr)
 
@@ -257,8 +259,10 @@ class HeapError:
     block_label: str       # the block's type ("?" unknown), "" when in no block
     relation: str          # "after", "before" or "into" the block ("" when in none)
     distance: int          # bytes after, before or into the block
-    alloc_stack: list      # the block type's allocation stack ([] when unknown)
-    free_stack: list       # where the block was freed ([] when not or unknown)
+    alloc_stack: list      # the block's own allocation stack (1.7 STACKS), else its type's
+                           # ([] when unknown)
+    free_stack: list       # the block's own free stack, else where it was freed ([] when
+                           # not or unknown)
 
 
 @dataclass
@@ -274,7 +278,8 @@ def errors_of(d, no_symbolize=False, lines=30):
     p = Process(d)
     if not d.errors_total:
         return ProcessErrors(p, 0)
-    pcs = sorted({pc for e in d.errors for pc in e.frames + [e.free_pc] if pc} |
+    pcs = sorted({pc for e in d.errors
+                  for pc in e.frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
                  {pc for t in d.types for pc in t.pcs})
     names, fr = _symbols(d, pcs, no_symbolize)
     by_id = {}
@@ -293,8 +298,8 @@ def errors_of(d, no_symbolize=False, lines=30):
                 relation, distance = "into", e.addr - e.block
             label = type_label(d, e.type, names) if e.type >= 0 else "?"
         t = by_id.get(e.type) if e.block and e.type >= 0 else None
-        out.append(HeapError(e, label, relation, distance, t.pcs if t else [],
-                             [e.free_pc] if e.free_pc else []))
+        out.append(HeapError(e, label, relation, distance, e.alloc_stack or (t.pcs if t else []),
+                             e.free_stack or ([e.free_pc] if e.free_pc else [])))
     return ProcessErrors(p, d.errors_total, out, fr)
 
 

@@ -16,8 +16,12 @@ PROG = os.environ.get("MEMTYPE_FD_LIST", "build/bin/fd_list")
 MODES = {
     "plain (MEMTYPE_SKIP default, strdup)": {},
     "MEMTYPE_DEPTH=8": {"MEMTYPE_DEPTH": "8"},
+    "MEMTYPE_DEPTH=16": {"MEMTYPE_DEPTH": "16"},
+    "checks, block stacks at depth 16": {"MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1",
+                                         "MEMTYPE_STACK_DEPTH": "16", "MEMTYPE_DEPTH": "16"},
     "checks": {"MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"},
     "guard all": {"MEMTYPE_GUARD": "*"},
+    "guard all, depth 16": {"MEMTYPE_GUARD": "*", "MEMTYPE_DEPTH": "16"},
     "leak scan": {"MEMTYPE_LEAKS": "1"},
     "live file": {"MEMTYPE_LIVE": "1", "MEMTYPE_DEPTH": "4"},
     "failure verbose": {"MEMTYPE_FAILURE_RATE": "1000000", "MEMTYPE_FAILURE_VERBOSE": "1",
