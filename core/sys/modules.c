@@ -173,10 +173,30 @@ static snap_t *buffer_for(unsigned cap) {
   return s;
 }
 
+/* Locks: the snapshot's lock is taken before the loader's (dl_iterate_phdr
+ * takes it), while a thread in dlclose frees memory holding the loader's
+ * lock, and the unwinder (a stack captured at that free) or a new call site
+ * wants a sync then. Such callers must not wait for the snapshot's lock:
+ * they go on with the snapshot as it is (mt_modules_sync_try); only the
+ * process's own start and its dump wait. Found as a deadlock in
+ * stress_short's dlopen mode with block stacks on. */
+static bool sync_locked(void);
+
 bool mt_modules_sync(void) {
   if (mt_modules_hold)
     return false;
   mt_lock(&lock);
+  return sync_locked();
+}
+
+bool mt_modules_sync_try(void) {
+  if (mt_modules_hold || !mt_trylock(&lock))
+    return false;
+  return sync_locked();
+}
+
+/* Under lock; releases it. */
+static bool sync_locked(void) {
   struct counters c = {0, 0, 0};
   dl_iterate_phdr(first_only, &c);
   snap_t *old = __atomic_load_n(&cur, __ATOMIC_ACQUIRE);
@@ -225,7 +245,7 @@ static bool find(uintptr_t a, mt_module_t *out) {
 }
 
 bool mt_modules_find(uintptr_t a, mt_module_t *out) {
-  return find(a, out) || (mt_modules_hold == 0 && mt_modules_sync() && find(a, out));
+  return find(a, out) || (mt_modules_hold == 0 && mt_modules_sync_try() && find(a, out));
 }
 
 const mt_module_t *mt_modules_pin(unsigned *n) {

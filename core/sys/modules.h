@@ -31,6 +31,9 @@ typedef struct mt_module_s {
  * handler: under mt_modules_hold it does nothing). Returns false when it
  * could not (out of memory, or held): the old snapshot stays. */
 bool mt_modules_sync(void);
+/* The same, unless another thread is syncing: then nothing, and false. For
+ * callers that may run inside the loader (a free in dlclose): modules.c. */
+bool mt_modules_sync_try(void);
 /* The module holding address a, copied into out; false when there is none.
  * A miss syncs first, except under mt_modules_hold: in a report or a
  * handler it is lock-free and async-signal-safe. */

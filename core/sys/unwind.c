@@ -763,7 +763,7 @@ static int step_full(uintptr_t key, bool exact, const regs_t *r, regs_t *next, w
   /* Decoding is rare (once per pc): first bring the snapshot up to date (a
    * look at the loader's counters; nothing under mt_modules_hold), so that
    * no unloaded module's tables are read. */
-  mt_modules_sync();
+  mt_modules_sync_try();
   cache_check_unloads();
   if (!mt_modules_find(key, &m))
     return ST_NOMOD;

@@ -112,7 +112,7 @@ static bool pc_matches(const char *globs, uintptr_t pc, bool files) {
   const char *func, *module;
   if (globs == NULL || *globs == '\0')
     return false;
-  mt_modules_sync(); /* a new call site: perhaps in a module loaded since */
+  mt_modules_sync_try(); /* a new call site: perhaps in a module loaded since */
   if (mt_symbol(pc, &func, &module) &&
       (mt_site_glob_list_match(globs, func) || (module && path_matches(globs, module))))
     return true;
