@@ -5,6 +5,7 @@ the matching stacks, a click zooms in and out, Reset and the weight menu do
 what they say; leak and error rows open on their full stacks; python3's and
 gcc's pages open fast and never scroll sideways."""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -176,8 +177,10 @@ class FullStacks(unittest.TestCase):
         # the block's own free stack (1.7 STACKS, checks on), not its free site alone
         self.assertRegex(text, r"<pre>freed at:\n#0 drop_record \(write_after_free\.c:12\)\n"
                                r"#1 main \(write_after_free\.c:\d+\)\n")
-        self.assertRegex(text, r"<summary>_dl_call_fini [^<]*</summary><pre>#0 _dl_call_fini .*\n"
-                               r"#1 _dl_fini")
+        # where it was seen (in the loader at exit, whose symbols depend on the
+        # machine's packages): a stack of more than one frame, whatever its names
+        self.assertRegex(text, re.compile(r"write-after-free WRITE</td>.*?<details><summary>[^<]+"
+                                          r"</summary><pre>#0 [^\n]+\n#1 [^\n]+\n", re.S))
 
 
 class BigPages(unittest.TestCase):

@@ -69,7 +69,10 @@ class Progress(unittest.TestCase):
         self.assertTrue(tty.endswith(ERASE), repr(tty[-200:]))  # erased at the end
 
     def test_a_long_sweep_shows_its_progress_on_a_terminal_only(self):
-        argv = [CMD, "sweep", "--max", "12", "--jobs", "2", "--", "python3", "-c", "pass"]
+        # each run sleeps, so that the sweep outlasts the progress line's delay on
+        # any machine (13 runs of a bare `python3 -c pass` took 0.2 s on a fast one)
+        argv = [CMD, "sweep", "--max", "12", "--jobs", "2", "--", "python3", "-c",
+                "import time; time.sleep(0.3)"]
         t0 = time.time()
         rc, out, tty = run_on_tty(argv)
         took = time.time() - t0
@@ -94,12 +97,12 @@ class Progress(unittest.TestCase):
                                  tmp, MEMTYPE_DEPTH="16")
         self.assertEqual(r.returncode, 0, r.stderr)
         many = []
-        for i in range(10):  # ten processes' dumps, 16-deep stacks: seconds of work
+        for i in range(40):  # forty processes' dumps, 16-deep stacks: seconds of work
             many.append(os.path.join(tmp, "p%d.mtd" % i))
             shutil.copy(files[0], many[-1])
         rc, out, tty = run_on_tty([CMD, "report", "--html", os.path.join(tmp, "a.html")] + many)
         self.assertEqual(rc, 0)
-        self.check_drawn_and_erased(tty, r"^memtype report: (reading p\d\.mtd|symbolizing \d+ "
+        self.check_drawn_and_erased(tty, r"^memtype report: (reading p\d+\.mtd|symbolizing \d+ "
                                          r"addresses in \S+|the page: [a-z ]+), \d+ s$")
         self.assertEqual(out, "memtype: wrote %s\n" % os.path.join(tmp, "a.html"))
         # a narrow terminal gets lines no wider than itself
