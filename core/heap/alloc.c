@@ -20,6 +20,7 @@
 #include "rebind.h"
 #include "report.h"
 #include "site.h"
+#include "timeline.h"
 
 const char *const mt_family_names[MT_FAM_COUNT] = {"malloc", "new", "new[]"};
 const char *const mt_family_free_names[MT_FAM_COUNT] = {"free", "delete", "delete[]"};
@@ -208,10 +209,19 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, bool zero, unsi
   return p;
 }
 
+/* A slow-path event (a large block come or gone): the thread's view of the
+ * others for the peak (tcache.h), and the timeline's clock. */
+static void slow_event(void) {
+  if (mt_tls_own)
+    mt_tcache_peak_check(mt_tls_own);
+  mt_timeline_tick();
+}
+
 static void *alloc_large(size_t n, unsigned family, bool zero, unsigned type) {
-  if (n <= MT_MEDIUM_MAX)
-    return alloc_medium(n, 1, family, zero, type);
-  return alloc_huge(n, 0, family, zero, type);
+  void *p = n <= MT_MEDIUM_MAX ? alloc_medium(n, 1, family, zero, type)
+                               : alloc_huge(n, 0, family, zero, type);
+  slow_event();
+  return p;
 }
 
 /* Any size, a known type; zeroed when asked. No failure injection. */
@@ -293,9 +303,11 @@ static void give_back(const mt_block_t *b, void *p, uint8_t state) {
     b->meta->f.state = MT_STATE_FREE;
     __atomic_store_n(&b->run->kind, MT_RUN_NONE, __ATOMIC_RELEASE);
     mt_page_free_run(b->run);
+    slow_event();
     return;
   case MT_BLOCK_HUGE:
     mt_huge_free(b->huge);
+    slow_event();
     return;
   case MT_BLOCK_GUARD:
   case MT_BLOCK_NONE:

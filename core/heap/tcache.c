@@ -15,6 +15,7 @@
 #include "os.h"
 #include "page.h"
 #include "site.h"
+#include "timeline.h"
 #include "zone.h"
 
 MT_HIDDEN MT_TLS mt_tcache_t *mt_tls_cache;
@@ -28,6 +29,15 @@ static mt_tcache_t *spare;        /* released caches, linked by next */
 /* The shared slot: counters of dead threads and of cacheless calls. */
 static mt_typestat_t *shared[MT_STAT_CHUNKS];
 static unsigned threads_seen;
+
+/* The peak (tcache.h). shared_live: the requested bytes live in the shared
+ * slot (dead threads' `live`, cacheless calls) and inherited at a fork. The
+ * peak's fields are written under peak_lock, taken with trylock only (a
+ * signal handler's malloc in the middle of a check skips its own). */
+MT_HIDDEN uint64_t mt_peak_epoch = 1;
+static int64_t shared_live;
+static mt_lock_t peak_lock;
+static mt_peak_t peak;
 static pthread_key_t exit_key;
 static size_t cache_bytes;        /* size of one cache with its arrays */
 
@@ -78,6 +88,8 @@ mt_tcache_t *mt_tcache_attach(void) {
   }
   memset(tc->sites, 0, sizeof(tc->sites));
   tc->sample_left = mt_hook_sample_every; /* its meaning is the prelude's */
+  tc->live = 0;        /* a recycled cache's was folded into shared_live */
+  tc->peak_limit = 0;  /* its first growth checks the peak */
   tc->tid = mt_os_gettid();
   mt_lock(&registry_lock);
   tc->prev = NULL;
@@ -116,6 +128,7 @@ static void add_stat(mt_typestat_t *to, const mt_typestat_t *from) {
   to->classes[1] |= from->classes[1];
   to->failures += from->failures;
   to->bytes_real += from->bytes_real;
+  to->high += from->high;
 }
 
 /* Requests by size of threads that exited, and of calls without a cache. */
@@ -141,10 +154,20 @@ static void fold_stats_locked(mt_tcache_t *tc) {
       continue;
     for (unsigned i = 0; i < MT_STAT_CHUNK; i++)
       if (from[i].allocs || from[i].frees || from[i].failures) {
+        /* The values at the peak add up as the counters do. */
+        uint64_t epoch = __atomic_load_n(&mt_peak_epoch, __ATOMIC_RELAXED);
+        int64_t bytes = 0, blocks = 0;
+        mt_typestat_at_peak(&shared[c][i], epoch, &bytes, &blocks);
+        mt_typestat_at_peak(&from[i], epoch, &bytes, &blocks);
         add_stat(&shared[c][i], &from[i]);
+        shared[c][i].peak_bytes = bytes;
+        shared[c][i].peak_blocks = blocks;
+        __atomic_store_n(&shared[c][i].peak_epoch, epoch, __ATOMIC_RELEASE);
         memset(&from[i], 0, sizeof(from[i]));
       }
   }
+  __atomic_store_n(&shared_live, shared_live + tc->live, __ATOMIC_RELAXED);
+  __atomic_store_n(&tc->live, 0, __ATOMIC_RELAXED);
 }
 
 mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
@@ -243,6 +266,10 @@ void mt_tcache_flush(mt_tcache_t *tc, unsigned c, unsigned n) {
   memmove(b->metas, b->metas + n, rest * sizeof(void *));
   __atomic_store_n(&b->n, (uint16_t)rest, __ATOMIC_RELEASE);
   mt_zone_give(c, out, n);
+  if (tc == mt_tls_own) { /* not a fork child's clean-up of another's cache */
+    mt_tcache_peak_check(tc);
+    mt_timeline_tick();
+  }
 }
 
 bool mt_tcache_refill(mt_tcache_t *tc, unsigned c) {
@@ -255,6 +282,8 @@ bool mt_tcache_refill(mt_tcache_t *tc, unsigned c) {
   if (MT_DEBUG_ON)
     bin_check(b, c, b->n, b->n + got);
   b->n = (uint16_t)(b->n + got);
+  mt_tcache_peak_check(tc);
+  mt_timeline_tick();
   return got != 0;
 }
 
@@ -312,6 +341,10 @@ void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t b
     shared[c] = shared_chunk_new(c);
   if (shared[c] != NULL) {
     mt_typestat_t *s = &shared[c][type % MT_STAT_CHUNK];
+    if (s->peak_epoch != __atomic_load_n(&mt_peak_epoch, __ATOMIC_RELAXED))
+      mt_tcache_peak_save(s);
+    __atomic_store_n(&shared_live, shared_live + (alloc ? (int64_t)bytes : -(int64_t)bytes),
+                     __ATOMIC_RELAXED);
     if (alloc) {
       s->allocs++;
       s->bytes_alloc += bytes;
@@ -319,12 +352,16 @@ void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t b
       if (cls != MT_CLASS_BIT_POOL) /* the program's own pools are not malloc requests */
         mt_sizeprof_add(&retired_prof, bytes, real);
       s->classes[MT_CLASS_WORD(cls)] |= MT_CLASS_MASK(cls);
+      if ((int64_t)(s->bytes_alloc - s->bytes_freed) > s->high)
+        s->high = (int64_t)(s->bytes_alloc - s->bytes_freed);
     } else {
       s->frees++;
       s->bytes_freed += bytes;
     }
   }
   mt_unlock(&registry_lock);
+  if (alloc)
+    mt_tcache_peak_check(NULL);
 }
 
 static void sum_slot(mt_typestat_t *const *slot, mt_typestat_t *out, unsigned ntypes) {
@@ -404,7 +441,6 @@ static unsigned slots_locked(mt_typestat_t *const **slots, unsigned max) {
   return n;
 }
 
-static uint64_t highuse[65536];
 
 /* What a forked child owns at the fork: per type, the blocks and bytes that
  * were live in the parent (inherited, counted at each fork, so a grandchild
@@ -414,38 +450,6 @@ static uint64_t highuse[65536];
  * the fork child handler only (one thread), read racily like the slots. */
 static uint64_t inherited_blocks[65536], inherited_bytes[65536];
 static bool inherited_any;
-
-/* Racy walk of the registry without its lock: caches are never unmapped, so
- * a stale link still leads to valid memory; a slot may be missed or seen
- * twice, which a sample tolerates. */
-void mt_tcache_sample_highuse(unsigned type) {
-  unsigned c = type / MT_STAT_CHUNK, i = type % MT_STAT_CHUNK;
-  int64_t in_use = 0;
-  const mt_typestat_t *s = __atomic_load_n(&shared[c], __ATOMIC_ACQUIRE);
-  if (s)
-    in_use += (int64_t)(__atomic_load_n(&s[i].bytes_alloc, __ATOMIC_RELAXED) -
-                        __atomic_load_n(&s[i].bytes_freed, __ATOMIC_RELAXED));
-  unsigned guard = 0;
-  for (mt_tcache_t *tc = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); tc && guard < 100000;
-       tc = __atomic_load_n(&tc->next, __ATOMIC_ACQUIRE), guard++) {
-    s = __atomic_load_n(&tc->stat[c], __ATOMIC_ACQUIRE);
-    if (s)
-      in_use += (int64_t)(__atomic_load_n(&s[i].bytes_alloc, __ATOMIC_RELAXED) -
-                          __atomic_load_n(&s[i].bytes_freed, __ATOMIC_RELAXED));
-  }
-  in_use += (int64_t)inherited_bytes[type];
-  if (in_use <= 0)
-    return;
-  uint64_t old = __atomic_load_n(&highuse[type], __ATOMIC_RELAXED);
-  while ((uint64_t)in_use > old &&
-         !__atomic_compare_exchange_n(&highuse[type], &old, (uint64_t)in_use, true,
-                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-    ;
-}
-
-uint64_t mt_tcache_highuse(unsigned type) {
-  return type < 65536 ? __atomic_load_n(&highuse[type], __ATOMIC_RELAXED) : 0;
-}
 
 unsigned mt_tcache_slots(mt_typestat_t *const **slots, unsigned max) {
   mt_lock(&registry_lock);
@@ -508,10 +512,21 @@ void mt_tcache_fork_child(void) {
       inherited_blocks[t] = b;
     if (inherited_bytes[t] != n)
       inherited_bytes[t] = n;
-    if (highuse[t] != n)
-      highuse[t] = n;
     inherited_any |= b > 0;
   }
+  /* Its peak starts at what it inherited. */
+  int64_t held = 0;
+  for (unsigned t = 0; t < ntypes; t++)
+    held += (int64_t)inherited_bytes[t];
+  shared_live = held;
+  if (mine)
+    mine->live = mine->peak_limit = 0;
+  mt_lock_reset(&peak_lock);
+  memset(&peak, 0, sizeof(peak));
+  peak.bytes = (uint64_t)held;
+  peak.count = 1;
+  peak.epoch = ++mt_peak_epoch;
+  peak.time_ns = mt_os_coarse_ns();
   for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
     if (shared[c])
       memset(shared[c], 0, MT_STAT_CHUNK * sizeof(mt_typestat_t));
@@ -532,4 +547,116 @@ uint64_t mt_tcache_inherited(unsigned type, uint64_t *bytes) {
   }
   *bytes = inherited_bytes[type];
   return inherited_blocks[type];
+}
+
+/* ---- the peak (tcache.h) ---------------------------------------------------- */
+
+void mt_tcache_peak_save(mt_typestat_t *s) {
+  s->peak_bytes = (int64_t)(s->bytes_alloc - s->bytes_freed);
+  s->peak_blocks = (int64_t)(s->allocs - s->frees);
+  __atomic_store_n(&s->peak_epoch, __atomic_load_n(&mt_peak_epoch, __ATOMIC_ACQUIRE),
+                   __ATOMIC_RELEASE);
+}
+
+/* The bytes live outside `me`: the shared slot, inherited blocks, every
+ * other cache. A racy walk without the registry's lock: caches are never
+ * unmapped, so a stale link still leads to a cache (a released one counts
+ * 0); a cache may be missed or seen twice while threads come and go. */
+static int64_t others_live(const mt_tcache_t *me) {
+  int64_t sum = __atomic_load_n(&shared_live, __ATOMIC_RELAXED);
+  unsigned guard = 0;
+  for (mt_tcache_t *tc = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); tc && guard < 100000;
+       tc = __atomic_load_n(&tc->next, __ATOMIC_ACQUIRE), guard++)
+    if (tc != me)
+      sum += __atomic_load_n(&tc->live, __ATOMIC_RELAXED);
+  return sum;
+}
+
+void mt_tcache_peak_check(mt_tcache_t *tc) {
+  int64_t others = others_live(tc);
+  int64_t total = others + (tc ? __atomic_load_n(&tc->live, __ATOMIC_RELAXED) : 0);
+  int64_t p = (int64_t)__atomic_load_n(&peak.bytes, __ATOMIC_RELAXED);
+  if (total > p && mt_trylock(&peak_lock)) {
+    p = (int64_t)peak.bytes;
+    if (total > p) {
+      /* The records hold the values of this moment: each saves them at its
+       * next change, seeing the new epoch. */
+      __atomic_store_n(&peak.bytes, (uint64_t)total, __ATOMIC_RELAXED);
+      peak.time_ns = mt_os_coarse_ns();
+      peak.count++;
+      peak.epoch = __atomic_add_fetch(&mt_peak_epoch, 1, __ATOMIC_RELEASE);
+      p = total;
+    }
+    mt_unlock(&peak_lock);
+  }
+  if (tc)
+    tc->peak_limit = p - others;
+}
+
+void mt_tcache_peak_get(mt_peak_t *out) {
+  for (unsigned tries = 0; !mt_trylock(&peak_lock) && tries < 1000; tries++)
+    mt_os_yield();
+  *out = peak;
+  out->epoch = __atomic_load_n(&mt_peak_epoch, __ATOMIC_ACQUIRE);
+  out->threads = threads_seen;
+  mt_unlock(&peak_lock);
+}
+
+static void sum_live_slot(mt_typestat_t *const *slot, int64_t *bytes, int64_t *blocks,
+                          unsigned ntypes, uint64_t *allocated) {
+  for (unsigned c = 0; c * MT_STAT_CHUNK < ntypes; c++) {
+    const mt_typestat_t *chunk = __atomic_load_n(&slot[c], __ATOMIC_ACQUIRE);
+    if (chunk == NULL)
+      continue;
+    for (unsigned i = 0; i < MT_STAT_CHUNK && c * MT_STAT_CHUNK + i < ntypes; i++) {
+      uint64_t ba = __atomic_load_n(&chunk[i].bytes_alloc, __ATOMIC_RELAXED);
+      bytes[c * MT_STAT_CHUNK + i] +=
+          (int64_t)(ba - __atomic_load_n(&chunk[i].bytes_freed, __ATOMIC_RELAXED));
+      blocks[c * MT_STAT_CHUNK + i] +=
+          (int64_t)(__atomic_load_n(&chunk[i].allocs, __ATOMIC_RELAXED) -
+                    __atomic_load_n(&chunk[i].frees, __ATOMIC_RELAXED));
+      *allocated += ba;
+    }
+  }
+}
+
+void mt_tcache_sum_live(int64_t *bytes, int64_t *blocks, unsigned ntypes, uint64_t *allocated) {
+  *allocated = 0;
+  for (unsigned t = 0; t < ntypes; t++) {
+    bytes[t] = (int64_t)inherited_bytes[t];
+    blocks[t] = (int64_t)inherited_blocks[t];
+  }
+  sum_live_slot(shared, bytes, blocks, ntypes, allocated);
+  unsigned guard = 0;
+  for (mt_tcache_t *tc = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); tc && guard < 100000;
+       tc = __atomic_load_n(&tc->next, __ATOMIC_ACQUIRE), guard++)
+    sum_live_slot(tc->stat, bytes, blocks, ntypes, allocated);
+}
+
+static void high_slot(mt_typestat_t *const *slot, unsigned type, uint64_t epoch, int64_t *at_peak,
+                      int64_t *blocks, int64_t *high, unsigned *counted) {
+  const mt_typestat_t *chunk = __atomic_load_n(&slot[type / MT_STAT_CHUNK], __ATOMIC_ACQUIRE);
+  if (chunk == NULL)
+    return;
+  const mt_typestat_t *st = &chunk[type % MT_STAT_CHUNK];
+  if (!(st->allocs | st->frees))
+    return;
+  (*counted)++;
+  mt_typestat_at_peak(st, epoch, at_peak, blocks);
+  *high += __atomic_load_n(&st->high, __ATOMIC_RELAXED);
+}
+
+uint64_t mt_tcache_high(unsigned type) {
+  if (type >= 65536)
+    return 0;
+  uint64_t epoch = __atomic_load_n(&mt_peak_epoch, __ATOMIC_ACQUIRE);
+  int64_t at_peak = (int64_t)inherited_bytes[type], blocks = 0, high = at_peak;
+  unsigned counted = 0;
+  mt_lock(&registry_lock);
+  high_slot(shared, type, epoch, &at_peak, &blocks, &high, &counted);
+  for (mt_tcache_t *tc = registry; tc; tc = tc->next)
+    high_slot(tc->stat, type, epoch, &at_peak, &blocks, &high, &counted);
+  mt_unlock(&registry_lock);
+  int64_t v = counted <= 1 ? high : at_peak;
+  return v > 0 ? (uint64_t)v : 0;
 }

@@ -36,6 +36,11 @@ typedef struct mt_typestat_s {
   uint64_t failures;    /* allocations failed on purpose (MEMTYPE_FAILURE_RATE) */
   uint64_t bytes_real;  /* bytes handed out for them (slot, run or mapping sizes):
                          * the type's waste is bytes_real - bytes_alloc */
+  /* The exact peak (see "The peak" below). Owner-written like the rest. */
+  int64_t high;         /* this slot's own high-water mark of bytes_alloc - bytes_freed */
+  int64_t peak_bytes;   /* bytes_alloc - bytes_freed when the heap peaked, valid when */
+  int64_t peak_blocks;  /* allocs - frees then;                  peak_epoch is current */
+  uint64_t peak_epoch;  /* mt_peak_epoch when peak_* were saved */
 } mt_typestat_t;
 
 /* MALLOC_PROFILE's table: requests by size rounded up to 16 bytes (bucket
@@ -62,6 +67,13 @@ typedef struct mt_tcache_s {
    * sample it (MEMTYPE_GUARD_RATE); counts down through 0 to UINT32_MAX
    * when sampling is off, a slow call in four billion. Owner only. */
   uint32_t sample_left;
+  /* Requested bytes this thread allocated less those it freed (any thread's
+   * blocks: it may be negative). Owner-written, read by the others' peak
+   * checks. While live <= peak_limit the heap cannot pass its recorded peak
+   * through this thread (the limit is the peak less the others' bytes as
+   * last seen). */
+  int64_t live;
+  int64_t peak_limit;
   mt_bin_t bins[MT_NCLASSES];
   mt_sitecache_t sites[MT_SITE_CACHE];
   mt_typestat_t *stat[MT_STAT_CHUNKS]; /* this thread's slot, by type >> 8 */
@@ -141,13 +153,57 @@ static inline void mt_stat_add(uint64_t *c, uint64_t v) {
   __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
 }
 
-/* HighUse sampling: every MT_HIGHUSE_EVERY-th allocation of a type in a
- * thread sums the type's bytes in use over every slot and raises its
- * high-water mark (slow path, O(threads)). */
-#define MT_HIGHUSE_EVERY 64
-void mt_tcache_sample_highuse(unsigned type) MT_NOINLINE MT_COLD;
-/* The sampled high-water mark of a type's bytes in use. */
-uint64_t mt_tcache_highuse(unsigned type);
+/* ---- The peak ----------------------------------------------------------
+ * The heap's peak of requested bytes in use, exact, and each type's bytes
+ * and blocks in use at that moment. Every count adds to its thread's `live`;
+ * a malloc that takes it past `peak_limit` calls mt_tcache_peak_check, which
+ * sums the other threads' `live` (O(threads)) and, when the heap as a whole
+ * is past the recorded peak, records the new one and bumps mt_peak_epoch:
+ * O(1), whatever the number of types. Each type's value at that peak is kept
+ * lazily: the first change of a stat record after a new peak (its peak_epoch
+ * is behind mt_peak_epoch) first saves the record's value then, so the value
+ * at the peak is peak_* where peak_epoch is current, the counters otherwise.
+ * With one thread this is exact. With several, a thread sees the others'
+ * `live` as at its own last check (its last new peak, cache refill or flush,
+ * large block): a moment where threads together pass the peak while each
+ * stays under its own limit is missed, by at most what the other threads
+ * gained since that check (docs/format.md, PEAK). */
+extern uint64_t mt_peak_epoch;
+void mt_tcache_peak_save(mt_typestat_t *s) MT_NOINLINE MT_COLD;
+void mt_tcache_peak_check(mt_tcache_t *tc) MT_NOINLINE MT_COLD;
+
+typedef struct mt_peak_s {
+  uint64_t bytes;   /* the peak: requested bytes in use */
+  uint64_t time_ns; /* when (coarse monotonic clock, mt_os_coarse_ns) */
+  uint64_t count;   /* new peaks recorded */
+  uint64_t epoch;   /* mt_peak_epoch of the peak */
+  unsigned threads; /* threads that had a cache so far (1: exact) */
+} mt_peak_t;
+void mt_tcache_peak_get(mt_peak_t *out);
+
+/* A stat record's bytes and blocks in use at the peak of `epoch`. */
+static inline void mt_typestat_at_peak(const mt_typestat_t *s, uint64_t epoch, int64_t *bytes,
+                                       int64_t *blocks) {
+  if (__atomic_load_n(&s->peak_epoch, __ATOMIC_ACQUIRE) == epoch) {
+    *bytes += __atomic_load_n(&s->peak_bytes, __ATOMIC_RELAXED);
+    *blocks += __atomic_load_n(&s->peak_blocks, __ATOMIC_RELAXED);
+  } else {
+    *bytes += (int64_t)(__atomic_load_n(&s->bytes_alloc, __ATOMIC_RELAXED) -
+                        __atomic_load_n(&s->bytes_freed, __ATOMIC_RELAXED));
+    *blocks += (int64_t)(__atomic_load_n(&s->allocs, __ATOMIC_RELAXED) -
+                         __atomic_load_n(&s->frees, __ATOMIC_RELAXED));
+  }
+}
+
+/* A type's own high-water mark of bytes in use: exact when one slot counted
+ * it (one thread, say), else the bytes it held at the heap's peak, a lower
+ * bound (the exit table; the dump adds the timeline's). */
+uint64_t mt_tcache_high(unsigned type);
+
+/* Every slot's bytes and blocks in use per type, inherited included, and the
+ * bytes requested in all, for types [0, ntypes): a racy walk of the registry
+ * without its lock (callable from any slow path and at exit). */
+void mt_tcache_sum_live(int64_t *bytes, int64_t *blocks, unsigned ntypes, uint64_t *allocated);
 
 static inline void mt_sizeprof_add(mt_sizeprof_t *p, uint64_t n, uint64_t real) {
   if (MT_LIKELY(n <= MT_SMALL_MAX)) {
@@ -159,21 +215,30 @@ static inline void mt_sizeprof_add(mt_sizeprof_t *p, uint64_t n, uint64_t real) 
   }
 }
 
-/* real: the bytes handed out for the n asked (the slot, the run...). */
+/* real: the bytes handed out for the n asked (the slot, the run...). Cost
+ * beside the counters: the peak epoch compare, the slot's high-water mark
+ * and the thread's `live` against its peak limit. */
 static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigned cls,
                                          uint64_t n, uint64_t real) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);
-  /* One load of the count serves the sampling test and the increment. */
-  uint64_t allocs = __atomic_load_n(&s->allocs, __ATOMIC_RELAXED);
-  if (MT_UNLIKELY(allocs % MT_HIGHUSE_EVERY == 0))
-    mt_tcache_sample_highuse(type);
-  __atomic_store_n(&s->allocs, allocs + 1, __ATOMIC_RELAXED);
-  mt_stat_add(&s->bytes_alloc, n);
+  if (MT_UNLIKELY(__atomic_load_n(&s->peak_epoch, __ATOMIC_RELAXED) !=
+                  __atomic_load_n(&mt_peak_epoch, __ATOMIC_RELAXED)))
+    mt_tcache_peak_save(s);
+  mt_stat_add(&s->allocs, 1);
+  uint64_t alloc = __atomic_load_n(&s->bytes_alloc, __ATOMIC_RELAXED) + n;
+  __atomic_store_n(&s->bytes_alloc, alloc, __ATOMIC_RELAXED);
   mt_stat_add(&s->bytes_real, real);
+  int64_t own = (int64_t)(alloc - __atomic_load_n(&s->bytes_freed, __ATOMIC_RELAXED));
+  if (own > __atomic_load_n(&s->high, __ATOMIC_RELAXED))
+    __atomic_store_n(&s->high, own, __ATOMIC_RELAXED);
   uint64_t bit = MT_CLASS_MASK(cls), *w = &s->classes[MT_CLASS_WORD(cls)];
   uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(!(old & bit)))
     __atomic_store_n(w, old | bit, __ATOMIC_RELAXED);
+  int64_t live = __atomic_load_n(&tc->live, __ATOMIC_RELAXED) + (int64_t)n;
+  __atomic_store_n(&tc->live, live, __ATOMIC_RELAXED);
+  if (MT_UNLIKELY(live > tc->peak_limit))
+    mt_tcache_peak_check(tc);
 }
 
 /* An injected failure of `type` (slow path; tc may be NULL). */
@@ -184,8 +249,13 @@ void mt_tcache_live_adopt(void);
 
 static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t n) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);
+  if (MT_UNLIKELY(__atomic_load_n(&s->peak_epoch, __ATOMIC_RELAXED) !=
+                  __atomic_load_n(&mt_peak_epoch, __ATOMIC_RELAXED)))
+    mt_tcache_peak_save(s);
   mt_stat_add(&s->frees, 1);
   mt_stat_add(&s->bytes_freed, n);
+  __atomic_store_n(&tc->live, __atomic_load_n(&tc->live, __ATOMIC_RELAXED) - (int64_t)n,
+                   __ATOMIC_RELAXED);
 }
 
 /* A forked child's baseline: the blocks and bytes of `type` live in its

@@ -24,6 +24,7 @@
 #include "site.h"
 #include "sizeclass.h"
 #include "tcache.h"
+#include "timeline.h"
 
 #define MAX_SLOTS 65536u
 
@@ -322,6 +323,136 @@ static void types_section(mt_typestat_t *const *const *slots, unsigned nslots, u
     for (; written < nrec; written++) {
       static const char zero[MT_DUMP_STAT_RECORD];
       put(zero, sizeof(zero));
+    }
+  }
+  section_end();
+}
+
+/* ---- the peak and the timeline (HIGHUSE, PEAK, TIMELINE) ----------------- */
+
+typedef struct peak_row_s {
+  uint64_t bytes, blocks, high; /* at the peak; the type's own high-water mark */
+  bool exact;                   /* high is exact: one slot counted the type */
+} peak_row_t;
+
+static uint64_t tl_high[MT_DUMP_MAX_TYPES]; /* per type, the most a snapshot saw */
+
+static uint64_t pos64(int64_t v) { return v > 0 ? (uint64_t)v : 0; }
+
+/* Type t's row: its values at the peak summed over the slots, and its own
+ * high-water mark: exact (the slot's own mark) when one slot counted it,
+ * else the most it was seen to hold (at the peak, in a snapshot, now). */
+static peak_row_t peak_row(mt_typestat_t *const *const *slots, unsigned nslots, unsigned t,
+                           uint64_t epoch) {
+  uint64_t ibytes, iblocks = mt_tcache_inherited(t, &ibytes);
+  int64_t bytes = (int64_t)ibytes, blocks = (int64_t)iblocks, high = (int64_t)ibytes;
+  int64_t now = (int64_t)ibytes;
+  unsigned counted = 0;
+  for (unsigned s = 0; s < nslots; s++) {
+    const mt_typestat_t *st = slot_stat(slots[s], t);
+    if (!st || stat_is_zero(st))
+      continue;
+    counted++;
+    mt_typestat_at_peak(st, epoch, &bytes, &blocks);
+    high += __atomic_load_n(&st->high, __ATOMIC_RELAXED);
+    now += (int64_t)(__atomic_load_n(&st->bytes_alloc, __ATOMIC_RELAXED) -
+                     __atomic_load_n(&st->bytes_freed, __ATOMIC_RELAXED));
+  }
+  peak_row_t r = {pos64(bytes), pos64(blocks), pos64(high), counted <= 1};
+  if (!r.exact) {
+    r.high = r.bytes;
+    if (tl_high[t] > r.high)
+      r.high = tl_high[t];
+  }
+  if (pos64(now) > r.high) /* racy reads: never below what it holds */
+    r.high = pos64(now);
+  if (r.bytes > r.high)
+    r.high = r.bytes;
+  return r;
+}
+
+static void peak_sections(mt_typestat_t *const *const *slots, unsigned nslots, unsigned ntypes) {
+  if (ntypes > MT_DUMP_MAX_TYPES)
+    ntypes = MT_DUMP_MAX_TYPES;
+  mt_timeline_take(true); /* the last snapshot: the end */
+  unsigned nsnap;
+  uint64_t spacing;
+  const mt_tl_snap_t *snaps = mt_timeline_get(&nsnap, &spacing);
+  memset(tl_high, 0, ntypes * sizeof(tl_high[0]));
+  for (unsigned i = 0; i < nsnap; i++)
+    for (unsigned k = 0; k < snaps[i].ntop; k++) {
+      const mt_tl_entry_t *e = &snaps[i].top[k];
+      if (e->type < ntypes && e->bytes > tl_high[e->type])
+        tl_high[e->type] = e->bytes;
+    }
+  mt_peak_t pk;
+  mt_tcache_peak_get(&pk);
+
+  section_begin(MT_DUMP_TAG_HIGHUSE);
+  put32(ntypes);
+  put32(0);
+  uint32_t nrows = 0;
+  for (unsigned t = 0; t < ntypes; t++) {
+    peak_row_t r = peak_row(slots, nslots, t, pk.epoch);
+    put64(r.high);
+    nrows += r.bytes || r.high;
+  }
+  section_end();
+
+  section_begin(MT_DUMP_TAG_PEAK);
+  RECORD_BEGIN(head);
+  put64(pk.bytes);
+  uint64_t t0 = mt_timeline_start();
+  put64(pk.time_ns > t0 ? pk.time_ns - t0 : 0);
+  put64(pk.count);
+  put32(pk.threads);
+  put32(pk.threads <= 1 ? MT_DUMP_PEAK_EXACT : 0);
+  put32(nrows);
+  put32(0);
+  RECORD_END(head, MT_DUMP_PEAK_HEADER);
+  uint32_t written = 0;
+  for (unsigned t = 0; t < ntypes && written < nrows; t++) {
+    peak_row_t r = peak_row(slots, nslots, t, pk.epoch);
+    if (!r.bytes && !r.high)
+      continue;
+    RECORD_BEGIN(rec);
+    put32(t);
+    put32(r.exact ? MT_DUMP_PEAK_EXACT : 0);
+    put64(r.bytes);
+    put64(r.blocks);
+    put64(r.high);
+    RECORD_END(rec, MT_DUMP_PEAK_RECORD);
+    written++;
+  }
+  for (; written < nrows; written++) { /* a row emptied since counting */
+    static const char zero[MT_DUMP_PEAK_RECORD];
+    put(zero, sizeof(zero));
+  }
+  section_end();
+
+  section_begin(MT_DUMP_TAG_TIMELINE);
+  RECORD_BEGIN(th);
+  put32(nsnap);
+  put32(MT_TL_TOP);
+  put64(spacing);
+  RECORD_END(th, MT_DUMP_TIMELINE_HEADER);
+  for (unsigned i = 0; i < nsnap; i++) {
+    const mt_tl_snap_t *sn = &snaps[i];
+    RECORD_BEGIN(snap);
+    put64(sn->time_ns);
+    put64(sn->bytes);
+    put64(sn->blocks);
+    put64(sn->allocated);
+    put32(sn->ntop);
+    put32(0);
+    RECORD_END(snap, MT_DUMP_SNAPSHOT_FIXED);
+    for (unsigned k = 0; k < sn->ntop; k++) {
+      RECORD_BEGIN(ent);
+      put32(sn->top[k].type);
+      put32(0);
+      put64(sn->top[k].bytes);
+      put64(sn->top[k].blocks);
+      RECORD_END(ent, MT_DUMP_SNAPSHOT_ENTRY);
     }
   }
   section_end();
@@ -723,12 +854,7 @@ bool mt_dump_write(int reason, int sig) {
   modules_section();
   types_section((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
   inherited_section(ntypes);
-  section_begin(MT_DUMP_TAG_HIGHUSE);
-  put32(ntypes);
-  put32(0);
-  for (unsigned t = 0; t < ntypes; t++)
-    put64(mt_tcache_highuse(t));
-  section_end();
+  peak_sections((mt_typestat_t *const *const *)slot_buf, nslots, ntypes);
   failures_section();
   errors_section();
   leaks_section();

@@ -14,9 +14,9 @@
 #define MT_DUMP_MAGIC "memtype\x1a"
 #define MT_DUMP_MAGIC_LEN 8
 #define MT_DUMP_MAJOR 1u
-#define MT_DUMP_MINOR 7u /* 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the stat
+#define MT_DUMP_MINOR 8u /* 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the stat
                           * records' failures; 1.3 WASTE; 1.4 INHERITED; 1.5 ENDING;
-                          * 1.6 RUN; 1.7 STACKS */
+                          * 1.6 RUN; 1.7 STACKS; 1.8 PEAK, TIMELINE */
 #define MT_DUMP_HEADER_SIZE 64u
 #define MT_DUMP_BYTE_ORDER 0x0102u
 #define MT_DUMP_FLAGS_OFFSET 16u /* rewritten last, with MT_DUMP_FLAG_COMPLETE */
@@ -49,7 +49,9 @@
   X(INHERITED, 11, 4)       \
   X(ENDING, 12, 5)          \
   X(RUN, 13, 6)             \
-  X(STACKS, 14, 7)
+  X(STACKS, 14, 7)          \
+  X(PEAK, 15, 8)            \
+  X(TIMELINE, 16, 8)
 #define MT_DUMP_TAG_END 0xffffffffu
 
 #define MT_DUMP_TAG_ENUM_(name, tag, since) MT_DUMP_TAG_##name = tag,
@@ -82,6 +84,12 @@ enum { MT_DUMP_NTAGS = 0 MT_DUMP_SECTIONS(MT_DUMP_TAG_COUNT_) }; /* tags 1..MT_D
 #define MT_DUMP_ENDING_SIZE 16u      /* how, status, signal, via */
 #define MT_DUMP_STACK_REF 24u       /* STACKS: key, what, reserved, alloc, free */
 #define MT_DUMP_STACK_FIXED 8u       /* STACKS: id, nframes; then the frames */
+#define MT_DUMP_PEAK_HEADER 40u     /* bytes, time_ns, peaks, threads, flags, count, reserved */
+#define MT_DUMP_PEAK_RECORD 32u     /* type, flags, bytes, blocks, high */
+#define MT_DUMP_PEAK_EXACT 1u       /* PEAK flags: one thread (header); high exact (record) */
+#define MT_DUMP_TIMELINE_HEADER 16u /* count, top, spacing_ns */
+#define MT_DUMP_SNAPSHOT_FIXED 40u  /* time_ns, bytes, blocks, allocated, ntop, reserved */
+#define MT_DUMP_SNAPSHOT_ENTRY 24u  /* type, reserved, bytes, blocks */
 #define MT_DUMP_MAX_TYPES 65536u     /* a reader's bound on TYPES's count */
 
 _Static_assert(MT_DUMP_FAILURE_RECORD == 48 + 8 * MT_DUMP_EVENT_FRAMES, "FAILURES record");

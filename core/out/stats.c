@@ -97,7 +97,7 @@ void mt_stats_print_types(long lines) {
     char name[160], sizes[256];
     mt_report_type_name(best, name, sizeof(name));
     sizes_text(&all[best], sizes, sizeof(sizes));
-    uint64_t high = mt_tcache_highuse(best);
+    uint64_t high = mt_tcache_high(best);
     if (high < best_mem)
       high = best_mem;
     char fails[16] = "";

@@ -29,6 +29,7 @@
 #include "stats.h"
 #include "symtab.h"
 #include "tcache.h"
+#include "timeline.h"
 #include "zone.h"
 
 extern uintptr_t mt_site_mask; /* alloc.c (alloc_inline.h) */
@@ -78,6 +79,7 @@ void mt_init(void) {
   mt_sizeclass_init();
   mt_page_init();
   mt_tcache_init();
+  mt_timeline_init();
   mt_dump_note_start();
   load_options();
   /* Heap checks on: a freed huge block is unmapped, not cached, so that a late
@@ -166,6 +168,7 @@ void mt_fork_child(void) {
   mt_zone_fork_child();
   mt_live_fork_child();
   mt_tcache_fork_child();
+  mt_timeline_fork_child();
   mt_siggate_fork_child();
   mt_rebind_fork_child();
   mt_life_fork_child();

@@ -132,6 +132,9 @@ bool mt_os_catch_signal(int sig, void (*fn)(int, void *, void *));
 /* Restores the default action of sig and raises it again (fatal path). */
 void mt_os_reraise_default(int sig);
 uint64_t mt_os_now_ns(void); /* monotonic clock */
+/* The monotonic clock at the kernel tick's resolution (a few ms): cheap, no
+ * syscall (vDSO); for the timeline's and the peak's times. */
+uint64_t mt_os_coarse_ns(void);
 /* Sleeps while *word == expected (futex); wakes one sleeper on word. */
 void mt_os_futex_wait(int *word, int expected);
 void mt_os_futex_wake(int *word);

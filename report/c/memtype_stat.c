@@ -191,6 +191,21 @@ static void walk_section(uint32_t tag, cursor_t *s, const unsigned char *base) {
     skip(s, 16), n = get(s, 4), skip(s, MT_DUMP_GUARD_HEADER - 20);
     skip(s, n * MT_DUMP_GUARD_RECORD);
     break;
+  case MT_DUMP_TAG_PEAK: /* bytes, time_ns, peaks (8 each), threads, flags, then the count */
+    skip(s, 32), n = get(s, 4), skip(s, MT_DUMP_PEAK_HEADER - 36);
+    skip(s, n * MT_DUMP_PEAK_RECORD);
+    break;
+  case MT_DUMP_TAG_TIMELINE: /* count, top, spacing; snapshots of ntop entries each */
+    n = get(s, 4), m = get(s, 4), skip(s, MT_DUMP_TIMELINE_HEADER - 8);
+    for (k = 0; k < n && !s->bad; k++) {
+      skip(s, MT_DUMP_SNAPSHOT_FIXED - 8);
+      uint64_t ntop = get(s, 4);
+      skip(s, 4);
+      if (ntop > m)
+        s->bad = 1;
+      skip(s, ntop * MT_DUMP_SNAPSHOT_ENTRY);
+    }
+    break;
   case MT_DUMP_TAG_WASTE:
     n = get(s, 4), m = get(s, 4);
     if (n > MT_DUMP_WASTE_MAX || m > MT_DUMP_WASTE_MAX)

@@ -23,7 +23,7 @@ from . import progress
 # against it.
 MAGIC = b"memtype\x1a"
 MAJOR = 1
-MINOR = 7   # the newest minor version this reader knows: 1.0 .. 1.7
+MINOR = 8   # the newest minor version this reader knows: 1.0 .. 1.8
 HEADER = "<8sHHHHIIII32x"   # magic, major, minor, header_size, byte_order, flags, nslots, ...
 HEADER_SIZE = 64
 BYTE_ORDER = 0x0102
@@ -49,18 +49,25 @@ GUARD_RECORD = "IIQQ"
 WASTE_LARGE = "QQQ"
 INHERITED_RECORD = "IIQQ"
 ENDING_RECORD = "IiII"
+PEAK_HEADER = "QQQIIII"        # bytes, time_ns, peaks, threads, flags, count, reserved
+PEAK_RECORD = "IIQQQ"          # type, flags, bytes, blocks, high
+PEAK_EXACT = 1                 # PEAK flags bit: one thread (header), high exact (record)
+TIMELINE_HEADER = "IIQ"        # count, top, spacing_ns
+SNAPSHOT_FIXED = "QQQQII"      # time_ns, bytes, blocks, allocated, ntop, reserved
+SNAPSHOT_ENTRY = "IIQQ"        # type, reserved, bytes, blocks
 WASTE_MAX = 65536   # a bound on WASTE's counts: more is corruption
 CLASS_EXTRA = ("pages", "huge", "pool")   # the classes bits after the last size class
 TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES, TAG_HIGHUSE, TAG_FAILURES = 1, 2, 3, 4, 5, 6
 TAG_ERRORS, TAG_LEAKS, TAG_GUARD, TAG_WASTE, TAG_INHERITED, TAG_ENDING = 7, 8, 9, 10, 11, 12
 TAG_RUN = 13
 TAG_STACKS = 14
+TAG_PEAK, TAG_TIMELINE = 15, 16
 TAG_END = 0xFFFFFFFF
 TAG_NAMES = {TAG_PROCESS: "PROCESS", TAG_SIZES: "SIZES", TAG_MODULES: "MODULES",
              TAG_TYPES: "TYPES", TAG_HIGHUSE: "HIGHUSE", TAG_FAILURES: "FAILURES",
              TAG_ERRORS: "ERRORS", TAG_LEAKS: "LEAKS", TAG_GUARD: "GUARD", TAG_WASTE: "WASTE",
              TAG_INHERITED: "INHERITED", TAG_ENDING: "ENDING", TAG_RUN: "RUN",
-             TAG_STACKS: "STACKS"}
+             TAG_STACKS: "STACKS", TAG_PEAK: "PEAK", TAG_TIMELINE: "TIMELINE"}
 REQUIRED = (TAG_PROCESS, TAG_SIZES, TAG_MODULES, TAG_TYPES)   # in every 1.x dump
 FLAG_COMPLETE = 1
 REASONS = {1: "exit", 2: "dump signal", 3: "fatal signal"}
@@ -88,7 +95,11 @@ class TypeStats:
     bytes_freed: int = 0
     classes: int = 0          # bitmap, see Dump.class_names()
     slots: int = 0            # slot records summed
-    highuse: object = None    # sampled high-water mark of bytes in use (None: unknown)
+    highuse: object = None    # high-water mark of bytes in use (None: unknown); before 1.8
+                              # sampled, a lower bound; from 1.8 exact where high_exact
+    high_exact: bool = False  # highuse is exact (1.8 PEAK: one thread counted the type)
+    peak_bytes: object = None   # bytes in use at the heap's peak (1.8 PEAK), None: unknown
+    peak_blocks: object = None
     failures: int = 0         # injected failures (MEMTYPE_FAILURE_RATE)
     inherited: int = 0        # a forked child's blocks live at the fork (1.4 on)
     bytes_inherited: int = 0  # their requested bytes
@@ -114,6 +125,27 @@ class TypeStats:
 
 
 FAMILIES = ("malloc", "new", "new[]")
+
+
+@dataclass
+class Peak:
+    """The heap's exact peak of requested bytes in use (format 1.8)."""
+    bytes: int
+    time_ns: int     # when, since the process started (the timeline's clock, ~4 ms steps)
+    count: int       # new peaks recorded over the run
+    threads: int     # threads that had a cache; exact == (threads <= 1)
+    exact: bool
+
+
+@dataclass
+class Snapshot:
+    """One point of the timeline (format 1.8): the heap's bytes and blocks in
+    use, the bytes allocated so far, and the biggest types' (id -> (bytes, blocks))."""
+    time_ns: int
+    bytes: int
+    blocks: int
+    allocated: int
+    top: dict
 
 
 @dataclass
@@ -242,6 +274,7 @@ class Dump:
     modules: list = field(default_factory=list)
     types: list = field(default_factory=list)
     unknown_sections: list = field(default_factory=list)
+    notes: list = field(default_factory=list)   # what a reader should tell (newer sections)
     failures: object = None   # Failures when injection was on, else None
     errors_total: int = 0     # heap errors reported
     errors: list = field(default_factory=list)   # ErrorEvent, the latest (up to 256)
@@ -252,6 +285,10 @@ class Dump:
     waste: object = None      # Waste (format 1.3 on), else None
     ending: object = None     # Ending (format 1.4 on), else None
     run: str = ""             # MEMTYPE_RUN, the run that wrote it (format 1.6 on)
+    peak: object = None       # Peak (format 1.8 on), else None
+    timeline: list = field(default_factory=list)   # Snapshot, oldest first (1.8 on)
+    timeline_top: int = 0     # types kept per snapshot
+    timeline_spacing_ns: int = 0
 
     def class_names(self, bitmap):
         out = []
@@ -422,6 +459,10 @@ def parse(data, path="<bytes>"):
         elif tag == TAG_RUN:
             n, _ = c.u("II", "run")
             d.run = _text(c.take(n, "run"))
+        elif tag == TAG_PEAK:
+            _peak(c, d)
+        elif tag == TAG_TIMELINE:
+            _timeline(c, d)
         else:
             d.unknown_sections.append(tag)
             c.pos = c.end
@@ -433,6 +474,11 @@ def parse(data, path="<bytes>"):
     if missing:
         raise DumpError("%s: corrupt: no %s section (every dump has one)"
                         % (path, " or ".join(missing)))
+    if d.unknown_sections:
+        newer = ", ".join("%#x" % t for t in d.unknown_sections)
+        d.notes.append("%s: format %d.%d is newer than this reader's %d.%d: its section(s) %s "
+                       "are not shown; upgrade memtype to see them"
+                       % (path, major, minor, MAJOR, MINOR, newer))
     for t in d.types:  # a sampled mark is at least what is in use now
         if t.highuse is not None:
             t.highuse = max(t.highuse, t.in_use_bytes)
@@ -448,6 +494,36 @@ def _check_rest(c, name, pos, minor):
                         "contents take %d" % (c.path, name, pos,
                                               c.end - pos - SECTION_HEADER_SIZE,
                                               c.pos - pos - SECTION_HEADER_SIZE))
+
+
+def _peak(c, d):
+    nbytes, when, count, threads, flags, n, _ = c.u(PEAK_HEADER, "peak")
+    if n > 65536:
+        raise DumpError("%s: corrupt: PEAK has %d records (at most 65536)" % (d.path, n))
+    d.peak = Peak(nbytes, when, count, threads, bool(flags & PEAK_EXACT))
+    by_id = {t.id: t for t in d.types}
+    for t in d.types:
+        t.peak_bytes, t.peak_blocks = 0, 0
+    for _ in range(n):
+        tid, fl, b, blocks, high = c.u(PEAK_RECORD, "peak record")
+        t = by_id.get(tid)
+        if t is not None:
+            t.peak_bytes, t.peak_blocks = b, blocks
+            t.highuse, t.high_exact = high, bool(fl & PEAK_EXACT)
+
+
+def _timeline(c, d):
+    n, d.timeline_top, d.timeline_spacing_ns = c.u(TIMELINE_HEADER, "timeline")
+    for _ in range(n):
+        when, nbytes, blocks, allocated, ntop, _ = c.u(SNAPSHOT_FIXED, "snapshot")
+        if ntop > max(d.timeline_top, 0) or ntop > 65536:
+            raise DumpError("%s: corrupt: a snapshot of %d types (at most %d)"
+                            % (d.path, ntop, d.timeline_top))
+        top = {}
+        for _ in range(ntop):
+            tid, _, b, k = c.u(SNAPSHOT_ENTRY, "snapshot entry")
+            top[tid] = (b, k)
+        d.timeline.append(Snapshot(when, nbytes, blocks, allocated, top))
 
 
 def _process(c, d):

@@ -89,6 +89,24 @@ def to_json(dumps, no_symbolize=False):
                                       for s, n, r in table],
                           "larger": {"requests": large[0], "bytes": large[1],
                                      "bytes_real": large[2]}}
+        p["peak"] = None
+        pk = getattr(d, "peak", None)
+        if pk is not None:
+            held = sorted((t for t in d.types if t.peak_bytes or t.highuse),
+                          key=lambda t: (-(t.peak_bytes or 0), t.id))
+            p["peak"] = {"bytes": pk.bytes, "time_ns": pk.time_ns, "peaks": pk.count,
+                         "threads": pk.threads, "exact": pk.exact,
+                         "types": [{"type": t.id, "bytes": t.peak_bytes or 0,
+                                    "blocks": t.peak_blocks or 0, "high_use": t.highuse,
+                                    "high_exact": t.high_exact} for t in held]}
+        p["timeline"] = None
+        if getattr(d, "timeline", None):
+            p["timeline"] = {"spacing_ns": d.timeline_spacing_ns, "top": d.timeline_top,
+                             "snapshots": [{"time_ns": sn.time_ns, "bytes": sn.bytes,
+                                            "blocks": sn.blocks, "allocated": sn.allocated,
+                                            "types": [{"type": tid, "bytes": b, "blocks": k}
+                                                      for tid, (b, k) in sn.top.items()]}
+                                           for sn in d.timeline]}
         procs.append(p)
     return {"memtype_report": JSON_SCHEMA, "processes": procs}
 

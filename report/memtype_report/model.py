@@ -368,3 +368,87 @@ def growth(a, b, no_symbolize=False):
                           y.allocs - x.allocs))
     out.sort(key=lambda g: (-g.growth, g.label))
     return out
+
+
+# ---------------------------------------------------------------- peak and timeline
+
+@dataclass
+class PeakRow:
+    """A type's share of the heap's peak (format 1.8 PEAK)."""
+    label: str
+    bytes: int            # requested bytes it held at the peak
+    blocks: int
+    percent: float        # of the peak
+    high: Optional[int]   # its own high-water mark (None: unknown)
+    high_exact: bool      # exact (one thread counted it), else a lower bound
+
+
+@dataclass
+class ProcessPeak:
+    process: Process
+    peak: object          # dump.Peak, None when the dump has none (before 1.8)
+    rows: list = field(default_factory=list)   # PeakRow, biggest at the peak first
+    more: int = 0         # rows left out (--lines)
+
+
+def peak_of(d, no_symbolize=False, lines=30):
+    """The types that held memory at the peak of dump d, biggest first."""
+    p = Process(d)
+    pk = getattr(d, "peak", None)
+    if pk is None:
+        return ProcessPeak(p, None)
+    held = sorted((t for t in d.types if t.peak_bytes), key=lambda t: (-t.peak_bytes, t.id))
+    shown = held[:lines] if lines else held
+    names, _ = _symbols(d, sorted({t.pcs[0] for t in shown if t.pcs}), no_symbolize)
+    rows = [PeakRow(type_label(d, t.id, names), t.peak_bytes, t.peak_blocks or 0,
+                    100.0 * t.peak_bytes / pk.bytes if pk.bytes else 0.0,
+                    t.highuse, t.high_exact) for t in shown]
+    return ProcessPeak(p, pk, rows, len(held) - len(shown))
+
+
+@dataclass
+class Series:
+    """One type's bytes in use over the timeline (None where it was not
+    among a snapshot's biggest: then it is in `other`)."""
+    label: str
+    type: int
+    values: list
+    peak: int             # the most it held in a snapshot
+
+
+@dataclass
+class ProcessTimeline:
+    process: Process
+    times_ns: list = field(default_factory=list)    # per snapshot, since the start
+    allocated: list = field(default_factory=list)   # bytes allocated so far
+    totals: list = field(default_factory=list)      # the heap's bytes in use
+    blocks: list = field(default_factory=list)
+    series: list = field(default_factory=list)      # Series of the top types, biggest first
+    other: list = field(default_factory=list)       # the rest, per snapshot
+    spacing_ns: int = 0
+    peak: object = None   # dump.Peak or None
+
+
+def timeline_of(d, no_symbolize=False, top=6):
+    """Dump d's snapshots with the `top` types that held the most in any of
+    them as series and the rest summed as `other` (empty before 1.8)."""
+    p = Process(d)
+    snaps = getattr(d, "timeline", None) or []
+    tl = ProcessTimeline(p, [s.time_ns for s in snaps], [s.allocated for s in snaps],
+                         [s.bytes for s in snaps], [s.blocks for s in snaps],
+                         spacing_ns=getattr(d, "timeline_spacing_ns", 0),
+                         peak=getattr(d, "peak", None))
+    most = {}
+    for s in snaps:
+        for tid, (b, _k) in s.top.items():
+            most[tid] = max(most.get(tid, 0), b)
+    chosen = sorted(most, key=lambda tid: (-most[tid], tid))[:top]
+    by_id = {t.id: t for t in d.types}
+    names, _ = _symbols(d, sorted({by_id[tid].pcs[0] for tid in chosen
+                                   if tid in by_id and by_id[tid].pcs}), no_symbolize)
+    for tid in chosen:
+        tl.series.append(Series(type_label(d, tid, names), tid,
+                                [s.top.get(tid, (0, 0))[0] for s in snaps], most[tid]))
+    tl.other = [max(0, s.bytes - sum(s.top.get(tid, (0, 0))[0] for tid in chosen))
+                for s in snaps]
+    return tl

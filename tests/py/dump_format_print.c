@@ -41,13 +41,16 @@ int main(void) {
          "\"highuse_value\": %u, \"failures_header\": %u, \"failure_record\": %u, "
          "\"errors_header\": %u, \"error_record\": %u, \"leak_total\": %u, \"leak_facts\": %u, "
          "\"leak_record\": %u, \"guard_header\": %u, \"guard_record\": %u, \"waste_large\": %u, "
-         "\"inherited_record\": %u, \"ending\": %u},\n",
+         "\"inherited_record\": %u, \"ending\": %u, \"peak_header\": %u, \"peak_record\": %u, "
+         "\"timeline_header\": %u, \"snapshot_fixed\": %u, \"snapshot_entry\": %u},\n",
          MT_DUMP_SECTION_HEADER, MT_DUMP_COUNT_HEADER, MT_DUMP_PROCESS_FIXED,
          MT_DUMP_CLASS_RECORD, MT_DUMP_MODULE_FIXED, MT_DUMP_TYPE_FIXED, MT_DUMP_STAT_RECORD,
          MT_DUMP_HIGHUSE_VALUE, MT_DUMP_FAILURES_HEADER, MT_DUMP_FAILURE_RECORD,
          MT_DUMP_ERRORS_HEADER, MT_DUMP_ERROR_RECORD, MT_DUMP_LEAK_TOTAL, MT_DUMP_LEAK_FACTS,
          MT_DUMP_LEAK_RECORD, MT_DUMP_GUARD_HEADER, MT_DUMP_GUARD_RECORD, MT_DUMP_WASTE_LARGE,
-         MT_DUMP_INHERITED_RECORD, MT_DUMP_ENDING_SIZE);
+         MT_DUMP_INHERITED_RECORD, MT_DUMP_ENDING_SIZE, MT_DUMP_PEAK_HEADER, MT_DUMP_PEAK_RECORD,
+         MT_DUMP_TIMELINE_HEADER, MT_DUMP_SNAPSHOT_FIXED, MT_DUMP_SNAPSHOT_ENTRY);
+  printf("  \"peak_exact\": %u,\n", MT_DUMP_PEAK_EXACT);
   printf("  \"event_frames\": %u, \"class_words\": %u, \"waste_max\": %u,\n",
          MT_DUMP_EVENT_FRAMES, MT_DUMP_CLASS_WORDS, MT_DUMP_WASTE_MAX);
   static const char *const extra[] = {

@@ -88,6 +88,11 @@ class Records(unittest.TestCase):
             ("WASTE large", dump.WASTE_LARGE, s["waste_large"], 0),
             ("INHERITED record", dump.INHERITED_RECORD, s["inherited_record"], 0),
             ("ENDING", dump.ENDING_RECORD, s["ending"], 0),
+            ("PEAK header", dump.PEAK_HEADER, s["peak_header"], 0),
+            ("PEAK record", dump.PEAK_RECORD, s["peak_record"], 0),
+            ("TIMELINE header", dump.TIMELINE_HEADER, s["timeline_header"], 0),
+            ("TIMELINE snapshot", dump.SNAPSHOT_FIXED, s["snapshot_fixed"], 0),
+            ("TIMELINE entry", dump.SNAPSHOT_ENTRY, s["snapshot_entry"], 0),
         ]
         for what, fmt, want, extra in pairs:
             self.assertEqual(size(fmt) + extra, want, what)
@@ -99,6 +104,9 @@ class Records(unittest.TestCase):
         # the last fields of a stat record are the bitmap's 64-bit words
         self.assertTrue(dump.STAT_RECORD.endswith("Q" * C["class_words"]))
         self.assertEqual(dump.CLASS_EXTRA, tuple(C["class_extra"]))
+
+    def test_the_peaks_exact_flag_is_the_writers(self):
+        self.assertEqual(dump.PEAK_EXACT, C["peak_exact"])
 
     def test_the_waste_bound_is_the_c_readers(self):
         self.assertEqual(dump.WASTE_MAX, C["waste_max"])

@@ -6,7 +6,8 @@ import sys
 
 from .. import dump as dumpmod
 from .. import formats, progress
-from ..forms import errors, failures, folded, html_out, json_out, leaks, print_notes, types, waste
+from ..forms import (errors, failures, folded, html_out, json_out, leaks, peak, print_notes,
+                     timeline, types, waste)
 
 
 def parser():
@@ -34,6 +35,14 @@ def parser():
                    help="MALLOC_PROFILE's table: requests by size rounded up to 16 bytes, "
                         "the size handed out, total memory used and wasted, overall and "
                         "per type")
+    p.add_argument("--timeline", action="store_true",
+                   help="memory in use over the run, a text chart as ms_print draws it, "
+                        "stacked by the top types (format 1.8 dumps)")
+    p.add_argument("--by", choices=("time", "allocated"), default="time",
+                   help="with --timeline: time across (default) or bytes allocated so far")
+    p.add_argument("--peak", action="store_true",
+                   help="the heap's exact peak of bytes in use and what each type held "
+                        "then, with its own high-water mark (format 1.8 dumps)")
     p.add_argument("--reachable", action="store_true",
                    help="with --leaks: list still-reachable records too")
     p.add_argument("--json", action="store_true",
@@ -97,10 +106,15 @@ def main(argv):
     # The text forms, in this order, then the table unless another was asked
     # for alone.
     for asked, form in ((args.leaks, leaks), (args.errors, errors), (args.failures, failures),
-                        (args.waste, waste)):
+                        (args.waste, waste), (args.timeline, timeline), (args.peak, peak)):
         if asked:
             form.show(dumps, args)
-    if not ((args.errors or args.failures or args.leaks or args.waste) and not args.types):
+    alone = args.errors or args.failures or args.leaks or args.waste or args.timeline or \
+        args.peak
+    if not (alone and not args.types):
         types.show(dumps, args)
     print_notes(dumps)
+    for d in dumps:
+        for note in getattr(d, "notes", []):
+            print("memtype: note: %s" % note, file=sys.stderr)
     return status

@@ -1,0 +1,105 @@
+/* timeline.c - memory over time (see timeline.h). One thread takes a
+ * snapshot at a time (tl_lock, trylock only: a thread that finds it busy
+ * goes on, as does a signal handler's malloc in the middle of one). The
+ * per-type sums are a racy read of every slot, like the dump's. */
+#include "timeline.h"
+
+#include <string.h>
+
+#include "lock.h"
+#include "site.h"
+#include "tcache.h"
+
+MT_HIDDEN uint64_t mt_tl_due = UINT64_MAX; /* nothing before init */
+
+static mt_lock_t tl_lock;
+static uint64_t tl_start;   /* coarse ns at init */
+static uint64_t tl_spacing; /* between snapshots, doubled at each thinning */
+static unsigned tl_n;
+static mt_tl_snap_t tl_snaps[MT_TL_MAX];
+static int64_t tl_bytes[65536], tl_blocks[65536]; /* scratch, per type */
+
+void mt_timeline_init(void) {
+  tl_start = mt_os_coarse_ns();
+  tl_spacing = MT_TL_FIRST_NS;
+  tl_n = 0;
+  __atomic_store_n(&mt_tl_due, tl_start, __ATOMIC_RELAXED);
+}
+
+/* Keeps the `top` biggest types of tl_bytes, biggest first. */
+static unsigned pick_top(mt_tl_entry_t *top, unsigned ntypes) {
+  unsigned n = 0;
+  for (unsigned t = 0; t < ntypes; t++) {
+    int64_t b = tl_bytes[t];
+    if (b <= 0 || (n == MT_TL_TOP && (uint64_t)b <= top[n - 1].bytes))
+      continue;
+    unsigned i = n < MT_TL_TOP ? n++ : n - 1;
+    while (i > 0 && top[i - 1].bytes < (uint64_t)b) {
+      top[i] = top[i - 1];
+      i--;
+    }
+    top[i].type = t;
+    top[i].reserved = 0;
+    top[i].bytes = (uint64_t)b;
+    top[i].blocks = tl_blocks[t] > 0 ? (uint64_t)tl_blocks[t] : 0;
+  }
+  return n;
+}
+
+/* Full: every other snapshot goes (the first and the even ones stay) and
+ * the spacing doubles. */
+static void thin_locked(void) {
+  unsigned k = 0;
+  for (unsigned i = 0; i < tl_n; i += 2)
+    tl_snaps[k++] = tl_snaps[i];
+  tl_n = k;
+  tl_spacing *= 2;
+}
+
+void mt_timeline_take(bool force) {
+  if (tl_spacing == 0 || !mt_trylock(&tl_lock))
+    return;
+  uint64_t now = mt_os_coarse_ns();
+  if (!force && now < __atomic_load_n(&mt_tl_due, __ATOMIC_RELAXED)) {
+    mt_unlock(&tl_lock);
+    return;
+  }
+  unsigned ntypes = mt_site_count();
+  if (ntypes > 65536)
+    ntypes = 65536;
+  uint64_t allocated;
+  mt_tcache_sum_live(tl_bytes, tl_blocks, ntypes, &allocated);
+  if (tl_n == MT_TL_MAX)
+    thin_locked();
+  mt_tl_snap_t *s = &tl_snaps[tl_n];
+  s->time_ns = now - tl_start;
+  s->bytes = s->blocks = 0;
+  for (unsigned t = 0; t < ntypes; t++) {
+    s->bytes += tl_bytes[t] > 0 ? (uint64_t)tl_bytes[t] : 0;
+    s->blocks += tl_blocks[t] > 0 ? (uint64_t)tl_blocks[t] : 0;
+  }
+  s->allocated = allocated;
+  s->ntop = pick_top(s->top, ntypes);
+  s->reserved = 0;
+  /* A forced one at the same time as the last replaces it. */
+  if (tl_n > 0 && tl_snaps[tl_n - 1].time_ns == s->time_ns) {
+    tl_snaps[tl_n - 1] = *s;
+  } else {
+    tl_n++;
+  }
+  __atomic_store_n(&mt_tl_due, now + tl_spacing, __ATOMIC_RELAXED);
+  mt_unlock(&tl_lock);
+}
+
+const mt_tl_snap_t *mt_timeline_get(unsigned *n, uint64_t *spacing_ns) {
+  *n = tl_n;
+  *spacing_ns = tl_spacing;
+  return tl_snaps;
+}
+
+uint64_t mt_timeline_start(void) { return tl_start; }
+
+void mt_timeline_fork_child(void) {
+  mt_lock_reset(&tl_lock);
+  mt_timeline_init();
+}
