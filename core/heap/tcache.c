@@ -267,7 +267,8 @@ void mt_tcache_flush(mt_tcache_t *tc, unsigned c, unsigned n) {
   __atomic_store_n(&b->n, (uint16_t)rest, __ATOMIC_RELEASE);
   mt_zone_give(c, out, n);
   if (tc == mt_tls_own) { /* not a fork child's clean-up of another's cache */
-    mt_tcache_peak_check(tc);
+    if (threads_seen > 1) /* the others' bytes as they are now (tcache.h) */
+      mt_tcache_peak_check(tc);
     mt_timeline_tick();
   }
 }
@@ -282,7 +283,8 @@ bool mt_tcache_refill(mt_tcache_t *tc, unsigned c) {
   if (MT_DEBUG_ON)
     bin_check(b, c, b->n, b->n + got);
   b->n = (uint16_t)(b->n + got);
-  mt_tcache_peak_check(tc);
+  if (threads_seen > 1)
+    mt_tcache_peak_check(tc);
   mt_timeline_tick();
   return got != 0;
 }
@@ -582,7 +584,7 @@ void mt_tcache_peak_check(mt_tcache_t *tc) {
       /* The records hold the values of this moment: each saves them at its
        * next change, seeing the new epoch. */
       __atomic_store_n(&peak.bytes, (uint64_t)total, __ATOMIC_RELAXED);
-      peak.time_ns = mt_os_coarse_ns();
+      peak.time_ns = __atomic_load_n(&mt_tl_now, __ATOMIC_RELAXED); /* no clock read here */
       peak.count++;
       peak.epoch = __atomic_add_fetch(&mt_peak_epoch, 1, __ATOMIC_RELEASE);
       p = total;
@@ -591,6 +593,10 @@ void mt_tcache_peak_check(mt_tcache_t *tc) {
   }
   if (tc)
     tc->peak_limit = p - others;
+}
+
+bool mt_tcache_registered_many(void) {
+  return __atomic_load_n(&threads_seen, __ATOMIC_RELAXED) > 1;
 }
 
 void mt_tcache_peak_get(mt_peak_t *out) {

@@ -180,6 +180,9 @@ typedef struct mt_peak_s {
   unsigned threads; /* threads that had a cache so far (1: exact) */
 } mt_peak_t;
 void mt_tcache_peak_get(mt_peak_t *out);
+/* Has more than one thread had a cache (a racy read)? Then the slow paths
+ * refresh the others' bytes for the peak check. */
+bool mt_tcache_registered_many(void);
 
 /* A stat record's bytes and blocks in use at the peak of `epoch`. */
 static inline void mt_typestat_at_peak(const mt_typestat_t *s, uint64_t epoch, int64_t *bytes,

@@ -11,6 +11,7 @@
 #include "tcache.h"
 
 MT_HIDDEN uint64_t mt_tl_due = UINT64_MAX; /* nothing before init */
+MT_HIDDEN uint64_t mt_tl_now;
 
 static mt_lock_t tl_lock;
 static uint64_t tl_start;   /* coarse ns at init */
@@ -20,7 +21,7 @@ static mt_tl_snap_t tl_snaps[MT_TL_MAX];
 static int64_t tl_bytes[65536], tl_blocks[65536]; /* scratch, per type */
 
 void mt_timeline_init(void) {
-  tl_start = mt_os_coarse_ns();
+  tl_start = mt_tl_now = mt_os_coarse_ns();
   tl_spacing = MT_TL_FIRST_NS;
   tl_n = 0;
   __atomic_store_n(&mt_tl_due, tl_start, __ATOMIC_RELAXED);

@@ -12,7 +12,7 @@
 
 #define MT_TL_MAX 200      /* snapshots kept */
 #define MT_TL_TOP 16       /* types per snapshot, biggest first */
-#define MT_TL_FIRST_NS 1000000u /* the first spacing: 1 ms */
+#define MT_TL_FIRST_NS 5000000u /* the first spacing: 5 ms */
 
 typedef struct mt_tl_entry_s {
   uint32_t type;
@@ -31,8 +31,9 @@ typedef struct mt_tl_snap_s {
   mt_tl_entry_t top[MT_TL_TOP];
 } mt_tl_snap_t;
 
-/* When the next snapshot is due (coarse monotonic ns); read racily. */
-extern uint64_t mt_tl_due;
+/* When the next snapshot is due (coarse monotonic ns), and the clock as the
+ * last slow-path event read it (the peak's time); read racily. */
+extern uint64_t mt_tl_due, mt_tl_now;
 
 /* Starts the clock (bootstrap). */
 void mt_timeline_init(void);
@@ -41,7 +42,9 @@ void mt_timeline_init(void);
 void mt_timeline_take(bool force) MT_NOINLINE MT_COLD;
 /* From slow paths: a snapshot when one is due. */
 static inline void mt_timeline_tick(void) {
-  if (MT_UNLIKELY(mt_os_coarse_ns() >= __atomic_load_n(&mt_tl_due, __ATOMIC_RELAXED)))
+  uint64_t now = mt_os_coarse_ns();
+  __atomic_store_n(&mt_tl_now, now, __ATOMIC_RELAXED);
+  if (MT_UNLIKELY(now >= __atomic_load_n(&mt_tl_due, __ATOMIC_RELAXED)))
     mt_timeline_take(false);
 }
 /* The snapshots kept, oldest first (valid until the next take), their number
