@@ -1,5 +1,5 @@
 """Every command of `memtype` that reads dumps, in every form, on fixed
-inputs (the dumps of tests/fuzz/corpus/dump: formats 1.3 to 1.5, with leaks,
+inputs (the dumps of tests/fuzz/corpus/dump: formats 1.3 to 1.8, with leaks,
 errors, injected failures, guard pages, waste and forked children), checked
 byte for byte against tests/py/golden/. Unsymbolized (--no-symbolize), so
 that the expected text is the same on every machine.
@@ -38,6 +38,8 @@ FORMS = {
     "errors": ["--errors"], "failures": ["--failures"],
     "failures-lines1": ["--failures", "--lines", "1"],
     "waste": ["--waste"], "json": ["--json"],
+    "timeline": ["--timeline"], "timeline-allocated": ["--timeline", "--by", "allocated"],
+    "peak": ["--peak"],
     "folded": ["--folded"], "folded-allocs": ["--folded", "--weight", "allocs"],
     "folded-inuse": ["--folded", "--weight", "inuse"],
     "folded-leaks": ["--folded", "--weight", "leaks"],
