@@ -62,7 +62,7 @@ def plateaus(totals, heights, tolerance=0.05):
 class Phases(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.path = run_phases(1500)
+        cls.path = run_phases(8000)   # each phase held ~0.1 s or more: 20+ snapshots
         cls.d = dump.load(cls.path)
 
     def test_the_peak_is_exact_to_the_byte(self):
