@@ -71,8 +71,9 @@ typedef struct mt_tcache_s {
    * blocks: it may be negative). Owner-written, read by the others' peak
    * checks. While live <= peak_limit the heap cannot pass its recorded peak
    * through this thread (the limit is the peak less the others' bytes as
-   * last seen). */
-  int64_t live;
+   * last seen). A cache line of their own: the others' peak checks read
+   * `live`, and must not take the line of the bins' counts from the owner. */
+  int64_t live __attribute__((aligned(64)));
   int64_t peak_limit;
   mt_bin_t bins[MT_NCLASSES];
   mt_sitecache_t sites[MT_SITE_CACHE];

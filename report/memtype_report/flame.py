@@ -1,7 +1,8 @@
 """The HTML page's flame graph: an icicle (callers on top) of allocations by
 call-site stack, from formats.stacks() (the stacks --folded prints), drawn
-on a canvas by an inline script. Four weights (bytes allocated,
-allocations, bytes in use at the dump, bytes leaked), a search that
+on a canvas by an inline script. Five weights (bytes allocated,
+allocations, bytes in use at the dump, bytes leaked, bytes in use at the
+heap's peak), a search that
 highlights matching frames and sums their weight, click to zoom, reset.
 The data travel as JSON in a non-executed <script> block: names once in a
 table, each stack as indices into it."""
@@ -11,7 +12,8 @@ from . import formats, progress
 
 # (key of formats.stacks() weights, label, unit) in the order of the data
 WEIGHTS = (("bytes", "bytes allocated", "B"), ("allocs", "allocations", ""),
-           ("inuse", "bytes in use", "B"), ("leaks", "bytes leaked", "B"))
+           ("inuse", "bytes in use", "B"), ("leaks", "bytes leaked", "B"),
+           ("peak", "bytes in use at the peak", "B"))
 
 
 def data(dumps, no_symbolize=False):

@@ -132,7 +132,7 @@ def waste_rows(dumps):
     return sorted((size, n, real) for size, (n, real) in buckets.items()), large
 
 
-FOLDED_WEIGHTS = ("bytes", "allocs", "inuse", "leaks")
+FOLDED_WEIGHTS = ("bytes", "allocs", "inuse", "leaks", "peak")
 
 
 def stacks(dumps, no_symbolize=False):
@@ -140,7 +140,8 @@ def stacks(dumps, no_symbolize=False):
     then the call-site stack, outermost first, inlined frames expanded, a
     named type's name last; weights maps each of FOLDED_WEIGHTS to its value
     (bytes: bytes allocated; allocs: allocations; inuse: bytes in use at the
-    dump; leaks: bytes definitely, indirectly or possibly lost)."""
+    dump; leaks: bytes definitely, indirectly or possibly lost; peak: bytes in
+    use at the heap's peak, format 1.8 on, else 0)."""
     for d in dumps:
         fr = {} if no_symbolize else symbolize.frames(d, sorted({pc for t in d.types
                                                                   for pc in t.pcs}))
@@ -151,7 +152,7 @@ def stacks(dumps, no_symbolize=False):
                     leaked[r.type] = leaked.get(r.type, 0) + r.bytes
         for t in d.types:
             w = {"bytes": t.bytes_alloc, "allocs": t.allocs, "inuse": t.in_use_bytes,
-                 "leaks": leaked.get(t.id, 0)}
+                 "leaks": leaked.get(t.id, 0), "peak": getattr(t, "peak_bytes", 0) or 0}
             if not any(v > 0 for v in w.values()):
                 continue
             names = []

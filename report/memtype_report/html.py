@@ -104,6 +104,94 @@ def bar_chart(title, items, unit=_k, width=760):
     return "".join(out)
 
 
+COLORS = ("#4a7bb7", "#d9822b", "#5aa469", "#b54a4a", "#8a62b5", "#2f9ea0", "#b0b0b0")
+
+
+def _human(n):
+    for unit, k in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= k:
+            return "%.1f %s" % (n / k, unit)
+    return "%d B" % n
+
+
+def timeline_chart(tl, width=760, height=220):
+    """Memory in use over time as inline SVG (model.ProcessTimeline): the
+    top types stacked as steps (a value holds until the next snapshot),
+    every other type on top in grey, the peak marked, a legend below."""
+    n = len(tl.times_ns)
+    top = max(tl.totals or [0])
+    title = "Memory in use over time: %s" % tl.process.title
+    if n == 0 or top == 0:
+        return '<p class="muted">%s: no timeline in this dump (format 1.8 on).</p>' % _e(title)
+    left, right, y0 = 70, width - 10, 24
+    plot_h = height - y0 - 24
+    t0, t1 = tl.times_ns[0], max(tl.times_ns[-1], tl.times_ns[0] + 1)
+
+    def x(t):
+        return left + (right - left) * (t - t0) / (t1 - t0)
+
+    def y(v):
+        return y0 + plot_h - plot_h * v / top
+    layers = [(s.label, s.values) for s in tl.series] + [("every other type", tl.other)]
+    legend_h = 18 * len(layers)
+    total_h = height + legend_h
+    out = ['<svg class="chart timeline" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+           'viewBox="0 0 %d %d" role="img" aria-label="%s"><text x="0" y="14" '
+           'font-weight="bold">%s</text>' % (width, total_h, width, total_h, _e(title), _e(title))]
+    base = [0] * n
+    for k, (label, values) in enumerate(layers):
+        upper = [base[i] + values[i] for i in range(n)]
+        pts = []
+        for i in range(n):   # the upper edge, as steps
+            xe = x(tl.times_ns[i + 1]) if i + 1 < n else right
+            pts += ["%.1f,%.1f" % (x(tl.times_ns[i]), y(upper[i])), "%.1f,%.1f" % (xe, y(upper[i]))]
+        for i in range(n - 1, -1, -1):   # the lower edge back
+            xe = x(tl.times_ns[i + 1]) if i + 1 < n else right
+            pts += ["%.1f,%.1f" % (xe, y(base[i])), "%.1f,%.1f" % (x(tl.times_ns[i]), y(base[i]))]
+        color = COLORS[k] if k < len(tl.series) else COLORS[-1]
+        out.append('<polygon points="%s" fill="%s" stroke="none"><title>%s (most %s)</title>'
+                   '</polygon>' % (" ".join(pts), color, _e(label),
+                                   _e(_human(max(values or [0])))))
+        base = upper
+    out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>' % (left, y0, left, y0 + plot_h))
+    out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>'
+               % (left, y0 + plot_h, right, y0 + plot_h))
+    out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (left - 4, y0 + 10, _e(_human(top))))
+    out.append('<text x="%d" y="%d" text-anchor="end">0</text>' % (left - 4, y0 + plot_h))
+    out.append('<text x="%d" y="%d">%.3f s</text>' % (left, y0 + plot_h + 16, t0 / 1e9))
+    out.append('<text x="%d" y="%d" text-anchor="end">%.3f s</text>'
+               % (right, y0 + plot_h + 16, tl.times_ns[-1] / 1e9))
+    if tl.peak is not None and t0 <= tl.peak.time_ns <= t1:
+        px = x(tl.peak.time_ns)
+        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-dasharray="3,3">'
+                   '<title>peak: %s</title></line>' % (px, y0, px, y0 + plot_h,
+                                                       _e(_human(tl.peak.bytes))))
+    for k, (label, values) in enumerate(layers):
+        ly = height + 18 * k
+        color = COLORS[k] if k < len(tl.series) else COLORS[-1]
+        out.append('<rect x="0" y="%d" width="12" height="12" fill="%s"/><text x="18" y="%d">%s'
+                   '</text>' % (ly, color, ly + 11, _e("%s (most %s)" % (
+                       label if len(label) <= 90 else label[:89] + "\u2026",
+                       _human(max(values or [0]))))))
+    out.append("</svg>")
+    return "".join(out)
+
+
+def peak_table(pp):
+    """The peak's rows (model.ProcessPeak) as a table."""
+    if pp.peak is None:
+        return '<p class="muted">%s: no peak in this dump (format 1.8 on).</p>' % _e(pp.process.title)
+    head = '<p>Peak of %s: <b>%s</b> (%d bytes) at %.3f s, %s.</p>' % (
+        _e(pp.process.title), _e(_human(pp.peak.bytes)), pp.peak.bytes, pp.peak.time_ns / 1e9,
+        "exact (one thread)" if pp.peak.exact else
+        "%d threads: a lower bound (docs/format.md, PEAK)" % pp.peak.threads)
+    return head + _table(["Type", "At peak", "% of peak", "Blocks", "Own high-water"],
+                         [(r.label, (_k(r.bytes), r.bytes), ("%.1f%%" % r.percent, r.percent),
+                           r.blocks, ("-", -1) if r.high is None else
+                           (("" if r.high_exact else ">=") + _k(r.high), r.high))
+                          for r in pp.rows])
+
+
 class Stack:
     """A table cell: a label that opens on the full stack(s), each a
     (title, lines) pair; it sorts by the label."""
@@ -176,6 +264,14 @@ def render(dumps, rows_of, no_symbolize=False):
           r.bytes_alloc, r.waste,
           (",".join(sorted(r.sizes, key=lambda s: (0, int(s)) if s.isdigit() else (1, s))), 0))
          for r in rows]))
+    timed = [d for d in dumps if getattr(d, "timeline", None)][:4]
+    if timed:
+        from .model import peak_of, timeline_of
+        progress.note("the page: timeline")
+        body.append("<h2>Memory over time</h2>")
+        for d in timed:
+            body.append(timeline_chart(timeline_of(d, no_symbolize)))
+            body.append(peak_table(peak_of(d, no_symbolize, 30)))
     body.append("<h2>Allocations by stack</h2>")
     body.append(flame.section(dumps, no_symbolize))
     # Leaks

@@ -175,3 +175,115 @@ class Bounds(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+GEN_C = os.path.normpath(os.path.join(HERE, "..", "..", "bench", "workloads", "gen_c.py"))
+PY_PHASES = ("import json\n"
+             "a = [str(i) * 3 for i in range(300000)]\n"          # a grows
+             "b = json.dumps({str(i): i for i in range(200000)})\n"
+             "del a\n"                                             # and goes
+             "c = [json.loads(b) for _ in range(3)]\n"
+             "del c\n")
+
+
+def run_real(argv, tmp, stdin=None):
+    env = clean_env()
+    env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": os.path.join(tmp, "r.%e.%p.mtd"),
+                "PYTHONMALLOC": "malloc"})
+    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, input=stdin)
+    assert r.returncode == 0, r.stderr
+    return sorted((os.path.join(tmp, f) for f in os.listdir(tmp) if f.endswith(".mtd")),
+                  key=os.path.getsize)
+
+
+class RealPrograms(unittest.TestCase):
+    """python3 and gcc (cc1) under the preload: their timelines have many
+    snapshots and rise and fall (phases), and the peak is their highest."""
+
+    def check(self, d, at_least):
+        totals = [s.bytes for s in d.timeline]
+        self.assertGreaterEqual(len(totals), at_least, totals)
+        self.assertGreater(max(totals), 4 * min(t for t in totals[1:] if t) or 1, totals)
+        # not flat: at least a quarter of the steps change the total by over 1 %
+        moves = sum(1 for a, b in zip(totals, totals[1:]) if abs(b - a) > 0.01 * max(a, b, 1))
+        self.assertGreater(moves, len(totals) // 4, totals)
+        self.assertGreaterEqual(d.peak.bytes, max(totals))
+
+    def test_python3_shows_its_phases(self):
+        tmp = scratch("memtype-timeline-py.")
+        files = run_real(["python3", "-c", PY_PHASES], tmp)
+        d = dump.load(files[-1])
+        self.check(d, 10)
+        # the list's growth then its release: a fall of more than half after the top
+        totals = [s.bytes for s in d.timeline]
+        top = totals.index(max(totals))
+        self.assertTrue(any(t < max(totals) / 2 for t in totals[top:]), totals)
+
+    def test_gcc_shows_its_phases(self):
+        tmp = scratch("memtype-timeline-gcc.")
+        src = os.path.join(tmp, "big.c")
+        with open(src, "w") as f:
+            f.write(subprocess.run(["python3", GEN_C, "12"], capture_output=True, text=True,
+                                   check=True).stdout)
+        # cc1 itself, as bench/callgrind_workload.sh runs it
+        cc1 = subprocess.run(["gcc", "-print-prog-name=cc1"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+        files = run_real([cc1, "-quiet", "-imultiarch", "x86_64-linux-gnu", "-O1", src,
+                          "-o", os.devnull], tmp)
+        cc1 = [dump.load(f) for f in files if "cc1" in os.path.basename(f)]
+        self.assertEqual(len(cc1), 1, files)
+        self.check(cc1[0], 10)
+
+
+class Page(unittest.TestCase):
+    """The HTML page draws memory over time (an inline SVG, not blank) and
+    offers the flame graph weighted by bytes in use at the peak; python3's
+    report opens in Chromium in under 2 s."""
+
+    def test_the_page_draws_the_timeline_and_weighs_the_flame_by_the_peak(self):
+        import cdp
+        import test_html
+        tmp = scratch("memtype-timeline-html.")
+        page = os.path.join(tmp, "p.html")
+        r = subprocess.run([CMD, "report", "--html", page, run_phases(3000)],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        b = test_html.browser_or_skip(self)
+        self.addCleanup(b.close)
+        b.open("file://" + page)
+        # the phases, the churn, stdio's buffer, every other type
+        self.assertGreaterEqual(b.eval("document.querySelectorAll('svg.timeline polygon').length"),
+                                5)
+        b.eval("document.querySelector('svg.timeline').scrollIntoView()")
+        png = b.screenshot(os.path.join(os.environ.get("MT_SCREENSHOTS") or tmp,
+                                        "timeline.png"), b.rect("svg.timeline"))
+        inked, area, colours = test_html.non_background(png)
+        self.assertGreater(inked, area // 8, "the timeline chart is mostly blank")
+        self.assertGreater(colours, 4)
+        options = b.eval("Array.from(document.querySelectorAll('#flame-weight option'))"
+                         ".map(function(o){return o.textContent})")
+        self.assertIn("bytes in use at the peak", options)
+        b.eval("var m=document.getElementById('flame-weight');m.value='4';"
+               "m.dispatchEvent(new Event('change'))")
+        self.assertEqual(b.eval("document.getElementById('flame-canvas').dataset.weight"), "peak")
+        self.assertEqual(b.console_errors(), [])
+        del cdp
+
+    def test_python3s_page_opens_in_under_2_s(self):
+        import time
+        import test_html
+        tmp = scratch("memtype-timeline-html.")
+        files = run_real(["python3", "-c", PY_PHASES], tmp)
+        page = os.path.join(tmp, "py.html")
+        r = subprocess.run([CMD, "report", "--html", page, files[-1]], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        b = test_html.browser_or_skip(self)
+        self.addCleanup(b.close)
+        b.open("about:blank", ready="true")
+        start = time.monotonic()
+        b.open("file://" + page)
+        took = time.monotonic() - start
+        print("python3's page: %.2f s to open" % took)
+        self.assertLess(took, 2.0)
+        self.assertGreater(b.eval("document.querySelectorAll('svg.timeline polygon').length"), 1)

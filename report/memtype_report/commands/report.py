@@ -53,8 +53,8 @@ def parser():
                         "call-site stack, weighted as --weight says")
     p.add_argument("--weight", choices=formats.FOLDED_WEIGHTS, default="bytes",
                    help="with --folded: bytes allocated (default), allocs, inuse (bytes in "
-                        "use at the dump) or leaks (bytes definitely, indirectly or "
-                        "possibly lost)")
+                        "use at the dump), leaks (bytes definitely, indirectly or "
+                        "possibly lost) or peak (bytes in use at the heap's peak)")
     p.add_argument("--html", metavar="OUT",
                    help="write one self-contained HTML page (sortable tables, charts of "
                         "the top types, the leaks and the errors) to OUT").complete = "file"
