@@ -578,18 +578,24 @@ void mt_tcache_peak_check(mt_tcache_t *tc) {
   int64_t others = others_live(tc);
   int64_t total = others + (tc ? __atomic_load_n(&tc->live, __ATOMIC_RELAXED) : 0);
   int64_t p = (int64_t)__atomic_load_n(&peak.bytes, __ATOMIC_RELAXED);
-  if (total > p && mt_trylock(&peak_lock)) {
+  /* With one thread no lock: only a signal handler's malloc could come in
+   * between, and it records a peak as well (the fields stay plausible). */
+  bool alone = __atomic_load_n(&threads_seen, __ATOMIC_RELAXED) <= 1;
+  if (total > p && (alone || mt_trylock(&peak_lock))) {
     p = (int64_t)peak.bytes;
     if (total > p) {
       /* The records hold the values of this moment: each saves them at its
-       * next change, seeing the new epoch. */
+       * next change, seeing the new epoch (written under the lock, or by the
+       * one thread: no locked add). */
       __atomic_store_n(&peak.bytes, (uint64_t)total, __ATOMIC_RELAXED);
       peak.time_ns = __atomic_load_n(&mt_tl_now, __ATOMIC_RELAXED); /* no clock read here */
       peak.count++;
-      peak.epoch = __atomic_add_fetch(&mt_peak_epoch, 1, __ATOMIC_RELEASE);
+      peak.epoch = __atomic_load_n(&mt_peak_epoch, __ATOMIC_RELAXED) + 1;
+      __atomic_store_n(&mt_peak_epoch, peak.epoch, __ATOMIC_RELEASE);
       p = total;
     }
-    mt_unlock(&peak_lock);
+    if (!alone)
+      mt_unlock(&peak_lock);
   }
   if (tc)
     tc->peak_limit = p - others;
