@@ -104,10 +104,12 @@ class Html(unittest.TestCase):
             dom, log = c.stdout, c.stderr
             self.assertIn('data-ready="1"', dom, log[-3000:])
             console = [l for l in log.splitlines() if "CONSOLE" in l]
-            # two tables (types, leaks; no errors) and five charts: memory in
-            # use and allocations by type, waste by size class, bytes by leak
-            # kind, bytes lost by site; and the flame graph (test_html.py)
-            self.assertTrue(any("memtype report ready: 2 tables, 5 charts, 1 flame graph" in l
+            # four tables (types, leaks, the peak of each of the two
+            # processes; no errors) and seven charts: memory in use and
+            # allocations by type, waste by size class, memory over time of
+            # each process, bytes by leak kind, bytes lost by site; and the
+            # flame graph (test_html.py)
+            self.assertTrue(any("memtype report ready: 4 tables, 7 charts, 1 flame graph" in l
                                 for l in console),
                             console)
             self.assertFalse([l for l in console if "Uncaught" in l or "rror" in l], console)
