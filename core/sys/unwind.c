@@ -946,13 +946,51 @@ static uint64_t front_word(uintptr_t key, uint64_t rule) {
   return (uint64_t)(key >> FRONT_BITS) << F_TAG_SHIFT | w;
 }
 
-/* The common steps in a tight loop, from a return address (the key is
- * ip - 1) with rbp known, every frame recorded (the walk's `from` met): a
+enum { FS_OK, FS_MORE, FS_LAST };
+
+/* One common step from a return address (the key is ip - 1), rbp known: a
  * pc whose rule is in the front table (else in its main-table slot's first
- * probe, then copied to the front), and whose words are on the thread's
- * proved stack. Stops, with the state of the frame it could not step, for
- * the general loop to take (RUN_MORE), or at a frame that ends the walk
- * once recorded (RUN_END). */
+ * probe, then copied to the front) and whose words are on the thread's
+ * proved stack. FS_OK: stepped; FS_MORE: the general step must take this
+ * frame; FS_LAST: this frame is the walk's last (its caller is 0, or not
+ * above it). */
+static inline __attribute__((always_inline)) int front_step(const slot_t *t, uintptr_t lo,
+                                                            uintptr_t span, uintptr_t *spp,
+                                                            uintptr_t *bpp, uintptr_t *ipp) {
+  uintptr_t sp = *spp, key = *ipp - 1;
+  uint64_t f = __atomic_load_n(&front[key & (FRONT_SLOTS - 1)], __ATOMIC_RELAXED);
+  if (MT_UNLIKELY(f >> F_TAG_SHIFT != key >> FRONT_BITS || f == 0)) {
+    /* the main table's first probe, copied to the front */
+    const slot_t *s = &t[cache_hash(key) % CACHE_SLOTS];
+    if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) != key)
+      return FS_MORE;
+    f = front_word(key, __atomic_load_n(&s->val, __ATOMIC_ACQUIRE));
+    if (f == 0)
+      return FS_MORE;
+    __atomic_store_n(&front[key & (FRONT_SLOTS - 1)], f, __ATOMIC_RELAXED);
+  }
+  uintptr_t cfa = (uintptr_t)(intptr_t)(int16_t)f + ((f & F_CFA_RBP) ? *bpp : sp);
+  if (MT_UNLIKELY(cfa - 8 - lo >= span))
+    return FS_MORE; /* the general step proves it another way */
+  uintptr_t ra = *(const uintptr_t *)(cfa - 8);
+  if (MT_UNLIKELY(cfa <= sp || ra == 0)) /* the stack must unwind upwards */
+    return FS_LAST;
+  intptr_t bo = (int8_t)(f >> 16);
+  if (bo) {
+    uintptr_t bp_at = cfa + (uintptr_t)(bo * 8);
+    if (MT_UNLIKELY(bp_at - lo >= span))
+      return FS_MORE;
+    *bpp = *(const uintptr_t *)bp_at;
+  }
+  *spp = cfa;
+  *ipp = ra;
+  return FS_OK;
+}
+
+/* The common steps in a tight loop, every frame recorded (the walk's
+ * `from` met), from a return address with rbp known. Stops with the state
+ * of the frame it could not step, for the general loop to take (RUN_MORE),
+ * or at the end of the walk, its last frame recorded (RUN_END). */
 static MT_NOINLINE int run_fast(const slot_t *t, const walk_t *w, uintptr_t *pcs, unsigned *np,
                                 unsigned max, uintptr_t *spp, uintptr_t *bpp, uintptr_t *ipp) {
   uintptr_t sp = *spp, bp = *bpp, ip = *ipp;
@@ -960,42 +998,46 @@ static MT_NOINLINE int run_fast(const slot_t *t, const walk_t *w, uintptr_t *pcs
   unsigned n = *np;
   int res = RUN_MORE;
   while (n < max) {
-    uintptr_t key = ip - 1;
-    uint64_t f = __atomic_load_n(&front[key & (FRONT_SLOTS - 1)], __ATOMIC_RELAXED);
-    if (MT_UNLIKELY(f >> F_TAG_SHIFT != key >> FRONT_BITS || f == 0)) {
-      /* the main table's first probe, copied to the front */
-      const slot_t *s = &t[cache_hash(key) % CACHE_SLOTS];
-      if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) != key)
-        break;
-      f = front_word(key, __atomic_load_n(&s->val, __ATOMIC_ACQUIRE));
-      if (f == 0)
-        break;
-      __atomic_store_n(&front[key & (FRONT_SLOTS - 1)], f, __ATOMIC_RELAXED);
-    }
-    uintptr_t cfa = (uintptr_t)(intptr_t)(int16_t)f + ((f & F_CFA_RBP) ? bp : sp);
-    if (MT_UNLIKELY(cfa - 8 - lo >= span))
-      break; /* the general step proves it another way */
-    uintptr_t ra = *(const uintptr_t *)(cfa - 8);
-    if (MT_UNLIKELY(cfa <= sp || ra == 0)) { /* the stack must unwind upwards */
-      pcs[n++] = ip;
+    uintptr_t pc = ip;
+    int st = front_step(t, lo, span, &sp, &bp, &ip);
+    if (st == FS_MORE)
+      break;
+    pcs[n++] = pc;
+    if (st == FS_LAST) {
       res = RUN_END;
       break;
     }
-    intptr_t bo = (int8_t)(f >> 16);
-    if (bo) {
-      uintptr_t bp_at = cfa + (uintptr_t)(bo * 8);
-      if (MT_UNLIKELY(bp_at - lo >= span))
-        break;
-      bp = *(const uintptr_t *)bp_at;
-    }
-    pcs[n++] = ip;
-    sp = cfa;
-    ip = ra;
   }
   *spp = sp;
   *bpp = bp;
   *ipp = ip;
   *np = n;
+  return res;
+}
+
+/* The frames before the walk's `from` (memtype's own, in a capture of a
+ * block's stack), walked in the same way without recording, until the frame
+ * whose pc is `from` (RUN_MORE, *from = 0), one the general loop must take
+ * (RUN_MORE), or the end of the walk (RUN_END: from never met). */
+static MT_NOINLINE int skip_fast(const slot_t *t, const walk_t *w, uintptr_t *from,
+                                 unsigned *skipped, uintptr_t *spp, uintptr_t *bpp,
+                                 uintptr_t *ipp) {
+  uintptr_t sp = *spp, bp = *bpp, ip = *ipp;
+  int res = RUN_MORE;
+  while (ip != *from) {
+    int st = front_step(t, w->lo, w->span, &sp, &bp, &ip);
+    if (st == FS_MORE)
+      break;
+    if (st == FS_LAST || ++*skipped > 32) {
+      res = RUN_END;
+      break;
+    }
+  }
+  if (ip == *from)
+    *from = 0;
+  *spp = sp;
+  *bpp = bp;
+  *ipp = ip;
   return res;
 }
 
@@ -1018,9 +1060,11 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
   /* Every turn records a frame or ends the walk (but the first of a
    * capture now): n < max bounds it. */
   while (n < max) {
-    if (table && from == 0 && !first && !exact && (known & (1u << R_RBP))) {
+    if (table && !first && !exact && (known & (1u << R_RBP))) {
       /* (a step keeps rbp known: the same, or read from the stack) */
-      if (run_fast(table, &w, pcs, &n, max, &sp, &bp, &ip) == RUN_END || n >= max)
+      if (from != 0 && skip_fast(table, &w, &from, &skipped, &sp, &bp, &ip) == RUN_END)
+        break;
+      if (from == 0 && (run_fast(table, &w, pcs, &n, max, &sp, &bp, &ip) == RUN_END || n >= max))
         break;
     }
     uintptr_t key = ip - !exact;
