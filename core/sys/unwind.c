@@ -2,7 +2,9 @@
  * unwinder. The rule of a pc is found through its module's .eh_frame_hdr
  * (binary search) and .eh_frame (CIE/FDE, the CFA program), then cached in a
  * fixed mmapped table (readers take no lock) so that a pc seen before costs
- * one probe; a module unloaded drops the whole cache. glibc's signal
+ * one probe; rules of the common shape are also kept predecoded in a small
+ * direct-mapped front table that a tight loop (run_fast, skip_fast) steps
+ * on; a module unloaded drops both. glibc's signal
  * trampoline __restore_rt is recognised by its bytes and the walk goes on
  * from the ucontext_t the kernel saved. Memory is read only where it is
  * proved readable: a module's readable segments (CFI, code bytes); this
