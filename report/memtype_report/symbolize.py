@@ -174,10 +174,10 @@ def frames(dump, pcs):
         # A return address points after the call: pc - 1 is inside it.
         offs = sorted({pc - m.base - 1 for pc in mpcs})
         cached = _cache.setdefault((m.path, m.build_id), {})
-        todo = [o for o in offs if o not in cached]
-        if todo:
-            progress.note("symbolizing %d addresses in %s" % (len(todo), _short(m.path)))
-            cached.update(_resolve(m.path, todo))
+        missing = [o for o in offs if o not in cached]
+        if missing:
+            progress.note("symbolizing %d addresses in %s" % (len(missing), _short(m.path)))
+            cached.update(_resolve(m.path, missing))
         got_lines = False
         for pc in mpcs:
             fr = cached.get(pc - m.base - 1)
