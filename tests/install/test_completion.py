@@ -91,8 +91,9 @@ class Completing(unittest.TestCase):
         self.assertEqual(complete("memtype", "report", "--we"), ["--weight"])
 
     def test_choices_of_an_option(self):
-        self.assertEqual(complete("memtype", "report", "--weight", ""),
-                         ["bytes", "allocs", "inuse", "leaks"])
+        weight = next(a for a in PARSERS["report"]._actions if "--weight" in a.option_strings)
+        self.assertIn("leaks", weight.choices)
+        self.assertEqual(complete("memtype", "report", "--weight", ""), list(weight.choices))
         self.assertEqual(complete("memtype", "report", "--weight", "=", "in"), ["inuse"])
         self.assertEqual(complete("memtype", "report", "--sort", "r"), ["requests"])
 
