@@ -232,10 +232,16 @@ static void miss(unsigned type, int why) {
 /* Where a block of n bytes starts, its end flush with its last data page's
  * end: aligned to the largest power of two dividing n, up to 16 (GWP-ASan's
  * rule: a 24-byte block is 8-aligned, a 100-byte one 4-aligned, so that the
- * first byte past any block is on the guard page), or to the alignment asked
- * for (memalign and its kin, aligned operator new) when that is larger. */
+ * first byte past it is on the guard page), but at least 4: CPython
+ * (PYTHONMALLOC=malloc) stops at start with 1-aligned blocks ("error
+ * reading frozen getpath.py"), so a block of odd size keeps up to 3 bytes
+ * before its guard page, patterned and checked at free. The alignment
+ * asked for (memalign and its kin, aligned operator new) wins when larger. */
+#define GUARD_MIN_ALIGN 4
 static uintptr_t flush_start(uintptr_t end, size_t n, size_t align) {
   size_t natural = n == 0 ? MT_MIN_ALIGN : n & -n;
+  if (natural < GUARD_MIN_ALIGN)
+    natural = GUARD_MIN_ALIGN;
   if (natural > MT_MIN_ALIGN)
     natural = MT_MIN_ALIGN;
   if (align < natural)

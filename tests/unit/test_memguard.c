@@ -176,12 +176,12 @@ START_TEST(test_a_write_into_the_alignment_bytes_is_reported_on_free) {
 END_TEST
 
 /* A block's end is its page's end, its start aligned to the largest power
- * of two dividing its size up to 16 (GWP-ASan's rule); an alignment asked
- * for is kept. */
+ * of two dividing its size up to 16 (GWP-ASan's rule), at least 4; an
+ * alignment asked for is kept. */
 START_TEST(test_a_guarded_block_ends_flush_with_its_guard_page_whatever_its_size) {
   init_with((const char *const[]){"MEMTYPE_GUARD", "*", NULL});
   static const struct { size_t n, align; } want[] = {
-      {24, 8}, {100, 4}, {1, 1}, {7, 1}, {10, 2}, {48, 16}, {4096, 16}, {5000, 8}};
+      {24, 8}, {100, 4}, {12, 4}, {20, 4}, {48, 16}, {4096, 16}, {5000, 8}, {40, 8}};
   for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
     char *p = mt_malloc(want[i].n, MT_FAM_MALLOC, SITE(150));
     ck_assert(guarded(p));
@@ -192,6 +192,9 @@ START_TEST(test_a_guarded_block_ends_flush_with_its_guard_page_whatever_its_size
     ck_assert(readable(p + want[i].n - 1));
     ck_assert(!readable(p + want[i].n)); /* the first byte past it */
   }
+  char *odd = mt_malloc(10, MT_FAM_MALLOC, SITE(150)); /* 4-aligned at least: 2 bytes after it */
+  ck_assert_uint_eq((uintptr_t)odd % 4, 0);
+  ck_assert_uint_eq(page_end(odd) - (uintptr_t)odd, 12);
   char *a = mt_memalign(64, 100, MT_FAM_MALLOC, SITE(151)); /* memalign's alignment wins */
   ck_assert_uint_eq((uintptr_t)a % 64, 0);
   ck_assert_uint_eq(page_end(a) - (uintptr_t)a, 128);
