@@ -314,6 +314,7 @@ static void overflow(void) {
   volatile char *p = mt_malloc(64, MT_FAM_MALLOC, SITE(161));
   p[64] = 1;
 }
+enum { OVERFLOW_LINE = __LINE__ - 2 }; /* the faulting store's */
 
 static void after_free(void) {
   volatile char *p = mt_malloc(64, MT_FAM_MALLOC, SITE(177));
@@ -358,6 +359,13 @@ START_TEST(test_a_touch_of_the_guard_page_is_reported_and_ends_the_process) {
   ck_assert_ptr_nonnull(strstr(out, "(0 bytes after a 64-byte block of type site_anchor+0xa1 (test_memguard))"));
   ck_assert_ptr_nonnull(strstr(out, "memtype will now exit with status 42"));
   ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+  /* the access's frame names its source line (core/sys/lines.c) */
+  char frame[64];
+  snprintf(frame, sizeof(frame), "in overflow+0x");
+  char *f0 = strstr(out, "    #0 ");
+  ck_assert_ptr_nonnull(f0);
+  snprintf(frame, sizeof(frame), "(test_memguard.c:%d)\n", (int)OVERFLOW_LINE);
+  ck_assert_msg(strstr(f0, frame) != NULL && strstr(f0, frame) < strstr(f0, "    #1 "), "%s", out);
 }
 END_TEST
 
