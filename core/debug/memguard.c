@@ -4,7 +4,7 @@
  * FIFO, same size first). page_blk[] maps every page of a run, guards
  * included, to its block, so free() and the fault handler find it in O(1)
  * without a lock. Two methods (MEMTYPE_GUARD_METHOD, probed once):
- *   madvise   the region opens read-write in large chunks (one mapping) and
+ *   madvise   the region opens read-write run by run (one mapping) and
  *             every run ends in a guard page installed once with
  *             MADV_GUARD_INSTALL, kept for good; a run's data pages are
  *             guarded too while its block waits in the FIFO. A recycled run
@@ -39,9 +39,6 @@
 #define USABLE_PAGES (REGION_PAGES - 2 * BALLAST)
 
 enum { SIDE_AFTER = 0, SIDE_BEFORE = 1, SIDE_AROUND = 2 };
-/* madvise: the region opens this many pages at a time (64 MiB; address
- * space only, pages come on first touch). */
-#define CHUNK_PAGES ((size_t)16384)
 
 MT_HIDDEN bool mt_guard_on;
 MT_HIDDEN bool mt_guard_sampling_only;
@@ -70,7 +67,7 @@ static uint8_t chosen[MT_MAX_TYPES];     /* MEMTYPE_GUARD cache (site.c) */
 static uint64_t miss_why[MT_GUARD_MISS_REASONS]; /* misses by reason (all types) */
 static int side;
 static int method;                       /* MT_GUARD_METHOD_* */
-static size_t opened;                    /* madvise: pages [1, opened) are read-write */
+static size_t opened;                    /* madvise: pages [1, opened) are read-write (runs made) */
 
 /* ---- set-up --------------------------------------------------------------- */
 
@@ -96,14 +93,14 @@ void mt_guard_init(void) {
   if (strcmp(mt_opt.guard_method, "mprotect") != 0) {
     /* The probe: the first chunk opened, a guard installed on its first page
      * and removed. Page 0 stays closed: the first run's guard before it. */
-    opened = 1 + CHUNK_PAGES;
-    if (mt_os_open_pages(r + MT_PAGE_SIZE, CHUNK_PAGES << MT_PAGE_SHIFT) &&
+    opened = 2;
+    if (mt_os_open_pages(r + MT_PAGE_SIZE, MT_PAGE_SIZE) &&
         mt_os_guard_install(r + MT_PAGE_SIZE, MT_PAGE_SIZE) &&
         mt_os_guard_remove(r + MT_PAGE_SIZE, MT_PAGE_SIZE)) {
       method = MT_GUARD_METHOD_MADVISE;
       bump = 1;
     } else {
-      mt_os_protect(r + MT_PAGE_SIZE, CHUNK_PAGES << MT_PAGE_SHIFT, false);
+      mt_os_protect(r + MT_PAGE_SIZE, MT_PAGE_SIZE, false);
       opened = 0;
       if (!strcmp(mt_opt.guard_method, "madvise"))
         mt_warn("MEMTYPE_GUARD_METHOD=madvise: this kernel has no MADV_GUARD_INSTALL "
@@ -136,10 +133,11 @@ static mt_guard_blk_t *take_run_locked(size_t npages) {
     return NULL;
   if (method == MT_GUARD_METHOD_MADVISE) {
     uintptr_t at = region + (bump << MT_PAGE_SHIFT);
+    /* The mapping grows by the new run (mprotect extends the read-write
+     * mapping before it: no split); the pages never used stay closed, so a
+     * wild access past the last run still faults. */
     if (bump + npages > opened) {
-      size_t to = bump + npages > opened + CHUNK_PAGES ? bump + npages : opened + CHUNK_PAGES;
-      if (to > USABLE_PAGES)
-        to = USABLE_PAGES;
+      size_t to = bump + npages;
       if (!mt_os_open_pages(region + (opened << MT_PAGE_SHIFT), (to - opened) << MT_PAGE_SHIFT))
         return NULL;
       opened = to;

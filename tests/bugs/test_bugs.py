@@ -463,7 +463,7 @@ class Guard(unittest.TestCase):
                 frames = section(r.stderr, "detected at")
                 self.assertEqual(frames[:2], ["read_past", "main"], r.stderr)
                 self.assertRegex(r.stderr, r"(?m)^    #0 0x[0-9a-f]+ in read_past\+0x[0-9a-f]+ "
-                                           r"\(guard\)$")
+                                           r"\(guard\.c:\d+\)$")  # the access frame: its source line
                 detected = r.stderr.split("detected at:")[1].split("block allocated at:")[0]
                 self.assertNotIn("__restore_rt", detected)
                 self.assertNotIn("libmemtype", detected)
