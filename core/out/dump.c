@@ -667,7 +667,7 @@ static void guard_section(unsigned ntypes) {
   put64(mt_guard_pages_live());
   put64(mt_guard_budget_pages());
   put32(n);
-  put32(0);
+  put32((uint32_t)mt_guard_method()); /* MT_DUMP_GUARD_METHODS */
   RECORD_END(head, MT_DUMP_GUARD_HEADER);
   for (unsigned t = 0, done = 0; t < ntypes && done < n; t++) {
     uint64_t g = mt_guard_count(t), m = mt_guard_misses(t);

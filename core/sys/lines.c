@@ -187,7 +187,26 @@ static bool read_entries_v5(rd_t *r, const image_t *im, bool dwarf64, bool files
 typedef struct out_s {
   mt_line_t *v; /* NULL while counting */
   uint32_t n, cap;
+  /* mt_lines_lookup: the row covering `q` (the last at or before it in its
+   * sequence), its file and line */
+  bool want, found;
+  uint64_t q, best;
+  mt_line_t at;
+  unsigned line;
 } out_t;
+
+/* The file of a row, as emit() names it; false when the table has none. */
+static bool file_of(const unit_t *u, uint64_t file, bool v5, const char **dir, const char **name) {
+  uint64_t i = v5 ? file : file - 1;
+  if (i >= u->nfiles || u->files[i] == NULL)
+    return false;
+  *name = u->files[i];
+  uint32_t d = u->file_dir[i];
+  if (!v5)
+    d = d ? d - 1 : MAX_DIRS;
+  *dir = d < u->ndirs ? u->dirs[d] : NULL;
+  return true;
+}
 
 static void emit(out_t *o, uint64_t addr, const unit_t *u, uint64_t file, bool v5) {
   uint64_t i = v5 ? file : file - 1; /* before v5, files count from 1 */
@@ -263,13 +282,19 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
   }
   r.p = prog;
   uint64_t addr = 0, file = 1, last_file = (uint64_t)-2;
+  int64_t line = 1;
+  /* mt_lines_lookup: the previous row of this sequence */
+  bool have_prev = false;
+  uint64_t prev_addr = 0, prev_file = 0;
+  int64_t prev_line = 0;
   bool v5 = version >= 5;
   while (r.p < r.end && !r.bad) {
     unsigned op = (unsigned)rd_u(&r, 1);
-    bool row = false;
+    bool row = false, end_seq = false;
     if (op >= opcode_base) {
       unsigned adj = op - opcode_base;
       addr += (uint64_t)(adj / line_range) * min_len;
+      line += line_base + (int)(adj % line_range);
       row = true;
     } else if (op == 0) {
       uint64_t elen = rd_uleb(&r);
@@ -278,8 +303,18 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
       const unsigned char *next = r.p + elen;
       unsigned sub = (unsigned)rd_u(&r, 1);
       if (sub == 1) { /* end_sequence */
-        emit(o, addr, u, (uint64_t)-1, v5);
-        addr = 0, file = 1, last_file = (uint64_t)-2;
+        end_seq = true;
+        if (o->want && have_prev && prev_addr <= o->q && addr > o->q &&
+            (!o->found || prev_addr >= o->best) &&
+            file_of(u, prev_file, v5, &o->at.dir, &o->at.name)) {
+          o->found = true;
+          o->best = prev_addr;
+          o->line = prev_line > 0 ? (unsigned)prev_line : 0;
+        }
+        have_prev = false;
+        if (!o->want)
+          emit(o, addr, u, (uint64_t)-1, v5);
+        addr = 0, file = 1, last_file = (uint64_t)-2, line = 1;
       } else if (sub == 2) { /* set_address */
         addr = rd_u(&r, elen - 1 >= 8 ? 8 : (unsigned)(elen - 1));
       }
@@ -288,7 +323,7 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
       switch (op) {
       case 1: row = true; break;                          /* copy */
       case 2: addr += rd_uleb(&r) * min_len; break;       /* advance_pc */
-      case 3: rd_sleb(&r); break;                         /* advance_line */
+      case 3: line += rd_sleb(&r); break;                 /* advance_line */
       case 4: file = rd_uleb(&r); break;                  /* set_file */
       case 8: addr += (uint64_t)((255 - opcode_base) / line_range) * min_len; break;
       case 9: addr += rd_u(&r, 2); break;                 /* fixed_advance_pc */
@@ -297,7 +332,19 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
           rd_uleb(&r);
       }
     }
-    (void)line_base;
+    if (o->want) {
+      if (row && !end_seq) {
+        if (have_prev && prev_addr <= o->q && addr > o->q && (!o->found || prev_addr >= o->best) &&
+            file_of(u, prev_file, v5, &o->at.dir, &o->at.name)) {
+          o->found = true;
+          o->best = prev_addr;
+          o->line = prev_line > 0 ? (unsigned)prev_line : 0;
+        }
+        have_prev = true;
+        prev_addr = addr, prev_file = file, prev_line = line;
+      }
+      continue;
+    }
     if (row && file != last_file) {
       emit(o, addr, u, file, v5);
       last_file = file;
@@ -323,7 +370,8 @@ mt_line_t *mt_lines_index(const unsigned char *elf, size_t size, uint32_t *n) {
   unit_t *u = mt_arena_alloc(sizeof(unit_t)); /* 50 KiB: not on the stack */
   if (u == NULL)
     return NULL;
-  out_t o = {NULL, 0, 0};
+  out_t o;
+  memset(&o, 0, sizeof(o));
   run_all(&im, &o, u);
   if (o.n == 0)
     return NULL;
@@ -339,6 +387,27 @@ mt_line_t *mt_lines_index(const unsigned char *elf, size_t size, uint32_t *n) {
   mt_sort(o.v, count, sizeof(*o.v), line_before);
   *n = count;
   return o.v;
+}
+
+bool mt_lines_lookup(const unsigned char *elf, size_t size, uint64_t addr, mt_line_t *at,
+                     unsigned *line) {
+  image_t im;
+  static unit_t *u; /* 50 KiB, kept: the caller (symtab.c) holds its lock */
+  if (!find_sections(elf, size, &im))
+    return false;
+  if (u == NULL && (u = mt_arena_alloc(sizeof(unit_t))) == NULL)
+    return false;
+  out_t o;
+  memset(&o, 0, sizeof(o));
+  o.want = true;
+  o.q = addr;
+  run_all(&im, &o, u);
+  if (!o.found)
+    return false;
+  *at = o.at;
+  at->addr = o.best;
+  *line = o.line;
+  return true;
 }
 
 const mt_line_t *mt_lines_find(const mt_line_t *index, uint32_t n, uint64_t addr) {

@@ -245,3 +245,33 @@ bool mt_symtab_file(uintptr_t pc, char *buf, size_t len) {
   mt_unlock(&lock);
   return found;
 }
+
+bool mt_symtab_line(uintptr_t pc, char *buf, size_t len) {
+  if (len == 0 || !enter())
+    return false;
+  table_t *t = table_for(pc);
+  mt_line_t at;
+  unsigned line = 0;
+  bool found = false;
+  if (t && ((t->image && mt_lines_lookup(t->image, t->image_size, pc - t->bias, &at, &line)) ||
+            (t->debug && mt_lines_lookup(t->debug, t->debug_size, pc - t->bias, &at, &line)))) {
+    /* The file's own name: a report line stays short; memtype report
+     * gives the whole path. */
+    const char *base = strrchr(at.name, '/');
+    base = base ? base + 1 : at.name;
+    char num[12];
+    size_t nl = 0, bl = strlen(base);
+    for (unsigned v = line; v && nl < sizeof(num); v /= 10)
+      num[nl++] = (char)('0' + v % 10);
+    if (line > 0 && bl + 1 + nl < len) {
+      memcpy(buf, base, bl);
+      buf[bl] = ':';
+      for (size_t i = 0; i < nl; i++)
+        buf[bl + 1 + i] = num[nl - 1 - i];
+      buf[bl + 1 + nl] = '\0';
+      found = true;
+    }
+  }
+  mt_unlock(&lock);
+  return found;
+}

@@ -17,6 +17,7 @@
 #include "lock.h"
 #include "modules.h"
 #include "site.h"
+#include "symtab.h"
 #include "unwind.h"
 
 const char *const mt_error_names[MT_ERR_COUNT] = {
@@ -412,14 +413,33 @@ static bool seen_before(uintptr_t block) {
   return false; /* full: report again rather than stay silent */
 }
 
-/* "  <what>:" then the frames; nothing when there are none. */
+/* "  <what>:" then the frames; nothing when there are none. at_fault: frame
+ * #0 is a faulting instruction (not a return address), shown with its
+ * source line when the module has line tables: "(file.c:57)". */
 static size_t put_stack(char *buf, size_t len, const char *what, const uintptr_t *pcs,
-                        unsigned n) {
+                        unsigned n, bool at_fault) {
   if (n == 0)
     return 0;
   size_t pos = mt_snprintf(buf, len, "  %s:\n", what);
-  for (unsigned f = 0; f < n && pos < len; f++)
-    pos += mt_report_frame(buf + pos, len - pos, f, pcs[f]);
+  for (unsigned f = 0; f < n && pos < len; f++) {
+    size_t k = mt_report_frame(buf + pos, len - pos, f, pcs[f]);
+    char line[160];
+    const char *func, *module;
+    /* "(module)\n" at the frame's end becomes "(file.c:57)\n" */
+    if (f == 0 && at_fault && k > 3 && buf[pos + k - 2] == ')' &&
+        mt_symbol(pcs[0], &func, &module) && func && mt_symtab_line(pcs[0], line, sizeof(line))) {
+      char *open = NULL;
+      for (size_t i = pos + k - 2; i > pos; i--)
+        if (buf[i] == '(') {
+          open = buf + i;
+          break;
+        }
+      if (open)
+        k = (size_t)(open - (buf + pos)) +
+            mt_snprintf(open, len - (size_t)(open - buf), "(%s)\n", line);
+    }
+    pos += k;
+  }
   return pos;
 }
 
@@ -549,24 +569,25 @@ void mt_report(const mt_err_t *e) {
   mt_os_thread_name(tname, sizeof(tname));
   pos += mt_snprintf(buf + pos, len - pos, "  thread %ld (%s) of process %d (%s)\n",
                      me, tname, mt_os_getpid(), mt_os_progname());
-  pos += put_stack(buf + pos, len - pos, "detected at", here, nhere);
+  pos += put_stack(buf + pos, len - pos, "detected at", here, nhere,
+                   e->uc && nhere && here[0] == mt_os_fault_pc(e->uc));
   uintptr_t frames[MT_DEPOT_MAX_FRAMES];
   unsigned nf = e->block ? mt_depot_get(e->alloc_stack, frames, MT_DEPOT_MAX_FRAMES) : 0;
   if (nf) {
-    pos += put_stack(buf + pos, len - pos, "block allocated at", frames, nf);
+    pos += put_stack(buf + pos, len - pos, "block allocated at", frames, nf, false);
   } else if (e->block && e->type >= 0) {
     unsigned na = mt_site_stack((unsigned)e->type, frames, MT_MAX_DEPTH);
     const char *name = mt_site_name((unsigned)e->type);
     if (na)
-      pos += put_stack(buf + pos, len - pos, "block allocated at", frames, na);
+      pos += put_stack(buf + pos, len - pos, "block allocated at", frames, na, false);
     else if (name && pos < len)
       pos += mt_snprintf(buf + pos, len - pos, "  block allocated as type %s\n", name);
   }
   nf = e->block ? mt_depot_get(e->free_stack, frames, MT_DEPOT_MAX_FRAMES) : 0;
   if (nf)
-    pos += put_stack(buf + pos, len - pos, "block freed at", frames, nf);
+    pos += put_stack(buf + pos, len - pos, "block freed at", frames, nf, false);
   else if (e->free_pc)
-    pos += put_stack(buf + pos, len - pos, "block freed at", &e->free_pc, 1);
+    pos += put_stack(buf + pos, len - pos, "block freed at", &e->free_pc, 1, false);
   if (pos < len) {
     if (e->fatal_sig)
       pos += mt_snprintf(buf + pos, len - pos,

@@ -46,6 +46,7 @@ LEAK_FACTS = "QQ"
 LEAK_RECORD = "QQQII"
 GUARD_HEADER = "QQII"
 GUARD_RECORD = "IIQQ"
+GUARD_METHODS = {1: "mprotect", 2: "madvise"}   # GUARD's method (1.8; 0 before)
 WASTE_LARGE = "QQQ"
 INHERITED_RECORD = "IIQQ"
 ENDING_RECORD = "IiII"
@@ -282,6 +283,7 @@ class Dump:
     guard: object = None      # {type id: (guarded, misses)} when memguard was on
     guard_pages: int = 0      # guarded pages live when the dump was written
     guard_budget: int = 0     # memguard's budget in pages
+    guard_method: str = ""    # how guard pages were made (1.8 on): mprotect, madvise
     waste: object = None      # Waste (format 1.3 on), else None
     ending: object = None     # Ending (format 1.4 on), else None
     run: str = ""             # MEMTYPE_RUN, the run that wrote it (format 1.6 on)
@@ -289,6 +291,13 @@ class Dump:
     timeline: list = field(default_factory=list)   # Snapshot, oldest first (1.8 on)
     timeline_top: int = 0     # types kept per snapshot
     timeline_spacing_ns: int = 0
+
+    def guard_coverage(self):
+        """(allocations guarded, all allocations) of a dump with a GUARD
+        section, else None."""
+        if self.guard is None:
+            return None
+        return (sum(g for g, _ in self.guard.values()), sum(t.allocs for t in self.types))
 
     def class_names(self, bitmap):
         out = []
@@ -437,7 +446,8 @@ def parse(data, path="<bytes>"):
         elif tag == TAG_LEAKS:
             _leaks(c, d)
         elif tag == TAG_GUARD:
-            d.guard_pages, d.guard_budget, n, _ = c.u(GUARD_HEADER, "guard counts")
+            d.guard_pages, d.guard_budget, n, method = c.u(GUARD_HEADER, "guard counts")
+            d.guard_method = GUARD_METHODS.get(method, "") if minor >= 8 else ""
             d.guard = {}
             for _ in range(n):
                 tid, _, g, m = c.u(GUARD_RECORD, "guard record")

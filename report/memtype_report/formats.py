@@ -81,7 +81,9 @@ def to_json(dumps, no_symbolize=False):
                                        "blocks": r.blocks, "sample": r.sample}
                                       for r in d.leaks.records]}
         if d.guard is not None:
-            p["guard"] = {"pages_live": d.guard_pages, "budget_pages": d.guard_budget}
+            g, n = d.guard_coverage()
+            p["guard"] = {"pages_live": d.guard_pages, "budget_pages": d.guard_budget,
+                          "guarded": g, "allocations": n, "method": d.guard_method or None}
         p["waste"] = None
         if d.waste is not None:
             table, large = waste_rows([d])

@@ -57,6 +57,10 @@ int main(void) {
 #define EXTRA(name, off, text) [off] = text,
       MT_DUMP_CLASS_EXTRA(EXTRA)};
   strings("class_extra", extra, MT_DUMP_CLASS_EXTRAS, ",");
+  printf("  \"guard_methods\": {");
+#define METHOD(name, value, text) printf("%s\"%d\": \"%s\"", (value) > 1 ? ", " : "", value, text);
+  MT_DUMP_GUARD_METHODS(METHOD)
+  printf("},\n");
   strings("error_kinds", mt_error_names, MT_ERR_COUNT, ",");
   strings("leak_kinds", mt_leak_kind_names, MT_DUMP_LEAK_KINDS, "");
   printf("}\n");

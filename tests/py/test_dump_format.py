@@ -119,6 +119,9 @@ class Names(unittest.TestCase):
     def test_leak_kinds_are_numbered_as_the_core_numbers_them(self):
         self.assertEqual(dump.LEAK_KINDS, tuple(C["leak_kinds"]))
 
+    def test_guard_methods_are_numbered_as_the_writer_numbers_them(self):
+        self.assertEqual(dump.GUARD_METHODS, {int(k): v for k, v in C["guard_methods"].items()})
+
 
 if __name__ == "__main__":
     unittest.main()

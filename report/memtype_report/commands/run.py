@@ -370,6 +370,15 @@ def run_summary(output, started, glob, log="", said_why=False, run_id="", run_di
         "leaks: " + ", ".join("%s %d bytes in %d blocks" % (k, b, n) for k, (b, n) in lost.items())
         if lost else "no leaks"), file=out)
     print(endings_line(dumps, extra), file=out)
+    guard = [d for d in dumps if d.guard is not None]
+    if guard:
+        # Coverage: the share of the run's allocations placed on guard pages.
+        g = sum(d.guard_coverage()[0] for d in guard)
+        n = sum(d.guard_coverage()[1] for d in guard)
+        methods = sorted({d.guard_method for d in guard if d.guard_method})
+        print("memtype: guard pages: %d of %d allocations guarded (%.1f%%)%s" % (
+            g, n, 100.0 * g / n if n else 0.0,
+            "; made by " + " and ".join(methods) if methods else ""), file=out)
     if labels:
         print("memtype: most memory in use at exit: " + "; ".join(labels), file=out)
     here = os.getcwd() + os.sep
