@@ -17,6 +17,7 @@
 #include "lock.h"
 #include "modules.h"
 #include "site.h"
+#include "symtab.h"
 #include "unwind.h"
 
 const char *const mt_error_names[MT_ERR_COUNT] = {
@@ -327,13 +328,30 @@ void mt_report_type_name(unsigned type, char *buf, size_t len) {
   }
 }
 
-size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc) {
+size_t mt_report_frame_at(char *buf, size_t len, unsigned i, uintptr_t pc, bool is_return) {
   char where[512];
-  mt_report_pc(where, sizeof(where), pc);
+  size_t n = mt_report_pc(where, sizeof(where), pc);
   /* Without a symbol the address is already in `where`. */
   if (where[0] == '0' && where[1] == 'x')
     return mt_snprintf(buf, len, "    #%u %s\n", i, where);
+  /* With a line table, the source line in place of the module:
+   * "main+0x2a (buggy.c:25)", the file by its base name as memtype report
+   * shows it (the line tables were read in process: symtab.c, lines.c). */
+  char file[512];
+  unsigned line = 0;
+  if (n > 0 && where[n - 1] == ')' && mt_symtab_line(pc, is_return, file, sizeof(file), &line) &&
+      line > 0) {
+    char *open = strrchr(where, '(');
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    if (open)
+      mt_snprintf(open, sizeof(where) - (size_t)(open - where), "(%s:%u)", base, line);
+  }
   return mt_snprintf(buf, len, "    #%u %p in %s\n", i, (void *)pc, where);
+}
+
+size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc) {
+  return mt_report_frame_at(buf, len, i, pc, true);
 }
 
 /* ---- the reporter -------------------------------------------------------- */
@@ -412,14 +430,15 @@ static bool seen_before(uintptr_t block) {
   return false; /* full: report again rather than stay silent */
 }
 
-/* "  <what>:" then the frames; nothing when there are none. */
+/* "  <what>:" then the frames; nothing when there are none. fault: frame
+ * #0 is a faulting instruction's own address, not a return address. */
 static size_t put_stack(char *buf, size_t len, const char *what, const uintptr_t *pcs,
-                        unsigned n) {
+                        unsigned n, bool fault) {
   if (n == 0)
     return 0;
   size_t pos = mt_snprintf(buf, len, "  %s:\n", what);
   for (unsigned f = 0; f < n && pos < len; f++)
-    pos += mt_report_frame(buf + pos, len - pos, f, pcs[f]);
+    pos += mt_report_frame_at(buf + pos, len - pos, f, pcs[f], !(fault && f == 0));
   return pos;
 }
 
@@ -549,24 +568,24 @@ void mt_report(const mt_err_t *e) {
   mt_os_thread_name(tname, sizeof(tname));
   pos += mt_snprintf(buf + pos, len - pos, "  thread %ld (%s) of process %d (%s)\n",
                      me, tname, mt_os_getpid(), mt_os_progname());
-  pos += put_stack(buf + pos, len - pos, "detected at", here, nhere);
+  pos += put_stack(buf + pos, len - pos, "detected at", here, nhere, e->uc != NULL);
   uintptr_t frames[MT_DEPOT_MAX_FRAMES];
   unsigned nf = e->block ? mt_depot_get(e->alloc_stack, frames, MT_DEPOT_MAX_FRAMES) : 0;
   if (nf) {
-    pos += put_stack(buf + pos, len - pos, "block allocated at", frames, nf);
+    pos += put_stack(buf + pos, len - pos, "block allocated at", frames, nf, false);
   } else if (e->block && e->type >= 0) {
     unsigned na = mt_site_stack((unsigned)e->type, frames, MT_MAX_DEPTH);
     const char *name = mt_site_name((unsigned)e->type);
     if (na)
-      pos += put_stack(buf + pos, len - pos, "block allocated at", frames, na);
+      pos += put_stack(buf + pos, len - pos, "block allocated at", frames, na, false);
     else if (name && pos < len)
       pos += mt_snprintf(buf + pos, len - pos, "  block allocated as type %s\n", name);
   }
   nf = e->block ? mt_depot_get(e->free_stack, frames, MT_DEPOT_MAX_FRAMES) : 0;
   if (nf)
-    pos += put_stack(buf + pos, len - pos, "block freed at", frames, nf);
+    pos += put_stack(buf + pos, len - pos, "block freed at", frames, nf, false);
   else if (e->free_pc)
-    pos += put_stack(buf + pos, len - pos, "block freed at", &e->free_pc, 1);
+    pos += put_stack(buf + pos, len - pos, "block freed at", &e->free_pc, 1, false);
   if (pos < len) {
     if (e->fatal_sig)
       pos += mt_snprintf(buf + pos, len - pos,
