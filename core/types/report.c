@@ -388,16 +388,20 @@ unsigned mt_report_user_stack(uintptr_t *out, unsigned max) {
  * signal frame shows it right after the trampoline); failing that, the
  * faulting pc alone. Any other error: the caller's stack without memtype's
  * frames. */
-static unsigned error_stack(const mt_err_t *e, uintptr_t *out, unsigned max) {
+static unsigned error_stack(const mt_err_t *e, uintptr_t *out, unsigned max, bool *fault_pc) {
+  *fault_pc = false;
   if (e->uc == NULL)
     return mt_report_user_stack(out, max);
   unsigned n = mt_unwind_capture_context(out, max, e->uc);
-  if (n > 0)
+  if (n > 0) {
+    *fault_pc = true;
     return n;
+  }
   uintptr_t pc = mt_os_fault_pc(e->uc), all[48];
   unsigned na = mt_report_user_stack(all, 48), i = 0, k = 0;
   if (pc == 0)
     return mt_report_user_stack(out, max);
+  *fault_pc = true;
   while (i < na && all[i] != pc)
     i++;
   if (i == na) {
@@ -459,7 +463,7 @@ static size_t put_window(char *buf, size_t len, const mt_err_t *e) {
   return pos;
 }
 
-static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
+static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n, bool fault_pc) {
   static uint64_t nseq;
   uint64_t seq = __atomic_add_fetch(&nseq, 1, __ATOMIC_RELAXED);
   mt_err_event_t *v = &events[(seq - 1) % MT_ERR_EVENTS];
@@ -475,6 +479,7 @@ static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
   v->type = e->block ? e->type : -1;
   v->kind = (uint8_t)e->kind;
   v->access = (uint8_t)e->access;
+  v->flags = fault_pc && n ? MT_ERR_EVENT_FAULT_PC : 0;
   v->nframes = (uint8_t)(n > MT_EVENT_FRAMES ? MT_EVENT_FRAMES : n);
   for (unsigned f = 0; f < MT_EVENT_FRAMES; f++)
     v->frames[f] = f < n ? pcs[f] : 0;
@@ -530,7 +535,8 @@ void mt_report(const mt_err_t *e) {
   static char shared[16384]; /* three stacks of up to 16 frames with file:line */
   char own[2048];
   uintptr_t here[16];
-  unsigned nhere = error_stack(e, here, 16);
+  bool fault_pc;
+  unsigned nhere = error_stack(e, here, 16, &fault_pc);
   long me = mt_os_gettid();
   int entered = report_enter(me, 100000);
   bool locked = entered == REPORT_LOCKED;
@@ -568,7 +574,7 @@ void mt_report(const mt_err_t *e) {
   mt_os_thread_name(tname, sizeof(tname));
   pos += mt_snprintf(buf + pos, len - pos, "  thread %ld (%s) of process %d (%s)\n",
                      me, tname, mt_os_getpid(), mt_os_progname());
-  pos += put_stack(buf + pos, len - pos, "detected at", here, nhere, e->uc != NULL);
+  pos += put_stack(buf + pos, len - pos, "detected at", here, nhere, fault_pc);
   uintptr_t frames[MT_DEPOT_MAX_FRAMES];
   unsigned nf = e->block ? mt_depot_get(e->alloc_stack, frames, MT_DEPOT_MAX_FRAMES) : 0;
   if (nf) {
@@ -605,7 +611,7 @@ void mt_report(const mt_err_t *e) {
   if (pos < len)
     pos += mt_snprintf(buf + pos, len - pos, "%s", rule);
   sink(buf, pos < len ? pos : len - 1);
-  record(e, here, nhere);
+  record(e, here, nhere, fault_pc);
   report_leave(locked);
   if (e->fatal_sig) {
     mt_life_set_ending(MT_END_SIGNALED, 0, e->fatal_sig, MT_VIA_CRASH);

@@ -119,11 +119,14 @@ typedef struct mt_err_event_s {
   uint64_t addr, block, size, free_pc;
   uint32_t tid;
   int32_t type;
-  uint8_t kind, access, nframes, reserved;
+  uint8_t kind, access, nframes, flags; /* flags: MT_ERR_EVENT_FAULT_PC */
   uint64_t frames[MT_EVENT_FRAMES]; /* where it was detected, memtype's frames left out */
   uint32_t alloc_stack, free_stack; /* the block's stacks in the depot (depot.h), 0 = none */
 } mt_err_event_t;
 #define MT_ERR_EVENTS 256
+/* An event's frames[0] is a faulting instruction's own address, not a return
+ * address (written to the dump as its MT_DUMP_ERROR_FAULT_PC). */
+#define MT_ERR_EVENT_FAULT_PC 1u
 /* The ring of the latest errors (check seq); the total reported. */
 const mt_err_event_t *mt_report_events(void);
 
