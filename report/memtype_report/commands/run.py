@@ -304,6 +304,21 @@ def run_dumps(output, glob, run_id, started):
 RUN_REPORTS = 4  # processes whose full reports `memtype run` prints at the end
 
 
+def symbolize_all(d):
+    """Every address the end of the run shows for dump d (its errors' and
+    leaks' stacks, its types' call sites), symbolized in one batch per
+    module, so that the reports and the summary that follow find them
+    cached: one symbolizer process per module, not one per report (each
+    loads the module's debug information again, a second or more for libc)."""
+    pcs = {pc for t in d.types for pc in t.pcs}
+    for e in d.errors:
+        pcs.update(e.sym_frames + [e.free_pc] + e.alloc_stack + e.free_stack)
+    for r in (d.leaks.records if d.leaks else []):
+        pcs.update(r.stack)
+    pcs.discard(0)
+    symbolize.frames(d, sorted(pcs))
+
+
 def print_run_reports(dumps, out):
     """The full reports of a run, symbolized (file:line, demangled), before
     its summary: the heap errors, then the leaks with their stacks, of the
@@ -313,6 +328,8 @@ def print_run_reports(dumps, out):
     leaky = [d for d in dumps if d.leaks and any(r.kind != "still reachable"
                                                  for r in d.leaks.records)]
     sys.stdout.flush()
+    for d in {id(d): d for d in bad[:RUN_REPORTS] + leaky[:RUN_REPORTS]}.values():
+        symbolize_all(d)
     with contextlib.redirect_stdout(out):
         for what, ds, flag, printer in (
                 ("heap errors", bad, "errors", lambda d: print_errors(errors_of(d))),
