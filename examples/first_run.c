@@ -35,11 +35,21 @@ __attribute__((noinline)) static void log_in(const char *user) {
   s->requests = 1; /* BUG: the session is never closed */
 }
 
+/* Clears the stack below main, where log_in's frame left a copy of the
+ * lost pointer: the leak scan is conservative, and a stale copy there would
+ * keep the session "reachable" on some runs. */
+__attribute__((noinline)) static void wipe_stack(void) {
+  volatile char junk[8192];
+  for (size_t i = 0; i < sizeof(junk); i++)
+    junk[i] = 0;
+}
+
 int main(void) {
   char *title = copy_name("the administrators of the cluster, every day!!!!");
   struct session *alice = open_session("alice");
   struct session *bob = open_session("bob");
   log_in("carol");
+  wipe_stack();
   alice->requests = 3;
   close_session(alice);
   printf("alice made %ld requests\n", alice->requests); /* BUG: read after close */
