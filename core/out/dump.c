@@ -545,7 +545,9 @@ static void errors_section(void) {
     put32((uint32_t)e.type);
     put16(e.kind);
     put16(e.access);
-    put32(e.nframes > MT_DUMP_EVENT_FRAMES ? MT_DUMP_EVENT_FRAMES : e.nframes);
+    put16(e.nframes > MT_DUMP_EVENT_FRAMES ? MT_DUMP_EVENT_FRAMES : e.nframes);
+    _Static_assert(MT_ERR_EVENT_FAULT_PC == MT_DUMP_ERROR_FAULT_PC, "the event's flag is the dump's");
+    put16(e.flags);
     for (unsigned f = 0; f < MT_DUMP_EVENT_FRAMES; f++)
       put64(f < e.nframes ? e.frames[f] : 0);
     RECORD_END(rec, MT_DUMP_ERROR_RECORD);

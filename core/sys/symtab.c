@@ -36,6 +36,7 @@ typedef struct table_s {
   mt_line_t *lines; /* source files by address, built on first use */
   uint32_t nlines;
   bool lines_done;
+  bool lines_in_debug; /* lines indexes the debug file, not the image */
 } table_t;
 
 static table_t tables[MAX_MODULES];
@@ -217,20 +218,22 @@ bool mt_symtab_lookup(uintptr_t pc, const char **name, uintptr_t *start) {
   return found;
 }
 
-bool mt_symtab_file(uintptr_t pc, char *buf, size_t len) {
+/* The source file (and line, when line is not NULL) of code address a. */
+static bool file_line(uintptr_t a, char *buf, size_t len, unsigned *line) {
   if (len == 0 || !enter())
     return false;
-  table_t *t = table_for(pc);
+  table_t *t = table_for(a);
   bool found = false;
   if (t && !t->lines_done) {
     t->lines_done = true;
     if (t->image)
       t->lines = mt_lines_index(t->image, t->image_size, &t->nlines);
-    if (t->lines == NULL && t->debug)
+    if (t->lines == NULL && t->debug) {
       t->lines = mt_lines_index(t->debug, t->debug_size, &t->nlines);
+      t->lines_in_debug = t->lines != NULL;
+    }
   }
-  /* A return address: the call is the byte before it. */
-  const mt_line_t *e = t && t->lines ? mt_lines_find(t->lines, t->nlines, pc - 1 - t->bias) : NULL;
+  const mt_line_t *e = t && t->lines ? mt_lines_find(t->lines, t->nlines, a - t->bias) : NULL;
   if (e) {
     size_t dl = e->dir && e->name[0] != '/' ? strlen(e->dir) : 0, nl = strlen(e->name);
     if (dl + 1 + nl < len) {
@@ -241,37 +244,20 @@ bool mt_symtab_file(uintptr_t pc, char *buf, size_t len) {
       memcpy(buf + dl, e->name, nl + 1);
       found = true;
     }
+    if (found && line)
+      *line = t->lines_in_debug ? mt_lines_line(t->debug, t->debug_size, e, a - t->bias)
+                                : mt_lines_line(t->image, t->image_size, e, a - t->bias);
   }
   mt_unlock(&lock);
   return found;
 }
 
-bool mt_symtab_line(uintptr_t pc, char *buf, size_t len) {
-  if (len == 0 || !enter())
-    return false;
-  table_t *t = table_for(pc);
-  mt_line_t at;
-  unsigned line = 0;
-  bool found = false;
-  if (t && ((t->image && mt_lines_lookup(t->image, t->image_size, pc - t->bias, &at, &line)) ||
-            (t->debug && mt_lines_lookup(t->debug, t->debug_size, pc - t->bias, &at, &line)))) {
-    /* The file's own name: a report line stays short; memtype report
-     * gives the whole path. */
-    const char *base = strrchr(at.name, '/');
-    base = base ? base + 1 : at.name;
-    char num[12];
-    size_t nl = 0, bl = strlen(base);
-    for (unsigned v = line; v && nl < sizeof(num); v /= 10)
-      num[nl++] = (char)('0' + v % 10);
-    if (line > 0 && bl + 1 + nl < len) {
-      memcpy(buf, base, bl);
-      buf[bl] = ':';
-      for (size_t i = 0; i < nl; i++)
-        buf[bl + 1 + i] = num[nl - 1 - i];
-      buf[bl + 1 + nl] = '\0';
-      found = true;
-    }
-  }
-  mt_unlock(&lock);
-  return found;
+/* A return address: the call is the byte before it. */
+bool mt_symtab_file(uintptr_t pc, char *buf, size_t len) {
+  return file_line(pc - 1, buf, len, NULL);
+}
+
+bool mt_symtab_line(uintptr_t pc, bool is_return, char *buf, size_t len, unsigned *line) {
+  *line = 0;
+  return file_line(is_return ? pc - 1 : pc, buf, len, line);
 }

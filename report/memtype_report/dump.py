@@ -40,7 +40,8 @@ STAT_RECORD = "IIQQQQQQ"
 FAILURES_HEADER = "QQQQII"
 FAILURE_FIELDS = "QQQQIHHII"   # then EVENT_FRAMES addresses
 ERRORS_HEADER = "QII"
-ERROR_FIELDS = "QQQQQQIiHHI"   # then EVENT_FRAMES addresses
+ERROR_FIELDS = "QQQQQQIiHHHH"  # then EVENT_FRAMES addresses
+ERROR_FAULT_PC = 1  # ERRORS flags (1.8): frames[0] is the faulting instruction's address
 LEAK_TOTAL = "QQ"              # per leak kind
 LEAK_FACTS = "QQ"
 LEAK_RECORD = "QQQII"
@@ -192,6 +193,16 @@ class ErrorEvent:
     frames: list     # where it was detected, innermost first
     alloc_stack: list = field(default_factory=list)  # the block's allocation stack (1.7 STACKS)
     free_stack: list = field(default_factory=list)   # its free stack (1.7 STACKS)
+    fault_pc: bool = False  # frames[0] is a faulting instruction's own address (1.8)
+
+    @property
+    def sym_frames(self):
+        """frames as the symbolizer takes them: every address is read as a
+        return address (its line is the call's, the byte before it), so a
+        faulting instruction's own address stands as the address after it."""
+        if self.fault_pc and self.frames:
+            return [self.frames[0] + 1] + self.frames[1:]
+        return self.frames
 
 
 LEAK_KINDS = ("definitely lost", "indirectly lost", "possibly lost", "still reachable")
@@ -580,7 +591,8 @@ def _failures(c, d):
 def _errors(c, d):
     d.errors_total, n, _ = c.u(ERRORS_HEADER, "error counts")
     for _ in range(n):
-        seq, t_ns, addr, block, size, free_pc, tid, typ, kind, acc, nfr = c.u(
+        # nframes was 4 bytes before 1.8, whose upper half is now the flags
+        seq, t_ns, addr, block, size, free_pc, tid, typ, kind, acc, nfr, flags = c.u(
             ERROR_FIELDS, "error event")
         frames = c.u("%dQ" % EVENT_FRAMES, "error stack")
         if seq == 0:
@@ -588,7 +600,8 @@ def _errors(c, d):
         d.errors.append(ErrorEvent(seq, t_ns,
                                    ERROR_KINDS[kind] if kind < len(ERROR_KINDS) else str(kind),
                                    ACCESS[acc] if acc < len(ACCESS) else "", addr, block, size,
-                                   typ, tid, free_pc, list(frames[:min(nfr, EVENT_FRAMES)])))
+                                   typ, tid, free_pc, list(frames[:min(nfr, EVENT_FRAMES)]),
+                                   fault_pc=bool(flags & ERROR_FAULT_PC)))
 
 
 def _stacks(c, d):

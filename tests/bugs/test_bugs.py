@@ -462,8 +462,11 @@ class Guard(unittest.TestCase):
                                            r"after a 100-byte block of type make_buf\+")
                 frames = section(r.stderr, "detected at")
                 self.assertEqual(frames[:2], ["read_past", "main"], r.stderr)
+                # the faulting instruction's own line (the read), not a call's
+                line = [n for n, l in enumerate(open(os.path.join(HERE, "guard.c")), 1)
+                        if "return ((const volatile char *)p)[at];" in l]
                 self.assertRegex(r.stderr, r"(?m)^    #0 0x[0-9a-f]+ in read_past\+0x[0-9a-f]+ "
-                                           r"\(guard\.c:\d+\)$")  # the access frame: its source line
+                                           r"\(guard\.c:%d\)$" % line[0])
                 detected = r.stderr.split("detected at:")[1].split("block allocated at:")[0]
                 self.assertNotIn("__restore_rt", detected)
                 self.assertNotIn("libmemtype", detected)

@@ -26,8 +26,8 @@ bool mt_symbol(uintptr_t pc, const char **func, const char **module) {
   return false;
 }
 
-bool mt_symtab_line(uintptr_t pc, char *buf, size_t len) {
-  (void)pc, (void)buf, (void)len;
+bool mt_symtab_line(uintptr_t pc, bool is_return, char *buf, size_t len, unsigned *line) {
+  (void)pc, (void)is_return, (void)buf, (void)len, (void)line;
   unreachable();
   return false;
 }

@@ -53,6 +53,7 @@ int main(void) {
   printf("  \"peak_exact\": %u,\n", MT_DUMP_PEAK_EXACT);
   printf("  \"event_frames\": %u, \"class_words\": %u, \"waste_max\": %u,\n",
          MT_DUMP_EVENT_FRAMES, MT_DUMP_CLASS_WORDS, MT_DUMP_WASTE_MAX);
+  printf("  \"error_fault_pc\": %u,\n", MT_DUMP_ERROR_FAULT_PC);
   static const char *const extra[] = {
 #define EXTRA(name, off, text) [off] = text,
       MT_DUMP_CLASS_EXTRA(EXTRA)};

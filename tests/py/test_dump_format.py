@@ -99,6 +99,7 @@ class Records(unittest.TestCase):
 
     def test_an_event_keeps_the_writers_frame_count(self):
         self.assertEqual(dump.EVENT_FRAMES, C["event_frames"])
+        self.assertEqual(dump.ERROR_FAULT_PC, C["error_fault_pc"])
 
     def test_the_stat_records_class_bitmap_is_the_writers(self):
         # the last fields of a stat record are the bitmap's 64-bit words
