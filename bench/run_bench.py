@@ -70,6 +70,7 @@ TOOLS = {
     # memtype writes its dump at exit (part of what it costs) into the scratch dir.
     "memtype":   Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP}, desc="memtype"),
     "memtype-notype": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_DEPTH": "0"}, desc="memtype MEMTYPE_DEPTH=0 (no call-site types)"),
+    "memtype-d16": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_DEPTH": "16"}, desc="memtype MEMTYPE_DEPTH=16 (a 16-frame stack captured and typed on every allocation)"),
     "memtype-d8": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_DEPTH": "8"}, runs=3, desc="memtype MEMTYPE_DEPTH=8 (stack types)"),
     # Failure injection on, nothing eligible: every call takes the debug path and is
     # checked against the filter; the cost of MEMTYPE_FAILURE_RATE on a program's other types.

@@ -2,7 +2,9 @@
  * unwinder. The rule of a pc is found through its module's .eh_frame_hdr
  * (binary search) and .eh_frame (CIE/FDE, the CFA program), then cached in a
  * fixed mmapped table (readers take no lock) so that a pc seen before costs
- * one probe; a module unloaded drops the whole cache. glibc's signal
+ * one probe; rules of the common shape are also kept predecoded in a small
+ * direct-mapped front table that a tight loop (run_fast, skip_fast) steps
+ * on; a module unloaded drops both. glibc's signal
  * trampoline __restore_rt is recognised by its bytes and the walk goes on
  * from the ucontext_t the kernel saved. Memory is read only where it is
  * proved readable: a module's readable segments (CFI, code bytes); this
@@ -66,6 +68,23 @@ typedef struct slot_s {
   uint64_t val;
 } slot_t;
 static slot_t *cache;
+
+/* The front of the rule cache: direct-mapped by the key's low bits, one
+ * 64-bit word per slot holding the key's other bits (the tag) and the rule,
+ * predecoded, of the commonest shape: the return address at CFA-8, CFA =
+ * rsp or rbp + a 16-bit offset, rbp the same or saved at CFA + a multiple
+ * of 8. A word is written and read whole (relaxed), so a reader sees a
+ * key's exact rule or a miss, never a mix; a collision replaces the word.
+ * 32 KiB in .bss: the hot return addresses of a program stay in cache
+ * lines, where the main table is 1 MiB. Cleared with the main table when
+ * a module is unloaded. */
+#define FRONT_BITS 12
+#define FRONT_SLOTS (1u << FRONT_BITS)
+#define F_TAG_SHIFT 29        /* tag = key >> FRONT_BITS (35 bits: keys < 2^47) */
+#define F_CFA_RBP (1u << 24)  /* CFA = rbp + off, else rsp + off */
+/* bits 0..15: CFA offset (signed), bits 16..23: saved rbp's offset / 8
+ * (signed; 0: rbp the same) */
+static uint64_t front[FRONT_SLOTS];
 static unsigned cache_unloads; /* mt_modules_unloads() its rules were decoded at */
 
 /* Packed rule: CFA = (rsp|rbp) + cfa_off; rip = [CFA + ra_off]; rbp = same
@@ -656,6 +675,8 @@ static void cache_check_unloads(void) {
     return;
   __atomic_store_n(&cache_unloads, now, __ATOMIC_RELEASE);
   slot_t *t = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
+  for (unsigned i = 0; i < FRONT_SLOTS; i++)
+    __atomic_store_n(&front[i], 0, __ATOMIC_RELAXED);
   if (t)
     for (unsigned i = 0; i < CACHE_SLOTS; i++) {
       __atomic_store_n(&t[i].val, 0, __ATOMIC_RELAXED);
@@ -910,6 +931,118 @@ static inline bool keep_frame(uintptr_t ip, uintptr_t *from, unsigned *skipped, 
   return true;
 }
 
+enum { RUN_MORE, RUN_END };
+
+/* The front word of a main-table rule of the front's shape for key, or 0. */
+static uint64_t front_word(uintptr_t key, uint64_t rule) {
+  int64_t cfa_off = sext(rule, 24), ra_off = sext(rule >> 24, 16), bp_off = sext(rule >> 40, 16);
+  if ((rule >> KIND_SHIFT) != ((VALID >> KIND_SHIFT) | K_FRAME) || ra_off != -8 ||
+      cfa_off != (int16_t)cfa_off || cfa_off <= 0 || key >> 47)
+    return 0;
+  uint64_t w = (uint64_t)(uint16_t)cfa_off | ((rule & CFA_RBP) ? F_CFA_RBP : 0);
+  if (rule & RBP_SAVED) {
+    if (bp_off % 8 != 0 || bp_off / 8 != (int8_t)(bp_off / 8) || bp_off == 0)
+      return 0;
+    w |= (uint64_t)(uint8_t)(int8_t)(bp_off / 8) << 16;
+  }
+  return (uint64_t)(key >> FRONT_BITS) << F_TAG_SHIFT | w;
+}
+
+enum { FS_OK, FS_MORE, FS_LAST };
+
+/* One common step from a return address (the key is ip - 1), rbp known: a
+ * pc whose rule is in the front table (else in its main-table slot's first
+ * probe, then copied to the front) and whose words are on the thread's
+ * proved stack. FS_OK: stepped; FS_MORE: the general step must take this
+ * frame; FS_LAST: this frame is the walk's last (its caller is 0, or not
+ * above it). */
+static inline __attribute__((always_inline)) int front_step(const slot_t *t, uintptr_t lo,
+                                                            uintptr_t span, uintptr_t *spp,
+                                                            uintptr_t *bpp, uintptr_t *ipp) {
+  uintptr_t sp = *spp, key = *ipp - 1;
+  uint64_t f = __atomic_load_n(&front[key & (FRONT_SLOTS - 1)], __ATOMIC_RELAXED);
+  if (MT_UNLIKELY(f >> F_TAG_SHIFT != key >> FRONT_BITS || f == 0)) {
+    /* the main table's first probe, copied to the front */
+    const slot_t *s = &t[cache_hash(key) % CACHE_SLOTS];
+    if (__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) != key)
+      return FS_MORE;
+    f = front_word(key, __atomic_load_n(&s->val, __ATOMIC_ACQUIRE));
+    if (f == 0)
+      return FS_MORE;
+    __atomic_store_n(&front[key & (FRONT_SLOTS - 1)], f, __ATOMIC_RELAXED);
+  }
+  uintptr_t cfa = (uintptr_t)(intptr_t)(int16_t)f + ((f & F_CFA_RBP) ? *bpp : sp);
+  if (MT_UNLIKELY(cfa - 8 - lo >= span))
+    return FS_MORE; /* the general step proves it another way */
+  uintptr_t ra = *(const uintptr_t *)(cfa - 8);
+  if (MT_UNLIKELY(cfa <= sp || ra == 0)) /* the stack must unwind upwards */
+    return FS_LAST;
+  intptr_t bo = (int8_t)(f >> 16);
+  if (bo) {
+    uintptr_t bp_at = cfa + (uintptr_t)(bo * 8);
+    if (MT_UNLIKELY(bp_at - lo >= span))
+      return FS_MORE;
+    *bpp = *(const uintptr_t *)bp_at;
+  }
+  *spp = cfa;
+  *ipp = ra;
+  return FS_OK;
+}
+
+/* The common steps in a tight loop, every frame recorded (the walk's
+ * `from` met), from a return address with rbp known. Stops with the state
+ * of the frame it could not step, for the general loop to take (RUN_MORE),
+ * or at the end of the walk, its last frame recorded (RUN_END). */
+static MT_NOINLINE int run_fast(const slot_t *t, const walk_t *w, uintptr_t *pcs, unsigned *np,
+                                unsigned max, uintptr_t *spp, uintptr_t *bpp, uintptr_t *ipp) {
+  uintptr_t sp = *spp, bp = *bpp, ip = *ipp;
+  const uintptr_t lo = w->lo, span = w->span;
+  unsigned n = *np;
+  int res = RUN_MORE;
+  while (n < max) {
+    uintptr_t pc = ip;
+    int st = front_step(t, lo, span, &sp, &bp, &ip);
+    if (st == FS_MORE)
+      break;
+    pcs[n++] = pc;
+    if (st == FS_LAST) {
+      res = RUN_END;
+      break;
+    }
+  }
+  *spp = sp;
+  *bpp = bp;
+  *ipp = ip;
+  *np = n;
+  return res;
+}
+
+/* The frames before the walk's `from` (memtype's own, in a capture of a
+ * block's stack), walked in the same way without recording, until the frame
+ * whose pc is `from` (RUN_MORE, *from = 0), one the general loop must take
+ * (RUN_MORE), or the end of the walk (RUN_END: from never met). */
+static MT_NOINLINE int skip_fast(const slot_t *t, const walk_t *w, uintptr_t *from,
+                                 unsigned *skipped, uintptr_t *spp, uintptr_t *bpp,
+                                 uintptr_t *ipp) {
+  uintptr_t sp = *spp, bp = *bpp, ip = *ipp;
+  int res = RUN_MORE;
+  while (ip != *from) {
+    int st = front_step(t, w->lo, w->span, &sp, &bp, &ip);
+    if (st == FS_MORE)
+      break;
+    if (st == FS_LAST || ++*skipped > 32) {
+      res = RUN_END;
+      break;
+    }
+  }
+  if (ip == *from)
+    *from = 0;
+  *spp = sp;
+  *bpp = bp;
+  *ipp = ip;
+  return res;
+}
+
 /* Walks from r; records pcs from the first frame when record_first, and
  * then only from the frame whose pc is `from` on (0: every frame). The
  * common step (a cached rule of the usual shape) is done in place on rsp,
@@ -929,6 +1062,13 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
   /* Every turn records a frame or ends the walk (but the first of a
    * capture now): n < max bounds it. */
   while (n < max) {
+    if (table && !first && !exact && (known & (1u << R_RBP))) {
+      /* (a step keeps rbp known: the same, or read from the stack) */
+      if (from != 0 && skip_fast(table, &w, &from, &skipped, &sp, &bp, &ip) == RUN_END)
+        break;
+      if (from == 0 && (run_fast(table, &w, pcs, &n, max, &sp, &bp, &ip) == RUN_END || n >= max))
+        break;
+    }
     uintptr_t key = ip - !exact;
     uint64_t rule = cache_lookup(table, key);
     if (MT_LIKELY((rule >> KIND_SHIFT) == ((VALID >> KIND_SHIFT) | K_FRAME))) {

@@ -95,6 +95,72 @@ START_TEST(capture_now_gives_the_callers) {
 }
 END_TEST
 
+/* ---- the tight loop and its front table against the general walk ---- */
+
+/* A chain of 24 levels of three shapes: plain (CFA = rsp + n), with a frame
+ * pointer (CFA = rbp + 16, rbp saved), and one with a 40 KiB frame (an
+ * offset the front table cannot hold: the general step takes it). Each
+ * level notes its return address, which must be in the capture, in order;
+ * the innermost captures twice, the same frames both times. */
+#define CHAIN 24
+static uintptr_t chain_ra[CHAIN + 1];
+static uintptr_t chain_got[2][64];
+static unsigned chain_n[2];
+
+NOINLINE static void chain(int i);
+NOINLINE __attribute__((optimize("no-omit-frame-pointer"))) static void chain_fp(int i) {
+  chain_ra[i] = (uintptr_t)__builtin_return_address(0);
+  chain(i + 1);
+  KEEP;
+}
+NOINLINE static void chain_big(int i) {
+  volatile char big[40 << 10];
+  big[0] = (char)i;
+  chain_ra[i] = (uintptr_t)__builtin_return_address(0);
+  chain(i + 1);
+  big[sizeof(big) - 1] = big[0];
+}
+NOINLINE static void chain(int i) {
+  if (i == CHAIN) {
+    chain_ra[i] = (uintptr_t)__builtin_return_address(0);
+    for (unsigned k = 0; k < 2; k++) /* the first may decode rules, the second finds them all */
+      chain_n[k] = mt_unwind_capture(chain_got[k], 64);
+    return;
+  }
+  if (i % 3 == 1) {
+    chain_fp(i);
+  } else if (i == 11) {
+    chain_big(i);
+  } else {
+    chain_ra[i] = (uintptr_t)__builtin_return_address(0);
+    chain(i + 1);
+  }
+  KEEP;
+}
+
+START_TEST(the_tight_loop_gives_the_general_walks_frames) {
+  mt_modules_sync();
+  for (unsigned round = 0; round < 3; round++) {
+    chain(0);
+    ck_assert_uint_eq(chain_n[0], chain_n[1]);
+    ck_assert_str_eq(name_of(chain_got[1][0]), "chain");
+    for (unsigned k = 1; k < chain_n[0]; k++) /* (#0: two call sites, the loop unrolled) */
+      ck_assert_msg(chain_got[0][k] == chain_got[1][k], "round %u frame %u: %s %#lx then %s %#lx",
+                    round, k, name_of(chain_got[0][k]), (unsigned long)chain_got[0][k],
+                    name_of(chain_got[1][k]), (unsigned long)chain_got[1][k]);
+    /* frame #0 is chain's own (the capture's return address); then every
+     * frame's return address, innermost first */
+    ck_assert_uint_ge(chain_n[1], CHAIN + 2);
+    unsigned f = 1;
+    for (int i = CHAIN; i >= 0; i--, f++) { /* in order; chain_fp and chain_big add chain's frame */
+      while (f < chain_n[1] && chain_got[1][f] != chain_ra[i])
+        f++;
+      ck_assert_msg(f < chain_n[1], "no frame %s for chain level %d", name_of(chain_ra[i]), i);
+    }
+  }
+}
+END_TEST
+
 /* ---- capture from a fault's ucontext ---- */
 
 /* A leaf that pushes rbx, then loads from rdi: the load faults on a
@@ -250,6 +316,7 @@ static Suite *suite(void) {
   TCase *t = tcase_create("unwind");
   tcase_set_timeout(t, 60);
   tcase_add_test(t, capture_now_gives_the_callers);
+  tcase_add_test(t, the_tight_loop_gives_the_general_walks_frames);
   tcase_add_test(t, capture_from_a_fault_starts_at_the_faulting_instruction);
   tcase_add_test(t, a_handler_on_an_altstack_sees_the_interrupted_code);
   tcase_add_test(t, a_threads_stack_ends_at_its_start);

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
@@ -83,6 +86,32 @@ NOINLINE void uw_async_top(void) { uw_spin(); KEEP; }
 NOINLINE void uw_thread_inner(void) { uw_report_here(); KEEP; }
 NOINLINE void *uw_thread_main(void *arg) { uw_thread_inner(); KEEP; return arg; }
 
+/* 7. bsearch's comparator reports (a second libc callback) */
+static int searched;
+NOINLINE int uw_bcmp(const void *key, const void *elt) {
+  if (!searched++)
+    uw_report_here();
+  return *(const int *)key - *(const int *)elt;
+}
+NOINLINE void uw_search(void) {
+  int v[64], key = 41;
+  for (int i = 0; i < 64; i++)
+    v[i] = i;
+  if (bsearch(&key, v, 64, sizeof(int), uw_bcmp) == NULL)
+    abort();
+  KEEP;
+}
+
+/* 8. an atexit handler: reports from inside exit() */
+NOINLINE void uw_atexit_inner(void) { uw_report_here(); KEEP; }
+NOINLINE void uw_at_exit(void) { uw_atexit_inner(); KEEP; }
+
+/* 9. clone(2) through glibc's wrapper: a child sharing the address space
+ * (and, with no CLONE_SETTLS, the parent's thread pointer: the parent only
+ * waits) on a stack of its own that no pthread describes. */
+NOINLINE void uw_clone_inner(void) { uw_report_here(); KEEP; }
+NOINLINE int uw_clone_main(void *arg) { uw_clone_inner(); KEEP; return arg != NULL; }
+
 /* 6. a corrupted stack: uw_smash overwrites its own return address with
  * garbage while it calls uw_report_here, then puts it back. */
 extern void uw_smash(uintptr_t garbage);
@@ -154,6 +183,19 @@ int main(int argc, char **argv) {
     pthread_t t;
     pthread_create(&t, NULL, uw_thread_main, NULL);
     pthread_join(t, NULL);
+  } else if (strcmp(what, "bsearch") == 0) {
+    uw_search();
+  } else if (strcmp(what, "atexit") == 0) {
+    atexit(uw_at_exit); /* runs after "done" is printed, when main returns */
+  } else if (strcmp(what, "clone") == 0) {
+    size_t size = 256 * 1024;
+    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack == MAP_FAILED)
+      return 1;
+    int pid = clone(uw_clone_main, stack + size, CLONE_VM | SIGCHLD, NULL);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+      return 1;
   } else if (strcmp(what, "garbage") == 0) {
     uw_corrupt_top((uintptr_t)0x3f1e2d3c4b5a6978ull); /* points nowhere */
   } else if (strcmp(what, "data") == 0) {
@@ -163,7 +205,7 @@ int main(int argc, char **argv) {
   } else if (strcmp(what, "rbp") == 0) {
     uw_smash_rbp((uintptr_t)0x3f1e2d3c4b5a6978ull); /* an unreadable frame pointer */
   } else {
-    fprintf(stderr, "usage: stacks nested|qsort|signal|async|thread|garbage|data|zero|rbp\n");
+    fprintf(stderr, "usage: stacks nested|qsort|bsearch|atexit|signal|async|thread|clone|garbage|data|zero|rbp\n");
     return 2;
   }
   printf("done %s\n", what);

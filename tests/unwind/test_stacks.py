@@ -1,6 +1,7 @@
 """Stacks memtype captures (core/sys/unwind.c) against gdb's: each scenario of
-stacks.c (C: nested calls, a qsort comparator, a signal handler raised
-synchronously and one interrupting a loop, a thread) and cxx_stacks.cc (C++
+stacks.c (C: nested calls, qsort and bsearch comparators, an atexit
+handler, a signal handler raised synchronously and one interrupting a loop,
+a thread, a clone(2) child on a stack of its own) and cxx_stacks.cc (C++
 -O2: a catch handler, a destructor run while an exception unwinds, inlined
 calls) reports a double free from uw_report_here; run under gdb with the
 preload, gdb's physical frames at a breakpoint there (gdb_frames.py) must be
@@ -55,7 +56,7 @@ def is_trampoline(name):
     return name in ("__restore_rt", "") or name.startswith(("libc.so", "?"))
 
 class SameAsGdb(unittest.TestCase):
-    def compare(self, prog, scenario):
+    def compare(self, prog, scenario, gdb_extra=()):
         # The program runs under gdb with the preload: the same process, so
         # the same addresses for both.
         args = [GDB, "-batch", "-nx", "-ex", "set debuginfod enabled off",
@@ -66,6 +67,7 @@ class SameAsGdb(unittest.TestCase):
                 "-ex", "set environment LD_PRELOAD=" + LIB,
                 "-ex", "set environment MEMTYPE_ON_ERROR=continue",
                 "-ex", "set environment MEMTYPE_OUTPUT=off",
+                *gdb_extra,
                 "-ex", "break uw_report_here", "-ex", "run",
                 "-ex", "source " + os.path.join(HERE, "gdb_frames.py"),
                 "-ex", "delete", "-ex", "continue",
@@ -114,6 +116,25 @@ class SameAsGdb(unittest.TestCase):
         names = [n.split("+")[0] for _, n in self.compare(STACKS, "thread")]
         self.assertEqual(names[1:3], ["uw_thread_inner", "uw_thread_main"])
         self.assertNotIn("main", names)
+
+    def test_bsearch_comparator(self):
+        names = [n.split("+")[0] for _, n in self.compare(STACKS, "bsearch")]
+        self.assertEqual(names[1], "uw_bcmp")
+        self.assertLess(names.index("uw_bcmp"), names.index("uw_search"))
+        self.assertIn("main", names)
+
+    def test_atexit_handler(self):
+        names = [n.split("+")[0] for _, n in self.compare(STACKS, "atexit")]
+        self.assertEqual(names[1:3], ["uw_atexit_inner", "uw_at_exit"])
+        self.assertNotIn("main", names)  # main has returned: exit's frames, then _start
+        self.assertEqual(names[-1], "_start")
+
+    def test_clone_child(self):
+        # gdb takes a clone without CLONE_THREAD for a fork: it follows the child
+        names = [n.split("+")[0] for _, n in self.compare(
+            STACKS, "clone", gdb_extra=("-ex", "set follow-fork-mode child"))]
+        self.assertEqual(names[1:3], ["uw_clone_inner", "uw_clone_main"])
+        self.assertNotIn("main", names)  # the child's stack starts in clone
 
     def test_cxx_catch_handler(self):
         names = [n for _, n in self.compare(CXX_STACKS, "catch")]
