@@ -44,6 +44,8 @@ L = "/usr/lib/x86_64-linux-gnu"
 ALL_COMMAND = "python3 bench/run_bench.py --all"
 sys.path.insert(0, HERE)
 import svg  # noqa: E402  (bench/svg.py)
+sys.path.insert(0, os.path.join(REPO, "report"))
+from memtype_report.commands.run import FIND_BUGS  # noqa: E402  (memtype run's defaults)
 
 
 @dataclass
@@ -81,6 +83,10 @@ TOOLS = {
     # Guard pages for every allocation, within the budget (mappings and bytes): beside
     # Electric Fence and DUMA, which guard everything without one.
     "memtype-guardall": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_GUARD": "*"}, runs=3, timeout=300, desc="memtype MEMTYPE_GUARD='*' (guard pages for every allocation, within the budget)"),
+    # `memtype run`'s defaults (the mode that finds bugs: checks, guard pages for every
+    # allocation within the budget, leak scan, block stacks, go on after an error),
+    # taken from the command itself; the library's cost, without the command's summary.
+    "memtype-run": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, **FIND_BUGS}, runs=3, desc="memtype run's defaults (%s)" % " ".join("%s=%s" % kv for kv in FIND_BUGS.items())),
     # memtype modes: one line each, the same library plus MEMTYPE_* variables, e.g.
     # "memtype-foo": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_FOO": "1"}, desc="memtype MEMTYPE_FOO=1"),
     # Peers (for a later issue; they already work when their packages are installed,

@@ -1,9 +1,16 @@
 /* memguard.c - the guarded blocks (see memguard.h). A region of address
  * space is reserved inaccessible at start and marked in the page map; a
  * block takes a run of its pages (bump order, then runs given back by the
- * FIFO, same size first) and only its data pages are made accessible.
- * page_blk[] maps every page of a run, guards included, to its block, so
- * free() and the fault handler find it in O(1) without a lock. */
+ * FIFO, same size first). page_blk[] maps every page of a run, guards
+ * included, to its block, so free() and the fault handler find it in O(1)
+ * without a lock. Two methods (MEMTYPE_GUARD_METHOD, probed once):
+ *   madvise   the region opens read-write run by run (one mapping) and
+ *             every run ends in a guard page installed once with
+ *             MADV_GUARD_INSTALL, kept for good; a run's data pages are
+ *             guarded too while its block waits in the FIFO. A recycled run
+ *             needs no system call to be handed out.
+ *   mprotect  (kernels before 6.13) each block's data pages are mapped open
+ *             and closed again: two calls and two mapping splits a block. */
 #include "memguard.h"
 
 #include <string.h>
@@ -57,7 +64,10 @@ static uint64_t start_ns, spent_ns, rss_at_ns;
 static size_t rss_limit_pages = SIZE_MAX;
 static uint64_t guarded[MT_MAX_TYPES], misses[MT_MAX_TYPES];
 static uint8_t chosen[MT_MAX_TYPES];     /* MEMTYPE_GUARD cache (site.c) */
+static uint64_t miss_why[MT_GUARD_MISS_REASONS]; /* misses by reason (all types) */
 static int side;
+static int method;                       /* MT_GUARD_METHOD_* */
+static size_t opened;                    /* madvise: pages [1, opened) are read-write (runs made) */
 
 /* ---- set-up --------------------------------------------------------------- */
 
@@ -78,11 +88,33 @@ void mt_guard_init(void) {
   }
   mt_page_claim(r, REGION_SIZE, MT_MAP_GUARD);
   budget_pages = mt_os_physical_pages() / (size_t)mt_opt.guard_divisor;
-  long maps = mt_os_max_map_count();
-  max_blocks = maps > 0 ? (size_t)maps / 4 : 16384; /* each live block splits the region twice */
   fifo_limit = (size_t)mt_opt.guard_fifo >> MT_PAGE_SHIFT;
-  for (size_t i = 0; i < BALLAST; i++)
-    mt_os_protect(r + ((USABLE_PAGES + 2 * i + 1) << MT_PAGE_SHIFT), MT_PAGE_SIZE, true);
+  method = MT_GUARD_METHOD_MPROTECT;
+  if (strcmp(mt_opt.guard_method, "mprotect") != 0) {
+    /* The probe: the first chunk opened, a guard installed on its first page
+     * and removed. Page 0 stays closed: the first run's guard before it. */
+    opened = 2;
+    if (mt_os_open_pages(r + MT_PAGE_SIZE, MT_PAGE_SIZE) &&
+        mt_os_guard_install(r + MT_PAGE_SIZE, MT_PAGE_SIZE) &&
+        mt_os_guard_remove(r + MT_PAGE_SIZE, MT_PAGE_SIZE)) {
+      method = MT_GUARD_METHOD_MADVISE;
+      bump = 1;
+    } else {
+      mt_os_protect(r + MT_PAGE_SIZE, MT_PAGE_SIZE, false);
+      opened = 0;
+      if (!strcmp(mt_opt.guard_method, "madvise"))
+        mt_warn("MEMTYPE_GUARD_METHOD=madvise: this kernel has no MADV_GUARD_INSTALL "
+                "(Linux 6.13 and later); guard pages use mprotect");
+    }
+  }
+  if (method == MT_GUARD_METHOD_MADVISE) {
+    max_blocks = SIZE_MAX; /* guard pages split no mapping */
+  } else {
+    long maps = mt_os_max_map_count();
+    max_blocks = maps > 0 ? (size_t)maps / 4 : 16384; /* each live block splits the region twice */
+    for (size_t i = 0; i < BALLAST; i++)
+      mt_os_protect(r + ((USABLE_PAGES + 2 * i + 1) << MT_PAGE_SHIFT), MT_PAGE_SIZE, true);
+  }
   start_ns = mt_os_now_ns();
   __atomic_store_n(&region, r, __ATOMIC_RELEASE);
 }
@@ -99,6 +131,21 @@ static mt_guard_blk_t *take_run_locked(size_t npages) {
     }
   if (bump + npages > USABLE_PAGES)
     return NULL;
+  if (method == MT_GUARD_METHOD_MADVISE) {
+    uintptr_t at = region + (bump << MT_PAGE_SHIFT);
+    /* The mapping grows by the new run (mprotect extends the read-write
+     * mapping before it: no split); the pages never used stay closed, so a
+     * wild access past the last run still faults. */
+    if (bump + npages > opened) {
+      size_t to = bump + npages;
+      if (!mt_os_open_pages(region + (opened << MT_PAGE_SHIFT), (to - opened) << MT_PAGE_SHIFT))
+        return NULL;
+      opened = to;
+    }
+    /* Its guard page after it, for good: the next run's guard before it. */
+    if (!mt_os_guard_install(at + ((npages - 1) << MT_PAGE_SHIFT), MT_PAGE_SIZE))
+      return NULL;
+  }
   mt_guard_blk_t *b = spare;
   if (b)
     spare = b->next;
@@ -175,22 +222,109 @@ bool mt_guard_chosen(size_t n, unsigned type) {
   return mt_opt.guard_large && n >= MT_PAGE_SIZE;
 }
 
+static void miss(unsigned type, int why) {
+  __atomic_fetch_add(&misses[type], 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&miss_why[why], 1, __ATOMIC_RELAXED);
+}
+
+/* Where a block of n bytes starts, its end flush with its last data page's
+ * end: aligned to the largest power of two dividing n, up to 16 (GWP-ASan's
+ * rule: a 24-byte block is 8-aligned, a 100-byte one 4-aligned, so that the
+ * first byte past it is on the guard page), but at least 4: CPython
+ * (PYTHONMALLOC=malloc) stops at start with 1-aligned blocks ("error
+ * reading frozen getpath.py"), so a block of odd size keeps up to 3 bytes
+ * before its guard page, patterned and checked at free. The alignment
+ * asked for (memalign and its kin, aligned operator new) wins when larger. */
+#define GUARD_MIN_ALIGN 4
+static uintptr_t flush_start(uintptr_t end, size_t n, size_t align) {
+  size_t natural = n == 0 ? MT_MIN_ALIGN : n & -n;
+  if (natural < GUARD_MIN_ALIGN)
+    natural = GUARD_MIN_ALIGN;
+  if (natural > MT_MIN_ALIGN)
+    natural = MT_MIN_ALIGN;
+  if (align < natural)
+    align = natural;
+  return (end - n) & ~(uintptr_t)(align - 1);
+}
+
+/* The pattern over the bytes between the first data page's start and the
+ * block (with the guard after it): an underflow that writes there is
+ * caught at free (a read is not). */
+#define FRONT_BYTE 0xab
+
+static uintptr_t data_start(const mt_guard_blk_t *b) {
+  return b->run + ((uintptr_t)b->data_page << MT_PAGE_SHIFT);
+}
+
+static void lay_front(const mt_guard_blk_t *b) {
+  uintptr_t from = data_start(b);
+  if (b->user > from)
+    memset((void *)from, FRONT_BYTE, b->user - from);
+}
+
+/* Reports the first changed byte of the front pattern; false when any changed. */
+static bool front_ok(mt_guard_blk_t *b) {
+  const uint8_t *m = (const uint8_t *)data_start(b);
+  size_t len = b->user - (uintptr_t)m, first = len, last = 0, changed = 0;
+  for (size_t i = 0; i < len; i++)
+    if (m[i] != FRONT_BYTE) {
+      if (first == len)
+        first = i;
+      last = i;
+      changed++;
+    }
+  if (changed == 0)
+    return true;
+  uint8_t seen[64], want[64];
+  size_t w0 = first & ~(size_t)15, wn = len - w0 < 64 ? len - w0 : 64;
+  for (size_t i = 0; i < wn; i++) {
+    seen[i] = m[w0 + i];
+    want[i] = FRONT_BYTE;
+  }
+  char detail[256];
+  mt_snprintf(detail, sizeof(detail), "the bytes between the guarded block's page start and the "
+              "block were written (found when it was freed): %zu byte%s changed, from %zu to %zu "
+              "bytes before the block (as found; '..' = intact):", changed, changed == 1 ? "" : "s",
+              len - first, len - last);
+  mt_err_t e;
+  memset(&e, 0, sizeof(e));
+  e.kind = MT_ERR_UNDERFLOW;
+  e.access = MT_ACCESS_WRITE;
+  e.addr = (uintptr_t)m + first;
+  e.block = b->user;
+  e.size = b->meta.f.size;
+  e.type = b->meta.f.type;
+  e.alloc_stack = mt_stk_alloc(b->stk);
+  e.detail = detail;
+  e.seen = seen;
+  e.expect = want;
+  e.window = wn;
+  e.window_addr = (uintptr_t)m + w0;
+  mt_report(&e);
+  return false;
+}
+
 void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
-  if (align < MT_MIN_ALIGN)
-    align = MT_MIN_ALIGN;
-  size_t rounded = (n + align - 1) & ~(align - 1);
-  size_t data_pages = rounded ? (rounded + MT_PAGE_SIZE - 1) >> MT_PAGE_SHIFT : 1;
-  size_t npages = data_pages + (side == SIDE_AROUND ? 2 : 1);
+  size_t data_pages = n > MT_PAGE_SIZE ? (n + MT_PAGE_SIZE - 1) >> MT_PAGE_SHIFT : 1;
+  /* madvise: every run ends in its guard page, the one before it is the
+   * previous run's (or the region's first page): both sides guarded. */
+  size_t npages = data_pages + (method == MT_GUARD_METHOD_MPROTECT && side == SIDE_AROUND ? 2 : 1);
   uint64_t now = mt_os_now_ns();
   if (!within_cost(now)) {
-    __atomic_fetch_add(&misses[type], 1, __ATOMIC_RELAXED);
+    miss(type, MT_GUARD_MISS_COST);
     return NULL;
   }
   mt_lock(&lock);
   mt_guard_blk_t *b = NULL;
-  if (live_pages + npages <= budget_pages && live_blocks < max_blocks &&
-      live_data + data_pages <= rss_limit_locked(now))
-    b = take_run_locked(npages);
+  int why = MT_GUARD_MISS_BUDGET;
+  if (live_pages + npages > budget_pages)
+    why = MT_GUARD_MISS_BUDGET;
+  else if (live_blocks >= max_blocks)
+    why = MT_GUARD_MISS_MAPS;
+  else if (live_data + data_pages > rss_limit_locked(now))
+    why = MT_GUARD_MISS_RSS;
+  else if ((b = take_run_locked(npages)) == NULL)
+    why = MT_GUARD_MISS_SPACE;
   if (b) {
     live_pages += npages;
     live_data += data_pages;
@@ -198,16 +332,19 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   }
   mt_unlock(&lock);
   if (b == NULL) {
-    __atomic_fetch_add(&misses[type], 1, __ATOMIC_RELAXED);
+    miss(type, why);
     return NULL;
   }
-  b->data_page = side == SIDE_AFTER ? 0 : 1;
+  b->data_page = method == MT_GUARD_METHOD_MPROTECT && side != SIDE_AFTER ? 1 : 0;
   b->data_pages = (uint32_t)data_pages;
-  uintptr_t data = b->run + ((uintptr_t)b->data_page << MT_PAGE_SHIFT);
+  uintptr_t data = data_start(b);
   uintptr_t end = data + (data_pages << MT_PAGE_SHIFT);
-  bool opened = mt_os_protect(data, data_pages << MT_PAGE_SHIFT, true);
+  /* madvise: the data pages are open already (a new run's, or a recycled
+   * one's since it left the FIFO) and read as zero. */
+  bool opened_now = method == MT_GUARD_METHOD_MADVISE ||
+                    mt_os_protect(data, data_pages << MT_PAGE_SHIFT, true);
   charge(now);
-  if (!opened) {
+  if (!opened_now) {
     mt_lock(&lock); /* mapping limit: give the run back unused */
     if (!ballast_dropped) {
       /* Leave the heap the ballast's mappings, and no more blocks than now. */
@@ -221,16 +358,18 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
     live_data -= data_pages;
     live_blocks--;
     mt_unlock(&lock);
-    __atomic_fetch_add(&misses[type], 1, __ATOMIC_RELAXED);
+    miss(type, MT_GUARD_MISS_MAPS);
     return NULL;
   }
-  b->user = side == SIDE_BEFORE ? data : (end - rounded) & ~(uintptr_t)(align - 1);
+  b->user = side == SIDE_BEFORE ? data : flush_start(end, n, align);
   b->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               MT_STATE_LIVE, (uint8_t)family);
   b->free_pc = 0;
   b->stk = mt_depot_on ? mt_depot_capture(mt_site_pc(type)) : 0; /* no lock held: unwinding may re-enter malloc */
-  /* The bytes between the block and the page's end (alignment, or the rest
-   * of the page with the guard before): a pattern checked on free. */
+  /* The bytes around the block on its data pages (the page's start before
+   * it; after it, alignment asked for, or the page's rest with the guard
+   * before): patterns checked on free. */
+  lay_front(b);
   mt_blk_t k = blk_of(b);
   mt_check_lay_slack(&k);
   set_pages(b, b);
@@ -249,6 +388,7 @@ mt_guard_blk_t *mt_guard_lookup(uintptr_t a) {
 
 void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
   mt_blk_t blk = blk_of(b);
+  front_ok(b);
   mt_check_slack_ok(&blk, "the bytes between the block's end and its guard page were written "
                         "(found when it was freed)");
   b->free_pc = pc;
@@ -257,7 +397,10 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
   /* The whole run, guards included (MEMTYPE_ON_ERROR=continue may have
    * opened one): inaccessible, its pages dropped. */
   uint64_t t0 = mt_os_now_ns();
-  mt_os_protect(b->run, (size_t)b->npages << MT_PAGE_SHIFT, false);
+  if (method == MT_GUARD_METHOD_MADVISE)
+    mt_os_guard_install(b->run, (size_t)b->npages << MT_PAGE_SHIFT); /* drops the pages too */
+  else
+    mt_os_protect(b->run, (size_t)b->npages << MT_PAGE_SHIFT, false);
   charge(t0);
   mt_guard_blk_t *out = NULL;
   mt_lock(&lock);
@@ -281,11 +424,25 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
     out = o;
   }
   mt_unlock(&lock);
-  /* Out of the FIFO: its addresses may be used again. */
+  /* Out of the FIFO: its addresses may be used again. madvise: its data
+   * pages open again (zero), its guard page after it stays; a page the
+   * fault handler opened while it waited is dropped first. */
   while (out) {
     mt_guard_blk_t *o = out;
     out = o->next;
     set_pages(o, NULL);
+    if (method == MT_GUARD_METHOD_MADVISE) {
+      uint64_t t1 = mt_os_now_ns();
+      uintptr_t data = data_start(o);
+      size_t len = (size_t)o->data_pages << MT_PAGE_SHIFT;
+      if (o->reopened)
+        mt_os_guard_install(data, len);
+      bool ok = mt_os_guard_remove(data, len);
+      charge(t1);
+      if (!ok)
+        continue; /* never used again: its pages stay guarded */
+    }
+    o->reopened = 0;
     mt_lock(&lock);
     size_t k = o->npages < RUN_LISTS ? o->npages : 0;
     o->next = runs[k];
@@ -294,9 +451,81 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
   }
 }
 
+static bool in_data(const mt_guard_blk_t *g, uintptr_t a) {
+  uintptr_t d = data_start(g);
+  return a >= d && a < d + ((uintptr_t)g->data_pages << MT_PAGE_SHIFT);
+}
+
+/* How far a is from the block: past its end (an overflow) or before its
+ * start (an underflow); 0 inside. */
+static uintptr_t distance(const mt_guard_blk_t *g, uintptr_t a) {
+  uintptr_t end = g->user + g->meta.f.size;
+  return a >= end ? a - end + (g->meta.f.size == 0) : a < g->user ? g->user - a : 0;
+}
+
+mt_guard_blk_t *mt_guard_fault_block(uintptr_t a) {
+  mt_guard_blk_t *g = mt_guard_lookup(a);
+  if (g && in_data(g, a))
+    return g; /* its own page: freed, or opened since */
+  /* A guard page: the block it belongs to and the neighbours of its page;
+   * the nearest wins: an overflow is nearest the end of the block before,
+   * an underflow the start of the block after (GWP-ASan splits a guard page
+   * between its two slots the same way). */
+  mt_guard_blk_t *cand[3] = {g, mt_guard_lookup(a - MT_PAGE_SIZE), mt_guard_lookup(a + MT_PAGE_SIZE)};
+  mt_guard_blk_t *best = NULL;
+  uintptr_t best_d = UINTPTR_MAX;
+  for (int i = 0; i < 3; i++) {
+    mt_guard_blk_t *c = cand[i];
+    if (c == NULL || c->user == 0)
+      continue;
+    uintptr_t d = distance(c, a);
+    if (d < best_d) {
+      best = c;
+      best_d = d;
+    }
+  }
+  return best;
+}
+
+void mt_guard_open_page(uintptr_t a) {
+  uintptr_t page = a & ~(uintptr_t)(MT_PAGE_SIZE - 1);
+  if (method == MT_GUARD_METHOD_MADVISE) {
+    mt_guard_blk_t *g = mt_guard_lookup(page);
+    if (g && g->meta.f.state != MT_STATE_LIVE)
+      g->reopened = 1; /* dropped again before its pages are used again */
+    mt_os_guard_remove(page, MT_PAGE_SIZE);
+  }
+  mt_os_open_pages(page, MT_PAGE_SIZE); /* mprotect, or the region's closed parts */
+}
+
+int mt_guard_method(void) { return method; }
+
+const char *mt_guard_method_name(int m) {
+  return m == MT_GUARD_METHOD_MADVISE ? "madvise" : m == MT_GUARD_METHOD_MPROTECT ? "mprotect" : "?";
+}
+
+uint64_t mt_guard_miss_reason(int why) {
+  return why >= 0 && why < MT_GUARD_MISS_REASONS ? __atomic_load_n(&miss_why[why], __ATOMIC_RELAXED)
+                                                  : 0;
+}
+
+uint64_t mt_guard_total(void) {
+  uint64_t n = 0;
+  for (unsigned t = 0; t < MT_MAX_TYPES; t++)
+    n += __atomic_load_n(&guarded[t], __ATOMIC_RELAXED);
+  return n;
+}
+
 void mt_guard_fork_prepare(void) { mt_lock(&lock); }
 void mt_guard_fork_parent(void) { mt_unlock(&lock); }
-void mt_guard_fork_child(void) { mt_lock_reset(&lock); }
+void mt_guard_fork_child(void) {
+  mt_lock_reset(&lock);
+  /* The child's counts are its own, as its allocations' are (stats.c):
+   * the coverage it reports is of what it allocated. */
+  memset(guarded, 0, sizeof(guarded));
+  memset(misses, 0, sizeof(misses));
+  memset(miss_why, 0, sizeof(miss_why));
+}
 
 void mt_guard_each_live(void (*fn)(mt_guard_blk_t *b, void *arg), void *arg) {
   for (mt_guard_blk_t *b = __atomic_load_n(&all_blocks, __ATOMIC_ACQUIRE); b; b = b->all)

@@ -4,7 +4,11 @@
  * it, or both: MEMTYPE_GUARD_SIDE); freed, its pages become inaccessible
  * and wait in a FIFO before their addresses are used again. Any access past
  * the block, before it, or after it was freed - reads too - faults, and the
- * fault handler (fault.c) reports it. Memory for guarded blocks is bounded
+ * fault handler (fault.c) reports it. A block's end is flush with its guard
+ * page (its start aligned to the largest power of two dividing its size, up
+ * to 16, or to the alignment asked for), the bytes between its page's start
+ * and it patterned and checked on free. The guard pages are installed with
+ * madvise(MADV_GUARD_INSTALL) where the kernel has it, else made by mprotect. Memory for guarded blocks is bounded
  * (physical memory / MEMTYPE_GUARD_DIVISOR, and the mapping-count limit);
  * over budget, an allocation falls back to the normal allocator and the miss
  * is counted per type. One lock (the region's); lookups take none. */
@@ -28,7 +32,20 @@ typedef struct mt_guard_blk_s {
   struct mt_guard_blk_s *next; /* FIFO of freed blocks, or free descriptors */
   struct mt_guard_blk_s *all;  /* every descriptor ever made */
   uint8_t leak_mark;    /* leak scan: its mark */
+  uint8_t reopened;     /* madvise: the fault handler opened a page of it while it waited */
 } mt_guard_blk_t;
+
+/* How guard pages are made (MEMTYPE_GUARD_METHOD; the dump's GUARD header). */
+enum { MT_GUARD_METHOD_MPROTECT = 1, MT_GUARD_METHOD_MADVISE = 2 };
+/* Why a chosen block was not guarded (counted apart; memguard(9)'s fail_*). */
+enum {
+  MT_GUARD_MISS_COST,   /* the cost bound (MEMTYPE_GUARD_COST) */
+  MT_GUARD_MISS_BUDGET, /* the memory budget (MEMTYPE_GUARD_DIVISOR) */
+  MT_GUARD_MISS_RSS,    /* the resident-memory bound (MEMTYPE_GUARD_RSS) */
+  MT_GUARD_MISS_MAPS,   /* mprotect: the kernel's mapping limit */
+  MT_GUARD_MISS_SPACE,  /* the region's address space, or the kernel refused */
+  MT_GUARD_MISS_REASONS
+};
 
 /* MEMTYPE_GUARD or _GUARD_RATE or _GUARD_LARGE is set: allocations ask. */
 extern bool mt_guard_on;
@@ -50,6 +67,21 @@ bool mt_guard_chosen(size_t n, unsigned type);
 void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) MT_NOINLINE MT_COLD;
 /* The block holding address a (guard pages included), or NULL. */
 mt_guard_blk_t *mt_guard_lookup(uintptr_t a);
+/* The block a fault at a is about (async-signal-safe, no lock): the one
+ * whose data page holds a, else of the blocks around a's guard page the one
+ * nearest a (the end of the one before: an overflow; the start of the one
+ * after: an underflow); NULL when a is not memguard's. */
+mt_guard_blk_t *mt_guard_fault_block(uintptr_t a);
+/* Opens the page holding a so the access can complete (the fault handler,
+ * MEMTYPE_ON_ERROR=continue). */
+void mt_guard_open_page(uintptr_t a);
+/* The method in use (MT_GUARD_METHOD_*; 0 when memguard is off), its name. */
+int mt_guard_method(void);
+const char *mt_guard_method_name(int method);
+/* Blocks not guarded for reason `why` (MT_GUARD_MISS_*), all types; blocks
+ * guarded, all types. */
+uint64_t mt_guard_miss_reason(int why);
+uint64_t mt_guard_total(void);
 /* Frees a live guarded block: verifies the alignment slack, makes its pages
  * inaccessible, queues it. */
 void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc);

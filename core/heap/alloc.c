@@ -528,7 +528,10 @@ static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc
 static void *alloc_aligned(size_t n, size_t align, unsigned family, unsigned type);
 
 void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
-  if (align <= MT_MIN_ALIGN)
+  /* Every heap block is 16-aligned, but the prelude's may not be (a guarded
+   * block ends flush with its guard page): with it on, the alignment goes
+   * to it. */
+  if (align <= MT_MIN_ALIGN && !mt_hook_on)
     return mt_malloc_inline(n, family, pc);
   mt_locks_enter();
   void *p = memalign_slow(align, n, family, pc);
@@ -553,6 +556,8 @@ static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc
     if (taken)
       return p;
   }
+  if (align <= MT_MIN_ALIGN)
+    return alloc_any(n, family, false, type);
   return alloc_aligned(n, align, family, type);
 }
 

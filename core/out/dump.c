@@ -545,7 +545,9 @@ static void errors_section(void) {
     put32((uint32_t)e.type);
     put16(e.kind);
     put16(e.access);
-    put32(e.nframes > MT_DUMP_EVENT_FRAMES ? MT_DUMP_EVENT_FRAMES : e.nframes);
+    put16(e.nframes > MT_DUMP_EVENT_FRAMES ? MT_DUMP_EVENT_FRAMES : e.nframes);
+    _Static_assert(MT_ERR_EVENT_FAULT_PC == MT_DUMP_ERROR_FAULT_PC, "the event's flag is the dump's");
+    put16(e.flags);
     for (unsigned f = 0; f < MT_DUMP_EVENT_FRAMES; f++)
       put64(f < e.nframes ? e.frames[f] : 0);
     RECORD_END(rec, MT_DUMP_ERROR_RECORD);
@@ -667,7 +669,7 @@ static void guard_section(unsigned ntypes) {
   put64(mt_guard_pages_live());
   put64(mt_guard_budget_pages());
   put32(n);
-  put32(0);
+  put32((uint32_t)mt_guard_method()); /* MT_DUMP_GUARD_METHODS */
   RECORD_END(head, MT_DUMP_GUARD_HEADER);
   for (unsigned t = 0, done = 0; t < ntypes && done < n; t++) {
     uint64_t g = mt_guard_count(t), m = mt_guard_misses(t);

@@ -16,7 +16,8 @@
 #define MT_DUMP_MAJOR 1u
 #define MT_DUMP_MINOR 8u /* 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the stat
                           * records' failures; 1.3 WASTE; 1.4 INHERITED; 1.5 ENDING;
-                          * 1.6 RUN; 1.7 STACKS; 1.8 PEAK, TIMELINE */
+                          * 1.6 RUN; 1.7 STACKS; 1.8 PEAK, TIMELINE, GUARD's method,
+                          * the ERRORS records' flags */
 #define MT_DUMP_HEADER_SIZE 64u
 #define MT_DUMP_BYTE_ORDER 0x0102u
 #define MT_DUMP_FLAGS_OFFSET 16u /* rewritten last, with MT_DUMP_FLAG_COMPLETE */
@@ -72,11 +73,19 @@ enum { MT_DUMP_NTAGS = 0 MT_DUMP_SECTIONS(MT_DUMP_TAG_COUNT_) }; /* tags 1..MT_D
 #define MT_DUMP_FAILURE_RECORD 112u  /* 48 bytes of fields, then the frames */
 #define MT_DUMP_ERRORS_HEADER 16u    /* total, count, reserved */
 #define MT_DUMP_ERROR_RECORD 128u    /* 64 bytes of fields, then the frames */
+/* ERRORS record `flags` (1.8; the upper half of what was a 4-byte nframes):
+ * frames[0] is the faulting instruction's own address (a guard-page fault),
+ * not a return address: its line is its own, not the call's before it. */
+#define MT_DUMP_ERROR_FAULT_PC 1u
 #define MT_DUMP_LEAK_KINDS 4u        /* definitely, indirectly, possibly lost, reachable */
 #define MT_DUMP_LEAK_TOTAL 16u       /* per kind: bytes, blocks */
 #define MT_DUMP_LEAK_FACTS 16u       /* scan_ns, roots_bytes */
 #define MT_DUMP_LEAK_RECORD 32u      /* bytes, blocks, sample, type, kind */
-#define MT_DUMP_GUARD_HEADER 24u     /* pages_live, budget_pages, count, reserved */
+#define MT_DUMP_GUARD_HEADER 24u     /* pages_live, budget_pages, count, method (1.8) */
+/* GUARD's method (1.8; 0 in older dumps): how guard pages were made. */
+#define MT_DUMP_GUARD_METHODS(X) \
+  X(MPROTECT, 1, "mprotect")     \
+  X(MADVISE, 2, "madvise")
 #define MT_DUMP_GUARD_RECORD 24u     /* type, reserved, guarded, misses */
 #define MT_DUMP_WASTE_LARGE 24u      /* large_requests, large_bytes, large_real */
 #define MT_DUMP_WASTE_MAX 65536u     /* a reader's bound on WASTE's two counts */

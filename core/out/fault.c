@@ -159,7 +159,7 @@ static void report(mt_guard_blk_t *b, uintptr_t a, void *uc) {
 static void on_fault(int sig, siginfo_t *si, void *uc) {
   int saved = errno;
   uintptr_t a = (uintptr_t)si->si_addr;
-  mt_guard_blk_t *b = mt_guard_on && si->si_code > 0 ? mt_guard_lookup(a) : NULL;
+  mt_guard_blk_t *b = mt_guard_on && si->si_code > 0 ? mt_guard_fault_block(a) : NULL;
   if (b == NULL) {
     errno = saved;
     chain(sig, si, uc);
@@ -169,7 +169,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
   /* Going on: open the page so the access can complete (it is reported),
    * keeping its contents: by now the run may hold another block. Its free
    * closes the whole run again, guard pages included. */
-  mt_os_open_pages(a & ~(uintptr_t)(MT_PAGE_SIZE - 1), MT_PAGE_SIZE);
+  mt_guard_open_page(a);
   errno = saved;
 }
 

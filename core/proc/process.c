@@ -230,6 +230,24 @@ static void print_summary(void) {
     mt_printf("memtype: failure injection: %lu allocations failed on purpose, 1 in %ld of %lu "
               "eligible, seed %lu\n", (unsigned long)mt_fail_count(), (long)mt_opt.failure_rate,
               (unsigned long)mt_fail_eligible(), (unsigned long)mt_fail_seed());
+  if (mt_guard_on) {
+    /* Coverage: the share of allocations memguard guarded, and why the
+     * others it was asked for were not. */
+    uint64_t g = mt_guard_total();
+    uint64_t permille = s.allocs ? g * 1000 / s.allocs : 0;
+    mt_printf("memtype: guard pages (%s): %lu of %lu allocations guarded (%lu.%lu%%); not guarded "
+              "when chosen: %lu for the cost bound, %lu for the budget, %lu for the resident-memory "
+              "bound, %lu for the mapping limit, %lu for address space; %lu KiB of guarded blocks "
+              "live, budget %lu KiB\n",
+              mt_guard_method_name(mt_guard_method()), (unsigned long)g, (unsigned long)s.allocs,
+              (unsigned long)(permille / 10), (unsigned long)(permille % 10),
+              (unsigned long)mt_guard_miss_reason(MT_GUARD_MISS_COST),
+              (unsigned long)mt_guard_miss_reason(MT_GUARD_MISS_BUDGET),
+              (unsigned long)mt_guard_miss_reason(MT_GUARD_MISS_RSS),
+              (unsigned long)mt_guard_miss_reason(MT_GUARD_MISS_MAPS),
+              (unsigned long)mt_guard_miss_reason(MT_GUARD_MISS_SPACE),
+              (unsigned long)(mt_guard_pages_live() * 4), (unsigned long)(mt_guard_budget_pages() * 4));
+  }
   mt_stats_print_types(mt_opt.stats_lines);
 }
 

@@ -1,13 +1,14 @@
 /* lines.c - see lines.h. The line-number programs are run twice, once to
  * count the entries and once to fill them; then a heap sort (no qsort: it
- * may call malloc). Compressed sections are not read (no zlib here). */
+ * may call malloc). A line lookup runs one unit's program a third time,
+ * without its file table. Compressed sections are not read (no zlib here). */
 #include "lines.h"
 
 #include <elf.h>
 #include <stdbool.h>
 #include <string.h>
 
-#include "arena.h"
+#include "os.h"
 #include "sort.h"
 
 typedef struct rd_s {
@@ -187,6 +188,11 @@ static bool read_entries_v5(rd_t *r, const image_t *im, bool dwarf64, bool files
 typedef struct out_s {
   mt_line_t *v; /* NULL while counting */
   uint32_t n, cap;
+  const unsigned char *unit; /* the unit being run */
+  /* a line lookup (want_line): the row covering `want` */
+  bool want_line;
+  uint64_t want;
+  unsigned line; /* its line once found, else 0 */
 } out_t;
 
 static void emit(out_t *o, uint64_t addr, const unit_t *u, uint64_t file, bool v5) {
@@ -202,13 +208,16 @@ static void emit(out_t *o, uint64_t addr, const unit_t *u, uint64_t file, bool v
     dir = d < u->ndirs ? u->dirs[d] : NULL;
   }
   if (o->v && o->n < o->cap)
-    o->v[o->n] = (mt_line_t){addr, dir, name};
+    o->v[o->n] = (mt_line_t){addr, dir, name, o->unit};
   o->n++;
 }
 
-/* Runs the program of one unit starting at r->p; leaves r->p at its end. */
+/* Runs the program of one unit starting at r->p; leaves r->p at its end.
+ * A line lookup (o->want_line) skips the file table (u may be NULL) and
+ * stops at the row that covers o->want. */
 static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
   bool dwarf64 = false;
+  o->unit = all->p;
   uint64_t len = rd_u(all, 4);
   if (len == 0xffffffffu) {
     dwarf64 = true;
@@ -242,11 +251,14 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
     std_len[i] = (uint8_t)rd_u(&r, 1);
   if (r.bad || line_range == 0 || opcode_base == 0)
     return;
-  u->ndirs = u->nfiles = 0;
-  if (version >= 5) {
+  if (o->want_line) {
+    r.p = prog;
+  } else if (version >= 5) {
+    u->ndirs = u->nfiles = 0;
     if (!read_entries_v5(&r, im, dwarf64, false, u) || !read_entries_v5(&r, im, dwarf64, true, u))
       return;
   } else {
+    u->ndirs = u->nfiles = 0;
     const char *s;
     while ((s = rd_str(&r)) != NULL && *s)
       if (u->ndirs < MAX_DIRS)
@@ -263,13 +275,19 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
   }
   r.p = prog;
   uint64_t addr = 0, file = 1, last_file = (uint64_t)-2;
+  int64_t line = 1;
+  /* a line lookup: the previous row of this sequence (none while prev_addr
+   * is above addr) */
+  uint64_t prev_addr = UINT64_MAX;
+  int64_t prev_line = 0;
   bool v5 = version >= 5;
   while (r.p < r.end && !r.bad) {
     unsigned op = (unsigned)rd_u(&r, 1);
-    bool row = false;
+    bool row = false, end = false;
     if (op >= opcode_base) {
       unsigned adj = op - opcode_base;
       addr += (uint64_t)(adj / line_range) * min_len;
+      line += line_base + (int)(adj % line_range);
       row = true;
     } else if (op == 0) {
       uint64_t elen = rd_uleb(&r);
@@ -278,8 +296,7 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
       const unsigned char *next = r.p + elen;
       unsigned sub = (unsigned)rd_u(&r, 1);
       if (sub == 1) { /* end_sequence */
-        emit(o, addr, u, (uint64_t)-1, v5);
-        addr = 0, file = 1, last_file = (uint64_t)-2;
+        end = true;
       } else if (sub == 2) { /* set_address */
         addr = rd_u(&r, elen - 1 >= 8 ? 8 : (unsigned)(elen - 1));
       }
@@ -288,7 +305,7 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
       switch (op) {
       case 1: row = true; break;                          /* copy */
       case 2: addr += rd_uleb(&r) * min_len; break;       /* advance_pc */
-      case 3: rd_sleb(&r); break;                         /* advance_line */
+      case 3: line += rd_sleb(&r); break;                 /* advance_line */
       case 4: file = rd_uleb(&r); break;                  /* set_file */
       case 8: addr += (uint64_t)((255 - opcode_base) / line_range) * min_len; break;
       case 9: addr += rd_u(&r, 2); break;                 /* fixed_advance_pc */
@@ -297,11 +314,24 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
           rd_uleb(&r);
       }
     }
-    (void)line_base;
-    if (row && file != last_file) {
+    if (o->want_line) {
+      /* The previous row covers [prev_addr, addr) of this sequence. */
+      if ((row || end) && prev_addr <= o->want && o->want < addr && prev_line > 0) {
+        o->line = (unsigned)prev_line;
+        return;
+      }
+      if (row)
+        prev_addr = addr, prev_line = line;
+      if (end)
+        prev_addr = UINT64_MAX;
+    } else if (row && file != last_file) {
       emit(o, addr, u, file, v5);
       last_file = file;
+    } else if (end) {
+      emit(o, addr, u, (uint64_t)-1, v5);
     }
+    if (end)
+      addr = 0, file = 1, last_file = (uint64_t)-2, line = 1;
   }
 }
 
@@ -320,19 +350,23 @@ mt_line_t *mt_lines_index(const unsigned char *elf, size_t size, uint32_t *n) {
   *n = 0;
   if (!find_sections(elf, size, &im))
     return NULL;
-  unit_t *u = mt_arena_alloc(sizeof(unit_t)); /* 50 KiB: not on the stack */
+  /* Mapped, not from the arena: a report may build the index in a signal
+   * handler that interrupted a thread holding the arena's lock. */
+  unit_t *u = mt_os_map(sizeof(unit_t)); /* 50 KiB: not on the stack */
   if (u == NULL)
     return NULL;
-  out_t o = {NULL, 0, 0};
+  out_t o;
+  memset(&o, 0, sizeof(o));
   run_all(&im, &o, u);
-  if (o.n == 0)
-    return NULL;
   o.cap = o.n;
-  o.v = mt_arena_alloc((size_t)o.cap * sizeof(mt_line_t));
-  if (o.v == NULL)
+  o.v = o.n ? mt_os_map((size_t)o.cap * sizeof(mt_line_t)) : NULL;
+  if (o.v == NULL) {
+    mt_os_unmap(u, sizeof(unit_t));
     return NULL;
+  }
   o.n = 0;
   run_all(&im, &o, u);
+  mt_os_unmap(u, sizeof(unit_t));
   uint32_t count = o.n < o.cap ? o.n : o.cap;
   /* Sequences come in any order: sort; at one address an end marker goes
    * before the start of the next sequence. */
@@ -358,4 +392,18 @@ const mt_line_t *mt_lines_find(const mt_line_t *index, uint32_t n, uint64_t addr
       return NULL;
   }
   return NULL;
+}
+
+unsigned mt_lines_line(const unsigned char *elf, size_t size, const mt_line_t *e, uint64_t addr) {
+  image_t im;
+  if (e == NULL || e->unit == NULL || !find_sections(elf, size, &im) || e->unit < im.line ||
+      e->unit >= im.line + im.line_len)
+    return 0;
+  out_t o;
+  memset(&o, 0, sizeof(o));
+  o.want_line = true;
+  o.want = addr;
+  rd_t r = {e->unit, im.line + im.line_len, 0};
+  run_unit(&r, &im, &o, NULL);
+  return o.line;
 }

@@ -1,7 +1,11 @@
-/* lines.h - which source file a code address comes from, read from an ELF
- * image's DWARF line tables (.debug_line, versions 2 to 5). Only the file is
- * kept, not the line: the index holds one entry where the file changes, so
- * it stays small. Used by symtab.c, which owns the module mappings. */
+/* lines.h - which source file and line a code address comes from, read from
+ * an ELF image's DWARF line tables (.debug_line, versions 2 to 5). The index
+ * keeps only the file: one entry where the file changes, so it stays small;
+ * the line is found on demand by running again the one unit's program that
+ * the entry came from (mt_lines_line). Used by symtab.c, which owns the
+ * module mappings. Nothing here allocates from the arena or takes a lock:
+ * memory comes from mt_os_map, so a report in a signal handler may build an
+ * index or look a line up. */
 #ifndef MT_LINES_H
 #define MT_LINES_H
 
@@ -12,6 +16,7 @@ typedef struct mt_line_s {
   uint64_t addr;    /* link-time address where this file's code starts */
   const char *dir;  /* its directory (may be NULL), in the image */
   const char *name; /* its name; NULL marks the end of a sequence */
+  const unsigned char *unit; /* the start of its unit in .debug_line (mt_lines_line) */
 } mt_line_t;
 
 /* The index of an ELF image (mapped whole), sorted by address, in internal
@@ -20,5 +25,9 @@ typedef struct mt_line_s {
 mt_line_t *mt_lines_index(const unsigned char *elf, size_t size, uint32_t *n);
 /* The entry covering addr in an index, or NULL. */
 const mt_line_t *mt_lines_find(const mt_line_t *index, uint32_t n, uint64_t addr);
+/* The line of the row covering addr, in the unit of entry e (found by
+ * mt_lines_find in the index of the same image); 0 when no row of it covers
+ * addr. Runs that unit's program once, in the caller's stack. */
+unsigned mt_lines_line(const unsigned char *elf, size_t size, const mt_line_t *e, uint64_t addr);
 
 #endif

@@ -79,6 +79,13 @@ bool mt_os_protect(uintptr_t p, size_t len, bool rw);
 /* Makes pages accessible keeping what they hold (mprotect): for a page that
  * another thread may be using. */
 bool mt_os_open_pages(uintptr_t p, size_t len);
+/* Guard pages inside an accessible mapping, without splitting it
+ * (madvise MADV_GUARD_INSTALL, Linux 6.13): any access to [p, p+len) faults
+ * until they are removed; installing drops what the pages held, removing
+ * leaves them to read as zero. False when the kernel lacks it (EINVAL) or
+ * refuses. */
+bool mt_os_guard_install(uintptr_t p, size_t len);
+bool mt_os_guard_remove(uintptr_t p, size_t len);
 /* Makes pages of a loaded object writable, or read-only again (RELRO, the
  * symbol table); exec keeps them executable. */
 bool mt_os_set_writable(uintptr_t p, size_t len, bool writable, bool exec);

@@ -836,6 +836,32 @@ bool mt_os_open_pages(uintptr_t p, size_t len) {
   return ok;
 }
 
+/* Linux's uapi values (asm-generic/mman-common.h, 6.13); glibc 2.36's
+ * headers predate them. */
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+#ifndef MADV_GUARD_REMOVE
+#define MADV_GUARD_REMOVE 103
+#endif
+
+bool mt_os_guard_install(uintptr_t p, size_t len) {
+  int saved = errno;
+  int r;
+  /* EINTR: the kernel stops when a signal is pending; the call is idempotent. */
+  while ((r = madvise((void *)p, len, MADV_GUARD_INSTALL)) != 0 && errno == EINTR)
+    ;
+  errno = saved;
+  return r == 0;
+}
+
+bool mt_os_guard_remove(uintptr_t p, size_t len) {
+  int saved = errno;
+  bool ok = madvise((void *)p, len, MADV_GUARD_REMOVE) == 0;
+  errno = saved;
+  return ok;
+}
+
 bool mt_os_file_exists(const char *path) {
   struct stat st;
   int saved = errno;

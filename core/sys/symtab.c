@@ -36,6 +36,7 @@ typedef struct table_s {
   mt_line_t *lines; /* source files by address, built on first use */
   uint32_t nlines;
   bool lines_done;
+  bool lines_in_debug; /* lines indexes the debug file, not the image */
 } table_t;
 
 static table_t tables[MAX_MODULES];
@@ -217,20 +218,22 @@ bool mt_symtab_lookup(uintptr_t pc, const char **name, uintptr_t *start) {
   return found;
 }
 
-bool mt_symtab_file(uintptr_t pc, char *buf, size_t len) {
+/* The source file (and line, when line is not NULL) of code address a. */
+static bool file_line(uintptr_t a, char *buf, size_t len, unsigned *line) {
   if (len == 0 || !enter())
     return false;
-  table_t *t = table_for(pc);
+  table_t *t = table_for(a);
   bool found = false;
   if (t && !t->lines_done) {
     t->lines_done = true;
     if (t->image)
       t->lines = mt_lines_index(t->image, t->image_size, &t->nlines);
-    if (t->lines == NULL && t->debug)
+    if (t->lines == NULL && t->debug) {
       t->lines = mt_lines_index(t->debug, t->debug_size, &t->nlines);
+      t->lines_in_debug = t->lines != NULL;
+    }
   }
-  /* A return address: the call is the byte before it. */
-  const mt_line_t *e = t && t->lines ? mt_lines_find(t->lines, t->nlines, pc - 1 - t->bias) : NULL;
+  const mt_line_t *e = t && t->lines ? mt_lines_find(t->lines, t->nlines, a - t->bias) : NULL;
   if (e) {
     size_t dl = e->dir && e->name[0] != '/' ? strlen(e->dir) : 0, nl = strlen(e->name);
     if (dl + 1 + nl < len) {
@@ -241,7 +244,20 @@ bool mt_symtab_file(uintptr_t pc, char *buf, size_t len) {
       memcpy(buf + dl, e->name, nl + 1);
       found = true;
     }
+    if (found && line)
+      *line = t->lines_in_debug ? mt_lines_line(t->debug, t->debug_size, e, a - t->bias)
+                                : mt_lines_line(t->image, t->image_size, e, a - t->bias);
   }
   mt_unlock(&lock);
   return found;
+}
+
+/* A return address: the call is the byte before it. */
+bool mt_symtab_file(uintptr_t pc, char *buf, size_t len) {
+  return file_line(pc - 1, buf, len, NULL);
+}
+
+bool mt_symtab_line(uintptr_t pc, bool is_return, char *buf, size_t len, unsigned *line) {
+  *line = 0;
+  return file_line(is_return ? pc - 1 : pc, buf, len, line);
 }

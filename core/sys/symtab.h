@@ -22,5 +22,10 @@ void mt_symtab_fork_child(void);
  * DWARF line table (or its separate debug file) names it, with its
  * directory: "/src/app/parser.c". False without line tables. */
 bool mt_symtab_file(uintptr_t pc, char *buf, size_t len);
+/* The same file, and in *line the line (0 when the table has no row for
+ * it), of a return address (is_return: the call is the byte before pc) or
+ * of an instruction's own address (a fault's pc). Safe in a report or a
+ * signal handler, as mt_symtab_lookup is. */
+bool mt_symtab_line(uintptr_t pc, bool is_return, char *buf, size_t len, unsigned *line);
 
 #endif

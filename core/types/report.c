@@ -17,6 +17,7 @@
 #include "lock.h"
 #include "modules.h"
 #include "site.h"
+#include "symtab.h"
 #include "unwind.h"
 
 const char *const mt_error_names[MT_ERR_COUNT] = {
@@ -327,13 +328,30 @@ void mt_report_type_name(unsigned type, char *buf, size_t len) {
   }
 }
 
-size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc) {
+size_t mt_report_frame_at(char *buf, size_t len, unsigned i, uintptr_t pc, bool is_return) {
   char where[512];
-  mt_report_pc(where, sizeof(where), pc);
+  size_t n = mt_report_pc(where, sizeof(where), pc);
   /* Without a symbol the address is already in `where`. */
   if (where[0] == '0' && where[1] == 'x')
     return mt_snprintf(buf, len, "    #%u %s\n", i, where);
+  /* With a line table, the source line in place of the module:
+   * "main+0x2a (buggy.c:25)", the file by its base name as memtype report
+   * shows it (the line tables were read in process: symtab.c, lines.c). */
+  char file[512];
+  unsigned line = 0;
+  if (n > 0 && where[n - 1] == ')' && mt_symtab_line(pc, is_return, file, sizeof(file), &line) &&
+      line > 0) {
+    char *open = strrchr(where, '(');
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    if (open)
+      mt_snprintf(open, sizeof(where) - (size_t)(open - where), "(%s:%u)", base, line);
+  }
   return mt_snprintf(buf, len, "    #%u %p in %s\n", i, (void *)pc, where);
+}
+
+size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc) {
+  return mt_report_frame_at(buf, len, i, pc, true);
 }
 
 /* ---- the reporter -------------------------------------------------------- */
@@ -370,16 +388,20 @@ unsigned mt_report_user_stack(uintptr_t *out, unsigned max) {
  * signal frame shows it right after the trampoline); failing that, the
  * faulting pc alone. Any other error: the caller's stack without memtype's
  * frames. */
-static unsigned error_stack(const mt_err_t *e, uintptr_t *out, unsigned max) {
+static unsigned error_stack(const mt_err_t *e, uintptr_t *out, unsigned max, bool *fault_pc) {
+  *fault_pc = false;
   if (e->uc == NULL)
     return mt_report_user_stack(out, max);
   unsigned n = mt_unwind_capture_context(out, max, e->uc);
-  if (n > 0)
+  if (n > 0) {
+    *fault_pc = true;
     return n;
+  }
   uintptr_t pc = mt_os_fault_pc(e->uc), all[48];
   unsigned na = mt_report_user_stack(all, 48), i = 0, k = 0;
   if (pc == 0)
     return mt_report_user_stack(out, max);
+  *fault_pc = true;
   while (i < na && all[i] != pc)
     i++;
   if (i == na) {
@@ -412,14 +434,15 @@ static bool seen_before(uintptr_t block) {
   return false; /* full: report again rather than stay silent */
 }
 
-/* "  <what>:" then the frames; nothing when there are none. */
+/* "  <what>:" then the frames; nothing when there are none. fault: frame
+ * #0 is a faulting instruction's own address, not a return address. */
 static size_t put_stack(char *buf, size_t len, const char *what, const uintptr_t *pcs,
-                        unsigned n) {
+                        unsigned n, bool fault) {
   if (n == 0)
     return 0;
   size_t pos = mt_snprintf(buf, len, "  %s:\n", what);
   for (unsigned f = 0; f < n && pos < len; f++)
-    pos += mt_report_frame(buf + pos, len - pos, f, pcs[f]);
+    pos += mt_report_frame_at(buf + pos, len - pos, f, pcs[f], !(fault && f == 0));
   return pos;
 }
 
@@ -440,7 +463,7 @@ static size_t put_window(char *buf, size_t len, const mt_err_t *e) {
   return pos;
 }
 
-static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
+static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n, bool fault_pc) {
   static uint64_t nseq;
   uint64_t seq = __atomic_add_fetch(&nseq, 1, __ATOMIC_RELAXED);
   mt_err_event_t *v = &events[(seq - 1) % MT_ERR_EVENTS];
@@ -456,6 +479,7 @@ static void record(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
   v->type = e->block ? e->type : -1;
   v->kind = (uint8_t)e->kind;
   v->access = (uint8_t)e->access;
+  v->flags = fault_pc && n ? MT_ERR_EVENT_FAULT_PC : 0;
   v->nframes = (uint8_t)(n > MT_EVENT_FRAMES ? MT_EVENT_FRAMES : n);
   for (unsigned f = 0; f < MT_EVENT_FRAMES; f++)
     v->frames[f] = f < n ? pcs[f] : 0;
@@ -511,7 +535,8 @@ void mt_report(const mt_err_t *e) {
   static char shared[16384]; /* three stacks of up to 16 frames with file:line */
   char own[2048];
   uintptr_t here[16];
-  unsigned nhere = error_stack(e, here, 16);
+  bool fault_pc;
+  unsigned nhere = error_stack(e, here, 16, &fault_pc);
   long me = mt_os_gettid();
   int entered = report_enter(me, 100000);
   bool locked = entered == REPORT_LOCKED;
@@ -549,24 +574,24 @@ void mt_report(const mt_err_t *e) {
   mt_os_thread_name(tname, sizeof(tname));
   pos += mt_snprintf(buf + pos, len - pos, "  thread %ld (%s) of process %d (%s)\n",
                      me, tname, mt_os_getpid(), mt_os_progname());
-  pos += put_stack(buf + pos, len - pos, "detected at", here, nhere);
+  pos += put_stack(buf + pos, len - pos, "detected at", here, nhere, fault_pc);
   uintptr_t frames[MT_DEPOT_MAX_FRAMES];
   unsigned nf = e->block ? mt_depot_get(e->alloc_stack, frames, MT_DEPOT_MAX_FRAMES) : 0;
   if (nf) {
-    pos += put_stack(buf + pos, len - pos, "block allocated at", frames, nf);
+    pos += put_stack(buf + pos, len - pos, "block allocated at", frames, nf, false);
   } else if (e->block && e->type >= 0) {
     unsigned na = mt_site_stack((unsigned)e->type, frames, MT_MAX_DEPTH);
     const char *name = mt_site_name((unsigned)e->type);
     if (na)
-      pos += put_stack(buf + pos, len - pos, "block allocated at", frames, na);
+      pos += put_stack(buf + pos, len - pos, "block allocated at", frames, na, false);
     else if (name && pos < len)
       pos += mt_snprintf(buf + pos, len - pos, "  block allocated as type %s\n", name);
   }
   nf = e->block ? mt_depot_get(e->free_stack, frames, MT_DEPOT_MAX_FRAMES) : 0;
   if (nf)
-    pos += put_stack(buf + pos, len - pos, "block freed at", frames, nf);
+    pos += put_stack(buf + pos, len - pos, "block freed at", frames, nf, false);
   else if (e->free_pc)
-    pos += put_stack(buf + pos, len - pos, "block freed at", &e->free_pc, 1);
+    pos += put_stack(buf + pos, len - pos, "block freed at", &e->free_pc, 1, false);
   if (pos < len) {
     if (e->fatal_sig)
       pos += mt_snprintf(buf + pos, len - pos,
@@ -586,7 +611,7 @@ void mt_report(const mt_err_t *e) {
   if (pos < len)
     pos += mt_snprintf(buf + pos, len - pos, "%s", rule);
   sink(buf, pos < len ? pos : len - 1);
-  record(e, here, nhere);
+  record(e, here, nhere, fault_pc);
   report_leave(locked);
   if (e->fatal_sig) {
     mt_life_set_ending(MT_END_SIGNALED, 0, e->fatal_sig, MT_VIA_CRASH);

@@ -89,8 +89,14 @@ size_t mt_report_pc(char *buf, size_t len, uintptr_t pc);
 /* A type's name: its MEMTYPE_TYPES or memtype.h name, or its call site as
  * mt_report_pc() writes it. */
 void mt_report_type_name(unsigned type, char *buf, size_t len);
-/* One stack line, "    #i 0xpc in symbol+0xoff (module)\n"; its length. */
+/* One stack line of a return address, "    #i 0xpc in symbol+0xoff (file.c:line)\n"
+ * where the module has a line table for it, "... (module)\n" else; its length.
+ * Demangled. Safe in a signal handler (no malloc, no stdio, no lock waited
+ * for in a report: symtab.h). */
 size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc);
+/* The same for any code address: is_return false for an instruction's own
+ * address (a fault's pc), whose line is its own, not the call's before it. */
+size_t mt_report_frame_at(char *buf, size_t len, unsigned i, uintptr_t pc, bool is_return);
 
 /* The one reporter: writes the report, records it as an event for the dump,
  * then does what MEMTYPE_ON_ERROR says. Returns only for `continue`; then a
@@ -113,11 +119,14 @@ typedef struct mt_err_event_s {
   uint64_t addr, block, size, free_pc;
   uint32_t tid;
   int32_t type;
-  uint8_t kind, access, nframes, reserved;
+  uint8_t kind, access, nframes, flags; /* flags: MT_ERR_EVENT_FAULT_PC */
   uint64_t frames[MT_EVENT_FRAMES]; /* where it was detected, memtype's frames left out */
   uint32_t alloc_stack, free_stack; /* the block's stacks in the depot (depot.h), 0 = none */
 } mt_err_event_t;
 #define MT_ERR_EVENTS 256
+/* An event's frames[0] is a faulting instruction's own address, not a return
+ * address (written to the dump as its MT_DUMP_ERROR_FAULT_PC). */
+#define MT_ERR_EVENT_FAULT_PC 1u
 /* The ring of the latest errors (check seq); the total reported. */
 const mt_err_event_t *mt_report_events(void);
 

@@ -10,8 +10,11 @@ from .commands import completion, diff, options, report, run, stat, sweep
 
 USAGE = """memtype - a malloc debugger for unmodified programs
 
-  memtype run [flags] -- PROGRAM [ARGS...]   run PROGRAM with libmemtype preloaded
-                                             and print memtype's summary at exit
+  memtype run [flags] -- PROGRAM [ARGS...]   run PROGRAM with libmemtype preloaded,
+                                             finding bugs (heap checks, guard pages,
+                                             leaks, stacks; go on after an error), then
+                                             its reports and summary; --profile: types
+                                             and statistics only
   memtype report [--table] FILE...           the vmstat -m table of one or more dumps
                                              (a process tree's dumps merge into one)
   memtype report --failures FILE...          the injected allocation failures, with stacks

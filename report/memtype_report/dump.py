@@ -40,12 +40,14 @@ STAT_RECORD = "IIQQQQQQ"
 FAILURES_HEADER = "QQQQII"
 FAILURE_FIELDS = "QQQQIHHII"   # then EVENT_FRAMES addresses
 ERRORS_HEADER = "QII"
-ERROR_FIELDS = "QQQQQQIiHHI"   # then EVENT_FRAMES addresses
+ERROR_FIELDS = "QQQQQQIiHHHH"  # then EVENT_FRAMES addresses
+ERROR_FAULT_PC = 1  # ERRORS flags (1.8): frames[0] is the faulting instruction's address
 LEAK_TOTAL = "QQ"              # per leak kind
 LEAK_FACTS = "QQ"
 LEAK_RECORD = "QQQII"
 GUARD_HEADER = "QQII"
 GUARD_RECORD = "IIQQ"
+GUARD_METHODS = {1: "mprotect", 2: "madvise"}   # GUARD's method (1.8; 0 before)
 WASTE_LARGE = "QQQ"
 INHERITED_RECORD = "IIQQ"
 ENDING_RECORD = "IiII"
@@ -191,6 +193,16 @@ class ErrorEvent:
     frames: list     # where it was detected, innermost first
     alloc_stack: list = field(default_factory=list)  # the block's allocation stack (1.7 STACKS)
     free_stack: list = field(default_factory=list)   # its free stack (1.7 STACKS)
+    fault_pc: bool = False  # frames[0] is a faulting instruction's own address (1.8)
+
+    @property
+    def sym_frames(self):
+        """frames as the symbolizer takes them: every address is read as a
+        return address (its line is the call's, the byte before it), so a
+        faulting instruction's own address stands as the address after it."""
+        if self.fault_pc and self.frames:
+            return [self.frames[0] + 1] + self.frames[1:]
+        return self.frames
 
 
 LEAK_KINDS = ("definitely lost", "indirectly lost", "possibly lost", "still reachable")
@@ -282,6 +294,7 @@ class Dump:
     guard: object = None      # {type id: (guarded, misses)} when memguard was on
     guard_pages: int = 0      # guarded pages live when the dump was written
     guard_budget: int = 0     # memguard's budget in pages
+    guard_method: str = ""    # how guard pages were made (1.8 on): mprotect, madvise
     waste: object = None      # Waste (format 1.3 on), else None
     ending: object = None     # Ending (format 1.4 on), else None
     run: str = ""             # MEMTYPE_RUN, the run that wrote it (format 1.6 on)
@@ -289,6 +302,13 @@ class Dump:
     timeline: list = field(default_factory=list)   # Snapshot, oldest first (1.8 on)
     timeline_top: int = 0     # types kept per snapshot
     timeline_spacing_ns: int = 0
+
+    def guard_coverage(self):
+        """(allocations guarded, all allocations) of a dump with a GUARD
+        section, else None."""
+        if self.guard is None:
+            return None
+        return (sum(g for g, _ in self.guard.values()), sum(t.allocs for t in self.types))
 
     def class_names(self, bitmap):
         out = []
@@ -437,7 +457,8 @@ def parse(data, path="<bytes>"):
         elif tag == TAG_LEAKS:
             _leaks(c, d)
         elif tag == TAG_GUARD:
-            d.guard_pages, d.guard_budget, n, _ = c.u(GUARD_HEADER, "guard counts")
+            d.guard_pages, d.guard_budget, n, method = c.u(GUARD_HEADER, "guard counts")
+            d.guard_method = GUARD_METHODS.get(method, "") if minor >= 8 else ""
             d.guard = {}
             for _ in range(n):
                 tid, _, g, m = c.u(GUARD_RECORD, "guard record")
@@ -570,7 +591,8 @@ def _failures(c, d):
 def _errors(c, d):
     d.errors_total, n, _ = c.u(ERRORS_HEADER, "error counts")
     for _ in range(n):
-        seq, t_ns, addr, block, size, free_pc, tid, typ, kind, acc, nfr = c.u(
+        # nframes was 4 bytes before 1.8, whose upper half is now the flags
+        seq, t_ns, addr, block, size, free_pc, tid, typ, kind, acc, nfr, flags = c.u(
             ERROR_FIELDS, "error event")
         frames = c.u("%dQ" % EVENT_FRAMES, "error stack")
         if seq == 0:
@@ -578,7 +600,8 @@ def _errors(c, d):
         d.errors.append(ErrorEvent(seq, t_ns,
                                    ERROR_KINDS[kind] if kind < len(ERROR_KINDS) else str(kind),
                                    ACCESS[acc] if acc < len(ACCESS) else "", addr, block, size,
-                                   typ, tid, free_pc, list(frames[:min(nfr, EVENT_FRAMES)])))
+                                   typ, tid, free_pc, list(frames[:min(nfr, EVENT_FRAMES)]),
+                                   fault_pc=bool(flags & ERROR_FAULT_PC)))
 
 
 def _stacks(c, d):

@@ -13,11 +13,13 @@ def _program(d):
     return os.path.basename(d.exe) or "?"
 
 
-def _frames_json(d, pcs, fr):
+def _frames_json(d, pcs, fr, keys=None):
+    """keys: the addresses by which fr knows each of pcs (an error's
+    sym_frames), when not the same."""
     out = []
-    for pc in pcs:
+    for pc, key in zip(pcs, keys or pcs):
         m = d.module_of(pc)
-        for f in fr.get(pc) or [symbolize.Frame()]:
+        for f in fr.get(key) or [symbolize.Frame()]:
             out.append({"pc": pc, "module": m.path if m else None,
                         "offset": pc - m.base if m else None, "function": f.function,
                         "file": f.file, "line": f.line or None, "inlined": f.inlined})
@@ -30,7 +32,7 @@ def to_json(dumps, no_symbolize=False):
     for d in dumps:
         pcs = sorted({pc for t in d.types for pc in t.pcs} |
                      {pc for e in d.errors
-                      for pc in e.frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
+                      for pc in e.sym_frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
                      {pc for e in (d.failures.events if d.failures else []) for pc in e.frames})
         fr = {} if no_symbolize else symbolize.frames(d, pcs)
         guard = d.guard or {}
@@ -60,8 +62,8 @@ def to_json(dumps, no_symbolize=False):
              "errors": {"total": d.errors_total, "events": [
                  {"seq": e.seq, "kind": e.kind, "access": e.access or None, "addr": e.addr,
                   "block": e.block or None, "size": e.size, "type": e.type if e.type >= 0 else None,
-                  "tid": e.tid, "stack": _frames_json(d, e.frames, fr),
-                  "alloc_stack": _frames_json(d, e.alloc_stack, fr) if e.alloc_stack else None,
+                  "tid": e.tid, "stack": _frames_json(d, e.frames, fr, e.sym_frames),
+                  "fault_pc": e.fault_pc, "alloc_stack": _frames_json(d, e.alloc_stack, fr) if e.alloc_stack else None,
                   "free_stack": _frames_json(d, e.free_stack or [e.free_pc], fr)
                   if e.free_stack or e.free_pc else []}
                  for e in d.errors]},
@@ -81,7 +83,9 @@ def to_json(dumps, no_symbolize=False):
                                        "blocks": r.blocks, "sample": r.sample}
                                       for r in d.leaks.records]}
         if d.guard is not None:
-            p["guard"] = {"pages_live": d.guard_pages, "budget_pages": d.guard_budget}
+            g, n = d.guard_coverage()
+            p["guard"] = {"pages_live": d.guard_pages, "budget_pages": d.guard_budget,
+                          "guarded": g, "allocations": n, "method": d.guard_method or None}
         p["waste"] = None
         if d.waste is not None:
             table, large = waste_rows([d])

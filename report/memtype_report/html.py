@@ -311,15 +311,15 @@ def render(dumps, rows_of, no_symbolize=False):
     for d in dumps:
         by_id = {t.id: t for t in d.types}
         pcs = sorted({pc for e in d.errors
-                      for pc in e.frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
+                      for pc in e.sym_frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
                      {pc for e in d.errors if e.block and e.type in by_id
                       for pc in by_id[e.type].pcs})
         names = {} if no_symbolize else symbolize.names(d, pcs)
         fr = {} if no_symbolize else symbolize.frames(d, pcs)
         for e in d.errors:
             t = by_id.get(e.type) if e.block else None
-            stack = Stack(names.get(e.frames[0], "%#x" % e.frames[0]) if e.frames else "",
-                          [("", symbolize.stack_lines(d, e.frames, fr)),
+            stack = Stack(names.get(e.sym_frames[0], "%#x" % e.frames[0]) if e.frames else "",
+                          [("", symbolize.stack_lines(d, e.sym_frames, fr)),
                            ("allocated at:", symbolize.stack_lines(
                                d, e.alloc_stack or (t.pcs if t else []), fr)),
                            ("freed at:", symbolize.stack_lines(

@@ -279,7 +279,7 @@ def errors_of(d, no_symbolize=False, lines=30):
     if not d.errors_total:
         return ProcessErrors(p, 0)
     pcs = sorted({pc for e in d.errors
-                  for pc in e.frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
+                  for pc in e.sym_frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
                  {pc for t in d.types for pc in t.pcs})
     names, fr = _symbols(d, pcs, no_symbolize)
     by_id = {}

@@ -47,6 +47,16 @@ MODES = {
     "checks": {"MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"},
     "guard_all": {"MEMTYPE_GUARD": "*", "MEMTYPE_GUARD_COST": "100", "MEMTYPE_GUARD_RSS": "0"},
 }
+# A guard page is flush with one end of a block: the end by default
+# (MEMTYPE_GUARD_SIDE=after, overflows fault), the start with
+# MEMTYPE_GUARD_SIDE=before. The underflow cases (buggy and look-alike) run
+# guard_all with the guard before the block; every other case with the default.
+KIND_ENV = {("guard_all", "underflow"): {"MEMTYPE_GUARD_SIDE": "before"}}
+
+
+def case_env(case, mode, extra_env=None):
+    """The environment a case adds to its mode's."""
+    return dict(KIND_ENV.get((mode, case.kind), {}), **(extra_env or {}))
 
 # The report kinds that name each bug kind of the manifest.
 KINDS = {
@@ -255,7 +265,7 @@ def offline_line(case, mode, lib, bins, cmd, extra_env=None):
     tmp = tempfile.mkdtemp(prefix="memtype-corpus.")
     try:
         run(lib, bins, case.prog, case.name, "bad", mode,
-            dict(extra_env or {}, MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd")))
+            dict(case_env(case, mode, extra_env), MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd")))
         dumps = [os.path.join(tmp, f) for f in os.listdir(tmp) if f.endswith(".mtd")]
         if len(dumps) != 1:
             return False
@@ -280,7 +290,7 @@ def measure(cases, modes, lib, bins, extra_env=None, variants=("bad", "ok"), job
         c, mode, variant = key
         if variant == "offline":
             return key, offline_line(c, mode, lib, bins, offline_cmd, extra_env)
-        rc, out, err = run(lib, bins, c.prog, c.name, variant, mode, extra_env)
+        rc, out, err = run(lib, bins, c.prog, c.name, variant, mode, case_env(c, mode, extra_env))
         if variant == "ok":
             ok = clean(rc, out, err)
             why = "" if ok else "exit %s, stdout %r, stderr: %s" % (

@@ -2,8 +2,10 @@
  * signals a program handles itself.
  *   read      a read 12 bytes past a 100-byte block (a redzone sees no read)
  *   write     a write 12 bytes past it
- *   slack     a write 1 byte past it, into the alignment bytes before the
- *             guard page: no fault, found when the block is freed
+ *   slack     a write 1 byte past it: its end is flush with the guard page,
+ *             the write faults
+ *   slackodd  a write 1 byte past a 99-byte block (4-aligned, 1 byte before
+ *             its guard page): no fault, found when the block is freed
  *   under     a write 1 byte before a block (with MEMTYPE_GUARD_SIDE=before)
  *   uaf       a read of a freed block
  *   uafw      a write to a freed block
@@ -64,6 +66,10 @@ int main(int argc, char **argv) {
     printf("%d\n", read_past(p, 100 + 12));
   } else if (!strcmp(m, "slack")) {
     ((volatile char *)p)[100] = 1;
+  } else if (!strcmp(m, "slackodd")) {
+    char *q = make_buf(99);
+    ((volatile char *)q)[99] = 1;
+    free(q);
   } else if (!strcmp(m, "write")) {
     ((volatile char *)p)[100 + 12] = 1;
   } else if (!strcmp(m, "under")) {

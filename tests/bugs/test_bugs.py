@@ -462,8 +462,11 @@ class Guard(unittest.TestCase):
                                            r"after a 100-byte block of type make_buf\+")
                 frames = section(r.stderr, "detected at")
                 self.assertEqual(frames[:2], ["read_past", "main"], r.stderr)
+                # the faulting instruction's own line (the read), not a call's
+                line = [n for n, l in enumerate(open(os.path.join(HERE, "guard.c")), 1)
+                        if "return ((const volatile char *)p)[at];" in l]
                 self.assertRegex(r.stderr, r"(?m)^    #0 0x[0-9a-f]+ in read_past\+0x[0-9a-f]+ "
-                                           r"\(guard\)$")
+                                           r"\(guard\.c:%d\)$" % line[0])
                 detected = r.stderr.split("detected at:")[1].split("block allocated at:")[0]
                 self.assertNotIn("__restore_rt", detected)
                 self.assertNotIn("libmemtype", detected)
@@ -484,9 +487,16 @@ class Guard(unittest.TestCase):
         self.assertIn("Fatal Python error: Segmentation fault", r.stderr)
         self.assertNotIn("memtype: ERROR", r.stderr)
 
-    def test_a_write_into_the_alignment_bytes_is_found_on_free(self):
+    def test_a_write_one_byte_past_faults_at_the_access(self):
+        # the block's end is flush with its guard page (4-aligned: 100 bytes)
         r = self.caught("guard", "slack", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes after "
                         r"a 100-byte block of type make_buf\+", detected="main", **GUARD)
+        self.assertIn("the access hit the guard page after the block", r.stderr)
+
+    def test_a_write_into_the_alignment_bytes_is_found_on_free(self):
+        # 99 bytes: 4-aligned at least, so one byte lies before the guard page
+        r = self.caught("guard", "slackodd", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
+                        r"after a 99-byte block of type make_buf\+", detected="main", **GUARD)
         self.assertIn("between the block's end and its guard page were written", r.stderr)
 
     def test_python_with_faulthandler_gets_the_guard_page_report(self):

@@ -6,6 +6,7 @@
 #include "depot.h"
 #include "modules.h"
 #include "site.h"
+#include "symtab.h"
 #include "unwind.h"
 
 MT_TLS unsigned mt_modules_hold;
@@ -21,6 +22,12 @@ bool mt_symbol_at(uintptr_t pc, const char **func, uintptr_t *func_addr, const c
 
 bool mt_symbol(uintptr_t pc, const char **func, const char **module) {
   (void)pc, (void)func, (void)module;
+  unreachable();
+  return false;
+}
+
+bool mt_symtab_line(uintptr_t pc, bool is_return, char *buf, size_t len, unsigned *line) {
+  (void)pc, (void)is_return, (void)buf, (void)len, (void)line;
   unreachable();
   return false;
 }

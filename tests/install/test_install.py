@@ -161,7 +161,9 @@ class BuildingAgainstIt(unittest.TestCase):
         self.assertEqual(r.stdout, "hello from memtype: owns=1 last_fail=2147483647\n")
         self.assertRegex(r.stderr, r"memtype: greeting +0 +0K .* 8  32")
         work = tempfile.mkdtemp(dir=SCRATCH)
-        r = run([os.path.join(PREFIX, "bin/memtype"), "run", "--", exe], cwd=work)
+        # the profiling mode: the sizes the table shows are the size classes
+        # (guard pages, on by default, hand out pages)
+        r = run([os.path.join(PREFIX, "bin/memtype"), "run", "--profile", "--", exe], cwd=work)
         self.assertEqual(r.returncode, 0, r.stderr)
         dumps = glob.glob(os.path.join(work, "memtype-run.*.1", "*.mtd"))
         self.assertEqual(len(dumps), 1, os.listdir(work))

@@ -53,10 +53,15 @@ int main(void) {
   printf("  \"peak_exact\": %u,\n", MT_DUMP_PEAK_EXACT);
   printf("  \"event_frames\": %u, \"class_words\": %u, \"waste_max\": %u,\n",
          MT_DUMP_EVENT_FRAMES, MT_DUMP_CLASS_WORDS, MT_DUMP_WASTE_MAX);
+  printf("  \"error_fault_pc\": %u,\n", MT_DUMP_ERROR_FAULT_PC);
   static const char *const extra[] = {
 #define EXTRA(name, off, text) [off] = text,
       MT_DUMP_CLASS_EXTRA(EXTRA)};
   strings("class_extra", extra, MT_DUMP_CLASS_EXTRAS, ",");
+  printf("  \"guard_methods\": {");
+#define METHOD(name, value, text) printf("%s\"%d\": \"%s\"", (value) > 1 ? ", " : "", value, text);
+  MT_DUMP_GUARD_METHODS(METHOD)
+  printf("},\n");
   strings("error_kinds", mt_error_names, MT_ERR_COUNT, ",");
   strings("leak_kinds", mt_leak_kind_names, MT_DUMP_LEAK_KINDS, "");
   printf("}\n");

@@ -26,7 +26,8 @@ def memtype(*args, **kw):
 
 class RunTest(unittest.TestCase):
     def test_run_prints_the_program_output_then_one_summary_line(self):
-        r = memtype("run", "--", DEMO)
+        # the profiling mode prints the statistics at exit (MEMTYPE_STATS)
+        r = memtype("run", "--profile", "--", DEMO)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("distinct words in 800000 words", r.stdout)
         lines = [l for l in r.stderr.splitlines() if l.startswith("memtype: summary: ")]
@@ -35,7 +36,8 @@ class RunTest(unittest.TestCase):
         self.assertIn("5 threads", lines[0])
 
     def test_preload_is_set_for_the_program_and_its_children(self):
-        r = memtype("run", "--", "/bin/sh", "-c", "echo $LD_PRELOAD; /usr/bin/env | grep ^MEMTYPE_STATS")
+        r = memtype("run", "--profile", "--", "/bin/sh", "-c",
+                    "echo $LD_PRELOAD; /usr/bin/env | grep ^MEMTYPE_STATS")
         self.assertRegex(r.stdout.splitlines()[0], r"libmemtype\.so$")
         self.assertEqual(r.stdout.splitlines()[1], "MEMTYPE_STATS=1")
 
@@ -183,7 +185,7 @@ class CannotEnter(unittest.TestCase):
         r = self.run_it(self.dynamic, "x")
         self.assertEqual((r.returncode, r.stdout), (3, "hello x 2\n"), r.stderr)
         self.assertNotIn("memtype: warning", r.stderr)
-        self.assertIn("memtype: summary: hello (pid ", r.stderr)
+        self.assertIn("memtype: run summary: 1 process (hello); ", r.stderr)
         self.assertEqual(len(self.dumps()), 1, r.stderr)
 
     def test_a_static_program_is_named_and_still_run(self):
@@ -288,7 +290,7 @@ class CannotEnter(unittest.TestCase):
             r = self.run_it(self.dynamic, "n")
             self.assertEqual((r.returncode, r.stdout), (3, "hello n 2\n"), r.stderr)
             self.assertNotIn("memtype: warning", r.stderr)
-            self.assertIn("memtype: summary: hello (pid ", r.stderr)
+            self.assertIn("memtype: run summary: 1 process (hello); ", r.stderr)
             for f in self.dumps():
                 os.unlink(os.path.join(self.tmp, f))
 

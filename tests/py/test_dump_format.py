@@ -99,6 +99,7 @@ class Records(unittest.TestCase):
 
     def test_an_event_keeps_the_writers_frame_count(self):
         self.assertEqual(dump.EVENT_FRAMES, C["event_frames"])
+        self.assertEqual(dump.ERROR_FAULT_PC, C["error_fault_pc"])
 
     def test_the_stat_records_class_bitmap_is_the_writers(self):
         # the last fields of a stat record are the bitmap's 64-bit words
@@ -118,6 +119,9 @@ class Names(unittest.TestCase):
 
     def test_leak_kinds_are_numbered_as_the_core_numbers_them(self):
         self.assertEqual(dump.LEAK_KINDS, tuple(C["leak_kinds"]))
+
+    def test_guard_methods_are_numbered_as_the_writer_numbers_them(self):
+        self.assertEqual(dump.GUARD_METHODS, {int(k): v for k, v in C["guard_methods"].items()})
 
 
 if __name__ == "__main__":

@@ -198,7 +198,9 @@ class Ending(unittest.TestCase):
 
     def test_memtype_run_prints_the_reports_of_a_process_whose_stderr_was_closed(self):
         out = os.path.join(self.tmp, "d.%e.%p.mtd")
-        r = subprocess.run([CMD, "run", "--output", out, "--", PROG, "closed"], env=clean_env(),
+        # the double free stops it (memtype run's default goes on)
+        r = subprocess.run([CMD, "run", "--on-error", "abort", "--output", out, "--", PROG,
+                            "closed"], env=clean_env(),
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, -signal.SIGABRT)
         self.assertRegex(r.stderr, r"(?m)^memtype: \S+\.log \(reports written there")

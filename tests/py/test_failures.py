@@ -179,7 +179,7 @@ class Counting(unittest.TestCase):
                 FAILURE_TIMES=2, FAILURE_VERBOSE=1)
         heads = re.findall(r"memtype: failure injected #(\d+): malloc\(24\) returns NULL", r.stderr)
         self.assertEqual(heads, ["1", "2"])
-        self.assertRegex(r.stderr, r"#0 0x[0-9a-f]+ in site_a\+0x[0-9a-f]+ \(failprog\)")
+        self.assertRegex(r.stderr, r"#0 0x[0-9a-f]+ in site_a\+0x[0-9a-f]+ \(failprog\.c:\d+\)")
         self.assertRegex(r.stderr, r"#1 0x[0-9a-f]+ in count")
 
     def test_run_flags_map_to_the_variables(self):

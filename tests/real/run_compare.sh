@@ -247,7 +247,7 @@ for l in "$base"/dumps/*.log; do
   [ -e "$l" ] && cat "$l" >>"$base/preload.err"
 done
 sum_re='memtype: summary: '
-stats_re='^memtype: (summary: |.*Type.* +InUse +MemUse +HighUse +Requests +Size\(s\)$|.+ [0-9]+ +[0-9]+[BK] +[0-9]+[BK] +[0-9]+  .*$|\.\.\. [0-9]+ more types|LEAK: |leak summary: |\.\.\. [0-9]+ more leak records)'
+stats_re='^memtype: (summary: |.*Type.* +InUse +MemUse +HighUse +Requests +Size\(s\)$|.+ [0-9]+ +[0-9]+[BK] +[0-9]+[BK] +[0-9]+  .*$|\.\.\. [0-9]+ more types|guard pages \((madvise|mprotect)\): |LEAK: |leak summary: |\.\.\. [0-9]+ more leak records)'
 grep -Ev "$stats_re" "$base/preload.err" >"$base/preload.err.stripped"
 grep -Ev "$stats_re" "$base/plain.err" >"$base/plain.err.stripped"
 nsum=$(grep -c "$sum_re" "$base/preload.err")

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -162,7 +163,7 @@ END_TEST
 
 START_TEST(test_a_write_into_the_alignment_bytes_is_reported_on_free) {
   init_with((const char *const[]){"MEMTYPE_GUARD", "*", NULL});
-  char *p = mt_malloc(10, MT_FAM_MALLOC, SITE(145)); /* 6 bytes of slack before the guard */
+  char *p = mt_memalign(16, 10, MT_FAM_MALLOC, SITE(145)); /* 6 bytes of slack before the guard */
   ck_assert_uint_eq(page_end(p) - (uintptr_t)p, 16);
   p[9] = 1; /* its own last byte: fine */
   p[12] = 1; /* the bug: no fault, but the pattern changed */
@@ -171,6 +172,102 @@ START_TEST(test_a_write_into_the_alignment_bytes_is_reported_on_free) {
                 captured);
   ck_assert_ptr_nonnull(strstr(captured, "2 bytes after a 10-byte block"));
   ck_assert_ptr_nonnull(strstr(captured, "between the block's end and its guard page"));
+}
+END_TEST
+
+/* A block's end is its page's end, its start aligned to the largest power
+ * of two dividing its size up to 16 (GWP-ASan's rule), at least 4; an
+ * alignment asked for is kept. */
+START_TEST(test_a_guarded_block_ends_flush_with_its_guard_page_whatever_its_size) {
+  init_with((const char *const[]){"MEMTYPE_GUARD", "*", NULL});
+  static const struct { size_t n, align; } want[] = {
+      {24, 8}, {100, 4}, {12, 4}, {20, 4}, {48, 16}, {4096, 16}, {5000, 8}, {40, 8}};
+  for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    char *p = mt_malloc(want[i].n, MT_FAM_MALLOC, SITE(150));
+    ck_assert(guarded(p));
+    ck_assert_uint_eq(page_end(p + want[i].n - 1) - (uintptr_t)p, want[i].n);
+    ck_assert_uint_eq((uintptr_t)p % want[i].align, 0);
+    ck_assert_msg(want[i].align == 16 || (uintptr_t)p % (want[i].align * 2) != 0 ||
+                  want[i].n % (want[i].align * 2) != 0, "size %zu", want[i].n);
+    ck_assert(readable(p + want[i].n - 1));
+    ck_assert(!readable(p + want[i].n)); /* the first byte past it */
+  }
+  char *odd = mt_malloc(10, MT_FAM_MALLOC, SITE(150)); /* 4-aligned at least: 2 bytes after it */
+  ck_assert_uint_eq((uintptr_t)odd % 4, 0);
+  ck_assert_uint_eq(page_end(odd) - (uintptr_t)odd, 12);
+  char *a = mt_memalign(64, 100, MT_FAM_MALLOC, SITE(151)); /* memalign's alignment wins */
+  ck_assert_uint_eq((uintptr_t)a % 64, 0);
+  ck_assert_uint_eq(page_end(a) - (uintptr_t)a, 128);
+  void *b = NULL;
+  ck_assert_int_eq(mt_posix_memalign(&b, 32, 24, SITE(152)), 0);
+  ck_assert_uint_eq((uintptr_t)b % 32, 0);
+  ck_assert_str_eq(captured, "");
+}
+END_TEST
+
+START_TEST(test_a_write_before_the_block_on_its_page_is_reported_on_free_as_an_underflow) {
+  init_with((const char *const[]){"MEMTYPE_GUARD", "*", NULL});
+  char *p = mt_malloc(100, MT_FAM_MALLOC, SITE(153));
+  p[-1] = 1;   /* the byte before it: no fault, but the pattern changed */
+  p[-40] = 1;
+  mt_free(p, MT_FAM_MALLOC, SITE(154));
+  ck_assert_msg(strstr(captured, "memtype: ERROR: heap-buffer-underflow WRITE at ") != NULL, "%s",
+                captured);
+  ck_assert_ptr_nonnull(strstr(captured, "40 bytes before a 100-byte block"));
+  ck_assert_ptr_nonnull(strstr(captured, "2 bytes changed, from 40 to 1 bytes before the block"));
+}
+END_TEST
+
+START_TEST(test_a_block_untouched_around_it_is_not_reported_on_free) {
+  init_with((const char *const[]){"MEMTYPE_GUARD", "*", NULL});
+  char *p = mt_malloc(100, MT_FAM_MALLOC, SITE(155));
+  memset(p, 0xab, 100); /* the pattern's own byte, in bounds */
+  mt_free(p, MT_FAM_MALLOC, SITE(156));
+  char *q = mt_memalign(64, 100, MT_FAM_MALLOC, SITE(157));
+  memset(q, 0, 100);
+  mt_free(q, MT_FAM_MALLOC, SITE(158));
+  ck_assert_str_eq(captured, "");
+}
+END_TEST
+
+/* Lines of /proc/self/maps: mappings. */
+static int mappings(void) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  int n = 0, c;
+  while ((c = fgetc(f)) != EOF)
+    n += c == '\n';
+  fclose(f);
+  return n;
+}
+
+START_TEST(test_with_madvise_guarded_blocks_split_no_mapping) {
+  init_with((const char *const[]){"MEMTYPE_GUARD", "*", NULL});
+  if (mt_guard_method() != MT_GUARD_METHOD_MADVISE)
+    return; /* a kernel before 6.13: the mprotect test below covers it */
+  int before = mappings();
+  static char *p[2000];
+  for (int i = 0; i < 2000; i++)
+    ck_assert(guarded(p[i] = mt_malloc(100, MT_FAM_MALLOC, SITE(159))));
+  for (int i = 0; i < 2000; i += 2)
+    mt_free(p[i], MT_FAM_MALLOC, SITE(160));
+  /* mprotect would split the region 2000 times; a few more lines are
+   * memtype's own memory (descriptors, stacks) */
+  ck_assert_int_le(mappings(), before + 10);
+  ck_assert(!readable(p[0]) && readable(p[1]) && !readable(p[1] + 100));
+}
+END_TEST
+
+START_TEST(test_with_mprotect_asked_for_every_block_is_its_own_mapping) {
+  init_with((const char *const[]){"MEMTYPE_GUARD", "*", "MEMTYPE_GUARD_METHOD", "mprotect", NULL});
+  ck_assert_int_eq(mt_guard_method(), MT_GUARD_METHOD_MPROTECT);
+  int before = mappings();
+  static char *p[200];
+  for (int i = 0; i < 200; i++)
+    ck_assert(guarded(p[i] = mt_malloc(100, MT_FAM_MALLOC, SITE(161))));
+  ck_assert_int_ge(mappings(), before + 200);
+  ck_assert(readable(p[7] + 99) && !readable(p[7] + 100));
+  mt_free(p[7], MT_FAM_MALLOC, SITE(162));
+  ck_assert(!readable(p[7]));
 }
 END_TEST
 
@@ -184,6 +281,8 @@ static void to_pipe(const char *buf, size_t len) {
 
 /* Runs touch() in a child with memguard and its fault handler installed
  * (MEMTYPE_ON_ERROR=exit:42); returns the child's reports and how it ended. */
+static const char *child_side = "after";
+
 static void in_child(void (*touch)(void), char *out, size_t len, int *status) {
   int fd[2];
   ck_assert_int_eq(pipe(fd), 0);
@@ -191,6 +290,7 @@ static void in_child(void (*touch)(void), char *out, size_t len, int *status) {
   if (pid == 0) {
     close(fd[0]);
     setenv("MEMTYPE_GUARD", "*", 1);
+    setenv("MEMTYPE_GUARD_SIDE", child_side, 1);
     setenv("MEMTYPE_OUTPUT", "off", 1);
     setenv("MEMTYPE_ON_ERROR", "exit:42", 1); /* no abort: no core file */
     mt_init();
@@ -214,11 +314,35 @@ static void overflow(void) {
   volatile char *p = mt_malloc(64, MT_FAM_MALLOC, SITE(161));
   p[64] = 1;
 }
+enum { OVERFLOW_LINE = __LINE__ - 2 }; /* the faulting store's */
 
 static void after_free(void) {
   volatile char *p = mt_malloc(64, MT_FAM_MALLOC, SITE(177));
   mt_free((void *)p, MT_FAM_MALLOC, SITE(178));
   (void)p[3];
+}
+
+/* Each 1 byte past the block (24: 8-aligned, 100: 4-aligned): the access faults. */
+static void read_past_24(void) {
+  volatile char *p = mt_malloc(24, MT_FAM_MALLOC, SITE(163));
+  (void)p[24];
+}
+static void write_past_100(void) {
+  volatile char *p = mt_malloc(100, MT_FAM_MALLOC, SITE(164));
+  p[100] = 1;
+}
+/* With the guard before: a block starts a page in, its page's rest after
+ * it; an overflow runs on into the guard page before the next block. */
+static void overflow_to_next_page(void) {
+  volatile char *p = mt_malloc(100, MT_FAM_MALLOC, SITE(165));
+  (void)mt_malloc(100, MT_FAM_MALLOC, SITE(166)); /* the next block, after the guard */
+  uintptr_t past = page_end((const void *)p) - (uintptr_t)p;
+  p[past + 8] = 1; /* 8 bytes into the guard page after p's page */
+}
+static void underflow_before_page(void) {
+  (void)mt_malloc(100, MT_FAM_MALLOC, SITE(167));
+  volatile char *p = mt_malloc(100, MT_FAM_MALLOC, SITE(168));
+  (void)p[-40];
 }
 
 static void in_bounds(void) {
@@ -235,6 +359,13 @@ START_TEST(test_a_touch_of_the_guard_page_is_reported_and_ends_the_process) {
   ck_assert_ptr_nonnull(strstr(out, "(0 bytes after a 64-byte block of type site_anchor+0xa1 (test_memguard))"));
   ck_assert_ptr_nonnull(strstr(out, "memtype will now exit with status 42"));
   ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+  /* the access's frame names its source line (core/sys/lines.c) */
+  char frame[64];
+  snprintf(frame, sizeof(frame), "in overflow+0x");
+  char *f0 = strstr(out, "    #0 ");
+  ck_assert_ptr_nonnull(f0);
+  snprintf(frame, sizeof(frame), "(test_memguard.c:%d)\n", (int)OVERFLOW_LINE);
+  ck_assert_msg(strstr(f0, frame) != NULL && strstr(f0, frame) < strstr(f0, "    #1 "), "%s", out);
 }
 END_TEST
 
@@ -245,6 +376,51 @@ START_TEST(test_a_read_of_a_freed_guarded_block_is_a_use_after_free) {
   ck_assert_msg(strstr(out, "memtype: ERROR: use-after-free READ at ") != NULL, "%s", out);
   ck_assert_ptr_nonnull(strstr(out, "3 bytes into a 64-byte "));
   ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+}
+END_TEST
+
+START_TEST(test_a_read_one_byte_past_a_24_byte_block_faults_at_the_access) {
+  static char out[16384];
+  int status;
+  child_side = "after";
+  in_child(read_past_24, out, sizeof(out), &status);
+  ck_assert_msg(strstr(out, "memtype: ERROR: heap-buffer-overflow READ at ") != NULL, "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "(0 bytes after a 24-byte block"));
+  ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+}
+END_TEST
+
+START_TEST(test_a_write_one_byte_past_a_100_byte_block_faults_around_it_too) {
+  static char out[16384];
+  int status;
+  child_side = "around";
+  in_child(write_past_100, out, sizeof(out), &status);
+  child_side = "after";
+  ck_assert_msg(strstr(out, "memtype: ERROR: heap-buffer-overflow WRITE at ") != NULL, "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "(0 bytes after a 100-byte block"));
+}
+END_TEST
+
+START_TEST(test_with_the_guard_before_an_overflow_is_the_blocks_own_not_the_next_ones) {
+  static char out[16384];
+  int status;
+  child_side = "before";
+  in_child(overflow_to_next_page, out, sizeof(out), &status);
+  child_side = "after";
+  ck_assert_msg(strstr(out, "memtype: ERROR: heap-buffer-overflow WRITE at ") != NULL, "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "(4004 bytes after a 100-byte block of type site_anchor+0xa5"));
+  ck_assert_ptr_null(strstr(out, "underflow"));
+}
+END_TEST
+
+START_TEST(test_with_the_guard_before_an_underflow_is_the_blocks_own) {
+  static char out[16384];
+  int status;
+  child_side = "before";
+  in_child(underflow_before_page, out, sizeof(out), &status);
+  child_side = "after";
+  ck_assert_msg(strstr(out, "memtype: ERROR: heap-buffer-underflow READ at ") != NULL, "%s", out);
+  ck_assert_ptr_nonnull(strstr(out, "(40 bytes before a 100-byte block of type site_anchor+0xa8"));
 }
 END_TEST
 
@@ -272,6 +448,15 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_a_touch_of_the_guard_page_is_reported_and_ends_the_process);
   tcase_add_test(tc, test_a_read_of_a_freed_guarded_block_is_a_use_after_free);
   tcase_add_test(tc, test_accesses_within_the_block_are_not_reported);
+  tcase_add_test(tc, test_a_guarded_block_ends_flush_with_its_guard_page_whatever_its_size);
+  tcase_add_test(tc, test_a_write_before_the_block_on_its_page_is_reported_on_free_as_an_underflow);
+  tcase_add_test(tc, test_a_block_untouched_around_it_is_not_reported_on_free);
+  tcase_add_test(tc, test_with_madvise_guarded_blocks_split_no_mapping);
+  tcase_add_test(tc, test_with_mprotect_asked_for_every_block_is_its_own_mapping);
+  tcase_add_test(tc, test_a_read_one_byte_past_a_24_byte_block_faults_at_the_access);
+  tcase_add_test(tc, test_a_write_one_byte_past_a_100_byte_block_faults_around_it_too);
+  tcase_add_test(tc, test_with_the_guard_before_an_overflow_is_the_blocks_own_not_the_next_ones);
+  tcase_add_test(tc, test_with_the_guard_before_an_underflow_is_the_blocks_own);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   return s;

@@ -14,6 +14,35 @@ from ..forms.leaks import print_leaks
 from ..model import errors_of, leaks_of
 
 
+# `memtype run`'s defaults: the mode that finds bugs (DESIGN.md, "The user's
+# interface"): every heap check (trash and verify, redzones, the quarantine),
+# guard pages for every allocation within memguard's budget (MEMTYPE_GUARD_COST,
+# _RSS, _DIVISOR: a small program is guarded whole, a big one's guarding stays
+# bounded in time and memory), the leak scan, each block's allocation and free
+# stacks (MEMTYPE_STACK_DEPTH's default, 16 frames), and going on after an error
+# so that one run reports every bug, each block once. The user's environment
+# and the flags win over these. --profile takes none of them: types and
+# statistics only, what plain LD_PRELOAD with no variable gives, plus the table
+# at exit. bench/run_bench.py measures this dict (tool memtype-run).
+FIND_BUGS = {
+    "MEMTYPE_TRASH": "1",
+    "MEMTYPE_REDZONE": "1",
+    "MEMTYPE_GUARD": "*",
+    "MEMTYPE_LEAKS": "1",
+    "MEMTYPE_STACK_DEPTH": "16",
+    "MEMTYPE_ON_ERROR": "continue",
+}
+PROFILE = {
+    "MEMTYPE_STATS": "1",
+}
+
+
+def mode_env(profile):
+    """The variables `memtype run` sets unless the user did: FIND_BUGS by
+    default, PROFILE with --profile."""
+    return dict(PROFILE if profile else FIND_BUGS)
+
+
 def parser(rows):
     p = argparse.ArgumentParser(prog="memtype run", add_help=True,
                                 description="Run a program under libmemtype.")
@@ -36,6 +65,11 @@ def parser(rows):
                 a.complete_words = list(o.values)
     p.add_argument("--lib", default=None, metavar="FILE",
                    help="path of libmemtype.so to preload").complete = "file"
+    p.add_argument("--profile", action="store_true",
+                   help="types and statistics only (the low-cost mode of plain LD_PRELOAD), with "
+                        "the type table at exit: no heap checks, guard pages or continuing after "
+                        "an error, which the default mode turns on (%s)" % " ".join(
+                            "%s=%s" % kv for kv in FIND_BUGS.items()))
     p.add_argument("--brief", action="store_true",
                    help="at the end, only the summary: not the full reports of the run's "
                         "errors and leaks, symbolized, that come before it")
@@ -59,7 +93,8 @@ def main(argv, lib_path, rows):
     env = dict(os.environ)
     preload = env.get("LD_PRELOAD", "")
     env["LD_PRELOAD"] = lib + (" " + preload if preload else "")
-    env.setdefault("MEMTYPE_STATS", "1")
+    for k, v in mode_env(args.profile).items():
+        env.setdefault(k, v)
     for o in rows:
         v = getattr(args, o.field)
         if v is not None:
@@ -269,6 +304,21 @@ def run_dumps(output, glob, run_id, started):
 RUN_REPORTS = 4  # processes whose full reports `memtype run` prints at the end
 
 
+def symbolize_all(d):
+    """Every address the end of the run shows for dump d (its errors' and
+    leaks' stacks, its types' call sites), symbolized in one batch per
+    module, so that the reports and the summary that follow find them
+    cached: one symbolizer process per module, not one per report (each
+    loads the module's debug information again, a second or more for libc)."""
+    pcs = {pc for t in d.types for pc in t.pcs}
+    for e in d.errors:
+        pcs.update(e.sym_frames + [e.free_pc] + e.alloc_stack + e.free_stack)
+    for r in (d.leaks.records if d.leaks else []):
+        pcs.update(r.stack)
+    pcs.discard(0)
+    symbolize.frames(d, sorted(pcs))
+
+
 def print_run_reports(dumps, out):
     """The full reports of a run, symbolized (file:line, demangled), before
     its summary: the heap errors, then the leaks with their stacks, of the
@@ -278,6 +328,8 @@ def print_run_reports(dumps, out):
     leaky = [d for d in dumps if d.leaks and any(r.kind != "still reachable"
                                                  for r in d.leaks.records)]
     sys.stdout.flush()
+    for d in {id(d): d for d in bad[:RUN_REPORTS] + leaky[:RUN_REPORTS]}.values():
+        symbolize_all(d)
     with contextlib.redirect_stdout(out):
         for what, ds, flag, printer in (
                 ("heap errors", bad, "errors", lambda d: print_errors(errors_of(d))),
@@ -370,6 +422,15 @@ def run_summary(output, started, glob, log="", said_why=False, run_id="", run_di
         "leaks: " + ", ".join("%s %d bytes in %d blocks" % (k, b, n) for k, (b, n) in lost.items())
         if lost else "no leaks"), file=out)
     print(endings_line(dumps, extra), file=out)
+    guard = [d for d in dumps if d.guard is not None]
+    if guard:
+        # Coverage: the share of the run's allocations placed on guard pages.
+        g = sum(d.guard_coverage()[0] for d in guard)
+        n = sum(d.guard_coverage()[1] for d in guard)
+        methods = sorted({d.guard_method for d in guard if d.guard_method})
+        print("memtype: guard pages: %d of %d allocations guarded (%.1f%%)%s" % (
+            g, n, 100.0 * g / n if n else 0.0,
+            "; made by " + " and ".join(methods) if methods else ""), file=out)
     if labels:
         print("memtype: most memory in use at exit: " + "; ".join(labels), file=out)
     here = os.getcwd() + os.sep

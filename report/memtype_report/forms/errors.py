@@ -20,7 +20,7 @@ def print_errors(pe):
                 err.distance, err.relation, e.size, err.block_label)
         print("#%d %s%s at %#x%s, thread %d" % (e.seq, e.kind, " " + e.access if e.access
                                                  else "", e.addr, where, e.tid))
-        for line in symbolize.stack_lines(d, e.frames, pe.frames):
+        for line in symbolize.stack_lines(d, e.sym_frames, pe.frames):
             print("    " + line)
         for title, stack in (("allocated at", err.alloc_stack), ("freed at", err.free_stack)):
             if stack:

@@ -45,7 +45,17 @@ def print_table(dumps, rows, lines, growth=None):
     for d in dumps:
         if getattr(d, "guard", None) is not None:
             print("memguard: %s: %d KiB of guarded blocks live (guard pages included), "
-                  "budget %d KiB" % (Process(d).title, d.guard_pages * 4, d.guard_budget * 4))
+                  "budget %d KiB; %s" % (Process(d).title, d.guard_pages * 4, d.guard_budget * 4,
+                                         coverage_text(d)))
+
+
+def coverage_text(d):
+    """A dump's guard coverage: 'N of M allocations guarded (x%)', and how
+    the guard pages were made when the dump says (format 1.8)."""
+    g, n = d.guard_coverage()
+    return "%d of %d allocations guarded (%.1f%%)%s" % (
+        g, n, 100.0 * g / n if n else 0.0,
+        ", guard pages by %s" % d.guard_method if getattr(d, "guard_method", "") else "")
 
 
 def show(dumps, args):

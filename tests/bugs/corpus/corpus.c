@@ -159,6 +159,16 @@ static void ovf_r4100(int bad) { overflow(bad, N, 4100, 0); }
 /* a block whose end is 16-byte aligned: no alignment bytes after it */
 static void ovf_w1_a16(int bad) { overflow(bad, 48, 1, 1); }
 static void ovf_r1_a16(int bad) { overflow(bad, 48, 1, 0); }
+/* blocks whose size is not a multiple of 16: 24 bytes (8-aligned), 100
+ * bytes (4-aligned); the 1st and the 8th byte past them, read and written */
+static void ovf24_r1(int bad) { overflow(bad, 24, 1, 0); }
+static void ovf24_r8(int bad) { overflow(bad, 24, 8, 0); }
+static void ovf24_w1(int bad) { overflow(bad, 24, 1, 1); }
+static void ovf24_w8(int bad) { overflow(bad, 24, 8, 1); }
+static void ovf100_r1(int bad) { overflow(bad, 100, 1, 0); }
+static void ovf100_r8(int bad) { overflow(bad, 100, 8, 0); }
+static void ovf100_w1(int bad) { overflow(bad, 100, 1, 1); }
+static void ovf100_w8(int bad) { overflow(bad, 100, 8, 1); }
 /* a page run and a block of its own mapping */
 static void ovf_w1_run(int bad) { overflow(bad, 10000, 1, 1); }
 static void ovf_w1_huge(int bad) { overflow(bad, 3u << 20, 1, 1); }
@@ -474,6 +484,8 @@ static const struct {
     C(ovf_w1),         C(ovf_w8),          C(ovf_w64),          C(ovf_w4100),
     C(ovf_r1),         C(ovf_r8),          C(ovf_r64),          C(ovf_r4100),
     C(ovf_w1_a16),     C(ovf_r1_a16),      C(ovf_w1_run),       C(ovf_w1_huge),
+    C(ovf24_r1),       C(ovf24_r8),        C(ovf24_w1),         C(ovf24_w8),
+    C(ovf100_r1),      C(ovf100_r8),       C(ovf100_w1),        C(ovf100_w8),
     C(unf_w1),         C(unf_w40),         C(unf_r1),           C(unf_r40),
     C(straddle_w),     C(straddle_r),      C(overlap_memcpy),   C(overlap_strcpy),
     C(realloc_shrink_w), C(realloc_grow_r), C(lc_memcpy),       C(lc_memcpy_src),

@@ -119,6 +119,36 @@ void newarr_w8(int bad) {
   at_poke(p, static_cast<long>(opaque(bad ? N + 7 : N - 1)));
   drop_array(p);
 }
+// new char[24] (8-aligned when guarded) and new char[100] (4-aligned):
+// the 1st and the 8th byte past them, read and written
+void newarr24_r1(int bad) {
+  char *p = make_array(opaque(24));
+  at_peek(p, static_cast<long>(opaque(bad ? 24 : 23)));
+  drop_array(p);
+}
+void newarr24_w8(int bad) {
+  char *p = make_array(opaque(24));
+  at_poke(p, static_cast<long>(opaque(bad ? 24 + 7 : 23)));
+  drop_array(p);
+}
+void newarr100_r8(int bad) {
+  char *p = make_array(opaque(100));
+  at_peek(p, static_cast<long>(opaque(bad ? 100 + 7 : 99)));
+  drop_array(p);
+}
+void newarr100_w1(int bad) {
+  char *p = make_array(opaque(100));
+  at_poke(p, static_cast<long>(opaque(bad ? 100 : 99)));
+  drop_array(p);
+}
+// an underflow 40 bytes before new char[40], read
+void newarr_unf_r40(int bad) {
+  char *a = make_array(opaque(N)), *p = make_array(opaque(N)), *c = make_array(opaque(N));
+  at_peek(p, bad ? -40 : 0);
+  drop_array(a);
+  drop_array(p);
+  drop_array(c);
+}
 void newarr_unf_w1(int bad) {
   char *a = make_array(opaque(N)), *p = make_array(opaque(N)), *c = make_array(opaque(N));
   at_poke(p, bad ? -1 : 0);
@@ -246,6 +276,8 @@ struct entry {
 const entry cases[] = {
     C(newarr_w1),     C(newarr_r1),     C(newarr_w8),
     C(newarr_unf_w1), C(vector_w),      C(vector_r),
+    C(newarr24_r1),   C(newarr24_w8),   C(newarr100_r8),
+    C(newarr100_w1),  C(newarr_unf_r40),
     C(vector_r64),    C(vector_unf_w),  C(string_w),
     C(string_append), C(delete_uaf_r),  C(delete_uaf_w),
     C(string_uaf_r),  C(double_delete), C(mismatch_newarr_delete),
