@@ -158,13 +158,17 @@ static bool is_sealed(const scan_t *s, uintptr_t lo, uintptr_t hi) {
 typedef void (*words_fn)(scan_t *s, const blk_t *b, const uintptr_t *w, size_t n, void *ctx);
 
 /* Calls fn on the words of b: in place, or (b meets an unreadable page)
- * copied a chunk at a time without faulting, the unreadable pages left out.
+ * copied a chunk at a time without faulting, the unreadable pages left out
+ * (also every guarded block).
  * fn must not read another block through this function (one buffer). */
 static void each_words(scan_t *s, const blk_t *b, words_fn fn, void *ctx) {
   size_t n = b->len / 8;
   if (n == 0)
     return;
-  if (!is_sealed(s, b->start, b->start + n * 8)) {
+  /* A guarded block is read safely too: its guard pages do not show in the
+   * maps when the kernel made them (MADV_GUARD_INSTALL), and at a fatal
+   * signal another thread may free it, closing its run, while it is read. */
+  if (mt_segmap_lookup(b->start) != MT_MAP_GUARD && !is_sealed(s, b->start, b->start + n * 8)) {
     fn(s, b, (const uintptr_t *)b->start, n, ctx);
     return;
   }

@@ -198,7 +198,7 @@ void mt_dbg_stack_ctor(uint64_t *stk, unsigned type) {
 
 void mt_dbg_large_ctor(uintptr_t p) {
   /* Its bytes are fresh: no trash to verify. */
-  mt_block_t b;
+  mt_block_t b = {0};
   if (mt_block_lookup(p, &b)) {
     mt_blk_t k = blk_of(&b);
     mt_check_lay_redzone(&k);
@@ -219,7 +219,7 @@ void mt_dbg_slab_dtor(mt_slab_t *s) {
 /* A block leaves the quarantine and its storage is reused (heapcheck.c
  * calls this, never under a lock). */
 static void quarantine_release(void *p) {
-  mt_block_t b;
+  mt_block_t b = {0};
   if (!mt_block_lookup((uintptr_t)p, &b) || b.meta->f.state != MT_STATE_QUARANTINE)
     return; /* cannot happen: only the quarantine moves a block out of this state */
   /* Slab slots keep their trash until reuse, where it is verified (once:

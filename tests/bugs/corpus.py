@@ -203,9 +203,24 @@ def first_own_frame(frames, prog):
     src = SOURCES[prog]
     for f in frames:
         where = re.search(r"\(([^()]*)\)\s*$", f)
-        if where and (where.group(1) == prog or src + ":" in where.group(1)):
-            return re.split(r"[+ (]", f, 1)[0], f
+        fn = re.split(r"[+ (]", f, 1)[0]
+        # A frame's line may be a header's, where libc inlined a wrapper
+        # into the program's function: "at_getline+0x11 (stdio.h:120)".
+        if where and (where.group(1) == prog or src + ":" in where.group(1)
+                      or fn in defined_functions(prog)):
+            return fn, f
     return None, None
+
+
+_DEFINED = {}
+
+
+def defined_functions(prog):
+    """The names of the functions the program's source defines."""
+    if prog not in _DEFINED:
+        with open(os.path.join(CORPUS, SOURCES[prog])) as fh:
+            _DEFINED[prog] = set(re.findall(r"(?m)^[A-Za-z][\w\s*:]*?\b(\w+)\(", fh.read())) - {"if", "for", "while", "switch", "return", "sizeof"}
+    return _DEFINED[prog]
 
 
 def classify(case, rc, stdout, stderr):

@@ -46,8 +46,8 @@ __attribute__((noinline)) static void overflow_read(int bad) {
 __attribute__((noinline)) static void overflow_slack(int bad) {
   char *p = malloc(24); /* ALLOC overflow_slack */
   memset(p, 'c', 24);
-  ((volatile char *)p)[bad ? 24 : 23] = 'x';
-  free(p); /* DETECT overflow_slack */
+  ((volatile char *)p)[bad ? 24 : 23] = 'x'; /* ACCESS overflow_slack */
+  free(p);
 }
 
 __attribute__((noinline)) static void uaf_read(int bad) {

@@ -61,8 +61,8 @@ void Basket::overflow_read(bool bad) {
 void Basket::overflow_slack(bool bad) {
   char *p = new char[24]; // ALLOC overflow_slack
   std::memset(p, 'c', 24);
-  const_cast<volatile char *>(p)[bad ? 24 : 23] = 'x';
-  delete[] p; // DETECT overflow_slack
+  const_cast<volatile char *>(p)[bad ? 24 : 23] = 'x'; // ACCESS overflow_slack
+  delete[] p;
 }
 
 void Basket::uaf_read(bool bad) {
