@@ -408,12 +408,13 @@ def run_summary(output, started, glob, log="", said_why=False, run_id="", run_di
         for t in d.types:
             top_types.append((t.in_use_bytes, d, t))
     top_types.sort(key=lambda x: -x[0])
-    labels = []
-    for mem, d, t in top_types[:3]:
-        if mem <= 0:
-            break
-        label = t.name or (symbolize.names(d, t.pcs[:1]).get(t.pcs[0]) if t.pcs else "(untyped)")
-        labels.append("%s %s" % (label, _human_k(mem)))
+    top_types = [(mem, d, t) for mem, d, t in top_types[:3] if mem > 0]
+    named = {}  # one symbolizer batch per dump (each spawn loads a module's debug information)
+    for d in {id(d): d for _, d, t in top_types if not t.name and t.pcs}.values():
+        named.update(symbolize.names(d, [t.pcs[0] for _, e, t in top_types
+                                         if e is d and not t.name and t.pcs]))
+    labels = ["%s %s" % (t.name or (named.get(t.pcs[0]) if t.pcs else "(untyped)"), _human_k(mem))
+              for mem, d, t in top_types]
     nproc = len(dumps) + len(extra)
     print("memtype: run summary: %d process%s (%s); %d heap error%s; %s%s" % (
         nproc, "" if nproc == 1 else "es", ", ".join(progs), errors,
