@@ -156,31 +156,99 @@ class FlameGraph(unittest.TestCase):
         self.assertIn("100.00% of all", info)
 
 
+def source_line(path, text, after=0):
+    """The number of the first line of a source file holding text, after
+    line `after`."""
+    with open(path, encoding="utf-8") as f:
+        return next(i for i, line in enumerate(f, 1) if i > after and text in line)
+
+
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
 class FullStacks(unittest.TestCase):
-    def test_leak_and_error_rows_open_on_their_full_stacks(self):
-        tmp = scratch("memtype-stacks.")
+    """Every leak row opens on its allocation stack; every error row on where
+    it was detected (from the faulting instruction for a fault), where its
+    block was allocated and where it was freed: each collapsed to frame #0."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tmp = scratch("memtype-stacks.")
         r, leaks = run_with_dump([os.path.join(BUGS, "leaky"), "leaks"], tmp, MEMTYPE_DEPTH="8")
-        self.assertEqual(r.returncode, 0, r.stderr)
+        assert r.returncode == 0, r.stderr
         r, errs = run_with_dump([os.path.join(BUGS, "write_after_free"), "now"], tmp,
                                 MEMTYPE_DEPTH="8", MEMTYPE_TRASH="1", MEMTYPE_REDZONE="1")
-        self.assertNotEqual(r.returncode, 0)
+        assert r.returncode != 0
         errs = [f for f in errs if f not in leaks]
-        with open(page_of(leaks + errs, tmp), encoding="utf-8") as f:
-            text = f.read()
-        # the new_node leak row: its label, then the stack down to main
-        self.assertRegex(text, r"<summary>new_node \(leaky\.c:27\)</summary><pre>allocated at:\n"
-                               r"#0 new_node \(leaky\.c:27\)\n#1 lose_list \(leaky\.c:\d+\)\n"
-                               r"#2 main \(leaky\.c:\d+\)\n")
-        # the write-after-free row: where it was seen, allocated and freed
-        self.assertRegex(text, r"<pre>allocated at:\n#0 make_record \(write_after_free\.c:10\)\n"
-                               r"#1 main \(write_after_free\.c:\d+\)\n")
+        # a read of a freed guarded block, on the line after its free(): the
+        # faulting load is at free()'s return address
+        r, faults = run_with_dump([os.path.join(BUGS, "guard"), "uaf"], tmp, MEMTYPE_DEPTH="8",
+                                  MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0",
+                                  MEMTYPE_GUARD="make_buf")
+        assert r.returncode != 0
+        cls.fault = [f for f in faults if f not in leaks + errs]
+        cls.page = page_of(leaks + errs + cls.fault, tmp)
+        with open(cls.page, encoding="utf-8") as f:
+            cls.text = f.read()
+
+    def test_a_leak_row_opens_on_its_allocation_stack(self):
+        self.assertRegex(self.text, r'<td class="stack" data-v="#0 new_node \(leaky\.c:27\)">'
+                                    r"<details><summary>#0 new_node \(leaky\.c:27\)</summary>"
+                                    r"<pre>#1 lose_list \(leaky\.c:\d+\)\n#2 main \(leaky\.c:\d+\)\n")
+
+    def test_an_error_row_shows_where_it_was_seen_allocated_and_freed(self):
+        self.assertRegex(self.text, r"<summary>#0 make_record \(write_after_free\.c:10\)</summary>"
+                                    r"<pre>#1 main \(write_after_free\.c:\d+\)\n")
         # the block's own free stack (1.7 STACKS, checks on), not its free site alone
-        self.assertRegex(text, r"<pre>freed at:\n#0 drop_record \(write_after_free\.c:12\)\n"
-                               r"#1 main \(write_after_free\.c:\d+\)\n")
+        self.assertRegex(self.text, r"<summary>#0 drop_record \(write_after_free\.c:12\)</summary>"
+                                    r"<pre>#1 main \(write_after_free\.c:\d+\)\n")
         # where it was seen (in the loader at exit, whose symbols depend on the
         # machine's packages): a stack of more than one frame, whatever its names
-        self.assertRegex(text, re.compile(r"write-after-free WRITE</td>.*?<details><summary>[^<]+"
-                                          r"</summary><pre>#0 [^\n]+\n#1 [^\n]+\n", re.S))
+        self.assertRegex(self.text, re.compile(
+            r"write-after-free WRITE</td><td>0x[0-9a-f]+</td><td data-v=\"40\">8 bytes into a "
+            r"40-byte block of type make_record \(write_after_free\.c:10\)</td><td class=\"stack\" "
+            r"[^>]*><details><summary>#0 [^<]+</summary><pre>#1 [^\n]+\n", re.S))
+
+    def test_a_faults_stack_starts_at_the_faulting_instruction(self):
+        src = os.path.join(SRC, "tests", "bugs", "guard.c")
+        freed = source_line(src, "free(p);", source_line(src, '"uaf"'))
+        read = source_line(src, "[5]", freed)
+        self.assertEqual(read, freed + 1)
+        # frame #0 is the load's own line, not free()'s, whose return address it
+        # shares (looked up at pc - 1 as a return address it would name free())
+        row = re.search(r"use-after-free READ</td>.*?</tr>", self.text, re.S)
+        self.assertIsNotNone(row)
+        cells = re.findall(r"<summary>([^<]*)</summary>", row.group(0))
+        self.assertEqual(cells, ["#0 main (guard.c:%d) (the faulting instruction)" % read,
+                                 "#0 make_buf (guard.c:%d)" % source_line(src, "malloc(n)"),
+                                 "#0 main (guard.c:%d)" % freed])
+        # the text report says the same
+        r = subprocess.run([CMD, "report", "--errors"] + self.fault, capture_output=True,
+                           text=True, timeout=120)
+        self.assertIn("    #0 main (guard.c:%d) (the faulting instruction)\n" % read, r.stdout)
+        self.assertIn("  freed at:\n    #0 main (guard.c:%d)\n" % freed, r.stdout)
+
+    def test_every_stack_opens_in_the_browser_and_the_page_still_fits(self):
+        b = browser_or_skip(self, width=1280)
+        self.addCleanup(b.close)
+        b.open("file://" + self.page)
+        tables = "document.querySelectorAll('table.stacks')"
+        # every leak and error row has its stacks, collapsed to one line
+        rows = b.eval("Array.prototype.map.call(%s, function (t) { return Array.prototype.map"
+                      ".call(t.tBodies[0].rows, function (r) { return r.querySelectorAll("
+                      "'td.stack details').length; }); })" % tables)
+        self.assertEqual(len(rows), 2)
+        self.assertTrue(rows[0] and all(n == 1 for n in rows[0]), rows[0])   # leaks
+        self.assertEqual(rows[1], [3, 3])   # errors: detected, allocated, freed
+        shut = b.eval("document.querySelector('td.stack details').offsetHeight")
+        b.eval("document.querySelectorAll('td.stack details summary').forEach("
+               "function (s) { s.click(); })")
+        self.assertEqual(b.eval("document.querySelectorAll('td.stack details[open]').length"),
+                         sum(rows[0]) + sum(rows[1]))
+        self.assertGreater(b.eval("document.querySelector('td.stack details').offsetHeight"),
+                           3 * shut)
+        self.assertTrue(b.eval("document.documentElement.scrollWidth <= window.innerWidth"))
+        self.assertEqual(b.console_errors(), [])
 
 
 class BigPages(unittest.TestCase):
