@@ -15,8 +15,12 @@ _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
 td{overflow-wrap:anywhere}svg.chart{max-width:100%;height:auto}
 details summary{cursor:pointer}details pre{margin:4px 0;white-space:pre-wrap;overflow-wrap:anywhere}
-table.stacks td:first-child{width:auto}td.stack{text-align:left;font-family:monospace;min-width:14em}
-td.stack pre{font-size:12px;padding:4px 8px}
+table.stacks th,table.stacks td{text-align:left;vertical-align:top;width:auto}
+td.stack{font-family:monospace}td.stack pre{font-size:12px;padding:4px 8px}
+table.leaks th:nth-child(1){width:25%}table.leaks th:nth-child(2){width:10%}
+table.leaks th:nth-child(5){width:45%}table.errors th:nth-child(1){width:10%}
+table.errors th:nth-child(2){width:9%}table.errors th:nth-child(3){width:15%}
+table.errors th.stack{width:20%}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
@@ -226,7 +230,9 @@ def _table(headers, rows, cls=""):
     cut = len(rows) > SHOWN_ROWS
     out = ['<table class="sortable%s%s"><thead><tr>' % (" " + cls if cls else "",
                                                          " cut" if cut else "")]
-    out += ["<th>%s</th>" % _e(h) for h in headers]
+    kinds = [isinstance(c, Stack) for c in rows[0]] if rows else []
+    out += ['<th%s>%s</th>' % (' class="stack"' if i < len(kinds) and kinds[i] else "", _e(h))
+            for i, h in enumerate(headers)]
     out.append("</tr></thead><tbody>")
     for i, row in enumerate(rows):
         out.append('<tr class="more">' if i >= SHOWN_ROWS else "<tr>")
@@ -309,7 +315,7 @@ def render(dumps, rows_of, no_symbolize=False):
         body.append(bar_chart("Bytes lost, by call site", sorted(lost.items(), key=lambda x: -x[1]),
                               unit=lambda v: "%d B" % v))
         body.append(_table(["Type", "Kind", "Bytes", "Blocks", "Allocated at", "Program"],
-                           leak_rows, "stacks"))
+                           leak_rows, "stacks leaks"))
     else:
         body.append('<p class="muted">No leak scan in these dumps.</p>')
     # Errors: where each was detected (from the faulting instruction for a
@@ -328,7 +334,7 @@ def render(dumps, rows_of, no_symbolize=False):
                          Stack(pe.lines(err.alloc_stack)), Stack(pe.lines(err.free_stack)),
                          pe.process.program))
     body.append(_table(["Kind", "Address", "Where", "Detected at", "Allocated at", "Freed at",
-                        "Program"], errs, "stacks")
+                        "Program"], errs, "stacks errors")
                 if errs else '<p class="muted">None reported.</p>')
     note = symbolize.notes()
     if note:
