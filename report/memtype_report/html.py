@@ -21,6 +21,7 @@ table.leaks th:nth-child(1){width:25%}table.leaks th:nth-child(2){width:10%}
 table.leaks th:nth-child(5){width:45%}table.errors th:nth-child(1){width:10%}
 table.errors th:nth-child(2){width:9%}table.errors th:nth-child(3){width:15%}
 table.errors th.stack{width:20%}
+table.errors td:nth-child(2),table.stacks td:last-child{overflow-wrap:break-word}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
