@@ -2,8 +2,10 @@
 the DevTools protocol (cdp.py): the flame graph draws the dump's stacks
 (a screenshot of its canvas is not blank), its search sums the weight of
 the matching stacks, a click zooms in and out, Reset and the weight menu do
-what they say; leak and error rows open on their full stacks; python3's and
-gcc's pages open fast and never scroll sideways."""
+what they say; leak and error rows open on their full stacks, a fault's
+frame #0 at the faulting instruction; python3's page opens in under 2 s
+(load to rendered); python3's and gcc's pages never scroll sideways at
+1280 px, every stack opened, and none of their charts is blank."""
 import json
 import os
 import re
