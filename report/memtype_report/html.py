@@ -13,8 +13,15 @@ from . import flame, formats, progress, symbolize
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
-td:first-child,td:last-child,td details{overflow-wrap:anywhere}svg.chart{max-width:100%;height:auto}
+td{overflow-wrap:anywhere}svg.chart{max-width:100%;height:auto}
 details summary{cursor:pointer}details pre{margin:4px 0;white-space:pre-wrap;overflow-wrap:anywhere}
+table.stacks th,table.stacks td{text-align:left;vertical-align:top;width:auto}
+td.stack{font-family:monospace}td.stack pre{font-size:12px;padding:4px 8px}
+table.leaks th:nth-child(1){width:25%}table.leaks th:nth-child(2){width:10%}
+table.leaks th:nth-child(5){width:45%}table.errors th:nth-child(1){width:10%}
+table.errors th:nth-child(2){width:9%}table.errors th:nth-child(3){width:15%}
+table.errors th.stack{width:20%}
+table.errors td:nth-child(2),table.stacks td:last-child{overflow-wrap:break-word}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
@@ -67,6 +74,12 @@ _JS = """
   var flames = document.querySelectorAll('canvas#flame-canvas[data-drawn]').length;
   document.body.setAttribute('data-ready', '1');
   document.body.setAttribute('data-ready-ms', String(Math.round(performance.now())));
+  // rendered: the first frame after the scripts, style, layout and paint done
+  requestAnimationFrame(function () {
+    setTimeout(function () {
+      document.body.setAttribute('data-rendered-ms', String(Math.round(performance.now())));
+    }, 0);
+  });
   console.log('memtype report ready: ' + tables.length + ' tables, ' + charts + ' charts, ' +
               flames + ' flame graph' + (flames === 1 ? '' : 's'));
 })();
@@ -193,18 +206,19 @@ def peak_table(pp):
 
 
 class Stack:
-    """A table cell: a label that opens on the full stack(s), each a
-    (title, lines) pair; it sorts by the label."""
+    """A table cell: a stack's symbolized lines (symbolize.stack_lines),
+    collapsed to its first frame, a click on which shows the rest; it sorts
+    by that first frame."""
 
-    def __init__(self, label, parts):
-        self.label, self.parts = label, [(t, ls) for t, ls in parts if ls]
+    def __init__(self, lines):
+        self.lines = list(lines)
+        self.label = self.lines[0] if self.lines else ""
 
     def html(self):
-        if not self.parts:
+        if len(self.lines) < 2:
             return _e(self.label)
-        return '<details><summary>%s</summary>%s</details>' % (_e(self.label), "".join(
-            '<pre>%s%s</pre>' % (_e(t + "\n") if t else "", _e("\n".join(ls)))
-            for t, ls in self.parts))
+        return '<details><summary>%s</summary><pre>%s</pre></details>' % (
+            _e(self.label), _e("\n".join(self.lines[1:])))
 
 
 # Rows a table shows until "Show all" is pressed: laying out gcc's 7,000
@@ -212,17 +226,21 @@ class Stack:
 SHOWN_ROWS = 200
 
 
-def _table(headers, rows):
+def _table(headers, rows, cls=""):
     rows = list(rows)
     cut = len(rows) > SHOWN_ROWS
-    out = ['<table class="sortable%s"><thead><tr>' % (" cut" if cut else "")]
-    out += ["<th>%s</th>" % _e(h) for h in headers]
+    out = ['<table class="sortable%s%s"><thead><tr>' % (" " + cls if cls else "",
+                                                         " cut" if cut else "")]
+    kinds = [isinstance(c, Stack) for c in rows[0]] if rows else []
+    out += ['<th%s>%s</th>' % (' class="stack"' if i < len(kinds) and kinds[i] else "", _e(h))
+            for i, h in enumerate(headers)]
     out.append("</tr></thead><tbody>")
     for i, row in enumerate(rows):
         out.append('<tr class="more">' if i >= SHOWN_ROWS else "<tr>")
         for cell in row:
             if isinstance(cell, Stack):
-                out.append('<td data-v="%s">%s</td>' % (_e(cell.label), cell.html()))
+                out.append('<td class="stack" data-v="%s">%s</td>' % (_e(cell.label),
+                                                                       cell.html()))
             elif isinstance(cell, tuple):  # (shown, sort value)
                 out.append('<td data-v="%s">%s</td>' % (_e(cell[1]), _e(cell[0])))
             else:
@@ -237,9 +255,9 @@ def _table(headers, rows):
 
 
 def render(dumps, rows_of, no_symbolize=False):
-    from .model import type_label
     """The page for these dumps. rows_of(group) gives the vmstat -m rows of a
     group of dumps (model.merge_types)."""
+    from .model import errors_of, leaks_of
     progs = ", ".join("%s (pid %d, %s)" % (os.path.basename(d.exe) or "?", d.pid, d.reason)
                       for d in dumps)
     body = ["<h1>memtype report</h1>",
@@ -274,60 +292,50 @@ def render(dumps, rows_of, no_symbolize=False):
             body.append(peak_table(peak_of(d, no_symbolize, 30)))
     body.append("<h2>Allocations by stack</h2>")
     body.append(flame.section(dumps, no_symbolize))
-    # Leaks
+    # Leaks: every record, each with its whole allocation stack
     body.append("<h2>Leaks</h2>")
     leak_rows, by_kind = [], {}
     for d in dumps:
-        if d.leaks is None:
+        pl = leaks_of(d, no_symbolize, lines=0, reachable=True)
+        if not pl.scanned:
             continue
-        by_id = {t.id: t for t in d.types}
-        pcs = sorted({pc for r in d.leaks.records
-                      for pc in (by_id[r.type].pcs if r.type in by_id else []) + r.stack})
-        names = {} if no_symbolize else symbolize.names(d, pcs)
-        fr = {} if no_symbolize else symbolize.frames(d, pcs)
-        for k, (b, n) in d.leaks.totals.items():
+        for k, (b, n) in pl.totals.items():
             by_kind[k] = by_kind.get(k, 0) + b
-        for r in d.leaks.records:
-            label = type_label(d, r.type, names)
-            t = by_id.get(r.type)
-            own = r.stack or (t.pcs if t else [])  # the block's own (1.7 STACKS), else its type's
-            stack = Stack(label, [("allocated at:", symbolize.stack_lines(d, own, fr))])
-            leak_rows.append((stack, r.kind, r.bytes, r.blocks, os.path.basename(d.exe) or "?"))
+        for leak in pl.leaks:
+            r = leak.record
+            leak_rows.append((leak.label, r.kind, r.bytes, r.blocks,
+                              Stack(symbolize.stack_lines(d, leak.stack, pl.frames)),
+                              pl.process.program))
     if by_kind:
         body.append(bar_chart("Bytes by leak kind", sorted(by_kind.items(), key=lambda x: -x[1]),
                               unit=lambda v: "%d B" % v))
         lost = {}
-        for stack, kind, b, _, _ in leak_rows:
+        for label, kind, b, _, _, _ in leak_rows:
             if kind != "still reachable":
-                lost[stack.label] = lost.get(stack.label, 0) + b
+                lost[label] = lost.get(label, 0) + b
         body.append(bar_chart("Bytes lost, by call site", sorted(lost.items(), key=lambda x: -x[1]),
                               unit=lambda v: "%d B" % v))
-        body.append(_table(["Type", "Kind", "Bytes", "Blocks", "Program"], leak_rows))
+        body.append(_table(["Type", "Kind", "Bytes", "Blocks", "Allocated at", "Program"],
+                           leak_rows, "stacks leaks"))
     else:
         body.append('<p class="muted">No leak scan in these dumps.</p>')
-    # Errors
+    # Errors: where each was detected (from the faulting instruction for a
+    # fault), where its block was allocated and freed
     body.append("<h2>Heap errors</h2>")
     errs = []
     for d in dumps:
-        by_id = {t.id: t for t in d.types}
-        pcs = sorted({pc for e in d.errors
-                      for pc in e.sym_frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
-                     {pc for e in d.errors if e.block and e.type in by_id
-                      for pc in by_id[e.type].pcs})
-        names = {} if no_symbolize else symbolize.names(d, pcs)
-        fr = {} if no_symbolize else symbolize.frames(d, pcs)
-        for e in d.errors:
-            t = by_id.get(e.type) if e.block else None
-            stack = Stack(names.get(e.sym_frames[0], "%#x" % e.frames[0]) if e.frames else "",
-                          [("", symbolize.stack_lines(d, e.sym_frames, fr)),
-                           ("allocated at:", symbolize.stack_lines(
-                               d, e.alloc_stack or (t.pcs if t else []), fr)),
-                           ("freed at:", symbolize.stack_lines(
-                               d, e.free_stack or ([e.free_pc] if e.free_pc else []), fr))])
+        pe = errors_of(d, no_symbolize, lines=0)
+        for err in pe.errors:
+            e = err.event
+            where = ("%d bytes %s a %d-byte block of type %s" % (
+                err.distance, err.relation, e.size, err.block_label), e.size) \
+                if err.relation else ("in no block", -1)
             errs.append(("%s%s" % (e.kind, " " + e.access if e.access else ""),
-                         "%#x" % e.addr, e.size if e.block else "", stack,
-                         os.path.basename(d.exe) or "?"))
-    body.append(_table(["Kind", "Address", "Block size", "Detected at", "Program"], errs)
+                         "%#x" % e.addr, where, Stack(pe.access_lines(err)),
+                         Stack(pe.lines(err.alloc_stack)), Stack(pe.lines(err.free_stack)),
+                         pe.process.program))
+    body.append(_table(["Kind", "Address", "Where", "Detected at", "Allocated at", "Freed at",
+                        "Program"], errs, "stacks errors")
                 if errs else '<p class="muted">None reported.</p>')
     note = symbolize.notes()
     if note:

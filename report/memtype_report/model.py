@@ -263,6 +263,22 @@ class HeapError:
                            # ([] when unknown)
     free_stack: list       # the block's own free stack, else where it was freed ([] when
                            # not or unknown)
+    fault: bool = False    # frames[0] is the faulting instruction, not a return address
+
+
+# Kinds only memtype's fault handler reports: their stack starts at the
+# faulting instruction (core/types/report.c, error_stack). A guard page's
+# heap-buffer-overflow/underflow does too, but a redzone's (found in code) does
+# not: from 1.8 the record's flags say which (fault_pc); before, those stay
+# return addresses.
+FAULT_KINDS = ("use-after-free", "wild-access", "segv", "bus-error")
+
+
+def is_fault(e):
+    """Is the error's frames[0] a faulting instruction's own address? A 1.8
+    dump says so (a guard page's overflow too); before, the kinds only a
+    fault reports."""
+    return bool(e.frames) and (e.fault_pc or e.kind in FAULT_KINDS)
 
 
 @dataclass
@@ -272,6 +288,17 @@ class ProcessErrors:
     total: int                                    # errors reported in the process
     errors: list = field(default_factory=list)    # HeapError, the last `lines` of them
     frames: dict = field(default_factory=dict)
+    fault_frames: dict = field(default_factory=dict)   # faulting pcs, looked up exactly
+
+    def access_lines(self, err):
+        """The symbolized lines of where err was detected: from the faulting
+        instruction on for a fault."""
+        return symbolize.stack_lines(self.process.dump, err.event.frames, self.frames,
+                                     self.fault_frames if err.fault else None)
+
+    def lines(self, stack):
+        """The symbolized lines of a stack of return addresses."""
+        return symbolize.stack_lines(self.process.dump, stack, self.frames)
 
 
 def errors_of(d, no_symbolize=False, lines=30):
@@ -282,6 +309,8 @@ def errors_of(d, no_symbolize=False, lines=30):
                   for pc in e.sym_frames + [e.free_pc] + e.alloc_stack + e.free_stack if pc} |
                  {pc for t in d.types for pc in t.pcs})
     names, fr = _symbols(d, pcs, no_symbolize)
+    faults = sorted({e.frames[0] for e in d.errors if is_fault(e)})
+    fault_fr = symbolize.frames(d, faults, exact=True) if faults and not no_symbolize else {}
     by_id = {}
     for t in d.types:
         by_id.setdefault(t.id, t)
@@ -299,8 +328,9 @@ def errors_of(d, no_symbolize=False, lines=30):
             label = type_label(d, e.type, names) if e.type >= 0 else "?"
         t = by_id.get(e.type) if e.block and e.type >= 0 else None
         out.append(HeapError(e, label, relation, distance, e.alloc_stack or (t.pcs if t else []),
-                             e.free_stack or ([e.free_pc] if e.free_pc else [])))
-    return ProcessErrors(p, d.errors_total, out, fr)
+                             e.free_stack or ([e.free_pc] if e.free_pc else []),
+                             is_fault(e)))
+    return ProcessErrors(p, d.errors_total, out, fr, fault_fr)
 
 
 # ---------------------------------------------------------------- failures

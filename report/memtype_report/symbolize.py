@@ -157,9 +157,13 @@ def _module_trouble(m):
     return _checked[key]
 
 
-def frames(dump, pcs):
+def frames(dump, pcs, exact=False):
     """{pc: [Frame, ...]} innermost first (inlined frames before the function
-    they were inlined into); unknown addresses get one empty Frame."""
+    they were inlined into); unknown addresses get one empty Frame. The pcs
+    are return addresses (looked up at pc - 1, inside the call), or with
+    exact the addresses of instructions themselves (a faulting access: the
+    instruction after a call is at that call's return address, so pc - 1
+    would name the call's line)."""
     by_module = {}
     for pc in pcs:
         m = dump.module_of(pc)
@@ -172,7 +176,8 @@ def frames(dump, pcs):
             _trouble[m.path or "?"] = why
             continue
         # A return address points after the call: pc - 1 is inside it.
-        offs = sorted({pc - m.base - 1 for pc in mpcs})
+        back = 0 if exact else 1
+        offs = sorted({pc - m.base - back for pc in mpcs})
         cached = _cache.setdefault((m.path, m.build_id), {})
         missing = [o for o in offs if o not in cached]
         if missing:
@@ -180,7 +185,7 @@ def frames(dump, pcs):
             cached.update(_resolve(m.path, missing))
         got_lines = False
         for pc in mpcs:
-            fr = cached.get(pc - m.base - 1)
+            fr = cached.get(pc - m.base - back)
             if fr:
                 result[pc] = fr
                 got_lines = got_lines or any(f.file for f in fr)
@@ -215,17 +220,24 @@ def names(dump, pcs):
     return result
 
 
-def stack_lines(dump, pcs, fr):
-    """Lines "#i function (file:line)" for a stack, inlined frames expanded."""
+FAULTING = " (the faulting instruction)"
+
+
+def stack_lines(dump, pcs, fr, fault_fr=None):
+    """Lines "#i function (file:line)" for a stack, inlined frames expanded.
+    With fault_fr (frames(..., exact=True) of pcs[0]), pcs[0] is a faulting
+    instruction: looked up there and its innermost line says so."""
     out, i = [], 0
-    for pc in pcs:
+    for k, pc in enumerate(pcs):
         m = dump.module_of(pc)
-        chain = fr.get(pc) or [Frame()]
-        for f in chain:
+        fault = k == 0 and fault_fr is not None
+        chain = (fault_fr if fault else fr).get(pc) or [Frame()]
+        for j, f in enumerate(chain):
             text = f.label(pc, _short(m.path) if m else "?", pc - m.base if m else pc)
             if m is None:
                 text = "%#x" % pc
-            out.append("#%d %s%s" % (i, text, " (inlined)" if f.inlined else ""))
+            out.append("#%d %s%s%s" % (i, text, " (inlined)" if f.inlined else "",
+                                       FAULTING if fault and j == 0 else ""))
             i += 1
     return out
 

@@ -1,6 +1,5 @@
 """`memtype report --errors`: the heap errors of each dump, oldest first,
 symbolized."""
-from .. import symbolize
 from ..model import errors_of
 
 
@@ -20,12 +19,12 @@ def print_errors(pe):
                 err.distance, err.relation, e.size, err.block_label)
         print("#%d %s%s at %#x%s, thread %d" % (e.seq, e.kind, " " + e.access if e.access
                                                  else "", e.addr, where, e.tid))
-        for line in symbolize.stack_lines(d, e.sym_frames, pe.frames):
+        for line in pe.access_lines(err):
             print("    " + line)
         for title, stack in (("allocated at", err.alloc_stack), ("freed at", err.free_stack)):
             if stack:
                 print("  %s:" % title)
-                for line in symbolize.stack_lines(d, stack, pe.frames):
+                for line in pe.lines(stack):
                     print("    " + line)
 
 
