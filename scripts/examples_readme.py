@@ -14,7 +14,7 @@ Output is normalised before it is written or compared (normalise(), shared
 by both modes): addresses and offsets 0x1f2e -> 0x…, `pid|process N` ->
 <pid>, `thread N` -> <tid>, dump names memtype.prog.N.mtd -> .<pid>.mtd,
 timings `0.8 ms` -> `<t> ms`, the root size of the leak scan -> <n> KiB,
-absolute paths of the build tree, the source tree and the temporary directory
+the guard pages' method -> <method>, absolute paths of the build tree, the source tree and the temporary directory
 -> build/, ./ and ./; trailing blanks dropped.
 
 --check compares only the lines that matter (matters(), stated once here and
@@ -136,6 +136,8 @@ def normalise(text, paths=()):
         line = _sub(r"\.\d+\.mtd\b", ".<pid>.mtd", line)
         line = _sub(r"\b\d+(\.\d+)? ms\b", "<t> ms", line)
         line = _sub(r"\bover \d+ KiB of roots", "over <n> KiB of roots", line)
+        # the kernel decides how guard pages are made (Linux 6.13+: madvise)
+        line = _sub(r"; made by (madvise|mprotect)", "; made by <method>", line)
         out.append(line.rstrip())
     while out and not out[-1]:
         out.pop()

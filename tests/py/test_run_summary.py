@@ -153,7 +153,8 @@ class FullReports(unittest.TestCase):
         self.assertRegex(err[errors:leaks], r"#1 use-after-free WRITE at 0x[0-9a-f]+ \(24 bytes "
                                             r"into a 32-byte block of type open_session "
                                             r"\(stale_pointer.c:17\)\), thread \d+\n"
-                                            r"    #0 main \(stale_pointer.c:32\)\n")
+                                            r"    #0 main \(stale_pointer.c:32\) "
+                                            r"\(the faulting instruction\)\n")
         self.assertIn("  allocated at:\n    #0 open_session (stale_pointer.c:17)\n",
                       err[errors:leaks])
         self.assertIn("  freed at:\n    #0 close_session (stale_pointer.c:23)\n",
