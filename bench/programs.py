@@ -263,6 +263,31 @@ def fnum(v):
     return "%.0f" % v if v >= 100 else "%.1f" % v
 
 
+LARGE_JSON = os.path.join(run_bench.RESULTS, "large.json")
+LARGE_COMMAND = ("python3 bench/run_bench.py --workloads large --tools glibc,jemalloc,mimalloc,"
+                 "tcmalloc,memtype,memtype-notype,memtype-d8,memtype-failon,memtype-checks,"
+                 "memtype-guard,memtype-guardall --runs 3 --no-doc")
+
+
+def render_large_section():
+    """Markdown for the large-block programs (bench/results/large.json), or ""."""
+    table = run_bench.load_json(LARGE_JSON)
+    if not table:
+        return ""
+    out = ["## Large blocks (issue 24 point 3)", "",
+           "Blocks over 1 MiB: `bigloop` (allocated, touched, freed) and `bigrealloc` (grown "
+           "and shrunk by realloc), against the peers and every memtype mode (issue 24 asks "
+           "memtype for no more than glibc's time). Measured with (from the repository root; "
+           "the section is rebuilt from `bench/results/large.json`):", "",
+           "```sh", LARGE_COMMAND, "```", ""]
+    sec = run_bench.render(run_bench.peers_cells(table), table).split("\n")
+    sec = [l for i, l in enumerate(sec) if not l.startswith("![")
+           and not (l == "" and i and sec[i - 1] == "")]
+    sec[0] = "### Wall time and peak RSS against glibc"
+    sec = [("#" + l) if l.startswith("### ") and i else l for i, l in enumerate(sec)]
+    return "\n".join(out + sec)
+
+
 def render_section():
     """Markdown for the end of docs/benchmarks.md, or "" when nothing was measured."""
     table = run_bench.load_json(TABLE_JSON)

@@ -132,6 +132,12 @@ WORKLOADS = {
     "bigloop": dict(argv=["{dir}/bigloop", "40"], group="programs",
                     what="`bigloop 40`: blocks of 2-64 MiB, one word written per page, two live, "
                          "every fourth grown with realloc"),
+    # Large blocks (issue 24 point 3): bigloop above and a realloc growth loop; the group
+    # `large` (bench/results/large.json, written into docs/benchmarks.md by hand).
+    "bigrealloc": dict(argv=["{dir}/bigrealloc", "6"], group="large",
+                       what="`bigrealloc 6`: two buffers grown in turn by realloc from 2 to 64 MiB "
+                            "(a quarter each step, a word written in each new page), shrunk back "
+                            "by halves, freed; 6 rounds"),
     "prodcons": dict(argv=["{dir}/prodcons", "2", "1500000"], group="programs",
                      what="`prodcons 2 1500000`: 2 producer threads send 48-1024 B messages "
                           "through bounded queues to 2 consumers, which free them"),
@@ -139,7 +145,8 @@ WORKLOADS = {
 DEFAULT_WORKLOADS = "python,sqlite,gcc,mtchurn"
 # --workloads NAME of a group: its workloads, measured apart (bench/results/NAME.json) and
 # rendered as their own section at the end of docs/benchmarks.md (bench/programs.py).
-GROUPS = {"programs": [w for w, d in WORKLOADS.items() if d.get("group") == "programs"]}
+GROUPS = {"programs": [w for w, d in WORKLOADS.items() if d.get("group") == "programs"],
+          "large": ["bigloop", "bigrealloc"]}
 PROGRAMS_SRC = os.path.join(HERE, "programs")
 
 # Inherited variables that would change what is measured; removed from the base env.
@@ -183,7 +190,7 @@ def build(workdir, workloads):
         with open(os.path.join(workdir, "big.c"), "w") as f:
             run_checked([py, os.path.join(WORKLOAD_SRC, "gen_c.py"), "160"], stdout=f)
     for w in workloads:
-        if WORKLOADS[w].get("group") == "programs":
+        if WORKLOADS[w].get("group") in ("programs", "large"):
             build_program(workdir, w)
     log("built workloads into %s" % workdir)
 
@@ -842,6 +849,9 @@ def write_doc(out_path):
     if section:
         out.append(section)
         programs.charts(docs)
+    large = programs.render_large_section()
+    if large:
+        out.append(large)
     return write_text(out_path, out, " (and its charts)")
 
 
@@ -923,9 +933,10 @@ def parse_args():
                         "added)" % DEFAULT_TOOLS)
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS,
                    help="comma-separated workloads (default %s), or the name of a group: "
-                        "programs (%s), whose results are kept apart in bench/results/GROUP.json "
-                        "and shown in the last section of docs/benchmarks.md"
-                        % (DEFAULT_WORKLOADS, ",".join(GROUPS["programs"])))
+                        "programs (%s) or large (%s), whose results are kept apart in "
+                        "bench/results/GROUP.json (programs: shown in the last section of "
+                        "docs/benchmarks.md)"
+                        % (DEFAULT_WORKLOADS, ",".join(GROUPS["programs"]), ",".join(GROUPS["large"])))
     p.add_argument("--lib", default=os.path.join(REPO, "build", "lib", "libmemtype.so"),
                    help="libmemtype.so for the memtype tools (default <repo>/build/lib/libmemtype.so; "
                         "it is copied to the work dir at start)")

@@ -40,7 +40,9 @@ static uint32_t purge_epoch;
  * mapping unused for HUGE_CACHE_AGE_NS, the oldest when a new one would pass
  * huge_cache_limit bytes or HUGE_CACHE_SLOTS entries, and mappings larger
  * than the limit are given back with munmap. The cache ages on huge-block
- * calls and when a page run is freed. */
+ * calls and when a page run is freed. When a mapping fails (a new segment, a
+ * huge block, a huge realloc's destination) the whole cache is given back and
+ * the mapping tried once more: memory pressure empties it. */
 #define HUGE_CACHE_SLOTS 16
 #define HUGE_CACHE_AGE_NS 1000000000ull /* given back after 1 s unused */
 typedef struct huge_cached_s {
@@ -51,6 +53,7 @@ typedef struct huge_cached_s {
 static huge_cached_t hcache[HUGE_CACHE_SLOTS];
 static unsigned hcache_n;
 static size_t huge_cache_limit = MT_HUGE_CACHE_DEFAULT;
+static bool hcache_drain_locked(void);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -264,7 +267,7 @@ mt_slab_t *mt_page_alloc_run(size_t k, size_t align_pages, bool *dirty) {
     }
     if (run)
       break;
-    if (!segment_new_locked()) {
+    if (!segment_new_locked() && !(hcache_drain_locked() && segment_new_locked())) {
       mt_unlock(&mt_page_lock);
       return NULL;
     }
@@ -441,6 +444,36 @@ static void hcache_maybe_age_locked(void) {
   hcache_unmap(old, nold);
 }
 
+/* Memory pressure: a mapping failed. Gives every cached mapping back (under
+ * the lock, as segment_release_locked unmaps) and says whether there was any,
+ * that is whether a retry may succeed. */
+static bool hcache_drain_locked(void) {
+  if (hcache_n == 0)
+    return false;
+  huge_cached_t old[HUGE_CACHE_SLOTS] = {{0}}; /* rare: the zeroing costs nothing that matters */
+  unsigned nold = 0;
+  while (hcache_n)
+    old[nold++] = hcache_take_locked(0);
+  hcache_forget_locked(old, nold);
+  hcache_unmap(old, nold);
+  stats.huge_cache_drained++;
+  return true;
+}
+
+/* Maps `size` bytes on a segment boundary for a huge block; on failure
+ * empties the cache and tries once more. Page lock not held. */
+static void *huge_map(size_t size) {
+  void *p = mt_os_map_aligned(size, MT_SEG_SIZE);
+  if (p == NULL && __atomic_load_n(&hcache_n, __ATOMIC_RELAXED)) {
+    mt_lock(&mt_page_lock);
+    bool drained = hcache_drain_locked();
+    mt_unlock(&mt_page_lock);
+    if (drained)
+      p = mt_os_map_aligned(size, MT_SEG_SIZE);
+  }
+  return p;
+}
+
 /* A mapping of `total` bytes from the cache, or 0: the smallest entry that
  * holds it (a remainder of a segment or more past the block goes back to the
  * cache as an entry of its own), else the largest grown with mremap (in place
@@ -514,7 +547,7 @@ void *mt_huge_alloc(size_t n, size_t align, bool *dirty, mt_huge_t **hdr_out) {
     hcache_unmap(old, nold);
   }
   if (base == NULL) {
-    base = mt_os_map_aligned(total, MT_SEG_SIZE);
+    base = huge_map(total);
     if (base == NULL) {
       errno = ENOMEM;
       return NULL;
@@ -611,7 +644,7 @@ void *mt_huge_resize(mt_huge_t *h, size_t n) {
     /* grown in place */
   } else {
     mt_unlock(&mt_page_lock);
-    void *dest = mt_os_map_aligned(total, MT_SEG_SIZE);
+    void *dest = huge_map(total);
     if (dest == NULL)
       return NULL;
     mt_lock(&mt_page_lock);

@@ -57,7 +57,9 @@ bool mt_page_try_grow_run(mt_slab_t *run, size_t npages);
 /* ---- huge blocks ------------------------------------------------------ */
 /* Returns the user pointer; *dirty tells whether its memory may hold old
  * bytes (a mapping reused from the huge cache) or is fresh (zero). NULL +
- * ENOMEM on failure. */
+ * ENOMEM on failure. Memory pressure: a mapping that fails (here, for a new
+ * segment and for a huge realloc that moves) empties the huge cache and is
+ * tried once more. */
 void *mt_huge_alloc(size_t n, size_t align, bool *dirty, mt_huge_t **hdr_out);
 /* Gives the mapping to the huge cache (bounded, aged) or back to the OS. */
 void mt_huge_free(mt_huge_t *h);
@@ -94,6 +96,7 @@ typedef struct mt_page_stats_s {
   size_t huge_reused; /* huge blocks served from the huge cache */
   size_t huge_cache_evicted; /* cached mappings unmapped to stay under the bound */
   size_t huge_cache_aged;    /* cached mappings unmapped after HUGE_CACHE_AGE_NS unused */
+  size_t huge_cache_drained; /* times a failed mapping emptied the cache before its retry */
   size_t purged;      /* bytes given back with madvise over the run */
   size_t dirty;       /* free pages that may be resident, in bytes */
   size_t used;        /* bytes in allocated runs (slabs and medium blocks) */

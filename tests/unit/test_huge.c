@@ -5,12 +5,16 @@
  * second is given back, a pointer into a cached mapping is not ours, realloc
  * keeps a huge block's contents whether it grows in place, moves or shrinks,
  * with the heap checks on nothing is cached (a late access still faults), and
- * MEMTYPE_HUGE_CACHE sets the bound (0: no cache).
+ * MEMTYPE_HUGE_CACHE sets the bound (0: no cache), and under memory pressure
+ * (a mapping refused by RLIMIT_AS) the cache is emptied and the mapping made.
  * Each test configures memtype through its own environment before mt_init(). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -268,6 +272,93 @@ START_TEST(test_the_leak_scan_gives_the_cached_mappings_back_first) {
 }
 END_TEST
 
+/* The process's address space now (/proc/self/statm's first field). */
+static size_t vm_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  ck_assert_ptr_nonnull(f);
+  unsigned long pages = 0;
+  ck_assert_int_eq(fscanf(f, "%lu", &pages), 1);
+  fclose(f);
+  return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Address space limited to `room` bytes more than now (0: no limit). */
+static void limit_vm(size_t room) {
+  struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+  if (room)
+    rl.rlim_cur = vm_bytes() + room;
+  ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+}
+
+START_TEST(test_a_huge_block_refused_a_mapping_empties_the_cache_and_gets_one) {
+  unsigned char *a = mt_malloc(40 * MiB, MT_FAM_MALLOC, 0);
+  unsigned char *b = mt_malloc(40 * MiB, MT_FAM_MALLOC, 0);
+  fill(a, 40 * MiB, 1);
+  fill(b, 40 * MiB, 2);
+  mt_free(a, MT_FAM_MALLOC, 0);
+  mt_free(b, MT_FAM_MALLOC, 0);
+  mt_page_stats_t before = page_stats();
+  ck_assert_uint_ge(before.huge_cached, 80 * MiB);
+  /* 20 MiB of room: no cached mapping holds 70 MiB, growing one needs 30 more,
+   * a new one 70: only giving the cache back makes room */
+  limit_vm(20 * MiB);
+  unsigned char *p = mt_malloc(70 * MiB, MT_FAM_MALLOC, 0);
+  mt_page_stats_t after = page_stats();
+  if (p)
+    fill(p, 70 * MiB, 3);
+  limit_vm(0);
+  ck_assert_ptr_nonnull(p);
+  assert_filled(p, 70 * MiB, 3);
+  ck_assert_uint_eq(after.huge_cache_drained - before.huge_cache_drained, 1);
+  ck_assert_uint_eq(after.huge_cached, 0);
+  ck_assert_uint_ne(mt_segmap_lookup((uintptr_t)b), MT_MAP_CACHED); /* unmapped, or p's now */
+  ck_assert(mt_page_is_valid());
+  mt_free(p, MT_FAM_MALLOC, 0);
+}
+END_TEST
+
+START_TEST(test_a_new_segment_refused_a_mapping_empties_the_cache_and_gets_one) {
+  unsigned char *a = mt_malloc(40 * MiB, MT_FAM_MALLOC, 0);
+  mt_free(a, MT_FAM_MALLOC, 0);
+  mt_page_stats_t before = page_stats();
+  ck_assert_uint_ge(before.huge_cached, 40 * MiB);
+  /* 2 MiB of room: the second segment of 512 KiB page runs cannot be mapped
+   * (a segment is 4 MiB) unless the cache is given back */
+  enum { N = 24 };
+  unsigned char *runs[N];
+  limit_vm(2 * MiB);
+  unsigned got = 0;
+  for (; got < N; got++) {
+    runs[got] = mt_malloc(512 * 1024, MT_FAM_MALLOC, 0);
+    if (runs[got] == NULL)
+      break;
+    memset(runs[got], (int)got, 512 * 1024);
+  }
+  mt_page_stats_t after = page_stats();
+  limit_vm(0);
+  ck_assert_uint_eq(got, N);
+  ck_assert_uint_eq(after.huge_cache_drained - before.huge_cache_drained, 1);
+  ck_assert_uint_eq(after.huge_cached, 0);
+  for (unsigned i = 0; i < got; i++)
+    ck_assert_uint_eq(runs[i][512 * 1024 - 1], (unsigned char)i);
+  ck_assert(mt_page_is_valid());
+}
+END_TEST
+
+START_TEST(test_with_nothing_cached_a_refused_mapping_is_enomem) {
+  mt_huge_cache_flush();
+  limit_vm(20 * MiB);
+  errno = 0;
+  void *p = mt_malloc(70 * MiB, MT_FAM_MALLOC, 0);
+  int err = errno;
+  mt_page_stats_t s = page_stats();
+  limit_vm(0);
+  ck_assert_ptr_null(p);
+  ck_assert_int_eq(err, ENOMEM);
+  ck_assert_uint_eq(s.huge_cache_drained, 0);
+}
+END_TEST
+
 static void *huge_churn(void *arg) {
   uint64_t rng = (uint64_t)(uintptr_t)arg * 7919 + 1;
   for (int i = 0; i < 40; i++) {
@@ -311,6 +402,9 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_realloc_keeps_a_huge_blocks_contents_as_it_grows_moves_and_shrinks);
   tcase_add_test(tc, test_threads_sharing_the_cache_keep_their_blocks_apart);
   tcase_add_test(tc, test_the_leak_scan_gives_the_cached_mappings_back_first);
+  tcase_add_test(tc, test_a_huge_block_refused_a_mapping_empties_the_cache_and_gets_one);
+  tcase_add_test(tc, test_a_new_segment_refused_a_mapping_empties_the_cache_and_gets_one);
+  tcase_add_test(tc, test_with_nothing_cached_a_refused_mapping_is_enomem);
   suite_add_tcase(s, tc);
   TCase *checks = tcase_create("options"); /* each test starts memtype itself */
   tcase_add_test(checks, test_with_the_heap_checks_on_nothing_is_cached);
