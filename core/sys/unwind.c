@@ -1033,7 +1033,7 @@ enum { FS_OK, FS_MORE, FS_LAST };
 static inline __attribute__((always_inline)) int front_step(const slot_t *t, uintptr_t lo,
                                                             uintptr_t span, uintptr_t *spp,
                                                             uintptr_t *bpp, uintptr_t *ipp,
-                                                            log_t *lg) {
+                                                            log_t *lg, bool last) {
   uintptr_t sp = *spp, key = *ipp - 1;
   uint64_t f = __atomic_load_n(&front[key & (FRONT_SLOTS - 1)], __ATOMIC_RELAXED);
   if (MT_UNLIKELY(f >> F_TAG_SHIFT != key >> FRONT_BITS || f == 0)) {
@@ -1046,6 +1046,8 @@ static inline __attribute__((always_inline)) int front_step(const slot_t *t, uin
       return FS_MORE;
     __atomic_store_n(&front[key & (FRONT_SLOTS - 1)], f, __ATOMIC_RELAXED);
   }
+  if (last) /* the walk's last frame: its caller is not read */
+    return FS_LAST;
   uintptr_t base = sp;
   if (f & F_CFA_RBP) {
     base = *bpp;
@@ -1084,7 +1086,7 @@ static MT_NOINLINE int run_fast(const slot_t *t, const walk_t *w, uintptr_t *pcs
   int res = RUN_MORE;
   while (n < max) {
     uintptr_t pc = ip;
-    int st = front_step(t, lo, span, &sp, &bp, &ip, lg);
+    int st = front_step(t, lo, span, &sp, &bp, &ip, lg, n + 1 == max);
     if (st == FS_MORE)
       break;
     pcs[n++] = pc;
@@ -1110,7 +1112,7 @@ static MT_NOINLINE int skip_fast(const slot_t *t, const walk_t *w, uintptr_t *fr
   uintptr_t sp = *spp, bp = *bpp, ip = *ipp;
   int res = RUN_MORE;
   while (ip != *from) {
-    int st = front_step(t, w->lo, w->span, &sp, &bp, &ip, lg);
+    int st = front_step(t, w->lo, w->span, &sp, &bp, &ip, lg, false);
     if (st == FS_MORE)
       break;
     if (st == FS_LAST || ++*skipped > 32) {
@@ -1157,6 +1159,8 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
     uint64_t rule = cache_lookup(table, key);
     if (MT_LIKELY((rule >> KIND_SHIFT) == ((VALID >> KIND_SHIFT) | K_FRAME))) {
       if (MT_LIKELY(!first || record_first) && !keep_frame(ip, &from, &skipped, pcs, &n))
+        break;
+      if (n == max) /* the last frame: its caller is not read */
         break;
       first = false;
       uintptr_t cfa, ra;
@@ -1283,10 +1287,6 @@ static inline unsigned memo_set(uintptr_t sp, uintptr_t from, uintptr_t key) {
   return (unsigned)((h ^ h >> 17) % MEMO_SETS);
 }
 
-static inline bool memo_same_key(const memo_t *m, uintptr_t sp, uintptr_t from, uintptr_t key) {
-  return m->n && m->sp == sp && m->from == from && m->key == key;
-}
-
 /* Does m describe the walk a capture from sp and bp would make now? Every
  * word it read, on the thread's proved stack as the walk requires, still
  * holds the value read. */
@@ -1385,11 +1385,9 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
     goto out;
   }
   n = walk(&r, pcs, max, false, from, &lg);
-  /* the set's entry of the same key if there is one (its words changed),
-   * else the one not used last */
-  e = memo_same_key(&ms[0], sp, from, key)   ? 0
-      : memo_same_key(&ms[1], sp, from, key) ? 1
-                                             : memo_lru[set];
+  /* the set's entry not used last (two paths to one call site at one
+   * stack pointer, as a loop alternating between them, keep one each) */
+  e = memo_lru[set];
   m = &ms[e];
   memo_lru[set] = (uint8_t)!e;
   memo_fill(m, &lg, pcs, n, sp, bp, from, key, max, gen);
