@@ -30,6 +30,7 @@
 #include "symtab.h"
 #include "tcache.h"
 #include "timeline.h"
+#include "unwind.h"
 #include "zone.h"
 
 extern uintptr_t mt_site_mask; /* alloc.c (alloc_inline.h) */
@@ -56,6 +57,7 @@ static void load_options(void) {
   if (!mt_site_set_rules(mt_opt.types, err, sizeof(err)))
     stop_on_config_error(err);
   mt_site_deep = mt_opt.depth > 1;
+  mt_unwind_memo_mode = (int)mt_opt.stack_memo;
   mt_dbg_init(); /* the debug layers, their hook words and the debug gate */
 }
 
@@ -200,6 +202,13 @@ static void exit_work(bool by_signal) {
   mt_live_fini();
   if (mt_opt.stats)
     print_summary();
+  if (mt_unwind_memo_mode == 2) {
+    uint64_t hits, misses, checked;
+    mt_unwind_memo_counts(&hits, &misses, &checked);
+    mt_printf("memtype: stack memo check: %lu remembered stacks equal to the walk's, %lu "
+              "values equal, %lu walks\n", (unsigned long)hits, (unsigned long)checked,
+              (unsigned long)misses);
+  }
   if (leak_fail)
     mt_os_exit((int)mt_opt.leak_exitcode);
 }

@@ -100,6 +100,80 @@ static unsigned cache_unloads; /* mt_modules_unloads() its rules were decoded at
 
 enum { ST_OK, ST_SIGNAL, ST_END, ST_NOCFI, ST_NOMOD };
 
+/* The log of a walk that may be memoized: every stack word the walk read
+ * (address, value), in order. A walk is a pure function of its start
+ * registers, the words it reads and the rules of the pcs it meets (fixed
+ * while no module is unloaded): if every logged word still holds its value,
+ * the walk would take the same steps and find the same frames. Only walks
+ * whose every step is the common one (a cached rule, its words on the
+ * thread's proved stack) or ends at an outermost frame are logged whole;
+ * anything else (CFI decoded now, a signal frame, an expression, a probe)
+ * sets bad. The index wraps (no branch in the tight loop); n past LOG_MAX
+ * means the log was overrun and is not used. */
+#define LOG_MAX 256u
+typedef struct log_s {
+  unsigned n;
+  bool bad;        /* a step the log does not describe */
+  bool bp_mem;     /* rbp has been read from the stack (no longer the start's) */
+  bool need_bp;    /* a CFA was computed from the start's rbp */
+  bool bp_pending; /* the read of rbp's value is not logged yet */
+  uintptr_t bp_a, bp_v; /* that read */
+  uintptr_t a[LOG_MAX], v[LOG_MAX];
+} log_t;
+
+static inline void log_read(log_t *lg, uintptr_t a, uintptr_t v) {
+  unsigned i = lg->n++ & (LOG_MAX - 1);
+  lg->a[i] = a;
+  lg->v[i] = v;
+}
+
+/* A saved rbp read from the stack matters only if a CFA is computed from
+ * it before the next one replaces it (most frames that save rbp use it as
+ * a plain register, whose value changes from call to call): kept aside,
+ * logged when used. */
+static inline void log_bp_read(log_t *lg, uintptr_t a, uintptr_t v) {
+  lg->bp_a = a;
+  lg->bp_v = v;
+  lg->bp_pending = lg->bp_mem = true;
+}
+
+static inline void log_bp_use(log_t *lg) {
+  if (!lg->bp_mem)
+    lg->need_bp = true;
+  else if (lg->bp_pending) {
+    log_read(lg, lg->bp_a, lg->bp_v);
+    lg->bp_pending = false;
+  }
+}
+
+/* The memo: a thread's recent captures, direct-mapped by (sp, from, key),
+ * each with the words its walk read (as offsets from the start's sp) and
+ * the frames it found. A capture with the same key whose words all hold
+ * the same values returns the frames without walking (see log_t), and a
+ * word of the caller's (the depot id or type of the stack; set by CAS, so
+ * that a signal handler's capture refilling the entry in between is
+ * detected). Only touched while this thread is unwinding (a handler's
+ * capture meanwhile returns 0), so it needs no lock; a fork child's copy
+ * describes its own (identical) stack. */
+#define MEMO_SETS 32u /* of two entries */
+#define MEMO_READS 32u
+#define MEMO_FRAMES 24u
+typedef struct memo_s {
+  uintptr_t sp, from, key, bp; /* the key; bp only when need_bp */
+  uint32_t max, gen;           /* frames asked; mt_modules_unloads() at the walk */
+  uint16_t nreads, n;          /* words to compare; frames (0: empty) */
+  bool need_bp;
+  uint64_t user;               /* the caller's word: (seq << 32) | value (0: none yet) */
+  int32_t off[MEMO_READS];     /* word addresses - sp */
+  uintptr_t val[MEMO_READS];
+  uintptr_t pcs[MEMO_FRAMES];
+} memo_t;
+static MT_TLS memo_t memo[MEMO_SETS][2];
+static MT_TLS uint8_t memo_lru[MEMO_SETS]; /* the entry of a set to replace next */
+static MT_TLS uint32_t memo_seq;
+MT_HIDDEN int mt_unwind_memo_mode = 1;
+static uint64_t memo_hits, memo_misses, memo_checked; /* counted in mode 2 only */
+
 /* ---- proving memory readable --------------------------------------------- */
 
 /* Reads len bytes at src through the kernel: fails, rather than faults, on
@@ -958,7 +1032,8 @@ enum { FS_OK, FS_MORE, FS_LAST };
  * above it). */
 static inline __attribute__((always_inline)) int front_step(const slot_t *t, uintptr_t lo,
                                                             uintptr_t span, uintptr_t *spp,
-                                                            uintptr_t *bpp, uintptr_t *ipp) {
+                                                            uintptr_t *bpp, uintptr_t *ipp,
+                                                            log_t *lg, bool last) {
   uintptr_t sp = *spp, key = *ipp - 1;
   uint64_t f = __atomic_load_n(&front[key & (FRONT_SLOTS - 1)], __ATOMIC_RELAXED);
   if (MT_UNLIKELY(f >> F_TAG_SHIFT != key >> FRONT_BITS || f == 0)) {
@@ -971,10 +1046,18 @@ static inline __attribute__((always_inline)) int front_step(const slot_t *t, uin
       return FS_MORE;
     __atomic_store_n(&front[key & (FRONT_SLOTS - 1)], f, __ATOMIC_RELAXED);
   }
-  uintptr_t cfa = (uintptr_t)(intptr_t)(int16_t)f + ((f & F_CFA_RBP) ? *bpp : sp);
+  if (last) /* the walk's last frame: its caller is not read */
+    return FS_LAST;
+  uintptr_t base = sp;
+  if (f & F_CFA_RBP) {
+    base = *bpp;
+    log_bp_use(lg);
+  }
+  uintptr_t cfa = (uintptr_t)(intptr_t)(int16_t)f + base;
   if (MT_UNLIKELY(cfa - 8 - lo >= span))
     return FS_MORE; /* the general step proves it another way */
   uintptr_t ra = *(const uintptr_t *)(cfa - 8);
+  log_read(lg, cfa - 8, ra);
   if (MT_UNLIKELY(cfa <= sp || ra == 0)) /* the stack must unwind upwards */
     return FS_LAST;
   intptr_t bo = (int8_t)(f >> 16);
@@ -983,6 +1066,7 @@ static inline __attribute__((always_inline)) int front_step(const slot_t *t, uin
     if (MT_UNLIKELY(bp_at - lo >= span))
       return FS_MORE;
     *bpp = *(const uintptr_t *)bp_at;
+    log_bp_read(lg, bp_at, *bpp);
   }
   *spp = cfa;
   *ipp = ra;
@@ -994,14 +1078,15 @@ static inline __attribute__((always_inline)) int front_step(const slot_t *t, uin
  * of the frame it could not step, for the general loop to take (RUN_MORE),
  * or at the end of the walk, its last frame recorded (RUN_END). */
 static MT_NOINLINE int run_fast(const slot_t *t, const walk_t *w, uintptr_t *pcs, unsigned *np,
-                                unsigned max, uintptr_t *spp, uintptr_t *bpp, uintptr_t *ipp) {
+                                unsigned max, uintptr_t *spp, uintptr_t *bpp, uintptr_t *ipp,
+                                log_t *lg) {
   uintptr_t sp = *spp, bp = *bpp, ip = *ipp;
   const uintptr_t lo = w->lo, span = w->span;
   unsigned n = *np;
   int res = RUN_MORE;
   while (n < max) {
     uintptr_t pc = ip;
-    int st = front_step(t, lo, span, &sp, &bp, &ip);
+    int st = front_step(t, lo, span, &sp, &bp, &ip, lg, n + 1 == max);
     if (st == FS_MORE)
       break;
     pcs[n++] = pc;
@@ -1023,11 +1108,11 @@ static MT_NOINLINE int run_fast(const slot_t *t, const walk_t *w, uintptr_t *pcs
  * (RUN_MORE), or the end of the walk (RUN_END: from never met). */
 static MT_NOINLINE int skip_fast(const slot_t *t, const walk_t *w, uintptr_t *from,
                                  unsigned *skipped, uintptr_t *spp, uintptr_t *bpp,
-                                 uintptr_t *ipp) {
+                                 uintptr_t *ipp, log_t *lg) {
   uintptr_t sp = *spp, bp = *bpp, ip = *ipp;
   int res = RUN_MORE;
   while (ip != *from) {
-    int st = front_step(t, w->lo, w->span, &sp, &bp, &ip);
+    int st = front_step(t, w->lo, w->span, &sp, &bp, &ip, lg, false);
     if (st == FS_MORE)
       break;
     if (st == FS_LAST || ++*skipped > 32) {
@@ -1048,7 +1133,7 @@ static MT_NOINLINE int skip_fast(const slot_t *t, const walk_t *w, uintptr_t *fr
  * common step (a cached rule of the usual shape) is done in place on rsp,
  * rbp and rip; anything else goes through step_full or the signal frame. */
 static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
-                     uintptr_t from) {
+                     uintptr_t from, log_t *lg) {
   unsigned skipped = 0;
   walk_t w;
   walk_init(&w, r->v[R_RSP]);
@@ -1064,9 +1149,10 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
   while (n < max) {
     if (table && !first && !exact && (known & (1u << R_RBP))) {
       /* (a step keeps rbp known: the same, or read from the stack) */
-      if (from != 0 && skip_fast(table, &w, &from, &skipped, &sp, &bp, &ip) == RUN_END)
+      if (from != 0 && skip_fast(table, &w, &from, &skipped, &sp, &bp, &ip, lg) == RUN_END)
         break;
-      if (from == 0 && (run_fast(table, &w, pcs, &n, max, &sp, &bp, &ip) == RUN_END || n >= max))
+      if (from == 0 &&
+          (run_fast(table, &w, pcs, &n, max, &sp, &bp, &ip, lg) == RUN_END || n >= max))
         break;
     }
     uintptr_t key = ip - !exact;
@@ -1074,21 +1160,34 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
     if (MT_LIKELY((rule >> KIND_SHIFT) == ((VALID >> KIND_SHIFT) | K_FRAME))) {
       if (MT_LIKELY(!first || record_first) && !keep_frame(ip, &from, &skipped, pcs, &n))
         break;
+      if (n == max) /* the last frame: its caller is not read */
+        break;
       first = false;
       uintptr_t cfa, ra;
       if (rule & CFA_RBP) {
         if (!(known & (1u << R_RBP)))
           break;
         cfa = bp + (uintptr_t)sext(rule, 24);
+        log_bp_use(lg);
       } else {
         cfa = sp + (uintptr_t)sext(rule, 24);
       }
-      if (cfa <= sp || !read_word(&w, cfa + (uintptr_t)sext(rule >> 24, 16), &ra) || ra == 0)
+      uintptr_t ra_at = cfa + (uintptr_t)sext(rule >> 24, 16);
+      if (cfa <= sp)
+        break;
+      lg->bad |= ra_at - w.lo >= w.span; /* read by a probe: not logged */
+      if (!read_word(&w, ra_at, &ra))
+        break;
+      log_read(lg, ra_at, ra);
+      if (ra == 0)
         break;
       known = (known & (1u << R_RBP)) | 1u << R_RSP | 1u << R_RIP;
       if (rule & RBP_SAVED) {
-        if (!read_word(&w, cfa + (uintptr_t)sext(rule >> 40, 16), &bp))
+        uintptr_t bp_at = cfa + (uintptr_t)sext(rule >> 40, 16);
+        lg->bad |= bp_at - w.lo >= w.span;
+        if (!read_word(&w, bp_at, &bp))
           break;
+        log_bp_read(lg, bp_at, bp);
         known |= 1u << R_RBP;
       }
       sp = cfa;
@@ -1096,6 +1195,9 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
       exact = false;
       continue;
     }
+    /* an outermost frame ends a walk the log still describes; any other
+     * step here is not logged */
+    lg->bad |= (rule >> KIND_SHIFT) != ((VALID >> KIND_SHIFT) | K_END);
     r->v[R_RSP] = sp;
     r->v[R_RBP] = bp;
     r->v[R_RIP] = ip;
@@ -1144,6 +1246,16 @@ bool mt_unwind_busy(void) { return unwinding; }
 /* Inlined into each public "capture now": the walk starts from that
  * function's own pc, rsp and rbp, read at one instruction (its CFI row there
  * gives its caller). */
+#define CAPTURE_REGS(r)                                                                    \
+  __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"                \
+                   : "=r"((r).v[R_RIP]), "=r"((r).v[R_RSP]), "=r"((r).v[R_RBP]));         \
+  (r).known = 1u << R_RIP | 1u << R_RSP | 1u << R_RBP
+
+static inline void log_init(log_t *lg) {
+  lg->n = 0;
+  lg->bad = lg->bp_mem = lg->need_bp = lg->bp_pending = false;
+}
+
 static inline __attribute__((always_inline)) unsigned capture_here(uintptr_t *pcs, unsigned max,
                                                                    uintptr_t from) {
   if (unwinding || max == 0)
@@ -1151,10 +1263,10 @@ static inline __attribute__((always_inline)) unsigned capture_here(uintptr_t *pc
   unwinding = true;
   int saved = errno;
   regs_t r;
-  __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
-                   : "=r"(r.v[R_RIP]), "=r"(r.v[R_RSP]), "=r"(r.v[R_RBP]));
-  r.known = 1u << R_RIP | 1u << R_RSP | 1u << R_RBP;
-  unsigned n = walk(&r, pcs, max, false, from);
+  CAPTURE_REGS(r);
+  log_t lg;
+  log_init(&lg);
+  unsigned n = walk(&r, pcs, max, false, from, &lg);
   errno = saved;
   unwinding = false;
   return n;
@@ -1166,6 +1278,151 @@ MT_NOINLINE unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
 
 MT_NOINLINE unsigned mt_unwind_capture_at(uintptr_t *pcs, unsigned max, uintptr_t from) {
   return capture_here(pcs, max, from);
+}
+
+/* ---- the memo ---------------------------------------------------------------- */
+
+static inline unsigned memo_set(uintptr_t sp, uintptr_t from, uintptr_t key) {
+  uint64_t h = (sp ^ from * 0x9e3779b97f4a7c15ull ^ key * 0xc2b2ae3d27d4eb4full) >> 4;
+  return (unsigned)((h ^ h >> 17) % MEMO_SETS);
+}
+
+/* Does m describe the walk a capture from sp and bp would make now? Every
+ * word it read, on the thread's proved stack as the walk requires, still
+ * holds the value read. */
+static bool memo_holds(const memo_t *m, uintptr_t sp, uintptr_t bp, uintptr_t from,
+                       uintptr_t key, unsigned max) {
+  if (m->n == 0 || m->sp != sp || m->from != from || m->key != key || m->max != max ||
+      (m->need_bp && m->bp != bp) || m->gen != mt_modules_unloads())
+    return false;
+  if (!(sp >= stk_lo && sp < stk_hi)) /* as walk_init: the proof the walk would use */
+    return false;
+  uintptr_t lo = stk_lo, span = stk_hi - stk_lo >= 8 ? stk_hi - stk_lo - 7 : 0;
+  for (unsigned i = 0; i < m->nreads; i++) {
+    uintptr_t a = sp + (uintptr_t)(intptr_t)m->off[i];
+    if (a - lo >= span || *(const uintptr_t *)a != m->val[i])
+      return false;
+  }
+  return true;
+}
+
+/* Keeps the walk just made from sp, bp in m when its log describes it
+ * whole and fits. */
+static void memo_fill(memo_t *m, const log_t *lg, const uintptr_t *pcs, unsigned n, uintptr_t sp,
+                      uintptr_t bp, uintptr_t from, uintptr_t key, unsigned max, unsigned gen) {
+  m->n = 0;
+  if (lg->bad || n == 0 || n > MEMO_FRAMES || lg->n > MEMO_READS)
+    return;
+  for (unsigned i = 0; i < lg->n; i++) {
+    intptr_t off = (intptr_t)(lg->a[i] - sp);
+    if (off != (int32_t)off)
+      return;
+    m->off[i] = (int32_t)off;
+    m->val[i] = lg->v[i];
+  }
+  m->nreads = (uint16_t)lg->n;
+  memcpy(m->pcs, pcs, n * sizeof(uintptr_t));
+  m->sp = sp;
+  m->bp = bp;
+  m->need_bp = lg->need_bp;
+  m->from = from;
+  m->key = key;
+  m->max = max;
+  m->gen = gen;
+  m->user = (uint64_t)++memo_seq << 32;
+  m->n = (uint16_t)n;
+}
+
+static MT_NOINLINE void memo_mismatch(void) {
+  static const char msg[] = "memtype: internal error: a remembered stack or its value "
+                            "(MEMTYPE_STACK_MEMO) differs from the walk's; please report it "
+                            "with the program (MEMTYPE_STACK_MEMO=0 runs without it)\n";
+  mt_os_write(2, msg, sizeof(msg) - 1);
+  mt_os_abort();
+}
+
+MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintptr_t from,
+                                            uintptr_t key, mt_unwind_memo_t *ref) {
+  ref->word = NULL;
+  ref->seen = 0;
+  ref->val = 0;
+  if (unwinding || max == 0)
+    return 0;
+  unwinding = true;
+  int saved = errno;
+  regs_t r;
+  CAPTURE_REGS(r);
+  int mode = mt_unwind_memo_mode;
+  uintptr_t sp = r.v[R_RSP], bp = r.v[R_RBP];
+  unsigned n, gen = mt_modules_unloads();
+  log_t lg;
+  log_init(&lg);
+  if (mode == 0 || max > MEMO_FRAMES) {
+    n = walk(&r, pcs, max, false, from, &lg);
+    goto out;
+  }
+  unsigned set = memo_set(sp, from, key);
+  memo_t *ms = memo[set], *m;
+  int e = memo_holds(&ms[0], sp, bp, from, key, max)   ? 0
+          : memo_holds(&ms[1], sp, bp, from, key, max) ? 1
+                                                       : -1;
+  if (e >= 0) {
+    m = &ms[e];
+    memo_lru[set] = (uint8_t)!e;
+    n = m->n;
+    ref->word = &m->user;
+    ref->seen = m->user;
+    ref->val = (uint32_t)m->user;
+    if (ref->val == 0 || MT_UNLIKELY(mode == 2))
+      memcpy(pcs, m->pcs, n * sizeof(uintptr_t));
+    if (MT_UNLIKELY(mode == 2)) { /* the self-test: walk anyway, compare */
+      uintptr_t again[MEMO_FRAMES];
+      unsigned k = walk(&r, again, max, false, from, &lg);
+      if (k != n || memcmp(again, pcs, n * sizeof(uintptr_t)) != 0)
+        memo_mismatch();
+      __atomic_fetch_add(&memo_hits, 1, __ATOMIC_RELAXED);
+    }
+    goto out;
+  }
+  n = walk(&r, pcs, max, false, from, &lg);
+  /* the set's entry not used last (two paths to one call site at one
+   * stack pointer, as a loop alternating between them, keep one each) */
+  e = memo_lru[set];
+  m = &ms[e];
+  memo_lru[set] = (uint8_t)!e;
+  memo_fill(m, &lg, pcs, n, sp, bp, from, key, max, gen);
+  if (m->n) {
+    ref->word = &m->user;
+    ref->seen = m->user;
+  }
+  if (MT_UNLIKELY(mode == 2))
+    __atomic_fetch_add(&memo_misses, 1, __ATOMIC_RELAXED);
+out:
+  errno = saved;
+  unwinding = false;
+  return n;
+}
+
+void mt_unwind_memo_note(const mt_unwind_memo_t *ref, uint32_t val) {
+  if (ref->word == NULL || val == 0)
+    return;
+  uint64_t seen = ref->seen;
+  /* one CAS: a signal handler's capture that refilled the entry since
+   * changed its sequence number, and the value is then not kept */
+  __atomic_compare_exchange_n(ref->word, &seen, (seen & ~(uint64_t)0xffffffffu) | val, false,
+                              __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+void mt_unwind_memo_checked(bool equal) {
+  if (!equal)
+    memo_mismatch();
+  __atomic_fetch_add(&memo_checked, 1, __ATOMIC_RELAXED);
+}
+
+void mt_unwind_memo_counts(uint64_t *hits, uint64_t *misses, uint64_t *checked) {
+  *hits = __atomic_load_n(&memo_hits, __ATOMIC_RELAXED);
+  *misses = __atomic_load_n(&memo_misses, __ATOMIC_RELAXED);
+  *checked = __atomic_load_n(&memo_checked, __ATOMIC_RELAXED);
 }
 
 unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned max) {
@@ -1181,7 +1438,9 @@ unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned m
   for (unsigned i = 0; i <= R_RIP; i++)
     r.v[i] = (uintptr_t)uc->uc_mcontext.gregs[greg_of[i]];
   r.known = (1u << NREG) - 1;
-  unsigned n = walk(&r, pcs, max, true, 0);
+  log_t lg;
+  log_init(&lg);
+  unsigned n = walk(&r, pcs, max, true, 0, &lg);
   errno = saved;
   unwinding = false;
   return n;

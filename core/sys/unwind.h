@@ -32,4 +32,34 @@ unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned m
 unsigned mt_unwind_capture_context(uintptr_t *pcs, unsigned max, const void *uc);
 bool mt_unwind_busy(void);
 
+/* The memo (MEMTYPE_STACK_MEMO): a capture now, as mt_unwind_capture (from
+ * 0) or mt_unwind_capture_at (from a pc), that remembers the thread's recent
+ * walks, keyed by the stack pointer, from, key (any word the caller's value
+ * depends on besides the frames) and max. A walk is remembered with every
+ * stack word it read; a capture whose words all still hold those values
+ * returns its frames without walking: exactly the frames the walk would
+ * find (not a guess; a walk through anything but cached rules of the common
+ * shape on the thread's stack is not remembered). ref names the entry's
+ * caller word: ref->val is the value noted for these frames before (0:
+ * none), and mt_unwind_memo_note keeps one (a depot id, a type) for the
+ * next hit; when ref->val is not 0, pcs[] may be left unfilled (the value
+ * stands for them). Async-signal-safe; max above 24 is not remembered. */
+typedef struct mt_unwind_memo_s {
+  uint64_t *word; /* the entry's caller word (NULL: not remembered) */
+  uint64_t seen;  /* its value at the capture */
+  uint32_t val;   /* the caller's value kept with these frames (0: none) */
+} mt_unwind_memo_t;
+unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintptr_t from, uintptr_t key,
+                                mt_unwind_memo_t *ref);
+void mt_unwind_memo_note(const mt_unwind_memo_t *ref, uint32_t val);
+/* 0: off (walk every time), 1: on, 2: on and checked: every remembered
+ * stack is walked again and compared (a difference aborts), and callers
+ * compare their kept value (mt_unwind_memo_checked counts each). Set at
+ * option load. */
+extern int mt_unwind_memo_mode;
+void mt_unwind_memo_checked(bool equal); /* aborts when not equal */
+/* Mode 2's counts: hits walked again and equal, walks remembered or not,
+ * caller values compared. */
+void mt_unwind_memo_counts(uint64_t *hits, uint64_t *misses, uint64_t *checked);
+
 #endif

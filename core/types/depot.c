@@ -147,8 +147,16 @@ uint32_t mt_depot_capture(uintptr_t from) {
     depth = MT_DEPOT_MAX_FRAMES;
   uintptr_t all[MT_DEPOT_MAX_FRAMES + 16];
   if (from) { /* memtype's own frames walked, not kept; the walk ends at depth */
-    unsigned n = mt_unwind_capture_at(all, depth, from);
-    return n ? mt_depot_put(all, n) : mt_depot_put(&from, 1);
+    mt_unwind_memo_t ref;
+    unsigned n = mt_unwind_capture_memo(all, depth, from, 0, &ref);
+    if (ref.val && MT_LIKELY(mt_unwind_memo_mode != 2))
+      return ref.val; /* the same frames as last time from here: their id */
+    uint32_t id = n ? mt_depot_put(all, n) : mt_depot_put(&from, 1);
+    if (ref.val)
+      mt_unwind_memo_checked(ref.val == id);
+    else if (n)
+      mt_unwind_memo_note(&ref, id);
+    return id;
   }
   /* room for memtype's own frames (entry point, slow path, checks) */
   unsigned n = mt_unwind_capture(all, depth + 16), i = 0;

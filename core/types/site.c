@@ -240,16 +240,16 @@ static bool frame_is_wrapper(uintptr_t pc) {
   return skip && *skip && mt_site_is_wrapper(intern(pc, true));
 }
 
-uint16_t mt_site_resolve(uintptr_t pc) {
-  uintptr_t stack[64];
-  unsigned depth = mt_opt.depth < 1 ? 1 : (unsigned)mt_opt.depth;
-  /* Unwinding costs per frame: first only what a type needs, with room for
-   * memtype's own frames; the whole (64) when wrappers or a missing call
-   * site need more. */
-  unsigned want = depth + 6, n = mt_unwind_capture(stack, want), i = 0;
+/* The type of a stack captured from resolve: stack[0..n) (want frames
+ * asked, fewer when the stack ended), the frames above the call site `pc`
+ * included. *deeper is set when it took a deeper capture of its own. */
+static uint16_t stack_type(uintptr_t pc, uintptr_t *stack, unsigned n, unsigned want,
+                           unsigned depth, bool *deeper) {
+  unsigned i = 0;
   while (i < n && stack[i] != pc)
     i++;
   if (n == want && (i == n || frame_is_wrapper(stack[i]) || n - i < depth)) {
+    *deeper = true;
     n = mt_unwind_capture(stack, 64);
     for (i = 0; i < n && stack[i] != pc;)
       i++;
@@ -267,6 +267,29 @@ uint16_t mt_site_resolve(uintptr_t pc) {
   for (unsigned f = 0; f < len; f++)
     h = (h ^ stack[i + f]) * 0x100000001b3ull;
   return intern_key((uintptr_t)(h | (1ull << 63)), &stack[i], len, false);
+}
+
+#define MEMO_TYPE 0x10000u /* a type kept in the unwinder's memo (never 0) */
+
+uint16_t mt_site_resolve(uintptr_t pc) {
+  uintptr_t stack[64];
+  unsigned depth = mt_opt.depth < 1 ? 1 : (unsigned)mt_opt.depth;
+  /* Unwinding costs per frame: first only what a type needs, with room for
+   * memtype's own frames; the whole (64) when wrappers or a missing call
+   * site need more. The first capture goes through the unwinder's memo: the
+   * same frames from the same call site as a recent allocation of this
+   * thread's give the type found then, without a walk or a lookup. */
+  mt_unwind_memo_t ref;
+  unsigned want = depth + 6, n = mt_unwind_capture_memo(stack, want, 0, pc, &ref);
+  if (ref.val && MT_LIKELY(mt_unwind_memo_mode != 2))
+    return (uint16_t)ref.val;
+  bool deeper = false;
+  uint16_t type = stack_type(pc, stack, n, want, depth, &deeper);
+  if (ref.val)
+    mt_unwind_memo_checked(ref.val == (type | MEMO_TYPE));
+  else if (!deeper && type != MT_TYPE_OVERFLOW)
+    mt_unwind_memo_note(&ref, type | MEMO_TYPE);
+  return type;
 }
 
 /* Fork child: a site another thread was adding when the process forked has

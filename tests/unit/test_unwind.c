@@ -311,6 +311,128 @@ START_TEST(no_descriptor_is_opened) {
 }
 END_TEST
 
+
+/* ---- the memo ---- */
+
+/* memo_at is called from two callers of the same frame size (memo_p and
+ * memo_q, told apart by the word they store): the same stack pointer,
+ * different frames; run_p and run_q call them with the memo in a mode, from
+ * one call site each. Three frames: memo_at, memo_p or memo_q, run_p or
+ * run_q. */
+static uintptr_t memo_pcs[24];
+static unsigned memo_n;
+static mt_unwind_memo_t memo_ref;
+static volatile int memo_slot;
+
+NOINLINE static void memo_at(void) {
+  memo_n = mt_unwind_capture_memo(memo_pcs, 3, 0, 1234, &memo_ref);
+  KEEP;
+}
+NOINLINE static void memo_p(void) { memo_at(); memo_slot = 1; KEEP; }
+NOINLINE static void memo_q(void) { memo_at(); memo_slot = 2; KEEP; }
+NOINLINE static void run_p(int mode) {
+  int saved = mt_unwind_memo_mode;
+  mt_unwind_memo_mode = mode;
+  memo_p();
+  mt_unwind_memo_mode = saved;
+  KEEP;
+}
+NOINLINE static void run_q(int mode) {
+  int saved = mt_unwind_memo_mode;
+  mt_unwind_memo_mode = mode;
+  memo_q();
+  mt_unwind_memo_mode = saved;
+  KEEP;
+}
+NOINLINE static void run_p_deeper(int mode) { run_p(mode); KEEP; }
+
+static unsigned walk_of(void (*run)(int), uintptr_t *out) {
+  run(0);
+  memcpy(out, memo_pcs, sizeof(memo_pcs));
+  return memo_n;
+}
+
+START_TEST(a_remembered_stack_is_the_walks_and_keeps_the_callers_value) {
+  uintptr_t walked[24];
+  unsigned n = walk_of(run_p, walked);
+  ck_assert_uint_eq(n, 3);
+  run_p(1); /* remembered now (its rules cached by the walk before) */
+  ck_assert_ptr_nonnull(memo_ref.word);
+  ck_assert_uint_eq(memo_ref.val, 0);
+  ck_assert_mem_eq(memo_pcs, walked, n * sizeof(uintptr_t));
+  mt_unwind_memo_note(&memo_ref, 77);
+  run_p_deeper(1); /* another stack pointer: not this entry */
+  ck_assert_uint_eq(memo_ref.val, 0);
+  run_p(1);
+  ck_assert_uint_eq(memo_ref.val, 77);
+  ck_assert_uint_eq(memo_n, n);
+  /* mode 2 fills the frames too, and they are the walk's */
+  run_p(2);
+  ck_assert_uint_eq(memo_ref.val, 77);
+  ck_assert_mem_eq(memo_pcs, walked, n * sizeof(uintptr_t));
+}
+END_TEST
+
+START_TEST(another_caller_at_the_same_stack_pointer_is_not_taken_for_the_remembered_one) {
+  uintptr_t wp[24], wq[24];
+  unsigned np = walk_of(run_p, wp), nq = walk_of(run_q, wq);
+  ck_assert_uint_eq(np, 3);
+  ck_assert_uint_eq(nq, 3);
+  ck_assert(wp[1] != wq[1]); /* memo_p's and memo_q's return addresses */
+  /* (the frames are filled when no value stands for them) */
+  for (int round = 0; round < 3; round++) {
+    memset(memo_pcs, 0, sizeof(memo_pcs));
+    run_p(1);
+    if (memo_ref.val == 0) {
+      ck_assert_mem_eq(memo_pcs, wp, np * sizeof(uintptr_t));
+      mt_unwind_memo_note(&memo_ref, 1);
+    }
+    ck_assert_uint_ne(memo_ref.val, 2);
+    memset(memo_pcs, 0, sizeof(memo_pcs));
+    run_q(1); /* another path to the same capture */
+    if (memo_ref.val == 0) {
+      ck_assert_mem_eq(memo_pcs, wq, nq * sizeof(uintptr_t));
+      mt_unwind_memo_note(&memo_ref, 2);
+    }
+    ck_assert_uint_ne(memo_ref.val, 1);
+  }
+  run_q(2); /* mode 2: the frames, filled and compared with a walk */
+  ck_assert_mem_eq(memo_pcs, wq, nq * sizeof(uintptr_t));
+  run_p(1);
+  ck_assert_uint_eq(memo_ref.val, 1);
+  run_q(1);
+  ck_assert_uint_eq(memo_ref.val, 2);
+}
+END_TEST
+
+START_TEST(a_value_noted_after_the_entry_was_refilled_is_dropped) {
+  run_p(0);
+  run_p_deeper(1);
+  run_p_deeper(1);
+  mt_unwind_memo_t stale = memo_ref;
+  ck_assert_ptr_nonnull(stale.word);
+  ck_assert_uint_eq(stale.val, 0);
+  /* the entry refilled in between (as by a signal handler's capture):
+   * its sequence number changed as a refill changes it */
+  *stale.word += (uint64_t)1 << 32;
+  mt_unwind_memo_note(&stale, 99);
+  run_p_deeper(1);
+  ck_assert_uint_eq(memo_ref.val, 0);
+  mt_unwind_memo_note(&memo_ref, 98); /* the entry's own: kept */
+  run_p_deeper(1);
+  ck_assert_uint_eq(memo_ref.val, 98);
+}
+END_TEST
+
+START_TEST(the_memo_off_walks_every_time) {
+  run_p(0);
+  ck_assert_ptr_null(memo_ref.word);
+  run_p(0);
+  ck_assert_ptr_null(memo_ref.word);
+  ck_assert_uint_eq(memo_ref.val, 0);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("unwind");
   TCase *t = tcase_create("unwind");
@@ -321,6 +443,10 @@ static Suite *suite(void) {
   tcase_add_test(t, a_handler_on_an_altstack_sees_the_interrupted_code);
   tcase_add_test(t, a_threads_stack_ends_at_its_start);
   tcase_add_test(t, no_descriptor_is_opened);
+  tcase_add_test(t, a_remembered_stack_is_the_walks_and_keeps_the_callers_value);
+  tcase_add_test(t, another_caller_at_the_same_stack_pointer_is_not_taken_for_the_remembered_one);
+  tcase_add_test(t, a_value_noted_after_the_entry_was_refilled_is_dropped);
+  tcase_add_test(t, the_memo_off_walks_every_time);
   suite_add_tcase(s, t);
   return s;
 }
