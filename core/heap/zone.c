@@ -39,10 +39,11 @@ static void partial_remove(mt_zone_t *z, mt_slab_t *s) {
   s->list = 0;
 }
 
-/* nslots metas, the bitmap, and with checks on the free sites and the stack ids. */
+/* nslots metas, the bitmap, and with checks on the free sites, the stack ids
+ * and the front redzones' sizes. */
 static size_t meta_block_size(const mt_class_info_t *ci, bool checked) {
   return ci->nslots * sizeof(mt_meta_t) + ((ci->nslots + 63u) / 64u) * sizeof(uint64_t) +
-         (checked ? ci->nslots * (sizeof(uintptr_t) + sizeof(uint64_t)) : 0);
+         (checked ? ci->nslots * (sizeof(uintptr_t) + sizeof(uint64_t) + sizeof(uint32_t)) : 0);
 }
 
 static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
@@ -74,6 +75,7 @@ static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
   size_t words = (ci->nslots + 63u) / 64u;
   s->free_pcs = checked ? (uintptr_t *)(s->bits + words) : NULL;
   s->stks = checked ? (uint64_t *)(s->free_pcs + ci->nslots) : NULL;
+  s->fronts = checked ? (uint32_t *)(s->stks + ci->nslots) : NULL;
   for (size_t w = 0; w < words; w++)
     s->bits[w] = ~0ull;
   if (ci->nslots % 64)
@@ -151,6 +153,7 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
         if (s->free_pcs) {
           mt_dbg_slab_dtor(s); /* trash about to be lost with the pages: verified first */
           memset(s->meta, 0, s->nslots * sizeof(mt_meta_t));
+          memset(s->fronts, 0, s->nslots * sizeof(uint32_t));
         }
         *(void **)s->meta = *list;
         *list = s->meta;

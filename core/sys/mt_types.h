@@ -149,6 +149,8 @@ typedef struct mt_slab_s {
   uintptr_t free_pc;        /* medium blocks: where it was freed (checks on) */
   uint64_t *stks;           /* nslots entries with checks on: stack depot ids (depot.h), else NULL */
   uint64_t stk;             /* medium blocks: their stack depot ids (checks on) */
+  uint32_t *fronts;         /* nslots entries with checks on: bytes between each slot's first
+                               byte and its block's start (the front redzone), else NULL */
   uint64_t *bits;           /* free bitmap, bit set = slot free in the slab */
   struct mt_slab_s *prev;   /* zone list links */
   struct mt_slab_s *next;
@@ -177,6 +179,7 @@ typedef struct mt_huge_s {
   size_t big_size;      /* requested size (full width) */
   uintptr_t free_pc;    /* where it was freed (checks on, while in quarantine) */
   uint64_t stk;         /* its stack depot ids (checks on; depot.h) */
+  size_t front;         /* bytes of its front redzone before `user` (redzones on), else 0 */
   uint8_t leak_mark;    /* leak scan: its mark */
   struct mt_huge_s *prev, *next; /* all huge blocks, page lock */
 } mt_huge_t;
