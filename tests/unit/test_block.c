@@ -287,6 +287,31 @@ START_TEST(test_with_redzones_the_walk_meets_each_block_at_its_start) {
 }
 END_TEST
 
+static void setup_redzones_only(void) {
+  setenv("MEMTYPE_REDZONE", "1", 1);
+  setenv("MEMTYPE_ON_ERROR", "continue", 1);
+  mt_init();
+  unit_capture_reset();
+  mt_report_set_sink(unit_capture);
+}
+
+START_TEST(test_without_trash_a_freed_blocks_redzones_are_checked_with_its_free_stack) {
+  /* No trash: a stale write into the redzone of a block in the quarantine
+   * is a redzone error, shown with the block's free stack. */
+  char *p = mt_malloc(100, MT_FAM_MALLOC, 0);
+  mt_free(p, MT_FAM_MALLOC, 0);
+  mt_block_t b;
+  ck_assert(mt_block_lookup((uintptr_t)p, &b));
+  ck_assert_uint_eq(b.meta->f.state, MT_STATE_QUARANTINE);
+  ck_assert_uint_eq(mt_check_heap(), 0);
+  p[100 + 5] = 1;
+  ck_assert_uint_eq(mt_check_heap(), 1);
+  ck_assert_ptr_nonnull(strstr(captured, "heap-buffer-overflow WRITE"));
+  ck_assert_ptr_nonnull(strstr(captured, "(5 bytes after a 100-byte block"));
+  ck_assert_ptr_nonnull(strstr(captured, "block freed at:"));
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("block");
   TCase *tc = tcase_create("heap");
@@ -312,6 +337,10 @@ static Suite *suite(void) {
   tcase_add_test(tr, test_with_redzones_a_freed_slot_is_reused_with_its_new_front);
   tcase_add_test(tr, test_with_redzones_the_walk_meets_each_block_at_its_start);
   suite_add_tcase(s, tr);
+  TCase *to = tcase_create("redzones_only");
+  tcase_add_checked_fixture(to, setup_redzones_only, NULL);
+  tcase_add_test(to, test_without_trash_a_freed_blocks_redzones_are_checked_with_its_free_stack);
+  suite_add_tcase(s, to);
   return s;
 }
 
