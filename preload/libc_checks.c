@@ -131,7 +131,7 @@ static inline bool in_live_block(uintptr_t a, size_t n) {
       return false;
     m = s->meta[idx];
     /* from the block's start, after its front redzone (checks on) */
-    size_t front = s->fronts ? s->fronts[idx] : 0;
+    size_t front = mt_slab_fronts(s) ? mt_slab_fronts(s)[idx] : 0;
     off = (size_t)(a - s->start) - (size_t)idx * s->slot_size;
     if (off < front)
       return false;

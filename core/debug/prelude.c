@@ -183,9 +183,10 @@ void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n, size_t front,
   uint32_t idx = mt_slab_index(s, (uintptr_t)p);
   size_t size = mt_classes[c].size;
   MT_ASSERT((uintptr_t)p == s->start + (uintptr_t)idx * s->slot_size);
-  MT_ASSERT(front == 0 || (s->fronts != NULL && front % MT_MIN_ALIGN == 0 && front + n < size));
+  uint32_t *fronts = mt_slab_fronts(s);
+  MT_ASSERT(front == 0 || (fronts != NULL && front % MT_MIN_ALIGN == 0 && front + n < size));
   mt_meta_t old = *m; /* the last owner's, for a report */
-  size_t old_front = s->fronts ? s->fronts[idx] : 0;
+  size_t old_front = fronts ? fronts[idx] : 0;
   __atomic_store_n(&m->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
   uintptr_t *free_pc = s->free_pcs ? &s->free_pcs[idx] : NULL;
   uint64_t *stk = s->stks ? &s->stks[idx] : NULL;
@@ -196,8 +197,8 @@ void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n, size_t front,
   if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&was, MT_STATE_TRASHED))
     was.note = neighbours(s, (uintptr_t)p, note, sizeof(note));
   mt_check_alloc(&was, &k); /* may report on the last owner's stacks: they are replaced after */
-  if (s->fronts)
-    s->fronts[idx] = (uint32_t)front;
+  if (fronts)
+    fronts[idx] = (uint32_t)front;
   if (k.stk) /* (unwinding may re-enter malloc and refill the caller's bin) */
     *k.stk = mt_depot_on ? mt_depot_capture(mt_site_pc(type)) : 0;
 }
@@ -225,7 +226,7 @@ void mt_dbg_large_ctor(uintptr_t p) {
 void mt_dbg_slab_dtor(mt_slab_t *s) {
   for (uint32_t k = 0; k < s->nslots; k++)
     if (s->meta[k].f.state == MT_STATE_TRASHED) {
-      size_t front = s->fronts ? s->fronts[k] : 0;
+      size_t front = mt_slab_fronts(s) ? mt_slab_fronts(s)[k] : 0;
       mt_blk_t b = {s->start + (uintptr_t)k * s->slot_size + front, s->meta[k].f.size,
                     s->slot_size - front, &s->meta[k], s->free_pcs ? &s->free_pcs[k] : NULL, NULL,
                     s->stks ? &s->stks[k] : NULL, front};

@@ -101,7 +101,8 @@ static inline void mt_block_of_slot(mt_slab_t *run, uint32_t idx, mt_block_t *b)
   b->run = run;
   b->slot = idx;
   b->base = run->start + (uintptr_t)idx * run->slot_size;
-  uint32_t front = run->fronts ? run->fronts[idx] : 0;
+  uint32_t *fronts = mt_slab_fronts(run);
+  uint32_t front = fronts ? fronts[idx] : 0;
   MT_ASSERT(front < run->slot_size);
   b->start = b->base + front;
   b->usable = run->slot_size - front;
@@ -206,8 +207,8 @@ static inline bool mt_block_live_at(uintptr_t a, mt_block_live_t *l) {
     if (m.f.state != MT_STATE_LIVE)
       return false;
     /* A pointer into the front redzone does not reach the block. */
-    uintptr_t start =
-        run->start + (uintptr_t)idx * run->slot_size + (run->fronts ? run->fronts[idx] : 0);
+    uint32_t *fronts = mt_slab_fronts(run);
+    uintptr_t start = run->start + (uintptr_t)idx * run->slot_size + (fronts ? fronts[idx] : 0);
     if (a < start)
       return false;
     uint8_t *marks = run->leak_marks ? run->leak_marks : mt_block_slot_marks(run);

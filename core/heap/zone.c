@@ -75,7 +75,6 @@ static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
   size_t words = (ci->nslots + 63u) / 64u;
   s->free_pcs = checked ? (uintptr_t *)(s->bits + words) : NULL;
   s->stks = checked ? (uint64_t *)(s->free_pcs + ci->nslots) : NULL;
-  s->fronts = checked ? (uint32_t *)(s->stks + ci->nslots) : NULL;
   for (size_t w = 0; w < words; w++)
     s->bits[w] = ~0ull;
   if (ci->nslots % 64)
@@ -153,7 +152,7 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
         if (s->free_pcs) {
           mt_dbg_slab_dtor(s); /* trash about to be lost with the pages: verified first */
           memset(s->meta, 0, s->nslots * sizeof(mt_meta_t));
-          memset(s->fronts, 0, s->nslots * sizeof(uint32_t));
+          memset(mt_slab_fronts(s), 0, s->nslots * sizeof(uint32_t));
         }
         *(void **)s->meta = *list;
         *list = s->meta;

@@ -149,8 +149,6 @@ typedef struct mt_slab_s {
   uintptr_t free_pc;        /* medium blocks: where it was freed (checks on) */
   uint64_t *stks;           /* nslots entries with checks on: stack depot ids (depot.h), else NULL */
   uint64_t stk;             /* medium blocks: their stack depot ids (checks on) */
-  uint32_t *fronts;         /* nslots entries with checks on: bytes between each slot's first
-                               byte and its block's start (the front redzone), else NULL */
   uint64_t *bits;           /* free bitmap, bit set = slot free in the slab */
   struct mt_slab_s *prev;   /* zone list links */
   struct mt_slab_s *next;
@@ -158,6 +156,15 @@ typedef struct mt_slab_s {
   uint8_t *leak_marks;      /* leak scan: a mark per slot (slabs), or NULL */
   uint8_t leak_mark;        /* leak scan: the mark of a medium block */
 } mt_slab_t;
+
+/* With checks on, the nslots entries after stks[] say, per slot, the bytes
+ * between the slot's first byte and its block's start (its front redzone);
+ * else NULL. Derived, not a field: a run descriptor stays 128 bytes, so the
+ * fast paths index the segment's runs[] with a shift. */
+static inline uint32_t *mt_slab_fronts(const mt_slab_t *s) {
+  return s->stks ? (uint32_t *)(s->stks + s->nslots) : NULL;
+}
+_Static_assert(sizeof(mt_slab_t) == 128, "a run descriptor is 128 bytes (the fast paths' shift)");
 
 struct mt_segment_s {
   uint64_t magic;                      /* MT_SEG_MAGIC */
