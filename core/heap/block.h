@@ -206,11 +206,12 @@ static inline bool mt_block_live_at(uintptr_t a, mt_block_live_t *l) {
     mt_meta_t m = run->meta[idx];
     if (m.f.state != MT_STATE_LIVE)
       return false;
-    /* A pointer into the front redzone does not reach the block. */
-    uint32_t *fronts = mt_slab_fronts(run);
-    uintptr_t start = run->start + (uintptr_t)idx * run->slot_size + (fronts ? fronts[idx] : 0);
-    if (a < start)
-      return false;
+    uintptr_t start = run->start + (uintptr_t)idx * run->slot_size;
+    if (MT_UNLIKELY(run->stks != NULL)) { /* checks on: a front redzone, which reaches nothing */
+      start += mt_slab_fronts(run)[idx];
+      if (a < start)
+        return false;
+    }
     uint8_t *marks = run->leak_marks ? run->leak_marks : mt_block_slot_marks(run);
     if (marks == NULL)
       return false;
