@@ -185,6 +185,9 @@ typedef struct mt_block_live_s {
 
 /* Huge mappings and guarded runs (out of line). */
 bool mt_block_live_other(uintptr_t a, uint8_t map, mt_block_live_t *l);
+/* A slot of a slab with checks' side arrays (a front redzone; out of line,
+ * so that the inline lookup stays as small as without checks). */
+bool mt_block_live_slot_checked(uintptr_t a, mt_slab_t *run, uint32_t idx, mt_block_live_t *l);
 
 /* The live block holding address a (its start or inside it): true and l
  * filled, as mt_block_lookup plus its state, size and mark would, but
@@ -206,16 +209,12 @@ static inline bool mt_block_live_at(uintptr_t a, mt_block_live_t *l) {
     mt_meta_t m = run->meta[idx];
     if (m.f.state != MT_STATE_LIVE)
       return false;
-    uintptr_t start = run->start + (uintptr_t)idx * run->slot_size;
-    if (MT_UNLIKELY(run->stks != NULL)) { /* checks on: a front redzone, which reaches nothing */
-      start += mt_slab_fronts(run)[idx];
-      if (a < start)
-        return false;
-    }
+    if (MT_UNLIKELY(run->stks != NULL))
+      return mt_block_live_slot_checked(a, run, idx, l);
     uint8_t *marks = run->leak_marks ? run->leak_marks : mt_block_slot_marks(run);
     if (marks == NULL)
       return false;
-    l->start = start;
+    l->start = run->start + (uintptr_t)idx * run->slot_size;
     l->len = m.f.size;
     l->mark = &marks[idx];
     l->type = m.f.type;
