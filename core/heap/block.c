@@ -24,6 +24,7 @@ static void of_huge(mt_huge_t *h, mt_block_t *b) {
   b->kind = MT_BLOCK_HUGE;
   b->huge = h;
   b->start = h->user;
+  b->base = h->user - h->front;
   b->usable = h->usable;
   b->meta = &h->meta;
   b->free_pc = &h->free_pc;
@@ -32,8 +33,11 @@ static void of_huge(mt_huge_t *h, mt_block_t *b) {
 }
 
 bool mt_block_lookup_other(uintptr_t a, uint8_t map, mt_block_t *b) {
-  if (map == MT_MAP_GUARD)
-    return mt_dbg_guard_lookup(a, b);
+  if (map == MT_MAP_GUARD) {
+    bool is_start = mt_dbg_guard_lookup(a, b);
+    b->base = b->start; /* memguard's blocks: the bytes before are its own */
+    return is_start;
+  }
   if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
     mt_huge_t *h = mt_huge_of(a);
     if (h == NULL)
@@ -61,6 +65,21 @@ bool mt_block_live_other(uintptr_t a, uint8_t map, mt_block_live_t *l) {
   l->mark = b.leak_mark;
   l->type = b.meta->f.type;
   return l->mark != NULL;
+}
+
+bool mt_block_live_slot_checked(uintptr_t a, mt_slab_t *run, uint32_t idx, mt_block_live_t *l) {
+  mt_meta_t m = run->meta[idx];
+  uintptr_t start = run->start + (uintptr_t)idx * run->slot_size + mt_slab_fronts(run)[idx];
+  if (m.f.state != MT_STATE_LIVE || a < start) /* the front redzone reaches nothing */
+    return false;
+  uint8_t *marks = run->leak_marks ? run->leak_marks : mt_block_slot_marks(run);
+  if (marks == NULL)
+    return false;
+  l->start = start;
+  l->len = m.f.size;
+  l->mark = &marks[idx];
+  l->type = m.f.type;
+  return true;
 }
 
 uint8_t *mt_block_slot_marks(mt_slab_t *run) {
