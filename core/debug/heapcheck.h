@@ -39,15 +39,15 @@ typedef struct mt_blk_s {
 typedef void (*mt_check_release_fn)(void *p);
 void mt_check_init(mt_check_release_fn release);
 
-/* The redzone on each side of a block of n bytes: MT_REDZONE_MIN for the
- * smallest, growing with the size in powers of two up to MT_REDZONE_CAP, in
- * the spirit of AddressSanitizer's allocator (ComputeRZLog) but one step
- * wider, so that a 64-byte overflow of a 100-byte record stays in its own
- * redzone: 16 up to 16 bytes, 32 to 48, 64 to 96, 128 to 448, 256 to
- * 3968, 512 to 16128, 1024 to 32256, then 2048. */
+/* The redzone on each side of a block of n bytes: AddressSanitizer's
+ * allocator's sizes (ComputeRZLog: 16 << rz_log), 16 bytes up to 48, 32 to
+ * 96, 64 to 448, 128 to 3968, 256 to 16128, 512 to 32256, 1024 to 64512,
+ * then MT_REDZONE_CAP. The smallest that keeps a 64-byte overflow of a
+ * 100-byte record in its own redzone (bytes 100..163 of 100 + 64); a slot's
+ * rounding to its class adds to the back one. */
 static inline size_t mt_check_redzone_size(size_t n) {
-  return n <= 16 ? 16 : n <= 48 ? 32 : n <= 96 ? 64 : n <= 448 ? 128 : n <= 3968 ? 256
-         : n <= 16128 ? 512 : n <= 32256 ? 1024 : MT_REDZONE_CAP;
+  return n <= 48 ? 16 : n <= 96 ? 32 : n <= 448 ? 64 : n <= 3968 ? 128 : n <= 16128 ? 256
+         : n <= 32256 ? 512 : n <= 64512 ? 1024 : MT_REDZONE_CAP;
 }
 
 /* A block is being handed out; `old` is the slot's last owner (its

@@ -256,18 +256,49 @@ START_TEST(test_with_redzones_an_underflow_is_reported_before_the_block) {
 END_TEST
 
 START_TEST(test_with_redzones_a_freed_slot_is_reused_with_its_new_front) {
-  /* Sizes whose redzones differ, in one class: the slot's front moves. */
+  /* One class (128 bytes), two fronts: 60 bytes get 32-byte redzones
+   * (32 + 60 + 32), 40 bytes aligned to 64 a 64-byte front (64 + 40 + 16):
+   * a slot's front is its owner's (kept per slot, not per class). */
+  uintptr_t fronts[2] = {0, 0};
   for (int round = 0; round < 4; round++) {
-    size_t n = round % 2 ? 20 : 40;
-    char *p = mt_malloc(n, MT_FAM_MALLOC, 0);
+    size_t n = round % 2 ? 40 : 60;
+    char *p = round % 2 ? mt_memalign(64, n, MT_FAM_MALLOC, 0) : mt_malloc(n, MT_FAM_MALLOC, 0);
     mt_block_t b;
     ck_assert(mt_block_lookup((uintptr_t)p, &b));
+    ck_assert_uint_eq(b.kind, MT_BLOCK_SLOT);
+    ck_assert_uint_eq(b.run->slot_size, 128);
+    fronts[round % 2] = b.start - b.base;
     memset(p, 2, n);
     mt_free(p, MT_FAM_MALLOC, 0);
     ck_assert(mt_block_lookup((uintptr_t)p, &b)); /* a freed block's start, still */
     ck_assert_uint_ne(b.meta->f.state, MT_STATE_LIVE);
   }
+  ck_assert_uint_eq(fronts[0], 32);
+  ck_assert_uint_eq(fronts[1], 64);
   ck_assert_uint_eq(mt_check_heap(), 0);
+  ck_assert_str_eq(captured, "");
+}
+END_TEST
+
+START_TEST(test_with_redzones_the_sizes_follow_asans_allocator) {
+  /* 16 bytes a side up to 48 bytes, then doubling: a 40-byte block takes an
+   * 80-byte slot (16 + 40 + 16), a 100-byte one a 240-byte slot (64 + 100 +
+   * 64 = 228, rounded to its class), not more. */
+  static const struct { size_t n, rz, slot; } want[] = {
+      {1, 16, 48}, {40, 16, 80}, {48, 16, 80}, {49, 32, 128}, {96, 32, 160},
+      {100, 64, 240}, {448, 64, 576}, {449, 128, 768}, {3968, 128, 0}, {3969, 256, 0}};
+  for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    ck_assert_uint_eq(mt_check_redzone_size(want[i].n), want[i].rz);
+    char *p = mt_malloc(want[i].n, MT_FAM_MALLOC, 0);
+    mt_block_t b;
+    ck_assert(mt_block_lookup((uintptr_t)p, &b));
+    ck_assert_uint_eq(b.start - b.base, want[i].rz);
+    ck_assert_uint_ge(b.usable - want[i].n, want[i].rz);
+    if (want[i].slot)
+      ck_assert_uint_eq(b.run->slot_size, want[i].slot);
+    mt_free(p, MT_FAM_MALLOC, 0);
+  }
+  ck_assert_uint_eq(mt_check_redzone_size(70000), MT_REDZONE_CAP);
   ck_assert_str_eq(captured, "");
 }
 END_TEST
@@ -335,6 +366,7 @@ static Suite *suite(void) {
   tcase_add_test(tr, test_with_redzones_a_far_overflow_of_a_record_lands_in_its_redzone);
   tcase_add_test(tr, test_with_redzones_an_underflow_is_reported_before_the_block);
   tcase_add_test(tr, test_with_redzones_a_freed_slot_is_reused_with_its_new_front);
+  tcase_add_test(tr, test_with_redzones_the_sizes_follow_asans_allocator);
   tcase_add_test(tr, test_with_redzones_the_walk_meets_each_block_at_its_start);
   suite_add_tcase(s, tr);
   TCase *to = tcase_create("redzones_only");
