@@ -67,21 +67,6 @@ bool mt_block_live_other(uintptr_t a, uint8_t map, mt_block_live_t *l) {
   return l->mark != NULL;
 }
 
-bool mt_block_live_slot_checked(uintptr_t a, mt_slab_t *run, uint32_t idx, mt_block_live_t *l) {
-  mt_meta_t m = run->meta[idx];
-  uintptr_t start = run->start + (uintptr_t)idx * run->slot_size + mt_slab_fronts(run)[idx];
-  if (m.f.state != MT_STATE_LIVE || a < start) /* the front redzone reaches nothing */
-    return false;
-  uint8_t *marks = run->leak_marks ? run->leak_marks : mt_block_slot_marks(run);
-  if (marks == NULL)
-    return false;
-  l->start = start;
-  l->len = m.f.size;
-  l->mark = &marks[idx];
-  l->type = m.f.type;
-  return true;
-}
-
 uint8_t *mt_block_slot_marks(mt_slab_t *run) {
   if (run->leak_marks == NULL)
     run->leak_marks = mt_arena_alloc(run->nslots);

@@ -185,16 +185,13 @@ typedef struct mt_block_live_s {
 
 /* Huge mappings and guarded runs (out of line). */
 bool mt_block_live_other(uintptr_t a, uint8_t map, mt_block_live_t *l);
-/* A slot of a slab with checks' side arrays (a front redzone; out of line,
- * so that the inline lookup stays as small as without checks). */
-bool mt_block_live_slot_checked(uintptr_t a, mt_slab_t *run, uint32_t idx, mt_block_live_t *l);
 
 /* The live block holding address a (its start or inside it): true and l
  * filled, as mt_block_lookup plus its state, size and mark would, but
  * without filling a whole mt_block_t: the leak scan asks it of every word
  * it reads. False for no block, a block not LIVE, or a slot whose marks
  * cannot be made. Page lock held (the marks). */
-static inline bool mt_block_live_at(uintptr_t a, mt_block_live_t *l) {
+static inline __attribute__((always_inline)) bool mt_block_live_at(uintptr_t a, mt_block_live_t *l) {
   uint8_t map = mt_segmap_lookup(a);
   if (map != MT_MAP_SEGMENT)
     return map != MT_MAP_NONE && mt_block_live_other(a, map, l);
@@ -209,12 +206,16 @@ static inline bool mt_block_live_at(uintptr_t a, mt_block_live_t *l) {
     mt_meta_t m = run->meta[idx];
     if (m.f.state != MT_STATE_LIVE)
       return false;
-    if (MT_UNLIKELY(run->stks != NULL))
-      return mt_block_live_slot_checked(a, run, idx, l);
+    uintptr_t start = run->start + (uintptr_t)idx * run->slot_size;
+    if (MT_UNLIKELY(run->stks != NULL)) { /* checks' side arrays: a front redzone */
+      start += mt_slab_fronts(run)[idx];
+      if (a < start)
+        return false; /* the front redzone reaches nothing */
+    }
     uint8_t *marks = run->leak_marks ? run->leak_marks : mt_block_slot_marks(run);
     if (marks == NULL)
       return false;
-    l->start = run->start + (uintptr_t)idx * run->slot_size;
+    l->start = start;
     l->len = m.f.size;
     l->mark = &marks[idx];
     l->type = m.f.type;
