@@ -78,6 +78,8 @@ TOOLS = {
     # Every heap check on: trash/verify, redzones, the default quarantine (and the
     # always-on free checks), as a user chasing a corruption runs it.
     "memtype-checks": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1"}, desc="memtype MEMTYPE_TRASH=1 MEMTYPE_REDZONE=1 (all heap checks)"),
+    # The same without block stacks (MEMTYPE_STACK_DEPTH=0): what capturing them costs.
+    "memtype-checks-s0": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_TRASH": "1", "MEMTYPE_REDZONE": "1", "MEMTYPE_STACK_DEPTH": "0"}, desc="memtype MEMTYPE_TRASH=1 MEMTYPE_REDZONE=1 MEMTYPE_STACK_DEPTH=0 (all heap checks, no block stacks)"),
     # memguard sampling (GWP-ASan style): 1 allocation in 1000 on guard pages.
     "memtype-guard": Tool(env={"LD_PRELOAD": "{lib}", "MEMTYPE_OUTPUT": MT_DUMP, "MEMTYPE_GUARD_RATE": "1000"}, runs=3, desc="memtype MEMTYPE_GUARD_RATE=1000 (guard pages for 1 allocation in 1000)"),
     # Guard pages for every allocation, within the budget (mappings and bytes): beside

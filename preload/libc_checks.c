@@ -130,12 +130,19 @@ static inline bool in_live_block(uintptr_t a, size_t n) {
     if (idx >= s->nslots)
       return false;
     m = s->meta[idx];
+    /* from the block's start, after its front redzone (checks on) */
+    size_t front = mt_slab_fronts(s) ? mt_slab_fronts(s)[idx] : 0;
     off = (size_t)(a - s->start) - (size_t)idx * s->slot_size;
-    usable = s->slot_size;
+    if (off < front)
+      return false;
+    off -= front;
+    usable = s->slot_size - front;
   } else if (kind == MT_RUN_MEDIUM) {
     m = s->run_meta;
+    if (a < s->start)
+      return false;
     off = (size_t)(a - s->start);
-    usable = (size_t)s->npages << MT_PAGE_SHIFT;
+    usable = mt_run_addr(s) + ((size_t)s->npages << MT_PAGE_SHIFT) - s->start;
   } else {
     return false;
   }

@@ -83,6 +83,9 @@ EXAMPLES = [
     Example("off_by_one", [
         "build/bin/memtype run --profile --guard copy_id -- build/bin/off_by_one",
         "build/bin/memtype report --errors memtype-run.off_by_one.1/*.mtd"]),
+    Example("packet_headroom", [
+        "build/bin/memtype run --profile --redzone -- build/bin/packet_headroom",
+        "build/bin/memtype report --errors memtype-run.packet_headroom.1/*.mtd"]),
     Example("wild_index", [
         "MEMTYPE_GUARD='*' build/bin/memtype run --profile -- build/bin/wild_index",
         "build/bin/memtype report --errors memtype-run.wild_index.1/*.mtd"]),

@@ -1,7 +1,8 @@
 /* heapcheck.c - trash, redzones and the quarantine (see heapcheck.h). Patterns:
  * trash is the 32-bit word 0xdeadc0de (bytes de c0 ad de) over the whole
- * block, up to MT_TRASH_MAX; the redzone is the byte 0xab over the slack
- * after the requested size, up to MT_REDZONE_MAX. The quarantine FIFO has
+ * block's storage (its front redzone included), up to MT_TRASH_MAX; the
+ * redzones are the byte 0xab before the block's start (its front redzone)
+ * and over the slack after its requested size, up to MT_REDZONE_MAX each. The quarantine FIFO has
  * its own lock, never held while a block is given back. */
 #include "heapcheck.h"
 
@@ -44,13 +45,23 @@ void mt_check_init(mt_check_release_fn release) {
 
 /* ---- patterns ------------------------------------------------------------- */
 
+/* Trash covers the block's storage from its front redzone on. */
+static uintptr_t trash_from(const mt_blk_t *b) { return b->start - b->front; }
+
 static size_t trash_len(const mt_blk_t *b) {
-  return b->usable < MT_TRASH_MAX ? b->usable : MT_TRASH_MAX;
+  size_t all = b->front + b->usable;
+  return all < MT_TRASH_MAX ? all : MT_TRASH_MAX;
 }
 
-static size_t redzone_len(const mt_blk_t *b) {
+/* The back redzone: [start + size, + back_len); the front one: the
+ * front_len bytes just before start. */
+static size_t back_len(const mt_blk_t *b) {
   size_t slack = b->usable - b->size;
   return slack < MT_REDZONE_MAX ? slack : MT_REDZONE_MAX;
+}
+
+static size_t front_len(const mt_blk_t *b) {
+  return b->front < MT_REDZONE_MAX ? b->front : MT_REDZONE_MAX;
 }
 
 
@@ -65,7 +76,7 @@ static void patterns_init(void) {
   memset(redzone_page, REDZONE_BYTE, sizeof(redzone_page));
 }
 
-/* Blocks start 16-byte aligned: the pattern's phase is the offset's. */
+/* Storage starts 16-byte aligned: the pattern's phase is the offset's. */
 static void trash(uintptr_t p, size_t len) {
   for (size_t off = 0; off < len; off += sizeof(trash_page)) {
     size_t k = len - off < sizeof(trash_page) ? len - off : sizeof(trash_page);
@@ -78,10 +89,27 @@ static uint8_t trash_byte(size_t off) {
   return bytes[off & 3];
 }
 
+/* Where the changed bytes [lo, hi] lie relative to block b, as a report
+ * says it: "from offset 40 to 47 of the block", "from 8 to 1 bytes before
+ * its start", "from 2 bytes before its start to offset 5". */
+static void place(char *buf, size_t len, const mt_blk_t *b, uintptr_t lo, uintptr_t hi) {
+  if (hi < b->start)
+    mt_snprintf(buf, len, "from %zu to %zu bytes before its start", (size_t)(b->start - lo),
+                (size_t)(b->start - hi));
+  else if (lo < b->start)
+    mt_snprintf(buf, len, "from %zu bytes before its start to offset %zu", (size_t)(b->start - lo),
+                (size_t)(hi - b->start));
+  else
+    mt_snprintf(buf, len, "from offset %zu to %zu of the block", (size_t)(lo - b->start),
+                (size_t)(hi - b->start));
+}
+
 /* Reports the bytes of [from, from+len) that differ from the pattern
- * (expect(off) for offset off from `base`); false when any do. */
+ * (expect(off) for offset off from `base`); false when any do. `freed`:
+ * the block has been freed (its free stack is shown). */
 static bool verify(const mt_blk_t *b, uintptr_t from, size_t len, uintptr_t base,
-                   uint8_t (*expect)(size_t), mt_error_kind_t kind, const char *what) {
+                   uint8_t (*expect)(size_t), mt_error_kind_t kind, bool freed,
+                   const char *what) {
   const uint8_t *m = (const uint8_t *)from;
   size_t first = len, changed = 0, last = 0;
   for (size_t i = 0; i < len; i++) {
@@ -100,10 +128,10 @@ static bool verify(const mt_blk_t *b, uintptr_t from, size_t len, uintptr_t base
     seen[i] = m[w0 + i];
     want[i] = expect(from + w0 + i - base);
   }
-  char detail[256];
-  mt_snprintf(detail, sizeof(detail), "%s: %zu byte%s changed, from offset %zu to %zu of the "
-              "block (as found; '..' = intact):", what, changed, changed == 1 ? "" : "s",
-              (size_t)(from - b->start) + first, (size_t)(from - b->start) + last);
+  char detail[320], where[128];
+  place(where, sizeof(where), b, from + first, from + last);
+  mt_snprintf(detail, sizeof(detail), "%s: %zu byte%s changed, %s (as found; '..' = intact):",
+              what, changed, changed == 1 ? "" : "s", where);
   mt_err_t e;
   memset(&e, 0, sizeof(e));
   e.kind = kind;
@@ -112,10 +140,10 @@ static bool verify(const mt_blk_t *b, uintptr_t from, size_t len, uintptr_t base
   e.block = b->start;
   e.size = b->size;
   e.type = b->meta->f.type;
-  e.free_pc = kind == MT_ERR_WRITE_AFTER_FREE && b->free_pc ? *b->free_pc : 0;
+  e.free_pc = freed && b->free_pc ? *b->free_pc : 0;
   if (b->stk) {
     e.alloc_stack = mt_stk_alloc(*b->stk);
-    e.free_stack = kind == MT_ERR_WRITE_AFTER_FREE ? mt_stk_free(*b->stk) : 0;
+    e.free_stack = freed ? mt_stk_free(*b->stk) : 0;
   }
   e.detail = detail;
   e.detail2 = b->note;
@@ -137,6 +165,11 @@ static bool redzone_intact(uintptr_t from, size_t len) {
   return memcmp((const void *)from, redzone_page, len) == 0; /* len <= MT_REDZONE_MAX */
 }
 
+static bool redzones_intact(const mt_blk_t *b) {
+  return redzone_intact(b->start - front_len(b), front_len(b)) &&
+         redzone_intact(b->start + b->size, back_len(b));
+}
+
 static bool trash_intact(uintptr_t from, size_t len) {
   for (size_t off = 0; off < len; off += sizeof(trash_page)) {
     size_t k = len - off < sizeof(trash_page) ? len - off : sizeof(trash_page);
@@ -147,42 +180,56 @@ static bool trash_intact(uintptr_t from, size_t len) {
 }
 
 bool mt_check_slack_ok(const mt_blk_t *b, const char *what) {
-  if (redzone_intact(b->start + b->size, redzone_len(b)))
+  if (redzone_intact(b->start + b->size, back_len(b)))
     return true;
-  return verify(b, b->start + b->size, redzone_len(b), b->start, redzone_byte, MT_ERR_OVERFLOW,
-                what);
+  return verify(b, b->start + b->size, back_len(b), b->start, redzone_byte, MT_ERR_OVERFLOW,
+                false, what);
 }
 
-bool mt_check_redzone_ok(const mt_blk_t *b) {
-  return !mt_check_redzone || mt_check_slack_ok(b, "the redzone after the block was written");
+/* Both redzones, the one before first (a block is reported once). */
+static bool redzones_ok(const mt_blk_t *b, bool freed) {
+  if (redzones_intact(b))
+    return true;
+  uintptr_t f = b->start - front_len(b);
+  if (!redzone_intact(f, front_len(b)))
+    return verify(b, f, front_len(b), f, redzone_byte, MT_ERR_UNDERFLOW, freed,
+                  "the redzone before the block was written");
+  return verify(b, b->start + b->size, back_len(b), b->start, redzone_byte, MT_ERR_OVERFLOW,
+                freed, "the redzone after the block was written");
+}
+
+bool mt_check_redzone_ok(const mt_blk_t *b) { return !mt_check_redzone || redzones_ok(b, false); }
+
+bool mt_check_redzone_freed_ok(const mt_blk_t *b) {
+  return !mt_check_redzone || redzones_ok(b, true);
 }
 
 bool mt_check_trash_ok(const mt_blk_t *b) {
-  if (!mt_check_trash || trash_intact(b->start, trash_len(b)))
+  if (!mt_check_trash)
+    return mt_check_redzone_freed_ok(b);
+  if (trash_intact(trash_from(b), trash_len(b)))
     return true;
-  return verify(b, b->start, trash_len(b) & ~(size_t)3, b->start, trash_byte,
-                MT_ERR_WRITE_AFTER_FREE, "the block was written after it was freed");
+  return verify(b, trash_from(b), trash_len(b) & ~(size_t)3, trash_from(b), trash_byte,
+                MT_ERR_WRITE_AFTER_FREE, true, "the block was written after it was freed");
 }
 
 /* ---- block life ------------------------------------------------------------ */
 
-void mt_check_alloc(const mt_blk_t *b) {
-  if (b->meta->f.state == MT_STATE_TRASHED) {
-    /* The old owner's size is what the report should show. */
-    mt_blk_t old = *b;
-    old.size = b->meta->f.size;
-    mt_check_trash_ok(&old);
-  }
+void mt_check_alloc(const mt_blk_t *old, const mt_blk_t *b) {
+  if (old->meta->f.state == MT_STATE_TRASHED)
+    mt_check_trash_ok(old);
   mt_check_lay_redzone(b);
 }
 
 void mt_check_lay_slack(const mt_blk_t *b) {
-  memcpy((void *)(b->start + b->size), redzone_page, redzone_len(b));
+  memcpy((void *)(b->start + b->size), redzone_page, back_len(b));
 }
 
 void mt_check_lay_redzone(const mt_blk_t *b) {
-  if (mt_check_redzone)
-    mt_check_lay_slack(b);
+  if (!mt_check_redzone)
+    return;
+  memcpy((void *)(b->start - front_len(b)), redzone_page, front_len(b));
+  mt_check_lay_slack(b);
 }
 
 void mt_check_free(const mt_blk_t *b, uintptr_t pc) {
@@ -192,7 +239,7 @@ void mt_check_free(const mt_blk_t *b, uintptr_t pc) {
   if (b->stk)
     *b->stk = mt_stk_with_free(*b->stk, mt_depot_on ? mt_depot_capture(pc) : 0);
   if (mt_check_trash)
-    trash(b->start, trash_len(b));
+    trash(trash_from(b), trash_len(b));
 }
 
 /* ---- quarantine ------------------------------------------------------------ */
@@ -278,8 +325,11 @@ void mt_check_thread_exit(void) {
 
 bool mt_check_intact(const mt_blk_t *b, uint8_t state) {
   if (state == MT_STATE_LIVE)
-    return !mt_check_redzone || redzone_intact(b->start + b->size, redzone_len(b));
-  if (state == MT_STATE_QUARANTINE || state == MT_STATE_TRASHED)
-    return !mt_check_trash || trash_intact(b->start, trash_len(b));
+    return !mt_check_redzone || redzones_intact(b);
+  if (state == MT_STATE_QUARANTINE || state == MT_STATE_TRASHED) {
+    if (mt_check_trash)
+      return trash_intact(trash_from(b), trash_len(b));
+    return state == MT_STATE_TRASHED || !mt_check_redzone || redzones_intact(b);
+  }
   return true;
 }

@@ -1,8 +1,9 @@
 /* heapcheck.h - the heap checks behind MEMTYPE_TRASH and MEMTYPE_REDZONE, as
  * UMA's trash/verify and redzone(9): patterns written when a block is freed
- * (0xdeadc0de over the block) or handed out (a pattern over the slack after
- * the requested bytes), verified when it is handed out again, freed or
- * leaves the quarantine. The quarantine holds freed blocks back from reuse:
+ * (0xdeadc0de over its storage) or handed out (a pattern over its redzones,
+ * before its start and after its requested bytes), verified when it is
+ * handed out again, freed, leaves the quarantine, by the whole-heap check
+ * and at exit. Redzones grow with the block (mt_check_redzone_size). The quarantine holds freed blocks back from reuse:
  * per-thread batches of MT_QUARANTINE_BATCH, then one FIFO in bytes. All of
  * it runs on the slow path (the debug gate closes the fast paths). */
 #ifndef MT_HEAPCHECK_H
@@ -12,8 +13,9 @@
 
 #include "mt_types.h"
 
-#define MT_REDZONE_MIN 16        /* every block gets at least this much slack */
-#define MT_REDZONE_MAX 4096      /* pattern bytes written after a large block */
+#define MT_REDZONE_MIN 16        /* every block gets at least this much on each side */
+#define MT_REDZONE_CAP 2048      /* the largest redzone a block is sized for (each side) */
+#define MT_REDZONE_MAX 4096      /* pattern bytes written on one side of a block */
 #define MT_TRASH_MAX 8192        /* bytes trashed at the start of a block (all of a slab slot) */
 #define MT_QUARANTINE_BATCH 64
 
@@ -30,34 +32,47 @@ typedef struct mt_blk_s {
   uintptr_t *free_pc;  /* where its free site is kept, NULL if nowhere */
   const char *note;    /* a second line for a report on it, or NULL */
   uint64_t *stk;       /* its stack depot ids (depot.h), NULL if nowhere */
+  size_t front;        /* bytes of its storage before start (its front redzone) */
 } mt_blk_t;
 
 /* Gives back the storage of a block leaving the quarantine (alloc.c). */
 typedef void (*mt_check_release_fn)(void *p);
 void mt_check_init(mt_check_release_fn release);
 
-/* The slack a block of n bytes needs in storage of `usable` bytes: true
- * when it has less than MT_REDZONE_MIN and must go to a bigger one. */
-static inline bool mt_check_needs_more(size_t n, size_t usable) {
-  return mt_check_redzone && usable - n < MT_REDZONE_MIN;
+/* The redzone on each side of a block of n bytes: AddressSanitizer's
+ * allocator's sizes (ComputeRZLog: 16 << rz_log), 16 bytes up to 48, 32 to
+ * 96, 64 to 448, 128 to 3968, 256 to 16128, 512 to 32256, 1024 to 64512,
+ * then MT_REDZONE_CAP. The smallest that keeps a 64-byte overflow of a
+ * 100-byte record in its own redzone (bytes 100..163 of 100 + 64); a slot's
+ * rounding to its class adds to the back one. */
+static inline size_t mt_check_redzone_size(size_t n) {
+  return n <= 48 ? 16 : n <= 96 ? 32 : n <= 448 ? 64 : n <= 3968 ? 128 : n <= 16128 ? 256
+         : n <= 32256 ? 512 : n <= 64512 ? 1024 : MT_REDZONE_CAP;
 }
 
-/* A block is being handed out; b->meta still holds the previous owner's
- * metadata. Verifies the trash of a TRASHED block (a change is reported as
- * write-after-free), then writes the redzone after b->size bytes. */
-void mt_check_alloc(const mt_blk_t *b);
-/* Writes the redzone alone (a block whose bytes are fresh). */
+/* A block is being handed out; `old` is the slot's last owner (its
+ * metadata, start and front as they were). Verifies the trash of a TRASHED
+ * one (a change is reported as write-after-free against it), then writes
+ * the new block b's redzones. */
+void mt_check_alloc(const mt_blk_t *old, const mt_blk_t *b);
+/* Writes the redzones alone (a block whose bytes are fresh). */
 void mt_check_lay_redzone(const mt_blk_t *b);
-/* A live block is being freed from call site pc: verifies its redzone
- * (heap-buffer-overflow), keeps pc, trashes it. */
+/* A live block is being freed from call site pc: verifies its redzones
+ * (heap-buffer-underflow before it, heap-buffer-overflow after it), keeps pc
+ * and its free stack, trashes it. */
 void mt_check_free(const mt_blk_t *b, uintptr_t pc);
-/* Verifies a live block's redzone (realloc, exit); false after a report. */
+/* Verifies a live block's redzones (realloc, the whole-heap check, exit);
+ * false after a report. */
 bool mt_check_redzone_ok(const mt_blk_t *b);
+/* The same for a block freed since (its free stack shown): a quarantined
+ * block whose trash is off. */
+bool mt_check_redzone_freed_ok(const mt_blk_t *b);
 /* The redzone pattern after b->size, written and verified whatever
  * MEMTYPE_REDZONE says (memguard's alignment bytes); `what` heads a report. */
 void mt_check_lay_slack(const mt_blk_t *b);
 bool mt_check_slack_ok(const mt_blk_t *b, const char *what);
-/* Verifies the trash of a freed block (quarantine exit); false after a report. */
+/* Verifies a freed block (quarantine exit): its trash, or without trash its
+ * redzones; false after a report. */
 bool mt_check_trash_ok(const mt_blk_t *b);
 /* Puts a freed, trashed block (state QUARANTINE) in the calling thread's
  * quarantine batch; full batches join the FIFO, whose oldest blocks are

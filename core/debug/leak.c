@@ -65,8 +65,10 @@ static bool blk_of(mt_block_t *k, blk_t *b) {
 }
 
 /* The live block holding v (block.h's light lookup); *interior when v is
- * not its start. */
-static bool resolve(uintptr_t v, blk_t *b, bool *interior) {
+ * not its start. Inlined into its two callers, the scan's per-word loops:
+ * as a call it costs some 65 M instructions of py_churn's 810 M
+ * (docs/benchmarks.md, "Redzones on both sides"). */
+static inline __attribute__((always_inline)) bool resolve(uintptr_t v, blk_t *b, bool *interior) {
   if (!mt_block_live_at(v, b))
     return false;
   *interior = v != b->start;

@@ -176,7 +176,7 @@ static void set_pages(const mt_guard_blk_t *b, mt_guard_blk_t *to) {
 /* The checks' view of a guarded block: its slack runs to its last data page's end. */
 static mt_blk_t blk_of(mt_guard_blk_t *b) {
   uintptr_t end = b->run + ((uintptr_t)(b->data_page + b->data_pages) << MT_PAGE_SHIFT);
-  mt_blk_t k = {b->user, b->meta.f.size, end - b->user, &b->meta, &b->free_pc, NULL, &b->stk};
+  mt_blk_t k = {b->user, b->meta.f.size, end - b->user, &b->meta, &b->free_pc, NULL, &b->stk, 0};
   return k;
 }
 

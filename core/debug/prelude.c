@@ -38,7 +38,8 @@ static MT_TLS uint32_t countdown = UINT32_MAX; /* sampling without a thread cach
 
 /* The checks' view of a block. */
 static mt_blk_t blk_of(const mt_block_t *b) {
-  mt_blk_t k = {b->start, mt_block_size(b), b->usable, b->meta, b->free_pc, NULL, b->stk};
+  mt_blk_t k = {b->start, mt_block_size(b), b->usable, b->meta, b->free_pc, NULL, b->stk,
+                b->start - b->base};
   if (b->kind == MT_BLOCK_HUGE && k.usable > k.size + MT_REDZONE_MAX)
     k.usable = k.size + MT_REDZONE_MAX; /* huge blocks: a bounded tail */
   return k;
@@ -175,21 +176,37 @@ void *mt_dbg_realloc(const mt_block_t *b, void *p, size_t n, unsigned type, uint
 
 /* ---- slot lifecycle hooks ----------------------------------------------------- */
 
-void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n, unsigned type) {
-  /* BUSY while its trash is verified and its redzone laid (the whole-heap
+void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n, size_t front, unsigned type) {
+  /* BUSY while its trash is verified and its redzones laid (the whole-heap
    * check skips it), then the caller makes it LIVE. */
   mt_slab_t *s = mt_run_of((uintptr_t)p);
   uint32_t idx = mt_slab_index(s, (uintptr_t)p);
+  size_t size = mt_classes[c].size;
+  MT_ASSERT((uintptr_t)p == s->start + (uintptr_t)idx * s->slot_size);
+  uint32_t *fronts = mt_slab_fronts(s);
+  MT_ASSERT(front == 0 || (fronts != NULL && front % MT_MIN_ALIGN == 0 && front + n < size));
   mt_meta_t old = *m; /* the last owner's, for a report */
+  size_t old_front = fronts ? fronts[idx] : 0;
   __atomic_store_n(&m->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
-  mt_blk_t k = {(uintptr_t)p, n, mt_classes[c].size, &old, s->free_pcs ? &s->free_pcs[idx] : NULL,
-                NULL, s->stks ? &s->stks[idx] : NULL};
+  uintptr_t *free_pc = s->free_pcs ? &s->free_pcs[idx] : NULL;
+  uint64_t *stk = s->stks ? &s->stks[idx] : NULL;
+  mt_blk_t was = {(uintptr_t)p + old_front, old.f.size, size - old_front, &old, free_pc, NULL, stk,
+                  old_front};
+  mt_blk_t k = {(uintptr_t)p + front, n, size - front, &old, free_pc, NULL, stk, front};
   char note[512];
-  if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&k, MT_STATE_TRASHED))
-    k.note = neighbours(s, (uintptr_t)p, note, sizeof(note));
-  mt_check_alloc(&k); /* may report on the last owner's stacks: they are replaced after */
+  if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&was, MT_STATE_TRASHED))
+    was.note = neighbours(s, (uintptr_t)p, note, sizeof(note));
+  mt_check_alloc(&was, &k); /* may report on the last owner's stacks: they are replaced after */
+  if (fronts)
+    fronts[idx] = (uint32_t)front;
   if (k.stk) /* (unwinding may re-enter malloc and refill the caller's bin) */
     *k.stk = mt_depot_on ? mt_depot_capture(mt_site_pc(type)) : 0;
+}
+
+void mt_dbg_redzones(size_t n, size_t align, size_t *front, size_t *back) {
+  size_t rz = mt_check_redzone_size(n);
+  *front = (rz + align - 1) & ~(align - 1); /* align: a power of two */
+  *back = rz;
 }
 
 void mt_dbg_stack_ctor(uint64_t *stk, unsigned type) {
@@ -209,9 +226,10 @@ void mt_dbg_large_ctor(uintptr_t p) {
 void mt_dbg_slab_dtor(mt_slab_t *s) {
   for (uint32_t k = 0; k < s->nslots; k++)
     if (s->meta[k].f.state == MT_STATE_TRASHED) {
-      mt_blk_t b = {s->start + (uintptr_t)k * s->slot_size, s->meta[k].f.size, s->slot_size,
-                    &s->meta[k], s->free_pcs ? &s->free_pcs[k] : NULL, NULL,
-                    s->stks ? &s->stks[k] : NULL};
+      size_t front = mt_slab_fronts(s) ? mt_slab_fronts(s)[k] : 0;
+      mt_blk_t b = {s->start + (uintptr_t)k * s->slot_size + front, s->meta[k].f.size,
+                    s->slot_size - front, &s->meta[k], s->free_pcs ? &s->free_pcs[k] : NULL, NULL,
+                    s->stks ? &s->stks[k] : NULL, front};
       mt_check_trash_ok(&b);
     }
 }
@@ -224,8 +242,9 @@ static void quarantine_release(void *p) {
     return; /* cannot happen: only the quarantine moves a block out of this state */
   /* Slab slots keep their trash until reuse, where it is verified (once:
    * the block is cold here, and about to be touched there); page runs and
-   * huge blocks lose theirs now, so they are verified now. */
-  if (b.kind != MT_BLOCK_SLOT) {
+   * huge blocks lose theirs now, so they are verified now; without trash,
+   * every block's redzones are verified now. */
+  if (b.kind != MT_BLOCK_SLOT || !mt_check_trash) {
     mt_blk_t k = blk_of(&b);
     mt_check_trash_ok(&k);
   }
@@ -291,7 +310,7 @@ void mt_dbg_init(void) {
   mt_hook_sample_every = mt_opt.guard_rate > 0 ? (uint32_t)mt_opt.guard_rate : UINT32_MAX;
   if (mt_tls_own) /* a cache attached before the options were read */
     mt_tls_own->sample_left = mt_hook_sample_every;
-  mt_hook_slack = mt_check_redzone ? MT_REDZONE_MIN : 0;
+  mt_hook_slack = mt_check_redzone ? MT_REDZONE_MIN : 0; /* sizes: mt_dbg_redzones */
   mt_hook_slots = mt_check_on;
   mt_hook_on = mt_fail_on || mt_check_on || mt_guard_on || mt_hook_slots;
   /* The debug gate: with any debug feature on, no thread uses the fast

@@ -119,24 +119,29 @@ static void report_bad_pointer(mt_error_kind_t bad, mt_error_kind_t freed, uintp
 
 /* ---- slow paths: allocation ------------------------------------------------- */
 
-/* Storage of `usable` bytes is too small for n bytes and the slack the debug
- * layer wants after them (its redzone, hooks.h). */
-static inline bool needs_more(size_t n, size_t usable) { return usable - n < mt_hook_slack; }
-
-/* The class for n bytes: with redzones, one with at least mt_hook_slack of
- * slack (MT_NCLASSES when that is no slab size). */
-static unsigned class_for(size_t n, size_t align) {
-  unsigned c = align > MT_MIN_ALIGN ? mt_size_class_aligned(n, align) : mt_size_class(n);
-  if (c < MT_NCLASSES && needs_more(n, mt_classes[c].size)) {
-    if (n + mt_hook_slack > MT_SMALL_MAX)
-      return MT_NCLASSES;
-    c = align > MT_MIN_ALIGN ? mt_size_class_aligned(n + mt_hook_slack, align)
-                             : mt_size_class(n + mt_hook_slack);
-  }
-  return c;
+/* The bytes of storage a block of n bytes takes: with redzones (hooks.h)
+ * its front redzone (*front, a multiple of align), n, and its back redzone;
+ * else n and *front = 0. */
+static inline size_t storage_for(size_t n, size_t align, size_t *front) {
+  *front = 0;
+  if (MT_LIKELY(mt_hook_slack == 0) || n > SIZE_MAX / 4)
+    return n;
+  size_t back;
+  mt_dbg_redzones(n, align > MT_MIN_ALIGN ? align : MT_MIN_ALIGN, front, &back);
+  return *front + n + back;
 }
 
-static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
+/* The class for n bytes and its redzones (*front before the block; the
+ * slot holds the back one): MT_NCLASSES when that is no slab size. */
+static unsigned class_for(size_t n, size_t align, size_t *front) {
+  size_t need = storage_for(n, align, front);
+  if (need > MT_SMALL_MAX)
+    return MT_NCLASSES;
+  return align > MT_MIN_ALIGN ? mt_size_class_aligned(need, align) : mt_size_class(need);
+}
+
+/* A slot of class c for n bytes, the block `front` bytes into it. */
+static void *alloc_small(unsigned c, size_t n, size_t front, unsigned family, unsigned type) {
   mt_tcache_t *tc = get_cache();
   if (MT_LIKELY(tc != NULL)) {
     mt_bin_t *b = &tc->bins[c];
@@ -146,10 +151,10 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
     void *p = b->items[i];
     mt_meta_t *m = b->metas[i];
     if (MT_UNLIKELY(mt_hook_slots)) /* (its stack's unwinding may re-enter malloc: the bin changes) */
-      mt_dbg_slot_ctor(p, m, c, n, type);
+      mt_dbg_slot_ctor(p, m, c, n, front, type);
     m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
     count_alloc(type, c, n, mt_classes[c].size);
-    return p;
+    return (char *)p + front;
   }
   /* An exiting thread: one slot straight from the zone. */
   void *p;
@@ -157,22 +162,21 @@ static void *alloc_small(unsigned c, size_t n, unsigned family, unsigned type) {
   if (mt_zone_take(c, &p, &m, 1) == 0)
     return out_of_memory();
   if (MT_UNLIKELY(mt_hook_slots))
-    mt_dbg_slot_ctor(p, m, c, n, type);
+    mt_dbg_slot_ctor(p, m, c, n, front, type);
   m->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
   count_alloc(type, c, n, mt_classes[c].size);
-  return p;
+  return (char *)p + front;
 }
 
 static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool zero,
                           unsigned type) {
   bool dirty;
-  size_t np = pages_for(n);
-  if (needs_more(n, np << MT_PAGE_SHIFT))
-    np++;
+  size_t front;
+  size_t np = pages_for(storage_for(n, align_pages << MT_PAGE_SHIFT, &front));
   mt_slab_t *run = mt_page_alloc_run(np, align_pages ? align_pages : 1, &dirty);
   if (run == NULL)
     return out_of_memory();
-  run->start = mt_run_addr(run);
+  run->start = mt_run_addr(run) + front;
   uint8_t state = mt_hook_slots ? MT_STATE_BUSY : MT_STATE_LIVE;
   run->run_meta.word = mt_meta_pack((uint32_t)n, (uint16_t)type, state, (uint8_t)family);
   run->free_pc = 0;
@@ -191,11 +195,16 @@ static void *alloc_medium(size_t n, size_t align_pages, unsigned family, bool ze
 static void *alloc_huge(size_t n, size_t align, unsigned family, bool zero, unsigned type) {
   mt_huge_t *h;
   bool dirty;
-  void *p = mt_huge_alloc(n < SIZE_MAX / 2 ? n + mt_hook_slack : n, align, &dirty, &h);
+  size_t front;
+  void *p = mt_huge_alloc(storage_for(n, align, &front), align, &dirty, &h);
   if (p == NULL)
     return out_of_memory();
   if (zero && dirty)
     mt_os_purge(p, h->usable & ~(MT_PAGE_SIZE - 1)); /* reads as zero, faulted in on use */
+  p = (char *)p + front; /* its front redzone first (a multiple of align) */
+  h->user += front;
+  h->usable -= front;
+  h->front = front;
   h->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               mt_hook_slots ? MT_STATE_BUSY : MT_STATE_LIVE, (uint8_t)family);
   h->big_size = n;
@@ -226,10 +235,11 @@ static void *alloc_large(size_t n, unsigned family, bool zero, unsigned type) {
 
 /* Any size, a known type; zeroed when asked. No failure injection. */
 static void *alloc_any(size_t n, unsigned family, bool zero, unsigned type) {
-  unsigned c = n > MT_SMALL_MAX ? MT_NCLASSES : class_for(n, 0);
+  size_t front = 0;
+  unsigned c = n > MT_SMALL_MAX ? MT_NCLASSES : class_for(n, 0, &front);
   if (c == MT_NCLASSES)
     return alloc_large(n, family, zero, type);
-  void *p = alloc_small(c, n, family, type);
+  void *p = alloc_small(c, n, front, family, type);
   if (p && zero)
     memset(p, 0, n);
   return p;
@@ -287,6 +297,7 @@ static void give_back(const mt_block_t *b, void *p, uint8_t state) {
     b->meta->f.state = state;
     mt_tcache_t *tc = get_cache();
     unsigned c = b->run->cls;
+    p = (void *)b->base; /* the slot, its front redzone included */
     if (tc == NULL) {
       mt_zone_give(c, &p, 1);
       return;
@@ -429,6 +440,8 @@ void *mt_calloc(size_t count_, size_t size, uintptr_t pc) {
 
 /* Resizes b in place when its storage allows; true on success. */
 static bool resize_in_place(mt_block_t *b, size_t n) {
+  if (b->start != b->base)
+    return false; /* redzones: the checks always move a block (mt_dbg_realloc) */
   switch (b->kind) {
   case MT_BLOCK_SLOT:
     return n <= b->usable && (n >= b->usable / 2 || b->usable <= 32);
@@ -562,9 +575,10 @@ static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc
 }
 
 static void *alloc_aligned(size_t n, size_t align, unsigned family, unsigned type) {
-  unsigned c = class_for(n, align);
+  size_t front;
+  unsigned c = class_for(n, align, &front);
   if (c < MT_NCLASSES)
-    return alloc_small(c, n, family, type);
+    return alloc_small(c, n, front, family, type);
   if (n <= MT_MEDIUM_MAX && align <= MT_SEG_SIZE / 8)
     return alloc_medium(n, align >> MT_PAGE_SHIFT, family, false, type);
   return alloc_huge(n, align, family, false, type);

@@ -24,6 +24,7 @@ static void of_huge(mt_huge_t *h, mt_block_t *b) {
   b->kind = MT_BLOCK_HUGE;
   b->huge = h;
   b->start = h->user;
+  b->base = h->user - h->front;
   b->usable = h->usable;
   b->meta = &h->meta;
   b->free_pc = &h->free_pc;
@@ -32,8 +33,11 @@ static void of_huge(mt_huge_t *h, mt_block_t *b) {
 }
 
 bool mt_block_lookup_other(uintptr_t a, uint8_t map, mt_block_t *b) {
-  if (map == MT_MAP_GUARD)
-    return mt_dbg_guard_lookup(a, b);
+  if (map == MT_MAP_GUARD) {
+    bool is_start = mt_dbg_guard_lookup(a, b);
+    b->base = b->start; /* memguard's blocks: the bytes before are its own */
+    return is_start;
+  }
   if (map == MT_MAP_HUGE || map == MT_MAP_HUGE_TAIL) {
     mt_huge_t *h = mt_huge_of(a);
     if (h == NULL)

@@ -26,11 +26,16 @@ typedef enum mt_block_kind {
 } mt_block_kind_t;
 extern const char *const mt_block_kind_names[MT_BLOCK_KINDS];
 
-/* One block. Invariant: kind != NONE implies meta != NULL and start <= the
- * looked-up address < start + max(usable, 1) (a slot: its whole slot). */
+/* One block. Invariant: kind != NONE implies meta != NULL, base <= start,
+ * and base <= the looked-up address < start + max(usable, 1) (a slot: its
+ * whole slot). With redzones (checks on) the block's storage is laid out
+ *   base            start                start+size        start+usable
+ *   | front redzone | the program's bytes | back redzone ... |
+ * and start - base is the front redzone's size (0 without redzones). */
 typedef struct mt_block_s {
   mt_block_kind_t kind;
-  uintptr_t start;     /* its first byte (the user pointer) */
+  uintptr_t start;     /* the user pointer: the first byte the program may use */
+  uintptr_t base;      /* its storage's first byte (start minus the front redzone) */
   size_t usable;       /* bytes its storage holds from start */
   mt_slab_t *run;      /* SLOT: its slab; RUN: its run */
   mt_huge_t *huge;     /* HUGE: its mapping's header */
@@ -95,8 +100,12 @@ static inline void mt_block_of_slot(mt_slab_t *run, uint32_t idx, mt_block_t *b)
   b->kind = MT_BLOCK_SLOT;
   b->run = run;
   b->slot = idx;
-  b->start = run->start + (uintptr_t)idx * run->slot_size;
-  b->usable = run->slot_size;
+  b->base = run->start + (uintptr_t)idx * run->slot_size;
+  uint32_t *fronts = mt_slab_fronts(run);
+  uint32_t front = fronts ? fronts[idx] : 0;
+  MT_ASSERT(front < run->slot_size);
+  b->start = b->base + front;
+  b->usable = run->slot_size - front;
   b->meta = &run->meta[idx];
   b->free_pc = run->free_pcs ? &run->free_pcs[idx] : NULL;
   b->stk = run->stks ? &run->stks[idx] : NULL;
@@ -106,8 +115,9 @@ static inline void mt_block_of_slot(mt_slab_t *run, uint32_t idx, mt_block_t *b)
 static inline void mt_block_of_run(mt_slab_t *run, mt_block_t *b) {
   b->kind = MT_BLOCK_RUN;
   b->run = run;
+  b->base = mt_run_addr(run);
   b->start = run->start;
-  b->usable = (size_t)run->npages << MT_PAGE_SHIFT;
+  b->usable = b->base + ((size_t)run->npages << MT_PAGE_SHIFT) - run->start;
   b->meta = &run->run_meta;
   b->free_pc = &run->free_pc;
   b->stk = &run->stk;
@@ -119,6 +129,7 @@ bool mt_block_lookup_other(uintptr_t a, uint8_t map, mt_block_t *b);
 
 static inline bool mt_block_lookup(uintptr_t a, mt_block_t *b) {
   b->kind = MT_BLOCK_NONE;
+  b->base = 0;
   uint8_t map = mt_segmap_lookup(a);
   if (map != MT_MAP_SEGMENT)
     return map != MT_MAP_NONE && mt_block_lookup_other(a, map, b);
@@ -131,21 +142,28 @@ static inline bool mt_block_lookup(uintptr_t a, mt_block_t *b) {
     if (idx >= run->nslots)
       return false;
     mt_block_of_slot(run, idx, b);
-    /* The slot holds a and lies in its run; the slab is carved from its class. */
+    /* The slot holds a and lies in its run; the slab is carved from its class;
+     * the block starts inside its slot, a multiple of 16 bytes into it. */
     MT_ASSERT(run->meta != NULL && run->cls < MT_NCLASSES &&
               run->slot_size == mt_classes[run->cls].size);
-    MT_ASSERT(b->start <= a && a < b->start + b->usable);
+    MT_ASSERT(b->base <= a && a < b->base + run->slot_size);
+    MT_ASSERT(b->base <= b->start && (b->start - b->base) % MT_MIN_ALIGN == 0 &&
+              b->start + b->usable == b->base + run->slot_size);
     MT_ASSERT(b->start + b->usable <= mt_run_addr(run) + ((uintptr_t)run->npages << MT_PAGE_SHIFT));
     return b->start == a;
   }
   if (kind == MT_RUN_MEDIUM) {
-    MT_ASSERT(run->npages > 0 && mt_run_addr(run) == run->start);
+    /* The block starts in its run, a multiple of 16 bytes in (its front redzone). */
+    MT_ASSERT(run->npages > 0 && mt_run_addr(run) <= run->start &&
+              run->start < mt_run_addr(run) + ((uintptr_t)run->npages << MT_PAGE_SHIFT) &&
+              (run->start - mt_run_addr(run)) % MT_MIN_ALIGN == 0);
     mt_block_of_run(run, b);
     return b->start == a;
   }
   if (kind == MT_RUN_FREE && a == mt_run_addr(run)) {
     b->kind = MT_BLOCK_RUN;
     b->start = a;
+    b->base = a;
     b->run = NULL;
     b->free_pc = NULL;
     b->stk = NULL;
@@ -173,7 +191,7 @@ bool mt_block_live_other(uintptr_t a, uint8_t map, mt_block_live_t *l);
  * without filling a whole mt_block_t: the leak scan asks it of every word
  * it reads. False for no block, a block not LIVE, or a slot whose marks
  * cannot be made. Page lock held (the marks). */
-static inline bool mt_block_live_at(uintptr_t a, mt_block_live_t *l) {
+static inline __attribute__((always_inline)) bool mt_block_live_at(uintptr_t a, mt_block_live_t *l) {
   uint8_t map = mt_segmap_lookup(a);
   if (map != MT_MAP_SEGMENT)
     return map != MT_MAP_NONE && mt_block_live_other(a, map, l);
@@ -188,10 +206,16 @@ static inline bool mt_block_live_at(uintptr_t a, mt_block_live_t *l) {
     mt_meta_t m = run->meta[idx];
     if (m.f.state != MT_STATE_LIVE)
       return false;
+    uintptr_t start = run->start + (uintptr_t)idx * run->slot_size;
+    if (MT_UNLIKELY(run->stks != NULL)) { /* checks' side arrays: a front redzone */
+      start += mt_slab_fronts(run)[idx];
+      if (a < start)
+        return false; /* the front redzone reaches nothing */
+    }
     uint8_t *marks = run->leak_marks ? run->leak_marks : mt_block_slot_marks(run);
     if (marks == NULL)
       return false;
-    l->start = run->start + (uintptr_t)idx * run->slot_size;
+    l->start = start;
     l->len = m.f.size;
     l->mark = &marks[idx];
     l->type = m.f.type;

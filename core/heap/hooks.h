@@ -24,7 +24,7 @@
 
 extern bool mt_hook_on;     /* any debug feature: the prelude runs on the slow paths */
 extern bool mt_hook_slots;  /* the slot lifecycle hooks run (trash, redzones) */
-extern size_t mt_hook_slack; /* bytes every block needs after its end (redzone), or 0 */
+extern size_t mt_hook_slack; /* redzones on: the least a block has on each side; else 0 */
 /* What a thread cache's countdown (sample_left) starts from: the slow path
  * is taken when it reaches 0 (the prelude gives that meaning; UINT32_MAX
  * when nothing samples). */
@@ -58,8 +58,15 @@ void *mt_dbg_realloc(const mt_block_t *b, void *p, size_t n, unsigned type, uint
 /* A slab slot about to be handed out for n bytes as `type`; m still holds
  * the last owner's metadata (its trash is verified, the redzone laid, its
  * allocation stack taken: unwinding may re-enter malloc). The caller then
- * makes it LIVE. */
-void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned cls, size_t n, unsigned type);
+ * makes it LIVE. p is the slot's first byte; the block starts `front` bytes
+ * into it (its front redzone, mt_dbg_redzones; 0 without redzones), which
+ * the hook records in the slab's fronts[] once the last owner is checked. */
+void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned cls, size_t n, size_t front,
+                      unsigned type);
+/* The redzones of a block of n bytes whose start must be a multiple of
+ * align (>= 16) when mt_hook_slack > 0: *front bytes before it (a multiple
+ * of align), at least *back after it. Both at least mt_hook_slack. */
+void mt_dbg_redzones(size_t n, size_t align, size_t *front, size_t *back);
 /* A page run or huge block about to be handed out as `type` (mt_hook_stacks):
  * its allocation stack into *stk (depot.h). No lock held: unwinding may
  * re-enter malloc. */

@@ -39,10 +39,11 @@ static void partial_remove(mt_zone_t *z, mt_slab_t *s) {
   s->list = 0;
 }
 
-/* nslots metas, the bitmap, and with checks on the free sites and the stack ids. */
+/* nslots metas, the bitmap, and with checks on the free sites, the stack ids
+ * and the front redzones' sizes. */
 static size_t meta_block_size(const mt_class_info_t *ci, bool checked) {
   return ci->nslots * sizeof(mt_meta_t) + ((ci->nslots + 63u) / 64u) * sizeof(uint64_t) +
-         (checked ? ci->nslots * (sizeof(uintptr_t) + sizeof(uint64_t)) : 0);
+         (checked ? ci->nslots * (sizeof(uintptr_t) + sizeof(uint64_t) + sizeof(uint32_t)) : 0);
 }
 
 static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
@@ -151,6 +152,7 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
         if (s->free_pcs) {
           mt_dbg_slab_dtor(s); /* trash about to be lost with the pages: verified first */
           memset(s->meta, 0, s->nslots * sizeof(mt_meta_t));
+          memset(mt_slab_fronts(s), 0, s->nslots * sizeof(uint32_t));
         }
         *(void **)s->meta = *list;
         *list = s->meta;

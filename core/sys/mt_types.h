@@ -157,6 +157,15 @@ typedef struct mt_slab_s {
   uint8_t leak_mark;        /* leak scan: the mark of a medium block */
 } mt_slab_t;
 
+/* With checks on, the nslots entries after stks[] say, per slot, the bytes
+ * between the slot's first byte and its block's start (its front redzone);
+ * else NULL. Derived, not a field: a run descriptor stays 128 bytes, so the
+ * fast paths index the segment's runs[] with a shift. */
+static inline uint32_t *mt_slab_fronts(const mt_slab_t *s) {
+  return s->stks ? (uint32_t *)(s->stks + s->nslots) : NULL;
+}
+_Static_assert(sizeof(mt_slab_t) == 128, "a run descriptor is 128 bytes (the fast paths' shift)");
+
 struct mt_segment_s {
   uint64_t magic;                      /* MT_SEG_MAGIC */
   mt_segment_t *next;                  /* all segments, page lock */
@@ -177,6 +186,7 @@ typedef struct mt_huge_s {
   size_t big_size;      /* requested size (full width) */
   uintptr_t free_pc;    /* where it was freed (checks on, while in quarantine) */
   uint64_t stk;         /* its stack depot ids (checks on; depot.h) */
+  size_t front;         /* bytes of its front redzone before `user` (redzones on), else 0 */
   uint8_t leak_mark;    /* leak scan: its mark */
   struct mt_huge_s *prev, *next; /* all huge blocks, page lock */
 } mt_huge_t;

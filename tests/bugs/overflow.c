@@ -33,12 +33,17 @@ int main(int argc, char **argv) {
     char *more[64];
     for (int i = 0; i < 64; i++)
       more[i] = make(40);
+    /* the slot right after more[10]: the nearest block above it (one
+     * slot's stride on: 64 bytes plain, 80 with redzones on both sides) */
+    int next = -1;
     for (int i = 0; i < 64; i++)
-      if (more[i] == more[10] + 64) { /* the slot right after more[10] */
-        release(more[i]);
-        write_at(more[10], 64 + 3);
-        break;
-      }
+      if (more[i] > more[10] && more[i] - more[10] <= 128 &&
+          (next < 0 || more[i] < more[next]))
+        next = i;
+    if (next >= 0) {
+      release(more[next]);
+      write_at(more[10], (size_t)(more[next] - more[10]) + 3);
+    }
     release(p);
     puts("done");
     return 0;

@@ -169,7 +169,7 @@ START_TEST(test_intact_tells_a_changed_pattern_for_each_state) {
   mt_meta_t meta = {.word = mt_meta_pack(40, 0, MT_STATE_LIVE, MT_FAM_MALLOC)};
   uintptr_t free_pc = 0;
   /* A live block: 40 bytes, its redzone the 88 after them. */
-  mt_blk_t b = {(uintptr_t)live, 40, sizeof(live), &meta, &free_pc, NULL, NULL};
+  mt_blk_t b = {(uintptr_t)live, 40, sizeof(live), &meta, &free_pc, NULL, NULL, 0};
   mt_check_lay_redzone(&b);
   ck_assert(mt_check_intact(&b, MT_STATE_LIVE));
   live[39] = 1; /* the block's own last byte: fine */
@@ -183,7 +183,7 @@ START_TEST(test_intact_tells_a_changed_pattern_for_each_state) {
   ck_assert_ptr_nonnull(strstr(captured, "from offset 127 to 127"));
   /* A freed block: trashed whole, the free site kept. */
   unit_capture_reset();
-  mt_blk_t f = {(uintptr_t)freed, 40, sizeof(freed), &meta, &free_pc, NULL, NULL};
+  mt_blk_t f = {(uintptr_t)freed, 40, sizeof(freed), &meta, &free_pc, NULL, NULL, 0};
   mt_check_lay_redzone(&f);
   mt_check_free(&f, 0x4900);
   ck_assert_str_eq(captured, "");

@@ -172,11 +172,13 @@ static void ovf100_w8(int bad) { overflow(bad, 100, 8, 1); }
 /* a page run and a block of its own mapping */
 static void ovf_w1_run(int bad) { overflow(bad, 10000, 1, 1); }
 static void ovf_w1_huge(int bad) { overflow(bad, 3u << 20, 1, 1); }
+/* a far overflow: the 64th byte past a 100-byte record (inside its redzone) */
+static void ovf_w64_rec(int bad) { overflow(bad, 100, 64, 1); }
 
 /* Underflow by `before` bytes: the byte at offset -before. The block is the
  * second of three of its size, so a neighbour lies before it. */
-static void underflow(int bad, size_t before, int write) {
-  char *a = make(opaque(N)), *p = make(opaque(N)), *c = make(opaque(N));
+static void underflow_of(int bad, size_t n, size_t before, int write) {
+  char *a = make(opaque(n)), *p = make(opaque(n)), *c = make(opaque(n));
   long i = bad ? -(long)before : 0;
   if (write)
     at_poke(p, (long)opaque((size_t)i));
@@ -186,15 +188,24 @@ static void underflow(int bad, size_t before, int write) {
   release(p);
   release(c);
 }
+static void underflow(int bad, size_t before, int write) { underflow_of(bad, N, before, write); }
 static void unf_w1(int bad) { underflow(bad, 1, 1); }
 static void unf_w40(int bad) { underflow(bad, 40, 1); }
 static void unf_r1(int bad) { underflow(bad, 1, 0); }
 static void unf_r40(int bad) { underflow(bad, 40, 0); }
+/* 40 bytes before a 100-byte record (inside its redzone) */
+static void unf_w40_rec(int bad) { underflow_of(bad, 100, 40, 1); }
 
 /* An 8-byte access whose first 4 bytes are the block's last 4. */
 static void straddle_w(int bad) {
   char *p = make(opaque(N));
   at_poke8(p, (long)opaque(bad ? N - 4 : N - 8));
+  release(p);
+}
+/* An 8-byte store whose last 4 bytes are the block's first 4. */
+static void straddle_unf_w(int bad) {
+  char *p = make(opaque(N));
+  at_poke8(p, bad ? -4 : 0);
   release(p);
 }
 static void straddle_r(int bad) {
@@ -224,6 +235,22 @@ static void realloc_shrink_w(int bad) {
   char *p = resize(make(opaque(48)), opaque(N));
   at_poke(p, (long)opaque(bad ? 47 : N - 1));
   release(p);
+}
+static void realloc_grow_w(int bad) {
+  char *p = resize(make(opaque(N)), opaque(100));
+  at_poke(p, (long)opaque(bad ? 100 : 99));
+  release(p);
+}
+/* A block still live at exit (reachable from a global: no leak) whose
+ * redzone after or before it was written: found by the check at exit. */
+static char *kept;
+static void live_ovf_exit(int bad) {
+  kept = make(opaque(N));
+  at_poke(kept, (long)opaque(bad ? N + 3 : N - 1));
+}
+static void live_unf_exit(int bad) {
+  kept = make(opaque(N));
+  at_poke(kept, bad ? -2 : 0);
 }
 static void realloc_grow_r(int bad) {
   char *p = resize(make(opaque(N)), opaque(100));
@@ -493,7 +520,9 @@ static const struct {
     C(lc_strcat),      C(lc_strncat),      C(lc_read),          C(lc_pread),
     C(lc_recv),        C(lc_fread),        C(lc_fgets),         C(lc_getline),
     C(lc_snprintf),    C(lc_strftime),     C(lc_stpcpy),        C(lc_pread64),
-    C(lc_getdelim),    C(lc_vsnprintf),    C(lc_memcpy_run),    C(lc_memset_huge),     C(uaf_r),            C(uaf_w),
+    C(lc_getdelim),    C(lc_vsnprintf),    C(lc_memcpy_run),    C(lc_memset_huge),
+    C(uaf_r),          C(uaf_w),           C(ovf_w64_rec),      C(unf_w40_rec),
+    C(straddle_unf_w), C(realloc_grow_w),  C(live_ovf_exit),    C(live_unf_exit),
     C(double_free),    C(invalid_free_interior), C(invalid_free_stack),
     C(invalid_free_global), C(realloc_freed), C(leak_block),    C(leak_list),
 #undef C

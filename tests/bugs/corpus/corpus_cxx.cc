@@ -149,6 +149,24 @@ void newarr_unf_r40(int bad) {
   drop_array(p);
   drop_array(c);
 }
+// a far overflow and underflow of a new char[100] record (inside its redzones)
+void newarr_w64_rec(int bad) {
+  char *p = make_array(opaque(100));
+  at_poke(p, static_cast<long>(opaque(bad ? 100 + 63 : 99)));
+  drop_array(p);
+}
+void newarr_unf_w40_rec(int bad) {
+  char *a = make_array(opaque(100)), *p = make_array(opaque(100));
+  at_poke(p, bad ? -40 : 0);
+  drop_array(p);
+  drop_array(a);
+}
+// still live at exit (reachable from a global), its redzone written
+char *kept;
+void live_newarr_exit(int bad) {
+  kept = make_array(opaque(N));
+  at_poke(kept, static_cast<long>(opaque(bad ? N + 5 : N - 1)));
+}
 void newarr_unf_w1(int bad) {
   char *a = make_array(opaque(N)), *p = make_array(opaque(N)), *c = make_array(opaque(N));
   at_poke(p, bad ? -1 : 0);
@@ -282,7 +300,8 @@ const entry cases[] = {
     C(string_append), C(delete_uaf_r),  C(delete_uaf_w),
     C(string_uaf_r),  C(double_delete), C(mismatch_newarr_delete),
     C(mismatch_new_deletearr), C(mismatch_new_free), C(mismatch_malloc_delete),
-    C(leak_new),      C(leak_vector),
+    C(leak_new),      C(leak_vector),   C(newarr_w64_rec),
+    C(newarr_unf_w40_rec), C(live_newarr_exit),
 };
 #undef C
 
