@@ -88,7 +88,7 @@ mt_tcache_t *mt_tcache_attach(void) {
   }
   memset(tc->sites, 0, sizeof(tc->sites));
   tc->sample_left = mt_hook_sample_every; /* its meaning is the prelude's */
-  tc->live = 0;        /* a recycled cache's was folded into shared_live */
+  tc->room = 0;        /* live 0: a recycled cache's was folded into shared_live */
   tc->peak_limit = 0;  /* its first growth checks the peak */
   tc->tid = mt_os_gettid();
   mt_lock(&registry_lock);
@@ -109,6 +109,8 @@ mt_tcache_t *mt_tcache_attach(void) {
   return tc;
 }
 
+static void set_room(mt_tcache_t *tc, int64_t limit, int64_t room);
+
 static mt_typestat_t *chunk_new(void) {
   return mt_arena_alloc(MT_STAT_CHUNK * sizeof(mt_typestat_t));
 }
@@ -120,6 +122,7 @@ static mt_typestat_t *shared_chunk_new(unsigned c) {
 }
 
 static void add_stat(mt_typestat_t *to, const mt_typestat_t *from) {
+  int64_t high = mt_typestat_high(to) + mt_typestat_high(from);
   to->allocs += from->allocs;
   to->frees += from->frees;
   to->bytes_alloc += from->bytes_alloc;
@@ -128,7 +131,8 @@ static void add_stat(mt_typestat_t *to, const mt_typestat_t *from) {
   to->classes[1] |= from->classes[1];
   to->failures += from->failures;
   to->bytes_real += from->bytes_real;
-  to->high += from->high;
+  /* The shared slot's mark: the sum of the marks (a bound), as headroom. */
+  to->hroom = high - (int64_t)(to->bytes_alloc - to->bytes_freed);
 }
 
 /* Requests by size of threads that exited, and of calls without a cache. */
@@ -166,8 +170,8 @@ static void fold_stats_locked(mt_tcache_t *tc) {
         memset(&from[i], 0, sizeof(from[i]));
       }
   }
-  __atomic_store_n(&shared_live, shared_live + tc->live, __ATOMIC_RELAXED);
-  __atomic_store_n(&tc->live, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&shared_live, shared_live + mt_tcache_live_of(tc), __ATOMIC_RELAXED);
+  set_room(tc, 0, 0);
 }
 
 mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
@@ -354,11 +358,13 @@ void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t b
       if (cls != MT_CLASS_BIT_POOL) /* the program's own pools are not malloc requests */
         mt_sizeprof_add(&retired_prof, bytes, real);
       s->classes[MT_CLASS_WORD(cls)] |= MT_CLASS_MASK(cls);
-      if ((int64_t)(s->bytes_alloc - s->bytes_freed) > s->high)
-        s->high = (int64_t)(s->bytes_alloc - s->bytes_freed);
+      s->hroom -= (int64_t)bytes;
+      if (s->hroom < 0)
+        s->hroom = 0;
     } else {
       s->frees++;
       s->bytes_freed += bytes;
+      s->hroom += (int64_t)bytes;
     }
   }
   mt_unlock(&registry_lock);
@@ -522,7 +528,7 @@ void mt_tcache_fork_child(void) {
     held += (int64_t)inherited_bytes[t];
   shared_live = held;
   if (mine)
-    mine->live = mine->peak_limit = 0;
+    set_room(mine, 0, 0);
   mt_lock_reset(&peak_lock);
   memset(&peak, 0, sizeof(peak));
   peak.bytes = (uint64_t)held;
@@ -553,6 +559,29 @@ uint64_t mt_tcache_inherited(unsigned type, uint64_t *bytes) {
 
 /* ---- the peak (tcache.h) ---------------------------------------------------- */
 
+/* The owner moves its limit and room together; `seq` is odd meanwhile, so a
+ * reader never takes the new limit with the old room (a wrong live). */
+static void set_room(mt_tcache_t *tc, int64_t limit, int64_t room) {
+  uint64_t q = tc->seq;
+  __atomic_store_n(&tc->seq, q + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(&tc->peak_limit, limit, __ATOMIC_RELAXED);
+  __atomic_store_n(&tc->room, room, __ATOMIC_RELAXED);
+  __atomic_store_n(&tc->seq, q + 2, __ATOMIC_RELEASE);
+}
+
+int64_t mt_tcache_live_of(const mt_tcache_t *tc) {
+  for (unsigned tries = 0;; tries++) {
+    uint64_t q = __atomic_load_n(&tc->seq, __ATOMIC_ACQUIRE);
+    int64_t limit = __atomic_load_n(&tc->peak_limit, __ATOMIC_RELAXED);
+    int64_t room = __atomic_load_n(&tc->room, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if ((!(q & 1) && __atomic_load_n(&tc->seq, __ATOMIC_RELAXED) == q) || tries > 1000)
+      return limit - room;
+    mt_os_yield();
+  }
+}
+
 void mt_tcache_peak_save(mt_typestat_t *s) {
   s->peak_bytes = (int64_t)(s->bytes_alloc - s->bytes_freed);
   s->peak_blocks = (int64_t)(s->allocs - s->frees);
@@ -570,13 +599,14 @@ static int64_t others_live(const mt_tcache_t *me) {
   for (mt_tcache_t *tc = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); tc && guard < 100000;
        tc = __atomic_load_n(&tc->next, __ATOMIC_ACQUIRE), guard++)
     if (tc != me)
-      sum += __atomic_load_n(&tc->live, __ATOMIC_RELAXED);
+      sum += mt_tcache_live_of(tc);
   return sum;
 }
 
 void mt_tcache_peak_check(mt_tcache_t *tc) {
   int64_t others = others_live(tc);
-  int64_t total = others + (tc ? __atomic_load_n(&tc->live, __ATOMIC_RELAXED) : 0);
+  int64_t live = tc ? tc->peak_limit - tc->room : 0; /* the owner's own words */
+  int64_t total = others + live;
   int64_t p = (int64_t)__atomic_load_n(&peak.bytes, __ATOMIC_RELAXED);
   /* With one thread no lock: only a signal handler's malloc could come in
    * between, and it records a peak as well (the fields stay plausible). */
@@ -598,7 +628,7 @@ void mt_tcache_peak_check(mt_tcache_t *tc) {
       mt_unlock(&peak_lock);
   }
   if (tc)
-    tc->peak_limit = p - others;
+    set_room(tc, p - others, p - others - live);
 }
 
 bool mt_tcache_registered_many(void) {
@@ -655,7 +685,7 @@ static void high_slot(mt_typestat_t *const *slot, unsigned type, uint64_t epoch,
     return;
   (*counted)++;
   mt_typestat_at_peak(st, epoch, at_peak, blocks);
-  *high += __atomic_load_n(&st->high, __ATOMIC_RELAXED);
+  *high += mt_typestat_high(st);
 }
 
 uint64_t mt_tcache_high(unsigned type) {
