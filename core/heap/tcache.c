@@ -73,6 +73,9 @@ static mt_tcache_t *cache_new(void) {
   return tc;
 }
 
+static void set_room(mt_tcache_t *tc, int64_t limit, int64_t live);
+static void arm(mt_tcache_t *tc);
+
 mt_tcache_t *mt_tcache_attach(void) {
   if (mt_tls_state != MT_THREAD_NEW)
     return mt_tls_own;
@@ -90,6 +93,8 @@ mt_tcache_t *mt_tcache_attach(void) {
   tc->sample_left = mt_hook_sample_every; /* its meaning is the prelude's */
   tc->room = 0;        /* live 0: a recycled cache's was folded into shared_live */
   tc->peak_limit = 0;  /* its first growth checks the peak */
+  tc->armed = false;
+  arm(tc); /* a recycled cache's records saved nothing for the peaks since */
   tc->tid = mt_os_gettid();
   mt_lock(&registry_lock);
   tc->prev = NULL;
@@ -109,7 +114,6 @@ mt_tcache_t *mt_tcache_attach(void) {
   return tc;
 }
 
-static void set_room(mt_tcache_t *tc, int64_t limit, int64_t room);
 
 static mt_typestat_t *chunk_new(void) {
   return mt_arena_alloc(MT_STAT_CHUNK * sizeof(mt_typestat_t));
@@ -171,6 +175,7 @@ static void fold_stats_locked(mt_tcache_t *tc) {
       }
   }
   __atomic_store_n(&shared_live, shared_live + mt_tcache_live_of(tc), __ATOMIC_RELAXED);
+  tc->armed = false;
   set_room(tc, 0, 0);
 }
 
@@ -184,6 +189,10 @@ mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
     static mt_typestat_t sink[MT_STAT_CHUNK];
     return sink;
   }
+  /* Its types held nothing at the peak so far. */
+  uint64_t epoch = mt_peak_epoch_now();
+  for (unsigned i = 0; i < MT_STAT_CHUNK; i++)
+    s[i].peak_epoch = epoch;
   __atomic_store_n(&tc->stat[chunk], s, __ATOMIC_RELEASE);
   return s;
 }
@@ -527,14 +536,18 @@ void mt_tcache_fork_child(void) {
   for (unsigned t = 0; t < ntypes; t++)
     held += (int64_t)inherited_bytes[t];
   shared_live = held;
-  if (mine)
+  if (mine) {
+    mine->armed = false;
     set_room(mine, 0, 0);
+  }
   mt_lock_reset(&peak_lock);
   memset(&peak, 0, sizeof(peak));
   peak.bytes = (uint64_t)held;
   peak.count = 1;
   peak.epoch = ++mt_peak_epoch;
   peak.time_ns = mt_os_coarse_ns();
+  if (mine)
+    arm(mine); /* its records are zeroed below: each is saved (0) before it changes */
   for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
     if (shared[c])
       memset(shared[c], 0, MT_STAT_CHUNK * sizeof(mt_typestat_t));
@@ -559,15 +572,32 @@ uint64_t mt_tcache_inherited(unsigned type, uint64_t *bytes) {
 
 /* ---- the peak (tcache.h) ---------------------------------------------------- */
 
-/* The owner moves its limit and room together; `seq` is odd meanwhile, so a
- * reader never takes the new limit with the old room (a wrong live). */
-static void set_room(mt_tcache_t *tc, int64_t limit, int64_t room) {
+/* The owner moves its limit and room together (room = limit - live, both
+ * less the bias when armed); `seq` is odd meanwhile, so a reader never takes
+ * the new limit with the old room (a wrong live). */
+static void set_room(mt_tcache_t *tc, int64_t limit, int64_t live) {
+  if (tc->armed)
+    limit -= MT_PEAK_BIAS;
+  int64_t room = limit - live;
   uint64_t q = tc->seq;
   __atomic_store_n(&tc->seq, q + 1, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);
   __atomic_store_n(&tc->peak_limit, limit, __ATOMIC_RELAXED);
   __atomic_store_n(&tc->room, room, __ATOMIC_RELAXED);
   __atomic_store_n(&tc->seq, q + 2, __ATOMIC_RELEASE);
+}
+
+/* After a new peak: the thread's calls take mt_tcache_room_out until
+ * MT_ARMED_CALLS in a row make no new peak. */
+#define MT_ARMED_CALLS 256
+static void arm(mt_tcache_t *tc) {
+  tc->armed_left = MT_ARMED_CALLS;
+  tc->seen_epoch = mt_peak_epoch_now();
+  if (tc->armed)
+    return;
+  int64_t limit = tc->peak_limit, live = tc->peak_limit - tc->room;
+  tc->armed = true;
+  set_room(tc, limit, live);
 }
 
 int64_t mt_tcache_live_of(const mt_tcache_t *tc) {
@@ -607,6 +637,8 @@ void mt_tcache_peak_check(mt_tcache_t *tc) {
   int64_t others = others_live(tc);
   int64_t live = tc ? tc->peak_limit - tc->room : 0; /* the owner's own words */
   int64_t total = others + live;
+  if (tc && !tc->armed && tc->seen_epoch != mt_peak_epoch_now())
+    arm(tc); /* another thread's (or a cacheless call's) new peak */
   int64_t p = (int64_t)__atomic_load_n(&peak.bytes, __ATOMIC_RELAXED);
   /* With one thread no lock: only a signal handler's malloc could come in
    * between, and it records a peak as well (the fields stay plausible). */
@@ -623,12 +655,56 @@ void mt_tcache_peak_check(mt_tcache_t *tc) {
       peak.epoch = __atomic_load_n(&mt_peak_epoch, __ATOMIC_RELAXED) + 1;
       __atomic_store_n(&mt_peak_epoch, peak.epoch, __ATOMIC_RELEASE);
       p = total;
+      if (tc)
+        arm(tc);
     }
     if (!alone)
       mt_unlock(&peak_lock);
   }
   if (tc)
-    set_room(tc, p - others, p - others - live);
+    set_room(tc, p - others, live);
+}
+
+/* The values before this change: the first change after the peak. */
+static void save_before(mt_typestat_t *s, uint64_t n, bool alloc, uint64_t epoch) {
+  int64_t d = alloc ? (int64_t)n : -(int64_t)n, b = alloc ? 1 : -1;
+  s->peak_bytes = (int64_t)(s->bytes_alloc - s->bytes_freed) - d;
+  s->peak_blocks = (int64_t)(s->allocs - s->frees) - b;
+  __atomic_store_n(&s->peak_epoch, epoch, __ATOMIC_RELEASE);
+}
+
+/* Every record of tc's slot not changed since the peak holds its value at
+ * the peak: saved now, and the thread's calls go back to the fast path. */
+static void disarm(mt_tcache_t *tc) {
+  uint64_t epoch = mt_peak_epoch_now();
+  for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
+    mt_typestat_t *chunk = tc->stat[c];
+    if (chunk == NULL)
+      continue;
+    for (unsigned i = 0; i < MT_STAT_CHUNK; i++)
+      if (chunk[i].peak_epoch != epoch)
+        mt_tcache_peak_save(&chunk[i]);
+  }
+  int64_t limit = tc->peak_limit + MT_PEAK_BIAS, live = tc->peak_limit - tc->room;
+  tc->armed = false;
+  tc->seen_epoch = epoch;
+  set_room(tc, limit, live);
+}
+
+void mt_tcache_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n, bool alloc) {
+  if (!tc->armed) { /* past the limit */
+    mt_tcache_peak_check(tc);
+    return;
+  }
+  uint64_t epoch = mt_peak_epoch_now();
+  if (__atomic_load_n(&s->peak_epoch, __ATOMIC_RELAXED) != epoch)
+    save_before(s, n, alloc, epoch);
+  if (alloc && tc->room + MT_PEAK_BIAS < 0) { /* past the limit too */
+    mt_tcache_peak_check(tc);
+    return;
+  }
+  if (--tc->armed_left == 0)
+    disarm(tc);
 }
 
 bool mt_tcache_registered_many(void) {

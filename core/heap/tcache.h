@@ -82,6 +82,15 @@ typedef struct mt_tcache_s {
   int64_t room __attribute__((aligned(64)));
   int64_t peak_limit;
   uint64_t seq;
+  /* Armed (after a new peak): room and peak_limit both carry -MT_PEAK_BIAS,
+   * so every malloc and free lands in mt_tcache_room_out, which saves each
+   * record's values at the peak before its first change; after
+   * armed_left such calls with no new peak the rest are saved at once and
+   * the bias goes. seen_epoch: the peak epoch this thread last armed for.
+   * Owner only. */
+  uint64_t seen_epoch;
+  uint32_t armed_left;
+  bool armed;
   mt_bin_t bins[MT_NCLASSES];
   mt_sitecache_t sites[MT_SITE_CACHE];
   mt_typestat_t *stat[MT_STAT_CHUNKS]; /* this thread's slot, by type >> 8 */
@@ -258,23 +267,33 @@ static inline bool mt_owner_sub(int64_t *w, int64_t v) {
   return x < 0;
 #endif
 }
-static inline void mt_owner_add(int64_t *w, int64_t v) {
+static inline bool mt_owner_add(int64_t *w, int64_t v) {
 #if defined(__x86_64__)
-  __asm__("addq %1, %0" : "+m"(*w) : "er"(v));
+  bool neg;
+  __asm__("addq %2, %0" : "+m"(*w), "=@ccs"(neg) : "er"(v));
+  return neg;
 #else
-  __atomic_store_n(w, __atomic_load_n(w, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+  int64_t x = __atomic_load_n(w, __ATOMIC_RELAXED) + v;
+  __atomic_store_n(w, x, __ATOMIC_RELAXED);
+  return x < 0;
 #endif
 }
 
+/* The bias an armed thread's room carries: no malloc or free brings it
+ * back to zero or above. */
+#define MT_PEAK_BIAS ((int64_t)1 << 62)
+/* A malloc (alloc) or free of n bytes counted in s took tc's room below
+ * zero: a possible new peak, or the thread is armed. */
+void mt_tcache_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n, bool alloc) MT_NOINLINE
+    MT_COLD;
+
 /* real: the bytes handed out for the n asked (the slot, the run...). Cost
- * beside the counters: the peak epoch compare (a load and a compare with the
- * global), the slot's high-water headroom (a subtract to memory, a sign test)
- * and the thread's peak room (the same). */
+ * beside the counters: the slot's high-water headroom and the thread's peak
+ * room, a subtract to memory and a sign test each (a free: two adds, one
+ * sign test). */
 static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigned cls,
                                          uint64_t n, uint64_t real) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);
-  if (MT_UNLIKELY(__atomic_load_n(&s->peak_epoch, __ATOMIC_RELAXED) != mt_peak_epoch_now()))
-    mt_tcache_peak_save(s);
   mt_stat_add(&s->allocs, 1);
   mt_stat_add(&s->bytes_alloc, n);
   mt_stat_add(&s->bytes_real, real);
@@ -285,7 +304,7 @@ static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigne
   if (MT_UNLIKELY(!(old & bit)))
     __atomic_store_n(w, old | bit, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(mt_owner_sub(&tc->room, (int64_t)n)))
-    mt_tcache_peak_check(tc);
+    mt_tcache_room_out(tc, s, n, true);
 }
 
 /* An injected failure of `type` (slow path; tc may be NULL). */
@@ -296,12 +315,11 @@ void mt_tcache_live_adopt(void);
 
 static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t n) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);
-  if (MT_UNLIKELY(__atomic_load_n(&s->peak_epoch, __ATOMIC_RELAXED) != mt_peak_epoch_now()))
-    mt_tcache_peak_save(s);
   mt_stat_add(&s->frees, 1);
   mt_stat_add(&s->bytes_freed, n);
   mt_owner_add(&s->hroom, (int64_t)n);
-  mt_owner_add(&tc->room, (int64_t)n);
+  if (MT_UNLIKELY(mt_owner_add(&tc->room, (int64_t)n)))
+    mt_tcache_room_out(tc, s, n, false);
 }
 
 /* A forked child's baseline: the blocks and bytes of `type` live in its

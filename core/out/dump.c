@@ -430,6 +430,8 @@ static void peak_sections(mt_typestat_t *const *const *slots, unsigned nslots, u
   }
   section_end();
 
+  if (!mt_timeline_is_on()) /* MEMTYPE_TIMELINE=0: none, as in a dump before 1.8 */
+    return;
   section_begin(MT_DUMP_TAG_TIMELINE);
   RECORD_BEGIN(th);
   put32(nsnap);
