@@ -73,6 +73,9 @@ static mt_tcache_t *cache_new(void) {
   return tc;
 }
 
+static void set_room(mt_tcache_t *tc, int64_t limit, int64_t live);
+static void arm(mt_tcache_t *tc);
+
 mt_tcache_t *mt_tcache_attach(void) {
   if (mt_tls_state != MT_THREAD_NEW)
     return mt_tls_own;
@@ -88,8 +91,10 @@ mt_tcache_t *mt_tcache_attach(void) {
   }
   memset(tc->sites, 0, sizeof(tc->sites));
   tc->sample_left = mt_hook_sample_every; /* its meaning is the prelude's */
-  tc->live = 0;        /* a recycled cache's was folded into shared_live */
+  tc->room = 0;        /* live 0: a recycled cache's was folded into shared_live */
   tc->peak_limit = 0;  /* its first growth checks the peak */
+  tc->armed = false;
+  arm(tc); /* a recycled cache's records saved nothing for the peaks since */
   tc->tid = mt_os_gettid();
   mt_lock(&registry_lock);
   tc->prev = NULL;
@@ -109,6 +114,7 @@ mt_tcache_t *mt_tcache_attach(void) {
   return tc;
 }
 
+
 static mt_typestat_t *chunk_new(void) {
   return mt_arena_alloc(MT_STAT_CHUNK * sizeof(mt_typestat_t));
 }
@@ -120,6 +126,7 @@ static mt_typestat_t *shared_chunk_new(unsigned c) {
 }
 
 static void add_stat(mt_typestat_t *to, const mt_typestat_t *from) {
+  int64_t high = mt_typestat_high(to) + mt_typestat_high(from);
   to->allocs += from->allocs;
   to->frees += from->frees;
   to->bytes_alloc += from->bytes_alloc;
@@ -128,7 +135,8 @@ static void add_stat(mt_typestat_t *to, const mt_typestat_t *from) {
   to->classes[1] |= from->classes[1];
   to->failures += from->failures;
   to->bytes_real += from->bytes_real;
-  to->high += from->high;
+  /* The shared slot's mark: the sum of the marks (a bound), as headroom. */
+  to->hroom = high - (int64_t)(to->bytes_alloc - to->bytes_freed);
 }
 
 /* Requests by size of threads that exited, and of calls without a cache. */
@@ -166,8 +174,9 @@ static void fold_stats_locked(mt_tcache_t *tc) {
         memset(&from[i], 0, sizeof(from[i]));
       }
   }
-  __atomic_store_n(&shared_live, shared_live + tc->live, __ATOMIC_RELAXED);
-  __atomic_store_n(&tc->live, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&shared_live, shared_live + mt_tcache_live_of(tc), __ATOMIC_RELAXED);
+  tc->armed = false;
+  set_room(tc, 0, 0);
 }
 
 mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
@@ -180,6 +189,10 @@ mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
     static mt_typestat_t sink[MT_STAT_CHUNK];
     return sink;
   }
+  /* Its types held nothing at the peak so far. */
+  uint64_t epoch = mt_peak_epoch_now();
+  for (unsigned i = 0; i < MT_STAT_CHUNK; i++)
+    s[i].peak_epoch = epoch;
   __atomic_store_n(&tc->stat[chunk], s, __ATOMIC_RELEASE);
   return s;
 }
@@ -354,11 +367,13 @@ void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t b
       if (cls != MT_CLASS_BIT_POOL) /* the program's own pools are not malloc requests */
         mt_sizeprof_add(&retired_prof, bytes, real);
       s->classes[MT_CLASS_WORD(cls)] |= MT_CLASS_MASK(cls);
-      if ((int64_t)(s->bytes_alloc - s->bytes_freed) > s->high)
-        s->high = (int64_t)(s->bytes_alloc - s->bytes_freed);
+      s->hroom -= (int64_t)bytes;
+      if (s->hroom < 0)
+        s->hroom = 0;
     } else {
       s->frees++;
       s->bytes_freed += bytes;
+      s->hroom += (int64_t)bytes;
     }
   }
   mt_unlock(&registry_lock);
@@ -522,14 +537,18 @@ void mt_tcache_fork_child(void) {
   for (unsigned t = 0; t < ntypes; t++)
     held += (int64_t)inherited_bytes[t];
   shared_live = held;
-  if (mine)
-    mine->live = mine->peak_limit = 0;
+  if (mine) {
+    mine->armed = false;
+    set_room(mine, 0, 0);
+  }
   mt_lock_reset(&peak_lock);
   memset(&peak, 0, sizeof(peak));
   peak.bytes = (uint64_t)held;
   peak.count = 1;
   peak.epoch = ++mt_peak_epoch;
   peak.time_ns = mt_os_coarse_ns();
+  if (mine)
+    arm(mine); /* its records are zeroed below: each is saved (0) before it changes */
   for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
     if (shared[c])
       memset(shared[c], 0, MT_STAT_CHUNK * sizeof(mt_typestat_t));
@@ -554,6 +573,46 @@ uint64_t mt_tcache_inherited(unsigned type, uint64_t *bytes) {
 
 /* ---- the peak (tcache.h) ---------------------------------------------------- */
 
+/* The owner moves its limit and room together (room = limit - live, both
+ * less the bias when armed); `seq` is odd meanwhile, so a reader never takes
+ * the new limit with the old room (a wrong live). */
+static void set_room(mt_tcache_t *tc, int64_t limit, int64_t live) {
+  if (tc->armed)
+    limit -= MT_PEAK_BIAS;
+  int64_t room = limit - live;
+  uint64_t q = tc->seq;
+  __atomic_store_n(&tc->seq, q + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(&tc->peak_limit, limit, __ATOMIC_RELAXED);
+  __atomic_store_n(&tc->room, room, __ATOMIC_RELAXED);
+  __atomic_store_n(&tc->seq, q + 2, __ATOMIC_RELEASE);
+}
+
+/* After a new peak: the thread's calls take mt_tcache_room_out until
+ * MT_ARMED_CALLS in a row make no new peak. */
+#define MT_ARMED_CALLS 256
+static void arm(mt_tcache_t *tc) {
+  tc->armed_left = MT_ARMED_CALLS;
+  tc->seen_epoch = mt_peak_epoch_now();
+  if (tc->armed)
+    return;
+  int64_t limit = tc->peak_limit, live = tc->peak_limit - tc->room;
+  tc->armed = true;
+  set_room(tc, limit, live);
+}
+
+int64_t mt_tcache_live_of(const mt_tcache_t *tc) {
+  for (unsigned tries = 0;; tries++) {
+    uint64_t q = __atomic_load_n(&tc->seq, __ATOMIC_ACQUIRE);
+    int64_t limit = __atomic_load_n(&tc->peak_limit, __ATOMIC_RELAXED);
+    int64_t room = __atomic_load_n(&tc->room, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if ((!(q & 1) && __atomic_load_n(&tc->seq, __ATOMIC_RELAXED) == q) || tries > 1000)
+      return limit - room;
+    mt_os_yield();
+  }
+}
+
 void mt_tcache_peak_save(mt_typestat_t *s) {
   s->peak_bytes = (int64_t)(s->bytes_alloc - s->bytes_freed);
   s->peak_blocks = (int64_t)(s->allocs - s->frees);
@@ -571,13 +630,16 @@ static int64_t others_live(const mt_tcache_t *me) {
   for (mt_tcache_t *tc = __atomic_load_n(&registry, __ATOMIC_ACQUIRE); tc && guard < 100000;
        tc = __atomic_load_n(&tc->next, __ATOMIC_ACQUIRE), guard++)
     if (tc != me)
-      sum += __atomic_load_n(&tc->live, __ATOMIC_RELAXED);
+      sum += mt_tcache_live_of(tc);
   return sum;
 }
 
 void mt_tcache_peak_check(mt_tcache_t *tc) {
   int64_t others = others_live(tc);
-  int64_t total = others + (tc ? __atomic_load_n(&tc->live, __ATOMIC_RELAXED) : 0);
+  int64_t live = tc ? tc->peak_limit - tc->room : 0; /* the owner's own words */
+  int64_t total = others + live;
+  if (tc && !tc->armed && tc->seen_epoch != mt_peak_epoch_now())
+    arm(tc); /* another thread's (or a cacheless call's) new peak */
   int64_t p = (int64_t)__atomic_load_n(&peak.bytes, __ATOMIC_RELAXED);
   /* With one thread no lock: only a signal handler's malloc could come in
    * between, and it records a peak as well (the fields stay plausible). */
@@ -594,12 +656,56 @@ void mt_tcache_peak_check(mt_tcache_t *tc) {
       peak.epoch = __atomic_load_n(&mt_peak_epoch, __ATOMIC_RELAXED) + 1;
       __atomic_store_n(&mt_peak_epoch, peak.epoch, __ATOMIC_RELEASE);
       p = total;
+      if (tc)
+        arm(tc);
     }
     if (!alone)
       mt_unlock(&peak_lock);
   }
   if (tc)
-    tc->peak_limit = p - others;
+    set_room(tc, p - others, live);
+}
+
+/* The values before this change: the first change after the peak. */
+static void save_before(mt_typestat_t *s, uint64_t n, bool alloc, uint64_t epoch) {
+  int64_t d = alloc ? (int64_t)n : -(int64_t)n, b = alloc ? 1 : -1;
+  s->peak_bytes = (int64_t)(s->bytes_alloc - s->bytes_freed) - d;
+  s->peak_blocks = (int64_t)(s->allocs - s->frees) - b;
+  __atomic_store_n(&s->peak_epoch, epoch, __ATOMIC_RELEASE);
+}
+
+/* Every record of tc's slot not changed since the peak holds its value at
+ * the peak: saved now, and the thread's calls go back to the fast path. */
+static void disarm(mt_tcache_t *tc) {
+  uint64_t epoch = mt_peak_epoch_now();
+  for (unsigned c = 0; c < MT_STAT_CHUNKS; c++) {
+    mt_typestat_t *chunk = tc->stat[c];
+    if (chunk == NULL)
+      continue;
+    for (unsigned i = 0; i < MT_STAT_CHUNK; i++)
+      if (chunk[i].peak_epoch != epoch)
+        mt_tcache_peak_save(&chunk[i]);
+  }
+  int64_t limit = tc->peak_limit + MT_PEAK_BIAS, live = tc->peak_limit - tc->room;
+  tc->armed = false;
+  tc->seen_epoch = epoch;
+  set_room(tc, limit, live);
+}
+
+void mt_tcache_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n, bool alloc) {
+  if (!tc->armed) { /* past the limit */
+    mt_tcache_peak_check(tc);
+    return;
+  }
+  uint64_t epoch = mt_peak_epoch_now();
+  if (__atomic_load_n(&s->peak_epoch, __ATOMIC_RELAXED) != epoch)
+    save_before(s, n, alloc, epoch);
+  if (alloc && tc->room + MT_PEAK_BIAS < 0) { /* past the limit too */
+    mt_tcache_peak_check(tc);
+    return;
+  }
+  if (--tc->armed_left == 0)
+    disarm(tc);
 }
 
 bool mt_tcache_registered_many(void) {
@@ -656,7 +762,7 @@ static void high_slot(mt_typestat_t *const *slot, unsigned type, uint64_t epoch,
     return;
   (*counted)++;
   mt_typestat_at_peak(st, epoch, at_peak, blocks);
-  *high += __atomic_load_n(&st->high, __ATOMIC_RELAXED);
+  *high += mt_typestat_high(st);
 }
 
 uint64_t mt_tcache_high(unsigned type) {

@@ -37,7 +37,9 @@ typedef struct mt_typestat_s {
   uint64_t bytes_real;  /* bytes handed out for them (slot, run or mapping sizes):
                          * the type's waste is bytes_real - bytes_alloc */
   /* The exact peak (see "The peak" below). Owner-written like the rest. */
-  int64_t high;         /* this slot's own high-water mark of bytes_alloc - bytes_freed */
+  int64_t hroom;        /* this slot's own high-water mark of bytes_alloc - bytes_freed,
+                         * less that difference now (>= 0): the headroom a malloc
+                         * takes and a free gives back; mt_typestat_high adds it up */
   int64_t peak_bytes;   /* bytes_alloc - bytes_freed when the heap peaked, valid when */
   int64_t peak_blocks;  /* allocs - frees then;                  peak_epoch is current */
   uint64_t peak_epoch;  /* mt_peak_epoch when peak_* were saved */
@@ -67,14 +69,28 @@ typedef struct mt_tcache_s {
    * sample it (MEMTYPE_GUARD_RATE); counts down through 0 to UINT32_MAX
    * when sampling is off, a slow call in four billion. Owner only. */
   uint32_t sample_left;
-  /* Requested bytes this thread allocated less those it freed (any thread's
-   * blocks: it may be negative). Owner-written, read by the others' peak
-   * checks. While live <= peak_limit the heap cannot pass its recorded peak
+  /* The peak gate: peak_limit less the requested bytes this thread
+   * allocated less those it freed (its `live`, any thread's blocks: it may
+   * be negative). A malloc takes its size off, a free gives it back, one
+   * instruction each; below zero the heap may pass its recorded peak
    * through this thread (the limit is the peak less the others' bytes as
-   * last seen). A cache line of their own: the others' peak checks read
-   * `live`, and must not take the line of the bins' counts from the owner. */
-  int64_t live __attribute__((aligned(64)));
+   * last seen): mt_tcache_peak_check. Owner-written (volatile: one
+   * read-modify-write instruction); the others' peak checks read
+   * live = peak_limit - room, with `seq` odd while the owner moves both
+   * (mt_tcache_live_of). A cache line of their own: the others' reads must
+   * not take the line of the bins' counts from the owner. */
+  int64_t room __attribute__((aligned(64)));
   int64_t peak_limit;
+  uint64_t seq;
+  /* Armed (after a new peak): room and peak_limit both carry -MT_PEAK_BIAS,
+   * so every malloc and free lands in mt_tcache_room_out, which saves each
+   * record's values at the peak before its first change; after
+   * armed_left such calls with no new peak the rest are saved at once and
+   * the bias goes. seen_epoch: the peak epoch this thread last armed for.
+   * Owner only. */
+  uint64_t seen_epoch;
+  uint32_t armed_left;
+  bool armed;
   mt_bin_t bins[MT_NCLASSES];
   mt_sitecache_t sites[MT_SITE_CACHE];
   mt_typestat_t *stat[MT_STAT_CHUNKS]; /* this thread's slot, by type >> 8 */
@@ -169,7 +185,7 @@ static inline void mt_stat_add(uint64_t *c, uint64_t v) {
  * large block): a moment where threads together pass the peak while each
  * stays under its own limit is missed, by at most what the other threads
  * gained since that check (docs/format.md, PEAK). */
-extern uint64_t mt_peak_epoch;
+extern uint64_t mt_peak_epoch MT_HIDDEN; /* hidden: a direct load, not through the GOT */
 void mt_tcache_peak_save(mt_typestat_t *s) MT_NOINLINE MT_COLD;
 void mt_tcache_peak_check(mt_tcache_t *tc) MT_NOINLINE MT_COLD;
 
@@ -199,6 +215,17 @@ static inline void mt_typestat_at_peak(const mt_typestat_t *s, uint64_t epoch, i
   }
 }
 
+/* A stat record's own high-water mark (racy: the headroom and the counters
+ * are read apart). */
+static inline int64_t mt_typestat_high(const mt_typestat_t *s) {
+  return __atomic_load_n(&s->hroom, __ATOMIC_RELAXED) +
+         (int64_t)(__atomic_load_n(&s->bytes_alloc, __ATOMIC_RELAXED) -
+                   __atomic_load_n(&s->bytes_freed, __ATOMIC_RELAXED));
+}
+/* The requested bytes a thread holds (its allocations less its frees), as
+ * another thread reads them. */
+int64_t mt_tcache_live_of(const mt_tcache_t *tc);
+
 /* A type's own high-water mark of bytes in use: exact when one slot counted
  * it (one thread, say), else the bytes it held at the heap's peak, a lower
  * bound (the exit table; the dump adds the timeline's). */
@@ -219,30 +246,65 @@ static inline void mt_sizeprof_add(mt_sizeprof_t *p, uint64_t n, uint64_t real) 
   }
 }
 
+/* The global peak epoch as the fast path compares it: one plain load. */
+static inline uint64_t mt_peak_epoch_now(void) { return *(volatile uint64_t *)&mt_peak_epoch; }
+
+/* The owner's updates of its own words that other threads read: one
+ * read-modify-write instruction to memory without a lock prefix (no torn
+ * value for a reader, no lost update: only the owner writes, and a signal
+ * handler of its own lands between instructions, not inside one). The
+ * compiler splits a volatile or relaxed-atomic one into load, op, store, so
+ * x86-64 gets it written out; elsewhere the relaxed load and store. Returns
+ * whether the result is negative. */
+static inline bool mt_owner_sub(int64_t *w, int64_t v) {
+#if defined(__x86_64__)
+  bool neg;
+  __asm__("subq %2, %0" : "+m"(*w), "=@ccs"(neg) : "er"(v));
+  return neg;
+#else
+  int64_t x = __atomic_load_n(w, __ATOMIC_RELAXED) - v;
+  __atomic_store_n(w, x, __ATOMIC_RELAXED);
+  return x < 0;
+#endif
+}
+static inline bool mt_owner_add(int64_t *w, int64_t v) {
+#if defined(__x86_64__)
+  bool neg;
+  __asm__("addq %2, %0" : "+m"(*w), "=@ccs"(neg) : "er"(v));
+  return neg;
+#else
+  int64_t x = __atomic_load_n(w, __ATOMIC_RELAXED) + v;
+  __atomic_store_n(w, x, __ATOMIC_RELAXED);
+  return x < 0;
+#endif
+}
+
+/* The bias an armed thread's room carries: no malloc or free brings it
+ * back to zero or above. */
+#define MT_PEAK_BIAS ((int64_t)1 << 62)
+/* A malloc (alloc) or free of n bytes counted in s took tc's room below
+ * zero: a possible new peak, or the thread is armed. */
+void mt_tcache_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n, bool alloc) MT_NOINLINE
+    MT_COLD;
+
 /* real: the bytes handed out for the n asked (the slot, the run...). Cost
- * beside the counters: the peak epoch compare, the slot's high-water mark
- * and the thread's `live` against its peak limit. */
+ * beside the counters: the slot's high-water headroom and the thread's peak
+ * room, a subtract to memory and a sign test each (a free: two adds, one
+ * sign test). */
 static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigned cls,
                                          uint64_t n, uint64_t real) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);
-  if (MT_UNLIKELY(__atomic_load_n(&s->peak_epoch, __ATOMIC_RELAXED) !=
-                  __atomic_load_n(&mt_peak_epoch, __ATOMIC_RELAXED)))
-    mt_tcache_peak_save(s);
   mt_stat_add(&s->allocs, 1);
-  uint64_t alloc = __atomic_load_n(&s->bytes_alloc, __ATOMIC_RELAXED) + n;
-  __atomic_store_n(&s->bytes_alloc, alloc, __ATOMIC_RELAXED);
+  mt_stat_add(&s->bytes_alloc, n);
   mt_stat_add(&s->bytes_real, real);
-  int64_t own = (int64_t)(alloc - __atomic_load_n(&s->bytes_freed, __ATOMIC_RELAXED));
-  if (own > __atomic_load_n(&s->high, __ATOMIC_RELAXED))
-    __atomic_store_n(&s->high, own, __ATOMIC_RELAXED);
+  if (MT_UNLIKELY(mt_owner_sub(&s->hroom, (int64_t)n)))
+    __atomic_store_n(&s->hroom, 0, __ATOMIC_RELAXED); /* a new own high: what it holds now */
   uint64_t bit = MT_CLASS_MASK(cls), *w = &s->classes[MT_CLASS_WORD(cls)];
   uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(!(old & bit)))
     __atomic_store_n(w, old | bit, __ATOMIC_RELAXED);
-  int64_t live = __atomic_load_n(&tc->live, __ATOMIC_RELAXED) + (int64_t)n;
-  __atomic_store_n(&tc->live, live, __ATOMIC_RELAXED);
-  if (MT_UNLIKELY(live > tc->peak_limit))
-    mt_tcache_peak_check(tc);
+  if (MT_UNLIKELY(mt_owner_sub(&tc->room, (int64_t)n)))
+    mt_tcache_room_out(tc, s, n, true);
 }
 
 /* An injected failure of `type` (slow path; tc may be NULL). */
@@ -253,13 +315,11 @@ void mt_tcache_live_adopt(void);
 
 static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t n) {
   mt_typestat_t *s = mt_tcache_stat(tc, type);
-  if (MT_UNLIKELY(__atomic_load_n(&s->peak_epoch, __ATOMIC_RELAXED) !=
-                  __atomic_load_n(&mt_peak_epoch, __ATOMIC_RELAXED)))
-    mt_tcache_peak_save(s);
   mt_stat_add(&s->frees, 1);
   mt_stat_add(&s->bytes_freed, n);
-  __atomic_store_n(&tc->live, __atomic_load_n(&tc->live, __ATOMIC_RELAXED) - (int64_t)n,
-                   __ATOMIC_RELAXED);
+  mt_owner_add(&s->hroom, (int64_t)n);
+  if (MT_UNLIKELY(mt_owner_add(&tc->room, (int64_t)n)))
+    mt_tcache_room_out(tc, s, n, false);
 }
 
 /* A forked child's baseline: the blocks and bytes of `type` live in its

@@ -20,12 +20,23 @@ static unsigned tl_n;
 static mt_tl_snap_t tl_snaps[MT_TL_MAX];
 static int64_t tl_bytes[65536], tl_blocks[65536]; /* scratch, per type */
 
+static bool tl_off; /* MEMTYPE_TIMELINE=0 */
+
 void mt_timeline_init(void) {
   tl_start = mt_tl_now = mt_os_coarse_ns();
-  tl_spacing = MT_TL_FIRST_NS;
+  tl_spacing = tl_off ? 0 : MT_TL_FIRST_NS;
   tl_n = 0;
-  __atomic_store_n(&mt_tl_due, tl_start, __ATOMIC_RELAXED);
+  __atomic_store_n(&mt_tl_due, tl_off ? UINT64_MAX : tl_start, __ATOMIC_RELAXED);
 }
+
+void mt_timeline_off(void) {
+  tl_off = true;
+  tl_spacing = 0; /* mt_timeline_take returns at once */
+  tl_n = 0;
+  __atomic_store_n(&mt_tl_due, UINT64_MAX, __ATOMIC_RELAXED);
+}
+
+bool mt_timeline_is_on(void) { return !tl_off; }
 
 /* Keeps the `top` biggest types of tl_bytes, biggest first. */
 static unsigned pick_top(mt_tl_entry_t *top, unsigned ntypes) {

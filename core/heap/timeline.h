@@ -37,6 +37,11 @@ extern uint64_t mt_tl_due, mt_tl_now;
 
 /* Starts the clock (bootstrap). */
 void mt_timeline_init(void);
+/* MEMTYPE_TIMELINE=0: no snapshots from now on (the clock still runs: the
+ * peak's time). */
+void mt_timeline_off(void);
+/* Are snapshots taken (and the dump's TIMELINE written)? */
+bool mt_timeline_is_on(void);
 /* Takes a snapshot (O(types x threads)); skipped when another thread is
  * taking one. `force`: even when not due (the dump's last one). */
 void mt_timeline_take(bool force) MT_NOINLINE MT_COLD;

@@ -354,7 +354,7 @@ static peak_row_t peak_row(mt_typestat_t *const *const *slots, unsigned nslots, 
       continue;
     counted++;
     mt_typestat_at_peak(st, epoch, &bytes, &blocks);
-    high += __atomic_load_n(&st->high, __ATOMIC_RELAXED);
+    high += mt_typestat_high(st);
     now += (int64_t)(__atomic_load_n(&st->bytes_alloc, __ATOMIC_RELAXED) -
                      __atomic_load_n(&st->bytes_freed, __ATOMIC_RELAXED));
   }
@@ -430,6 +430,8 @@ static void peak_sections(mt_typestat_t *const *const *slots, unsigned nslots, u
   }
   section_end();
 
+  if (!mt_timeline_is_on()) /* MEMTYPE_TIMELINE=0: none, as in a dump before 1.8 */
+    return;
   section_begin(MT_DUMP_TAG_TIMELINE);
   RECORD_BEGIN(th);
   put32(nsnap);

@@ -54,6 +54,8 @@ static void load_options(void) {
   options_from_env = env != NULL;
   mt_os_note_progname(); /* the name as it is before main may rewrite argv */
   mt_site_mask = mt_opt.depth ? ~(uintptr_t)0 : 0;
+  if (!mt_opt.timeline)
+    mt_timeline_off();
   if (!mt_site_set_rules(mt_opt.types, err, sizeof(err)))
     stop_on_config_error(err);
   mt_site_deep = mt_opt.depth > 1;

@@ -135,7 +135,8 @@ def timeline_chart(tl, width=760, height=220):
     top = max(tl.totals or [0])
     title = "Memory in use over time: %s" % tl.process.title
     if n == 0 or top == 0:
-        return '<p class="muted">%s: no timeline in this dump (format 1.8 on).</p>' % _e(title)
+        why = "written with MEMTYPE_TIMELINE=0" if tl.peak else "format 1.8 on"
+        return '<p class="muted">%s: no timeline in this dump (%s).</p>' % (_e(title), why)
     left, right, y0 = 70, width - 10, 24
     plot_h = height - y0 - 24
     t0, t1 = tl.times_ns[0], max(tl.times_ns[-1], tl.times_ns[0] + 1)

@@ -165,6 +165,25 @@ class Bounds(unittest.TestCase):
         self.assertIn("is newer than this reader's 1.%d: its section(s) 0x63 are not shown; "
                       "upgrade memtype to see them" % dump.MINOR, r.stderr)
 
+    def test_timeline_0_writes_no_timeline_and_keeps_the_exact_peak(self):
+        d = dump.load(run_phases(200, extra={"MEMTYPE_TIMELINE": "0"}))
+        self.assertEqual(d.timeline, [])
+        self.assertEqual(d.peak.bytes, PEAK)
+        self.assertTrue(d.peak.exact)
+        self.assertEqual(sum(t.peak_bytes or 0 for t in d.types), PEAK)
+        self.assertEqual(by_function(d, "phase_big").highuse, 12 * MIB)
+        r = subprocess.run([CMD, "report", "--timeline", d.path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no timeline in this dump (written with MEMTYPE_TIMELINE=0)", r.stdout)
+
+    def test_timeline_takes_only_a_boolean(self):
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_TIMELINE": "sometimes", "MEMTYPE_OUTPUT": "off"})
+        r = subprocess.run([PROG, "1"], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("MEMTYPE_TIMELINE=sometimes: invalid value; accepted: 0, 1, yes, no, on, "
+                      "off", r.stderr)
+
     @unittest.skipUnless(THREADS, "MEMTYPE_THREADS_PROG not set")
     def test_with_threads_the_peak_says_it_is_not_exact(self):
         d = dump.load(run_phases(2000, prog=THREADS))

@@ -73,7 +73,11 @@ def chart(tl, by="time", width=WIDTH, height=HEIGHT):
 def print_timeline(tl, by="time"):
     title = tl.process.title
     if not tl.times_ns:
-        print("memtype: %s: no timeline in this dump (format 1.8 or later has one)" % title)
+        if tl.peak:   # a 1.8 dump without one
+            print("memtype: %s: no timeline in this dump (written with MEMTYPE_TIMELINE=0)"
+                  % title)
+        else:
+            print("memtype: %s: no timeline in this dump (format 1.8 or later has one)" % title)
         return
     print("memtype: memory in use over %s: %d snapshots, one every %s at the end%s"
           % (title, len(tl.times_ns), "%.0f ms" % (tl.spacing_ns / 1e6),
