@@ -396,7 +396,7 @@ static void sum_slot(mt_typestat_t *const *slot, mt_typestat_t *out, unsigned nt
       v.classes[1] = __atomic_load_n(&chunk[i].classes[1], __ATOMIC_RELAXED);
       v.failures = __atomic_load_n(&chunk[i].failures, __ATOMIC_RELAXED);
       v.bytes_real = __atomic_load_n(&chunk[i].bytes_real, __ATOMIC_RELAXED);
-      v.high = __atomic_load_n(&chunk[i].high, __ATOMIC_RELAXED);
+      v.hroom = __atomic_load_n(&chunk[i].hroom, __ATOMIC_RELAXED);
       add_stat(&out[c * MT_STAT_CHUNK + i], &v);
     }
   }
