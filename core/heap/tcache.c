@@ -36,6 +36,7 @@ static unsigned threads_seen;
  * signal handler's malloc in the middle of a check skips its own). */
 MT_HIDDEN uint64_t mt_peak_epoch = 1;
 static int64_t shared_live;
+static uint64_t shared_gen; /* bumped at each change of shared_live */
 static mt_lock_t peak_lock;
 static mt_peak_t peak;
 static pthread_key_t exit_key;
@@ -175,6 +176,7 @@ static void fold_stats_locked(mt_tcache_t *tc) {
       }
   }
   __atomic_store_n(&shared_live, shared_live + mt_tcache_live_of(tc), __ATOMIC_RELAXED);
+  __atomic_store_n(&shared_gen, shared_gen + 1, __ATOMIC_RELAXED);
   tc->armed = false;
   set_room(tc, 0, 0);
 }
@@ -358,6 +360,7 @@ void mt_tcache_count_nocache(bool alloc, unsigned type, unsigned cls, uint64_t b
     mt_typestat_t *s = &shared[c][type % MT_STAT_CHUNK];
     if (s->peak_epoch != __atomic_load_n(&mt_peak_epoch, __ATOMIC_RELAXED))
       mt_tcache_peak_save(s);
+    __atomic_store_n(&shared_gen, shared_gen + 1, __ATOMIC_RELAXED);
     __atomic_store_n(&shared_live, shared_live + (alloc ? (int64_t)bytes : -(int64_t)bytes),
                      __ATOMIC_RELAXED);
     if (alloc) {
@@ -537,6 +540,7 @@ void mt_tcache_fork_child(void) {
   for (unsigned t = 0; t < ntypes; t++)
     held += (int64_t)inherited_bytes[t];
   shared_live = held;
+  shared_gen++;
   if (mine) {
     mine->armed = false;
     set_room(mine, 0, 0);
@@ -635,6 +639,8 @@ static int64_t others_live(const mt_tcache_t *me) {
 }
 
 void mt_tcache_peak_check(mt_tcache_t *tc) {
+  if (tc)
+    tc->shared_seen = __atomic_load_n(&shared_gen, __ATOMIC_RELAXED);
   int64_t others = others_live(tc);
   int64_t live = tc ? tc->peak_limit - tc->room : 0; /* the owner's own words */
   int64_t total = others + live;
@@ -692,6 +698,28 @@ static void disarm(mt_tcache_t *tc) {
   set_room(tc, limit, live);
 }
 
+/* The heap climbing with one thread: when nothing but this thread moved
+ * since its last check (no other thread, no new peak elsewhere, the shared
+ * slot's bytes as then), the limit is still the peak less the others, so the
+ * heap is past the peak by exactly -real: a new peak, recorded without the
+ * walk. False when the full check must run. */
+static bool climb(mt_tcache_t *tc, int64_t real) {
+  if (__atomic_load_n(&threads_seen, __ATOMIC_RELAXED) > 1 ||
+      tc->seen_epoch != mt_peak_epoch_now() ||
+      tc->shared_seen != __atomic_load_n(&shared_gen, __ATOMIC_RELAXED))
+    return false;
+  int64_t live = tc->peak_limit - tc->room, limit = tc->peak_limit + MT_PEAK_BIAS - real;
+  __atomic_store_n(&peak.bytes, peak.bytes + (uint64_t)-real, __ATOMIC_RELAXED);
+  peak.time_ns = __atomic_load_n(&mt_tl_now, __ATOMIC_RELAXED);
+  peak.count++;
+  peak.epoch = mt_peak_epoch + 1;
+  __atomic_store_n(&mt_peak_epoch, peak.epoch, __ATOMIC_RELEASE);
+  tc->seen_epoch = peak.epoch;
+  tc->armed_left = MT_ARMED_CALLS;
+  set_room(tc, limit, live);
+  return true;
+}
+
 void mt_tcache_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n, bool alloc) {
   if (!tc->armed) { /* past the limit */
     mt_tcache_peak_check(tc);
@@ -700,8 +728,10 @@ void mt_tcache_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n, bool allo
   uint64_t epoch = mt_peak_epoch_now();
   if (__atomic_load_n(&s->peak_epoch, __ATOMIC_RELAXED) != epoch)
     save_before(s, n, alloc, epoch);
-  if (alloc && tc->room + MT_PEAK_BIAS < 0) { /* past the limit too */
-    mt_tcache_peak_check(tc);
+  int64_t real = tc->room + MT_PEAK_BIAS;
+  if (alloc && real < 0) { /* past the limit too */
+    if (!climb(tc, real))
+      mt_tcache_peak_check(tc);
     return;
   }
   if (--tc->armed_left == 0)

@@ -89,6 +89,7 @@ typedef struct mt_tcache_s {
    * the bias goes. seen_epoch: the peak epoch this thread last armed for.
    * Owner only. */
   uint64_t seen_epoch;
+  uint64_t shared_seen; /* the shared slot's generation at its last check */
   uint32_t armed_left;
   bool armed;
   mt_bin_t bins[MT_NCLASSES];
@@ -172,19 +173,28 @@ static inline void mt_stat_add(uint64_t *c, uint64_t v) {
 
 /* ---- The peak ----------------------------------------------------------
  * The heap's peak of requested bytes in use, exact, and each type's bytes
- * and blocks in use at that moment. Every count adds to its thread's `live`;
- * a malloc that takes it past `peak_limit` calls mt_tcache_peak_check, which
- * sums the other threads' `live` (O(threads)) and, when the heap as a whole
- * is past the recorded peak, records the new one and bumps mt_peak_epoch:
- * O(1), whatever the number of types. Each type's value at that peak is kept
+ * and blocks in use at that moment. Every count takes its size off (malloc)
+ * or gives it back (free) to its thread's `room` (peak_limit - live); a
+ * malloc that takes it below zero calls mt_tcache_peak_check, which sums the
+ * other threads' `live` (O(threads)) and, when the heap as a whole is past
+ * the recorded peak, records the new one and bumps mt_peak_epoch: O(1),
+ * whatever the number of types. Each type's value at that peak is kept
  * lazily: the first change of a stat record after a new peak (its peak_epoch
  * is behind mt_peak_epoch) first saves the record's value then, so the value
  * at the peak is peak_* where peak_epoch is current, the counters otherwise.
+ * That compare is off the fast path: a thread that records a new peak is
+ * armed (its room carries -MT_PEAK_BIAS, so each of its calls takes
+ * mt_tcache_room_out, which saves the record before its first change) until
+ * MT_ARMED_CALLS calls in a row make no new peak; then every record of its
+ * slot not yet saved is saved at once (O(its types)) and the bias goes. A
+ * new stat chunk starts saved (its types held nothing then).
  * With one thread this is exact. With several, a thread sees the others'
  * `live` as at its own last check (its last new peak, cache refill or flush,
  * large block): a moment where threads together pass the peak while each
  * stays under its own limit is missed, by at most what the other threads
- * gained since that check (docs/format.md, PEAK). */
+ * gained since that check; and a thread arms for another's new peak at its
+ * own next check, so what it changed in between counts as at the peak
+ * (docs/format.md, PEAK). */
 extern uint64_t mt_peak_epoch MT_HIDDEN; /* hidden: a direct load, not through the GOT */
 void mt_tcache_peak_save(mt_typestat_t *s) MT_NOINLINE MT_COLD;
 void mt_tcache_peak_check(mt_tcache_t *tc) MT_NOINLINE MT_COLD;
