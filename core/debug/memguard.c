@@ -26,6 +26,7 @@
 #include "page.h"
 #include "report.h"
 #include "site.h"
+#include "symtab.h"
 
 #define REGION_SIZE ((size_t)16 << 30) /* address space; memory is the budget's */
 #define REGION_PAGES (REGION_SIZE >> MT_PAGE_SHIFT)
@@ -234,10 +235,35 @@ static void miss(unsigned type, int why) {
  * (PYTHONMALLOC=malloc) stops at start with 1-aligned blocks ("error
  * reading frozen getpath.py"), so a block of odd size keeps up to 3 bytes
  * before its guard page, patterned and checked at free. The alignment
- * asked for (memalign and its kin, aligned operator new) wins when larger. */
+ * asked for (memalign and its kin, aligned operator new) wins when larger.
+ * operator new and new[] promise more: C++'s default new alignment (16), and
+ * clang relies on it at the new expression (it assumes the largest power of
+ * two not above min(16, the object's size) and initialises a 40-byte object
+ * with movaps, which faults on an 8-aligned block; seen in clang itself).
+ * GCC does not: a new whose caller's module was made by GCC alone (its
+ * .comment says so) gets the exact rule; any other (clang's, or a Debian
+ * package's, whose .comment is stripped) is aligned so, and the bytes after
+ * the block up to its page are patterned and checked at free instead. */
 #define GUARD_MIN_ALIGN 4
-static uintptr_t flush_start(uintptr_t end, size_t n, size_t align) {
+static uint8_t new_rule[MT_MAX_TYPES]; /* by type: 0 not known yet, 1 exact, 2 new's alignment */
+
+static bool new_promises_alignment(unsigned type) {
+  uint8_t r = __atomic_load_n(&new_rule[type], __ATOMIC_RELAXED);
+  if (r == 0) {
+    r = mt_symtab_gcc_only(mt_site_pc(type)) ? 1 : 2;
+    __atomic_store_n(&new_rule[type], r, __ATOMIC_RELAXED);
+  }
+  return r == 2;
+}
+
+static uintptr_t flush_start(uintptr_t end, size_t n, size_t align, unsigned family,
+                             unsigned type) {
   size_t natural = n == 0 ? MT_MIN_ALIGN : n & -n;
+  if (family != MT_FAM_MALLOC && n > 1 && new_promises_alignment(type)) {
+    size_t promised = n >= MT_MIN_ALIGN ? MT_MIN_ALIGN : (size_t)1 << (63 - __builtin_clzll(n));
+    if (natural < promised)
+      natural = promised;
+  }
   if (natural < GUARD_MIN_ALIGN)
     natural = GUARD_MIN_ALIGN;
   if (natural > MT_MIN_ALIGN)
@@ -361,7 +387,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
     miss(type, MT_GUARD_MISS_MAPS);
     return NULL;
   }
-  b->user = side == SIDE_BEFORE ? data : flush_start(end, n, align);
+  b->user = side == SIDE_BEFORE ? data : flush_start(end, n, align, family, type);
   b->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               MT_STATE_LIVE, (uint8_t)family);
   b->free_pc = 0;

@@ -37,6 +37,7 @@ typedef struct table_s {
   uint32_t nlines;
   bool lines_done;
   bool lines_in_debug; /* lines indexes the debug file, not the image */
+  int8_t gcc_only;     /* .comment names GCC and no other compiler: 1; no: 0; not read: -1 */
 } table_t;
 
 static table_t tables[MAX_MODULES];
@@ -152,6 +153,7 @@ static table_t *table_for(uintptr_t pc) {
     return NULL;
   table_t *t = &tables[ntables]; /* counted once loaded: a fork may cut a load short */
   memset(t, 0, sizeof(*t));
+  t->gcc_only = -1;
   t->bias = bias;
   t->path = path;
   size_t size;
@@ -172,6 +174,38 @@ static table_t *table_for(uintptr_t pc) {
   if (t->n == 0) /* no debug file either: the exported functions */
     load(t, f, size, SHT_DYNSYM);
   return t;
+}
+
+/* Does the image's .comment name GCC and no other compiler? Debian strips
+ * .comment from what it packages: those answer false. */
+static bool comment_gcc_only(const unsigned char *f, size_t size) {
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
+  const Elf64_Shdr *sh = (const Elf64_Shdr *)(f + eh->e_shoff);
+  if (eh->e_shstrndx >= eh->e_shnum)
+    return false;
+  const Elf64_Shdr *names = &sh[eh->e_shstrndx];
+  if (names->sh_offset > size || names->sh_size > size - names->sh_offset)
+    return false;
+  for (unsigned i = 0; i < eh->e_shnum; i++) {
+    if (sh[i].sh_type != SHT_PROGBITS || sh[i].sh_name >= names->sh_size ||
+        names->sh_size - sh[i].sh_name < sizeof(".comment") ||
+        memcmp(f + names->sh_offset + sh[i].sh_name, ".comment", sizeof(".comment")) != 0 ||
+        sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset)
+      continue;
+    /* NUL-separated strings, one per compiler that made an object in it. */
+    const char *c = (const char *)(f + sh[i].sh_offset), *end = c + sh[i].sh_size;
+    bool gcc = false;
+    while (c < end) {
+      size_t n = strnlen(c, (size_t)(end - c));
+      if (n >= 4 && memcmp(c, "GCC:", 4) == 0)
+        gcc = true;
+      else if (n > 0)
+        return false; /* clang, or a linker's or another tool's line: not only GCC */
+      c += n + 1;
+    }
+    return gcc;
+  }
+  return false;
 }
 
 /* ---- lookup ----------------------------------------------------------- */
@@ -250,6 +284,20 @@ static bool file_line(uintptr_t a, char *buf, size_t len, unsigned *line) {
   }
   mt_unlock(&lock);
   return found;
+}
+
+bool mt_symtab_gcc_only(uintptr_t pc) {
+  if (!enter())
+    return false;
+  table_t *t = table_for(pc);
+  bool yes = false;
+  if (t) {
+    if (t->gcc_only < 0)
+      t->gcc_only = t->image && comment_gcc_only(t->image, t->image_size);
+    yes = t->gcc_only == 1;
+  }
+  mt_unlock(&lock);
+  return yes;
 }
 
 /* A return address: the call is the byte before it. */

@@ -18,6 +18,11 @@ bool mt_symtab_lookup(uintptr_t pc, const char **name, uintptr_t *start);
 /* The table lock is free again in a fork child. */
 void mt_symtab_fork_child(void);
 
+/* Was the module holding pc made by GCC alone, by its .comment section?
+ * False when it names another compiler (clang), or has none (Debian strips
+ * it from its packages), or the module is unknown. */
+bool mt_symtab_gcc_only(uintptr_t pc);
+
 /* The source file of the call whose return address is pc, as the module's
  * DWARF line table (or its separate debug file) names it, with its
  * directory: "/src/app/parser.c". False without line tables. */
