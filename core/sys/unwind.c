@@ -156,13 +156,14 @@ static inline void log_bp_use(log_t *lg) {
  * capture meanwhile returns 0), so it needs no lock; a fork child's copy
  * describes its own (identical) stack. */
 #define MEMO_SETS 32u /* of two entries */
-#define MEMO_READS 32u
+#define MEMO_READS 32u /* a multiple of 4 (memo_holds) */
 #define MEMO_FRAMES 24u
 typedef struct memo_s {
   uintptr_t sp, from, key, bp; /* the key; bp only when need_bp */
   uint32_t max, gen;           /* frames asked; mt_modules_unloads() at the walk */
-  uint16_t nreads, n;          /* words to compare; frames (0: empty) */
+  uint16_t nreads, n;          /* words to compare (a multiple of 4); frames (0: empty) */
   bool need_bp;
+  int32_t lo_off, hi_off;      /* the lowest and highest of off[] */
   uint64_t user;               /* the caller's word: (seq << 32) | value (0: none yet) */
   int32_t off[MEMO_READS];     /* word addresses - sp */
   uintptr_t val[MEMO_READS];
@@ -1297,13 +1298,20 @@ static bool memo_holds(const memo_t *m, uintptr_t sp, uintptr_t bp, uintptr_t fr
     return false;
   if (!(sp >= stk_lo && sp < stk_hi)) /* as walk_init: the proof the walk would use */
     return false;
-  uintptr_t lo = stk_lo, span = stk_hi - stk_lo >= 8 ? stk_hi - stk_lo - 7 : 0;
-  for (unsigned i = 0; i < m->nreads; i++) {
-    uintptr_t a = sp + (uintptr_t)(intptr_t)m->off[i];
-    if (a - lo >= span || *(const uintptr_t *)a != m->val[i])
-      return false;
-  }
-  return true;
+  /* Every word on the proved stack, as the walk requires of each: the
+   * lowest and the highest are, so all between are. */
+  uintptr_t first = sp + (uintptr_t)(intptr_t)m->lo_off, last = sp + (uintptr_t)(intptr_t)m->hi_off;
+  if (first < stk_lo || last < first || last > stk_hi - 8)
+    return false;
+  /* Four words a step, no branch but the loop's: nreads is padded to a
+   * multiple of 4 with copies of the last word (see memo_fill). */
+  uintptr_t diff = 0;
+  for (unsigned i = 0; i < m->nreads; i += 4)
+    diff |= (*(const uintptr_t *)(sp + (uintptr_t)(intptr_t)m->off[i]) ^ m->val[i]) |
+            (*(const uintptr_t *)(sp + (uintptr_t)(intptr_t)m->off[i + 1]) ^ m->val[i + 1]) |
+            (*(const uintptr_t *)(sp + (uintptr_t)(intptr_t)m->off[i + 2]) ^ m->val[i + 2]) |
+            (*(const uintptr_t *)(sp + (uintptr_t)(intptr_t)m->off[i + 3]) ^ m->val[i + 3]);
+  return diff == 0;
 }
 
 /* Keeps the walk just made from sp, bp in m when its log describes it
@@ -1313,14 +1321,24 @@ static void memo_fill(memo_t *m, const log_t *lg, const uintptr_t *pcs, unsigned
   m->n = 0;
   if (lg->bad || n == 0 || n > MEMO_FRAMES || lg->n > MEMO_READS)
     return;
+  int32_t lo_off = lg->n ? INT32_MAX : 0, hi_off = lg->n ? INT32_MIN : 0;
   for (unsigned i = 0; i < lg->n; i++) {
     intptr_t off = (intptr_t)(lg->a[i] - sp);
     if (off != (int32_t)off)
       return;
     m->off[i] = (int32_t)off;
     m->val[i] = lg->v[i];
+    lo_off = m->off[i] < lo_off ? m->off[i] : lo_off;
+    hi_off = m->off[i] > hi_off ? m->off[i] : hi_off;
   }
-  m->nreads = (uint16_t)lg->n;
+  unsigned padded = (lg->n + 3u) & ~3u; /* MEMO_READS is a multiple of 4 */
+  for (unsigned i = lg->n; i < padded; i++) {
+    m->off[i] = m->off[lg->n - 1];
+    m->val[i] = m->val[lg->n - 1];
+  }
+  m->lo_off = lo_off;
+  m->hi_off = hi_off;
+  m->nreads = (uint16_t)padded;
   memcpy(m->pcs, pcs, n * sizeof(uintptr_t));
   m->sp = sp;
   m->bp = bp;
