@@ -16,6 +16,7 @@
 #include "page.h"
 #include "site.h"
 #include "timeline.h"
+#include "unwind.h"
 #include "zone.h"
 
 MT_HIDDEN MT_TLS mt_tcache_t *mt_tls_cache;
@@ -235,6 +236,7 @@ static void release_locked(mt_tcache_t *tc) {
 void mt_tcache_detach(void) {
   mt_dbg_thread_exit();
   mt_os_altstack_release();
+  mt_unwind_thread_release();
   mt_tcache_t *tc = mt_tls_own;
   mt_tls_state = MT_THREAD_EXITED;
   mt_tls_cache = NULL;

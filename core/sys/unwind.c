@@ -51,8 +51,12 @@ typedef struct walk_s {
   unsigned npages, probes;
 } walk_t;
 
-/* This thread's stack, proved readable: [stk_lo, stk_hi). */
+/* This thread's stack, proved readable: [stk_lo, stk_hi). stk_block: the
+ * range is the thread's whole stack block (pthread_getattr_np), so stk_lo
+ * is its end (the main thread's range ends where it was proved, its stack
+ * grows on). */
 static MT_TLS uintptr_t stk_lo, stk_hi;
+static MT_TLS bool stk_block;
 static MT_TLS bool unwinding;
 
 extern void *__libc_stack_end; /* ld.so: the main thread's stack top */
@@ -100,6 +104,10 @@ static unsigned cache_unloads; /* mt_modules_unloads() its rules were decoded at
 
 enum { ST_OK, ST_SIGNAL, ST_END, ST_NOCFI, ST_NOMOD };
 
+/* The stack a walk needs below the capture's frame, at most (checked in a
+ * -O0 build too: the Debug build's frames are the bigger). */
+#define WALK_ROOM 8192u
+
 /* The log of a walk that may be memoized: every stack word the walk read
  * (address, value), in order. A walk is a pure function of its start
  * registers, the words it reads and the rules of the pcs it meets (fixed
@@ -110,7 +118,7 @@ enum { ST_OK, ST_SIGNAL, ST_END, ST_NOCFI, ST_NOMOD };
  * anything else (CFI decoded now, a signal frame, an expression, a probe)
  * sets bad. The index wraps (no branch in the tight loop); n past LOG_MAX
  * means the log was overrun and is not used. */
-#define LOG_MAX 256u
+#define LOG_MAX 32u /* a power of 2, at least MEMO_READS: a longer log is not kept */
 typedef struct log_s {
   unsigned n;
   bool bad;        /* a step the log does not describe */
@@ -169,9 +177,22 @@ typedef struct memo_s {
   uintptr_t val[MEMO_READS];
   uintptr_t pcs[MEMO_FRAMES];
 } memo_t;
-static MT_TLS memo_t memo[MEMO_SETS][2];
-static MT_TLS uint8_t memo_lru[MEMO_SETS]; /* the entry of a set to replace next */
-static MT_TLS uint32_t memo_seq;
+/* A thread's memo is mapped on its first capture (about 41 KiB: in static
+ * TLS it would be taken from every thread's stack, and glibc refuses a
+ * thread whose stack cannot hold the static TLS: pthread_create failed with
+ * EINVAL for stacks of 16 and 32 KiB), and kept for the next thread at exit
+ * (mt_unwind_thread_release). */
+typedef struct memo_tab_s {
+  memo_t e[MEMO_SETS][2];
+  uint8_t lru[MEMO_SETS]; /* the entry of a set to replace next */
+  uint32_t seq;
+} memo_tab_t;
+#define MEMO_GONE ((memo_tab_t *)1) /* this thread released its memo: no new one */
+static MT_TLS memo_tab_t *memo_mine;
+/* Released tables, each slot taken and filled by an atomic exchange (no
+ * lock: a signal handler's first capture may map or take one). */
+#define MEMO_SPARES 64u
+static memo_tab_t *memo_spare[MEMO_SPARES];
 MT_HIDDEN int mt_unwind_memo_mode = 1;
 static uint64_t memo_hits, memo_misses, memo_checked; /* counted in mode 2 only */
 
@@ -236,6 +257,7 @@ static void stack_prove(uintptr_t sp) {
       if (got && sp >= lo && self < (uintptr_t)addr + size) {
         stk_lo = lo;
         stk_hi = self;
+        stk_block = true;
         return;
       }
     }
@@ -252,6 +274,7 @@ static void stack_prove(uintptr_t sp) {
     return;
   stk_lo = page;
   stk_hi = top;
+  stk_block = false;
 }
 
 static void walk_init(walk_t *w, uintptr_t sp) {
@@ -854,7 +877,8 @@ static bool from_sigframe(uintptr_t uc, regs_t *next, walk_t *w) {
 
 /* Decodes the rule at key (pc, or a return address minus one), applies it
  * to r, and caches it when it has the common shape. */
-static int step_full(uintptr_t key, bool exact, const regs_t *r, regs_t *next, walk_t *w) {
+static MT_NOINLINE int step_full(uintptr_t key, bool exact, const regs_t *r, regs_t *next,
+                                  walk_t *w) {
   mt_module_t m;
   /* Decoding is rare (once per pc): first bring the snapshot up to date (a
    * look at the loader's counters; nothing under mt_modules_hold), so that
@@ -1138,6 +1162,12 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
   unsigned skipped = 0;
   walk_t w;
   walk_init(&w, r->v[R_RSP]);
+  /* A thread with a small stack (16 KiB ones exist: thread pools, runtimes)
+   * may not have the room a walk through a rule not yet decoded takes
+   * (step_full, run_cfa: some 4 KiB): such a capture finds no frame (the
+   * caller falls back to the call site) rather than overflow the stack. */
+  if (stk_block && r->v[R_RSP] - w.lo < WALK_ROOM)
+    return 0;
   cache_check_unloads();
   unsigned n = 0, signals = 0;
   bool exact = true, first = true;
@@ -1317,7 +1347,8 @@ static bool memo_holds(const memo_t *m, uintptr_t sp, uintptr_t bp, uintptr_t fr
 /* Keeps the walk just made from sp, bp in m when its log describes it
  * whole and fits. */
 static void memo_fill(memo_t *m, const log_t *lg, const uintptr_t *pcs, unsigned n, uintptr_t sp,
-                      uintptr_t bp, uintptr_t from, uintptr_t key, unsigned max, unsigned gen) {
+                      uintptr_t bp, uintptr_t from, uintptr_t key, unsigned max, unsigned gen,
+                      uint32_t *seq) {
   m->n = 0;
   if (lg->bad || n == 0 || n > MEMO_FRAMES || lg->n > MEMO_READS)
     return;
@@ -1347,7 +1378,7 @@ static void memo_fill(memo_t *m, const log_t *lg, const uintptr_t *pcs, unsigned
   m->key = key;
   m->max = max;
   m->gen = gen;
-  m->user = (uint64_t)++memo_seq << 32;
+  m->user = (uint64_t)++*seq << 32;
   m->n = (uint16_t)n;
 }
 
@@ -1357,6 +1388,39 @@ static MT_NOINLINE void memo_mismatch(void) {
                             "with the program (MEMTYPE_STACK_MEMO=0 runs without it)\n";
   mt_os_write(2, msg, sizeof(msg) - 1);
   mt_os_abort();
+}
+
+/* This thread's memo table, mapped or taken from the spares on first use;
+ * NULL when none can be had (the capture walks). Called while unwinding. */
+static MT_NOINLINE memo_tab_t *memo_table_new(void) {
+  if (memo_mine == MEMO_GONE)
+    return NULL;
+  memo_tab_t *t = NULL;
+  for (unsigned i = 0; i < MEMO_SPARES && t == NULL; i++)
+    if (__atomic_load_n(&memo_spare[i], __ATOMIC_RELAXED))
+      t = __atomic_exchange_n(&memo_spare[i], NULL, __ATOMIC_ACQUIRE);
+  if (t) {
+    for (unsigned i = 0; i < MEMO_SETS; i++)
+      t->e[i][0].n = t->e[i][1].n = 0;
+  } else if ((t = mt_os_map(sizeof(memo_tab_t))) == NULL) {
+    return NULL;
+  }
+  memo_mine = t;
+  return t;
+}
+
+void mt_unwind_thread_release(void) {
+  memo_tab_t *t = memo_mine;
+  memo_mine = MEMO_GONE;
+  if (t == NULL || t == MEMO_GONE)
+    return;
+  for (unsigned i = 0; i < MEMO_SPARES; i++) {
+    memo_tab_t *none = NULL;
+    if (__atomic_compare_exchange_n(&memo_spare[i], &none, t, false, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED))
+      return;
+  }
+  mt_os_unmap(t, sizeof(memo_tab_t));
 }
 
 MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintptr_t from,
@@ -1375,18 +1439,21 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
   unsigned n, gen = mt_modules_unloads();
   log_t lg;
   log_init(&lg);
-  if (mode == 0 || max > MEMO_FRAMES) {
+  memo_tab_t *tab = memo_mine;
+  if (MT_UNLIKELY((uintptr_t)tab <= (uintptr_t)MEMO_GONE) && mode != 0)
+    tab = memo_table_new();
+  if (mode == 0 || max > MEMO_FRAMES || tab == NULL) {
     n = walk(&r, pcs, max, false, from, &lg);
     goto out;
   }
   unsigned set = memo_set(sp, from, key);
-  memo_t *ms = memo[set], *m;
+  memo_t *ms = tab->e[set], *m;
   int e = memo_holds(&ms[0], sp, bp, from, key, max)   ? 0
           : memo_holds(&ms[1], sp, bp, from, key, max) ? 1
                                                        : -1;
   if (e >= 0) {
     m = &ms[e];
-    memo_lru[set] = (uint8_t)!e;
+    tab->lru[set] = (uint8_t)!e;
     n = m->n;
     ref->word = &m->user;
     ref->seen = m->user;
@@ -1405,10 +1472,10 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
   n = walk(&r, pcs, max, false, from, &lg);
   /* the set's entry not used last (two paths to one call site at one
    * stack pointer, as a loop alternating between them, keep one each) */
-  e = memo_lru[set];
+  e = tab->lru[set];
   m = &ms[e];
-  memo_lru[set] = (uint8_t)!e;
-  memo_fill(m, &lg, pcs, n, sp, bp, from, key, max, gen);
+  tab->lru[set] = (uint8_t)!e;
+  memo_fill(m, &lg, pcs, n, sp, bp, from, key, max, gen, &tab->seq);
   if (m->n) {
     ref->word = &m->user;
     ref->seen = m->user;

@@ -52,6 +52,9 @@ typedef struct mt_unwind_memo_s {
 unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintptr_t from, uintptr_t key,
                                 mt_unwind_memo_t *ref);
 void mt_unwind_memo_note(const mt_unwind_memo_t *ref, uint32_t val);
+/* The calling thread is exiting: its memo table is kept for another thread
+ * (or unmapped), and it takes no new one (its later captures walk). */
+void mt_unwind_thread_release(void);
 /* 0: off (walk every time), 1: on, 2: on and checked: every remembered
  * stack is walked again and compared (a difference aborts), and callers
  * compare their kept value (mt_unwind_memo_checked counts each). Set at
