@@ -19,7 +19,7 @@
 # run_compare.sh reads (MT_EXPECT_SUMMARY, MT_REAL_KEEP, MT_REAL_TIMEOUT).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-cases="python_churn python_threads sqlite gcc_c gxx_cpp git perl tcl bash tar_xz php postgres nginx redis"
+cases="python_churn python_threads sqlite gcc_c gxx_cpp clangxx_cpp git perl tcl bash tar_xz php node postgres nginx redis"
 
 if [ "${1:-}" = --list ]; then printf '%s\n' $cases; exit 0; fi
 [ $# -eq 2 ] || { echo "usage: $0 CASE LIB  (CASE: $cases)" >&2; exit 2; }
@@ -65,8 +65,14 @@ case $case in
     "$py" "$here/gen_sqlite.py" "$gen" "$(sz 120000 12000)" || { echo "gen_sqlite.py failed"; exit 1; }
     "$rc" --stdin "$gen/script.sql" --expect-stdout "$gen/expected.txt" --min-allocs "$(sz 1000000 100000)" \
       "$lib" "$case" -- sqlite3 -bail :memory: ;;
-  gcc_c|gxx_cpp)
-    if [ "$case" = gcc_c ]; then cc=gcc src=gen.c; else cc=g++ src=gen.cpp; fi
+  gcc_c|gxx_cpp|clangxx_cpp)
+    # clang++: C++ that assumes operator new's 16-byte alignment (movaps on
+    # a new'd object), LLVM's own allocators, libstdc++ under another compiler.
+    case $case in
+      gcc_c) cc=gcc src=gen.c ;;
+      gxx_cpp) cc=g++ src=gen.cpp ;;
+      *) cc=clang++ src=gen.cpp ;;
+    esac
     need "$cc" objdump size nm "$py"
     mkgen
     "$py" "$here/gen_sources.py" "$gen" "$(sz 400 40)" || { echo "gen_sources.py failed"; exit 1; }
@@ -97,6 +103,13 @@ case $case in
     # USE_ZEND_ALLOC=0: the engine's own pools off, every block is malloc's.
     need php
     "$rc" --env USE_ZEND_ALLOC=0 --min-allocs "$(sz 100000 10000)" "$lib" "$case" -- php "$here/php_churn.php" "$(sz 4 1)" ;;
+  node)
+    # Node.js: V8's heap is its own, but V8's and node's C++ objects, libuv's
+    # thread pool, zlib and OpenSSL allocate through malloc; node starts
+    # platform threads with small stacks (memtype's thread-local state must
+    # fit beside them) and the case starts two worker threads.
+    need node
+    "$rc" --min-allocs "$(sz 20000 5000)" "$lib" "$case" -- node "$here/node_churn.js" "$(sz 4 1)" ;;
   postgres|nginx|redis)
     # Servers: only the server's processes run under memtype (the driver
     # preloads them from MT_SERVER_PRELOAD); its stdout is the query
