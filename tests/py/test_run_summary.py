@@ -109,6 +109,22 @@ class OwnDumpsOnly(unittest.TestCase):
         self.assertTrue(dumps[0].run)
 
 
+    def test_a_program_run_twice_has_its_biggest_type_once(self):
+        # make runs cc1 per file: one call site of one program in several
+        # processes is one line of the summary's biggest types, summed.
+        tmp = scratch("memtype-summary.")
+        one = run(tmp, "--", LEAKY)
+        self.assertEqual(one.returncode, 0, one.stderr)
+        m = re.search(r"\nmemtype: most memory in use at exit: ([^;\n]+?) (\d+)K", one.stderr)
+        self.assertTrue(m, one.stderr)
+        site, kib = m.group(1), int(m.group(2))
+        r = run(tmp, "--", "/bin/sh", "-c", "%s; %s" % (LEAKY, LEAKY))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        line, = [l for l in r.stderr.splitlines() if l.startswith("memtype: most memory in use")]
+        self.assertEqual(line.count(site), 1, line)
+        self.assertIn("%s %dK in 2 processes" % (site, 2 * kib), line)
+
+
 class Endings(unittest.TestCase):
     def test_a_process_killed_by_sigsegv_is_not_a_clean_run(self):
         tmp = scratch("memtype-summary.")

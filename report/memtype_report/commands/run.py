@@ -403,18 +403,27 @@ def run_summary(output, started, glob, log="", said_why=False, run_id="", run_di
             if k != "still reachable" and n:
                 ob, on = lost.get(k, (0, 0))
                 lost[k] = (ob + b, on + n)
-    top_types = []  # the three types with most memory in use, symbolized alone (fast)
+    # The three types with most memory in use, symbolized alone (fast). A
+    # type of several processes of one program (cc1 run 13 times by make)
+    # is one: its call site as module and offset, the bytes summed.
+    by_site = {}
     for d in dumps:
         for t in d.types:
-            top_types.append((t.in_use_bytes, d, t))
-    top_types.sort(key=lambda x: -x[0])
-    top_types = [(mem, d, t) for mem, d, t in top_types[:3] if mem > 0]
+            if t.in_use_bytes <= 0:
+                continue
+            m = d.module_of(t.pcs[0]) if t.pcs and not t.name else None
+            key = (t.name if t.name else (m.path, t.pcs[0] - m.base) if m
+                   else (id(d), t.pcs[0] if t.pcs else None))
+            mem, first_d, first_t, procs = by_site.get(key, (0, d, t, 0))
+            by_site[key] = (mem + t.in_use_bytes, first_d, first_t, procs + 1)
+    top_types = sorted(by_site.values(), key=lambda x: -x[0])[:3]
     named = {}  # one symbolizer batch per dump (each spawn loads a module's debug information)
-    for d in {id(d): d for _, d, t in top_types if not t.name and t.pcs}.values():
-        named.update(symbolize.names(d, [t.pcs[0] for _, e, t in top_types
+    for d in {id(d): d for _, d, t, _ in top_types if not t.name and t.pcs}.values():
+        named.update(symbolize.names(d, [t.pcs[0] for _, e, t, _ in top_types
                                          if e is d and not t.name and t.pcs]))
-    labels = ["%s %s" % (t.name or (named.get(t.pcs[0]) if t.pcs else "(untyped)"), _human_k(mem))
-              for mem, d, t in top_types]
+    labels = ["%s %s%s" % (t.name or (named.get(t.pcs[0]) if t.pcs else "(untyped)"), _human_k(mem),
+                           " in %d processes" % procs if procs > 1 else "")
+              for mem, d, t, procs in top_types]
     nproc = len(dumps) + len(extra)
     print("memtype: run summary: %d process%s (%s); %d heap error%s; %s%s" % (
         nproc, "" if nproc == 1 else "es", ", ".join(progs), errors,
