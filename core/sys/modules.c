@@ -27,7 +27,7 @@ typedef struct snap_s {
 
 MT_TLS unsigned mt_modules_hold;
 static snap_t *cur, *spare;
-static unsigned unloads; /* syncs that saw the loader's unload counter move */
+MT_HIDDEN unsigned mt_modules_unload_count; /* syncs that saw the loader's unload counter move */
 static int readers;
 static mt_lock_t lock;
 
@@ -219,7 +219,7 @@ static bool sync_locked(void) {
       if (f.cut) /* modules loaded since the count: the next sync starts again */
         f.s->adds = 0;
       if (old && old->subs != c.subs)
-        __atomic_add_fetch(&unloads, 1, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&mt_modules_unload_count, 1, __ATOMIC_RELEASE);
       __atomic_store_n(&cur, f.s, __ATOMIC_SEQ_CST);
       spare = old;
     }
@@ -275,8 +275,6 @@ bool mt_symbol(uintptr_t pc, const char **func, const char **module) {
   uintptr_t a, b;
   return mt_symbol_at(pc, func, &a, module, &b);
 }
-
-unsigned mt_modules_unloads(void) { return __atomic_load_n(&unloads, __ATOMIC_ACQUIRE); }
 
 void mt_modules_fork_child(void) {
   mt_lock_reset(&lock);

@@ -56,7 +56,10 @@ extern MT_TLS unsigned mt_modules_hold;
 
 /* How many syncs have seen a module unloaded: code addresses may since
  * belong to another module (unwind.c drops its cached rules). */
-unsigned mt_modules_unloads(void);
+extern unsigned mt_modules_unload_count;
+static inline unsigned mt_modules_unloads(void) {
+  return __atomic_load_n(&mt_modules_unload_count, __ATOMIC_ACQUIRE);
+}
 
 /* The snapshot's lock is free again in a fork child. */
 void mt_modules_fork_child(void);

@@ -1321,10 +1321,12 @@ static inline unsigned memo_set(uintptr_t sp, uintptr_t from, uintptr_t key) {
 /* Does m describe the walk a capture from sp and bp would make now? Every
  * word it read, on the thread's proved stack as the walk requires, still
  * holds the value read. */
-static bool memo_holds(const memo_t *m, uintptr_t sp, uintptr_t bp, uintptr_t from,
-                       uintptr_t key, unsigned max) {
+static inline __attribute__((always_inline)) bool memo_holds(const memo_t *m, uintptr_t sp,
+                                                              uintptr_t bp, uintptr_t from,
+                                                              uintptr_t key, unsigned max,
+                                                              unsigned gen) {
   if (m->n == 0 || m->sp != sp || m->from != from || m->key != key || m->max != max ||
-      (m->need_bp && m->bp != bp) || m->gen != mt_modules_unloads())
+      (m->need_bp && m->bp != bp) || m->gen != gen)
     return false;
   if (!(sp >= stk_lo && sp < stk_hi)) /* as walk_init: the proof the walk would use */
     return false;
@@ -1431,26 +1433,29 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
   if (unwinding || max == 0)
     return 0;
   unwinding = true;
-  int saved = errno;
   regs_t r;
   CAPTURE_REGS(r);
-  int mode = mt_unwind_memo_mode;
+  int mode = mt_unwind_memo_mode, saved;
   uintptr_t sp = r.v[R_RSP], bp = r.v[R_RBP];
   unsigned n, gen = mt_modules_unloads();
   log_t lg;
   log_init(&lg);
   memo_tab_t *tab = memo_mine;
-  if (MT_UNLIKELY((uintptr_t)tab <= (uintptr_t)MEMO_GONE) && mode != 0)
+  if (MT_UNLIKELY((uintptr_t)tab <= (uintptr_t)MEMO_GONE) && mode != 0) {
+    saved = errno; /* mmap's on failure */
     tab = memo_table_new();
+    errno = saved;
+  }
   if (mode == 0 || max > MEMO_FRAMES || tab == NULL) {
+    saved = errno;
     n = walk(&r, pcs, max, false, from, &lg);
     goto out;
   }
   unsigned set = memo_set(sp, from, key);
   memo_t *ms = tab->e[set], *m;
-  int e = memo_holds(&ms[0], sp, bp, from, key, max)   ? 0
-          : memo_holds(&ms[1], sp, bp, from, key, max) ? 1
-                                                       : -1;
+  int e = memo_holds(&ms[0], sp, bp, from, key, max, gen)   ? 0
+          : memo_holds(&ms[1], sp, bp, from, key, max, gen) ? 1
+                                                            : -1;
   if (e >= 0) {
     m = &ms[e];
     tab->lru[set] = (uint8_t)!e;
@@ -1460,7 +1465,12 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
     ref->val = (uint32_t)m->user;
     if (ref->val == 0 || MT_UNLIKELY(mode == 2))
       memcpy(pcs, m->pcs, n * sizeof(uintptr_t));
-    if (MT_UNLIKELY(mode == 2)) { /* the self-test: walk anyway, compare */
+    if (MT_LIKELY(mode != 2)) { /* a hit makes no call that could set errno */
+      unwinding = false;
+      return n;
+    }
+    saved = errno;
+    { /* the self-test: walk anyway, compare */
       uintptr_t again[MEMO_FRAMES];
       unsigned k = walk(&r, again, max, false, from, &lg);
       if (k != n || memcmp(again, pcs, n * sizeof(uintptr_t)) != 0)
@@ -1469,6 +1479,7 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
     }
     goto out;
   }
+  saved = errno;
   n = walk(&r, pcs, max, false, from, &lg);
   /* the set's entry not used last (two paths to one call site at one
    * stack pointer, as a loop alternating between them, keep one each) */
