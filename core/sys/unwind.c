@@ -1165,8 +1165,11 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
   /* A thread with a small stack (16 KiB ones exist: thread pools, runtimes)
    * may not have the room a walk through a rule not yet decoded takes
    * (step_full, run_cfa: some 4 KiB): such a capture finds no frame (the
-   * caller falls back to the call site) rather than overflow the stack. */
-  if (stk_block && r->v[R_RSP] - w.lo < WALK_ROOM)
+   * caller falls back to the call site) rather than overflow the stack.
+   * The stack this code runs on, not the walk's start: a fault's walk (a
+   * stack overflow's too) runs on the signal stack. */
+  uintptr_t here = (uintptr_t)&w;
+  if (stk_block && here - w.lo < WALK_ROOM)
     return 0;
   cache_check_unloads();
   unsigned n = 0, signals = 0;
