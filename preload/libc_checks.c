@@ -6,6 +6,8 @@
  * the block's end (its requested size, or what malloc_usable_size says
  * without redzones), before its start, or in a freed block is reported at
  * the call, READ or WRITE, with the caller's stack; then MEMTYPE_ON_ERROR.
+ * The copies (memcpy and the str* copies, not memmove) are also checked for
+ * a source and destination that overlap, wherever they are (param-overlap).
  *
  * Not by exporting the names: libmemtype defines no memcpy. Once the options
  * are known (constructor time), every loaded object's PLT/GOT slots naming
@@ -164,12 +166,60 @@ static inline void check(enum lc_fn fn, const void *p, size_t n, int access) {
 #define W(fn, p, n) check(fn, p, n, MT_ACCESS_WRITE)
 #define R(fn, p, n) check(fn, p, n, MT_ACCESS_READ)
 
+/* A copy whose source and destination overlap: undefined for memcpy and the
+ * str* copies (memmove is the call for it), and what glibc's memcpy does
+ * with it depends on the machine. Reported once per calling instruction
+ * (a loop would say it at every turn with MEMTYPE_ON_ERROR=continue); the
+ * call then goes on as it would have. Wherever the ranges are. */
+#define OVERLAP_SEEN 64u
+static uintptr_t overlap_seen[OVERLAP_SEEN];
+
+static MT_NOINLINE MT_COLD void overlap_report(enum lc_fn fn, uintptr_t d, size_t dn, uintptr_t s,
+                                               size_t sn, uintptr_t caller) {
+  for (unsigned i = 0; i < OVERLAP_SEEN; i++) {
+    uintptr_t old = __atomic_load_n(&overlap_seen[i], __ATOMIC_RELAXED);
+    if (old == caller)
+      return;
+    if (old == 0) {
+      if (__atomic_compare_exchange_n(&overlap_seen[i], &old, caller, false, __ATOMIC_RELAXED,
+                                      __ATOMIC_RELAXED))
+        break;
+      if (old == caller)
+        return;
+    }
+  }
+  uintptr_t lo = d > s ? d : s, hi = d + dn < s + sn ? d + dn : s + sn;
+  char detail[220];
+  mt_snprintf(detail, sizeof(detail), "%s's destination [%p, +%zu) and source [%p, +%zu) overlap "
+              "by %zu bytes (checked at the call, before any byte was touched)", lc_names[fn],
+              (void *)d, dn, (void *)s, sn, (size_t)(hi - lo));
+  mt_err_t e;
+  memset(&e, 0, sizeof(e));
+  e.kind = MT_ERR_PARAM_OVERLAP;
+  e.access = MT_ACCESS_WRITE;
+  e.addr = lo;
+  e.type = -1;
+  e.detail = detail;
+  mt_report(&e);
+}
+
+static inline __attribute__((always_inline)) void overlap(enum lc_fn fn, const void *d, size_t dn,
+                                                          const void *s, size_t sn) {
+  uintptr_t a = (uintptr_t)d, b = (uintptr_t)s;
+  /* a == b is left alone, as AddressSanitizer leaves it: compilers copy a
+   * struct onto itself (x = x) with memcpy, and glibc's copies are exact
+   * there */
+  if (MT_UNLIKELY(dn && sn && a != b && a < b + sn && b < a + dn))
+    overlap_report(fn, a, dn, b, sn, (uintptr_t)__builtin_return_address(0));
+}
+
 /* ---- the checked functions --------------------------------------------------- */
 
 typedef void *(*copy_fn)(void *, const void *, size_t);
 static void *lc_memcpy(void *d, const void *s, size_t n) {
   W(LC_MEMCPY, d, n);
   R(LC_MEMCPY, s, n);
+  overlap(LC_MEMCPY, d, n, s, n);
   return REAL(LC_MEMCPY, copy_fn)(d, s, n);
 }
 static void *lc_memmove(void *d, const void *s, size_t n) {
@@ -190,12 +240,14 @@ static char *lc_strcpy(char *d, const char *s) {
   size_t n = strlen(s) + 1;
   R(LC_STRCPY, s, n);
   W(LC_STRCPY, d, n);
+  overlap(LC_STRCPY, d, n, s, n);
   return REAL(LC_MEMCPY, copy_fn)(d, s, n);
 }
 static char *lc_stpcpy(char *d, const char *s) {
   size_t n = strlen(s) + 1;
   R(LC_STPCPY, s, n);
   W(LC_STPCPY, d, n);
+  overlap(LC_STPCPY, d, n, s, n);
   return (char *)REAL(LC_MEMCPY, copy_fn)(d, s, n) + n - 1;
 }
 /* strncpy writes n bytes whatever the source's length (NULs pad it). */
@@ -203,6 +255,7 @@ static char *lc_strncpy(char *d, const char *s, size_t n) {
   size_t k = strnlen(s, n);
   R(LC_STRNCPY, s, k < n ? k + 1 : k);
   W(LC_STRNCPY, d, n);
+  overlap(LC_STRNCPY, d, n, s, k < n ? k + 1 : k);
   return REAL(LC_STRNCPY, strn_fn)(d, s, n);
 }
 /* The destination's range from its start (its string, then the copy), so
@@ -211,6 +264,7 @@ static char *lc_strcat(char *d, const char *s) {
   size_t dn = strlen(d), sn = strlen(s);
   R(LC_STRCAT, s, sn + 1);
   W(LC_STRCAT, d, dn + sn + 1);
+  overlap(LC_STRCAT, d + dn, sn + 1, s, sn + 1);
   REAL(LC_MEMCPY, copy_fn)(d + dn, s, sn + 1);
   return d;
 }
@@ -218,6 +272,7 @@ static char *lc_strncat(char *d, const char *s, size_t n) {
   size_t dn = strlen(d), sn = strnlen(s, n);
   R(LC_STRNCAT, s, sn < n ? sn + 1 : sn);
   W(LC_STRNCAT, d, dn + sn + 1);
+  overlap(LC_STRNCAT, d + dn, sn + 1, s, sn < n ? sn + 1 : sn);
   return REAL(LC_STRNCAT, strn_fn)(d, s, n);
 }
 

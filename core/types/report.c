@@ -35,6 +35,7 @@ const char *const mt_error_names[MT_ERR_COUNT] = {
     [MT_ERR_WILD_ACCESS] = "wild-access",
     [MT_ERR_SEGV] = "segv",
     [MT_ERR_BUS] = "bus-error",
+    [MT_ERR_PARAM_OVERLAP] = "param-overlap",
 };
 _Static_assert(sizeof(mt_error_names) / sizeof(mt_error_names[0]) == MT_ERR_COUNT,
                "a name for every error kind");

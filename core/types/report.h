@@ -27,6 +27,7 @@ typedef enum mt_error_kind {
   MT_ERR_WILD_ACCESS,      /* wild-access: a fault in memtype's heap, in no block */
   MT_ERR_SEGV,             /* segv: a fault outside memtype's heap (a NULL pointer...) */
   MT_ERR_BUS,              /* bus-error: SIGBUS outside memtype's heap (a truncated file...) */
+  MT_ERR_PARAM_OVERLAP,    /* param-overlap: memcpy, strcpy... given overlapping ranges */
   MT_ERR_COUNT
 } mt_error_kind_t;
 

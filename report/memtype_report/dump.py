@@ -174,7 +174,7 @@ class Failures:
 ERROR_KINDS = ("invalid-free", "double-free", "realloc-of-freed", "invalid-realloc",
                "heap-buffer-overflow", "write-after-free", "mismatched-free",
                "usable-size-of-freed", "invalid-usable-size", "heap-buffer-underflow",
-               "use-after-free", "wild-access", "segv", "bus-error")
+               "use-after-free", "wild-access", "segv", "bus-error", "param-overlap")
 ACCESS = ("", "READ", "WRITE")
 
 
