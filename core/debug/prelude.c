@@ -193,10 +193,16 @@ void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n, size_t front,
   mt_blk_t was = {(uintptr_t)p + old_front, old.f.size, size - old_front, &old, free_pc, NULL, stk,
                   old_front};
   mt_blk_t k = {(uintptr_t)p + front, n, size - front, &old, free_pc, NULL, stk, front};
+  /* The trash is compared once: a slot found intact only gets its redzones;
+   * a changed one is reported (on the last owner's stacks: they are
+   * replaced after) with its neighbours. */
   char note[512];
-  if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&was, MT_STATE_TRASHED))
+  if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&was, MT_STATE_TRASHED)) {
     was.note = neighbours(s, (uintptr_t)p, note, sizeof(note));
-  mt_check_alloc(&was, &k); /* may report on the last owner's stacks: they are replaced after */
+    mt_check_alloc(&was, &k);
+  } else {
+    mt_check_lay_redzone(&k);
+  }
   if (fronts)
     fronts[idx] = (uint32_t)front;
   if (k.stk) /* (unwinding may re-enter malloc and refill the caller's bin) */
