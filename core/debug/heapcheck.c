@@ -25,7 +25,9 @@ typedef struct batch_s {
   struct batch_s *next;
   unsigned n;
   size_t bytes;
-  void *p[MT_QUARANTINE_BATCH];
+  struct {
+    void *p, *hint;
+  } e[MT_QUARANTINE_BATCH];
 } batch_t;
 
 static mt_check_release_fn release_fn;
@@ -290,7 +292,7 @@ static void batch_put(batch_t *q) {
     batch_t *o = out;
     out = o->next;
     for (unsigned i = 0; i < o->n; i++)
-      release_fn(o->p[i]);
+      release_fn(o->e[i].p, o->e[i].hint);
     mt_lock(&quar_lock);
     o->next = spare;
     spare = o;
@@ -298,17 +300,19 @@ static void batch_put(batch_t *q) {
   }
 }
 
-void mt_check_quarantine(void *p, size_t usable) {
+void mt_check_quarantine(void *p, void *hint, size_t usable) {
   if (mt_opt.quarantine == 0) {
-    release_fn(p);
+    release_fn(p, hint);
     return;
   }
   batch_t *q = mine;
   if (q == NULL && (q = mine = batch_get()) == NULL) {
-    release_fn(p); /* no memory for the quarantine: no delay */
+    release_fn(p, hint); /* no memory for the quarantine: no delay */
     return;
   }
-  q->p[q->n++] = p;
+  q->e[q->n].p = p;
+  q->e[q->n].hint = hint;
+  q->n++;
   q->bytes += usable;
   if (q->n == MT_QUARANTINE_BATCH || q->bytes * 8 > (size_t)mt_opt.quarantine) {
     mine = NULL;

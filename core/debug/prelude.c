@@ -142,7 +142,7 @@ bool mt_dbg_free(const mt_block_t *b, void *p, uintptr_t pc) {
   __atomic_store_n(&b->meta->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
   mt_check_free(&k, pc);
   __atomic_store_n(&b->meta->f.state, MT_STATE_QUARANTINE, __ATOMIC_RELEASE);
-  mt_check_quarantine(p, b->usable);
+  mt_check_quarantine(p, b->kind == MT_BLOCK_SLOT ? (void *)b->run : NULL, b->usable);
   return true;
 }
 
@@ -241,10 +241,19 @@ void mt_dbg_slab_dtor(mt_slab_t *s) {
 }
 
 /* A block leaves the quarantine and its storage is reused (heapcheck.c
- * calls this, never under a lock). */
-static void quarantine_release(void *p) {
+ * calls this, never under a lock). A slot comes with its slab (`run`): it
+ * stays one while the slot is in the quarantine (a slab with a slot in use
+ * is not freed), so the slot is found without a lookup. */
+static void quarantine_release(void *p, void *run) {
   mt_block_t b = {0};
-  if (!mt_block_lookup((uintptr_t)p, &b) || b.meta->f.state != MT_STATE_QUARANTINE)
+  if (run != NULL) {
+    mt_slab_t *s = run;
+    mt_block_of_slot(s, mt_slab_index(s, (uintptr_t)p), &b);
+    MT_ASSERT(b.start == (uintptr_t)p);
+  } else if (!mt_block_lookup((uintptr_t)p, &b)) {
+    return; /* cannot happen: p was a block's start when it was freed */
+  }
+  if (b.meta->f.state != MT_STATE_QUARANTINE)
     return; /* cannot happen: only the quarantine moves a block out of this state */
   /* Slab slots keep their trash until reuse, where it is verified (once:
    * the block is cold here, and about to be touched there); page runs and
