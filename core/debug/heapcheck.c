@@ -78,11 +78,19 @@ static void patterns_init(void) {
   memset(redzone_page, REDZONE_BYTE, sizeof(redzone_page));
 }
 
+/* libc's memcpy, vectorised. Knowing a copy's length is at most a page,
+ * gcc would expand it inline as `rep movsq`, which costs some 30 cycles to
+ * start whatever the length: the length is hidden from it. */
+static inline void copy_pattern(uintptr_t to, const uint8_t *pattern, size_t len) {
+  __asm__("" : "+r"(len));
+  memcpy((void *)to, pattern, len);
+}
+
 /* Storage starts 16-byte aligned: the pattern's phase is the offset's. */
 static void trash(uintptr_t p, size_t len) {
   for (size_t off = 0; off < len; off += sizeof(trash_page)) {
     size_t k = len - off < sizeof(trash_page) ? len - off : sizeof(trash_page);
-    memcpy((void *)(p + off), trash_page, k);
+    copy_pattern(p + off, trash_page, k);
   }
 }
 
@@ -224,13 +232,13 @@ void mt_check_alloc(const mt_blk_t *old, const mt_blk_t *b) {
 }
 
 void mt_check_lay_slack(const mt_blk_t *b) {
-  memcpy((void *)(b->start + b->size), redzone_page, back_len(b));
+  copy_pattern(b->start + b->size, redzone_page, back_len(b));
 }
 
 void mt_check_lay_redzone(const mt_blk_t *b) {
   if (!mt_check_redzone)
     return;
-  memcpy((void *)(b->start - front_len(b)), redzone_page, front_len(b));
+  copy_pattern(b->start - front_len(b), redzone_page, front_len(b));
   mt_check_lay_slack(b);
 }
 
