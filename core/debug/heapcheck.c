@@ -25,7 +25,9 @@ typedef struct batch_s {
   struct batch_s *next;
   unsigned n;
   size_t bytes;
-  void *p[MT_QUARANTINE_BATCH];
+  struct {
+    void *p, *hint;
+  } e[MT_QUARANTINE_BATCH];
 } batch_t;
 
 static mt_check_release_fn release_fn;
@@ -76,11 +78,19 @@ static void patterns_init(void) {
   memset(redzone_page, REDZONE_BYTE, sizeof(redzone_page));
 }
 
+/* libc's memcpy, vectorised. Knowing a copy's length is at most a page,
+ * gcc would expand it inline as `rep movsq`, which costs some 30 cycles to
+ * start whatever the length: the length is hidden from it. */
+static inline void copy_pattern(uintptr_t to, const uint8_t *pattern, size_t len) {
+  __asm__("" : "+r"(len));
+  memcpy((void *)to, pattern, len);
+}
+
 /* Storage starts 16-byte aligned: the pattern's phase is the offset's. */
 static void trash(uintptr_t p, size_t len) {
   for (size_t off = 0; off < len; off += sizeof(trash_page)) {
     size_t k = len - off < sizeof(trash_page) ? len - off : sizeof(trash_page);
-    memcpy((void *)(p + off), trash_page, k);
+    copy_pattern(p + off, trash_page, k);
   }
 }
 
@@ -222,13 +232,13 @@ void mt_check_alloc(const mt_blk_t *old, const mt_blk_t *b) {
 }
 
 void mt_check_lay_slack(const mt_blk_t *b) {
-  memcpy((void *)(b->start + b->size), redzone_page, back_len(b));
+  copy_pattern(b->start + b->size, redzone_page, back_len(b));
 }
 
 void mt_check_lay_redzone(const mt_blk_t *b) {
   if (!mt_check_redzone)
     return;
-  memcpy((void *)(b->start - front_len(b)), redzone_page, front_len(b));
+  copy_pattern(b->start - front_len(b), redzone_page, front_len(b));
   mt_check_lay_slack(b);
 }
 
@@ -290,7 +300,7 @@ static void batch_put(batch_t *q) {
     batch_t *o = out;
     out = o->next;
     for (unsigned i = 0; i < o->n; i++)
-      release_fn(o->p[i]);
+      release_fn(o->e[i].p, o->e[i].hint);
     mt_lock(&quar_lock);
     o->next = spare;
     spare = o;
@@ -298,17 +308,19 @@ static void batch_put(batch_t *q) {
   }
 }
 
-void mt_check_quarantine(void *p, size_t usable) {
+void mt_check_quarantine(void *p, void *hint, size_t usable) {
   if (mt_opt.quarantine == 0) {
-    release_fn(p);
+    release_fn(p, hint);
     return;
   }
   batch_t *q = mine;
   if (q == NULL && (q = mine = batch_get()) == NULL) {
-    release_fn(p); /* no memory for the quarantine: no delay */
+    release_fn(p, hint); /* no memory for the quarantine: no delay */
     return;
   }
-  q->p[q->n++] = p;
+  q->e[q->n].p = p;
+  q->e[q->n].hint = hint;
+  q->n++;
   q->bytes += usable;
   if (q->n == MT_QUARANTINE_BATCH || q->bytes * 8 > (size_t)mt_opt.quarantine) {
     mine = NULL;

@@ -35,8 +35,9 @@ typedef struct mt_blk_s {
   size_t front;        /* bytes of its storage before start (its front redzone) */
 } mt_blk_t;
 
-/* Gives back the storage of a block leaving the quarantine (alloc.c). */
-typedef void (*mt_check_release_fn)(void *p);
+/* Gives back the storage of a block leaving the quarantine (alloc.c);
+ * `hint` is what its free put in with it (mt_check_quarantine). */
+typedef void (*mt_check_release_fn)(void *p, void *hint);
 void mt_check_init(mt_check_release_fn release);
 
 /* The redzone on each side of a block of n bytes: AddressSanitizer's
@@ -76,8 +77,10 @@ bool mt_check_slack_ok(const mt_blk_t *b, const char *what);
 bool mt_check_trash_ok(const mt_blk_t *b);
 /* Puts a freed, trashed block (state QUARANTINE) in the calling thread's
  * quarantine batch; full batches join the FIFO, whose oldest blocks are
- * given back when it holds more than MEMTYPE_QUARANTINE bytes. */
-void mt_check_quarantine(void *p, size_t usable);
+ * given back when it holds more than MEMTYPE_QUARANTINE bytes. `hint` is
+ * kept with p and handed to the release function (the prelude's: the slab of
+ * a slot, which spares it a lookup of p; NULL for other blocks). */
+void mt_check_quarantine(void *p, void *hint, size_t usable);
 /* True when a block's patterns are as they should be for `state` (the
  * redzone of a LIVE block, the trash of a QUARANTINE or TRASHED one); no
  * report. For the whole-heap check, which re-reads the metadata before it

@@ -142,7 +142,7 @@ bool mt_dbg_free(const mt_block_t *b, void *p, uintptr_t pc) {
   __atomic_store_n(&b->meta->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
   mt_check_free(&k, pc);
   __atomic_store_n(&b->meta->f.state, MT_STATE_QUARANTINE, __ATOMIC_RELEASE);
-  mt_check_quarantine(p, b->usable);
+  mt_check_quarantine(p, b->kind == MT_BLOCK_SLOT ? (void *)b->run : NULL, b->usable);
   return true;
 }
 
@@ -193,10 +193,16 @@ void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n, size_t front,
   mt_blk_t was = {(uintptr_t)p + old_front, old.f.size, size - old_front, &old, free_pc, NULL, stk,
                   old_front};
   mt_blk_t k = {(uintptr_t)p + front, n, size - front, &old, free_pc, NULL, stk, front};
+  /* The trash is compared once: a slot found intact only gets its redzones;
+   * a changed one is reported (on the last owner's stacks: they are
+   * replaced after) with its neighbours. */
   char note[512];
-  if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&was, MT_STATE_TRASHED))
+  if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&was, MT_STATE_TRASHED)) {
     was.note = neighbours(s, (uintptr_t)p, note, sizeof(note));
-  mt_check_alloc(&was, &k); /* may report on the last owner's stacks: they are replaced after */
+    mt_check_alloc(&was, &k);
+  } else {
+    mt_check_lay_redzone(&k);
+  }
   if (fronts)
     fronts[idx] = (uint32_t)front;
   if (k.stk) /* (unwinding may re-enter malloc and refill the caller's bin) */
@@ -235,10 +241,19 @@ void mt_dbg_slab_dtor(mt_slab_t *s) {
 }
 
 /* A block leaves the quarantine and its storage is reused (heapcheck.c
- * calls this, never under a lock). */
-static void quarantine_release(void *p) {
+ * calls this, never under a lock). A slot comes with its slab (`run`): it
+ * stays one while the slot is in the quarantine (a slab with a slot in use
+ * is not freed), so the slot is found without a lookup. */
+static void quarantine_release(void *p, void *run) {
   mt_block_t b = {0};
-  if (!mt_block_lookup((uintptr_t)p, &b) || b.meta->f.state != MT_STATE_QUARANTINE)
+  if (run != NULL) {
+    mt_slab_t *s = run;
+    mt_block_of_slot(s, mt_slab_index(s, (uintptr_t)p), &b);
+    MT_ASSERT(b.start == (uintptr_t)p);
+  } else if (!mt_block_lookup((uintptr_t)p, &b)) {
+    return; /* cannot happen: p was a block's start when it was freed */
+  }
+  if (b.meta->f.state != MT_STATE_QUARANTINE)
     return; /* cannot happen: only the quarantine moves a block out of this state */
   /* Slab slots keep their trash until reuse, where it is verified (once:
    * the block is cold here, and about to be touched there); page runs and

@@ -127,7 +127,11 @@ END_TEST
 
 static void *released[256];
 static unsigned nreleased;
-static void note_release(void *p) { released[nreleased++] = p; }
+static void *hints[256];
+static void note_release(void *p, void *hint) {
+  hints[nreleased] = hint;
+  released[nreleased++] = p;
+}
 
 START_TEST(test_the_quarantine_gives_back_the_oldest_blocks_once_over_its_budget) {
   init_with((const char *const[]){"MEMTYPE_TRASH", "1", "MEMTYPE_QUARANTINE", "8192", NULL});
@@ -137,16 +141,18 @@ START_TEST(test_the_quarantine_gives_back_the_oldest_blocks_once_over_its_budget
    * (1024 bytes): with 600-byte blocks, every second block closes a batch
    * of 1200 bytes. Six batches (7200 bytes) are within the budget. */
   for (unsigned i = 0; i < 12; i++)
-    mt_check_quarantine(blocks[i], 600);
+    mt_check_quarantine(blocks[i], &blocks[i], 600);
   ck_assert_uint_eq(nreleased, 0);
-  mt_check_quarantine(blocks[12], 600);
-  mt_check_quarantine(blocks[13], 600);
+  mt_check_quarantine(blocks[12], &blocks[12], 600);
+  mt_check_quarantine(blocks[13], &blocks[13], 600);
   ck_assert_uint_eq(nreleased, 2); /* 8400 bytes: the oldest batch goes, oldest first */
   ck_assert_ptr_eq(released[0], blocks[0]);
   ck_assert_ptr_eq(released[1], blocks[1]);
-  mt_check_quarantine(blocks[14], 600);
+  ck_assert_ptr_eq(hints[0], &blocks[0]); /* each block's hint comes back with it */
+  ck_assert_ptr_eq(hints[1], &blocks[1]);
+  mt_check_quarantine(blocks[14], &blocks[14], 600);
   ck_assert_uint_eq(nreleased, 2); /* an open batch is not in the FIFO yet */
-  mt_check_quarantine(blocks[15], 600);
+  mt_check_quarantine(blocks[15], &blocks[15], 600);
   ck_assert_uint_eq(nreleased, 4);
   ck_assert_ptr_eq(released[2], blocks[2]);
   ck_assert_ptr_eq(released[3], blocks[3]);
@@ -157,9 +163,10 @@ START_TEST(test_without_a_quarantine_a_block_is_given_back_at_once) {
   init_with((const char *const[]){"MEMTYPE_TRASH", "1", "MEMTYPE_QUARANTINE", "0", NULL});
   mt_check_init(note_release);
   static char block[64];
-  mt_check_quarantine(block, 64);
+  mt_check_quarantine(block, &block, 64);
   ck_assert_uint_eq(nreleased, 1);
   ck_assert_ptr_eq(released[0], block);
+  ck_assert_ptr_eq(hints[0], &block);
 }
 END_TEST
 
