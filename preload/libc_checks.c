@@ -1,11 +1,14 @@
 /* libc_checks.c - libc range checks at the call (issue 21, point 2). With
  * MEMTYPE_TRASH, MEMTYPE_REDZONE or MEMTYPE_GUARD (not MEMTYPE_GUARD_RATE
  * alone) on, the libc functions that read or write a range the caller gives
- * are checked before they run: each range that starts in memtype's heap is
+ * are checked at the call: each range that starts in memtype's heap is
  * set against its block (the page map, then the run: O(1)), and one past
  * the block's end (its requested size, or what malloc_usable_size says
  * without redzones), before its start, or in a freed block is reported at
  * the call, READ or WRITE, with the caller's stack; then MEMTYPE_ON_ERROR.
+ * Writes are checked before libc runs (nothing touched yet); the compares
+ * and searches once it has returned, against the bytes it really read (to
+ * its first difference, match or NUL: see "the readers" below).
  *
  * Not by exporting the names: libmemtype defines no memcpy. Once the options
  * are known (constructor time), every loaded object's PLT/GOT slots naming
@@ -42,9 +45,19 @@
 
 /* ---- data ------------------------------------------------------------------ */
 
-/* The checked functions, chosen from what real overflows go through: the
- * mem* and str* copies, the calls that fill a caller's buffer from a file or
- * socket, and the formatters given a destination size. */
+/* The checked functions, chosen from what real overflows go through (and
+ * what valgrind catches at the call): the mem* and str* copies and mempcpy;
+ * the calls that fill a caller's buffer from a file or socket (read, recv,
+ * recvfrom, fread, fgets, getline...); the formatters, sized (snprintf,
+ * strftime) or not (sprintf, vsprintf: the unbounded writes of old code);
+ * the string readers that run off an unterminated buffer (strlen, strnlen,
+ * strdup, strndup, strchr, strrchr, strcmp, strncmp) or a size past it
+ * (memcmp, memchr), the usual read overflows of parsers; and the calls that
+ * send a caller's bytes out (write, pwrite, send, fwrite, fputs, puts),
+ * where a read overflow leaks the heap's next bytes. Left out: the
+ * wide-character and locale variants, strstr, strspn and the case-blind
+ * compares (rarer in real overflows, more costly to bound), bcmp (clang's
+ * memcmp() == 0; glibc's is memcmp), pwrite64, sendto and sendmsg. */
 enum lc_fn {
   LC_MEMCPY, LC_MEMMOVE, LC_MEMSET, LC_STRCPY, LC_STPCPY, LC_STRNCPY, LC_STRCAT, LC_STRNCAT,
   LC_READ, LC_PREAD, LC_PREAD64, LC_RECV, LC_FREAD, LC_FGETS, LC_GETLINE, LC_GETDELIM,
@@ -170,7 +183,7 @@ static inline __attribute__((always_inline)) size_t live_room(uintptr_t a) {
 
 /* [a, a + n) lies out of the heap (the stack, globals, a mapping: the page
  * map's byte for its first address, one compare) or in a live block. */
-static inline bool fits(uintptr_t a, size_t n) {
+static inline __attribute__((always_inline)) bool fits(uintptr_t a, size_t n) {
   uint8_t map = mt_segmap_lookup(a);
   return MT_LIKELY(map == MT_MAP_NONE) || (map == MT_MAP_SEGMENT && n <= live_room(a));
 }
