@@ -1,13 +1,16 @@
 /* libc_checks.c - libc range checks at the call (issue 21, point 2). With
  * MEMTYPE_TRASH, MEMTYPE_REDZONE or MEMTYPE_GUARD (not MEMTYPE_GUARD_RATE
  * alone) on, the libc functions that read or write a range the caller gives
- * are checked before they run: each range that starts in memtype's heap is
+ * are checked at the call: each range that starts in memtype's heap is
  * set against its block (the page map, then the run: O(1)), and one past
  * the block's end (its requested size, or what malloc_usable_size says
  * without redzones), before its start, or in a freed block is reported at
  * the call, READ or WRITE, with the caller's stack; then MEMTYPE_ON_ERROR.
- * The copies (memcpy and the str* copies, not memmove) are also checked for
- * a source and destination that overlap, wherever they are (param-overlap).
+ * Writes are checked before libc runs (nothing touched yet); the compares
+ * and searches once it has returned, against the bytes it really read (to
+ * its first difference, match or NUL: see "the readers" below). The copies
+ * (memcpy, mempcpy and the str* copies, not memmove) are also checked for a
+ * source and destination that overlap, wherever they are (param-overlap).
  *
  * Not by exporting the names: libmemtype defines no memcpy. Once the options
  * are known (constructor time), every loaded object's PLT/GOT slots naming
@@ -44,14 +47,28 @@
 
 /* ---- data ------------------------------------------------------------------ */
 
-/* The checked functions, chosen from what real overflows go through: the
- * mem* and str* copies, the calls that fill a caller's buffer from a file or
- * socket, and the formatters given a destination size. */
+/* The checked functions, chosen from what real overflows go through (and
+ * what valgrind catches at the call): the mem* and str* copies and mempcpy;
+ * the calls that fill a caller's buffer from a file or socket (read, recv,
+ * recvfrom, fread, fgets, getline...); the formatters, sized (snprintf,
+ * strftime) or not (sprintf, vsprintf: the unbounded writes of old code);
+ * the string readers that run off an unterminated buffer (strlen, strnlen,
+ * strdup, strndup, strchr, strrchr, strcmp, strncmp) or a size past it
+ * (memcmp, memchr), the usual read overflows of parsers; and the calls that
+ * send a caller's bytes out (write, pwrite, send, fwrite, fputs, puts),
+ * where a read overflow leaks the heap's next bytes. Left out: the
+ * wide-character and locale variants, strstr, strspn and the case-blind
+ * compares (rarer in real overflows, more costly to bound), bcmp (clang's
+ * memcmp() == 0; glibc's is memcmp), pwrite64, sendto and sendmsg. */
 enum lc_fn {
   LC_MEMCPY, LC_MEMMOVE, LC_MEMSET, LC_STRCPY, LC_STPCPY, LC_STRNCPY, LC_STRCAT, LC_STRNCAT,
   LC_READ, LC_PREAD, LC_PREAD64, LC_RECV, LC_FREAD, LC_FGETS, LC_GETLINE, LC_GETDELIM,
   LC___GETDELIM,
-  LC_SNPRINTF, LC_VSNPRINTF, LC_STRFTIME, LC_COUNT
+  LC_SNPRINTF, LC_VSNPRINTF, LC_STRFTIME,
+  LC_MEMPCPY, LC_RECVFROM, LC_SPRINTF, LC_VSPRINTF,
+  LC_STRLEN, LC_STRNLEN, LC_STRDUP, LC_STRNDUP, LC_MEMCMP, LC_STRCMP, LC_STRNCMP, LC_MEMCHR,
+  LC_STRCHR, LC_STRRCHR, LC_WRITE, LC_PWRITE, LC_SEND, LC_FWRITE, LC_FPUTS, LC_PUTS,
+  LC_COUNT
 };
 static const char *const lc_names[LC_COUNT] = {
     [LC_MEMCPY] = "memcpy",     [LC_MEMMOVE] = "memmove",   [LC_MEMSET] = "memset",
@@ -60,7 +77,13 @@ static const char *const lc_names[LC_COUNT] = {
     [LC_PREAD] = "pread",       [LC_PREAD64] = "pread64",   [LC_RECV] = "recv",
     [LC_FREAD] = "fread",       [LC_FGETS] = "fgets",       [LC_GETLINE] = "getline",
     [LC_GETDELIM] = "getdelim", [LC___GETDELIM] = "__getdelim", [LC_SNPRINTF] = "snprintf", [LC_VSNPRINTF] = "vsnprintf",
-    [LC_STRFTIME] = "strftime",
+    [LC_STRFTIME] = "strftime", [LC_MEMPCPY] = "mempcpy",   [LC_RECVFROM] = "recvfrom",
+    [LC_SPRINTF] = "sprintf",   [LC_VSPRINTF] = "vsprintf", [LC_STRLEN] = "strlen",
+    [LC_STRNLEN] = "strnlen",   [LC_STRDUP] = "strdup",     [LC_STRNDUP] = "strndup",
+    [LC_MEMCMP] = "memcmp",     [LC_STRCMP] = "strcmp",     [LC_STRNCMP] = "strncmp",
+    [LC_MEMCHR] = "memchr",     [LC_STRCHR] = "strchr",     [LC_STRRCHR] = "strrchr",
+    [LC_WRITE] = "write",       [LC_PWRITE] = "pwrite",     [LC_SEND] = "send",
+    [LC_FWRITE] = "fwrite",     [LC_FPUTS] = "fputs",       [LC_PUTS] = "puts",
 };
 _Static_assert(MT_ARRAY_LEN(lc_names) == LC_COUNT, "a name for every checked function");
 
@@ -72,13 +95,22 @@ static uintptr_t ours[LC_COUNT]; /* the checked versions; 0 where libc has none 
 
 /* ---- the check --------------------------------------------------------------- */
 
-/* [a, a + n) starts in the heap: reports it when it leaves its block. */
-static MT_NOINLINE MT_COLD void check_slow(enum lc_fn fn, uintptr_t a, size_t n, int access) {
+/* The fillers are given a size to fill at most; the other writers write
+ * what they are given. */
+static bool is_filler(enum lc_fn fn) {
+  return (fn >= LC_READ && fn <= LC_STRFTIME) || fn == LC_RECVFROM;
+}
+
+/* [a, a + n) starts in the heap: reports it when it leaves its block. after:
+ * a read checked once libc had made it (see the checked reads below). */
+static MT_NOINLINE MT_COLD void check_slow(enum lc_fn fn, uintptr_t a, size_t n, int access,
+                                           bool after) {
   mt_near_t b;
   if (!mt_block_near(a, 0, &b))
     return; /* a slot never handed out, or one in flux */
-  /* the fillers are given a size to fill at most */
-  const char *verb = access == MT_ACCESS_READ ? "reads" : fn >= LC_READ ? "may write" : "writes";
+  const char *verb = access == MT_ACCESS_READ ? "reads" : is_filler(fn) ? "may write" : "writes";
+  const char *when = after ? "checked at the call, when libc had read them; nothing was written"
+                           : "checked at the call, before any byte was touched";
   char detail[200];
   mt_err_t e;
   memset(&e, 0, sizeof(e));
@@ -93,14 +125,13 @@ static MT_NOINLINE MT_COLD void check_slow(enum lc_fn fn, uintptr_t a, size_t n,
     e.kind = MT_ERR_USE_AFTER_FREE;
     e.addr = a;
     e.free_pc = b.free_pc;
-    mt_snprintf(detail, sizeof(detail), "%s %s %zu bytes in a freed block (checked at the call, "
-                "before any byte was touched)", lc_names[fn], verb, n);
+    mt_snprintf(detail, sizeof(detail), "%s %s %zu bytes in a freed block (%s)", lc_names[fn],
+                verb, n, when);
   } else if (a < b.start) {
     e.kind = MT_ERR_UNDERFLOW;
     e.addr = a;
-    mt_snprintf(detail, sizeof(detail), "%s %s %zu bytes from %zu bytes before the block "
-                "(checked at the call, before any byte was touched)", lc_names[fn], verb, n,
-                (size_t)(b.start - a));
+    mt_snprintf(detail, sizeof(detail), "%s %s %zu bytes from %zu bytes before the block (%s)",
+                lc_names[fn], verb, n, (size_t)(b.start - a), when);
   } else {
     uintptr_t end = b.start + b.usable;
     if (a < end && n <= end - a)
@@ -109,62 +140,69 @@ static MT_NOINLINE MT_COLD void check_slow(enum lc_fn fn, uintptr_t a, size_t n,
     e.addr = a > end ? a : end;
     size_t past = a >= end ? n : n - (end - a);
     mt_snprintf(detail, sizeof(detail), "%s %s %zu bytes at offset %zu of the block, the last "
-                "%zu past its end (checked at the call, before any byte was touched)",
-                lc_names[fn], verb, n, (size_t)(a - b.start), past);
+                "%zu past its end (%s)", lc_names[fn], verb, n, (size_t)(a - b.start), past, when);
   }
   mt_report(&e);
 }
 
-/* The common case inline: [a, a + n) inside a live block of a slab or a
- * page run (the page map's byte, the run's descriptor, for a slab a
- * multiply for the slot, the metadata word), as the fast free finds a slot.
- * Anything else (huge and guarded blocks, a bad range) goes to check_slow.
- * Medium run starts: block_lookup's (a run's first page is its block). */
-static inline bool in_live_block(uintptr_t a, size_t n) {
+/* The common case inline: the bytes from a to the end of the live block of
+ * a slab or a page run that a lies in (the page map's byte, the run's
+ * descriptor, for a slab a multiply for the slot, the metadata word), as
+ * the fast free finds a slot; 0 for anything else (huge and guarded blocks,
+ * a freed block, a redzone: check_slow sorts them out). Medium run starts:
+ * block_lookup's (a run's first page is its block). */
+static inline __attribute__((always_inline)) size_t live_room(uintptr_t a) {
   mt_slab_t *s = mt_run_of(a);
   if (s == NULL)
-    return false;
+    return 0;
   mt_meta_t m;
   size_t off, usable;
   uint8_t kind = __atomic_load_n(&s->kind, __ATOMIC_ACQUIRE);
   if (kind == MT_RUN_SLAB) {
     uint32_t idx = mt_slab_index(s, a);
     if (idx >= s->nslots)
-      return false;
+      return 0;
     m = s->meta[idx];
     /* from the block's start, after its front redzone (checks on) */
     size_t front = mt_slab_fronts(s) ? mt_slab_fronts(s)[idx] : 0;
     off = (size_t)(a - s->start) - (size_t)idx * s->slot_size;
     if (off < front)
-      return false;
+      return 0;
     off -= front;
     usable = s->slot_size - front;
   } else if (kind == MT_RUN_MEDIUM) {
     m = s->run_meta;
     if (a < s->start)
-      return false;
+      return 0;
     off = (size_t)(a - s->start);
     usable = mt_run_addr(s) + ((size_t)s->npages << MT_PAGE_SHIFT) - s->start;
   } else {
-    return false;
+    return 0;
   }
   size_t lim = mt_check_redzone ? m.f.size : usable; /* what malloc_usable_size says */
-  return m.f.state == MT_STATE_LIVE && off < lim && n <= lim - off;
+  return m.f.state == MT_STATE_LIVE && off < lim ? lim - off : 0;
 }
 
-/* One compare when the range is not in the heap (the stack, globals, a
- * mapping): the page map's byte for its first address. */
-static inline void check(enum lc_fn fn, const void *p, size_t n, int access) {
-  uintptr_t a = (uintptr_t)p;
-  if (n == 0)
-    return;
+/* [a, a + n) lies out of the heap (the stack, globals, a mapping: the page
+ * map's byte for its first address, one compare) or in a live block. */
+static inline __attribute__((always_inline)) bool fits(uintptr_t a, size_t n) {
   uint8_t map = mt_segmap_lookup(a);
-  if (MT_LIKELY(map == MT_MAP_NONE) || (map == MT_MAP_SEGMENT && in_live_block(a, n)))
-    return;
-  check_slow(fn, a, n, access);
+  return MT_LIKELY(map == MT_MAP_NONE) || (map == MT_MAP_SEGMENT && n <= live_room(a));
 }
-#define W(fn, p, n) check(fn, p, n, MT_ACCESS_WRITE)
-#define R(fn, p, n) check(fn, p, n, MT_ACCESS_READ)
+static inline bool in_heap(const void *p) {
+  return MT_UNLIKELY(mt_segmap_lookup((uintptr_t)p) != MT_MAP_NONE);
+}
+
+static inline void check(enum lc_fn fn, const void *p, size_t n, int access, bool after) {
+  uintptr_t a = (uintptr_t)p;
+  if (n == 0 || fits(a, n))
+    return;
+  check_slow(fn, a, n, access, after);
+}
+#define W(fn, p, n) check(fn, p, n, MT_ACCESS_WRITE, false)
+#define R(fn, p, n) check(fn, p, n, MT_ACCESS_READ, false)
+/* a read checked after libc made it */
+#define RA(fn, p, n) check(fn, p, n, MT_ACCESS_READ, true)
 
 /* A copy whose source and destination overlap: undefined for memcpy and the
  * str* copies (memmove is the call for it), and what glibc's memcpy does
@@ -216,18 +254,18 @@ static inline __attribute__((always_inline)) void overlap(enum lc_fn fn, const v
 /* ---- the checked functions --------------------------------------------------- */
 
 typedef void *(*copy_fn)(void *, const void *, size_t);
-static void *lc_memcpy(void *d, const void *s, size_t n) {
+static void *checked_memcpy(void *d, const void *s, size_t n) {
   W(LC_MEMCPY, d, n);
   R(LC_MEMCPY, s, n);
   overlap(LC_MEMCPY, d, n, s, n);
   return REAL(LC_MEMCPY, copy_fn)(d, s, n);
 }
-static void *lc_memmove(void *d, const void *s, size_t n) {
+static void *checked_memmove(void *d, const void *s, size_t n) {
   W(LC_MEMMOVE, d, n);
   R(LC_MEMMOVE, s, n);
   return REAL(LC_MEMMOVE, copy_fn)(d, s, n);
 }
-static void *lc_memset(void *d, int c, size_t n) {
+static void *checked_memset(void *d, int c, size_t n) {
   W(LC_MEMSET, d, n);
   return REAL(LC_MEMSET, void *(*)(void *, int, size_t))(d, c, n);
 }
@@ -236,14 +274,14 @@ typedef char *(*strn_fn)(char *, const char *, size_t);
 /* The string copies measure the source to check it, then copy that many
  * bytes with libc's memcpy rather than scan it again (the same bytes land:
  * source and destination may not overlap). */
-static char *lc_strcpy(char *d, const char *s) {
+static char *checked_strcpy(char *d, const char *s) {
   size_t n = strlen(s) + 1;
   R(LC_STRCPY, s, n);
   W(LC_STRCPY, d, n);
   overlap(LC_STRCPY, d, n, s, n);
   return REAL(LC_MEMCPY, copy_fn)(d, s, n);
 }
-static char *lc_stpcpy(char *d, const char *s) {
+static char *checked_stpcpy(char *d, const char *s) {
   size_t n = strlen(s) + 1;
   R(LC_STPCPY, s, n);
   W(LC_STPCPY, d, n);
@@ -251,7 +289,7 @@ static char *lc_stpcpy(char *d, const char *s) {
   return (char *)REAL(LC_MEMCPY, copy_fn)(d, s, n) + n - 1;
 }
 /* strncpy writes n bytes whatever the source's length (NULs pad it). */
-static char *lc_strncpy(char *d, const char *s, size_t n) {
+static char *checked_strncpy(char *d, const char *s, size_t n) {
   size_t k = strnlen(s, n);
   R(LC_STRNCPY, s, k < n ? k + 1 : k);
   W(LC_STRNCPY, d, n);
@@ -260,7 +298,7 @@ static char *lc_strncpy(char *d, const char *s, size_t n) {
 }
 /* The destination's range from its start (its string, then the copy), so
  * that a bad one is set against the destination's block, not a neighbour. */
-static char *lc_strcat(char *d, const char *s) {
+static char *checked_strcat(char *d, const char *s) {
   size_t dn = strlen(d), sn = strlen(s);
   R(LC_STRCAT, s, sn + 1);
   W(LC_STRCAT, d, dn + sn + 1);
@@ -268,7 +306,7 @@ static char *lc_strcat(char *d, const char *s) {
   REAL(LC_MEMCPY, copy_fn)(d + dn, s, sn + 1);
   return d;
 }
-static char *lc_strncat(char *d, const char *s, size_t n) {
+static char *checked_strncat(char *d, const char *s, size_t n) {
   size_t dn = strlen(d), sn = strnlen(s, n);
   R(LC_STRNCAT, s, sn < n ? sn + 1 : sn);
   W(LC_STRNCAT, d, dn + sn + 1);
@@ -278,56 +316,56 @@ static char *lc_strncat(char *d, const char *s, size_t n) {
 
 /* The fillers: the whole size the caller gives (what _FORTIFY_SOURCE's
  * __read_chk and __fgets_chk check too), not only what comes. */
-static ssize_t lc_read(int fd, void *buf, size_t n) {
+static ssize_t checked_read(int fd, void *buf, size_t n) {
   W(LC_READ, buf, n);
   return REAL(LC_READ, ssize_t (*)(int, void *, size_t))(fd, buf, n);
 }
-static ssize_t lc_pread(int fd, void *buf, size_t n, off_t off) {
+static ssize_t checked_pread(int fd, void *buf, size_t n, off_t off) {
   W(LC_PREAD, buf, n);
   return REAL(LC_PREAD, ssize_t (*)(int, void *, size_t, off_t))(fd, buf, n, off);
 }
-static ssize_t lc_pread64(int fd, void *buf, size_t n, off_t off) {
+static ssize_t checked_pread64(int fd, void *buf, size_t n, off_t off) {
   W(LC_PREAD64, buf, n);
   return REAL(LC_PREAD64, ssize_t (*)(int, void *, size_t, off_t))(fd, buf, n, off);
 }
-static ssize_t lc_recv(int fd, void *buf, size_t n, int flags) {
+static ssize_t checked_recv(int fd, void *buf, size_t n, int flags) {
   W(LC_RECV, buf, n);
   return REAL(LC_RECV, ssize_t (*)(int, void *, size_t, int))(fd, buf, n, flags);
 }
-static size_t lc_fread(void *buf, size_t size, size_t count, FILE *f) {
+static size_t checked_fread(void *buf, size_t size, size_t count, FILE *f) {
   if (size != 0 && count <= SIZE_MAX / size)
     W(LC_FREAD, buf, size * count);
   return REAL(LC_FREAD, size_t (*)(void *, size_t, size_t, FILE *))(buf, size, count, f);
 }
-static char *lc_fgets(char *s, int n, FILE *f) {
+static char *checked_fgets(char *s, int n, FILE *f) {
   if (n > 0)
     W(LC_FGETS, s, (size_t)n);
   return REAL(LC_FGETS, char *(*)(char *, int, FILE *))(s, n, f);
 }
 /* getline and getdelim trust *n as the size of *line. glibc's stdio.h
  * makes an optimised getline call __getdelim. */
-static ssize_t lc_getline(char **line, size_t *n, FILE *f) {
+static ssize_t checked_getline(char **line, size_t *n, FILE *f) {
   if (line && n && *line)
     W(LC_GETLINE, *line, *n);
   return REAL(LC_GETLINE, ssize_t (*)(char **, size_t *, FILE *))(line, n, f);
 }
-static ssize_t lc_getdelim(char **line, size_t *n, int delim, FILE *f) {
+static ssize_t checked_getdelim(char **line, size_t *n, int delim, FILE *f) {
   if (line && n && *line)
     W(LC_GETDELIM, *line, *n);
   return REAL(LC_GETDELIM, ssize_t (*)(char **, size_t *, int, FILE *))(line, n, delim, f);
 }
-static ssize_t lc___getdelim(char **line, size_t *n, int delim, FILE *f) {
+static ssize_t checked___getdelim(char **line, size_t *n, int delim, FILE *f) {
   if (line && n && *line)
     W(LC___GETDELIM, *line, *n);
   return REAL(LC___GETDELIM, ssize_t (*)(char **, size_t *, int, FILE *))(line, n, delim, f);
 }
 
 typedef int (*vsnprintf_fn)(char *, size_t, const char *, va_list);
-static int lc_vsnprintf(char *d, size_t n, const char *fmt, va_list ap) {
+static int checked_vsnprintf(char *d, size_t n, const char *fmt, va_list ap) {
   W(LC_VSNPRINTF, d, n);
   return REAL(LC_VSNPRINTF, vsnprintf_fn)(d, n, fmt, ap);
 }
-static int lc_snprintf(char *d, size_t n, const char *fmt, ...) {
+static int checked_snprintf(char *d, size_t n, const char *fmt, ...) {
   W(LC_SNPRINTF, d, n);
   va_list ap;
   va_start(ap, fmt);
@@ -335,24 +373,220 @@ static int lc_snprintf(char *d, size_t n, const char *fmt, ...) {
   va_end(ap);
   return r;
 }
-static size_t lc_strftime(char *d, size_t n, const char *fmt, const struct tm *tm) {
+static size_t checked_strftime(char *d, size_t n, const char *fmt, const struct tm *tm) {
   W(LC_STRFTIME, d, n);
   return REAL(LC_STRFTIME, size_t (*)(char *, size_t, const char *, const struct tm *))(d, n, fmt,
                                                                                          tm);
 }
 
+/* The other writers. sprintf and vsprintf are given no size: when the
+ * destination lies in the heap, the output's length is found first by
+ * formatting to nothing (vsnprintf(NULL, 0, ...), a second formatting only
+ * for those), then checked, then the output made. */
+static void *checked_mempcpy(void *d, const void *s, size_t n) {
+  W(LC_MEMPCPY, d, n);
+  R(LC_MEMPCPY, s, n);
+  overlap(LC_MEMPCPY, d, n, s, n);
+  return (char *)REAL(LC_MEMCPY, copy_fn)(d, s, n) + n;
+}
+static ssize_t checked_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
+                           socklen_t *alen) {
+  W(LC_RECVFROM, buf, n);
+  if (addr && alen)
+    W(LC_RECVFROM, addr, *alen);
+  return REAL(LC_RECVFROM, ssize_t (*)(int, void *, size_t, int, struct sockaddr *,
+                                       socklen_t *))(fd, buf, n, flags, addr, alen);
+}
+typedef int (*vsprintf_fn)(char *, const char *, va_list);
+static void check_vsprintf(enum lc_fn fn, char *d, const char *fmt, va_list ap) {
+  if (!in_heap(d))
+    return;
+  va_list aq;
+  va_copy(aq, ap);
+  int n = REAL(LC_VSNPRINTF, vsnprintf_fn)(NULL, 0, fmt, aq);
+  va_end(aq);
+  if (n >= 0)
+    W(fn, d, (size_t)n + 1);
+}
+static int checked_vsprintf(char *d, const char *fmt, va_list ap) {
+  check_vsprintf(LC_VSPRINTF, d, fmt, ap);
+  return REAL(LC_VSPRINTF, vsprintf_fn)(d, fmt, ap);
+}
+static int checked_sprintf(char *d, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  check_vsprintf(LC_SPRINTF, d, fmt, ap);
+  va_end(ap);
+  va_start(ap, fmt);
+  int r = REAL(LC_VSPRINTF, vsprintf_fn)(d, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+/* The readers. Nothing is written, so a read is checked when libc has made
+ * it, against the bytes it really read: a compare stops at its first
+ * difference (or a NUL), a search at its match (or a NUL). The extent comes
+ * from the result where it says it (strlen, memchr, strchr); a compare
+ * given a size is first checked O(1) for the whole size, and only when that
+ * fails is its first difference found, byte by byte, over bytes libc has
+ * just read: memtype never reads a byte the function did not (a guard page
+ * past the block would fault in memtype). The string compares (no size)
+ * ask whether each string's NUL lies in its block (strnlen bounded by the
+ * block), and only when not look for the first difference. strdup and
+ * strndup measure the source before the call (what they read) and then
+ * leave the copy to libc in a tail call, so the copy's allocation site and
+ * stack are libc's as without checks. write, pwrite, send and fwrite are
+ * given a size to send and are held to all of it, before the call, as read
+ * is (valgrind's rule for write too); fputs and puts read their string and
+ * its NUL. */
+static size_t checked_strlen(const char *s) {
+  size_t n = REAL(LC_STRLEN, size_t (*)(const char *))(s);
+  RA(LC_STRLEN, s, n + 1);
+  return n;
+}
+static size_t checked_strnlen(const char *s, size_t max) {
+  size_t n = REAL(LC_STRNLEN, size_t (*)(const char *, size_t))(s, max);
+  RA(LC_STRNLEN, s, n < max ? n + 1 : n);
+  return n;
+}
+static char *checked_strdup(const char *s) {
+  if (in_heap(s))
+    R(LC_STRDUP, s, strlen(s) + 1);
+  return REAL(LC_STRDUP, char *(*)(const char *))(s);
+}
+static char *checked_strndup(const char *s, size_t max) {
+  if (in_heap(s)) {
+    size_t n = strnlen(s, max);
+    R(LC_STRNDUP, s, n < max ? n + 1 : n);
+  }
+  return REAL(LC_STRNDUP, char *(*)(const char *, size_t))(s, max);
+}
+
+/* The first byte where a and b differ (or n): the bytes memcmp read, plus one. */
+static MT_NOINLINE size_t mem_extent(const unsigned char *a, const unsigned char *b, size_t n) {
+  size_t i = 0;
+  while (i < n && a[i] == b[i])
+    i++;
+  return i < n ? i + 1 : n;
+}
+/* The bytes strncmp (n) or strcmp (SIZE_MAX) read: to the first difference
+ * or the common NUL, included. */
+static MT_NOINLINE size_t str_extent(const unsigned char *a, const unsigned char *b, size_t n) {
+  size_t i = 0;
+  while (i < n && a[i] == b[i] && a[i] != 0)
+    i++;
+  return i < n ? i + 1 : n;
+}
+/* A string read of at most n bytes from p stays in p's block: p lies out of
+ * the heap, or in a live block that holds n bytes from p or the string's NUL
+ * (strnlen bounded by the block reads nothing past it). */
+static inline bool str_fits(const char *p, size_t n) {
+  uintptr_t a = (uintptr_t)p;
+  uint8_t map = mt_segmap_lookup(a);
+  if (MT_LIKELY(map == MT_MAP_NONE))
+    return true;
+  if (map != MT_MAP_SEGMENT)
+    return false;
+  size_t room = live_room(a);
+  return room != 0 && (n <= room || strnlen(p, room) < room);
+}
+
+static int checked_memcmp(const void *a, const void *b, size_t n) {
+  int r = REAL(LC_MEMCMP, int (*)(const void *, const void *, size_t))(a, b, n);
+  if (n != 0 && MT_UNLIKELY(!fits((uintptr_t)a, n) || !fits((uintptr_t)b, n))) {
+    size_t e = r == 0 ? n : mem_extent(a, b, n);
+    RA(LC_MEMCMP, a, e);
+    RA(LC_MEMCMP, b, e);
+  }
+  return r;
+}
+static int checked_strncmp(const char *a, const char *b, size_t n) {
+  int r = REAL(LC_STRNCMP, int (*)(const char *, const char *, size_t))(a, b, n);
+  if (n != 0 && MT_UNLIKELY(!str_fits(a, n) || !str_fits(b, n))) {
+    size_t e = str_extent((const unsigned char *)a, (const unsigned char *)b, n);
+    RA(LC_STRNCMP, a, e);
+    RA(LC_STRNCMP, b, e);
+  }
+  return r;
+}
+static int checked_strcmp(const char *a, const char *b) {
+  int r = REAL(LC_STRCMP, int (*)(const char *, const char *))(a, b);
+  if (MT_UNLIKELY(!str_fits(a, SIZE_MAX) || !str_fits(b, SIZE_MAX))) {
+    size_t e = r == 0 ? strlen(a) + 1
+                      : str_extent((const unsigned char *)a, (const unsigned char *)b, SIZE_MAX);
+    RA(LC_STRCMP, a, e);
+    RA(LC_STRCMP, b, e);
+  }
+  return r;
+}
+static void *checked_memchr(const void *s, int c, size_t n) {
+  void *r = REAL(LC_MEMCHR, void *(*)(const void *, int, size_t))(s, c, n);
+  RA(LC_MEMCHR, s, r ? (size_t)((const char *)r - (const char *)s) + 1 : n);
+  return r;
+}
+/* strchr stops at its match or at the NUL, strrchr reads to the NUL */
+static char *checked_strchr(const char *s, int c) {
+  char *r = REAL(LC_STRCHR, char *(*)(const char *, int))(s, c);
+  if (in_heap(s))
+    RA(LC_STRCHR, s, r ? (size_t)(r - s) + 1 : strlen(s) + 1);
+  return r;
+}
+static char *checked_strrchr(const char *s, int c) {
+  char *r = REAL(LC_STRRCHR, char *(*)(const char *, int))(s, c);
+  if (in_heap(s))
+    RA(LC_STRRCHR, s, strlen(s) + 1);
+  return r;
+}
+static ssize_t checked_write(int fd, const void *buf, size_t n) {
+  R(LC_WRITE, buf, n);
+  return REAL(LC_WRITE, ssize_t (*)(int, const void *, size_t))(fd, buf, n);
+}
+static ssize_t checked_pwrite(int fd, const void *buf, size_t n, off_t off) {
+  R(LC_PWRITE, buf, n);
+  return REAL(LC_PWRITE, ssize_t (*)(int, const void *, size_t, off_t))(fd, buf, n, off);
+}
+static ssize_t checked_send(int fd, const void *buf, size_t n, int flags) {
+  R(LC_SEND, buf, n);
+  return REAL(LC_SEND, ssize_t (*)(int, const void *, size_t, int))(fd, buf, n, flags);
+}
+static size_t checked_fwrite(const void *buf, size_t size, size_t count, FILE *f) {
+  if (size != 0 && count <= SIZE_MAX / size)
+    R(LC_FWRITE, buf, size * count);
+  return REAL(LC_FWRITE, size_t (*)(const void *, size_t, size_t, FILE *))(buf, size, count, f);
+}
+static int checked_fputs(const char *s, FILE *f) {
+  if (in_heap(s))
+    R(LC_FPUTS, s, strlen(s) + 1);
+  return REAL(LC_FPUTS, int (*)(const char *, FILE *))(s, f);
+}
+static int checked_puts(const char *s) {
+  if (in_heap(s))
+    R(LC_PUTS, s, strlen(s) + 1);
+  return REAL(LC_PUTS, int (*)(const char *))(s);
+}
+
 static const uintptr_t checked[LC_COUNT] = {
-    [LC_MEMCPY] = (uintptr_t)lc_memcpy,     [LC_MEMMOVE] = (uintptr_t)lc_memmove,
-    [LC_MEMSET] = (uintptr_t)lc_memset,     [LC_STRCPY] = (uintptr_t)lc_strcpy,
-    [LC_STPCPY] = (uintptr_t)lc_stpcpy,     [LC_STRNCPY] = (uintptr_t)lc_strncpy,
-    [LC_STRCAT] = (uintptr_t)lc_strcat,     [LC_STRNCAT] = (uintptr_t)lc_strncat,
-    [LC_READ] = (uintptr_t)lc_read,         [LC_PREAD] = (uintptr_t)lc_pread,
-    [LC_PREAD64] = (uintptr_t)lc_pread64,   [LC_RECV] = (uintptr_t)lc_recv,
-    [LC_FREAD] = (uintptr_t)lc_fread,       [LC_FGETS] = (uintptr_t)lc_fgets,
-    [LC_GETLINE] = (uintptr_t)lc_getline,   [LC_GETDELIM] = (uintptr_t)lc_getdelim,
-    [LC___GETDELIM] = (uintptr_t)lc___getdelim,
-    [LC_SNPRINTF] = (uintptr_t)lc_snprintf, [LC_VSNPRINTF] = (uintptr_t)lc_vsnprintf,
-    [LC_STRFTIME] = (uintptr_t)lc_strftime,
+    [LC_MEMCPY] = (uintptr_t)checked_memcpy,     [LC_MEMMOVE] = (uintptr_t)checked_memmove,
+    [LC_MEMSET] = (uintptr_t)checked_memset,     [LC_STRCPY] = (uintptr_t)checked_strcpy,
+    [LC_STPCPY] = (uintptr_t)checked_stpcpy,     [LC_STRNCPY] = (uintptr_t)checked_strncpy,
+    [LC_STRCAT] = (uintptr_t)checked_strcat,     [LC_STRNCAT] = (uintptr_t)checked_strncat,
+    [LC_READ] = (uintptr_t)checked_read,         [LC_PREAD] = (uintptr_t)checked_pread,
+    [LC_PREAD64] = (uintptr_t)checked_pread64,   [LC_RECV] = (uintptr_t)checked_recv,
+    [LC_FREAD] = (uintptr_t)checked_fread,       [LC_FGETS] = (uintptr_t)checked_fgets,
+    [LC_GETLINE] = (uintptr_t)checked_getline,   [LC_GETDELIM] = (uintptr_t)checked_getdelim,
+    [LC___GETDELIM] = (uintptr_t)checked___getdelim,
+    [LC_SNPRINTF] = (uintptr_t)checked_snprintf, [LC_VSNPRINTF] = (uintptr_t)checked_vsnprintf,
+    [LC_STRFTIME] = (uintptr_t)checked_strftime, [LC_MEMPCPY] = (uintptr_t)checked_mempcpy,
+    [LC_RECVFROM] = (uintptr_t)checked_recvfrom, [LC_SPRINTF] = (uintptr_t)checked_sprintf,
+    [LC_VSPRINTF] = (uintptr_t)checked_vsprintf, [LC_STRLEN] = (uintptr_t)checked_strlen,
+    [LC_STRNLEN] = (uintptr_t)checked_strnlen,   [LC_STRDUP] = (uintptr_t)checked_strdup,
+    [LC_STRNDUP] = (uintptr_t)checked_strndup,   [LC_MEMCMP] = (uintptr_t)checked_memcmp,
+    [LC_STRCMP] = (uintptr_t)checked_strcmp,     [LC_STRNCMP] = (uintptr_t)checked_strncmp,
+    [LC_MEMCHR] = (uintptr_t)checked_memchr,     [LC_STRCHR] = (uintptr_t)checked_strchr,
+    [LC_STRRCHR] = (uintptr_t)checked_strrchr,   [LC_WRITE] = (uintptr_t)checked_write,
+    [LC_PWRITE] = (uintptr_t)checked_pwrite,     [LC_SEND] = (uintptr_t)checked_send,
+    [LC_FWRITE] = (uintptr_t)checked_fwrite,     [LC_FPUTS] = (uintptr_t)checked_fputs,
+    [LC_PUTS] = (uintptr_t)checked_puts,
 };
 
 /* ---- public -------------------------------------------------------------------- */
@@ -362,12 +596,13 @@ void mt_lc_install(void) {
     return;
   /* libmemtype defines none of the names: the next definition is libc's
    * (RTLD_NEXT also passes over a non-PIE program's PLT entry, which would
-   * lead back here). snprintf goes through vsnprintf, strcpy, stpcpy and
-   * strcat through memcpy. */
+   * lead back here). snprintf goes through vsnprintf, sprintf through
+   * vsprintf, strcpy, stpcpy, strcat and mempcpy through memcpy. */
   for (unsigned i = 0; i < LC_COUNT; i++)
     real[i] = (uintptr_t)dlsym(RTLD_NEXT, lc_names[i]);
   for (unsigned i = 0; i < LC_COUNT; i++)
-    ours[i] = real[i] && real[LC_MEMCPY] && real[LC_VSNPRINTF] ? checked[i] : 0;
+    ours[i] = real[i] && real[LC_MEMCPY] && real[LC_VSNPRINTF] &&
+              (i != LC_SPRINTF || real[LC_VSPRINTF]) ? checked[i] : 0;
   mt_lc_on = true;
   unsigned objects = 0;
   unsigned slots = mt_rebind_redirect(lc_names, ours, LC_COUNT, real[LC_MEMCPY], NULL, &objects);

@@ -108,6 +108,48 @@ AT size_t at_strftime(char *d, size_t n, const struct tm *tm);
 AT size_t at_strftime(char *d, size_t n, const struct tm *tm) {
   return strftime(d, n, "%Y-%m-%d %H:%M:%S", tm); /* ACCESS */
 }
+AT void *at_mempcpy(char *d, const char *s, size_t n);
+AT void *at_mempcpy(char *d, const char *s, size_t n) { return mempcpy(d, s, n); /* ACCESS */ }
+AT long at_recvfrom(int fd, char *d, size_t n);
+AT long at_recvfrom(int fd, char *d, size_t n) {
+  return recvfrom(fd, d, n, MSG_WAITALL, NULL, NULL); /* ACCESS */
+}
+AT int at_sprintf(char *d, const char *s);
+AT int at_sprintf(char *d, const char *s) { return sprintf(d, "%s", s); /* ACCESS */ }
+AT int at_vsprintf(char *d, const char *fmt, va_list ap);
+AT int at_vsprintf(char *d, const char *fmt, va_list ap) { return vsprintf(d, fmt, ap); /* ACCESS */ }
+AT size_t at_strlen(const char *s);
+AT size_t at_strlen(const char *s) { return strlen(s); /* ACCESS */ }
+AT size_t at_strnlen(const char *s, size_t n);
+AT size_t at_strnlen(const char *s, size_t n) { return strnlen(s, n); /* ACCESS */ }
+AT char *at_strdup(const char *s);
+AT char *at_strdup(const char *s) { return strdup(s); /* ACCESS */ }
+AT char *at_strndup(const char *s, size_t n);
+AT char *at_strndup(const char *s, size_t n) { return strndup(s, n); /* ACCESS */ }
+AT int at_memcmp(const char *a, const char *b, size_t n);
+AT int at_memcmp(const char *a, const char *b, size_t n) { return memcmp(a, b, n); /* ACCESS */ }
+AT int at_strcmp(const char *a, const char *b);
+AT int at_strcmp(const char *a, const char *b) { return strcmp(a, b); /* ACCESS */ }
+AT int at_strncmp(const char *a, const char *b, size_t n);
+AT int at_strncmp(const char *a, const char *b, size_t n) { return strncmp(a, b, n); /* ACCESS */ }
+AT const void *at_memchr(const char *s, int c, size_t n);
+AT const void *at_memchr(const char *s, int c, size_t n) { return memchr(s, c, n); /* ACCESS */ }
+AT const char *at_strchr(const char *s, int c);
+AT const char *at_strchr(const char *s, int c) { return strchr(s, c); /* ACCESS */ }
+AT const char *at_strrchr(const char *s, int c);
+AT const char *at_strrchr(const char *s, int c) { return strrchr(s, c); /* ACCESS */ }
+AT long at_write(int fd, const char *s, size_t n);
+AT long at_write(int fd, const char *s, size_t n) { return write(fd, s, n); /* ACCESS */ }
+AT long at_pwrite(int fd, const char *s, size_t n);
+AT long at_pwrite(int fd, const char *s, size_t n) { return pwrite(fd, s, n, 0); /* ACCESS */ }
+AT long at_send(int fd, const char *s, size_t n);
+AT long at_send(int fd, const char *s, size_t n) { return send(fd, s, n, 0); /* ACCESS */ }
+AT size_t at_fwrite(const char *s, size_t n, FILE *f);
+AT size_t at_fwrite(const char *s, size_t n, FILE *f) { return fwrite(s, 1, n, f); /* ACCESS */ }
+AT int at_fputs(const char *s, FILE *f);
+AT int at_fputs(const char *s, FILE *f) { return fputs(s, f); /* ACCESS */ }
+AT int at_puts(const char *s);
+AT int at_puts(const char *s) { return puts(s); /* ACCESS */ }
 AT void at_free(void *p);
 AT void at_free(void *p) { free(p); /* ACCESS */ }
 AT char *at_realloc(char *p, size_t n);
@@ -429,6 +471,187 @@ static void lc_strftime(int bad) {
   release(d);
 }
 
+/* The writers added with the readers: mempcpy, recvfrom, and sprintf and
+ * vsprintf (no size: memtype formats once to measure when the destination
+ * is in the heap). */
+static void lc_mempcpy(int bad) {
+  char *d = make(opaque(N)), *s = make(opaque(N + 1));
+  at_mempcpy(d, s, opaque(bad ? N + 1 : N));
+  release(s);
+  release(d);
+}
+static void lc_recvfrom(int bad) {
+  char *d = make(opaque(N));
+  int sv[2];
+  char msg[N + 1];
+  memset(msg, 'm', sizeof(msg));
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
+      write(sv[1], msg, sizeof(msg)) != (long)sizeof(msg))
+    abort();
+  at_recvfrom(sv[0], d, opaque(bad ? N + 1 : N));
+  close(sv[0]);
+  close(sv[1]);
+  release(d);
+}
+/* 40 characters and the NUL into 40 bytes; the look-alike 39 and the NUL */
+static void lc_sprintf(int bad) {
+  char *d = make(opaque(N)), *s = text(opaque(bad ? N : N - 1));
+  at_sprintf(d, s);
+  release(s);
+  release(d);
+}
+static int vformat_unsized(char *d, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = at_vsprintf(d, fmt, ap);
+  va_end(ap);
+  return r;
+}
+static void lc_vsprintf(int bad) {
+  char *d = make(opaque(N)), *s = text(opaque(bad ? N : N - 1));
+  vformat_unsized(d, "%s", s);
+  release(s);
+  release(d);
+}
+
+/* The readers. A string read past its block: 40 characters and no NUL in
+ * a 40-byte block (the read goes on past it to some NUL); the look-alike's
+ * NUL is the block's last byte. */
+static char *unterminated(int bad) {
+  char *p = make(opaque(N)); /* N 'a's */
+  if (!bad)
+    p[opaque(N - 1)] = 0;
+  return p;
+}
+static void lc_strlen(int bad) {
+  char *p = unterminated(bad);
+  at_strlen(p);
+  release(p);
+}
+/* strnlen told 41 bytes of a 40-byte block with no NUL; the look-alike 40 */
+static void lc_strnlen(int bad) {
+  char *p = make(opaque(N));
+  at_strnlen(p, opaque(bad ? N + 1 : N));
+  release(p);
+}
+static void lc_strdup(int bad) {
+  char *p = unterminated(bad);
+  release(at_strdup(p));
+  release(p);
+}
+/* strndup with a bound past the block: the look-alike's NUL stops it */
+static void lc_strndup(int bad) {
+  char *p = unterminated(bad);
+  release(at_strndup(p, opaque(100)));
+  release(p);
+}
+/* memcmp of 41 bytes, a 40-byte block against a 41-byte one: equal through
+ * the 40 (so byte 40 is read); the look-alike differs at byte 3 and memcmp
+ * stops there, its n past the block all the same */
+static void lc_memcmp(int bad) {
+  char *a = make(opaque(N)), *b = make(opaque(N + 1));
+  if (!bad)
+    b[opaque(3)] = 'z';
+  at_memcmp(a, b, opaque(N + 1));
+  release(b);
+  release(a);
+}
+/* strcmp of a 40-byte block with no NUL against 40 'a's and a NUL: equal
+ * through the 40; the look-alike's first string ends at the block's last
+ * byte (39 'a's), where the two differ */
+static void lc_strcmp(int bad) {
+  char *a = unterminated(bad), *b = make(opaque(N + 1));
+  b[opaque(N)] = 0;
+  at_strcmp(a, b);
+  release(b);
+  release(a);
+}
+/* strncmp of 41 bytes, the same strings; the look-alike's differ at the
+ * block's last byte (its first string has no NUL: strncmp stops at the
+ * difference) */
+static void lc_strncmp(int bad) {
+  char *a = make(opaque(N)), *b = make(opaque(N + 1));
+  b[opaque(N)] = 0;
+  if (!bad)
+    b[opaque(N - 1)] = 'z';
+  at_strncmp(a, b, opaque(N + 1));
+  release(b);
+  release(a);
+}
+/* memchr of 41 bytes for a 'z' the block does not hold; the look-alike's
+ * is its last byte */
+static void lc_memchr(int bad) {
+  char *p = make(opaque(N));
+  if (!bad)
+    p[opaque(N - 1)] = 'z';
+  at_memchr(p, 'z', opaque(N + 1));
+  release(p);
+}
+static void lc_strchr(int bad) {
+  char *p = unterminated(bad);
+  at_strchr(p, 'z');
+  release(p);
+}
+static void lc_strrchr(int bad) {
+  char *p = unterminated(bad);
+  at_strrchr(p, 'a');
+  release(p);
+}
+/* 41 bytes of a 40-byte block sent out */
+static int null_fd(void) { return open("/dev/null", O_WRONLY | O_CLOEXEC); }
+static void lc_write(int bad) {
+  char *p = make(opaque(N));
+  int fd = null_fd();
+  at_write(fd, p, opaque(bad ? N + 1 : N));
+  close(fd);
+  release(p);
+}
+static void lc_pwrite(int bad) {
+  char *p = make(opaque(N));
+  int fd = null_fd();
+  at_pwrite(fd, p, opaque(bad ? N + 1 : N));
+  close(fd);
+  release(p);
+}
+static void lc_send(int bad) {
+  char *p = make(opaque(N));
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    abort();
+  at_send(sv[1], p, opaque(bad ? N + 1 : N));
+  close(sv[0]);
+  close(sv[1]);
+  release(p);
+}
+static void lc_fwrite(int bad) {
+  char *p = make(opaque(N));
+  FILE *f = fopen("/dev/null", "we");
+  at_fwrite(p, opaque(bad ? N + 1 : N), f);
+  fclose(f);
+  release(p);
+}
+static void lc_fputs(int bad) {
+  char *p = unterminated(bad);
+  FILE *f = fopen("/dev/null", "we");
+  at_fputs(p, f);
+  fclose(f);
+  release(p);
+}
+/* puts writes to stdout: pointed at /dev/null for the call */
+static void lc_puts(int bad) {
+  char *p = unterminated(bad);
+  fflush(stdout);
+  int saved = dup(1), fd = null_fd();
+  if (saved < 0 || fd < 0 || dup2(fd, 1) < 0)
+    abort();
+  at_puts(p);
+  fflush(stdout);
+  dup2(saved, 1);
+  close(saved);
+  close(fd);
+  release(p);
+}
+
 /* After free. */
 static void uaf_r(int bad) {
   char *p = make(opaque(N)), *q = make(opaque(N));
@@ -521,6 +744,11 @@ static const struct {
     C(lc_recv),        C(lc_fread),        C(lc_fgets),         C(lc_getline),
     C(lc_snprintf),    C(lc_strftime),     C(lc_stpcpy),        C(lc_pread64),
     C(lc_getdelim),    C(lc_vsnprintf),    C(lc_memcpy_run),    C(lc_memset_huge),
+    C(lc_mempcpy),     C(lc_recvfrom),     C(lc_sprintf),       C(lc_vsprintf),
+    C(lc_strlen),      C(lc_strnlen),      C(lc_strdup),        C(lc_strndup),
+    C(lc_memcmp),      C(lc_strcmp),       C(lc_strncmp),       C(lc_memchr),
+    C(lc_strchr),      C(lc_strrchr),      C(lc_write),         C(lc_pwrite),
+    C(lc_send),        C(lc_fwrite),       C(lc_fputs),         C(lc_puts),
     C(uaf_r),          C(uaf_w),           C(ovf_w64_rec),      C(unf_w40_rec),
     C(straddle_unf_w), C(realloc_grow_w),  C(live_ovf_exit),    C(live_unf_exit),
     C(double_free),    C(invalid_free_interior), C(invalid_free_stack),
