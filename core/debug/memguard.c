@@ -194,14 +194,16 @@ static mt_blk_t blk_of(mt_guard_blk_t *b) {
 
 /* Against wall time, not the program's own: every mapping change also costs
  * the program later (TLB shootdowns, refaults), more than the call itself. */
-/* share: 1 for the whole bound, 2 for half of it (full guarding, when
- * overflow-only blocks may take the rest). */
-static bool within_cost(uint64_t now, unsigned share) {
+/* pct: the share of the bound (and of its first allowance) to stay within:
+ * 100 for the whole, MEMTYPE_GUARD_FULL for full guarding. */
+static bool within_cost(uint64_t now, unsigned pct) {
+  if (pct == 0)
+    return false;
   if (mt_opt.guard_cost >= 100)
     return true;
   uint64_t spent = __atomic_load_n(&spent_ns, __ATOMIC_RELAXED);
-  return spent * 100 * share <=
-         COST_ALLOWANCE_NS * 100 + (uint64_t)mt_opt.guard_cost * (now - start_ns);
+  return spent * 100 * 100 <=
+         pct * (COST_ALLOWANCE_NS * 100 + (uint64_t)mt_opt.guard_cost * (now - start_ns));
 }
 
 static void charge(uint64_t since) {
@@ -304,8 +306,13 @@ static void lay_front(const mt_guard_blk_t *b) {
 
 /* Reports the first changed byte of the front pattern; false when any changed. */
 static bool front_ok(mt_guard_blk_t *b) {
+  static uint8_t front_page[MT_PAGE_SIZE]; /* the pattern, compared at libc's memcmp speed */
   const uint8_t *m = (const uint8_t *)data_start(b);
   size_t len = b->user - (uintptr_t)m, first = len, last = 0, changed = 0;
+  if (front_page[0] != FRONT_BYTE)
+    memset(front_page, FRONT_BYTE, sizeof(front_page)); /* racy but idempotent */
+  if (len <= sizeof(front_page) && memcmp(m, front_page, len) == 0)
+    return true;
   for (size_t i = 0; i < len; i++)
     if (m[i] != FRONT_BYTE) {
       if (first == len)
@@ -384,6 +391,13 @@ static void release_pooled(mt_guard_blk_t *o) {
  * bytes or the resident-memory bound. Its pages still map to it: a second
  * free is reported as a double free. */
 static void pool_put(mt_guard_blk_t *b) {
+  if (b->reopened) {
+    /* MEMTYPE_ON_ERROR=continue opened its guard page: closed again. */
+    uint64_t t = mt_os_now_ns();
+    mt_os_guard_install(b->run + ((uintptr_t)(b->npages - 1) << MT_PAGE_SHIFT), MT_PAGE_SIZE);
+    charge(t);
+    b->reopened = 0;
+  }
   mt_blk_t k = blk_of(b);
   mt_check_trash_fill(&k);
   b->dirty = 1;
@@ -426,11 +440,12 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
    * previous run's (or the region's first page): both sides guarded. */
   size_t npages = data_pages + (method == MT_GUARD_METHOD_MPROTECT && side == SIDE_AROUND ? 2 : 1);
   uint64_t now = mt_os_now_ns();
-  /* madvise: full guarding within half the cost bound; beyond, overflow-only
-   * blocks, from the pool (no call) or, within the whole bound, new runs. */
+  /* madvise: full guarding within MEMTYPE_GUARD_FULL % of the cost bound;
+   * beyond, overflow-only blocks, from the pool (no call) or, within the
+   * whole bound, new runs. */
   bool madv = method == MT_GUARD_METHOD_MADVISE;
-  bool full = within_cost(now, madv ? 2 : 1);
-  bool grow = full || (madv && within_cost(now, 1));
+  bool full = within_cost(now, madv ? (unsigned)mt_opt.guard_full : 100);
+  bool grow = full || (madv && within_cost(now, 100));
   bool pooled = madv && npages < RUN_LISTS &&
                 __atomic_load_n(&pool_head[npages], __ATOMIC_RELAXED) != NULL;
   if (!grow && !pooled) {
@@ -637,8 +652,8 @@ void mt_guard_open_page(uintptr_t a) {
   uintptr_t page = a & ~(uintptr_t)(MT_PAGE_SIZE - 1);
   if (method == MT_GUARD_METHOD_MADVISE) {
     mt_guard_blk_t *g = mt_guard_lookup(page);
-    if (g && g->meta.f.state != MT_STATE_LIVE)
-      g->reopened = 1; /* dropped again before its pages are used again */
+    if (g && (g->meta.f.state != MT_STATE_LIVE || g->cheap))
+      g->reopened = 1; /* closed again before its pages are used again */
     mt_os_guard_remove(page, MT_PAGE_SIZE);
   }
   mt_os_open_pages(page, MT_PAGE_SIZE); /* mprotect, or the region's closed parts */
