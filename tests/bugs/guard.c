@@ -25,6 +25,9 @@
  *             overflow-only past the cost bound, it still faults at the read
  *   churnok   the churn, then every byte of a 24-byte block read and
  *             written: no report (churnread's look-alike)
+ *   uafreuse  a write to a freed block, then a block of its size: with
+ *             overflow-only blocks (MEMTYPE_GUARD_FULL=0) and MEMTYPE_TRASH
+ *             the write is found when the run is reused
  *   loading   a read past the block while another thread is inside dlopen
  *             (argv[2], a library whose constructor sleeps): the report
  *             comes at once, it does not wait for the loader's lock
@@ -86,6 +89,10 @@ int main(int argc, char **argv) {
     free(p);
     ((volatile char *)p)[5] = 1;
     p = NULL;
+  } else if (!strcmp(m, "uafreuse")) {
+    free(p);
+    ((volatile char *)p)[5] = 1;
+    p = make_buf(100);
   } else if (!strcmp(m, "own")) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
