@@ -595,8 +595,8 @@ class Guard(unittest.TestCase):
         r = self.caught("guard", "churnread", r"heap-buffer-overflow READ at 0x[0-9a-f]+ \(0 bytes "
                         r"after a 24-byte block of type make_buf\+", detected="read_past",
                         allocated="make_buf", MEMTYPE_GUARD="*", MEMTYPE_GUARD_FULL="0")
-        line = [n for n, l in enumerate(open(os.path.join(HERE, "guard.c")), 1)
-                if "return ((const volatile char *)p)[at];" in l]
+        with open(os.path.join(HERE, "guard.c")) as f:
+            line = [n for n, l in enumerate(f, 1) if "return ((const volatile char *)p)[at];" in l]
         self.assertRegex(r.stderr, r"(?m)^    #0 0x[0-9a-f]+ in read_past\+0x[0-9a-f]+ "
                                    r"\(guard\.c:%d\)$" % line[0])
         # The look-alike: the same churn, every byte of the block in bounds.
