@@ -64,8 +64,9 @@ static mt_guard_blk_t *all_blocks;       /* every descriptor, linked by all */
 static size_t live_pages, live_blocks, budget_pages, max_blocks;
 static bool ballast_dropped;
 static size_t live_data;                 /* data pages of live blocks (resident ones) */
-/* The cost bound (MEMTYPE_GUARD_COST): time spent in guarding's system
- * calls, against the time since start. The memory bound (MEMTYPE_GUARD_RSS):
+/* The cost bound (MEMTYPE_GUARD_COST): time spent guarding (a guarded
+ * allocation and free, their system calls, patterns, lock and stack; a
+ * run's release from the FIFO), against the time since start. The memory bound (MEMTYPE_GUARD_RSS):
  * the program's other resident pages, read from /proc every 10 ms. */
 #define COST_ALLOWANCE_NS 50000000ull
 #define RSS_ALLOWANCE_PAGES 4096
@@ -448,28 +449,26 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   bool grow = full || (madv && within_cost(now, 100));
   bool pooled = madv && npages < RUN_LISTS &&
                 __atomic_load_n(&pool_head[npages], __ATOMIC_RELAXED) != NULL;
-  if (!grow && !pooled) {
+  /* A pooled run makes no call, but laying and checking its patterns,
+   * the lock and the stack are guarding's time too: it is charged, and
+   * taken only within the whole bound like a new run. */
+  if (!grow) {
     miss(type, MT_GUARD_MISS_COST);
     return NULL;
   }
   mt_lock(&lock);
   mt_guard_blk_t *b = NULL;
   int why = MT_GUARD_MISS_BUDGET;
-  bool grew = false;
   if (live_blocks >= max_blocks)
     why = MT_GUARD_MISS_MAPS;
   else if (pooled && (b = take_pooled_locked(npages)) != NULL)
     ; /* resident already, counted in the budget and the bound */
-  else if (!grow)
-    why = MT_GUARD_MISS_COST;
   else if (live_pages + pool_pages + npages > budget_pages)
     why = MT_GUARD_MISS_BUDGET;
   else if (live_data + pool_data + data_pages > rss_limit_locked(now))
     why = MT_GUARD_MISS_RSS;
   else if ((b = take_run_locked(npages)) == NULL)
     why = MT_GUARD_MISS_SPACE;
-  else
-    grew = true;
   if (b) {
     live_pages += npages;
     live_data += data_pages;
@@ -487,9 +486,8 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   /* madvise: the data pages are open already (a new run's, or a recycled
    * one's since it left the FIFO) and read as zero. */
   bool opened_now = madv || mt_os_protect(data, data_pages << MT_PAGE_SHIFT, true);
-  if (grew || !madv)
-    charge(now);
   if (!opened_now) {
+    charge(now);
     mt_lock(&lock); /* mapping limit: give the run back unused */
     if (!ballast_dropped) {
       /* Leave the heap the ballast's mappings, and no more blocks than now. */
@@ -531,6 +529,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   __atomic_fetch_add(&guarded[type], 1, __ATOMIC_RELAXED);
   if (b->cheap)
     __atomic_fetch_add(&guarded_cheap[type], 1, __ATOMIC_RELAXED);
+  charge(now);
   return (void *)b->user;
 }
 
@@ -544,6 +543,7 @@ mt_guard_blk_t *mt_guard_lookup(uintptr_t a) {
 }
 
 void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
+  uint64_t t0 = mt_os_now_ns();
   mt_blk_t blk = blk_of(b);
   front_ok(b);
   mt_check_slack_ok(&blk, "the bytes between the block's end and its guard page were written "
@@ -553,11 +553,11 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
   __atomic_store_n(&b->meta.f.state, MT_STATE_FREE, __ATOMIC_RELEASE);
   if (b->cheap) {
     pool_put(b);
+    charge(t0);
     return;
   }
   /* The whole run, guards included (MEMTYPE_ON_ERROR=continue may have
    * opened one): inaccessible, its pages dropped. */
-  uint64_t t0 = mt_os_now_ns();
   if (method == MT_GUARD_METHOD_MADVISE)
     mt_os_guard_install(b->run, (size_t)b->npages << MT_PAGE_SHIFT); /* drops the pages too */
   else
