@@ -22,7 +22,7 @@
  *   churn     200000 blocks allocated, written and freed one after another:
  *             with every block chosen, the cost bound guards only some
  *   churnread the churn, then a read 1 byte past a 24-byte block: guarded
- *             overflow-only past the cost bound, it still faults at the read
+ *             overflow-only (MEMTYPE_GUARD_FULL=0), it still faults at the read
  *   churnok   the churn, then every byte of a 24-byte block read and
  *             written: no report (churnread's look-alike)
  *   uafreuse  a write to a freed block, then a block of its size: with
