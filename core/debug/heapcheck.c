@@ -223,6 +223,11 @@ bool mt_check_trash_ok(const mt_blk_t *b) {
                 MT_ERR_WRITE_AFTER_FREE, true, "the block was written after it was freed");
 }
 
+void mt_check_trash_fill(const mt_blk_t *b) {
+  if (mt_check_trash)
+    trash(trash_from(b), trash_len(b));
+}
+
 /* ---- block life ------------------------------------------------------------ */
 
 void mt_check_alloc(const mt_blk_t *old, const mt_blk_t *b) {

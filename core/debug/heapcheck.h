@@ -75,6 +75,9 @@ bool mt_check_slack_ok(const mt_blk_t *b, const char *what);
 /* Verifies a freed block (quarantine exit): its trash, or without trash its
  * redzones; false after a report. */
 bool mt_check_trash_ok(const mt_blk_t *b);
+/* Trashes a freed block's storage (MEMTYPE_TRASH; memguard's overflow-only
+ * blocks, verified by mt_check_trash_ok when their run is reused). */
+void mt_check_trash_fill(const mt_blk_t *b);
 /* Puts a freed, trashed block (state QUARANTINE) in the calling thread's
  * quarantine batch; full batches join the FIFO, whose oldest blocks are
  * given back when it holds more than MEMTYPE_QUARANTINE bytes. `hint` is

@@ -9,6 +9,11 @@
  *             MADV_GUARD_INSTALL, kept for good; a run's data pages are
  *             guarded too while its block waits in the FIFO. A recycled run
  *             needs no system call to be handed out.
+ *             Overflow-only ("cheap") blocks, given when full guarding is
+ *             over half the cost bound: freed, no call; their run, its data
+ *             pages populated, waits in a pool by size (at most
+ *             MEMTYPE_GUARD_FIFO bytes, within the resident-memory bound),
+ *             oldest reused first; past the bound the oldest is purged.
  *   mprotect  (kernels before 6.13) each block's data pages are mapped open
  *             and closed again: two calls and two mapping splits a block. */
 #include "memguard.h"
@@ -50,13 +55,18 @@ static size_t bump;                      /* next page never used */
 static mt_guard_blk_t *fifo_head, *fifo_tail;
 static size_t fifo_pages, fifo_limit;
 static mt_guard_blk_t *runs[RUN_LISTS];  /* runs out of the FIFO, reusable */
+/* madvise: runs of freed overflow-only blocks, data pages populated and
+ * trashed (MEMTYPE_TRASH), oldest first, by pages (< RUN_LISTS). */
+static mt_guard_blk_t *pool_head[RUN_LISTS], *pool_tail[RUN_LISTS];
+static size_t pool_pages, pool_data;     /* pages of pooled runs, data pages of them */
 static mt_guard_blk_t *spare;            /* unused descriptors */
 static mt_guard_blk_t *all_blocks;       /* every descriptor, linked by all */
 static size_t live_pages, live_blocks, budget_pages, max_blocks;
 static bool ballast_dropped;
 static size_t live_data;                 /* data pages of live blocks (resident ones) */
-/* The cost bound (MEMTYPE_GUARD_COST): time spent in guarding's system
- * calls, against the time since start. The memory bound (MEMTYPE_GUARD_RSS):
+/* The cost bound (MEMTYPE_GUARD_COST): time spent guarding (a guarded
+ * allocation and free, their system calls, patterns, lock and stack; a
+ * run's release from the FIFO), against the time since start. The memory bound (MEMTYPE_GUARD_RSS):
  * the program's other resident pages, read from /proc every 10 ms. */
 #define COST_ALLOWANCE_NS 50000000ull
 #define RSS_ALLOWANCE_PAGES 4096
@@ -64,6 +74,7 @@ static size_t live_data;                 /* data pages of live blocks (resident 
 static uint64_t start_ns, spent_ns, rss_at_ns;
 static size_t rss_limit_pages = SIZE_MAX;
 static uint64_t guarded[MT_MAX_TYPES], misses[MT_MAX_TYPES];
+static uint64_t guarded_cheap[MT_MAX_TYPES]; /* of guarded, overflow-only */
 static uint8_t chosen[MT_MAX_TYPES];     /* MEMTYPE_GUARD cache (site.c) */
 static uint64_t miss_why[MT_GUARD_MISS_REASONS]; /* misses by reason (all types) */
 static int side;
@@ -184,11 +195,16 @@ static mt_blk_t blk_of(mt_guard_blk_t *b) {
 
 /* Against wall time, not the program's own: every mapping change also costs
  * the program later (TLB shootdowns, refaults), more than the call itself. */
-static bool within_cost(uint64_t now) {
+/* pct: the share of the bound (and of its first allowance) to stay within:
+ * 100 for the whole, MEMTYPE_GUARD_FULL for full guarding. */
+static bool within_cost(uint64_t now, unsigned pct) {
+  if (pct == 0)
+    return false;
   if (mt_opt.guard_cost >= 100)
     return true;
   uint64_t spent = __atomic_load_n(&spent_ns, __ATOMIC_RELAXED);
-  return spent * 100 <= COST_ALLOWANCE_NS * 100 + (uint64_t)mt_opt.guard_cost * (now - start_ns);
+  return spent * 100 * 100 <=
+         pct * (COST_ALLOWANCE_NS * 100 + (uint64_t)mt_opt.guard_cost * (now - start_ns));
 }
 
 static void charge(uint64_t since) {
@@ -203,7 +219,8 @@ static size_t rss_limit_locked(uint64_t now) {
   if (now - rss_at_ns >= RSS_EVERY_NS || rss_at_ns == 0) {
     rss_at_ns = now;
     size_t resident = mt_os_resident_pages();
-    size_t other = resident > live_data ? resident - live_data : 0;
+    size_t ours = live_data + pool_data;
+    size_t other = resident > ours ? resident - ours : 0;
     rss_limit_pages = resident == 0 ? SIZE_MAX /* unknown: no such bound */
                                     : (size_t)mt_opt.guard_rss * other + RSS_ALLOWANCE_PAGES;
   }
@@ -290,8 +307,13 @@ static void lay_front(const mt_guard_blk_t *b) {
 
 /* Reports the first changed byte of the front pattern; false when any changed. */
 static bool front_ok(mt_guard_blk_t *b) {
+  static uint8_t front_page[MT_PAGE_SIZE]; /* the pattern, compared at libc's memcmp speed */
   const uint8_t *m = (const uint8_t *)data_start(b);
   size_t len = b->user - (uintptr_t)m, first = len, last = 0, changed = 0;
+  if (front_page[0] != FRONT_BYTE)
+    memset(front_page, FRONT_BYTE, sizeof(front_page)); /* racy but idempotent */
+  if (len <= sizeof(front_page) && memcmp(m, front_page, len) == 0)
+    return true;
   for (size_t i = 0; i < len; i++)
     if (m[i] != FRONT_BYTE) {
       if (first == len)
@@ -330,24 +352,120 @@ static bool front_ok(mt_guard_blk_t *b) {
   return false;
 }
 
+/* ---- the pool of overflow-only runs ------------------------------------------- */
+
+/* The oldest pooled run of npages, or NULL (under lock). */
+static mt_guard_blk_t *take_pooled_locked(size_t npages) {
+  mt_guard_blk_t *b = pool_head[npages];
+  if (b == NULL)
+    return NULL;
+  __atomic_store_n(&pool_head[npages], b->next, __ATOMIC_RELAXED);
+  if (b->next == NULL)
+    pool_tail[npages] = NULL;
+  pool_pages -= npages;
+  pool_data -= b->data_pages;
+  return b;
+}
+
+/* A pooled run leaves the pool for good: its trash verified, its data
+ * pages purged (they read as zero), its run reusable by any block. */
+static void release_pooled(mt_guard_blk_t *o) {
+  if (mt_check_trash) {
+    mt_blk_t was = blk_of(o);
+    mt_check_trash_ok(&was);
+  }
+  set_pages(o, NULL);
+  uint64_t t = mt_os_now_ns();
+  mt_os_purge((void *)data_start(o), (size_t)o->data_pages << MT_PAGE_SHIFT);
+  charge(t);
+  o->dirty = 0;
+  o->cheap = 0;
+  mt_lock(&lock);
+  size_t k = o->npages < RUN_LISTS ? o->npages : 0;
+  o->next = runs[k];
+  runs[k] = o;
+  mt_unlock(&lock);
+}
+
+/* A freed overflow-only block: trashed, its run pooled with no system call;
+ * the oldest of its size leave when the pool is over MEMTYPE_GUARD_FIFO
+ * bytes or the resident-memory bound. Its pages still map to it: a second
+ * free is reported as a double free. */
+static void pool_put(mt_guard_blk_t *b) {
+  if (b->reopened) {
+    /* MEMTYPE_ON_ERROR=continue opened its guard page: closed again. */
+    uint64_t t = mt_os_now_ns();
+    mt_os_guard_install(b->run + ((uintptr_t)(b->npages - 1) << MT_PAGE_SHIFT), MT_PAGE_SIZE);
+    charge(t);
+    b->reopened = 0;
+  }
+  mt_blk_t k = blk_of(b);
+  mt_check_trash_fill(&k);
+  b->dirty = 1;
+  size_t np = b->npages;
+  mt_guard_blk_t *out = NULL;
+  mt_lock(&lock);
+  live_pages -= np;
+  live_data -= b->data_pages;
+  live_blocks--;
+  if (np < RUN_LISTS) {
+    b->next = NULL;
+    if (pool_tail[np])
+      pool_tail[np]->next = b;
+    else
+      __atomic_store_n(&pool_head[np], b, __ATOMIC_RELAXED);
+    pool_tail[np] = b;
+    pool_pages += np;
+    pool_data += b->data_pages;
+    while (pool_head[np] &&
+           (pool_pages > fifo_limit || live_data + pool_data > rss_limit_pages)) {
+      mt_guard_blk_t *o = take_pooled_locked(np);
+      o->next = out;
+      out = o;
+    }
+  } else {
+    b->next = NULL;
+    out = b;
+  }
+  mt_unlock(&lock);
+  while (out) {
+    mt_guard_blk_t *o = out;
+    out = o->next;
+    release_pooled(o);
+  }
+}
+
 void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   size_t data_pages = n > MT_PAGE_SIZE ? (n + MT_PAGE_SIZE - 1) >> MT_PAGE_SHIFT : 1;
   /* madvise: every run ends in its guard page, the one before it is the
    * previous run's (or the region's first page): both sides guarded. */
   size_t npages = data_pages + (method == MT_GUARD_METHOD_MPROTECT && side == SIDE_AROUND ? 2 : 1);
   uint64_t now = mt_os_now_ns();
-  if (!within_cost(now)) {
+  /* madvise: full guarding within MEMTYPE_GUARD_FULL % of the cost bound;
+   * beyond, overflow-only blocks, from the pool (no call) or, within the
+   * whole bound, new runs. */
+  bool madv = method == MT_GUARD_METHOD_MADVISE;
+  bool full = within_cost(now, madv ? (unsigned)mt_opt.guard_full : 100);
+  bool grow = full || (madv && within_cost(now, 100));
+  bool pooled = madv && npages < RUN_LISTS &&
+                __atomic_load_n(&pool_head[npages], __ATOMIC_RELAXED) != NULL;
+  /* A pooled run makes no call, but laying and checking its patterns,
+   * the lock and the stack are guarding's time too: it is charged, and
+   * taken only within the whole bound like a new run. */
+  if (!grow) {
     miss(type, MT_GUARD_MISS_COST);
     return NULL;
   }
   mt_lock(&lock);
   mt_guard_blk_t *b = NULL;
   int why = MT_GUARD_MISS_BUDGET;
-  if (live_pages + npages > budget_pages)
-    why = MT_GUARD_MISS_BUDGET;
-  else if (live_blocks >= max_blocks)
+  if (live_blocks >= max_blocks)
     why = MT_GUARD_MISS_MAPS;
-  else if (live_data + data_pages > rss_limit_locked(now))
+  else if (pooled && (b = take_pooled_locked(npages)) != NULL)
+    ; /* resident already, counted in the budget and the bound */
+  else if (live_pages + pool_pages + npages > budget_pages)
+    why = MT_GUARD_MISS_BUDGET;
+  else if (live_data + pool_data + data_pages > rss_limit_locked(now))
     why = MT_GUARD_MISS_RSS;
   else if ((b = take_run_locked(npages)) == NULL)
     why = MT_GUARD_MISS_SPACE;
@@ -367,10 +485,9 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   uintptr_t end = data + (data_pages << MT_PAGE_SHIFT);
   /* madvise: the data pages are open already (a new run's, or a recycled
    * one's since it left the FIFO) and read as zero. */
-  bool opened_now = method == MT_GUARD_METHOD_MADVISE ||
-                    mt_os_protect(data, data_pages << MT_PAGE_SHIFT, true);
-  charge(now);
+  bool opened_now = madv || mt_os_protect(data, data_pages << MT_PAGE_SHIFT, true);
   if (!opened_now) {
+    charge(now);
     mt_lock(&lock); /* mapping limit: give the run back unused */
     if (!ballast_dropped) {
       /* Leave the heap the ballast's mappings, and no more blocks than now. */
@@ -387,7 +504,17 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
     miss(type, MT_GUARD_MISS_MAPS);
     return NULL;
   }
+  if (b->dirty && mt_check_trash) {
+    /* A pooled run: its last block's trash verified (write after free). */
+    mt_blk_t was = blk_of(b);
+    mt_check_trash_ok(&was);
+  }
   b->user = side == SIDE_BEFORE ? data : flush_start(end, n, align, family, type);
+  if (b->dirty)
+    memset((void *)b->user, 0, n);
+  b->dirty = 0;
+  b->reopened = 0;
+  b->cheap = !full;
   b->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
                               MT_STATE_LIVE, (uint8_t)family);
   b->free_pc = 0;
@@ -400,6 +527,9 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   mt_check_lay_slack(&k);
   set_pages(b, b);
   __atomic_fetch_add(&guarded[type], 1, __ATOMIC_RELAXED);
+  if (b->cheap)
+    __atomic_fetch_add(&guarded_cheap[type], 1, __ATOMIC_RELAXED);
+  charge(now);
   return (void *)b->user;
 }
 
@@ -413,6 +543,7 @@ mt_guard_blk_t *mt_guard_lookup(uintptr_t a) {
 }
 
 void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
+  uint64_t t0 = mt_os_now_ns();
   mt_blk_t blk = blk_of(b);
   front_ok(b);
   mt_check_slack_ok(&blk, "the bytes between the block's end and its guard page were written "
@@ -420,9 +551,13 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
   b->free_pc = pc;
   b->stk = mt_stk_with_free(b->stk, mt_depot_on ? mt_depot_capture(pc) : 0);
   __atomic_store_n(&b->meta.f.state, MT_STATE_FREE, __ATOMIC_RELEASE);
+  if (b->cheap) {
+    pool_put(b);
+    charge(t0);
+    return;
+  }
   /* The whole run, guards included (MEMTYPE_ON_ERROR=continue may have
    * opened one): inaccessible, its pages dropped. */
-  uint64_t t0 = mt_os_now_ns();
   if (method == MT_GUARD_METHOD_MADVISE)
     mt_os_guard_install(b->run, (size_t)b->npages << MT_PAGE_SHIFT); /* drops the pages too */
   else
@@ -517,8 +652,8 @@ void mt_guard_open_page(uintptr_t a) {
   uintptr_t page = a & ~(uintptr_t)(MT_PAGE_SIZE - 1);
   if (method == MT_GUARD_METHOD_MADVISE) {
     mt_guard_blk_t *g = mt_guard_lookup(page);
-    if (g && g->meta.f.state != MT_STATE_LIVE)
-      g->reopened = 1; /* dropped again before its pages are used again */
+    if (g && (g->meta.f.state != MT_STATE_LIVE || g->cheap))
+      g->reopened = 1; /* closed again before its pages are used again */
     mt_os_guard_remove(page, MT_PAGE_SIZE);
   }
   mt_os_open_pages(page, MT_PAGE_SIZE); /* mprotect, or the region's closed parts */
@@ -542,6 +677,13 @@ uint64_t mt_guard_total(void) {
   return n;
 }
 
+uint64_t mt_guard_total_cheap(void) {
+  uint64_t n = 0;
+  for (unsigned t = 0; t < MT_MAX_TYPES; t++)
+    n += __atomic_load_n(&guarded_cheap[t], __ATOMIC_RELAXED);
+  return n;
+}
+
 void mt_guard_fork_prepare(void) { mt_lock(&lock); }
 void mt_guard_fork_parent(void) { mt_unlock(&lock); }
 void mt_guard_fork_child(void) {
@@ -549,6 +691,7 @@ void mt_guard_fork_child(void) {
   /* The child's counts are its own, as its allocations' are (stats.c):
    * the coverage it reports is of what it allocated. */
   memset(guarded, 0, sizeof(guarded));
+  memset(guarded_cheap, 0, sizeof(guarded_cheap));
   memset(misses, 0, sizeof(misses));
   memset(miss_why, 0, sizeof(miss_why));
 }
@@ -602,6 +745,9 @@ void mt_dbg_guard_walk(mt_block_fn fn, void *arg) {
 
 uint64_t mt_guard_count(unsigned type) {
   return type < MT_MAX_TYPES ? __atomic_load_n(&guarded[type], __ATOMIC_RELAXED) : 0;
+}
+uint64_t mt_guard_count_cheap(unsigned type) {
+  return type < MT_MAX_TYPES ? __atomic_load_n(&guarded_cheap[type], __ATOMIC_RELAXED) : 0;
 }
 uint64_t mt_guard_misses(unsigned type) {
   return type < MT_MAX_TYPES ? __atomic_load_n(&misses[type], __ATOMIC_RELAXED) : 0;

@@ -11,7 +11,12 @@
  * madvise(MADV_GUARD_INSTALL) where the kernel has it, else made by mprotect. Memory for guarded blocks is bounded
  * (physical memory / MEMTYPE_GUARD_DIVISOR, and the mapping-count limit);
  * over budget, an allocation falls back to the normal allocator and the miss
- * is counted per type. One lock (the region's); lookups take none. */
+ * is counted per type. With madvise, a block the cost bound would refuse is
+ * guarded overflow-only instead ("cheap"): its run's guard page after it as
+ * always, but freed, its data pages stay open and populated in a bounded
+ * pool of such runs, recycled with no system call (use after free is then
+ * found by MEMTYPE_TRASH's verify when the run is reused, not at the
+ * access). One lock (the region's); lookups take none. */
 #ifndef MT_MEMGUARD_H
 #define MT_MEMGUARD_H
 
@@ -33,6 +38,8 @@ typedef struct mt_guard_blk_s {
   struct mt_guard_blk_s *all;  /* every descriptor ever made */
   uint8_t leak_mark;    /* leak scan: its mark */
   uint8_t reopened;     /* madvise: the fault handler opened a page of it while it waited */
+  uint8_t cheap;        /* overflow-only: freed, its data pages stay open and populated */
+  uint8_t dirty;        /* its data pages hold a previous block's bytes (a pooled run) */
 } mt_guard_blk_t;
 
 /* How guard pages are made (MEMTYPE_GUARD_METHOD; the dump's GUARD header). */
@@ -79,9 +86,10 @@ void mt_guard_open_page(uintptr_t a);
 int mt_guard_method(void);
 const char *mt_guard_method_name(int method);
 /* Blocks not guarded for reason `why` (MT_GUARD_MISS_*), all types; blocks
- * guarded, all types. */
+ * guarded, all types (full and overflow-only); of those, overflow-only. */
 uint64_t mt_guard_miss_reason(int why);
 uint64_t mt_guard_total(void);
+uint64_t mt_guard_total_cheap(void);
 /* Frees a live guarded block: verifies the alignment slack, makes its pages
  * inaccessible, queues it. */
 void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc);
@@ -94,8 +102,10 @@ void mt_guard_fork_child(void);
 /* Calls fn for every live guarded block (leak scan; racy, never unmapped). */
 void mt_guard_each_live(void (*fn)(mt_guard_blk_t *b, void *arg), void *arg);
 
-/* Per-type counters for the dump: guarded allocations, budget misses. */
+/* Per-type counters for the dump: guarded allocations (full and
+ * overflow-only), of those overflow-only, budget misses. */
 uint64_t mt_guard_count(unsigned type);
+uint64_t mt_guard_count_cheap(unsigned type);
 uint64_t mt_guard_misses(unsigned type);
 /* Pages of guarded blocks now live (data and guards), and the budget. */
 size_t mt_guard_pages_live(void);

@@ -677,9 +677,10 @@ static void guard_section(unsigned ntypes) {
     uint64_t g = mt_guard_count(t), m = mt_guard_misses(t);
     if ((g | m) == 0)
       continue;
+    uint64_t c = mt_guard_count_cheap(t);
     RECORD_BEGIN(rec);
     put32(t);
-    put32(0);
+    put32(c > UINT32_MAX ? UINT32_MAX : (uint32_t)c); /* overflow_only (1.9), saturated */
     put64(g);
     put64(m);
     RECORD_END(rec, MT_DUMP_GUARD_RECORD);

@@ -14,10 +14,11 @@
 #define MT_DUMP_MAGIC "memtype\x1a"
 #define MT_DUMP_MAGIC_LEN 8
 #define MT_DUMP_MAJOR 1u
-#define MT_DUMP_MINOR 8u /* 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the stat
+#define MT_DUMP_MINOR 9u /* 1.1 HIGHUSE; 1.2 FAILURES, ERRORS, LEAKS, GUARD, the stat
                           * records' failures; 1.3 WASTE; 1.4 INHERITED; 1.5 ENDING;
                           * 1.6 RUN; 1.7 STACKS; 1.8 PEAK, TIMELINE, GUARD's method,
-                          * the ERRORS records' flags */
+                          * the ERRORS records' flags; 1.9 GUARD records' overflow_only,
+                          * error kind 14 (param-overlap) */
 #define MT_DUMP_HEADER_SIZE 64u
 #define MT_DUMP_BYTE_ORDER 0x0102u
 #define MT_DUMP_FLAGS_OFFSET 16u /* rewritten last, with MT_DUMP_FLAG_COMPLETE */
@@ -86,7 +87,7 @@ enum { MT_DUMP_NTAGS = 0 MT_DUMP_SECTIONS(MT_DUMP_TAG_COUNT_) }; /* tags 1..MT_D
 #define MT_DUMP_GUARD_METHODS(X) \
   X(MPROTECT, 1, "mprotect")     \
   X(MADVISE, 2, "madvise")
-#define MT_DUMP_GUARD_RECORD 24u     /* type, reserved, guarded, misses */
+#define MT_DUMP_GUARD_RECORD 24u     /* type, overflow_only (1.9), guarded, misses */
 #define MT_DUMP_WASTE_LARGE 24u      /* large_requests, large_bytes, large_real */
 #define MT_DUMP_WASTE_MAX 65536u     /* a reader's bound on WASTE's two counts */
 #define MT_DUMP_INHERITED_RECORD 24u /* type, reserved, blocks, bytes */

@@ -246,12 +246,15 @@ static void print_summary(void) {
      * others it was asked for were not. */
     uint64_t g = mt_guard_total();
     uint64_t permille = s.allocs ? g * 1000 / s.allocs : 0;
-    mt_printf("memtype: guard pages (%s): %lu of %lu allocations guarded (%lu.%lu%%); not guarded "
+    uint64_t cheap = mt_guard_total_cheap();
+    mt_printf("memtype: guard pages (%s): %lu of %lu allocations guarded (%lu.%lu%%: %lu full, %lu "
+              "overflow-only); not guarded "
               "when chosen: %lu for the cost bound, %lu for the budget, %lu for the resident-memory "
               "bound, %lu for the mapping limit, %lu for address space; %lu KiB of guarded blocks "
               "live, budget %lu KiB\n",
               mt_guard_method_name(mt_guard_method()), (unsigned long)g, (unsigned long)s.allocs,
               (unsigned long)(permille / 10), (unsigned long)(permille % 10),
+              (unsigned long)(g - cheap), (unsigned long)cheap,
               (unsigned long)mt_guard_miss_reason(MT_GUARD_MISS_COST),
               (unsigned long)mt_guard_miss_reason(MT_GUARD_MISS_BUDGET),
               (unsigned long)mt_guard_miss_reason(MT_GUARD_MISS_RSS),

@@ -274,6 +274,12 @@ memtype_stat_t *memtype_stat_open_mem(const void *bytes, size_t len, const char 
     why = "out of memory";
     goto out;
   }
+  if (len < MT_DUMP_HEADER_SIZE &&
+      memcmp(data, MT_DUMP_MAGIC, len < MT_DUMP_MAGIC_LEN ? len : MT_DUMP_MAGIC_LEN) == 0) {
+    /* Empty, or the magic's start: a writer stopped before its header. */
+    why = "truncated inside its header (its writer was stopped, or a copy was cut short)";
+    goto out;
+  }
   if (len < MT_DUMP_HEADER_SIZE || memcmp(data, MT_DUMP_MAGIC, MT_DUMP_MAGIC_LEN) != 0) {
     why = "not a memtype dump";
     goto out;

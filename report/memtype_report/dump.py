@@ -23,7 +23,7 @@ from . import progress
 # against it.
 MAGIC = b"memtype\x1a"
 MAJOR = 1
-MINOR = 8   # the newest minor version this reader knows: 1.0 .. 1.8
+MINOR = 9   # the newest minor version this reader knows: 1.0 .. 1.9
 HEADER = "<8sHHHHIIII32x"   # magic, major, minor, header_size, byte_order, flags, nslots, ...
 HEADER_SIZE = 64
 BYTE_ORDER = 0x0102
@@ -295,6 +295,7 @@ class Dump:
     guard_pages: int = 0      # guarded pages live when the dump was written
     guard_budget: int = 0     # memguard's budget in pages
     guard_method: str = ""    # how guard pages were made (1.8 on): mprotect, madvise
+    guard_cheap: object = None  # {type id: overflow-only guarded} (1.9 on; saturated at 2**32-1)
     waste: object = None      # Waste (format 1.3 on), else None
     ending: object = None     # Ending (format 1.4 on), else None
     run: str = ""             # MEMTYPE_RUN, the run that wrote it (format 1.6 on)
@@ -309,6 +310,13 @@ class Dump:
         if self.guard is None:
             return None
         return (sum(g for g, _ in self.guard.values()), sum(t.allocs for t in self.types))
+
+    def guard_overflow_only(self):
+        """Of the guarded allocations, those guarded overflow-only (their
+        use after free found by trash, not at the access); None before 1.9."""
+        if self.guard is None or self.guard_cheap is None:
+            return None
+        return sum(self.guard_cheap.values())
 
     def class_names(self, bitmap):
         out = []
@@ -374,6 +382,10 @@ def load(path):
 
 
 def parse(data, path="<bytes>"):
+    if len(data) < HEADER_SIZE and MAGIC.startswith(data[:len(MAGIC)]):
+        # Empty, or the magic's start: a writer stopped before its header.
+        raise DumpError("%s: truncated inside its header (%d bytes of %d): its writer was "
+                        "stopped, or a copy was cut short" % (path, len(data), HEADER_SIZE))
     if len(data) < HEADER_SIZE or data[:len(MAGIC)] != MAGIC:
         raise DumpError("%s: not a memtype dump (no 'memtype\\x1a' magic at the start)" % path)
     _, major, minor, hsize, order, flags, nslots, ntypes, reason = struct.unpack_from(
@@ -460,9 +472,12 @@ def parse(data, path="<bytes>"):
             d.guard_pages, d.guard_budget, n, method = c.u(GUARD_HEADER, "guard counts")
             d.guard_method = GUARD_METHODS.get(method, "") if minor >= 8 else ""
             d.guard = {}
+            d.guard_cheap = {} if minor >= 9 else None
             for _ in range(n):
-                tid, _, g, m = c.u(GUARD_RECORD, "guard record")
+                tid, cheap, g, m = c.u(GUARD_RECORD, "guard record")
                 d.guard[tid] = (g, m)
+                if d.guard_cheap is not None:
+                    d.guard_cheap[tid] = cheap
         elif tag == TAG_WASTE:
             nb, nt = c.u(COUNT_HEADER, "waste counts")
             if nb > WASTE_MAX or nt > WASTE_MAX:

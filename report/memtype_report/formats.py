@@ -85,7 +85,8 @@ def to_json(dumps, no_symbolize=False):
         if d.guard is not None:
             g, n = d.guard_coverage()
             p["guard"] = {"pages_live": d.guard_pages, "budget_pages": d.guard_budget,
-                          "guarded": g, "allocations": n, "method": d.guard_method or None}
+                          "guarded": g, "allocations": n, "method": d.guard_method or None,
+                          "overflow_only": d.guard_overflow_only()}
         p["waste"] = None
         if d.waste is not None:
             table, large = waste_rows([d])

@@ -21,6 +21,13 @@
  *             "the same block again"): a read past that one faults again
  *   churn     200000 blocks allocated, written and freed one after another:
  *             with every block chosen, the cost bound guards only some
+ *   churnread the churn, then a read 1 byte past a 24-byte block: guarded
+ *             overflow-only (MEMTYPE_GUARD_FULL=0), it still faults at the read
+ *   churnok   the churn, then every byte of a 24-byte block read and
+ *             written: no report (churnread's look-alike)
+ *   uafreuse  a write to a freed block, then a block of its size: with
+ *             overflow-only blocks (MEMTYPE_GUARD_FULL=0) and MEMTYPE_TRASH
+ *             the write is found when the run is reused
  *   loading   a read past the block while another thread is inside dlopen
  *             (argv[2], a library whose constructor sleeps): the report
  *             comes at once, it does not wait for the loader's lock
@@ -82,6 +89,10 @@ int main(int argc, char **argv) {
     free(p);
     ((volatile char *)p)[5] = 1;
     p = NULL;
+  } else if (!strcmp(m, "uafreuse")) {
+    free(p);
+    ((volatile char *)p)[5] = 1;
+    p = make_buf(100);
   } else if (!strcmp(m, "own")) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -101,6 +112,21 @@ int main(int argc, char **argv) {
       memset(q, 1, 64);
       free(q);
     }
+  } else if (!strcmp(m, "churnread") || !strcmp(m, "churnok")) {
+    for (int i = 0; i < 200000; i++) {
+      char *q = make_buf(64);
+      memset(q, 1, 64);
+      free(q);
+    }
+    char *q = make_buf(24);
+    memset(q, 2, 24);
+    int sum = 0;
+    for (int i = 0; i < 24; i++)
+      sum += ((volatile char *)q)[i];
+    if (!strcmp(m, "churnread"))
+      sum += read_past(q, 24); /* 1 byte past the block */
+    printf("%d\n", sum);
+    free(q);
   } else if (!strcmp(m, "loading") && argc > 2) {
     int fds[2];
     char num[16];

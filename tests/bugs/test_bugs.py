@@ -540,8 +540,9 @@ class Guard(unittest.TestCase):
         finally:
             shutil.rmtree(tmp)
 
-    def guard_counts(self, variant, **env_vars):
-        """Runs guard VARIANT with a dump; (guarded, misses) of make_buf's type."""
+    def guard_counts(self, variant, kinds=False, **env_vars):
+        """Runs guard VARIANT with a dump; (guarded, misses) of make_buf's type,
+        and with kinds, of the guarded how many were overflow-only."""
         import glob
         import shutil
         import tempfile
@@ -554,22 +555,71 @@ class Guard(unittest.TestCase):
             took = time.monotonic() - t0
             self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
             d = dump.load(glob.glob(os.path.join(tmp, "d.*.mtd"))[0])
-            return max(d.guard.values(), key=sum), took
+            tid = max(d.guard, key=lambda t: sum(d.guard[t]))
+            if kinds:
+                return d.guard[tid] + (d.guard_cheap[tid],), took
+            return d.guard[tid], took
         finally:
             shutil.rmtree(tmp)
 
     def test_the_cost_bound_guards_what_it_can_and_counts_the_rest(self):
-        # 200000 blocks, every one chosen: guarding each costs two system
-        # calls; at the default 25 % of the run's time, some are guarded
-        # and the others counted as misses, and the run stays short.
-        (g, miss), took = self.guard_counts("churn", MEMTYPE_GUARD="*")
-        self.assertEqual(g + miss, 200001)
+        # 200000 blocks, every one chosen, fully guarded only
+        # (MEMTYPE_GUARD_FULL=100): guarding each costs two system calls; at
+        # the default 25 % of the run's time, some are guarded and the others
+        # counted as misses, and the run stays short.
+        (g, miss, cheap), took = self.guard_counts("churn", True, MEMTYPE_GUARD="*",
+                                                   MEMTYPE_GUARD_FULL="100")
+        self.assertEqual((g + miss, cheap), (200001, 0))
         self.assertGreater(g, 100)
         self.assertGreater(miss, 1000)
-        (g_all, miss_all), took_all = self.guard_counts("churn", MEMTYPE_GUARD="*",
-                                                        MEMTYPE_GUARD_COST="100")
-        self.assertEqual((g_all, miss_all), (200001, 0))
+        (g_all, miss_all, cheap_all), took_all = self.guard_counts(
+            "churn", True, MEMTYPE_GUARD="*", MEMTYPE_GUARD_COST="100")
+        self.assertEqual((g_all, miss_all, cheap_all), (200001, 0, 0))
         self.assertLess(took, took_all)
+
+    def test_overflow_only_blocks_guard_more_within_the_cost_bound(self):
+        # The same churn within the default bounds: past its share of the
+        # cost bound, full guarding gives way to overflow-only blocks, whose
+        # runs are recycled with no system call; their time counts against
+        # the bound too, but each costs far less, so many more blocks are
+        # guarded than with full guarding alone (here: 35-55 % of the
+        # blocks against under 1 %).
+        (g, miss, cheap), _ = self.guard_counts("churn", True, MEMTYPE_GUARD="*")
+        self.assertEqual(g + miss, 200001)
+        self.assertLessEqual(cheap, g)
+        (gf, missf, cheapf), _ = self.guard_counts("churn", True, MEMTYPE_GUARD="*",
+                                                   MEMTYPE_GUARD_FULL="100")
+        self.assertEqual((gf + missf, cheapf), (200001, 0))
+        self.assertGreater(g, 10 * max(gf, 1000))
+        # Overflow-only from the start and no cost bound: every block, one
+        # run recycled.
+        (g0, miss0, cheap0), _ = self.guard_counts("churn", True, MEMTYPE_GUARD="*",
+                                                   MEMTYPE_GUARD_FULL="0",
+                                                   MEMTYPE_GUARD_COST="100")
+        self.assertEqual((g0, miss0, cheap0), (200001, 0, 200001))
+
+    def test_an_overflow_only_block_faults_at_a_read_one_byte_past_it(self):
+        r = self.caught("guard", "churnread", r"heap-buffer-overflow READ at 0x[0-9a-f]+ \(0 bytes "
+                        r"after a 24-byte block of type make_buf\+", detected="read_past",
+                        allocated="make_buf", MEMTYPE_GUARD="*", MEMTYPE_GUARD_FULL="0",
+                        MEMTYPE_GUARD_COST="100")
+        with open(os.path.join(HERE, "guard.c")) as f:
+            line = [n for n, l in enumerate(f, 1) if "return ((const volatile char *)p)[at];" in l]
+        self.assertRegex(r.stderr, r"(?m)^    #0 0x[0-9a-f]+ in read_past\+0x[0-9a-f]+ "
+                                   r"\(guard\.c:%d\)$" % line[0])
+        # The look-alike: the same churn, every byte of the block in bounds.
+        r = run("guard", "churnok", MEMTYPE_GUARD="*", MEMTYPE_GUARD_FULL="0",
+                MEMTYPE_GUARD_COST="100")
+        self.assertEqual((r.returncode, r.stderr), (0, ""), r.stderr)
+        self.assertTrue(r.stdout.endswith("done\n"), r.stdout)
+
+    def test_a_write_after_free_of_an_overflow_only_block_is_found_at_reuse(self):
+        self.caught("guard", "uafreuse", r"write-after-free WRITE at 0x[0-9a-f]+ \(5 bytes into "
+                    r"a 100-byte block of type make_buf\+", allocated="make_buf", freed="main",
+                    MEMTYPE_GUARD="*", MEMTYPE_GUARD_FULL="0")
+        # Without the write, no report (the ok variant reuses no run).
+        r = run("guard", "ok", MEMTYPE_GUARD="*", MEMTYPE_GUARD_FULL="0")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
 
     def test_the_resident_memory_bound_limits_live_guarded_blocks(self):
         # 30000 live blocks of 64 bytes, each a page when guarded: at most

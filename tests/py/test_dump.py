@@ -794,6 +794,13 @@ class DamagedFiles(unittest.TestCase):
     def test_not_a_dump(self):
         self.assertIn("not a memtype dump", self.report_error(b"hello world\n" * 10))
 
+    def test_a_dump_stopped_before_its_header_is_truncated_not_foreign(self):
+        # A writer killed between creating the file and writing its header
+        # leaves it empty or with the magic's start: that is a cut dump.
+        for data in (b"", self.good[:5], self.good[:40]):
+            self.assertIn("truncated inside its header", self.report_error(data))
+        self.assertIn("not a memtype dump", self.report_error(b"memtypX" + self.good[7:40]))
+
     def test_missing_file(self):
         r = subprocess.run([CMD, "report", "--types", "/nonexistent.mtd"], capture_output=True,
                            text=True)

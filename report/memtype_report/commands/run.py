@@ -438,8 +438,10 @@ def run_summary(output, started, glob, log="", said_why=False, run_id="", run_di
         g = sum(d.guard_coverage()[0] for d in guard)
         n = sum(d.guard_coverage()[1] for d in guard)
         methods = sorted({d.guard_method for d in guard if d.guard_method})
-        print("memtype: guard pages: %d of %d allocations guarded (%.1f%%)%s" % (
-            g, n, 100.0 * g / n if n else 0.0,
+        cheap = [d.guard_overflow_only() for d in guard]
+        kinds = "" if None in cheap else ": %d full, %d overflow-only" % (g - sum(cheap), sum(cheap))
+        print("memtype: guard pages: %d of %d allocations guarded (%.1f%%%s)%s" % (
+            g, n, 100.0 * g / n if n else 0.0, kinds,
             "; made by " + " and ".join(methods) if methods else ""), file=out)
     if labels:
         print("memtype: most memory in use at exit: " + "; ".join(labels), file=out)

@@ -53,8 +53,10 @@ def coverage_text(d):
     """A dump's guard coverage: 'N of M allocations guarded (x%)', and how
     the guard pages were made when the dump says (format 1.8)."""
     g, n = d.guard_coverage()
-    return "%d of %d allocations guarded (%.1f%%)%s" % (
+    cheap = d.guard_overflow_only() if hasattr(d, "guard_overflow_only") else None
+    return "%d of %d allocations guarded (%.1f%%%s)%s" % (
         g, n, 100.0 * g / n if n else 0.0,
+        "" if cheap is None else ": %d full, %d overflow-only" % (g - cheap, cheap),
         ", guard pages by %s" % d.guard_method if getattr(d, "guard_method", "") else "")
 
 
