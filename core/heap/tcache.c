@@ -641,6 +641,8 @@ static int64_t others_live(const mt_tcache_t *me) {
 }
 
 void mt_tcache_peak_check(mt_tcache_t *tc) {
+  if (!MT_CONFIG_PEAK)
+    return;
   if (tc)
     tc->shared_seen = __atomic_load_n(&shared_gen, __ATOMIC_RELAXED);
   int64_t others = others_live(tc);

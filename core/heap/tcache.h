@@ -307,13 +307,13 @@ static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigne
   mt_stat_add(&s->allocs, 1);
   mt_stat_add(&s->bytes_alloc, n);
   mt_stat_add(&s->bytes_real, real);
-  if (MT_UNLIKELY(mt_owner_sub(&s->hroom, (int64_t)n)))
+  if (MT_CONFIG_PEAK && MT_UNLIKELY(mt_owner_sub(&s->hroom, (int64_t)n)))
     __atomic_store_n(&s->hroom, 0, __ATOMIC_RELAXED); /* a new own high: what it holds now */
   uint64_t bit = MT_CLASS_MASK(cls), *w = &s->classes[MT_CLASS_WORD(cls)];
   uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(!(old & bit)))
     __atomic_store_n(w, old | bit, __ATOMIC_RELAXED);
-  if (MT_UNLIKELY(mt_owner_sub(&tc->room, (int64_t)n)))
+  if (MT_CONFIG_PEAK && MT_UNLIKELY(mt_owner_sub(&tc->room, (int64_t)n)))
     mt_tcache_room_out(tc, s, n, true);
 }
 
@@ -327,6 +327,8 @@ static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t
   mt_typestat_t *s = mt_tcache_stat(tc, type);
   mt_stat_add(&s->frees, 1);
   mt_stat_add(&s->bytes_freed, n);
+  if (!MT_CONFIG_PEAK)
+    return;
   mt_owner_add(&s->hroom, (int64_t)n);
   if (MT_UNLIKELY(mt_owner_add(&tc->room, (int64_t)n)))
     mt_tcache_room_out(tc, s, n, false);
