@@ -91,6 +91,8 @@ typedef struct mt_tcache_s {
   uint64_t seen_epoch;
   uint64_t shared_seen; /* the shared slot's generation at its last check */
   uint32_t armed_left;
+  uint32_t nchunks;     /* stat chunks of its slot: what a disarm walks */
+  uint32_t armed_calls; /* an armed spell's length, from nchunks (tcache.c) */
   bool armed;
   mt_bin_t bins[MT_NCLASSES];
   mt_sitecache_t sites[MT_SITE_CACHE];
@@ -185,7 +187,7 @@ static inline void mt_stat_add(uint64_t *c, uint64_t v) {
  * That compare is off the fast path: a thread that records a new peak is
  * armed (its room carries -MT_PEAK_BIAS, so each of its calls takes
  * mt_tcache_room_out, which saves the record before its first change) until
- * MT_ARMED_CALLS calls in a row make no new peak; then every record of its
+ * armed_calls calls in a row make no new peak; then every record of its
  * slot not yet saved is saved at once (O(its types)) and the bias goes. A
  * new stat chunk starts saved (its types held nothing then).
  * With one thread this is exact. With several, a thread sees the others'
