@@ -600,9 +600,10 @@ static void set_room(mt_tcache_t *tc, int64_t limit, int64_t live) {
 
 /* After a new peak: the thread's calls take mt_tcache_room_out until
  * tc->armed_calls in a row make no new peak. Staying armed costs each call
- * some 40 instructions; the disarm walks every record of the slot, some 3
- * each (256 a chunk): the thread stays armed about as long as a disarm
- * costs (a ski rental: never more than twice the better of the two), so a
+ * some 40 instructions; the disarm walks every record of the slot (256 a
+ * chunk) and saves most, some 13 each: the thread stays armed about as long
+ * as a disarm costs (a ski rental: never more than twice the better of
+ * staying armed until the next peak and disarming at once), so a
  * heap that makes a new peak now and then with few types (sqlite) pays a
  * short armed spell, one with many types and a steady climb (python) a
  * long one. */
