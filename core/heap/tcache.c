@@ -77,6 +77,7 @@ static mt_tcache_t *cache_new(void) {
 
 static void set_room(mt_tcache_t *tc, int64_t limit, int64_t live);
 static void arm(mt_tcache_t *tc);
+static void set_armed_calls(mt_tcache_t *tc);
 
 mt_tcache_t *mt_tcache_attach(void) {
   if (mt_tls_state != MT_THREAD_NEW)
@@ -96,6 +97,7 @@ mt_tcache_t *mt_tcache_attach(void) {
   tc->room = 0;        /* live 0: a recycled cache's was folded into shared_live */
   tc->peak_limit = 0;  /* its first growth checks the peak */
   tc->armed = false;
+  set_armed_calls(tc);
   arm(tc); /* a recycled cache's records saved nothing for the peaks since */
   tc->tid = mt_os_gettid();
   mt_lock(&registry_lock);
@@ -197,6 +199,8 @@ mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
   for (unsigned i = 0; i < MT_STAT_CHUNK; i++)
     s[i].peak_epoch = epoch;
   __atomic_store_n(&tc->stat[chunk], s, __ATOMIC_RELEASE);
+  tc->nchunks++;
+  set_armed_calls(tc);
   return s;
 }
 
@@ -595,10 +599,24 @@ static void set_room(mt_tcache_t *tc, int64_t limit, int64_t live) {
 }
 
 /* After a new peak: the thread's calls take mt_tcache_room_out until
- * MT_ARMED_CALLS in a row make no new peak. */
-#define MT_ARMED_CALLS 256
+ * tc->armed_calls in a row make no new peak. Staying armed costs each call
+ * some 40 instructions; the disarm walks every record of the slot (256 a
+ * chunk) and saves most, some 13 each: the thread stays armed about as long
+ * as a disarm costs (a ski rental: never more than twice the better of
+ * staying armed until the next peak and disarming at once), so a
+ * heap that makes a new peak now and then with few types (sqlite) pays a
+ * short armed spell, one with many types and a steady climb (python) a
+ * long one. */
+#define MT_ARMED_PER_CHUNK 85
+#define MT_ARMED_MIN 64
+#define MT_ARMED_MAX 256
+static void set_armed_calls(mt_tcache_t *tc) {
+  uint32_t n = tc->nchunks * MT_ARMED_PER_CHUNK;
+  tc->armed_calls = n < MT_ARMED_MIN ? MT_ARMED_MIN : n > MT_ARMED_MAX ? MT_ARMED_MAX : n;
+}
+
 static void arm(mt_tcache_t *tc) {
-  tc->armed_left = MT_ARMED_CALLS;
+  tc->armed_left = tc->armed_calls;
   tc->seen_epoch = mt_peak_epoch_now();
   if (tc->armed)
     return;
@@ -641,6 +659,8 @@ static int64_t others_live(const mt_tcache_t *me) {
 }
 
 void mt_tcache_peak_check(mt_tcache_t *tc) {
+  if (!MT_CONFIG_PEAK)
+    return;
   if (tc)
     tc->shared_seen = __atomic_load_n(&shared_gen, __ATOMIC_RELAXED);
   int64_t others = others_live(tc);
@@ -717,7 +737,7 @@ static bool climb(mt_tcache_t *tc, int64_t real) {
   peak.epoch = mt_peak_epoch + 1;
   __atomic_store_n(&mt_peak_epoch, peak.epoch, __ATOMIC_RELEASE);
   tc->seen_epoch = peak.epoch;
-  tc->armed_left = MT_ARMED_CALLS;
+  tc->armed_left = tc->armed_calls;
   set_room(tc, limit, live);
   return true;
 }

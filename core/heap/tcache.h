@@ -91,6 +91,8 @@ typedef struct mt_tcache_s {
   uint64_t seen_epoch;
   uint64_t shared_seen; /* the shared slot's generation at its last check */
   uint32_t armed_left;
+  uint32_t nchunks;     /* stat chunks of its slot: what a disarm walks */
+  uint32_t armed_calls; /* an armed spell's length, from nchunks (tcache.c) */
   bool armed;
   mt_bin_t bins[MT_NCLASSES];
   mt_sitecache_t sites[MT_SITE_CACHE];
@@ -185,7 +187,7 @@ static inline void mt_stat_add(uint64_t *c, uint64_t v) {
  * That compare is off the fast path: a thread that records a new peak is
  * armed (its room carries -MT_PEAK_BIAS, so each of its calls takes
  * mt_tcache_room_out, which saves the record before its first change) until
- * MT_ARMED_CALLS calls in a row make no new peak; then every record of its
+ * armed_calls calls in a row make no new peak; then every record of its
  * slot not yet saved is saved at once (O(its types)) and the bias goes. A
  * new stat chunk starts saved (its types held nothing then).
  * With one thread this is exact. With several, a thread sees the others'
@@ -307,13 +309,13 @@ static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigne
   mt_stat_add(&s->allocs, 1);
   mt_stat_add(&s->bytes_alloc, n);
   mt_stat_add(&s->bytes_real, real);
-  if (MT_UNLIKELY(mt_owner_sub(&s->hroom, (int64_t)n)))
+  if (MT_CONFIG_PEAK && MT_UNLIKELY(mt_owner_sub(&s->hroom, (int64_t)n)))
     __atomic_store_n(&s->hroom, 0, __ATOMIC_RELAXED); /* a new own high: what it holds now */
   uint64_t bit = MT_CLASS_MASK(cls), *w = &s->classes[MT_CLASS_WORD(cls)];
   uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(!(old & bit)))
     __atomic_store_n(w, old | bit, __ATOMIC_RELAXED);
-  if (MT_UNLIKELY(mt_owner_sub(&tc->room, (int64_t)n)))
+  if (MT_CONFIG_PEAK && MT_UNLIKELY(mt_owner_sub(&tc->room, (int64_t)n)))
     mt_tcache_room_out(tc, s, n, true);
 }
 
@@ -327,6 +329,8 @@ static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t
   mt_typestat_t *s = mt_tcache_stat(tc, type);
   mt_stat_add(&s->frees, 1);
   mt_stat_add(&s->bytes_freed, n);
+  if (!MT_CONFIG_PEAK)
+    return;
   mt_owner_add(&s->hroom, (int64_t)n);
   if (MT_UNLIKELY(mt_owner_add(&tc->room, (int64_t)n)))
     mt_tcache_room_out(tc, s, n, false);

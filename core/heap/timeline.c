@@ -38,12 +38,20 @@ void mt_timeline_off(void) {
 
 bool mt_timeline_is_on(void) { return !tl_off; }
 
-/* Keeps the `top` biggest types of tl_bytes, biggest first. */
-static unsigned pick_top(mt_tl_entry_t *top, unsigned ntypes) {
+/* Keeps the `top` biggest types of tl_bytes, biggest first, and adds every
+ * type's bytes and blocks into s (one pass: a snapshot's cost is this loop
+ * and the sum, O(types x threads)). */
+static unsigned pick_top(mt_tl_snap_t *s, unsigned ntypes) {
+  mt_tl_entry_t *top = s->top;
   unsigned n = 0;
+  uint64_t bytes = 0, blocks = 0;
   for (unsigned t = 0; t < ntypes; t++) {
-    int64_t b = tl_bytes[t];
-    if (b <= 0 || (n == MT_TL_TOP && (uint64_t)b <= top[n - 1].bytes))
+    int64_t b = tl_bytes[t], k = tl_blocks[t];
+    blocks += k > 0 ? (uint64_t)k : 0; /* malloc(0)'s blocks hold no bytes */
+    if (b <= 0)
+      continue;
+    bytes += (uint64_t)b;
+    if (n == MT_TL_TOP && (uint64_t)b <= top[n - 1].bytes)
       continue;
     unsigned i = n < MT_TL_TOP ? n++ : n - 1;
     while (i > 0 && top[i - 1].bytes < (uint64_t)b) {
@@ -53,8 +61,10 @@ static unsigned pick_top(mt_tl_entry_t *top, unsigned ntypes) {
     top[i].type = t;
     top[i].reserved = 0;
     top[i].bytes = (uint64_t)b;
-    top[i].blocks = tl_blocks[t] > 0 ? (uint64_t)tl_blocks[t] : 0;
+    top[i].blocks = k > 0 ? (uint64_t)k : 0;
   }
+  s->bytes = bytes;
+  s->blocks = blocks;
   return n;
 }
 
@@ -85,13 +95,8 @@ void mt_timeline_take(bool force) {
     thin_locked();
   mt_tl_snap_t *s = &tl_snaps[tl_n];
   s->time_ns = now - tl_start;
-  s->bytes = s->blocks = 0;
-  for (unsigned t = 0; t < ntypes; t++) {
-    s->bytes += tl_bytes[t] > 0 ? (uint64_t)tl_bytes[t] : 0;
-    s->blocks += tl_blocks[t] > 0 ? (uint64_t)tl_blocks[t] : 0;
-  }
   s->allocated = allocated;
-  s->ntop = pick_top(s->top, ntypes);
+  s->ntop = pick_top(s, ntypes);
   s->reserved = 0;
   /* A forced one at the same time as the last replaces it. */
   if (tl_n > 0 && tl_snaps[tl_n - 1].time_ns == s->time_ns) {

@@ -47,6 +47,8 @@ bool mt_timeline_is_on(void);
 void mt_timeline_take(bool force) MT_NOINLINE MT_COLD;
 /* From slow paths: a snapshot when one is due. */
 static inline void mt_timeline_tick(void) {
+  if (!MT_CONFIG_PEAK)
+    return;
   uint64_t now = mt_os_coarse_ns();
   __atomic_store_n(&mt_tl_now, now, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(now >= __atomic_load_n(&mt_tl_due, __ATOMIC_RELAXED)))

@@ -57,6 +57,17 @@ void mt_assert_fail(const char *expr, const char *file, int line)
 #define MT_ASSERT(e) ((void)sizeof(!(e)))
 #endif
 
+/* MT_CONFIG_PEAK: the exact heap peak, each type's own high-water mark and
+ * the timeline (issue 23). The CMake option MEMTYPE_NO_PEAK (off; for
+ * benchmarks only: it measures what they cost, docs/benchmarks.md) compiles
+ * out their work on the fast and slow paths; the dump's PEAK and HIGHUSE
+ * then hold nothing and no snapshot is taken. */
+#ifdef MT_NO_PEAK
+static const bool MT_CONFIG_PEAK = false;
+#else
+static const bool MT_CONFIG_PEAK = true;
+#endif
+
 /* Return addresses an error or injected-failure event keeps (report.h,
  * fail.h); the dump writes as many (dump_format.h, MT_DUMP_EVENT_FRAMES). */
 #define MT_EVENT_FRAMES 8

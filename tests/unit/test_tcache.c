@@ -222,6 +222,99 @@ START_TEST(test_the_site_cache_gives_the_type_of_the_site_table) {
 }
 END_TEST
 
+/* The exact peak against a random walk of one thread over 4 types (sites):
+ * climbs, dips and climbs again, sizes 1-600 bytes (the fast path) and some
+ * 9-40 KiB blocks (the slow path). Expected: the heap's peak of requested
+ * bytes, each type's bytes and blocks at that moment (the first time it was
+ * reached) and each type's own high-water mark, all exact. */
+#define WALK_TYPES 4
+#define WALK_LIVE 2048
+static void *walk_p[WALK_LIVE];
+static size_t walk_n[WALK_LIVE];
+static unsigned walk_k[WALK_LIVE];
+
+static void peak_walk(uint64_t seed, unsigned steps, unsigned grow_pct, unsigned steps2,
+                      unsigned grow_pct2) {
+  start(NULL, NULL);
+  mt_free(mt_malloc(8, MT_FAM_MALLOC, 0), MT_FAM_MALLOC, 0); /* attach */
+  uintptr_t pcs[WALK_TYPES] = {0x9400, 0x9410, 0x9420, 0x9430};
+  unsigned types[WALK_TYPES];
+  for (unsigned k = 0; k < WALK_TYPES; k++)
+    types[k] = mt_site_intern(pcs[k]);
+  mt_peak_t before;
+  mt_tcache_peak_get(&before);
+  int64_t base = (int64_t)before.bytes; /* what the attach's block left as the peak */
+  int64_t live = 0, peak = base, bytes[WALK_TYPES] = {0}, blocks[WALK_TYPES] = {0};
+  int64_t at_bytes[WALK_TYPES] = {0}, at_blocks[WALK_TYPES] = {0}, high[WALK_TYPES] = {0};
+  unsigned nlive = 0;
+  uint64_t x = seed;
+  for (unsigned i = 0; i < steps + steps2; i++) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    unsigned r = (unsigned)(x >> 33), pct = i < steps ? grow_pct : grow_pct2;
+    bool grow = nlive == 0 || (nlive < WALK_LIVE && r % 100 < pct);
+    if (grow) {
+      unsigned k = (r >> 8) % WALK_TYPES;
+      size_t n = (r >> 12) % 50 == 0 ? 9000 + (r >> 4) % 31000 : 1 + (r >> 12) % 600;
+      walk_p[nlive] = mt_malloc(n, MT_FAM_MALLOC, pcs[k]);
+      ck_assert_ptr_nonnull(walk_p[nlive]);
+      walk_n[nlive] = n;
+      walk_k[nlive++] = k;
+      live += (int64_t)n;
+      bytes[k] += (int64_t)n;
+      blocks[k]++;
+      if (bytes[k] > high[k])
+        high[k] = bytes[k];
+      if (live > peak) {
+        peak = live;
+        memcpy(at_bytes, bytes, sizeof(bytes));
+        memcpy(at_blocks, blocks, sizeof(blocks));
+      }
+    } else {
+      unsigned j = (r >> 8) % nlive, k = walk_k[j];
+      mt_free(walk_p[j], MT_FAM_MALLOC, 0);
+      live -= (int64_t)walk_n[j];
+      bytes[k] -= (int64_t)walk_n[j];
+      blocks[k]--;
+      walk_p[j] = walk_p[--nlive];
+      walk_n[j] = walk_n[nlive];
+      walk_k[j] = walk_k[nlive];
+    }
+  }
+  mt_peak_t pk;
+  mt_tcache_peak_get(&pk);
+  ck_assert_int_eq((int64_t)pk.bytes, peak);
+  mt_typestat_t *const *slots[8];
+  unsigned nslots = mt_tcache_slots(slots, 8);
+  ck_assert_uint_le(nslots, 8);
+  for (unsigned k = 0; k < WALK_TYPES; k++) {
+    int64_t b = 0, n = 0;
+    for (unsigned s = 0; s < nslots; s++) {
+      mt_typestat_t *chunk = slots[s][types[k] / MT_STAT_CHUNK];
+      if (chunk)
+        mt_typestat_at_peak(&chunk[types[k] % MT_STAT_CHUNK], pk.epoch, &b, &n);
+    }
+    ck_assert_msg(b == at_bytes[k] && n == at_blocks[k],
+                  "type %u at the peak: %lld bytes %lld blocks, expected %lld %lld", k,
+                  (long long)b, (long long)n, (long long)at_bytes[k], (long long)at_blocks[k]);
+    ck_assert_uint_eq(mt_tcache_high(types[k]), (uint64_t)high[k]);
+  }
+}
+
+START_TEST(test_the_peak_and_each_type_at_it_are_exact_while_the_heap_climbs) {
+  peak_walk(1, 20000, 70, 0, 0); /* mostly climbing */
+}
+END_TEST
+
+START_TEST(test_the_peak_and_each_type_at_it_are_exact_when_the_heap_churns) {
+  peak_walk(2, 40000, 51, 0, 0); /* up and down around the top */
+}
+END_TEST
+
+START_TEST(test_the_peak_and_each_type_at_it_are_exact_after_a_late_climb) {
+  peak_walk(3, 1500, 90, 30000, 45); /* a steep climb, then mostly down */
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("tcache");
   TCase *tc = tcase_create("caches");
@@ -235,6 +328,9 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_without_sampling_the_countdown_does_not_stop_the_fast_path);
   tcase_add_test(tc, test_a_debug_feature_closes_the_fast_paths_but_keeps_the_cache);
   tcase_add_test(tc, test_the_site_cache_gives_the_type_of_the_site_table);
+  tcase_add_test(tc, test_the_peak_and_each_type_at_it_are_exact_while_the_heap_climbs);
+  tcase_add_test(tc, test_the_peak_and_each_type_at_it_are_exact_when_the_heap_churns);
+  tcase_add_test(tc, test_the_peak_and_each_type_at_it_are_exact_after_a_late_climb);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   return s;
