@@ -460,6 +460,24 @@ static bool hcache_drain_locked(void) {
   return true;
 }
 
+size_t mt_page_trim(void) {
+  mt_lock(&mt_page_lock);
+  size_t before = stats.purged, mapped = stats.mapped;
+  for (size_t b = MT_SEG_PAGES; b > 0; b--) {
+    mt_slab_t *run;
+    while ((run = bins[1][b]) != NULL) {
+      bin_remove(run);
+      purge_run_locked(run);
+      bin_insert(run);
+    }
+  }
+  if (hcache_drain_locked())
+    stats.huge_cache_drained--; /* asked for, not memory pressure */
+  size_t freed = (stats.purged - before) + (mapped - stats.mapped);
+  mt_unlock(&mt_page_lock);
+  return freed;
+}
+
 /* Maps `size` bytes on a segment boundary for a huge block; on failure
  * empties the cache and tries once more. Page lock not held. */
 static void *huge_map(size_t size) {

@@ -104,6 +104,9 @@ typedef struct mt_page_stats_s {
 } mt_page_stats_t;
 
 void mt_page_get_stats(mt_page_stats_t *out);
+/* malloc_trim: gives back every free page run's pages (not only those the
+ * decay would) and empties the huge cache; the bytes given back. */
+size_t mt_page_trim(void);
 void mt_page_fork_prepare(void);
 void mt_page_fork_parent(void);
 void mt_page_fork_child(void);
