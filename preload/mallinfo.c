@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "alloc.h"
+#include "memguard.h"
 #include "page.h"
 #include "tcache.h"
 #include "entry.h"
@@ -81,11 +82,14 @@ MT_EXPORT void malloc_stats(void) {
           m.usmblks);
 }
 
-/* Gives back every free page run's pages and the huge cache (pad is
+/* Gives back every free page run's pages, the huge cache and memguard's
+ * pool of freed overflow-only guarded runs (pad is
  * glibc's top-chunk reserve: memtype has no top chunk). 1 when memory was
  * given back, as glibc. */
 MT_EXPORT int malloc_trim(size_t pad) {
   (void)pad;
   mt_init();
-  return mt_page_trim() > 0;
+  size_t freed = mt_page_trim();
+  freed += mt_guard_trim();
+  return freed > 0;
 }

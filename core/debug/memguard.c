@@ -387,6 +387,29 @@ static void release_pooled(mt_guard_blk_t *o) {
   mt_unlock(&lock);
 }
 
+size_t mt_guard_trim(void) {
+  if (__atomic_load_n(&region, __ATOMIC_ACQUIRE) == 0)
+    return 0;
+  mt_guard_blk_t *out = NULL;
+  size_t pages = 0;
+  mt_lock(&lock);
+  for (size_t np = 1; np < RUN_LISTS; np++) {
+    mt_guard_blk_t *o;
+    while ((o = take_pooled_locked(np)) != NULL) {
+      pages += o->data_pages;
+      o->next = out;
+      out = o;
+    }
+  }
+  mt_unlock(&lock);
+  while (out) {
+    mt_guard_blk_t *o = out;
+    out = o->next;
+    release_pooled(o);
+  }
+  return pages << MT_PAGE_SHIFT;
+}
+
 /* A freed overflow-only block: trashed, its run pooled with no system call;
  * the oldest of its size leave when the pool is over MEMTYPE_GUARD_FIFO
  * bytes or the resident-memory bound. Its pages still map to it: a second

@@ -110,6 +110,9 @@ uint64_t mt_guard_misses(unsigned type);
 /* Pages of guarded blocks now live (data and guards), and the budget. */
 size_t mt_guard_pages_live(void);
 size_t mt_guard_budget_pages(void);
+/* malloc_trim: the pooled overflow-only runs leave the pool, their pages
+ * given back; the bytes given back. */
+size_t mt_guard_trim(void);
 
 /* The fault handler (fault.c): installs it, keeps it first. */
 void mt_guard_fault_init(void);
