@@ -299,8 +299,12 @@ static uintptr_t data_start(const mt_guard_blk_t *b) {
   return b->run + ((uintptr_t)b->data_page << MT_PAGE_SHIFT);
 }
 
-static void lay_front(const mt_guard_blk_t *b) {
+/* was: a reused pooled run's last block's start, whose front was found
+ * intact at its free (0: lay it all): only the bytes past it are laid. */
+static void lay_front(const mt_guard_blk_t *b, uintptr_t was) {
   uintptr_t from = data_start(b);
+  if (was > from)
+    from = was;
   if (b->user > from)
     memset((void *)from, FRONT_BYTE, b->user - from);
 }
@@ -532,6 +536,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
     mt_blk_t was = blk_of(b);
     mt_check_trash_ok(&was);
   }
+  uintptr_t front_to = b->dirty ? b->user : 0; /* its front intact to there */
   b->user = side == SIDE_BEFORE ? data : flush_start(end, n, align, family, type);
   if (b->dirty)
     memset((void *)b->user, 0, n);
@@ -545,7 +550,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   /* The bytes around the block on its data pages (the page's start before
    * it; after it, alignment asked for, or the page's rest with the guard
    * before): patterns checked on free. */
-  lay_front(b);
+  lay_front(b, front_to);
   mt_blk_t k = blk_of(b);
   mt_check_lay_slack(&k);
   set_pages(b, b);
@@ -568,7 +573,8 @@ mt_guard_blk_t *mt_guard_lookup(uintptr_t a) {
 void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
   uint64_t t0 = mt_os_now_ns();
   mt_blk_t blk = blk_of(b);
-  front_ok(b);
+  if (!front_ok(b))
+    lay_front(b, 0); /* reported: laid again, for a pooled run's next block */
   mt_check_slack_ok(&blk, "the bytes between the block's end and its guard page were written "
                         "(found when it was freed)");
   b->free_pc = pc;

@@ -28,6 +28,9 @@
  *   uafreuse  a write to a freed block, then a block of its size: with
  *             overflow-only blocks (MEMTYPE_GUARD_FULL=0) and MEMTYPE_TRASH
  *             the write is found when the run is reused
+ *   underreuse an underflow write 40 bytes before the block, found at its free
+ *             (MEMTYPE_ON_ERROR=continue); blocks of other sizes then reuse
+ *             its pooled run (MEMTYPE_GUARD_FULL=0) with no second report
  *   loading   a read past the block while another thread is inside dlopen
  *             (argv[2], a library whose constructor sleeps): the report
  *             comes at once, it does not wait for the loader's lock
@@ -88,6 +91,18 @@ int main(int argc, char **argv) {
   } else if (!strcmp(m, "uafw")) {
     free(p);
     ((volatile char *)p)[5] = 1;
+    p = NULL;
+  } else if (!strcmp(m, "underreuse")) {
+    /* 40 bytes before the block, then freed (reported, continue); its
+     * pooled run's next blocks, smaller and larger, written in bounds. */
+    ((volatile char *)p)[-40] = 1;
+    free(p);
+    for (int i = 0; i < 6; i++) {
+      size_t n = i % 2 ? 100 : 24 + (size_t)i * 16;
+      char *q = make_buf(n);
+      memset(q, 'b', n);
+      free(q);
+    }
     p = NULL;
   } else if (!strcmp(m, "uafreuse")) {
     free(p);

@@ -613,6 +613,20 @@ class Guard(unittest.TestCase):
         self.assertEqual((r.returncode, r.stderr), (0, ""), r.stderr)
         self.assertTrue(r.stdout.endswith("done\n"), r.stdout)
 
+    def test_an_underflow_of_an_overflow_only_block_is_reported_once(self):
+        # A reused pooled run lays only the front bytes its last block did
+        # not cover: a front found written at free is laid again, so the
+        # run's later blocks are not reported for it.
+        r = run("guard", "underreuse", MEMTYPE_GUARD="*", MEMTYPE_GUARD_FULL="0",
+                MEMTYPE_GUARD_COST="100", MEMTYPE_ON_ERROR="continue")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+        self.assertRegex(r.stderr, r"heap-buffer-underflow WRITE at 0x[0-9a-f]+ \(40 bytes "
+                                   r"before a 100-byte block of type make_buf\+")
+        r = run("guard", "ok", MEMTYPE_GUARD="*", MEMTYPE_GUARD_FULL="0",
+                MEMTYPE_GUARD_COST="100", MEMTYPE_ON_ERROR="continue")
+        self.assertEqual((r.returncode, r.stderr), (0, ""), r.stderr)
+
     def test_a_write_after_free_of_an_overflow_only_block_is_found_at_reuse(self):
         self.caught("guard", "uafreuse", r"write-after-free WRITE at 0x[0-9a-f]+ \(5 bytes into "
                     r"a 100-byte block of type make_buf\+", allocated="make_buf", freed="main",
