@@ -204,11 +204,28 @@ static bool within_cost(uint64_t now, unsigned pct) {
     return true;
   uint64_t spent = __atomic_load_n(&spent_ns, __ATOMIC_RELAXED);
   return spent * 100 * 100 <=
-         pct * (COST_ALLOWANCE_NS * 100 + (uint64_t)mt_opt.guard_cost * (now - start_ns));
+         pct * (COST_ALLOWANCE_NS * 100 +
+                (uint64_t)mt_opt.guard_cost * (now > start_ns ? now - start_ns : 0));
 }
 
 static void charge(uint64_t since) {
   __atomic_fetch_add(&spent_ns, mt_os_now_ns() - since, __ATOMIC_RELAXED);
+}
+
+/* A guarded allocation's or free's own time is sampled: one in TIME_EVERY
+ * of a thread's is timed with the precise clock and charged TIME_EVERY
+ * times over (an unbiased estimate; two clock reads were a fifth of an
+ * overflow-only block's cost); the bounds' "now" is the coarse clock. */
+#define TIME_EVERY 8
+static MT_TLS unsigned time_tick;
+
+static uint64_t timed_start(void) {
+  return ++time_tick % TIME_EVERY ? 0 : mt_os_now_ns();
+}
+
+static void charge_timed(uint64_t since) {
+  if (since)
+    __atomic_fetch_add(&spent_ns, (mt_os_now_ns() - since) * TIME_EVERY, __ATOMIC_RELAXED);
 }
 
 /* The limit on live guarded pages from the program's own resident memory
@@ -467,7 +484,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   /* madvise: every run ends in its guard page, the one before it is the
    * previous run's (or the region's first page): both sides guarded. */
   size_t npages = data_pages + (method == MT_GUARD_METHOD_MPROTECT && side == SIDE_AROUND ? 2 : 1);
-  uint64_t now = mt_os_now_ns();
+  uint64_t now = mt_os_coarse_ns(), t0 = timed_start();
   /* madvise: full guarding within MEMTYPE_GUARD_FULL % of the cost bound;
    * beyond, overflow-only blocks, from the pool (no call) or, within the
    * whole bound, new runs. */
@@ -514,7 +531,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
    * one's since it left the FIFO) and read as zero. */
   bool opened_now = madv || mt_os_protect(data, data_pages << MT_PAGE_SHIFT, true);
   if (!opened_now) {
-    charge(now);
+    charge_timed(t0);
     mt_lock(&lock); /* mapping limit: give the run back unused */
     if (!ballast_dropped) {
       /* Leave the heap the ballast's mappings, and no more blocks than now. */
@@ -557,7 +574,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   __atomic_fetch_add(&guarded[type], 1, __ATOMIC_RELAXED);
   if (b->cheap)
     __atomic_fetch_add(&guarded_cheap[type], 1, __ATOMIC_RELAXED);
-  charge(now);
+  charge_timed(t0);
   return (void *)b->user;
 }
 
@@ -571,7 +588,7 @@ mt_guard_blk_t *mt_guard_lookup(uintptr_t a) {
 }
 
 void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
-  uint64_t t0 = mt_os_now_ns();
+  uint64_t t0 = timed_start();
   mt_blk_t blk = blk_of(b);
   if (!front_ok(b))
     lay_front(b, 0); /* reported: laid again, for a pooled run's next block */
@@ -582,7 +599,7 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
   __atomic_store_n(&b->meta.f.state, MT_STATE_FREE, __ATOMIC_RELEASE);
   if (b->cheap) {
     pool_put(b);
-    charge(t0);
+    charge_timed(t0);
     return;
   }
   /* The whole run, guards included (MEMTYPE_ON_ERROR=continue may have
@@ -591,7 +608,7 @@ void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
     mt_os_guard_install(b->run, (size_t)b->npages << MT_PAGE_SHIFT); /* drops the pages too */
   else
     mt_os_protect(b->run, (size_t)b->npages << MT_PAGE_SHIFT, false);
-  charge(t0);
+  charge_timed(t0);
   mt_guard_blk_t *out = NULL;
   mt_lock(&lock);
   live_pages -= b->npages;
