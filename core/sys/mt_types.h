@@ -10,7 +10,8 @@
  *   slot     one block as the program sees it. Its metadata (requested size,
  *            type id, state, family) lives out of band in a metadata block
  *            of internal memory (arena.c), never next to the user's bytes.
- *   zone     all slabs of one size class, with their lock (UMA's zone/keg).
+ *   zone     the slabs of one size class taken from one CPU, with their lock
+ *            (UMA's zone/keg, one per class per CPU shard: mt_zones[shard][c]).
  *   cache    a thread's stack of free slots per class (UMA's per-CPU bucket).
  *   huge     a block too big for a segment: its own aligned mapping, a header
  *            page in front of the user's bytes.
@@ -155,6 +156,7 @@ typedef struct mt_slab_s {
   mt_meta_t run_meta;       /* medium blocks: their metadata */
   uint8_t *leak_marks;      /* leak scan: a mark per slot (slabs), or NULL */
   uint8_t leak_mark;        /* leak scan: the mark of a medium block */
+  uint8_t shard;            /* slabs: the CPU shard of the zone that owns it (zone.h) */
 } mt_slab_t;
 
 /* With checks on, the nslots entries after stks[] say, per slot, the bytes
