@@ -45,10 +45,16 @@ static void partial_remove(mt_zone_t *z, mt_slab_t *s) {
   s->list = 0;
 }
 
-/* nslots metas, the bitmap, and with checks on the free sites, the stack ids
- * and the front redzones' sizes. */
+/* The metas' bytes, rounded up to a cache line: the bitmap after them, which
+ * the zone writes, must not share a line with metas the fast paths write. */
+static size_t metas_bytes(const mt_class_info_t *ci) {
+  return (ci->nslots * sizeof(mt_meta_t) + 63u) & ~(size_t)63u;
+}
+
+/* nslots metas (to a line's end), the bitmap, and with checks on the free
+ * sites, the stack ids and the front redzones' sizes. */
 static size_t meta_block_size(const mt_class_info_t *ci, bool checked) {
-  return ci->nslots * sizeof(mt_meta_t) + ((ci->nslots + 63u) / 64u) * sizeof(uint64_t) +
+  return metas_bytes(ci) + ((ci->nslots + 63u) / 64u) * sizeof(uint64_t) +
          (checked ? ci->nslots * (sizeof(uintptr_t) + sizeof(uint64_t) + sizeof(uint32_t)) : 0);
 }
 
@@ -78,7 +84,7 @@ static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned shard, unsigned c) {
     return NULL;
   }
   s->meta = mb;
-  s->bits = (uint64_t *)((mt_meta_t *)mb + ci->nslots);
+  s->bits = (uint64_t *)((char *)mb + metas_bytes(ci));
   size_t words = (ci->nslots + 63u) / 64u;
   s->free_pcs = checked ? (uintptr_t *)(s->bits + words) : NULL;
   s->stks = checked ? (uint64_t *)(s->free_pcs + ci->nslots) : NULL;
