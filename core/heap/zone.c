@@ -15,8 +15,15 @@
 
 MT_HIDDEN mt_zone_t mt_zones[MT_ZONE_SHARDS][MT_NCLASSES];
 
+/* Set by mt_zone_spread; only ever goes from false to true. */
+static bool spread;
+
+void mt_zone_spread(void) { __atomic_store_n(&spread, true, __ATOMIC_RELAXED); }
+
 /* The zone a take on this CPU uses. */
-static unsigned zone_shard(void) { return mt_os_cpu() % MT_ZONE_SHARDS; }
+static unsigned zone_shard(void) {
+  return __atomic_load_n(&spread, __ATOMIC_RELAXED) ? mt_os_cpu() % MT_ZONE_SHARDS : 0;
+}
 
 #define KEEP_EMPTY 1 /* empty slabs a zone keeps before returning pages */
 

@@ -1,11 +1,11 @@
 /* zone.h - zones: the slabs of one size class and their lock (UMA's zone and
  * keg in one), one zone per class per CPU shard. Thread caches refill from and
  * flush to a zone in batches, so a zone lock is taken once per batch, never
- * per allocation. A refill takes from the zone of the CPU it runs on, so
- * threads running at the same time get slots of different slabs, whose
- * metadata lines the fast paths write are then not shared (issue 24's step
- * at the second thread); a slot goes back to its own slab's zone. Lock
- * order: one zone lock at a time, then the page lock. */
+ * per allocation. Once a second thread runs, a refill takes from the zone of
+ * the CPU it runs on, so threads running at the same time get slots of
+ * different slabs, and the metadata lines their fast paths write are not
+ * shared (issue 24's step at the second thread); a slot goes back to its own
+ * slab's zone. Lock order: one zone lock at a time, then the page lock. */
 #ifndef MT_ZONE_H
 #define MT_ZONE_H
 
@@ -30,6 +30,11 @@ extern mt_zone_t mt_zones[MT_ZONE_SHARDS][MT_NCLASSES];
  * addresses in ptrs[], their metadata in metas[]. Returns how many (0 only
  * when out of memory). */
 unsigned mt_zone_take(unsigned c, void **ptrs, mt_meta_t **metas, unsigned max);
+/* From now on a take uses the zone of the CPU it runs on; until then every
+ * take uses shard 0, so a process with one thread keeps one set of slabs
+ * however the scheduler moves it. The thread caches call it when a second
+ * thread gets one. */
+void mt_zone_spread(void);
 /* Returns n slots of class c, already marked free, to their slabs (each to
  * its slab's zone, whichever CPU it came from). */
 void mt_zone_give(unsigned c, void *const *ptrs, unsigned n);
