@@ -106,7 +106,8 @@ mt_tcache_t *mt_tcache_attach(void) {
   if (registry)
     registry->prev = tc;
   registry = tc;
-  threads_seen++;
+  if (++threads_seen == 2)
+    mt_zone_spread(); /* threads may now run at once: slabs per CPU (zone.h) */
   mt_unlock(&registry_lock);
   /* Any non-NULL value makes the destructor run at thread exit. This may
    * allocate (keys past the first block): the state guards it. */

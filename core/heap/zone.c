@@ -1,7 +1,8 @@
-/* zone.c - slab life cycle per size class: carve a run into a slab, hand out
- * free slots by bitmap, take them back, give empty slabs back to the page
- * level. Every function takes the zone's lock itself; slab descriptors and
- * bitmaps are only touched under it. */
+/* zone.c - slab life cycle per size class and CPU shard: carve a run into a
+ * slab, hand out free slots by bitmap, take them back, give empty slabs back
+ * to the page level. Every function takes the zone's lock itself, one zone
+ * at a time; slab descriptors and bitmaps are only touched under the lock of
+ * the zone that owns the slab (s->shard, fixed while the slab lives). */
 #include "zone.h"
 
 #include <string.h>
@@ -10,7 +11,19 @@
 #include "hooks.h"
 #include "page.h"
 
-MT_HIDDEN mt_zone_t mt_zones[MT_NCLASSES];
+#include "os.h"
+
+MT_HIDDEN mt_zone_t mt_zones[MT_ZONE_SHARDS][MT_NCLASSES];
+
+/* Set by mt_zone_spread; only ever goes from false to true. */
+static bool spread;
+
+void mt_zone_spread(void) { __atomic_store_n(&spread, true, __ATOMIC_RELAXED); }
+
+/* The zone a take on this CPU uses. */
+static unsigned zone_shard(void) {
+  return __atomic_load_n(&spread, __ATOMIC_RELAXED) ? mt_os_cpu() % MT_ZONE_SHARDS : 0;
+}
 
 #define KEEP_EMPTY 1 /* empty slabs a zone keeps before returning pages */
 
@@ -39,14 +52,20 @@ static void partial_remove(mt_zone_t *z, mt_slab_t *s) {
   s->list = 0;
 }
 
-/* nslots metas, the bitmap, and with checks on the free sites, the stack ids
- * and the front redzones' sizes. */
+/* The metas' bytes, rounded up to a cache line: the bitmap after them, which
+ * the zone writes, must not share a line with metas the fast paths write. */
+static size_t metas_bytes(const mt_class_info_t *ci) {
+  return (ci->nslots * sizeof(mt_meta_t) + 63u) & ~(size_t)63u;
+}
+
+/* nslots metas (to a line's end), the bitmap, and with checks on the free
+ * sites, the stack ids and the front redzones' sizes. */
 static size_t meta_block_size(const mt_class_info_t *ci, bool checked) {
-  return ci->nslots * sizeof(mt_meta_t) + ((ci->nslots + 63u) / 64u) * sizeof(uint64_t) +
+  return metas_bytes(ci) + ((ci->nslots + 63u) / 64u) * sizeof(uint64_t) +
          (checked ? ci->nslots * (sizeof(uintptr_t) + sizeof(uint64_t) + sizeof(uint32_t)) : 0);
 }
 
-static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
+static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned shard, unsigned c) {
   const mt_class_info_t *ci = &mt_classes[c];
   bool dirty;
   mt_slab_t *s = mt_page_alloc_run(ci->npages, 1, &dirty);
@@ -58,6 +77,7 @@ static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
   s->nslots = ci->nslots;
   s->nfree = ci->nslots;
   s->cls = (uint8_t)c;
+  s->shard = (uint8_t)shard;
   /* Metadata block: nslots metas then the bitmap (then the free sites),
    * recycled per class; blocks with and without free sites apart. */
   bool checked = mt_hook_slots; /* free sites kept for the debug layers */
@@ -71,7 +91,7 @@ static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
     return NULL;
   }
   s->meta = mb;
-  s->bits = (uint64_t *)((mt_meta_t *)mb + ci->nslots);
+  s->bits = (uint64_t *)((char *)mb + metas_bytes(ci));
   size_t words = (ci->nslots + 63u) / 64u;
   s->free_pcs = checked ? (uintptr_t *)(s->bits + words) : NULL;
   s->stks = checked ? (uint64_t *)(s->free_pcs + ci->nslots) : NULL;
@@ -88,14 +108,15 @@ static mt_slab_t *slab_new_locked(mt_zone_t *z, unsigned c) {
 }
 
 unsigned mt_zone_take(unsigned c, void **ptrs, mt_meta_t **metas, unsigned max) {
-  mt_zone_t *z = &mt_zones[c];
+  unsigned shard = zone_shard();
+  mt_zone_t *z = &mt_zones[shard][c];
   unsigned got = 0;
   mt_lock(&z->lock);
   while (got < max) {
     mt_slab_t *s = z->partial;
-    if (s == NULL && (s = slab_new_locked(z, c)) == NULL)
+    if (s == NULL && (s = slab_new_locked(z, shard, c)) == NULL)
       break;
-    MT_ASSERT(s->kind == MT_RUN_SLAB && s->cls == c && s->list == 1);
+    MT_ASSERT(s->kind == MT_RUN_SLAB && s->cls == c && s->list == 1 && s->shard == shard);
     MT_ASSERT(s->nfree > 0 && s->nfree <= s->nslots && s->nslots == mt_classes[c].nslots);
     if (s->nfree == s->nslots)
       z->nempty--;
@@ -123,11 +144,20 @@ unsigned mt_zone_take(unsigned c, void **ptrs, mt_meta_t **metas, unsigned max) 
 }
 
 void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
-  mt_zone_t *z = &mt_zones[c];
-  mt_lock(&z->lock);
+  mt_zone_t *z = NULL;
   for (unsigned i = 0; i < n; i++) {
     uintptr_t a = (uintptr_t)ptrs[i];
     mt_slab_t *s = mt_run_of(a);
+    /* s->shard may be read unlocked: the caller holds a slot of s, so s
+     * lives, and its shard is fixed while it does. */
+    MT_ASSERT(s->shard < MT_ZONE_SHARDS);
+    mt_zone_t *zs = &mt_zones[s->shard][c];
+    if (zs != z) {
+      if (z != NULL)
+        mt_unlock(&z->lock);
+      z = zs;
+      mt_lock(&z->lock);
+    }
     uint32_t idx = mt_slab_index(s, a);
     MT_ASSERT(s->kind == MT_RUN_SLAB && s->cls == c && idx < s->nslots);
     /* A slot's start, given back once (its bit clear), not in use. */
@@ -160,26 +190,30 @@ void mt_zone_give(unsigned c, void *const *ptrs, unsigned n) {
       }
     }
   }
-  mt_unlock(&z->lock);
+  if (z != NULL)
+    mt_unlock(&z->lock);
 }
 
 void mt_zone_fork_prepare(void) {
-  for (unsigned c = 0; c < MT_NCLASSES; c++)
-    mt_lock(&mt_zones[c].lock);
+  for (unsigned k = 0; k < MT_ZONE_SHARDS; k++)
+    for (unsigned c = 0; c < MT_NCLASSES; c++)
+      mt_lock(&mt_zones[k][c].lock);
 }
 
 void mt_zone_fork_parent(void) {
-  for (unsigned c = 0; c < MT_NCLASSES; c++)
-    mt_unlock(&mt_zones[c].lock);
+  for (unsigned k = 0; k < MT_ZONE_SHARDS; k++)
+    for (unsigned c = 0; c < MT_NCLASSES; c++)
+      mt_unlock(&mt_zones[k][c].lock);
 }
 
 void mt_zone_fork_child(void) {
-  for (unsigned c = 0; c < MT_NCLASSES; c++)
-    mt_lock_reset(&mt_zones[c].lock);
+  for (unsigned k = 0; k < MT_ZONE_SHARDS; k++)
+    for (unsigned c = 0; c < MT_NCLASSES; c++)
+      mt_lock_reset(&mt_zones[k][c].lock);
 }
 
-bool mt_zone_is_valid(unsigned c) {
-  mt_zone_t *z = &mt_zones[c];
+static bool zone_is_valid(unsigned shard, unsigned c) {
+  mt_zone_t *z = &mt_zones[shard][c];
   bool ok = true;
   unsigned empty = 0;
   mt_lock(&z->lock);
@@ -191,7 +225,8 @@ bool mt_zone_is_valid(unsigned c) {
       if (w < s->scan && s->bits[w])
         ok = false;
     }
-    if (s->kind != MT_RUN_SLAB || s->cls != c || count != s->nfree || s->nfree == 0)
+    if (s->kind != MT_RUN_SLAB || s->cls != c || s->shard != shard || count != s->nfree ||
+        s->nfree == 0)
       ok = false;
     if (s->nfree == s->nslots)
       empty++;
@@ -199,5 +234,12 @@ bool mt_zone_is_valid(unsigned c) {
   if (empty != z->nempty)
     ok = false;
   mt_unlock(&z->lock);
+  return ok;
+}
+
+bool mt_zone_is_valid(unsigned c) {
+  bool ok = true;
+  for (unsigned k = 0; k < MT_ZONE_SHARDS; k++)
+    ok &= zone_is_valid(k, c);
   return ok;
 }

@@ -10,7 +10,8 @@
  *   slot     one block as the program sees it. Its metadata (requested size,
  *            type id, state, family) lives out of band in a metadata block
  *            of internal memory (arena.c), never next to the user's bytes.
- *   zone     all slabs of one size class, with their lock (UMA's zone/keg).
+ *   zone     the slabs of one size class taken from one CPU, with their lock
+ *            (UMA's zone/keg, one per class per CPU shard: mt_zones[shard][c]).
  *   cache    a thread's stack of free slots per class (UMA's per-CPU bucket).
  *   huge     a block too big for a segment: its own aligned mapping, a header
  *            page in front of the user's bytes.
@@ -140,32 +141,41 @@ enum mt_run_kind { MT_RUN_NONE = 0, MT_RUN_SLAB, MT_RUN_MEDIUM, MT_RUN_FREE };
 typedef struct mt_segment_s mt_segment_t;
 
 /* Descriptor of a run, stored in its segment header at the run's first page.
- * Slab fields are guarded by the zone lock of its class; medium and free
- * runs by the page lock. */
+ * Slab fields are guarded by the zone lock of its class and shard; medium
+ * and free runs by the page lock. Layout (issue 24): two cache lines, since
+ * runs[] starts on a line. The first holds what the fast paths read (start,
+ * recip, slot_size, nslots, kind, cls, meta) and nothing written while the
+ * slab lives; the second what the zone and page levels write (free count,
+ * bitmap cursor, list links, a medium block's metadata). A flush or refill
+ * of this slab by one thread (a cross-thread free's flush, say) then does
+ * not take from the others the line their free reads. */
 typedef struct mt_slab_s {
+  /* ---- line 0: fixed while the run is a slab; read by the fast paths ---- */
   uintptr_t start;          /* address of the first slot */
   uint64_t recip;           /* ceil(2^40 / slot_size), see mt_slab_index() */
   uint32_t slot_size;       /* bytes per slot (slabs) */
   uint16_t npages;          /* run length in pages */
   uint16_t nslots;          /* slots in the slab */
-  uint16_t nfree;           /* slots whose bit is set in bits[] */
   uint8_t kind;             /* enum mt_run_kind */
   uint8_t cls;              /* size class (slabs) */
-  uint8_t list;             /* which zone list holds it (slabs) */
-  uint8_t dirty;            /* free run: pages may be resident */
-  uint16_t scan;            /* first bitmap word that may have a bit set */
-  uint32_t epoch;           /* free runs: purge epoch when it became dirty */
+  uint8_t shard;            /* slabs: the CPU shard of the zone that owns it (zone.h) */
   mt_meta_t *meta;          /* nslots entries */
   uintptr_t *free_pcs;      /* nslots entries with checks on (where each was freed), else NULL */
-  uintptr_t free_pc;        /* medium blocks: where it was freed (checks on) */
   uint64_t *stks;           /* nslots entries with checks on: stack depot ids (depot.h), else NULL */
-  uint64_t stk;             /* medium blocks: their stack depot ids (checks on) */
   uint64_t *bits;           /* free bitmap, bit set = slot free in the slab */
+  /* ---- line 1: written by the zone (under its lock) and page levels ---- */
+  uint16_t nfree __attribute__((aligned(64))); /* slots whose bit is set in bits[] */
+  uint16_t scan;            /* first bitmap word that may have a bit set */
+  uint8_t list;             /* which zone list holds it (slabs) */
+  uint8_t dirty;            /* free run: pages may be resident */
+  uint8_t leak_mark;        /* leak scan: the mark of a medium block */
+  uint32_t epoch;           /* free runs: purge epoch when it became dirty */
   struct mt_slab_s *prev;   /* zone list links */
   struct mt_slab_s *next;
+  uintptr_t free_pc;        /* medium blocks: where it was freed (checks on) */
+  uint64_t stk;             /* medium blocks: their stack depot ids (checks on) */
   mt_meta_t run_meta;       /* medium blocks: their metadata */
   uint8_t *leak_marks;      /* leak scan: a mark per slot (slabs), or NULL */
-  uint8_t leak_mark;        /* leak scan: the mark of a medium block */
 } mt_slab_t;
 
 /* With checks on, the nslots entries after stks[] say, per slot, the bytes
@@ -176,6 +186,8 @@ static inline uint32_t *mt_slab_fronts(const mt_slab_t *s) {
   return s->stks ? (uint32_t *)(s->stks + s->nslots) : NULL;
 }
 _Static_assert(sizeof(mt_slab_t) == 128, "a run descriptor is 128 bytes (the fast paths' shift)");
+_Static_assert(offsetof(mt_slab_t, bits) < 64 && offsetof(mt_slab_t, nfree) == 64,
+               "the fast paths' fields on line 0, the written ones on line 1");
 
 struct mt_segment_s {
   uint64_t magic;                      /* MT_SEG_MAGIC */
@@ -183,8 +195,10 @@ struct mt_segment_s {
   uint32_t first_data_page;            /* pages before it are header+meta */
   uint32_t free_pages;                 /* pages in free runs */
   uint16_t page_head[MT_SEG_PAGES];    /* first page of the run holding a page; 0 = none */
-  mt_slab_t runs[MT_SEG_PAGES];        /* descriptor per run, at its first page */
+  mt_slab_t runs[MT_SEG_PAGES];        /* descriptor per run, at its first page; each on two
+                                          lines of its own (aligned as mt_slab_t, 64) */
 };
+_Static_assert(offsetof(mt_segment_t, runs) % 64 == 0, "run descriptors start on a cache line");
 #define MT_SEG_MAGIC 0x6d656d7479706531ull /* "memtype1" */
 
 /* Header page of a huge block's own mapping. */

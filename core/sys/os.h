@@ -125,6 +125,10 @@ int mt_os_getpid(void);
 /* The calling thread's name (prctl PR_GET_NAME), "?" when unknown. */
 void mt_os_thread_name(char *buf, size_t len);
 long mt_os_gettid(void);
+/* The CPU the caller runs on now (0 when unknown); it may have moved by the
+ * time the caller uses it. A TLS load where glibc registered rseq, else the
+ * vDSO's getcpu. */
+unsigned mt_os_cpu(void);
 bool mt_os_is_secure(void);     /* setuid/setgid or other AT_SECURE exec */
 char **mt_os_environ(void);      /* raw environment, may be NULL very early */
 const char *mt_os_progname(void); /* short program name, "?" when unknown */

@@ -348,6 +348,10 @@ void mt_os_thread_name(char *buf, size_t len) {
 }
 
 long mt_os_gettid(void) { return (long)syscall(SYS_gettid); }
+unsigned mt_os_cpu(void) {
+  int cpu = sched_getcpu();
+  return cpu < 0 ? 0u : (unsigned)cpu;
+}
 bool mt_os_is_secure(void) { return getauxval(AT_SECURE) != 0; }
 char **mt_os_environ(void) { return environ; }
 

@@ -239,10 +239,13 @@ END_TEST
 
 static unsigned zone_free_slots(unsigned c) {
   unsigned n = 0;
-  mt_lock(&mt_zones[c].lock);
-  for (mt_slab_t *s = mt_zones[c].partial; s; s = s->next)
-    n += s->nfree;
-  mt_unlock(&mt_zones[c].lock);
+  for (unsigned k = 0; k < MT_ZONE_SHARDS; k++) {
+    mt_zone_t *z = &mt_zones[k][c];
+    mt_lock(&z->lock);
+    for (mt_slab_t *s = z->partial; s; s = s->next)
+      n += s->nfree;
+    mt_unlock(&z->lock);
+  }
   return n;
 }
 
