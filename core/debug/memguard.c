@@ -408,6 +408,15 @@ static void release_pooled(mt_guard_blk_t *o) {
   mt_unlock(&lock);
 }
 
+/* Runs taken from the pool (linked by next), released outside the lock. */
+static void release_pooled_list(mt_guard_blk_t *out) {
+  while (out) {
+    mt_guard_blk_t *o = out;
+    out = o->next;
+    release_pooled(o);
+  }
+}
+
 size_t mt_guard_trim(void) {
   if (__atomic_load_n(&region, __ATOMIC_ACQUIRE) == 0)
     return 0;
@@ -423,11 +432,7 @@ size_t mt_guard_trim(void) {
     }
   }
   mt_unlock(&lock);
-  while (out) {
-    mt_guard_blk_t *o = out;
-    out = o->next;
-    release_pooled(o);
-  }
+  release_pooled_list(out);
   return pages << MT_PAGE_SHIFT;
 }
 
@@ -472,11 +477,7 @@ static void pool_put(mt_guard_blk_t *b) {
     out = b;
   }
   mt_unlock(&lock);
-  while (out) {
-    mt_guard_blk_t *o = out;
-    out = o->next;
-    release_pooled(o);
-  }
+  release_pooled_list(out);
 }
 
 void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
