@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "page.h"
@@ -121,6 +122,76 @@ START_TEST(test_empty_segments_are_unmapped) {
 }
 END_TEST
 
+
+/* The decay (page.c): freed runs stay resident through one purge interval
+ * (250 ms), go back with madvise once they stayed free through a whole one,
+ * and up to an eighth of the pages in use stay resident whatever their age. */
+static void free_run_later(void) { /* a run freed now runs a purge pass */
+  void *t = mt_malloc(300000, MT_FAM_MALLOC, 0);
+  ck_assert_ptr_nonnull(t);
+  mt_free(t, MT_FAM_MALLOC, 0);
+}
+
+static size_t purged_after_two_passes(void) {
+  mt_page_stats_t a, b;
+  mt_page_get_stats(&a);
+  for (int pass = 0; pass < 2; pass++) {
+    struct timespec ts = {0, 300 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    free_run_later();
+  }
+  mt_page_get_stats(&b);
+  return b.purged - a.purged;
+}
+
+START_TEST(test_freed_runs_go_back_after_an_interval_not_at_once) {
+  enum { N = 24, SZ = 600000 }; /* 147 pages each, 14 MiB in all */
+  void *b[N];
+  void *pin = mt_malloc(SZ, MT_FAM_MALLOC, 0); /* keeps one segment mapped */
+  for (int i = 0; i < N; i++) {
+    b[i] = mt_malloc(SZ, MT_FAM_MALLOC, 0);
+    memset(b[i], 1, SZ);
+  }
+  mt_page_stats_t before, freed;
+  mt_page_get_stats(&before);
+  for (int i = 0; i < N; i += 2) /* every other: the segments stay mapped */
+    mt_free(b[i], MT_FAM_MALLOC, 0);
+  mt_page_get_stats(&freed);
+  /* nothing just freed is given back at once */
+  ck_assert_uint_eq(freed.purged, before.purged);
+  ck_assert_uint_ge(freed.dirty, (size_t)(N / 2) * SZ);
+  /* two passes later most of it is (all but the eighth of the used pages) */
+  size_t back = purged_after_two_passes();
+  ck_assert_uint_ge(back, (size_t)(N / 2) * SZ / 2);
+  for (int i = 1; i < N; i += 2)
+    mt_free(b[i], MT_FAM_MALLOC, 0);
+  mt_free(pin, MT_FAM_MALLOC, 0);
+  ck_assert(mt_page_is_valid());
+}
+END_TEST
+
+START_TEST(test_an_eighth_of_the_used_pages_stays_resident) {
+  enum { N = 64, SZ = 1000000 }; /* 245 pages each, 61 MiB in use */
+  void *b[N];
+  for (int i = 0; i < N; i++) {
+    b[i] = mt_malloc(SZ, MT_FAM_MALLOC, 0);
+    memset(b[i], 1, SZ);
+  }
+  mt_page_stats_t st;
+  /* free 4 blocks (under 4 MiB, far less than an eighth of 61 MiB): they
+   * stay resident through any number of passes */
+  for (int i = 8; i < 16; i += 2)
+    mt_free(b[i], MT_FAM_MALLOC, 0);
+  ck_assert_uint_eq(purged_after_two_passes(), 0);
+  mt_page_get_stats(&st);
+  ck_assert_uint_ge(st.dirty, 4 * (size_t)SZ);
+  for (int i = 0; i < N; i++)
+    if (i < 8 || i >= 16 || i % 2)
+      mt_free(b[i], MT_FAM_MALLOC, 0);
+  ck_assert(mt_page_is_valid());
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("page");
   TCase *tc = tcase_create("pagemap");
@@ -131,6 +202,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_huge_block_maps_every_chunk_and_leaves_the_map_on_free);
   tcase_add_test(tc, test_runs_merge_back_into_one_free_run);
   tcase_add_test(tc, test_empty_segments_are_unmapped);
+  tcase_add_test(tc, test_freed_runs_go_back_after_an_interval_not_at_once);
+  tcase_add_test(tc, test_an_eighth_of_the_used_pages_stays_resident);
   suite_add_tcase(s, tc);
   return s;
 }
