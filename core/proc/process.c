@@ -173,9 +173,9 @@ void mt_fork_child(void) {
   mt_live_fork_child();
   mt_tcache_fork_child();
   mt_timeline_fork_child();
-  mt_siggate_fork_child();
   mt_rebind_fork_child();
   mt_life_fork_child();
+  mt_siggate_fork_child(); /* last: it may run a kept signal's exit work */
 }
 
 static void print_summary(void);

@@ -29,6 +29,7 @@ MT_HIDDEN MT_TLS unsigned mt_tls_sig_kept;
 
 typedef struct kept_s {
   int sig;
+  int pid; /* the process that got it: a fork child keeps only its own */
   siginfo_t info;
 } kept_t;
 
@@ -85,6 +86,7 @@ static void trampoline(int sig, siginfo_t *info, void *uc) {
   unsigned i = __atomic_fetch_add(&nkept, 1, __ATOMIC_RELAXED);
   if (i < KEEP_MAX) {
     kept[i].info = *info;
+    kept[i].pid = mt_os_getpid();
     __atomic_store_n(&kept[i].sig, sig, __ATOMIC_RELEASE);
   }
   __atomic_store_n(&mt_tls_sig_kept, 1, __ATOMIC_RELEASE);
@@ -136,8 +138,21 @@ void mt_siggate_fork_child(void) {
   if (owner_pid)
     owner_pid = mt_os_getpid();
   mt_tls_locks = 0;
-  nkept = 0;
-  mt_tls_sig_kept = 0;
+  /* A signal sent to the child between fork's return and here (a parent
+   * that kills its new child at once: multiprocessing's Pool.terminate)
+   * was kept: it is the child's and is run now, the child's books being
+   * its own (the last fork-child step). Those kept in the parent before
+   * the fork are the parent's, which runs them itself. */
+  int me = mt_os_getpid();
+  unsigned n = nkept < KEEP_MAX ? nkept : KEEP_MAX, k = 0;
+  for (unsigned i = 0; i < n; i++)
+    if (kept[i].sig > 0 && kept[i].pid == me)
+      kept[k++] = kept[i];
+  memset(kept + k, 0, (KEEP_MAX - k) * sizeof(kept[0]));
+  nkept = k;
+  mt_tls_sig_kept = k != 0;
+  if (k != 0)
+    mt_siggate_replay();
 }
 
 /* The trampoline standing for SIG_DFL (taken signals); under spin. */

@@ -24,8 +24,9 @@ bool mt_siggate_take_default(const int *sigs, unsigned n, void (*fn)(int sig));
 /* Runs the handlers of the signals kept while the thread held a lock
  * (called by mt_unlock() when the count falls to 0 and one is waiting). */
 void mt_siggate_replay(void);
-/* Fork child: the forking thread holds nothing any more; what it kept
- * belongs to the parent. */
+/* Fork child, the last fork-child step: the forking thread holds nothing
+ * any more; what it kept before the fork belongs to the parent, what it
+ * kept since (a signal sent to the new child at once) is run now. */
 void mt_siggate_fork_child(void);
 
 #endif

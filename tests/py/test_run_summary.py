@@ -9,6 +9,7 @@ run, symbolized: heap errors, then leaks with their stacks (point 2), unless
 import glob
 import os
 import re
+import shutil
 import subprocess
 import unittest
 
@@ -108,6 +109,24 @@ class OwnDumpsOnly(unittest.TestCase):
         self.assertEqual(len({d.run for d in dumps}), 1)
         self.assertTrue(dumps[0].run)
 
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"),
+                         "needs root and setpriv (a process that changes user)")
+    def test_a_process_that_changes_user_writes_its_dump(self):
+        # Run as root, a server's workers change user (nginx's workers run
+        # as nobody): the run's directory was 0700, their dumps failed with
+        # EACCES and the summary left them out (or said no process wrote one).
+        tmp = scratch("memtype-summary.")
+        os.chmod(tmp, 0o755)  # a working directory others can reach
+        r = run(tmp, "--", "/bin/sh", "-c",
+                "setpriv --reuid=65534 --regid=65534 --clear-groups %s"
+                % os.path.abspath(LEAKY))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(headline(r.stderr), r"^memtype: run summary: 2 processes \(\w+, "
+                                             r"leaky_cache\); 0 heap errors; "
+                                             r"leaks: definitely lost 512 bytes")
+        f, = glob.glob(os.path.join(tmp, "memtype-run.sh.1", "*leaky_cache*.mtd"))
+        self.assertEqual(os.stat(f).st_uid, 65534)
 
     def test_a_program_run_twice_has_its_biggest_type_once(self):
         # make runs cc1 per file: one call site of one program in several

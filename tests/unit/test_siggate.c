@@ -198,6 +198,52 @@ START_TEST(test_an_ignored_signal_stays_ignored) {
 }
 END_TEST
 
+/* A fork child that gets SIGTERM at once (multiprocessing's
+ * Pool.terminate) gets it while the forking thread still holds memtype's
+ * locks, before the fork-child step: the signal was kept, then dropped by
+ * that step, and the child ran on and exited 0 (no exit work, no dump). */
+static void kept_in_the_fork_window(void) {
+  mt_locks_enter(); /* as fork's prepare step leaves the child */
+  const int sigs[] = {SIGTERM};
+  mt_siggate_take_default(sigs, 1, exit_work);
+  raise(SIGTERM); /* kept: the thread holds a lock */
+  mt_siggate_fork_child();
+  _exit(0); /* the signal lost: the child runs on */
+}
+
+START_TEST(test_a_signal_kept_in_the_fork_window_is_the_childs_and_kills_it) {
+  int status;
+  ck_assert_int_eq(take_and_raise(kept_in_the_fork_window, &status), SIGTERM);
+  ck_assert(WIFSIGNALED(status));
+  ck_assert_int_eq(WTERMSIG(status), SIGTERM);
+}
+END_TEST
+
+/* One the parent kept before it forked is the parent's: not run in the child. */
+START_TEST(test_a_signal_the_parent_kept_is_not_run_in_the_child) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    signal(SIGTERM, SIG_DFL);
+    mt_locks_enter();
+    const int sigs[] = {SIGTERM};
+    mt_siggate_take_default(sigs, 1, exit_work);
+    raise(SIGTERM); /* kept by this process */
+    pid_t g = fork();
+    if (g == 0) {
+      mt_siggate_fork_child();
+      _exit(0);
+    }
+    int st;
+    waitpid(g, &st, 0);
+    _exit(WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1); /* its own kept signal never replayed */
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  ck_assert(WIFEXITED(status));
+  ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 START_TEST(test_the_program_still_sees_sig_dfl_after_the_takeover) {
   const int sigs[] = {SIGHUP};
   ck_assert(mt_siggate_take_default(sigs, 1, exit_work));
@@ -222,6 +268,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_a_default_taken_runs_the_exit_work_then_the_same_death);
   tcase_add_test(tc, test_an_ignored_signal_stays_ignored);
   tcase_add_test(tc, test_the_program_still_sees_sig_dfl_after_the_takeover);
+  tcase_add_test(tc, test_a_signal_kept_in_the_fork_window_is_the_childs_and_kills_it);
+  tcase_add_test(tc, test_a_signal_the_parent_kept_is_not_run_in_the_child);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   return s;

@@ -196,24 +196,43 @@ def make_run_dir(prog):
     """A new directory for a run's dumps in the working directory:
     memtype-run.PROG.N with the first N free (mkdir is atomic: two runs side
     by side get two). Where the working directory is not writable, one under
-    the temporary directory. None when neither can be made."""
+    the temporary directory. None when neither can be made.
+
+    Run by root, the directory is open to every user, sticky (as /tmp is):
+    a server started as root whose workers change
+    user (nginx's, redis's or postgres's under setpriv) writes their dumps
+    there; a 0700 directory made each one fail with EACCES and lost the
+    workers' dumps and reports. A dump is created O_EXCL|O_NOFOLLOW, mode
+    0600, so no user can make another's process write through a link or
+    over a file. (The working directory must be reachable by the workers'
+    user too: not so under a 0700 home, where they still write none.)"""
     import tempfile
     prog = "".join(c if c.isalnum() or c in "-_+" else "_" for c in prog) or "prog"
+    shared = os.geteuid() == 0
+    d = None
     for n in range(1, 10000):
-        d = os.path.join(os.getcwd(), "memtype-run.%s.%d" % (prog, n))
+        cand = os.path.join(os.getcwd(), "memtype-run.%s.%d" % (prog, n))
         try:
-            os.mkdir(d, 0o700)
-            return d
+            os.mkdir(cand, 0o700)
+            d = cand
+            break
         except FileExistsError:
             continue
         except OSError:
             break
-    try:
-        return tempfile.mkdtemp(prefix="memtype-run.%s." % prog)
-    except OSError as e:
-        print("memtype: warning: no directory for the run's dumps (%s): none written"
-              % (e.strerror or e), file=sys.stderr)
-        return None
+    if d is None:
+        try:
+            d = tempfile.mkdtemp(prefix="memtype-run.%s." % prog)
+        except OSError as e:
+            print("memtype: warning: no directory for the run's dumps (%s): none written"
+                  % (e.strerror or e), file=sys.stderr)
+            return None
+    if shared:
+        try:
+            os.chmod(d, 0o1777)
+        except OSError:
+            pass
+    return d
 
 
 def _template_glob(tmpl):
