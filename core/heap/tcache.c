@@ -205,7 +205,7 @@ mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
   return s;
 }
 
-uint16_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc) {
+uint32_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc) {
   mt_sitecache_t *e = &tc->sites[(pc ^ (pc >> 7)) & (MT_SITE_CACHE - 1)];
   if (e->pc != pc) {
     e->pc = 0; /* a signal handler allocating here sees no half-made entry */

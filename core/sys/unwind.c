@@ -172,7 +172,7 @@ typedef struct memo_s {
   uint32_t max, gen;           /* frames asked; mt_modules_unloads() at the walk */
   uint16_t nreads, n;          /* words to compare (a multiple of 4); frames (0: empty) */
   bool need_bp;
-  int32_t lo_off, hi_off;      /* the lowest and highest of off[] */
+  uintptr_t first, last;       /* the lowest and highest of sp and the words' addresses */
   uint64_t user;               /* the caller's word: (seq << 32) | value (0: none yet) */
   int32_t off[MEMO_READS];     /* word addresses - sp */
   uintptr_t val[MEMO_READS];
@@ -1332,12 +1332,11 @@ static inline __attribute__((always_inline)) bool memo_holds(const memo_t *m, ui
   if (m->n == 0 || m->sp != sp || m->key != key || m->ip != ip || m->from != from ||
       m->max != max || (m->need_bp && m->bp != bp) || m->gen != gen)
     return false;
-  if (!(sp >= stk_lo && sp < stk_hi)) /* as walk_init: the proof the walk would use */
-    return false;
-  /* Every word on the proved stack, as the walk requires of each: the
-   * lowest and the highest are, so all between are. */
-  uintptr_t first = sp + (uintptr_t)(intptr_t)m->lo_off, last = sp + (uintptr_t)(intptr_t)m->hi_off;
-  if (first < stk_lo || last < first || last > stk_hi - 8)
+  /* sp on the thread's proved stack (as walk_init: the proof the walk
+   * would use), and every word the walk read, as it requires of each: the
+   * lowest and the highest of them (sp is the same) are, so all between
+   * are. last + 8 does not wrap: stack addresses are far below the top. */
+  if (m->first < stk_lo || m->last + 8 > stk_hi)
     return false;
   /* Four words a step, no branch but the loop's: nreads is padded to a
    * multiple of 4 with copies of the last word (see memo_fill). */
@@ -1358,7 +1357,7 @@ static void memo_fill(memo_t *m, const log_t *lg, const uintptr_t *pcs, unsigned
   m->n = 0;
   if (lg->bad || n == 0 || n > MEMO_FRAMES || lg->n > MEMO_READS)
     return;
-  int32_t lo_off = lg->n ? INT32_MAX : 0, hi_off = lg->n ? INT32_MIN : 0;
+  int32_t lo_off = 0, hi_off = 0; /* sp's own */
   for (unsigned i = 0; i < lg->n; i++) {
     intptr_t off = (intptr_t)(lg->a[i] - sp);
     if (off != (int32_t)off)
@@ -1373,8 +1372,8 @@ static void memo_fill(memo_t *m, const log_t *lg, const uintptr_t *pcs, unsigned
     m->off[i] = m->off[lg->n - 1];
     m->val[i] = m->val[lg->n - 1];
   }
-  m->lo_off = lo_off;
-  m->hi_off = hi_off;
+  m->first = sp + (uintptr_t)(intptr_t)lo_off;
+  m->last = sp + (uintptr_t)(intptr_t)hi_off;
   m->nreads = (uint16_t)padded;
   memcpy(m->pcs, pcs, n * sizeof(uintptr_t));
   m->ip = ip;

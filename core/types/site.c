@@ -269,10 +269,9 @@ static uint16_t stack_type(uintptr_t pc, uintptr_t *stack, unsigned n, unsigned 
   return intern_key((uintptr_t)(h | (1ull << 63)), &stack[i], len, false);
 }
 
-#define MEMO_TYPE 0x10000u /* a type kept in the unwinder's memo (never 0) */
-
 /* The type of the frames the memo walked for call site pc (key): kept
- * unless it took a deeper capture of its own or ran out of ids. */
+ * unless it took a deeper capture of its own, ran out of ids, or is the
+ * untyped type (0: the memo's "nothing kept"). */
 static uint32_t resolve_frames(uintptr_t from, uintptr_t pc, const uintptr_t *frames, unsigned n,
                                bool *keep) {
   (void)from;
@@ -282,11 +281,11 @@ static uint32_t resolve_frames(uintptr_t from, uintptr_t pc, const uintptr_t *fr
     memcpy(stack, frames, n * sizeof(uintptr_t));
   bool deeper = false;
   uint16_t type = stack_type(pc, stack, n, depth + 6, depth, &deeper);
-  *keep = !deeper && type != MT_TYPE_OVERFLOW;
-  return type | MEMO_TYPE;
+  *keep = !deeper && type != MT_TYPE_OVERFLOW && type != MT_TYPE_UNTYPED;
+  return type;
 }
 
-uint16_t mt_site_resolve(uintptr_t pc) {
+uint32_t mt_site_resolve(uintptr_t pc) {
   unsigned depth = mt_opt.depth < 1 ? 1 : (unsigned)mt_opt.depth;
   /* Unwinding costs per frame: first only what a type needs, with room for
    * memtype's own frames; the whole (64) when wrappers or a missing call
@@ -294,7 +293,7 @@ uint16_t mt_site_resolve(uintptr_t pc) {
    * same call site as a recent allocation of this thread's give the type
    * found then, without a walk or a lookup (and without a frame here: a
    * tail call, so that a hit compares fewer words). */
-  return (uint16_t)mt_unwind_memo_value(depth + 6, 0, pc, resolve_frames);
+  return mt_unwind_memo_value(depth + 6, 0, pc, resolve_frames);
 }
 
 /* Fork child: a site another thread was adding when the process forked has
