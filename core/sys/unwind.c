@@ -167,7 +167,7 @@ static inline void log_bp_use(log_t *lg) {
 #define MEMO_READS 32u /* a multiple of 4 (memo_holds) */
 #define MEMO_FRAMES 24u
 typedef struct memo_s {
-  uintptr_t sp, from, key, bp; /* the key; bp only when need_bp */
+  uintptr_t sp, from, key, bp; /* the key (sp 0: empty); bp only when need_bp */
   uintptr_t ip;                /* the capture's own pc (two capture functions) */
   uint32_t max, gen;           /* frames asked; mt_modules_unloads() at the walk */
   uint16_t nreads, n;          /* words to compare (a multiple of 4); frames (0: empty) */
@@ -1329,7 +1329,7 @@ static inline __attribute__((always_inline)) bool memo_holds(const memo_t *m, ui
                                                               uintptr_t sp, uintptr_t bp,
                                                               uintptr_t from, uintptr_t key,
                                                               unsigned max, unsigned gen) {
-  if (m->n == 0 || m->sp != sp || m->key != key || m->ip != ip || m->from != from ||
+  if (m->sp != sp || m->key != key || m->ip != ip || m->from != from ||
       m->max != max || (m->need_bp && m->bp != bp) || m->gen != gen)
     return false;
   /* sp on the thread's proved stack (as walk_init: the proof the walk
@@ -1355,6 +1355,7 @@ static void memo_fill(memo_t *m, const log_t *lg, const uintptr_t *pcs, unsigned
                       uintptr_t sp, uintptr_t bp, uintptr_t from, uintptr_t key, unsigned max,
                       unsigned gen, uint32_t *seq) {
   m->n = 0;
+  m->sp = 0; /* empty (no stack pointer is 0) until it is whole */
   if (lg->bad || n == 0 || n > MEMO_FRAMES || lg->n > MEMO_READS)
     return;
   int32_t lo_off = 0, hi_off = 0; /* sp's own */
@@ -1407,7 +1408,7 @@ static MT_NOINLINE memo_tab_t *memo_table_new(void) {
       t = __atomic_exchange_n(&memo_spare[i], NULL, __ATOMIC_ACQUIRE);
   if (t) {
     for (unsigned i = 0; i < MEMO_SETS; i++)
-      t->e[i][0].n = t->e[i][1].n = 0;
+      t->e[i][0].sp = t->e[i][1].sp = 0;
   } else if ((t = mt_os_map(sizeof(memo_tab_t))) == NULL) {
     return NULL;
   }
@@ -1614,8 +1615,9 @@ MT_NOINLINE uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_
   __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                    : "=r"(ip), "=r"(sp), "=r"(bp));
   memo_tab_t *tab = memo_mine;
+  /* (max past MEMO_FRAMES: no entry has it, a miss) */
   if (MT_LIKELY(!unwinding && (uintptr_t)tab > (uintptr_t)MEMO_GONE &&
-                mt_unwind_memo_mode == 1 && max <= MEMO_FRAMES)) {
+                mt_unwind_memo_mode == 1)) {
     unwinding = true;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     unsigned set = memo_set(sp, from, key), gen = mt_modules_unloads();
