@@ -1524,10 +1524,12 @@ void mt_unwind_memo_checked(bool equal) {
 /* The slow half of mt_unwind_memo_value: anything but a hit whose value
  * is kept, in mode 1. ip, sp, bp: the registers mt_unwind_memo_value
  * captured at one instruction; its frame is live below us, so the walk
- * starts there. fn runs after the walk, not unwinding (it may capture). */
+ * starts there. missed: the fast half found no entry that holds (one
+ * filled since, by a signal handler's capture, is only a walk more). fn
+ * runs after the walk, not unwinding (it may capture). */
 static MT_NOINLINE uint32_t memo_value_slow(uintptr_t ip, uintptr_t sp, uintptr_t bp,
                                             unsigned max, uintptr_t from, uintptr_t key,
-                                            mt_unwind_value_fn fn) {
+                                            mt_unwind_value_fn fn, bool missed) {
   uintptr_t pcs[MT_UNWIND_VALUE_FRAMES];
   bool keep = false;
   if (max > MT_UNWIND_VALUE_FRAMES)
@@ -1555,7 +1557,8 @@ static MT_NOINLINE uint32_t memo_value_slow(uintptr_t ip, uintptr_t sp, uintptr_
   } else {
     unsigned set = memo_set(sp, from, key);
     memo_t *ms = tab->e[set];
-    int e = memo_holds(&ms[0], ip, sp, bp, from, key, max, gen)   ? 0
+    int e = missed                                                ? -1
+            : memo_holds(&ms[0], ip, sp, bp, from, key, max, gen) ? 0
             : memo_holds(&ms[1], ip, sp, bp, from, key, max, gen) ? 1
                                                                   : -1;
     if (e >= 0) {
@@ -1615,6 +1618,7 @@ MT_NOINLINE uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_
   __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                    : "=r"(ip), "=r"(sp), "=r"(bp));
   memo_tab_t *tab = memo_mine;
+  bool missed = false;
   /* (max past MEMO_FRAMES: no entry has it, a miss) */
   if (MT_LIKELY(!unwinding && (uintptr_t)tab > (uintptr_t)MEMO_GONE &&
                 mt_unwind_memo_mode == 1)) {
@@ -1628,12 +1632,13 @@ MT_NOINLINE uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_
     uint32_t val = e >= 0 ? (uint32_t)ms[e].user : 0;
     if (val)
       tab->lru[set] = (uint8_t)!e;
+    missed = e < 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     unwinding = false;
     if (MT_LIKELY(val))
       return val;
   }
-  uint32_t v = memo_value_slow(ip, sp, bp, max, from, key, fn);
+  uint32_t v = memo_value_slow(ip, sp, bp, max, from, key, fn, missed);
   __asm__ volatile("" : "+r"(v)); /* no tail call: the walk reads this frame */
   return v;
 }
