@@ -6,7 +6,6 @@
 #ifndef MT_TCACHE_H
 #define MT_TCACHE_H
 
-#include "site.h"
 #include "sizeclass.h"
 
 typedef struct mt_bin_s {
@@ -155,16 +154,11 @@ mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk);
 /* Type of call site pc through the thread's site cache: slow path. */
 uint32_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc);
 
-/* A known site in a wrapper, or any with MEMTYPE_DEPTH > 1, goes straight
- * to the stack's type (mt_site_resolve), without the miss's second look. */
-static inline unsigned mt_tcache_site(mt_tcache_t *tc, uintptr_t pc) {
+static inline uint16_t mt_tcache_site(mt_tcache_t *tc, uintptr_t pc) {
   mt_sitecache_t *e = &tc->sites[(pc ^ (pc >> 7)) & (MT_SITE_CACHE - 1)];
-  if (MT_LIKELY(e->pc == pc)) {
-    if (MT_LIKELY(!e->wrapper))
-      return e->type;
-    return mt_site_resolve(pc); /* a 16-bit type */
-  }
-  return mt_tcache_site_miss(tc, pc);
+  if (MT_LIKELY(e->pc == pc && !e->wrapper))
+    return e->type;
+  return (uint16_t)mt_tcache_site_miss(tc, pc);
 }
 
 static inline mt_typestat_t *mt_tcache_stat(mt_tcache_t *tc, unsigned type) {
