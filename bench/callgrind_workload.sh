@@ -1,7 +1,7 @@
 #!/bin/bash
 # callgrind_workload.sh LIB MODE WORKLOAD [WORKDIR] - the instructions (callgrind's
 # Ir, the whole process) of one benchmark workload, scaled down to run under
-# valgrind, with libmemtype LIB in MODE (plain, checks, guard1000). Instruction
+# valgrind, with libmemtype LIB in MODE (plain, checks, d16, guard1000). Instruction
 # counts do not depend on the machine's load, as wall times on a shared machine
 # do; threads (mtchurn) and address layout still move them by about 0.2%, and
 # the timeline's snapshots, taken by wall time, by a few tenths of a percent.
@@ -19,6 +19,7 @@ fi
 case $MODE in
   plain) ENVS=();;
   checks) ENVS=(MEMTYPE_TRASH=1 MEMTYPE_REDZONE=1);;
+  d16) ENVS=(MEMTYPE_DEPTH=16);;
   guard1000) ENVS=(MEMTYPE_GUARD_RATE=1000);;
   *) echo "unknown mode $MODE" >&2; exit 2;;
 esac

@@ -205,14 +205,20 @@ mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk) {
   return s;
 }
 
-uint16_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc) {
+static MT_NOINLINE uint32_t site_fill(mt_sitecache_t *e, uintptr_t pc) {
+  e->pc = 0; /* a signal handler allocating here sees no half-made entry */
+  e->type = mt_site_intern(pc);
+  e->wrapper = mt_site_deep || mt_site_is_wrapper(e->type);
+  e->pc = pc;
+  return e->wrapper ? mt_site_resolve(pc) : e->type;
+}
+
+/* Without a frame when the entry is there (MEMTYPE_DEPTH > 1: every
+ * allocation, a wrapper's site): a tail call to the memo's lookup. */
+uint32_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc) {
   mt_sitecache_t *e = &tc->sites[(pc ^ (pc >> 7)) & (MT_SITE_CACHE - 1)];
-  if (e->pc != pc) {
-    e->pc = 0; /* a signal handler allocating here sees no half-made entry */
-    e->type = mt_site_intern(pc);
-    e->wrapper = mt_site_deep || mt_site_is_wrapper(e->type);
-    e->pc = pc;
-  }
+  if (MT_UNLIKELY(e->pc != pc))
+    return site_fill(e, pc);
   return e->wrapper ? mt_site_resolve(pc) : e->type;
 }
 

@@ -152,13 +152,13 @@ bool mt_tcache_sum_sizes(mt_sizeprof_t *out);
 /* Gives tc the stat chunk for types [chunk*256, chunk*256+256): slow path. */
 mt_typestat_t *mt_tcache_stat_chunk(mt_tcache_t *tc, unsigned chunk);
 /* Type of call site pc through the thread's site cache: slow path. */
-uint16_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc);
+uint32_t mt_tcache_site_miss(mt_tcache_t *tc, uintptr_t pc);
 
 static inline uint16_t mt_tcache_site(mt_tcache_t *tc, uintptr_t pc) {
   mt_sitecache_t *e = &tc->sites[(pc ^ (pc >> 7)) & (MT_SITE_CACHE - 1)];
   if (MT_LIKELY(e->pc == pc && !e->wrapper))
     return e->type;
-  return mt_tcache_site_miss(tc, pc);
+  return (uint16_t)mt_tcache_site_miss(tc, pc);
 }
 
 static inline mt_typestat_t *mt_tcache_stat(mt_tcache_t *tc, unsigned type) {

@@ -167,11 +167,12 @@ static inline void log_bp_use(log_t *lg) {
 #define MEMO_READS 32u /* a multiple of 4 (memo_holds) */
 #define MEMO_FRAMES 24u
 typedef struct memo_s {
-  uintptr_t sp, from, key, bp; /* the key; bp only when need_bp */
+  uintptr_t sp, from, key, bp; /* the key (sp 0: empty); bp only when need_bp */
+  uintptr_t ip;                /* the capture's own pc (two capture functions) */
   uint32_t max, gen;           /* frames asked; mt_modules_unloads() at the walk */
   uint16_t nreads, n;          /* words to compare (a multiple of 4); frames (0: empty) */
   bool need_bp;
-  int32_t lo_off, hi_off;      /* the lowest and highest of off[] */
+  uintptr_t first, last;       /* the lowest and highest of sp and the words' addresses */
   uint64_t user;               /* the caller's word: (seq << 32) | value (0: none yet) */
   int32_t off[MEMO_READS];     /* word addresses - sp */
   uintptr_t val[MEMO_READS];
@@ -1324,19 +1325,18 @@ static inline unsigned memo_set(uintptr_t sp, uintptr_t from, uintptr_t key) {
 /* Does m describe the walk a capture from sp and bp would make now? Every
  * word it read, on the thread's proved stack as the walk requires, still
  * holds the value read. */
-static inline __attribute__((always_inline)) bool memo_holds(const memo_t *m, uintptr_t sp,
-                                                              uintptr_t bp, uintptr_t from,
-                                                              uintptr_t key, unsigned max,
-                                                              unsigned gen) {
-  if (m->n == 0 || m->sp != sp || m->from != from || m->key != key || m->max != max ||
-      (m->need_bp && m->bp != bp) || m->gen != gen)
+static inline __attribute__((always_inline)) bool memo_holds(const memo_t *m, uintptr_t ip,
+                                                              uintptr_t sp, uintptr_t bp,
+                                                              uintptr_t from, uintptr_t key,
+                                                              unsigned max, unsigned gen) {
+  if (m->sp != sp || m->key != key || m->ip != ip || m->from != from ||
+      m->max != max || (m->need_bp && m->bp != bp) || m->gen != gen)
     return false;
-  if (!(sp >= stk_lo && sp < stk_hi)) /* as walk_init: the proof the walk would use */
-    return false;
-  /* Every word on the proved stack, as the walk requires of each: the
-   * lowest and the highest are, so all between are. */
-  uintptr_t first = sp + (uintptr_t)(intptr_t)m->lo_off, last = sp + (uintptr_t)(intptr_t)m->hi_off;
-  if (first < stk_lo || last < first || last > stk_hi - 8)
+  /* sp on the thread's proved stack (as walk_init: the proof the walk
+   * would use), and every word the walk read, as it requires of each: the
+   * lowest and the highest of them (sp is the same) are, so all between
+   * are. last + 8 does not wrap: stack addresses are far below the top. */
+  if (m->first < stk_lo || m->last + 8 > stk_hi)
     return false;
   /* Four words a step, no branch but the loop's: nreads is padded to a
    * multiple of 4 with copies of the last word (see memo_fill). */
@@ -1351,13 +1351,14 @@ static inline __attribute__((always_inline)) bool memo_holds(const memo_t *m, ui
 
 /* Keeps the walk just made from sp, bp in m when its log describes it
  * whole and fits. */
-static void memo_fill(memo_t *m, const log_t *lg, const uintptr_t *pcs, unsigned n, uintptr_t sp,
-                      uintptr_t bp, uintptr_t from, uintptr_t key, unsigned max, unsigned gen,
-                      uint32_t *seq) {
+static void memo_fill(memo_t *m, const log_t *lg, const uintptr_t *pcs, unsigned n, uintptr_t ip,
+                      uintptr_t sp, uintptr_t bp, uintptr_t from, uintptr_t key, unsigned max,
+                      unsigned gen, uint32_t *seq) {
   m->n = 0;
+  m->sp = 0; /* empty (no stack pointer is 0) until it is whole */
   if (lg->bad || n == 0 || n > MEMO_FRAMES || lg->n > MEMO_READS)
     return;
-  int32_t lo_off = lg->n ? INT32_MAX : 0, hi_off = lg->n ? INT32_MIN : 0;
+  int32_t lo_off = 0, hi_off = 0; /* sp's own */
   for (unsigned i = 0; i < lg->n; i++) {
     intptr_t off = (intptr_t)(lg->a[i] - sp);
     if (off != (int32_t)off)
@@ -1372,10 +1373,11 @@ static void memo_fill(memo_t *m, const log_t *lg, const uintptr_t *pcs, unsigned
     m->off[i] = m->off[lg->n - 1];
     m->val[i] = m->val[lg->n - 1];
   }
-  m->lo_off = lo_off;
-  m->hi_off = hi_off;
+  m->first = sp + (uintptr_t)(intptr_t)lo_off;
+  m->last = sp + (uintptr_t)(intptr_t)hi_off;
   m->nreads = (uint16_t)padded;
   memcpy(m->pcs, pcs, n * sizeof(uintptr_t));
+  m->ip = ip;
   m->sp = sp;
   m->bp = bp;
   m->need_bp = lg->need_bp;
@@ -1406,7 +1408,7 @@ static MT_NOINLINE memo_tab_t *memo_table_new(void) {
       t = __atomic_exchange_n(&memo_spare[i], NULL, __ATOMIC_ACQUIRE);
   if (t) {
     for (unsigned i = 0; i < MEMO_SETS; i++)
-      t->e[i][0].n = t->e[i][1].n = 0;
+      t->e[i][0].sp = t->e[i][1].sp = 0;
   } else if ((t = mt_os_map(sizeof(memo_tab_t))) == NULL) {
     return NULL;
   }
@@ -1456,9 +1458,10 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
   }
   unsigned set = memo_set(sp, from, key);
   memo_t *ms = tab->e[set], *m;
-  int e = memo_holds(&ms[0], sp, bp, from, key, max, gen)   ? 0
-          : memo_holds(&ms[1], sp, bp, from, key, max, gen) ? 1
-                                                            : -1;
+  uintptr_t ip = r.v[R_RIP];
+  int e = memo_holds(&ms[0], ip, sp, bp, from, key, max, gen)   ? 0
+          : memo_holds(&ms[1], ip, sp, bp, from, key, max, gen) ? 1
+                                                                : -1;
   if (e >= 0) {
     m = &ms[e];
     tab->lru[set] = (uint8_t)!e;
@@ -1489,7 +1492,7 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
   e = tab->lru[set];
   m = &ms[e];
   tab->lru[set] = (uint8_t)!e;
-  memo_fill(m, &lg, pcs, n, sp, bp, from, key, max, gen, &tab->seq);
+  memo_fill(m, &lg, pcs, n, ip, sp, bp, from, key, max, gen, &tab->seq);
   if (m->n) {
     ref->word = &m->user;
     ref->seen = m->user;
@@ -1516,6 +1519,128 @@ void mt_unwind_memo_checked(bool equal) {
   if (!equal)
     memo_mismatch();
   __atomic_fetch_add(&memo_checked, 1, __ATOMIC_RELAXED);
+}
+
+/* The slow half of mt_unwind_memo_value: anything but a hit whose value
+ * is kept, in mode 1. ip, sp, bp: the registers mt_unwind_memo_value
+ * captured at one instruction; its frame is live below us, so the walk
+ * starts there. missed: the fast half found no entry that holds (one
+ * filled since, by a signal handler's capture, is only a walk more). fn
+ * runs after the walk, not unwinding (it may capture). */
+static MT_NOINLINE uint32_t memo_value_slow(uintptr_t ip, uintptr_t sp, uintptr_t bp,
+                                            unsigned max, uintptr_t from, uintptr_t key,
+                                            mt_unwind_value_fn fn, bool missed) {
+  uintptr_t pcs[MT_UNWIND_VALUE_FRAMES];
+  bool keep = false;
+  if (max > MT_UNWIND_VALUE_FRAMES)
+    max = MT_UNWIND_VALUE_FRAMES;
+  if (unwinding || max == 0)
+    return fn(from, key, NULL, 0, &keep); /* re-entered (a handler's): no frames */
+  unwinding = true;
+  int mode = mt_unwind_memo_mode, saved = errno;
+  regs_t r;
+  r.v[R_RIP] = ip;
+  r.v[R_RSP] = sp;
+  r.v[R_RBP] = bp;
+  r.known = 1u << R_RIP | 1u << R_RSP | 1u << R_RBP;
+  log_t lg;
+  log_init(&lg);
+  unsigned n, gen = mt_modules_unloads();
+  memo_tab_t *tab = memo_mine;
+  if (MT_UNLIKELY((uintptr_t)tab <= (uintptr_t)MEMO_GONE) && mode != 0)
+    tab = memo_table_new();
+  memo_t *m = NULL;
+  uint64_t seen = 0;
+  bool hit = false;
+  if (mode == 0 || max > MEMO_FRAMES || tab == NULL) {
+    n = walk(&r, pcs, max, false, from, &lg);
+  } else {
+    unsigned set = memo_set(sp, from, key);
+    memo_t *ms = tab->e[set];
+    int e = missed                                                ? -1
+            : memo_holds(&ms[0], ip, sp, bp, from, key, max, gen) ? 0
+            : memo_holds(&ms[1], ip, sp, bp, from, key, max, gen) ? 1
+                                                                  : -1;
+    if (e >= 0) {
+      hit = true;
+      m = &ms[e];
+      tab->lru[set] = (uint8_t)!e;
+      n = m->n;
+      seen = m->user;
+      memcpy(pcs, m->pcs, n * sizeof(uintptr_t));
+      if (MT_LIKELY(mode != 2) && (uint32_t)seen) { /* the fast half skipped it (a new table) */
+        errno = saved;
+        unwinding = false;
+        return (uint32_t)seen;
+      }
+      if (mode == 2) { /* the self-test: walk anyway, compare */
+        uintptr_t again[MEMO_FRAMES];
+        unsigned k = walk(&r, again, max, false, from, &lg);
+        if (k != n || memcmp(again, pcs, n * sizeof(uintptr_t)) != 0)
+          memo_mismatch();
+        __atomic_fetch_add(&memo_hits, 1, __ATOMIC_RELAXED);
+      }
+    } else {
+      n = walk(&r, pcs, max, false, from, &lg);
+      e = tab->lru[set]; /* the set's entry not used last (see mt_unwind_capture_memo) */
+      m = &ms[e];
+      tab->lru[set] = (uint8_t)!e;
+      memo_fill(m, &lg, pcs, n, ip, sp, bp, from, key, max, gen, &tab->seq);
+      if (m->n)
+        seen = m->user;
+      else
+        m = NULL;
+      if (MT_UNLIKELY(mode == 2))
+        __atomic_fetch_add(&memo_misses, 1, __ATOMIC_RELAXED);
+    }
+  }
+  errno = saved;
+  unwinding = false;
+  uint32_t v = fn(from, key, pcs, n, &keep);
+  if (hit && (uint32_t)seen) {
+    mt_unwind_memo_checked((uint32_t)seen == v);
+  } else if (m && keep && v) {
+    /* one CAS: a signal handler's capture that refilled the entry since
+     * changed its sequence number, and the value is then not kept */
+    __atomic_compare_exchange_n(&m->user, &seen, (seen & ~(uint64_t)0xffffffffu) | v, false,
+                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  }
+  return v;
+}
+
+/* The fast half: a hit whose value is kept costs the set's hash, the key's
+ * compares and the remembered words' (some 60 instructions), with no frame
+ * beyond the few registers it saves. unwinding is set around the reads so
+ * that a signal handler's capture cannot refill the entry meanwhile. */
+MT_NOINLINE uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_t key,
+                                          mt_unwind_value_fn fn) {
+  uintptr_t ip, sp, bp;
+  __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                   : "=r"(ip), "=r"(sp), "=r"(bp));
+  memo_tab_t *tab = memo_mine;
+  bool missed = false;
+  /* (max past MEMO_FRAMES: no entry has it, a miss) */
+  if (MT_LIKELY(!unwinding && (uintptr_t)tab > (uintptr_t)MEMO_GONE &&
+                mt_unwind_memo_mode == 1)) {
+    unwinding = true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    unsigned set = memo_set(sp, from, key), gen = mt_modules_unloads();
+    memo_t *ms = tab->e[set];
+    int e = memo_holds(&ms[0], ip, sp, bp, from, key, max, gen)   ? 0
+            : memo_holds(&ms[1], ip, sp, bp, from, key, max, gen) ? 1
+                                                                  : -1;
+    uint32_t val = e >= 0 ? (uint32_t)ms[e].user : 0;
+    if (val)
+      tab->lru[set] = (uint8_t)!e;
+    missed = e < 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    unwinding = false;
+    if (MT_LIKELY(val))
+      return val;
+  }
+  uint32_t v = memo_value_slow(ip, sp, bp, max, from, key, fn, missed);
+  __asm__ volatile("" : "+r"(v)); /* no tail call: the walk reads this frame */
+  return v;
 }
 
 void mt_unwind_memo_counts(uint64_t *hits, uint64_t *misses, uint64_t *checked) {

@@ -52,6 +52,18 @@ typedef struct mt_unwind_memo_s {
 unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintptr_t from, uintptr_t key,
                                 mt_unwind_memo_t *ref);
 void mt_unwind_memo_note(const mt_unwind_memo_t *ref, uint32_t val);
+/* The memo for a value of the stack now (a type): as mt_unwind_capture_memo
+ * with the caller's value kept in the entry, in one call. A capture whose
+ * remembered words all hold returns the value kept (never 0) without
+ * walking or calling fn; otherwise fn(from, key, pcs, n, &keep) gets the
+ * frames (n of at most min(max, MT_UNWIND_VALUE_FRAMES); 0 when none can
+ * be had), runs outside the unwinder (it may capture), and its value is
+ * returned, and kept for the next hit when it sets keep and is not 0.
+ * Async-signal-safe when fn is. */
+#define MT_UNWIND_VALUE_FRAMES 64u
+typedef uint32_t (*mt_unwind_value_fn)(uintptr_t from, uintptr_t key, const uintptr_t *pcs,
+                                       unsigned n, bool *keep);
+uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_t key, mt_unwind_value_fn fn);
 /* The calling thread is exiting: its memo table is kept for another thread
  * (or unmapped), and it takes no new one (its later captures walk). */
 void mt_unwind_thread_release(void);

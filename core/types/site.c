@@ -269,27 +269,31 @@ static uint16_t stack_type(uintptr_t pc, uintptr_t *stack, unsigned n, unsigned 
   return intern_key((uintptr_t)(h | (1ull << 63)), &stack[i], len, false);
 }
 
-#define MEMO_TYPE 0x10000u /* a type kept in the unwinder's memo (never 0) */
-
-uint16_t mt_site_resolve(uintptr_t pc) {
+/* The type of the frames the memo walked for call site pc (key): kept
+ * unless it took a deeper capture of its own, ran out of ids, or is the
+ * untyped type (0: the memo's "nothing kept"). */
+static uint32_t resolve_frames(uintptr_t from, uintptr_t pc, const uintptr_t *frames, unsigned n,
+                               bool *keep) {
+  (void)from;
   uintptr_t stack[64];
+  unsigned depth = mt_opt.depth < 1 ? 1 : (unsigned)mt_opt.depth;
+  if (n)
+    memcpy(stack, frames, n * sizeof(uintptr_t));
+  bool deeper = false;
+  uint16_t type = stack_type(pc, stack, n, depth + 6, depth, &deeper);
+  *keep = !deeper && type != MT_TYPE_OVERFLOW && type != MT_TYPE_UNTYPED;
+  return type;
+}
+
+uint32_t mt_site_resolve(uintptr_t pc) {
   unsigned depth = mt_opt.depth < 1 ? 1 : (unsigned)mt_opt.depth;
   /* Unwinding costs per frame: first only what a type needs, with room for
    * memtype's own frames; the whole (64) when wrappers or a missing call
-   * site need more. The first capture goes through the unwinder's memo: the
-   * same frames from the same call site as a recent allocation of this
-   * thread's give the type found then, without a walk or a lookup. */
-  mt_unwind_memo_t ref;
-  unsigned want = depth + 6, n = mt_unwind_capture_memo(stack, want, 0, pc, &ref);
-  if (ref.val && MT_LIKELY(mt_unwind_memo_mode != 2))
-    return (uint16_t)ref.val;
-  bool deeper = false;
-  uint16_t type = stack_type(pc, stack, n, want, depth, &deeper);
-  if (ref.val)
-    mt_unwind_memo_checked(ref.val == (type | MEMO_TYPE));
-  else if (!deeper && type != MT_TYPE_OVERFLOW)
-    mt_unwind_memo_note(&ref, type | MEMO_TYPE);
-  return type;
+   * site need more. Through the unwinder's memo: the same frames from the
+   * same call site as a recent allocation of this thread's give the type
+   * found then, without a walk or a lookup (and without a frame here: a
+   * tail call, so that a hit compares fewer words). */
+  return mt_unwind_memo_value(depth + 6, 0, pc, resolve_frames);
 }
 
 /* Fork child: a site another thread was adding when the process forked has

@@ -25,8 +25,10 @@ bool mt_site_is_wrapper(unsigned type);
  * is inside a MEMTYPE_SKIP wrapper, or MEMTYPE_DEPTH > 1. Unwinds, looks
  * through wrappers, and interns the next MEMTYPE_DEPTH frames as one type;
  * falls back to pc's own type when the stack cannot be had (re-entry, no
- * unwind info). */
-uint16_t mt_site_resolve(uintptr_t pc);
+ * unwind info). A 16-bit type returned as 32 bits, so that the callers'
+ * tail calls and its own reach the unwinder's memo without a frame between
+ * (a frame is a word more for every memo hit to compare). */
+uint32_t mt_site_resolve(uintptr_t pc);
 /* The frames of a type, innermost first; how many (0 for named types). */
 unsigned mt_site_stack(unsigned type, uintptr_t *out, unsigned max);
 /* Parses MEMTYPE_TYPES ("name=glob,glob;name=glob"); false with a message

@@ -433,6 +433,82 @@ START_TEST(the_memo_off_walks_every_time) {
 }
 END_TEST
 
+/* mt_unwind_memo_value: value_of numbers the frames it is given (its
+ * calls counted), from two callers at the same stack pointer as above. */
+static unsigned value_calls, value_n;
+static uintptr_t value_pcs[24];
+static uint32_t value_seen;
+static bool value_keep = true;
+
+static uint32_t value_of(uintptr_t from, uintptr_t key, const uintptr_t *pcs, unsigned n,
+                         bool *keep) {
+  (void)from;
+  (void)key;
+  value_calls++;
+  value_n = n;
+  memcpy(value_pcs, pcs, n * sizeof(uintptr_t));
+  *keep = value_keep;
+  return n == 3 ? (uint32_t)(pcs[1] & 0xffff) + 1 : 0; /* by the middle frame */
+}
+
+NOINLINE static void value_at(void) {
+  value_seen = mt_unwind_memo_value(3, 0, 4321, value_of);
+  KEEP;
+}
+NOINLINE static void value_p(void) { value_at(); memo_slot = 1; KEEP; }
+NOINLINE static void value_q(void) { value_at(); memo_slot = 2; KEEP; }
+NOINLINE static void value_run_p(int mode) {
+  int saved = mt_unwind_memo_mode;
+  mt_unwind_memo_mode = mode;
+  value_p();
+  mt_unwind_memo_mode = saved;
+  KEEP;
+}
+NOINLINE static void value_run_q(int mode) {
+  int saved = mt_unwind_memo_mode;
+  mt_unwind_memo_mode = mode;
+  value_q();
+  mt_unwind_memo_mode = saved;
+  KEEP;
+}
+
+START_TEST(a_remembered_value_is_given_without_a_call_and_only_for_its_own_frames) {
+  value_run_p(0); /* the walk: its rules cached */
+  ck_assert_uint_eq(value_n, 3);
+  uint32_t vp = value_seen;
+  value_run_q(0);
+  uint32_t vq = value_seen;
+  ck_assert_uint_ne(vp, 0);
+  ck_assert_uint_ne(vp, vq); /* two callers, two values */
+  for (int round = 0; round < 3; round++) {
+    value_run_p(1);
+    ck_assert_uint_eq(value_seen, vp);
+    value_run_q(1);
+    ck_assert_uint_eq(value_seen, vq);
+  }
+  unsigned calls = value_calls;
+  value_run_p(1);
+  value_run_q(1);
+  ck_assert_uint_eq(value_calls, calls); /* both remembered: no call */
+  ck_assert_uint_eq(value_seen, vq);
+  value_run_p(2); /* checked: walked, computed and compared */
+  ck_assert_uint_eq(value_calls, calls + 1);
+  ck_assert_uint_eq(value_seen, vp);
+}
+END_TEST
+
+START_TEST(a_value_not_to_be_kept_is_computed_every_time) {
+  value_keep = false;
+  value_run_p(0);
+  unsigned calls = value_calls;
+  value_run_p(1);
+  value_run_p(1);
+  value_keep = true;
+  ck_assert_uint_eq(value_calls, calls + 2);
+  ck_assert_uint_eq(value_n, 3);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("unwind");
   TCase *t = tcase_create("unwind");
@@ -447,6 +523,8 @@ static Suite *suite(void) {
   tcase_add_test(t, another_caller_at_the_same_stack_pointer_is_not_taken_for_the_remembered_one);
   tcase_add_test(t, a_value_noted_after_the_entry_was_refilled_is_dropped);
   tcase_add_test(t, the_memo_off_walks_every_time);
+  tcase_add_test(t, a_remembered_value_is_given_without_a_call_and_only_for_its_own_frames);
+  tcase_add_test(t, a_value_not_to_be_kept_is_computed_every_time);
   suite_add_tcase(s, t);
   return s;
 }
