@@ -9,6 +9,8 @@
 #include "alloc.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "alloc_inline.h"
@@ -76,6 +78,67 @@ static MT_NOINLINE MT_COLD void *out_of_memory(void) {
   mt_dbg_no_memory();
   errno = ENOMEM;
   return NULL;
+}
+
+/* ---- bad parameters (bad-param) ------------------------------------------
+ * A size no object can have (above PTRDIFF_MAX: a negative number passed as
+ * a size), calloc's or reallocarray's product overflowing size_t, an
+ * alignment that is not a power of two: the call fails as glibc's does (NULL
+ * and ENOMEM, or EINVAL) and memtype says where, in every mode, once per
+ * calling instruction. The program goes on whatever MEMTYPE_ON_ERROR says:
+ * it may handle the failure (a parser refusing a hostile count). A size up
+ * to PTRDIFF_MAX that cannot be had is plain out of memory, not reported. */
+#define BAD_PARAM_SEEN 64u
+static uintptr_t bad_param_seen[BAD_PARAM_SEEN];
+
+static bool bad_param_seen_before(uintptr_t pc) {
+  for (unsigned i = 0; i < BAD_PARAM_SEEN; i++) {
+    uintptr_t old = __atomic_load_n(&bad_param_seen[i], __ATOMIC_RELAXED);
+    if (old == pc)
+      return true;
+    if (old == 0) {
+      if (__atomic_compare_exchange_n(&bad_param_seen[i], &old, pc, false, __ATOMIC_RELAXED,
+                                      __ATOMIC_RELAXED))
+        return false;
+      if (old == pc)
+        return true;
+    }
+  }
+  return false; /* the table is full: report */
+}
+
+static MT_NOINLINE MT_COLD void bad_param(uintptr_t pc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static MT_NOINLINE MT_COLD void bad_param(uintptr_t pc, const char *fmt, ...) {
+  if (bad_param_seen_before(pc))
+    return;
+  int saved = errno;
+  char detail[256];
+  va_list ap;
+  va_start(ap, fmt);
+  mt_vsnprintf(detail, sizeof(detail), fmt, ap);
+  va_end(ap);
+  mt_err_t e;
+  memset(&e, 0, sizeof(e));
+  e.kind = MT_ERR_BAD_PARAM;
+  e.addr = pc;
+  e.type = -1;
+  e.detail = detail;
+  e.go_on = true;
+  mt_report(&e);
+  errno = saved;
+}
+
+/* A size above PTRDIFF_MAX, as the caller wrote it when it is negative. */
+static MT_NOINLINE MT_COLD void bad_size(uintptr_t pc, const char *call, size_t n) {
+  bad_param(pc, "%s of %zu bytes (%ld as a signed number): more than any object can hold "
+            "(PTRDIFF_MAX); the call fails (ENOMEM)", call, n, (long)n);
+}
+
+static MT_NOINLINE MT_COLD void bad_product(uintptr_t pc, const char *call, size_t count,
+                                            size_t size) {
+  bad_param(pc, "%s(%zu, %zu): the product overflows size_t; the call fails (ENOMEM) rather "
+            "than return a short block", call, count, size);
 }
 
 static size_t pages_for(size_t n) {
@@ -274,6 +337,10 @@ static void *alloc_replacement(size_t n, unsigned family, unsigned type) {
  * way out. */
 void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) {
   mt_init();
+  if (MT_UNLIKELY(n > PTRDIFF_MAX))
+    bad_size(pc, family == MT_FAM_MALLOC ? "malloc" : family == MT_FAM_NEW ? "operator new"
+                                                                            : "operator new[]",
+             n);
   mt_locks_enter();
   void *p = alloc_typed(n, family, false, type_of(pc));
   mt_locks_leave();
@@ -423,8 +490,12 @@ void mt_type_account(unsigned type, size_t n, bool allocated) {
 
 void *mt_calloc(size_t count_, size_t size, uintptr_t pc) {
   size_t n;
-  if (__builtin_mul_overflow(count_, size, &n))
+  if (__builtin_mul_overflow(count_, size, &n)) {
+    bad_product(pc, "calloc", count_, size);
     return out_of_memory();
+  }
+  if (MT_UNLIKELY(n > PTRDIFF_MAX))
+    bad_size(pc, "calloc", n);
   if (n <= MT_SMALL_MAX) {
     void *p = mt_malloc_inline(n, MT_FAM_MALLOC, pc);
     if (p)
@@ -476,6 +547,8 @@ void *mt_realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
 }
 
 static void *realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
+  if (MT_UNLIKELY(n > PTRDIFF_MAX))
+    bad_size(pc, "realloc", n);
   if (p == NULL)
     return alloc_typed(n, MT_FAM_MALLOC, false, type);
   if (n == 0) {
@@ -532,8 +605,10 @@ static void *realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
 
 void *mt_reallocarray(void *p, size_t count_, size_t size, uintptr_t pc) {
   size_t n;
-  if (__builtin_mul_overflow(count_, size, &n))
+  if (__builtin_mul_overflow(count_, size, &n)) {
+    bad_product(pc, "reallocarray", count_, size);
     return out_of_memory();
+  }
   return mt_realloc(p, n, pc);
 }
 
@@ -544,7 +619,7 @@ void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
   /* Every heap block is 16-aligned, but the prelude's may not be (a guarded
    * block ends flush with its guard page): with it on, the alignment goes
    * to it. */
-  if (align <= MT_MIN_ALIGN && !mt_hook_on)
+  if (align <= MT_MIN_ALIGN && !(align & (align - 1)) && !mt_hook_on)
     return mt_malloc_inline(n, family, pc);
   mt_locks_enter();
   void *p = memalign_slow(align, n, family, pc);
@@ -553,7 +628,13 @@ void *mt_memalign(size_t align, size_t n, unsigned family, uintptr_t pc) {
 }
 
 static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc) {
+  if (MT_UNLIKELY(n > PTRDIFF_MAX))
+    bad_size(pc, "an aligned allocation (memalign, aligned_alloc, valloc, pvalloc, aligned new)",
+             n);
   if (align & (align - 1)) {
+    bad_param(pc, "an alignment of %zu, not a power of two (memalign, aligned_alloc or aligned "
+              "new): glibc's memalign rounds it up, aligned_alloc fails from glibc 2.38 on",
+              align);
     /* glibc rounds a non-power-of-two alignment up. */
     if (align > ((size_t)1 << 62)) {
       errno = EINVAL;
@@ -585,8 +666,11 @@ static void *alloc_aligned(size_t n, size_t align, unsigned family, unsigned typ
 }
 
 int mt_posix_memalign(void **out, size_t align, size_t n, uintptr_t pc) {
-  if (align < sizeof(void *) || (align & (align - 1)) || align % sizeof(void *))
+  if (align < sizeof(void *) || (align & (align - 1)) || align % sizeof(void *)) {
+    bad_param(pc, "posix_memalign's alignment %zu is not a power of two multiple of "
+              "sizeof(void *); the call fails (EINVAL)", align);
     return EINVAL;
+  }
   int saved = errno;
   void *p = mt_memalign(align, n, MT_FAM_MALLOC, pc);
   if (p == NULL) {

@@ -18,7 +18,7 @@
                           * records' failures; 1.3 WASTE; 1.4 INHERITED; 1.5 ENDING;
                           * 1.6 RUN; 1.7 STACKS; 1.8 PEAK, TIMELINE, GUARD's method,
                           * the ERRORS records' flags; 1.9 GUARD records' overflow_only,
-                          * error kind 14 (param-overlap) */
+                          * error kinds 14 (param-overlap) and 15 (bad-param) */
 #define MT_DUMP_HEADER_SIZE 64u
 #define MT_DUMP_BYTE_ORDER 0x0102u
 #define MT_DUMP_FLAGS_OFFSET 16u /* rewritten last, with MT_DUMP_FLAG_COMPLETE */

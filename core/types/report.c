@@ -36,6 +36,7 @@ const char *const mt_error_names[MT_ERR_COUNT] = {
     [MT_ERR_SEGV] = "segv",
     [MT_ERR_BUS] = "bus-error",
     [MT_ERR_PARAM_OVERLAP] = "param-overlap",
+    [MT_ERR_BAD_PARAM] = "bad-param",
 };
 _Static_assert(sizeof(mt_error_names) / sizeof(mt_error_names[0]) == MT_ERR_COUNT,
                "a name for every error kind");
@@ -528,7 +529,7 @@ static const char *signal_name(int sig) {
 }
 
 void mt_report(const mt_err_t *e) {
-  int64_t act = e->fatal_sig ? MT_ACTION_ABORT : mt_opt.on_error;
+  int64_t act = e->fatal_sig ? MT_ACTION_ABORT : e->go_on ? MT_ACTION_CONTINUE : mt_opt.on_error;
   if (act == MT_ACTION_CONTINUE && seen_before(e->block))
     return;
   __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
@@ -598,6 +599,10 @@ void mt_report(const mt_err_t *e) {
       pos += mt_snprintf(buf + pos, len - pos,
                          "memtype will now write the dump and let the process die of %s "
                          "(signal %d), as it would have\n", signal_name(e->fatal_sig), e->fatal_sig);
+    else if (e->go_on)
+      pos += mt_snprintf(buf + pos, len - pos,
+                         "memtype will now continue: the call fails as glibc's does, and the "
+                         "program may handle that (this call site is not reported again)\n");
     else if (act == MT_ACTION_CONTINUE)
       pos += mt_snprintf(buf + pos, len - pos,
                          "memtype will now continue (the block is not reported again)\n");

@@ -28,6 +28,9 @@ typedef enum mt_error_kind {
   MT_ERR_SEGV,             /* segv: a fault outside memtype's heap (a NULL pointer...) */
   MT_ERR_BUS,              /* bus-error: SIGBUS outside memtype's heap (a truncated file...) */
   MT_ERR_PARAM_OVERLAP,    /* param-overlap: memcpy, strcpy... given overlapping ranges */
+  MT_ERR_BAD_PARAM,        /* bad-param: an allocation call given a size or an alignment that
+                              no correct call gives (a negative size, calloc's product
+                              overflowing, an alignment not a power of two) */
   MT_ERR_COUNT
 } mt_error_kind_t;
 
@@ -54,6 +57,9 @@ typedef struct mt_err_s {
   int fatal_sig;               /* a crash: the process dies of it after the report and the
                                   dump, whatever MEMTYPE_ON_ERROR says (mt_report returns) */
   const void *uc;              /* a fault's ucontext (memguard), or NULL: see error_stack */
+  bool go_on;                  /* the call fails as glibc's would and the program may handle
+                                  that: the report never stops it, whatever MEMTYPE_ON_ERROR
+                                  says (bad-param) */
 } mt_err_t;
 
 /* The caller's stack without memtype's own frames; how many. */

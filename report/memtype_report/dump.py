@@ -174,7 +174,8 @@ class Failures:
 ERROR_KINDS = ("invalid-free", "double-free", "realloc-of-freed", "invalid-realloc",
                "heap-buffer-overflow", "write-after-free", "mismatched-free",
                "usable-size-of-freed", "invalid-usable-size", "heap-buffer-underflow",
-               "use-after-free", "wild-access", "segv", "bus-error", "param-overlap")
+               "use-after-free", "wild-access", "segv", "bus-error", "param-overlap",
+               "bad-param")
 ACCESS = ("", "READ", "WRITE")
 
 

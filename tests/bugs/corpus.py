@@ -68,6 +68,7 @@ KINDS = {
     "invalid-free": ("invalid-free",),
     "mismatch": ("mismatched-free",),
     "realloc-freed": ("realloc-of-freed",),
+    "bad-param": ("bad-param",),
     "leak": (),  # a `memtype: LEAK:` line
 }
 RESULTS = ("missed", "wrong", "later", "access")  # worst to best

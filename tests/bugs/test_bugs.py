@@ -209,6 +209,67 @@ class Actions(unittest.TestCase):
             shutil.rmtree(tmp)
 
 
+class BadParam(unittest.TestCase):
+    """Sizes and alignments no correct call gives (bad-param): reported at
+    the call in every mode, once per call site, and never stopping the
+    program, whatever MEMTYPE_ON_ERROR says (the call fails as glibc's does
+    and the program handles it)."""
+
+    def corpus(self, case, variant, prog="corpus", **env_vars):
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off"})
+        env.update(env_vars)
+        return subprocess.run([os.path.join(BIN, prog), case, variant], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    def test_reported_at_the_call_and_the_program_goes_on(self):
+        for case, call in (("bp_malloc_neg", "at_malloc"), ("bp_calloc_ovf", "at_calloc"),
+                           ("bp_realloc_neg", "at_realloc_to"),
+                           ("bp_reallocarray_ovf", "at_reallocarray"),
+                           ("bp_posix_memalign", "at_posix_memalign"),
+                           ("bp_aligned_alloc", "at_aligned_alloc")):
+            for mode in ({}, CHECKS):  # MEMTYPE_ON_ERROR left at abort
+                r = self.corpus(case, "bad", **mode)
+                self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+                self.assertEqual(r.stderr.count("memtype: ERROR: bad-param at "), 1, r.stderr)
+                self.assertEqual(section(r.stderr, "detected at")[:1], [call], r.stderr)
+                self.assertRegex(r.stderr, r"in %s\+0x[0-9a-f]+ \(corpus\.c:\d+\)" % call)
+                self.assertIn("the call fails as glibc's does", r.stderr)
+                ok = self.corpus(case, "ok", **mode)
+                self.assertEqual((ok.returncode, ok.stdout, ok.stderr), (0, "done\n", ""))
+
+    def test_the_details_name_the_values(self):
+        r = self.corpus("bp_calloc_ovf", "bad")
+        self.assertIn("calloc(2305843009213693952, 16): the product overflows size_t", r.stderr)
+        r = self.corpus("bp_malloc_neg", "bad")
+        self.assertIn("malloc of 18446744073709551576 bytes (-40 as a signed number)", r.stderr)
+        r = self.corpus("bp_posix_memalign", "bad")
+        self.assertIn("posix_memalign's alignment 24 is not a power of two", r.stderr)
+
+    def test_operator_new_throws_bad_alloc_after_the_report(self):
+        r = self.corpus("bp_new_neg", "bad", prog="corpus_cxx")
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        self.assertIn("operator new of 18446744073709551552 bytes (-64 as a signed number)",
+                      r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+
+    def test_the_dump_and_the_report_list_it(self):
+        import tempfile
+        import glob
+        tmp = tempfile.mkdtemp(prefix="memtype-bugs.")
+        try:
+            r = self.corpus("bp_calloc_ovf", "bad", MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            files = glob.glob(os.path.join(tmp, "d.*.mtd"))
+            self.assertEqual(len(files), 1)
+            rep = subprocess.run([os.environ.get("MEMTYPE_CMD", "build/bin/memtype"), "report",
+                                  "--errors", files[0]], capture_output=True, text=True)
+            self.assertRegex(rep.stdout, r"#1 bad-param at 0x[0-9a-f]+")
+            self.assertRegex(rep.stdout, r"#0 at_calloc \(corpus\.c:\d+\)")
+        finally:
+            shutil.rmtree(tmp)
+
+
 class Foreign(unittest.TestCase):
     def test_glibc_blocks_go_back_to_glibc_with_one_warning(self):
         for env in (CHECKS, {"MEMTYPE_TRASH": "0"}):

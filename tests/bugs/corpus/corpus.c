@@ -724,6 +724,51 @@ AT void lose_list(int bad) {
 static void leak_block(int bad) { lose_block(bad); }
 static void leak_list(int bad) { lose_list(bad); }
 
+/* Allocation calls given a size or an alignment no correct call gives
+ * (bad-param); each look-alike makes the same call with a value that is
+ * legal, some of them as sure to fail (a 16 TiB calloc: refused for want of
+ * memory, which is no bug). Every call fails or succeeds as glibc's would. */
+AT void *at_malloc(size_t n);
+AT void *at_malloc(size_t n) { return malloc(n); /* ACCESS */ }
+AT void *at_calloc(size_t k, size_t n);
+AT void *at_calloc(size_t k, size_t n) { return calloc(k, n); /* ACCESS */ }
+AT void *at_realloc_to(void *p, size_t n);
+AT void *at_realloc_to(void *p, size_t n) { return realloc(p, n); /* ACCESS */ }
+AT void *at_reallocarray(void *p, size_t k, size_t n);
+AT void *at_reallocarray(void *p, size_t k, size_t n) { return reallocarray(p, k, n); /* ACCESS */ }
+AT int at_posix_memalign(void **out, size_t align, size_t n);
+AT int at_posix_memalign(void **out, size_t align, size_t n) {
+  return posix_memalign(out, align, n); /* ACCESS */
+}
+AT void *at_aligned_alloc(size_t align, size_t n);
+AT void *at_aligned_alloc(size_t align, size_t n) { return aligned_alloc(align, n); /* ACCESS */ }
+
+#define TIB16 ((size_t)1 << 44)
+static void bp_malloc_neg(int bad) { /* malloc(-40): a length computed as end - start, reversed */
+  release(at_malloc(opaque(bad ? (size_t)-40 : 40)));
+}
+static void bp_calloc_ovf(int bad) { /* a count from a header, times 16, wraps around */
+  release(at_calloc(opaque(bad ? (size_t)1 << 61 : TIB16 / 16), opaque(16)));
+}
+static void bp_realloc_neg(int bad) {
+  char *p = make(opaque(N));
+  char *q = at_realloc_to(p, opaque(bad ? (size_t)-1 : 2 * N));
+  release(q ? q : p);
+}
+static void bp_reallocarray_ovf(int bad) {
+  char *p = make(opaque(N));
+  char *q = at_reallocarray(p, opaque(bad ? (size_t)1 << 62 : TIB16 / 8), opaque(8));
+  release(q ? q : p);
+}
+static void bp_posix_memalign(int bad) { /* an alignment of 24: not a power of two */
+  void *p = NULL;
+  if (at_posix_memalign(&p, opaque(bad ? 24 : 32), opaque(N)) == 0)
+    release(p);
+}
+static void bp_aligned_alloc(int bad) { /* an alignment of 48: not a power of two */
+  release(at_aligned_alloc(opaque(bad ? 48 : 64), opaque(96)));
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 static const struct {
@@ -753,6 +798,8 @@ static const struct {
     C(straddle_unf_w), C(realloc_grow_w),  C(live_ovf_exit),    C(live_unf_exit),
     C(double_free),    C(invalid_free_interior), C(invalid_free_stack),
     C(invalid_free_global), C(realloc_freed), C(leak_block),    C(leak_list),
+    C(bp_malloc_neg),  C(bp_calloc_ovf),   C(bp_realloc_neg),   C(bp_reallocarray_ovf),
+    C(bp_posix_memalign), C(bp_aligned_alloc),
 #undef C
 };
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,13 @@ AT void at_delete(char *p);
 AT void at_delete(char *p) { delete p; /* ACCESS */ }
 AT void at_delete_array(char *p);
 AT void at_delete_array(char *p) { delete[] p; /* ACCESS */ }
+AT void at_operator_new(std::size_t n);
+AT void at_operator_new(std::size_t n) {
+  try {
+    ::operator delete(::operator new(n)); /* ACCESS */
+  } catch (const std::bad_alloc &) {
+  }
+}
 AT void at_free(void *p);
 AT void at_free(void *p) { std::free(p); /* ACCESS */ }
 }
@@ -286,6 +294,10 @@ AT void lose_vector(int bad) {
 void leak_new(int bad) { lose_array(bad); }
 void leak_vector(int bad) { lose_vector(bad); }
 
+// operator new given a negative size (bad-param): std::bad_alloc, caught; the
+// look-alike asks for 16 TiB, as sure to fail for want of memory, no bug
+void bp_new_neg(int bad) { at_operator_new(opaque(bad ? static_cast<std::size_t>(-64) : std::size_t(1) << 44)); }
+
 struct entry {
   const char *name;
   void (*run)(int bad);
@@ -301,7 +313,7 @@ const entry cases[] = {
     C(string_uaf_r),  C(double_delete), C(mismatch_newarr_delete),
     C(mismatch_new_deletearr), C(mismatch_new_free), C(mismatch_malloc_delete),
     C(leak_new),      C(leak_vector),   C(newarr_w64_rec),
-    C(newarr_unf_w40_rec), C(live_newarr_exit),
+    C(newarr_unf_w40_rec), C(live_newarr_exit), C(bp_new_neg),
 };
 #undef C
 
