@@ -13,6 +13,7 @@ exactly as long as its contents (plus zero padding to 8 bytes), with
 PROCESS, SIZES, MODULES and TYPES present and END last; only a newer
 minor's unknown sections are skipped (docs/format.md, "Reading").
 report/c/memtype_stat.c applies the same rules."""
+import os
 import struct
 from dataclasses import dataclass, field
 
@@ -336,6 +337,15 @@ class Dump:
                 best = m
         return best
 
+    @property
+    def program(self):
+        """The name the program was started under: argv[0]'s last part
+        (redis-server, sh), as ps shows it, not the file the executable
+        resolves to (one binary is often installed under several names:
+        redis-check-rdb, dash); the executable's name when there is no
+        argv[0]."""
+        return program_name(self)
+
 
 class _Cursor:
     def __init__(self, path, data, start, end):
@@ -360,6 +370,13 @@ class _Cursor:
 # Control characters (C0, DEL, C1) in a dump's text become '?': a hostile
 # dump must not send escape sequences to the terminal of whoever reads it.
 _CONTROLS = {c: "?" for c in list(range(0x20)) + list(range(0x7f, 0xa0))}
+
+
+def program_name(d):
+    """Dump.program for a dump or anything with exe and argv (a live view)."""
+    argv = getattr(d, "argv", None) or []
+    a0 = os.path.basename(argv[0]).lstrip("-") if argv and argv[0] else ""
+    return a0 or os.path.basename(getattr(d, "exe", "") or "") or "?"
 
 
 def _text(b):

@@ -5,12 +5,13 @@ import json
 import os
 
 from . import symbolize
+from .dump import program_name
 
 JSON_SCHEMA = 1
 
 
 def _program(d):
-    return os.path.basename(d.exe) or "?"
+    return program_name(d)
 
 
 def _frames_json(d, pcs, fr, keys=None):

@@ -10,6 +10,7 @@ import os
 import time
 
 from . import flame, formats, progress, symbolize
+from .dump import program_name
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
@@ -259,7 +260,7 @@ def render(dumps, rows_of, no_symbolize=False):
     """The page for these dumps. rows_of(group) gives the vmstat -m rows of a
     group of dumps (model.merge_types)."""
     from .model import errors_of, leaks_of
-    progs = ", ".join("%s (pid %d, %s)" % (os.path.basename(d.exe) or "?", d.pid, d.reason)
+    progs = ", ".join("%s (pid %d, %s)" % (program_name(d), d.pid, d.reason)
                       for d in dumps)
     body = ["<h1>memtype report</h1>",
             '<p class="muted">%s &middot; made %s</p>' % (_e(progs), _e(time.strftime("%Y-%m-%d %H:%M")))]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import symbolize
+from .dump import program_name
 
 
 # ---------------------------------------------------------------- processes
@@ -20,7 +21,7 @@ class Process:
 
     @property
     def program(self):
-        return os.path.basename(self.dump.exe) or "?"
+        return program_name(self.dump)
 
     @property
     def title(self):
@@ -55,7 +56,7 @@ def by_program(dumps, order="memuse"):
         if order == "bytes":
             return sum(t.bytes_alloc for t in ts)
         return sum(t.in_use_bytes for t in ts)
-    return sorted(groups.values(), key=lambda g: (-weight(g), os.path.basename(g[0].exe)))
+    return sorted(groups.values(), key=lambda g: (-weight(g), program_name(g[0])))
 
 
 # ---------------------------------------------------------------- types

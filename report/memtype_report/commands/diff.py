@@ -32,7 +32,7 @@ def main(argv):
     rows = model.growth(a, b, args.no_symbolize)
     secs = (b.end_ns - a.end_ns) / 1e9 if a.end_ns and b.end_ns else 0
     print("memtype: growth of %s from pid %d (%s) to pid %d (%s)%s" % (
-        os.path.basename(b.exe) or "?", a.pid, a.reason, b.pid, b.reason,
+        b.program, a.pid, a.reason, b.pid, b.reason,
         ", %.1f s apart" % secs if secs > 0 else ""))
     width = max([20] + [min(100, len(r.label)) for r in rows[:args.lines]])
     print("%-*s %9s %9s %9s %9s %10s %10s" % (width, "Type", "InUse A", "InUse B", "MemUse A",

@@ -8,6 +8,7 @@ import sys
 
 from .. import dump as dumpmod
 from .. import symbolize
+from ..dump import program_name
 from ..forms import human_k as _human_k
 from ..forms.errors import print_errors
 from ..forms.leaks import print_leaks
@@ -268,7 +269,7 @@ def print_logs(output, started, glob, log, out):
 
 
 def _name(d):
-    return "%s (pid %d)" % (os.path.basename(d.exe) or "?", d.pid)
+    return "%s (pid %d)" % (program_name(d), d.pid)
 
 
 def _how(d):
@@ -399,7 +400,7 @@ def run_summary(output, started, glob, log="", said_why=False, run_id="", run_di
     # once, with its count.
     count = {}
     for d in dumps:
-        k = os.path.basename(d.exe) or "?"
+        k = program_name(d)
         count[k] = count.get(k, 0) + 1
     if extra:  # the program the run started, without a dump
         k = os.path.basename(top[2])
