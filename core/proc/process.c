@@ -127,7 +127,7 @@ void mt_late_init(void) {
     }
   }
   mt_guard_fault_init(); /* every mode: crashes are reported (core/out/fault.c) */
-  mt_life_init(exit_work);
+  mt_life_init(exit_work, mt_dump_late_death);
 }
 
 /* ---- process life ----------------------------------------------------------- */

@@ -24,6 +24,7 @@ static int late_sig;             /* one that came during exit work begun by exit
 static bool work_by_signal;      /* the exit work runs in a signal's handler */
 static mt_ending_t ending;
 static void (*exit_work)(bool signal);
+static void (*late_death)(int sig);
 
 /* Default action: end the process (core or not). SIGSEGV, SIGBUS, SIGILL,
  * SIGFPE, SIGABRT, SIGTRAP and SIGSYS are faults: memguard's handler and the
@@ -62,8 +63,11 @@ static bool run_work(bool by_signal) {
     exit_work(by_signal);
   __atomic_store_n(&work_state, 2, __ATOMIC_RELEASE);
   int late = __atomic_load_n(&late_sig, __ATOMIC_ACQUIRE);
-  if (late && !by_signal)
+  if (late && !by_signal) {
+    if (late_death)
+      late_death(late); /* it may have come after the dump was written */
     mt_os_reraise_default(late);
+  }
   return true;
 }
 
@@ -95,6 +99,14 @@ static bool on_death(int sig) {
     if (__atomic_load_n(&work_tid, __ATOMIC_RELAXED) == mt_os_gettid())
       return false; /* back into this thread's exit work */
   }
+  if (state == 2 && !__atomic_load_n(&work_by_signal, __ATOMIC_RELAXED)) {
+    /* The work is done (exit's last steps, _exit): the dump says so; it
+     * is this signal's death now. */
+    mt_life_set_ending(MT_END_SIGNALED, 0, sig, MT_VIA_SIGNAL);
+    if (late_death)
+      late_death(sig);
+    return true;
+  }
   mt_modules_hold++; /* in a handler: the module snapshot as it is */
   while (!run_work(true))
     mt_os_yield(); /* another thread's exit work: it ends the process */
@@ -102,8 +114,9 @@ static bool on_death(int sig) {
   return true;
 }
 
-void mt_life_init(void (*work)(bool by_signal)) {
+void mt_life_init(void (*work)(bool by_signal), void (*late)(int sig)) {
   exit_work = work;
+  late_death = late;
   __atomic_store_n(&life_pid, mt_os_getpid(), __ATOMIC_RELAXED);
   mt_siggate_take_default(deadly, sizeof(deadly) / sizeof(deadly[0]), on_death);
 }
