@@ -821,6 +821,9 @@ bool mt_dump_write(int reason, int sig) {
   /* A signal's dump, or one the reporter writes before ending the process
    * (perhaps in memguard's fault handler): no lock is waited for. */
   bool in_handler = reason != MT_DUMP_EXIT || mt_modules_hold;
+  /* A thread that holds none of memtype's locks (a deadly signal comes
+   * through the signal gate only then) may wait for another thread's. */
+  bool holds_none = __atomic_load_n(&mt_tls_locks, __ATOMIC_RELAXED) == 0;
   if (in_handler ? !mt_trylock(&dump_lock) : (mt_lock(&dump_lock), false)) {
     mt_warn("signal %d: a dump is being written already; no second one", sig);
     return false;
@@ -847,8 +850,8 @@ bool mt_dump_write(int reason, int sig) {
     return false;
   }
   static mt_typestat_t *const *slot_buf[MAX_SLOTS];
-  unsigned nslots = in_handler ? mt_tcache_slots_try(slot_buf, MAX_SLOTS)
-                               : mt_tcache_slots(slot_buf, MAX_SLOTS);
+  unsigned nslots = in_handler && !holds_none ? mt_tcache_slots_try(slot_buf, MAX_SLOTS)
+                                             : mt_tcache_slots(slot_buf, MAX_SLOTS);
   if (nslots == 0) {
     mt_warn("signal %d: memtype's thread registry is busy in this thread; no dump written",
             sig);

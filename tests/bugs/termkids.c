@@ -22,7 +22,7 @@ static void *churn(void *arg) {
   for (;;) {
     unsigned i = (unsigned)rand_r(&seed) % KEEP;
     free(keep[i]);
-    keep[i] = malloc(1 + (unsigned)rand_r(&seed) % 512);
+    keep[i] = malloc(8 + (unsigned)rand_r(&seed) % 512);
     if (keep[i])
       memset(keep[i], 1, 8);
   }
