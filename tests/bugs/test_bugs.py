@@ -914,8 +914,8 @@ class SignalDeaths(unittest.TestCase):
         for seed in range(1, 5):
             tmp = tempfile.mkdtemp(prefix="memtype-termkids.")
             try:
-                r = run("termkids", "24", (str(seed),), MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"),
-                        MEMTYPE_GUARD="*", MEMTYPE_LEAKS="1", MEMTYPE_STACK_DEPTH="16",
+                r = run("termkids", "24", (str(seed),),
+                        MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"), MEMTYPE_GUARD="*", MEMTYPE_LEAKS="1", MEMTYPE_STACK_DEPTH="16",
                         MEMTYPE_ON_ERROR="continue", MEMTYPE_DUMP_CHILDREN="0")
                 self.assertEqual(r.returncode, 0, r.stderr)
                 rows = [tuple(map(int, line.split())) for line in r.stdout.splitlines()]
