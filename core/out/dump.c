@@ -721,11 +721,20 @@ static void waste_section(mt_typestat_t *const *const *slots, unsigned nslots, u
 
 /* How the process ended: an exit status or a signal, and through what
  * (life.h). A dump on request is written by a process still running. */
+/* The last exit or fatal dump this process wrote, and where its ending
+ * record is: a deadly signal that comes once it is written (the process
+ * dies of it after all) rewrites the ending there (mt_dump_late_death). */
+static char final_path[4096];
+static uint64_t final_ending_at;
+static int final_pid;
+
 static void ending_section(int reason) {
   mt_ending_t e = *mt_life_ending();
   if (reason == MT_DUMP_SIGNAL)
     memset(&e, 0, sizeof(e)), e.how = MT_END_RUNNING;
   section_begin(MT_DUMP_TAG_ENDING);
+  if (reason != MT_DUMP_SIGNAL)
+    final_ending_at = here();
   RECORD_BEGIN(head);
   put32(e.how);
   put32((uint32_t)e.status);
@@ -812,6 +821,9 @@ bool mt_dump_write(int reason, int sig) {
   /* A signal's dump, or one the reporter writes before ending the process
    * (perhaps in memguard's fault handler): no lock is waited for. */
   bool in_handler = reason != MT_DUMP_EXIT || mt_modules_hold;
+  /* A thread that holds none of memtype's locks (a deadly signal comes
+   * through the signal gate only then) may wait for another thread's. */
+  bool holds_none = __atomic_load_n(&mt_tls_locks, __ATOMIC_RELAXED) == 0;
   if (in_handler ? !mt_trylock(&dump_lock) : (mt_lock(&dump_lock), false)) {
     mt_warn("signal %d: a dump is being written already; no second one", sig);
     return false;
@@ -838,8 +850,8 @@ bool mt_dump_write(int reason, int sig) {
     return false;
   }
   static mt_typestat_t *const *slot_buf[MAX_SLOTS];
-  unsigned nslots = in_handler ? mt_tcache_slots_try(slot_buf, MAX_SLOTS)
-                               : mt_tcache_slots(slot_buf, MAX_SLOTS);
+  unsigned nslots = in_handler && !holds_none ? mt_tcache_slots_try(slot_buf, MAX_SLOTS)
+                                             : mt_tcache_slots(slot_buf, MAX_SLOTS);
   if (nslots == 0) {
     mt_warn("signal %d: memtype's thread registry is busy in this thread; no dump written",
             sig);
@@ -877,6 +889,10 @@ bool mt_dump_write(int reason, int sig) {
     mt_os_pwrite_all(fd, &flags, sizeof(flags), MT_DUMP_FLAGS_OFFSET, &w.err);
   mt_os_close(fd);
   bool ok = !w.err;
+  if (ok && reason != MT_DUMP_SIGNAL) {
+    memcpy(final_path, path, sizeof(final_path));
+    __atomic_store_n(&final_pid, mt_os_getpid(), __ATOMIC_RELEASE);
+  }
   if (!ok) {
     char eb[24];
     mt_warn("writing the dump %s failed (%s); the file is incomplete and marked so", path,
@@ -884,4 +900,23 @@ bool mt_dump_write(int reason, int sig) {
   }
   mt_unlock(&dump_lock);
   return ok;
+}
+
+void mt_dump_late_death(int sig) {
+  if (__atomic_load_n(&final_pid, __ATOMIC_ACQUIRE) != mt_os_getpid()) {
+    /* None written (a child's exit dump under plain LD_PRELOAD is not):
+     * a signal's dump is, in every process. */
+    mt_modules_hold++;
+    mt_dump_write(MT_DUMP_FATAL, sig);
+    mt_modules_hold--;
+    return;
+  }
+  int fd = mt_os_open_rewrite(final_path);
+  if (fd < 0)
+    return;
+  const mt_ending_t *e = mt_life_ending();
+  uint32_t rec[4] = {e->how, (uint32_t)e->status, e->signal, e->via};
+  int err = 0;
+  mt_os_pwrite_all(fd, rec, sizeof(rec), final_ending_at, &err);
+  mt_os_close(fd);
 }

@@ -15,6 +15,10 @@ enum { MT_DUMP_EXIT = 1, MT_DUMP_SIGNAL = 2, MT_DUMP_FATAL = 3 };
 /* Writes the dump for `reason` (signal: the fatal signal or 0). Warns and
  * returns false when the file cannot be written; never stops the program. */
 bool mt_dump_write(int reason, int signal);
+/* A deadly signal that ends the process after its exit work: the ending of
+ * the exit dump written is rewritten in place (the life's ending, set to
+ * the signal), or, when none was written, a signal's dump is. */
+void mt_dump_late_death(int sig);
 /* Records the process start time (called once at bootstrap). */
 void mt_dump_note_start(void);
 /* Installs the MEMTYPE_DUMP_SIGNAL and fatal-signal handlers (constructor

@@ -127,7 +127,7 @@ void mt_late_init(void) {
     }
   }
   mt_guard_fault_init(); /* every mode: crashes are reported (core/out/fault.c) */
-  mt_life_init(exit_work);
+  mt_life_init(exit_work, mt_dump_late_death);
 }
 
 /* ---- process life ----------------------------------------------------------- */
@@ -197,10 +197,14 @@ static void exit_work(bool by_signal) {
   /* MEMTYPE_LEAK_EXITCODE: leaks fail the run when the user asks. */
   bool leak_fail = !by_signal && mt_opt.leak_exitcode && leaks &&
                    leaks->blocks[MT_LEAK_DEFINITE] + leaks->blocks[MT_LEAK_INDIRECT] > 0;
-  if (leak_fail)
+  if (leak_fail && mt_life_ending()->how != MT_END_SIGNALED)
     mt_life_set_ending(MT_END_EXITED, (int)mt_opt.leak_exitcode, 0, MT_VIA_LEAKS);
-  int sig = by_signal ? (int)mt_life_ending()->signal : 0;
-  mt_dump_write(by_signal ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig);
+  /* A deadly signal that came during work begun by exit or _exit: the
+   * process dies of it once the work is done (core/types/life.c), so the
+   * dump is a signal's (written in every process of a tree). */
+  bool signaled = by_signal || mt_life_ending()->how == MT_END_SIGNALED;
+  int sig = signaled ? (int)mt_life_ending()->signal : 0;
+  mt_dump_write(signaled ? MT_DUMP_FATAL : MT_DUMP_EXIT, sig);
   mt_live_fini();
   if (mt_opt.stats)
     print_summary();
@@ -211,7 +215,7 @@ static void exit_work(bool by_signal) {
               "values equal, %lu walks\n", (unsigned long)hits, (unsigned long)checked,
               (unsigned long)misses);
   }
-  if (leak_fail)
+  if (leak_fail && mt_life_ending()->how != MT_END_SIGNALED)
     mt_os_exit((int)mt_opt.leak_exitcode);
 }
 

@@ -33,6 +33,9 @@ bool mt_os_pwrite_all(int fd, const void *buf, size_t len, uint64_t off, int *er
 /* Creates path for reading and writing: O_EXCL|O_NOFOLLOW, mode 0600;
  * -errno on failure. */
 int mt_os_create_excl(const char *path);
+/* Opens an existing file of ours to write in place (O_WRONLY|O_NOFOLLOW, no
+ * O_APPEND: pwrite goes where it is told); -errno on failure. */
+int mt_os_open_rewrite(const char *path);
 void mt_os_close(int fd);
 void mt_os_unlink(const char *path);
 /* Gives path to user uid (group unchanged); errors ignored. */

@@ -181,6 +181,14 @@ int mt_os_create_excl(const char *path) {
   return r;
 }
 
+int mt_os_open_rewrite(const char *path) {
+  int saved = errno;
+  int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  int r = fd < 0 ? -errno : fd;
+  errno = saved;
+  return r;
+}
+
 bool mt_os_truncate(int fd, size_t size) {
   int saved = errno;
   bool ok = ftruncate(fd, (off_t)size) == 0;

@@ -39,7 +39,7 @@ static MT_TLS unsigned nkept; /* slots taken (may pass KEEP_MAX: the rest are dr
 static struct sigaction user[NSIG_MAX]; /* the program's actions, for gated signals */
 static bool gated[NSIG_MAX];            /* the kernel has our trampoline for it */
 static bool taken[NSIG_MAX]; /* the program's SIG_DFL is memtype's death (mt_siggate_take_default) */
-static void (*death)(int sig);
+static bool (*death)(int sig);
 static sigset_t death_mask;
 static int owner_pid; /* the process whose memory this is (0: not known yet) */
 static int spin;
@@ -66,9 +66,9 @@ static void run_handler(int sig, siginfo_t *info, void *uc) {
   if (h == (void *)SIG_IGN)
     return;
   if (h == (void *)SIG_DFL) {
-    if (__atomic_load_n(&taken[sig], __ATOMIC_ACQUIRE) && death)
-      death(sig); /* the exit work, then the default action */
-    mt_os_reraise_default(sig);
+    if (__atomic_load_n(&taken[sig], __ATOMIC_ACQUIRE) && death && !death(sig))
+      return; /* inside the exit work: it goes on, then dies of sig */
+    mt_os_reraise_default(sig); /* after the exit work */
     return;
   }
   if (flags & SA_SIGINFO)
@@ -172,7 +172,7 @@ static int install_death_locked(int sig, struct sigaction *prev) {
   return rc;
 }
 
-bool mt_siggate_take_default(const int *sigs, unsigned n, void (*fn)(int sig)) {
+bool mt_siggate_take_default(const int *sigs, unsigned n, bool (*fn)(int sig)) {
   bool any = false;
   spin_lock();
   owner_pid = mt_os_getpid();

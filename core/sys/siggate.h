@@ -17,10 +17,12 @@ int mt_siggate_sigaction(int sig, const void *act, void *old);
 /* For each of sigs, memtype stands behind the program's SIG_DFL: now, when
  * that is its action (a signal ignored or handled stays so), and whenever
  * the program sets SIG_DFL again. The program still sees SIG_DFL; when the
- * signal comes, fn runs (the exit work: it may return), then the default
- * action. The program's own handler or SIG_IGN replaces it as usual. True
- * when any default was taken now. */
-bool mt_siggate_take_default(const int *sigs, unsigned n, void (*fn)(int sig));
+ * signal comes, fn runs (the exit work), then the default action when fn
+ * returns true; false: the signal's death is fn's to give later (it came
+ * in the middle of the exit work, which goes on and then dies of it). The
+ * program's own handler or SIG_IGN replaces it as usual. True when any
+ * default was taken now. */
+bool mt_siggate_take_default(const int *sigs, unsigned n, bool (*fn)(int sig));
 /* Runs the handlers of the signals kept while the thread held a lock
  * (called by mt_unlock() when the count falls to 0 and one is waiting). */
 void mt_siggate_replay(void);

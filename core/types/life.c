@@ -20,8 +20,11 @@ static int life_pid;             /* the process memtype set up; 0 before */
 static int work_state;           /* 0 not yet, 1 running, 2 done */
 static long work_tid;            /* the thread running it */
 static int dying_sig;            /* the first signal that ended the process */
+static int late_sig;             /* one that came during exit work begun by exit or _exit */
+static bool work_by_signal;      /* the exit work runs in a signal's handler */
 static mt_ending_t ending;
 static void (*exit_work)(bool signal);
+static void (*late_death)(int sig);
 
 /* Default action: end the process (core or not). SIGSEGV, SIGBUS, SIGILL,
  * SIGFPE, SIGABRT, SIGTRAP and SIGSYS are faults: memguard's handler and the
@@ -45,7 +48,9 @@ bool mt_life_is_other_process(void) {
 }
 
 /* Runs the exit work unless it ran or runs; false when another thread has
- * it (the caller then waits for that thread to end the process). */
+ * it (the caller then waits for that thread to end the process). Work begun
+ * by exit or _exit that a deadly signal interrupted (late_sig) ends in that
+ * signal's death: the program, without memtype, would have died of it. */
 static bool run_work(bool by_signal) {
   int expect = 0;
   long me = mt_os_gettid();
@@ -53,31 +58,65 @@ static bool run_work(bool by_signal) {
                                    __ATOMIC_ACQUIRE))
     return expect == 2 || __atomic_load_n(&work_tid, __ATOMIC_RELAXED) == me;
   __atomic_store_n(&work_tid, me, __ATOMIC_RELAXED);
+  __atomic_store_n(&work_by_signal, by_signal, __ATOMIC_RELAXED);
   if (exit_work)
     exit_work(by_signal);
   __atomic_store_n(&work_state, 2, __ATOMIC_RELEASE);
+  int late = __atomic_load_n(&late_sig, __ATOMIC_ACQUIRE);
+  if (late && !by_signal) {
+    if (late_death)
+      late_death(late); /* it may have come after the dump was written */
+    mt_os_reraise_default(late);
+  }
   return true;
 }
 
-static void on_death(int sig) {
+/* A deadly signal whose action is the program's SIG_DFL (the signal gate
+ * calls it, never while this thread holds a memtype lock). True: the
+ * default action now; false: the signal came in the middle of this
+ * thread's exit work (begun by exit or _exit: a Pool worker told to stop
+ * that gets Pool.terminate's SIGTERM while it scans for leaks), which goes
+ * on, writes the dump with this signal as the ending, and then dies of it
+ * (run_work). Dying at once there lost the dump. */
+static bool on_death(int sig) {
   if (mt_life_is_other_process())
-    return; /* a vfork child: the parent's memory; just the default action */
+    return true; /* a vfork child: the parent's memory; just the default action */
   int first = 0;
   if (!__atomic_compare_exchange_n(&dying_sig, &first, sig, false, __ATOMIC_ACQ_REL,
                                    __ATOMIC_ACQUIRE)) {
     if (first == sig)
-      return; /* the same signal again (a second Ctrl-C): die now */
+      return true; /* the same signal again (a second Ctrl-C): die now */
   }
-  if (__atomic_load_n(&work_state, __ATOMIC_ACQUIRE) == 0)
+  int state = __atomic_load_n(&work_state, __ATOMIC_ACQUIRE);
+  if (state == 0)
     mt_life_set_ending(MT_END_SIGNALED, 0, sig, MT_VIA_SIGNAL);
+  if (state == 1) {
+    int none = 0;
+    if (!__atomic_load_n(&work_by_signal, __ATOMIC_RELAXED) &&
+        __atomic_compare_exchange_n(&late_sig, &none, sig, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+      mt_life_set_ending(MT_END_SIGNALED, 0, sig, MT_VIA_SIGNAL); /* the dump to come */
+    if (__atomic_load_n(&work_tid, __ATOMIC_RELAXED) == mt_os_gettid())
+      return false; /* back into this thread's exit work */
+  }
+  if (state == 2 && !__atomic_load_n(&work_by_signal, __ATOMIC_RELAXED)) {
+    /* The work is done (exit's last steps, _exit): the dump says so; it
+     * is this signal's death now. */
+    mt_life_set_ending(MT_END_SIGNALED, 0, sig, MT_VIA_SIGNAL);
+    if (late_death)
+      late_death(sig);
+    return true;
+  }
   mt_modules_hold++; /* in a handler: the module snapshot as it is */
   while (!run_work(true))
     mt_os_yield(); /* another thread's exit work: it ends the process */
   mt_modules_hold--;
+  return true;
 }
 
-void mt_life_init(void (*work)(bool by_signal)) {
+void mt_life_init(void (*work)(bool by_signal), void (*late)(int sig)) {
   exit_work = work;
+  late_death = late;
   __atomic_store_n(&life_pid, mt_os_getpid(), __ATOMIC_RELAXED);
   mt_siggate_take_default(deadly, sizeof(deadly) / sizeof(deadly[0]), on_death);
 }
@@ -88,6 +127,8 @@ void mt_life_fork_child(void) {
   __atomic_store_n(&life_pid, mt_os_getpid(), __ATOMIC_RELAXED);
   work_state = 0;
   dying_sig = 0;
+  late_sig = 0;
+  work_by_signal = false;
   memset(&ending, 0, sizeof(ending));
 }
 

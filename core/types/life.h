@@ -33,8 +33,10 @@ typedef struct mt_ending_s {
 } mt_ending_t;
 
 /* Constructor time: work(by_signal) is the exit work; takes the default
- * action of the terminating signals the program leaves at SIG_DFL. */
-void mt_life_init(void (*work)(bool by_signal));
+ * action of the terminating signals the program leaves at SIG_DFL. late(sig)
+ * runs when such a signal ends the process after work begun by exit or
+ * _exit (during it or once it is done): the dump must record that death. */
+void mt_life_init(void (*work)(bool by_signal), void (*late)(int sig));
 void mt_life_fork_child(void);
 /* exit(status) is under way (an on_exit handler says so). */
 void mt_life_note_exit(int status);

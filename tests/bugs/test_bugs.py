@@ -4,6 +4,7 @@ look-alike that it must not flag (the "ok" variant of each program)."""
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -897,3 +898,43 @@ class LibcRangeChecks(unittest.TestCase):
         r = run("libc_calls", "ok", ("dlopen",), MEMTYPE_VERBOSE="1")
         m = re.search(r"memtype: libc range checks: (\d+) call slots in (\d+) objects", r.stderr)
         self.assertTrue(m and int(m.group(1)) > 0, r.stderr)
+
+
+class SignalDeaths(unittest.TestCase):
+    """A process ended by a catchable signal writes its dump with that ending
+    and still dies of the signal: forked children SIGTERMed while they work
+    in 2 threads (some at once after fork) and while they end (exit or
+    _exit: memtype's exit work, the leak scan, may be running; a Pool worker
+    told to stop that gets Pool.terminate's SIGTERM)."""
+
+    def test_every_sigtermed_child_leaves_a_dump_recording_its_death(self):
+        import tempfile
+        from memtype_report import dump
+        killed_ending = 0
+        for seed in range(1, 5):
+            tmp = tempfile.mkdtemp(prefix="memtype-termkids.")
+            try:
+                r = run("termkids", "24", (str(seed),),
+                        MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"), MEMTYPE_GUARD="*", MEMTYPE_LEAKS="1", MEMTYPE_STACK_DEPTH="16",
+                        MEMTYPE_ON_ERROR="continue", MEMTYPE_DUMP_CHILDREN="0")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                rows = [tuple(map(int, line.split())) for line in r.stdout.splitlines()]
+                self.assertEqual(len(rows), 24, r.stdout)
+                for k, (pid, st) in enumerate(rows):
+                    path = os.path.join(tmp, "d.%d.mtd" % pid)
+                    what = "seed %d child %d (pid %d, status %#x)" % (seed, k, pid, st)
+                    if k % 2 == 0 or os.WIFSIGNALED(st):
+                        # killed: the same death as without memtype, and its dump
+                        self.assertTrue(os.WIFSIGNALED(st), what)
+                        self.assertEqual(os.WTERMSIG(st), signal.SIGTERM, what)
+                        self.assertTrue(os.path.exists(path), what + ": no dump")
+                        d = dump.load(path)
+                        self.assertEqual((d.ending.how, d.ending.signal), ("signal", 15), what)
+                        killed_ending += k % 2
+                    else:
+                        # it ended before the signal came: no death to record
+                        self.assertTrue(os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, what)
+            finally:
+                shutil.rmtree(tmp)
+        # the case this is about: a signal that came while the child ended
+        self.assertGreater(killed_ending, 0)

@@ -149,10 +149,11 @@ END_TEST
 /* ---- SIG_DFL taken over: the exit work, then the default death ------------------- */
 
 static int work_fd;
-static void exit_work(int sig) {
+static bool exit_work(int sig) {
   char c = (char)sig;
   if (write(work_fd, &c, 1) != 1)
     _exit(98);
+  return true;
 }
 
 /* In a child: take SIGTERM's default, maybe set `before` first, raise it.
