@@ -279,12 +279,21 @@ static void miss(unsigned type, int why) {
  * package's, whose .comment is stripped) is aligned so, and the bytes after
  * the block up to its page are patterned and checked at free instead. */
 #define GUARD_MIN_ALIGN 4
+/* malloc promises it too where Rust's standard library calls it: it asks
+ * malloc (not memalign) for any alignment up to 16 not above the size, and
+ * its hash tables read their control bytes with movdqa (cargo died of
+ * SIGSEGV at start under MEMTYPE_GUARD='*'): a malloc whose caller's module
+ * names rustc in its .comment gets new's alignment. */
 static uint8_t new_rule[MT_MAX_TYPES]; /* by type: 0 not known yet, 1 exact, 2 new's alignment */
 
-static bool new_promises_alignment(unsigned type) {
+static bool new_promises_alignment(unsigned type, unsigned family) {
   uint8_t r = __atomic_load_n(&new_rule[type], __ATOMIC_RELAXED);
   if (r == 0) {
-    r = mt_symtab_gcc_only(mt_site_pc(type)) ? 1 : 2;
+    uintptr_t pc = mt_site_pc(type);
+    if (family == MT_FAM_MALLOC)
+      r = mt_symtab_rustc(pc) ? 2 : 1;
+    else
+      r = mt_symtab_gcc_only(pc) ? 1 : 2;
     __atomic_store_n(&new_rule[type], r, __ATOMIC_RELAXED);
   }
   return r == 2;
@@ -293,7 +302,7 @@ static bool new_promises_alignment(unsigned type) {
 static uintptr_t flush_start(uintptr_t end, size_t n, size_t align, unsigned family,
                              unsigned type) {
   size_t natural = n == 0 ? MT_MIN_ALIGN : n & -n;
-  if (family != MT_FAM_MALLOC && n > 1 && new_promises_alignment(type)) {
+  if (n > 1 && new_promises_alignment(type, family)) {
     size_t promised = n >= MT_MIN_ALIGN ? MT_MIN_ALIGN : (size_t)1 << (63 - __builtin_clzll(n));
     if (natural < promised)
       natural = promised;

@@ -37,7 +37,7 @@ typedef struct table_s {
   uint32_t nlines;
   bool lines_done;
   bool lines_in_debug; /* lines indexes the debug file, not the image */
-  int8_t gcc_only;     /* .comment names GCC and no other compiler: 1; no: 0; not read: -1 */
+  int8_t comment;      /* .comment read: COMMENT_* bits; not read: -1 */
 } table_t;
 
 static table_t tables[MAX_MODULES];
@@ -153,7 +153,7 @@ static table_t *table_for(uintptr_t pc) {
     return NULL;
   table_t *t = &tables[ntables]; /* counted once loaded: a fork may cut a load short */
   memset(t, 0, sizeof(*t));
-  t->gcc_only = -1;
+  t->comment = -1;
   t->bias = bias;
   t->path = path;
   size_t size;
@@ -176,16 +176,18 @@ static table_t *table_for(uintptr_t pc) {
   return t;
 }
 
-/* Does the image's .comment name GCC and no other compiler? Debian strips
- * .comment from what it packages: those answer false. */
-static bool comment_gcc_only(const unsigned char *f, size_t size) {
+/* What the image's .comment says of the compilers that made it. Debian
+ * strips .comment from what it packages: those answer 0. */
+#define COMMENT_GCC_ONLY 1 /* GCC and no other compiler */
+#define COMMENT_RUSTC 2    /* rustc (its std allocates through malloc) */
+static int comment_flags(const unsigned char *f, size_t size) {
   const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
   const Elf64_Shdr *sh = (const Elf64_Shdr *)(f + eh->e_shoff);
   if (eh->e_shstrndx >= eh->e_shnum)
-    return false;
+    return 0;
   const Elf64_Shdr *names = &sh[eh->e_shstrndx];
   if (names->sh_offset > size || names->sh_size > size - names->sh_offset)
-    return false;
+    return 0;
   for (unsigned i = 0; i < eh->e_shnum; i++) {
     if (sh[i].sh_type != SHT_PROGBITS || sh[i].sh_name >= names->sh_size ||
         names->sh_size - sh[i].sh_name < sizeof(".comment") ||
@@ -194,18 +196,20 @@ static bool comment_gcc_only(const unsigned char *f, size_t size) {
       continue;
     /* NUL-separated strings, one per compiler that made an object in it. */
     const char *c = (const char *)(f + sh[i].sh_offset), *end = c + sh[i].sh_size;
-    bool gcc = false;
+    bool gcc = false, other = false, rustc = false;
     while (c < end) {
       size_t n = strnlen(c, (size_t)(end - c));
       if (n >= 4 && memcmp(c, "GCC:", 4) == 0)
         gcc = true;
       else if (n > 0)
-        return false; /* clang, or a linker's or another tool's line: not only GCC */
+        other = true; /* clang, or a linker's or another tool's line: not only GCC */
+      if (n >= 6 && memcmp(c, "rustc ", 6) == 0)
+        rustc = true;
       c += n + 1;
     }
-    return gcc;
+    return (gcc && !other ? COMMENT_GCC_ONLY : 0) | (rustc ? COMMENT_RUSTC : 0);
   }
-  return false;
+  return 0;
 }
 
 /* ---- lookup ----------------------------------------------------------- */
@@ -286,19 +290,23 @@ static bool file_line(uintptr_t a, char *buf, size_t len, unsigned *line) {
   return found;
 }
 
-bool mt_symtab_gcc_only(uintptr_t pc) {
+static int comment_of(uintptr_t pc) {
   if (!enter())
-    return false;
+    return 0;
   table_t *t = table_for(pc);
-  bool yes = false;
+  int flags = 0;
   if (t) {
-    if (t->gcc_only < 0)
-      t->gcc_only = t->image && comment_gcc_only(t->image, t->image_size);
-    yes = t->gcc_only == 1;
+    if (t->comment < 0)
+      t->comment = (int8_t)(t->image ? comment_flags(t->image, t->image_size) : 0);
+    flags = t->comment;
   }
   mt_unlock(&lock);
-  return yes;
+  return flags;
 }
+
+bool mt_symtab_gcc_only(uintptr_t pc) { return (comment_of(pc) & COMMENT_GCC_ONLY) != 0; }
+
+bool mt_symtab_rustc(uintptr_t pc) { return (comment_of(pc) & COMMENT_RUSTC) != 0; }
 
 /* A return address: the call is the byte before it. */
 bool mt_symtab_file(uintptr_t pc, char *buf, size_t len) {

@@ -22,6 +22,10 @@ void mt_symtab_fork_child(void);
  * False when it names another compiler (clang), or has none (Debian strips
  * it from its packages), or the module is unknown. */
 bool mt_symtab_gcc_only(uintptr_t pc);
+/* Does the .comment of the module holding pc name rustc? Rust's standard
+ * library asks malloc for blocks aligned up to 16 (at most their size) and
+ * relies on glibc's 16-byte alignment for them. */
+bool mt_symtab_rustc(uintptr_t pc);
 
 /* The source file of the call whose return address is pc, as the module's
  * DWARF line table (or its separate debug file) names it, with its

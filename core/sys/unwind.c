@@ -58,6 +58,14 @@ typedef struct walk_s {
 static MT_TLS uintptr_t stk_lo, stk_hi;
 static MT_TLS bool stk_block;
 static MT_TLS bool unwinding;
+/* libc's pthread_getattr_np, set once at load by the preload's interposed
+ * one (preload/thread.c), which counts in mt_unwind_in_getattr the calls
+ * this thread is inside: glibc allocates there with the target thread's
+ * descriptor lock held, so a capture from that malloc must not call it
+ * again (its own lock: the thread waits forever, as the JVM's threads did on
+ * their first allocation; two threads asking each other: an ABBA wait). */
+MT_HIDDEN int (*mt_unwind_getattr)(pthread_t, pthread_attr_t *);
+MT_HIDDEN MT_TLS unsigned mt_unwind_in_getattr;
 
 extern void *__libc_stack_end; /* ld.so: the main thread's stack top */
 
@@ -243,15 +251,19 @@ static void stack_prove(uintptr_t sp) {
     top = self;
   if (top == 0 || top - sp > ((uintptr_t)64 << 20))
     return;
-  if (top == self) {
+  int (*getattr)(pthread_t, pthread_attr_t *) =
+      __atomic_load_n(&mt_unwind_getattr, __ATOMIC_RELAXED);
+  if (top == self && getattr != NULL && mt_unwind_in_getattr == 0) {
     /* A glibc thread: its stack block (the guard page excluded) from
      * pthread_getattr_np, which for a thread other than the main one reads
      * the thread's descriptor (it allocates its cpu set: memtype's malloc,
-     * re-entered while unwinding, does not unwind). */
+     * re-entered while unwinding, does not unwind). Not while this thread
+     * is inside the program's own call (its lock is held): the pages are
+     * probed then, as for a stack that is not a glibc thread's. */
     pthread_attr_t attr;
     void *addr;
     size_t size;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    if (getattr(pthread_self(), &attr) == 0) {
       bool got = pthread_attr_getstack(&attr, &addr, &size) == 0;
       pthread_attr_destroy(&attr);
       uintptr_t lo = ((uintptr_t)addr + 4095) & ~(uintptr_t)4095;

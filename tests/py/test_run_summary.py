@@ -112,6 +112,23 @@ class OwnDumpsOnly(unittest.TestCase):
 
     @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"),
                          "needs root and setpriv (a process that changes user)")
+    def test_a_process_that_outlives_the_program_is_in_the_run(self):
+        # Python's multiprocessing resource tracker, a shell's background
+        # job: reparented when the program ends, its dump written after it.
+        # The summary waited for none (python3 with a Pool: 3 dumps listed,
+        # 4 in the directory).
+        tmp = scratch("memtype-summary.")
+        r = run(tmp, "--", "/bin/sh", "-c", "(sleep 1; exec /bin/true) & echo top")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, "top\n")
+        self.assertIn("(dash, sleep, true)", headline(r.stderr))
+        # One that goes on running is named, and the summary does not wait forever.
+        r = run(tmp, "--", "/bin/sh", "-c", "sleep 30 >/dev/null 2>&1 </dev/null & echo top")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, r"memtype: 1 process of the run still running 10 s after "
+                         r"the program ended \(pid \d+\): not in this summary")
+        self.assertIn("1 process (dash)", headline(r.stderr))
+
     def test_a_process_that_changes_user_writes_its_dump(self):
         # Run as root, a server's workers change user (nginx's workers run
         # as nobody): the run's directory was 0700, their dumps failed with

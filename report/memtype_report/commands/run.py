@@ -153,6 +153,12 @@ def main(argv, lib_path, rows):
                      (signal.SIGINT, lambda _s, _f: None), (signal.SIGQUIT, lambda _s, _f: None)):
         if signal.getsignal(sig) != signal.SIG_IGN:
             old[sig] = signal.signal(sig, how)
+    # A process of the tree that outlives the program (Python's
+    # multiprocessing resource tracker, a shell's background job) writes its
+    # dump when it ends, after the program: as the tree's subreaper this
+    # command is told of it and waits for it (ORPHAN_WAIT at most) before
+    # the summary, which listed the dumps written before the program ended.
+    reaper = become_subreaper()
     try:
         proc = subprocess.Popen(command, env=env)
     except OSError as e:
@@ -169,12 +175,7 @@ def main(argv, lib_path, rows):
             proc.send_signal(sig)
         except OSError:
             pass
-    while True:
-        try:
-            rc = proc.wait()
-            break
-        except KeyboardInterrupt:
-            continue  # the child got the SIGINT too; wait for it
+    rc = wait_tree(proc, reaper)
     try:
         run_summary(output, started, glob, env.get("MEMTYPE_LOG", ""), said_why=bool(why),
                     run_id=run_id, run_dir=run_dir, top=(proc.pid, rc, command[0]),
@@ -191,6 +192,77 @@ def main(argv, lib_path, rows):
         os.kill(os.getpid(), sig)
         return 128 + sig
     return rc
+
+
+ORPHAN_WAIT = 10.0  # seconds the summary waits for the tree's processes that outlive the top
+
+
+def become_subreaper():
+    """Makes this command the subreaper of the tree it starts (Linux
+    PR_SET_CHILD_SUBREAPER): a process whose parent ends is reparented here,
+    not to init, so the run knows when it ends. False when it cannot."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except Exception:  # no prctl: the summary does not wait for orphans
+        return False
+
+
+def wait_tree(proc, reaper):
+    """Waits for the program (its status as Popen's returncode); as the
+    subreaper, reaps the orphans of its tree as they end (no zombie left
+    behind), then waits up to ORPHAN_WAIT for those still running, whose
+    dumps the summary would otherwise miss, and names any it gave up on."""
+    import time
+    rc = None
+    while rc is None:
+        try:
+            if not reaper:
+                rc = proc.wait()
+                break
+            pid, status = os.waitpid(-1, 0)
+            if pid == proc.pid:
+                rc = proc.returncode = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:
+            rc = proc.wait()
+        except KeyboardInterrupt:
+            continue  # the child got the SIGINT too; wait for it
+    if not reaper:
+        return rc
+    deadline = time.monotonic() + ORPHAN_WAIT
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break  # none left
+        except KeyboardInterrupt:
+            break
+        if pid:
+            continue
+        if time.monotonic() >= deadline:
+            left = sorted(int(p) for p in _children_of(os.getpid()))
+            one = len(left) == 1
+            print("memtype: %d process%s of the run still running %d s after the program "
+                  "ended (%s): not in this summary; %s when %s" % (
+                      len(left), "" if one else "es", ORPHAN_WAIT,
+                      ", ".join("pid %d" % p for p in left),
+                      "its dump is written" if one else "their dumps are written",
+                      "it ends" if one else "they end"), file=sys.stderr)
+            break
+        try:
+            time.sleep(0.02)
+        except KeyboardInterrupt:
+            break
+    return rc
+
+
+def _children_of(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return f.read().split()
+    except OSError:
+        return []
 
 
 def make_run_dir(prog):
