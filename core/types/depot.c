@@ -149,17 +149,11 @@ static uint32_t capture_value(uintptr_t from, uintptr_t key, const uintptr_t *pc
   return n ? mt_depot_put(pcs, n) : mt_depot_put(&from, 1);
 }
 
-uint32_t mt_depot_capture(uintptr_t from) {
-  unsigned depth = (unsigned)mt_opt.stack_depth;
-  if (depth == 0)
-    return 0;
-  if (depth > MT_DEPOT_MAX_FRAMES)
-    depth = MT_DEPOT_MAX_FRAMES;
-  /* memtype's own frames walked, not kept; the walk ends at depth. Through
-   * the memo's lean lookup: the same frames from here as last time give
-   * their id in one small call, the walk and the depot only on a miss. */
-  if (from)
-    return mt_unwind_memo_value(depth, from, 0, capture_value);
+/* A block stack with no call site to start from: walked whole, memtype's
+ * own frames dropped here. Apart from mt_depot_capture, so that its common
+ * path (from a call site, through the memo) needs no frame of its own: the
+ * 80-word array and the saved registers are this function's. */
+static MT_NOINLINE uint32_t capture_walk(unsigned depth) {
   uintptr_t all[MT_DEPOT_MAX_FRAMES + 16];
   /* room for memtype's own frames (entry point, slow path, checks) */
   unsigned n = mt_unwind_capture(all, depth + 16), i = 0;
@@ -170,6 +164,21 @@ uint32_t mt_depot_capture(uintptr_t from) {
   if (i == n) /* all of it memtype's (a static link: the unit tests): keep it */
     i = 0;
   return mt_depot_put(all + i, n - i < depth ? n - i : depth);
+}
+
+uint32_t mt_depot_capture(uintptr_t from) {
+  unsigned depth = (unsigned)mt_opt.stack_depth;
+  if (depth == 0)
+    return 0;
+  if (depth > MT_DEPOT_MAX_FRAMES)
+    depth = MT_DEPOT_MAX_FRAMES;
+  /* memtype's own frames walked, not kept; the walk ends at depth. Through
+   * the memo's lean lookup: the same frames from here as last time give
+   * their id in one small call (a tail call), the walk and the depot only
+   * on a miss. */
+  if (MT_LIKELY(from))
+    return mt_unwind_memo_value(depth, from, 0, capture_value);
+  return capture_walk(depth);
 }
 
 uint64_t mt_depot_count(void) { return __atomic_load_n(&stored, __ATOMIC_RELAXED); }
