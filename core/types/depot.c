@@ -139,25 +139,22 @@ static void own_range(void) {
   __atomic_store_n(&own_known, true, __ATOMIC_RELEASE);
 }
 
-uint32_t mt_depot_capture(uintptr_t from) {
-  unsigned depth = (unsigned)mt_opt.stack_depth;
-  if (depth == 0)
-    return 0;
-  if (depth > MT_DEPOT_MAX_FRAMES)
-    depth = MT_DEPOT_MAX_FRAMES;
+/* mt_depot_capture's value of the frames the memo's walk found from `from`:
+ * their id, kept for the next hit when there were frames (none: the call
+ * site alone, not kept). */
+static uint32_t capture_value(uintptr_t from, uintptr_t key, const uintptr_t *pcs, unsigned n,
+                              bool *keep) {
+  (void)key;
+  *keep = n != 0;
+  return n ? mt_depot_put(pcs, n) : mt_depot_put(&from, 1);
+}
+
+/* A block stack with no call site to start from: walked whole, memtype's
+ * own frames dropped here. Apart from mt_depot_capture, so that its common
+ * path (from a call site, through the memo) needs no frame of its own: the
+ * 80-word array and the saved registers are this function's. */
+static MT_NOINLINE uint32_t capture_walk(unsigned depth) {
   uintptr_t all[MT_DEPOT_MAX_FRAMES + 16];
-  if (from) { /* memtype's own frames walked, not kept; the walk ends at depth */
-    mt_unwind_memo_t ref;
-    unsigned n = mt_unwind_capture_memo(all, depth, from, 0, &ref);
-    if (ref.val && MT_LIKELY(mt_unwind_memo_mode != 2))
-      return ref.val; /* the same frames as last time from here: their id */
-    uint32_t id = n ? mt_depot_put(all, n) : mt_depot_put(&from, 1);
-    if (ref.val)
-      mt_unwind_memo_checked(ref.val == id);
-    else if (n)
-      mt_unwind_memo_note(&ref, id);
-    return id;
-  }
   /* room for memtype's own frames (entry point, slow path, checks) */
   unsigned n = mt_unwind_capture(all, depth + 16), i = 0;
   if (MT_UNLIKELY(!__atomic_load_n(&own_known, __ATOMIC_ACQUIRE)))
@@ -167,6 +164,21 @@ uint32_t mt_depot_capture(uintptr_t from) {
   if (i == n) /* all of it memtype's (a static link: the unit tests): keep it */
     i = 0;
   return mt_depot_put(all + i, n - i < depth ? n - i : depth);
+}
+
+uint32_t mt_depot_capture(uintptr_t from) {
+  unsigned depth = (unsigned)mt_opt.stack_depth;
+  if (depth == 0)
+    return 0;
+  if (depth > MT_DEPOT_MAX_FRAMES)
+    depth = MT_DEPOT_MAX_FRAMES;
+  /* memtype's own frames walked, not kept; the walk ends at depth. Through
+   * the memo's lean lookup: the same frames from here as last time give
+   * their id in one small call (a tail call), the walk and the depot only
+   * on a miss. */
+  if (MT_LIKELY(from))
+    return mt_unwind_memo_value(depth, from, 0, capture_value);
+  return capture_walk(depth);
 }
 
 uint64_t mt_depot_count(void) { return __atomic_load_n(&stored, __ATOMIC_RELAXED); }
