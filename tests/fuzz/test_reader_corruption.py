@@ -322,6 +322,11 @@ class ReaderCorruption(unittest.TestCase):
         self.assertGreaterEqual(exe_len, len(evil))
         at = off + 16 + 40
         data = data[:at] + evil.ljust(exe_len, b"x") + data[at + exe_len:]
+        # and argv[0], the name reports give a process
+        a0 = at + exe_len + 4
+        a0_len = struct.unpack_from("<I", data, a0 - 4)[0]
+        self.assertGreaterEqual(a0_len, len(evil))
+        data = data[:a0] + evil.ljust(a0_len, b"x") + data[a0 + a0_len:]
         with open(self.file, "wb") as f:
             f.write(data)
         real_load = cli.opts.load
@@ -347,6 +352,11 @@ class ReaderCorruption(unittest.TestCase):
         self.assertGreaterEqual(exe_len, len(evil))
         at = off + 16 + 40
         data = data[:at] + evil.ljust(exe_len, b"x") + data[at + exe_len:]
+        # and argv[0], the name reports give a process
+        a0 = at + exe_len + 4
+        a0_len = struct.unpack_from("<I", data, a0 - 4)[0]
+        self.assertGreaterEqual(a0_len, len(evil))
+        data = data[:a0] + evil.ljust(a0_len, b"x") + data[a0 + a0_len:]
         with open(self.file, "wb") as f:
             f.write(data)
         for form in ("--types", "--leaks", "--errors", "--waste", "--json", "--folded"):
