@@ -12,9 +12,8 @@
 
 #include "mt_types.h"
 #include "entry.h"
+#include "unwind.h"
 
-extern int (*mt_unwind_getattr)(pthread_t, pthread_attr_t *);
-extern MT_TLS unsigned mt_unwind_in_getattr;
 
 static int (*next_getattr(void))(pthread_t, pthread_attr_t *) {
   int (*f)(pthread_t, pthread_attr_t *) = __atomic_load_n(&mt_unwind_getattr, __ATOMIC_ACQUIRE);

@@ -8,8 +8,11 @@
 #ifndef MT_UNWIND_H
 #define MT_UNWIND_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "mt_types.h"
 
 /* Fills pcs[] with up to max return addresses, innermost first (the first
  * is where mt_unwind_capture returns to, in its caller); returns how many (0
@@ -67,6 +70,12 @@ uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_t key, mt_un
 /* The calling thread is exiting: its memo table is kept for another thread
  * (or unmapped), and it takes no new one (its later captures walk). */
 void mt_unwind_thread_release(void);
+/* libc's pthread_getattr_np (NULL until the preload's interposed one finds
+ * it at load, preload/thread.c), and the calls to it this thread is inside:
+ * the stack proof probes pages instead of calling it then (glibc allocates
+ * inside it with the thread's lock held). */
+extern int (*mt_unwind_getattr)(pthread_t, pthread_attr_t *);
+extern MT_TLS unsigned mt_unwind_in_getattr;
 /* 0: off (walk every time), 1: on, 2: on and checked: every remembered
  * stack is walked again and compared (a difference aborts), and callers
  * compare their kept value (mt_unwind_memo_checked counts each). Set at
