@@ -316,29 +316,49 @@ static uintptr_t flush_start(uintptr_t end, size_t n, size_t align, unsigned fam
   return (end - n) & ~(uintptr_t)(align - 1);
 }
 
-/* The pattern over the bytes between the first data page's start and the
- * block (with the guard after it): an underflow that writes there is
- * caught at free (a read is not). */
+/* The pattern over the last FRONT_WINDOW bytes before the block on its
+ * first data page (the guard after it): an underflow that writes there is
+ * caught at free (a read is not). Only a window: laying and comparing the
+ * whole page start (up to 4 KiB for a small block) was most of a guarded
+ * block's own cost, and so what the cost bound (MEMTYPE_GUARD_COST) ran out
+ * on; an underflow lands within a few elements of the block (index -1, a
+ * header read before its payload), as checks mode's front redzones assume
+ * (16 to 2048 bytes, mt_check_redzone_size). Bytes farther back are not
+ * checked. */
 #define FRONT_BYTE 0xab
+#define FRONT_WINDOW 512u
 
 static uintptr_t data_start(const mt_guard_blk_t *b) {
   return b->run + ((uintptr_t)b->data_page << MT_PAGE_SHIFT);
 }
 
-/* was: a reused pooled run's last block's start, whose front was found
- * intact at its free (0: lay it all): only the bytes past it are laid. */
-static void lay_front(const mt_guard_blk_t *b, uintptr_t was) {
+/* Where the front pattern of a block starting at user begins. */
+static uintptr_t front_start(const mt_guard_blk_t *b, uintptr_t user) {
   uintptr_t from = data_start(b);
-  if (was > from)
-    from = was;
-  if (b->user > from)
-    memset((void *)from, FRONT_BYTE, b->user - from);
+  return user - from > FRONT_WINDOW ? user - FRONT_WINDOW : from;
+}
+
+/* was: a reused pooled run's last block's start, whose front was found
+ * intact at its free (0: lay it all): only the bytes of the new front that
+ * were not in the old one are laid. */
+static void lay_front(const mt_guard_blk_t *b, uintptr_t was) {
+  uintptr_t lo = front_start(b, b->user), hi = b->user;
+  uintptr_t ilo = was ? front_start(b, was) : 0, ihi = was; /* intact */
+  if (ihi <= lo || ilo >= hi) { /* no overlap: all of it */
+    if (hi > lo)
+      memset((void *)lo, FRONT_BYTE, hi - lo);
+    return;
+  }
+  if (ilo > lo)
+    memset((void *)lo, FRONT_BYTE, ilo - lo);
+  if (hi > ihi)
+    memset((void *)ihi, FRONT_BYTE, hi - ihi);
 }
 
 /* Reports the first changed byte of the front pattern; false when any changed. */
 static bool front_ok(mt_guard_blk_t *b) {
   static uint8_t front_page[MT_PAGE_SIZE]; /* the pattern, compared at libc's memcmp speed */
-  const uint8_t *m = (const uint8_t *)data_start(b);
+  const uint8_t *m = (const uint8_t *)front_start(b, b->user);
   size_t len = b->user - (uintptr_t)m, first = len, last = 0, changed = 0;
   if (front_page[0] != FRONT_BYTE)
     memset(front_page, FRONT_BYTE, sizeof(front_page)); /* racy but idempotent */
@@ -360,8 +380,8 @@ static bool front_ok(mt_guard_blk_t *b) {
     want[i] = FRONT_BYTE;
   }
   char detail[256];
-  mt_snprintf(detail, sizeof(detail), "the bytes between the guarded block's page start and the "
-              "block were written (found when it was freed): %zu byte%s changed, from %zu to %zu "
+  mt_snprintf(detail, sizeof(detail), "the bytes before the guarded block on its page were "
+              "written (found when it was freed): %zu byte%s changed, from %zu to %zu "
               "bytes before the block (as found; '..' = intact):", changed, changed == 1 ? "" : "s",
               len - first, len - last);
   mt_err_t e;
@@ -489,7 +509,7 @@ static void pool_put(mt_guard_blk_t *b) {
   release_pooled_list(out);
 }
 
-void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
+void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family, bool zero) {
   size_t data_pages = n > MT_PAGE_SIZE ? (n + MT_PAGE_SIZE - 1) >> MT_PAGE_SHIFT : 1;
   /* madvise: every run ends in its guard page, the one before it is the
    * previous run's (or the region's first page): both sides guarded. */
@@ -565,7 +585,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) {
   }
   uintptr_t front_to = b->dirty ? b->user : 0; /* its front intact to there */
   b->user = side == SIDE_BEFORE ? data : flush_start(end, n, align, family, type);
-  if (b->dirty)
+  if (b->dirty && zero)
     memset((void *)b->user, 0, n);
   b->dirty = 0;
   b->reopened = 0;

@@ -70,8 +70,11 @@ bool mt_guard_fits(size_t n, size_t align);
  * (MEMTYPE_GUARD_LARGE)? Sampling is the prelude's (MEMTYPE_GUARD_RATE). */
 bool mt_guard_chosen(size_t n, unsigned type);
 /* A guarded block for an allocation the prelude chose (it fits), or NULL
- * when over budget or the cost bound (then counted as a miss). Zeroed. */
-void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family) MT_NOINLINE MT_COLD;
+ * when over budget or the cost bound (then counted as a miss). Zeroed when
+ * zero (calloc's); else a fresh run's block is zero and a pooled run's holds
+ * its last block's bytes (its trash, with MEMTYPE_TRASH), as a reused slot. */
+void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family,
+                     bool zero) MT_NOINLINE MT_COLD;
 /* The block holding address a (guard pages included), or NULL. */
 mt_guard_blk_t *mt_guard_lookup(uintptr_t a);
 /* The block a fault at a is about (async-signal-safe, no lock): the one

@@ -89,7 +89,7 @@ static bool sampled(void) {
 
 /* A guarded block when memguard takes this allocation (MEMTYPE_GUARD...),
  * counted; NULL when it does not (alignment 0: malloc's). */
-static void *guarded(size_t n, size_t align, unsigned family, unsigned type) {
+static void *guarded(size_t n, size_t align, unsigned family, unsigned type, bool zero) {
   if (!mt_guard_on)
     return NULL;
   if (!mt_guard_fits(n, align)) {
@@ -100,10 +100,10 @@ static void *guarded(size_t n, size_t align, unsigned family, unsigned type) {
   }
   if (!mt_guard_chosen(n, type) && !sampled())
     return NULL;
-  void *g = mt_guard_alloc(n, align, type, family);
+  void *g = mt_guard_alloc(n, align, type, family, zero);
   if (g)
     mt_heap_count_alloc(type, MT_CLASS_BIT_MEDIUM, n, n); /* guard pages are not rounding waste */
-  return g; /* fresh pages: zero */
+  return g; /* zeroed when zero */
 }
 
 /* ---- the prelude ------------------------------------------------------------ */
@@ -125,9 +125,8 @@ void *mt_dbg_alloc(size_t n, size_t align, unsigned family, bool zero, unsigned 
       return NULL;
     }
   }
-  void *g = guarded(n, align, family, type);
+  void *g = guarded(n, align, family, type, zero);
   *taken = g != NULL;
-  (void)zero; /* guarded blocks are fresh pages: zero */
   return g;
 }
 
@@ -164,7 +163,7 @@ void *mt_dbg_realloc(const mt_block_t *b, void *p, size_t n, unsigned type, uint
   mt_blk_t k = blk_of(b);
   if (b->kind != MT_BLOCK_GUARD)
     mt_check_redzone_ok(&k);
-  void *q = guarded(n, 0, family, type);
+  void *q = guarded(n, 0, family, type, false);
   if (q == NULL)
     q = mt_heap_alloc(n, 0, family, false, type);
   if (q == NULL)

@@ -31,6 +31,17 @@
  *   underreuse an underflow write 40 bytes before the block, found at its free
  *             (MEMTYPE_ON_ERROR=continue); blocks of other sizes then reuse
  *             its pooled run (MEMTYPE_GUARD_FULL=0) with no second report
+ *   underwin  (overflow-only blocks, continue) the 100-byte block freed intact;
+ *             its pooled run's next block, 24 bytes, starts 76 bytes later:
+ *             a write 60 bytes before it (where the old block was) is found
+ *             at its free; the next, 200 bytes, starts earlier: a write 512
+ *             bytes before it (the first byte of its 512-byte front window)
+ *             is found at its free
+ *   underwinok the same blocks, written in bounds only: no report
+ *   calloczero blocks of 10000 bytes (past the slabs: calloc leaves the
+ *             zeroing to the allocator) filled with 0xff and freed, each
+ *             followed by a calloc of as much (a pooled run's next block,
+ *             with MEMTYPE_GUARD_FULL=0) that must read as zero: exit 1 if not
  *   loading   a read past the block while another thread is inside dlopen
  *             (argv[2], a library whose constructor sleeps): the report
  *             comes at once, it does not wait for the loader's lock
@@ -104,6 +115,34 @@ int main(int argc, char **argv) {
       free(q);
     }
     p = NULL;
+  } else if (!strcmp(m, "underwin") || !strcmp(m, "underwinok")) {
+    int bad = !strcmp(m, "underwin");
+    memset(p, 'a', 100);
+    free(p);
+    char *q = make_buf(24);
+    memset(q, 'b', 24);
+    if (bad)
+      ((volatile char *)q)[-60] = 1;
+    free(q);
+    q = make_buf(200);
+    memset(q, 'c', 200);
+    if (bad)
+      ((volatile char *)q)[-512] = 1;
+    free(q);
+    p = NULL;
+  } else if (!strcmp(m, "calloczero")) {
+    for (int i = 0; i < 2000; i++) {
+      char *a = make_buf(10000);
+      memset(a, 0xff, 10000);
+      free(a);
+      unsigned char *z = calloc(1, 10000);
+      for (int j = 0; j < 10000; j++)
+        if (z[j] != 0) {
+          printf("calloc's block not zero at %d (turn %d)\n", j, i);
+          return 1;
+        }
+      free(z);
+    }
   } else if (!strcmp(m, "uafreuse")) {
     free(p);
     ((volatile char *)p)[5] = 1;

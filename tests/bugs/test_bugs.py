@@ -689,6 +689,37 @@ class Guard(unittest.TestCase):
                 MEMTYPE_GUARD_COST="100", MEMTYPE_ON_ERROR="continue")
         self.assertEqual((r.returncode, r.stderr), (0, ""), r.stderr)
 
+    def test_calloc_of_a_reused_guarded_run_is_zero(self):
+        # A pooled run's block keeps its last block's bytes for malloc, not
+        # for calloc.
+        import tempfile
+        from memtype_report import dump
+        for trash in ("0", "1"):
+            with tempfile.TemporaryDirectory(prefix="memtype-guard.") as tmp:
+                out = os.path.join(tmp, "d.mtd")
+                r = run("guard", "calloczero", MEMTYPE_GUARD="*", MEMTYPE_GUARD_FULL="0",
+                        MEMTYPE_GUARD_COST="100", MEMTYPE_TRASH=trash, MEMTYPE_OUTPUT=out)
+                self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""), r.stderr)
+                guarded, allocs = dump.load(out).guard_coverage()
+                self.assertGreater(guarded, 3900, (guarded, allocs))
+
+    def test_a_reused_runs_front_window_is_laid_where_its_last_block_was(self):
+        # The front pattern is the 512 bytes before a block; a pooled run's
+        # next block lays what its last one's window did not cover (a
+        # smaller block starts where the last one's bytes were, a larger one
+        # before its window).
+        env = dict(MEMTYPE_GUARD="*", MEMTYPE_GUARD_FULL="0", MEMTYPE_GUARD_COST="100",
+                   MEMTYPE_ON_ERROR="continue")
+        r = run("guard", "underwin", **env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 2, r.stderr)
+        self.assertRegex(r.stderr, r"heap-buffer-underflow WRITE at 0x[0-9a-f]+ \(60 bytes "
+                                   r"before a 24-byte block of type make_buf\+")
+        self.assertRegex(r.stderr, r"heap-buffer-underflow WRITE at 0x[0-9a-f]+ \(512 bytes "
+                                   r"before a 200-byte block of type make_buf\+")
+        r = run("guard", "underwinok", **env)
+        self.assertEqual((r.returncode, r.stderr), (0, ""), r.stderr)
+
     def test_a_write_after_free_of_an_overflow_only_block_is_found_at_reuse(self):
         self.caught("guard", "uafreuse", r"write-after-free WRITE at 0x[0-9a-f]+ \(5 bytes into "
                     r"a 100-byte block of type make_buf\+", allocated="make_buf", freed="main",
