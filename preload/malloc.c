@@ -26,10 +26,10 @@ MT_EXPORT void *aligned_alloc(size_t align, size_t n) {
 }
 MT_EXPORT void *valloc(size_t n) { return mt_memalign(MT_PAGE_SIZE, n, MT_FAM_MALLOC, MT_CALLER); }
 MT_EXPORT void *pvalloc(size_t n) {
-  if (n > SIZE_MAX - 2 * MT_PAGE_SIZE) {
-    errno = ENOMEM;
-    return NULL;
-  }
+  /* Rounded up, it would wrap: given as it is, past PTRDIFF_MAX, it is
+   * reported as a bad size and fails with ENOMEM as glibc's. */
+  if (n > SIZE_MAX - 2 * MT_PAGE_SIZE)
+    return mt_memalign(MT_PAGE_SIZE, n, MT_FAM_MALLOC, MT_CALLER);
   return mt_memalign(MT_PAGE_SIZE, (n + MT_PAGE_SIZE - 1) & ~(MT_PAGE_SIZE - 1), MT_FAM_MALLOC,
                      MT_CALLER);
 }

@@ -228,7 +228,8 @@ class BadParam(unittest.TestCase):
                            ("bp_realloc_neg", "at_realloc_to"),
                            ("bp_reallocarray_ovf", "at_reallocarray"),
                            ("bp_posix_memalign", "at_posix_memalign"),
-                           ("bp_aligned_alloc", "at_aligned_alloc")):
+                           ("bp_aligned_alloc", "at_aligned_alloc"),
+                           ("bp_pvalloc_neg", "at_pvalloc")):
             for mode in ({}, CHECKS):  # MEMTYPE_ON_ERROR left at abort
                 r = self.corpus(case, "bad", **mode)
                 self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)

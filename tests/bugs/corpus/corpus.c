@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <malloc.h> /* pvalloc */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* pvalloc */
+
 /* noipa (gcc): neither inlined nor cloned nor analysed by its callers;
  * clang has no noipa, optnone keeps the body as written. */
 #if defined(__clang__)
@@ -742,6 +745,8 @@ AT int at_posix_memalign(void **out, size_t align, size_t n) {
 }
 AT void *at_aligned_alloc(size_t align, size_t n);
 AT void *at_aligned_alloc(size_t align, size_t n) { return aligned_alloc(align, n); /* ACCESS */ }
+AT void *at_pvalloc(size_t n);
+AT void *at_pvalloc(size_t n) { return pvalloc(n); /* ACCESS */ }
 
 #define TIB16 ((size_t)1 << 44)
 static void bp_malloc_neg(int bad) { /* malloc(-40): a length computed as end - start, reversed */
@@ -767,6 +772,9 @@ static void bp_posix_memalign(int bad) { /* an alignment of 24: not a power of t
 }
 static void bp_aligned_alloc(int bad) { /* an alignment of 48: not a power of two */
   release(at_aligned_alloc(opaque(bad ? 48 : 64), opaque(96)));
+}
+static void bp_pvalloc_neg(int bad) { /* pvalloc(-100): its rounding up to pages would wrap */
+  release(at_pvalloc(opaque(bad ? (size_t)-100 : 100)));
 }
 
 /* ---- the table ----------------------------------------------------------- */
@@ -799,7 +807,7 @@ static const struct {
     C(double_free),    C(invalid_free_interior), C(invalid_free_stack),
     C(invalid_free_global), C(realloc_freed), C(leak_block),    C(leak_list),
     C(bp_malloc_neg),  C(bp_calloc_ovf),   C(bp_realloc_neg),   C(bp_reallocarray_ovf),
-    C(bp_posix_memalign), C(bp_aligned_alloc),
+    C(bp_posix_memalign), C(bp_aligned_alloc), C(bp_pvalloc_neg),
 #undef C
 };
 
