@@ -18,9 +18,12 @@
 typedef int (*main_fn)(int, char **, char **);
 static main_fn real_main;
 
+/* __builtin_dwarf_cfa: the stack pointer of the caller at the call, so
+ * the frames of the program (exit's caller), exit's and its handlers' own
+ * are at or above it. */
 static void note_exit(int status, void *arg) {
   (void)arg;
-  mt_life_note_exit(status);
+  mt_life_note_exit(status, (uintptr_t)__builtin_dwarf_cfa());
 }
 
 static int main_with_exit_note(int argc, char **argv, char **envp) {
@@ -40,11 +43,11 @@ MT_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init
 }
 
 MT_EXPORT void _exit(int status) {
-  mt_life_exit_now(status);
+  mt_life_exit_now(status, (uintptr_t)__builtin_dwarf_cfa());
   mt_os_exit(status);
 }
 
 MT_EXPORT void _Exit(int status) {
-  mt_life_exit_now(status);
+  mt_life_exit_now(status, (uintptr_t)__builtin_dwarf_cfa());
   mt_os_exit(status);
 }

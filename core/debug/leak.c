@@ -24,6 +24,7 @@
 #include "page.h"
 #include "zone.h"
 #include "report.h"
+#include "life.h"
 #include "site.h"
 #include "sort.h"
 
@@ -293,6 +294,7 @@ static void scan_outside_heap(scan_t *s, uintptr_t lo, uintptr_t hi) {
 typedef struct roots_s {
   scan_t *s;
   uintptr_t sp; /* the scanning thread's stack: only from here up */
+  uintptr_t exit_sp; /* the exiting thread's: from here up (mt_life_exit_sp) */
   uintptr_t lo[MAX_INTERNAL], hi[MAX_INTERNAL]; /* memtype's own mappings, sorted */
   unsigned n;
 } roots_t;
@@ -304,6 +306,14 @@ static void one_root(uintptr_t lo, uintptr_t hi, const char *name, void *arg) {
     return;
   if (r->sp >= lo && r->sp < hi)
     lo = r->sp;
+  /* Below where the program called exit, the frames are exit's own work,
+   * its uninitialised slots full of stale copies left by the calls made
+   * there before: a pointer of a block the program leaked, left by the
+   * allocation that made it (memtype's allocation path runs on the
+   * program's stack), read as a root would call the leak "still
+   * reachable" (valgrind's allocator runs on a stack of its own). */
+  if (r->exit_sp > lo && r->exit_sp < hi)
+    lo = r->exit_sp;
   /* The kernel merges neighbouring mappings: cut memtype's own out. */
   for (unsigned i = 0; i < r->n && lo < hi; i++) {
     if (r->hi[i] <= lo || r->lo[i] >= hi)
@@ -321,6 +331,7 @@ static MT_NOINLINE void scan_roots(scan_t *s) {
   bool complete;
   r.s = s;
   r.sp = (uintptr_t)&complete;
+  r.exit_sp = mt_life_exit_sp();
   r.n = mt_os_internal_ranges(r.lo, r.hi, MAX_INTERNAL - 1, &complete);
   if (mt_os_self_data(&r.lo[r.n], &r.hi[r.n])) /* our own .data and .bss */
     r.n++;
@@ -334,6 +345,16 @@ static MT_NOINLINE void scan_roots(scan_t *s) {
     mt_warn("the leak scan could not tell all of memtype's own memory from the program's: "
             "some leaks may go unreported");
   mt_os_each_writable_mapping(one_root, &r);
+  /* A stack pointer on one of memtype's own mappings is on a signal stack
+   * of memtype's (the exit work run by a deadly signal's handler, or exit
+   * called from a program's handler running there): the frames above it
+   * are live, the program's registers of the signal among them. */
+  for (unsigned i = 0; i < r.n; i++) {
+    if (r.sp >= r.lo[i] && r.sp < r.hi[i])
+      scan_range(s, r.sp, r.hi[i]);
+    else if (r.exit_sp >= r.lo[i] && r.exit_sp < r.hi[i])
+      scan_range(s, r.exit_sp, r.hi[i]);
+  }
 }
 
 /* ---- phase 2: the lost blocks ------------------------------------------------ */

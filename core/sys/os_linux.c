@@ -954,14 +954,18 @@ void mt_os_altstack_ensure(void) {
   stack_t cur;
   if (altstack || sigaltstack(NULL, &cur) != 0 || !(cur.ss_flags & SS_DISABLE))
     return;
-  void *p = map_raw(ALTSTACK_SIZE);
+  /* Listed as memtype's own: the signal frames a handled fault leaves on
+   * it hold the program's registers of that moment, stale copies the leak
+   * scan must not take for roots (the scan reads the part a handler running
+   * now uses: mt_leak_scan). */
+  void *p = mt_os_map(ALTSTACK_SIZE);
   if (p == NULL)
     return;
   stack_t ss = {.ss_sp = p, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
   if (sigaltstack(&ss, NULL) == 0)
     altstack = p;
   else
-    munmap(p, ALTSTACK_SIZE);
+    mt_os_unmap(p, ALTSTACK_SIZE);
 }
 
 void mt_os_altstack_release(void) {
@@ -969,7 +973,7 @@ void mt_os_altstack_release(void) {
     return;
   stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
   sigaltstack(&ss, NULL);
-  munmap(altstack, ALTSTACK_SIZE);
+  mt_os_unmap(altstack, ALTSTACK_SIZE);
   altstack = NULL;
 }
 

@@ -23,6 +23,7 @@ static int dying_sig;            /* the first signal that ended the process */
 static int late_sig;             /* one that came during exit work begun by exit or _exit */
 static bool work_by_signal;      /* the exit work runs in a signal's handler */
 static mt_ending_t ending;
+static uintptr_t exit_sp;        /* mt_life_exit_sp */
 static void (*exit_work)(bool signal);
 static void (*late_death)(int sig);
 
@@ -129,13 +130,18 @@ void mt_life_fork_child(void) {
   dying_sig = 0;
   late_sig = 0;
   work_by_signal = false;
+  exit_sp = 0;
   memset(&ending, 0, sizeof(ending));
 }
 
-void mt_life_note_exit(int status) {
-  if (__atomic_load_n(&work_state, __ATOMIC_ACQUIRE) == 0)
+void mt_life_note_exit(int status, uintptr_t sp) {
+  if (__atomic_load_n(&work_state, __ATOMIC_ACQUIRE) == 0) {
     mt_life_set_ending(MT_END_EXITED, status & 0xff, 0, MT_VIA_EXIT);
+    __atomic_store_n(&exit_sp, sp, __ATOMIC_RELAXED);
+  }
 }
+
+uintptr_t mt_life_exit_sp(void) { return __atomic_load_n(&exit_sp, __ATOMIC_RELAXED); }
 
 void mt_life_at_exit(void) {
   if (mt_life_is_other_process())
@@ -144,11 +150,13 @@ void mt_life_at_exit(void) {
     mt_os_yield();
 }
 
-void mt_life_exit_now(int status) {
+void mt_life_exit_now(int status, uintptr_t sp) {
   if (life_pid == 0 || mt_life_is_other_process())
     return;
-  if (__atomic_load_n(&work_state, __ATOMIC_ACQUIRE) == 0)
+  if (__atomic_load_n(&work_state, __ATOMIC_ACQUIRE) == 0) {
     mt_life_set_ending(MT_END_EXITED, status & 0xff, 0, MT_VIA__EXIT);
+    __atomic_store_n(&exit_sp, sp, __ATOMIC_RELAXED);
+  }
   while (!run_work(false))
     mt_os_yield();
 }

@@ -38,12 +38,20 @@ typedef struct mt_ending_s {
  * _exit (during it or once it is done): the dump must record that death. */
 void mt_life_init(void (*work)(bool by_signal), void (*late)(int sig));
 void mt_life_fork_child(void);
-/* exit(status) is under way (an on_exit handler says so). */
-void mt_life_note_exit(int status);
+/* exit(status) is under way (an on_exit handler says so); sp: the stack
+ * pointer of the handler's caller (its CFA), inside exit. */
+void mt_life_note_exit(int status, uintptr_t sp);
 /* The destructor: the exit work, unless it ran. */
 void mt_life_at_exit(void);
-/* _exit(status) was called: the exit work, then the caller ends the process. */
-void mt_life_exit_now(int status);
+/* _exit(status) was called: the exit work, then the caller ends the process;
+ * sp: the stack pointer of _exit's caller. */
+void mt_life_exit_now(int status, uintptr_t sp);
+/* Where the exiting thread's stack was when the program called exit (or
+ * _exit), 0 before: the frames below it are exit's own work (handlers,
+ * destructors, memtype's exit work) and hold no pointer of the program's,
+ * only stale copies left there by calls made before (the leak scan's roots
+ * start above it). */
+uintptr_t mt_life_exit_sp(void);
 /* True in a process that shares memory with the one memtype set up without
  * being it (a vfork child): it must not touch memtype's state. */
 bool mt_life_is_other_process(void);

@@ -307,6 +307,27 @@ class Leaks(unittest.TestCase):
                                    r"blocks; indirectly lost: 480 bytes in 10 blocks; possibly lost: "
                                    r"64 bytes in 1 blocks; still reachable: \d+ bytes in \d+ blocks$")
 
+    def test_stale_copies_on_the_stack_do_not_hide_a_leak(self):
+        # The only copies left of a lost block's pointer: below where the
+        # program called exit (main returned, exit, _exit), or in the
+        # registers a handled guard-page fault saved on memtype's signal
+        # stack. Guard pages on, with and without the other checks.
+        for checks in ("0", "1"):
+            env = dict(MEMTYPE_LEAKS="1", MEMTYPE_GUARD="*", MEMTYPE_ON_ERROR="continue",
+                       MEMTYPE_TRASH=checks, MEMTYPE_REDZONE=checks)
+            for mode, size in (("ret", 4), ("exit", 4), ("_exit", 4), ("fault", 24)):
+                r = run("stale_roots", mode, **env)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn("done\n", r.stdout)
+                self.assertRegex(r.stderr, r"(?m)^memtype: LEAK: %d bytes in 1 block is definitely "
+                                           r"lost, type (drop|drop_after_fault)\+" % size,
+                                 (mode, checks, r.stderr))
+            # The look-alikes: a global, a live frame above exit's.
+            for mode in ("held", "heldlocal"):
+                r = run("stale_roots", mode, **env)
+                self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+                self.assertEqual(self.leak_lines(r), [], (mode, checks, r.stderr))
+
     def test_the_dump_and_report_list_the_records(self):
         import glob
         import shutil

@@ -1,0 +1,62 @@
+/* stale_roots - leaks whose only copies left are stale words on the stack,
+ * below where the program called exit (left there by the allocation path,
+ * which runs on the program's stack) or on memtype's signal stack (the
+ * registers a handled fault saved there): the leak scan must still call
+ * them definitely lost, as valgrind does. And look-alikes whose pointer is
+ * live at exit: never lost.
+ *   ret        a strdup'd block dropped in a callee; main returns
+ *   exit       the same, then exit(0) from a callee of main
+ *   _exit      the same, then _exit(0)
+ *   fault      a read 1 byte past a block (a guard page's fault with
+ *              MEMTYPE_GUARD='*' and MEMTYPE_ON_ERROR=continue), then the
+ *              block dropped; main returns
+ *   held       the block kept in a global: still reachable
+ *   heldlocal  exit(0) called from a function whose local holds the block
+ *              (a live frame above exit's): still reachable */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *volatile kept;
+
+__attribute__((noinline)) static void drop(void) {
+  char *p = strdup("abc");
+  p[0] = 'x';
+}
+
+__attribute__((noinline)) static void drop_after_fault(void) {
+  char *p = strdup("abcdefghijklmnopqrstuvw"); /* 24 bytes */
+  printf("%d\n", ((volatile char *)p)[24] != 0x7f);
+}
+
+__attribute__((noinline)) static void exit_now(int how) {
+  fflush(stdout);
+  if (how)
+    _exit(0);
+  exit(0);
+}
+
+__attribute__((noinline)) static void exit_holding(void) {
+  char *volatile p = strdup("abc");
+  puts("done");
+  exit(p[0] == 'a' ? 0 : 1);
+}
+
+int main(int argc, char **argv) {
+  const char *m = argc > 1 ? argv[1] : "ret";
+  if (!strcmp(m, "heldlocal"))
+    exit_holding();
+  if (!strcmp(m, "fault"))
+    drop_after_fault();
+  else if (!strcmp(m, "held"))
+    kept = strdup("abc");
+  else
+    drop();
+  puts("done");
+  if (!strcmp(m, "exit"))
+    exit_now(0);
+  if (!strcmp(m, "_exit"))
+    exit_now(1);
+  return 0;
+}
