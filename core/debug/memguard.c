@@ -265,10 +265,11 @@ static void miss(unsigned type, int why) {
 /* Where a block of n bytes starts, its end flush with its last data page's
  * end: aligned to the largest power of two dividing n, up to 16 (GWP-ASan's
  * rule: a 24-byte block is 8-aligned, a 100-byte one 4-aligned, so that the
- * first byte past it is on the guard page), but at least 4: CPython
+ * first byte past it is on the guard page), but at least 2: CPython
  * (PYTHONMALLOC=malloc) stops at start with 1-aligned blocks ("error
- * reading frozen getpath.py"), so a block of odd size keeps up to 3 bytes
- * before its guard page, patterned and checked at free. The alignment
+ * reading frozen getpath.py"; 2-aligned ones it runs with), so a block of
+ * odd size keeps 1 byte before its guard page, patterned and checked at
+ * free. The alignment
  * asked for (memalign and its kin, aligned operator new) wins when larger.
  * operator new and new[] promise more: C++'s default new alignment (16), and
  * clang relies on it at the new expression (it assumes the largest power of
@@ -278,7 +279,7 @@ static void miss(unsigned type, int why) {
  * .comment says so) gets the exact rule; any other (clang's, or a Debian
  * package's, whose .comment is stripped) is aligned so, and the bytes after
  * the block up to its page are patterned and checked at free instead. */
-#define GUARD_MIN_ALIGN 4
+#define GUARD_MIN_ALIGN 2
 /* malloc promises it too where Rust's standard library calls it: it asks
  * malloc (not memalign) for any alignment up to 16 not above the size, and
  * its hash tables read their control bytes with movdqa (cargo died of
