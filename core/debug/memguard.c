@@ -356,8 +356,9 @@ static void lay_front(const mt_guard_blk_t *b, uintptr_t was) {
     memset((void *)ihi, FRONT_BYTE, hi - ihi);
 }
 
-/* Reports the first changed byte of the front pattern; false when any changed. */
-static bool front_ok(mt_guard_blk_t *b) {
+/* Reports the first changed byte of the front pattern; false when any
+ * changed. when: when it was found, for the report. */
+static bool front_ok(mt_guard_blk_t *b, const char *when) {
   static uint8_t front_page[MT_PAGE_SIZE]; /* the pattern, compared at libc's memcmp speed */
   const uint8_t *m = (const uint8_t *)front_start(b, b->user);
   size_t len = b->user - (uintptr_t)m, first = len, last = 0, changed = 0;
@@ -382,9 +383,9 @@ static bool front_ok(mt_guard_blk_t *b) {
   }
   char detail[256];
   mt_snprintf(detail, sizeof(detail), "the bytes before the guarded block on its page were "
-              "written (found when it was freed): %zu byte%s changed, from %zu to %zu "
-              "bytes before the block (as found; '..' = intact):", changed, changed == 1 ? "" : "s",
-              len - first, len - last);
+              "written (%s): %zu byte%s changed, from %zu to %zu bytes before the block (as "
+              "found; '..' = intact):", when, changed, changed == 1 ? "" : "s", len - first,
+              len - last);
   mt_err_t e;
   memset(&e, 0, sizeof(e));
   e.kind = MT_ERR_UNDERFLOW;
@@ -591,8 +592,10 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family, boo
   b->dirty = 0;
   b->reopened = 0;
   b->cheap = !full;
+  /* BUSY until its patterns are laid: the check at exit reads only LIVE
+   * blocks' (mt_guard_check_live) */
   b->meta.word = mt_meta_pack(n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, (uint16_t)type,
-                              MT_STATE_LIVE, (uint8_t)family);
+                              MT_STATE_BUSY, (uint8_t)family);
   b->free_pc = 0;
   b->stk = mt_depot_on ? mt_depot_capture(mt_site_pc(type)) : 0; /* no lock held: unwinding may re-enter malloc */
   /* The bytes around the block on its data pages (the page's start before
@@ -601,6 +604,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family, boo
   lay_front(b, front_to);
   mt_blk_t k = blk_of(b);
   mt_check_lay_slack(&k);
+  __atomic_store_n(&b->meta.f.state, MT_STATE_LIVE, __ATOMIC_RELEASE);
   set_pages(b, b);
   __atomic_fetch_add(&guarded[type], 1, __ATOMIC_RELAXED);
   if (b->cheap)
@@ -621,7 +625,7 @@ mt_guard_blk_t *mt_guard_lookup(uintptr_t a) {
 void mt_guard_free(mt_guard_blk_t *b, uintptr_t pc) {
   uint64_t t0 = timed_start();
   mt_blk_t blk = blk_of(b);
-  if (!front_ok(b))
+  if (!front_ok(b, "found when it was freed"))
     lay_front(b, 0); /* reported: laid again, for a pooled run's next block */
   mt_check_slack_ok(&blk, "the bytes between the block's end and its guard page were written "
                         "(found when it was freed)");
@@ -777,6 +781,26 @@ void mt_guard_each_live(void (*fn)(mt_guard_blk_t *b, void *arg), void *arg) {
   for (mt_guard_blk_t *b = __atomic_load_n(&all_blocks, __ATOMIC_ACQUIRE); b; b = b->all)
     if (b->meta.f.state == MT_STATE_LIVE && b->user)
       fn(b, arg);
+}
+
+/* The patterns of a block still live at exit (its free would have checked
+ * them): a write before it, or past it into the bytes before its guard
+ * page, that no fault caught, is found now. */
+static void check_live_one(mt_guard_blk_t *b, void *arg) {
+  unsigned long *bad = arg;
+  uint64_t before = __atomic_load_n(&b->meta.word, __ATOMIC_ACQUIRE);
+  mt_blk_t k = blk_of(b);
+  bool ok = front_ok(b, "found at exit: the block is still live") &&
+            mt_check_slack_ok(&k, "the bytes between the block's end and its guard page were "
+                                  "written (found at exit: the block is still live)");
+  if (!ok && __atomic_load_n(&b->meta.word, __ATOMIC_ACQUIRE) == before)
+    (*bad)++;
+}
+
+unsigned long mt_guard_check_live(void) {
+  unsigned long bad = 0;
+  mt_guard_each_live(check_live_one, &bad);
+  return bad;
 }
 
 /* ---- the block model's view (block.h) -------------------------------------------- */

@@ -75,6 +75,9 @@ bool mt_guard_chosen(size_t n, unsigned type);
  * its last block's bytes (its trash, with MEMTYPE_TRASH), as a reused slot. */
 void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family,
                      bool zero) MT_NOINLINE MT_COLD;
+/* At exit: the patterns before and after every live guarded block checked
+ * (reported as a free would); the number found written. */
+unsigned long mt_guard_check_live(void);
 /* The block holding address a (guard pages included), or NULL. */
 mt_guard_blk_t *mt_guard_lookup(uintptr_t a);
 /* The block a fault at a is about (async-signal-safe, no lock): the one

@@ -189,6 +189,8 @@ static void exit_work(bool by_signal) {
     return;
   if (mt_check_on)
     mt_check_heap(); /* corruption that no free or reuse saw */
+  if (mt_guard_on)
+    mt_guard_check_live(); /* the same, around guarded blocks */
   const mt_leak_result_t *leaks = NULL;
   if (mt_opt.leaks && !mt_os_is_secure()) {
     leaks = mt_leak_scan();

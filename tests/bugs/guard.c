@@ -42,6 +42,11 @@
  *             zeroing to the allocator) filled with 0xff and freed, each
  *             followed by a calloc of as much (a pooled run's next block,
  *             with MEMTYPE_GUARD_FULL=0) that must read as zero: exit 1 if not
+ *   liveunder a write 1 byte before the block, which is never freed: found at
+ *             exit
+ *   liveslack a write 1 byte past a 15-byte block (its 1 byte before the
+ *             guard page), never freed: found at exit
+ *   liveok    both blocks written in bounds and never freed: no report
  *   loading   a read past the block while another thread is inside dlopen
  *             (argv[2], a library whose constructor sleeps): the report
  *             comes at once, it does not wait for the loader's lock
@@ -129,6 +134,17 @@ int main(int argc, char **argv) {
     if (bad)
       ((volatile char *)q)[-512] = 1;
     free(q);
+    p = NULL;
+  } else if (!strncmp(m, "live", 4)) {
+    static char *volatile kept[2];
+    kept[0] = p;
+    kept[1] = make_buf(15);
+    memset(kept[0], 'a', 100);
+    memset(kept[1], 'b', 15);
+    if (!strcmp(m, "liveunder"))
+      ((volatile char *)kept[0])[-1] = 1;
+    if (!strcmp(m, "liveslack"))
+      ((volatile char *)kept[1])[15] = 1;
     p = NULL;
   } else if (!strcmp(m, "calloczero")) {
     for (int i = 0; i < 2000; i++) {

@@ -711,6 +711,22 @@ class Guard(unittest.TestCase):
                 MEMTYPE_GUARD_COST="100", MEMTYPE_ON_ERROR="continue")
         self.assertEqual((r.returncode, r.stderr), (0, ""), r.stderr)
 
+    def test_the_patterns_of_guarded_blocks_live_at_exit_are_checked(self):
+        env = dict(MEMTYPE_GUARD="*", MEMTYPE_ON_ERROR="continue")
+        for checks in ("0", "1"):
+            r = run("guard", "liveunder", MEMTYPE_TRASH=checks, MEMTYPE_REDZONE=checks, **env)
+            self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+            self.assertRegex(r.stderr, r"heap-buffer-underflow WRITE at 0x[0-9a-f]+ \(1 bytes "
+                                       r"before a 100-byte block of type make_buf\+")
+            self.assertIn("found at exit: the block is still live", r.stderr)
+            r = run("guard", "liveslack", MEMTYPE_TRASH=checks, MEMTYPE_REDZONE=checks, **env)
+            self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+            self.assertRegex(r.stderr, r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
+                                       r"after a 15-byte block of type make_buf\+")
+            self.assertIn("found at exit: the block is still live", r.stderr)
+            r = run("guard", "liveok", MEMTYPE_TRASH=checks, MEMTYPE_REDZONE=checks, **env)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""), r.stderr)
+
     def test_calloc_of_a_reused_guarded_run_is_zero(self):
         # A pooled run's block keeps its last block's bytes for malloc, not
         # for calloc.
