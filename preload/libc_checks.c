@@ -68,6 +68,7 @@ enum lc_fn {
   LC_MEMPCPY, LC_RECVFROM, LC_SPRINTF, LC_VSPRINTF,
   LC_STRLEN, LC_STRNLEN, LC_STRDUP, LC_STRNDUP, LC_MEMCMP, LC_STRCMP, LC_STRNCMP, LC_MEMCHR,
   LC_STRCHR, LC_STRRCHR, LC_WRITE, LC_PWRITE, LC_SEND, LC_FWRITE, LC_FPUTS, LC_PUTS,
+  LC_MEMCCPY,
   LC_COUNT
 };
 static const char *const lc_names[LC_COUNT] = {
@@ -84,6 +85,7 @@ static const char *const lc_names[LC_COUNT] = {
     [LC_MEMCHR] = "memchr",     [LC_STRCHR] = "strchr",     [LC_STRRCHR] = "strrchr",
     [LC_WRITE] = "write",       [LC_PWRITE] = "pwrite",     [LC_SEND] = "send",
     [LC_FWRITE] = "fwrite",     [LC_FPUTS] = "fputs",       [LC_PUTS] = "puts",
+    [LC_MEMCCPY] = "memccpy",
 };
 _Static_assert(MT_ARRAY_LEN(lc_names) == LC_COUNT, "a name for every checked function");
 
@@ -313,11 +315,23 @@ static char *checked_strncpy(char *d, const char *s, size_t n) {
 }
 /* The destination's range from its start (its string, then the copy), so
  * that a bad one is set against the destination's block, not a neighbour. */
+/* memccpy: up to n bytes, to the first c included (found with libc's
+ * memchr, which reads what memccpy would) */
+static void *checked_memccpy(void *d, const void *s, int c, size_t n) {
+  const char *hit = memchr(s, c, n);
+  size_t k = hit ? (size_t)(hit - (const char *)s) + 1 : n;
+  R(LC_MEMCCPY, s, k);
+  W(LC_MEMCCPY, d, k);
+  overlap(LC_MEMCCPY, d, k, s, k);
+  return REAL(LC_MEMCCPY, void *(*)(void *, const void *, int, size_t))(d, s, c, n);
+}
 static char *checked_strcat(char *d, const char *s) {
   size_t dn = strlen(d), sn = strlen(s);
   R(LC_STRCAT, s, sn + 1);
   W(LC_STRCAT, d, dn + sn + 1);
-  overlap(LC_STRCAT, d + dn, sn + 1, s, sn + 1);
+  /* the destination is the whole string appended to (the source inside
+   * it is undefined too: AddressSanitizer and valgrind say so) */
+  overlap(LC_STRCAT, d, dn + sn + 1, s, sn + 1);
   REAL(LC_MEMCPY, copy_fn)(d + dn, s, sn + 1);
   return d;
 }
@@ -325,7 +339,7 @@ static char *checked_strncat(char *d, const char *s, size_t n) {
   size_t dn = strlen(d), sn = strnlen(s, n);
   R(LC_STRNCAT, s, sn < n ? sn + 1 : sn);
   W(LC_STRNCAT, d, dn + sn + 1);
-  overlap(LC_STRNCAT, d + dn, sn + 1, s, sn < n ? sn + 1 : sn);
+  overlap(LC_STRNCAT, d, dn + sn + 1, s, sn < n ? sn + 1 : sn);
   return REAL(LC_STRNCAT, strn_fn)(d, s, n);
 }
 
@@ -601,7 +615,7 @@ static const uintptr_t checked[LC_COUNT] = {
     [LC_STRRCHR] = (uintptr_t)checked_strrchr,   [LC_WRITE] = (uintptr_t)checked_write,
     [LC_PWRITE] = (uintptr_t)checked_pwrite,     [LC_SEND] = (uintptr_t)checked_send,
     [LC_FWRITE] = (uintptr_t)checked_fwrite,     [LC_FPUTS] = (uintptr_t)checked_fputs,
-    [LC_PUTS] = (uintptr_t)checked_puts,
+    [LC_PUTS] = (uintptr_t)checked_puts,         [LC_MEMCCPY] = (uintptr_t)checked_memccpy,
 };
 
 /* ---- public -------------------------------------------------------------------- */

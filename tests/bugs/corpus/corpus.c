@@ -113,6 +113,8 @@ AT size_t at_strftime(char *d, size_t n, const struct tm *tm) {
 }
 AT void *at_mempcpy(char *d, const char *s, size_t n);
 AT void *at_mempcpy(char *d, const char *s, size_t n) { return mempcpy(d, s, n); /* ACCESS */ }
+AT void *at_memccpy(char *d, const char *s, int c, size_t n);
+AT void *at_memccpy(char *d, const char *s, int c, size_t n) { return memccpy(d, s, c, n); /* ACCESS */ }
 AT long at_recvfrom(int fd, char *d, size_t n);
 AT long at_recvfrom(int fd, char *d, size_t n) {
   return recvfrom(fd, d, n, MSG_WAITALL, NULL, NULL); /* ACCESS */
@@ -273,6 +275,15 @@ static void overlap_strcpy(int bad) {
   memset(p, 'c', 20);
   p[20] = 0;
   at_strcpy(p + opaque(bad ? 4 : 32), p);
+  release(p);
+}
+/* strncat whose source lies in the string it appends to (its bytes already
+ * there, not those written): undefined all the same */
+static void overlap_strncat(int bad) {
+  char *p = make(opaque(64));
+  memcpy(p, "hello", 6);
+  memcpy(p + 32, "ell", 4);
+  at_strncat(p, p + opaque(bad ? 1 : 32), opaque(3));
   release(p);
 }
 
@@ -484,6 +495,20 @@ static void lc_mempcpy(int bad) {
   at_mempcpy(d, s, opaque(bad ? N + 1 : N));
   release(s);
   release(d);
+}
+static void lc_memccpy(int bad) { /* no '!' in the source: n bytes copied */
+  char *d = make(opaque(N)), *s = make(opaque(N + 1));
+  memset(s, 'x', N + 1);
+  at_memccpy(d, s, '!', opaque(bad ? N + 1 : N));
+  release(s);
+  release(d);
+}
+static void overlap_memccpy(int bad) {
+  char *p = make(opaque(64));
+  memset(p, 'c', 64);
+  p[20] = '!';
+  at_memccpy(p + opaque(bad ? 8 : 32), p, '!', opaque(30)); /* 21 bytes copied */
+  release(p);
 }
 static void lc_recvfrom(int bad) {
   char *d = make(opaque(N));
@@ -794,6 +819,7 @@ static const struct {
     C(ovf10_r1),
     C(unf_w1),         C(unf_w40),         C(unf_r1),           C(unf_r40),
     C(straddle_w),     C(straddle_r),      C(overlap_memcpy),   C(overlap_strcpy),
+    C(overlap_strncat), C(overlap_memccpy), C(lc_memccpy),
     C(realloc_shrink_w), C(realloc_grow_r), C(lc_memcpy),       C(lc_memcpy_src),
     C(lc_memmove),     C(lc_memset),       C(lc_strcpy),        C(lc_strncpy),
     C(lc_strcat),      C(lc_strncat),      C(lc_read),          C(lc_pread),
