@@ -12,6 +12,7 @@
  * block is read in place unless it meets a page the program made
  * unreadable (mprotect; listed once from /proc/self/maps before the scan):
  * then through process_vm_readv too, its unreadable pages skipped. */
+#define _GNU_SOURCE /* REG_RSP */
 #include "leak.h"
 
 #include <string.h>
@@ -25,6 +26,9 @@
 #include "zone.h"
 #include "report.h"
 #include "life.h"
+#include "siggate.h"
+
+#include <ucontext.h>
 #include "site.h"
 #include "sort.h"
 
@@ -295,6 +299,7 @@ typedef struct roots_s {
   scan_t *s;
   uintptr_t sp; /* the scanning thread's stack: only from here up */
   uintptr_t exit_sp; /* the exiting thread's: from here up (mt_life_exit_sp) */
+  uintptr_t signal_sp; /* this thread's, under a deadly signal's exit work: from here up */
   uintptr_t lo[MAX_INTERNAL], hi[MAX_INTERNAL]; /* memtype's own mappings, sorted */
   unsigned n;
 } roots_t;
@@ -314,6 +319,11 @@ static void one_root(uintptr_t lo, uintptr_t hi, const char *name, void *arg) {
    * reachable" (valgrind's allocator runs on a stack of its own). */
   if (r->exit_sp > lo && r->exit_sp < hi)
     lo = r->exit_sp;
+  /* The same below the code a deadly signal interrupted: the kernel's
+   * frame and the handler's, memtype's exit work (its registers are
+   * scanned apart: scan_roots). */
+  if (r->signal_sp > lo && r->signal_sp < hi)
+    lo = r->signal_sp;
   /* The kernel merges neighbouring mappings: cut memtype's own out. */
   for (unsigned i = 0; i < r->n && lo < hi; i++) {
     if (r->hi[i] <= lo || r->lo[i] >= hi)
@@ -332,6 +342,21 @@ static MT_NOINLINE void scan_roots(scan_t *s) {
   r.s = s;
   r.sp = (uintptr_t)&complete;
   r.exit_sp = mt_life_exit_sp();
+  r.signal_sp = 0;
+  const ucontext_t *uc = mt_siggate_death_context();
+  if (uc) {
+    /* the interrupted code's registers are roots, and its stack from its
+     * stack pointer up: not the 128-byte red zone below it that a leaf
+     * function may use (valgrind reads it), since memtype's own calls made
+     * there before leave stale copies in it (seen: the pointer to the
+     * block a program lost, under pause() interrupted by SIGTERM) */
+    uintptr_t regs[NGREG];
+    memcpy(regs, uc->uc_mcontext.gregs, sizeof(regs));
+    mark_words(s, regs, NGREG, true);
+    drain(s);
+    uintptr_t isp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    r.signal_sp = isp > r.sp ? isp : 0;
+  }
   r.n = mt_os_internal_ranges(r.lo, r.hi, MAX_INTERNAL - 1, &complete);
   if (mt_os_self_data(&r.lo[r.n], &r.hi[r.n])) /* our own .data and .bss */
     r.n++;
@@ -345,16 +370,13 @@ static MT_NOINLINE void scan_roots(scan_t *s) {
     mt_warn("the leak scan could not tell all of memtype's own memory from the program's: "
             "some leaks may go unreported");
   mt_os_each_writable_mapping(one_root, &r);
-  /* A stack pointer on one of memtype's own mappings is on a signal stack
-   * of memtype's (the exit work run by a deadly signal's handler, or exit
-   * called from a program's handler running there): the frames above it
-   * are live, the program's registers of the signal among them. */
-  for (unsigned i = 0; i < r.n; i++) {
-    if (r.sp >= r.lo[i] && r.sp < r.hi[i])
-      scan_range(s, r.sp, r.hi[i]);
-    else if (r.exit_sp >= r.lo[i] && r.exit_sp < r.hi[i])
+  /* exit called on one of memtype's own mappings: from a program's handler
+   * running on memtype's signal stack (a guard page's fault let through):
+   * the frames above are live, the program's registers of the signal among
+   * them. */
+  for (unsigned i = 0; i < r.n; i++)
+    if (r.exit_sp >= r.lo[i] && r.exit_sp < r.hi[i])
       scan_range(s, r.exit_sp, r.hi[i]);
-  }
 }
 
 /* ---- phase 2: the lost blocks ------------------------------------------------ */

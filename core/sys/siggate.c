@@ -40,6 +40,7 @@ static struct sigaction user[NSIG_MAX]; /* the program's actions, for gated sign
 static bool gated[NSIG_MAX];            /* the kernel has our trampoline for it */
 static bool taken[NSIG_MAX]; /* the program's SIG_DFL is memtype's death (mt_siggate_take_default) */
 static bool (*death)(int sig);
+static MT_TLS const void *death_uc; /* mt_siggate_death_context */
 static sigset_t death_mask;
 static int owner_pid; /* the process whose memory this is (0: not known yet) */
 static int spin;
@@ -66,8 +67,14 @@ static void run_handler(int sig, siginfo_t *info, void *uc) {
   if (h == (void *)SIG_IGN)
     return;
   if (h == (void *)SIG_DFL) {
-    if (__atomic_load_n(&taken[sig], __ATOMIC_ACQUIRE) && death && !death(sig))
-      return; /* inside the exit work: it goes on, then dies of sig */
+    if (__atomic_load_n(&taken[sig], __ATOMIC_ACQUIRE) && death) {
+      const void *was = death_uc;
+      death_uc = uc;
+      bool go = death(sig);
+      death_uc = was;
+      if (!go)
+        return; /* inside the exit work: it goes on, then dies of sig */
+    }
     mt_os_reraise_default(sig); /* after the exit work */
     return;
   }
@@ -97,6 +104,8 @@ static MT_NOINLINE void capture_context(ucontext_t *uc) {
   memset(uc, 0, sizeof(*uc));
   getcontext(uc);
 }
+
+const void *mt_siggate_death_context(void) { return death_uc; }
 
 void mt_siggate_replay(void) {
   int saved = errno;

@@ -23,6 +23,11 @@ int mt_siggate_sigaction(int sig, const void *act, void *old);
  * program's own handler or SIG_IGN replaces it as usual. True when any
  * default was taken now. */
 bool mt_siggate_take_default(const int *sigs, unsigned n, bool (*fn)(int sig));
+/* While fn runs in this thread for a signal: the ucontext_t of the
+ * interrupted code (the kernel's, or for a signal kept and replayed the
+ * point where it was replayed); else NULL. The leak scan's roots on this
+ * thread's stack start at its stack pointer, its registers among them. */
+const void *mt_siggate_death_context(void);
 /* Runs the handlers of the signals kept while the thread held a lock
  * (called by mt_unlock() when the count falls to 0 and one is waiting). */
 void mt_siggate_replay(void);
