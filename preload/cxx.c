@@ -64,9 +64,16 @@ static inline void *new_plain(size_t n, unsigned fam, int nothrow, uintptr_t pc)
   return MT_LIKELY(p != NULL) ? p : new_failed(n, 0, fam, nothrow, pc);
 }
 
+/* The block remembers its alignment: a delete must be given the same
+ * (mt_fam_aligned; a mismatch is reported as AddressSanitizer and valgrind
+ * do). */
 static inline void *new_aligned(size_t n, size_t align, unsigned fam, int nothrow, uintptr_t pc) {
   void *p = mt_memalign(align, n, fam, pc);
-  return MT_LIKELY(p != NULL) ? p : new_failed(n, align, fam, nothrow, pc);
+  if (MT_UNLIKELY(p == NULL))
+    p = new_failed(n, align, fam, nothrow, pc);
+  if (p)
+    mt_block_set_family(p, mt_fam_aligned(fam, align));
+  return p;
 }
 
 typedef struct nothrow_s nothrow_t;
@@ -111,26 +118,22 @@ MT_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const nothrow_t *t) {
   mt_free_inline(p, MT_FAM_NEW_ARRAY, MT_CALLER);
 }
 MT_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al) {
-  (void)al;
-  mt_free_inline(p, MT_FAM_NEW, MT_CALLER);
+  mt_free_inline(p, mt_fam_aligned(MT_FAM_NEW, al), MT_CALLER);
 }
 MT_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al) {
-  (void)al;
-  mt_free_inline(p, MT_FAM_NEW_ARRAY, MT_CALLER);
+  mt_free_inline(p, mt_fam_aligned(MT_FAM_NEW_ARRAY, al), MT_CALLER);
 }
 MT_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al) {
-  (void)al;
-  mt_free_sized(p, MT_FAM_NEW, n, MT_CALLER);
+  mt_free_sized(p, mt_fam_aligned(MT_FAM_NEW, al), n, MT_CALLER);
 }
 MT_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al) {
-  (void)al;
-  mt_free_sized(p, MT_FAM_NEW_ARRAY, n, MT_CALLER);
+  mt_free_sized(p, mt_fam_aligned(MT_FAM_NEW_ARRAY, al), n, MT_CALLER);
 }
 MT_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const nothrow_t *t) {
-  (void)al, (void)t;
-  mt_free_inline(p, MT_FAM_NEW, MT_CALLER);
+  (void)t;
+  mt_free_inline(p, mt_fam_aligned(MT_FAM_NEW, al), MT_CALLER);
 }
 MT_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const nothrow_t *t) {
-  (void)al, (void)t;
-  mt_free_inline(p, MT_FAM_NEW_ARRAY, MT_CALLER);
+  (void)t;
+  mt_free_inline(p, mt_fam_aligned(MT_FAM_NEW_ARRAY, al), MT_CALLER);
 }

@@ -147,7 +147,7 @@ bool mt_dbg_free(const mt_block_t *b, void *p, uintptr_t pc) {
 
 void *mt_dbg_realloc(const mt_block_t *b, void *p, size_t n, unsigned type, uintptr_t pc,
                      bool *taken) {
-  unsigned family = b->meta->f.family;
+  unsigned family = mt_fam(b->meta->f.family);
   *taken = true;
   if (mt_fail_on && mt_fail_should(n, type, family)) {
     errno = ENOMEM; /* the block stays as it was */

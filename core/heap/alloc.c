@@ -414,10 +414,21 @@ static void check_family(const mt_block_t *b, uintptr_t a, unsigned family, size
       mt_rebind_is_foreign_new(mt_site_pc(b->meta->f.type)))
     return;
   char detail[192];
-  if (own != family)
+  if (mt_fam(own) != mt_fam(family)) {
     mt_snprintf(detail, sizeof(detail), "a block from %s released with %s (it takes %s)",
-                mt_family_names[own], mt_family_free_names[family], mt_family_free_names[own]);
-  else
+                mt_family_names[mt_fam(own)], mt_family_free_names[mt_fam(family)],
+                mt_family_free_names[mt_fam(own)]);
+  } else if (mt_fam_align(own) != mt_fam_align(family)) {
+    /* an aligned new's block with another alignment, or with a default
+     * one's delete (C++17: the delete must be given the new's alignment) */
+    char was[40], now[40];
+    mt_snprintf(was, sizeof(was), mt_fam_align(own) ? "aligned to %zu" : "default-aligned",
+                mt_fam_align(own));
+    mt_snprintf(now, sizeof(now), mt_fam_align(family) ? "aligned to %zu" : "default-aligned",
+                mt_fam_align(family));
+    mt_snprintf(detail, sizeof(detail), "a block from %s (%s) released with %s (%s)",
+                mt_family_names[mt_fam(own)], was, mt_family_free_names[mt_fam(family)], now);
+  } else
     mt_snprintf(detail, sizeof(detail), "sized %s of %zu bytes; the block has %zu",
                 mt_family_free_names[family], n, mt_block_size(b));
   mt_err_t e;
@@ -455,7 +466,7 @@ static void free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
   mt_block_t b;
   uintptr_t a = (uintptr_t)p;
   bool is_start = mt_block_lookup(a, &b);
-  if (MT_UNLIKELY(!is_start && foreign(a, &b, pc, mt_family_free_names[family]))) {
+  if (MT_UNLIKELY(!is_start && foreign(a, &b, pc, mt_family_free_names[mt_fam(family)]))) {
     mt_os_libc_free(p);
     return;
   }
@@ -479,6 +490,12 @@ void *mt_malloc(size_t n, unsigned family, uintptr_t pc) {
   return mt_malloc_inline(n, family, pc);
 }
 void mt_free(void *p, unsigned family, uintptr_t pc) { mt_free_inline(p, family, pc); }
+
+void mt_block_set_family(void *p, unsigned byte) {
+  mt_block_t b;
+  if (p && mt_block_lookup((uintptr_t)p, &b) && b.meta->f.state == MT_STATE_LIVE)
+    __atomic_store_n(&b.meta->f.family, (uint8_t)byte, __ATOMIC_RELAXED);
+}
 
 void mt_type_account(unsigned type, size_t n, bool allocated) {
   mt_init();
@@ -572,7 +589,7 @@ static void *realloc_type(void *p, size_t n, unsigned type, uintptr_t pc) {
     if (taken)
       return q;
   }
-  unsigned family = b.meta->f.family;
+  unsigned family = mt_fam(b.meta->f.family);
   size_t old = mt_block_size(&b);
   /* A resized block takes the type of the realloc call site. */
   unsigned old_type = b.meta->f.type;

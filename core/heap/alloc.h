@@ -13,6 +13,9 @@
 /* pc: the call site (return address of the entry point), or 0. */
 void *mt_malloc(size_t n, unsigned family, uintptr_t pc);
 void mt_free(void *p, unsigned family, uintptr_t pc);
+/* Sets the family byte of the live block starting at p (mt_fam_aligned:
+ * an aligned operator new's, once it has its block). */
+void mt_block_set_family(void *p, unsigned byte);
 void *mt_calloc(size_t count, size_t size, uintptr_t pc);
 void *mt_realloc(void *p, size_t n, uintptr_t pc);
 void *mt_reallocarray(void *p, size_t count, size_t size, uintptr_t pc);

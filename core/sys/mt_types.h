@@ -125,6 +125,26 @@ typedef union mt_meta_u {
 } mt_meta_t;
 _Static_assert(sizeof(mt_meta_t) == 8, "meta is one word");
 
+/* A meta's family byte: the family (enum mt_family) in its low 2 bits and,
+ * for a block of an aligned operator new, log2 of its alignment plus 1
+ * above them (0 for any other), so that a delete given another alignment
+ * (or none) is told from its own. A free or delete passes the same byte. */
+#define MT_FAM_BITS 3u
+#define MT_FAM_ALIGN_SHIFT 2
+static inline unsigned mt_fam(unsigned byte) { return byte & MT_FAM_BITS; }
+/* The byte of family fam with alignment al (an aligned new or delete);
+ * fam alone for an alignment that is no power of two or too large. */
+static inline unsigned mt_fam_aligned(unsigned fam, size_t al) {
+  if (al == 0 || (al & (al - 1)) != 0 || __builtin_ctzll(al) + 1 >= (1 << (8 - MT_FAM_ALIGN_SHIFT)))
+    return fam;
+  return fam | (unsigned)(__builtin_ctzll(al) + 1) << MT_FAM_ALIGN_SHIFT;
+}
+/* The alignment a family byte names (0: none). */
+static inline size_t mt_fam_align(unsigned byte) {
+  unsigned k = (byte & 0xff) >> MT_FAM_ALIGN_SHIFT;
+  return k ? (size_t)1 << (k - 1) : 0;
+}
+
 static inline uint64_t mt_meta_pack(uint32_t size, uint16_t type, uint8_t state,
                                     uint8_t family) {
   mt_meta_t m;

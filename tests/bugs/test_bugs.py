@@ -164,6 +164,16 @@ class Caught(unittest.TestCase):
                             r"\d+-byte block of type main\+", detected="main")
             self.assertRegex(r.stderr, what)
 
+    def test_aligned_new_released_with_another_alignment(self):
+        r = self.caught("mismatched", "aligned-plain", r"mismatched-free at 0x[0-9a-f]+ \(0 bytes "
+                        r"into a 1024-byte block", detected="main")
+        self.assertIn("a block from new (aligned to 256) released with delete (default-aligned)",
+                      r.stderr)
+        r = self.caught("mismatched", "aligned-other", r"mismatched-free at 0x[0-9a-f]+ \(0 bytes "
+                        r"into a 32-byte block", detected="main")
+        self.assertIn(r"a block from new[] (aligned to 64) released with delete[] (aligned to 128)",
+                      r.stderr)
+
     def test_sized_delete_with_the_wrong_size(self):
         r = self.caught("mismatched", "sized", r"mismatched-free at 0x[0-9a-f]+ \(0 bytes into "
                         r"a 24-byte block")
