@@ -280,6 +280,9 @@ static void miss(unsigned type, int why) {
  * package's, whose .comment is stripped) is aligned so, and the bytes after
  * the block up to its page are patterned and checked at free instead. */
 #define GUARD_MIN_ALIGN 2
+/* Blocks under 16 bytes hold no object with a header (CPython's have 16
+ * bytes of them): strings and small buffers, exact (1-aligned when odd) */
+#define GUARD_SMALL 16
 /* malloc promises it too where Rust's standard library calls it: it asks
  * malloc (not memalign) for any alignment up to 16 not above the size, and
  * its hash tables read their control bytes with movdqa (cargo died of
@@ -308,7 +311,7 @@ static uintptr_t flush_start(uintptr_t end, size_t n, size_t align, unsigned fam
     if (natural < promised)
       natural = promised;
   }
-  if (natural < GUARD_MIN_ALIGN)
+  if (natural < GUARD_MIN_ALIGN && n >= GUARD_SMALL)
     natural = GUARD_MIN_ALIGN;
   if (natural > MT_MIN_ALIGN)
     natural = MT_MIN_ALIGN;

@@ -44,7 +44,7 @@
  *             with MEMTYPE_GUARD_FULL=0) that must read as zero: exit 1 if not
  *   liveunder a write 1 byte before the block, which is never freed: found at
  *             exit
- *   liveslack a write 1 byte past a 15-byte block (its 1 byte before the
+ *   liveslack a write 1 byte past a 17-byte block (its 1 byte before the
  *             guard page), never freed: found at exit
  *   liveok    both blocks written in bounds and never freed: no report
  *   loading   a read past the block while another thread is inside dlopen
@@ -138,13 +138,13 @@ int main(int argc, char **argv) {
   } else if (!strncmp(m, "live", 4)) {
     static char *volatile kept[2];
     kept[0] = p;
-    kept[1] = make_buf(15);
+    kept[1] = make_buf(17);
     memset(kept[0], 'a', 100);
-    memset(kept[1], 'b', 15);
+    memset(kept[1], 'b', 17);
     if (!strcmp(m, "liveunder"))
       ((volatile char *)kept[0])[-1] = 1;
     if (!strcmp(m, "liveslack"))
-      ((volatile char *)kept[1])[15] = 1;
+      ((volatile char *)kept[1])[17] = 1;
     p = NULL;
   } else if (!strcmp(m, "calloczero")) {
     for (int i = 0; i < 2000; i++) {

@@ -732,7 +732,7 @@ class Guard(unittest.TestCase):
             r = run("guard", "liveslack", MEMTYPE_TRASH=checks, MEMTYPE_REDZONE=checks, **env)
             self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
             self.assertRegex(r.stderr, r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
-                                       r"after a 15-byte block of type make_buf\+")
+                                       r"after a 17-byte block of type make_buf\+")
             self.assertIn("found at exit: the block is still live", r.stderr)
             r = run("guard", "liveok", MEMTYPE_TRASH=checks, MEMTYPE_REDZONE=checks, **env)
             self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""), r.stderr)

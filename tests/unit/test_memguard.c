@@ -181,7 +181,7 @@ END_TEST
 START_TEST(test_a_guarded_block_ends_flush_with_its_guard_page_whatever_its_size) {
   init_with((const char *const[]){"MEMTYPE_GUARD", "*", NULL});
   static const struct { size_t n, align; } want[] = {
-      {24, 8}, {100, 4}, {12, 4}, {20, 4}, {48, 16}, {4096, 16}, {5000, 8}, {40, 8}, {10, 2}};
+      {24, 8}, {100, 4}, {12, 4}, {20, 4}, {48, 16}, {4096, 16}, {5000, 8}, {40, 8}, {10, 2}, {3, 1}, {15, 1}};
   for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
     char *p = mt_malloc(want[i].n, MT_FAM_MALLOC, SITE(150));
     ck_assert(guarded(p));
@@ -192,9 +192,9 @@ START_TEST(test_a_guarded_block_ends_flush_with_its_guard_page_whatever_its_size
     ck_assert(readable(p + want[i].n - 1));
     ck_assert(!readable(p + want[i].n)); /* the first byte past it */
   }
-  char *odd = mt_malloc(15, MT_FAM_MALLOC, SITE(150)); /* 2-aligned at least: 1 byte after it */
+  char *odd = mt_malloc(17, MT_FAM_MALLOC, SITE(150)); /* 2-aligned from 16 bytes on: 1 byte after it */
   ck_assert_uint_eq((uintptr_t)odd % 2, 0);
-  ck_assert_uint_eq(page_end(odd) - (uintptr_t)odd, 16);
+  ck_assert_uint_eq(page_end(odd) - (uintptr_t)odd, 18);
   char *a = mt_memalign(64, 100, MT_FAM_MALLOC, SITE(151)); /* memalign's alignment wins */
   ck_assert_uint_eq((uintptr_t)a % 64, 0);
   ck_assert_uint_eq(page_end(a) - (uintptr_t)a, 128);
