@@ -300,6 +300,8 @@ typedef struct roots_s {
   uintptr_t sp; /* the scanning thread's stack: only from here up */
   uintptr_t exit_sp; /* the exiting thread's: from here up (mt_life_exit_sp) */
   uintptr_t signal_sp; /* this thread's, under a deadly signal's exit work: from here up */
+  uintptr_t blocked_sp[256]; /* other threads blocked in a system call: each from there up */
+  unsigned nblocked;
   uintptr_t lo[MAX_INTERNAL], hi[MAX_INTERNAL]; /* memtype's own mappings, sorted */
   unsigned n;
 } roots_t;
@@ -324,6 +326,13 @@ static void one_root(uintptr_t lo, uintptr_t hi, const char *name, void *arg) {
    * scanned apart: scan_roots). */
   if (r->signal_sp > lo && r->signal_sp < hi)
     lo = r->signal_sp;
+  /* Another thread blocked in a system call: its stack below where it
+   * stopped is dead frames, stale copies left by the calls it made before
+   * (memtype's allocation paths among them: they run on its stack), the
+   * red zone too (see scan_roots). */
+  for (unsigned i = 0; i < r->nblocked; i++)
+    if (r->blocked_sp[i] > lo && r->blocked_sp[i] < hi)
+      lo = r->blocked_sp[i];
   /* The kernel merges neighbouring mappings: cut memtype's own out. */
   for (unsigned i = 0; i < r->n && lo < hi; i++) {
     if (r->hi[i] <= lo || r->lo[i] >= hi)
@@ -342,6 +351,7 @@ static MT_NOINLINE void scan_roots(scan_t *s) {
   r.s = s;
   r.sp = (uintptr_t)&complete;
   r.exit_sp = mt_life_exit_sp();
+  r.nblocked = mt_os_blocked_thread_sps(r.blocked_sp, sizeof(r.blocked_sp) / sizeof(r.blocked_sp[0]));
   r.signal_sp = 0;
   const ucontext_t *uc = mt_siggate_death_context();
   if (uc) {

@@ -114,6 +114,10 @@ bool mt_os_resident(uintptr_t page, size_t npages, unsigned char *vec);
 /* Copies len bytes at addr of this process into buf without faulting
  * (process_vm_readv); bytes copied, or -1 when addr is not readable. */
 long mt_os_read_self(uintptr_t addr, void *buf, size_t len);
+/* The user stack pointers of this process's other threads that are blocked
+ * in a system call now (/proc/self/task/TID/syscall; a running thread has
+ * none), at most max; the number found. No allocation. */
+unsigned mt_os_blocked_thread_sps(uintptr_t *sp, unsigned max);
 /* Calls fn for each readable and writable mapping of the process, with its
  * name ("[stack]", a path, "" for anonymous memory). */
 typedef void (*mt_mapping_fn)(uintptr_t lo, uintptr_t hi, const char *name, void *arg);

@@ -297,6 +297,84 @@ long mt_os_read_file(const char *path, char *buf, size_t len) {
   return got;
 }
 
+/* A hex or decimal number at *p (strtoul's rules, without its locale);
+ * advances *p past it and the spaces after. */
+static uint64_t scan_num(const char **p) {
+  const char *s = *p;
+  uint64_t v = 0;
+  unsigned base = 10;
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+    base = 16, s += 2;
+  for (;; s++) {
+    unsigned d = *s >= '0' && *s <= '9'   ? (unsigned)(*s - '0')
+                 : *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10)
+                                          : 99;
+    if (d >= base)
+      break;
+    v = v * base + d;
+  }
+  while (*s == ' ')
+    s++;
+  *p = s;
+  return v;
+}
+
+unsigned mt_os_blocked_thread_sps(uintptr_t *sp, unsigned max) {
+  int saved = errno;
+  int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  unsigned n = 0;
+  long me = mt_os_gettid();
+  char ents[4096];
+  while (dir >= 0 && n < max) {
+    long got = syscall(SYS_getdents64, dir, ents, sizeof(ents));
+    if (got <= 0)
+      break;
+    for (long off = 0; off < got && n < max;) {
+      const struct {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[];
+      } *d = (const void *)(ents + off);
+      off += d->reclen;
+      if (d->name[0] < '0' || d->name[0] > '9')
+        continue;
+      const char *q = d->name;
+      if ((long)scan_num(&q) == me)
+        continue;
+      /* "NR ARG1 ... ARG6 SP PC", or "-1 SP PC" blocked outside a call,
+       * or "running" */
+      char path[64] = "/proc/self/task/", line[256];
+      size_t k = strlen(path), l = strlen(d->name);
+      if (k + l + sizeof("/syscall") > sizeof(path))
+        continue;
+      memcpy(path + k, d->name, l);
+      memcpy(path + k + l, "/syscall", sizeof("/syscall"));
+      long r = mt_os_read_file(path, line, sizeof(line) - 1);
+      if (r <= 0)
+        continue;
+      line[r] = '\0';
+      const char *p = line;
+      if (*p != '-' && (*p < '0' || *p > '9'))
+        continue; /* running */
+      uint64_t w[9];
+      unsigned nw = 0;
+      if (*p == '-')
+        p++;
+      while (nw < 9 && *p && *p != '\n')
+        w[nw++] = scan_num(&p);
+      uintptr_t s = nw == 9 ? w[7] : nw == 3 ? w[1] : 0;
+      if (s)
+        sp[n++] = s;
+    }
+  }
+  if (dir >= 0)
+    close(dir);
+  errno = saved;
+  return n;
+}
+
 long mt_os_self_exe(char *buf, size_t len) {
   int saved = errno;
   ssize_t n = readlink("/proc/thread-self/exe", buf, len - 1);

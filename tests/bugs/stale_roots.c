@@ -10,9 +10,15 @@
  *   fault      a read 1 byte past a block (a guard page's fault with
  *              MEMTYPE_GUARD='*' and MEMTYPE_ON_ERROR=continue), then the
  *              block dropped; main returns
+ *   thread     a thread drops a strdup'd block, then blocks in read(); main
+ *              exits meanwhile: the thread's stack below where it is
+ *              blocked is dead frames
+ *   heldthread the same, the thread's block held by a local of the frame
+ *              that blocks: still reachable
  *   held       the block kept in a global: still reachable
  *   heldlocal  exit(0) called from a function whose local holds the block
  *              (a live frame above exit's): still reachable */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +49,39 @@ __attribute__((noinline)) static void exit_holding(void) {
   exit(p[0] == 'a' ? 0 : 1);
 }
 
+static int ready[2], never[2];
+
+__attribute__((noinline)) static void block_holding(void) {
+  char *volatile p = strdup("abc");
+  char c;
+  if (write(ready[1], "r", 1) != 1 || read(never[0], &c, 1) != 1 || p[0] != 'a')
+    _exit(3);
+}
+
+static void *worker(void *arg) {
+  char c;
+  if (arg)
+    block_holding();
+  drop();
+  if (write(ready[1], "r", 1) != 1 || read(never[0], &c, 1) != 1)
+    _exit(3);
+  return NULL;
+}
+
 int main(int argc, char **argv) {
   const char *m = argc > 1 ? argv[1] : "ret";
+  if (!strcmp(m, "thread") || !strcmp(m, "heldthread")) {
+    pthread_t t;
+    char c;
+    if (pipe(ready) || pipe(never) ||
+        pthread_create(&t, NULL, worker, m[0] == 'h' ? (void *)1 : NULL) ||
+        read(ready[0], &c, 1) != 1)
+      return 2;
+    usleep(20000); /* into its read() */
+    puts("done");
+    fflush(stdout);
+    exit(0);
+  }
   if (!strcmp(m, "heldlocal"))
     exit_holding();
   if (!strcmp(m, "fault"))

@@ -325,7 +325,7 @@ class Leaks(unittest.TestCase):
         for checks in ("0", "1"):
             env = dict(MEMTYPE_LEAKS="1", MEMTYPE_GUARD="*", MEMTYPE_ON_ERROR="continue",
                        MEMTYPE_TRASH=checks, MEMTYPE_REDZONE=checks)
-            for mode, size in (("ret", 4), ("exit", 4), ("_exit", 4), ("fault", 24)):
+            for mode, size in (("ret", 4), ("exit", 4), ("_exit", 4), ("fault", 24), ("thread", 4)):
                 r = run("stale_roots", mode, **env)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertIn("done\n", r.stdout)
@@ -333,7 +333,7 @@ class Leaks(unittest.TestCase):
                                            r"lost, type (drop|drop_after_fault)\+" % size,
                                  (mode, checks, r.stderr))
             # The look-alikes: a global, a live frame above exit's.
-            for mode in ("held", "heldlocal"):
+            for mode in ("held", "heldlocal", "heldthread"):
                 r = run("stale_roots", mode, **env)
                 self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
                 self.assertEqual(self.leak_lines(r), [], (mode, checks, r.stderr))
