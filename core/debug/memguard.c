@@ -281,7 +281,10 @@ static void miss(unsigned type, int why) {
  * the block up to its page are patterned and checked at free instead. */
 #define GUARD_MIN_ALIGN 2
 /* Blocks under 16 bytes hold no object with a header (CPython's have 16
- * bytes of them): strings and small buffers, exact (1-aligned when odd) */
+ * bytes of them): strings and small buffers, exact (1-aligned when odd).
+ * Nor do operator new's blocks of odd size (a C++ object's size is a
+ * multiple of its alignment; std::string's buffers are odd): exact too,
+ * where new's rule lets them be (new_promises_alignment). */
 #define GUARD_SMALL 16
 /* malloc promises it too where Rust's standard library calls it: it asks
  * malloc (not memalign) for any alignment up to 16 not above the size, and
@@ -311,7 +314,7 @@ static uintptr_t flush_start(uintptr_t end, size_t n, size_t align, unsigned fam
     if (natural < promised)
       natural = promised;
   }
-  if (natural < GUARD_MIN_ALIGN && n >= GUARD_SMALL)
+  if (natural < GUARD_MIN_ALIGN && n >= GUARD_SMALL && family == MT_FAM_MALLOC)
     natural = GUARD_MIN_ALIGN;
   if (natural > MT_MIN_ALIGN)
     natural = MT_MIN_ALIGN;

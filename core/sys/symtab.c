@@ -290,6 +290,14 @@ static bool file_line(uintptr_t a, char *buf, size_t len, unsigned *line) {
   return found;
 }
 
+/* GCC's own C++ runtime, libstdc++.so.N: made by GCC whatever its
+ * .comment says (Debian strips it). */
+static bool is_libstdcxx(const char *path) {
+  const char *base = path ? strrchr(path, '/') : NULL;
+  base = base ? base + 1 : path;
+  return base && strncmp(base, "libstdc++.so", 12) == 0;
+}
+
 static int comment_of(uintptr_t pc) {
   if (!enter())
     return 0;
@@ -297,7 +305,9 @@ static int comment_of(uintptr_t pc) {
   int flags = 0;
   if (t) {
     if (t->comment < 0)
-      t->comment = (int8_t)(t->image ? comment_flags(t->image, t->image_size) : 0);
+      t->comment = (int8_t)(is_libstdcxx(t->path) ? COMMENT_GCC_ONLY
+                            : t->image            ? comment_flags(t->image, t->image_size)
+                                                  : 0);
     flags = t->comment;
   }
   mt_unlock(&lock);
