@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -68,7 +69,7 @@ enum lc_fn {
   LC_MEMPCPY, LC_RECVFROM, LC_SPRINTF, LC_VSPRINTF,
   LC_STRLEN, LC_STRNLEN, LC_STRDUP, LC_STRNDUP, LC_MEMCMP, LC_STRCMP, LC_STRNCMP, LC_MEMCHR,
   LC_STRCHR, LC_STRRCHR, LC_WRITE, LC_PWRITE, LC_SEND, LC_FWRITE, LC_FPUTS, LC_PUTS,
-  LC_MEMCCPY,
+  LC_MEMCCPY, LC_POLL, LC_PPOLL,
   LC_COUNT
 };
 static const char *const lc_names[LC_COUNT] = {
@@ -85,7 +86,7 @@ static const char *const lc_names[LC_COUNT] = {
     [LC_MEMCHR] = "memchr",     [LC_STRCHR] = "strchr",     [LC_STRRCHR] = "strrchr",
     [LC_WRITE] = "write",       [LC_PWRITE] = "pwrite",     [LC_SEND] = "send",
     [LC_FWRITE] = "fwrite",     [LC_FPUTS] = "fputs",       [LC_PUTS] = "puts",
-    [LC_MEMCCPY] = "memccpy",
+    [LC_MEMCCPY] = "memccpy",   [LC_POLL] = "poll",         [LC_PPOLL] = "ppoll",
 };
 _Static_assert(MT_ARRAY_LEN(lc_names) == LC_COUNT, "a name for every checked function");
 
@@ -361,6 +362,23 @@ static ssize_t checked_recv(int fd, void *buf, size_t n, int flags) {
   W(LC_RECV, buf, n);
   return REAL(LC_RECV, ssize_t (*)(int, void *, size_t, int))(fd, buf, n, flags);
 }
+/* poll and ppoll read the array and write each entry's revents: a short
+ * array in the heap is checked here, since the kernel's write past it into
+ * a guard page fails with EFAULT, which no fault shows. */
+static int checked_poll(struct pollfd *fds, nfds_t n, int timeout) {
+  size_t len;
+  if (!__builtin_mul_overflow(n, sizeof(*fds), &len))
+    W(LC_POLL, fds, len);
+  return REAL(LC_POLL, int (*)(struct pollfd *, nfds_t, int))(fds, n, timeout);
+}
+static int checked_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t,
+                         const sigset_t *mask) {
+  size_t len;
+  if (!__builtin_mul_overflow(n, sizeof(*fds), &len))
+    W(LC_PPOLL, fds, len);
+  return REAL(LC_PPOLL, int (*)(struct pollfd *, nfds_t, const struct timespec *,
+                                const sigset_t *))(fds, n, t, mask);
+}
 static size_t checked_fread(void *buf, size_t size, size_t count, FILE *f) {
   if (size != 0 && count <= SIZE_MAX / size)
     W(LC_FREAD, buf, size * count);
@@ -616,6 +634,7 @@ static const uintptr_t checked[LC_COUNT] = {
     [LC_PWRITE] = (uintptr_t)checked_pwrite,     [LC_SEND] = (uintptr_t)checked_send,
     [LC_FWRITE] = (uintptr_t)checked_fwrite,     [LC_FPUTS] = (uintptr_t)checked_fputs,
     [LC_PUTS] = (uintptr_t)checked_puts,         [LC_MEMCCPY] = (uintptr_t)checked_memccpy,
+    [LC_POLL] = (uintptr_t)checked_poll,         [LC_PPOLL] = (uintptr_t)checked_ppoll,
 };
 
 /* ---- public -------------------------------------------------------------------- */

@@ -14,6 +14,7 @@
  * Prints "done" when the case ran to its end. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,8 @@ AT size_t at_strftime(char *d, size_t n, const struct tm *tm) {
 }
 AT void *at_mempcpy(char *d, const char *s, size_t n);
 AT void *at_mempcpy(char *d, const char *s, size_t n) { return mempcpy(d, s, n); /* ACCESS */ }
+AT int at_poll(struct pollfd *p, size_t n);
+AT int at_poll(struct pollfd *p, size_t n) { return poll(p, n, 0); /* ACCESS */ }
 AT void *at_memccpy(char *d, const char *s, int c, size_t n);
 AT void *at_memccpy(char *d, const char *s, int c, size_t n) { return memccpy(d, s, c, n); /* ACCESS */ }
 AT long at_recvfrom(int fd, char *d, size_t n);
@@ -505,6 +508,21 @@ static void lc_memccpy(int bad) { /* no '!' in the source: n bytes copied */
   release(s);
   release(d);
 }
+/* poll given 2 entries in a block that holds 1 (8 bytes), as valgrind's
+ * badpoll test does with a 15-byte one */
+static void lc_poll(int bad) {
+  struct pollfd *p = (struct pollfd *)make(opaque(bad ? 15 : 16));
+  p[0].fd = 0;
+  p[0].events = 0;
+  if (bad) {
+    ((char *)p)[8] = 0; /* the second entry's fd and events, in bounds: 7 bytes */
+  } else {
+    p[1].fd = -1;
+    p[1].events = 0;
+  }
+  at_poll(p, 2);
+  release((char *)p);
+}
 static void overlap_memccpy(int bad) {
   char *p = make(opaque(64));
   memset(p, 'c', 64);
@@ -821,7 +839,7 @@ static const struct {
     C(ovf10_r1),        C(ovf3_r1),
     C(unf_w1),         C(unf_w40),         C(unf_r1),           C(unf_r40),
     C(straddle_w),     C(straddle_r),      C(overlap_memcpy),   C(overlap_strcpy),
-    C(overlap_strncat), C(overlap_memccpy), C(lc_memccpy),
+    C(overlap_strncat), C(overlap_memccpy), C(lc_memccpy), C(lc_poll),
     C(realloc_shrink_w), C(realloc_grow_r), C(lc_memcpy),       C(lc_memcpy_src),
     C(lc_memmove),     C(lc_memset),       C(lc_strcpy),        C(lc_strncpy),
     C(lc_strcat),      C(lc_strncat),      C(lc_read),          C(lc_pread),
