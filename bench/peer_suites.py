@@ -55,7 +55,7 @@ def _git_dir(path):
 
 
 def copy_tree(source, prefixes, paths, dest):
-    """Copies PATHS (relative to the project's root) from SOURCE into DEST.
+    """Copies the directories PATHS (relative to the project's root) from SOURCE into DEST.
 
     SOURCE is a checkout or a git directory (its HEAD is read with `git archive`); the
     project's root is SOURCE itself or SOURCE/PREFIX for the first PREFIX holding
@@ -66,12 +66,7 @@ def copy_tree(source, prefixes, paths, dest):
     for prefix in prefixes:
         if os.path.isdir(os.path.join(source, prefix, paths[0])):
             for p in paths:
-                src = os.path.join(source, prefix, p)
-                if os.path.isdir(src):
-                    shutil.copytree(src, os.path.join(dest, p), symlinks=True)
-                elif os.path.exists(src):
-                    os.makedirs(os.path.dirname(os.path.join(dest, p)), exist_ok=True)
-                    shutil.copy2(src, os.path.join(dest, p))
+                shutil.copytree(os.path.join(source, prefix, p), os.path.join(dest, p), symlinks=True)
             return '%s (checkout)' % os.path.join(source, prefix)
     if _git_dir(source):
         head = subprocess.run(['git', '-C', source, 'rev-parse', 'HEAD'],
@@ -105,7 +100,7 @@ def extract_sources(asan_src, memcheck_src, srcdir):
     mc_root = os.path.join(srcdir, 'memcheck')
     origins = [
         'ASan: ' + copy_tree(asan_src, ['', 'compiler-rt/'], ['test/asan/TestCases'], asan_root),
-        'memcheck: ' + copy_tree(memcheck_src, [''], ['memcheck/tests', 'tests', 'include/valgrind.h'], mc_root),
+        'memcheck: ' + copy_tree(memcheck_src, [''], ['memcheck/tests', 'tests'], mc_root),
     ]
     with open(os.path.join(mc_root, 'config.h'), 'w') as f:
         f.write(MEMCHECK_CONFIG_H)
