@@ -33,6 +33,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -78,11 +79,16 @@ def copy_tree(source, prefixes, paths, dest):
             if not ls.strip():
                 continue
             strip = ['--strip-components=%d' % len(prefix.strip('/').split('/'))] if prefix else []
-            archive = subprocess.Popen(['git', '-C', source, 'archive', 'HEAD'] + full, stdout=subprocess.PIPE)
-            subprocess.run(['tar', '-x', '-C', dest] + strip, stdin=archive.stdout, check=True)
-            archive.stdout.close()
-            if archive.wait() != 0:
-                sys.exit('peer_suites: git archive failed in %s' % source)
+            # git's complaints are shown only if it fails (a partial mirror warns about
+            # objects outside PATHS)
+            with tempfile.TemporaryFile() as errors:
+                archive = subprocess.Popen(['git', '-C', source, 'archive', 'HEAD'] + full,
+                                           stdout=subprocess.PIPE, stderr=errors)
+                subprocess.run(['tar', '-x', '-C', dest] + strip, stdin=archive.stdout, check=True)
+                archive.stdout.close()
+                if archive.wait() != 0:
+                    errors.seek(0)
+                    sys.exit('peer_suites: git archive failed in %s:\n%s' % (source, errors.read().decode(errors='replace')))
             return '%s at %s' % (os.path.join(source, prefix), head[:12])
     sys.exit('peer_suites: %s holds no %s (give a checkout or a git directory)' % (source, paths[0]))
 
@@ -556,6 +562,19 @@ VALGRIND_KINDS = [  # (part of an error record searched, regex, kind); the first
 ]
 
 
+def valgrind_records(err):
+    """valgrind's error records, their "==PID== " prefixes removed: the lines of each
+    process apart (a forked child writes to the same stderr, interleaved), then split
+    at blank lines. A record's heading is its first line not indented."""
+    lines = collections.defaultdict(list)
+    for m in re.finditer(r'^==(\d+)== ?(.*)$', err, re.M):
+        lines[m.group(1)].append(m.group(2))
+    records = []
+    for pid_lines in lines.values():
+        records += [r for r in '\n'.join(pid_lines).split('\n\n') if r.strip()]
+    return records
+
+
 def classify(mode, err, rc):
     """What a run's stderr reports: {kinds, lines (a few, for the tables), signal}."""
     kinds, lines = [], []
@@ -577,9 +596,8 @@ def classify(mode, err, rc):
             if re.match(r'memtype: (run summary|ended|leak summary|LEAK)', line) and len(lines) < 10:
                 lines.append(line.strip()[:220])
     elif mode == 'valgrind':
-        for record in re.split(r'\n==\d+== ?\n', err):
-            vl = [l for l in record.splitlines() if re.match(r'==\d+== \S', l)]
-            head = re.sub(r'^==\d+== ', '', vl[0]) if vl else ''
+        for record in valgrind_records(err):
+            head = next((l for l in record.splitlines() if l and not l[0].isspace()), '')
             for where, rx, kind in VALGRIND_KINDS:
                 if re.search(rx, head if where == 'head' else record):
                     add(kind)
@@ -639,6 +657,8 @@ PROGRAM_NOTES = {
                     'the bytes never change',
     r'^mcclean\.clo_redzone_default$': 'a real bug: writes 69 bytes past a 128-byte block, beyond valgrind\'s '
                                       'default 16-byte redzone (clo_redzone_128 runs it with --redzone-size=128)',
+    r'^mcclean\.malloc_usable$': 'valgrind-specific: asserts malloc_usable_size(p) == 99 (glibc\'s plain run fails '
+                                 'it) and passes 0xdeadbeef, not a heap pointer, to malloc_usable_size',
     r'^asanclean\.inline$': 'a real bug: reads 4 bytes at offset 8 of a 10-byte block; the test checks that '
                             'no_sanitize_address silences ASan there',
 }
@@ -676,6 +696,10 @@ def likely_reason(c, runner):
             if re.search(what + r': [1-9]', summary + err):
                 return 'the leak was counted %s (%s)' % (what, summary or 'run stderr')
         return 'the leak scan did not find the block'
+    sc = re.search(r'Syscall param (\S+) points to unaddressable', verr)
+    if sc and not re.search(r'Invalid (read|write)', verr):
+        return ('the kernel accessed past the block (%s): where that is a guard page, the call fails with '
+                'EFAULT and there is no fault to report' % sc.group(1))
     m = re.search(r"Invalid (read|write) of size (\d+)[^\n]*\n(?:==\d+==    (?:at|by)[^\n]*\n)*"
                   r"==\d+==  Address \S+ is (\d+) bytes (after|before|inside) a block of size (\d+) (alloc'd|free'd)",
                   verr)

@@ -146,6 +146,17 @@ class Classification(unittest.TestCase):
                '==7== ERROR SUMMARY: 4 errors from 4 contexts\n')
         self.assertEqual(peer_suites.classify('valgrind', err, 99)['kinds'], ['uaf', 'badfree', 'wild', 'leak'])
 
+    def test_records_of_a_forked_child_interleaved_with_its_parent_are_read_apart(self):
+        err = ('==7== Invalid write of size 1\n'
+               '==8== Invalid free() / delete / delete[] / realloc()\n'
+               '==7==    at 0x1091: main (a.c:6)\n'
+               '==8==    at 0x1092: main (a.c:9)\n'
+               "==7==  Address 0x4a4 is 0 bytes after a block of size 10 alloc'd\n"
+               "==8==  Address 0x4a4 is 0 bytes inside a block of size 10 free'd\n"
+               '==7== \n'
+               '==8== \n')
+        self.assertEqual(peer_suites.classify('valgrind', err, 99)['kinds'], ['overflow', 'badfree'])
+
     def test_a_leak_only_case_is_caught_only_by_a_definite_leak(self):
         case = {'expect': ['leak'], 'results': {'run': {'kinds': ['overflow']}, 'checks': {'kinds': ['leak']}}}
         self.assertFalse(peer_suites.caught(case, 'run'))
