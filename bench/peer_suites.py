@@ -440,13 +440,13 @@ class Runner:
         for step in steps:
             r = subprocess.run(step, capture_output=True, text=True)
             if r.returncode:
-                c['build'], c['build_err'] = 'no build', 'helper .so: ' + last_line(r.stderr)
+                c['build'], c['build_err'] = 'no build', 'helper .so: ' + first_error(r.stderr)
                 return None
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode and c['lang'] == 'c':  # old C
             r = subprocess.run(cmd[:1] + ['-fpermissive', '-std=gnu89'] + cmd[1:], capture_output=True, text=True)
         if r.returncode:
-            c['build'], c['build_err'] = 'no build', last_line(r.stderr)
+            c['build'], c['build_err'] = 'no build', first_error(r.stderr)
             return None
         with open(keyfile, 'w') as fh:
             fh.write(key)
@@ -520,8 +520,10 @@ class Runner:
             return fh.read()
 
 
-def last_line(text):
-    return (text.strip().splitlines() or [''])[-1][:200]
+def first_error(text):
+    """The compiler's first error line (else its last line), for the table of failed builds."""
+    lines = text.strip().splitlines() or ['']
+    return next((l for l in lines if 'error' in l), lines[-1])[:200]
 
 
 def clean_env():
