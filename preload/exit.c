@@ -12,18 +12,21 @@
 #include <stdlib.h>
 
 #include "life.h"
+#include "unwind.h"
 #include "os.h"
 #include "entry.h"
 
 typedef int (*main_fn)(int, char **, char **);
 static main_fn real_main;
 
-/* __builtin_dwarf_cfa: the stack pointer of the caller at the call, so
- * the frames of the program (exit's caller), exit's and its handlers' own
- * are at or above it. */
+/* Where the program called exit: the first frame up that is neither
+ * memtype's nor libc's (exit's own frames, __run_exit_handlers', hold
+ * stale words too); else this handler's caller's stack pointer
+ * (__builtin_dwarf_cfa), below exit's frames. */
 static void note_exit(int status, void *arg) {
   (void)arg;
-  mt_life_note_exit(status, (uintptr_t)__builtin_dwarf_cfa());
+  uintptr_t sp = mt_unwind_sp_outside((uintptr_t)&exit);
+  mt_life_note_exit(status, sp ? sp : (uintptr_t)__builtin_dwarf_cfa());
 }
 
 static int main_with_exit_note(int argc, char **argv, char **envp) {

@@ -1319,6 +1319,37 @@ static inline __attribute__((always_inline)) unsigned capture_here(uintptr_t *pc
   return n;
 }
 
+MT_NOINLINE uintptr_t mt_unwind_sp_outside(uintptr_t libc_fn) {
+  mt_module_t self, libc;
+  if (unwinding || !mt_modules_find((uintptr_t)&mt_unwind_sp_outside, &self) ||
+      !mt_modules_find(libc_fn, &libc))
+    return 0;
+  unwinding = true;
+  int saved = errno;
+  regs_t r;
+  CAPTURE_REGS(r);
+  walk_t w;
+  walk_init(&w, r.v[R_RSP]);
+  uintptr_t sp = 0;
+  bool exact = true;
+  for (unsigned i = 0; i < 32; i++) {
+    uintptr_t pc = r.v[R_RIP];
+    if (!((pc >= self.lo && pc < self.hi) || (pc >= libc.lo && pc < libc.hi))) {
+      sp = r.v[R_RSP];
+      break;
+    }
+    regs_t next;
+    if (step_full(pc - !exact, exact, &r, &next, &w) != ST_OK || next.v[R_RSP] <= r.v[R_RSP] ||
+        next.v[R_RIP] == 0)
+      break;
+    r = next;
+    exact = false;
+  }
+  errno = saved;
+  unwinding = false;
+  return sp;
+}
+
 MT_NOINLINE unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
   return capture_here(pcs, max, 0);
 }

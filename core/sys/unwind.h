@@ -19,6 +19,11 @@
  * when this thread is already unwinding). A frame the unwinder cannot decode
  * or whose memory it cannot prove readable ends the stack there. */
 unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max);
+/* The stack pointer of the first frame above the caller whose pc is in
+ * neither libmemtype nor the module holding libc_fn (libc): where the
+ * program called into them (exit's caller, once memtype's exit hook and
+ * exit's own frames are passed); 0 when the walk cannot tell. */
+uintptr_t mt_unwind_sp_outside(uintptr_t libc_fn);
 /* The same from the frame whose pc is `from` on (pcs[0] == from): the
  * frames before it (the caller's own, at most 32) are walked, not kept, and
  * the walk stops once max frames are kept. 0 when the walk does not meet

@@ -10,6 +10,12 @@
  *   fault      a read 1 byte past a block (a guard page's fault with
  *              MEMTYPE_GUARD='*' and MEMTYPE_ON_ERROR=continue), then the
  *              block dropped; main returns
+ *   report     poll() given 2 entries in a 15-byte block (reported at the call,
+ *              MEMTYPE_ON_ERROR=continue), the block dropped; main returns
+ *   mainlocal  the same with the block held by a local of main's own frame
+ *              (valgrind's badpoll): main returns, and exit's own frames
+ *              (__run_exit_handlers') stand where main's did, the word not
+ *              overwritten
  *   thread     a thread drops a strdup'd block, then blocks in read(); main
  *              exits meanwhile: the thread's stack below where it is
  *              blocked is dead frames
@@ -18,6 +24,7 @@
  *   held       the block kept in a global: still reachable
  *   heldlocal  exit(0) called from a function whose local holds the block
  *              (a live frame above exit's): still reachable */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +41,14 @@ __attribute__((noinline)) static void drop(void) {
 __attribute__((noinline)) static void drop_after_fault(void) {
   char *p = strdup("abcdefghijklmnopqrstuvw"); /* 24 bytes */
   printf("%d\n", ((volatile char *)p)[24] != 0x7f);
+}
+
+__attribute__((noinline)) static void drop_after_report(void) {
+  static volatile nfds_t two = 2; /* not known to the compiler: no warning */
+  struct pollfd *p = malloc(2 * sizeof(struct pollfd) - 1);
+  p[0].fd = 0;
+  p[0].events = 0;
+  poll(p, two, 0);
 }
 
 __attribute__((noinline)) static void exit_now(int how) {
@@ -70,6 +85,15 @@ static void *worker(void *arg) {
 
 int main(int argc, char **argv) {
   const char *m = argc > 1 ? argv[1] : "ret";
+  if (!strcmp(m, "mainlocal")) {
+    static volatile nfds_t two = 2;
+    struct pollfd *volatile p = malloc(2 * sizeof(struct pollfd) - 1);
+    p[0].fd = 0;
+    p[0].events = 0;
+    poll(p, two, 0);
+    puts("done");
+    return 0;
+  }
   if (!strcmp(m, "thread") || !strcmp(m, "heldthread")) {
     pthread_t t;
     char c;
@@ -86,6 +110,8 @@ int main(int argc, char **argv) {
     exit_holding();
   if (!strcmp(m, "fault"))
     drop_after_fault();
+  else if (!strcmp(m, "report"))
+    drop_after_report();
   else if (!strcmp(m, "held"))
     kept = strdup("abc");
   else

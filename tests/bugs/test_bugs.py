@@ -325,12 +325,13 @@ class Leaks(unittest.TestCase):
         for checks in ("0", "1"):
             env = dict(MEMTYPE_LEAKS="1", MEMTYPE_GUARD="*", MEMTYPE_ON_ERROR="continue",
                        MEMTYPE_TRASH=checks, MEMTYPE_REDZONE=checks)
-            for mode, size in (("ret", 4), ("exit", 4), ("_exit", 4), ("fault", 24), ("thread", 4)):
+            for mode, size in (("ret", 4), ("exit", 4), ("_exit", 4), ("fault", 24), ("thread", 4),
+                               ("report", 15), ("mainlocal", 15)):
                 r = run("stale_roots", mode, **env)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertIn("done\n", r.stdout)
                 self.assertRegex(r.stderr, r"(?m)^memtype: LEAK: %d bytes in 1 block is definitely "
-                                           r"lost, type (drop|drop_after_fault)\+" % size,
+                                           r"lost, type (drop|drop_after_fault|drop_after_report|main)\+" % size,
                                  (mode, checks, r.stderr))
             # The look-alikes: a global, a live frame above exit's.
             for mode in ("held", "heldlocal", "heldthread"):
