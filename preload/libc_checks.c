@@ -121,6 +121,8 @@ static MT_NOINLINE MT_COLD void check_slow(enum lc_fn fn, uintptr_t a, size_t n,
   e.block = b.start;
   e.size = b.size;
   e.type = b.type;
+  e.alloc_stack = b.alloc_stack; /* the whole stacks, not only the type's call site */
+  e.free_stack = b.free_stack;
   e.detail = detail;
   if (!b.live) {
     if (b.free_pc == 0)

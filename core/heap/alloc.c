@@ -438,6 +438,7 @@ static void check_family(const mt_block_t *b, uintptr_t a, unsigned family, size
   e.block = b->start;
   e.size = mt_block_size(b);
   e.type = b->meta->f.type;
+  e.alloc_stack = b->stk ? mt_stk_alloc(*b->stk) : 0;
   e.detail = detail;
   mt_report(&e);
 }

@@ -169,6 +169,9 @@ class Caught(unittest.TestCase):
                         r"into a 1024-byte block", detected="main")
         self.assertIn("a block from new (aligned to 256) released with delete (default-aligned)",
                       r.stderr)
+        # the block's whole allocation stack, not only its call site
+        self.assertEqual(section(r.stderr, "block allocated at")[:2], ["main", "__libc_start_call_main"],
+                         r.stderr)
         r = self.caught("mismatched", "aligned-other", r"mismatched-free at 0x[0-9a-f]+ \(0 bytes "
                         r"into a 32-byte block", detected="main")
         self.assertIn(r"a block from new[] (aligned to 64) released with delete[] (aligned to 128)",
@@ -939,6 +942,9 @@ class LibcRangeChecks(unittest.TestCase):
                         allocated="main", extra_args=("dlopen",))
         self.assertIn("memcpy writes 41 bytes at offset 0 of the block, the last 1 past its end",
                       r.stderr)
+        # the block's whole allocation stack, not only its call site
+        self.assertEqual(section(r.stderr, "block allocated at")[:2],
+                         ["main", "__libc_start_call_main"], r.stderr)
 
     def test_a_function_pointer_to_memcpy_is_checked_at_its_call(self):
         self.caught("libc_calls", "bad", self.HEADLINE, detected="call_through",
@@ -949,6 +955,8 @@ class LibcRangeChecks(unittest.TestCase):
                         r"a 40-byte block of type main\+0x[0-9a-f]+ \(libc_calls\)\)",
                         detected="call_through", freed="main", extra_args=("freed",))
         self.assertIn("memcpy writes 40 bytes in a freed block", r.stderr)
+        self.assertEqual(section(r.stderr, "block freed at")[:2], ["main", "__libc_start_call_main"],
+                         r.stderr)
 
     def test_guard_pages_turn_them_on_too(self):
         self.caught("libc_calls", "bad", self.HEADLINE, detected="plugin_copy",
