@@ -295,13 +295,19 @@ static void scan_outside_heap(scan_t *s, uintptr_t lo, uintptr_t hi) {
   }
 }
 
+#define MAX_STACK_STARTS 260
 typedef struct roots_s {
   scan_t *s;
-  uintptr_t sp; /* the scanning thread's stack: only from here up */
-  uintptr_t exit_sp; /* the exiting thread's: from here up (mt_life_exit_sp) */
-  uintptr_t signal_sp; /* this thread's, under a deadly signal's exit work: from here up */
-  uintptr_t blocked_sp[256]; /* other threads blocked in a system call: each from there up */
-  unsigned nblocked;
+  /* Where the live frames of a stack start: a stack is read from the
+   * highest of these that lies in it up. Below, the frames are dead or are
+   * memtype's and exit's own work, their uninitialised slots full of stale
+   * copies left by the calls made there before: a pointer of a block the
+   * program leaked, left by the allocation that made it (memtype's
+   * allocation path runs on the program's stack), read as a root would
+   * call the leak "still reachable" (valgrind's allocator runs on a stack
+   * of its own). */
+  uintptr_t start[MAX_STACK_STARTS];
+  unsigned nstart;
   uintptr_t lo[MAX_INTERNAL], hi[MAX_INTERNAL]; /* memtype's own mappings, sorted */
   unsigned n;
 } roots_t;
@@ -311,28 +317,9 @@ static void one_root(uintptr_t lo, uintptr_t hi, const char *name, void *arg) {
   if (strcmp(name, "[vvar]") == 0 || strcmp(name, "[vsyscall]") == 0 ||
       strcmp(name, "[vdso]") == 0)
     return;
-  if (r->sp >= lo && r->sp < hi)
-    lo = r->sp;
-  /* Below where the program called exit, the frames are exit's own work,
-   * its uninitialised slots full of stale copies left by the calls made
-   * there before: a pointer of a block the program leaked, left by the
-   * allocation that made it (memtype's allocation path runs on the
-   * program's stack), read as a root would call the leak "still
-   * reachable" (valgrind's allocator runs on a stack of its own). */
-  if (r->exit_sp > lo && r->exit_sp < hi)
-    lo = r->exit_sp;
-  /* The same below the code a deadly signal interrupted: the kernel's
-   * frame and the handler's, memtype's exit work (its registers are
-   * scanned apart: scan_roots). */
-  if (r->signal_sp > lo && r->signal_sp < hi)
-    lo = r->signal_sp;
-  /* Another thread blocked in a system call: its stack below where it
-   * stopped is dead frames, stale copies left by the calls it made before
-   * (memtype's allocation paths among them: they run on its stack), the
-   * red zone too (see scan_roots). */
-  for (unsigned i = 0; i < r->nblocked; i++)
-    if (r->blocked_sp[i] > lo && r->blocked_sp[i] < hi)
-      lo = r->blocked_sp[i];
+  for (unsigned i = 0; i < r->nstart; i++)
+    if (r->start[i] > lo && r->start[i] < hi)
+      lo = r->start[i];
   /* The kernel merges neighbouring mappings: cut memtype's own out. */
   for (unsigned i = 0; i < r->n && lo < hi; i++) {
     if (r->hi[i] <= lo || r->lo[i] >= hi)
@@ -349,23 +336,26 @@ static MT_NOINLINE void scan_roots(scan_t *s) {
   static roots_t r; /* 64 KiB: not on the stack */
   bool complete;
   r.s = s;
-  r.sp = (uintptr_t)&complete;
-  r.exit_sp = mt_life_exit_sp();
-  r.nblocked = mt_os_blocked_thread_sps(r.blocked_sp, sizeof(r.blocked_sp) / sizeof(r.blocked_sp[0]));
-  r.signal_sp = 0;
+  /* this thread's own frames (the scan's); where the program called exit
+   * or _exit; other threads blocked in a system call (their stack pointer
+   * there) */
+  uintptr_t exit_sp = mt_life_exit_sp();
+  r.start[0] = (uintptr_t)&complete;
+  r.start[1] = exit_sp;
+  r.nstart = 2 + mt_os_blocked_thread_sps(r.start + 2, MAX_STACK_STARTS - 3);
   const ucontext_t *uc = mt_siggate_death_context();
   if (uc) {
-    /* the interrupted code's registers are roots, and its stack from its
-     * stack pointer up: not the 128-byte red zone below it that a leaf
-     * function may use (valgrind reads it), since memtype's own calls made
-     * there before leave stale copies in it (seen: the pointer to the
-     * block a program lost, under pause() interrupted by SIGTERM) */
+    /* Under a deadly signal's exit work: the interrupted code's registers
+     * are roots, and its stack from its stack pointer up (not the kernel's
+     * frame and the handler's below). Not the 128-byte red zone below it
+     * that a leaf function may use (valgrind reads it): memtype's own calls
+     * made there before leave stale copies in it (seen: the pointer to the
+     * block a program lost, under pause() interrupted by SIGTERM). */
     uintptr_t regs[NGREG];
     memcpy(regs, uc->uc_mcontext.gregs, sizeof(regs));
     mark_words(s, regs, NGREG, true);
     drain(s);
-    uintptr_t isp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-    r.signal_sp = isp > r.sp ? isp : 0;
+    r.start[r.nstart++] = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
   }
   r.n = mt_os_internal_ranges(r.lo, r.hi, MAX_INTERNAL - 1, &complete);
   if (mt_os_self_data(&r.lo[r.n], &r.hi[r.n])) /* our own .data and .bss */
@@ -385,8 +375,8 @@ static MT_NOINLINE void scan_roots(scan_t *s) {
    * the frames above are live, the program's registers of the signal among
    * them. */
   for (unsigned i = 0; i < r.n; i++)
-    if (r.exit_sp >= r.lo[i] && r.exit_sp < r.hi[i])
-      scan_range(s, r.exit_sp, r.hi[i]);
+    if (exit_sp >= r.lo[i] && exit_sp < r.hi[i])
+      scan_range(s, exit_sp, r.hi[i]);
 }
 
 /* ---- phase 2: the lost blocks ------------------------------------------------ */

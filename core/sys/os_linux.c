@@ -297,28 +297,6 @@ long mt_os_read_file(const char *path, char *buf, size_t len) {
   return got;
 }
 
-/* A hex or decimal number at *p (strtoul's rules, without its locale);
- * advances *p past it and the spaces after. */
-static uint64_t scan_num(const char **p) {
-  const char *s = *p;
-  uint64_t v = 0;
-  unsigned base = 10;
-  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-    base = 16, s += 2;
-  for (;; s++) {
-    unsigned d = *s >= '0' && *s <= '9'   ? (unsigned)(*s - '0')
-                 : *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10)
-                                          : 99;
-    if (d >= base)
-      break;
-    v = v * base + d;
-  }
-  while (*s == ' ')
-    s++;
-  *p = s;
-  return v;
-}
-
 unsigned mt_os_blocked_thread_sps(uintptr_t *sp, unsigned max) {
   int saved = errno;
   int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -340,8 +318,7 @@ unsigned mt_os_blocked_thread_sps(uintptr_t *sp, unsigned max) {
       off += d->reclen;
       if (d->name[0] < '0' || d->name[0] > '9')
         continue;
-      const char *q = d->name;
-      if ((long)scan_num(&q) == me)
+      if (strtol(d->name, NULL, 10) == me)
         continue;
       /* "NR ARG1 ... ARG6 SP PC", or "-1 SP PC" blocked outside a call,
        * or "running" */
@@ -355,15 +332,16 @@ unsigned mt_os_blocked_thread_sps(uintptr_t *sp, unsigned max) {
       if (r <= 0)
         continue;
       line[r] = '\0';
-      const char *p = line;
-      if (*p != '-' && (*p < '0' || *p > '9'))
+      if (line[0] != '-' && (line[0] < '0' || line[0] > '9'))
         continue; /* running */
       uint64_t w[9];
       unsigned nw = 0;
-      if (*p == '-')
-        p++;
-      while (nw < 9 && *p && *p != '\n')
-        w[nw++] = scan_num(&p);
+      for (char *p = line, *end; nw < 9; p = end) {
+        w[nw] = strtoull(p, &end, 0); /* the number, decimal; the rest 0x... */
+        if (end == p)
+          break;
+        nw++;
+      }
       uintptr_t s = nw == 9 ? w[7] : nw == 3 ? w[1] : 0;
       if (s)
         sp[n++] = s;
