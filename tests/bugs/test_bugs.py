@@ -170,8 +170,9 @@ class Caught(unittest.TestCase):
         self.assertIn("a block from new (aligned to 256) released with delete (default-aligned)",
                       r.stderr)
         # the block's whole allocation stack, not only its call site
-        self.assertEqual(section(r.stderr, "block allocated at")[:2], ["main", "__libc_start_call_main"],
-                         r.stderr)
+        frames = section(r.stderr, "block allocated at")
+        self.assertEqual(frames[:1], ["main"], r.stderr)
+        self.assertGreater(len(frames), 1, r.stderr)  # main's callers too (libc's, named or not)
         r = self.caught("mismatched", "aligned-other", r"mismatched-free at 0x[0-9a-f]+ \(0 bytes "
                         r"into a 32-byte block", detected="main")
         self.assertIn(r"a block from new[] (aligned to 64) released with delete[] (aligned to 128)",
@@ -943,8 +944,9 @@ class LibcRangeChecks(unittest.TestCase):
         self.assertIn("memcpy writes 41 bytes at offset 0 of the block, the last 1 past its end",
                       r.stderr)
         # the block's whole allocation stack, not only its call site
-        self.assertEqual(section(r.stderr, "block allocated at")[:2],
-                         ["main", "__libc_start_call_main"], r.stderr)
+        frames = section(r.stderr, "block allocated at")
+        self.assertEqual(frames[:1], ["main"], r.stderr)
+        self.assertGreater(len(frames), 1, r.stderr)  # main's callers too (libc's, named or not)
 
     def test_a_function_pointer_to_memcpy_is_checked_at_its_call(self):
         self.caught("libc_calls", "bad", self.HEADLINE, detected="call_through",
@@ -955,8 +957,9 @@ class LibcRangeChecks(unittest.TestCase):
                         r"a 40-byte block of type main\+0x[0-9a-f]+ \(libc_calls\)\)",
                         detected="call_through", freed="main", extra_args=("freed",))
         self.assertIn("memcpy writes 40 bytes in a freed block", r.stderr)
-        self.assertEqual(section(r.stderr, "block freed at")[:2], ["main", "__libc_start_call_main"],
-                         r.stderr)
+        frames = section(r.stderr, "block freed at")
+        self.assertEqual(frames[:1], ["main"], r.stderr)
+        self.assertGreater(len(frames), 1, r.stderr)  # main's callers too (libc's, named or not)
 
     def test_guard_pages_turn_them_on_too(self):
         self.caught("libc_calls", "bad", self.HEADLINE, detected="plugin_copy",
