@@ -135,9 +135,15 @@ class OwnDumpsOnly(unittest.TestCase):
         # EACCES and the summary left them out (or said no process wrote one).
         tmp = scratch("memtype-summary.")
         os.chmod(tmp, 0o755)  # a working directory others can reach
-        r = run(tmp, "--", "/bin/sh", "-c",
-                "setpriv --reuid=65534 --regid=65534 --clear-groups %s"
-                % os.path.abspath(LEAKY))
+        # The library and the program where user 65534 can read them: a
+        # tree under /root (0700) is not, and ld.so would then skip the
+        # preload of the worker, a failure of the setup, not of memtype.
+        bin_dir = os.path.join(tmp, "bin")
+        os.mkdir(bin_dir)
+        lib, prog = (shutil.copy(f, bin_dir) for f in (LIB, LEAKY))
+        r = subprocess.run([CMD, "run", "--lib", lib, "--", "/bin/sh", "-c",
+                            "setpriv --reuid=65534 --regid=65534 --clear-groups %s" % prog],
+                           capture_output=True, text=True, env=clean_env(), cwd=tmp, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(headline(r.stderr), r"^memtype: run summary: 2 processes \(leaky_cache, "
                                              r"sh\); 0 heap errors; "

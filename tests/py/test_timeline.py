@@ -222,7 +222,9 @@ class RealPrograms(unittest.TestCase):
     def check(self, d, at_least):
         totals = [s.bytes for s in d.timeline]
         self.assertGreaterEqual(len(totals), at_least, totals)
-        self.assertGreater(max(totals), 4 * min(t for t in totals[1:] if t) or 1, totals)
+        # grows well past its start-up (where the first snapshot falls in
+        # start-up differs from one machine's build of the program to another's)
+        self.assertGreater(max(totals), 2 * min(t for t in totals[1:] if t) or 1, totals)
         # not flat: at least a quarter of the steps change the total by over 1 %
         moves = sum(1 for a, b in zip(totals, totals[1:]) if abs(b - a) > 0.01 * max(a, b, 1))
         self.assertGreater(moves, len(totals) // 4, totals)
@@ -252,6 +254,11 @@ class RealPrograms(unittest.TestCase):
         cc1 = [dump.load(f) for f in files if "cc1" in os.path.basename(f)]
         self.assertEqual(len(cc1), 1, files)
         self.check(cc1[0], 10)
+        # cc1 collects its garbage between functions: the total falls back
+        # by over a tenth several times (a rise and fall per phase)
+        totals = [s.bytes for s in cc1[0].timeline]
+        falls = sum(1 for a, b in zip(totals, totals[1:]) if b < 0.9 * a)
+        self.assertGreaterEqual(falls, 3, totals)
 
 
 class Page(unittest.TestCase):
