@@ -88,6 +88,8 @@ EXAMPLES = [
         "build/bin/memtype report --errors memtype-run.packet_headroom.1/*.mtd"]),
     Example("aligned_pool", [
         "build/bin/memtype run -- build/bin/aligned_pool"]),
+    Example("word_lengths", [
+        "build/bin/memtype run -- build/bin/word_lengths"]),
     Example("wild_index", [
         "MEMTYPE_GUARD='*' build/bin/memtype run --profile -- build/bin/wild_index",
         "build/bin/memtype report --errors memtype-run.wild_index.1/*.mtd"]),

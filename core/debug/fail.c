@@ -102,8 +102,9 @@ static void print(const mt_fail_event_t *e) {
                            (unsigned long)e->seq, mt_family_names[e->family],
                            (unsigned long)e->size, (unsigned long)e->eligible, name,
                            (unsigned)e->tid, mt_os_getpid(), mt_os_progname());
+  unsigned line = 0;
   for (unsigned f = 0; f < e->nframes; f++)
-    pos += mt_report_frame(buf + pos, sizeof(buf) - pos, f, e->frames[f]);
+    pos += mt_report_frame(buf + pos, sizeof(buf) - pos, &line, e->frames[f]);
   mt_report_write(buf, pos);
 }
 

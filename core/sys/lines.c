@@ -6,6 +6,7 @@
 
 #include <elf.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "os.h"
@@ -72,7 +73,22 @@ static const char *rd_str(rd_t *r) {
 typedef struct image_s {
   const unsigned char *line, *str, *line_str;
   size_t line_len, str_len, line_str_len;
+  /* for the inlined calls (mt_lines_inlined) */
+  const unsigned char *info, *abbrev, *rnglists, *ranges, *addr, *str_offsets;
+  size_t info_len, abbrev_len, rnglists_len, ranges_len, addr_len, str_offsets_len;
 } image_t;
+
+/* The sections read, and where each goes in an image_t. */
+#define SECTION(name, field) {name, offsetof(image_t, field), offsetof(image_t, field##_len)}
+static const struct {
+  const char *name;
+  size_t at, len;
+} sections[] = {SECTION(".debug_line", line),         SECTION(".debug_str", str),
+                SECTION(".debug_line_str", line_str), SECTION(".debug_info", info),
+                SECTION(".debug_abbrev", abbrev),     SECTION(".debug_rnglists", rnglists),
+                SECTION(".debug_ranges", ranges),     SECTION(".debug_addr", addr),
+                SECTION(".debug_str_offsets", str_offsets)};
+#undef SECTION
 
 static bool find_sections(const unsigned char *f, size_t size, image_t *im) {
   const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
@@ -96,12 +112,11 @@ static bool find_sections(const unsigned char *f, size_t size, image_t *im) {
     const unsigned char *body = f + sh[i].sh_offset;
     if (strnlen(nm, room) == room)
       continue;
-    if (strcmp(nm, ".debug_line") == 0)
-      im->line = body, im->line_len = sh[i].sh_size;
-    else if (strcmp(nm, ".debug_str") == 0)
-      im->str = body, im->str_len = sh[i].sh_size;
-    else if (strcmp(nm, ".debug_line_str") == 0)
-      im->line_str = body, im->line_str_len = sh[i].sh_size;
+    for (size_t k = 0; k < sizeof(sections) / sizeof(sections[0]); k++)
+      if (strcmp(nm, sections[k].name) == 0) {
+        *(const unsigned char **)((char *)im + sections[k].at) = body;
+        *(size_t *)((char *)im + sections[k].len) = sh[i].sh_size;
+      }
   }
   return im->line != NULL;
 }
@@ -193,6 +208,7 @@ typedef struct out_s {
   bool want_line;
   uint64_t want;
   unsigned line; /* its line once found, else 0 */
+  bool open;     /* the last entry filled is a file's (not an end marker) */
 } out_t;
 
 static void emit(out_t *o, uint64_t addr, const unit_t *u, uint64_t file, bool v5) {
@@ -207,9 +223,18 @@ static void emit(out_t *o, uint64_t addr, const unit_t *u, uint64_t file, bool v
       d = d ? d - 1 : MAX_DIRS;
     dir = d < u->ndirs ? u->dirs[d] : NULL;
   }
+  /* Rows of several files at one address (an inlined call's first row
+   * after its caller's, at one address): the last one is the address's, as
+   * the line lookup's row is; an entry for the others would cover nothing
+   * and, the sort not being stable, could be found in its place. */
+  if (o->v && o->open && name && o->n > 0 && o->n <= o->cap && o->v[o->n - 1].addr == addr) {
+    o->v[o->n - 1] = (mt_line_t){addr, dir, name, o->unit};
+    return;
+  }
   if (o->v && o->n < o->cap)
     o->v[o->n] = (mt_line_t){addr, dir, name, o->unit};
   o->n++;
+  o->open = name != NULL;
 }
 
 /* Runs the program of one unit starting at r->p; leaves r->p at its end.
@@ -406,4 +431,491 @@ unsigned mt_lines_line(const unsigned char *elf, size_t size, const mt_line_t *e
   rd_t r = {e->unit, im.line + im.line_len, 0};
   run_unit(&r, &im, &o, NULL);
   return o.line;
+}
+
+/* ---- inlined calls (.debug_info) -----------------------------------------
+ * Which inlined calls cover an address: the compile unit whose ranges hold
+ * it, then that unit's DIEs in order, a subtree skipped (DW_AT_sibling)
+ * when its code ranges do not hold the address; every
+ * DW_TAG_inlined_subroutine that holds it is one level of the chain, the
+ * outer ones first. DWARF 2 to 5, 32-bit units (a 64-bit one ends the
+ * search); split and type units are passed over. Nothing is kept between
+ * lookups: a report is rare, and a lookup reads one unit. */
+
+enum {
+  TAG_INLINED = 0x1d, TAG_SUBPROGRAM = 0x2e, TAG_LEXICAL = 0x0b, TAG_CU = 0x11, TAG_PARTIAL = 0x3c,
+  AT_SIBLING = 0x01, AT_NAME = 0x03, AT_STMT_LIST = 0x10, AT_LOW_PC = 0x11, AT_HIGH_PC = 0x12,
+  AT_ABSTRACT_ORIGIN = 0x31, AT_SPECIFICATION = 0x47, AT_RANGES = 0x55, AT_CALL_FILE = 0x58,
+  AT_CALL_LINE = 0x59, AT_LINKAGE_NAME = 0x6e, AT_STR_OFFSETS_BASE = 0x72, AT_ADDR_BASE = 0x73,
+  AT_RNGLISTS_BASE = 0x74, AT_MIPS_LINKAGE_NAME = 0x2007,
+};
+
+#define ABBREV_FAST 1024 /* codes below this found by index, the rest by a scan */
+#define INLINE_DEPTH 32
+
+typedef struct cu_s {
+  const image_t *im;
+  const unsigned char *start, *end; /* the unit, its header included */
+  const unsigned char *abbrev, *abbrev_end;
+  unsigned version, addr_size;
+  uint64_t base, str_offsets_base, addr_base, rnglists_base, stmt_list;
+  bool has_stmt, indexed;
+  uint32_t abbrev_at[ABBREV_FAST]; /* offset + 1 in .debug_abbrev of each code's entry */
+} cu_t;
+
+typedef struct die_s {
+  unsigned tag;
+  bool children, has_low, has_high, high_is_size, has_ranges;
+  uint64_t low, high, ranges;
+  unsigned ranges_form;
+  const unsigned char *sibling, *origin, *spec;
+  const char *name, *linkage;
+  uint64_t call_file, call_line;
+} die_t;
+
+static const unsigned char *abbrev_entry(cu_t *cu, uint64_t code) {
+  if (cu->indexed && code < ABBREV_FAST && cu->abbrev_at[code])
+    return cu->im->abbrev + cu->abbrev_at[code] - 1;
+  rd_t r = {cu->abbrev, cu->abbrev_end, 0};
+  while (r.p < r.end && !r.bad) {
+    const unsigned char *at = r.p;
+    uint64_t c = rd_uleb(&r);
+    if (c == 0)
+      return NULL;
+    if (c == code)
+      return at;
+    rd_uleb(&r), rd_u(&r, 1);
+    for (;;) {
+      uint64_t a = rd_uleb(&r), f = rd_uleb(&r);
+      if (f == 0x21)
+        rd_sleb(&r);
+      if ((a == 0 && f == 0) || r.bad)
+        break;
+    }
+  }
+  return NULL;
+}
+
+static void index_abbrevs(cu_t *cu) {
+  memset(cu->abbrev_at, 0, sizeof(cu->abbrev_at));
+  rd_t r = {cu->abbrev, cu->abbrev_end, 0};
+  while (r.p < r.end && !r.bad) {
+    const unsigned char *at = r.p;
+    uint64_t c = rd_uleb(&r);
+    if (c == 0)
+      break;
+    if (c < ABBREV_FAST)
+      cu->abbrev_at[c] = (uint32_t)(at - cu->im->abbrev) + 1;
+    rd_uleb(&r), rd_u(&r, 1);
+    for (;;) {
+      uint64_t a = rd_uleb(&r), f = rd_uleb(&r);
+      if (f == 0x21)
+        rd_sleb(&r);
+      if ((a == 0 && f == 0) || r.bad)
+        break;
+    }
+  }
+  cu->indexed = true;
+}
+
+static uint64_t addr_index(const cu_t *cu, uint64_t i) {
+  const image_t *im = cu->im;
+  uint64_t off = cu->addr_base + i * cu->addr_size;
+  if (im->addr == NULL || off > im->addr_len || im->addr_len - off < cu->addr_size)
+    return 0;
+  rd_t r = {im->addr + off, im->addr + im->addr_len, 0};
+  return rd_u(&r, cu->addr_size);
+}
+
+static const char *str_index(const cu_t *cu, uint64_t i) {
+  const image_t *im = cu->im;
+  uint64_t off = cu->str_offsets_base + i * 4;
+  if (im->str_offsets == NULL || off > im->str_offsets_len || im->str_offsets_len - off < 4)
+    return NULL;
+  rd_t r = {im->str_offsets + off, im->str_offsets + im->str_offsets_len, 0};
+  return str_at(im->str, im->str_len, rd_u(&r, 4));
+}
+
+/* One attribute's value: a number (v), a string (s) or a DIE (ref). False
+ * for a form this reader does not know (the rest of the DIE cannot be read). */
+typedef struct val_s {
+  uint64_t v;
+  const char *s;
+  const unsigned char *ref;
+} val_t;
+
+static bool read_value(rd_t *r, const cu_t *cu, uint64_t form, int64_t implicit, val_t *out) {
+  const image_t *im = cu->im;
+  memset(out, 0, sizeof(*out));
+  uint64_t n = 0;
+  switch (form) {
+  case 0x01: out->v = rd_u(r, cu->addr_size); break;                      /* addr */
+  case 0x0b: case 0x11: case 0x0c: out->v = rd_u(r, 1); break;           /* data1 ref1 flag */
+  case 0x05: case 0x12: out->v = rd_u(r, 2); break;                      /* data2 ref2 */
+  case 0x06: case 0x13: case 0x17: case 0x1c: out->v = rd_u(r, 4); break; /* data4 ref4 sec_offset ref_sup4 */
+  case 0x07: case 0x14: case 0x20: case 0x24: out->v = rd_u(r, 8); break; /* data8 ref8 ref_sig8 ref_sup8 */
+  case 0x1e: rd_u(r, 8), rd_u(r, 8); break;                              /* data16 */
+  case 0x0d: out->v = (uint64_t)rd_sleb(r); break;                        /* sdata */
+  case 0x0f: case 0x15: case 0x22: case 0x23: out->v = rd_uleb(r); break; /* udata ref_udata loclistx rnglistx */
+  case 0x10: out->v = rd_u(r, cu->version <= 2 ? cu->addr_size : 4); break; /* ref_addr */
+  case 0x19: out->v = 1; break;                                           /* flag_present */
+  case 0x21: out->v = (uint64_t)implicit; break;                          /* implicit_const */
+  case 0x08: out->s = rd_str(r); break;                                   /* string */
+  case 0x0e: out->s = str_at(im->str, im->str_len, rd_u(r, 4)); break;    /* strp */
+  case 0x1f: out->s = str_at(im->line_str, im->line_str_len, rd_u(r, 4)); break; /* line_strp */
+  case 0x1d: case 0x1f21: case 0x1f20: rd_u(r, 4); break;                /* strp_sup, GNU alt */
+  case 0x1a: case 0x1f02: out->s = str_index(cu, rd_uleb(r)); break;     /* strx */
+  case 0x25: out->s = str_index(cu, rd_u(r, 1)); break;
+  case 0x26: out->s = str_index(cu, rd_u(r, 2)); break;
+  case 0x27: out->s = str_index(cu, rd_u(r, 3)); break;
+  case 0x28: out->s = str_index(cu, rd_u(r, 4)); break;
+  case 0x1b: case 0x1f01: out->v = addr_index(cu, rd_uleb(r)); break;    /* addrx */
+  case 0x29: out->v = addr_index(cu, rd_u(r, 1)); break;
+  case 0x2a: out->v = addr_index(cu, rd_u(r, 2)); break;
+  case 0x2b: out->v = addr_index(cu, rd_u(r, 3)); break;
+  case 0x2c: out->v = addr_index(cu, rd_u(r, 4)); break;
+  case 0x0a: n = rd_u(r, 1); goto block;                                  /* block1 */
+  case 0x03: n = rd_u(r, 2); goto block;                                  /* block2 */
+  case 0x04: n = rd_u(r, 4); goto block;                                  /* block4 */
+  case 0x09: case 0x18: n = rd_uleb(r); goto block;                       /* block exprloc */
+  case 0x16: return read_value(r, cu, rd_uleb(r), implicit, out);         /* indirect */
+  default: r->bad = 1; return false;
+  block:
+    if (n > (uint64_t)(r->end - r->p))
+      return r->bad = 1, false;
+    r->p += n;
+    break;
+  }
+  if (form == 0x11 || form == 0x12 || form == 0x13 || form == 0x14 || form == 0x15) {
+    if (out->v < (uint64_t)(cu->end - cu->start))
+      out->ref = cu->start + out->v; /* a reference within the unit */
+  } else if (form == 0x10 && out->v < im->info_len) {
+    out->ref = im->info + out->v;
+  }
+  return !r->bad;
+}
+
+/* Reads the DIE at r->p (its code already read into `code`). */
+static bool read_die(rd_t *r, cu_t *cu, uint64_t code, die_t *d) {
+  memset(d, 0, sizeof(*d));
+  const unsigned char *a = abbrev_entry(cu, code);
+  if (a == NULL)
+    return false;
+  rd_t ar = {a, cu->abbrev_end, 0};
+  rd_uleb(&ar); /* the code */
+  d->tag = (unsigned)rd_uleb(&ar);
+  d->children = rd_u(&ar, 1) != 0;
+  while (!ar.bad && !r->bad) {
+    uint64_t at = rd_uleb(&ar), form = rd_uleb(&ar);
+    int64_t implicit = form == 0x21 ? rd_sleb(&ar) : 0;
+    if (at == 0 && form == 0)
+      break;
+    val_t v;
+    if (!read_value(r, cu, form, implicit, &v))
+      return false;
+    switch (at) {
+    case AT_SIBLING: d->sibling = v.ref; break;
+    case AT_NAME: d->name = v.s; break;
+    case AT_LINKAGE_NAME: case AT_MIPS_LINKAGE_NAME: d->linkage = v.s; break;
+    case AT_LOW_PC: d->low = v.v, d->has_low = true; break;
+    case AT_HIGH_PC:
+      d->high = v.v, d->has_high = true;
+      d->high_is_size = form != 0x01 && !(form >= 0x29 && form <= 0x2c) && form != 0x1b &&
+                        form != 0x1f01;
+      break;
+    case AT_RANGES: d->ranges = v.v, d->has_ranges = true, d->ranges_form = (unsigned)form; break;
+    case AT_ABSTRACT_ORIGIN: d->origin = v.ref; break;
+    case AT_SPECIFICATION: d->spec = v.ref; break;
+    case AT_CALL_FILE: d->call_file = v.v; break;
+    case AT_CALL_LINE: d->call_line = v.v; break;
+    case AT_STMT_LIST: cu->stmt_list = v.v, cu->has_stmt = d->tag == TAG_CU || d->tag == TAG_PARTIAL; break;
+    case AT_STR_OFFSETS_BASE: cu->str_offsets_base = v.v; break;
+    case AT_ADDR_BASE: case 0x2133: cu->addr_base = v.v; break;
+    case AT_RNGLISTS_BASE: cu->rnglists_base = v.v; break;
+    default: break;
+    }
+  }
+  return !ar.bad && !r->bad;
+}
+
+/* Does the range list of d hold addr? */
+static bool ranges_hold(const cu_t *cu, const die_t *d, uint64_t addr) {
+  const image_t *im = cu->im;
+  uint64_t base = cu->base;
+  if (cu->version >= 5) {
+    uint64_t off = d->ranges;
+    if (d->ranges_form == 0x23) { /* rnglistx: an index into the offsets after the base */
+      uint64_t at = cu->rnglists_base + d->ranges * 4;
+      if (im->rnglists == NULL || at > im->rnglists_len || im->rnglists_len - at < 4)
+        return false;
+      rd_t t = {im->rnglists + at, im->rnglists + im->rnglists_len, 0};
+      off = cu->rnglists_base + rd_u(&t, 4);
+    }
+    if (im->rnglists == NULL || off >= im->rnglists_len)
+      return false;
+    rd_t r = {im->rnglists + off, im->rnglists + im->rnglists_len, 0};
+    for (unsigned k = 0; k < 65536 && !r.bad; k++) {
+      uint64_t lo = 0, hi = 0;
+      switch (rd_u(&r, 1)) {
+      case 0: return false;                                                 /* end_of_list */
+      case 1: base = addr_index(cu, rd_uleb(&r)); continue;                 /* base_addressx */
+      case 2: lo = addr_index(cu, rd_uleb(&r)); hi = addr_index(cu, rd_uleb(&r)); break;
+      case 3: lo = addr_index(cu, rd_uleb(&r)); hi = lo + rd_uleb(&r); break;
+      case 4: lo = base + rd_uleb(&r); hi = base + rd_uleb(&r); break;      /* offset_pair */
+      case 5: base = rd_u(&r, cu->addr_size); continue;                     /* base_address */
+      case 6: lo = rd_u(&r, cu->addr_size); hi = rd_u(&r, cu->addr_size); break;
+      case 7: lo = rd_u(&r, cu->addr_size); hi = lo + rd_uleb(&r); break;
+      default: return false;
+      }
+      if (lo <= addr && addr < hi)
+        return true;
+    }
+    return false;
+  }
+  if (im->ranges == NULL || d->ranges >= im->ranges_len)
+    return false;
+  rd_t r = {im->ranges + d->ranges, im->ranges + im->ranges_len, 0};
+  for (unsigned k = 0; k < 65536 && !r.bad; k++) {
+    uint64_t lo = rd_u(&r, cu->addr_size), hi = rd_u(&r, cu->addr_size);
+    if (r.bad || (lo == 0 && hi == 0))
+      return false;
+    if (lo == (cu->addr_size == 8 ? UINT64_MAX : 0xffffffffu)) {
+      base = hi;
+      continue;
+    }
+    if (base + lo <= addr && addr < base + hi)
+      return true;
+  }
+  return false;
+}
+
+/* -1: d has no code ranges; else whether they hold addr. */
+static int die_holds(const cu_t *cu, const die_t *d, uint64_t addr) {
+  if (d->has_ranges)
+    return ranges_hold(cu, d, addr);
+  if (d->has_low && d->has_high) {
+    uint64_t hi = d->high_is_size ? d->low + d->high : d->high;
+    return d->low <= addr && addr < hi;
+  }
+  return -1;
+}
+
+/* The name of the function a DIE stands for: its own, or its abstract
+ * origin's or declaration's (a few steps at most). */
+static void die_names(cu_t *cu, const die_t *d, const char **name, const char **linkage) {
+  *name = d->name, *linkage = d->linkage;
+  const unsigned char *next = d->origin ? d->origin : d->spec;
+  for (unsigned step = 0; step < 4 && next && (*linkage == NULL || *name == NULL); step++) {
+    const image_t *im = cu->im;
+    if (next < im->info || next >= im->info + im->info_len)
+      break;
+    if (next < cu->start || next >= cu->end)
+      break; /* another unit's DIE (ref_addr): its abbreviations differ; not followed */
+    rd_t r = {next, cu->end, 0};
+    die_t o;
+    if (!read_die(&r, cu, rd_uleb(&r), &o))
+      break;
+    if (*name == NULL)
+      *name = o.name;
+    if (*linkage == NULL)
+      *linkage = o.linkage;
+    next = o.origin ? o.origin : o.spec;
+  }
+}
+
+/* File `index` of the unit's line table (DW_AT_call_file): its name and
+ * directory. */
+static bool call_file(const cu_t *cu, uint64_t index, const char **dir, const char **name) {
+  const image_t *im = cu->im;
+  *dir = *name = NULL;
+  if (!cu->has_stmt || im->line == NULL || cu->stmt_list >= im->line_len)
+    return false;
+  rd_t r = {im->line + cu->stmt_list, im->line + im->line_len, 0};
+  uint64_t len = rd_u(&r, 4);
+  if (len == 0xffffffffu || len > (uint64_t)(r.end - r.p))
+    return false;
+  r.end = r.p + len;
+  unsigned version = (unsigned)rd_u(&r, 2);
+  if (version < 2 || version > 5)
+    return false;
+  if (version >= 5)
+    rd_u(&r, 2);
+  rd_u(&r, 4); /* header_length */
+  rd_u(&r, 1); /* minimum_instruction_length */
+  if (version >= 4)
+    rd_u(&r, 1);
+  rd_u(&r, 3); /* default_is_stmt, line_base, line_range */
+  unsigned opcode_base = (unsigned)rd_u(&r, 1);
+  for (unsigned i = 1; i < opcode_base && !r.bad; i++)
+    rd_u(&r, 1);
+  if (r.bad)
+    return false;
+  if (version >= 5) {
+    /* two tables of entries, each with its own format: the directories, then the files */
+    const unsigned char *dirs = r.p;
+    uint64_t want[2] = {UINT64_MAX, index}; /* [0] filled once the file names its directory */
+    const char *found[2] = {NULL, NULL};
+    for (int pass = 0; pass < 3 && !r.bad; pass++) {
+      int table = pass == 1 ? 1 : 0; /* dirs, files, dirs again */
+      if (pass == 2)
+        r.p = dirs;
+      uint64_t fmt[16][2];
+      unsigned nfmt = (unsigned)rd_u(&r, 1);
+      if (nfmt > 16)
+        return false;
+      for (unsigned i = 0; i < nfmt; i++)
+        fmt[i][0] = rd_uleb(&r), fmt[i][1] = rd_uleb(&r);
+      uint64_t count = rd_uleb(&r);
+      for (uint64_t k = 0; k < count && !r.bad; k++) {
+        for (unsigned i = 0; i < nfmt; i++) {
+          const char *s;
+          uint64_t v;
+          if (!read_form(&r, im, fmt[i][1], false, &s, &v))
+            return false;
+          if (k != want[table])
+            continue;
+          if (fmt[i][0] == 1)
+            found[table] = s;
+          else if (fmt[i][0] == 2 && table == 1)
+            want[0] = v;
+        }
+      }
+      if (pass == 1 && want[0] == UINT64_MAX)
+        break;
+    }
+    *name = found[1], *dir = found[0];
+    return *name != NULL;
+  }
+  /* before v5: directories, then files, both counting from 1 (0: the unit's own) */
+  const unsigned char *dirs = r.p;
+  const char *s;
+  while ((s = rd_str(&r)) != NULL && *s) {
+  }
+  uint64_t d = 0;
+  for (uint64_t k = 1; (s = rd_str(&r)) != NULL && *s; k++) {
+    uint64_t di = rd_uleb(&r);
+    rd_uleb(&r), rd_uleb(&r);
+    if (k == index) {
+      *name = s, d = di;
+      break;
+    }
+  }
+  if (*name == NULL)
+    return false;
+  r.p = dirs;
+  for (uint64_t k = 1; d && (s = rd_str(&r)) != NULL && *s; k++)
+    if (k == d) {
+      *dir = s;
+      break;
+    }
+  return true;
+}
+
+/* Reads a unit's header and its first DIE; false when it is not a unit
+ * this reader walks. */
+static bool open_unit(const image_t *im, const unsigned char *at, cu_t *cu, rd_t *r, die_t *top) {
+  rd_t h = {at, im->info + im->info_len, 0};
+  uint64_t len = rd_u(&h, 4);
+  if (h.bad || len >= 0xfffffff0u || len > (uint64_t)(h.end - h.p))
+    return false;
+  memset(cu, 0, offsetof(cu_t, abbrev_at));
+  cu->im = im;
+  cu->start = at;
+  cu->end = h.p + len;
+  h.end = cu->end;
+  cu->version = (unsigned)rd_u(&h, 2);
+  uint64_t abbrev_off;
+  if (cu->version >= 5) {
+    unsigned type = (unsigned)rd_u(&h, 1);
+    cu->addr_size = (unsigned)rd_u(&h, 1);
+    abbrev_off = rd_u(&h, 4);
+    if (type != 1 && type != 3) /* compile, partial: not type or split units */
+      return false;
+  } else {
+    abbrev_off = rd_u(&h, 4);
+    cu->addr_size = (unsigned)rd_u(&h, 1);
+  }
+  if (h.bad || cu->version < 2 || cu->version > 5 || (cu->addr_size != 4 && cu->addr_size != 8) ||
+      im->abbrev == NULL || abbrev_off >= im->abbrev_len)
+    return false;
+  cu->abbrev = im->abbrev + abbrev_off;
+  cu->abbrev_end = im->abbrev + im->abbrev_len;
+  /* the first DIE by a scan (the index is built only for the unit walked) */
+  uint64_t code = rd_uleb(&h);
+  if (code == 0 || !read_die(&h, cu, code, top) || (top->tag != TAG_CU && top->tag != TAG_PARTIAL))
+    return false;
+  cu->base = top->has_low ? top->low : 0;
+  *r = h;
+  return true;
+}
+
+unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, mt_inline_t *out,
+                          unsigned max) {
+  image_t im;
+  if (max == 0 || !find_sections(elf, size, &im) || im.info == NULL || im.abbrev == NULL)
+    return 0;
+  cu_t cu;
+  const unsigned char *at = im.info;
+  rd_t r;
+  die_t d;
+  bool found = false;
+  while (at < im.info + im.info_len) {
+    /* (a unit this reader cannot open is passed over by its length) */
+    rd_t h = {at, im.info + im.info_len, 0};
+    uint64_t len = rd_u(&h, 4);
+    if (h.bad || len >= 0xfffffff0u || len > (uint64_t)(h.end - h.p))
+      return 0;
+    if (open_unit(&im, at, &cu, &r, &d) && die_holds(&cu, &d, addr) == 1) {
+      found = true;
+      break;
+    }
+    at = h.p + len;
+  }
+  if (!found || !d.children)
+    return 0;
+  index_abbrevs(&cu);
+  /* The walk: depth counts open DIEs with children below the unit's. */
+  const unsigned char *chain[INLINE_DEPTH];
+  unsigned n = 0, depth = 0, sub_depth = 0;
+  r.end = cu.end;
+  while (r.p < r.end && !r.bad) {
+    const unsigned char *here = r.p;
+    uint64_t code = rd_uleb(&r);
+    if (code == 0) {
+      if (depth == 0)
+        break; /* the unit's children end */
+      depth--;
+      if (sub_depth && depth < sub_depth)
+        break; /* out of the function that holds addr: nothing more to find */
+      continue;
+    }
+    if (!read_die(&r, &cu, code, &d))
+      break;
+    int holds = die_holds(&cu, &d, addr);
+    bool code_tag = d.tag == TAG_SUBPROGRAM || d.tag == TAG_INLINED || d.tag == TAG_LEXICAL;
+    if (holds == 1) {
+      if (d.tag == TAG_SUBPROGRAM && !sub_depth)
+        sub_depth = depth + 1;
+      if (d.tag == TAG_INLINED && n < INLINE_DEPTH)
+        chain[n++] = here;
+    } else if (code_tag && d.children && d.sibling && d.sibling > r.p && d.sibling <= cu.end) {
+      r.p = d.sibling; /* code elsewhere (or none: a declaration, an abstract instance) */
+      continue;
+    }
+    if (d.children)
+      depth++;
+  }
+  /* innermost first */
+  unsigned k = 0;
+  for (unsigned i = n; i-- > 0 && k < max;) {
+    rd_t t = {chain[i], cu.end, 0};
+    if (!read_die(&t, &cu, rd_uleb(&t), &d))
+      break;
+    mt_inline_t *o = &out[k++];
+    memset(o, 0, sizeof(*o));
+    die_names(&cu, &d, &o->name, &o->linkage);
+    o->line = (unsigned)d.call_line;
+    call_file(&cu, d.call_file, &o->dir, &o->file);
+  }
+  return k;
 }

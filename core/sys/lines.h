@@ -30,4 +30,22 @@ const mt_line_t *mt_lines_find(const mt_line_t *index, uint32_t n, uint64_t addr
  * addr. Runs that unit's program once, in the caller's stack. */
 unsigned mt_lines_line(const unsigned char *elf, size_t size, const mt_line_t *e, uint64_t addr);
 
+/* One inlined call covering an address: the function inlined (its names in
+ * the image; either may be NULL) and where it was called from. */
+typedef struct mt_inline_s {
+  const char *name;       /* DW_AT_name: "allocate" */
+  const char *linkage;    /* the mangled name, when it has one */
+  const char *dir, *file; /* the call's file (dir may be NULL) */
+  unsigned line;          /* the call's line, 0 when unknown */
+} mt_inline_t;
+/* The inlined calls covering link-time address addr in an ELF image
+ * (mapped whole), innermost first, from its .debug_info: up to max, their
+ * count (0: none, or no usable .debug_info). Frame k's function is out[k]'s
+ * name; its line is the line table's for k = 0, else out[k - 1]'s call;
+ * the function that holds them all (the symbol) is at out[count - 1]'s call.
+ * Reads one compile unit in the caller's stack (about 5 KiB), allocates
+ * nothing; a corrupt table yields fewer entries, never a fault. */
+unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, mt_inline_t *out,
+                          unsigned max);
+
 #endif

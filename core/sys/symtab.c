@@ -290,6 +290,20 @@ static bool file_line(uintptr_t a, char *buf, size_t len, unsigned *line) {
   return found;
 }
 
+unsigned mt_symtab_inlined(uintptr_t pc, bool is_return, mt_inline_t *out, unsigned max) {
+  uintptr_t a = is_return ? pc - 1 : pc;
+  if (max == 0 || !enter())
+    return 0;
+  table_t *t = table_for(a);
+  unsigned n = 0;
+  if (t && t->image)
+    n = mt_lines_inlined(t->image, t->image_size, a - t->bias, out, max);
+  if (t && n == 0 && t->debug)
+    n = mt_lines_inlined(t->debug, t->debug_size, a - t->bias, out, max);
+  mt_unlock(&lock);
+  return n;
+}
+
 /* GCC's own C++ runtime, libstdc++.so.N: made by GCC whatever its
  * .comment says (Debian strips it). */
 static bool is_libstdcxx(const char *path) {

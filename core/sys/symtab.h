@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lines.h"
+
 /* The function holding code address pc: its name (valid until exit) and
  * start address. False when the module has no symbol table (stripped) or
  * no function covers pc. */
@@ -36,5 +38,10 @@ bool mt_symtab_file(uintptr_t pc, char *buf, size_t len);
  * of an instruction's own address (a fault's pc). Safe in a report or a
  * signal handler, as mt_symtab_lookup is. */
 bool mt_symtab_line(uintptr_t pc, bool is_return, char *buf, size_t len, unsigned *line);
+/* The calls inlined at pc (is_return as for mt_symtab_line), innermost
+ * first, as mt_lines_inlined gives them: 0 when none, or the module has no
+ * .debug_info. Names and files point into the module's image. Safe where
+ * mt_symtab_line is. */
+unsigned mt_symtab_inlined(uintptr_t pc, bool is_return, mt_inline_t *out, unsigned max);
 
 #endif

@@ -330,29 +330,69 @@ void mt_report_type_name(unsigned type, char *buf, size_t len) {
   }
 }
 
-size_t mt_report_frame_at(char *buf, size_t len, unsigned i, uintptr_t pc, bool is_return) {
+/* "name (file:line)" of one inlined level: the function by its demangled
+ * linkage name, else by its plain name, the file by its base name. */
+static void inline_label(char *buf, size_t len, const mt_inline_t *f, const char *file,
+                         unsigned line) {
+  char readable[512];
+  const char *name = f->linkage && mt_demangle(f->linkage, readable, sizeof(readable)) ? readable
+                     : f->name                                                        ? f->name
+                     : f->linkage                                                     ? f->linkage
+                                                                                      : "??";
+  const char *base = file ? strrchr(file, '/') : NULL;
+  base = base ? base + 1 : file;
+  if (base && line)
+    mt_snprintf(buf, len, "%s (%s:%u)", name, base, line);
+  else
+    mt_snprintf(buf, len, "%s", name);
+}
+
+size_t mt_report_frame_at(char *buf, size_t len, unsigned *i, uintptr_t pc, bool is_return) {
   char where[512];
   size_t n = mt_report_pc(where, sizeof(where), pc);
   /* Without a symbol the address is already in `where`. */
   if (where[0] == '0' && where[1] == 'x')
-    return mt_snprintf(buf, len, "    #%u %s\n", i, where);
+    return mt_snprintf(buf, len, "    #%u %s\n", (*i)++, where);
   /* With a line table, the source line in place of the module:
    * "main+0x2a (buggy.c:25)", the file by its base name as memtype report
    * shows it (the line tables were read in process: symtab.c, lines.c). */
   char file[512];
   unsigned line = 0;
-  if (n > 0 && where[n - 1] == ')' && mt_symtab_line(pc, is_return, file, sizeof(file), &line) &&
-      line > 0) {
+  bool has_line = n > 0 && where[n - 1] == ')' &&
+                  mt_symtab_line(pc, is_return, file, sizeof(file), &line) && line > 0;
+  /* Code inlined there (.debug_info): a line per inlined call, innermost
+   * first, each at its own line; the function holding them is at the
+   * outermost call's line, as valgrind and addr2line -i show them. */
+  mt_inline_t inl[8];
+  unsigned ninl = has_line ? mt_symtab_inlined(pc, is_return, inl, 8) : 0;
+  size_t pos = 0;
+  for (unsigned k = 0; k < ninl && pos < len; k++) {
+    char label[640];
+    if (k == 0)
+      inline_label(label, sizeof(label), &inl[0], file, line);
+    else
+      inline_label(label, sizeof(label), &inl[k], inl[k - 1].file, inl[k - 1].line);
+    pos += mt_snprintf(buf + pos, len - pos, "    #%u %p in %s (inlined)\n", (*i)++, (void *)pc,
+                       label);
+  }
+  if (ninl && inl[ninl - 1].file && inl[ninl - 1].line) {
+    const char *base = strrchr(inl[ninl - 1].file, '/');
+    mt_snprintf(file, sizeof(file), "%s", base ? base + 1 : inl[ninl - 1].file);
+    line = inl[ninl - 1].line;
+  }
+  if (has_line) {
     char *open = strrchr(where, '(');
     const char *base = strrchr(file, '/');
     base = base ? base + 1 : file;
     if (open)
       mt_snprintf(open, sizeof(where) - (size_t)(open - where), "(%s:%u)", base, line);
   }
-  return mt_snprintf(buf, len, "    #%u %p in %s\n", i, (void *)pc, where);
+  if (pos < len)
+    pos += mt_snprintf(buf + pos, len - pos, "    #%u %p in %s\n", (*i)++, (void *)pc, where);
+  return pos;
 }
 
-size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc) {
+size_t mt_report_frame(char *buf, size_t len, unsigned *i, uintptr_t pc) {
   return mt_report_frame_at(buf, len, i, pc, true);
 }
 
@@ -443,8 +483,9 @@ static size_t put_stack(char *buf, size_t len, const char *what, const uintptr_t
   if (n == 0)
     return 0;
   size_t pos = mt_snprintf(buf, len, "  %s:\n", what);
+  unsigned line = 0; /* inlined calls take lines of their own */
   for (unsigned f = 0; f < n && pos < len; f++)
-    pos += mt_report_frame_at(buf + pos, len - pos, f, pcs[f], !(fault && f == 0));
+    pos += mt_report_frame_at(buf + pos, len - pos, &line, pcs[f], !(fault && f == 0));
   return pos;
 }
 

@@ -96,14 +96,16 @@ size_t mt_report_pc(char *buf, size_t len, uintptr_t pc);
 /* A type's name: its MEMTYPE_TYPES or memtype.h name, or its call site as
  * mt_report_pc() writes it. */
 void mt_report_type_name(unsigned type, char *buf, size_t len);
-/* One stack line of a return address, "    #i 0xpc in symbol+0xoff (file.c:line)\n"
- * where the module has a line table for it, "... (module)\n" else; its length.
- * Demangled. Safe in a signal handler (no malloc, no stdio, no lock waited
- * for in a report: symtab.h). */
-size_t mt_report_frame(char *buf, size_t len, unsigned i, uintptr_t pc);
+/* The stack lines of a return address, "    #i 0xpc in symbol+0xoff (file.c:line)\n"
+ * where the module has a line table for it, "... (module)\n" else, preceded
+ * by a line "    #i 0xpc in function (file.h:line) (inlined)\n" for each
+ * call inlined there (.debug_info); their length. *i numbers the lines and
+ * is advanced past them. Demangled. Safe in a signal handler (no malloc, no
+ * stdio, no lock waited for in a report: symtab.h). */
+size_t mt_report_frame(char *buf, size_t len, unsigned *i, uintptr_t pc);
 /* The same for any code address: is_return false for an instruction's own
  * address (a fault's pc), whose line is its own, not the call's before it. */
-size_t mt_report_frame_at(char *buf, size_t len, unsigned i, uintptr_t pc, bool is_return);
+size_t mt_report_frame_at(char *buf, size_t len, unsigned *i, uintptr_t pc, bool is_return);
 
 /* The one reporter: writes the report, records it as an event for the dump,
  * then does what MEMTYPE_ON_ERROR says. Returns only for `continue`; then a

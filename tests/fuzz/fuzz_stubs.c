@@ -32,6 +32,12 @@ bool mt_symtab_line(uintptr_t pc, bool is_return, char *buf, size_t len, unsigne
   return false;
 }
 
+unsigned mt_symtab_inlined(uintptr_t pc, bool is_return, mt_inline_t *out, unsigned max) {
+  (void)pc, (void)is_return, (void)out, (void)max;
+  unreachable();
+  return 0;
+}
+
 unsigned mt_site_stack(unsigned type, uintptr_t *out, unsigned max) {
   (void)type, (void)out, (void)max;
   unreachable();

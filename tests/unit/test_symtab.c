@@ -1,5 +1,7 @@
 /* test_symtab.c - names and source files read from ELF files: this test's
- * own static function is named and placed in this file; a corrupt image
+ * own static function is named and placed in this file; calls inlined into
+ * it are found, innermost first, each with the line it was called from; a
+ * corrupt image
  * (random bytes written over a real one, many times) yields less, never a
  * crash or a hang. */
 #define _GNU_SOURCE
@@ -41,6 +43,54 @@ START_TEST(source_file_of_a_call) {
 }
 END_TEST
 
+/* A call inlined into a function: the line of the inner call and of the
+ * outer one are recorded where they are made. */
+static unsigned inner_line, outer_line;
+static inline __attribute__((always_inline)) uintptr_t inlined_twice(void) {
+  inner_line = __LINE__ + 1;
+  uintptr_t pc = here();
+  __asm__ volatile("" ::: "memory");
+  return pc;
+}
+static inline __attribute__((always_inline)) uintptr_t inlined_once(void) {
+  outer_line = __LINE__ + 1;
+  uintptr_t pc = inlined_twice();
+  __asm__ volatile("" ::: "memory");
+  return pc;
+}
+static unsigned holder_line;
+static __attribute__((noinline)) uintptr_t holds_inlined_calls(void) {
+  holder_line = __LINE__ + 1;
+  uintptr_t pc = inlined_once();
+  __asm__ volatile("" ::: "memory");
+  return pc;
+}
+
+START_TEST(inlined_calls_are_found_innermost_first) {
+  uintptr_t pc = holds_inlined_calls();
+  mt_inline_t inl[8];
+  unsigned n = mt_symtab_inlined(pc, true, inl, 8);
+  ck_assert_uint_eq(n, 2);
+  /* the innermost: inlined_twice, called from inlined_once's line */
+  ck_assert_str_eq(inl[0].name, "inlined_twice");
+  ck_assert_uint_eq(inl[0].line, outer_line);
+  ck_assert_ptr_nonnull(strstr(inl[0].file, "test_symtab.c"));
+  ck_assert_str_eq(inl[1].name, "inlined_once");
+  ck_assert_uint_eq(inl[1].line, holder_line);
+  ck_assert_ptr_nonnull(strstr(inl[1].file, "test_symtab.c"));
+  /* the innermost frame's own line is the line table's */
+  char file[1024];
+  unsigned line;
+  ck_assert(mt_symtab_line(pc, true, file, sizeof(file), &line));
+  ck_assert_uint_eq(line, inner_line);
+  ck_assert_uint_eq(mt_symtab_inlined(pc, true, inl, 1), 1); /* max respected */
+  ck_assert_str_eq(inl[0].name, "inlined_twice");
+  /* a call not inlined: none */
+  ck_assert_uint_eq(mt_symtab_inlined(a_static_function(), true, inl, 8), 0);
+  ck_assert_uint_eq(mt_symtab_inlined(0x10, true, inl, 8), 0);
+}
+END_TEST
+
 static unsigned char *read_self(size_t *size) {
   FILE *f = fopen("/proc/self/exe", "rb");
   ck_assert(f != NULL);
@@ -65,6 +115,7 @@ START_TEST(corrupt_images_are_survived) {
   ck_assert(shoff > size / 2 && shoff < size);
   uint64_t x = 88172645463325252ull;
   int parsed = 0;
+  unsigned long inlined_seen = 0;
   for (int round = 0; round < 300; round++) {
     memcpy(img, orig, size);
     for (int k = 0; k < 16; k++) {
@@ -77,9 +128,16 @@ START_TEST(corrupt_images_are_survived) {
       parsed++;
       (void)mt_lines_find(idx, n, 0x1000);
     }
+    /* the inlined calls of every 97th address of the code, read corrupt */
+    mt_inline_t inl[8];
+    for (uint64_t a = 0x1000 + (uint64_t)round; a < 0x1000 + (size / 8); a += 97 * 31)
+      inlined_seen += mt_lines_inlined(img, size, a, inl, 8);
   }
   ck_assert_int_gt(parsed, 0);
   ck_assert(mt_lines_index(orig, 100, &n) == NULL); /* truncated */
+  mt_inline_t inl[8];
+  ck_assert_uint_eq(mt_lines_inlined(orig, 100, 0x1000, inl, 8), 0);
+  (void)inlined_seen;
   free(img);
   free(orig);
 }
@@ -91,6 +149,7 @@ static Suite *suite(void) {
   tcase_set_timeout(t, 60);
   tcase_add_test(t, static_functions_are_named);
   tcase_add_test(t, source_file_of_a_call);
+  tcase_add_test(t, inlined_calls_are_found_innermost_first);
   tcase_add_test(t, corrupt_images_are_survived);
   suite_add_tcase(s, t);
   return s;

@@ -1,0 +1,164 @@
+"""The inlined calls memtype reads from a program's DWARF in the process
+(core/sys/lines.c, mt_lines_inlined: what its stderr stacks print as
+"(inlined)" frames) are the ones llvm-symbolizer reads, frame for frame:
+the chain at every third byte of a C++ program's code, built -O2 -g by g++
+(DWARF 5 and DWARF 4) and by clang++ (DWARF 5 with string and address
+indexes, range lists), where those compilers are installed. And a program
+under the preload prints them: its allocation stack runs from the
+standard library's inlined lines down to the line of its own source."""
+import os
+import re
+import shutil
+import subprocess
+import unittest
+
+from mtenv import LIB, clean_env, scratch
+
+PROBE = os.environ.get("MEMTYPE_LINES_PROBE", "build/bin/lines_probe")
+SOURCE = r"""
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include <algorithm>
+#include <cstdio>
+struct Rec { std::string name; std::vector<int> vals; };
+static std::map<std::string, std::unique_ptr<Rec>> table;
+static std::unordered_map<int, std::string> rev;
+static void add(const std::string &k, int v) {
+  auto &r = table[k];
+  if (!r) r.reset(new Rec{k, {}});
+  r->vals.push_back(v);
+  rev[v] = k;
+}
+int main(int argc, char **argv) {
+  (void)argv;
+  for (int i = 0; i < 1000 * argc; i++) {
+    std::ostringstream os; os << "key" << (i % 37);
+    add(os.str(), i);
+  }
+  std::vector<std::pair<size_t, std::string>> sizes;
+  for (auto &kv : table) sizes.emplace_back(kv.second->vals.size(), kv.first);
+  std::sort(sizes.begin(), sizes.end());
+  for (auto &s : sizes) printf("%s %zu\n", s.second.c_str(), s.first);
+  return (int)rev.size() % 2;
+}
+"""
+
+
+def text_range(path):
+    out = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True,
+                         check=True).stdout
+    m = re.search(r"\.text\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", out)
+    return int(m.group(1), 16), int(m.group(2), 16)
+
+
+def symbolizer_chains(path, addrs):
+    """[(file, line) of each frame's call, innermost first], per address:
+    frame k's location for k >= 1 (the lines the inlined calls were made
+    at), as llvm-symbolizer prints the frames."""
+    out = subprocess.run(["llvm-symbolizer", "--obj=" + path, "--no-demangle"] +
+                         ["0x%x" % a for a in addrs], capture_output=True, text=True,
+                         check=True).stdout
+    chains = []
+    for block in out.strip("\n").split("\n\n"):
+        lines = block.split("\n")
+        locs = []
+        for loc in lines[1::2]:
+            base = loc.rsplit("/", 1)[-1]
+            parts = base.rsplit(":", 2)
+            locs.append((parts[0], parts[1] if len(parts) == 3 else "0"))
+        chains.append(locs[1:])
+    return chains
+
+
+class AgainstTheSymbolizer(unittest.TestCase):
+    def setUp(self):
+        if not shutil.which("llvm-symbolizer") or not shutil.which("readelf"):
+            self.skipTest("llvm-symbolizer or readelf is not installed")
+        self.tmp = scratch("memtype-inlined.")
+        with open(os.path.join(self.tmp, "prog.cc"), "w") as f:
+            f.write(SOURCE)
+
+    def compare(self, compiler, *flags):
+        if not shutil.which(compiler):
+            self.skipTest(compiler + " is not installed")
+        prog = os.path.join(self.tmp, "prog")
+        subprocess.run([compiler, "-O2", "-g", *flags, "-o", prog,
+                        os.path.join(self.tmp, "prog.cc")], check=True)
+        lo, size = text_range(prog)
+        addrs = list(range(lo, lo + size, 3))
+        r = subprocess.run([PROBE, prog], input="".join("%x\n" % a for a in addrs),
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        ours = []
+        for line in r.stdout.splitlines():
+            ours.append([tuple(p.rsplit(" ", 1)[1].rsplit(":", 1)) for p in line.split(" | ")[1:]])
+        theirs = symbolizer_chains(prog, addrs)
+        self.assertEqual(len(ours), len(addrs))
+        differ = [(hex(a), o, t) for a, o, t in zip(addrs, ours, theirs) if o != t]
+        self.assertEqual(differ[:5], [], "%d of %d addresses differ" % (len(differ), len(addrs)))
+        # the program is mostly inlined code: a test of something
+        self.assertGreater(sum(1 for o in ours if o), len(addrs) // 3)
+
+    def test_gcc_dwarf5(self):
+        self.compare("g++")
+
+    def test_gcc_dwarf4(self):
+        self.compare("g++", "-gdwarf-4")
+
+    def test_clang_dwarf5(self):
+        self.compare("clang++")
+
+
+def stack_after(stderr, heading):
+    """The frame lines ("    #i ...") under a heading of a report."""
+    lines = stderr.splitlines()
+    at = [i for i, l in enumerate(lines) if l.strip() == heading]
+    out = []
+    for l in lines[at[0] + 1:] if at else []:
+        if not l.startswith("    #"):
+            break
+        out.append(l)
+    return "\n".join(out)
+
+
+class UnderThePreload(unittest.TestCase):
+    def test_an_allocation_inlined_from_vector_names_the_programs_line(self):
+        if not shutil.which("g++"):
+            self.skipTest("g++ is not installed")
+        tmp = scratch("memtype-inlined-run.")
+        src = os.path.join(tmp, "v.cc")
+        with open(src, "w") as f:
+            f.write("#include <vector>\n"
+                    "int main(int argc, char **) {\n"
+                    "  std::vector<int> *v = new std::vector<int>(10 + argc);\n"  # line 3
+                    "  int *p = v->data();\n"
+                    "  p[11 + argc] = 7;\n"
+                    "  delete v;\n"  # line 6
+                    "  return 0;\n"
+                    "}\n")
+        prog = os.path.join(tmp, "v")
+        subprocess.run(["g++", "-O2", "-g", "-o", prog, src], check=True)
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off", "MEMTYPE_TRASH": "1",
+                    "MEMTYPE_REDZONE": "1", "MEMTYPE_ON_ERROR": "continue"})
+        r = subprocess.run([prog], env=env, capture_output=True, text=True, timeout=60)
+        alloc = stack_after(r.stderr, "block allocated at:")
+        frames = re.findall(r"#(\d+) 0x[0-9a-f]+ in (.*)", alloc)
+        self.assertTrue(frames, r.stderr)
+        # numbered in order, the inlined ones first, then main at line 3
+        self.assertEqual([int(i) for i, _ in frames], list(range(len(frames))), alloc)
+        inlined = [f for _, f in frames if f.endswith("(inlined)")]
+        self.assertGreaterEqual(len(inlined), 3, alloc)
+        self.assertIn("(new_allocator.h:", inlined[0])
+        self.assertIn("std::vector<int, std::allocator<int> >::vector(", inlined[-1])
+        self.assertRegex(frames[len(inlined)][1], r"^main\+0x[0-9a-f]+ \(v\.cc:3\)$")
+        detected = stack_after(r.stderr, "detected at:")
+        self.assertRegex(detected, r"in main\+0x[0-9a-f]+ \(v\.cc:6\)")
+
+
+if __name__ == "__main__":
+    unittest.main()
