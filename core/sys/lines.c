@@ -473,6 +473,18 @@ typedef struct die_s {
   uint64_t call_file, call_line;
 } die_t;
 
+/* Past one abbreviation's tag, children flag and attribute specs. */
+static void skip_abbrev(rd_t *r) {
+  rd_uleb(r), rd_u(r, 1);
+  for (;;) {
+    uint64_t a = rd_uleb(r), f = rd_uleb(r);
+    if (f == 0x21) /* implicit_const: its value is here */
+      rd_sleb(r);
+    if ((a == 0 && f == 0) || r->bad)
+      break;
+  }
+}
+
 static const unsigned char *abbrev_entry(cu_t *cu, uint64_t code) {
   if (cu->indexed && code < ABBREV_FAST && cu->abbrev_at[code])
     return cu->im->abbrev + cu->abbrev_at[code] - 1;
@@ -484,14 +496,7 @@ static const unsigned char *abbrev_entry(cu_t *cu, uint64_t code) {
       return NULL;
     if (c == code)
       return at;
-    rd_uleb(&r), rd_u(&r, 1);
-    for (;;) {
-      uint64_t a = rd_uleb(&r), f = rd_uleb(&r);
-      if (f == 0x21)
-        rd_sleb(&r);
-      if ((a == 0 && f == 0) || r.bad)
-        break;
-    }
+    skip_abbrev(&r);
   }
   return NULL;
 }
@@ -506,14 +511,7 @@ static void index_abbrevs(cu_t *cu) {
       break;
     if (c < ABBREV_FAST)
       cu->abbrev_at[c] = (uint32_t)(at - cu->im->abbrev) + 1;
-    rd_uleb(&r), rd_u(&r, 1);
-    for (;;) {
-      uint64_t a = rd_uleb(&r), f = rd_uleb(&r);
-      if (f == 0x21)
-        rd_sleb(&r);
-      if ((a == 0 && f == 0) || r.bad)
-        break;
-    }
+    skip_abbrev(&r);
   }
   cu->indexed = true;
 }
