@@ -136,7 +136,9 @@ class Manifest(unittest.TestCase):
     def test_the_status_column_is_what_the_other_columns_give(self):
         for c in corpus.load_manifest():
             self.assertEqual(c.status, corpus.status(c.must, c.line, c.today), c)
-        self.assertIn("pending-21", {c.status for c in corpus.load_manifest()})
+        # (the status function's own cases, above, show a pending row is told
+        # from a met one; the manifest has none left since the corpus's last)
+        self.assertTrue({c.status for c in corpus.load_manifest()} <= {"met", "pending-21"})
 
 
 if __name__ == "__main__":

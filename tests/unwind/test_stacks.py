@@ -27,7 +27,8 @@ FRAME = re.compile(r"^\s+#(\d+) (0x[0-9a-f]+)(?: in (\S+))?")
 
 
 def detected_at(stderr):
-    """The pcs (and names) of the first report's "detected at" stack."""
+    """The pcs (and names) of the first report's "detected at" stack, one
+    per frame (the lines of the calls inlined there left out)."""
     out, inside = [], False
     for line in stderr.splitlines():
         if line.strip() == "detected at:":
@@ -37,6 +38,8 @@ def detected_at(stderr):
             m = FRAME.match(line)
             if not m:
                 break
+            if line.endswith(" (inlined)"):
+                continue  # a call inlined at the next frame's pc: not a frame of the stack
             out.append((int(m.group(2), 16), m.group(3) or ""))
     return out
 
