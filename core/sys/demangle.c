@@ -562,6 +562,8 @@ size_t mt_demangle(const char *name, char *out, size_t len) {
   }
   /* The parameters, up to a clone suffix (.cold, .constprop.0, .isra.0);
    * a function template's return type first. */
+  if (!d.bad && (*d.p == '\0' || *d.p == '.') && is_const)
+    puts_(&d, " const"); /* no parameters (a const member's data symbol) */
   if (!d.bad && *d.p && *d.p != '.') {
     if (is_template && !is_ctor) {
       size_t at = d.n;
@@ -589,8 +591,12 @@ size_t mt_demangle(const char *name, char *out, size_t len) {
     const char *s = d.p;
     while (!d.bad && *s == '.') { /* each part its own: [clone .constprop.0] [clone .cold] */
       const char *e = s + 1;
-      while (*e && *e != '.')
+      while ((*e >= 'a' && *e <= 'z') || *e == '_')
         e++;
+      if (e == s + 1 || (*e && *e != '.')) {
+        d.bad = true; /* not a clone's name: .isra, .part, .cold... */
+        break;
+      }
       while (*e == '.' && e[1] >= '0' && e[1] <= '9') { /* .constprop.0: one clone */
         e++;
         while (*e >= '0' && *e <= '9')

@@ -43,7 +43,7 @@ typedef struct mt_inline_s {
  * count (0: none, or no usable .debug_info). Frame k's function is out[k]'s
  * name; its line is the line table's for k = 0, else out[k - 1]'s call;
  * the function that holds them all (the symbol) is at out[count - 1]'s call.
- * Reads one compile unit in the caller's stack (about 5 KiB), allocates
+ * Reads one compile unit in the caller's stack (about 3 KiB), allocates
  * nothing; a corrupt table yields fewer entries, never a fault. */
 unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, mt_inline_t *out,
                           unsigned max);
