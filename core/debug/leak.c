@@ -37,7 +37,10 @@ const char *const mt_leak_kind_names[MT_LEAK_KINDS] = {"definitely lost", "indir
 _Static_assert(sizeof(mt_leak_kind_names) / sizeof(mt_leak_kind_names[0]) == MT_LEAK_KINDS,
                "a name for every leak kind");
 
-enum { M_NONE = 0, M_REACH = 1, M_POSS = 2, M_IND = 3, M_DEF = 4, M_COVER = 0x80 };
+enum { M_NONE = 0, M_REACH = 1, M_POSS = 2, M_IND = 3, M_DEF = 4, M_HELD = 0x40, M_COVER = 0x80 };
+/* A mark's kind, without its flags: M_HELD (a lost block holds a pointer to
+ * this one's start) and M_COVER (reached from a definitely lost block). */
+#define KIND(m) ((m) & 0x3f)
 
 typedef mt_block_live_t blk_t; /* a live block: start, len, mark, type */
 
@@ -50,6 +53,7 @@ typedef struct scan_s {
   bool oom;           /* the work stack could not grow: results are partial */
   uint64_t *acc;      /* per type and kind: bytes, blocks, sample, the sample's stack (ACC words) */
   unsigned ntypes;
+  bool any_leader;    /* lead_cycle's second pass: any block of a cycle may lead */
 } scan_t;
 
 static mt_leak_result_t result;
@@ -395,15 +399,18 @@ static void mark_indirect(scan_t *s, const blk_t *b, const uintptr_t *w, size_t 
   for (size_t i = 0; i < n; i++) {
     blk_t t;
     bool interior;
-    if (w[i] > 4096 && resolve(w[i], &t, &interior) && t.start != b->start &&
-        *t.mark == M_NONE)
-      *t.mark = M_IND;
+    if (w[i] <= 4096 || !resolve(w[i], &t, &interior) || t.start == b->start)
+      continue;
+    if (KIND(*t.mark) == M_NONE)
+      *t.mark = (uint8_t)(M_IND | (*t.mark & M_HELD));
+    if (KIND(*t.mark) == M_IND && !interior)
+      *t.mark |= M_HELD;
   }
 }
 
 /* A lost block: the lost blocks it points to are indirectly lost. */
 static void point_from_lost(scan_t *s, blk_t *b) {
-  if (*b->mark != M_NONE && *b->mark != M_IND)
+  if (KIND(*b->mark) != M_NONE && KIND(*b->mark) != M_IND)
     return;
   each_words(s, b, mark_indirect, NULL);
 }
@@ -411,7 +418,7 @@ WALKER(lost, point_from_lost)
 
 static void make_definite(scan_t *s, blk_t *b) {
   (void)s;
-  if (*b->mark == M_NONE)
+  if (KIND(*b->mark) == M_NONE)
     *b->mark = M_DEF;
 }
 WALKER(definite, make_definite)
@@ -421,7 +428,7 @@ static void cover_words(scan_t *s, const blk_t *b, const uintptr_t *w, size_t n,
   for (size_t i = 0; i < n; i++) {
     blk_t t;
     bool interior;
-    if (w[i] > 4096 && resolve(w[i], &t, &interior) && (*t.mark & 0x7f) == M_IND &&
+    if (w[i] > 4096 && resolve(w[i], &t, &interior) && KIND(*t.mark) == M_IND &&
         !(*t.mark & M_COVER)) {
       *t.mark |= M_COVER;
       push(s, &t);
@@ -440,14 +447,19 @@ static void cover_from(scan_t *s, blk_t *b) {
 }
 
 static void cover_definite(scan_t *s, blk_t *b) {
-  if ((*b->mark & 0x7f) == M_DEF && !(*b->mark & M_COVER))
+  if (KIND(*b->mark) == M_DEF && !(*b->mark & M_COVER))
     cover_from(s, b);
 }
 WALKER(cover, cover_definite)
 
-/* An indirect block nothing definite leads to is in a cycle: it leads. */
+/* An indirect block nothing definite leads to is in a cycle: one of the
+ * cycle leads, as definitely lost, the others are covered from it. First
+ * the blocks no lost block points at the start of (only interior pointers:
+ * a container whose elements point back at a header inside it, as a
+ * std::map's nodes at the map's own header), then any: the block a program
+ * lost is the one it held, not the elements that point back. */
 static void lead_cycle(scan_t *s, blk_t *b) {
-  if ((*b->mark & 0x7f) == M_IND && !(*b->mark & M_COVER)) {
+  if (KIND(*b->mark) == M_IND && !(*b->mark & M_COVER) && (s->any_leader || !(*b->mark & M_HELD))) {
     *b->mark = M_DEF;
     cover_from(s, b);
   }
@@ -464,7 +476,7 @@ static uint32_t alloc_stack_of(uintptr_t start) {
 static void account(scan_t *s, blk_t *b) {
   static const uint8_t kind_of[] = {[M_REACH] = MT_LEAK_REACHABLE, [M_POSS] = MT_LEAK_POSSIBLE,
                                     [M_IND] = MT_LEAK_INDIRECT, [M_DEF] = MT_LEAK_DEFINITE};
-  uint8_t m = *b->mark & 0x7f;
+  uint8_t m = KIND(*b->mark);
   if (m == M_NONE || m > M_DEF || b->type >= s->ntypes)
     return;
   unsigned k = kind_of[m];
@@ -534,6 +546,8 @@ const mt_leak_result_t *mt_leak_scan(void) {
   mt_block_walk_locked(lost_blk, &s);
   mt_block_walk_locked(definite_blk, &s);
   mt_block_walk_locked(cover_blk, &s);
+  mt_block_walk_locked(cycle_blk, &s);
+  s.any_leader = true;
   mt_block_walk_locked(cycle_blk, &s);
   if (s.acc) {
     mt_block_walk_locked(account_blk, &s);

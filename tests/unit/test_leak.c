@@ -105,6 +105,52 @@ START_TEST(test_each_block_is_classed_by_what_reaches_it) {
 }
 END_TEST
 
+#define PC_HOLDER 0x6700
+#define PC_ELEM 0x6800
+#define PC_HOLDER2 0x6900
+#define PC_ELEM2 0x6a00
+
+/* A lost container whose elements point back at a header inside it (a
+ * std::map's nodes at the map's own header, 8 bytes in), a cycle: the
+ * container is the block the program lost, the elements indirectly lost,
+ * as valgrind says, whichever of them the heap walk meets first. Twice,
+ * the container smaller and then larger than its elements (other slabs,
+ * another order in the walk). */
+static __attribute__((noinline)) void make_containers(void) {
+  size_t sizes[2][2] = {{32, 256}, {256, 32}};
+  uintptr_t pcs[2][2] = {{PC_HOLDER, PC_ELEM}, {PC_HOLDER2, PC_ELEM2}};
+  for (int k = 0; k < 2; k++) {
+    void **elems[3];
+    for (int i = 0; i < 3; i++)
+      elems[i] = mt_malloc(sizes[k][1], MT_FAM_MALLOC, pcs[k][1]);
+    void **holder = mt_malloc(sizes[k][0], MT_FAM_MALLOC, pcs[k][0]);
+    holder[0] = NULL;
+    holder[1] = elems[0]; /* the header, 8 bytes in, points at the first element */
+    for (int i = 0; i < 3; i++) {
+      elems[i][0] = (char *)holder + 8; /* back at the header: an interior pointer */
+      elems[i][1] = i < 2 ? elems[i + 1] : NULL;
+    }
+    hidden[4 + k] = HIDE(holder);
+    holder = NULL;
+    memset(elems, 0, sizeof(elems));
+  }
+}
+
+START_TEST(test_a_lost_container_leads_the_elements_that_point_back_into_it) {
+  make_containers();
+  wipe_stack();
+  const mt_leak_result_t *r = mt_leak_scan();
+  ck_assert(r->done);
+  ck_assert_int_eq(kind_of(r, PC_HOLDER), MT_LEAK_DEFINITE);
+  ck_assert_int_eq(kind_of(r, PC_ELEM), MT_LEAK_INDIRECT);
+  ck_assert_uint_eq(find(r, PC_ELEM, MT_LEAK_INDIRECT)->blocks, 3);
+  ck_assert_uint_eq(HIDE(find(r, PC_HOLDER, MT_LEAK_DEFINITE)->sample), hidden[4]);
+  ck_assert_int_eq(kind_of(r, PC_HOLDER2), MT_LEAK_DEFINITE);
+  ck_assert_int_eq(kind_of(r, PC_ELEM2), MT_LEAK_INDIRECT);
+  ck_assert_uint_eq(find(r, PC_ELEM2, MT_LEAK_INDIRECT)->blocks, 3);
+}
+END_TEST
+
 static __attribute__((noinline)) void make_one_kept_one_dropped(void) {
   root = mt_malloc(24, MT_FAM_MALLOC, PC_ROOTED);
   interior_root = mt_malloc(24, MT_FAM_MALLOC, PC_LOST);
@@ -187,6 +233,7 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("scan");
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_add_test(tc, test_each_block_is_classed_by_what_reaches_it);
+  tcase_add_test(tc, test_a_lost_container_leads_the_elements_that_point_back_into_it);
   tcase_add_test(tc, test_the_same_block_is_reachable_while_a_root_holds_it_and_lost_after);
   tcase_add_test(tc, test_freed_blocks_are_never_leaks);
   tcase_add_test(tc, test_a_block_of_size_zero_held_by_a_root_is_reachable);
