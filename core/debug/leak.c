@@ -26,6 +26,7 @@
 #include "zone.h"
 #include "report.h"
 #include "life.h"
+#include "modules.h"
 #include "siggate.h"
 
 #include <ucontext.h>
@@ -102,6 +103,63 @@ static void push(scan_t *s, const blk_t *b) {
   s->stack[s->n++] = *b;
 }
 
+/* ---- interior pointers a correct program holds -------------------------------- */
+
+/* The loaded modules, pinned for the scan (heuristics' vtable check). */
+static const mt_module_t *scan_mods;
+static unsigned scan_nmods;
+
+/* Are [a, a + n) inside a readable segment of a loaded module? */
+static bool in_module(uintptr_t a, size_t n) {
+  for (unsigned i = 0; i < scan_nmods; i++) {
+    const mt_module_t *m = &scan_mods[i];
+    if (a < m->lo || a >= m->hi)
+      continue;
+    for (unsigned k = 0; k < m->nseg; k++)
+      if (a >= m->seg_lo[k] && a + n <= m->seg_hi[k])
+        return true;
+    return false;
+  }
+  return false;
+}
+
+static bool is_sealed(const scan_t *s, uintptr_t lo, uintptr_t hi);
+
+/* Is v, a pointer into b but not at its start, one a correct program keeps
+ * as its only reference to b? Then b is reachable through it, as valgrind's
+ * leak-check heuristics (all on by default) have it:
+ *  - length64: a header with the size of the rest, the pointer after it
+ *    (sqlite3's allocator, many others);
+ *  - newarray: C++'s new[] of a type with a destructor, the element count
+ *    before the array (the first word divides the rest);
+ *  - stdstring: the old-ABI std::string, {length, capacity, refcount} then
+ *    the characters (length <= capacity, capacity + 25 bytes);
+ *  - multiple inheritance: a base subobject at offset off, its vtable
+ *    pointer's offset-to-top -off (the word 16 bytes before the vtable's
+ *    address point, in a module's readable segment).
+ * Only words of b the process can read are read. */
+static MT_NOINLINE bool held_inside(const scan_t *s, uintptr_t v, const blk_t *b) {
+  uintptr_t off = v - b->start;
+  /* (words counted from the block's start: a guarded block may start at any
+   * address its size allows, flush with its guard page) */
+  if ((off & 7) != 0 || off + 8 > b->len || is_sealed(s, b->start, v + 8))
+    return false;
+  uint64_t w[2], vptr;
+  memcpy(w, (const void *)b->start, off >= 16 ? 16 : 8);
+  if (off == 8 && (w[0] + 8 == b->len || (w[0] != 0 && w[0] <= b->len - 8 &&
+                                          (b->len - 8) % w[0] == 0)))
+    return true;
+  if (off == 24 && w[0] <= w[1] && w[1] + 25 == b->len)
+    return true;
+  memcpy(&vptr, (const void *)v, 8);
+  if (off < 4096 && (vptr & 7) == 0 && vptr > 4096 && in_module(vptr - 16, 16)) {
+    int64_t top;
+    memcpy(&top, (const void *)(vptr - 16), 8);
+    return top == -(int64_t)off;
+  }
+  return false;
+}
+
 /* ---- phase 1: from the roots ----------------------------------------------- */
 
 /* Every value that falls in a live block counts, aligned or not: a pointer
@@ -113,6 +171,8 @@ static void mark(scan_t *s, uintptr_t v, bool from_reachable) {
   bool interior;
   if (!resolve(v, &b, &interior))
     return;
+  if (interior && from_reachable && *b.mark != M_REACH && held_inside(s, v, &b))
+    interior = false;
   uint8_t want = from_reachable && !interior ? M_REACH : M_POSS, cur = *b.mark;
   if (cur == M_REACH || cur == want)
     return;
@@ -541,8 +601,11 @@ const mt_leak_result_t *mt_leak_scan(void) {
   mt_huge_cache_flush();
   mt_lock(&mt_page_lock);
   __builtin_unwind_init(); /* callee-saved registers onto the stack, a root */
+  scan_mods = mt_modules_pin(&scan_nmods);
   scan_roots(&s);
   drain(&s);
+  mt_modules_unpin();
+  scan_mods = NULL, scan_nmods = 0;
   mt_block_walk_locked(lost_blk, &s);
   mt_block_walk_locked(definite_blk, &s);
   mt_block_walk_locked(cover_blk, &s);

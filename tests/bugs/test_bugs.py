@@ -321,6 +321,32 @@ class Leaks(unittest.TestCase):
                                    r"blocks; indirectly lost: 480 bytes in 10 blocks; possibly lost: "
                                    r"64 bytes in 1 blocks; still reachable: \d+ bytes in \d+ blocks$")
 
+    def test_blocks_held_through_a_pointer_inside_them_are_reachable(self):
+        # valgrind's leak heuristics: new[] of a type with a destructor, an
+        # object held by its second base, a size header, an old-ABI
+        # std::string: reachable, not "possibly lost"; lost, each is
+        # definitely lost. `memtype run` (checks, guard pages, leak scan)
+        # and --profile with the leak scan alone.
+        import tempfile
+        for flags in ((), ("--profile", "--leaks")):
+            tmp = tempfile.mkdtemp(prefix="memtype-held.")
+            try:
+                for variant, want in (
+                        ("held", r"; no leaks$"),
+                        ("lost", r"; leaks: definitely lost 184 bytes in 4 blocks, indirectly lost "
+                                 r"85 bytes in 1 blocks$")):
+                    r = subprocess.run([os.environ.get("MEMTYPE_CMD", "build/bin/memtype"), "run",
+                                        "--lib", LIB, *flags, "--", os.path.join(BIN, "held_inside"),
+                                        variant], capture_output=True, text=True, cwd=tmp,
+                                       env=clean_env(), timeout=120)
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    self.assertIn("7 2 y k x\ndone\n", r.stdout)
+                    line, = [l for l in r.stderr.splitlines()
+                             if l.startswith("memtype: run summary: ")]
+                    self.assertRegex(line, want, (flags, variant, r.stderr))
+            finally:
+                shutil.rmtree(tmp)
+
     def test_stale_copies_on_the_stack_do_not_hide_a_leak(self):
         # The only copies left of a lost block's pointer: below where the
         # program called exit (main returned, exit, _exit), or in the
