@@ -29,7 +29,10 @@ static uint64_t rd_u(rd_t *r, unsigned n) {
   return v;
 }
 
-static uint64_t rd_uleb(rd_t *r) {
+static inline uint64_t rd_uleb(rd_t *r) {
+  /* one byte, the common case (codes, attributes, forms, small numbers) */
+  if (__builtin_expect(!r->bad && r->p < r->end && *r->p < 0x80, 1))
+    return *r->p++;
   uint64_t v = 0;
   for (unsigned shift = 0; !r->bad; shift += 7) {
     uint64_t b = rd_u(r, 1);
@@ -444,6 +447,7 @@ unsigned mt_lines_line(const unsigned char *elf, size_t size, const mt_line_t *e
 
 enum {
   TAG_INLINED = 0x1d, TAG_SUBPROGRAM = 0x2e, TAG_LEXICAL = 0x0b, TAG_CU = 0x11, TAG_PARTIAL = 0x3c,
+  TAG_NAMESPACE = 0x39, TAG_MODULE = 0x1e,
   AT_SIBLING = 0x01, AT_NAME = 0x03, AT_STMT_LIST = 0x10, AT_LOW_PC = 0x11, AT_HIGH_PC = 0x12,
   AT_ABSTRACT_ORIGIN = 0x31, AT_SPECIFICATION = 0x47, AT_RANGES = 0x55, AT_CALL_FILE = 0x58,
   AT_CALL_LINE = 0x59, AT_LINKAGE_NAME = 0x6e, AT_STR_OFFSETS_BASE = 0x72, AT_ADDR_BASE = 0x73,
@@ -891,13 +895,17 @@ unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, 
       break;
     int holds = die_holds(&cu, &d, addr);
     bool code_tag = d.tag == TAG_SUBPROGRAM || d.tag == TAG_INLINED || d.tag == TAG_LEXICAL;
-    if (holds == 1) {
+    if (holds == 1 && code_tag) {
       if (d.tag == TAG_SUBPROGRAM && !sub_depth)
         sub_depth = depth + 1;
       if (d.tag == TAG_INLINED && n < INLINE_DEPTH)
         chain[n++] = here;
-    } else if (code_tag && d.children && d.sibling && d.sibling > r.p && d.sibling <= cu.end) {
-      r.p = d.sibling; /* code elsewhere (or none: a declaration, an abstract instance) */
+    } else if (d.children && d.tag != TAG_NAMESPACE && d.tag != TAG_MODULE && d.sibling &&
+               d.sibling > r.p && d.sibling <= cu.end) {
+      /* code elsewhere, or none: a declaration, an abstract instance, a
+       * type (its member functions' code is described at the unit's or a
+       * namespace's level); only namespaces are walked into for it */
+      r.p = d.sibling;
       continue;
     }
     if (d.children)
