@@ -465,6 +465,15 @@ typedef struct cu_s {
   uint64_t base, str_offsets_base, addr_base, rnglists_base, stmt_list;
   bool has_stmt, indexed;
   uint32_t abbrev_at[ABBREV_FAST]; /* offset + 1 in .debug_abbrev of each code's entry */
+  /* each indexed code's DIE shape: its tag and children flag, its size when
+   * every form of it has a fixed size (else -1), and where its DW_AT_sibling
+   * reference is in it (-1: none at a fixed place): a DIE of no interest is
+   * passed over without reading its attributes */
+  struct {
+    int16_t size, sib;
+    uint8_t sib_size, children;
+    uint16_t tag;
+  } shape[ABBREV_FAST];
 } cu_t;
 
 typedef struct die_s {
@@ -505,6 +514,23 @@ static const unsigned char *abbrev_entry(cu_t *cu, uint64_t code) {
   return NULL;
 }
 
+/* The size of a form's value when it is fixed, else -1. */
+static int form_size(unsigned form, const cu_t *cu) {
+  switch (form) {
+  case 0x19: case 0x21: return 0;                                   /* flag_present, implicit_const */
+  case 0x0b: case 0x11: case 0x0c: case 0x25: case 0x29: return 1;
+  case 0x05: case 0x12: case 0x26: case 0x2a: return 2;
+  case 0x27: case 0x2b: return 3;
+  case 0x06: case 0x13: case 0x17: case 0x1c: case 0x0e: case 0x1f: case 0x1d: case 0x28:
+  case 0x2c: case 0x1f20: case 0x1f21: return 4;
+  case 0x07: case 0x14: case 0x20: case 0x24: return 8;
+  case 0x1e: return 16;
+  case 0x01: return (int)cu->addr_size;
+  case 0x10: return cu->version <= 2 ? (int)cu->addr_size : 4;
+  default: return -1;
+  }
+}
+
 static void index_abbrevs(cu_t *cu) {
   memset(cu->abbrev_at, 0, sizeof(cu->abbrev_at));
   rd_t r = {cu->abbrev, cu->abbrev_end, 0};
@@ -513,9 +539,28 @@ static void index_abbrevs(cu_t *cu) {
     uint64_t c = rd_uleb(&r);
     if (c == 0)
       break;
-    if (c < ABBREV_FAST)
+    uint64_t tag = rd_uleb(&r);
+    unsigned children = (unsigned)rd_u(&r, 1);
+    int size = 0, sib = -1, sib_size = 0;
+    for (;;) {
+      uint64_t a = rd_uleb(&r), f = rd_uleb(&r);
+      if ((a == 0 && f == 0) || r.bad)
+        break;
+      if (f == 0x21)
+        rd_sleb(&r);
+      int fs = f < 0x10000 ? form_size((unsigned)f, cu) : -1;
+      if (a == AT_SIBLING && size >= 0 && fs > 0 && f >= 0x11 && f <= 0x14)
+        sib = size, sib_size = fs;
+      size = size < 0 || fs < 0 || size + fs > 0x7fff ? -1 : size + fs;
+    }
+    if (c < ABBREV_FAST) {
       cu->abbrev_at[c] = (uint32_t)(at - cu->im->abbrev) + 1;
-    skip_abbrev(&r);
+      cu->shape[c].size = (int16_t)size;
+      cu->shape[c].sib = (int16_t)sib;
+      cu->shape[c].sib_size = (uint8_t)sib_size;
+      cu->shape[c].children = children != 0;
+      cu->shape[c].tag = (uint16_t)(tag < 0x10000 ? tag : 0xffff);
+    }
   }
   cu->indexed = true;
 }
@@ -851,12 +896,27 @@ static bool open_unit(const image_t *im, const unsigned char *at, cu_t *cu, rd_t
   return true;
 }
 
+static unsigned inlined_in(const image_t *img, cu_t *cu, uint64_t addr, mt_inline_t *out,
+                           unsigned max);
+
 unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, mt_inline_t *out,
                           unsigned max) {
   image_t im;
   if (max == 0 || !find_sections(elf, size, &im) || im.info == NULL || im.abbrev == NULL)
     return 0;
-  cu_t cu;
+  /* (mapped, not on the stack: 6 KiB, and a report may run on a small
+   * stack; not from the arena, as the line index) */
+  cu_t *cu = mt_os_map(sizeof(cu_t));
+  if (cu == NULL)
+    return 0;
+  unsigned k = inlined_in(&im, cu, addr, out, max);
+  mt_os_unmap(cu, sizeof(cu_t));
+  return k;
+}
+
+static unsigned inlined_in(const image_t *img, cu_t *cu, uint64_t addr, mt_inline_t *out,
+                           unsigned max) {
+  const image_t im = *img;
   const unsigned char *at = im.info;
   rd_t r;
   die_t d;
@@ -867,7 +927,7 @@ unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, 
     uint64_t len = rd_u(&h, 4);
     if (h.bad || len >= 0xfffffff0u || len > (uint64_t)(h.end - h.p))
       return 0;
-    if (open_unit(&im, at, &cu, &r, &d) && die_holds(&cu, &d, addr) == 1) {
+    if (open_unit(&im, at, cu, &r, &d) && die_holds(cu, &d, addr) == 1) {
       found = true;
       break;
     }
@@ -875,11 +935,11 @@ unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, 
   }
   if (!found || !d.children)
     return 0;
-  index_abbrevs(&cu);
+  index_abbrevs(cu);
   /* The walk: depth counts open DIEs with children below the unit's. */
   const unsigned char *chain[INLINE_DEPTH];
   unsigned n = 0, depth = 0, sub_depth = 0;
-  r.end = cu.end;
+  r.end = cu->end;
   while (r.p < r.end && !r.bad) {
     const unsigned char *here = r.p;
     uint64_t code = rd_uleb(&r);
@@ -891,9 +951,31 @@ unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, 
         break; /* out of the function that holds addr: nothing more to find */
       continue;
     }
-    if (!read_die(&r, &cu, code, &d))
+    if (code < ABBREV_FAST && cu->abbrev_at[code] && cu->shape[code].size >= 0) {
+      /* a DIE of fixed size that is no code and no namespace: passed over */
+      unsigned tag = cu->shape[code].tag;
+      if (tag != TAG_SUBPROGRAM && tag != TAG_INLINED && tag != TAG_LEXICAL &&
+          tag != TAG_NAMESPACE && tag != TAG_MODULE) {
+        size_t size = (size_t)cu->shape[code].size;
+        if ((size_t)(r.end - r.p) < size)
+          break;
+        if (cu->shape[code].children && cu->shape[code].sib >= 0) {
+          rd_t t = {r.p + cu->shape[code].sib, r.end, 0};
+          uint64_t off = rd_u(&t, cu->shape[code].sib_size);
+          if (off < (uint64_t)(cu->end - cu->start) && cu->start + off > r.p + size) {
+            r.p = cu->start + off; /* its subtree skipped */
+            continue;
+          }
+        }
+        r.p += size;
+        if (cu->shape[code].children)
+          depth++;
+        continue;
+      }
+    }
+    if (!read_die(&r, cu, code, &d))
       break;
-    int holds = die_holds(&cu, &d, addr);
+    int holds = die_holds(cu, &d, addr);
     bool code_tag = d.tag == TAG_SUBPROGRAM || d.tag == TAG_INLINED || d.tag == TAG_LEXICAL;
     if (holds == 1 && code_tag) {
       if (d.tag == TAG_SUBPROGRAM && !sub_depth)
@@ -901,7 +983,7 @@ unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, 
       if (d.tag == TAG_INLINED && n < INLINE_DEPTH)
         chain[n++] = here;
     } else if (d.children && d.tag != TAG_NAMESPACE && d.tag != TAG_MODULE && d.sibling &&
-               d.sibling > r.p && d.sibling <= cu.end) {
+               d.sibling > r.p && d.sibling <= cu->end) {
       /* code elsewhere, or none: a declaration, an abstract instance, a
        * type (its member functions' code is described at the unit's or a
        * namespace's level); only namespaces are walked into for it */
@@ -914,14 +996,14 @@ unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, 
   /* innermost first */
   unsigned k = 0;
   for (unsigned i = n; i-- > 0 && k < max;) {
-    rd_t t = {chain[i], cu.end, 0};
-    if (!read_die(&t, &cu, rd_uleb(&t), &d))
+    rd_t t = {chain[i], cu->end, 0};
+    if (!read_die(&t, cu, rd_uleb(&t), &d))
       break;
     mt_inline_t *o = &out[k++];
     memset(o, 0, sizeof(*o));
-    die_names(&cu, &d, &o->name, &o->linkage);
+    die_names(cu, &d, &o->name, &o->linkage);
     o->line = (unsigned)d.call_line;
-    call_file(&cu, d.call_file, &o->dir, &o->file);
+    call_file(cu, d.call_file, &o->dir, &o->file);
   }
   return k;
 }
