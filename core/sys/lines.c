@@ -458,7 +458,8 @@ enum {
 #define INLINE_DEPTH 32
 
 typedef struct cu_s {
-  const image_t *im;
+  const image_t *im; /* &img */
+  image_t img;       /* the image's sections (a copy: the unit may outlive its caller's) */
   const unsigned char *start, *end; /* the unit, its header included */
   const unsigned char *abbrev, *abbrev_end;
   unsigned version, addr_size;
@@ -685,8 +686,10 @@ static bool read_die(rd_t *r, cu_t *cu, uint64_t code, die_t *d) {
   return !ar.bad && !r->bad;
 }
 
-/* Does the range list of d hold addr? */
-static bool ranges_hold(const cu_t *cu, const die_t *d, uint64_t addr) {
+/* Calls fn on each [lo, hi) of d's range list until it returns true;
+ * whether one did. */
+typedef bool (*range_fn)(void *ctx, uint64_t lo, uint64_t hi);
+static bool each_range(const cu_t *cu, const die_t *d, range_fn fn, void *ctx) {
   const image_t *im = cu->im;
   uint64_t base = cu->base;
   if (cu->version >= 5) {
@@ -714,7 +717,7 @@ static bool ranges_hold(const cu_t *cu, const die_t *d, uint64_t addr) {
       case 7: lo = rd_u(&r, cu->addr_size); hi = lo + rd_uleb(&r); break;
       default: return false;
       }
-      if (lo <= addr && addr < hi)
+      if (!r.bad && lo < hi && fn(ctx, lo, hi))
         return true;
     }
     return false;
@@ -730,10 +733,20 @@ static bool ranges_hold(const cu_t *cu, const die_t *d, uint64_t addr) {
       base = hi;
       continue;
     }
-    if (base + lo <= addr && addr < base + hi)
+    if (lo < hi && fn(ctx, base + lo, base + hi))
       return true;
   }
   return false;
+}
+
+static bool range_holds(void *ctx, uint64_t lo, uint64_t hi) {
+  uint64_t addr = *(const uint64_t *)ctx;
+  return lo <= addr && addr < hi;
+}
+
+/* Does the range list of d hold addr? */
+static bool ranges_hold(const cu_t *cu, const die_t *d, uint64_t addr) {
+  return each_range(cu, d, range_holds, &addr);
 }
 
 /* -1: d has no code ranges; else whether they hold addr. */
@@ -866,7 +879,8 @@ static bool open_unit(const image_t *im, const unsigned char *at, cu_t *cu, rd_t
   if (h.bad || len >= 0xfffffff0u || len > (uint64_t)(h.end - h.p))
     return false;
   memset(cu, 0, offsetof(cu_t, abbrev_at));
-  cu->im = im;
+  cu->img = *im;
+  cu->im = &cu->img;
   cu->start = at;
   cu->end = h.p + len;
   h.end = cu->end;
@@ -896,69 +910,40 @@ static bool open_unit(const image_t *im, const unsigned char *at, cu_t *cu, rd_t
   return true;
 }
 
-static unsigned inlined_in(const image_t *img, cu_t *cu, uint64_t addr, mt_inline_t *out,
-                           unsigned max);
+/* ---- the walk ------------------------------------------------------------
+ * The DIEs of a unit from r.p on, the subtrees of no interest passed over:
+ * a DIE that is no code and no namespace is skipped whole by its sibling
+ * reference (or, without one, read through DIE by DIE, each passed over by
+ * its abbreviation's fixed size where it has one). For each DIE of code
+ * (function, inlined call, lexical block) visit says what to do: WALK_OVER
+ * its subtree, WALK_IN, or WALK_LAST (walk in, then stop after it). The
+ * walk ends at the end of the unit's children, or after the first DIE's
+ * subtree when r.p starts at one DIE (one). */
+enum { WALK_OVER, WALK_IN, WALK_LAST };
+typedef int (*visit_fn)(void *ctx, cu_t *cu, const die_t *d, const unsigned char *here);
 
-unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, mt_inline_t *out,
-                          unsigned max) {
-  image_t im;
-  if (max == 0 || !find_sections(elf, size, &im) || im.info == NULL || im.abbrev == NULL)
-    return 0;
-  /* (mapped, not on the stack: 6 KiB, and a report may run on a small
-   * stack; not from the arena, as the line index) */
-  cu_t *cu = mt_os_map(sizeof(cu_t));
-  if (cu == NULL)
-    return 0;
-  unsigned k = inlined_in(&im, cu, addr, out, max);
-  mt_os_unmap(cu, sizeof(cu_t));
-  return k;
-}
-
-static unsigned inlined_in(const image_t *img, cu_t *cu, uint64_t addr, mt_inline_t *out,
-                           unsigned max) {
-  const image_t im = *img;
-  const unsigned char *at = im.info;
-  rd_t r;
+static void walk(cu_t *cu, rd_t r, bool one, visit_fn visit, void *ctx) {
+  unsigned depth = 0, stop = 0; /* stop: a depth the walk ends under (0: none) */
   die_t d;
-  bool found = false;
-  while (at < im.info + im.info_len) {
-    /* (a unit this reader cannot open is passed over by its length) */
-    rd_t h = {at, im.info + im.info_len, 0};
-    uint64_t len = rd_u(&h, 4);
-    if (h.bad || len >= 0xfffffff0u || len > (uint64_t)(h.end - h.p))
-      return 0;
-    if (open_unit(&im, at, cu, &r, &d) && die_holds(cu, &d, addr) == 1) {
-      found = true;
-      break;
-    }
-    at = h.p + len;
-  }
-  if (!found || !d.children)
-    return 0;
-  index_abbrevs(cu);
-  /* The walk: depth counts open DIEs with children below the unit's. */
-  const unsigned char *chain[INLINE_DEPTH];
-  unsigned n = 0, depth = 0, sub_depth = 0;
   r.end = cu->end;
   while (r.p < r.end && !r.bad) {
     const unsigned char *here = r.p;
     uint64_t code = rd_uleb(&r);
     if (code == 0) {
       if (depth == 0)
-        break; /* the unit's children end */
+        return; /* the unit's children end */
       depth--;
-      if (sub_depth && depth < sub_depth)
-        break; /* out of the function that holds addr: nothing more to find */
+      if ((stop && depth < stop) || (one && depth == 0))
+        return;
       continue;
     }
     if (code < ABBREV_FAST && cu->abbrev_at[code] && cu->shape[code].size >= 0) {
-      /* a DIE of fixed size that is no code and no namespace: passed over */
       unsigned tag = cu->shape[code].tag;
       if (tag != TAG_SUBPROGRAM && tag != TAG_INLINED && tag != TAG_LEXICAL &&
           tag != TAG_NAMESPACE && tag != TAG_MODULE) {
         size_t size = (size_t)cu->shape[code].size;
         if ((size_t)(r.end - r.p) < size)
-          break;
+          return;
         if (cu->shape[code].children && cu->shape[code].sib >= 0) {
           rd_t t = {r.p + cu->shape[code].sib, r.end, 0};
           uint64_t off = rd_u(&t, cu->shape[code].sib_size);
@@ -974,29 +959,49 @@ static unsigned inlined_in(const image_t *img, cu_t *cu, uint64_t addr, mt_inlin
       }
     }
     if (!read_die(&r, cu, code, &d))
-      break;
-    int holds = die_holds(cu, &d, addr);
+      return;
     bool code_tag = d.tag == TAG_SUBPROGRAM || d.tag == TAG_INLINED || d.tag == TAG_LEXICAL;
-    if (holds == 1 && code_tag) {
-      if (d.tag == TAG_SUBPROGRAM && !sub_depth)
-        sub_depth = depth + 1;
-      if (d.tag == TAG_INLINED && n < INLINE_DEPTH)
-        chain[n++] = here;
-    } else if (d.children && d.tag != TAG_NAMESPACE && d.tag != TAG_MODULE && d.sibling &&
-               d.sibling > r.p && d.sibling <= cu->end) {
-      /* code elsewhere, or none: a declaration, an abstract instance, a
-       * type (its member functions' code is described at the unit's or a
-       * namespace's level); only namespaces are walked into for it */
+    int what = code_tag                                           ? visit(ctx, cu, &d, here)
+               : d.tag == TAG_NAMESPACE || d.tag == TAG_MODULE ? WALK_IN
+                                                                  : WALK_OVER;
+    if (what == WALK_OVER && d.children && d.sibling && d.sibling > r.p && d.sibling <= cu->end) {
       r.p = d.sibling;
+      if (one && depth == 0)
+        return;
       continue;
     }
+    if (what == WALK_LAST && !stop)
+      stop = depth + 1;
     if (d.children)
       depth++;
+    else if (one && depth == 0)
+      return;
   }
-  /* innermost first */
+}
+
+/* The chain of inlined calls at an address: every inlined call that holds
+ * it, the outer ones first (a DIE's children come after it). */
+typedef struct chain_s {
+  uint64_t addr;
+  const unsigned char *at[INLINE_DEPTH];
+  unsigned n;
+} chain_t;
+
+static int visit_chain(void *ctx, cu_t *cu, const die_t *d, const unsigned char *here) {
+  chain_t *c = ctx;
+  if (die_holds(cu, d, c->addr) != 1)
+    return WALK_OVER; /* its code is elsewhere, or it has none (abstract, declared) */
+  if (d->tag == TAG_INLINED && c->n < INLINE_DEPTH)
+    c->at[c->n++] = here;
+  return d->tag == TAG_SUBPROGRAM ? WALK_LAST : WALK_IN;
+}
+
+/* The chain's entries, innermost first. */
+static unsigned chain_out(cu_t *cu, const chain_t *c, mt_inline_t *out, unsigned max) {
   unsigned k = 0;
-  for (unsigned i = n; i-- > 0 && k < max;) {
-    rd_t t = {chain[i], cu->end, 0};
+  for (unsigned i = c->n; i-- > 0 && k < max;) {
+    rd_t t = {c->at[i], cu->end, 0};
+    die_t d;
     if (!read_die(&t, cu, rd_uleb(&t), &d))
       break;
     mt_inline_t *o = &out[k++];
@@ -1005,5 +1010,170 @@ static unsigned inlined_in(const image_t *img, cu_t *cu, uint64_t addr, mt_inlin
     o->line = (unsigned)d.call_line;
     call_file(cu, d.call_file, &o->dir, &o->file);
   }
+  return k;
+}
+
+/* The unit starting at at, opened into cu with its abbreviations indexed;
+ * r at its first child, top its DIE. */
+static bool enter_unit(const image_t *im, const unsigned char *at, cu_t *cu, rd_t *r,
+                       die_t *top) {
+  if (!open_unit(im, at, cu, r, top))
+    return false;
+  index_abbrevs(cu);
+  return true;
+}
+
+unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, mt_inline_t *out,
+                          unsigned max) {
+  image_t im;
+  if (max == 0 || !find_sections(elf, size, &im) || im.info == NULL || im.abbrev == NULL)
+    return 0;
+  /* (mapped, not on the stack: 6 KiB, and a report may run on a small
+   * stack; not from the arena, as the line index) */
+  cu_t *cu = mt_os_map(sizeof(cu_t));
+  if (cu == NULL)
+    return 0;
+  unsigned k = 0;
+  const unsigned char *at = im.info;
+  while (at < im.info + im.info_len) {
+    /* (a unit this reader cannot open is passed over by its length) */
+    rd_t h = {at, im.info + im.info_len, 0}, r;
+    uint64_t len = rd_u(&h, 4);
+    if (h.bad || len >= 0xfffffff0u || len > (uint64_t)(h.end - h.p))
+      break;
+    die_t top;
+    if (open_unit(&im, at, cu, &r, &top) && die_holds(cu, &top, addr) == 1) {
+      if (top.children) {
+        index_abbrevs(cu);
+        chain_t c = {.addr = addr};
+        walk(cu, r, false, visit_chain, &c);
+        k = chain_out(cu, &c, out, max);
+      }
+      break;
+    }
+    at = h.p + len;
+  }
+  mt_os_unmap(cu, sizeof(cu_t));
+  return k;
+}
+
+/* ---- the functions' index ------------------------------------------------- */
+
+typedef struct fns_s {
+  mt_fn_range_t *v; /* NULL while counting */
+  uint32_t n, cap;
+  uint32_t unit, die; /* the function being added */
+} fns_t;
+
+static bool add_range(void *ctx, uint64_t lo, uint64_t hi) {
+  fns_t *f = ctx;
+  if (f->v && f->n < f->cap)
+    f->v[f->n] = (mt_fn_range_t){lo, hi, f->unit, f->die};
+  f->n++;
+  return false;
+}
+
+static int visit_fns(void *ctx, cu_t *cu, const die_t *d, const unsigned char *here) {
+  fns_t *f = ctx;
+  if (d->tag != TAG_SUBPROGRAM)
+    return WALK_OVER;
+  f->unit = (uint32_t)(cu->start - cu->im->info);
+  f->die = (uint32_t)(here - cu->im->info);
+  if (d->has_ranges) {
+    each_range(cu, d, add_range, f);
+  } else if (d->has_low && d->has_high) {
+    uint64_t hi = d->high_is_size ? d->low + d->high : d->high;
+    if (d->low < hi)
+      add_range(f, d->low, hi);
+  }
+  return WALK_IN; /* (a function nested in it has ranges of its own: a GNU C nested function) */
+}
+
+static void collect_fns(const image_t *im, cu_t *cu, fns_t *f) {
+  const unsigned char *at = im->info;
+  while (at < im->info + im->info_len) {
+    rd_t h = {at, im->info + im->info_len, 0}, r;
+    uint64_t len = rd_u(&h, 4);
+    if (h.bad || len >= 0xfffffff0u || len > (uint64_t)(h.end - h.p))
+      return;
+    die_t top;
+    if (enter_unit(im, at, cu, &r, &top) && top.children)
+      walk(cu, r, false, visit_fns, f);
+    at = h.p + len;
+  }
+}
+
+static bool fn_before(const void *a, const void *b) {
+  return ((const mt_fn_range_t *)a)->lo < ((const mt_fn_range_t *)b)->lo;
+}
+
+mt_fn_range_t *mt_lines_fn_index(const unsigned char *elf, size_t size, uint32_t *n) {
+  image_t im;
+  *n = 0;
+  if (!find_sections(elf, size, &im) || im.info == NULL || im.abbrev == NULL ||
+      im.info_len > UINT32_MAX)
+    return NULL;
+  cu_t *cu = mt_os_map(sizeof(cu_t));
+  if (cu == NULL)
+    return NULL;
+  fns_t f = {0};
+  collect_fns(&im, cu, &f); /* counted, then filled */
+  f.cap = f.n;
+  f.v = f.n ? mt_os_map((size_t)f.cap * sizeof(mt_fn_range_t)) : NULL;
+  if (f.v) {
+    f.n = 0;
+    collect_fns(&im, cu, &f);
+    *n = f.n < f.cap ? f.n : f.cap;
+    mt_sort(f.v, *n, sizeof(*f.v), fn_before);
+  }
+  mt_os_unmap(cu, sizeof(cu_t));
+  return f.v;
+}
+
+size_t mt_lines_scratch_size(void) { return sizeof(cu_t); }
+
+unsigned mt_lines_inlined_by(const unsigned char *elf, size_t size, const mt_fn_range_t *index,
+                             uint32_t n, uint64_t addr, mt_inline_t *out, unsigned max,
+                             void *scratch) {
+  image_t im;
+  if (max == 0 || index == NULL || n == 0 || !find_sections(elf, size, &im) || im.info == NULL ||
+      im.abbrev == NULL)
+    return 0;
+  uint32_t lo = 0, hi = n; /* the first function starting after addr */
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (index[mid].lo <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  /* (the ranges of two functions do not overlap; a few before, should they) */
+  const mt_fn_range_t *fn = NULL;
+  for (uint32_t k = lo; k-- > 0 && lo - k <= 4;)
+    if (addr < index[k].hi) {
+      fn = &index[k];
+      break;
+    }
+  if (fn == NULL || fn->unit >= im.info_len || fn->die >= im.info_len)
+    return 0;
+  cu_t *cu = scratch ? scratch : mt_os_map(sizeof(cu_t));
+  if (cu == NULL)
+    return 0;
+  unsigned k = 0;
+  rd_t r;
+  die_t top;
+  /* the unit of the last lookup is still open and indexed in the scratch
+   * (a stack's frames often share one) */
+  bool open = scratch && cu->indexed && cu->img.info == im.info &&
+              cu->start == im.info + fn->unit;
+  if ((open || enter_unit(&im, im.info + fn->unit, cu, &r, &top)) &&
+      im.info + fn->die > cu->start && im.info + fn->die < cu->end) {
+    chain_t c = {.addr = addr};
+    r = (rd_t){im.info + fn->die, cu->end, 0};
+    walk(cu, r, true, visit_chain, &c);
+    k = chain_out(cu, &c, out, max);
+  }
+  if (scratch == NULL)
+    mt_os_unmap(cu, sizeof(cu_t));
   return k;
 }

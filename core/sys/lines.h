@@ -48,4 +48,23 @@ typedef struct mt_inline_s {
 unsigned mt_lines_inlined(const unsigned char *elf, size_t size, uint64_t addr, mt_inline_t *out,
                           unsigned max);
 
+/* The index of an image's functions for the same lookups: each code range
+ * of each function (DW_TAG_subprogram) of .debug_info, sorted by address,
+ * with where its DIE is; in memory from mt_os_map, as the line index; NULL
+ * without functions. Built once a module (a walk of all its units), it
+ * brings a lookup from a walk of a unit to a walk of one function. */
+typedef struct mt_fn_range_s {
+  uint64_t lo, hi;        /* link-time [lo, hi) */
+  uint32_t unit, die;     /* offsets in .debug_info of its unit and its DIE */
+} mt_fn_range_t;
+mt_fn_range_t *mt_lines_fn_index(const unsigned char *elf, size_t size, uint32_t *n);
+/* mt_lines_inlined through that index (of the same image). scratch: NULL,
+ * or mt_lines_scratch_size() bytes the caller keeps for these lookups alone
+ * (zeroed at first; one lookup at a time): a unit read once is not read
+ * again by the next lookup into it. */
+unsigned mt_lines_inlined_by(const unsigned char *elf, size_t size, const mt_fn_range_t *index,
+                             uint32_t n, uint64_t addr, mt_inline_t *out, unsigned max,
+                             void *scratch);
+size_t mt_lines_scratch_size(void);
+
 #endif

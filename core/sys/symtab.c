@@ -37,6 +37,9 @@ typedef struct table_s {
   uint32_t nlines;
   bool lines_done;
   bool lines_in_debug; /* lines indexes the debug file, not the image */
+  mt_fn_range_t *fns;  /* functions by address, for inlined calls: built on first use */
+  uint32_t nfns;
+  bool fns_done, fns_in_debug;
   int8_t comment;      /* .comment read: COMMENT_* bits; not read: -1 */
 } table_t;
 
@@ -296,10 +299,24 @@ unsigned mt_symtab_inlined(uintptr_t pc, bool is_return, mt_inline_t *out, unsig
     return 0;
   table_t *t = table_for(a);
   unsigned n = 0;
-  if (t && t->image)
-    n = mt_lines_inlined(t->image, t->image_size, a - t->bias, out, max);
-  if (t && n == 0 && t->debug)
-    n = mt_lines_inlined(t->debug, t->debug_size, a - t->bias, out, max);
+  if (t && !t->fns_done) {
+    t->fns_done = true;
+    if (t->image)
+      t->fns = mt_lines_fn_index(t->image, t->image_size, &t->nfns);
+    if (t->fns == NULL && t->debug) {
+      t->fns = mt_lines_fn_index(t->debug, t->debug_size, &t->nfns);
+      t->fns_in_debug = t->fns != NULL;
+    }
+  }
+  /* one scratch for every module's lookups, under the lock (mapped once) */
+  static void *scratch;
+  if (t && t->fns && scratch == NULL)
+    scratch = mt_os_map(mt_lines_scratch_size());
+  if (t && t->fns)
+    n = t->fns_in_debug ? mt_lines_inlined_by(t->debug, t->debug_size, t->fns, t->nfns,
+                                              a - t->bias, out, max, scratch)
+                        : mt_lines_inlined_by(t->image, t->image_size, t->fns, t->nfns,
+                                              a - t->bias, out, max, scratch);
   mt_unlock(&lock);
   return n;
 }

@@ -3,7 +3,9 @@
 "(inlined)" frames) are the ones llvm-symbolizer reads, frame for frame:
 the chain at every third byte of a C++ program's code, built -O2 -g by g++
 (DWARF 5 and DWARF 4) and by clang++ (DWARF 5 with string and address
-indexes, range lists), where those compilers are installed. And a program
+indexes, range lists), where those compilers are installed; through the
+index of functions memtype builds for a module, and by a walk of the
+address's unit without it. And a program
 under the preload prints them: its allocation stack runs from the
 standard library's inlined lines down to the line of its own source."""
 import os
@@ -82,7 +84,7 @@ class AgainstTheSymbolizer(unittest.TestCase):
         with open(os.path.join(self.tmp, "prog.cc"), "w") as f:
             f.write(SOURCE)
 
-    def compare(self, compiler, *flags):
+    def compare(self, compiler, *flags, scan=False):
         if not shutil.which(compiler):
             self.skipTest(compiler + " is not installed")
         prog = os.path.join(self.tmp, "prog")
@@ -90,8 +92,9 @@ class AgainstTheSymbolizer(unittest.TestCase):
                         os.path.join(self.tmp, "prog.cc")], check=True)
         lo, size = text_range(prog)
         addrs = list(range(lo, lo + size, 3))
+        env = dict(os.environ, MEMTYPE_PROBE_SCAN="1" if scan else "0")
         r = subprocess.run([PROBE, prog], input="".join("%x\n" % a for a in addrs),
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300, env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
         ours = []
         for line in r.stdout.splitlines():
@@ -111,6 +114,13 @@ class AgainstTheSymbolizer(unittest.TestCase):
 
     def test_clang_dwarf5(self):
         self.compare("clang++")
+
+    # without the functions' index: a walk of the address's whole unit
+    def test_gcc_dwarf5_unit_walk(self):
+        self.compare("g++", scan=True)
+
+    def test_clang_dwarf5_unit_walk(self):
+        self.compare("clang++", scan=True)
 
 
 def stack_after(stderr, heading):
