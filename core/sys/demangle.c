@@ -3,7 +3,8 @@
  * subset, printed as c++filt prints it: plain and nested names (std:: and
  * the standard abbreviations), constructors and destructors, operators, ABI
  * tags, const member functions, internal linkage (_ZL), template arguments
- * (types, packs, integer and bool literals) and template parameters, a
+ * (types, packs, integer and bool literals) and template parameters (a
+ * pack expanded in a parameter when it holds one argument), a
  * function template's return type, builtin, pointer, reference, const and
  * class-type parameters, and substitutions of all of those (S_, S0_...).
  * Anything else (function and array types, pointers to members,
@@ -31,7 +32,10 @@ typedef struct dm_s {
   span_t subs[MAX_SUBS]; /* substitutions: spans of out */
   unsigned nsubs;
   span_t targs[MAX_TARGS]; /* the template arguments T_, T0_... stand for */
+  int targ_pack[MAX_TARGS]; /* a pack's number of arguments; -1: not a pack */
   unsigned ntargs;
+  unsigned expanding;       /* inside a pack expansion (Dp) */
+  bool expanded;            /* a pack was met in it */
   span_t last; /* the last unqualified source name (a ctor's class); len 0: none */
   unsigned depth;
 } dm_t;
@@ -186,6 +190,7 @@ static void template_args(dm_t *d, bool keep) {
     puts_(d, " "); /* operator< <int> */
   puts_(d, "<");
   span_t args[MAX_TARGS];
+  int packs[MAX_TARGS];
   unsigned nargs = 0;
   bool first = true, after_comma = false;
   while (!d->bad && *d->p != 'E') {
@@ -207,9 +212,10 @@ static void template_args(dm_t *d, bool keep) {
       d->out[d->n] = '\0';
       after_comma = true;
       if (nargs < MAX_TARGS)
-        args[nargs++] = (span_t){d->n, 0};
+        packs[nargs] = 0, args[nargs++] = (span_t){d->n, 0};
       continue;
     }
+    int pack = -1;
     if (*d->p == 'L') { /* a literal: Li5E, Lb0E */
       d->p++;
       char c = *d->p++;
@@ -241,15 +247,14 @@ static void template_args(dm_t *d, bool keep) {
       }
     } else if (*d->p == 'J') { /* a pack: its arguments, comma-separated */
       d->p++;
-      bool pfirst = true;
+      pack = 0;
       while (!d->bad && *d->p != 'E') {
         if (*d->p == '\0') {
           d->bad = true;
           break;
         }
-        if (!pfirst)
+        if (pack++)
           puts_(d, ", ");
-        pfirst = false;
         type(d);
       }
       if (!d->bad)
@@ -261,7 +266,7 @@ static void template_args(dm_t *d, bool keep) {
       type(d);
     }
     if (nargs < MAX_TARGS)
-      args[nargs++] = (span_t){at, d->n - at};
+      packs[nargs] = pack, args[nargs++] = (span_t){at, d->n - at};
   }
   if (d->bad)
     return;
@@ -272,6 +277,7 @@ static void template_args(dm_t *d, bool keep) {
   d->last = saved_last;
   if (keep) {
     memcpy(d->targs, args, nargs * sizeof(args[0]));
+    memcpy(d->targ_pack, packs, nargs * sizeof(packs[0]));
     d->ntargs = nargs;
   }
   d->depth--;
@@ -285,6 +291,15 @@ static void template_param(dm_t *d) {
     d->bad = true;
     return;
   }
+  /* A pack stands for its arguments only inside an expansion, and there
+   * the type around it would be written once for each: one argument is
+   * in the subset, none or several are not. */
+  if (d->targ_pack[i] >= 0 && (!d->expanding || d->targ_pack[i] != 1)) {
+    d->bad = true;
+    return;
+  }
+  if (d->targ_pack[i] >= 0)
+    d->expanded = true;
   put_span(d, d->targs[i]);
 }
 
@@ -501,6 +516,16 @@ static void type(dm_t *d) {
       add_sub(d, start);
       template_args(d, false);
     }
+  } else if (c == 'D' && d->p[1] == 'p') { /* a pack expansion: Args&&... of one argument */
+    d->p += 2;
+    bool outer = d->expanded;
+    d->expanded = false;
+    d->expanding++;
+    type(d);
+    d->expanding--;
+    if (!d->expanded)
+      d->bad = true; /* no pack in it: c++filt writes "(int)...", not in the subset */
+    d->expanded = outer;
   } else {
     d->bad = true;
     return;

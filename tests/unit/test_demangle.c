@@ -24,6 +24,8 @@ static const char *const cases[][2] = {
     {"_Z1fPPcS_", "f(char**, char*)"},
     {"_Z4sizemjy", "size(unsigned long, unsigned int, unsigned long long)"},
     /* templates, packs, literals, operators, ABI tags, return types */
+    {"_ZNSt6vectorIiSaIiEE12emplace_backIJiEEERiDpOT_", /* a pack expansion of one argument */
+     "int& std::vector<int, std::allocator<int> >::emplace_back<int>(int&&)"},
     {"_ZNSt12_Vector_baseIjSaIjEEC4EmRKS0_", /* GCC's unified constructor (DWARF) */
      "std::_Vector_base<unsigned int, std::allocator<unsigned int> >::_Vector_base(unsigned long, std::allocator<unsigned int> const&)"},
     {"_ZNSt6vectorIjSaIjEED4Ev", "std::vector<unsigned int, std::allocator<unsigned int> >::~vector()"},
@@ -87,7 +89,8 @@ START_TEST(names_outside_the_subset_are_left_alone) {
       "_Z",                /* nothing after the prefix */
       "_Z1fPFviE",         /* a function type */
       "_Z1fM1AFvvE",       /* a pointer to member */
-      "_Z1fIiEvDpT_",      /* a pack expansion */
+      "_Z1fIJicEEvDpT_",   /* a pack expansion of two arguments */
+      "_Z1fIiEvDpT_",      /* an expansion of no pack */
       "_Z1fIXadL_Z1gvEEEvv", /* an expression */
       "_Z3fooIiEvT0_",     /* a template parameter that does not exist */
       "_Z3barPN2ns1AES2_", /* a substitution that does not exist */
