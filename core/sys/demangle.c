@@ -6,15 +6,18 @@
  * (types, packs, integer and bool literals) and template parameters (a
  * pack expanded in a parameter when it holds one argument), a
  * function template's return type, builtin, pointer, reference, const and
- * class-type parameters, and substitutions of all of those (S_, S0_...).
- * Anything else (function and array types, pointers to members,
- * expressions, local entities, conversion operators) leaves the name
+ * class-type parameters, function types and pointers or references to them
+ * ("int (*)(int)"), and substitutions of all of those (S_, S0_...).
+ * Anything else (arrays, pointers to members, types written inside out as a
+ * pointer to a function pointer, expressions, local entities, conversion
+ * operators) leaves the name
  * mangled: a wrong name is worse than a mangled one. No allocation, no libc
  * beyond memcpy/memmove/strlen: it runs in the reporter, perhaps in a signal
  * handler. */
 #include "demangle.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #define MAX_SUBS 128
@@ -30,7 +33,10 @@ typedef struct dm_s {
   size_t n, cap;         /* out's length and size */
   bool bad;              /* not in the subset, or out full */
   span_t subs[MAX_SUBS]; /* substitutions: spans of out */
+  uint8_t sub_kind[MAX_SUBS]; /* SUB_FNPTR: a pointer or reference to a function;
+                               * SUB_GONE: its text was rewritten since (not usable) */
   unsigned nsubs;
+  bool fnptr; /* the type just written is a pointer or reference to a function */
   span_t targs[MAX_TARGS]; /* the template arguments T_, T0_... stand for */
   int targ_pack[MAX_TARGS]; /* a pack's number of arguments; -1: not a pack */
   unsigned ntargs;
@@ -52,11 +58,27 @@ static void put(dm_t *d, const char *s, size_t len) {
 
 static void puts_(dm_t *d, const char *s) { put(d, s, strlen(s)); }
 
+static void put_span(dm_t *d, span_t s);
+
+enum { SUB_PLAIN, SUB_FNPTR, SUB_GONE };
+
 static void add_sub(dm_t *d, size_t at) {
-  if (d->nsubs < MAX_SUBS)
+  if (d->nsubs < MAX_SUBS) {
+    d->sub_kind[d->nsubs] = d->fnptr ? SUB_FNPTR : SUB_PLAIN;
     d->subs[d->nsubs++] = (span_t){at, d->n - at};
-  else
+  } else {
     d->bad = true;
+  }
+}
+
+/* Substitution i, copied to the end of out. */
+static void put_sub(dm_t *d, unsigned i) {
+  if (i >= d->nsubs || d->sub_kind[i] == SUB_GONE) {
+    d->bad = true;
+    return;
+  }
+  put_span(d, d->subs[i]);
+  d->fnptr = d->sub_kind[i] == SUB_FNPTR;
 }
 
 /* Copies a span of out to the end of out. */
@@ -371,10 +393,10 @@ static bool nested_name(dm_t *d, bool keep, bool *is_template, bool *is_ctor,
       d->p++;
       if (!std_abbrev(d)) {
         int i = seq_id(d);
-        if (i < 0 || (unsigned)i >= d->nsubs)
+        if (i < 0)
           d->bad = true;
         else
-          put_span(d, d->subs[i]);
+          put_sub(d, (unsigned)i);
         d->last.len = 0;
       }
       first = false;
@@ -434,6 +456,64 @@ static bool builtin(dm_t *d) {
 }
 
 /* A type; P/R/O/K qualify the type after them: "Foo const&". */
+/* F ret params E: "ret (params)", a candidate; *paren: where its "(" is. */
+static void function_type(dm_t *d, size_t *paren) {
+  d->p++; /* F */
+  if (*d->p == 'Y') {
+    d->bad = true; /* extern "C": not in the subset */
+    return;
+  }
+  size_t start = d->n;
+  type(d); /* the return type */
+  if (d->fnptr)
+    d->bad = true; /* a function returning a function pointer: written inside out */
+  puts_(d, " ");
+  *paren = d->n;
+  puts_(d, "(");
+  if (d->p[0] == 'v' && d->p[1] == 'E') {
+    d->p++;
+  } else {
+    for (bool first = true; !d->bad && *d->p != 'E'; first = false) {
+      if (*d->p == '\0') {
+        d->bad = true;
+        return;
+      }
+      if (!first)
+        puts_(d, ", ");
+      type(d);
+    }
+  }
+  if (d->bad || *d->p != 'E') {
+    d->bad = true;
+    return;
+  }
+  d->p++;
+  puts_(d, ")");
+  d->fnptr = false;
+  add_sub(d, start);
+}
+
+/* Inserts text at out[at], moving what follows and the spans in it. */
+static void insert(dm_t *d, size_t at, const char *text) {
+  size_t len = strlen(text);
+  if (d->bad || at > d->n || d->n + len + 1 > d->cap) {
+    d->bad = true;
+    return;
+  }
+  memmove(d->out + at + len, d->out + at, d->n - at + 1);
+  memcpy(d->out + at, text, len);
+  d->n += len;
+  for (unsigned i = 0; i < d->nsubs; i++) {
+    if (d->subs[i].at >= at)
+      d->subs[i].at += len;
+    else if (d->subs[i].at + d->subs[i].len > at)
+      d->sub_kind[i] = SUB_GONE; /* (the function type: its text is the pointer's now) */
+  }
+  for (unsigned i = 0; i < d->ntargs; i++)
+    if (d->targs[i].at >= at)
+      d->targs[i].at += len;
+}
+
 static void type(dm_t *d) {
   if (++d->depth > 64) {
     d->bad = true;
@@ -441,13 +521,33 @@ static void type(dm_t *d) {
   }
   size_t start = d->n;
   char c = *d->p;
+  d->fnptr = false;
   if (builtin(d)) {
+    d->depth--;
+    return;
+  }
+  if ((c == 'P' || c == 'R' || c == 'O') && d->p[1] == 'F') {
+    /* a pointer or reference to a function: "void (*)(int)" */
+    d->p++;
+    size_t paren = 0;
+    function_type(d, &paren);
+    insert(d, paren, c == 'P' ? "(*)" : c == 'R' ? "(&)" : "(&&)");
+    d->fnptr = true;
+    add_sub(d, start);
+    d->depth--;
+    return;
+  }
+  if (c == 'F') {
+    size_t paren;
+    function_type(d, &paren); /* (its own candidate) */
     d->depth--;
     return;
   }
   if (c == 'P' || c == 'R' || c == 'O') {
     d->p++;
     type(d);
+    if (d->fnptr)
+      d->bad = true; /* a pointer to a function pointer: written inside out */
     /* A reference to a reference (a template parameter that is one)
      * collapses: & wins over && (C++11 [dcl.ref]). */
     bool ref = d->n > start && d->out[d->n - 1] == '&';
@@ -461,6 +561,8 @@ static void type(dm_t *d) {
   } else if (c == 'K' || c == 'V') {
     d->p++; /* written after what it qualifies, as c++filt does: "char const*" */
     type(d);
+    if (d->fnptr)
+      d->bad = true; /* a const function pointer: written inside out */
     const char *q = c == 'K' ? " const" : " volatile";
     size_t ql = strlen(q);
     if (d->n > start && d->out[d->n - 1] == '&')
@@ -498,10 +600,10 @@ static void type(dm_t *d) {
       template_args(d, false);
     } else {
       int i = seq_id(d);
-      if (i < 0 || (unsigned)i >= d->nsubs) {
+      if (i < 0) {
         d->bad = true;
       } else {
-        put_span(d, d->subs[i]);
+        put_sub(d, (unsigned)i);
         if (*d->p == 'I') { /* S_ I...E: a new candidate, the template-id */
           template_args(d, false);
         } else {

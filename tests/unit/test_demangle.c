@@ -24,6 +24,10 @@ static const char *const cases[][2] = {
     {"_Z1fPPcS_", "f(char**, char*)"},
     {"_Z4sizemjy", "size(unsigned long, unsigned int, unsigned long long)"},
     /* templates, packs, literals, operators, ABI tags, return types */
+    {"_Z5applyPFiiEi", "apply(int (*)(int), int)"}, /* function pointers and types */
+    {"_Z1fRFvvE", "f(void (&)())"},
+    {"_Z1fPFvvES0_", "f(void (*)(), void (*)())"},
+    {"_ZNSt8functionIFviEEC1Ev", "std::function<void (int)>::function()"},
     {"_ZNSt6vectorIiSaIiEE12emplace_backIJiEEERiDpOT_", /* a pack expansion of one argument */
      "int& std::vector<int, std::allocator<int> >::emplace_back<int>(int&&)"},
     {"_ZNSt12_Vector_baseIjSaIjEEC4EmRKS0_", /* GCC's unified constructor (DWARF) */
@@ -87,7 +91,10 @@ START_TEST(names_outside_the_subset_are_left_alone) {
   static const char *const left[] = {
       "main",              /* not mangled */
       "_Z",                /* nothing after the prefix */
-      "_Z1fPFviE",         /* a function type */
+      "_Z1fPPFvvE",        /* a pointer to a function pointer (written inside out) */
+      "_Z1fKPFvvE",        /* a const function pointer */
+      "_Z1fPFPFvvEvE",     /* a function returning a function pointer */
+      "_Z1fPFvvES_",       /* the function type, gone into its pointer's text */
       "_Z1fM1AFvvE",       /* a pointer to member */
       "_Z1fIJicEEvDpT_",   /* a pack expansion of two arguments */
       "_Z1fIiEvDpT_",      /* an expansion of no pack */
