@@ -1,6 +1,7 @@
 """The inlined calls memtype reads from a program's DWARF in the process
 (core/sys/lines.c, mt_lines_inlined: what its stderr stacks print as
-"(inlined)" frames) are the ones llvm-symbolizer reads, frame for frame:
+"(inlined)" frames) are the ones llvm-symbolizer reads (addr2line -i where
+it is not installed, for GCC's output), frame for frame:
 the chain at every third byte of a C++ program's code, built -O2 -g by g++
 (DWARF 5 and DWARF 4) and by clang++ (DWARF 5 with string and address
 indexes, range lists), where those compilers are installed; through the
@@ -60,7 +61,10 @@ def text_range(path):
 def symbolizer_chains(path, addrs):
     """[(file, line) of each frame's call, innermost first], per address:
     frame k's location for k >= 1 (the lines the inlined calls were made
-    at), as llvm-symbolizer prints the frames."""
+    at), as llvm-symbolizer prints the frames (or, without it, binutils'
+    addr2line -i, which reads GCC's DWARF as llvm-symbolizer does)."""
+    if not shutil.which("llvm-symbolizer"):
+        return addr2line_chains(path, addrs)
     out = subprocess.run(["llvm-symbolizer", "--obj=" + path, "--no-demangle"] +
                          ["0x%x" % a for a in addrs], capture_output=True, text=True,
                          check=True).stdout
@@ -76,10 +80,25 @@ def symbolizer_chains(path, addrs):
     return chains
 
 
+def addr2line_chains(path, addrs):
+    out = subprocess.run(["addr2line", "-i", "-a", "-e", path] + ["0x%x" % a for a in addrs],
+                         capture_output=True, text=True, check=True).stdout
+    chains = []
+    for line in out.splitlines():
+        if line.startswith("0x"):
+            chains.append([])
+            continue
+        line = re.sub(r" \(discriminator \d+\)", "", line)
+        f, _, n = line.rpartition(":")
+        chains[-1].append((f.rsplit("/", 1)[-1], n.replace("?", "0")))
+    return [c[1:] for c in chains]
+
+
 class AgainstTheSymbolizer(unittest.TestCase):
     def setUp(self):
-        if not shutil.which("llvm-symbolizer") or not shutil.which("readelf"):
-            self.skipTest("llvm-symbolizer or readelf is not installed")
+        if not shutil.which("readelf") or not (shutil.which("llvm-symbolizer") or
+                                               shutil.which("addr2line")):
+            self.skipTest("readelf, or both llvm-symbolizer and addr2line, not installed")
         self.tmp = scratch("memtype-inlined.")
         with open(os.path.join(self.tmp, "prog.cc"), "w") as f:
             f.write(SOURCE)
@@ -87,6 +106,10 @@ class AgainstTheSymbolizer(unittest.TestCase):
     def compare(self, compiler, *flags, scan=False):
         if not shutil.which(compiler):
             self.skipTest(compiler + " is not installed")
+        if compiler == "clang++" and not shutil.which("llvm-symbolizer"):
+            # binutils 2.40's addr2line misreads some of clang's DWARF 5
+            # (an inlined call it does not see): no reference to compare with
+            self.skipTest("llvm-symbolizer is not installed")
         prog = os.path.join(self.tmp, "prog")
         subprocess.run([compiler, "-O2", "-g", *flags, "-o", prog,
                         os.path.join(self.tmp, "prog.cc")], check=True)
