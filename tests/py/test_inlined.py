@@ -180,7 +180,8 @@ class UnderThePreload(unittest.TestCase):
                     "MEMTYPE_REDZONE": "1", "MEMTYPE_ON_ERROR": "continue"})
         r = subprocess.run([prog], env=env, capture_output=True, text=True, timeout=60)
         alloc = stack_after(r.stderr, "block allocated at:")
-        frames = re.findall(r"#(\d+) 0x[0-9a-f]+ in (.*)", alloc)
+        # (a frame with no symbol has no "in": libc's without its debug symbols)
+        frames = re.findall(r"#(\d+) 0x[0-9a-f]+ (?:in )?(.*)", alloc)
         self.assertTrue(frames, r.stderr)
         # numbered in order, the inlined ones first, then main at line 3
         self.assertEqual([int(i) for i, _ in frames], list(range(len(frames))), alloc)
