@@ -38,10 +38,14 @@ const char *const mt_leak_kind_names[MT_LEAK_KINDS] = {"definitely lost", "indir
 _Static_assert(sizeof(mt_leak_kind_names) / sizeof(mt_leak_kind_names[0]) == MT_LEAK_KINDS,
                "a name for every leak kind");
 
-enum { M_NONE = 0, M_REACH = 1, M_POSS = 2, M_IND = 3, M_DEF = 4, M_HELD = 0x40, M_COVER = 0x80 };
-/* A mark's kind, without its flags: M_HELD (a lost block holds a pointer to
- * this one's start) and M_COVER (reached from a definitely lost block). */
-#define KIND(m) ((m) & 0x3f)
+enum {
+  M_NONE = 0, M_REACH = 1, M_POSS = 2, M_IND = 3, M_DEF = 4,
+  M_OUT = 0x20, M_HELD = 0x40, M_COVER = 0x80
+};
+/* A mark's kind, without its flags: M_OUT (this lost block points at
+ * another lost block), M_HELD (a lost block holds a pointer to this one's
+ * start) and M_COVER (reached from a definitely lost block). */
+#define KIND(m) ((m) & 0x1f)
 
 typedef mt_block_live_t blk_t; /* a live block: start, len, mark, type */
 
@@ -54,7 +58,7 @@ typedef struct scan_s {
   bool oom;           /* the work stack could not grow: results are partial */
   uint64_t *acc;      /* per type and kind: bytes, blocks, sample, the sample's stack (ACC words) */
   unsigned ntypes;
-  bool any_leader;    /* lead_cycle's second pass: any block of a cycle may lead */
+  int lead_pass;      /* lead_cycle's pass: which indirect blocks may lead */
 } scan_t;
 
 static mt_leak_result_t result;
@@ -145,13 +149,22 @@ static MT_NOINLINE bool held_inside(const scan_t *s, uintptr_t v, const blk_t *b
   if ((off & 7) != 0 || off + 8 > b->len || is_sealed(s, b->start, v + 8))
     return false;
   uint64_t w[2], vptr;
-  memcpy(w, (const void *)b->start, off >= 16 ? 16 : 8);
+  if (mt_segmap_lookup(b->start) == MT_MAP_GUARD) {
+    /* a guarded block may be freed by another thread during a deadly
+     * signal's scan, its pages closed at once: read it as each_words does,
+     * without faulting */
+    size_t head = off >= 16 ? 16 : 8;
+    if (mt_os_read_self(b->start, w, head) != (long)head || mt_os_read_self(v, &vptr, 8) != 8)
+      return false;
+  } else {
+    memcpy(w, (const void *)b->start, off >= 16 ? 16 : 8);
+    memcpy(&vptr, (const void *)v, 8);
+  }
   if (off == 8 && (w[0] + 8 == b->len || (w[0] != 0 && w[0] <= b->len - 8 &&
                                           (b->len - 8) % w[0] == 0)))
     return true;
   if (off == 24 && w[0] <= w[1] && w[1] + 25 == b->len)
     return true;
-  memcpy(&vptr, (const void *)v, 8);
   if (off < 4096 && (vptr & 7) == 0 && vptr > 4096 && in_module(vptr - 16, 16)) {
     int64_t top;
     memcpy(&top, (const void *)(vptr - 16), 8);
@@ -461,8 +474,10 @@ static void mark_indirect(scan_t *s, const blk_t *b, const uintptr_t *w, size_t 
     bool interior;
     if (w[i] <= 4096 || !resolve(w[i], &t, &interior) || t.start == b->start)
       continue;
+    if (KIND(*t.mark) == M_NONE || KIND(*t.mark) == M_IND)
+      *b->mark |= M_OUT;
     if (KIND(*t.mark) == M_NONE)
-      *t.mark = (uint8_t)(M_IND | (*t.mark & M_HELD));
+      *t.mark = (uint8_t)(M_IND | (*t.mark & ~0x1f)); /* (its flags kept) */
     if (KIND(*t.mark) == M_IND && !interior)
       *t.mark |= M_HELD;
   }
@@ -512,17 +527,21 @@ static void cover_definite(scan_t *s, blk_t *b) {
 }
 WALKER(cover, cover_definite)
 
-/* An indirect block nothing definite leads to is in a cycle: one of the
- * cycle leads, as definitely lost, the others are covered from it. First
- * the blocks no lost block points at the start of (only interior pointers:
- * a container whose elements point back at a header inside it, as a
- * std::map's nodes at the map's own header), then any: the block a program
- * lost is the one it held, not the elements that point back. */
+/* An indirect block nothing definite leads to is in a cycle, or hangs from
+ * one: one block of the cycle leads, as definitely lost, the others are
+ * covered from it. First a block of a cycle (it points at a lost block)
+ * that no lost block points at the start of (only interior pointers: a
+ * container whose elements point back at a header inside it, as a
+ * std::map's nodes at the map's own header); then any block of a cycle;
+ * then any (none should be left): the block a program lost is the one it
+ * held, not the elements that point back, nor a block hanging from them. */
 static void lead_cycle(scan_t *s, blk_t *b) {
-  if (KIND(*b->mark) == M_IND && !(*b->mark & M_COVER) && (s->any_leader || !(*b->mark & M_HELD))) {
-    *b->mark = M_DEF;
-    cover_from(s, b);
-  }
+  uint8_t m = *b->mark;
+  if (KIND(m) != M_IND || (m & M_COVER) || (s->lead_pass < 2 && !(m & M_OUT)) ||
+      (s->lead_pass < 1 && (m & M_HELD)))
+    return;
+  *b->mark = M_DEF;
+  cover_from(s, b);
 }
 WALKER(cycle, lead_cycle)
 
@@ -609,9 +628,8 @@ const mt_leak_result_t *mt_leak_scan(void) {
   mt_block_walk_locked(lost_blk, &s);
   mt_block_walk_locked(definite_blk, &s);
   mt_block_walk_locked(cover_blk, &s);
-  mt_block_walk_locked(cycle_blk, &s);
-  s.any_leader = true;
-  mt_block_walk_locked(cycle_blk, &s);
+  for (s.lead_pass = 0; s.lead_pass < 3; s.lead_pass++)
+    mt_block_walk_locked(cycle_blk, &s);
   if (s.acc) {
     mt_block_walk_locked(account_blk, &s);
   }

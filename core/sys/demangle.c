@@ -240,6 +240,10 @@ static void template_args(dm_t *d, bool keep) {
     int pack = -1;
     if (*d->p == 'L') { /* a literal: Li5E, Lb0E */
       d->p++;
+      if (*d->p == '\0') {
+        d->bad = true; /* cut short: nothing past the end is read */
+        break;
+      }
       char c = *d->p++;
       bool neg = *d->p == 'n';
       if (neg)

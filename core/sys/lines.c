@@ -55,7 +55,7 @@ static int64_t rd_sleb(rd_t *r) {
     shift += 7;
   } while ((b & 0x80) && !r->bad);
   if (shift < 64 && (b & 0x40))
-    v |= -((int64_t)1 << shift);
+    v |= (int64_t)(~(uint64_t)0 << shift); /* (no signed shift into the sign bit) */
   return v;
 }
 
@@ -180,6 +180,8 @@ static bool read_entries_v5(rd_t *r, const image_t *im, bool dwarf64, bool files
     fmt[i][1] = rd_uleb(r);
   }
   uint64_t count = rd_uleb(r);
+  if (nfmt == 0 && count > 0)
+    return false; /* entries of no bytes: a count of 2^64 would never end */
   for (uint64_t k = 0; k < count && !r->bad; k++) {
     const char *path = NULL;
     uint64_t dir = 0;
@@ -626,7 +628,14 @@ static bool read_value(rd_t *r, const cu_t *cu, uint64_t form, int64_t implicit,
   case 0x03: n = rd_u(r, 2); goto block;                                  /* block2 */
   case 0x04: n = rd_u(r, 4); goto block;                                  /* block4 */
   case 0x09: case 0x18: n = rd_uleb(r); goto block;                       /* block exprloc */
-  case 0x16: return read_value(r, cu, rd_uleb(r), implicit, out);         /* indirect */
+  case 0x16: /* indirect: the form, then the value (once: an indirect form of an indirect
+              * form would recurse as deep as the input is long) */
+    n = rd_uleb(r);
+    if (n == 0x16) {
+      r->bad = 1;
+      return false;
+    }
+    return read_value(r, cu, n, implicit, out);
   default: r->bad = 1; return false;
   block:
     if (n > (uint64_t)(r->end - r->p))
@@ -826,6 +835,8 @@ static bool call_file(const cu_t *cu, uint64_t index, const char **dir, const ch
       for (unsigned i = 0; i < nfmt; i++)
         fmt[i][0] = rd_uleb(&r), fmt[i][1] = rd_uleb(&r);
       uint64_t count = rd_uleb(&r);
+      if (nfmt == 0 && count > 0)
+        return false; /* entries of no bytes (see read_entries_v5) */
       for (uint64_t k = 0; k < count && !r.bad; k++) {
         for (unsigned i = 0; i < nfmt; i++) {
           const char *s;
@@ -903,7 +914,14 @@ static bool open_unit(const image_t *im, const unsigned char *at, cu_t *cu, rd_t
   cu->abbrev_end = im->abbrev + im->abbrev_len;
   /* the first DIE by a scan (the index is built only for the unit walked) */
   uint64_t code = rd_uleb(&h);
+  /* Read twice: the unit's own bases (DW_AT_addr_base, DW_AT_str_offsets_base)
+   * may come after the attributes that need them (clang writes DW_AT_low_pc
+   * as an address index before DW_AT_addr_base). */
+  rd_t again = h;
   if (code == 0 || !read_die(&h, cu, code, top) || (top->tag != TAG_CU && top->tag != TAG_PARTIAL))
+    return false;
+  h = again;
+  if (!read_die(&h, cu, code, top))
     return false;
   cu->base = top->has_low ? top->low : 0;
   *r = h;

@@ -51,6 +51,29 @@ int main(int argc, char **argv) {
 """
 
 
+# C, one unit whose code is in one range: clang writes its DW_AT_low_pc as an
+# address index before the unit's DW_AT_addr_base (the base must be read
+# after it)
+C_SOURCE = r"""
+#include <stdio.h>
+#include <stdlib.h>
+int work(int);
+static inline int h(int *a, int n) {
+  int s = 0;
+  for (int i = 0; i < n; i++) { if (a[i] > 5) s += work(a[i]); else s -= a[i] * 7; }
+  return s;
+}
+int main(int c, char **v) {
+  int a[100];
+  for (int i = 0; i < 100; i++) a[i] = atoi(v[i % c]);
+  int r = h(a, c);
+  if (r > 3) puts("x");
+  return h(a + 1, c - 1) + r;
+}
+int work(int x) { printf("%d", x); return x + 1; }
+"""
+
+
 def text_range(path):
     out = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True,
                          check=True).stdout
@@ -102,19 +125,21 @@ class AgainstTheSymbolizer(unittest.TestCase):
         self.tmp = scratch("memtype-inlined.")
         with open(os.path.join(self.tmp, "prog.cc"), "w") as f:
             f.write(SOURCE)
+        with open(os.path.join(self.tmp, "prog.c"), "w") as f:
+            f.write(C_SOURCE)
 
-    def compare(self, compiler, *flags, scan=False):
+    def compare(self, compiler, *flags, scan=False, source="prog.cc", step=3):
         if not shutil.which(compiler):
             self.skipTest(compiler + " is not installed")
-        if compiler == "clang++" and not shutil.which("llvm-symbolizer"):
+        if compiler.startswith("clang") and not shutil.which("llvm-symbolizer"):
             # binutils 2.40's addr2line misreads some of clang's DWARF 5
             # (an inlined call it does not see): no reference to compare with
             self.skipTest("llvm-symbolizer is not installed")
         prog = os.path.join(self.tmp, "prog")
         subprocess.run([compiler, "-O2", "-g", *flags, "-o", prog,
-                        os.path.join(self.tmp, "prog.cc")], check=True)
+                        os.path.join(self.tmp, source)], check=True)
         lo, size = text_range(prog)
-        addrs = list(range(lo, lo + size, 3))
+        addrs = list(range(lo, lo + size, step))
         env = dict(os.environ, MEMTYPE_PROBE_SCAN="1" if scan else "0")
         r = subprocess.run([PROBE, prog], input="".join("%x\n" % a for a in addrs),
                            capture_output=True, text=True, timeout=300, env=env)
@@ -126,8 +151,8 @@ class AgainstTheSymbolizer(unittest.TestCase):
         self.assertEqual(len(ours), len(addrs))
         differ = [(hex(a), o, t) for a, o, t in zip(addrs, ours, theirs) if o != t]
         self.assertEqual(differ[:5], [], "%d of %d addresses differ" % (len(differ), len(addrs)))
-        # the program is mostly inlined code: a test of something
-        self.assertGreater(sum(1 for o in ours if o), len(addrs) // 3)
+        # the program is much inlined code: a test of something
+        self.assertGreater(sum(1 for o in ours if o), len(addrs) // 5)
 
     def test_gcc_dwarf5(self):
         self.compare("g++")
@@ -137,6 +162,10 @@ class AgainstTheSymbolizer(unittest.TestCase):
 
     def test_clang_dwarf5(self):
         self.compare("clang++")
+
+    def test_clang_c_unit_of_one_range(self):
+        for scan in (False, True):
+            self.compare("clang", source="prog.c", step=1, scan=scan)
 
     # without the functions' index: a walk of the address's whole unit
     def test_gcc_dwarf5_unit_walk(self):

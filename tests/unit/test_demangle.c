@@ -102,6 +102,9 @@ START_TEST(names_outside_the_subset_are_left_alone) {
       "_Z3fooIiEvT0_",     /* a template parameter that does not exist */
       "_Z3barPN2ns1AES2_", /* a substitution that does not exist */
       "_Z12too_short",     /* a name running past the end */
+      "_Z1fIL",            /* cut short in a literal (nothing past its end is read) */
+      "_Z1fILi",
+      "_Z1fILin",
   };
   for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
     char out[256] = "x";

@@ -151,6 +151,39 @@ START_TEST(test_a_lost_container_leads_the_elements_that_point_back_into_it) {
 }
 END_TEST
 
+#define PC_RING 0x6b00
+#define PC_HANGING 0x6c00
+
+/* A cycle of two lost blocks pointing at each other's starts, one of them
+ * also pointing into the middle of a third block nothing else holds: the
+ * third hangs from the cycle (indirectly lost), and one block of the cycle
+ * leads it (definitely lost), not the hanging block, which no lost block
+ * points at the start of either. */
+static __attribute__((noinline)) void make_hanging(void) {
+  void **a = mt_malloc(48, MT_FAM_MALLOC, PC_RING), **b = mt_malloc(48, MT_FAM_MALLOC, PC_RING);
+  char *c = mt_malloc(64, MT_FAM_MALLOC, PC_HANGING);
+  memset(c, 0, 64);
+  a[0] = b, b[0] = a;
+  a[1] = c + 16; /* into its middle */
+  hidden[6] = HIDE(a), hidden[7] = HIDE(c);
+  a = b = NULL, c = NULL;
+}
+
+START_TEST(test_a_block_hanging_from_a_lost_cycle_is_indirectly_lost) {
+  make_hanging();
+  wipe_stack();
+  const mt_leak_result_t *r = mt_leak_scan();
+  ck_assert(r->done);
+  ck_assert_int_eq(kind_of(r, PC_HANGING), MT_LEAK_INDIRECT);
+  const mt_leak_rec_t *def = find(r, PC_RING, MT_LEAK_DEFINITE);
+  const mt_leak_rec_t *ind = find(r, PC_RING, MT_LEAK_INDIRECT);
+  ck_assert_ptr_nonnull(def);
+  ck_assert_ptr_nonnull(ind);
+  ck_assert_uint_eq(def->blocks, 1);
+  ck_assert_uint_eq(ind->blocks, 1);
+}
+END_TEST
+
 static __attribute__((noinline)) void make_one_kept_one_dropped(void) {
   root = mt_malloc(24, MT_FAM_MALLOC, PC_ROOTED);
   interior_root = mt_malloc(24, MT_FAM_MALLOC, PC_LOST);
@@ -234,6 +267,7 @@ static Suite *suite(void) {
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_add_test(tc, test_each_block_is_classed_by_what_reaches_it);
   tcase_add_test(tc, test_a_lost_container_leads_the_elements_that_point_back_into_it);
+  tcase_add_test(tc, test_a_block_hanging_from_a_lost_cycle_is_indirectly_lost);
   tcase_add_test(tc, test_the_same_block_is_reachable_while_a_root_holds_it_and_lost_after);
   tcase_add_test(tc, test_freed_blocks_are_never_leaks);
   tcase_add_test(tc, test_a_block_of_size_zero_held_by_a_root_is_reachable);
