@@ -259,6 +259,23 @@ bool mt_symtab_lookup(uintptr_t pc, const char **name, uintptr_t *start) {
   return found;
 }
 
+/* An index of a module's DWARF (lines.c: the line index, the functions'
+ * index) from its file, else from its separate debug file; *in_debug says
+ * which. */
+typedef void *(*index_fn)(const unsigned char *elf, size_t size, uint32_t *n);
+static void *index_of(const table_t *t, index_fn build, uint32_t *n, bool *in_debug) {
+  void *v = t->image ? build(t->image, t->image_size, n) : NULL;
+  *in_debug = v == NULL && t->debug && (v = build(t->debug, t->debug_size, n)) != NULL;
+  return v;
+}
+
+static void *lines_index(const unsigned char *elf, size_t size, uint32_t *n) {
+  return mt_lines_index(elf, size, n);
+}
+static void *fn_index(const unsigned char *elf, size_t size, uint32_t *n) {
+  return mt_lines_fn_index(elf, size, n);
+}
+
 /* The source file (and line, when line is not NULL) of code address a. */
 static bool file_line(uintptr_t a, char *buf, size_t len, unsigned *line) {
   if (len == 0 || !enter())
@@ -267,12 +284,7 @@ static bool file_line(uintptr_t a, char *buf, size_t len, unsigned *line) {
   bool found = false;
   if (t && !t->lines_done) {
     t->lines_done = true;
-    if (t->image)
-      t->lines = mt_lines_index(t->image, t->image_size, &t->nlines);
-    if (t->lines == NULL && t->debug) {
-      t->lines = mt_lines_index(t->debug, t->debug_size, &t->nlines);
-      t->lines_in_debug = t->lines != NULL;
-    }
+    t->lines = index_of(t, lines_index, &t->nlines, &t->lines_in_debug);
   }
   const mt_line_t *e = t && t->lines ? mt_lines_find(t->lines, t->nlines, a - t->bias) : NULL;
   if (e) {
@@ -286,8 +298,8 @@ static bool file_line(uintptr_t a, char *buf, size_t len, unsigned *line) {
       found = true;
     }
     if (found && line)
-      *line = t->lines_in_debug ? mt_lines_line(t->debug, t->debug_size, e, a - t->bias)
-                                : mt_lines_line(t->image, t->image_size, e, a - t->bias);
+      *line = mt_lines_line(t->lines_in_debug ? t->debug : t->image,
+                            t->lines_in_debug ? t->debug_size : t->image_size, e, a - t->bias);
   }
   mt_unlock(&lock);
   return found;
@@ -301,22 +313,24 @@ unsigned mt_symtab_inlined(uintptr_t pc, bool is_return, mt_inline_t *out, unsig
   unsigned n = 0;
   if (t && !t->fns_done) {
     t->fns_done = true;
-    if (t->image)
-      t->fns = mt_lines_fn_index(t->image, t->image_size, &t->nfns);
-    if (t->fns == NULL && t->debug) {
-      t->fns = mt_lines_fn_index(t->debug, t->debug_size, &t->nfns);
-      t->fns_in_debug = t->fns != NULL;
-    }
+    t->fns = index_of(t, fn_index, &t->nfns, &t->fns_in_debug);
   }
   /* one scratch for every module's lookups, under the lock (mapped once) */
   static void *scratch;
   if (t && t->fns && scratch == NULL)
     scratch = mt_os_map(mt_lines_scratch_size());
-  if (t && t->fns)
-    n = t->fns_in_debug ? mt_lines_inlined_by(t->debug, t->debug_size, t->fns, t->nfns,
-                                              a - t->bias, out, max, scratch)
-                        : mt_lines_inlined_by(t->image, t->image_size, t->fns, t->nfns,
-                                              a - t->bias, out, max, scratch);
+  if (t && t->fns) {
+    n = mt_lines_inlined_by(t->fns_in_debug ? t->debug : t->image,
+                            t->fns_in_debug ? t->debug_size : t->image_size, t->fns, t->nfns,
+                            a - t->bias, out, max, scratch);
+  } else if (t) {
+    /* no index (no memory for it, or no function in .debug_info): a walk of
+     * the address's unit, in the file, else in the debug file */
+    if (t->image)
+      n = mt_lines_inlined(t->image, t->image_size, a - t->bias, out, max);
+    if (n == 0 && t->debug)
+      n = mt_lines_inlined(t->debug, t->debug_size, a - t->bias, out, max);
+  }
   mt_unlock(&lock);
   return n;
 }

@@ -330,6 +330,12 @@ void mt_report_type_name(unsigned type, char *buf, size_t len) {
   }
 }
 
+/* A path's last part ("stl_vector.h"), as memtype report shows files. */
+static const char *base_name(const char *path) {
+  const char *slash = path ? strrchr(path, '/') : NULL;
+  return slash ? slash + 1 : path;
+}
+
 /* "name (file:line)" of one inlined level: the function by its demangled
  * linkage name, else by its plain name, the file by its base name. */
 static void inline_label(char *buf, size_t len, const mt_inline_t *f, const char *file,
@@ -339,8 +345,7 @@ static void inline_label(char *buf, size_t len, const mt_inline_t *f, const char
                      : f->name                                                        ? f->name
                      : f->linkage                                                     ? f->linkage
                                                                                       : "??";
-  const char *base = file ? strrchr(file, '/') : NULL;
-  base = base ? base + 1 : file;
+  const char *base = base_name(file);
   if (base && line)
     mt_snprintf(buf, len, "%s (%s:%u)", name, base, line);
   else
@@ -375,18 +380,14 @@ size_t mt_report_frame_at(char *buf, size_t len, unsigned *i, uintptr_t pc, bool
     pos += mt_snprintf(buf + pos, len - pos, "    #%u %p in %s (inlined)\n", (*i)++, (void *)pc,
                        label);
   }
+  const char *at = base_name(file); /* the function's line: the outermost call's */
   if (ninl && inl[ninl - 1].file && inl[ninl - 1].line) {
-    const char *base = strrchr(inl[ninl - 1].file, '/');
-    mt_snprintf(file, sizeof(file), "%s", base ? base + 1 : inl[ninl - 1].file);
+    at = base_name(inl[ninl - 1].file);
     line = inl[ninl - 1].line;
   }
-  if (has_line) {
-    char *open = strrchr(where, '(');
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
-    if (open)
-      mt_snprintf(open, sizeof(where) - (size_t)(open - where), "(%s:%u)", base, line);
-  }
+  char *open = has_line ? strrchr(where, '(') : NULL;
+  if (open)
+    mt_snprintf(open, sizeof(where) - (size_t)(open - where), "(%s:%u)", at, line);
   if (pos < len)
     pos += mt_snprintf(buf + pos, len - pos, "    #%u %p in %s\n", (*i)++, (void *)pc, where);
   return pos;
