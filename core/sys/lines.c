@@ -1,7 +1,9 @@
 /* lines.c - see lines.h. The line-number programs are run twice, once to
  * count the entries and once to fill them; then a heap sort (no qsort: it
  * may call malloc). A line lookup runs one unit's program a third time,
- * without its file table. Compressed sections are not read (no zlib here). */
+ * without its file table. Compressed sections (SHF_COMPRESSED zlib, or the
+ * older .zdebug_* ones) are inflated once, on an image's first use, and
+ * kept in a table of their own for the process's life, as the images are. */
 #include "lines.h"
 
 #include <elf.h>
@@ -9,6 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "inflate.h"
 #include "os.h"
 #include "sort.h"
 
@@ -71,7 +74,7 @@ static const char *rd_str(rd_t *r) {
   return (const char *)s;
 }
 
-/* ---- sections -------------------------------------------------------------- */
+/* ---- images -------------------------------------------------------------- */
 
 typedef struct image_s {
   const unsigned char *line, *str, *line_str;
@@ -93,6 +96,83 @@ static const struct {
                 SECTION(".debug_str_offsets", str_offsets)};
 #undef SECTION
 
+/* ---- compressed sections ------------------------------------------------------ */
+
+/* Inflated sections, by where their compressed bytes are: filled once (a
+ * slot claimed by an atomic add, published by a release store of `ready`),
+ * never changed or freed after, so any thread or handler may read them
+ * without a lock. Two threads that inflate the same section at once both
+ * do, and the later copy is not used. A section that does not inflate is
+ * kept too, with no data, so that it is not tried again. */
+#define INFLATED_MAX 1024 /* sections; past it, a compressed section is not read */
+#define INFLATED_LIMIT ((size_t)1 << 30) /* a section's inflated size, at most */
+typedef struct inflated_s {
+  const unsigned char *from; /* its compressed bytes in the image */
+  size_t from_len;
+  const unsigned char *data; /* inflated (NULL: it did not inflate) */
+  size_t len;
+  bool ready;
+} inflated_t;
+static inflated_t inflated[INFLATED_MAX];
+static unsigned inflated_n;
+
+/* The inflated bytes of the zlib stream z[0, zlen), size bytes when whole;
+ * NULL when they cannot be had. */
+static const unsigned char *inflate_section(const unsigned char *z, size_t zlen, size_t size) {
+  unsigned n = __atomic_load_n(&inflated_n, __ATOMIC_ACQUIRE);
+  n = n < INFLATED_MAX ? n : INFLATED_MAX;
+  for (unsigned i = 0; i < n; i++)
+    if (__atomic_load_n(&inflated[i].ready, __ATOMIC_ACQUIRE) && inflated[i].from == z &&
+        inflated[i].from_len == zlen)
+      return inflated[i].len == size ? inflated[i].data : NULL;
+  if (size == 0 || size > INFLATED_LIMIT)
+    return NULL;
+  unsigned i = __atomic_fetch_add(&inflated_n, 1, __ATOMIC_ACQ_REL);
+  if (i >= INFLATED_MAX)
+    return NULL;
+  unsigned char *out = mt_os_map(size);
+  if (out && !mt_inflate_zlib(z, zlen, out, size)) {
+    mt_os_unmap(out, size);
+    out = NULL;
+  }
+  inflated[i].from = z;
+  inflated[i].from_len = zlen;
+  inflated[i].data = out;
+  inflated[i].len = size;
+  __atomic_store_n(&inflated[i].ready, true, __ATOMIC_RELEASE);
+  return out;
+}
+
+/* A section's bytes as the program wrote them: as they are, or inflated
+ * (SHF_COMPRESSED with a zlib header; `gnu`: a .zdebug_* section, "ZLIB"
+ * and the size in 8 big-endian bytes). NULL when compressed otherwise, or
+ * damaged. */
+static const unsigned char *section_bytes(const unsigned char *body, size_t len, uint64_t flags,
+                                          bool gnu, size_t *out_len) {
+  *out_len = len;
+  if (gnu) {
+    if (len < 12 || memcmp(body, "ZLIB", 4) != 0)
+      return NULL;
+    uint64_t size = 0;
+    for (unsigned i = 4; i < 12; i++)
+      size = size << 8 | body[i];
+    *out_len = (size_t)size;
+    return inflate_section(body + 12, len - 12, (size_t)size);
+  }
+  if (!(flags & SHF_COMPRESSED))
+    return body;
+  Elf64_Chdr ch;
+  if (len < sizeof(ch))
+    return NULL;
+  memcpy(&ch, body, sizeof(ch));
+  if (ch.ch_type != ELFCOMPRESS_ZLIB)
+    return NULL; /* zstd (ELFCOMPRESS_ZSTD) and others: not read */
+  *out_len = (size_t)ch.ch_size;
+  return inflate_section(body + sizeof(ch), len - sizeof(ch), (size_t)ch.ch_size);
+}
+
+/* ---- sections ---------------------------------------------------------------- */
+
 static bool find_sections(const unsigned char *f, size_t size, image_t *im) {
   const Elf64_Ehdr *eh = (const Elf64_Ehdr *)f;
   memset(im, 0, sizeof(*im));
@@ -106,19 +186,24 @@ static bool find_sections(const unsigned char *f, size_t size, image_t *im) {
   if (names->sh_offset > size || names->sh_size > size - names->sh_offset)
     return false;
   for (unsigned i = 0; i < eh->e_shnum; i++) {
-    if (sh[i].sh_type == SHT_NOBITS || (sh[i].sh_flags & SHF_COMPRESSED) ||
-        sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset ||
-        sh[i].sh_name >= names->sh_size)
+    if (sh[i].sh_type == SHT_NOBITS || sh[i].sh_offset > size ||
+        sh[i].sh_size > size - sh[i].sh_offset || sh[i].sh_name >= names->sh_size)
       continue;
     const char *nm = (const char *)f + names->sh_offset + sh[i].sh_name;
     size_t room = names->sh_size - sh[i].sh_name;
-    const unsigned char *body = f + sh[i].sh_offset;
     if (strnlen(nm, room) == room)
       continue;
+    /* ".zdebug_line" is ".debug_line" compressed the GNU way */
+    bool gnu = strncmp(nm, ".zdebug_", 8) == 0;
     for (size_t k = 0; k < sizeof(sections) / sizeof(sections[0]); k++)
-      if (strcmp(nm, sections[k].name) == 0) {
+      if (gnu ? strcmp(nm + 2, sections[k].name + 1) == 0 : strcmp(nm, sections[k].name) == 0) {
+        size_t len;
+        const unsigned char *body = section_bytes(f + sh[i].sh_offset, sh[i].sh_size,
+                                                  sh[i].sh_flags, gnu, &len);
+        if (body == NULL)
+          break;
         *(const unsigned char **)((char *)im + sections[k].at) = body;
-        *(size_t *)((char *)im + sections[k].len) = sh[i].sh_size;
+        *(size_t *)((char *)im + sections[k].len) = len;
       }
   }
   return im->line != NULL;

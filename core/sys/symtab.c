@@ -22,6 +22,7 @@ typedef struct sym_s {
   uint64_t start; /* relative to the module's load bias */
   uint32_t size;
   uint32_t name;  /* offset in the string table */
+  uint8_t rank;   /* among aliases (the same start): the higher is named */
 } sym_t;
 
 typedef struct table_s {
@@ -49,8 +50,23 @@ static mt_lock_t lock;
 
 /* ---- loading ------------------------------------------------------------ */
 
+/* By start; aliases by rank, so that the one a lookup names (the last of
+ * them) is a global name rather than a local one: glibc's debug symbols
+ * give __libc_start_main three local aliases (__libc_start_main_impl,
+ * _alias_1, _alias_2) besides its exported name. */
 static bool sym_before(const void *a, const void *b) {
-  return ((const sym_t *)a)->start < ((const sym_t *)b)->start;
+  const sym_t *x = a, *y = b;
+  return x->start < y->start || (x->start == y->start && x->rank < y->rank);
+}
+
+/* Exported global, exported weak, hidden or internal, local; within each,
+ * a plain name, then a default version ("f@@V1"), then another ("f@V0"). */
+static uint8_t sym_rank(const Elf64_Sym *s, const char *name, size_t room) {
+  unsigned bind = ELF64_ST_BIND(s->st_info), r = 0;
+  if (bind == STB_GLOBAL || bind == STB_WEAK)
+    r = ELF64_ST_VISIBILITY(s->st_other) != STV_DEFAULT ? 1 : bind == STB_GLOBAL ? 3 : 2;
+  const char *at = memchr(name, '@', strnlen(name, room));
+  return (uint8_t)(r * 3 + (at == NULL ? 2 : at[1] == '@' ? 1 : 0));
 }
 
 /* Fills t from the ELF image at f (size bytes) with the functions of its
@@ -89,7 +105,9 @@ static void load(table_t *t, const unsigned char *f, size_t size, uint32_t kind)
           sym[k].st_name < str->sh_size)
         out[n++] = (sym_t){sym[k].st_value,
                            sym[k].st_size > UINT32_MAX ? UINT32_MAX : (uint32_t)sym[k].st_size,
-                           sym[k].st_name};
+                           sym[k].st_name,
+                           sym_rank(&sym[k], (const char *)(f + str->sh_offset) + sym[k].st_name,
+                                    str->sh_size - sym[k].st_name)};
     mt_sort(out, n, sizeof(*out), sym_before);
     t->strtab = (const char *)(f + str->sh_offset);
     t->strsize = str->sh_size;

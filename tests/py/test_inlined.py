@@ -81,6 +81,20 @@ def text_range(path):
     return int(m.group(1), 16), int(m.group(2), 16)
 
 
+def compressed_info(path):
+    """Is the .debug_info of this ELF file compressed (SHF_COMPRESSED, or a
+    .zdebug_info section)?"""
+    out = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True,
+                         check=True).stdout
+    for line in out.splitlines():
+        if ".zdebug_info " in line:
+            return True
+        m = re.search(r"\.debug_info\s+PROGBITS(\s+\S+){4}\s+([A-Z]*)\s", line)
+        if m and "C" in m.group(2):
+            return True
+    return False
+
+
 def symbolizer_chains(path, addrs):
     """[(file, line) of each frame's call, innermost first], per address:
     frame k's location for k >= 1 (the lines the inlined calls were made
@@ -128,7 +142,7 @@ class AgainstTheSymbolizer(unittest.TestCase):
         with open(os.path.join(self.tmp, "prog.c"), "w") as f:
             f.write(C_SOURCE)
 
-    def compare(self, compiler, *flags, scan=False, source="prog.cc", step=3):
+    def compare(self, compiler, *flags, scan=False, source="prog.cc", step=3, compressed=False):
         if not shutil.which(compiler):
             self.skipTest(compiler + " is not installed")
         if compiler.startswith("clang") and not shutil.which("llvm-symbolizer"):
@@ -138,6 +152,9 @@ class AgainstTheSymbolizer(unittest.TestCase):
         prog = os.path.join(self.tmp, "prog")
         subprocess.run([compiler, "-O2", "-g", *flags, "-o", prog,
                         os.path.join(self.tmp, source)], check=True)
+        if compressed:
+            # the test reads what it means to: compressed .debug_info
+            self.assertTrue(compressed_info(prog), prog + ": .debug_info is not compressed")
         lo, size = text_range(prog)
         addrs = list(range(lo, lo + size, step))
         env = dict(os.environ, MEMTYPE_PROBE_SCAN="1" if scan else "0")
@@ -166,6 +183,17 @@ class AgainstTheSymbolizer(unittest.TestCase):
     def test_clang_c_unit_of_one_range(self):
         for scan in (False, True):
             self.compare("clang", source="prog.c", step=1, scan=scan)
+
+    # compressed debug sections (gcc -gz: SHF_COMPRESSED zlib; zlib-gnu: the
+    # older .zdebug_* sections), inflated in the process (core/sys/inflate.c)
+    def test_gcc_compressed_zlib(self):
+        self.compare("g++", "-gz=zlib", compressed=True)
+
+    def test_gcc_compressed_zlib_gnu(self):
+        self.compare("g++", "-gz=zlib-gnu", compressed=True)
+
+    def test_clang_compressed_zlib(self):
+        self.compare("clang++", "-gz=zlib", compressed=True)
 
     # without the functions' index: a walk of the address's whole unit
     def test_gcc_dwarf5_unit_walk(self):
@@ -221,6 +249,84 @@ class UnderThePreload(unittest.TestCase):
         self.assertRegex(frames[len(inlined)][1], r"^main\+0x[0-9a-f]+ \(v\.cc:3\)$")
         detected = stack_after(r.stderr, "detected at:")
         self.assertRegex(detected, r"in main\+0x[0-9a-f]+ \(v\.cc:6\)")
+
+
+QSORT_SOURCE = r"""
+#include <stdio.h>
+#include <stdlib.h>
+static char *volatile kept;
+static int cmp(const void *a, const void *b) {
+  static int once;
+  if (!once++) {
+    kept = malloc(10);
+    free(kept);
+    free(kept); /* line 9: the second free */
+  }
+  return *(const int *)a - *(const int *)b;
+}
+int main(void) {
+  int v[] = {3, 1, 2};
+  qsort(v, 3, sizeof v[0], cmp);
+  printf("%d\n", v[0]);
+  return 0;
+}
+"""
+
+
+def libc_debug_file():
+    """The separate debug file of the libc this Python runs with, as
+    Debian's libc6-dbg installs it (by build-id), or None."""
+    libc = "/lib/x86_64-linux-gnu/libc.so.6"
+    if not os.path.exists(libc) or not shutil.which("readelf"):
+        return None
+    out = subprocess.run(["readelf", "-n", libc], capture_output=True, text=True).stdout
+    m = re.search(r"Build ID: ([0-9a-f]+)", out)
+    if not m:
+        return None
+    path = "/usr/lib/debug/.build-id/%s/%s.debug" % (m.group(1)[:2], m.group(1)[2:])
+    return path if os.path.exists(path) else None
+
+
+class CompressedDebugSections(unittest.TestCase):
+    """A program whose debug sections are compressed (gcc -gz, clang -gz;
+    Debian's -dbgsym packages and libc6-dbg ship theirs so) gets the same
+    file:line in memtype's stderr stacks as one built with plain -g."""
+
+    def frames(self, compiler, gz):
+        if not shutil.which(compiler) or not shutil.which("readelf"):
+            self.skipTest(compiler + " or readelf is not installed")
+        tmp = scratch("memtype-gz.")
+        src = os.path.join(tmp, "q.c")
+        with open(src, "w") as f:
+            f.write(QSORT_SOURCE.lstrip("\n"))
+        prog = os.path.join(tmp, "q")
+        subprocess.run([compiler, "-O2", "-g", "-gz=" + gz, "-o", prog, src], check=True)
+        self.assertEqual(compressed_info(prog), gz != "none")
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_OUTPUT": "off", "MEMTYPE_TRASH": "1",
+                    "MEMTYPE_ON_ERROR": "continue"})
+        r = subprocess.run([prog], env=env, capture_output=True, text=True, timeout=60)
+        self.assertIn("double-free", r.stderr)
+        return stack_after(r.stderr, "detected at:"), r.stderr
+
+    def test_the_programs_lines(self):
+        for compiler, gz in (("gcc", "zlib"), ("gcc", "zlib-gnu"), ("clang", "zlib"),
+                             ("gcc", "none")):
+            with self.subTest(compiler=compiler, gz=gz):
+                detected, err = self.frames(compiler, gz)
+                self.assertRegex(detected, r"#0 0x[0-9a-f]+ in cmp\+0x[0-9a-f]+ \(q\.c:9\)", err)
+                self.assertRegex(detected, r"in main\+0x[0-9a-f]+ \(q\.c:15\)", err)
+
+    def test_libcs_lines_from_its_compressed_debug_file(self):
+        debug = libc_debug_file()
+        if debug is None:
+            self.skipTest("libc's debug file is not installed (Debian: libc6-dbg)")
+        self.assertTrue(compressed_info(debug), debug)
+        detected, err = self.frames("gcc", "none")
+        # qsort's merge sort, its inlined call included
+        self.assertRegex(detected, r"in msort_with_tmp[.a-z0-9]*\+0x[0-9a-f]+ \(msort\.c:\d+\)",
+                         err)
+        self.assertRegex(detected, r"in msort_with_tmp \(msort\.c:\d+\) \(inlined\)", err)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,28 @@ START_TEST(static_functions_are_named) {
 }
 END_TEST
 
+/* One function under four names: three local aliases and a global one,
+ * as glibc's __libc_start_main has (_impl, _alias_1, _alias_2): the global
+ * name is the one a lookup gives. */
+__attribute__((noinline, used, visibility("hidden"))) uintptr_t aliased_impl(void) {
+  uintptr_t pc = here();
+  __asm__ volatile("" ::: "memory");
+  return pc;
+}
+static uintptr_t aliased_local_1(void) __attribute__((alias("aliased_impl"), used));
+static uintptr_t aliased_local_2(void) __attribute__((alias("aliased_impl"), used));
+uintptr_t aliased_global(void) __attribute__((alias("aliased_impl")));
+/* (aliased_impl is hidden: the link makes it a local symbol) */
+
+START_TEST(aliases_are_named_by_a_global_name) {
+  const char *name;
+  uintptr_t start;
+  uintptr_t pc = aliased_global();
+  ck_assert(mt_symtab_lookup(pc, &name, &start));
+  ck_assert_str_eq(name, "aliased_global");
+}
+END_TEST
+
 START_TEST(source_file_of_a_call) {
   char file[1024];
   ck_assert(mt_symtab_file(a_static_function(), file, sizeof(file)));
@@ -148,6 +170,7 @@ static Suite *suite(void) {
   TCase *t = tcase_create("symtab");
   tcase_set_timeout(t, 60);
   tcase_add_test(t, static_functions_are_named);
+  tcase_add_test(t, aliases_are_named_by_a_global_name);
   tcase_add_test(t, source_file_of_a_call);
   tcase_add_test(t, inlined_calls_are_found_innermost_first);
   tcase_add_test(t, corrupt_images_are_survived);
