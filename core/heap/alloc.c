@@ -487,6 +487,15 @@ void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
 
 /* ---- public ----------------------------------------------------------------- */
 
+void *mt_malloc_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n, void *p) {
+  mt_tcache_room_out(tc, s, n, true);
+  return p;
+}
+
+void mt_free_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n) {
+  mt_tcache_room_out(tc, s, n, false);
+}
+
 void *mt_malloc(size_t n, unsigned family, uintptr_t pc) {
   return mt_malloc_inline(n, family, pc);
 }

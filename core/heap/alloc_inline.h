@@ -21,19 +21,38 @@ void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) MT_NOINLINE MT_COL
 extern uintptr_t mt_site_mask;
 /* n: the size a sized delete gives, SIZE_MAX for every other release. */
 void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) MT_NOINLINE MT_COLD;
+/* The peak's slow half after a fast malloc or free (mt_tcache_room_out),
+ * as tail calls: the fast paths call nothing else, so they save no
+ * register. mt_malloc_room_out returns p. */
+void *mt_malloc_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n, void *p) MT_NOINLINE
+    MT_COLD;
+void mt_free_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n) MT_NOINLINE MT_COLD;
 
+/* Anything the fast path does not have at hand (an empty bin, a call site
+ * not in the site cache, no stat chunk yet for the type, the sampling
+ * countdown at 0) goes to the slow path, which does it all. */
 static inline void *mt_malloc_inline(size_t n, unsigned family, uintptr_t pc) {
   mt_tcache_t *tc = mt_tls_cache;
   if (MT_LIKELY(tc != NULL && n <= MT_SMALL_MAX)) {
     unsigned c = mt_size_class(n);
     mt_bin_t *b = &tc->bins[c];
-    if (MT_LIKELY(b->n != 0 && --tc->sample_left != 0)) {
-      unsigned type = mt_tcache_site(tc, pc & mt_site_mask);
-      unsigned i = --b->n;
-      b->metas[i]->word = mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
-      mt_tcache_count_alloc(tc, type, c, n, mt_classes[c].size);
-      mt_sizeprof_add(&tc->prof, n, mt_classes[c].size);
-      return b->items[i];
+    uintptr_t key = pc & mt_site_mask;
+    const mt_sitecache_t *e = &tc->sites[(key ^ (key >> 7)) & (MT_SITE_CACHE - 1)];
+    if (MT_LIKELY(b->n != 0 && e->pc == key && !e->wrapper)) {
+      unsigned type = e->type;
+      mt_typestat_t *chunk = tc->stat[type / MT_STAT_CHUNK];
+      if (MT_LIKELY(chunk != NULL && --tc->sample_left != 0)) {
+        unsigned i = --b->n;
+        void *p = b->items[i];
+        b->metas[i]->word =
+            mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
+        mt_typestat_t *s = &chunk[type % MT_STAT_CHUNK];
+        bool out = mt_tcache_count_alloc_in(tc, s, c, n, mt_classes[c].size);
+        mt_sizeprof_add(&tc->prof, n, mt_classes[c].size);
+        if (MT_UNLIKELY(out))
+          return mt_malloc_room_out(tc, s, n, p);
+        return p;
+      }
     }
   }
   return mt_malloc_slow(n, family, pc);
@@ -53,12 +72,20 @@ static inline void mt_free_fast(void *p, unsigned family, bool sized, size_t n, 
       if (MT_LIKELY(idx * s->slot_size == off && idx < s->nslots &&
                     m->f.state == MT_STATE_LIVE && m->f.family == family && b->n < b->cap &&
                     (!sized || m->f.size == n))) {
-        mt_tcache_count_free(tc, m->f.type, m->f.size);
-        m->f.state = MT_STATE_FREE;
-        b->items[b->n] = p;
-        b->metas[b->n] = m;
-        b->n++;
-        return;
+        unsigned type = m->f.type;
+        uint64_t size = m->f.size;
+        mt_typestat_t *chunk = tc->stat[type / MT_STAT_CHUNK];
+        if (MT_LIKELY(chunk != NULL)) {
+          unsigned k = b->n;
+          m->f.state = MT_STATE_FREE;
+          b->items[k] = p;
+          b->metas[k] = m;
+          b->n = (uint16_t)(k + 1);
+          mt_typestat_t *st = &chunk[type % MT_STAT_CHUNK];
+          if (MT_UNLIKELY(mt_tcache_count_free_in(tc, st, size)))
+            mt_free_room_out(tc, st, size);
+          return;
+        }
       }
     }
   }

@@ -168,9 +168,15 @@ static inline mt_typestat_t *mt_tcache_stat(mt_tcache_t *tc, unsigned type) {
   return &chunk[type % MT_STAT_CHUNK];
 }
 
-/* Relaxed owner-only update: plain load and store, no lock prefix. */
+/* Relaxed owner-only update, no lock prefix: on x86-64 one add to memory
+ * (as mt_owner_add below: a reader never sees a torn value, and only the
+ * owner writes), elsewhere a relaxed load and store. */
 static inline void mt_stat_add(uint64_t *c, uint64_t v) {
+#if defined(__x86_64__)
+  __asm__("addq %1, %0" : "+m"(*c) : "er"(v) : "cc");
+#else
   __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+#endif
 }
 
 /* ---- The peak ----------------------------------------------------------
@@ -303,9 +309,12 @@ void mt_tcache_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n, bool allo
  * beside the counters: the slot's high-water headroom and the thread's peak
  * room, a subtract to memory and a sign test each (a free: two adds, one
  * sign test). */
-static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigned cls,
-                                         uint64_t n, uint64_t real) {
-  mt_typestat_t *s = mt_tcache_stat(tc, type);
+/* The counting of an allocation in record s, the room's check left to the
+ * caller: true when it took the thread's room below zero, and the caller
+ * must then call mt_tcache_room_out(tc, s, n, true) (the fast path does,
+ * as a tail call: it makes no call of its own). */
+static inline bool mt_tcache_count_alloc_in(mt_tcache_t *tc, mt_typestat_t *s, unsigned cls,
+                                            uint64_t n, uint64_t real) {
   mt_stat_add(&s->allocs, 1);
   mt_stat_add(&s->bytes_alloc, n);
   mt_stat_add(&s->bytes_real, real);
@@ -315,7 +324,13 @@ static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigne
   uint64_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(!(old & bit)))
     __atomic_store_n(w, old | bit, __ATOMIC_RELAXED);
-  if (MT_CONFIG_PEAK && MT_UNLIKELY(mt_owner_sub(&tc->room, (int64_t)n)))
+  return MT_CONFIG_PEAK && MT_UNLIKELY(mt_owner_sub(&tc->room, (int64_t)n));
+}
+
+static inline void mt_tcache_count_alloc(mt_tcache_t *tc, unsigned type, unsigned cls,
+                                         uint64_t n, uint64_t real) {
+  mt_typestat_t *s = mt_tcache_stat(tc, type);
+  if (mt_tcache_count_alloc_in(tc, s, cls, n, real))
     mt_tcache_room_out(tc, s, n, true);
 }
 
@@ -325,14 +340,20 @@ void mt_tcache_count_failure(mt_tcache_t *tc, unsigned type);
  * private chunks into it (live.c). */
 void mt_tcache_live_adopt(void);
 
-static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t n) {
-  mt_typestat_t *s = mt_tcache_stat(tc, type);
+/* The counting of a free in record s; true: the caller must call
+ * mt_tcache_room_out(tc, s, n, false) (see mt_tcache_count_alloc_in). */
+static inline bool mt_tcache_count_free_in(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n) {
   mt_stat_add(&s->frees, 1);
   mt_stat_add(&s->bytes_freed, n);
   if (!MT_CONFIG_PEAK)
-    return;
+    return false;
   mt_owner_add(&s->hroom, (int64_t)n);
-  if (MT_UNLIKELY(mt_owner_add(&tc->room, (int64_t)n)))
+  return MT_UNLIKELY(mt_owner_add(&tc->room, (int64_t)n));
+}
+
+static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t n) {
+  mt_typestat_t *s = mt_tcache_stat(tc, type);
+  if (mt_tcache_count_free_in(tc, s, n))
     mt_tcache_room_out(tc, s, n, false);
 }
 
