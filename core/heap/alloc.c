@@ -23,6 +23,7 @@
 #include "report.h"
 #include "site.h"
 #include "timeline.h"
+#include "unwind.h"
 
 const char *const mt_family_names[MT_FAM_COUNT] = {"malloc", "new", "new[]"};
 const char *const mt_family_free_names[MT_FAM_COUNT] = {"free", "delete", "delete[]"};
@@ -335,7 +336,7 @@ static void *alloc_replacement(size_t n, unsigned family, unsigned type) {
  * lock: their thread cache, quarantine batch and counters are not made for a
  * handler that allocates in the middle of them. The handlers kept run on the
  * way out. */
-void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) {
+static void *malloc_slow(size_t n, unsigned family, uintptr_t pc) {
   mt_init();
   if (MT_UNLIKELY(n > PTRDIFF_MAX))
     bad_size(pc, family == MT_FAM_MALLOC ? "malloc" : family == MT_FAM_NEW ? "operator new"
@@ -344,6 +345,36 @@ void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) {
   mt_locks_enter();
   void *p = alloc_typed(n, family, false, type_of(pc));
   mt_locks_leave();
+  return p;
+}
+
+/* The caller's frame for the block stacks (unwind.h, mt_unwind_entry):
+ * mt_malloc_slow and mt_free_slow are entered through a few instructions
+ * that add the stack pointer and rbp they were entered with (sp: the
+ * caller's stack pointer after the return, if the entry point jumped to
+ * them). It is the caller's frame when the word below sp is pc, the
+ * caller's return address: a jump from the entry point leaves the stack,
+ * and every callee-saved register, as the caller's call made them; a call
+ * (operator new's, which must test the result) leaves a return address of
+ * memtype's own there. Cleared on the way out, not restored: a slow path
+ * nested in another (a handler's, or one the unwinder's libc calls make)
+ * leaves the outer one without it, whose captures then walk from where
+ * they are, as all captures did before. */
+static inline void entry_set(uintptr_t pc, uintptr_t sp, uintptr_t bp) {
+  mt_unwind_at_t *e = &mt_unwind_entry;
+  e->sp = sp;
+  e->bp = bp;
+  e->ip = sp != 0 && *(const uintptr_t *)(sp - sizeof(uintptr_t)) == pc ? pc : 0;
+}
+
+static inline void entry_clear(void) { mt_unwind_entry.ip = 0; }
+
+MT_HIDDEN void *mt_malloc_slow_at(size_t n, unsigned family, uintptr_t pc, uintptr_t sp,
+                                  uintptr_t bp);
+void *mt_malloc_slow_at(size_t n, unsigned family, uintptr_t pc, uintptr_t sp, uintptr_t bp) {
+  entry_set(pc, sp, bp);
+  void *p = malloc_slow(n, family, pc);
+  entry_clear();
   return p;
 }
 
@@ -479,11 +510,45 @@ static void free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
   release(&b, p, pc);
 }
 
-void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
+MT_HIDDEN void mt_free_slow_at(void *p, unsigned family, size_t n, uintptr_t pc, uintptr_t sp,
+                               uintptr_t bp);
+void mt_free_slow_at(void *p, unsigned family, size_t n, uintptr_t pc, uintptr_t sp,
+                     uintptr_t bp) {
+  entry_set(pc, sp, bp);
   mt_locks_enter();
   free_slow(p, family, n, pc);
   mt_locks_leave();
+  entry_clear();
 }
+
+/* The entries: the stack pointer and rbp as they came, added as the next
+ * two arguments (malloc's 4th and 5th, free's 5th and 6th). */
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".globl mt_malloc_slow\n.hidden mt_malloc_slow\n.type mt_malloc_slow, @function\n"
+        "mt_malloc_slow:\n"
+        ".cfi_startproc\n"
+        "  lea 8(%rsp), %rcx\n"
+        "  mov %rbp, %r8\n"
+        "  jmp mt_malloc_slow_at\n"
+        ".cfi_endproc\n"
+        ".size mt_malloc_slow, .-mt_malloc_slow\n"
+        ".globl mt_free_slow\n.hidden mt_free_slow\n.type mt_free_slow, @function\n"
+        "mt_free_slow:\n"
+        ".cfi_startproc\n"
+        "  lea 8(%rsp), %r8\n"
+        "  mov %rbp, %r9\n"
+        "  jmp mt_free_slow_at\n"
+        ".cfi_endproc\n"
+        ".size mt_free_slow, .-mt_free_slow\n");
+#else
+void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) {
+  return mt_malloc_slow_at(n, family, pc, 0, 0);
+}
+void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
+  mt_free_slow_at(p, family, n, pc, 0, 0);
+}
+#endif
 
 /* ---- public ----------------------------------------------------------------- */
 

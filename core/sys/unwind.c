@@ -1171,7 +1171,7 @@ static MT_NOINLINE int skip_fast(const slot_t *t, const walk_t *w, uintptr_t *fr
  * common step (a cached rule of the usual shape) is done in place on rsp,
  * rbp and rip; anything else goes through step_full or the signal frame. */
 static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
-                     uintptr_t from, log_t *lg) {
+                     uintptr_t from, log_t *lg, bool at_return) {
   unsigned skipped = 0;
   walk_t w;
   walk_init(&w, r->v[R_RSP]);
@@ -1186,7 +1186,9 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
     return 0;
   cache_check_unloads();
   unsigned n = 0, signals = 0;
-  bool exact = true, first = true;
+  /* at_return: r is a frame's state at a return address (mt_unwind_at_t),
+   * not the capture's own */
+  bool exact = !at_return, first = !at_return;
   /* the fast path's registers, kept in r only around the slow path */
   uintptr_t sp = r->v[R_RSP], bp = r->v[R_RBP], ip = r->v[R_RIP];
   uint32_t known = r->known;
@@ -1313,7 +1315,7 @@ static inline __attribute__((always_inline)) unsigned capture_here(uintptr_t *pc
   CAPTURE_REGS(r);
   log_t lg;
   log_init(&lg);
-  unsigned n = walk(&r, pcs, max, false, from, &lg);
+  unsigned n = walk(&r, pcs, max, false, from, &lg, false);
   errno = saved;
   unwinding = false;
   return n;
@@ -1496,7 +1498,7 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
   }
   if (mode == 0 || max > MEMO_FRAMES || tab == NULL) {
     saved = errno;
-    n = walk(&r, pcs, max, false, from, &lg);
+    n = walk(&r, pcs, max, false, from, &lg, false);
     goto out;
   }
   unsigned set = memo_set(sp, from, key);
@@ -1521,7 +1523,7 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
     saved = errno;
     { /* the self-test: walk anyway, compare */
       uintptr_t again[MEMO_FRAMES];
-      unsigned k = walk(&r, again, max, false, from, &lg);
+      unsigned k = walk(&r, again, max, false, from, &lg, false);
       if (k != n || memcmp(again, pcs, n * sizeof(uintptr_t)) != 0)
         memo_mismatch();
       __atomic_fetch_add(&memo_hits, 1, __ATOMIC_RELAXED);
@@ -1529,7 +1531,7 @@ MT_NOINLINE unsigned mt_unwind_capture_memo(uintptr_t *pcs, unsigned max, uintpt
     goto out;
   }
   saved = errno;
-  n = walk(&r, pcs, max, false, from, &lg);
+  n = walk(&r, pcs, max, false, from, &lg, false);
   /* the set's entry not used last (two paths to one call site at one
    * stack pointer, as a loop alternating between them, keep one each) */
   e = tab->lru[set];
@@ -1572,7 +1574,8 @@ void mt_unwind_memo_checked(bool equal) {
  * runs after the walk, not unwinding (it may capture). */
 static MT_NOINLINE uint32_t memo_value_slow(uintptr_t ip, uintptr_t sp, uintptr_t bp,
                                             unsigned max, uintptr_t from, uintptr_t key,
-                                            mt_unwind_value_fn fn, bool missed) {
+                                            mt_unwind_value_fn fn, bool missed,
+                                            bool at_return) {
   uintptr_t pcs[MT_UNWIND_VALUE_FRAMES];
   bool keep = false;
   if (max > MT_UNWIND_VALUE_FRAMES)
@@ -1596,7 +1599,7 @@ static MT_NOINLINE uint32_t memo_value_slow(uintptr_t ip, uintptr_t sp, uintptr_
   uint64_t seen = 0;
   bool hit = false;
   if (mode == 0 || max > MEMO_FRAMES || tab == NULL) {
-    n = walk(&r, pcs, max, false, from, &lg);
+    n = walk(&r, pcs, max, false, from, &lg, at_return);
   } else {
     unsigned set = memo_set(sp, from, key);
     memo_t *ms = tab->e[set];
@@ -1618,13 +1621,13 @@ static MT_NOINLINE uint32_t memo_value_slow(uintptr_t ip, uintptr_t sp, uintptr_
       }
       if (mode == 2) { /* the self-test: walk anyway, compare */
         uintptr_t again[MEMO_FRAMES];
-        unsigned k = walk(&r, again, max, false, from, &lg);
+        unsigned k = walk(&r, again, max, false, from, &lg, at_return);
         if (k != n || memcmp(again, pcs, n * sizeof(uintptr_t)) != 0)
           memo_mismatch();
         __atomic_fetch_add(&memo_hits, 1, __ATOMIC_RELAXED);
       }
     } else {
-      n = walk(&r, pcs, max, false, from, &lg);
+      n = walk(&r, pcs, max, false, from, &lg, at_return);
       e = tab->lru[set]; /* the set's entry not used last (see mt_unwind_capture_memo) */
       m = &ms[e];
       tab->lru[set] = (uint8_t)!e;
@@ -1681,9 +1684,39 @@ MT_NOINLINE uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_
     if (MT_LIKELY(val))
       return val;
   }
-  uint32_t v = memo_value_slow(ip, sp, bp, max, from, key, fn, missed);
+  uint32_t v = memo_value_slow(ip, sp, bp, max, from, key, fn, missed, false);
   __asm__ volatile("" : "+r"(v)); /* no tail call: the walk reads this frame */
   return v;
+}
+
+MT_HIDDEN MT_TLS mt_unwind_at_t mt_unwind_entry;
+
+/* As mt_unwind_memo_value, from the registers of `at` (a frame at a return
+ * address): this frame is not walked, so it may be a tail call. */
+uint32_t mt_unwind_memo_value_at(unsigned max, const mt_unwind_at_t *at, uintptr_t key,
+                                 mt_unwind_value_fn fn) {
+  uintptr_t ip = at->ip, sp = at->sp, bp = at->bp;
+  memo_tab_t *tab = memo_mine;
+  bool missed = false;
+  if (MT_LIKELY(!unwinding && (uintptr_t)tab > (uintptr_t)MEMO_GONE &&
+                mt_unwind_memo_mode == 1)) {
+    unwinding = true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    unsigned set = memo_set(sp, ip, key), gen = mt_modules_unloads();
+    memo_t *ms = tab->e[set];
+    int e = memo_holds(&ms[0], ip, sp, bp, ip, key, max, gen)   ? 0
+            : memo_holds(&ms[1], ip, sp, bp, ip, key, max, gen) ? 1
+                                                                : -1;
+    uint32_t val = e >= 0 ? (uint32_t)ms[e].user : 0;
+    if (val)
+      tab->lru[set] = (uint8_t)!e;
+    missed = e < 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    unwinding = false;
+    if (MT_LIKELY(val))
+      return val;
+  }
+  return memo_value_slow(ip, sp, bp, max, ip, key, fn, missed, true);
 }
 
 void mt_unwind_memo_counts(uint64_t *hits, uint64_t *misses, uint64_t *checked) {
@@ -1707,7 +1740,7 @@ unsigned mt_unwind_capture_from(const void *ucontext, uintptr_t *pcs, unsigned m
   r.known = (1u << NREG) - 1;
   log_t lg;
   log_init(&lg);
-  unsigned n = walk(&r, pcs, max, true, 0, &lg);
+  unsigned n = walk(&r, pcs, max, true, 0, &lg, false);
   errno = saved;
   unwinding = false;
   return n;

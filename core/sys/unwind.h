@@ -72,6 +72,22 @@ void mt_unwind_memo_note(const mt_unwind_memo_t *ref, uint32_t val);
 typedef uint32_t (*mt_unwind_value_fn)(uintptr_t from, uintptr_t key, const uintptr_t *pcs,
                                        unsigned n, bool *keep);
 uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_t key, mt_unwind_value_fn fn);
+/* Where a walk may start instead of here: the registers of the frame of
+ * return address ip (its rsp after the return, and its rbp), or ip 0 when
+ * the thread has none. The slow paths of malloc and free set the thread's
+ * mt_unwind_entry to their caller's when they are entered by a jump from
+ * the entry point (the stack then is the caller's), so that a block's
+ * stack starts at the program's frame: memtype's own frames are neither
+ * walked nor compared by the memo. Saved and restored around each slow
+ * path (a nested one, a signal handler's, leaves it as it was). */
+typedef struct mt_unwind_at_s {
+  uintptr_t ip, sp, bp;
+} mt_unwind_at_t;
+extern MT_TLS mt_unwind_at_t mt_unwind_entry MT_HIDDEN;
+/* mt_unwind_memo_value from the frame `at` (at->ip recorded first, as the
+ * frame `from` = at->ip of a capture from here would be). */
+uint32_t mt_unwind_memo_value_at(unsigned max, const mt_unwind_at_t *at, uintptr_t key,
+                                 mt_unwind_value_fn fn);
 /* The calling thread is exiting: its memo table is kept for another thread
  * (or unmapped), and it takes no new one (its later captures walk). */
 void mt_unwind_thread_release(void);

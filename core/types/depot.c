@@ -176,8 +176,13 @@ uint32_t mt_depot_capture(uintptr_t from) {
    * the memo's lean lookup: the same frames from here as last time give
    * their id in one small call (a tail call), the walk and the depot only
    * on a miss. */
-  if (MT_LIKELY(from))
+  if (MT_LIKELY(from)) {
+    /* from the program's frame when the slow path has it (unwind.h) */
+    const mt_unwind_at_t *at = &mt_unwind_entry;
+    if (at->ip == from)
+      return mt_unwind_memo_value_at(depth, at, 0, capture_value);
     return mt_unwind_memo_value(depth, from, 0, capture_value);
+  }
   return capture_walk(depth);
 }
 
