@@ -367,7 +367,14 @@ static inline void entry_set(uintptr_t pc, uintptr_t sp, uintptr_t bp) {
   e->ip = sp != 0 && *(const uintptr_t *)(sp - sizeof(uintptr_t)) == pc ? pc : 0;
 }
 
-static inline void entry_clear(void) { mt_unwind_entry.ip = 0; }
+/* All of it: the caller's rbp may be a pointer to a block, and memtype's
+ * thread-local memory is among the leak scan's roots. */
+static inline void entry_clear(void) {
+  mt_unwind_at_t *e = &mt_unwind_entry;
+  e->ip = 0;
+  e->sp = 0;
+  e->bp = 0;
+}
 
 MT_HIDDEN void *mt_malloc_slow_at(size_t n, unsigned family, uintptr_t pc, uintptr_t sp,
                                   uintptr_t bp);
