@@ -59,9 +59,27 @@ static MT_NOINLINE MT_COLD void *new_failed(size_t n, size_t align, unsigned fam
   }
 }
 
-static inline void *new_plain(size_t n, unsigned fam, int nothrow, uintptr_t pc) {
-  void *p = mt_malloc_inline(n, fam, pc);
+/* operator new's slow path: malloc's, then the failure's policy. Entered
+ * by a jump from the operator (MT_SLOW_ENTRY), as malloc's is, so that a
+ * block's stack starts at the caller's frame. */
+void *mt_new_slow(size_t n, unsigned fam, uintptr_t pc, int nothrow) MT_NOINLINE MT_COLD;
+MT_HIDDEN void *mt_new_slow_at(size_t n, unsigned fam, uintptr_t pc, int nothrow, uintptr_t sp,
+                               uintptr_t bp);
+void *mt_new_slow_at(size_t n, unsigned fam, uintptr_t pc, int nothrow, uintptr_t sp,
+                     uintptr_t bp) {
+  void *p = mt_malloc_slow_at(n, fam, pc, 0, sp, bp);
   return MT_LIKELY(p != NULL) ? p : new_failed(n, 0, fam, nothrow, pc);
+}
+#if defined(__x86_64__)
+MT_SLOW_ENTRY(mt_new_slow, mt_new_slow_at);
+#else
+void *mt_new_slow(size_t n, unsigned fam, uintptr_t pc, int nothrow) {
+  return mt_new_slow_at(n, fam, pc, nothrow, 0, 0);
+}
+#endif
+
+static inline void *new_plain(size_t n, unsigned fam, int nothrow, uintptr_t pc) {
+  return mt_alloc_fast(n, fam, pc, nothrow, mt_new_slow);
 }
 
 /* The block remembers its alignment: a delete must be given the same

@@ -376,9 +376,9 @@ static inline void entry_clear(void) {
   e->bp = 0;
 }
 
-MT_HIDDEN void *mt_malloc_slow_at(size_t n, unsigned family, uintptr_t pc, uintptr_t sp,
-                                  uintptr_t bp);
-void *mt_malloc_slow_at(size_t n, unsigned family, uintptr_t pc, uintptr_t sp, uintptr_t bp) {
+void *mt_malloc_slow_at(size_t n, unsigned family, uintptr_t pc, int arg, uintptr_t sp,
+                        uintptr_t bp) {
+  (void)arg;
   entry_set(pc, sp, bp);
   void *p = malloc_slow(n, family, pc);
   entry_clear();
@@ -517,8 +517,6 @@ static void free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
   release(&b, p, pc);
 }
 
-MT_HIDDEN void mt_free_slow_at(void *p, unsigned family, size_t n, uintptr_t pc, uintptr_t sp,
-                               uintptr_t bp);
 void mt_free_slow_at(void *p, unsigned family, size_t n, uintptr_t pc, uintptr_t sp,
                      uintptr_t bp) {
   entry_set(pc, sp, bp);
@@ -528,29 +526,13 @@ void mt_free_slow_at(void *p, unsigned family, size_t n, uintptr_t pc, uintptr_t
   entry_clear();
 }
 
-/* The entries: the stack pointer and rbp as they came, added as the next
- * two arguments (malloc's 4th and 5th, free's 5th and 6th). */
+/* The entries (alloc_inline.h). */
 #if defined(__x86_64__)
-__asm__(".text\n"
-        ".globl mt_malloc_slow\n.hidden mt_malloc_slow\n.type mt_malloc_slow, @function\n"
-        "mt_malloc_slow:\n"
-        ".cfi_startproc\n"
-        "  lea 8(%rsp), %rcx\n"
-        "  mov %rbp, %r8\n"
-        "  jmp mt_malloc_slow_at\n"
-        ".cfi_endproc\n"
-        ".size mt_malloc_slow, .-mt_malloc_slow\n"
-        ".globl mt_free_slow\n.hidden mt_free_slow\n.type mt_free_slow, @function\n"
-        "mt_free_slow:\n"
-        ".cfi_startproc\n"
-        "  lea 8(%rsp), %r8\n"
-        "  mov %rbp, %r9\n"
-        "  jmp mt_free_slow_at\n"
-        ".cfi_endproc\n"
-        ".size mt_free_slow, .-mt_free_slow\n");
+MT_SLOW_ENTRY(mt_malloc_slow, mt_malloc_slow_at);
+MT_SLOW_ENTRY(mt_free_slow, mt_free_slow_at);
 #else
-void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) {
-  return mt_malloc_slow_at(n, family, pc, 0, 0);
+void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc, int arg) {
+  return mt_malloc_slow_at(n, family, pc, arg, 0, 0);
 }
 void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
   mt_free_slow_at(p, family, n, pc, 0, 0);

@@ -14,13 +14,35 @@
 #include "tcache.h"
 #include "zone.h"
 
-void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc) MT_NOINLINE MT_COLD;
+/* The slow paths the fast ones jump to: four arguments (an allocation's
+ * fourth, `arg`, is its own: operator new's nothrow), and each is entered
+ * through MT_SLOW_ENTRY below, which adds two: the stack pointer and rbp
+ * it was entered with, so that a block's stack can start at the caller's
+ * frame (mt_malloc_slow_at, alloc.c). */
+typedef void *(*mt_alloc_slow_fn)(size_t n, unsigned family, uintptr_t pc, int arg);
+void *mt_malloc_slow(size_t n, unsigned family, uintptr_t pc, int arg) MT_NOINLINE MT_COLD;
+/* What mt_malloc_slow does, from the registers it was entered with (sp:
+ * its stack pointer + 8; 0 when unknown). NULL when out of memory. */
+void *mt_malloc_slow_at(size_t n, unsigned family, uintptr_t pc, int arg, uintptr_t sp,
+                        uintptr_t bp) MT_NOINLINE MT_COLD;
+
+/* Defines `name`, a slow path's entry: jumps to `target` with the stack
+ * pointer as it came + 8 (the caller's, when the entry point jumped here)
+ * and rbp added as the 5th and 6th arguments. */
+#if defined(__x86_64__)
+#define MT_SLOW_ENTRY(name, target)                                                \
+  __asm__(".text\n.globl " #name "\n.hidden " #name "\n.type " #name ", @function\n" \
+          #name ":\n.cfi_startproc\n  lea 8(%rsp), %r8\n  mov %rbp, %r9\n"             \
+          "  jmp " #target "\n.cfi_endproc\n.size " #name ", .-" #name "\n")
+#endif
 
 /* ~0 when call sites type blocks (MEMTYPE_DEPTH >= 1), 0 when typing is off:
  * site 0 is the untyped type and always hits the site cache. */
 extern uintptr_t mt_site_mask;
 /* n: the size a sized delete gives, SIZE_MAX for every other release. */
 void mt_free_slow(void *p, unsigned family, size_t n, uintptr_t pc) MT_NOINLINE MT_COLD;
+void mt_free_slow_at(void *p, unsigned family, size_t n, uintptr_t pc, uintptr_t sp,
+                     uintptr_t bp) MT_NOINLINE MT_COLD;
 /* The peak's slow half after a fast malloc or free (mt_tcache_room_out),
  * as tail calls: the fast paths call nothing else, so they save no
  * register. mt_malloc_room_out returns p. */
@@ -31,7 +53,9 @@ void mt_free_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n) MT_NOINLINE
 /* Anything the fast path does not have at hand (an empty bin, a call site
  * not in the site cache, no stat chunk yet for the type, the sampling
  * countdown at 0) goes to the slow path, which does it all. */
-static inline void *mt_malloc_inline(size_t n, unsigned family, uintptr_t pc) {
+static inline __attribute__((always_inline)) void *mt_alloc_fast(size_t n, unsigned family,
+                                                                uintptr_t pc, int arg,
+                                                                mt_alloc_slow_fn slow) {
   mt_tcache_t *tc = mt_tls_cache;
   if (MT_LIKELY(tc != NULL && n <= MT_SMALL_MAX)) {
     unsigned c = mt_size_class(n);
@@ -55,7 +79,11 @@ static inline void *mt_malloc_inline(size_t n, unsigned family, uintptr_t pc) {
       }
     }
   }
-  return mt_malloc_slow(n, family, pc);
+  return slow(n, family, pc, arg);
+}
+
+static inline void *mt_malloc_inline(size_t n, unsigned family, uintptr_t pc) {
+  return mt_alloc_fast(n, family, pc, 0, mt_malloc_slow);
 }
 
 /* The fast free; `sized` (a constant) adds the sized-delete check. */
