@@ -171,7 +171,7 @@ static inline void log_bp_use(log_t *lg) {
  * detected). Only touched while this thread is unwinding (a handler's
  * capture meanwhile returns 0), so it needs no lock; a fork child's copy
  * describes its own (identical) stack. */
-#define MEMO_SETS 32u /* of two entries */
+#define MEMO_SETS 64u /* of two entries (32: python's checks mode 3-6 % more instructions) */
 #define MEMO_READS 32u /* a multiple of 4 (memo_holds) */
 #define MEMO_FRAMES 24u
 typedef struct memo_s {
@@ -186,7 +186,7 @@ typedef struct memo_s {
   uintptr_t val[MEMO_READS];
   uintptr_t pcs[MEMO_FRAMES];
 } memo_t;
-/* A thread's memo is mapped on its first capture (about 41 KiB: in static
+/* A thread's memo is mapped on its first capture (about 82 KiB: in static
  * TLS it would be taken from every thread's stack, and glibc refuses a
  * thread whose stack cannot hold the static TLS: pthread_create failed with
  * EINVAL for stacks of 16 and 32 KiB), and kept for the next thread at exit
