@@ -336,18 +336,6 @@ static void *alloc_replacement(size_t n, unsigned family, unsigned type) {
  * lock: their thread cache, quarantine batch and counters are not made for a
  * handler that allocates in the middle of them. The handlers kept run on the
  * way out. */
-static void *malloc_slow(size_t n, unsigned family, uintptr_t pc) {
-  mt_init();
-  if (MT_UNLIKELY(n > PTRDIFF_MAX))
-    bad_size(pc, family == MT_FAM_MALLOC ? "malloc" : family == MT_FAM_NEW ? "operator new"
-                                                                            : "operator new[]",
-             n);
-  mt_locks_enter();
-  void *p = alloc_typed(n, family, false, type_of(pc));
-  mt_locks_leave();
-  return p;
-}
-
 /* The caller's frame for the block stacks (unwind.h, mt_unwind_entry):
  * mt_malloc_slow and mt_free_slow are entered through a few instructions
  * that add the stack pointer and rbp they were entered with (sp: the
@@ -356,10 +344,12 @@ static void *malloc_slow(size_t n, unsigned family, uintptr_t pc) {
  * caller's return address: a jump from the entry point leaves the stack,
  * and every callee-saved register, as the caller's call made them; a call
  * (operator new's, which must test the result) leaves a return address of
- * memtype's own there. Cleared on the way out, not restored: a slow path
- * nested in another (a handler's, or one the unwinder's libc calls make)
- * leaves the outer one without it, whose captures then walk from where
- * they are, as all captures did before. */
+ * memtype's own there. Set and cleared behind the signal gate (no handler
+ * runs in between: the handlers kept run after it is cleared, so one that
+ * jumps out leaves nothing behind), and cleared, not restored: a slow path
+ * nested in another (one the unwinder's libc calls make) leaves the outer
+ * one without it, whose captures then walk from where they are, as all
+ * captures did before. */
 static inline void entry_set(uintptr_t pc, uintptr_t sp, uintptr_t bp) {
   mt_unwind_at_t *e = &mt_unwind_entry;
   e->sp = sp;
@@ -379,9 +369,16 @@ static inline void entry_clear(void) {
 void *mt_malloc_slow_at(size_t n, unsigned family, uintptr_t pc, int arg, uintptr_t sp,
                         uintptr_t bp) {
   (void)arg;
+  mt_init();
+  if (MT_UNLIKELY(n > PTRDIFF_MAX))
+    bad_size(pc, family == MT_FAM_MALLOC ? "malloc" : family == MT_FAM_NEW ? "operator new"
+                                                                            : "operator new[]",
+             n);
+  mt_locks_enter();
   entry_set(pc, sp, bp);
-  void *p = malloc_slow(n, family, pc);
+  void *p = alloc_typed(n, family, false, type_of(pc));
   entry_clear();
+  mt_locks_leave();
   return p;
 }
 
@@ -519,11 +516,11 @@ static void free_slow(void *p, unsigned family, size_t n, uintptr_t pc) {
 
 void mt_free_slow_at(void *p, unsigned family, size_t n, uintptr_t pc, uintptr_t sp,
                      uintptr_t bp) {
-  entry_set(pc, sp, bp);
   mt_locks_enter();
+  entry_set(pc, sp, bp);
   free_slow(p, family, n, pc);
-  mt_locks_leave();
   entry_clear();
+  mt_locks_leave();
 }
 
 /* The entries (alloc_inline.h). */

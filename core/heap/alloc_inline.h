@@ -30,10 +30,16 @@ void *mt_malloc_slow_at(size_t n, unsigned family, uintptr_t pc, int arg, uintpt
  * pointer as it came + 8 (the caller's, when the entry point jumped here)
  * and rbp added as the 5th and 6th arguments. */
 #if defined(__x86_64__)
-#define MT_SLOW_ENTRY(name, target)                                                \
-  __asm__(".text\n.globl " #name "\n.hidden " #name "\n.type " #name ", @function\n" \
-          #name ":\n.cfi_startproc\n  lea 8(%rsp), %r8\n  mov %rbp, %r9\n"             \
-          "  jmp " #target "\n.cfi_endproc\n.size " #name ", .-" #name "\n")
+#if defined(__CET__)
+#define MT_SLOW_ENTRY_BRANCH "  endbr64\n"
+#else
+#define MT_SLOW_ENTRY_BRANCH ""
+#endif
+#define MT_SLOW_ENTRY(name, target)                                                       \
+  __asm__(".pushsection .text\n.p2align 4\n.globl " #name "\n.hidden " #name             \
+          "\n.type " #name ", @function\n" #name ":\n.cfi_startproc\n" MT_SLOW_ENTRY_BRANCH \
+          "  lea 8(%rsp), %r8\n  mov %rbp, %r9\n  jmp " #target "\n.cfi_endproc\n.size " #name \
+          ", .-" #name "\n.popsection\n")
 #endif
 
 /* ~0 when call sites type blocks (MEMTYPE_DEPTH >= 1), 0 when typing is off:

@@ -33,6 +33,8 @@ typedef struct state_s {
   unsigned char *out;
   size_t out_len, pos;
   huff_t lit, dist, clen;
+  huff_t fixed_lit, fixed_dist; /* the fixed codes, built at the first fixed block */
+  bool fixed_built;
 } state_t;
 
 /* ---- bits -------------------------------------------------------------------- */
@@ -163,11 +165,11 @@ static const uint16_t dist_base[30] = {1,    2,    3,    4,    5,    7,     9,  
 static const uint8_t dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                        6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
-/* The symbols of a block, to its end-of-block code. */
-static bool codes(state_t *s) {
+/* The symbols of a block, to its end-of-block code, in codes lit and dist. */
+static bool codes(state_t *s, const huff_t *lit, const huff_t *dists) {
   unsigned char *out = s->out;
   for (;;) {
-    int sym = decode(s, &s->lit);
+    int sym = decode(s, lit);
     if (sym < 0 || s->bad)
       return false;
     if (sym < 256) {
@@ -182,7 +184,7 @@ static bool codes(state_t *s) {
     if (sym >= 29)
       return false;
     size_t len = len_base[sym] + take(s, len_extra[sym]);
-    int d = decode(s, &s->dist);
+    int d = decode(s, dists);
     if (d < 0 || d >= 30)
       return false;
     size_t dist = dist_base[d] + take(s, dist_extra[d]);
@@ -201,20 +203,23 @@ static bool codes(state_t *s) {
 }
 
 static bool fixed(state_t *s) {
-  uint8_t len[MAX_LIT];
-  unsigned i = 0;
-  for (; i < 144; i++)
-    len[i] = 8;
-  for (; i < 256; i++)
-    len[i] = 9;
-  for (; i < 280; i++)
-    len[i] = 7;
-  for (; i < MAX_LIT; i++)
-    len[i] = 8;
-  build(&s->lit, len, MAX_LIT);
-  memset(len, 5, MAX_DIST);
-  build(&s->dist, len, MAX_DIST);
-  return codes(s);
+  if (!s->fixed_built) { /* once a stream: a stream of empty fixed blocks costs no more */
+    uint8_t len[MAX_LIT];
+    unsigned i = 0;
+    for (; i < 144; i++)
+      len[i] = 8;
+    for (; i < 256; i++)
+      len[i] = 9;
+    for (; i < 280; i++)
+      len[i] = 7;
+    for (; i < MAX_LIT; i++)
+      len[i] = 8;
+    build(&s->fixed_lit, len, MAX_LIT);
+    memset(len, 5, MAX_DIST);
+    build(&s->fixed_dist, len, MAX_DIST);
+    s->fixed_built = true;
+  }
+  return codes(s, &s->fixed_lit, &s->fixed_dist);
 }
 
 static bool dynamic(state_t *s) {
@@ -253,7 +258,8 @@ static bool dynamic(state_t *s) {
   }
   if (len[256] == 0) /* no end-of-block code */
     return false;
-  return build(&s->lit, len, nlit) && build(&s->dist, len + nlit, ndist) && codes(s);
+  return build(&s->lit, len, nlit) && build(&s->dist, len + nlit, ndist) &&
+         codes(s, &s->lit, &s->dist);
 }
 
 /* ---- the stream ------------------------------------------------------------------ */

@@ -101,9 +101,11 @@ static const struct {
 /* Inflated sections, by where their compressed bytes are: filled once (a
  * slot claimed by an atomic add, published by a release store of `ready`),
  * never changed or freed after, so any thread or handler may read them
- * without a lock. Two threads that inflate the same section at once both
- * do, and the later copy is not used. A section that does not inflate is
- * kept too, with no data, so that it is not tried again. */
+ * without a lock. Callers serialize the first reading of an image
+ * (symtab.c's lock): two threads inflating the same section at once would
+ * each get a copy of its own, and an index built on one would not match
+ * the other. A section that does not inflate (damaged, or no memory then)
+ * is kept too, with no data, so that it is not tried again. */
 #define INFLATED_MAX 1024 /* sections; past it, a compressed section is not read */
 #define INFLATED_LIMIT ((size_t)1 << 30) /* a section's inflated size, at most */
 typedef struct inflated_s {
@@ -125,10 +127,10 @@ static const unsigned char *inflate_section(const unsigned char *z, size_t zlen,
     if (__atomic_load_n(&inflated[i].ready, __ATOMIC_ACQUIRE) && inflated[i].from == z &&
         inflated[i].from_len == zlen)
       return inflated[i].len == size ? inflated[i].data : NULL;
-  if (size == 0 || size > INFLATED_LIMIT)
+  if (size == 0 || size > INFLATED_LIMIT || n == INFLATED_MAX)
     return NULL;
   unsigned i = __atomic_fetch_add(&inflated_n, 1, __ATOMIC_ACQ_REL);
-  if (i >= INFLATED_MAX)
+  if (i >= INFLATED_MAX) /* (past it by at most one a thread: no wrap) */
     return NULL;
   unsigned char *out = mt_os_map(size);
   if (out && !mt_inflate_zlib(z, zlen, out, size)) {

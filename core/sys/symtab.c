@@ -19,11 +19,12 @@
 #define MAX_MODULES 256
 
 typedef struct sym_s {
-  uint64_t start; /* relative to the module's load bias */
-  uint32_t size;
-  uint32_t name;  /* offset in the string table */
-  uint8_t rank;   /* among aliases (the same start): the higher is named */
+  uint64_t start;     /* relative to the module's load bias */
+  uint32_t size : 28; /* (capped) */
+  uint32_t rank : 4;  /* among aliases (the same start): the higher is named */
+  uint32_t name;      /* offset in the string table */
 } sym_t;
+#define SYM_SIZE_MAX ((1u << 28) - 1)
 
 typedef struct table_s {
   uintptr_t bias;
@@ -60,11 +61,12 @@ static bool sym_before(const void *a, const void *b) {
 }
 
 /* Exported global, exported weak, hidden or internal, local; within each,
- * a plain name, then a default version ("f@@V1"), then another ("f@V0"). */
+ * a plain name, then a default version ("f@@V1"), then another ("f@V0").
+ * (At most 11: sym_t's 4 bits.) */
 static uint8_t sym_rank(const Elf64_Sym *s, const char *name, size_t room) {
-  unsigned bind = ELF64_ST_BIND(s->st_info), r = 0;
+  unsigned bind = ELF64_ST_BIND(s->st_info), r = 0, vis = ELF64_ST_VISIBILITY(s->st_other);
   if (bind == STB_GLOBAL || bind == STB_WEAK)
-    r = ELF64_ST_VISIBILITY(s->st_other) != STV_DEFAULT ? 1 : bind == STB_GLOBAL ? 3 : 2;
+    r = vis != STV_DEFAULT && vis != STV_PROTECTED ? 1 : bind == STB_GLOBAL ? 3 : 2;
   const char *at = memchr(name, '@', strnlen(name, room));
   return (uint8_t)(r * 3 + (at == NULL ? 2 : at[1] == '@' ? 1 : 0));
 }
@@ -104,10 +106,10 @@ static void load(table_t *t, const unsigned char *f, size_t size, uint32_t kind)
       if (ELF64_ST_TYPE(sym[k].st_info) == STT_FUNC && sym[k].st_value &&
           sym[k].st_name < str->sh_size)
         out[n++] = (sym_t){sym[k].st_value,
-                           sym[k].st_size > UINT32_MAX ? UINT32_MAX : (uint32_t)sym[k].st_size,
-                           sym[k].st_name,
+                           sym[k].st_size > SYM_SIZE_MAX ? SYM_SIZE_MAX : (uint32_t)sym[k].st_size,
                            sym_rank(&sym[k], (const char *)(f + str->sh_offset) + sym[k].st_name,
-                                    str->sh_size - sym[k].st_name)};
+                                    str->sh_size - sym[k].st_name),
+                           sym[k].st_name};
     mt_sort(out, n, sizeof(*out), sym_before);
     t->strtab = (const char *)(f + str->sh_offset);
     t->strsize = str->sh_size;

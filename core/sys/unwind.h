@@ -78,8 +78,9 @@ uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_t key, mt_un
  * mt_unwind_entry to their caller's when they are entered by a jump from
  * the entry point (the stack then is the caller's), so that a block's
  * stack starts at the program's frame: memtype's own frames are neither
- * walked nor compared by the memo. Saved and restored around each slow
- * path (a nested one, a signal handler's, leaves it as it was). */
+ * walked nor compared by the memo. Set behind the signal gate and cleared
+ * before it opens (a nested slow path clears it for the outer one, which
+ * then walks from where it is, as every capture did before). */
 typedef struct mt_unwind_at_s {
   uintptr_t ip, sp, bp;
 } mt_unwind_at_t;
