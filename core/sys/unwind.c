@@ -1657,33 +1657,45 @@ static MT_NOINLINE uint32_t memo_value_slow(uintptr_t ip, uintptr_t sp, uintptr_
 /* The fast half: a hit whose value is kept costs the set's hash, the key's
  * compares and the remembered words' (some 60 instructions), with no frame
  * beyond the few registers it saves. unwinding is set around the reads so
- * that a signal handler's capture cannot refill the entry meanwhile. */
+ * that a signal handler's capture cannot refill the entry meanwhile. The
+ * kept value, or 0 (*missed: no entry holds; else not looked up, or held
+ * without a value yet). */
+static inline __attribute__((always_inline)) uint32_t memo_value_fast(uintptr_t ip, uintptr_t sp,
+                                                                      uintptr_t bp, unsigned max,
+                                                                      uintptr_t from,
+                                                                      uintptr_t key,
+                                                                      bool *missed) {
+  memo_tab_t *tab = memo_mine;
+  *missed = false;
+  /* (max past MEMO_FRAMES: no entry has it, a miss) */
+  if (!MT_LIKELY(!unwinding && (uintptr_t)tab > (uintptr_t)MEMO_GONE &&
+                 mt_unwind_memo_mode == 1))
+    return 0;
+  unwinding = true;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  unsigned set = memo_set(sp, from, key), gen = mt_modules_unloads();
+  memo_t *ms = tab->e[set];
+  int e = memo_holds(&ms[0], ip, sp, bp, from, key, max, gen)   ? 0
+          : memo_holds(&ms[1], ip, sp, bp, from, key, max, gen) ? 1
+                                                                : -1;
+  uint32_t val = e >= 0 ? (uint32_t)ms[e].user : 0;
+  if (val)
+    tab->lru[set] = (uint8_t)!e;
+  *missed = e < 0;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  unwinding = false;
+  return val;
+}
+
 MT_NOINLINE uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_t key,
                                           mt_unwind_value_fn fn) {
   uintptr_t ip, sp, bp;
   __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
                    : "=r"(ip), "=r"(sp), "=r"(bp));
-  memo_tab_t *tab = memo_mine;
-  bool missed = false;
-  /* (max past MEMO_FRAMES: no entry has it, a miss) */
-  if (MT_LIKELY(!unwinding && (uintptr_t)tab > (uintptr_t)MEMO_GONE &&
-                mt_unwind_memo_mode == 1)) {
-    unwinding = true;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    unsigned set = memo_set(sp, from, key), gen = mt_modules_unloads();
-    memo_t *ms = tab->e[set];
-    int e = memo_holds(&ms[0], ip, sp, bp, from, key, max, gen)   ? 0
-            : memo_holds(&ms[1], ip, sp, bp, from, key, max, gen) ? 1
-                                                                  : -1;
-    uint32_t val = e >= 0 ? (uint32_t)ms[e].user : 0;
-    if (val)
-      tab->lru[set] = (uint8_t)!e;
-    missed = e < 0;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    unwinding = false;
-    if (MT_LIKELY(val))
-      return val;
-  }
+  bool missed;
+  uint32_t val = memo_value_fast(ip, sp, bp, max, from, key, &missed);
+  if (MT_LIKELY(val))
+    return val;
   uint32_t v = memo_value_slow(ip, sp, bp, max, from, key, fn, missed, false);
   __asm__ volatile("" : "+r"(v)); /* no tail call: the walk reads this frame */
   return v;
@@ -1692,30 +1704,15 @@ MT_NOINLINE uint32_t mt_unwind_memo_value(unsigned max, uintptr_t from, uintptr_
 MT_HIDDEN MT_TLS mt_unwind_at_t mt_unwind_entry;
 
 /* As mt_unwind_memo_value, from the registers of `at` (a frame at a return
- * address): this frame is not walked, so it may be a tail call. */
+ * address; `from` is its ip): this frame is not walked, so it may be a
+ * tail call. */
 uint32_t mt_unwind_memo_value_at(unsigned max, const mt_unwind_at_t *at, uintptr_t key,
                                  mt_unwind_value_fn fn) {
   uintptr_t ip = at->ip, sp = at->sp, bp = at->bp;
-  memo_tab_t *tab = memo_mine;
-  bool missed = false;
-  if (MT_LIKELY(!unwinding && (uintptr_t)tab > (uintptr_t)MEMO_GONE &&
-                mt_unwind_memo_mode == 1)) {
-    unwinding = true;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    unsigned set = memo_set(sp, ip, key), gen = mt_modules_unloads();
-    memo_t *ms = tab->e[set];
-    int e = memo_holds(&ms[0], ip, sp, bp, ip, key, max, gen)   ? 0
-            : memo_holds(&ms[1], ip, sp, bp, ip, key, max, gen) ? 1
-                                                                : -1;
-    uint32_t val = e >= 0 ? (uint32_t)ms[e].user : 0;
-    if (val)
-      tab->lru[set] = (uint8_t)!e;
-    missed = e < 0;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    unwinding = false;
-    if (MT_LIKELY(val))
-      return val;
-  }
+  bool missed;
+  uint32_t val = memo_value_fast(ip, sp, bp, max, ip, key, &missed);
+  if (MT_LIKELY(val))
+    return val;
   return memo_value_slow(ip, sp, bp, max, ip, key, fn, missed, true);
 }
 
