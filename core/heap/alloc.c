@@ -332,10 +332,6 @@ static void *alloc_replacement(size_t n, unsigned family, unsigned type) {
   return alloc_any(n, family, false, type);
 }
 
-/* The slow paths run behind the signal gate (siggate.h), as if they held a
- * lock: their thread cache, quarantine batch and counters are not made for a
- * handler that allocates in the middle of them. The handlers kept run on the
- * way out. */
 /* The caller's frame for the block stacks (unwind.h, mt_unwind_entry):
  * mt_malloc_slow and mt_free_slow are entered through a few instructions
  * that add the stack pointer and rbp they were entered with (sp: the
@@ -366,6 +362,10 @@ static inline void entry_clear(void) {
   e->bp = 0;
 }
 
+/* The slow paths run behind the signal gate (siggate.h), as if they held a
+ * lock: their thread cache, quarantine batch and counters are not made for a
+ * handler that allocates in the middle of them. The handlers kept run on the
+ * way out. */
 void *mt_malloc_slow_at(size_t n, unsigned family, uintptr_t pc, int arg, uintptr_t sp,
                         uintptr_t bp) {
   (void)arg;
