@@ -67,31 +67,14 @@ static size_t front_len(const mt_blk_t *b) {
 }
 
 
-/* The patterns, a page of each: trashing and verifying are memcpy and
- * memcmp against them (libc's, vectorised), a page at a time. */
-static uint8_t trash_page[4096] __attribute__((aligned(64)));
-static uint8_t redzone_page[MT_REDZONE_MAX] __attribute__((aligned(64)));
+/* The patterns (heapcheck.h), written once at start. */
+MT_HIDDEN uint8_t mt_check_trash_page[4096] __attribute__((aligned(64)));
+MT_HIDDEN uint8_t mt_check_redzone_page[MT_REDZONE_MAX] __attribute__((aligned(64)));
 
 static void patterns_init(void) {
-  for (size_t i = 0; i < sizeof(trash_page); i += 4)
-    memcpy(trash_page + i, &(uint32_t){TRASH_WORD}, 4);
-  memset(redzone_page, REDZONE_BYTE, sizeof(redzone_page));
-}
-
-/* libc's memcpy, vectorised. Knowing a copy's length is at most a page,
- * gcc would expand it inline as `rep movsq`, which costs some 30 cycles to
- * start whatever the length: the length is hidden from it. */
-static inline void copy_pattern(uintptr_t to, const uint8_t *pattern, size_t len) {
-  __asm__("" : "+r"(len));
-  memcpy((void *)to, pattern, len);
-}
-
-/* Storage starts 16-byte aligned: the pattern's phase is the offset's. */
-static void trash(uintptr_t p, size_t len) {
-  for (size_t off = 0; off < len; off += sizeof(trash_page)) {
-    size_t k = len - off < sizeof(trash_page) ? len - off : sizeof(trash_page);
-    copy_pattern(p + off, trash_page, k);
-  }
+  for (size_t i = 0; i < sizeof(mt_check_trash_page); i += 4)
+    memcpy(mt_check_trash_page + i, &(uint32_t){TRASH_WORD}, 4);
+  memset(mt_check_redzone_page, REDZONE_BYTE, sizeof(mt_check_redzone_page));
 }
 
 static uint8_t trash_byte(size_t off) {
@@ -170,27 +153,13 @@ static uint8_t redzone_byte(size_t off) {
   return REDZONE_BYTE;
 }
 
-/* Quick scans: most blocks are intact, and these compares are what it costs. */
-static bool redzone_intact(uintptr_t from, size_t len) {
-  return memcmp((const void *)from, redzone_page, len) == 0; /* len <= MT_REDZONE_MAX */
-}
-
 static bool redzones_intact(const mt_blk_t *b) {
-  return redzone_intact(b->start - front_len(b), front_len(b)) &&
-         redzone_intact(b->start + b->size, back_len(b));
-}
-
-static bool trash_intact(uintptr_t from, size_t len) {
-  for (size_t off = 0; off < len; off += sizeof(trash_page)) {
-    size_t k = len - off < sizeof(trash_page) ? len - off : sizeof(trash_page);
-    if (memcmp((const void *)(from + off), trash_page, k) != 0)
-      return false;
-  }
-  return true;
+  return mt_check_redzone_intact_at(b->start - front_len(b), front_len(b)) &&
+         mt_check_redzone_intact_at(b->start + b->size, back_len(b));
 }
 
 bool mt_check_slack_ok(const mt_blk_t *b, const char *what) {
-  if (redzone_intact(b->start + b->size, back_len(b)))
+  if (mt_check_redzone_intact_at(b->start + b->size, back_len(b)))
     return true;
   return verify(b, b->start + b->size, back_len(b), b->start, redzone_byte, MT_ERR_OVERFLOW,
                 false, what);
@@ -201,7 +170,7 @@ static bool redzones_ok(const mt_blk_t *b, bool freed) {
   if (redzones_intact(b))
     return true;
   uintptr_t f = b->start - front_len(b);
-  if (!redzone_intact(f, front_len(b)))
+  if (!mt_check_redzone_intact_at(f, front_len(b)))
     return verify(b, f, front_len(b), f, redzone_byte, MT_ERR_UNDERFLOW, freed,
                   "the redzone before the block was written");
   return verify(b, b->start + b->size, back_len(b), b->start, redzone_byte, MT_ERR_OVERFLOW,
@@ -217,7 +186,7 @@ bool mt_check_redzone_freed_ok(const mt_blk_t *b) {
 bool mt_check_trash_ok(const mt_blk_t *b) {
   if (!mt_check_trash)
     return mt_check_redzone_freed_ok(b);
-  if (trash_intact(trash_from(b), trash_len(b)))
+  if (mt_check_trash_intact_at(trash_from(b), trash_len(b)))
     return true;
   return verify(b, trash_from(b), trash_len(b) & ~(size_t)3, trash_from(b), trash_byte,
                 MT_ERR_WRITE_AFTER_FREE, true, "the block was written after it was freed");
@@ -225,7 +194,7 @@ bool mt_check_trash_ok(const mt_blk_t *b) {
 
 void mt_check_trash_fill(const mt_blk_t *b) {
   if (mt_check_trash)
-    trash(trash_from(b), trash_len(b));
+    mt_check_trash_at(trash_from(b), trash_len(b));
 }
 
 /* ---- block life ------------------------------------------------------------ */
@@ -237,13 +206,13 @@ void mt_check_alloc(const mt_blk_t *old, const mt_blk_t *b) {
 }
 
 void mt_check_lay_slack(const mt_blk_t *b) {
-  copy_pattern(b->start + b->size, redzone_page, back_len(b));
+  mt_check_copy_pattern(b->start + b->size, mt_check_redzone_page, back_len(b));
 }
 
 void mt_check_lay_redzone(const mt_blk_t *b) {
   if (!mt_check_redzone)
     return;
-  copy_pattern(b->start - front_len(b), redzone_page, front_len(b));
+  mt_check_copy_pattern(b->start - front_len(b), mt_check_redzone_page, front_len(b));
   mt_check_lay_slack(b);
 }
 
@@ -254,7 +223,7 @@ void mt_check_free(const mt_blk_t *b, uintptr_t pc) {
   if (b->stk)
     *b->stk = mt_stk_with_free(*b->stk, mt_depot_on ? mt_depot_capture(pc) : 0);
   if (mt_check_trash)
-    trash(trash_from(b), trash_len(b));
+    mt_check_trash_at(trash_from(b), trash_len(b));
 }
 
 /* ---- quarantine ------------------------------------------------------------ */
@@ -345,7 +314,7 @@ bool mt_check_intact(const mt_blk_t *b, uint8_t state) {
     return !mt_check_redzone || redzones_intact(b);
   if (state == MT_STATE_QUARANTINE || state == MT_STATE_TRASHED) {
     if (mt_check_trash)
-      return trash_intact(trash_from(b), trash_len(b));
+      return mt_check_trash_intact_at(trash_from(b), trash_len(b));
     return state == MT_STATE_TRASHED || !mt_check_redzone || redzones_intact(b);
   }
   return true;

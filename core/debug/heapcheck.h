@@ -9,8 +9,12 @@
 #ifndef MT_HEAPCHECK_H
 #define MT_HEAPCHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
+#include "hooks.h"
 #include "mt_types.h"
 
 #define MT_REDZONE_MIN 16        /* every block gets at least this much on each side */
@@ -40,15 +44,55 @@ typedef struct mt_blk_s {
 typedef void (*mt_check_release_fn)(void *p, void *hint);
 void mt_check_init(mt_check_release_fn release);
 
-/* The redzone on each side of a block of n bytes: AddressSanitizer's
- * allocator's sizes (ComputeRZLog: 16 << rz_log), 16 bytes up to 48, 32 to
- * 96, 64 to 448, 128 to 3968, 256 to 16128, 512 to 32256, 1024 to 64512,
- * then MT_REDZONE_CAP. The smallest that keeps a 64-byte overflow of a
- * 100-byte record in its own redzone (bytes 100..163 of 100 + 64); a slot's
- * rounding to its class adds to the back one. */
-static inline size_t mt_check_redzone_size(size_t n) {
-  return n <= 48 ? 16 : n <= 96 ? 32 : n <= 448 ? 64 : n <= 3968 ? 128 : n <= 16128 ? 256
-         : n <= 32256 ? 512 : n <= 64512 ? 1024 : MT_REDZONE_CAP;
+/* The redzone on each side of a block of n bytes (hooks.h says how they
+ * are sized: AddressSanitizer's allocator's rule, 16 to MT_REDZONE_CAP). */
+static inline size_t mt_check_redzone_size(size_t n) { return mt_hook_redzone_size(n); }
+
+/* The patterns, a page of each (heapcheck.c): trash is the word 0xdeadc0de
+ * from a block's storage start (its front redzone included), redzones the
+ * byte 0xab. The inline helpers below are what the checked slots' paths
+ * (prelude.c) pay on every block: libc's memcmp and memcpy against them.
+ * A length is hidden from gcc, which would expand a copy it knows to be at
+ * most a page as `rep movsb` (some 30 cycles to start). */
+extern uint8_t mt_check_trash_page[4096];
+extern uint8_t mt_check_redzone_page[MT_REDZONE_MAX];
+
+static inline void mt_check_copy_pattern(uintptr_t to, const uint8_t *pattern, size_t len) {
+  __asm__("" : "+r"(len));
+  memcpy((void *)to, pattern, len);
+}
+
+/* Is [from, from + len) all redzone pattern (len <= MT_REDZONE_MAX)? */
+static inline bool mt_check_redzone_intact_at(uintptr_t from, size_t len) {
+  __asm__("" : "+r"(len));
+  return memcmp((const void *)from, mt_check_redzone_page, len) == 0;
+}
+
+/* Is [from, from + len) all trash (from: a storage start, 16-aligned)? */
+static inline bool mt_check_trash_intact_at(uintptr_t from, size_t len) {
+  if (MT_LIKELY(len <= sizeof(mt_check_trash_page))) { /* every slot up to 4 KiB */
+    __asm__("" : "+r"(len));
+    return memcmp((const void *)from, mt_check_trash_page, len) == 0;
+  }
+  for (size_t off = 0; off < len; off += sizeof(mt_check_trash_page)) {
+    size_t k = len - off < sizeof(mt_check_trash_page) ? len - off : sizeof(mt_check_trash_page);
+    __asm__("" : "+r"(k));
+    if (memcmp((const void *)(from + off), mt_check_trash_page, k) != 0)
+      return false;
+  }
+  return true;
+}
+
+/* Trashes [from, from + len) (from: a storage start, 16-aligned). */
+static inline void mt_check_trash_at(uintptr_t from, size_t len) {
+  if (MT_LIKELY(len <= sizeof(mt_check_trash_page))) {
+    mt_check_copy_pattern(from, mt_check_trash_page, len);
+    return;
+  }
+  for (size_t off = 0; off < len; off += sizeof(mt_check_trash_page)) {
+    size_t k = len - off < sizeof(mt_check_trash_page) ? len - off : sizeof(mt_check_trash_page);
+    mt_check_copy_pattern(from + off, mt_check_trash_page, k);
+  }
 }
 
 /* A block is being handed out; `old` is the slot's last owner (its

@@ -27,6 +27,7 @@
 #include "zone.h"
 
 MT_HIDDEN bool mt_hook_on;
+MT_HIDDEN bool mt_hook_alloc;
 MT_HIDDEN bool mt_hook_slots;
 MT_HIDDEN size_t mt_hook_slack;
 MT_HIDDEN uint32_t mt_hook_sample_every = UINT32_MAX;
@@ -137,9 +138,30 @@ bool mt_dbg_free(const mt_block_t *b, void *p, uintptr_t pc) {
   }
   if (!mt_check_on)
     return false;
-  mt_blk_t k = blk_of(b);
   __atomic_store_n(&b->meta->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
-  mt_check_free(&k, pc);
+  if (MT_LIKELY(b->kind == MT_BLOCK_SLOT)) {
+    /* mt_check_free's work, written out for a slot, most blocks: its
+     * front redzone is all of the slot before it (at most MT_REDZONE_CAP),
+     * its trash the whole slot. */
+    size_t size = b->meta->f.size, front = b->start - b->base, back = b->usable - size;
+    if (back > MT_REDZONE_MAX)
+      back = MT_REDZONE_MAX;
+    if (mt_check_redzone && MT_UNLIKELY(!mt_check_redzone_intact_at(b->base, front) ||
+                                        !mt_check_redzone_intact_at(b->start + size, back))) {
+      mt_blk_t k = blk_of(b);
+      mt_check_redzone_ok(&k); /* reports it */
+    }
+    if (b->free_pc)
+      *b->free_pc = pc;
+    if (b->stk)
+      *b->stk = mt_stk_with_free(*b->stk, mt_depot_on ? mt_depot_capture(pc) : 0);
+    if (mt_check_trash)
+      mt_check_trash_at(b->base, front + b->usable < MT_TRASH_MAX ? front + b->usable
+                                                                  : MT_TRASH_MAX);
+  } else {
+    mt_blk_t k = blk_of(b);
+    mt_check_free(&k, pc);
+  }
   __atomic_store_n(&b->meta->f.state, MT_STATE_QUARANTINE, __ATOMIC_RELEASE);
   mt_check_quarantine(p, b->kind == MT_BLOCK_SLOT ? (void *)b->run : NULL, b->usable);
   return true;
@@ -178,40 +200,42 @@ void *mt_dbg_realloc(const mt_block_t *b, void *p, size_t n, unsigned type, uint
 void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n, size_t front, unsigned type) {
   /* BUSY while its trash is verified and its redzones laid (the whole-heap
    * check skips it), then the caller makes it LIVE. */
-  mt_slab_t *s = mt_run_of((uintptr_t)p);
-  uint32_t idx = mt_slab_index(s, (uintptr_t)p);
+  uintptr_t slot = (uintptr_t)p;
+  mt_slab_t *s = mt_run_of(slot);
+  uint32_t idx = mt_slab_index(s, slot);
   size_t size = mt_classes[c].size;
-  MT_ASSERT((uintptr_t)p == s->start + (uintptr_t)idx * s->slot_size);
+  MT_ASSERT(slot == s->start + (uintptr_t)idx * s->slot_size);
   uint32_t *fronts = mt_slab_fronts(s);
   MT_ASSERT(front == 0 || (fronts != NULL && front % MT_MIN_ALIGN == 0 && front + n < size));
   mt_meta_t old = *m; /* the last owner's, for a report */
-  size_t old_front = fronts ? fronts[idx] : 0;
   __atomic_store_n(&m->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
-  uintptr_t *free_pc = s->free_pcs ? &s->free_pcs[idx] : NULL;
   uint64_t *stk = s->stks ? &s->stks[idx] : NULL;
-  mt_blk_t was = {(uintptr_t)p + old_front, old.f.size, size - old_front, &old, free_pc, NULL, stk,
-                  old_front};
-  mt_blk_t k = {(uintptr_t)p + front, n, size - front, &old, free_pc, NULL, stk, front};
-  /* The trash is compared once: a slot found intact only gets its redzones;
-   * a changed one is reported (on the last owner's stacks: they are
-   * replaced after) with its neighbours. */
-  char note[512];
-  if (old.f.state == MT_STATE_TRASHED && !mt_check_intact(&was, MT_STATE_TRASHED)) {
-    was.note = neighbours(s, (uintptr_t)p, note, sizeof(note));
+  /* The trash is compared once (from the slot's start, whatever the last
+   * owner's front redzone was: it covers the whole slot): a slot found
+   * intact only gets its redzones; a changed one is reported (on the last
+   * owner's stacks: they are replaced after) with its neighbours. */
+  if (MT_UNLIKELY(old.f.state == MT_STATE_TRASHED && mt_check_trash &&
+                  !mt_check_trash_intact_at(slot, size < MT_TRASH_MAX ? size : MT_TRASH_MAX))) {
+    size_t old_front = fronts ? fronts[idx] : 0;
+    uintptr_t *free_pc = s->free_pcs ? &s->free_pcs[idx] : NULL;
+    mt_blk_t was = {slot + old_front, old.f.size, size - old_front, &old, free_pc, NULL, stk,
+                    old_front};
+    mt_blk_t k = {slot + front, n, size - front, &old, free_pc, NULL, stk, front};
+    char note[512];
+    was.note = neighbours(s, slot, note, sizeof(note));
     mt_check_alloc(&was, &k);
-  } else {
-    mt_check_lay_redzone(&k);
+  } else if (mt_check_redzone) {
+    /* front <= MT_REDZONE_CAP: the whole front redzone; the slack after
+     * the block up to MT_REDZONE_MAX. */
+    size_t back = size - front - n;
+    mt_check_copy_pattern(slot, mt_check_redzone_page, front);
+    mt_check_copy_pattern(slot + front + n, mt_check_redzone_page,
+                          back < MT_REDZONE_MAX ? back : MT_REDZONE_MAX);
   }
   if (fronts)
     fronts[idx] = (uint32_t)front;
-  if (k.stk) /* (unwinding may re-enter malloc and refill the caller's bin) */
-    *k.stk = mt_depot_on ? mt_depot_capture(mt_site_pc(type)) : 0;
-}
-
-void mt_dbg_redzones(size_t n, size_t align, size_t *front, size_t *back) {
-  size_t rz = mt_check_redzone_size(n);
-  *front = (rz + align - 1) & ~(align - 1); /* align: a power of two */
-  *back = rz;
+  if (stk) /* (unwinding may re-enter malloc and refill the caller's bin) */
+    *stk = mt_depot_on ? mt_depot_capture(mt_site_pc(type)) : 0;
 }
 
 void mt_dbg_stack_ctor(uint64_t *stk, unsigned type) {
@@ -244,12 +268,12 @@ void mt_dbg_slab_dtor(mt_slab_t *s) {
  * stays one while the slot is in the quarantine (a slab with a slot in use
  * is not freed), so the slot is found without a lookup. */
 static void quarantine_release(void *p, void *run) {
-  mt_block_t b = {0};
+  mt_block_t b;
   if (run != NULL) {
     mt_slab_t *s = run;
     mt_block_of_slot(s, mt_slab_index(s, (uintptr_t)p), &b);
     MT_ASSERT(b.start == (uintptr_t)p);
-  } else if (!mt_block_lookup((uintptr_t)p, &b)) {
+  } else if (memset(&b, 0, sizeof(b)), !mt_block_lookup((uintptr_t)p, &b)) {
     return; /* cannot happen: p was a block's start when it was freed */
   }
   if (b.meta->f.state != MT_STATE_QUARANTINE)
@@ -324,8 +348,9 @@ void mt_dbg_init(void) {
   mt_hook_sample_every = mt_opt.guard_rate > 0 ? (uint32_t)mt_opt.guard_rate : UINT32_MAX;
   if (mt_tls_own) /* a cache attached before the options were read */
     mt_tls_own->sample_left = mt_hook_sample_every;
-  mt_hook_slack = mt_check_redzone ? MT_REDZONE_MIN : 0; /* sizes: mt_dbg_redzones */
+  mt_hook_slack = mt_check_redzone ? MT_REDZONE_MIN : 0; /* sizes: mt_hook_redzones */
   mt_hook_slots = mt_check_on;
+  mt_hook_alloc = mt_fail_on || mt_guard_on || (mt_check_on && mt_opt.check_interval);
   mt_hook_on = mt_fail_on || mt_check_on || mt_guard_on || mt_hook_slots;
   /* The debug gate: with any debug feature on, no thread uses the fast
    * paths (a cache attached before the options were known included);

@@ -191,13 +191,14 @@ static inline size_t storage_for(size_t n, size_t align, size_t *front) {
   if (MT_LIKELY(mt_hook_slack == 0) || n > SIZE_MAX / 4)
     return n;
   size_t back;
-  mt_dbg_redzones(n, align > MT_MIN_ALIGN ? align : MT_MIN_ALIGN, front, &back);
+  mt_hook_redzones(n, align > MT_MIN_ALIGN ? align : MT_MIN_ALIGN, front, &back);
   return *front + n + back;
 }
 
 /* The class for n bytes and its redzones (*front before the block; the
  * slot holds the back one): MT_NCLASSES when that is no slab size. */
-static unsigned class_for(size_t n, size_t align, size_t *front) {
+static inline __attribute__((always_inline)) unsigned class_for(size_t n, size_t align,
+                                                                size_t *front) {
   size_t need = storage_for(n, align, front);
   if (need > MT_SMALL_MAX)
     return MT_NCLASSES;
@@ -205,7 +206,9 @@ static unsigned class_for(size_t n, size_t align, size_t *front) {
 }
 
 /* A slot of class c for n bytes, the block `front` bytes into it. */
-static void *alloc_small(unsigned c, size_t n, size_t front, unsigned family, unsigned type) {
+static inline __attribute__((always_inline)) void *alloc_small(unsigned c, size_t n,
+                                                               size_t front, unsigned family,
+                                                               unsigned type) {
   mt_tcache_t *tc = get_cache();
   if (MT_LIKELY(tc != NULL)) {
     mt_bin_t *b = &tc->bins[c];
@@ -312,7 +315,7 @@ static void *alloc_any(size_t n, unsigned family, bool zero, unsigned type) {
 /* A new request of a known type: the prelude first (hooks.h). */
 static void *alloc_typed(size_t n, unsigned family, bool zero, unsigned type) {
   mt_init();
-  if (MT_UNLIKELY(mt_hook_on)) {
+  if (MT_UNLIKELY(mt_hook_alloc)) {
     bool taken;
     void *p = mt_dbg_alloc(n, 0, family, zero, type, true, &taken);
     if (taken)
@@ -323,7 +326,7 @@ static void *alloc_typed(size_t n, unsigned family, bool zero, unsigned type) {
 
 /* A replacement block (realloc): the prelude may guard it, never fails it. */
 static void *alloc_replacement(size_t n, unsigned family, unsigned type) {
-  if (MT_UNLIKELY(mt_hook_on)) {
+  if (MT_UNLIKELY(mt_hook_alloc)) {
     bool taken;
     void *p = mt_dbg_alloc(n, 0, family, false, type, false, &taken);
     if (taken)
@@ -440,7 +443,17 @@ static void release(const mt_block_t *b, void *p, uintptr_t pc) {
 
 /* Is family f (of a free, delete or delete[]) the block's own, and n (a
  * sized delete; SIZE_MAX when none) its size? If not, a report. */
-static void check_family(const mt_block_t *b, uintptr_t a, unsigned family, size_t n) {
+static MT_NOINLINE MT_COLD void family_mismatch(const mt_block_t *b, uintptr_t a,
+                                                unsigned family, size_t n);
+
+static inline void check_family(const mt_block_t *b, uintptr_t a, unsigned family, size_t n) {
+  if (MT_LIKELY(b->meta->f.family == family && (n == SIZE_MAX || n == mt_block_size(b))))
+    return;
+  family_mismatch(b, a, family, n);
+}
+
+static MT_NOINLINE MT_COLD void family_mismatch(const mt_block_t *b, uintptr_t a,
+                                                unsigned family, size_t n) {
   unsigned own = b->meta->f.family;
   if (own == family && (n == SIZE_MAX || n == mt_block_size(b)))
     return;
@@ -722,7 +735,7 @@ static void *memalign_slow(size_t align, size_t n, unsigned family, uintptr_t pc
   }
   mt_init();
   unsigned type = type_of(pc);
-  if (MT_UNLIKELY(mt_hook_on)) {
+  if (MT_UNLIKELY(mt_hook_alloc)) {
     bool taken;
     void *p = mt_dbg_alloc(n, align, family, false, type, true, &taken);
     if (taken)

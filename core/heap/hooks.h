@@ -7,8 +7,8 @@
  * off a slow path pays one predictable branch; the fast paths (alloc_inline.h)
  * test none: the debug gate (mt_debug_gate) keeps them closed instead.
  *
- * Invariants: mt_hook_slots implies mt_hook_on; mt_hook_slack > 0 implies
- * mt_hook_slots. scripts/check_layers.py fails the build's tests when heap
+ * Invariants: mt_hook_slots and mt_hook_alloc imply mt_hook_on; mt_hook_slack
+ * > 0 implies mt_hook_slots. scripts/check_layers.py fails the build's tests when heap
  * code tests a debug flag other than these words. */
 #ifndef MT_HOOKS_H
 #define MT_HOOKS_H
@@ -23,6 +23,11 @@
 /* ---- hook words (written at start by mt_dbg_init) ------------------------- */
 
 extern bool mt_hook_on;     /* any debug feature: the prelude runs on the slow paths */
+/* The allocation prelude (mt_dbg_alloc) may answer a request itself:
+ * failure injection, guard pages or the periodic heap check are on. Checks
+ * alone leave it off: their allocations go straight to the heap (the slot
+ * hooks do their part). */
+extern bool mt_hook_alloc;
 extern bool mt_hook_slots;  /* the slot lifecycle hooks run (trash, redzones) */
 extern size_t mt_hook_slack; /* redzones on: the least a block has on each side; else 0 */
 /* What a thread cache's countdown (sample_left) starts from: the slow path
@@ -59,14 +64,30 @@ void *mt_dbg_realloc(const mt_block_t *b, void *p, size_t n, unsigned type, uint
  * the last owner's metadata (its trash is verified, the redzone laid, its
  * allocation stack taken: unwinding may re-enter malloc). The caller then
  * makes it LIVE. p is the slot's first byte; the block starts `front` bytes
- * into it (its front redzone, mt_dbg_redzones; 0 without redzones), which
+ * into it (its front redzone, mt_hook_redzones; 0 without redzones), which
  * the hook records in the slab's fronts[] once the last owner is checked. */
 void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned cls, size_t n, size_t front,
                       unsigned type);
+/* The redzone on each side of a block of n bytes: AddressSanitizer's
+ * allocator's sizes (ComputeRZLog: 16 << rz_log), 16 bytes up to 48, 32 to
+ * 96, 64 to 448, 128 to 3968, 256 to 16128, 512 to 32256, 1024 to 64512,
+ * then 2048 (MT_REDZONE_CAP). The smallest that keeps a 64-byte overflow of
+ * a 100-byte record in its own redzone (bytes 100..163 of 100 + 64); a
+ * slot's rounding to its class adds to the back one. Inline here: the heap
+ * sizes a block's storage with it on every checked allocation. */
+static inline size_t mt_hook_redzone_size(size_t n) {
+  return n <= 48 ? 16 : n <= 96 ? 32 : n <= 448 ? 64 : n <= 3968 ? 128 : n <= 16128 ? 256
+         : n <= 32256 ? 512 : n <= 64512 ? 1024 : 2048;
+}
 /* The redzones of a block of n bytes whose start must be a multiple of
- * align (>= 16) when mt_hook_slack > 0: *front bytes before it (a multiple
- * of align), at least *back after it. Both at least mt_hook_slack. */
-void mt_dbg_redzones(size_t n, size_t align, size_t *front, size_t *back);
+ * align (a power of two, >= 16) when mt_hook_slack > 0: *front bytes
+ * before it (a multiple of align), at least *back after it. Both at least
+ * mt_hook_slack. */
+static inline void mt_hook_redzones(size_t n, size_t align, size_t *front, size_t *back) {
+  size_t rz = mt_hook_redzone_size(n);
+  *front = (rz + align - 1) & ~(align - 1);
+  *back = rz;
+}
 /* A page run or huge block about to be handed out as `type` (mt_hook_stacks):
  * its allocation stack into *stk (depot.h). No lock held: unwinding may
  * re-enter malloc. */
