@@ -21,21 +21,14 @@ MT_HIDDEN bool mt_check_on;
 MT_HIDDEN bool mt_check_trash;
 MT_HIDDEN bool mt_check_redzone;
 
-typedef struct batch_s {
-  struct batch_s *next;
-  unsigned n;
-  size_t bytes;
-  struct {
-    void *p, *hint;
-  } e[MT_QUARANTINE_BATCH];
-} batch_t;
+typedef mt_check_batch_t batch_t; /* heapcheck.h: the fast push is inline there */
 
 static mt_check_release_fn release_fn;
 static void patterns_init(void);
 static mt_lock_t quar_lock;
 static batch_t *oldest, *newest, *spare; /* the FIFO; recycled nodes */
 static size_t quar_bytes;
-static MT_TLS batch_t *mine;
+MT_HIDDEN MT_TLS batch_t *mt_check_mine;
 
 void mt_check_init(mt_check_release_fn release) {
   mt_check_trash = mt_opt.trash != 0;
@@ -282,13 +275,13 @@ static void batch_put(batch_t *q) {
   }
 }
 
-void mt_check_quarantine(void *p, void *hint, size_t usable) {
+void mt_check_quarantine_slow(void *p, void *hint, size_t usable) {
   if (mt_opt.quarantine == 0) {
     release_fn(p, hint);
     return;
   }
-  batch_t *q = mine;
-  if (q == NULL && (q = mine = batch_get()) == NULL) {
+  batch_t *q = mt_check_mine;
+  if (q == NULL && (q = mt_check_mine = batch_get()) == NULL) {
     release_fn(p, hint); /* no memory for the quarantine: no delay */
     return;
   }
@@ -297,14 +290,14 @@ void mt_check_quarantine(void *p, void *hint, size_t usable) {
   q->n++;
   q->bytes += usable;
   if (q->n == MT_QUARANTINE_BATCH || q->bytes * 8 > (size_t)mt_opt.quarantine) {
-    mine = NULL;
+    mt_check_mine = NULL;
     batch_put(q);
   }
 }
 
 void mt_check_thread_exit(void) {
-  batch_t *q = mine;
-  mine = NULL;
+  batch_t *q = mt_check_mine;
+  mt_check_mine = NULL;
   if (q && q->n)
     batch_put(q);
 }

@@ -16,6 +16,7 @@
 
 #include "hooks.h"
 #include "mt_types.h"
+#include "options.h"
 
 #define MT_REDZONE_MIN 16        /* every block gets at least this much on each side */
 #define MT_REDZONE_CAP 2048      /* the largest redzone a block is sized for (each side) */
@@ -127,7 +128,29 @@ void mt_check_trash_fill(const mt_blk_t *b);
  * given back when it holds more than MEMTYPE_QUARANTINE bytes. `hint` is
  * kept with p and handed to the release function (the prelude's: the slab of
  * a slot, which spares it a lookup of p; NULL for other blocks). */
-void mt_check_quarantine(void *p, void *hint, size_t usable);
+typedef struct mt_check_batch_s {
+  struct mt_check_batch_s *next;
+  unsigned n;
+  size_t bytes;
+  struct {
+    void *p, *hint;
+  } e[MT_QUARANTINE_BATCH];
+} mt_check_batch_t;
+extern MT_TLS mt_check_batch_t *mt_check_mine; /* the calling thread's batch, or NULL */
+void mt_check_quarantine_slow(void *p, void *hint, size_t usable) MT_NOINLINE;
+static inline void mt_check_quarantine(void *p, void *hint, size_t usable) {
+  mt_check_batch_t *q = mt_check_mine;
+  /* Most frees: room in the batch, and it does not fill with this one. */
+  if (MT_LIKELY(q != NULL && q->n + 1 < MT_QUARANTINE_BATCH &&
+                (q->bytes + usable) * 8 <= (size_t)mt_opt.quarantine)) {
+    q->e[q->n].p = p;
+    q->e[q->n].hint = hint;
+    q->n++;
+    q->bytes += usable;
+    return;
+  }
+  mt_check_quarantine_slow(p, hint, usable);
+}
 /* True when a block's patterns are as they should be for `state` (the
  * redzone of a LIVE block, the trash of a QUARANTINE or TRASHED one); no
  * report. For the whole-heap check, which re-reads the metadata before it

@@ -269,6 +269,16 @@ void mt_dbg_slab_dtor(mt_slab_t *s) {
  * is not freed), so the slot is found without a lookup. */
 static void quarantine_release(void *p, void *run) {
   mt_block_t b;
+  if (run != NULL && mt_check_trash) {
+    /* A slot keeps its trash, verified at its reuse: no block to decode. */
+    mt_slab_t *s = run;
+    uint32_t idx = mt_slab_index(s, (uintptr_t)p);
+    mt_meta_t *m = &s->meta[idx];
+    if (m->f.state != MT_STATE_QUARANTINE)
+      return; /* cannot happen: only the quarantine moves a block out of this state */
+    mt_heap_give_slot(s, s->start + (uintptr_t)idx * s->slot_size, m, MT_STATE_TRASHED);
+    return;
+  }
   if (run != NULL) {
     mt_slab_t *s = run;
     mt_block_of_slot(s, mt_slab_index(s, (uintptr_t)p), &b);
