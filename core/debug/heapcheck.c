@@ -1,9 +1,10 @@
-/* heapcheck.c - trash, redzones and the quarantine (see heapcheck.h). Patterns:
- * trash is the 32-bit word 0xdeadc0de (bytes de c0 ad de) over the whole
- * block's storage (its front redzone included), up to MT_TRASH_MAX; the
- * redzones are the byte 0xab before the block's start (its front redzone)
- * and over the slack after its requested size, up to MT_REDZONE_MAX each. The quarantine FIFO has
- * its own lock, never held while a block is given back. */
+/* heapcheck.c - trash, redzones and the quarantine (see heapcheck.h). One
+ * pattern, the 32-bit word 0xdeadc0de at every 4-aligned address (bytes de
+ * c0 ad de): trash over the whole block's storage (its front redzone
+ * included), up to MT_TRASH_MAX; the redzones before the block's start (its
+ * front redzone) and over the slack after its requested size, up to
+ * MT_REDZONE_MAX each. The quarantine FIFO has its own lock, never held
+ * while a block is given back. */
 #include "heapcheck.h"
 
 #include <string.h>
@@ -15,7 +16,6 @@
 #include "report.h"
 
 #define TRASH_WORD 0xdeadc0deu
-#define REDZONE_BYTE 0xab
 
 MT_HIDDEN bool mt_check_on;
 MT_HIDDEN bool mt_check_trash;
@@ -61,13 +61,12 @@ static size_t front_len(const mt_blk_t *b) {
 
 
 /* The patterns (heapcheck.h), written once at start. */
-MT_HIDDEN uint8_t mt_check_trash_page[4096] __attribute__((aligned(64)));
-MT_HIDDEN uint8_t mt_check_redzone_page[MT_REDZONE_MAX] __attribute__((aligned(64)));
+MT_HIDDEN uint8_t mt_check_pattern_page[MT_PATTERN_SPAN + 4] __attribute__((aligned(64)));
+_Static_assert(MT_SMALL_MAX <= MT_TRASH_MAX, "a freed slot is trash from end to end");
 
 static void patterns_init(void) {
-  for (size_t i = 0; i < sizeof(mt_check_trash_page); i += 4)
-    memcpy(mt_check_trash_page + i, &(uint32_t){TRASH_WORD}, 4);
-  memset(mt_check_redzone_page, REDZONE_BYTE, sizeof(mt_check_redzone_page));
+  for (size_t i = 0; i < sizeof(mt_check_pattern_page); i += 4)
+    memcpy(mt_check_pattern_page + i, &(uint32_t){TRASH_WORD}, 4);
 }
 
 static uint8_t trash_byte(size_t off) {
@@ -141,20 +140,15 @@ static bool verify(const mt_blk_t *b, uintptr_t from, size_t len, uintptr_t base
   return false;
 }
 
-static uint8_t redzone_byte(size_t off) {
-  (void)off;
-  return REDZONE_BYTE;
-}
-
 static bool redzones_intact(const mt_blk_t *b) {
-  return mt_check_redzone_intact_at(b->start - front_len(b), front_len(b)) &&
-         mt_check_redzone_intact_at(b->start + b->size, back_len(b));
+  return mt_check_pattern_intact(b->start - front_len(b), front_len(b)) &&
+         mt_check_pattern_intact(b->start + b->size, back_len(b));
 }
 
 bool mt_check_slack_ok(const mt_blk_t *b, const char *what) {
-  if (mt_check_redzone_intact_at(b->start + b->size, back_len(b)))
+  if (mt_check_pattern_intact(b->start + b->size, back_len(b)))
     return true;
-  return verify(b, b->start + b->size, back_len(b), b->start, redzone_byte, MT_ERR_OVERFLOW,
+  return verify(b, b->start + b->size, back_len(b), 0, trash_byte, MT_ERR_OVERFLOW,
                 false, what);
 }
 
@@ -163,10 +157,10 @@ static bool redzones_ok(const mt_blk_t *b, bool freed) {
   if (redzones_intact(b))
     return true;
   uintptr_t f = b->start - front_len(b);
-  if (!mt_check_redzone_intact_at(f, front_len(b)))
-    return verify(b, f, front_len(b), f, redzone_byte, MT_ERR_UNDERFLOW, freed,
+  if (!mt_check_pattern_intact(f, front_len(b)))
+    return verify(b, f, front_len(b), 0, trash_byte, MT_ERR_UNDERFLOW, freed,
                   "the redzone before the block was written");
-  return verify(b, b->start + b->size, back_len(b), b->start, redzone_byte, MT_ERR_OVERFLOW,
+  return verify(b, b->start + b->size, back_len(b), 0, trash_byte, MT_ERR_OVERFLOW,
                 freed, "the redzone after the block was written");
 }
 
@@ -181,7 +175,7 @@ bool mt_check_trash_ok(const mt_blk_t *b) {
     return mt_check_redzone_freed_ok(b);
   if (mt_check_trash_intact_at(trash_from(b), trash_len(b)))
     return true;
-  return verify(b, trash_from(b), trash_len(b) & ~(size_t)3, trash_from(b), trash_byte,
+  return verify(b, trash_from(b), trash_len(b) & ~(size_t)3, 0, trash_byte,
                 MT_ERR_WRITE_AFTER_FREE, true, "the block was written after it was freed");
 }
 
@@ -199,13 +193,13 @@ void mt_check_alloc(const mt_blk_t *old, const mt_blk_t *b) {
 }
 
 void mt_check_lay_slack(const mt_blk_t *b) {
-  mt_check_copy_pattern(b->start + b->size, mt_check_redzone_page, back_len(b));
+  mt_check_lay_pattern(b->start + b->size, back_len(b));
 }
 
 void mt_check_lay_redzone(const mt_blk_t *b) {
   if (!mt_check_redzone)
     return;
-  mt_check_copy_pattern(b->start - front_len(b), mt_check_redzone_page, front_len(b));
+  mt_check_lay_pattern(b->start - front_len(b), front_len(b));
   mt_check_lay_slack(b);
 }
 

@@ -49,51 +49,53 @@ void mt_check_init(mt_check_release_fn release);
  * are sized: AddressSanitizer's allocator's rule, 16 to MT_REDZONE_CAP). */
 static inline size_t mt_check_redzone_size(size_t n) { return mt_hook_redzone_size(n); }
 
-/* The patterns, a page of each (heapcheck.c): trash is the word 0xdeadc0de
- * from a block's storage start (its front redzone included), redzones the
- * byte 0xab. The inline helpers below are what the checked slots' paths
- * (prelude.c) pay on every block: libc's memcmp and memcpy against them.
- * A length is hidden from gcc, which would expand a copy it knows to be at
- * most a page as `rep movsb` (some 30 cycles to start). */
-extern uint8_t mt_check_trash_page[4096];
-extern uint8_t mt_check_redzone_page[MT_REDZONE_MAX];
+/* The pattern, one for trash and redzones (heapcheck.c): the 32-bit word
+ * 0xdeadc0de (bytes de c0 ad de) at every 4-aligned address, so that a
+ * byte's expected value depends on its address alone. A freed slot is
+ * trash from end to end, its old redzones included; a slot handed out
+ * again after its trash was verified therefore has its new redzones laid
+ * already, and a free trashes the block's own bytes only. The inline
+ * helpers below are what the checked slots' paths (prelude.c) pay on every
+ * block: libc's memcmp and memcpy against the pattern page, from the phase
+ * of the address. A length is hidden from gcc, which would expand a copy
+ * it knows to be at most a page as `rep movsb` (some 30 cycles to start). */
+#define MT_PATTERN_SPAN 4096 /* bytes compared or written a call */
+extern uint8_t mt_check_pattern_page[MT_PATTERN_SPAN + 4];
 
-static inline void mt_check_copy_pattern(uintptr_t to, const uint8_t *pattern, size_t len) {
-  __asm__("" : "+r"(len));
-  memcpy((void *)to, pattern, len);
+static inline const uint8_t *mt_check_pattern_for(uintptr_t a) {
+  return mt_check_pattern_page + (a & 3);
 }
 
-/* Is [from, from + len) all redzone pattern (len <= MT_REDZONE_MAX)? */
-static inline bool mt_check_redzone_intact_at(uintptr_t from, size_t len) {
+/* Writes the pattern over [to, to + len), len <= MT_PATTERN_SPAN. */
+static inline void mt_check_lay_pattern(uintptr_t to, size_t len) {
   __asm__("" : "+r"(len));
-  return memcmp((const void *)from, mt_check_redzone_page, len) == 0;
+  memcpy((void *)to, mt_check_pattern_for(to), len);
 }
 
-/* Is [from, from + len) all trash (from: a storage start, 16-aligned)? */
+/* Is [from, from + len) all pattern (len <= MT_PATTERN_SPAN)? */
+static inline bool mt_check_pattern_intact(uintptr_t from, size_t len) {
+  __asm__("" : "+r"(len));
+  return memcmp((const void *)from, mt_check_pattern_for(from), len) == 0;
+}
+
+/* The same for any length (trash: up to MT_TRASH_MAX). */
 static inline bool mt_check_trash_intact_at(uintptr_t from, size_t len) {
-  if (MT_LIKELY(len <= sizeof(mt_check_trash_page))) { /* every slot up to 4 KiB */
-    __asm__("" : "+r"(len));
-    return memcmp((const void *)from, mt_check_trash_page, len) == 0;
-  }
-  for (size_t off = 0; off < len; off += sizeof(mt_check_trash_page)) {
-    size_t k = len - off < sizeof(mt_check_trash_page) ? len - off : sizeof(mt_check_trash_page);
-    __asm__("" : "+r"(k));
-    if (memcmp((const void *)(from + off), mt_check_trash_page, k) != 0)
+  if (MT_LIKELY(len <= MT_PATTERN_SPAN)) /* every slot up to 4 KiB */
+    return mt_check_pattern_intact(from, len);
+  for (size_t off = 0; off < len; off += MT_PATTERN_SPAN)
+    if (!mt_check_pattern_intact(from + off, len - off < MT_PATTERN_SPAN ? len - off
+                                                                        : MT_PATTERN_SPAN))
       return false;
-  }
   return true;
 }
 
-/* Trashes [from, from + len) (from: a storage start, 16-aligned). */
 static inline void mt_check_trash_at(uintptr_t from, size_t len) {
-  if (MT_LIKELY(len <= sizeof(mt_check_trash_page))) {
-    mt_check_copy_pattern(from, mt_check_trash_page, len);
+  if (MT_LIKELY(len <= MT_PATTERN_SPAN)) {
+    mt_check_lay_pattern(from, len);
     return;
   }
-  for (size_t off = 0; off < len; off += sizeof(mt_check_trash_page)) {
-    size_t k = len - off < sizeof(mt_check_trash_page) ? len - off : sizeof(mt_check_trash_page);
-    mt_check_copy_pattern(from + off, mt_check_trash_page, k);
-  }
+  for (size_t off = 0; off < len; off += MT_PATTERN_SPAN)
+    mt_check_lay_pattern(from + off, len - off < MT_PATTERN_SPAN ? len - off : MT_PATTERN_SPAN);
 }
 
 /* A block is being handed out; `old` is the slot's last owner (its

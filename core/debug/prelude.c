@@ -141,23 +141,25 @@ bool mt_dbg_free(const mt_block_t *b, void *p, uintptr_t pc) {
   __atomic_store_n(&b->meta->f.state, MT_STATE_BUSY, __ATOMIC_RELAXED);
   if (MT_LIKELY(b->kind == MT_BLOCK_SLOT)) {
     /* mt_check_free's work, written out for a slot, most blocks: its
-     * front redzone is all of the slot before it (at most MT_REDZONE_CAP),
-     * its trash the whole slot. */
+     * front redzone is all of the slot before it (at most MT_REDZONE_CAP).
+     * Intact, it is trash already (one pattern, heapcheck.h): the block's
+     * bytes and what follows them to the slot's end are trashed. */
     size_t size = b->meta->f.size, front = b->start - b->base, back = b->usable - size;
+    uintptr_t trash_from = b->start;
     if (back > MT_REDZONE_MAX)
       back = MT_REDZONE_MAX;
-    if (mt_check_redzone && MT_UNLIKELY(!mt_check_redzone_intact_at(b->base, front) ||
-                                        !mt_check_redzone_intact_at(b->start + size, back))) {
+    if (mt_check_redzone && MT_UNLIKELY(!mt_check_pattern_intact(b->base, front) ||
+                                        !mt_check_pattern_intact(b->start + size, back))) {
       mt_blk_t k = blk_of(b);
       mt_check_redzone_ok(&k); /* reports it */
+      trash_from = b->base;    /* and the changed bytes are trashed again */
     }
     if (b->free_pc)
       *b->free_pc = pc;
     if (b->stk)
       *b->stk = mt_stk_with_free(*b->stk, mt_depot_on ? mt_depot_capture(pc) : 0);
     if (mt_check_trash)
-      mt_check_trash_at(b->base, front + b->usable < MT_TRASH_MAX ? front + b->usable
-                                                                  : MT_TRASH_MAX);
+      mt_check_trash_at(trash_from, b->start + b->usable - trash_from);
   } else {
     mt_blk_t k = blk_of(b);
     mt_check_free(&k, pc);
@@ -224,13 +226,13 @@ void mt_dbg_slot_ctor(void *p, mt_meta_t *m, unsigned c, size_t n, size_t front,
     char note[512];
     was.note = neighbours(s, slot, note, sizeof(note));
     mt_check_alloc(&was, &k);
-  } else if (mt_check_redzone) {
-    /* front <= MT_REDZONE_CAP: the whole front redzone; the slack after
-     * the block up to MT_REDZONE_MAX. */
+  } else if (mt_check_redzone && (old.f.state != MT_STATE_TRASHED || !mt_check_trash)) {
+    /* (A slot whose trash was verified has its redzones laid already: one
+     * pattern.) front <= MT_REDZONE_CAP: the whole front redzone; the slack
+     * after the block up to MT_REDZONE_MAX. */
     size_t back = size - front - n;
-    mt_check_copy_pattern(slot, mt_check_redzone_page, front);
-    mt_check_copy_pattern(slot + front + n, mt_check_redzone_page,
-                          back < MT_REDZONE_MAX ? back : MT_REDZONE_MAX);
+    mt_check_lay_pattern(slot, front);
+    mt_check_lay_pattern(slot + front + n, back < MT_REDZONE_MAX ? back : MT_REDZONE_MAX);
   }
   if (fronts)
     fronts[idx] = (uint32_t)front;
