@@ -43,7 +43,8 @@ static unsigned type_of(uintptr_t pc) {
 }
 
 /* real: the bytes handed out for the `bytes` asked (waste accounting). */
-static void count_alloc(unsigned type, unsigned cls, uint64_t bytes, uint64_t real) {
+static inline __attribute__((always_inline)) void count_alloc(unsigned type, unsigned cls,
+                                                              uint64_t bytes, uint64_t real) {
   mt_tcache_t *tc = mt_tls_own;
   if (tc == NULL) {
     mt_tcache_count_nocache(true, type, cls, bytes, real);
@@ -58,7 +59,7 @@ static uint64_t page_round(uint64_t n) {
   return (n + MT_PAGE_SIZE - 1) & ~(uint64_t)(MT_PAGE_SIZE - 1);
 }
 
-static void count_free(unsigned type, uint64_t bytes) {
+static inline __attribute__((always_inline)) void count_free(unsigned type, uint64_t bytes) {
   mt_tcache_t *tc = mt_tls_own;
   if (tc == NULL)
     mt_tcache_count_nocache(false, type, 0, bytes, 0);
@@ -313,7 +314,8 @@ static void *alloc_any(size_t n, unsigned family, bool zero, unsigned type) {
 }
 
 /* A new request of a known type: the prelude first (hooks.h). */
-static void *alloc_typed(size_t n, unsigned family, bool zero, unsigned type) {
+static inline __attribute__((always_inline)) void *alloc_typed(size_t n, unsigned family,
+                                                               bool zero, unsigned type) {
   mt_init();
   if (MT_UNLIKELY(mt_hook_alloc)) {
     bool taken;
@@ -434,7 +436,8 @@ static void give_back(const mt_block_t *b, void *p, uint8_t state) {
 
 /* Frees a live block: counted, then the prelude (which may keep it:
  * memguard's, or checks on), else given back at once. */
-static void release(const mt_block_t *b, void *p, uintptr_t pc) {
+static inline __attribute__((always_inline)) void release(const mt_block_t *b, void *p,
+                                                          uintptr_t pc) {
   count_free(b->meta->f.type, mt_block_size(b));
   if (MT_UNLIKELY(mt_hook_on) && mt_dbg_free(b, p, pc))
     return;
