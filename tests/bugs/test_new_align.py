@@ -41,8 +41,9 @@ class NewAlignment(unittest.TestCase):
         env = clean_env()
         if preload:
             env.update(GUARD_ALL, LD_PRELOAD=LIB)
+        # In the scratch directory: the dumps the runs write go there, not into the sources.
         return subprocess.run([self.bins[cxx], *args], env=env, capture_output=True, text=True,
-                              timeout=120)
+                              timeout=120, cwd=self.tmp)
 
     def test_clang_code_gets_new_s_alignment(self):
         plain = self.run_prog("clang++", preload=False)
