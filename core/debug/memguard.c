@@ -219,6 +219,29 @@ static void charge(uint64_t since) {
 #define TIME_EVERY 8
 static MT_TLS unsigned time_tick;
 
+/* The bounds' "now": the coarse clock (it ticks every 1 to 4 ms) read once
+ * in NOW_EVERY of a thread's guarding decisions, the others taking the
+ * latest time any thread read. A clock read on every allocation was 4 % of
+ * a threaded churn's time with every type chosen (MEMTYPE_GUARD='*'),
+ * where most allocations are refused for the cost bound. A thread that
+ * allocates rarely after a pause may see a "now" some calls old: its first
+ * decisions then count a little less time in the bound, never more. */
+#define NOW_EVERY 16
+static uint64_t now_seen; /* the latest coarse time read, by any thread */
+static MT_TLS unsigned now_left;
+
+static uint64_t coarse_now(void) {
+  if (MT_LIKELY(now_left != 0)) {
+    now_left--;
+    return __atomic_load_n(&now_seen, __ATOMIC_RELAXED);
+  }
+  now_left = NOW_EVERY - 1;
+  uint64_t t = mt_os_coarse_ns();
+  if (t > __atomic_load_n(&now_seen, __ATOMIC_RELAXED)) /* (a race may keep an older one) */
+    __atomic_store_n(&now_seen, t, __ATOMIC_RELAXED);
+  return t;
+}
+
 static uint64_t timed_start(void) {
   return ++time_tick % TIME_EVERY ? 0 : mt_os_now_ns();
 }
@@ -522,7 +545,7 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family, boo
   /* madvise: every run ends in its guard page, the one before it is the
    * previous run's (or the region's first page): both sides guarded. */
   size_t npages = data_pages + (method == MT_GUARD_METHOD_MPROTECT && side == SIDE_AROUND ? 2 : 1);
-  uint64_t now = mt_os_coarse_ns(), t0 = timed_start();
+  uint64_t now = coarse_now(), t0 = timed_start();
   /* madvise: full guarding within MEMTYPE_GUARD_FULL % of the cost bound;
    * beyond, overflow-only blocks, from the pool (no call) or, within the
    * whole bound, new runs. */
