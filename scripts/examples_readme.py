@@ -70,7 +70,8 @@ class Example:
 
 EXAMPLES = [
     Example("first_run", [
-        "build/bin/memtype run -- build/bin/first_run"]),
+        "build/bin/memtype run -- build/bin/first_run",
+        "build/bin/memtype run --brief --error-exitcode 1 -- build/bin/first_run"]),
     Example("leaky_cache", [
         "build/bin/memtype run -- build/bin/leaky_cache",
         "build/bin/memtype report --leaks memtype-run.leaky_cache.1/*.mtd"]),

@@ -196,11 +196,26 @@ static void exit_work(bool by_signal) {
     leaks = mt_leak_scan();
     mt_leak_print(leaks, mt_opt.leak_lines);
   }
-  /* MEMTYPE_LEAK_EXITCODE: leaks fail the run when the user asks. */
-  bool leak_fail = !by_signal && mt_opt.leak_exitcode && leaks &&
-                   leaks->blocks[MT_LEAK_DEFINITE] + leaks->blocks[MT_LEAK_INDIRECT] > 0;
-  if (leak_fail && mt_life_ending()->how != MT_END_SIGNALED)
-    mt_life_set_ending(MT_END_EXITED, (int)mt_opt.leak_exitcode, 0, MT_VIA_LEAKS);
+  /* MEMTYPE_ERROR_EXITCODE, MEMTYPE_LEAK_EXITCODE: heap errors (those
+   * found just now by the whole-heap checks too), else leaks, fail the run
+   * when the user asks. */
+  int fail_code = 0;
+  uint32_t fail_via = MT_VIA_NONE;
+  if (!by_signal && mt_opt.error_exitcode && mt_error_count() > 0) {
+    fail_code = (int)mt_opt.error_exitcode;
+    fail_via = MT_VIA_ERRORS;
+  } else if (!by_signal && mt_opt.leak_exitcode && leaks &&
+             leaks->blocks[MT_LEAK_DEFINITE] + leaks->blocks[MT_LEAK_INDIRECT] > 0) {
+    fail_code = (int)mt_opt.leak_exitcode;
+    fail_via = MT_VIA_LEAKS;
+  }
+  bool fail = fail_via != MT_VIA_NONE && mt_life_ending()->how != MT_END_SIGNALED;
+  /* Ended through exit() (or main's return): the new status is given by
+   * exit_group at the end of this work, before exit's own flush of stdio,
+   * which is done here instead (the program's last output is not lost). */
+  bool flush = fail && mt_life_ending()->via == MT_VIA_EXIT;
+  if (fail)
+    mt_life_set_ending(MT_END_EXITED, fail_code, 0, fail_via);
   /* A deadly signal that came during work begun by exit or _exit: the
    * process dies of it once the work is done (core/types/life.c), so the
    * dump is a signal's (written in every process of a tree). */
@@ -217,8 +232,11 @@ static void exit_work(bool by_signal) {
               "values equal, %lu walks\n", (unsigned long)hits, (unsigned long)checked,
               (unsigned long)misses);
   }
-  if (leak_fail && mt_life_ending()->how != MT_END_SIGNALED)
-    mt_os_exit((int)mt_opt.leak_exitcode);
+  if (fail && mt_life_ending()->how != MT_END_SIGNALED) {
+    if (flush)
+      mt_os_flush_stdio();
+    mt_os_exit(fail_code);
+  }
 }
 
 static void print_summary(void) {

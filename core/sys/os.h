@@ -159,6 +159,11 @@ void mt_os_futex_wake(int *word);
 __attribute__((noreturn)) void mt_os_abort(void);
 /* Ends the process with status code (exit_group: no exit work, no atexit). */
 __attribute__((noreturn)) void mt_os_exit(int code);
+/* Writes out what the program's stdio streams hold, as exit() does last
+ * (glibc's own flush at exit, without the streams' locks: a thread blocked
+ * in a read holding one must not hang the exit): for an exit status
+ * replaced during exit(), whose end is then exit_group. Not for _exit. */
+void mt_os_flush_stdio(void);
 /* The device and inode fd refers to; false when fd is not open. */
 bool mt_os_fd_identity(int fd, uint64_t *dev, uint64_t *ino);
 /* Can what fd refers to be opened again and written without clashing with

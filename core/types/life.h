@@ -22,7 +22,8 @@ enum {
   MT_VIA_SIGNAL = 3, /* a signal with its default action */
   MT_VIA_ERROR = 4,  /* memtype's MEMTYPE_ON_ERROR after a heap error */
   MT_VIA_CRASH = 5,  /* a fault (SIGSEGV, SIGBUS, ...) the program did not handle */
-  MT_VIA_LEAKS = 6   /* MEMTYPE_LEAK_EXITCODE replaced the status */
+  MT_VIA_LEAKS = 6,  /* MEMTYPE_LEAK_EXITCODE replaced the status */
+  MT_VIA_ERRORS = 7  /* MEMTYPE_ERROR_EXITCODE replaced the status */
 };
 
 typedef struct mt_ending_s {

@@ -238,7 +238,7 @@ class Waste:
 
 
 ENDING_HOW = ("unknown", "exit", "signal", "running")
-ENDING_VIA = ("", "exit", "_exit", "signal", "error", "crash", "leak exit code")
+ENDING_VIA = ("", "exit", "_exit", "signal", "error", "crash", "leak exit code", "error exit code")
 SIGNAL_NAMES = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT",
                 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV",
                 12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 16: "SIGSTKFLT",
@@ -250,7 +250,8 @@ SIGNAL_NAMES = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP
 class Ending:
     """How the process ended (format 1.4 on): how is "exit" (status), "signal"
     (signal), "running" (a dump on request) or "unknown"; via says through
-    what: exit, _exit, signal, error (MEMTYPE_ON_ERROR), crash, leak exit code."""
+    what: exit, _exit, signal, error (MEMTYPE_ON_ERROR), crash, leak exit code,
+    error exit code."""
     how: str
     status: int
     signal: int
@@ -259,8 +260,8 @@ class Ending:
     def __str__(self):
         if self.how == "exit":
             s = "exit status %d" % self.status
-            return s + (" (%s)" % self.via if self.via in ("_exit", "error", "leak exit code")
-                        else "")
+            return s + (" (%s)" % self.via if self.via in ("_exit", "error", "leak exit code",
+                                                           "error exit code") else "")
         if self.how == "signal":
             s = "killed by %s" % SIGNAL_NAMES.get(self.signal, "signal %d" % self.signal)
             return s + (" (%s)" % self.via if self.via in ("error", "crash") else "")

@@ -128,6 +128,12 @@ static void *last_thread(void *arg) {
 int main(int argc, char **argv) {
   const char *m = argc > 1 ? argv[1] : "clean";
   if (!strcmp(m, "leaks")) {
+    if (argc > 2) { /* a log file left open: exit writes out its last lines */
+      FILE *log = fopen(argv[2], "w");
+      if (log == NULL)
+        return 3;
+      fputs("logged\n", log);
+    }
     lose_list(10);
     make_pair();
     inner = make_inner();

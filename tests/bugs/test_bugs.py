@@ -205,6 +205,59 @@ class Actions(unittest.TestCase):
         self.assertEqual(r.returncode, 42)
         self.assertIn("memtype will now exit with status 42", r.stderr)
 
+    def test_error_exit_code_fails_a_run_that_went_on(self):
+        # MEMTYPE_ERROR_EXITCODE: the program goes on after each report and
+        # ends as it would have, but with this status when any heap error
+        # was reported (valgrind's --error-exitcode), so a test suite run
+        # under memtype fails on a bug it survived.
+        r = run("overflow", "slack", MEMTYPE_ON_ERROR="continue", MEMTYPE_ERROR_EXITCODE="42")
+        self.assertEqual((r.returncode, r.stdout), (42, "done\n"), r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+        # the look-alike: no error, the program's own status
+        r = run("overflow", "ok", MEMTYPE_ON_ERROR="continue", MEMTYPE_ERROR_EXITCODE="42")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
+        # an error found only by the whole-heap check at exit counts too
+        r = run("overflow", "kept", MEMTYPE_ON_ERROR="continue", MEMTYPE_ERROR_EXITCODE="42",
+                MEMTYPE_LEAKS="0")
+        self.assertEqual((r.returncode, r.stdout), (42, "done\n"), r.stderr)
+        self.assertIn("heap-buffer-overflow WRITE", r.stderr)
+        # a leak is not a heap error: MEMTYPE_LEAK_EXITCODE says what it does
+        r = run("leaky", "leaks", MEMTYPE_ERROR_EXITCODE="42")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run("leaky", "leaks", MEMTYPE_ERROR_EXITCODE="42", MEMTYPE_LEAK_EXITCODE="23")
+        self.assertEqual(r.returncode, 23, r.stderr)
+        # an error that ends the program (abort) is not turned into a status
+        r = run("overflow", "slack", MEMTYPE_ERROR_EXITCODE="42")
+        self.assertEqual(r.returncode, -6, r.stderr)
+
+    def test_error_exit_code_is_in_the_dump_and_memtype_run(self):
+        import tempfile
+        import shutil
+        from memtype_report import dump
+        tmp = tempfile.mkdtemp(prefix="memtype-bugs.")
+        try:
+            env = clean_env()
+            cmd = os.environ.get("MEMTYPE_CMD", "build/bin/memtype")
+            r = subprocess.run([cmd, "run", "--error-exitcode", "42", "--",
+                                os.path.join(BIN, "overflow"), "slack"], cwd=tmp, env=env,
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual((r.returncode, r.stdout), (42, "done\n"), r.stderr)
+            self.assertRegex(r.stderr, r"(?m)^memtype: run summary: 1 process \(overflow\); "
+                                       r"1 heap error;")
+            self.assertRegex(r.stderr, r"(?m)^memtype: ended: overflow \(pid \d+\) exit status 42 "
+                                       r"\(error exit code\)$")
+            dumps = [os.path.join(d, f) for d, _, fs in os.walk(tmp) for f in fs
+                     if f.endswith(".mtd")]
+            self.assertEqual(len(dumps), 1, dumps)
+            e = dump.load(dumps[0]).ending
+            self.assertEqual((e.how, e.status, e.via), ("exit", 42, "error exit code"))
+            # the same program without the option: its own status
+            r = subprocess.run([cmd, "run", "--", os.path.join(BIN, "overflow"), "slack"], cwd=tmp,
+                               env=env, capture_output=True, text=True, timeout=120)
+            self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        finally:
+            shutil.rmtree(tmp)
+
     def test_the_dump_lists_the_error(self):
         import tempfile
         import glob
@@ -481,7 +534,16 @@ class Leaks(unittest.TestCase):
 
     def test_exit_code_only_when_asked(self):
         self.assertEqual(run("leaky", "leaks").returncode, 0)
-        self.assertEqual(run("leaky", "leaks", MEMTYPE_LEAK_EXITCODE="23").returncode, 23)
+        # the status replaced, and nothing the program wrote lost: its stdout
+        # (a pipe, fully buffered) and a log file it left open are written
+        # out as exit() would have
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="memtype-bugs.") as tmp:
+            log = os.path.join(tmp, "log")
+            r = run("leaky", "leaks", [log], MEMTYPE_LEAK_EXITCODE="23")
+            self.assertEqual((r.returncode, r.stdout), (23, "done\n"), r.stderr)
+            with open(log) as f:
+                self.assertEqual(f.read(), "logged\n")
         self.assertEqual(run("leaky", "clean", MEMTYPE_LEAK_EXITCODE="23").returncode, 0)
         r = run("leaky", "leaks", MEMTYPE_LEAKS="0")
         self.assertEqual(r.stderr, "")
