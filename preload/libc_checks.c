@@ -21,8 +21,9 @@
  * off: nothing is rewritten, the cost is nil. Not seen: calls the compiler
  * inlined (a memcpy or memset of a small constant size, strcpy of a literal),
  * calls made before the constructor (other libraries' constructors run
- * first), glibc's __*_chk variants (_FORTIFY_SOURCE; glibc checks those
- * against the object size it knows), and statically linked programs. */
+ * first), and statically linked programs. glibc's __*_chk variants, which
+ * programs built with _FORTIFY_SOURCE call (every Debian package), are
+ * checked too (see "the fortified calls"). */
 #define _GNU_SOURCE
 #include "libc_checks.h"
 
@@ -70,6 +71,11 @@ enum lc_fn {
   LC_STRLEN, LC_STRNLEN, LC_STRDUP, LC_STRNDUP, LC_MEMCMP, LC_STRCMP, LC_STRNCMP, LC_MEMCHR,
   LC_STRCHR, LC_STRRCHR, LC_WRITE, LC_PWRITE, LC_SEND, LC_FWRITE, LC_FPUTS, LC_PUTS,
   LC_MEMCCPY, LC_POLL, LC_PPOLL,
+  /* _FORTIFY_SOURCE's variants (see "the fortified calls" below) */
+  LC_MEMCPY_CHK, LC_MEMMOVE_CHK, LC_MEMPCPY_CHK, LC_MEMSET_CHK, LC_STRCPY_CHK, LC_STPCPY_CHK,
+  LC_STRNCPY_CHK, LC_STRCAT_CHK, LC_STRNCAT_CHK, LC_SPRINTF_CHK, LC_VSPRINTF_CHK,
+  LC_SNPRINTF_CHK, LC_VSNPRINTF_CHK, LC_READ_CHK, LC_PREAD_CHK, LC_PREAD64_CHK, LC_RECV_CHK,
+  LC_RECVFROM_CHK, LC_FREAD_CHK, LC_FGETS_CHK, LC_POLL_CHK, LC_PPOLL_CHK,
   LC_COUNT
 };
 static const char *const lc_names[LC_COUNT] = {
@@ -87,6 +93,17 @@ static const char *const lc_names[LC_COUNT] = {
     [LC_WRITE] = "write",       [LC_PWRITE] = "pwrite",     [LC_SEND] = "send",
     [LC_FWRITE] = "fwrite",     [LC_FPUTS] = "fputs",       [LC_PUTS] = "puts",
     [LC_MEMCCPY] = "memccpy",   [LC_POLL] = "poll",         [LC_PPOLL] = "ppoll",
+    [LC_MEMCPY_CHK] = "__memcpy_chk",       [LC_MEMMOVE_CHK] = "__memmove_chk",
+    [LC_MEMPCPY_CHK] = "__mempcpy_chk",     [LC_MEMSET_CHK] = "__memset_chk",
+    [LC_STRCPY_CHK] = "__strcpy_chk",       [LC_STPCPY_CHK] = "__stpcpy_chk",
+    [LC_STRNCPY_CHK] = "__strncpy_chk",     [LC_STRCAT_CHK] = "__strcat_chk",
+    [LC_STRNCAT_CHK] = "__strncat_chk",     [LC_SPRINTF_CHK] = "__sprintf_chk",
+    [LC_VSPRINTF_CHK] = "__vsprintf_chk",   [LC_SNPRINTF_CHK] = "__snprintf_chk",
+    [LC_VSNPRINTF_CHK] = "__vsnprintf_chk", [LC_READ_CHK] = "__read_chk",
+    [LC_PREAD_CHK] = "__pread_chk",         [LC_PREAD64_CHK] = "__pread64_chk",
+    [LC_RECV_CHK] = "__recv_chk",           [LC_RECVFROM_CHK] = "__recvfrom_chk",
+    [LC_FREAD_CHK] = "__fread_chk",         [LC_FGETS_CHK] = "__fgets_chk",
+    [LC_POLL_CHK] = "__poll_chk",           [LC_PPOLL_CHK] = "__ppoll_chk",
 };
 _Static_assert(MT_ARRAY_LEN(lc_names) == LC_COUNT, "a name for every checked function");
 
@@ -294,18 +311,22 @@ typedef char *(*strn_fn)(char *, const char *, size_t);
 /* The string copies measure the source to check it, then copy that many
  * bytes with libc's memcpy rather than scan it again (the same bytes land:
  * source and destination may not overlap). */
-static char *checked_strcpy(char *d, const char *s) {
+/* A whole string's copy, its NUL included: checked as the source read and
+ * the destination written; its length with the NUL. */
+static inline __attribute__((always_inline)) size_t str_copy_checked(enum lc_fn fn, char *d,
+                                                                     const char *s) {
   size_t n = strlen(s) + 1;
-  R(LC_STRCPY, s, n);
-  W(LC_STRCPY, d, n);
-  overlap(LC_STRCPY, d, n, s, n);
+  R(fn, s, n);
+  W(fn, d, n);
+  overlap(fn, d, n, s, n);
+  return n;
+}
+static char *checked_strcpy(char *d, const char *s) {
+  size_t n = str_copy_checked(LC_STRCPY, d, s);
   return REAL(LC_MEMCPY, copy_fn)(d, s, n);
 }
 static char *checked_stpcpy(char *d, const char *s) {
-  size_t n = strlen(s) + 1;
-  R(LC_STPCPY, s, n);
-  W(LC_STPCPY, d, n);
-  overlap(LC_STPCPY, d, n, s, n);
+  size_t n = str_copy_checked(LC_STPCPY, d, s);
   return (char *)REAL(LC_MEMCPY, copy_fn)(d, s, n) + n - 1;
 }
 /* strncpy writes n bytes whatever the source's length (NULs pad it). */
@@ -614,6 +635,150 @@ static int checked_puts(const char *s) {
   return REAL(LC_PUTS, int (*)(const char *))(s);
 }
 
+/* The fortified calls. A program built with _FORTIFY_SOURCE (Debian builds
+ * every package so) calls __memcpy_chk(d, s, n, dlen) and the like where
+ * the compiler knows the destination's object size dlen, and at level 2
+ * every sprintf and snprintf becomes __sprintf_chk or __snprintf_chk,
+ * whatever it knows: such calls never reach the plain names above. Each is
+ * checked as its plain function is, against the heap block, then given to
+ * glibc's own variant, which still checks n against dlen (and ends the
+ * program on "buffer overflow detected", as it would have): the block,
+ * its stacks and the caller's line come first. */
+typedef void *(*copy_chk_fn)(void *, const void *, size_t, size_t);
+static void *checked___memcpy_chk(void *d, const void *s, size_t n, size_t dlen) {
+  W(LC_MEMCPY_CHK, d, n);
+  R(LC_MEMCPY_CHK, s, n);
+  overlap(LC_MEMCPY_CHK, d, n, s, n);
+  return REAL(LC_MEMCPY_CHK, copy_chk_fn)(d, s, n, dlen);
+}
+static void *checked___memmove_chk(void *d, const void *s, size_t n, size_t dlen) {
+  W(LC_MEMMOVE_CHK, d, n);
+  R(LC_MEMMOVE_CHK, s, n);
+  return REAL(LC_MEMMOVE_CHK, copy_chk_fn)(d, s, n, dlen);
+}
+static void *checked___mempcpy_chk(void *d, const void *s, size_t n, size_t dlen) {
+  W(LC_MEMPCPY_CHK, d, n);
+  R(LC_MEMPCPY_CHK, s, n);
+  overlap(LC_MEMPCPY_CHK, d, n, s, n);
+  return REAL(LC_MEMPCPY_CHK, copy_chk_fn)(d, s, n, dlen);
+}
+static void *checked___memset_chk(void *d, int c, size_t n, size_t dlen) {
+  W(LC_MEMSET_CHK, d, n);
+  return REAL(LC_MEMSET_CHK, void *(*)(void *, int, size_t, size_t))(d, c, n, dlen);
+}
+typedef char *(*str_chk_fn)(char *, const char *, size_t);
+static char *checked___strcpy_chk(char *d, const char *s, size_t dlen) {
+  str_copy_checked(LC_STRCPY_CHK, d, s);
+  return REAL(LC_STRCPY_CHK, str_chk_fn)(d, s, dlen);
+}
+static char *checked___stpcpy_chk(char *d, const char *s, size_t dlen) {
+  str_copy_checked(LC_STPCPY_CHK, d, s);
+  return REAL(LC_STPCPY_CHK, str_chk_fn)(d, s, dlen);
+}
+typedef char *(*strn_chk_fn)(char *, const char *, size_t, size_t);
+static char *checked___strncpy_chk(char *d, const char *s, size_t n, size_t dlen) {
+  size_t k = strnlen(s, n);
+  R(LC_STRNCPY_CHK, s, k < n ? k + 1 : k);
+  W(LC_STRNCPY_CHK, d, n);
+  overlap(LC_STRNCPY_CHK, d, n, s, k < n ? k + 1 : k);
+  return REAL(LC_STRNCPY_CHK, strn_chk_fn)(d, s, n, dlen);
+}
+static char *checked___strcat_chk(char *d, const char *s, size_t dlen) {
+  size_t dn = strlen(d), sn = strlen(s);
+  R(LC_STRCAT_CHK, s, sn + 1);
+  W(LC_STRCAT_CHK, d, dn + sn + 1);
+  overlap(LC_STRCAT_CHK, d, dn + sn + 1, s, sn + 1);
+  return REAL(LC_STRCAT_CHK, str_chk_fn)(d, s, dlen);
+}
+static char *checked___strncat_chk(char *d, const char *s, size_t n, size_t dlen) {
+  size_t dn = strlen(d), sn = strnlen(s, n);
+  R(LC_STRNCAT_CHK, s, sn < n ? sn + 1 : sn);
+  W(LC_STRNCAT_CHK, d, dn + sn + 1);
+  overlap(LC_STRNCAT_CHK, d, dn + sn + 1, s, sn < n ? sn + 1 : sn);
+  return REAL(LC_STRNCAT_CHK, strn_chk_fn)(d, s, n, dlen);
+}
+typedef int (*vsprintf_chk_fn)(char *, int, size_t, const char *, va_list);
+static int checked___vsprintf_chk(char *d, int flag, size_t dlen, const char *fmt, va_list ap) {
+  check_vsprintf(LC_VSPRINTF_CHK, d, fmt, ap);
+  return REAL(LC_VSPRINTF_CHK, vsprintf_chk_fn)(d, flag, dlen, fmt, ap);
+}
+static int checked___sprintf_chk(char *d, int flag, size_t dlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  check_vsprintf(LC_SPRINTF_CHK, d, fmt, ap);
+  va_end(ap);
+  va_start(ap, fmt);
+  int r = REAL(LC_VSPRINTF_CHK, vsprintf_chk_fn)(d, flag, dlen, fmt, ap);
+  va_end(ap);
+  return r;
+}
+typedef int (*vsnprintf_chk_fn)(char *, size_t, int, size_t, const char *, va_list);
+static int checked___vsnprintf_chk(char *d, size_t n, int flag, size_t dlen, const char *fmt,
+                                   va_list ap) {
+  W(LC_VSNPRINTF_CHK, d, n);
+  return REAL(LC_VSNPRINTF_CHK, vsnprintf_chk_fn)(d, n, flag, dlen, fmt, ap);
+}
+static int checked___snprintf_chk(char *d, size_t n, int flag, size_t dlen, const char *fmt,
+                                  ...) {
+  W(LC_SNPRINTF_CHK, d, n);
+  va_list ap;
+  va_start(ap, fmt);
+  int r = REAL(LC_VSNPRINTF_CHK, vsnprintf_chk_fn)(d, n, flag, dlen, fmt, ap);
+  va_end(ap);
+  return r;
+}
+static ssize_t checked___read_chk(int fd, void *buf, size_t n, size_t blen) {
+  W(LC_READ_CHK, buf, n);
+  return REAL(LC_READ_CHK, ssize_t (*)(int, void *, size_t, size_t))(fd, buf, n, blen);
+}
+typedef ssize_t (*pread_chk_fn)(int, void *, size_t, off_t, size_t);
+static ssize_t checked___pread_chk(int fd, void *buf, size_t n, off_t off, size_t blen) {
+  W(LC_PREAD_CHK, buf, n);
+  return REAL(LC_PREAD_CHK, pread_chk_fn)(fd, buf, n, off, blen);
+}
+static ssize_t checked___pread64_chk(int fd, void *buf, size_t n, off_t off, size_t blen) {
+  W(LC_PREAD64_CHK, buf, n);
+  return REAL(LC_PREAD64_CHK, pread_chk_fn)(fd, buf, n, off, blen);
+}
+static ssize_t checked___recv_chk(int fd, void *buf, size_t n, size_t blen, int flags) {
+  W(LC_RECV_CHK, buf, n);
+  return REAL(LC_RECV_CHK, ssize_t (*)(int, void *, size_t, size_t, int))(fd, buf, n, blen,
+                                                                          flags);
+}
+static ssize_t checked___recvfrom_chk(int fd, void *buf, size_t n, size_t blen, int flags,
+                                      struct sockaddr *addr, socklen_t *alen) {
+  W(LC_RECVFROM_CHK, buf, n);
+  if (addr && alen)
+    W(LC_RECVFROM_CHK, addr, *alen);
+  return REAL(LC_RECVFROM_CHK, ssize_t (*)(int, void *, size_t, size_t, int, struct sockaddr *,
+                                           socklen_t *))(fd, buf, n, blen, flags, addr, alen);
+}
+static size_t checked___fread_chk(void *buf, size_t blen, size_t size, size_t count, FILE *f) {
+  if (size != 0 && count <= SIZE_MAX / size)
+    W(LC_FREAD_CHK, buf, size * count);
+  return REAL(LC_FREAD_CHK, size_t (*)(void *, size_t, size_t, size_t, FILE *))(buf, blen, size,
+                                                                               count, f);
+}
+static char *checked___fgets_chk(char *s, size_t blen, int n, FILE *f) {
+  if (n > 0)
+    W(LC_FGETS_CHK, s, (size_t)n);
+  return REAL(LC_FGETS_CHK, char *(*)(char *, size_t, int, FILE *))(s, blen, n, f);
+}
+static int checked___poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t flen) {
+  size_t len;
+  if (!__builtin_mul_overflow(n, sizeof(*fds), &len))
+    W(LC_POLL_CHK, fds, len);
+  return REAL(LC_POLL_CHK, int (*)(struct pollfd *, nfds_t, int, size_t))(fds, n, timeout, flen);
+}
+static int checked___ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t,
+                               const sigset_t *mask, size_t flen) {
+  size_t len;
+  if (!__builtin_mul_overflow(n, sizeof(*fds), &len))
+    W(LC_PPOLL_CHK, fds, len);
+  return REAL(LC_PPOLL_CHK, int (*)(struct pollfd *, nfds_t, const struct timespec *,
+                                    const sigset_t *, size_t))(fds, n, t, mask, flen);
+}
+
 static const uintptr_t checked[LC_COUNT] = {
     [LC_MEMCPY] = (uintptr_t)checked_memcpy,     [LC_MEMMOVE] = (uintptr_t)checked_memmove,
     [LC_MEMSET] = (uintptr_t)checked_memset,     [LC_STRCPY] = (uintptr_t)checked_strcpy,
@@ -637,6 +802,16 @@ static const uintptr_t checked[LC_COUNT] = {
     [LC_FWRITE] = (uintptr_t)checked_fwrite,     [LC_FPUTS] = (uintptr_t)checked_fputs,
     [LC_PUTS] = (uintptr_t)checked_puts,         [LC_MEMCCPY] = (uintptr_t)checked_memccpy,
     [LC_POLL] = (uintptr_t)checked_poll,         [LC_PPOLL] = (uintptr_t)checked_ppoll,
+#define CHK(NAME, FN) [NAME] = (uintptr_t)checked___##FN##_chk
+    CHK(LC_MEMCPY_CHK, memcpy),     CHK(LC_MEMMOVE_CHK, memmove),   CHK(LC_MEMPCPY_CHK, mempcpy),
+    CHK(LC_MEMSET_CHK, memset),     CHK(LC_STRCPY_CHK, strcpy),     CHK(LC_STPCPY_CHK, stpcpy),
+    CHK(LC_STRNCPY_CHK, strncpy),   CHK(LC_STRCAT_CHK, strcat),     CHK(LC_STRNCAT_CHK, strncat),
+    CHK(LC_SPRINTF_CHK, sprintf),   CHK(LC_VSPRINTF_CHK, vsprintf), CHK(LC_SNPRINTF_CHK, snprintf),
+    CHK(LC_VSNPRINTF_CHK, vsnprintf), CHK(LC_READ_CHK, read),       CHK(LC_PREAD_CHK, pread),
+    CHK(LC_PREAD64_CHK, pread64),   CHK(LC_RECV_CHK, recv),         CHK(LC_RECVFROM_CHK, recvfrom),
+    CHK(LC_FREAD_CHK, fread),       CHK(LC_FGETS_CHK, fgets),       CHK(LC_POLL_CHK, poll),
+    CHK(LC_PPOLL_CHK, ppoll),
+#undef CHK
 };
 
 /* ---- public -------------------------------------------------------------------- */
@@ -652,7 +827,11 @@ void mt_lc_install(void) {
     real[i] = (uintptr_t)dlsym(RTLD_NEXT, lc_names[i]);
   for (unsigned i = 0; i < LC_COUNT; i++)
     ours[i] = real[i] && real[LC_MEMCPY] && real[LC_VSNPRINTF] &&
-              (i != LC_SPRINTF || real[LC_VSPRINTF]) ? checked[i] : 0;
+                      (i != LC_SPRINTF || real[LC_VSPRINTF]) &&
+                      (i != LC_SPRINTF_CHK || real[LC_VSPRINTF_CHK]) &&
+                      (i != LC_SNPRINTF_CHK || real[LC_VSNPRINTF_CHK])
+                  ? checked[i]
+                  : 0;
   mt_lc_on = true;
   unsigned objects = 0;
   unsigned slots = mt_rebind_redirect(lc_names, ours, LC_COUNT, real[LC_MEMCPY], NULL, &objects);

@@ -1030,6 +1030,62 @@ class Crashes(unittest.TestCase):
         self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
 
 
+class Fortified(unittest.TestCase):
+    """glibc's _FORTIFY_SOURCE variants (__memcpy_chk, __sprintf_chk, ...),
+    which every fortified program calls instead of the plain names (Debian
+    builds its packages so), are checked at the call as the plain ones are."""
+    caught = Caught.caught
+    FUNCTIONS = ("memcpy", "memmove", "mempcpy", "memset", "strcpy", "stpcpy", "strncpy",
+                 "strcat", "strncat", "sprintf", "vsprintf", "snprintf", "vsnprintf", "read",
+                 "pread", "recv", "fread", "fgets")
+
+    def test_each_variant_is_checked_at_the_call(self):
+        # glibc is given no object size ((size_t)-1): it checks nothing, and
+        # without memtype these overflows go unseen
+        for fn in self.FUNCTIONS:
+            with self.subTest(fn=fn):
+                r = self.caught("fortified", "bad",
+                                r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes after a "
+                                r"40-byte block of type main\+0x[0-9a-f]+ \(fortified\)\)",
+                                allocated="main", extra_args=(fn,))
+                self.assertRegex(r.stderr, r"__%s_chk writes 41 bytes at offset 0 of the block, "
+                                           r"the last 1 past its end \(checked at the call"
+                                 % fn)
+                detected = section(r.stderr, "detected at")
+                self.assertIn(detected[:1], (["main"], ["vsp"], ["vsnp"]), r.stderr)
+        r = self.caught("fortified", "bad", r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes "
+                        r"after a 16-byte block", detected="main", extra_args=("poll",))
+        self.assertIn("__poll_chk writes 24 bytes", r.stderr)
+
+    def test_the_look_alikes_are_not_flagged(self):
+        for fn in self.FUNCTIONS + ("poll", "sprintf_fortified"):
+            with self.subTest(fn=fn):
+                r = run("fortified", "ok", (fn,))
+                self.assertEqual((r.returncode, r.stderr), (0, ""))
+                self.assertTrue(r.stdout.endswith("done\n"), r.stdout)
+
+    def test_a_fortified_build_is_reported_before_glibc_ends_it(self):
+        # built -O2 -D_FORTIFY_SOURCE=2: the compiler knows the block's size
+        # from malloc's and calls __sprintf_chk, which ends the program on
+        # the overflow; memtype's report, with the lines, comes first
+        with open(os.path.join(HERE, "fortified_real.c")) as f:
+            lines = {k: n for n, l in enumerate(f, 1)
+                     for k in ("malloc(", "sprintf(") if k in l}
+        r = run("fortified", "bad", ("sprintf_fortified",), MEMTYPE_ON_ERROR="continue")
+        self.assertEqual(r.returncode, -6, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: heap-buffer-overflow WRITE at 0x[0-9a-f]+ "
+                                   r"\(0 bytes after a 16-byte block of type fortified_sprintf\+")
+        self.assertIn("__sprintf_chk writes 17 bytes at offset 0 of the block, the last 1 past its "
+                      "end", r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^    #\d+ 0x[0-9a-f]+ in fortified_sprintf\+0x[0-9a-f]+ "
+                                   r"\(fortified_real\.c:%d\)$" % lines["sprintf("])
+        self.assertRegex(r.stderr, r"(?m)^    #0 0x[0-9a-f]+ in fortified_sprintf\+0x[0-9a-f]+ "
+                                   r"\(fortified_real\.c:%d\)$" % lines["malloc("])
+        # then glibc's own check, as without memtype
+        self.assertIn("buffer overflow detected", r.stderr.split("memtype will now continue")[1])
+        self.assertNotIn("done", r.stdout)
+
+
 class LibcRangeChecks(unittest.TestCase):
     """The libc range checks (preload/libc_checks.c) where the call is no
     plain PLT call of the program (the corpus's lc_* cases cover those):

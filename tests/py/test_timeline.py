@@ -255,15 +255,17 @@ class RealPrograms(unittest.TestCase):
         self.assertEqual(len(cc1), 1, files)
         self.check(cc1[0], 10)
         # cc1 collects its garbage between functions: the total falls back
-        # by over a tenth below the top it had reached, several times (a
-        # rise and fall per phase, over one step or several)
+        # by over a tenth below the top it had reached, more than once (a
+        # rise and fall per phase, over one step or several; 3 to 5 falls
+        # on an idle machine, 2 seen on a loaded one, where the snapshots,
+        # taken by wall time, fall less often between two collections)
         totals = [s.bytes for s in cc1[0].timeline]
         falls, top = 0, 0
         for t in totals:
             if t < 0.9 * top:
                 falls, top = falls + 1, t
             top = max(top, t)
-        self.assertGreaterEqual(falls, 3, totals)
+        self.assertGreaterEqual(falls, 2, totals)
 
 
 class Page(unittest.TestCase):
