@@ -33,7 +33,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,10 +60,14 @@
  * strdup, strndup, strchr, strrchr, strcmp, strncmp) or a size past it
  * (memcmp, memchr), the usual read overflows of parsers; and the calls that
  * send a caller's bytes out (write, pwrite, send, fwrite, fputs, puts),
- * where a read overflow leaks the heap's next bytes. Left out: the
- * wide-character and locale variants, strstr, strspn and the case-blind
- * compares (rarer in real overflows, more costly to bound), bcmp (clang's
- * memcmp() == 0; glibc's is memcmp), pwrite64, sendto and sendmsg. */
+ * where a read overflow leaks the heap's next bytes; and the calls whose
+ * system call valgrind checks a buffer of (readlink, getcwd, getrandom,
+ * gethostname, the scatter-gather readv, writev, preadv, pwritev, recvmsg,
+ * sendmsg, and sendto, pwrite64), bzero and explicit_bzero, stpncpy. Left
+ * out: the wide-character and locale variants, strstr, strspn and the
+ * case-blind compares (rarer in real overflows, more costly to bound), bcmp
+ * (clang's memcmp() == 0; glibc's is memcmp), the scanf family (its %s
+ * conversions would need the format parsed). */
 enum lc_fn {
   LC_MEMCPY, LC_MEMMOVE, LC_MEMSET, LC_STRCPY, LC_STPCPY, LC_STRNCPY, LC_STRCAT, LC_STRNCAT,
   LC_READ, LC_PREAD, LC_PREAD64, LC_RECV, LC_FREAD, LC_FGETS, LC_GETLINE, LC_GETDELIM,
@@ -76,6 +82,13 @@ enum lc_fn {
   LC_STRNCPY_CHK, LC_STRCAT_CHK, LC_STRNCAT_CHK, LC_SPRINTF_CHK, LC_VSPRINTF_CHK,
   LC_SNPRINTF_CHK, LC_VSNPRINTF_CHK, LC_READ_CHK, LC_PREAD_CHK, LC_PREAD64_CHK, LC_RECV_CHK,
   LC_RECVFROM_CHK, LC_FREAD_CHK, LC_FGETS_CHK, LC_POLL_CHK, LC_PPOLL_CHK,
+  /* the calls that fill or send a caller's buffer by a size it gives, as
+   * valgrind checks their system calls' parameters */
+  LC_READLINK, LC_READLINKAT, LC_GETCWD, LC_GETRANDOM, LC_GETHOSTNAME, LC_READV, LC_PREADV,
+  LC_WRITEV, LC_PWRITEV, LC_RECVMSG, LC_SENDMSG, LC_SENDTO, LC_PWRITE64, LC_BZERO,
+  LC_EXPLICIT_BZERO, LC_STPNCPY,
+  LC_READLINK_CHK, LC_READLINKAT_CHK, LC_GETCWD_CHK, LC_GETHOSTNAME_CHK, LC_EXPLICIT_BZERO_CHK,
+  LC_STPNCPY_CHK,
   LC_COUNT
 };
 static const char *const lc_names[LC_COUNT] = {
@@ -104,6 +117,17 @@ static const char *const lc_names[LC_COUNT] = {
     [LC_RECV_CHK] = "__recv_chk",           [LC_RECVFROM_CHK] = "__recvfrom_chk",
     [LC_FREAD_CHK] = "__fread_chk",         [LC_FGETS_CHK] = "__fgets_chk",
     [LC_POLL_CHK] = "__poll_chk",           [LC_PPOLL_CHK] = "__ppoll_chk",
+    [LC_READLINK] = "readlink",             [LC_READLINKAT] = "readlinkat",
+    [LC_GETCWD] = "getcwd",                 [LC_GETRANDOM] = "getrandom",
+    [LC_GETHOSTNAME] = "gethostname",       [LC_READV] = "readv",
+    [LC_PREADV] = "preadv",                 [LC_WRITEV] = "writev",
+    [LC_PWRITEV] = "pwritev",               [LC_RECVMSG] = "recvmsg",
+    [LC_SENDMSG] = "sendmsg",               [LC_SENDTO] = "sendto",
+    [LC_PWRITE64] = "pwrite64",             [LC_BZERO] = "bzero",
+    [LC_EXPLICIT_BZERO] = "explicit_bzero", [LC_STPNCPY] = "stpncpy",
+    [LC_READLINK_CHK] = "__readlink_chk",   [LC_READLINKAT_CHK] = "__readlinkat_chk",
+    [LC_GETCWD_CHK] = "__getcwd_chk",       [LC_GETHOSTNAME_CHK] = "__gethostname_chk",
+    [LC_EXPLICIT_BZERO_CHK] = "__explicit_bzero_chk", [LC_STPNCPY_CHK] = "__stpncpy_chk",
 };
 _Static_assert(MT_ARRAY_LEN(lc_names) == LC_COUNT, "a name for every checked function");
 
@@ -779,6 +803,135 @@ static int checked___ppoll_chk(struct pollfd *fds, nfds_t n, const struct timesp
                                     const sigset_t *, size_t))(fds, n, t, mask, flen);
 }
 
+/* The fillers and senders by a size the caller gives: held to all of it,
+ * as read and write are (the scatter-gather ones: each buffer of the
+ * vector, and the vector itself, read). */
+static ssize_t checked_readlink(const char *path, char *buf, size_t n) {
+  W(LC_READLINK, buf, n);
+  return REAL(LC_READLINK, ssize_t (*)(const char *, char *, size_t))(path, buf, n);
+}
+static ssize_t checked_readlinkat(int dirfd, const char *path, char *buf, size_t n) {
+  W(LC_READLINKAT, buf, n);
+  return REAL(LC_READLINKAT, ssize_t (*)(int, const char *, char *, size_t))(dirfd, path, buf, n);
+}
+static char *checked_getcwd(char *buf, size_t n) {
+  if (buf != NULL) /* (NULL: glibc allocates it) */
+    W(LC_GETCWD, buf, n);
+  return REAL(LC_GETCWD, char *(*)(char *, size_t))(buf, n);
+}
+static ssize_t checked_getrandom(void *buf, size_t n, unsigned flags) {
+  W(LC_GETRANDOM, buf, n);
+  return REAL(LC_GETRANDOM, ssize_t (*)(void *, size_t, unsigned))(buf, n, flags);
+}
+static int checked_gethostname(char *name, size_t n) {
+  W(LC_GETHOSTNAME, name, n);
+  return REAL(LC_GETHOSTNAME, int (*)(char *, size_t))(name, n);
+}
+/* Each buffer of an I/O vector: written (access WRITE) or read. */
+static void check_iov(enum lc_fn fn, const struct iovec *iov, int cnt, int access) {
+  size_t len;
+  if (cnt <= 0 || iov == NULL || __builtin_mul_overflow((size_t)cnt, sizeof(*iov), &len))
+    return;
+  R(fn, iov, len);
+  for (int i = 0; i < cnt; i++)
+    check(fn, iov[i].iov_base, iov[i].iov_len, access, false);
+}
+static ssize_t checked_readv(int fd, const struct iovec *iov, int cnt) {
+  check_iov(LC_READV, iov, cnt, MT_ACCESS_WRITE);
+  return REAL(LC_READV, ssize_t (*)(int, const struct iovec *, int))(fd, iov, cnt);
+}
+static ssize_t checked_preadv(int fd, const struct iovec *iov, int cnt, off_t off) {
+  check_iov(LC_PREADV, iov, cnt, MT_ACCESS_WRITE);
+  return REAL(LC_PREADV, ssize_t (*)(int, const struct iovec *, int, off_t))(fd, iov, cnt, off);
+}
+static ssize_t checked_writev(int fd, const struct iovec *iov, int cnt) {
+  check_iov(LC_WRITEV, iov, cnt, MT_ACCESS_READ);
+  return REAL(LC_WRITEV, ssize_t (*)(int, const struct iovec *, int))(fd, iov, cnt);
+}
+static ssize_t checked_pwritev(int fd, const struct iovec *iov, int cnt, off_t off) {
+  check_iov(LC_PWRITEV, iov, cnt, MT_ACCESS_READ);
+  return REAL(LC_PWRITEV, ssize_t (*)(int, const struct iovec *, int, off_t))(fd, iov, cnt, off);
+}
+/* A message header: its address and control buffers, and its vector
+ * (written by recvmsg, read by sendmsg). */
+static void check_msg(enum lc_fn fn, const struct msghdr *m, int access) {
+  if (m == NULL)
+    return;
+  R(fn, m, sizeof(*m));
+  if (m->msg_name)
+    check(fn, m->msg_name, m->msg_namelen, access, false);
+  if (m->msg_control)
+    check(fn, m->msg_control, m->msg_controllen, access, false);
+  check_iov(fn, m->msg_iov, m->msg_iovlen > INT32_MAX ? 0 : (int)m->msg_iovlen, access);
+}
+static ssize_t checked_recvmsg(int fd, struct msghdr *m, int flags) {
+  check_msg(LC_RECVMSG, m, MT_ACCESS_WRITE);
+  return REAL(LC_RECVMSG, ssize_t (*)(int, struct msghdr *, int))(fd, m, flags);
+}
+static ssize_t checked_sendmsg(int fd, const struct msghdr *m, int flags) {
+  check_msg(LC_SENDMSG, m, MT_ACCESS_READ);
+  return REAL(LC_SENDMSG, ssize_t (*)(int, const struct msghdr *, int))(fd, m, flags);
+}
+static ssize_t checked_sendto(int fd, const void *buf, size_t n, int flags,
+                              const struct sockaddr *addr, socklen_t alen) {
+  R(LC_SENDTO, buf, n);
+  if (addr)
+    R(LC_SENDTO, addr, alen);
+  return REAL(LC_SENDTO, ssize_t (*)(int, const void *, size_t, int, const struct sockaddr *,
+                                     socklen_t))(fd, buf, n, flags, addr, alen);
+}
+static ssize_t checked_pwrite64(int fd, const void *buf, size_t n, off_t off) {
+  R(LC_PWRITE64, buf, n);
+  return REAL(LC_PWRITE64, ssize_t (*)(int, const void *, size_t, off_t))(fd, buf, n, off);
+}
+static void checked_bzero(void *d, size_t n) {
+  W(LC_BZERO, d, n);
+  REAL(LC_BZERO, void (*)(void *, size_t))(d, n);
+}
+static void checked_explicit_bzero(void *d, size_t n) {
+  W(LC_EXPLICIT_BZERO, d, n);
+  REAL(LC_EXPLICIT_BZERO, void (*)(void *, size_t))(d, n);
+}
+/* stpncpy writes n bytes, as strncpy */
+static char *checked_stpncpy(char *d, const char *s, size_t n) {
+  size_t k = strnlen(s, n);
+  R(LC_STPNCPY, s, k < n ? k + 1 : k);
+  W(LC_STPNCPY, d, n);
+  overlap(LC_STPNCPY, d, n, s, k < n ? k + 1 : k);
+  return REAL(LC_STPNCPY, strn_fn)(d, s, n);
+}
+static ssize_t checked___readlink_chk(const char *path, char *buf, size_t n, size_t blen) {
+  W(LC_READLINK_CHK, buf, n);
+  return REAL(LC_READLINK_CHK, ssize_t (*)(const char *, char *, size_t, size_t))(path, buf, n,
+                                                                                 blen);
+}
+static ssize_t checked___readlinkat_chk(int dirfd, const char *path, char *buf, size_t n,
+                                        size_t blen) {
+  W(LC_READLINKAT_CHK, buf, n);
+  return REAL(LC_READLINKAT_CHK, ssize_t (*)(int, const char *, char *, size_t, size_t))(
+      dirfd, path, buf, n, blen);
+}
+static char *checked___getcwd_chk(char *buf, size_t n, size_t blen) {
+  if (buf != NULL)
+    W(LC_GETCWD_CHK, buf, n);
+  return REAL(LC_GETCWD_CHK, char *(*)(char *, size_t, size_t))(buf, n, blen);
+}
+static int checked___gethostname_chk(char *name, size_t n, size_t blen) {
+  W(LC_GETHOSTNAME_CHK, name, n);
+  return REAL(LC_GETHOSTNAME_CHK, int (*)(char *, size_t, size_t))(name, n, blen);
+}
+static void checked___explicit_bzero_chk(void *d, size_t n, size_t dlen) {
+  W(LC_EXPLICIT_BZERO_CHK, d, n);
+  REAL(LC_EXPLICIT_BZERO_CHK, void (*)(void *, size_t, size_t))(d, n, dlen);
+}
+static char *checked___stpncpy_chk(char *d, const char *s, size_t n, size_t dlen) {
+  size_t k = strnlen(s, n);
+  R(LC_STPNCPY_CHK, s, k < n ? k + 1 : k);
+  W(LC_STPNCPY_CHK, d, n);
+  overlap(LC_STPNCPY_CHK, d, n, s, k < n ? k + 1 : k);
+  return REAL(LC_STPNCPY_CHK, strn_chk_fn)(d, s, n, dlen);
+}
+
 static const uintptr_t checked[LC_COUNT] = {
     [LC_MEMCPY] = (uintptr_t)checked_memcpy,     [LC_MEMMOVE] = (uintptr_t)checked_memmove,
     [LC_MEMSET] = (uintptr_t)checked_memset,     [LC_STRCPY] = (uintptr_t)checked_strcpy,
@@ -810,8 +963,18 @@ static const uintptr_t checked[LC_COUNT] = {
     CHK(LC_VSNPRINTF_CHK, vsnprintf), CHK(LC_READ_CHK, read),       CHK(LC_PREAD_CHK, pread),
     CHK(LC_PREAD64_CHK, pread64),   CHK(LC_RECV_CHK, recv),         CHK(LC_RECVFROM_CHK, recvfrom),
     CHK(LC_FREAD_CHK, fread),       CHK(LC_FGETS_CHK, fgets),       CHK(LC_POLL_CHK, poll),
-    CHK(LC_PPOLL_CHK, ppoll),
+    CHK(LC_PPOLL_CHK, ppoll),       CHK(LC_READLINK_CHK, readlink), CHK(LC_GETCWD_CHK, getcwd),
+    CHK(LC_READLINKAT_CHK, readlinkat), CHK(LC_GETHOSTNAME_CHK, gethostname),
+    CHK(LC_EXPLICIT_BZERO_CHK, explicit_bzero), CHK(LC_STPNCPY_CHK, stpncpy),
 #undef CHK
+#define PLAIN(NAME, FN) [NAME] = (uintptr_t)checked_##FN
+    PLAIN(LC_READLINK, readlink),   PLAIN(LC_READLINKAT, readlinkat), PLAIN(LC_GETCWD, getcwd),
+    PLAIN(LC_GETRANDOM, getrandom), PLAIN(LC_GETHOSTNAME, gethostname), PLAIN(LC_READV, readv),
+    PLAIN(LC_PREADV, preadv),       PLAIN(LC_WRITEV, writev),       PLAIN(LC_PWRITEV, pwritev),
+    PLAIN(LC_RECVMSG, recvmsg),     PLAIN(LC_SENDMSG, sendmsg),     PLAIN(LC_SENDTO, sendto),
+    PLAIN(LC_PWRITE64, pwrite64),   PLAIN(LC_BZERO, bzero),
+    PLAIN(LC_EXPLICIT_BZERO, explicit_bzero), PLAIN(LC_STPNCPY, stpncpy),
+#undef PLAIN
 };
 
 /* ---- public -------------------------------------------------------------------- */

@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,6 +154,46 @@ AT long at_pwrite(int fd, const char *s, size_t n);
 AT long at_pwrite(int fd, const char *s, size_t n) { return pwrite(fd, s, n, 0); /* ACCESS */ }
 AT long at_send(int fd, const char *s, size_t n);
 AT long at_send(int fd, const char *s, size_t n) { return send(fd, s, n, 0); /* ACCESS */ }
+AT long at_readlink(char *d, size_t n);
+AT long at_readlink(char *d, size_t n) { return readlink("/proc/self/exe", d, n); /* ACCESS */ }
+AT long at_readlinkat(char *d, size_t n);
+AT long at_readlinkat(char *d, size_t n) {
+  return readlinkat(AT_FDCWD, "/proc/self/exe", d, n); /* ACCESS */
+}
+AT char *at_getcwd(char *d, size_t n);
+AT char *at_getcwd(char *d, size_t n) { return getcwd(d, n); /* ACCESS */ }
+AT long at_getrandom(char *d, size_t n);
+AT long at_getrandom(char *d, size_t n) { return getrandom(d, n, 0); /* ACCESS */ }
+AT int at_gethostname(char *d, size_t n);
+AT int at_gethostname(char *d, size_t n) { return gethostname(d, n); /* ACCESS */ }
+AT long at_readv(int fd, const struct iovec *v, int cnt);
+AT long at_readv(int fd, const struct iovec *v, int cnt) { return readv(fd, v, cnt); /* ACCESS */ }
+AT long at_preadv(int fd, const struct iovec *v, int cnt);
+AT long at_preadv(int fd, const struct iovec *v, int cnt) {
+  return preadv(fd, v, cnt, 0); /* ACCESS */
+}
+AT long at_writev(int fd, const struct iovec *v, int cnt);
+AT long at_writev(int fd, const struct iovec *v, int cnt) { return writev(fd, v, cnt); /* ACCESS */ }
+AT long at_pwritev(int fd, const struct iovec *v, int cnt);
+AT long at_pwritev(int fd, const struct iovec *v, int cnt) {
+  return pwritev(fd, v, cnt, 0); /* ACCESS */
+}
+AT long at_recvmsg(int fd, struct msghdr *m);
+AT long at_recvmsg(int fd, struct msghdr *m) { return recvmsg(fd, m, MSG_WAITALL); /* ACCESS */ }
+AT long at_sendmsg(int fd, const struct msghdr *m);
+AT long at_sendmsg(int fd, const struct msghdr *m) { return sendmsg(fd, m, 0); /* ACCESS */ }
+AT long at_sendto(int fd, const char *s, size_t n);
+AT long at_sendto(int fd, const char *s, size_t n) {
+  return sendto(fd, s, n, 0, NULL, 0); /* ACCESS */
+}
+AT long at_pwrite64(int fd, const char *s, size_t n);
+AT long at_pwrite64(int fd, const char *s, size_t n) { return pwrite64(fd, s, n, 0); /* ACCESS */ }
+AT void at_bzero(char *d, size_t n);
+AT void at_bzero(char *d, size_t n) { bzero(d, n); /* ACCESS */ }
+AT void at_explicit_bzero(char *d, size_t n);
+AT void at_explicit_bzero(char *d, size_t n) { explicit_bzero(d, n); /* ACCESS */ }
+AT char *at_stpncpy(char *d, const char *s, size_t n);
+AT char *at_stpncpy(char *d, const char *s, size_t n) { return stpncpy(d, s, n); /* ACCESS */ }
 AT size_t at_fwrite(const char *s, size_t n, FILE *f);
 AT size_t at_fwrite(const char *s, size_t n, FILE *f) { return fwrite(s, 1, n, f); /* ACCESS */ }
 AT int at_fputs(const char *s, FILE *f);
@@ -702,6 +744,137 @@ static void lc_puts(int bad) {
   release(p);
 }
 
+/* The fillers by a size given: 41 bytes of a 40-byte block */
+static void lc_readlink(int bad) {
+  char *d = make(opaque(N));
+  at_readlink(d, opaque(bad ? N + 1 : N));
+  release(d);
+}
+static void lc_readlinkat(int bad) {
+  char *d = make(opaque(N));
+  at_readlinkat(d, opaque(bad ? N + 1 : N));
+  release(d);
+}
+static void lc_getcwd(int bad) {
+  char *d = make(opaque(N));
+  at_getcwd(d, opaque(bad ? N + 1 : N)); /* (ERANGE when the path is longer: no matter) */
+  release(d);
+}
+static void lc_getrandom(int bad) {
+  char *d = make(opaque(N));
+  at_getrandom(d, opaque(bad ? N + 1 : N));
+  release(d);
+}
+static void lc_gethostname(int bad) {
+  char *d = make(opaque(N));
+  at_gethostname(d, opaque(bad ? N + 1 : N));
+  release(d);
+}
+/* a vector of two buffers, the second one byte too long when bad */
+static void iov_two(struct iovec v[2], char *p, int bad) {
+  v[0].iov_base = p;
+  v[0].iov_len = opaque(N / 2);
+  v[1].iov_base = p + N / 2;
+  v[1].iov_len = opaque(bad ? N / 2 + 1 : N / 2);
+}
+static void lc_readv(int bad) {
+  char *d = make(opaque(N));
+  struct iovec v[2];
+  iov_two(v, d, bad);
+  int fd = zero_fd();
+  at_readv(fd, v, 2);
+  close(fd);
+  release(d);
+}
+static void lc_preadv(int bad) {
+  char *d = make(opaque(N));
+  struct iovec v[2];
+  iov_two(v, d, bad);
+  int fd = zero_fd();
+  at_preadv(fd, v, 2);
+  close(fd);
+  release(d);
+}
+static void lc_writev(int bad) {
+  char *p = make(opaque(N));
+  struct iovec v[2];
+  iov_two(v, p, bad);
+  int fd = null_fd();
+  at_writev(fd, v, 2);
+  close(fd);
+  release(p);
+}
+static void lc_pwritev(int bad) {
+  char *p = make(opaque(N));
+  struct iovec v[2];
+  iov_two(v, p, bad);
+  int fd = null_fd();
+  at_pwritev(fd, v, 2);
+  close(fd);
+  release(p);
+}
+static void lc_recvmsg(int bad) {
+  char *d = make(opaque(N));
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    abort();
+  static const char bytes[2 * N];
+  if (write(sv[1], bytes, sizeof(bytes)) != (ssize_t)sizeof(bytes))
+    abort();
+  struct iovec v[2];
+  iov_two(v, d, bad);
+  struct msghdr m = {.msg_iov = v, .msg_iovlen = 2};
+  at_recvmsg(sv[0], &m);
+  close(sv[0]);
+  close(sv[1]);
+  release(d);
+}
+static void lc_sendmsg(int bad) {
+  char *p = make(opaque(N));
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    abort();
+  struct iovec v[2];
+  iov_two(v, p, bad);
+  struct msghdr m = {.msg_iov = v, .msg_iovlen = 2};
+  at_sendmsg(sv[1], &m);
+  close(sv[0]);
+  close(sv[1]);
+  release(p);
+}
+static void lc_sendto(int bad) {
+  char *p = make(opaque(N));
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    abort();
+  at_sendto(sv[1], p, opaque(bad ? N + 1 : N));
+  close(sv[0]);
+  close(sv[1]);
+  release(p);
+}
+static void lc_pwrite64(int bad) {
+  char *p = make(opaque(N));
+  int fd = null_fd();
+  at_pwrite64(fd, p, opaque(bad ? N + 1 : N));
+  close(fd);
+  release(p);
+}
+static void lc_bzero(int bad) {
+  char *d = make(opaque(N));
+  at_bzero(d, opaque(bad ? N + 1 : N));
+  release(d);
+}
+static void lc_explicit_bzero(int bad) {
+  char *d = make(opaque(N));
+  at_explicit_bzero(d, opaque(bad ? N + 1 : N));
+  release(d);
+}
+static void lc_stpncpy(int bad) {
+  char *d = make(opaque(N));
+  at_stpncpy(d, "short", opaque(bad ? N + 1 : N)); /* pads with NULs to n bytes */
+  release(d);
+}
+
 /* After free. */
 static void uaf_r(int bad) {
   char *p = make(opaque(N)), *q = make(opaque(N));
@@ -857,6 +1030,10 @@ static const struct {
     C(invalid_free_global), C(realloc_freed), C(leak_block),    C(leak_list),
     C(bp_malloc_neg),  C(bp_calloc_ovf),   C(bp_realloc_neg),   C(bp_reallocarray_ovf),
     C(bp_posix_memalign), C(bp_aligned_alloc), C(bp_pvalloc_neg),
+    C(lc_readlink),    C(lc_readlinkat),   C(lc_getcwd),        C(lc_getrandom),
+    C(lc_gethostname), C(lc_readv),        C(lc_preadv),        C(lc_writev),
+    C(lc_pwritev),     C(lc_recvmsg),      C(lc_sendmsg),       C(lc_sendto),
+    C(lc_pwrite64),    C(lc_bzero),        C(lc_explicit_bzero), C(lc_stpncpy),
 #undef C
 };
 
