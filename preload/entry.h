@@ -4,4 +4,6 @@
 #define MT_EXPORT __attribute__((visibility("default")))
 /* The call site: where the program called the entry point. */
 #define MT_CALLER ((uintptr_t)__builtin_return_address(0))
+/* exec.c: MEMTYPE_FOLLOW_EXEC's start (once the options are known). */
+void mt_exec_init(void);
 #endif

@@ -11,6 +11,7 @@
 __attribute__((constructor(101))) static void memtype_preload_init(void) {
   mt_late_init();
   mt_lc_install(); /* checks on: libc's range functions checked at the call */
+  mt_exec_init();  /* MEMTYPE_FOLLOW_EXEC: the exec calls keep memtype in children */
   pthread_atfork(mt_fork_prepare, mt_fork_parent, mt_fork_child);
 }
 

@@ -1086,6 +1086,53 @@ class Fortified(unittest.TestCase):
         self.assertNotIn("done", r.stdout)
 
 
+class FollowExec(unittest.TestCase):
+    """MEMTYPE_FOLLOW_EXEC (memtype run sets it): a child started with an
+    environment without memtype's variables (env -i, a test runner's own
+    environment) still runs under memtype, whatever exec call starts it."""
+    HOWS = ("execve", "execle", "execvpe", "fexecve", "clearenv", "execlp", "vfork", "spawn")
+
+    def memtype_run(self, *args):
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="memtype-follow.") as tmp:
+            return subprocess.run([os.environ.get("MEMTYPE_CMD", "build/bin/memtype"), "run",
+                                   *args], cwd=tmp, env=clean_env(), capture_output=True,
+                                  text=True, timeout=120)
+
+    def test_children_with_an_environment_of_their_own_are_followed(self):
+        for how in self.HOWS:
+            with self.subTest(how=how):
+                r = self.memtype_run("--", os.path.join(BIN, "follow"), how, "bad")
+                self.assertEqual((r.returncode, r.stdout), (0, "child done\ndone\n"), r.stderr)
+                self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+                self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: heap-buffer-overflow WRITE at "
+                                           r"0x[0-9a-f]+ \(0 bytes after a 10-byte block")
+                self.assertEqual(section(r.stderr, "detected at")[:1], ["child"], r.stderr)
+                self.assertRegex(r.stderr, r"(?m)^memtype: run summary: 2 processes \(follow "
+                                           r"x2\); 1 heap error;")
+                # the look-alike: the same tree, no error
+                r = self.memtype_run("--", os.path.join(BIN, "follow"), how, "ok")
+                self.assertEqual((r.returncode, r.stdout), (0, "child done\ndone\n"), r.stderr)
+                self.assertNotIn("memtype: ERROR:", r.stderr)
+                self.assertRegex(r.stderr, r"(?m)^memtype: run summary: 2 processes \(follow "
+                                           r"x2\); 0 heap errors;")
+
+    def test_without_it_such_a_child_runs_without_memtype(self):
+        r = self.memtype_run("--follow-exec", "0", "--", os.path.join(BIN, "follow"), "execve",
+                             "bad")
+        self.assertEqual((r.returncode, r.stdout), (0, "child done\ndone\n"), r.stderr)
+        self.assertNotIn("memtype: ERROR:", r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: run summary: 1 process \(follow\); "
+                                   r"0 heap errors;")
+
+    def test_plain_preload_follows_only_when_asked(self):
+        r = run("follow", "execve", ("bad",))
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "child done\ndone\n", ""))
+        r = run("follow", "execve", ("bad",), MEMTYPE_FOLLOW_EXEC="1", MEMTYPE_ON_ERROR="continue")
+        self.assertEqual((r.returncode, r.stdout), (0, "child done\ndone\n"), r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR: heap-buffer-overflow"), 1, r.stderr)
+
+
 class LibcRangeChecks(unittest.TestCase):
     """The libc range checks (preload/libc_checks.c) where the call is no
     plain PLT call of the program (the corpus's lc_* cases cover those):

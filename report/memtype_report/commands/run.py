@@ -113,6 +113,9 @@ def main(argv, lib_path, rows):
     run_id = args.run or "%d.%d" % (os.getpid(), time.time_ns())
     env["MEMTYPE_RUN"] = run_id
     env.setdefault("MEMTYPE_DUMP_CHILDREN", "1")
+    # ... and memtype stays in every process of the tree, those started
+    # with an environment of their own making (env -i, env=...) too
+    env.setdefault("MEMTYPE_FOLLOW_EXEC", "1")
     run_dir = None
     output = env.get("MEMTYPE_OUTPUT")
     if output is None:
