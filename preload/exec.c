@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
@@ -59,10 +60,15 @@ void mt_exec_init(void) {
   if (!mt_opt.follow_exec || follow)
     return;
   Dl_info info;
-  if (!dladdr((void *)mt_exec_init, &info) || info.dli_fname == NULL ||
-      info.dli_fname[0] != '/' || strlen(info.dli_fname) >= sizeof(self_path))
-    return; /* (a relative path would not name it from another directory) */
-  strcpy(self_path, info.dli_fname);
+  if (!dladdr((void *)mt_exec_init, &info) || info.dli_fname == NULL)
+    return;
+  /* LD_PRELOAD=build/lib/libmemtype.so names it from here only: a child
+   * started elsewhere is given the absolute path (the directory now is the
+   * one the loader read it from: no constructor of the program ran yet) */
+  if (info.dli_fname[0] == '/' && strlen(info.dli_fname) < sizeof(self_path))
+    strcpy(self_path, info.dli_fname);
+  else if (realpath(info.dli_fname, self_path) == NULL)
+    return;
   size_t used = 0;
   char **env = mt_os_environ();
   for (unsigned i = 0; env && env[i] && nsaved < SAVED_MAX; i++) {

@@ -2,6 +2,7 @@
  * lacks memtype's variables. `follow HOW bad|ok` starts `follow child
  * bad|ok` through HOW and waits for it:
  *   execve     fork, then execve with an environment of one variable (PATH)
+ *   chdir      fork, chdir("/"), then execve as above
  *   execle     fork, then execle, the same environment
  *   execvpe    fork, then execvpe by name (found on our PATH), the same
  *              environment
@@ -61,6 +62,9 @@ int main(int argc, char **argv) {
     if (pid == 0) {
       if (!strcmp(how, "execve")) {
         execve(self, cargv, cenv);
+      } else if (!strcmp(how, "chdir")) { /* from another directory */
+        if (chdir("/") == 0)
+          execve(self, cargv, cenv);
       } else if (!strcmp(how, "execle")) {
         execle(self, self, "child", argv[2], (char *)NULL, cenv);
       } else if (!strcmp(how, "execvpe")) {

@@ -1131,6 +1131,16 @@ class FollowExec(unittest.TestCase):
         r = run("follow", "execve", ("bad",), MEMTYPE_FOLLOW_EXEC="1", MEMTYPE_ON_ERROR="continue")
         self.assertEqual((r.returncode, r.stdout), (0, "child done\ndone\n"), r.stderr)
         self.assertEqual(r.stderr.count("memtype: ERROR: heap-buffer-overflow"), 1, r.stderr)
+        # preloaded by a relative path, the child started from another
+        # directory: it is given the library's absolute path
+        env = dict(clean_env(), MEMTYPE_OUTPUT="off", MEMTYPE_FOLLOW_EXEC="1",
+                   MEMTYPE_ON_ERROR="continue", **CHECKS)
+        libdir = os.path.dirname(os.path.abspath(LIB))
+        env["LD_PRELOAD"] = os.path.join(".", os.path.basename(LIB))
+        r = subprocess.run([os.path.abspath(os.path.join(BIN, "follow")), "chdir", "bad"],
+                           cwd=libdir, env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual((r.returncode, r.stdout), (0, "child done\ndone\n"), r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR: heap-buffer-overflow"), 1, r.stderr)
 
 
 class LibcRangeChecks(unittest.TestCase):
