@@ -14,8 +14,10 @@
  * These calls run in vfork children (CPython's subprocess, posix_spawn's
  * own clone): nothing here allocates, takes a lock or resolves a symbol
  * then. The saved variables are copied at start (a process title rewrites
- * the environment's strings later), the libc functions resolved at start;
- * the new environment is built on the stack (a mapping past 1024 entries). */
+ * the environment's strings later), the libc functions resolved at start in
+ * every mode (an exec made before memtype's constructor, from another
+ * library's, resolves them by dlsym); the new environment is built on the
+ * stack (a mapping past 1024 entries). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -57,6 +59,13 @@ static size_t name_len(const char *entry) {
 
 /* Called once the options are known (preload constructor). */
 void mt_exec_init(void) {
+  /* libc's calls, resolved now in every mode: not by dlsym in a vfork
+   * child (it may take the loader's lock) */
+  real_execve = (execve_fn)dlsym(RTLD_NEXT, "execve");
+  real_execvpe = (execve_fn)dlsym(RTLD_NEXT, "execvpe");
+  real_fexecve = (int (*)(int, char *const[], char *const[]))dlsym(RTLD_NEXT, "fexecve");
+  real_posix_spawn = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
+  real_posix_spawnp = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
   if (!mt_opt.follow_exec || follow)
     return;
   Dl_info info;
@@ -79,11 +88,6 @@ void mt_exec_init(void) {
     saved[nsaved++] = store + used;
     used += len + 1;
   }
-  real_execve = (execve_fn)dlsym(RTLD_NEXT, "execve");
-  real_execvpe = (execve_fn)dlsym(RTLD_NEXT, "execvpe");
-  real_fexecve = (int (*)(int, char *const[], char *const[]))dlsym(RTLD_NEXT, "fexecve");
-  real_posix_spawn = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawn");
-  real_posix_spawnp = (spawn_fn)dlsym(RTLD_NEXT, "posix_spawnp");
   follow = real_execve != NULL;
 }
 
