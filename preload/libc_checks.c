@@ -38,6 +38,7 @@
 #include <sys/uio.h>
 #include <sys/types.h>
 #include <time.h>
+#include <wchar.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -66,8 +67,8 @@
  * sendmsg, and sendto, pwrite64), bzero and explicit_bzero, stpncpy. Left
  * out: the wide-character and locale variants, strstr, strspn and the
  * case-blind compares (rarer in real overflows, more costly to bound), bcmp
- * (clang's memcmp() == 0; glibc's is memcmp), the scanf family (its %s
- * conversions would need the format parsed). */
+ * (clang's memcmp() == 0; glibc's is memcmp). The scanf family is checked
+ * once it returns, from its format (see "the scanf family" below). */
 enum lc_fn {
   LC_MEMCPY, LC_MEMMOVE, LC_MEMSET, LC_STRCPY, LC_STPCPY, LC_STRNCPY, LC_STRCAT, LC_STRNCAT,
   LC_READ, LC_PREAD, LC_PREAD64, LC_RECV, LC_FREAD, LC_FGETS, LC_GETLINE, LC_GETDELIM,
@@ -89,6 +90,9 @@ enum lc_fn {
   LC_EXPLICIT_BZERO, LC_STPNCPY,
   LC_READLINK_CHK, LC_READLINKAT_CHK, LC_GETCWD_CHK, LC_GETHOSTNAME_CHK, LC_EXPLICIT_BZERO_CHK,
   LC_STPNCPY_CHK,
+  /* the scanf family (C99's names, which C programs call, and GNU's) */
+  LC_SSCANF, LC_VSSCANF, LC_FSCANF, LC_VFSCANF, LC_SCANF, LC_VSCANF, LC_ISOC99_SSCANF,
+  LC_ISOC99_VSSCANF, LC_ISOC99_FSCANF, LC_ISOC99_VFSCANF, LC_ISOC99_SCANF, LC_ISOC99_VSCANF,
   LC_COUNT
 };
 static const char *const lc_names[LC_COUNT] = {
@@ -128,6 +132,12 @@ static const char *const lc_names[LC_COUNT] = {
     [LC_READLINK_CHK] = "__readlink_chk",   [LC_READLINKAT_CHK] = "__readlinkat_chk",
     [LC_GETCWD_CHK] = "__getcwd_chk",       [LC_GETHOSTNAME_CHK] = "__gethostname_chk",
     [LC_EXPLICIT_BZERO_CHK] = "__explicit_bzero_chk", [LC_STPNCPY_CHK] = "__stpncpy_chk",
+    [LC_SSCANF] = "sscanf",                 [LC_VSSCANF] = "vsscanf",
+    [LC_FSCANF] = "fscanf",                 [LC_VFSCANF] = "vfscanf",
+    [LC_SCANF] = "scanf",                   [LC_VSCANF] = "vscanf",
+    [LC_ISOC99_SSCANF] = "__isoc99_sscanf", [LC_ISOC99_VSSCANF] = "__isoc99_vsscanf",
+    [LC_ISOC99_FSCANF] = "__isoc99_fscanf", [LC_ISOC99_VFSCANF] = "__isoc99_vfscanf",
+    [LC_ISOC99_SCANF] = "__isoc99_scanf",   [LC_ISOC99_VSCANF] = "__isoc99_vscanf",
 };
 _Static_assert(MT_ARRAY_LEN(lc_names) == LC_COUNT, "a name for every checked function");
 
@@ -142,7 +152,16 @@ static uintptr_t ours[LC_COUNT]; /* the checked versions; 0 where libc has none 
 /* The fillers are given a size to fill at most; the other writers write
  * what they are given. */
 static bool is_filler(enum lc_fn fn) {
-  return (fn >= LC_READ && fn <= LC_STRFTIME) || fn == LC_RECVFROM;
+  switch (fn) {
+  case LC_RECVFROM: case LC_READ_CHK: case LC_PREAD_CHK: case LC_PREAD64_CHK: case LC_RECV_CHK:
+  case LC_RECVFROM_CHK: case LC_FREAD_CHK: case LC_FGETS_CHK: case LC_SNPRINTF_CHK:
+  case LC_VSNPRINTF_CHK: case LC_READLINK: case LC_READLINKAT: case LC_GETCWD:
+  case LC_GETRANDOM: case LC_GETHOSTNAME: case LC_READV: case LC_PREADV: case LC_RECVMSG:
+  case LC_READLINK_CHK: case LC_READLINKAT_CHK: case LC_GETCWD_CHK: case LC_GETHOSTNAME_CHK:
+    return true;
+  default:
+    return fn >= LC_READ && fn <= LC_STRFTIME;
+  }
 }
 
 /* [a, a + n) starts in the heap: reports it when it leaves its block. after:
@@ -153,8 +172,10 @@ static MT_NOINLINE MT_COLD void check_slow(enum lc_fn fn, uintptr_t a, size_t n,
   if (!mt_block_near(a, 0, &b))
     return; /* a slot never handed out, or one in flux */
   const char *verb = access == MT_ACCESS_READ ? "reads" : is_filler(fn) ? "may write" : "writes";
-  const char *when = after ? "checked at the call, when libc had read them; nothing was written"
-                           : "checked at the call, before any byte was touched";
+  const char *when = !after ? "checked at the call, before any byte was touched"
+                     : access == MT_ACCESS_READ
+                         ? "checked at the call, when libc had read them; nothing was written"
+                         : "checked at the call, when libc had written them";
   char detail[200];
   mt_err_t e;
   memset(&e, 0, sizeof(e));
@@ -932,6 +953,153 @@ static char *checked___stpncpy_chk(char *d, const char *s, size_t n, size_t dlen
   return REAL(LC_STPNCPY_CHK, strn_chk_fn)(d, s, n, dlen);
 }
 
+/* The scanf family: each conversion's destination, once libc has filled
+ * it (only then are a string's length and the conversions made known),
+ * for the conversions it assigned: its return value counts them, in the
+ * format's order. The format is read as glibc reads it: flags *
+ * (no destination), a width, m (GNU's a before s, S or [ in the non-C99
+ * names) for a pointer to a buffer libc allocates, the size modifiers
+ * (hh h l ll q L j z t), then the conversion: integers and %n by their
+ * modifier, floats (4, 8 or 16 bytes), %p, %c (its width, 1 by default),
+ * %s and %[ (the string stored, its NUL included; wide with l). A format
+ * with positional arguments (%1$d) is not followed. The destinations are
+ * all pointers, so each is taken with va_arg(void *). */
+static size_t int_bytes(int mod) {
+  switch (mod) {
+  case 'H': return 1;                            /* hh */
+  case 'h': return 2;
+  case 'l': case 'q': case 'L': case 'j': case 'z': case 't': return 8; /* ll is q */
+  default: return 4;
+  }
+}
+
+static void check_scanned(enum lc_fn fn, const char *fmt, va_list ap, int assigned, bool gnu) {
+  if (assigned <= 0 || fmt == NULL || strchr(fmt, '$') != NULL)
+    return;
+  for (const char *f = fmt; *f && assigned > 0; f++) {
+    if (*f != '%')
+      continue;
+    f++;
+    if (*f == '%')
+      continue;
+    bool skip = false, alloc = false;
+    if (*f == '*')
+      skip = true, f++;
+    size_t width = 0;
+    while (*f >= '0' && *f <= '9')
+      width = width * 10 + (size_t)(*f++ - '0');
+    if (*f == 'm' || (gnu && *f == 'a' && (f[1] == 's' || f[1] == 'S' || f[1] == '[')))
+      alloc = true, f++;
+    int mod = 0;
+    if (*f == 'h' && f[1] == 'h')
+      mod = 'H', f += 2;
+    else if (*f == 'l' && f[1] == 'l')
+      mod = 'q', f += 2;
+    else if (strchr("hlqLjzt", *f) != NULL && *f)
+      mod = *f++;
+    char conv = *f;
+    if (conv == '\0')
+      return;
+    if (conv == '[') { /* the set: a ] first is in it */
+      f++;
+      if (*f == '^')
+        f++;
+      if (*f == ']')
+        f++;
+      while (*f && *f != ']')
+        f++;
+      if (*f == '\0')
+        return;
+    }
+    if (skip)
+      continue;
+    void *p = va_arg(ap, void *);
+    if (conv == 'n')
+      continue; /* stores the count; not an assignment */
+    assigned--;
+    if (p == NULL)
+      continue;
+    size_t n;
+    bool wide = mod == 'l' || conv == 'S' || conv == 'C';
+    if (alloc)
+      n = sizeof(void *);
+    else if (strchr("diouxX", conv))
+      n = int_bytes(mod);
+    else if (strchr("aAeEfFgG", conv))
+      n = mod == 'L' ? 16 : mod == 'l' ? 8 : 4;
+    else if (conv == 'p')
+      n = sizeof(void *);
+    else if (conv == 'c' || conv == 'C')
+      n = (width ? width : 1) * (wide ? sizeof(wchar_t) : 1);
+    else if (conv == 's' || conv == 'S' || conv == '[')
+      n = wide ? (wcslen(p) + 1) * sizeof(wchar_t) : strlen(p) + 1;
+    else
+      return; /* a conversion not known here: stop following */
+    check(fn, p, n, MT_ACCESS_WRITE, true);
+  }
+}
+
+typedef int (*vsscanf_fn)(const char *, const char *, va_list);
+typedef int (*vfscanf_fn)(FILE *, const char *, va_list);
+/* The v-names check from a copy of ap taken before libc consumed it. */
+#define SCAN_V(fn, gnu, call)         \
+  do {                                \
+    va_list aq;                       \
+    va_copy(aq, ap);                  \
+    int r = (call);                   \
+    check_scanned(fn, fmt, aq, r, gnu); \
+    va_end(aq);                       \
+    return r;                         \
+  } while (0)
+#define SCAN_LIST(fn, gnu, call)      \
+  do {                                \
+    va_list ap, aq;                   \
+    va_start(ap, fmt);                \
+    va_copy(aq, ap);                  \
+    int r = (call);                   \
+    va_end(ap);                       \
+    check_scanned(fn, fmt, aq, r, gnu); \
+    va_end(aq);                       \
+    return r;                         \
+  } while (0)
+
+static int checked_vsscanf(const char *s, const char *fmt, va_list ap) {
+  SCAN_V(LC_VSSCANF, true, REAL(LC_VSSCANF, vsscanf_fn)(s, fmt, ap));
+}
+static int checked_sscanf(const char *s, const char *fmt, ...) {
+  SCAN_LIST(LC_SSCANF, true, REAL(LC_VSSCANF, vsscanf_fn)(s, fmt, ap));
+}
+static int checked_vfscanf(FILE *in, const char *fmt, va_list ap) {
+  SCAN_V(LC_VFSCANF, true, REAL(LC_VFSCANF, vfscanf_fn)(in, fmt, ap));
+}
+static int checked_fscanf(FILE *in, const char *fmt, ...) {
+  SCAN_LIST(LC_FSCANF, true, REAL(LC_VFSCANF, vfscanf_fn)(in, fmt, ap));
+}
+static int checked_vscanf(const char *fmt, va_list ap) {
+  SCAN_V(LC_VSCANF, true, REAL(LC_VFSCANF, vfscanf_fn)(stdin, fmt, ap));
+}
+static int checked_scanf(const char *fmt, ...) {
+  SCAN_LIST(LC_SCANF, true, REAL(LC_VFSCANF, vfscanf_fn)(stdin, fmt, ap));
+}
+static int checked___isoc99_vsscanf(const char *s, const char *fmt, va_list ap) {
+  SCAN_V(LC_ISOC99_VSSCANF, false, REAL(LC_ISOC99_VSSCANF, vsscanf_fn)(s, fmt, ap));
+}
+static int checked___isoc99_sscanf(const char *s, const char *fmt, ...) {
+  SCAN_LIST(LC_ISOC99_SSCANF, false, REAL(LC_ISOC99_VSSCANF, vsscanf_fn)(s, fmt, ap));
+}
+static int checked___isoc99_vfscanf(FILE *in, const char *fmt, va_list ap) {
+  SCAN_V(LC_ISOC99_VFSCANF, false, REAL(LC_ISOC99_VFSCANF, vfscanf_fn)(in, fmt, ap));
+}
+static int checked___isoc99_fscanf(FILE *in, const char *fmt, ...) {
+  SCAN_LIST(LC_ISOC99_FSCANF, false, REAL(LC_ISOC99_VFSCANF, vfscanf_fn)(in, fmt, ap));
+}
+static int checked___isoc99_vscanf(const char *fmt, va_list ap) {
+  SCAN_V(LC_ISOC99_VSCANF, false, REAL(LC_ISOC99_VFSCANF, vfscanf_fn)(stdin, fmt, ap));
+}
+static int checked___isoc99_scanf(const char *fmt, ...) {
+  SCAN_LIST(LC_ISOC99_SCANF, false, REAL(LC_ISOC99_VFSCANF, vfscanf_fn)(stdin, fmt, ap));
+}
+
 static const uintptr_t checked[LC_COUNT] = {
     [LC_MEMCPY] = (uintptr_t)checked_memcpy,     [LC_MEMMOVE] = (uintptr_t)checked_memmove,
     [LC_MEMSET] = (uintptr_t)checked_memset,     [LC_STRCPY] = (uintptr_t)checked_strcpy,
@@ -974,6 +1142,11 @@ static const uintptr_t checked[LC_COUNT] = {
     PLAIN(LC_RECVMSG, recvmsg),     PLAIN(LC_SENDMSG, sendmsg),     PLAIN(LC_SENDTO, sendto),
     PLAIN(LC_PWRITE64, pwrite64),   PLAIN(LC_BZERO, bzero),
     PLAIN(LC_EXPLICIT_BZERO, explicit_bzero), PLAIN(LC_STPNCPY, stpncpy),
+    PLAIN(LC_SSCANF, sscanf),       PLAIN(LC_VSSCANF, vsscanf),     PLAIN(LC_FSCANF, fscanf),
+    PLAIN(LC_VFSCANF, vfscanf),     PLAIN(LC_SCANF, scanf),         PLAIN(LC_VSCANF, vscanf),
+    PLAIN(LC_ISOC99_SSCANF, __isoc99_sscanf),   PLAIN(LC_ISOC99_VSSCANF, __isoc99_vsscanf),
+    PLAIN(LC_ISOC99_FSCANF, __isoc99_fscanf),   PLAIN(LC_ISOC99_VFSCANF, __isoc99_vfscanf),
+    PLAIN(LC_ISOC99_SCANF, __isoc99_scanf),     PLAIN(LC_ISOC99_VSCANF, __isoc99_vscanf),
 #undef PLAIN
 };
 
@@ -992,7 +1165,14 @@ void mt_lc_install(void) {
     ours[i] = real[i] && real[LC_MEMCPY] && real[LC_VSNPRINTF] &&
                       (i != LC_SPRINTF || real[LC_VSPRINTF]) &&
                       (i != LC_SPRINTF_CHK || real[LC_VSPRINTF_CHK]) &&
-                      (i != LC_SNPRINTF_CHK || real[LC_VSNPRINTF_CHK])
+                      (i != LC_SNPRINTF_CHK || real[LC_VSNPRINTF_CHK]) &&
+                      (i != LC_SSCANF || real[LC_VSSCANF]) &&
+                      (i != LC_FSCANF || real[LC_VFSCANF]) && (i != LC_SCANF || real[LC_VFSCANF]) &&
+                      (i != LC_VSCANF || real[LC_VFSCANF]) &&
+                      (i != LC_ISOC99_SSCANF || real[LC_ISOC99_VSSCANF]) &&
+                      (i != LC_ISOC99_FSCANF || real[LC_ISOC99_VFSCANF]) &&
+                      (i != LC_ISOC99_SCANF || real[LC_ISOC99_VFSCANF]) &&
+                      (i != LC_ISOC99_VSCANF || real[LC_ISOC99_VFSCANF])
                   ? checked[i]
                   : 0;
   mt_lc_on = true;

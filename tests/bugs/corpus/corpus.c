@@ -192,6 +192,10 @@ AT void at_bzero(char *d, size_t n);
 AT void at_bzero(char *d, size_t n) { bzero(d, n); /* ACCESS */ }
 AT void at_explicit_bzero(char *d, size_t n);
 AT void at_explicit_bzero(char *d, size_t n) { explicit_bzero(d, n); /* ACCESS */ }
+AT int at_sscanf(const char *in, char *d);
+AT int at_sscanf(const char *in, char *d) { return sscanf(in, "%s", d); /* ACCESS */ }
+AT int at_fscanf(FILE *in, short *d);
+AT int at_fscanf(FILE *in, short *d) { return fscanf(in, "%*s %d", (int *)d); /* ACCESS */ }
 AT char *at_stpncpy(char *d, const char *s, size_t n);
 AT char *at_stpncpy(char *d, const char *s, size_t n) { return stpncpy(d, s, n); /* ACCESS */ }
 AT size_t at_fwrite(const char *s, size_t n, FILE *f);
@@ -875,6 +879,28 @@ static void lc_stpncpy(int bad) {
   release(d);
 }
 
+/* scanf's destinations, checked once it has filled them: a word of 40
+ * characters (41 bytes with its NUL) into a 40-byte block; an int into a
+ * 2-byte block */
+static void lc_sscanf(int bad) {
+  char *d = make(opaque(N));
+  char word[N + 2];
+  memset(word, 'w', sizeof(word) - 1);
+  word[bad ? N : N - 1] = '\0';
+  at_sscanf(word, d);
+  release(d);
+}
+static void lc_fscanf(int bad) {
+  short *d = (short *)make(opaque(bad ? 2 : 4));
+  static char text[] = "count 12345";
+  FILE *in = fmemopen(text, sizeof(text) - 1, "r");
+  if (in == NULL)
+    abort();
+  at_fscanf(in, d);
+  fclose(in);
+  release((char *)d);
+}
+
 /* After free. */
 static void uaf_r(int bad) {
   char *p = make(opaque(N)), *q = make(opaque(N));
@@ -1034,6 +1060,7 @@ static const struct {
     C(lc_gethostname), C(lc_readv),        C(lc_preadv),        C(lc_writev),
     C(lc_pwritev),     C(lc_recvmsg),      C(lc_sendmsg),       C(lc_sendto),
     C(lc_pwrite64),    C(lc_bzero),        C(lc_explicit_bzero), C(lc_stpncpy),
+    C(lc_sscanf),      C(lc_fscanf),
 #undef C
 };
 
