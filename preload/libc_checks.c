@@ -335,11 +335,61 @@ static inline __attribute__((always_inline)) void overlap(enum lc_fn fn, const v
 
 /* ---- the checked functions --------------------------------------------------- */
 
+/* The checks each copy shares with its _FORTIFY_SOURCE form (always
+ * inline: overlap() names the checked function's caller). */
+#define SHARED static inline __attribute__((always_inline))
+/* n bytes copied from s to d */
+SHARED void copy_checked(enum lc_fn fn, void *d, const void *s, size_t n) {
+  W(fn, d, n);
+  R(fn, s, n);
+  overlap(fn, d, n, s, n);
+}
+/* strncpy and stpncpy: n bytes written whatever the source's length */
+SHARED void strn_copy_checked(enum lc_fn fn, char *d, const char *s, size_t n) {
+  size_t k = strnlen(s, n);
+  R(fn, s, k < n ? k + 1 : k);
+  W(fn, d, n);
+  overlap(fn, d, n, s, k < n ? k + 1 : k);
+}
+/* strcat: the destination's range from its start (its string, then the
+ * copy), so that a bad one is set against the destination's block, not a
+ * neighbour; for overlap too it is the whole string appended to (the source
+ * inside it is undefined: AddressSanitizer and valgrind say so). Returns
+ * the destination's length, and the source's in *sn */
+SHARED size_t cat_checked(enum lc_fn fn, char *d, const char *s, size_t *sn) {
+  size_t dn = strlen(d);
+  *sn = strlen(s);
+  R(fn, s, *sn + 1);
+  W(fn, d, dn + *sn + 1);
+  overlap(fn, d, dn + *sn + 1, s, *sn + 1);
+  return dn;
+}
+SHARED void ncat_checked(enum lc_fn fn, char *d, const char *s, size_t n) {
+  size_t dn = strlen(d), sn = strnlen(s, n);
+  R(fn, s, sn < n ? sn + 1 : sn);
+  W(fn, d, dn + sn + 1);
+  overlap(fn, d, dn + sn + 1, s, sn < n ? sn + 1 : sn);
+}
+/* poll's array: each entry's revents is written */
+SHARED void poll_checked(enum lc_fn fn, struct pollfd *fds, nfds_t n) {
+  size_t len;
+  if (!__builtin_mul_overflow(n, sizeof(*fds), &len))
+    W(fn, fds, len);
+}
+SHARED void recvfrom_checked(enum lc_fn fn, void *buf, size_t n, struct sockaddr *addr,
+                             socklen_t *alen) {
+  W(fn, buf, n);
+  if (addr && alen)
+    W(fn, addr, *alen);
+}
+SHARED void fread_checked(enum lc_fn fn, void *buf, size_t size, size_t count) {
+  if (size != 0 && count <= SIZE_MAX / size)
+    W(fn, buf, size * count);
+}
+
 typedef void *(*copy_fn)(void *, const void *, size_t);
 static void *checked_memcpy(void *d, const void *s, size_t n) {
-  W(LC_MEMCPY, d, n);
-  R(LC_MEMCPY, s, n);
-  overlap(LC_MEMCPY, d, n, s, n);
+  copy_checked(LC_MEMCPY, d, s, n);
   return REAL(LC_MEMCPY, copy_fn)(d, s, n);
 }
 static void *checked_memmove(void *d, const void *s, size_t n) {
@@ -358,8 +408,7 @@ typedef char *(*strn_fn)(char *, const char *, size_t);
  * source and destination may not overlap). */
 /* A whole string's copy, its NUL included: checked as the source read and
  * the destination written; its length with the NUL. */
-static inline __attribute__((always_inline)) size_t str_copy_checked(enum lc_fn fn, char *d,
-                                                                     const char *s) {
+SHARED size_t str_copy_checked(enum lc_fn fn, char *d, const char *s) {
   size_t n = strlen(s) + 1;
   R(fn, s, n);
   W(fn, d, n);
@@ -376,14 +425,9 @@ static char *checked_stpcpy(char *d, const char *s) {
 }
 /* strncpy writes n bytes whatever the source's length (NULs pad it). */
 static char *checked_strncpy(char *d, const char *s, size_t n) {
-  size_t k = strnlen(s, n);
-  R(LC_STRNCPY, s, k < n ? k + 1 : k);
-  W(LC_STRNCPY, d, n);
-  overlap(LC_STRNCPY, d, n, s, k < n ? k + 1 : k);
+  strn_copy_checked(LC_STRNCPY, d, s, n);
   return REAL(LC_STRNCPY, strn_fn)(d, s, n);
 }
-/* The destination's range from its start (its string, then the copy), so
- * that a bad one is set against the destination's block, not a neighbour. */
 /* memccpy: up to n bytes, to the first c included (found with libc's
  * memchr, which reads what memccpy would) */
 static void *checked_memccpy(void *d, const void *s, int c, size_t n) {
@@ -395,20 +439,12 @@ static void *checked_memccpy(void *d, const void *s, int c, size_t n) {
   return REAL(LC_MEMCCPY, void *(*)(void *, const void *, int, size_t))(d, s, c, n);
 }
 static char *checked_strcat(char *d, const char *s) {
-  size_t dn = strlen(d), sn = strlen(s);
-  R(LC_STRCAT, s, sn + 1);
-  W(LC_STRCAT, d, dn + sn + 1);
-  /* the destination is the whole string appended to (the source inside
-   * it is undefined too: AddressSanitizer and valgrind say so) */
-  overlap(LC_STRCAT, d, dn + sn + 1, s, sn + 1);
+  size_t sn, dn = cat_checked(LC_STRCAT, d, s, &sn);
   REAL(LC_MEMCPY, copy_fn)(d + dn, s, sn + 1);
   return d;
 }
 static char *checked_strncat(char *d, const char *s, size_t n) {
-  size_t dn = strlen(d), sn = strnlen(s, n);
-  R(LC_STRNCAT, s, sn < n ? sn + 1 : sn);
-  W(LC_STRNCAT, d, dn + sn + 1);
-  overlap(LC_STRNCAT, d, dn + sn + 1, s, sn < n ? sn + 1 : sn);
+  ncat_checked(LC_STRNCAT, d, s, n);
   return REAL(LC_STRNCAT, strn_fn)(d, s, n);
 }
 
@@ -434,22 +470,17 @@ static ssize_t checked_recv(int fd, void *buf, size_t n, int flags) {
  * array in the heap is checked here, since the kernel's write past it into
  * a guard page fails with EFAULT, which no fault shows. */
 static int checked_poll(struct pollfd *fds, nfds_t n, int timeout) {
-  size_t len;
-  if (!__builtin_mul_overflow(n, sizeof(*fds), &len))
-    W(LC_POLL, fds, len);
+  poll_checked(LC_POLL, fds, n);
   return REAL(LC_POLL, int (*)(struct pollfd *, nfds_t, int))(fds, n, timeout);
 }
 static int checked_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t,
                          const sigset_t *mask) {
-  size_t len;
-  if (!__builtin_mul_overflow(n, sizeof(*fds), &len))
-    W(LC_PPOLL, fds, len);
+  poll_checked(LC_PPOLL, fds, n);
   return REAL(LC_PPOLL, int (*)(struct pollfd *, nfds_t, const struct timespec *,
                                 const sigset_t *))(fds, n, t, mask);
 }
 static size_t checked_fread(void *buf, size_t size, size_t count, FILE *f) {
-  if (size != 0 && count <= SIZE_MAX / size)
-    W(LC_FREAD, buf, size * count);
+  fread_checked(LC_FREAD, buf, size, count);
   return REAL(LC_FREAD, size_t (*)(void *, size_t, size_t, FILE *))(buf, size, count, f);
 }
 static char *checked_fgets(char *s, int n, FILE *f) {
@@ -499,16 +530,12 @@ static size_t checked_strftime(char *d, size_t n, const char *fmt, const struct 
  * formatting to nothing (vsnprintf(NULL, 0, ...), a second formatting only
  * for those), then checked, then the output made. */
 static void *checked_mempcpy(void *d, const void *s, size_t n) {
-  W(LC_MEMPCPY, d, n);
-  R(LC_MEMPCPY, s, n);
-  overlap(LC_MEMPCPY, d, n, s, n);
+  copy_checked(LC_MEMPCPY, d, s, n);
   return (char *)REAL(LC_MEMCPY, copy_fn)(d, s, n) + n;
 }
 static ssize_t checked_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr,
                            socklen_t *alen) {
-  W(LC_RECVFROM, buf, n);
-  if (addr && alen)
-    W(LC_RECVFROM, addr, *alen);
+  recvfrom_checked(LC_RECVFROM, buf, n, addr, alen);
   return REAL(LC_RECVFROM, ssize_t (*)(int, void *, size_t, int, struct sockaddr *,
                                        socklen_t *))(fd, buf, n, flags, addr, alen);
 }
@@ -691,9 +718,7 @@ static int checked_puts(const char *s) {
  * its stacks and the caller's line come first. */
 typedef void *(*copy_chk_fn)(void *, const void *, size_t, size_t);
 static void *checked___memcpy_chk(void *d, const void *s, size_t n, size_t dlen) {
-  W(LC_MEMCPY_CHK, d, n);
-  R(LC_MEMCPY_CHK, s, n);
-  overlap(LC_MEMCPY_CHK, d, n, s, n);
+  copy_checked(LC_MEMCPY_CHK, d, s, n);
   return REAL(LC_MEMCPY_CHK, copy_chk_fn)(d, s, n, dlen);
 }
 static void *checked___memmove_chk(void *d, const void *s, size_t n, size_t dlen) {
@@ -702,9 +727,7 @@ static void *checked___memmove_chk(void *d, const void *s, size_t n, size_t dlen
   return REAL(LC_MEMMOVE_CHK, copy_chk_fn)(d, s, n, dlen);
 }
 static void *checked___mempcpy_chk(void *d, const void *s, size_t n, size_t dlen) {
-  W(LC_MEMPCPY_CHK, d, n);
-  R(LC_MEMPCPY_CHK, s, n);
-  overlap(LC_MEMPCPY_CHK, d, n, s, n);
+  copy_checked(LC_MEMPCPY_CHK, d, s, n);
   return REAL(LC_MEMPCPY_CHK, copy_chk_fn)(d, s, n, dlen);
 }
 static void *checked___memset_chk(void *d, int c, size_t n, size_t dlen) {
@@ -722,24 +745,16 @@ static char *checked___stpcpy_chk(char *d, const char *s, size_t dlen) {
 }
 typedef char *(*strn_chk_fn)(char *, const char *, size_t, size_t);
 static char *checked___strncpy_chk(char *d, const char *s, size_t n, size_t dlen) {
-  size_t k = strnlen(s, n);
-  R(LC_STRNCPY_CHK, s, k < n ? k + 1 : k);
-  W(LC_STRNCPY_CHK, d, n);
-  overlap(LC_STRNCPY_CHK, d, n, s, k < n ? k + 1 : k);
+  strn_copy_checked(LC_STRNCPY_CHK, d, s, n);
   return REAL(LC_STRNCPY_CHK, strn_chk_fn)(d, s, n, dlen);
 }
 static char *checked___strcat_chk(char *d, const char *s, size_t dlen) {
-  size_t dn = strlen(d), sn = strlen(s);
-  R(LC_STRCAT_CHK, s, sn + 1);
-  W(LC_STRCAT_CHK, d, dn + sn + 1);
-  overlap(LC_STRCAT_CHK, d, dn + sn + 1, s, sn + 1);
+  size_t sn;
+  cat_checked(LC_STRCAT_CHK, d, s, &sn);
   return REAL(LC_STRCAT_CHK, str_chk_fn)(d, s, dlen);
 }
 static char *checked___strncat_chk(char *d, const char *s, size_t n, size_t dlen) {
-  size_t dn = strlen(d), sn = strnlen(s, n);
-  R(LC_STRNCAT_CHK, s, sn < n ? sn + 1 : sn);
-  W(LC_STRNCAT_CHK, d, dn + sn + 1);
-  overlap(LC_STRNCAT_CHK, d, dn + sn + 1, s, sn < n ? sn + 1 : sn);
+  ncat_checked(LC_STRNCAT_CHK, d, s, n);
   return REAL(LC_STRNCAT_CHK, strn_chk_fn)(d, s, n, dlen);
 }
 typedef int (*vsprintf_chk_fn)(char *, int, size_t, const char *, va_list);
@@ -792,15 +807,12 @@ static ssize_t checked___recv_chk(int fd, void *buf, size_t n, size_t blen, int 
 }
 static ssize_t checked___recvfrom_chk(int fd, void *buf, size_t n, size_t blen, int flags,
                                       struct sockaddr *addr, socklen_t *alen) {
-  W(LC_RECVFROM_CHK, buf, n);
-  if (addr && alen)
-    W(LC_RECVFROM_CHK, addr, *alen);
+  recvfrom_checked(LC_RECVFROM_CHK, buf, n, addr, alen);
   return REAL(LC_RECVFROM_CHK, ssize_t (*)(int, void *, size_t, size_t, int, struct sockaddr *,
                                            socklen_t *))(fd, buf, n, blen, flags, addr, alen);
 }
 static size_t checked___fread_chk(void *buf, size_t blen, size_t size, size_t count, FILE *f) {
-  if (size != 0 && count <= SIZE_MAX / size)
-    W(LC_FREAD_CHK, buf, size * count);
+  fread_checked(LC_FREAD_CHK, buf, size, count);
   return REAL(LC_FREAD_CHK, size_t (*)(void *, size_t, size_t, size_t, FILE *))(buf, blen, size,
                                                                                count, f);
 }
@@ -810,16 +822,12 @@ static char *checked___fgets_chk(char *s, size_t blen, int n, FILE *f) {
   return REAL(LC_FGETS_CHK, char *(*)(char *, size_t, int, FILE *))(s, blen, n, f);
 }
 static int checked___poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t flen) {
-  size_t len;
-  if (!__builtin_mul_overflow(n, sizeof(*fds), &len))
-    W(LC_POLL_CHK, fds, len);
+  poll_checked(LC_POLL_CHK, fds, n);
   return REAL(LC_POLL_CHK, int (*)(struct pollfd *, nfds_t, int, size_t))(fds, n, timeout, flen);
 }
 static int checked___ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t,
                                const sigset_t *mask, size_t flen) {
-  size_t len;
-  if (!__builtin_mul_overflow(n, sizeof(*fds), &len))
-    W(LC_PPOLL_CHK, fds, len);
+  poll_checked(LC_PPOLL_CHK, fds, n);
   return REAL(LC_PPOLL_CHK, int (*)(struct pollfd *, nfds_t, const struct timespec *,
                                     const sigset_t *, size_t))(fds, n, t, mask, flen);
 }
@@ -915,10 +923,7 @@ static void checked_explicit_bzero(void *d, size_t n) {
 }
 /* stpncpy writes n bytes, as strncpy */
 static char *checked_stpncpy(char *d, const char *s, size_t n) {
-  size_t k = strnlen(s, n);
-  R(LC_STPNCPY, s, k < n ? k + 1 : k);
-  W(LC_STPNCPY, d, n);
-  overlap(LC_STPNCPY, d, n, s, k < n ? k + 1 : k);
+  strn_copy_checked(LC_STPNCPY, d, s, n);
   return REAL(LC_STPNCPY, strn_fn)(d, s, n);
 }
 static ssize_t checked___readlink_chk(const char *path, char *buf, size_t n, size_t blen) {
@@ -946,10 +951,7 @@ static void checked___explicit_bzero_chk(void *d, size_t n, size_t dlen) {
   REAL(LC_EXPLICIT_BZERO_CHK, void (*)(void *, size_t, size_t))(d, n, dlen);
 }
 static char *checked___stpncpy_chk(char *d, const char *s, size_t n, size_t dlen) {
-  size_t k = strnlen(s, n);
-  R(LC_STPNCPY_CHK, s, k < n ? k + 1 : k);
-  W(LC_STPNCPY_CHK, d, n);
-  overlap(LC_STPNCPY_CHK, d, n, s, k < n ? k + 1 : k);
+  strn_copy_checked(LC_STPNCPY_CHK, d, s, n);
   return REAL(LC_STPNCPY_CHK, strn_chk_fn)(d, s, n, dlen);
 }
 
@@ -995,7 +997,7 @@ static void check_scanned(enum lc_fn fn, const char *fmt, va_list ap, int assign
       mod = 'H', f += 2;
     else if (*f == 'l' && f[1] == 'l')
       mod = 'q', f += 2;
-    else if (strchr("hlqLjzt", *f) != NULL && *f)
+    else if (*f && strchr("hlqLjzt", *f) != NULL)
       mod = *f++;
     char conv = *f;
     if (conv == '\0')
