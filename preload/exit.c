@@ -25,8 +25,16 @@ static main_fn real_main;
  * (__builtin_dwarf_cfa), below exit's frames. */
 static void note_exit(int status, void *arg) {
   (void)arg;
-  uintptr_t sp = mt_unwind_sp_outside((uintptr_t)&exit);
-  mt_life_note_exit(status, sp ? sp : (uintptr_t)__builtin_dwarf_cfa());
+  uintptr_t regs[MT_UNWIND_NSAVED];
+  uintptr_t sp = mt_unwind_sp_outside((uintptr_t)&exit, regs);
+  mt_life_note_exit(status, sp ? sp : (uintptr_t)__builtin_dwarf_cfa(), sp ? regs : NULL);
+}
+
+/* _exit and _Exit: the same from their caller (the program's frame). */
+static inline __attribute__((always_inline)) void exit_now(int status) {
+  uintptr_t regs[MT_UNWIND_NSAVED];
+  uintptr_t sp = mt_unwind_sp_outside((uintptr_t)&exit, regs);
+  mt_life_exit_now(status, sp ? sp : (uintptr_t)__builtin_dwarf_cfa(), sp ? regs : NULL);
 }
 
 static int main_with_exit_note(int argc, char **argv, char **envp) {
@@ -46,11 +54,11 @@ MT_EXPORT int __libc_start_main(main_fn main, int argc, char **argv, void (*init
 }
 
 MT_EXPORT void _exit(int status) {
-  mt_life_exit_now(status, (uintptr_t)__builtin_dwarf_cfa());
+  exit_now(status);
   mt_os_exit(status);
 }
 
 MT_EXPORT void _Exit(int status) {
-  mt_life_exit_now(status, (uintptr_t)__builtin_dwarf_cfa());
+  exit_now(status);
   mt_os_exit(status);
 }

@@ -417,6 +417,15 @@ static MT_NOINLINE void scan_roots(scan_t *s) {
    * or _exit; other threads blocked in a system call (their stack pointer
    * there) */
   uintptr_t exit_sp = mt_life_exit_sp();
+  const uintptr_t *exit_regs = mt_life_exit_regs();
+  if (exit_regs) {
+    /* what the frame that called exit held in its callee-saved registers:
+     * kept in exit's frames below exit_sp, or in the registers still */
+    uintptr_t regs[MT_LIFE_EXIT_REGS];
+    memcpy(regs, exit_regs, sizeof(regs));
+    mark_words(s, regs, MT_LIFE_EXIT_REGS, true);
+    drain(s);
+  }
   r.start[0] = (uintptr_t)&complete;
   r.start[1] = exit_sp;
   r.nstart = 2 + mt_os_blocked_thread_sps(r.start + 2, MAX_STACK_STARTS - 3);

@@ -39,6 +39,10 @@
 /* DWARF register numbers of the x86_64 psABI; 16 is the return address. */
 enum { R_RBX = 3, R_RBP = 6, R_RSP = 7, R_RIP = 16, NREG = 17 };
 
+/* The psABI's callee-saved registers (rsp aside): what a caller keeps
+ * across a call, in registers or in its callees' frames. */
+static const uint8_t callee_saved[MT_UNWIND_NSAVED] = {R_RBX, R_RBP, 12, 13, 14, 15};
+
 typedef struct regs_s {
   uintptr_t v[NREG];
   uint32_t known; /* bit r: v[r] holds the frame's value */
@@ -891,7 +895,7 @@ static bool from_sigframe(uintptr_t uc, regs_t *next, walk_t *w) {
 /* Decodes the rule at key (pc, or a return address minus one), applies it
  * to r, and caches it when it has the common shape. */
 static MT_NOINLINE int step_full(uintptr_t key, bool exact, const regs_t *r, regs_t *next,
-                                  walk_t *w) {
+                                  walk_t *w, uintptr_t *saves) {
   mt_module_t m;
   /* Decoding is rare (once per pc): first bring the snapshot up to date (a
    * look at the loader's counters; nothing under mt_modules_hold), so that
@@ -1013,6 +1017,10 @@ static MT_NOINLINE int step_full(uintptr_t key, bool exact, const regs_t *r, reg
       break;
     }
   }
+  if (saves) /* where this frame keeps its caller's callee-saved registers */
+    for (unsigned i = 0; i < MT_ARRAY_LEN(callee_saved); i++)
+      if (row.r[callee_saved[i]].how == RU_OFFSET)
+        saves[callee_saved[i]] = cfa + (uintptr_t)row.r[callee_saved[i]].off;
   next->known = 1u << R_RSP | 1u << R_RIP | (have[1] ? 1u << R_RBP : 0);
   next->v[R_RSP] = cfa;
   next->v[R_RIP] = val[0];
@@ -1258,7 +1266,7 @@ static unsigned walk(regs_t *r, uintptr_t *pcs, unsigned max, bool record_first,
                ? (from_sigframe(sp, &next, &w) ? ST_SIGNAL : ST_NOCFI)
                : apply_cached(rule, r, &next, &w);
     else {
-      st = step_full(key, exact, r, &next, &w);
+      st = step_full(key, exact, r, &next, &w, NULL);
       table = __atomic_load_n(&cache, __ATOMIC_ACQUIRE); /* made by the first insert */
     }
     if (st == ST_NOMOD && !(first && record_first))
@@ -1321,7 +1329,7 @@ static inline __attribute__((always_inline)) unsigned capture_here(uintptr_t *pc
   return n;
 }
 
-MT_NOINLINE uintptr_t mt_unwind_sp_outside(uintptr_t libc_fn) {
+MT_NOINLINE uintptr_t mt_unwind_sp_outside(uintptr_t libc_fn, uintptr_t regs[]) {
   mt_module_t self, libc;
   if (unwinding || !mt_modules_find((uintptr_t)&mt_unwind_sp_outside, &self) ||
       !mt_modules_find(libc_fn, &libc))
@@ -1330,6 +1338,14 @@ MT_NOINLINE uintptr_t mt_unwind_sp_outside(uintptr_t libc_fn) {
   int saved = errno;
   regs_t r;
   CAPTURE_REGS(r);
+  /* The callee-saved registers as they are here: a frame on the way up that
+   * saves one tells where its caller's value went (saves[]); one none of
+   * them saves still holds the value of the frame where the walk stops. */
+  uintptr_t live[NREG] = {0}, saves[NREG] = {0};
+  __asm__ volatile("mov %%rbx, %0\n\tmov %%r12, %1\n\tmov %%r13, %2\n\tmov %%r14, %3\n\t"
+                   "mov %%r15, %4"
+                   : "=m"(live[R_RBX]), "=m"(live[12]), "=m"(live[13]), "=m"(live[14]),
+                     "=m"(live[15]));
   walk_t w;
   walk_init(&w, r.v[R_RSP]);
   uintptr_t sp = 0;
@@ -1341,12 +1357,20 @@ MT_NOINLINE uintptr_t mt_unwind_sp_outside(uintptr_t libc_fn) {
       break;
     }
     regs_t next;
-    if (step_full(pc - !exact, exact, &r, &next, &w) != ST_OK || next.v[R_RSP] <= r.v[R_RSP] ||
-        next.v[R_RIP] == 0)
+    if (step_full(pc - !exact, exact, &r, &next, &w, saves) != ST_OK ||
+        next.v[R_RSP] <= r.v[R_RSP] || next.v[R_RIP] == 0)
       break;
     r = next;
     exact = false;
   }
+  if (sp && regs)
+    for (unsigned i = 0; i < MT_UNWIND_NSAVED; i++) {
+      unsigned reg = callee_saved[i];
+      if (reg == R_RBP)
+        regs[i] = (r.known & (1u << R_RBP)) ? r.v[R_RBP] : 0;
+      else if (saves[reg] == 0 || !read_word(&w, saves[reg], &regs[i]))
+        regs[i] = saves[reg] ? 0 : live[reg];
+    }
   errno = saved;
   unwinding = false;
   return sp;

@@ -23,7 +23,11 @@ unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max);
  * neither libmemtype nor the module holding libc_fn (libc): where the
  * program called into them (exit's caller, once memtype's exit hook and
  * exit's own frames are passed); 0 when the walk cannot tell. */
-uintptr_t mt_unwind_sp_outside(uintptr_t libc_fn);
+uintptr_t mt_unwind_sp_outside(uintptr_t libc_fn, uintptr_t regs[]);
+/* regs (when not NULL and the walk found that frame): the callee-saved
+ * registers' values there (rbx, rbp, r12 to r15), which the frames below
+ * keep in theirs or leave in place; 0 for one that cannot be read. */
+#define MT_UNWIND_NSAVED 6
 /* The same from the frame whose pc is `from` on (pcs[0] == from): the
  * frames before it (the caller's own, at most 32) are walked, not kept, and
  * the walk stops once max frames are kept. 0 when the walk does not meet

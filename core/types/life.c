@@ -24,6 +24,7 @@ static int late_sig;             /* one that came during exit work begun by exit
 static bool work_by_signal;      /* the exit work runs in a signal's handler */
 static mt_ending_t ending;
 static uintptr_t exit_sp;        /* mt_life_exit_sp */
+static uintptr_t exit_regs[MT_LIFE_EXIT_REGS]; /* mt_life_exit_regs */
 static void (*exit_work)(bool signal);
 static void (*late_death)(int sig);
 
@@ -131,17 +132,28 @@ void mt_life_fork_child(void) {
   late_sig = 0;
   work_by_signal = false;
   exit_sp = 0;
+  memset(exit_regs, 0, sizeof(exit_regs));
   memset(&ending, 0, sizeof(ending));
 }
 
-void mt_life_note_exit(int status, uintptr_t sp) {
+static void note_where(uintptr_t sp, const uintptr_t *regs) {
+  if (regs)
+    memcpy(exit_regs, regs, sizeof(exit_regs));
+  __atomic_store_n(&exit_sp, sp, __ATOMIC_RELEASE);
+}
+
+void mt_life_note_exit(int status, uintptr_t sp, const uintptr_t *regs) {
   if (__atomic_load_n(&work_state, __ATOMIC_ACQUIRE) == 0) {
     mt_life_set_ending(MT_END_EXITED, status & 0xff, 0, MT_VIA_EXIT);
-    __atomic_store_n(&exit_sp, sp, __ATOMIC_RELAXED);
+    note_where(sp, regs);
   }
 }
 
-uintptr_t mt_life_exit_sp(void) { return __atomic_load_n(&exit_sp, __ATOMIC_RELAXED); }
+uintptr_t mt_life_exit_sp(void) { return __atomic_load_n(&exit_sp, __ATOMIC_ACQUIRE); }
+
+const uintptr_t *mt_life_exit_regs(void) {
+  return __atomic_load_n(&exit_sp, __ATOMIC_ACQUIRE) ? exit_regs : NULL;
+}
 
 void mt_life_at_exit(void) {
   if (mt_life_is_other_process())
@@ -150,12 +162,12 @@ void mt_life_at_exit(void) {
     mt_os_yield();
 }
 
-void mt_life_exit_now(int status, uintptr_t sp) {
+void mt_life_exit_now(int status, uintptr_t sp, const uintptr_t *regs) {
   if (life_pid == 0 || mt_life_is_other_process())
     return;
   if (__atomic_load_n(&work_state, __ATOMIC_ACQUIRE) == 0) {
     mt_life_set_ending(MT_END_EXITED, status & 0xff, 0, MT_VIA__EXIT);
-    __atomic_store_n(&exit_sp, sp, __ATOMIC_RELAXED);
+    note_where(sp, regs);
   }
   while (!run_work(false))
     mt_os_yield();

@@ -40,19 +40,28 @@ typedef struct mt_ending_s {
 void mt_life_init(void (*work)(bool by_signal), void (*late)(int sig));
 void mt_life_fork_child(void);
 /* exit(status) is under way (an on_exit handler says so); sp: the stack
- * pointer of the handler's caller (its CFA), inside exit. */
-void mt_life_note_exit(int status, uintptr_t sp);
+ * pointer of the frame that called exit, else of the handler's caller (its
+ * CFA), inside exit; regs: MT_LIFE_EXIT_REGS callee-saved registers' values
+ * in the frame that called exit, or NULL when the walk could not tell. */
+void mt_life_note_exit(int status, uintptr_t sp, const uintptr_t *regs);
+#define MT_LIFE_EXIT_REGS 6
 /* The destructor: the exit work, unless it ran. */
 void mt_life_at_exit(void);
 /* _exit(status) was called: the exit work, then the caller ends the process;
- * sp: the stack pointer of _exit's caller. */
-void mt_life_exit_now(int status, uintptr_t sp);
+ * sp and regs: as for mt_life_note_exit, of _exit's caller. */
+void mt_life_exit_now(int status, uintptr_t sp, const uintptr_t *regs);
 /* Where the exiting thread's stack was when the program called exit (or
  * _exit), 0 before: the frames below it are exit's own work (handlers,
  * destructors, memtype's exit work) and hold no pointer of the program's,
  * only stale copies left there by calls made before (the leak scan's roots
  * start above it). */
 uintptr_t mt_life_exit_sp(void);
+/* The callee-saved registers of the frame that called exit or _exit, as
+ * that frame held them (MT_LIFE_EXIT_REGS words; 0 for one unknown): a
+ * program's only pointer to a block may be in one when it ends, kept by
+ * exit's own frames (below the roots' start) or still in the register.
+ * NULL before exit or _exit. */
+const uintptr_t *mt_life_exit_regs(void);
 /* True in a process that shares memory with the one memtype set up without
  * being it (a vfork child): it must not touch memtype's state. */
 bool mt_life_is_other_process(void);

@@ -23,7 +23,12 @@
  *              that blocks: still reachable
  *   held       the block kept in a global: still reachable
  *   heldlocal  exit(0) called from a function whose local holds the block
- *              (a live frame above exit's): still reachable */
+ *              (a live frame above exit's): still reachable
+ *   heldreg    exit(0) called while the block's only pointer is in a
+ *              callee-saved register (r12) of the caller's frame: exit's own
+ *              frames keep it, below where the roots start, or it is still in
+ *              the register: still reachable (valgrind reads the registers)
+ *   heldreg_exit  the same through _exit(0) */
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -62,6 +67,16 @@ __attribute__((noinline)) static void exit_holding(void) {
   char *volatile p = strdup("abc");
   puts("done");
   exit(p[0] == 'a' ? 0 : 1);
+}
+
+/* The pointer only in r12, never stored in this frame: live across the
+ * call (its use after it), so kept in a callee-saved register. */
+__attribute__((noinline)) static void exit_holding_in_register(int how) {
+  register char *held __asm__("r12") = strdup("abc");
+  __asm__ volatile("" : "+r"(held));
+  puts("done");
+  exit_now(how);
+  __asm__ volatile("" : : "r"(held));
 }
 
 static int ready[2], never[2];
@@ -108,6 +123,8 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(m, "heldlocal"))
     exit_holding();
+  if (!strcmp(m, "heldreg") || !strcmp(m, "heldreg_exit"))
+    exit_holding_in_register(m[7] != 0);
   if (!strcmp(m, "fault"))
     drop_after_fault();
   else if (!strcmp(m, "report"))

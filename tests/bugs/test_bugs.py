@@ -417,7 +417,7 @@ class Leaks(unittest.TestCase):
                                            r"lost, type (drop|drop_after_fault|drop_after_report|main)\+" % size,
                                  (mode, checks, r.stderr))
             # The look-alikes: a global, a live frame above exit's.
-            for mode in ("held", "heldlocal", "heldthread"):
+            for mode in ("held", "heldlocal", "heldthread", "heldreg", "heldreg_exit"):
                 r = run("stale_roots", mode, **env)
                 self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
                 self.assertEqual(self.leak_lines(r), [], (mode, checks, r.stderr))
