@@ -64,8 +64,10 @@
  * where a read overflow leaks the heap's next bytes; and the calls whose
  * system call valgrind checks a buffer of (readlink, getcwd, getrandom,
  * gethostname, the scatter-gather readv, writev, preadv, pwritev, recvmsg,
- * sendmsg, and sendto, pwrite64), bzero and explicit_bzero, stpncpy. Left
- * out: the wide-character and locale variants, strstr, strspn and the
+ * sendmsg, and sendto, pwrite64), bzero and explicit_bzero, stpncpy; the
+ * wide-character copies, fills and measures (see "the wide characters"
+ * below). Left out: the locale variants, the wide compares and searches,
+ * strstr, strspn and the
  * case-blind compares (rarer in real overflows, more costly to bound), bcmp
  * (clang's memcmp() == 0; glibc's is memcmp). The scanf family is checked
  * once it returns, from its format (see "the scanf family" below). */
@@ -93,6 +95,13 @@ enum lc_fn {
   /* the scanf family (C99's names, which C programs call, and GNU's) */
   LC_SSCANF, LC_VSSCANF, LC_FSCANF, LC_VFSCANF, LC_SCANF, LC_VSCANF, LC_ISOC99_SSCANF,
   LC_ISOC99_VSSCANF, LC_ISOC99_FSCANF, LC_ISOC99_VFSCANF, LC_ISOC99_SCANF, LC_ISOC99_VSCANF,
+  /* the wide-character copies, fills and measures, and their fortified forms */
+  LC_WMEMCPY, LC_WMEMMOVE, LC_WMEMPCPY, LC_WMEMSET, LC_WCSCPY, LC_WCPCPY, LC_WCSNCPY, LC_WCPNCPY,
+  LC_WCSCAT, LC_WCSNCAT, LC_WCSLEN, LC_WCSNLEN, LC_WCSDUP, LC_SWPRINTF, LC_VSWPRINTF,
+  LC_MBSTOWCS, LC_WCSTOMBS,
+  LC_WMEMCPY_CHK, LC_WMEMMOVE_CHK, LC_WMEMPCPY_CHK, LC_WMEMSET_CHK, LC_WCSCPY_CHK,
+  LC_WCPCPY_CHK, LC_WCSNCPY_CHK, LC_WCPNCPY_CHK, LC_WCSCAT_CHK, LC_WCSNCAT_CHK,
+  LC_SWPRINTF_CHK, LC_VSWPRINTF_CHK, LC_MBSTOWCS_CHK, LC_WCSTOMBS_CHK,
   LC_COUNT
 };
 static const char *const lc_names[LC_COUNT] = {
@@ -138,6 +147,22 @@ static const char *const lc_names[LC_COUNT] = {
     [LC_ISOC99_SSCANF] = "__isoc99_sscanf", [LC_ISOC99_VSSCANF] = "__isoc99_vsscanf",
     [LC_ISOC99_FSCANF] = "__isoc99_fscanf", [LC_ISOC99_VFSCANF] = "__isoc99_vfscanf",
     [LC_ISOC99_SCANF] = "__isoc99_scanf",   [LC_ISOC99_VSCANF] = "__isoc99_vscanf",
+    [LC_WMEMCPY] = "wmemcpy",               [LC_WMEMMOVE] = "wmemmove",
+    [LC_WMEMPCPY] = "wmempcpy",             [LC_WMEMSET] = "wmemset",
+    [LC_WCSCPY] = "wcscpy",                 [LC_WCPCPY] = "wcpcpy",
+    [LC_WCSNCPY] = "wcsncpy",               [LC_WCPNCPY] = "wcpncpy",
+    [LC_WCSCAT] = "wcscat",                 [LC_WCSNCAT] = "wcsncat",
+    [LC_WCSLEN] = "wcslen",                 [LC_WCSNLEN] = "wcsnlen",
+    [LC_WCSDUP] = "wcsdup",                 [LC_SWPRINTF] = "swprintf",
+    [LC_VSWPRINTF] = "vswprintf",           [LC_MBSTOWCS] = "mbstowcs",
+    [LC_WCSTOMBS] = "wcstombs",
+    [LC_WMEMCPY_CHK] = "__wmemcpy_chk",     [LC_WMEMMOVE_CHK] = "__wmemmove_chk",
+    [LC_WMEMPCPY_CHK] = "__wmempcpy_chk",   [LC_WMEMSET_CHK] = "__wmemset_chk",
+    [LC_WCSCPY_CHK] = "__wcscpy_chk",       [LC_WCPCPY_CHK] = "__wcpcpy_chk",
+    [LC_WCSNCPY_CHK] = "__wcsncpy_chk",     [LC_WCPNCPY_CHK] = "__wcpncpy_chk",
+    [LC_WCSCAT_CHK] = "__wcscat_chk",       [LC_WCSNCAT_CHK] = "__wcsncat_chk",
+    [LC_SWPRINTF_CHK] = "__swprintf_chk",   [LC_VSWPRINTF_CHK] = "__vswprintf_chk",
+    [LC_MBSTOWCS_CHK] = "__mbstowcs_chk",   [LC_WCSTOMBS_CHK] = "__wcstombs_chk",
 };
 _Static_assert(MT_ARRAY_LEN(lc_names) == LC_COUNT, "a name for every checked function");
 
@@ -158,6 +183,8 @@ static bool is_filler(enum lc_fn fn) {
   case LC_VSNPRINTF_CHK: case LC_READLINK: case LC_READLINKAT: case LC_GETCWD:
   case LC_GETRANDOM: case LC_GETHOSTNAME: case LC_READV: case LC_PREADV: case LC_RECVMSG:
   case LC_READLINK_CHK: case LC_READLINKAT_CHK: case LC_GETCWD_CHK: case LC_GETHOSTNAME_CHK:
+  case LC_SWPRINTF: case LC_VSWPRINTF: case LC_MBSTOWCS: case LC_WCSTOMBS: case LC_SWPRINTF_CHK:
+  case LC_VSWPRINTF_CHK: case LC_MBSTOWCS_CHK: case LC_WCSTOMBS_CHK:
     return true;
   default:
     return fn >= LC_READ && fn <= LC_STRFTIME;
@@ -1102,6 +1129,168 @@ static int checked___isoc99_scanf(const char *fmt, ...) {
   SCAN_LIST(LC_ISOC99_SCANF, false, REAL(LC_ISOC99_VFSCANF, vfscanf_fn)(stdin, fmt, ap));
 }
 
+/* The wide characters: the wmem* and wcs* copies, fills and measures, the
+ * sized formatter swprintf and the conversions to and from multibyte
+ * strings, as their byte forms are checked, counts of wchar_t turned into
+ * bytes (saturated: a count past the address space is past any block). The
+ * fortified forms are given the destination's size in wide characters
+ * (glibc still checks it). */
+static inline size_t wbytes(size_t n) {
+  return n > SIZE_MAX / sizeof(wchar_t) ? SIZE_MAX : n * sizeof(wchar_t);
+}
+SHARED void wcopy_checked(enum lc_fn fn, wchar_t *d, const wchar_t *s, size_t n) {
+  copy_checked(fn, d, s, wbytes(n));
+}
+SHARED void wmove_checked(enum lc_fn fn, wchar_t *d, const wchar_t *s, size_t n) {
+  W(fn, d, wbytes(n));
+  R(fn, s, wbytes(n));
+}
+SHARED void wstr_copy_checked(enum lc_fn fn, wchar_t *d, const wchar_t *s) {
+  copy_checked(fn, d, s, wbytes(wcslen(s) + 1));
+}
+/* wcsncpy and wcpncpy: n wide characters written whatever the source's length */
+SHARED void wstrn_copy_checked(enum lc_fn fn, wchar_t *d, const wchar_t *s, size_t n) {
+  size_t k = wcsnlen(s, n), sn = wbytes(k < n ? k + 1 : k);
+  R(fn, s, sn);
+  W(fn, d, wbytes(n));
+  overlap(fn, d, wbytes(n), s, sn);
+}
+/* as cat_checked and ncat_checked: the destination from its start */
+SHARED void wcat_checked(enum lc_fn fn, wchar_t *d, const wchar_t *s, size_t n) {
+  size_t dn = wcslen(d), k = wcsnlen(s, n), sn = wbytes(k < n ? k + 1 : k);
+  R(fn, s, sn);
+  W(fn, d, wbytes(dn + k + 1));
+  overlap(fn, d, wbytes(dn + k + 1), s, sn);
+}
+SHARED void wcat_all_checked(enum lc_fn fn, wchar_t *d, const wchar_t *s) {
+  wcat_checked(fn, d, s, SIZE_MAX);
+}
+/* The copies, each its check and then libc's: (d, s, n) and (d, s), and
+ * the fortified forms with the destination's size after them. */
+typedef wchar_t *(*wcopy_fn)(wchar_t *, const wchar_t *, size_t);
+typedef wchar_t *(*wstr_fn)(wchar_t *, const wchar_t *);
+typedef wchar_t *(*wcopy_chk_fn)(wchar_t *, const wchar_t *, size_t, size_t);
+typedef wchar_t *(*wstr_chk_fn)(wchar_t *, const wchar_t *, size_t);
+#define WCOPY_N(FN, ID, CHECK)                                                 \
+  static wchar_t *checked_##FN(wchar_t *d, const wchar_t *s, size_t n) {      \
+    CHECK(ID, d, s, n);                                                        \
+    return REAL(ID, wcopy_fn)(d, s, n);                                        \
+  }
+#define WCOPY(FN, ID, CHECK)                                                   \
+  static wchar_t *checked_##FN(wchar_t *d, const wchar_t *s) {                \
+    CHECK(ID, d, s);                                                           \
+    return REAL(ID, wstr_fn)(d, s);                                            \
+  }
+#define WCOPY_N_CHK(FN, ID, CHECK)                                             \
+  static wchar_t *checked___##FN##_chk(wchar_t *d, const wchar_t *s, size_t n, \
+                                       size_t dlen) {                          \
+    CHECK(ID, d, s, n);                                                        \
+    return REAL(ID, wcopy_chk_fn)(d, s, n, dlen);                              \
+  }
+#define WCOPY_CHK(FN, ID, CHECK)                                               \
+  static wchar_t *checked___##FN##_chk(wchar_t *d, const wchar_t *s, size_t dlen) { \
+    CHECK(ID, d, s);                                                           \
+    return REAL(ID, wstr_chk_fn)(d, s, dlen);                                  \
+  }
+WCOPY_N(wmemcpy, LC_WMEMCPY, wcopy_checked)
+WCOPY_N(wmemmove, LC_WMEMMOVE, wmove_checked)
+WCOPY_N(wmempcpy, LC_WMEMPCPY, wcopy_checked)
+WCOPY_N(wcsncpy, LC_WCSNCPY, wstrn_copy_checked)
+WCOPY_N(wcpncpy, LC_WCPNCPY, wstrn_copy_checked)
+WCOPY_N(wcsncat, LC_WCSNCAT, wcat_checked)
+WCOPY(wcscpy, LC_WCSCPY, wstr_copy_checked)
+WCOPY(wcpcpy, LC_WCPCPY, wstr_copy_checked)
+WCOPY(wcscat, LC_WCSCAT, wcat_all_checked)
+WCOPY_N_CHK(wmemcpy, LC_WMEMCPY_CHK, wcopy_checked)
+WCOPY_N_CHK(wmemmove, LC_WMEMMOVE_CHK, wmove_checked)
+WCOPY_N_CHK(wmempcpy, LC_WMEMPCPY_CHK, wcopy_checked)
+WCOPY_N_CHK(wcsncpy, LC_WCSNCPY_CHK, wstrn_copy_checked)
+WCOPY_N_CHK(wcpncpy, LC_WCPNCPY_CHK, wstrn_copy_checked)
+WCOPY_N_CHK(wcsncat, LC_WCSNCAT_CHK, wcat_checked)
+WCOPY_CHK(wcscpy, LC_WCSCPY_CHK, wstr_copy_checked)
+WCOPY_CHK(wcpcpy, LC_WCPCPY_CHK, wstr_copy_checked)
+WCOPY_CHK(wcscat, LC_WCSCAT_CHK, wcat_all_checked)
+#undef WCOPY_N
+#undef WCOPY
+#undef WCOPY_N_CHK
+#undef WCOPY_CHK
+static wchar_t *checked_wmemset(wchar_t *d, wchar_t c, size_t n) {
+  W(LC_WMEMSET, d, wbytes(n));
+  return REAL(LC_WMEMSET, wchar_t *(*)(wchar_t *, wchar_t, size_t))(d, c, n);
+}
+static wchar_t *checked___wmemset_chk(wchar_t *d, wchar_t c, size_t n, size_t dlen) {
+  W(LC_WMEMSET_CHK, d, wbytes(n));
+  return REAL(LC_WMEMSET_CHK, wchar_t *(*)(wchar_t *, wchar_t, size_t, size_t))(d, c, n, dlen);
+}
+/* the measures: checked once libc has read, as strlen */
+static size_t checked_wcslen(const wchar_t *s) {
+  size_t n = REAL(LC_WCSLEN, size_t (*)(const wchar_t *))(s);
+  RA(LC_WCSLEN, s, wbytes(n + 1));
+  return n;
+}
+static size_t checked_wcsnlen(const wchar_t *s, size_t max) {
+  size_t n = REAL(LC_WCSNLEN, size_t (*)(const wchar_t *, size_t))(s, max);
+  RA(LC_WCSNLEN, s, wbytes(n < max ? n + 1 : n));
+  return n;
+}
+static wchar_t *checked_wcsdup(const wchar_t *s) {
+  if (in_heap(s))
+    R(LC_WCSDUP, s, wbytes(wcslen(s) + 1));
+  return REAL(LC_WCSDUP, wchar_t *(*)(const wchar_t *))(s);
+}
+/* the fillers: n wide characters at most (mbstowcs), n bytes (wcstombs);
+ * a NULL destination only measures */
+typedef int (*vswprintf_fn)(wchar_t *, size_t, const wchar_t *, va_list);
+static int checked_vswprintf(wchar_t *d, size_t n, const wchar_t *fmt, va_list ap) {
+  W(LC_VSWPRINTF, d, wbytes(n));
+  return REAL(LC_VSWPRINTF, vswprintf_fn)(d, n, fmt, ap);
+}
+static int checked_swprintf(wchar_t *d, size_t n, const wchar_t *fmt, ...) {
+  W(LC_SWPRINTF, d, wbytes(n));
+  va_list ap;
+  va_start(ap, fmt);
+  int r = REAL(LC_VSWPRINTF, vswprintf_fn)(d, n, fmt, ap);
+  va_end(ap);
+  return r;
+}
+static size_t checked_mbstowcs(wchar_t *d, const char *s, size_t n) {
+  if (d)
+    W(LC_MBSTOWCS, d, wbytes(n));
+  return REAL(LC_MBSTOWCS, size_t (*)(wchar_t *, const char *, size_t))(d, s, n);
+}
+static size_t checked_wcstombs(char *d, const wchar_t *s, size_t n) {
+  if (d)
+    W(LC_WCSTOMBS, d, n);
+  return REAL(LC_WCSTOMBS, size_t (*)(char *, const wchar_t *, size_t))(d, s, n);
+}
+typedef int (*vswprintf_chk_fn)(wchar_t *, size_t, int, size_t, const wchar_t *, va_list);
+static int checked___vswprintf_chk(wchar_t *d, size_t n, int flag, size_t dlen,
+                                   const wchar_t *fmt, va_list ap) {
+  W(LC_VSWPRINTF_CHK, d, wbytes(n));
+  return REAL(LC_VSWPRINTF_CHK, vswprintf_chk_fn)(d, n, flag, dlen, fmt, ap);
+}
+static int checked___swprintf_chk(wchar_t *d, size_t n, int flag, size_t dlen,
+                                  const wchar_t *fmt, ...) {
+  W(LC_SWPRINTF_CHK, d, wbytes(n));
+  va_list ap;
+  va_start(ap, fmt);
+  int r = REAL(LC_VSWPRINTF_CHK, vswprintf_chk_fn)(d, n, flag, dlen, fmt, ap);
+  va_end(ap);
+  return r;
+}
+static size_t checked___mbstowcs_chk(wchar_t *d, const char *s, size_t n, size_t dlen) {
+  if (d)
+    W(LC_MBSTOWCS_CHK, d, wbytes(n));
+  return REAL(LC_MBSTOWCS_CHK, size_t (*)(wchar_t *, const char *, size_t, size_t))(d, s, n,
+                                                                                     dlen);
+}
+static size_t checked___wcstombs_chk(char *d, const wchar_t *s, size_t n, size_t dlen) {
+  if (d)
+    W(LC_WCSTOMBS_CHK, d, n);
+  return REAL(LC_WCSTOMBS_CHK, size_t (*)(char *, const wchar_t *, size_t, size_t))(d, s, n,
+                                                                                     dlen);
+}
+
 static const uintptr_t checked[LC_COUNT] = {
     [LC_MEMCPY] = (uintptr_t)checked_memcpy,     [LC_MEMMOVE] = (uintptr_t)checked_memmove,
     [LC_MEMSET] = (uintptr_t)checked_memset,     [LC_STRCPY] = (uintptr_t)checked_strcpy,
@@ -1136,6 +1325,11 @@ static const uintptr_t checked[LC_COUNT] = {
     CHK(LC_PPOLL_CHK, ppoll),       CHK(LC_READLINK_CHK, readlink), CHK(LC_GETCWD_CHK, getcwd),
     CHK(LC_READLINKAT_CHK, readlinkat), CHK(LC_GETHOSTNAME_CHK, gethostname),
     CHK(LC_EXPLICIT_BZERO_CHK, explicit_bzero), CHK(LC_STPNCPY_CHK, stpncpy),
+    CHK(LC_WMEMCPY_CHK, wmemcpy),   CHK(LC_WMEMMOVE_CHK, wmemmove), CHK(LC_WMEMPCPY_CHK, wmempcpy),
+    CHK(LC_WMEMSET_CHK, wmemset),   CHK(LC_WCSCPY_CHK, wcscpy),     CHK(LC_WCPCPY_CHK, wcpcpy),
+    CHK(LC_WCSNCPY_CHK, wcsncpy),   CHK(LC_WCPNCPY_CHK, wcpncpy),   CHK(LC_WCSCAT_CHK, wcscat),
+    CHK(LC_WCSNCAT_CHK, wcsncat),   CHK(LC_SWPRINTF_CHK, swprintf), CHK(LC_VSWPRINTF_CHK, vswprintf),
+    CHK(LC_MBSTOWCS_CHK, mbstowcs), CHK(LC_WCSTOMBS_CHK, wcstombs),
 #undef CHK
 #define PLAIN(NAME, FN) [NAME] = (uintptr_t)checked_##FN
     PLAIN(LC_READLINK, readlink),   PLAIN(LC_READLINKAT, readlinkat), PLAIN(LC_GETCWD, getcwd),
@@ -1149,6 +1343,12 @@ static const uintptr_t checked[LC_COUNT] = {
     PLAIN(LC_ISOC99_SSCANF, __isoc99_sscanf),   PLAIN(LC_ISOC99_VSSCANF, __isoc99_vsscanf),
     PLAIN(LC_ISOC99_FSCANF, __isoc99_fscanf),   PLAIN(LC_ISOC99_VFSCANF, __isoc99_vfscanf),
     PLAIN(LC_ISOC99_SCANF, __isoc99_scanf),     PLAIN(LC_ISOC99_VSCANF, __isoc99_vscanf),
+    PLAIN(LC_WMEMCPY, wmemcpy),     PLAIN(LC_WMEMMOVE, wmemmove),   PLAIN(LC_WMEMPCPY, wmempcpy),
+    PLAIN(LC_WMEMSET, wmemset),     PLAIN(LC_WCSCPY, wcscpy),       PLAIN(LC_WCPCPY, wcpcpy),
+    PLAIN(LC_WCSNCPY, wcsncpy),     PLAIN(LC_WCPNCPY, wcpncpy),     PLAIN(LC_WCSCAT, wcscat),
+    PLAIN(LC_WCSNCAT, wcsncat),     PLAIN(LC_WCSLEN, wcslen),       PLAIN(LC_WCSNLEN, wcsnlen),
+    PLAIN(LC_WCSDUP, wcsdup),       PLAIN(LC_SWPRINTF, swprintf),   PLAIN(LC_VSWPRINTF, vswprintf),
+    PLAIN(LC_MBSTOWCS, mbstowcs),   PLAIN(LC_WCSTOMBS, wcstombs),
 #undef PLAIN
 };
 
@@ -1174,7 +1374,9 @@ void mt_lc_install(void) {
                       (i != LC_ISOC99_SSCANF || real[LC_ISOC99_VSSCANF]) &&
                       (i != LC_ISOC99_FSCANF || real[LC_ISOC99_VFSCANF]) &&
                       (i != LC_ISOC99_SCANF || real[LC_ISOC99_VFSCANF]) &&
-                      (i != LC_ISOC99_VSCANF || real[LC_ISOC99_VFSCANF])
+                      (i != LC_ISOC99_VSCANF || real[LC_ISOC99_VFSCANF]) &&
+                      (i != LC_SWPRINTF || real[LC_VSWPRINTF]) &&
+                      (i != LC_SWPRINTF_CHK || real[LC_VSWPRINTF_CHK])
                   ? checked[i]
                   : 0;
   mt_lc_on = true;

@@ -93,6 +93,8 @@ EXAMPLES = [
         "build/bin/memtype run -- build/bin/word_lengths"]),
     Example("tag_format", [
         "build/bin/memtype run -- build/bin/tag_format"]),
+    Example("wide_names", [
+        "build/bin/memtype run -- build/bin/wide_names"]),
     Example("wild_index", [
         "MEMTYPE_GUARD='*' build/bin/memtype run --profile -- build/bin/wild_index",
         "build/bin/memtype report --errors memtype-run.wild_index.1/*.mtd"]),

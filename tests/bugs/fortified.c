@@ -12,7 +12,10 @@
  * `fortified bad|ok sprintf_fortified`: the same as a fortified build
  * makes it (fortified_real.c, built -O2 -D_FORTIFY_SOURCE=2): there the
  * compiler knows the block's size and glibc ends the program on the
- * overflow; memtype's report comes first. */
+ * overflow; memtype's report comes first.
+ *
+ * `fortified bad|ok wFUNCTION` (wmemcpy, wcscpy, swprintf...): the wide
+ * variants, 11 wide characters (bad) or 10 (ok) into the block of 10. */
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <wchar.h>
 
 void *__memcpy_chk(void *, const void *, size_t, size_t);
 void *__memmove_chk(void *, const void *, size_t, size_t);
@@ -40,6 +44,18 @@ ssize_t __recv_chk(int, void *, size_t, size_t, int);
 size_t __fread_chk(void *, size_t, size_t, size_t, FILE *);
 char *__fgets_chk(char *, size_t, int, FILE *);
 int __poll_chk(struct pollfd *, nfds_t, int, size_t);
+wchar_t *__wmemcpy_chk(wchar_t *, const wchar_t *, size_t, size_t);
+wchar_t *__wmemmove_chk(wchar_t *, const wchar_t *, size_t, size_t);
+wchar_t *__wmempcpy_chk(wchar_t *, const wchar_t *, size_t, size_t);
+wchar_t *__wmemset_chk(wchar_t *, wchar_t, size_t, size_t);
+wchar_t *__wcscpy_chk(wchar_t *, const wchar_t *, size_t);
+wchar_t *__wcpcpy_chk(wchar_t *, const wchar_t *, size_t);
+wchar_t *__wcsncpy_chk(wchar_t *, const wchar_t *, size_t, size_t);
+wchar_t *__wcpncpy_chk(wchar_t *, const wchar_t *, size_t, size_t);
+wchar_t *__wcscat_chk(wchar_t *, const wchar_t *, size_t);
+wchar_t *__wcsncat_chk(wchar_t *, const wchar_t *, size_t, size_t);
+int __swprintf_chk(wchar_t *, size_t, int, size_t, const wchar_t *, ...);
+size_t __mbstowcs_chk(wchar_t *, const char *, size_t, size_t);
 void fortified_sprintf(int bad); /* fortified_real.c */
 
 #define ANY ((size_t)-1)
@@ -72,8 +88,39 @@ int main(int argc, char **argv) {
   int fds[2];
   if (pipe(fds) != 0 || write(fds[1], s, 64) != 64)
     return 3;
+  wchar_t *wd = (wchar_t *)d, ws[16];
+  size_t wn = bad ? 11 : 10;
+  wmemset(ws, L's', 15);
+  ws[wn - 1] = 0; /* wn wide characters with the NUL */
+  ws[15] = 0;
   if (!strcmp(f, "memcpy"))
     __memcpy_chk(d, s, n, ANY);
+  else if (!strcmp(f, "wmemcpy"))
+    __wmemcpy_chk(wd, ws, wn, ANY);
+  else if (!strcmp(f, "wmemmove"))
+    __wmemmove_chk(wd, ws, wn, ANY);
+  else if (!strcmp(f, "wmempcpy"))
+    __wmempcpy_chk(wd, ws, wn, ANY);
+  else if (!strcmp(f, "wmemset"))
+    __wmemset_chk(wd, L'x', wn, ANY);
+  else if (!strcmp(f, "wcscpy"))
+    __wcscpy_chk(wd, ws, ANY);
+  else if (!strcmp(f, "wcpcpy"))
+    __wcpcpy_chk(wd, ws, ANY);
+  else if (!strcmp(f, "wcsncpy"))
+    __wcsncpy_chk(wd, L"short", wn, ANY);
+  else if (!strcmp(f, "wcpncpy"))
+    __wcpncpy_chk(wd, L"short", wn, ANY);
+  else if (!strcmp(f, "wcscat")) {
+    wd[0] = 0;
+    __wcscat_chk(wd, ws, ANY);
+  } else if (!strcmp(f, "wcsncat")) {
+    wd[0] = 0;
+    __wcsncat_chk(wd, ws, wn, ANY);
+  } else if (!strcmp(f, "swprintf"))
+    __swprintf_chk(wd, wn, 1, ANY, L"%d", 7);
+  else if (!strcmp(f, "mbstowcs"))
+    __mbstowcs_chk(wd, "abc", wn, ANY);
   else if (!strcmp(f, "memmove"))
     __memmove_chk(d, s, n, ANY);
   else if (!strcmp(f, "mempcpy"))

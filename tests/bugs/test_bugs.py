@@ -1058,8 +1058,23 @@ class Fortified(unittest.TestCase):
                         r"after a 16-byte block", detected="main", extra_args=("poll",))
         self.assertIn("__poll_chk writes 24 bytes", r.stderr)
 
+    WIDE = ("wmemcpy", "wmemmove", "wmempcpy", "wmemset", "wcscpy", "wcpcpy", "wcsncpy",
+            "wcpncpy", "wcscat", "wcsncat", "swprintf", "mbstowcs")
+
+    def test_each_wide_variant_is_checked_at_the_call(self):
+        # 11 wide characters (44 bytes) into a block of 10 (40 bytes)
+        for fn in self.WIDE:
+            with self.subTest(fn=fn):
+                r = self.caught("fortified", "bad",
+                                r"heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 bytes after a "
+                                r"40-byte block of type main\+0x[0-9a-f]+ \(fortified\)\)",
+                                allocated="main", detected="main", extra_args=(fn,))
+                self.assertRegex(r.stderr, r"__%s_chk (?:writes|may write) 44 bytes at offset 0 of "
+                                           r"the block, the last 4 past its end \(checked at the "
+                                           r"call" % fn)
+
     def test_the_look_alikes_are_not_flagged(self):
-        for fn in self.FUNCTIONS + ("poll", "sprintf_fortified"):
+        for fn in self.FUNCTIONS + self.WIDE + ("poll", "sprintf_fortified"):
             with self.subTest(fn=fn):
                 r = run("fortified", "ok", (fn,))
                 self.assertEqual((r.returncode, r.stderr), (0, ""))

@@ -24,6 +24,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include <malloc.h> /* pvalloc */
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* pvalloc */
@@ -196,6 +197,22 @@ AT int at_sscanf(const char *in, char *d);
 AT int at_sscanf(const char *in, char *d) { return sscanf(in, "%s", d); /* ACCESS */ }
 AT int at_fscanf(FILE *in, short *d);
 AT int at_fscanf(FILE *in, short *d) { return fscanf(in, "%*s %d", (int *)d); /* ACCESS */ }
+AT wchar_t *at_wcscpy(wchar_t *d, const wchar_t *s);
+AT wchar_t *at_wcscpy(wchar_t *d, const wchar_t *s) { return wcscpy(d, s); /* ACCESS */ }
+AT wchar_t *at_wcsncpy(wchar_t *d, const wchar_t *s, size_t n);
+AT wchar_t *at_wcsncpy(wchar_t *d, const wchar_t *s, size_t n) { return wcsncpy(d, s, n); /* ACCESS */ }
+AT wchar_t *at_wcscat(wchar_t *d, const wchar_t *s);
+AT wchar_t *at_wcscat(wchar_t *d, const wchar_t *s) { return wcscat(d, s); /* ACCESS */ }
+AT wchar_t *at_wmemcpy(wchar_t *d, const wchar_t *s, size_t n);
+AT wchar_t *at_wmemcpy(wchar_t *d, const wchar_t *s, size_t n) { return wmemcpy(d, s, n); /* ACCESS */ }
+AT wchar_t *at_wmemset(wchar_t *d, size_t n);
+AT wchar_t *at_wmemset(wchar_t *d, size_t n) { return wmemset(d, L'w', n); /* ACCESS */ }
+AT size_t at_wcslen(const wchar_t *s);
+AT size_t at_wcslen(const wchar_t *s) { return wcslen(s); /* ACCESS */ }
+AT int at_swprintf(wchar_t *d, size_t n, int v);
+AT int at_swprintf(wchar_t *d, size_t n, int v) { return swprintf(d, n, L"%d", v); /* ACCESS */ }
+AT size_t at_mbstowcs(wchar_t *d, const char *s, size_t n);
+AT size_t at_mbstowcs(wchar_t *d, const char *s, size_t n) { return mbstowcs(d, s, n); /* ACCESS */ }
 AT char *at_stpncpy(char *d, const char *s, size_t n);
 AT char *at_stpncpy(char *d, const char *s, size_t n) { return stpncpy(d, s, n); /* ACCESS */ }
 AT size_t at_fwrite(const char *s, size_t n, FILE *f);
@@ -879,6 +896,73 @@ static void lc_stpncpy(int bad) {
   release(d);
 }
 
+/* The wide characters: a block of 10 wchar_t (40 bytes); wtext(n) a
+ * heap string of n wide characters and its NUL. */
+#define WN (N / sizeof(wchar_t))
+static wchar_t *wmake(size_t n) { return (wchar_t *)make(opaque(n * sizeof(wchar_t))); }
+static wchar_t *wtext(size_t n) {
+  wchar_t *p = wmake(n + 1);
+  for (size_t i = 0; i < n; i++)
+    p[i] = L'x';
+  p[n] = 0;
+  return p;
+}
+/* wcscpy of 10 wide characters and the NUL into 10; look-alike 9 */
+static void lc_wcscpy(int bad) {
+  wchar_t *d = wmake(WN), *s = wtext(opaque(bad ? WN : WN - 1));
+  at_wcscpy(d, s);
+  release(s);
+  release(d);
+}
+/* wcsncpy told 11 wide characters for 10 */
+static void lc_wcsncpy(int bad) {
+  wchar_t *d = wmake(WN);
+  at_wcsncpy(d, L"short", opaque(bad ? WN + 1 : WN));
+  release(d);
+}
+/* wcscat of 5 onto 5 in 10 (its NUL the 11th); look-alike 4 onto 5 */
+static void lc_wcscat(int bad) {
+  wchar_t *d = wmake(WN), *s = wtext(opaque(bad ? 5 : 4));
+  wmemset(d, L'd', 5);
+  d[5] = 0;
+  at_wcscat(d, s);
+  release(s);
+  release(d);
+}
+/* wmemcpy of 11 wide characters out of an 11 into a 10 */
+static void lc_wmemcpy(int bad) {
+  wchar_t *d = wmake(WN), *s = wtext(WN);
+  at_wmemcpy(d, s, opaque(bad ? WN + 1 : WN));
+  release(s);
+  release(d);
+}
+static void lc_wmemset(int bad) {
+  wchar_t *d = wmake(WN);
+  at_wmemset(d, opaque(bad ? WN + 1 : WN));
+  release(d);
+}
+/* wcslen of 10 wide characters with no NUL; look-alike: the NUL last */
+static void lc_wcslen(int bad) {
+  wchar_t *p = wmake(WN);
+  wmemset(p, L'u', WN);
+  p[WN - 1] = bad ? L'u' : 0;
+  at_wcslen(p);
+  release(p);
+}
+/* swprintf told 11 wide characters of room in 10 (what it writes fits:
+ * the size is what is held to the block) */
+static void lc_swprintf(int bad) {
+  wchar_t *d = wmake(WN);
+  at_swprintf(d, opaque(bad ? WN + 1 : WN), 42);
+  release(d);
+}
+/* mbstowcs told 11 wide characters of room in 10 */
+static void lc_mbstowcs(int bad) {
+  wchar_t *d = wmake(WN);
+  at_mbstowcs(d, "abc", opaque(bad ? WN + 1 : WN));
+  release(d);
+}
+
 /* scanf's destinations, checked once it has filled them: a word of 40
  * characters (41 bytes with its NUL) into a 40-byte block; an int into a
  * 2-byte block */
@@ -1060,7 +1144,9 @@ static const struct {
     C(lc_gethostname), C(lc_readv),        C(lc_preadv),        C(lc_writev),
     C(lc_pwritev),     C(lc_recvmsg),      C(lc_sendmsg),       C(lc_sendto),
     C(lc_pwrite64),    C(lc_bzero),        C(lc_explicit_bzero), C(lc_stpncpy),
-    C(lc_sscanf),      C(lc_fscanf),
+    C(lc_sscanf),      C(lc_fscanf),       C(lc_wcscpy),        C(lc_wcsncpy),
+    C(lc_wcscat),      C(lc_wmemcpy),      C(lc_wmemset),       C(lc_wcslen),
+    C(lc_swprintf),    C(lc_mbstowcs),
 #undef C
 };
 
