@@ -477,6 +477,51 @@ static bool seen_before(uintptr_t block) {
   return false; /* full: report again rather than stay silent */
 }
 
+/* Errors told already, by context: the kind and access, where the access
+ * lies against its block (the same distance before, into or after it),
+ * the stack that detected it and the block's allocation stack. With
+ * MEMTYPE_ON_ERROR=continue an error of a context seen before is counted,
+ * not printed again: a bug in a loop over a thousand blocks is one report
+ * on stderr (valgrind counts an error context once too), not a thousand.
+ * The first repeat says so in a line; the dump's ring of the latest errors
+ * keeps the first few repeats of a context, not every one, so that a loop
+ * does not push the other contexts' errors out of it. */
+#define CONTEXTS 1024
+#define REPEATS_KEPT 3
+static uint64_t contexts[CONTEXTS];
+static uint32_t context_hits[CONTEXTS];
+
+static uint64_t context_of(const mt_err_t *e, const uintptr_t *pcs, unsigned n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  uintptr_t end = e->block + e->size;
+  uint64_t where = !e->block ? 0
+                   : e->addr >= end && e->addr != e->block ? 1 + ((e->addr - end) << 2)
+                   : e->addr < e->block                   ? 2 + ((e->block - e->addr) << 2)
+                                                          : 3 + ((e->addr - e->block) << 2);
+  uint64_t words[4] = {(uint64_t)e->kind << 8 | (uint64_t)e->access, where, e->alloc_stack,
+                       n};
+  for (unsigned i = 0; i < 4 + n; i++) {
+    h ^= i < 4 ? words[i] : pcs[i - 4];
+    h *= 0x100000001b3ull;
+  }
+  return h ? h : 1;
+}
+
+/* How many times the context was met before (0: new, now noted; also 0
+ * when the table is full: every error is then told). */
+static uint32_t context_seen(uint64_t key) {
+  for (unsigned i = (unsigned)(key % CONTEXTS), probes = 0; probes < CONTEXTS;
+       i = (i + 1) % CONTEXTS, probes++) {
+    uint64_t old = __atomic_load_n(&contexts[i], __ATOMIC_RELAXED);
+    if (old == 0 && __atomic_compare_exchange_n(&contexts[i], &old, key, false,
+                                                __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+      return 0;
+    if (old == key)
+      return __atomic_add_fetch(&context_hits[i], 1, __ATOMIC_RELAXED);
+  }
+  return 0;
+}
+
 /* "  <what>:" then the frames; nothing when there are none. fault: frame
  * #0 is a faulting instruction's own address, not a return address. */
 static size_t put_stack(char *buf, size_t len, const char *what, const uintptr_t *pcs,
@@ -557,7 +602,12 @@ static void report_leave(bool locked) {
     __atomic_store_n(&report_owner, 0, __ATOMIC_RELEASE);
 }
 
-void mt_report_fork_child(void) { report_owner = 0; }
+void mt_report_fork_child(void) {
+  report_owner = 0;
+  /* the child's own first error of each context is told in full */
+  memset(contexts, 0, sizeof(contexts));
+  memset(context_hits, 0, sizeof(context_hits));
+}
 
 static const char *signal_name(int sig) {
   switch (sig) {
@@ -581,6 +631,21 @@ void mt_report(const mt_err_t *e) {
   uintptr_t here[16];
   bool fault_pc;
   unsigned nhere = error_stack(e, here, 16, &fault_pc);
+  if (act == MT_ACTION_CONTINUE) {
+    uint32_t again = context_seen(context_of(e, here, nhere));
+    if (again) {
+      if (again == 1)
+        mt_printf("memtype: %s%s again with the same stacks, at %p: such errors are counted "
+                  "from now on, not printed again (memtype report --errors groups them)\n",
+                  mt_error_names[e->kind],
+                  e->access == MT_ACCESS_WRITE ? " WRITE"
+                  : e->access == MT_ACCESS_READ ? " READ" : "", (void *)e->addr);
+      if (again <= REPEATS_KEPT)
+        record(e, here, nhere, fault_pc);
+      mt_modules_hold--;
+      return;
+    }
+  }
   long me = mt_os_gettid();
   int entered = report_enter(me, 100000);
   bool locked = entered == REPORT_LOCKED;

@@ -10,6 +10,10 @@
  *   busy    the same, then 1000 allocations: MEMTYPE_CHECK_INTERVAL finds it
  *   gap     a write past the block's redzone into the free slot after it:
  *           found at exit, with both neighbours named
+ *   loop    one byte past each of 200 blocks, each freed: the same bug, the
+ *           same stacks, 200 times (found at each free)
+ *   loop2   the same, then one byte past a 40-byte block from another line:
+ *           a second bug
  *   ok      every byte of each block written, none past it: no report */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -48,7 +52,15 @@ int main(int argc, char **argv) {
     puts("done");
     return 0;
   }
-  if (!strcmp(m, "ok")) {
+  if (!strncmp(m, "loop", 4)) {
+    for (int i = 0; i < 200; i++) {
+      char *q = make(n);
+      write_at(q, n);
+      release(q);
+    }
+    if (m[4] == '2')
+      write_at(p, n);
+  } else if (!strcmp(m, "ok")) {
     memset(p, 'a', n);
   } else if (!strcmp(m, "far")) {
     write_at(p, n + 600);

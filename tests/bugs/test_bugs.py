@@ -200,6 +200,44 @@ class Actions(unittest.TestCase):
         self.assertEqual(r.stderr.count("memtype: ERROR:"), 1)
         self.assertIn("memtype will now continue", r.stderr)
 
+    def test_the_same_error_again_is_counted_not_printed(self):
+        # one byte past each of 200 blocks, the same lines every time: one
+        # report on stderr and one line saying the rest are counted (valgrind
+        # tells an error context once); the dump has the first few, the
+        # report groups them under the first, and the count is all 200
+        import glob
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="memtype-bugs.")
+        try:
+            r = run("overflow", "loop", MEMTYPE_ON_ERROR="continue",
+                    MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"))
+            self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+            self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+            self.assertEqual(len(re.findall(r"(?m)^memtype: heap-buffer-overflow WRITE again with "
+                                            r"the same stacks, at 0x[0-9a-f]+: such errors are "
+                                            r"counted", r.stderr)), 1, r.stderr)
+            rep = subprocess.run([os.environ.get("MEMTYPE_CMD", "build/bin/memtype"), "report",
+                                  "--errors", glob.glob(os.path.join(tmp, "d.*.mtd"))[0]],
+                                 capture_output=True, text=True)
+            self.assertEqual(rep.returncode, 0, rep.stderr)
+            self.assertIn("memtype: 200 heap errors in overflow", rep.stdout)
+            self.assertRegex(rep.stdout, r"(?m)^#1 heap-buffer-overflow WRITE at 0x[0-9a-f]+ \(0 "
+                                         r"bytes after a 40-byte block of type make")
+            self.assertEqual(rep.stdout.count("  allocated at:"), 1, rep.stdout)
+            self.assertIn("  the same stacks again (3 more kept in the dump):", rep.stdout)
+            self.assertRegex(rep.stdout, r"(?m)^    #4 heap-buffer-overflow WRITE at")
+            self.assertIn("(196 more errors were counted but not kept in the dump", rep.stdout)
+        finally:
+            shutil.rmtree(tmp)
+        # a second bug, from another line, is still told in full
+        r = run("overflow", "loop2", MEMTYPE_ON_ERROR="continue")
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 2, r.stderr)
+        # each block once, as before: the look-alike says nothing
+        r = run("overflow", "ok", MEMTYPE_ON_ERROR="continue")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
+
     def test_exit_status(self):
         r = run("double_free", "now", MEMTYPE_ON_ERROR="exit:42")
         self.assertEqual(r.returncode, 42)

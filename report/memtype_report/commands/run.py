@@ -427,7 +427,7 @@ def print_run_reports(dumps, out):
         symbolize_all(d)
     with contextlib.redirect_stdout(out):
         for what, ds, flag, printer in (
-                ("heap errors", bad, "errors", lambda d: print_errors(errors_of(d))),
+                ("heap errors", bad, "errors", lambda d: print_errors(errors_of(d, lines=0))),
                 ("leaks", leaky, "leaks", lambda d: print_leaks(leaks_of(d)))):
             if not ds:
                 continue
