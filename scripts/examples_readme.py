@@ -7,7 +7,8 @@ script owns it (the commands of NAME in EXAMPLES below, each as `$ command`
 followed by its stdout and stderr as one stream, then `[exit status N]` or
 `[killed by SIGNAME]` when it did not exit 0); prose outside is never touched.
 Commands run in a fresh temporary directory (their dumps land there) in which
-build/bin/ links to the built memtype command and example binaries, with no
+build/bin/ links to the built memtype command and example binaries (and
+examples/F to the source tree's file F a command names), with no
 MEMTYPE_* or LD_PRELOAD from the caller's environment.
 
 Output is normalised before it is written or compared (normalise(), shared
@@ -95,6 +96,9 @@ EXAMPLES = [
         "build/bin/memtype run -- build/bin/tag_format"]),
     Example("wide_names", [
         "build/bin/memtype run -- build/bin/wide_names"]),
+    Example("vendor_leaks", [
+        "build/bin/memtype run --brief -- build/bin/vendor_leaks",
+        "build/bin/memtype run --suppress examples/vendor_leaks.supp -- build/bin/vendor_leaks"]),
     Example("wild_index", [
         "MEMTYPE_GUARD='*' build/bin/memtype run --profile -- build/bin/wild_index",
         "build/bin/memtype report --errors memtype-run.wild_index.1/*.mtd"]),
@@ -236,6 +240,12 @@ def run_example(ex, memtype, bindir):
                     link = os.path.join(work, w)
                     if not os.path.lexists(link):
                         os.symlink(os.path.abspath(target), link)
+                elif w.startswith("examples/"):
+                    # a file of the source tree's examples (a suppressions file)
+                    link = os.path.join(work, w)
+                    os.makedirs(os.path.dirname(link), exist_ok=True)
+                    if not os.path.lexists(link):
+                        os.symlink(os.path.join(ROOT, w), link)
                 if any(c in w for c in "*?["):
                     found = sorted(os.path.relpath(f, work)
                                    for f in glob.glob(os.path.join(work, w)))

@@ -32,6 +32,7 @@
 #include <ucontext.h>
 #include "site.h"
 #include "sort.h"
+#include "suppress.h"
 
 const char *const mt_leak_kind_names[MT_LEAK_KINDS] = {"definitely lost", "indirectly lost",
                                                        "possibly lost", "still reachable"};
@@ -561,6 +562,20 @@ static uint32_t alloc_stack_of(uintptr_t start) {
   return mt_block_lookup(start, &k) && k.stk ? mt_stk_alloc(*k.stk) : 0;
 }
 
+/* MEMTYPE_SUPPRESS: a leak rule matches the block's allocation stack (its
+ * own, else its type's call site). */
+static bool suppressed(const blk_t *b) {
+  uintptr_t frames[MT_DEPOT_MAX_FRAMES];
+  uint32_t id = alloc_stack_of(b->start);
+  unsigned n = id ? mt_depot_get(id, frames, MT_DEPOT_MAX_FRAMES) : 0;
+  uint64_t key = id;
+  if (n == 0) {
+    n = mt_site_stack(b->type, frames, MT_MAX_DEPTH);
+    key = 1ull << 63 | b->type;
+  }
+  return mt_suppress_leak(frames, n, key, b->len);
+}
+
 static void account(scan_t *s, blk_t *b) {
   static const uint8_t kind_of[] = {[M_REACH] = MT_LEAK_REACHABLE, [M_POSS] = MT_LEAK_POSSIBLE,
                                     [M_IND] = MT_LEAK_INDIRECT, [M_DEF] = MT_LEAK_DEFINITE};
@@ -568,6 +583,8 @@ static void account(scan_t *s, blk_t *b) {
   if (m == M_NONE || m > M_DEF || b->type >= s->ntypes)
     return;
   unsigned k = kind_of[m];
+  if (k != MT_LEAK_REACHABLE && mt_suppress_leaks_on() && suppressed(b))
+    return;
   uint64_t *a = &s->acc[((size_t)b->type * MT_LEAK_KINDS + k) * ACC];
   a[0] += b->len;
   a[1]++;

@@ -27,6 +27,7 @@
 #include "site.h"
 #include "sizeclass.h"
 #include "stats.h"
+#include "suppress.h"
 #include "symtab.h"
 #include "tcache.h"
 #include "timeline.h"
@@ -56,7 +57,8 @@ static void load_options(void) {
   mt_site_mask = mt_opt.depth ? ~(uintptr_t)0 : 0;
   if (!mt_opt.timeline)
     mt_timeline_off();
-  if (!mt_site_set_rules(mt_opt.types, err, sizeof(err)))
+  if (!mt_site_set_rules(mt_opt.types, err, sizeof(err)) ||
+      !mt_suppress_load(mt_opt.suppress, err, sizeof(err)))
     stop_on_config_error(err);
   mt_site_deep = mt_opt.depth > 1;
   mt_unwind_memo_mode = (int)mt_opt.stack_memo;
@@ -196,6 +198,7 @@ static void exit_work(bool by_signal) {
     leaks = mt_leak_scan();
     mt_leak_print(leaks, mt_opt.leak_lines);
   }
+  mt_suppress_print();
   /* MEMTYPE_ERROR_EXITCODE, MEMTYPE_LEAK_EXITCODE: heap errors (those
    * found just now by the whole-heap checks too), else leaks, fail the run
    * when the user asks. */

@@ -17,6 +17,7 @@
 #include "lock.h"
 #include "modules.h"
 #include "site.h"
+#include "suppress.h"
 #include "symtab.h"
 #include "unwind.h"
 
@@ -624,13 +625,19 @@ void mt_report(const mt_err_t *e) {
   int64_t act = e->fatal_sig ? MT_ACTION_ABORT : e->go_on ? MT_ACTION_CONTINUE : mt_opt.on_error;
   if (act == MT_ACTION_CONTINUE && seen_before(e->block))
     return;
-  __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
   mt_modules_hold++; /* nothing below asks the loader */
   static char shared[16384]; /* three stacks of up to 16 frames with file:line */
   char own[2048];
   uintptr_t here[16];
   bool fault_pc;
   unsigned nhere = error_stack(e, here, 16, &fault_pc);
+  /* MEMTYPE_SUPPRESS: not told, not counted (a fatal signal still is) */
+  if (!e->fatal_sig && mt_suppress_errors_on() &&
+      mt_suppress_error((unsigned)e->kind, here, nhere, fault_pc)) {
+    mt_modules_hold--;
+    return;
+  }
+  __atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
   if (act == MT_ACTION_CONTINUE) {
     uint32_t again = context_seen(context_of(e, here, nhere));
     if (again) {

@@ -85,6 +85,8 @@ static bool glob(const char *g, const char *gend, const char *s) {
   return *s == '\0';
 }
 
+bool mt_glob(const char *g, const char *gend, const char *s) { return glob(g, gend, s); }
+
 bool mt_site_glob_list_match(const char *globs, const char *name) {
   if (globs == NULL || name == NULL)
     return false;

@@ -36,6 +36,8 @@ unsigned mt_site_stack(unsigned type, uintptr_t *out, unsigned max);
 bool mt_site_set_rules(const char *rules, char *err, size_t errlen);
 /* True when types need the stack (MEMTYPE_DEPTH > 1): set at option load. */
 extern bool mt_site_deep;
+/* Does the glob [g, gend) match the whole of s? ('*' and '?'.) */
+bool mt_glob(const char *g, const char *gend, const char *s);
 /* Does a comma-separated glob list match name? ('*' and '?'.) */
 bool mt_site_glob_list_match(const char *globs, const char *name);
 /* Does a type match a comma-separated glob list? A named type by its name;

@@ -1275,6 +1275,99 @@ class LibcRangeChecks(unittest.TestCase):
         self.assertTrue(m and int(m.group(1)) > 0, r.stderr)
 
 
+class Suppressions(unittest.TestCase):
+    """MEMTYPE_SUPPRESS (memtype run --suppress): a file of leak:, error: and
+    KIND: rules that silence known leaks and errors, matched on the
+    function (as linked or demangled), module or source file of a frame."""
+
+    def write(self, text):
+        import tempfile
+        fd, path = tempfile.mkstemp(prefix="memtype-supp.", suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        self.addCleanup(os.remove, path)
+        return path
+
+    def test_each_kind_of_rule(self):
+        # many_bugs_cxx: a leak, three overflows, two uses after free and a
+        # double free, each in a method of shop::Basket
+        supp = self.write("# the team's known bugs\n"
+                          "leak:shop::Basket::make_item\n"
+                          "\n"
+                          "use-after-free:Basket::uaf_*\n"
+                          "heap-buffer-overflow:^shop::Basket::overflow_write(bool)$\n")
+        r = run("many_bugs_cxx", "bad", MEMTYPE_ON_ERROR="continue", MEMTYPE_SUPPRESS=supp,
+                MEMTYPE_GUARD="*", MEMTYPE_STACK_DEPTH="16")
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        kinds = re.findall(r"(?m)^memtype: ERROR: (\S+ ?(?:READ|WRITE)?) at .*type "
+                           r"shop::Basket::(\w+)", r.stderr)
+        self.assertEqual(sorted(kinds), [("double-free", "double_free"),
+                                         ("heap-buffer-overflow READ", "overflow_read"),
+                                         ("heap-buffer-overflow WRITE", "overflow_slack")],
+                         r.stderr)
+        self.assertNotIn("memtype: LEAK:", r.stderr)
+        self.assertIn("memtype: suppressed by %s: 3 heap errors, 1 leaked block (16 bytes)" % supp,
+                      r.stderr)
+        self.assertIn("memtype:   leak:shop::Basket::make_item: 1 block\n", r.stderr)
+        self.assertIn("memtype:   use-after-free:Basket::uaf_*: 2 errors\n", r.stderr)
+        # without the file, all of them (the rules are what silenced them)
+        r = run("many_bugs_cxx", "bad", MEMTYPE_ON_ERROR="continue", MEMTYPE_GUARD="*")
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 6, r.stderr)
+        self.assertIn("memtype: LEAK: 16 bytes in 1 block is definitely lost", r.stderr)
+
+    def test_a_source_file_or_module_rule_and_the_exit_code(self):
+        # leaky.c's leaks named by their source file; the overflow loop's
+        # errors by the program's module: the error exit code is not set by
+        # suppressed errors
+        supp = self.write("leak:bugs/leaky.c$\nerror:overflow\n")
+        r = run("leaky", "leaks", MEMTYPE_SUPPRESS=supp, MEMTYPE_STACK_DEPTH="16")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("memtype: LEAK:", r.stderr)
+        self.assertIn("0 heap errors, 13 leaked blocks (640 bytes)", r.stderr)
+        r = run("overflow", "loop", MEMTYPE_ON_ERROR="continue", MEMTYPE_SUPPRESS=supp,
+                MEMTYPE_ERROR_EXITCODE="42")
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        self.assertNotIn("memtype: ERROR:", r.stderr)
+        self.assertIn("200 heap errors, 0 leaked blocks", r.stderr)
+        # a rule that matches nothing leaves the errors alone
+        other = self.write("error:no_such_function\n")
+        r = run("overflow", "loop", MEMTYPE_ON_ERROR="continue", MEMTYPE_SUPPRESS=other,
+                MEMTYPE_ERROR_EXITCODE="42")
+        self.assertEqual(r.returncode, 42, r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+        self.assertIn("memtype: suppressed by %s: 0 heap errors, 0 leaked blocks (0 bytes)\n"
+                      % other, r.stderr)
+
+    def test_a_bad_file_stops_the_program_saying_why(self):
+        for text, why in (("leak\n", "line 1: not a rule"),
+                          ("# ok\nleak:x\nwhatever:y\n", "line 3: not a rule"),
+                          ("error:\n", "line 1: not a rule")):
+            supp = self.write(text)
+            r = run("overflow", "ok", MEMTYPE_SUPPRESS=supp)
+            self.assertEqual((r.returncode, r.stdout), (1, ""), r.stderr)
+            self.assertIn("memtype: error: MEMTYPE_SUPPRESS=%s: %s; accepted: lines leak:PATTERN"
+                          % (supp, why), r.stderr)
+        r = run("overflow", "ok", MEMTYPE_SUPPRESS="/nonexistent/supp.txt")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("memtype: error: MEMTYPE_SUPPRESS=/nonexistent/supp.txt: no such file",
+                      r.stderr)
+
+    def test_memtype_run_takes_the_flag(self):
+        import shutil
+        import tempfile
+        supp = self.write("leak:make_pair\nleak:new_node\n")
+        tmp = tempfile.mkdtemp(prefix="memtype-bugs.")
+        self.addCleanup(shutil.rmtree, tmp)
+        cmd = os.environ.get("MEMTYPE_CMD", "build/bin/memtype")
+        r = subprocess.run([cmd, "run", "--suppress", supp, "--", os.path.join(BIN, "leaky"),
+                            "leaks"], cwd=tmp, env=clean_env(), capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: run summary: 1 process \(leaky\); 0 heap "
+                                   r"errors; leaks: possibly lost 64 bytes in 1 blocks$")
+        self.assertIn("12 leaked blocks (576 bytes)", r.stderr)
+
+
 class SignalDeaths(unittest.TestCase):
     """A process ended by a catchable signal writes its dump with that ending
     and still dies of the signal: forked children SIGTERMed while they work

@@ -6,6 +6,7 @@
 #include "depot.h"
 #include "modules.h"
 #include "site.h"
+#include "suppress.h"
 #include "symtab.h"
 #include "unwind.h"
 
@@ -79,4 +80,12 @@ unsigned mt_unwind_capture(uintptr_t *pcs, unsigned max) {
 void mt_life_set_ending(uint32_t how, int status, int sig, uint32_t via) {
   (void)how, (void)status, (void)sig, (void)via;
   unreachable();
+}
+
+bool mt_suppress_errors_on(void) { return false; }
+
+bool mt_suppress_error(unsigned kind, const uintptr_t *pcs, unsigned n, bool fault) {
+  (void)kind, (void)pcs, (void)n, (void)fault;
+  unreachable();
+  return false;
 }
