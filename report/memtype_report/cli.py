@@ -24,6 +24,8 @@ USAGE = """memtype - a malloc debugger for unmodified programs
   memtype report --folded [--weight W] FILE... folded stacks for flame graphs, weighted
                                              by bytes (allocated), allocs, inuse or leaks
   memtype report --html OUT FILE...          one self-contained page: tables and charts
+  memtype report --suppressions FILE...      a suppressions file (memtype run --suppress)
+                                             with a rule for each leak and heap error
   memtype diff A B                           per-type growth from dump A to dump B
   memtype sweep [flags] -- PROGRAM [ARGS...] rerun PROGRAM failing its 1st, 2nd, ... Nth
                                              eligible allocation; list the runs that crashed

@@ -1352,6 +1352,54 @@ class Suppressions(unittest.TestCase):
         self.assertIn("memtype: error: MEMTYPE_SUPPRESS=/nonexistent/supp.txt: no such file",
                       r.stderr)
 
+    def test_memtype_report_writes_the_rules_of_a_run(self):
+        # run once, let memtype report --suppressions write a rule for each
+        # leak and error, run again with it: nothing is reported, all of it
+        # is counted as suppressed; the rules name the functions
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="memtype-bugs.")
+        self.addCleanup(shutil.rmtree, tmp)
+        cmd = os.environ.get("MEMTYPE_CMD", "build/bin/memtype")
+        prog = [os.path.join(BIN, "many_bugs_cxx"), "bad"]
+        r = subprocess.run([cmd, "run", "--brief", "--"] + prog, cwd=tmp, env=clean_env(),
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        dumps = [os.path.join(d, f) for d, _, fs in os.walk(tmp) for f in fs if f.endswith(".mtd")]
+        g = subprocess.run([cmd, "report", "--suppressions"] + dumps, capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(g.returncode, 0, g.stderr)
+        rules = [l for l in g.stdout.splitlines() if l and not l.startswith("#")]
+        self.assertEqual(sorted(rules), [
+            "double-free:^shop::Basket::double_free",
+            "heap-buffer-overflow:^shop::Basket::overflow_read",
+            "heap-buffer-overflow:^shop::Basket::overflow_slack",
+            "heap-buffer-overflow:^shop::Basket::overflow_write",
+            "leak:^shop::Basket::make_item",
+            "use-after-free:^shop::Basket::uaf_read",
+            "use-after-free:^shop::Basket::uaf_write"], g.stdout)
+        self.assertRegex(g.stdout, r"(?m)^# 16 bytes in 1 block definitely lost, type "
+                                   r"shop::Basket::make_item\(int\) \(many_bugs_cxx\.cc:\d+\)")
+        supp = os.path.join(tmp, "known.supp")
+        with open(supp, "w") as f:
+            f.write(g.stdout)
+        r = subprocess.run([cmd, "run", "--suppress", supp, "--"] + prog, cwd=tmp, env=clean_env(),
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        self.assertNotIn("memtype: ERROR:", r.stderr)
+        self.assertIn("memtype: suppressed by %s: 6 heap errors, 1 leaked block (16 bytes)"
+                      % supp, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: run summary: 1 process \(many_bugs_cxx\); 0 "
+                                   r"heap errors; no leaks$")
+        # a dump with nothing to suppress says so
+        r = subprocess.run([cmd, "run", "--brief", "--", os.path.join(BIN, "overflow"), "ok"],
+                           cwd=tmp, env=clean_env(), capture_output=True, text=True, timeout=120)
+        ok = [os.path.join(d, f) for d, _, fs in os.walk(tmp) for f in fs
+              if f.startswith("overflow.") and f.endswith(".mtd")]
+        g = subprocess.run([cmd, "report", "--suppressions"] + ok, capture_output=True,
+                           text=True, timeout=120)
+        self.assertIn("# (no leak and no heap error in these dumps)", g.stdout)
+
     def test_memtype_run_takes_the_flag(self):
         import shutil
         import tempfile

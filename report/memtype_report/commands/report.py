@@ -7,7 +7,7 @@ import sys
 from .. import dump as dumpmod
 from .. import formats, progress
 from ..forms import (errors, failures, folded, html_out, json_out, leaks, peak, print_notes,
-                     timeline, types, waste)
+                     suppressions, timeline, types, waste)
 
 
 def parser():
@@ -48,6 +48,10 @@ def parser():
     p.add_argument("--json", action="store_true",
                    help="everything in the dumps as one JSON document (schema: "
                         "docs/report-json.md); nothing else is printed")
+    p.add_argument("--suppressions", action="store_true",
+                   help="a suppressions file for memtype run --suppress (MEMTYPE_SUPPRESS): "
+                        "one rule for each leak record and heap error of the dumps, what it "
+                        "covers above it; nothing else is printed")
     p.add_argument("--folded", action="store_true",
                    help="folded stacks (flamegraph.pl, speedscope, inferno), one line per "
                         "call-site stack, weighted as --weight says")
@@ -100,7 +104,8 @@ def main(argv):
         return 2
     status = 2 if bad else 0
     # The forms that are the whole output.
-    for asked, form in ((args.json, json_out), (args.html, html_out), (args.folded, folded)):
+    for asked, form in ((args.json, json_out), (args.html, html_out), (args.folded, folded),
+                        (args.suppressions, suppressions)):
         if asked:
             return form.show(dumps, args) or status
     # The text forms, in this order, then the table unless another was asked
