@@ -102,6 +102,10 @@ enum lc_fn {
   LC_WMEMCPY_CHK, LC_WMEMMOVE_CHK, LC_WMEMPCPY_CHK, LC_WMEMSET_CHK, LC_WCSCPY_CHK,
   LC_WCPCPY_CHK, LC_WCSNCPY_CHK, LC_WCPNCPY_CHK, LC_WCSCAT_CHK, LC_WCSNCAT_CHK,
   LC_SWPRINTF_CHK, LC_VSWPRINTF_CHK, LC_MBSTOWCS_CHK, LC_WCSTOMBS_CHK,
+  /* the printf family's string arguments (see "the strings printf reads") */
+  LC_PRINTF, LC_FPRINTF, LC_DPRINTF, LC_VPRINTF, LC_VFPRINTF, LC_VDPRINTF, LC_ASPRINTF,
+  LC_VASPRINTF, LC_PRINTF_CHK, LC_FPRINTF_CHK, LC_DPRINTF_CHK, LC_VPRINTF_CHK, LC_VFPRINTF_CHK,
+  LC_VDPRINTF_CHK, LC_ASPRINTF_CHK, LC_VASPRINTF_CHK,
   LC_COUNT
 };
 static const char *const lc_names[LC_COUNT] = {
@@ -163,6 +167,14 @@ static const char *const lc_names[LC_COUNT] = {
     [LC_WCSCAT_CHK] = "__wcscat_chk",       [LC_WCSNCAT_CHK] = "__wcsncat_chk",
     [LC_SWPRINTF_CHK] = "__swprintf_chk",   [LC_VSWPRINTF_CHK] = "__vswprintf_chk",
     [LC_MBSTOWCS_CHK] = "__mbstowcs_chk",   [LC_WCSTOMBS_CHK] = "__wcstombs_chk",
+    [LC_PRINTF] = "printf",                 [LC_FPRINTF] = "fprintf",
+    [LC_DPRINTF] = "dprintf",               [LC_VPRINTF] = "vprintf",
+    [LC_VFPRINTF] = "vfprintf",             [LC_VDPRINTF] = "vdprintf",
+    [LC_ASPRINTF] = "asprintf",             [LC_VASPRINTF] = "vasprintf",
+    [LC_PRINTF_CHK] = "__printf_chk",       [LC_FPRINTF_CHK] = "__fprintf_chk",
+    [LC_DPRINTF_CHK] = "__dprintf_chk",     [LC_VPRINTF_CHK] = "__vprintf_chk",
+    [LC_VFPRINTF_CHK] = "__vfprintf_chk",   [LC_VDPRINTF_CHK] = "__vdprintf_chk",
+    [LC_ASPRINTF_CHK] = "__asprintf_chk",   [LC_VASPRINTF_CHK] = "__vasprintf_chk",
 };
 _Static_assert(MT_ARRAY_LEN(lc_names) == LC_COUNT, "a name for every checked function");
 
@@ -280,15 +292,21 @@ static inline __attribute__((always_inline)) size_t live_room(uintptr_t a) {
 /* [a, a + n) in the live guarded block a lies in: its descriptor through
  * memguard's page table, not the block model's general lookup (some 290
  * instructions a call, on every string or memset of a guarded block). */
-static MT_NOINLINE bool guard_fits(uintptr_t a, size_t n) {
+/* The bytes from a to the end of the live guarded block a lies in, else 0. */
+static MT_NOINLINE size_t guard_room(uintptr_t a) {
   const mt_guard_blk_t *g = mt_guard_lookup(a);
   if (g == NULL)
-    return false;
+    return 0;
   mt_meta_t m;
   m.word = __atomic_load_n(&g->meta.word, __ATOMIC_ACQUIRE);
   uintptr_t user = __atomic_load_n(&g->user, __ATOMIC_RELAXED);
-  return m.f.state == MT_STATE_LIVE && a >= user && a - user < m.f.size &&
-         n <= m.f.size - (a - user);
+  return m.f.state == MT_STATE_LIVE && a >= user && a - user < m.f.size
+             ? m.f.size - (a - user)
+             : 0;
+}
+static inline bool guard_fits(uintptr_t a, size_t n) {
+  size_t room = guard_room(a);
+  return room != 0 && n <= room;
 }
 
 /* [a, a + n) lies out of the heap (the stack, globals, a mapping: the page
@@ -534,14 +552,18 @@ static ssize_t checked___getdelim(char **line, size_t *n, int delim, FILE *f) {
 }
 
 typedef int (*vsnprintf_fn)(char *, size_t, const char *, va_list);
+/* the strings a format reads (below, "the strings printf reads") */
+static void check_printed(enum lc_fn fn, const char *fmt, va_list ap);
 static int checked_vsnprintf(char *d, size_t n, const char *fmt, va_list ap) {
   W(LC_VSNPRINTF, d, n);
+  check_printed(LC_VSNPRINTF, fmt, ap);
   return REAL(LC_VSNPRINTF, vsnprintf_fn)(d, n, fmt, ap);
 }
 static int checked_snprintf(char *d, size_t n, const char *fmt, ...) {
   W(LC_SNPRINTF, d, n);
   va_list ap;
   va_start(ap, fmt);
+  check_printed(LC_SNPRINTF, fmt, ap);
   int r = REAL(LC_VSNPRINTF, vsnprintf_fn)(d, n, fmt, ap);
   va_end(ap);
   return r;
@@ -568,6 +590,7 @@ static ssize_t checked_recvfrom(int fd, void *buf, size_t n, int flags, struct s
 }
 typedef int (*vsprintf_fn)(char *, const char *, va_list);
 static void check_vsprintf(enum lc_fn fn, char *d, const char *fmt, va_list ap) {
+  check_printed(fn, fmt, ap);
   if (!in_heap(d))
     return;
   va_list aq;
@@ -659,6 +682,192 @@ static inline bool str_fits(const char *p, size_t n) {
   size_t room = live_room(a);
   return room != 0 && (n <= room || strnlen(p, room) < room);
 }
+
+/* ---- the strings printf reads ---------------------------------------------
+
+ * The printf family reads each %s argument to its NUL (or its precision),
+ * and its format: an unterminated string in a heap block is a read past the
+ * block, as with strlen. Before the call, the format is walked as glibc
+ * reads it (flags, width and precision, * taking an int, length modifiers),
+ * each argument taken by its type from a copy of the list; a %s (%ls) in a
+ * live slab or run block must hold its NUL (a wide one) within the block,
+ * or within its precision (a slab or run block's bytes, or a guarded one's:
+ * told at the call, not by the guard page's fault inside libc); %n stores
+ * its count, held to its type's size. Positional arguments (%1$s) are not
+ * followed. */
+static size_t int_bytes(int mod) {
+  switch (mod) {
+  case 'H': return 1;                            /* hh */
+  case 'h': return 2;
+  case 'l': case 'q': case 'L': case 'j': case 'z': case 't': return 8; /* ll is q */
+  default: return 4;
+  }
+}
+
+/* A string of at most max bytes read from p (wide: wchar_t, max of them). */
+static void check_printed_string(enum lc_fn fn, const void *p, size_t max, bool wide) {
+  uintptr_t a = (uintptr_t)p;
+  uint8_t map = p ? mt_segmap_lookup(a) : MT_MAP_NONE;
+  if (map != MT_MAP_SEGMENT && map != MT_MAP_GUARD)
+    return;
+  size_t room = map == MT_MAP_SEGMENT ? live_room(a) : guard_room(a);
+  if (room != 0) {
+    if (!wide && (max <= room || strnlen(p, room) < room))
+      return;
+    size_t wroom = room / sizeof(wchar_t);
+    if (wide && (max <= wroom || wcsnlen(p, wroom) < wroom))
+      return;
+  }
+  /* at least the block's bytes from p and one past them (a freed block: one) */
+  check_slow(fn, a, room + 1, MT_ACCESS_READ, false);
+}
+
+static MT_NOINLINE void check_printed(enum lc_fn fn, const char *fmt, va_list ap) {
+  if (fmt == NULL)
+    return;
+  check_printed_string(fn, fmt, SIZE_MAX, false);
+  va_list aq;
+  va_copy(aq, ap);
+  for (const char *f = fmt; *f; f++) {
+    if (*f != '%')
+      continue;
+    f++;
+    while (*f && strchr("-+ #0'I", *f))
+      f++;
+    if (*f == '*')
+      (void)va_arg(aq, int), f++;
+    while (*f >= '0' && *f <= '9')
+      f++;
+    if (*f == '$')
+      break; /* positional: not followed */
+    size_t prec = SIZE_MAX;
+    if (*f == '.') {
+      f++;
+      if (*f == '*') {
+        int v = va_arg(aq, int);
+        prec = v < 0 ? SIZE_MAX : (size_t)v;
+        f++;
+      } else {
+        prec = 0;
+        while (*f >= '0' && *f <= '9')
+          prec = prec * 10 + (size_t)(*f++ - '0');
+      }
+    }
+    int mod = 0;
+    if (*f == 'h' && f[1] == 'h')
+      mod = 'H', f += 2;
+    else if (*f == 'l' && f[1] == 'l')
+      mod = 'q', f += 2;
+    else if (*f && strchr("hlqLjzZt", *f) != NULL)
+      mod = *f++;
+    char conv = *f;
+    if (conv == '\0')
+      break;
+    if (conv == '%' || conv == 'm')
+      continue;
+    if (strchr("diouxXcCbB", conv)) {
+      if (mod == 'l' || mod == 'q' || mod == 'j' || mod == 'z' || mod == 'Z' || mod == 't')
+        (void)va_arg(aq, long);
+      else
+        (void)va_arg(aq, int);
+    } else if (strchr("aAeEfFgG", conv)) {
+      if (mod == 'L')
+        (void)va_arg(aq, long double);
+      else
+        (void)va_arg(aq, double);
+    } else if (conv == 's' || conv == 'S') {
+      bool wide = conv == 'S' || mod == 'l';
+      const void *str = va_arg(aq, const void *);
+      /* (a wide one: at most prec wide characters, each at least a byte out) */
+      check_printed_string(fn, str, prec, wide);
+    } else if (conv == 'p') {
+      (void)va_arg(aq, void *);
+    } else if (conv == 'n') {
+      void *at = va_arg(aq, void *);
+      if (at)
+        check(fn, at, mod == 'H' ? 1 : int_bytes(mod), MT_ACCESS_WRITE, false);
+    } else {
+      break; /* a conversion not known here: stop following */
+    }
+  }
+  va_end(aq);
+}
+
+typedef int (*vprintf_fn)(const char *, va_list);
+typedef int (*vfprintf_fn)(FILE *, const char *, va_list);
+typedef int (*vdprintf_fn)(int, const char *, va_list);
+typedef int (*vasprintf_fn)(char **, const char *, va_list);
+typedef int (*vprintf_chk_fn)(int, const char *, va_list);
+typedef int (*vfprintf_chk_fn)(FILE *, int, const char *, va_list);
+typedef int (*vdprintf_chk_fn)(int, int, const char *, va_list);
+typedef int (*vasprintf_chk_fn)(char **, int, const char *, va_list);
+/* A variadic one: its list checked, then handed to libc's v-form. */
+#define PRINTED_LIST(fn, call)        \
+  do {                                \
+    va_list ap;                       \
+    va_start(ap, fmt);                \
+    check_printed(fn, fmt, ap);       \
+    int r = (call);                   \
+    va_end(ap);                       \
+    return r;                         \
+  } while (0)
+static int checked_vprintf(const char *fmt, va_list ap) {
+  check_printed(LC_VPRINTF, fmt, ap);
+  return REAL(LC_VPRINTF, vprintf_fn)(fmt, ap);
+}
+static int checked_vfprintf(FILE *out, const char *fmt, va_list ap) {
+  check_printed(LC_VFPRINTF, fmt, ap);
+  return REAL(LC_VFPRINTF, vfprintf_fn)(out, fmt, ap);
+}
+static int checked_vdprintf(int fd, const char *fmt, va_list ap) {
+  check_printed(LC_VDPRINTF, fmt, ap);
+  return REAL(LC_VDPRINTF, vdprintf_fn)(fd, fmt, ap);
+}
+static int checked_vasprintf(char **out, const char *fmt, va_list ap) {
+  check_printed(LC_VASPRINTF, fmt, ap);
+  return REAL(LC_VASPRINTF, vasprintf_fn)(out, fmt, ap);
+}
+static int checked_printf(const char *fmt, ...) {
+  PRINTED_LIST(LC_PRINTF, REAL(LC_VPRINTF, vprintf_fn)(fmt, ap));
+}
+static int checked_fprintf(FILE *out, const char *fmt, ...) {
+  PRINTED_LIST(LC_FPRINTF, REAL(LC_VFPRINTF, vfprintf_fn)(out, fmt, ap));
+}
+static int checked_dprintf(int fd, const char *fmt, ...) {
+  PRINTED_LIST(LC_DPRINTF, REAL(LC_VDPRINTF, vdprintf_fn)(fd, fmt, ap));
+}
+static int checked_asprintf(char **out, const char *fmt, ...) {
+  PRINTED_LIST(LC_ASPRINTF, REAL(LC_VASPRINTF, vasprintf_fn)(out, fmt, ap));
+}
+static int checked___vprintf_chk(int flag, const char *fmt, va_list ap) {
+  check_printed(LC_VPRINTF_CHK, fmt, ap);
+  return REAL(LC_VPRINTF_CHK, vprintf_chk_fn)(flag, fmt, ap);
+}
+static int checked___vfprintf_chk(FILE *out, int flag, const char *fmt, va_list ap) {
+  check_printed(LC_VFPRINTF_CHK, fmt, ap);
+  return REAL(LC_VFPRINTF_CHK, vfprintf_chk_fn)(out, flag, fmt, ap);
+}
+static int checked___vdprintf_chk(int fd, int flag, const char *fmt, va_list ap) {
+  check_printed(LC_VDPRINTF_CHK, fmt, ap);
+  return REAL(LC_VDPRINTF_CHK, vdprintf_chk_fn)(fd, flag, fmt, ap);
+}
+static int checked___vasprintf_chk(char **out, int flag, const char *fmt, va_list ap) {
+  check_printed(LC_VASPRINTF_CHK, fmt, ap);
+  return REAL(LC_VASPRINTF_CHK, vasprintf_chk_fn)(out, flag, fmt, ap);
+}
+static int checked___printf_chk(int flag, const char *fmt, ...) {
+  PRINTED_LIST(LC_PRINTF_CHK, REAL(LC_VPRINTF_CHK, vprintf_chk_fn)(flag, fmt, ap));
+}
+static int checked___fprintf_chk(FILE *out, int flag, const char *fmt, ...) {
+  PRINTED_LIST(LC_FPRINTF_CHK, REAL(LC_VFPRINTF_CHK, vfprintf_chk_fn)(out, flag, fmt, ap));
+}
+static int checked___dprintf_chk(int fd, int flag, const char *fmt, ...) {
+  PRINTED_LIST(LC_DPRINTF_CHK, REAL(LC_VDPRINTF_CHK, vdprintf_chk_fn)(fd, flag, fmt, ap));
+}
+static int checked___asprintf_chk(char **out, int flag, const char *fmt, ...) {
+  PRINTED_LIST(LC_ASPRINTF_CHK, REAL(LC_VASPRINTF_CHK, vasprintf_chk_fn)(out, flag, fmt, ap));
+}
+#undef PRINTED_LIST
 
 static int checked_memcmp(const void *a, const void *b, size_t n) {
   int r = REAL(LC_MEMCMP, int (*)(const void *, const void *, size_t))(a, b, n);
@@ -803,6 +1012,7 @@ typedef int (*vsnprintf_chk_fn)(char *, size_t, int, size_t, const char *, va_li
 static int checked___vsnprintf_chk(char *d, size_t n, int flag, size_t dlen, const char *fmt,
                                    va_list ap) {
   W(LC_VSNPRINTF_CHK, d, n);
+  check_printed(LC_VSNPRINTF_CHK, fmt, ap);
   return REAL(LC_VSNPRINTF_CHK, vsnprintf_chk_fn)(d, n, flag, dlen, fmt, ap);
 }
 static int checked___snprintf_chk(char *d, size_t n, int flag, size_t dlen, const char *fmt,
@@ -810,6 +1020,7 @@ static int checked___snprintf_chk(char *d, size_t n, int flag, size_t dlen, cons
   W(LC_SNPRINTF_CHK, d, n);
   va_list ap;
   va_start(ap, fmt);
+  check_printed(LC_SNPRINTF_CHK, fmt, ap);
   int r = REAL(LC_VSNPRINTF_CHK, vsnprintf_chk_fn)(d, n, flag, dlen, fmt, ap);
   va_end(ap);
   return r;
@@ -993,15 +1204,6 @@ static char *checked___stpncpy_chk(char *d, const char *s, size_t n, size_t dlen
  * %s and %[ (the string stored, its NUL included; wide with l). A format
  * with positional arguments (%1$d) is not followed. The destinations are
  * all pointers, so each is taken with va_arg(void *). */
-static size_t int_bytes(int mod) {
-  switch (mod) {
-  case 'H': return 1;                            /* hh */
-  case 'h': return 2;
-  case 'l': case 'q': case 'L': case 'j': case 'z': case 't': return 8; /* ll is q */
-  default: return 4;
-  }
-}
-
 static void check_scanned(enum lc_fn fn, const char *fmt, va_list ap, int assigned, bool gnu) {
   if (assigned <= 0 || fmt == NULL || strchr(fmt, '$') != NULL)
     return;
@@ -1330,6 +1532,9 @@ static const uintptr_t checked[LC_COUNT] = {
     CHK(LC_WCSNCPY_CHK, wcsncpy),   CHK(LC_WCPNCPY_CHK, wcpncpy),   CHK(LC_WCSCAT_CHK, wcscat),
     CHK(LC_WCSNCAT_CHK, wcsncat),   CHK(LC_SWPRINTF_CHK, swprintf), CHK(LC_VSWPRINTF_CHK, vswprintf),
     CHK(LC_MBSTOWCS_CHK, mbstowcs), CHK(LC_WCSTOMBS_CHK, wcstombs),
+    CHK(LC_PRINTF_CHK, printf),     CHK(LC_FPRINTF_CHK, fprintf),   CHK(LC_DPRINTF_CHK, dprintf),
+    CHK(LC_VPRINTF_CHK, vprintf),   CHK(LC_VFPRINTF_CHK, vfprintf), CHK(LC_VDPRINTF_CHK, vdprintf),
+    CHK(LC_ASPRINTF_CHK, asprintf), CHK(LC_VASPRINTF_CHK, vasprintf),
 #undef CHK
 #define PLAIN(NAME, FN) [NAME] = (uintptr_t)checked_##FN
     PLAIN(LC_READLINK, readlink),   PLAIN(LC_READLINKAT, readlinkat), PLAIN(LC_GETCWD, getcwd),
@@ -1349,6 +1554,9 @@ static const uintptr_t checked[LC_COUNT] = {
     PLAIN(LC_WCSNCAT, wcsncat),     PLAIN(LC_WCSLEN, wcslen),       PLAIN(LC_WCSNLEN, wcsnlen),
     PLAIN(LC_WCSDUP, wcsdup),       PLAIN(LC_SWPRINTF, swprintf),   PLAIN(LC_VSWPRINTF, vswprintf),
     PLAIN(LC_MBSTOWCS, mbstowcs),   PLAIN(LC_WCSTOMBS, wcstombs),
+    PLAIN(LC_PRINTF, printf),       PLAIN(LC_FPRINTF, fprintf),     PLAIN(LC_DPRINTF, dprintf),
+    PLAIN(LC_VPRINTF, vprintf),     PLAIN(LC_VFPRINTF, vfprintf),   PLAIN(LC_VDPRINTF, vdprintf),
+    PLAIN(LC_ASPRINTF, asprintf),   PLAIN(LC_VASPRINTF, vasprintf),
 #undef PLAIN
 };
 
@@ -1376,7 +1584,15 @@ void mt_lc_install(void) {
                       (i != LC_ISOC99_SCANF || real[LC_ISOC99_VFSCANF]) &&
                       (i != LC_ISOC99_VSCANF || real[LC_ISOC99_VFSCANF]) &&
                       (i != LC_SWPRINTF || real[LC_VSWPRINTF]) &&
-                      (i != LC_SWPRINTF_CHK || real[LC_VSWPRINTF_CHK])
+                      (i != LC_SWPRINTF_CHK || real[LC_VSWPRINTF_CHK]) &&
+                      (i != LC_PRINTF || real[LC_VPRINTF]) &&
+                      (i != LC_FPRINTF || real[LC_VFPRINTF]) &&
+                      (i != LC_DPRINTF || real[LC_VDPRINTF]) &&
+                      (i != LC_ASPRINTF || real[LC_VASPRINTF]) &&
+                      (i != LC_PRINTF_CHK || real[LC_VPRINTF_CHK]) &&
+                      (i != LC_FPRINTF_CHK || real[LC_VFPRINTF_CHK]) &&
+                      (i != LC_DPRINTF_CHK || real[LC_VDPRINTF_CHK]) &&
+                      (i != LC_ASPRINTF_CHK || real[LC_VASPRINTF_CHK])
                   ? checked[i]
                   : 0;
   mt_lc_on = true;

@@ -96,6 +96,8 @@ EXAMPLES = [
         "build/bin/memtype run -- build/bin/tag_format"]),
     Example("wide_names", [
         "build/bin/memtype run -- build/bin/wide_names"]),
+    Example("fixed_records", [
+        "build/bin/memtype run -- build/bin/fixed_records"]),
     Example("vendor_leaks", [
         "build/bin/memtype run --brief -- build/bin/vendor_leaks",
         "build/bin/memtype run --suppress examples/vendor_leaks.supp -- build/bin/vendor_leaks"]),

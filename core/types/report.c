@@ -439,6 +439,17 @@ static unsigned error_stack(const mt_err_t *e, uintptr_t *out, unsigned max, boo
   unsigned n = mt_unwind_capture_context(out, max, e->uc);
   if (n > 0) {
     *fault_pc = true;
+    /* memtype's own frames between libc and the program (a checked call's
+     * wrapper, libc faulting under it on a guard page) are not the
+     * program's: left out, as they are from every other stack */
+    mt_module_t self;
+    if (mt_modules_find((uintptr_t)&error_stack, &self)) {
+      unsigned k = 1;
+      for (unsigned i = 1; i < n; i++)
+        if (out[i] < self.lo || out[i] >= self.hi)
+          out[k++] = out[i];
+      n = k;
+    }
     return n;
   }
   uintptr_t pc = mt_os_fault_pc(e->uc), all[48];
@@ -531,8 +542,11 @@ static size_t put_stack(char *buf, size_t len, const char *what, const uintptr_t
     return 0;
   size_t pos = mt_snprintf(buf, len, "  %s:\n", what);
   unsigned line = 0; /* inlined calls take lines of their own */
+  mt_module_t self;
+  bool skip = mt_modules_find((uintptr_t)&put_stack, &self);
   for (unsigned f = 0; f < n && pos < len; f++)
-    pos += mt_report_frame_at(buf + pos, len - pos, &line, pcs[f], !(fault && f == 0));
+    if (f == 0 || !skip || pcs[f] < self.lo || pcs[f] >= self.hi) /* memtype's wrappers: not shown */
+      pos += mt_report_frame_at(buf + pos, len - pos, &line, pcs[f], !(fault && f == 0));
   return pos;
 }
 

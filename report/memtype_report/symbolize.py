@@ -230,6 +230,8 @@ def stack_lines(dump, pcs, fr, fault_fr=None):
     out, i = [], 0
     for k, pc in enumerate(pcs):
         m = dump.module_of(pc)
+        if k > 0 and m is not None and _short(m.path).startswith("libmemtype"):
+            continue  # memtype's own wrapper of a libc call (printf, getline): not the program's
         fault = k == 0 and fault_fr is not None
         chain = (fault_fr if fault else fr).get(pc) or [Frame()]
         for j, f in enumerate(chain):

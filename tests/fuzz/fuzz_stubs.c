@@ -89,3 +89,9 @@ bool mt_suppress_error(unsigned kind, const uintptr_t *pcs, unsigned n, bool fau
   unreachable();
   return false;
 }
+
+bool mt_modules_find(uintptr_t a, mt_module_t *out) {
+  (void)a, (void)out;
+  unreachable();
+  return false;
+}

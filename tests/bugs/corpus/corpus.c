@@ -213,6 +213,14 @@ AT int at_swprintf(wchar_t *d, size_t n, int v);
 AT int at_swprintf(wchar_t *d, size_t n, int v) { return swprintf(d, n, L"%d", v); /* ACCESS */ }
 AT size_t at_mbstowcs(wchar_t *d, const char *s, size_t n);
 AT size_t at_mbstowcs(wchar_t *d, const char *s, size_t n) { return mbstowcs(d, s, n); /* ACCESS */ }
+AT int at_fprintf_s(FILE *out, const char *s);
+AT int at_fprintf_s(FILE *out, const char *s) { return fprintf(out, "<%s>", s); /* ACCESS */ }
+AT int at_fprintf_prec(FILE *out, int prec, const char *s);
+AT int at_fprintf_prec(FILE *out, int prec, const char *s) {
+  return fprintf(out, "%d %.*s", prec, prec, s); /* ACCESS */
+}
+AT int at_printf_s(const char *s);
+AT int at_printf_s(const char *s) { return printf("%5.2f %s", 1.5, s); /* ACCESS */ }
 AT char *at_stpncpy(char *d, const char *s, size_t n);
 AT char *at_stpncpy(char *d, const char *s, size_t n) { return stpncpy(d, s, n); /* ACCESS */ }
 AT size_t at_fwrite(const char *s, size_t n, FILE *f);
@@ -639,6 +647,44 @@ static char *unterminated(int bad) {
 static void lc_strlen(int bad) {
   char *p = unterminated(bad);
   at_strlen(p);
+  release(p);
+}
+/* The strings printf reads: %s of 40 bytes with no NUL (the look-alike:
+ * the NUL last); %.*s given 41 of them (the look-alike 40); printf's %s
+ * after a double (the look-alike prints a terminated string). All printed
+ * to /dev/null (printf's stdout pointed there for the call). */
+static FILE *devnull(void) {
+  FILE *f = fopen("/dev/null", "w");
+  if (f == NULL)
+    abort();
+  return f;
+}
+static void lc_fprintf(int bad) {
+  char *p = unterminated(bad);
+  FILE *f = devnull();
+  at_fprintf_s(f, p);
+  fclose(f);
+  release(p);
+}
+static void lc_fprintf_prec(int bad) {
+  char *p = make(opaque(N));
+  FILE *f = devnull();
+  at_fprintf_prec(f, (int)opaque(bad ? N + 1 : N), p);
+  fclose(f);
+  release(p);
+}
+static void lc_printf(int bad) {
+  char *p = unterminated(bad);
+  fflush(stdout);
+  int saved = dup(1), null = open("/dev/null", O_WRONLY);
+  if (saved < 0 || null < 0 || dup2(null, 1) < 0)
+    abort();
+  at_printf_s(p);
+  fflush(stdout);
+  if (dup2(saved, 1) < 0)
+    abort();
+  close(saved);
+  close(null);
   release(p);
 }
 /* strnlen told 41 bytes of a 40-byte block with no NUL; the look-alike 40 */
@@ -1146,7 +1192,8 @@ static const struct {
     C(lc_pwrite64),    C(lc_bzero),        C(lc_explicit_bzero), C(lc_stpncpy),
     C(lc_sscanf),      C(lc_fscanf),       C(lc_wcscpy),        C(lc_wcsncpy),
     C(lc_wcscat),      C(lc_wmemcpy),      C(lc_wmemset),       C(lc_wcslen),
-    C(lc_swprintf),    C(lc_mbstowcs),
+    C(lc_swprintf),    C(lc_mbstowcs),     C(lc_fprintf),       C(lc_fprintf_prec),
+    C(lc_printf),
 #undef C
 };
 
