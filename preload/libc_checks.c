@@ -39,6 +39,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include <wchar.h>
+#include <ctype.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -66,11 +67,11 @@
  * gethostname, the scatter-gather readv, writev, preadv, pwritev, recvmsg,
  * sendmsg, and sendto, pwrite64), bzero and explicit_bzero, stpncpy; the
  * wide-character copies, fills and measures (see "the wide characters"
- * below). Left out: the locale variants, the wide compares and searches,
- * strstr, strspn and the
- * case-blind compares (rarer in real overflows, more costly to bound), bcmp
- * (clang's memcmp() == 0; glibc's is memcmp). The scanf family is checked
- * once it returns, from its format (see "the scanf family" below). */
+ * below); the case-blind compares and the searches (strcasecmp, strstr,
+ * strspn...); the strings the printf family reads. Left out: the locale
+ * variants and the wide compares and searches (rarer in real overflows),
+ * bcmp (clang's memcmp() == 0; glibc's is memcmp). The scanf family is
+ * checked once it returns, from its format (see "the scanf family" below). */
 enum lc_fn {
   LC_MEMCPY, LC_MEMMOVE, LC_MEMSET, LC_STRCPY, LC_STPCPY, LC_STRNCPY, LC_STRCAT, LC_STRNCAT,
   LC_READ, LC_PREAD, LC_PREAD64, LC_RECV, LC_FREAD, LC_FGETS, LC_GETLINE, LC_GETDELIM,
@@ -106,6 +107,8 @@ enum lc_fn {
   LC_PRINTF, LC_FPRINTF, LC_DPRINTF, LC_VPRINTF, LC_VFPRINTF, LC_VDPRINTF, LC_ASPRINTF,
   LC_VASPRINTF, LC_PRINTF_CHK, LC_FPRINTF_CHK, LC_DPRINTF_CHK, LC_VPRINTF_CHK, LC_VFPRINTF_CHK,
   LC_VDPRINTF_CHK, LC_ASPRINTF_CHK, LC_VASPRINTF_CHK,
+  /* the case-blind compares and the searches */
+  LC_STRCASECMP, LC_STRNCASECMP, LC_STRSTR, LC_STRCASESTR, LC_STRSPN, LC_STRCSPN, LC_STRPBRK,
   LC_COUNT
 };
 static const char *const lc_names[LC_COUNT] = {
@@ -175,6 +178,10 @@ static const char *const lc_names[LC_COUNT] = {
     [LC_DPRINTF_CHK] = "__dprintf_chk",     [LC_VPRINTF_CHK] = "__vprintf_chk",
     [LC_VFPRINTF_CHK] = "__vfprintf_chk",   [LC_VDPRINTF_CHK] = "__vdprintf_chk",
     [LC_ASPRINTF_CHK] = "__asprintf_chk",   [LC_VASPRINTF_CHK] = "__vasprintf_chk",
+    [LC_STRCASECMP] = "strcasecmp",         [LC_STRNCASECMP] = "strncasecmp",
+    [LC_STRSTR] = "strstr",                 [LC_STRCASESTR] = "strcasestr",
+    [LC_STRSPN] = "strspn",                 [LC_STRCSPN] = "strcspn",
+    [LC_STRPBRK] = "strpbrk",
 };
 _Static_assert(MT_ARRAY_LEN(lc_names) == LC_COUNT, "a name for every checked function");
 
@@ -897,6 +904,69 @@ static int checked_strcmp(const char *a, const char *b) {
   }
   return r;
 }
+/* The case-blind compares, as strcmp and strncmp: to the first difference
+ * (letters folded as libc folds them) or the common NUL. */
+static MT_NOINLINE size_t strcase_extent(const unsigned char *a, const unsigned char *b,
+                                         size_t n) {
+  size_t i = 0;
+  while (i < n && tolower(a[i]) == tolower(b[i]) && a[i] != 0)
+    i++;
+  return i < n ? i + 1 : n;
+}
+static int checked_strcasecmp(const char *a, const char *b) {
+  int r = REAL(LC_STRCASECMP, int (*)(const char *, const char *))(a, b);
+  if (MT_UNLIKELY(!str_fits(a, SIZE_MAX) || !str_fits(b, SIZE_MAX))) {
+    size_t e = strcase_extent((const unsigned char *)a, (const unsigned char *)b, SIZE_MAX);
+    RA(LC_STRCASECMP, a, e);
+    RA(LC_STRCASECMP, b, e);
+  }
+  return r;
+}
+static int checked_strncasecmp(const char *a, const char *b, size_t n) {
+  int r = REAL(LC_STRNCASECMP, int (*)(const char *, const char *, size_t))(a, b, n);
+  if (n != 0 && MT_UNLIKELY(!str_fits(a, n) || !str_fits(b, n))) {
+    size_t e = strcase_extent((const unsigned char *)a, (const unsigned char *)b, n);
+    RA(LC_STRNCASECMP, a, e);
+    RA(LC_STRNCASECMP, b, e);
+  }
+  return r;
+}
+/* The searches read their needle or set whole, and the string to where
+ * they stopped: strstr and strcasestr to the match's end (else the NUL),
+ * strspn and strcspn to the first byte outside (inside) the set, strpbrk
+ * to its match (else the NUL). */
+typedef char *(*search_fn)(const char *, const char *);
+SHARED void searched(enum lc_fn fn, const char *s, const char *set, size_t read) {
+  if (in_heap(s) || in_heap(set)) {
+    RA(fn, set, strlen(set) + 1);
+    RA(fn, s, read == SIZE_MAX ? strlen(s) + 1 : read);
+  }
+}
+static char *checked_strstr(const char *h, const char *n) {
+  char *r = REAL(LC_STRSTR, search_fn)(h, n);
+  searched(LC_STRSTR, h, n, r ? (size_t)(r - h) + strlen(n) : SIZE_MAX);
+  return r;
+}
+static char *checked_strcasestr(const char *h, const char *n) {
+  char *r = REAL(LC_STRCASESTR, search_fn)(h, n);
+  searched(LC_STRCASESTR, h, n, r ? (size_t)(r - h) + strlen(n) : SIZE_MAX);
+  return r;
+}
+static size_t checked_strspn(const char *s, const char *accept) {
+  size_t r = REAL(LC_STRSPN, size_t (*)(const char *, const char *))(s, accept);
+  searched(LC_STRSPN, s, accept, r + 1);
+  return r;
+}
+static size_t checked_strcspn(const char *s, const char *reject) {
+  size_t r = REAL(LC_STRCSPN, size_t (*)(const char *, const char *))(s, reject);
+  searched(LC_STRCSPN, s, reject, r + 1);
+  return r;
+}
+static char *checked_strpbrk(const char *s, const char *accept) {
+  char *r = REAL(LC_STRPBRK, search_fn)(s, accept);
+  searched(LC_STRPBRK, s, accept, r ? (size_t)(r - s) + 1 : SIZE_MAX);
+  return r;
+}
 static void *checked_memchr(const void *s, int c, size_t n) {
   void *r = REAL(LC_MEMCHR, void *(*)(const void *, int, size_t))(s, c, n);
   RA(LC_MEMCHR, s, r ? (size_t)((const char *)r - (const char *)s) + 1 : n);
@@ -1557,6 +1627,9 @@ static const uintptr_t checked[LC_COUNT] = {
     PLAIN(LC_PRINTF, printf),       PLAIN(LC_FPRINTF, fprintf),     PLAIN(LC_DPRINTF, dprintf),
     PLAIN(LC_VPRINTF, vprintf),     PLAIN(LC_VFPRINTF, vfprintf),   PLAIN(LC_VDPRINTF, vdprintf),
     PLAIN(LC_ASPRINTF, asprintf),   PLAIN(LC_VASPRINTF, vasprintf),
+    PLAIN(LC_STRCASECMP, strcasecmp), PLAIN(LC_STRNCASECMP, strncasecmp),
+    PLAIN(LC_STRSTR, strstr),       PLAIN(LC_STRCASESTR, strcasestr), PLAIN(LC_STRSPN, strspn),
+    PLAIN(LC_STRCSPN, strcspn),     PLAIN(LC_STRPBRK, strpbrk),
 #undef PLAIN
 };
 

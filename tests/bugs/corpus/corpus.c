@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -213,6 +214,14 @@ AT int at_swprintf(wchar_t *d, size_t n, int v);
 AT int at_swprintf(wchar_t *d, size_t n, int v) { return swprintf(d, n, L"%d", v); /* ACCESS */ }
 AT size_t at_mbstowcs(wchar_t *d, const char *s, size_t n);
 AT size_t at_mbstowcs(wchar_t *d, const char *s, size_t n) { return mbstowcs(d, s, n); /* ACCESS */ }
+AT int at_strcasecmp(const char *a, const char *b);
+AT int at_strcasecmp(const char *a, const char *b) { return strcasecmp(a, b); /* ACCESS */ }
+AT char *at_strstr(const char *h, const char *n);
+AT char *at_strstr(const char *h, const char *n) { return strstr(h, n); /* ACCESS */ }
+AT size_t at_strspn(const char *s, const char *set);
+AT size_t at_strspn(const char *s, const char *set) { return strspn(s, set); /* ACCESS */ }
+AT char *at_strpbrk(const char *s, const char *set);
+AT char *at_strpbrk(const char *s, const char *set) { return strpbrk(s, set); /* ACCESS */ }
 AT int at_fprintf_s(FILE *out, const char *s);
 AT int at_fprintf_s(FILE *out, const char *s) { return fprintf(out, "<%s>", s); /* ACCESS */ }
 AT int at_fprintf_prec(FILE *out, int prec, const char *s);
@@ -647,6 +656,33 @@ static char *unterminated(int bad) {
 static void lc_strlen(int bad) {
   char *p = unterminated(bad);
   at_strlen(p);
+  release(p);
+}
+/* The case-blind compare and the searches, on 40 'a's with no NUL (the
+ * look-alike: the NUL last): strcasecmp against 41 'A's (equal to the end
+ * of the block), strstr of a needle not there, strspn of a set that holds
+ * 'a', strpbrk of a set without it: each reads past the block. */
+static void lc_strcasecmp(int bad) {
+  char *p = unterminated(bad);
+  char upper[N + 2];
+  memset(upper, 'A', N + 1);
+  upper[N + 1] = 0;
+  at_strcasecmp(p, upper);
+  release(p);
+}
+static void lc_strstr(int bad) {
+  char *p = unterminated(bad);
+  at_strstr(p, "needle");
+  release(p);
+}
+static void lc_strspn(int bad) {
+  char *p = unterminated(bad);
+  at_strspn(p, "ab");
+  release(p);
+}
+static void lc_strpbrk(int bad) {
+  char *p = unterminated(bad);
+  at_strpbrk(p, "xyz");
   release(p);
 }
 /* The strings printf reads: %s of 40 bytes with no NUL (the look-alike:
@@ -1193,7 +1229,8 @@ static const struct {
     C(lc_sscanf),      C(lc_fscanf),       C(lc_wcscpy),        C(lc_wcsncpy),
     C(lc_wcscat),      C(lc_wmemcpy),      C(lc_wmemset),       C(lc_wcslen),
     C(lc_swprintf),    C(lc_mbstowcs),     C(lc_fprintf),       C(lc_fprintf_prec),
-    C(lc_printf),
+    C(lc_printf),      C(lc_strcasecmp),   C(lc_strstr),        C(lc_strspn),
+    C(lc_strpbrk),
 #undef C
 };
 
