@@ -209,7 +209,9 @@ bool mt_suppress_leak(const uintptr_t *pcs, unsigned n, uint64_t key, size_t byt
 }
 
 void mt_suppress_print(void) {
-  if (nrules == 0)
+  /* nothing when nothing was suppressed: each process of a tree (a build's
+   * hundred compilers) would say so */
+  if (nrules == 0 || errors_suppressed + leaks_suppressed == 0)
     return;
   mt_printf("memtype: suppressed by %s: %lu heap error%s, %lu leaked block%s (%lu bytes)\n", file,
             (unsigned long)errors_suppressed, errors_suppressed == 1 ? "" : "s",

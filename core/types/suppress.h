@@ -15,7 +15,7 @@
  * with '#' are ignored. A suppressed error is neither printed nor counted
  * (MEMTYPE_ERROR_EXITCODE ignores it) nor kept in the dump; a suppressed
  * leak is left out of the LEAK lines, the summary's kinds and the dump's
- * records. How many each rule took is printed at exit. A program's fatal
+ * records. What each rule took is printed at exit (when any). A program's fatal
  * signal is never suppressed. */
 #ifndef MT_SUPPRESS_H
 #define MT_SUPPRESS_H
@@ -41,7 +41,7 @@ bool mt_suppress_error(unsigned kind, const uintptr_t *pcs, unsigned n, bool fau
  * bytes when it does. */
 bool mt_suppress_leak(const uintptr_t *pcs, unsigned n, uint64_t key, size_t bytes);
 /* At exit: one line with what was suppressed, and each rule that took
- * something (nothing when no rule is set). */
+ * something (nothing when nothing was suppressed). */
 void mt_suppress_print(void);
 
 #endif

@@ -1356,8 +1356,7 @@ class Suppressions(unittest.TestCase):
                 MEMTYPE_ERROR_EXITCODE="42")
         self.assertEqual(r.returncode, 42, r.stderr)
         self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
-        self.assertIn("memtype: suppressed by %s: 0 heap errors, 0 leaked blocks (0 bytes)\n"
-                      % other, r.stderr)
+        self.assertNotIn("memtype: suppressed by", r.stderr)  # nothing was
 
     def test_a_bad_file_stops_the_program_saying_why(self):
         for text, why in (("leak\n", "line 1: not a rule"),
