@@ -44,6 +44,10 @@ def mode_env(profile):
     return dict(PROFILE if profile else FIND_BUGS)
 
 
+# The options whose value is a file to read or write: completed as files.
+FILE_OPTIONS = ("MEMTYPE_SUPPRESS", "MEMTYPE_OUTPUT", "MEMTYPE_LOG")
+
+
 def parser(rows):
     p = argparse.ArgumentParser(prog="memtype run", add_help=True,
                                 description="Run a program under libmemtype.")
@@ -64,6 +68,9 @@ def parser(rows):
                                help=("%s (sets %s)%s" % (o.help, o.env, old)).replace("%", "%%"))
             if o.values:
                 a.complete_words = list(o.values)
+            elif o.env in FILE_OPTIONS:
+                a.complete = "file"
+                a.metavar = "FILE"
     p.add_argument("--lib", default=None, metavar="FILE",
                    help="path of libmemtype.so to preload").complete = "file"
     p.add_argument("--profile", action="store_true",
