@@ -714,7 +714,7 @@ static size_t int_bytes(int mod) {
 /* A string of at most max bytes read from p (wide: wchar_t, max of them). */
 static void check_printed_string(enum lc_fn fn, const void *p, size_t max, bool wide) {
   uintptr_t a = (uintptr_t)p;
-  uint8_t map = p ? mt_segmap_lookup(a) : MT_MAP_NONE;
+  uint8_t map = p && max ? mt_segmap_lookup(a) : MT_MAP_NONE; /* (%.0s reads nothing) */
   if (map != MT_MAP_SEGMENT && map != MT_MAP_GUARD)
     return;
   size_t room = map == MT_MAP_SEGMENT ? live_room(a) : guard_room(a);
