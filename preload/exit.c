@@ -30,8 +30,13 @@ static void note_exit(int status, void *arg) {
   mt_life_note_exit(status, sp ? sp : (uintptr_t)__builtin_dwarf_cfa(), sp ? regs : NULL);
 }
 
-/* _exit and _Exit: the same from their caller (the program's frame). */
+/* _exit and _Exit: the same from their caller (the program's frame). Not
+ * in a vfork child (it shares the parent's memory: no walk, which fills
+ * the unwinder's caches) nor before memtype is set up: no exit work runs
+ * there. */
 static inline __attribute__((always_inline)) void exit_now(int status) {
+  if (!mt_life_is_own_process())
+    return;
   uintptr_t regs[MT_UNWIND_NSAVED];
   uintptr_t sp = mt_unwind_sp_outside((uintptr_t)&exit, regs);
   mt_life_exit_now(status, sp ? sp : (uintptr_t)__builtin_dwarf_cfa(), sp ? regs : NULL);

@@ -706,7 +706,7 @@ static size_t int_bytes(int mod) {
   switch (mod) {
   case 'H': return 1;                            /* hh */
   case 'h': return 2;
-  case 'l': case 'q': case 'L': case 'j': case 'z': case 't': return 8; /* ll is q */
+  case 'l': case 'q': case 'L': case 'j': case 'z': case 'Z': case 't': return 8; /* ll is q */
   default: return 4;
   }
 }

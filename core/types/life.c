@@ -44,6 +44,11 @@ void mt_life_set_ending(uint32_t how, int status, int sig, uint32_t via) {
   ending.via = via;
 }
 
+bool mt_life_is_own_process(void) {
+  int pid = __atomic_load_n(&life_pid, __ATOMIC_RELAXED);
+  return pid != 0 && pid == mt_os_getpid();
+}
+
 bool mt_life_is_other_process(void) {
   int pid = __atomic_load_n(&life_pid, __ATOMIC_RELAXED);
   return pid != 0 && pid != mt_os_getpid();

@@ -65,6 +65,8 @@ const uintptr_t *mt_life_exit_regs(void);
 /* True in a process that shares memory with the one memtype set up without
  * being it (a vfork child): it must not touch memtype's state. */
 bool mt_life_is_other_process(void);
+/* True in the process memtype set up, once it is (not in a vfork child). */
+bool mt_life_is_own_process(void);
 const mt_ending_t *mt_life_ending(void);
 void mt_life_set_ending(uint32_t how, int status, int sig, uint32_t via);
 

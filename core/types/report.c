@@ -491,7 +491,7 @@ static bool seen_before(uintptr_t block) {
 
 /* Errors told already, by context: the kind and access, where the access
  * lies against its block (the same distance before, into or after it),
- * the stack that detected it and the block's allocation stack. With
+ * the stack that detected it, the block's allocation stack and type. With
  * MEMTYPE_ON_ERROR=continue an error of a context seen before is counted,
  * not printed again: a bug in a loop over a thousand blocks is one report
  * on stderr (valgrind counts an error context once too), not a thousand.
@@ -510,8 +510,8 @@ static uint64_t context_of(const mt_err_t *e, const uintptr_t *pcs, unsigned n) 
                    : e->addr >= end && e->addr != e->block ? 1 + ((e->addr - end) << 2)
                    : e->addr < e->block                   ? 2 + ((e->block - e->addr) << 2)
                                                           : 3 + ((e->addr - e->block) << 2);
-  uint64_t words[4] = {(uint64_t)e->kind << 8 | (uint64_t)e->access, where, e->alloc_stack,
-                       n};
+  uint64_t words[4] = {(uint64_t)e->kind << 8 | (uint64_t)e->access, where,
+                       (uint64_t)e->alloc_stack << 32 | (uint32_t)(e->block ? e->type : -1), n};
   for (unsigned i = 0; i < 4 + n; i++) {
     h ^= i < 4 ? words[i] : pcs[i - 4];
     h *= 0x100000001b3ull;
@@ -637,17 +637,18 @@ static const char *signal_name(int sig) {
 
 void mt_report(const mt_err_t *e) {
   int64_t act = e->fatal_sig ? MT_ACTION_ABORT : e->go_on ? MT_ACTION_CONTINUE : mt_opt.on_error;
-  if (act == MT_ACTION_CONTINUE && seen_before(e->block))
-    return;
   mt_modules_hold++; /* nothing below asks the loader */
   static char shared[16384]; /* three stacks of up to 16 frames with file:line */
   char own[2048];
   uintptr_t here[16];
   bool fault_pc;
   unsigned nhere = error_stack(e, here, 16, &fault_pc);
-  /* MEMTYPE_SUPPRESS: not told, not counted (a fatal signal still is) */
-  if (!e->fatal_sig && mt_suppress_errors_on() &&
-      mt_suppress_error((unsigned)e->kind, here, nhere, fault_pc)) {
+  /* MEMTYPE_SUPPRESS: not told, not counted (a fatal signal still is);
+   * before the block is noted as reported, so that a later error of
+   * another stack on the same block is still told */
+  if ((!e->fatal_sig && mt_suppress_errors_on() &&
+       mt_suppress_error((unsigned)e->kind, here, nhere, fault_pc)) ||
+      (act == MT_ACTION_CONTINUE && seen_before(e->block))) {
     mt_modules_hold--;
     return;
   }

@@ -69,20 +69,28 @@ static uint16_t rule_type(uintptr_t pc);
 
 /* ---- MEMTYPE_SKIP ------------------------------------------------------- */
 
+/* '*' and '?' over the whole of s. One backtrack point, the last '*' met
+ * (a later '*' makes any earlier one's choice final): time linear in
+ * |g| * |s|, however many '*' (a pattern of a suppressions file against a
+ * long demangled name). */
 static bool glob(const char *g, const char *gend, const char *s) {
-  for (; g < gend; g++, s++) {
-    if (*g == '*') {
-      for (const char *t = s;; t++) {
-        if (glob(g + 1, gend, t))
-          return true;
-        if (*t == '\0')
-          return false;
-      }
-    }
-    if (*s == '\0' || (*g != '?' && *g != *s))
+  const char *star = NULL, *retry = NULL;
+  while (*s) {
+    if (g < gend && *g == '*') {
+      star = ++g;
+      retry = s;
+    } else if (g < gend && (*g == '?' || *g == *s)) {
+      g++, s++;
+    } else if (star) {
+      g = star;
+      s = ++retry;
+    } else {
       return false;
+    }
   }
-  return *s == '\0';
+  while (g < gend && *g == '*')
+    g++;
+  return g == gend;
 }
 
 bool mt_glob(const char *g, const char *gend, const char *s) { return glob(g, gend, s); }

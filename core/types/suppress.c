@@ -133,7 +133,9 @@ static bool frame_matches(const char *pat, uintptr_t pc, bool exact) {
       return true;
   }
   char path[1024];
-  return mt_symtab_file(at, path, sizeof(path)) && name_matches(pat, path);
+  unsigned line;
+  /* (the file of the call a return address follows; a fault's, its own) */
+  return mt_symtab_line(pc, !exact, path, sizeof(path), &line) && name_matches(pat, path);
 }
 
 /* The first rule of this kind (what, and kind for errors) with a frame of

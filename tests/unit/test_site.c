@@ -255,6 +255,44 @@ START_TEST(test_depth_two_tells_one_site_apart_by_its_caller) {
 }
 END_TEST
 
+static bool g(const char *pat, const char *s) { return mt_glob(pat, pat + strlen(pat), s); }
+
+START_TEST(test_a_glob_matches_the_whole_name_with_stars_and_marks) {
+  ck_assert(g("xmalloc", "xmalloc"));
+  ck_assert(!g("xmalloc", "xmalloc2"));
+  ck_assert(!g("xmalloc", "my_xmalloc"));
+  ck_assert(g("*alloc", "my_xmalloc"));
+  ck_assert(g("g_malloc*", "g_malloc0_n"));
+  ck_assert(g("*libstdc++*", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"));
+  ck_assert(g("a?c", "abc"));
+  ck_assert(!g("a?c", "ac"));
+  ck_assert(g("*", ""));
+  ck_assert(g("**", "anything"));
+  ck_assert(!g("", "x"));
+  ck_assert(g("", ""));
+  ck_assert(g("*a*b*c*", "xxaxxbxxcxx"));
+  ck_assert(!g("*a*b*c*", "xxaxxcxxbxx"));
+  ck_assert(g("*ab", "aab")); /* the star gives back what the rest needs */
+  ck_assert(g("a*b*b", "abbb"));
+}
+END_TEST
+
+START_TEST(test_a_glob_of_many_stars_takes_linear_time) {
+  /* 40 stars against a 4000-character name that fails at the end: a
+   * backtracking glob would try more ways than atoms in the universe */
+  char pat[82], name[4001];
+  for (int i = 0; i < 40; i++)
+    pat[2 * i] = '*', pat[2 * i + 1] = 'a';
+  pat[80] = 'b';
+  pat[81] = '\0';
+  memset(name, 'a', 4000);
+  name[4000] = '\0';
+  ck_assert(!g(pat, name));
+  name[3999] = 'b';
+  ck_assert(g(pat, name));
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("site");
   TCase *tc = tcase_create("types");
@@ -269,6 +307,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_a_wrapper_named_by_skip_gives_its_callers_their_own_types);
   tcase_add_test(tc, test_without_skip_the_wrapper_is_the_type);
   tcase_add_test(tc, test_depth_two_tells_one_site_apart_by_its_caller);
+  tcase_add_test(tc, test_a_glob_matches_the_whole_name_with_stars_and_marks);
+  tcase_add_test(tc, test_a_glob_of_many_stars_takes_linear_time);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   return s;
