@@ -14,6 +14,8 @@
  *           same stacks, 200 times (found at each free)
  *   loop2   the same, then one byte past a 40-byte block from another line:
  *           a second bug
+ *   twocalls  memset one byte past the block from fill_a, then from fill_b
+ *             (two errors of one block, at two stacks: suppressions)
  *   ok      every byte of each block written, none past it: no report */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -24,6 +26,9 @@
 __attribute__((noinline)) static char *make(size_t n) { return malloc(n); }
 
 __attribute__((noinline)) static void release(char *p) { free(p); }
+
+__attribute__((noinline)) static void fill_a(char *p, size_t n) { memset(p, 'a', n); }
+__attribute__((noinline)) static void fill_b(char *p, size_t n) { memset(p, 'b', n); }
 
 __attribute__((noinline)) static void write_at(char *p, size_t i) {
   ((volatile char *)p)[i] = 'x';
@@ -52,7 +57,10 @@ int main(int argc, char **argv) {
     puts("done");
     return 0;
   }
-  if (!strncmp(m, "loop", 4)) {
+  if (!strcmp(m, "twocalls")) {
+    fill_a(p, n + 1);
+    fill_b(p, n + 1);
+  } else if (!strncmp(m, "loop", 4)) {
     for (int i = 0; i < 200; i++) {
       char *q = make(n);
       write_at(q, n);

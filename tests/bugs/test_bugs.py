@@ -1358,6 +1358,21 @@ class Suppressions(unittest.TestCase):
         self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
         self.assertNotIn("memtype: suppressed by", r.stderr)  # nothing was
 
+    def test_a_suppressed_error_leaves_the_blocks_next_error_told(self):
+        # fill_a's overflow of the block is suppressed; fill_b's, on the
+        # same block from another stack, is still reported (each block is
+        # otherwise told once)
+        supp = self.write("error:fill_a\n")
+        r = run("overflow", "twocalls", MEMTYPE_ON_ERROR="continue", MEMTYPE_SUPPRESS=supp)
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+        self.assertIn("fill_b", section(r.stderr, "detected at")[:2], r.stderr)
+        self.assertIn("1 heap error, 0 leaked blocks", r.stderr)
+        # without the rule: fill_a's, and the block is not told again
+        r = run("overflow", "twocalls", MEMTYPE_ON_ERROR="continue")
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+        self.assertIn("fill_a", section(r.stderr, "detected at")[:2], r.stderr)
+
     def test_a_bad_file_stops_the_program_saying_why(self):
         for text, why in (("leak\n", "line 1: not a rule"),
                           ("# ok\nleak:x\nwhatever:y\n", "line 3: not a rule"),
