@@ -116,6 +116,9 @@ uint64_t mt_guard_misses(unsigned type);
 /* Pages of guarded blocks now live (data and guards), and the budget. */
 size_t mt_guard_pages_live(void);
 size_t mt_guard_budget_pages(void);
+/* Charges ns of guarding time to the cost bound, as guarded allocations
+ * and frees do (the unit tests' way to put a process over it). */
+void mt_guard_spend_ns(uint64_t ns);
 /* malloc_trim: the pooled overflow-only runs leave the pool, their pages
  * given back; the bytes given back. */
 size_t mt_guard_trim(void);

@@ -161,6 +161,23 @@ START_TEST(test_over_budget_an_allocation_falls_back_and_is_counted_as_a_miss) {
 }
 END_TEST
 
+START_TEST(test_a_forked_child_starts_its_own_cost_bound) {
+  /* A parent over its cost bound guards nothing; a child forked from it
+   * starts the bound again (a server's short-lived workers were left with
+   * their parent's spent budget and guarded none of their blocks). */
+  init_with((const char *const[]){"MEMTYPE_GUARD", "*", "MEMTYPE_GUARD_COST", "1", NULL});
+  mt_guard_spend_ns(3600ull * 1000000000ull); /* an hour of guarding: far over 1 % */
+  char *p = mt_malloc(100, MT_FAM_MALLOC, SITE(131));
+  ck_assert(!guarded(p));
+  ck_assert_uint_eq(misses(SITE(131)), 1);
+  mt_free(p, MT_FAM_MALLOC, SITE(131));
+  mt_guard_fork_child(); /* as in the child of a fork */
+  p = mt_malloc(100, MT_FAM_MALLOC, SITE(131));
+  ck_assert(guarded(p));
+  mt_free(p, MT_FAM_MALLOC, SITE(131));
+}
+END_TEST
+
 START_TEST(test_a_write_into_the_alignment_bytes_is_reported_on_free) {
   init_with((const char *const[]){"MEMTYPE_GUARD", "*", NULL});
   char *p = mt_memalign(16, 10, MT_FAM_MALLOC, SITE(145)); /* 6 bytes of slack before the guard */
@@ -444,6 +461,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_blocks_over_the_size_bound_are_not_guarded);
   tcase_add_test(tc, test_sampling_guards_one_allocation_in_n);
   tcase_add_test(tc, test_over_budget_an_allocation_falls_back_and_is_counted_as_a_miss);
+  tcase_add_test(tc, test_a_forked_child_starts_its_own_cost_bound);
   tcase_add_test(tc, test_a_write_into_the_alignment_bytes_is_reported_on_free);
   tcase_add_test(tc, test_a_touch_of_the_guard_page_is_reported_and_ends_the_process);
   tcase_add_test(tc, test_a_read_of_a_freed_guarded_block_is_a_use_after_free);
