@@ -676,6 +676,11 @@ static MT_NOINLINE size_t str_extent(const unsigned char *a, const unsigned char
     i++;
   return i < n ? i + 1 : n;
 }
+/* The bytes from a to the end of the live block it lies in (a slab's or a
+ * run's, or a guarded one's) by its page map byte; 0 for anything else. */
+static inline size_t block_room(uintptr_t a, uint8_t map) {
+  return map == MT_MAP_SEGMENT ? live_room(a) : map == MT_MAP_GUARD ? guard_room(a) : 0;
+}
 /* A string read of at most n bytes from p stays in p's block: p lies out of
  * the heap, or in a live block that holds n bytes from p or the string's NUL
  * (strnlen bounded by the block reads nothing past it). */
@@ -684,9 +689,7 @@ static inline bool str_fits(const char *p, size_t n) {
   uint8_t map = mt_segmap_lookup(a);
   if (MT_LIKELY(map == MT_MAP_NONE))
     return true;
-  if (map != MT_MAP_SEGMENT)
-    return false;
-  size_t room = live_room(a);
+  size_t room = block_room(a, map);
   return room != 0 && (n <= room || strnlen(p, room) < room);
 }
 
@@ -717,14 +720,11 @@ static void check_printed_string(enum lc_fn fn, const void *p, size_t max, bool 
   uint8_t map = p && max ? mt_segmap_lookup(a) : MT_MAP_NONE; /* (%.0s reads nothing) */
   if (map != MT_MAP_SEGMENT && map != MT_MAP_GUARD)
     return;
-  size_t room = map == MT_MAP_SEGMENT ? live_room(a) : guard_room(a);
-  if (room != 0) {
-    if (!wide && (max <= room || strnlen(p, room) < room))
-      return;
-    size_t wroom = room / sizeof(wchar_t);
-    if (wide && (max <= wroom || wcsnlen(p, wroom) < wroom))
-      return;
-  }
+  if (!wide && str_fits(p, max))
+    return;
+  size_t room = block_room(a, map), wroom = room / sizeof(wchar_t);
+  if (wide && room != 0 && (max <= wroom || wcsnlen(p, wroom) < wroom))
+    return;
   /* at least the block's bytes from p and one past them (a freed block: one) */
   check_slow(fn, a, room + 1, MT_ACCESS_READ, false);
 }
