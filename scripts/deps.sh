@@ -20,7 +20,7 @@ build="gcc g++ cmake make pkg-config check python3"
 # with its backtraces (tests/unwind). zlib1g-dev: the reference encoder of the
 # inflate unit test (compressed debug sections).
 test="$build sqlite3 tcl perl git xz-utils tar bash php-cli binutils diffutils findutils sed coreutils chromium
-  groff-base man-db dpkg-dev file debootstrap bash-completion clang libclang-rt-14-dev
+  groff-base man-db dpkg-dev graphviz fontconfig file debootstrap bash-completion clang libclang-rt-14-dev
   libpython3.11-testsuite postgresql nginx redis-server redis-tools curl util-linux gdb nodejs zlib1g-dev"
 # peers: the plain allocators and callgrind of bench/programs.py.
 peers="gcc libjemalloc2 libmimalloc2.0 libgoogle-perftools4 valgrind"

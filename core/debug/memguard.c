@@ -290,11 +290,15 @@ static void miss(unsigned type, int why) {
 /* Where a block of n bytes starts, its end flush with its last data page's
  * end: aligned to the largest power of two dividing n, up to 16 (GWP-ASan's
  * rule: a 24-byte block is 8-aligned, a 100-byte one 4-aligned, so that the
- * first byte past it is on the guard page), but at least 2: CPython
- * (PYTHONMALLOC=malloc) stops at start with 1-aligned blocks ("error
- * reading frozen getpath.py"; 2-aligned ones it runs with), so a block of
- * odd size keeps 1 byte before its guard page, patterned and checked at
- * free. The alignment
+ * first byte past it is on the guard page), but at least 2, whatever the
+ * size: programs keep a tag in the low bit of a pointer that malloc returned.
+ * fontconfig does it to the strings of its patterns (an odd pointer is an
+ * offset into a cache file to it), so a 1-aligned "Bold" crashed every
+ * program that draws text under MEMTYPE_GUARD='*' (fc-match, graphviz's
+ * dot); CPython stopped at start with 1-aligned objects ("error reading
+ * frozen getpath.py"). A block of odd size keeps 1 byte before its guard
+ * page, patterned and checked at free: a write there is found at free, a
+ * read of it is not seen. The alignment
  * asked for (memalign and its kin, aligned operator new) wins when larger.
  * operator new and new[] promise more: C++'s default new alignment (16), and
  * clang relies on it at the new expression (it assumes the largest power of
@@ -303,14 +307,11 @@ static void miss(unsigned type, int why) {
  * GCC does not: a new whose caller's module was made by GCC alone (its
  * .comment says so) gets the exact rule; any other (clang's, or a Debian
  * package's, whose .comment is stripped) is aligned so, and the bytes after
- * the block up to its page are patterned and checked at free instead. */
+ * the block up to its page are patterned and checked at free instead.
+ * operator new's blocks of odd size (a C++ object's size is a multiple of
+ * its alignment; std::string's buffers are odd) stay exact, 1-aligned, where
+ * new's rule lets them be (new_promises_alignment). */
 #define GUARD_MIN_ALIGN 2
-/* Blocks under 16 bytes hold no object with a header (CPython's have 16
- * bytes of them): strings and small buffers, exact (1-aligned when odd).
- * Nor do operator new's blocks of odd size (a C++ object's size is a
- * multiple of its alignment; std::string's buffers are odd): exact too,
- * where new's rule lets them be (new_promises_alignment). */
-#define GUARD_SMALL 16
 /* malloc promises it too where Rust's standard library calls it: it asks
  * malloc (not memalign) for any alignment up to 16 not above the size, and
  * its hash tables read their control bytes with movdqa (cargo died of
@@ -339,7 +340,7 @@ static uintptr_t flush_start(uintptr_t end, size_t n, size_t align, unsigned fam
     if (natural < promised)
       natural = promised;
   }
-  if (natural < GUARD_MIN_ALIGN && n >= GUARD_SMALL && family == MT_FAM_MALLOC)
+  if (natural < GUARD_MIN_ALIGN && family == MT_FAM_MALLOC)
     natural = GUARD_MIN_ALIGN;
   if (natural > MT_MIN_ALIGN)
     natural = MT_MIN_ALIGN;

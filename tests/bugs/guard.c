@@ -42,6 +42,10 @@
  *             zeroing to the allocator) filled with 0xff and freed, each
  *             followed by a calloc of as much (a pooled run's next block,
  *             with MEMTYPE_GUARD_FULL=0) that must read as zero: exit 1 if not
+ *   tagged    strings of 1 to 40 bytes from malloc, calloc, realloc, strdup
+ *             and strndup, each pointer kept with a tag in its low bit (as
+ *             fontconfig does: an odd pointer there is an offset): exit 1 if
+ *             a pointer is odd; a correct program, no report
  *   liveunder a write 1 byte before the block, which is never freed: found at
  *             exit
  *   liveslack a write 1 byte past a 17-byte block (its 1 byte before the
@@ -56,6 +60,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +151,33 @@ int main(int argc, char **argv) {
     if (!strcmp(m, "liveslack"))
       ((volatile char *)kept[1])[17] = 1;
     p = NULL;
+  } else if (!strcmp(m, "tagged")) {
+    static uintptr_t tagged[5 * 40];
+    static const char text[] = "Regular Bold Italic Condensed Semibold Oblique";
+    unsigned k = 0;
+    for (size_t n = 1; n <= 40; n++) {
+      char *s[5];
+      s[0] = make_buf(n);
+      s[1] = calloc(1, n);
+      s[2] = realloc(make_buf(n + 7), n);
+      s[3] = strndup(text, n - 1);
+      s[4] = malloc(n);
+      if (s[4])
+        memcpy(s[4], text, n - 1), s[4][n - 1] = 0;
+      char *d = strdup(s[4] ? s[4] : "");
+      free(s[4]);
+      s[4] = d;
+      for (int i = 0; i < 5; i++) {
+        if (!s[i] || ((uintptr_t)s[i] & 1)) {
+          printf("block %d of %zu bytes at %p: its low bit is not free for a tag\n", i, n,
+                 (void *)s[i]);
+          return 1;
+        }
+        tagged[k++] = (uintptr_t)s[i] | 1;
+      }
+    }
+    for (unsigned i = 0; i < k; i++)
+      free((void *)(tagged[i] & ~(uintptr_t)1));
   } else if (!strcmp(m, "calloczero")) {
     for (int i = 0; i < 2000; i++) {
       char *a = make_buf(10000);

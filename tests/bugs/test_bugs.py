@@ -881,6 +881,15 @@ class Guard(unittest.TestCase):
             r = run("guard", "liveok", MEMTYPE_TRASH=checks, MEMTYPE_REDZONE=checks, **env)
             self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""), r.stderr)
 
+    def test_the_low_bit_of_a_guarded_blocks_pointer_is_free_for_a_tag(self):
+        # fontconfig keeps a tag in the low bit of its strings' pointers (an
+        # odd one is an offset into a cache file): a 1-aligned guarded string
+        # crashed every program that draws text (fc-match, graphviz's dot).
+        for full in ("100", "0"):
+            r = run("guard", "tagged", MEMTYPE_GUARD="*", MEMTYPE_GUARD_FULL=full,
+                    MEMTYPE_GUARD_COST="100", MEMTYPE_TRASH="1", MEMTYPE_REDZONE="1")
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""), r.stderr)
+
     def test_calloc_of_a_reused_guarded_run_is_zero(self):
         # A pooled run's block keeps its last block's bytes for malloc, not
         # for calloc.

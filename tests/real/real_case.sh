@@ -19,7 +19,7 @@
 # run_compare.sh reads (MT_EXPECT_SUMMARY, MT_REAL_KEEP, MT_REAL_TIMEOUT).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-cases="python_churn python_threads sqlite gcc_c gxx_cpp clangxx_cpp git perl tcl bash tar_xz php node postgres nginx redis"
+cases="python_churn python_threads sqlite gcc_c gxx_cpp clangxx_cpp git perl tcl bash tar_xz graphviz php node postgres nginx redis"
 
 if [ "${1:-}" = --list ]; then printf '%s\n' $cases; exit 0; fi
 [ $# -eq 2 ] || { echo "usage: $0 CASE LIB  (CASE: $cases)" >&2; exit 2; }
@@ -97,6 +97,11 @@ case $case in
   tar_xz)
     need tar xz
     "$rc" --min-allocs 1000 "$lib" "$case" -- bash "$here/tar_xz_case.sh" ;;
+  graphviz)
+    # dot drawing text through pango, cairo and fontconfig, and fontconfig's
+    # own tools (fontconfig tags the low bit of its strings' pointers).
+    need dot fc-match fc-list fc-pattern
+    "$rc" --min-allocs "$(sz 20000 5000)" "$lib" "$case" -- bash "$here/graphviz_case.sh" "$(sz 4 1)" ;;
   php)
     # php-cli with Debian's shared extensions (conf.d), which it dlopens with
     # RTLD_DEEPBIND: their malloc and free must still be memtype's.

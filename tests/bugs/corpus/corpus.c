@@ -301,8 +301,12 @@ static void ovf100_w1(int bad) { overflow(bad, 100, 1, 1); }
 static void ovf100_w8(int bad) { overflow(bad, 100, 8, 1); }
 /* a 10-byte block: 2-aligned when guarded (ASan's heap-overflow test's) */
 static void ovf10_r1(int bad) { overflow(bad, 10, 1, 0); }
-/* a 3-byte block (a 2-character string): 1-aligned when guarded */
-static void ovf3_r1(int bad) { overflow(bad, 3, 1, 0); }
+/* a 3-byte block (a 2-character string): 2-aligned when guarded (programs
+ * tag the low bit of malloc's pointers), so its 1st byte past is the one byte
+ * before the guard page, patterned: a write there is found at free, the 2nd
+ * byte past faults */
+static void ovf3_w1(int bad) { overflow(bad, 3, 1, 1); }
+static void ovf3_r2(int bad) { overflow(bad, 3, 2, 0); }
 /* a page run and a block of its own mapping */
 static void ovf_w1_run(int bad) { overflow(bad, 10000, 1, 1); }
 static void ovf_w1_huge(int bad) { overflow(bad, 3u << 20, 1, 1); }
@@ -1201,7 +1205,7 @@ static const struct {
     C(ovf_w1_a16),     C(ovf_r1_a16),      C(ovf_w1_run),       C(ovf_w1_huge),
     C(ovf24_r1),       C(ovf24_r8),        C(ovf24_w1),         C(ovf24_w8),
     C(ovf100_r1),      C(ovf100_r8),       C(ovf100_w1),        C(ovf100_w8),
-    C(ovf10_r1),        C(ovf3_r1),
+    C(ovf10_r1),        C(ovf3_w1),         C(ovf3_r2),
     C(unf_w1),         C(unf_w40),         C(unf_r1),           C(unf_r40),
     C(straddle_w),     C(straddle_r),      C(overlap_memcpy),   C(overlap_strcpy),
     C(overlap_strncat), C(overlap_memccpy), C(lc_memccpy), C(lc_poll),
