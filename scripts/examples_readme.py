@@ -98,6 +98,10 @@ EXAMPLES = [
         "build/bin/memtype run -- build/bin/wide_names"]),
     Example("fixed_records", [
         "build/bin/memtype run -- build/bin/fixed_records"]),
+    Example("pooled_buffer", [
+        "build/bin/memtype run --brief --leaks 0 -- /usr/bin/python3 examples/pooled_buffer.py",
+        "build/bin/memtype run --brief --leaks 0 --bypass-pools 0 -- "
+        "/usr/bin/python3 examples/pooled_buffer.py"]),
     Example("vendor_leaks", [
         "build/bin/memtype run --brief -- build/bin/vendor_leaks",
         "build/bin/memtype run --suppress examples/vendor_leaks.supp -- build/bin/vendor_leaks"]),

@@ -176,7 +176,7 @@ class Modes(unittest.TestCase):
         got = self.env_of()
         for k, v in (("MEMTYPE_TRASH", "1"), ("MEMTYPE_REDZONE", "1"), ("MEMTYPE_GUARD", "*"),
                      ("MEMTYPE_LEAKS", "1"), ("MEMTYPE_STACK_DEPTH", "16"),
-                     ("MEMTYPE_ON_ERROR", "continue")):
+                     ("MEMTYPE_ON_ERROR", "continue"), ("MEMTYPE_BYPASS_POOLS", "1")):
             self.assertEqual(got.get(k), v, k)
         self.assertNotIn("MEMTYPE_STATS", got)
 
@@ -184,7 +184,7 @@ class Modes(unittest.TestCase):
         got = self.env_of("--profile")
         self.assertEqual(got.get("MEMTYPE_STATS"), "1")
         for k in ("MEMTYPE_TRASH", "MEMTYPE_REDZONE", "MEMTYPE_GUARD", "MEMTYPE_ON_ERROR",
-                  "MEMTYPE_STACK_DEPTH"):
+                  "MEMTYPE_STACK_DEPTH", "MEMTYPE_BYPASS_POOLS"):
             self.assertNotIn(k, got)
 
     def test_the_users_flags_and_environment_win(self):
@@ -199,6 +199,49 @@ class Modes(unittest.TestCase):
         r = run("many_bugs", "bad", "--profile")
         self.assertEqual(r.returncode, -6, r.stderr)
         self.assertEqual(re.findall(r"(?m)^memtype: ERROR: (\S+)", r.stderr), ["double-free"])
+
+
+class Pools(unittest.TestCase):
+    """The pools programs keep inside malloc's blocks (CPython's pymalloc,
+    GLib's slices) are bypassed under `memtype run` (MEMTYPE_BYPASS_POOLS):
+    a read past a 10-byte object from either is reported at the access; with
+    --bypass-pools 0, or the user's own PYTHONMALLOC, it is not seen."""
+    PY = "/usr/bin/python3"
+
+    def pools(self, mode, *flags, env=None):
+        e = clean_env()
+        e.update(env or {})
+        r = subprocess.run([CMD, "run", *flags, "--", self.PY, os.path.join(HERE, "pools.py"),
+                            mode], env=e, capture_output=True, text=True, timeout=300,
+                           cwd=scratch("mtrd."))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def headlines(self, r):
+        return re.findall(r"(?m)^memtype: ERROR: (\S+ \S+)", r.stderr)
+
+    def test_an_overflow_inside_a_pool_is_reported_at_the_access(self):
+        for pool, lib in (("pymalloc", None), ("gslice", "libglib-2.0.so.0")):
+            if lib and not any(os.path.exists(os.path.join(d, lib)) for d in
+                               ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu")):
+                self.skipTest(lib + " is not installed (Debian package libglib2.0-0)")
+            r = self.pools(pool + "_read")
+            self.assertEqual(r.stdout, "12\n")
+            self.assertEqual(self.headlines(r), ["heap-buffer-overflow READ"], r.stderr)
+            self.assertIn("1 heap error", r.stderr)
+            r = self.pools(pool + "_ok")
+            self.assertEqual((r.stdout, self.headlines(r)), ("10\n", []), r.stderr)
+            r = self.pools(pool + "_read", "--bypass-pools", "0")
+            self.assertEqual((r.stdout, self.headlines(r)), ("12\n", []), r.stderr)
+
+    def test_the_users_own_allocator_setting_wins(self):
+        r = self.pools("pymalloc_read", env={"PYTHONMALLOC": "pymalloc"})
+        self.assertEqual(self.headlines(r), [], r.stderr)
+        got = subprocess.run([CMD, "run", "--output", "off", "--", "/bin/sh", "-c",
+                              "echo $PYTHONMALLOC $G_SLICE $USE_ZEND_ALLOC"],
+                             env=dict(clean_env(), G_SLICE="debug-blocks"), capture_output=True,
+                             text=True, timeout=120, cwd=scratch("mtrd."))
+        self.assertEqual(got.stdout, "malloc debug-blocks 0\n", got.stderr)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,10 @@ from ..model import errors_of, leaks_of
 # _RSS, _DIVISOR: a small program is guarded whole, a big one's guarding stays
 # bounded in time and memory), the leak scan, each block's allocation and free
 # stacks (MEMTYPE_STACK_DEPTH's default, 16 frames), and going on after an error
-# so that one run reports every bug, each block once. The user's environment
+# so that one run reports every bug, each block once, with the pools that
+# programs keep inside malloc's blocks (CPython's pymalloc, GLib's slices,
+# PHP's memory manager) bypassed, so that each object is a block memtype checks
+# (MEMTYPE_BYPASS_POOLS: their own variables, set where the user did not). The user's environment
 # and the flags win over these. --profile takes none of them: types and
 # statistics only, what plain LD_PRELOAD with no variable gives, plus the table
 # at exit. bench/run_bench.py measures this dict (tool memtype-run).
@@ -32,6 +35,7 @@ FIND_BUGS = {
     "MEMTYPE_LEAKS": "1",
     "MEMTYPE_STACK_DEPTH": "16",
     "MEMTYPE_ON_ERROR": "continue",
+    "MEMTYPE_BYPASS_POOLS": "1",
 }
 PROFILE = {
     "MEMTYPE_STATS": "1",
