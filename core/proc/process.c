@@ -47,12 +47,41 @@ static void stop_on_config_error(const char *err) {
   mt_os_exit(1);
 }
 
+/* MEMTYPE_BYPASS_POOLS: the variables with which programs that keep pools
+ * of their own inside malloc's blocks take each object from malloc instead
+ * (what their projects tell users of memory debuggers to set); a value the
+ * environment has already is the user's. Added when the options are first
+ * read from the environment: at the first malloc after libc set environ,
+ * before the constructors of the program's libraries that use them (GLib's
+ * reads G_SLICE in the first g_slice_alloc, made by GObject's constructor;
+ * a preloaded library's own constructor runs after all of them), else once
+ * constructors run. Writable storage of ours: a program may edit its
+ * environment's strings in place. */
+static char pool_vars[][32] = {
+    "PYTHONMALLOC=malloc", "G_SLICE=always-malloc", "USE_ZEND_ALLOC=0",
+    "GLIBCXX_FORCE_NEW=1", "NSS_DISABLE_ARENA_FREE_LIST=1",
+};
+
+static void bypass_pools(void) {
+  static bool done;
+  enum { N = sizeof(pool_vars) / sizeof(pool_vars[0]) };
+  if (done)
+    return;
+  done = true;
+  char *entries[N];
+  for (unsigned i = 0; i < N; i++)
+    entries[i] = pool_vars[i];
+  mt_os_environ_add_missing(entries, N);
+}
+
 static void load_options(void) {
   char err[512];
   char **env = mt_os_environ();
   if (!mt_options_parse(env, mt_os_is_secure(), err, sizeof(err)))
     stop_on_config_error(err);
   options_from_env = env != NULL;
+  if (options_from_env && mt_opt.bypass_pools)
+    bypass_pools();
   mt_os_note_progname(); /* the name as it is before main may rewrite argv */
   mt_site_mask = mt_opt.depth ? ~(uintptr_t)0 : 0;
   if (!mt_opt.timeline)

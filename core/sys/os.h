@@ -138,6 +138,13 @@ long mt_os_gettid(void);
 unsigned mt_os_cpu(void);
 bool mt_os_is_secure(void);     /* setuid/setgid or other AT_SECURE exec */
 char **mt_os_environ(void);      /* raw environment, may be NULL very early */
+/* Adds to environ each NAME=value of entries[0..n) (storage that lives as
+ * long as the process) whose NAME it lacks, without malloc: environ becomes
+ * a copy of itself with them, in a mapping of its own that the leak scan
+ * reads (a later setenv of the program may write a block's pointer into it;
+ * one that adds a name copies the array into a block of libc's, as it does
+ * with the kernel's). Returns how many were added. */
+unsigned mt_os_environ_add_missing(char *const entries[], unsigned n);
 const char *mt_os_progname(void); /* short program name, "?" when unknown */
 /* Copies the program name into memtype's memory (at start, before main can
  * write over argv); a no-op once done or while libc has not set it. */

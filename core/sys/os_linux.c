@@ -420,6 +420,38 @@ unsigned mt_os_cpu(void) {
 bool mt_os_is_secure(void) { return getauxval(AT_SECURE) != 0; }
 char **mt_os_environ(void) { return environ; }
 
+static bool env_has(char **env, const char *entry) {
+  size_t len = strcspn(entry, "=");
+  for (unsigned i = 0; env && env[i]; i++)
+    if (strncmp(env[i], entry, len) == 0 && env[i][len] == '=')
+      return true;
+  return false;
+}
+
+unsigned mt_os_environ_add_missing(char *const entries[], unsigned n) {
+  char **env = environ;
+  unsigned have = 0, missing = 0;
+  while (env && env[have])
+    have++;
+  for (unsigned i = 0; i < n; i++)
+    missing += !env_has(env, entries[i]);
+  if (missing == 0)
+    return 0;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t bytes = ((have + missing + 1) * sizeof(char *) + page - 1) & ~(page - 1);
+  char **copy = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (copy == MAP_FAILED)
+    return 0;
+  memcpy(copy, env, have * sizeof(char *));
+  unsigned k = have;
+  for (unsigned i = 0; i < n; i++)
+    if (!env_has(env, entries[i]))
+      copy[k++] = entries[i];
+  copy[k] = NULL;
+  environ = copy;
+  return k - have;
+}
+
 /* program_invocation_short_name points into argv[0], which programs that set
  * their process title write over (postgres, nginx, redis): the name is copied
  * once at start, and a forked child keeps the copy. */

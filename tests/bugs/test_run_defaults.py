@@ -17,7 +17,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "py"))
-from mtenv import CMD, clean_env, scratch  # noqa: E402
+from mtenv import CMD, LIB, clean_env, scratch  # noqa: E402
 
 BIN = os.environ.get("MEMTYPE_BUGS_DIR", "build/bin")
 RULE = "=" * 65
@@ -233,6 +233,26 @@ class Pools(unittest.TestCase):
             self.assertEqual((r.stdout, self.headlines(r)), ("10\n", []), r.stderr)
             r = self.pools(pool + "_read", "--bypass-pools", "0")
             self.assertEqual((r.stdout, self.headlines(r)), ("12\n", []), r.stderr)
+
+    def test_the_switches_are_set_before_the_libraries_constructors_read_them(self):
+        # GLib reads G_SLICE in its first g_slice_alloc, made by GObject's
+        # constructor; a preloaded library's constructor runs after it
+        e = clean_env()
+        r = subprocess.run([CMD, "run", "--output", "off", "--", os.path.join(BIN, "pool_env")],
+                           env=e, capture_output=True, text=True, timeout=120,
+                           cwd=scratch("mtrd."))
+        self.assertEqual(r.stdout, "constructor: G_SLICE=always-malloc\n"
+                                   "main: malloc always-malloc 0 1 1\n", r.stderr)
+        r = subprocess.run([CMD, "run", "--output", "off", "--bypass-pools", "0", "--",
+                            os.path.join(BIN, "pool_env")], env=e, capture_output=True,
+                           text=True, timeout=120, cwd=scratch("mtrd."))
+        self.assertEqual(r.stdout, "constructor: G_SLICE=(unset)\n"
+                                   "main: (unset) (unset) (unset) (unset) (unset)\n", r.stderr)
+        # plain LD_PRELOAD, the variable alone
+        r = subprocess.run([os.path.join(BIN, "pool_env")], capture_output=True, text=True,
+                           env=dict(e, LD_PRELOAD=LIB, MEMTYPE_BYPASS_POOLS="1",
+                                    MEMTYPE_OUTPUT="off"), timeout=120)
+        self.assertEqual(r.stdout.splitlines()[0], "constructor: G_SLICE=always-malloc", r.stderr)
 
     def test_the_users_own_allocator_setting_wins(self):
         r = self.pools("pymalloc_read", env={"PYTHONMALLOC": "pymalloc"})
