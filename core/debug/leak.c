@@ -141,8 +141,49 @@ static bool is_sealed(const scan_t *s, uintptr_t lo, uintptr_t hi);
  *    the characters (length <= capacity, capacity + 25 bytes);
  *  - multiple inheritance: a base subobject at offset off, its vtable
  *    pointer's offset-to-top -off (the word 16 bytes before the vtable's
- *    address point, in a module's readable segment).
+ *    address point, in a module's readable segment);
+ *  - pyobject (memtype's own): a CPython object with a header before it
+ *    (see python_object).
  * Only words of b the process can read are read. */
+static MT_NOINLINE bool held_inside(const scan_t *s, uintptr_t v, const blk_t *b);
+
+/* The word at a, if the scan may read it: in a module's readable segment,
+ * or inside a live block of ours the program did not seal (a guarded one
+ * read without faulting, as each_words does: another thread may close it
+ * meanwhile). */
+static bool block_word(const scan_t *s, uintptr_t a, uint64_t *out) {
+  blk_t b;
+  if ((a & 7) != 0 || a < 4096)
+    return false;
+  if (!in_module(a, 8)) {
+    if (!mt_block_live_at(a, &b) || a + 8 > b.start + b.len || is_sealed(s, a, a + 8))
+      return false;
+    if (mt_segmap_lookup(b.start) == MT_MAP_GUARD)
+      return mt_os_read_self(a, out, 8) == 8;
+  }
+  memcpy(out, (const void *)a, 8);
+  return true;
+}
+
+/* Is v a CPython object whose block starts with a header? Objects the
+ * garbage collector tracks have its two words before them (PyGC_Head,
+ * 16 bytes; 24 before 3.8), and from 3.11 those with a managed dict two
+ * more (32): the program's pointers to them all point that far into the
+ * block, and valgrind calls every such block "possibly lost" (2,761 of
+ * them after `import decimal`, under PYTHONMALLOC=malloc, which memtype run
+ * sets). An object is a reference count, then its type: a type object
+ * whose type's type is its own type (PyType_Type, or a metatype whose type
+ * is PyType_Type). */
+static bool python_object(const scan_t *s, uintptr_t v) {
+  uint64_t refcnt, type, meta, root, root_type;
+  if (!block_word(s, v, &refcnt) || refcnt == 0 || refcnt > ((uint64_t)1 << 40) ||
+      !block_word(s, v + 8, &type) || !block_word(s, (uintptr_t)type + 8, &meta) ||
+      !block_word(s, (uintptr_t)meta + 8, &root) ||
+      !block_word(s, (uintptr_t)root + 8, &root_type))
+    return false;
+  return root_type == root;
+}
+
 static MT_NOINLINE bool held_inside(const scan_t *s, uintptr_t v, const blk_t *b) {
   uintptr_t off = v - b->start;
   /* (words counted from the block's start: a guarded block may start at any
@@ -169,9 +210,10 @@ static MT_NOINLINE bool held_inside(const scan_t *s, uintptr_t v, const blk_t *b
   if (off < 4096 && (vptr & 7) == 0 && vptr > 4096 && in_module(vptr - 16, 16)) {
     int64_t top;
     memcpy(&top, (const void *)(vptr - 16), 8);
-    return top == -(int64_t)off;
+    if (top == -(int64_t)off)
+      return true;
   }
-  return false;
+  return (off == 16 || off == 24 || off == 32) && b->len >= off + 16 && python_object(s, v);
 }
 
 /* ---- phase 1: from the roots ----------------------------------------------- */
