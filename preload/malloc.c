@@ -1,6 +1,7 @@
 /* malloc.c - the C allocation entry points memtype interposes. Each one
  * forwards to core/ in a line or two; semantics live in core/heap/alloc.c. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,26 @@ MT_EXPORT void *pvalloc(size_t n) {
                      MT_CALLER);
 }
 MT_EXPORT size_t malloc_usable_size(void *p) { return mt_usable_size(p, MT_CALLER); }
+
+/* This library's own malloc and free, whatever the loader binds the names to
+ * (the program's own definition comes first in the lookup order). */
+extern __typeof(malloc) mt_own_malloc __attribute__((alias("malloc"), visibility("hidden")));
+extern __typeof(free) mt_own_free __attribute__((alias("free"), visibility("hidden")));
+
+const char *mt_preload_foreign_malloc(void) {
+  static const char *const names[] = {"malloc", "free"};
+  const void *const own[] = {(const void *)mt_own_malloc, (const void *)mt_own_free};
+  for (unsigned i = 0; i < 2; i++) {
+    void *bound = dlsym(RTLD_DEFAULT, names[i]);
+    if (bound == NULL || bound == own[i])
+      continue;
+    Dl_info info;
+    if (dladdr(bound, &info) && info.dli_fname && info.dli_fname[0])
+      return info.dli_fname;
+    return "the program"; /* the main program's name is "" */
+  }
+  return NULL;
+}
 
 /* glibc's own names, which a few programs and libraries call directly. */
 MT_EXPORT void *__libc_malloc(size_t n) { return mt_malloc_inline(n, MT_FAM_MALLOC, MT_CALLER); }

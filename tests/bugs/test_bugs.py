@@ -389,6 +389,17 @@ class Foreign(unittest.TestCase):
                                        r"block from glibc's own malloc, called from main\+0x[0-9a-f]+ "
                                        r"\(foreign_free\): passed to glibc")
 
+    def test_a_program_with_its_own_malloc_is_told_it_is_not_seen(self):
+        # The loader binds malloc to the program's own definition first:
+        # memtype's never runs. One warning at start names the module, and
+        # the program runs as without memtype.
+        for env in ({}, CHECKS, {"MEMTYPE_GUARD": "*"}):
+            r = run("own_malloc", "", **env)
+            self.assertEqual((r.returncode, r.stdout), (0, "0123456789AB\n"), r.stderr)
+            self.assertRegex(r.stderr, r"^memtype: warning: malloc and free in this process are "
+                                       r"\S*own_malloc's, not memtype's ")
+            self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+
 
 class Leaks(unittest.TestCase):
     def leak_lines(self, r):
