@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,19 +42,25 @@ MT_EXPORT size_t malloc_usable_size(void *p) { return mt_usable_size(p, MT_CALLE
 extern __typeof(malloc) mt_own_malloc __attribute__((alias("malloc"), visibility("hidden")));
 extern __typeof(free) mt_own_free __attribute__((alias("free"), visibility("hidden")));
 
+/* Where malloc is bound is not told by its address alone: a program not built
+ * as PIE that takes malloc's address (CPython's allocator table) makes its
+ * own PLT stub malloc's address for everyone, a stub that jumps here. So the
+ * bound malloc is called: a block memtype owns says it is memtype's. */
 const char *mt_preload_foreign_malloc(void) {
-  static const char *const names[] = {"malloc", "free"};
-  const void *const own[] = {(const void *)mt_own_malloc, (const void *)mt_own_free};
-  for (unsigned i = 0; i < 2; i++) {
-    void *bound = dlsym(RTLD_DEFAULT, names[i]);
-    if (bound == NULL || bound == own[i])
-      continue;
-    Dl_info info;
-    if (dladdr(bound, &info) && info.dli_fname && info.dli_fname[0])
-      return info.dli_fname;
-    return "the program"; /* the main program's name is "" */
-  }
-  return NULL;
+  void *(*bound_malloc)(size_t) = (void *(*)(size_t))dlsym(RTLD_DEFAULT, "malloc");
+  void (*bound_free)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "free");
+  if (bound_malloc == NULL || bound_free == NULL ||
+      (bound_malloc == mt_own_malloc && bound_free == mt_own_free))
+    return NULL;
+  void *p = bound_malloc(24);
+  bool ours = p != NULL && mt_owns(p);
+  bound_free(p);
+  if (ours || p == NULL)
+    return NULL;
+  Dl_info info;
+  if (dladdr((void *)bound_malloc, &info) && info.dli_fname && info.dli_fname[0])
+    return info.dli_fname;
+  return "the program"; /* the main program's name is "" */
 }
 
 /* glibc's own names, which a few programs and libraries call directly. */

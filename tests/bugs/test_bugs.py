@@ -399,6 +399,11 @@ class Foreign(unittest.TestCase):
             self.assertRegex(r.stderr, r"^memtype: warning: malloc and free in this process are "
                                        r"\S*own_malloc's, not memtype's ")
             self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        # A program not built as PIE that takes malloc's address: its PLT
+        # stub is malloc's address for everyone, and jumps to memtype's.
+        for env in ({}, CHECKS, {"MEMTYPE_GUARD": "*"}):
+            r = run("malloc_address", "", **env)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "done\n", ""))
 
 
 class Leaks(unittest.TestCase):
