@@ -332,6 +332,11 @@ static bool new_promises_alignment(unsigned type, unsigned family) {
   return r == 2;
 }
 
+void mt_guard_learn_alignment(unsigned type) {
+  if (type < MT_MAX_TYPES)
+    __atomic_store_n(&new_rule[type], 2, __ATOMIC_RELAXED);
+}
+
 static uintptr_t flush_start(uintptr_t end, size_t n, size_t align, unsigned family,
                              unsigned type) {
   size_t natural = n == 0 ? MT_MIN_ALIGN : n & -n;

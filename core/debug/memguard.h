@@ -125,6 +125,14 @@ size_t mt_guard_trim(void);
 
 /* The fault handler (fault.c): installs it, keeps it first. */
 void mt_guard_fault_init(void);
+/* realign.c: a general protection fault of an aligned SSE/AVX access inside
+ * a guarded block memtype under-aligned, carried out (true) or not ours. */
+bool mt_guard_realign_fault(void *uc);
+/* Is the faulting instruction an SSE/AVX access to a misaligned address
+ * (*addr)? (a general protection fault's reason) */
+bool mt_sse_misaligned(void *uc, uintptr_t *addr);
+/* The type's next guarded blocks get new's alignment (up to 16). */
+void mt_guard_learn_alignment(unsigned type);
 /* For preload/'s sigaction and signal: when memguard keeps sig (SIGSEGV,
  * SIGBUS), records act as the handler to chain to and returns the previous
  * one in old; true when it handled the call. */

@@ -45,6 +45,9 @@ static bool has_handler(const struct sigaction *n) {
 /* A fault the program does not handle: what memtype knows of the address. */
 static void crash_report(int sig, siginfo_t *si, void *uc) {
   uintptr_t a = (uintptr_t)si->si_addr;
+  /* a general protection fault of an aligned SSE/AVX instruction (movaps,
+   * movdqa...): its operand's address, not aligned to its size */
+  bool misaligned = sig == SIGSEGV && si->si_code == SI_KERNEL && mt_sse_misaligned(uc, &a);
   mt_err_t e;
   memset(&e, 0, sizeof(e));
   int access = mt_os_fault_access(uc);
@@ -67,6 +70,13 @@ static void crash_report(int sig, siginfo_t *si, void *uc) {
     e.free_pc = near.free_pc;
     e.alloc_stack = near.alloc_stack;
     e.free_stack = near.free_stack;
+  }
+  if (misaligned) {
+    e.kind = MT_ERR_SEGV;
+    mt_snprintf(detail, sizeof(detail), "an aligned SSE/AVX access (movaps, movdqa...) to %p, "
+                "an address not aligned to the operand's size%s", (void *)a,
+                found ? "" : "; not in memtype's heap");
+  } else if (found) {
     mt_snprintf(detail, sizeof(detail), "address %p is %s memtype's heap, in no block's memory; "
                 "the nearest block is %s%s", (void *)a,
                 near.in_heap ? "in" : "not in", near.live ? "allocated" : "freed",
@@ -159,6 +169,12 @@ static void report(mt_guard_blk_t *b, uintptr_t a, void *uc) {
 static void on_fault(int sig, siginfo_t *si, void *uc) {
   int saved = errno;
   uintptr_t a = (uintptr_t)si->si_addr;
+  /* an aligned SSE/AVX access to a guarded block memtype under-aligned:
+   * carried out, as it would have been in an aligned block */
+  if (mt_guard_on && sig == SIGSEGV && si->si_code == SI_KERNEL && mt_guard_realign_fault(uc)) {
+    errno = saved;
+    return;
+  }
   mt_guard_blk_t *b = mt_guard_on && si->si_code > 0 ? mt_guard_fault_block(a) : NULL;
   if (b == NULL) {
     errno = saved;

@@ -1,0 +1,251 @@
+/* realign.c - a guarded block's aligned SSE/AVX access, carried out.
+ *
+ * A guarded block ends flush with its guard page, so its start is aligned
+ * only to the largest power of two dividing its size (memguard.c,
+ * flush_start): a 184-byte block is 8-aligned, and a one-byte overflow of it
+ * faults. But code may hold a 16-byte-aligned type inside such a block
+ * (CPython's ctypes objects keep a long double in a union; a Python subclass
+ * adds 8 bytes of slots to them) and GCC then moves it with movaps, which
+ * raises a general protection fault on an 8-aligned address: the program
+ * died under MEMTYPE_GUARD='*' (test_ctypes).
+ *
+ * Such a fault (SIGSEGV, SI_KERNEL) is looked at here before it is taken for
+ * a crash: when the instruction is a 16- or 32-byte SSE/AVX access whose
+ * memory operand lies inside a live guarded block memtype under-aligned,
+ * the operand's bytes are copied to an aligned scratch area of the thread,
+ * the instruction's base register is moved by the same distance, and the
+ * instruction runs alone (the trap flag: one instruction, then SIGTRAP);
+ * the trap puts the register back and copies back the bytes it changed.
+ * The block's type learns new's alignment (up to 16, memguard.c): its next
+ * blocks are aligned so and fault no more. Nothing is printed: the access
+ * was correct. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <string.h>
+#include <ucontext.h>
+
+#include "memguard.h"
+#include "os.h"
+
+#define TRAP_FLAG 0x100
+
+/* The thread's access in flight between the fault and the trap. */
+typedef struct {
+  uint8_t scratch[64] __attribute__((aligned(32)));
+  uint8_t before[32]; /* the operand's bytes as copied */
+  uint8_t *copy;      /* where they were copied: scratch, aligned to 32 */
+  uintptr_t addr;     /* the operand's real address */
+  intptr_t delta;     /* added to the register */
+  int reg;            /* the gregs index moved */
+  unsigned width;
+  bool active;
+} realign_t;
+static MT_TLS realign_t rt;
+
+static struct sigaction next_trap;
+static int trap_installed;
+
+/* x86-64 register numbers (ModRM, SIB, REX) to ucontext's. */
+static const int greg_of[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
+                                REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
+                                REG_R12, REG_R13, REG_R14, REG_R15};
+
+typedef struct {
+  int base, index; /* register numbers, -1 when none */
+  unsigned scale;
+  int64_t disp;
+  unsigned width; /* bytes the operand spans */
+} operand_t;
+
+/* Legacy SSE opcodes (after 0F) that take an xmm memory operand. */
+static bool sse_opcode(uint8_t op) {
+  return (op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
+         (op >= 0xc2 && op <= 0xc6) || op >= 0xd0;
+}
+
+/* Decodes the instruction at code: its memory operand, if it is an SSE or
+ * AVX instruction (legacy 0F, 0F 38, 0F 3A maps, or VEX) with one; false
+ * for anything else, RIP-relative and segment-prefixed operands included. */
+static bool decode(const uint8_t *code, operand_t *o) {
+  const uint8_t *p = code, *end = code + 15;
+  uint8_t rex = 0;
+  bool vex_l = false;
+  while (p < end && (*p == 0x66 || *p == 0xf2 || *p == 0xf3 || *p == 0x2e || *p == 0x3e ||
+                     *p == 0x26 || *p == 0x36))
+    p++;
+  if (p < end && (*p == 0x64 || *p == 0x65))
+    return false; /* fs/gs: thread-local, not a heap block */
+  if (p < end && (*p & 0xf0) == 0x40)
+    rex = *p++;
+  if (p + 3 >= end)
+    return false;
+  if (*p == 0xc5) { /* two-byte VEX: R vvvv L pp, map 0F */
+    rex = (uint8_t)(p[1] & 0x80 ? 0 : 4);
+    vex_l = (p[1] & 4) != 0;
+    if (p[2] == 0x77)
+      return false; /* vzeroupper: no operand */
+    p += 3;
+  } else if (*p == 0xc4) { /* three-byte VEX: R X B mmmmm, W vvvv L pp */
+    rex = (uint8_t)((p[1] & 0x80 ? 0 : 4) | (p[1] & 0x40 ? 0 : 2) | (p[1] & 0x20 ? 0 : 1));
+    vex_l = (p[2] & 4) != 0;
+    unsigned map = p[1] & 0x1f;
+    if (map < 1 || map > 3)
+      return false;
+    p += 4;
+  } else {
+    if (*p++ != 0x0f)
+      return false;
+    if (*p == 0x38 || *p == 0x3a)
+      p += 2;
+    else if (!sse_opcode(*p++))
+      return false;
+  }
+  if (p >= end)
+    return false;
+  uint8_t modrm = *p++;
+  unsigned mod = modrm >> 6, rm = modrm & 7;
+  if (mod == 3)
+    return false;
+  o->base = -1;
+  o->index = -1;
+  o->scale = 1;
+  o->disp = 0;
+  o->width = vex_l ? 32 : 16;
+  bool disp32 = mod == 2;
+  if (rm == 4) {
+    if (p >= end)
+      return false;
+    uint8_t sib = *p++;
+    unsigned base = sib & 7, index = ((sib >> 3) & 7) | ((rex & 2) << 2);
+    o->scale = 1u << (sib >> 6);
+    if (index != 4)
+      o->index = (int)index;
+    if (base == 5 && mod == 0)
+      disp32 = true; /* no base */
+    else
+      o->base = (int)(base | ((rex & 1) << 3));
+  } else if (rm == 5 && mod == 0) {
+    return false; /* RIP-relative: a module's data */
+  } else {
+    o->base = (int)(rm | ((rex & 1) << 3));
+  }
+  if (mod == 1) {
+    if (p >= end)
+      return false;
+    o->disp = (int8_t)*p;
+  } else if (disp32) {
+    if (p + 4 > end)
+      return false;
+    int32_t d;
+    memcpy(&d, p, 4);
+    o->disp = d;
+  }
+  return true;
+}
+
+static void on_trap(int sig, siginfo_t *si, void *ucv) {
+  ucontext_t *uc = ucv;
+  if (rt.active && si->si_code == TRAP_TRACE) {
+    greg_t *g = uc->uc_mcontext.gregs;
+    g[rt.reg] -= rt.delta;
+    g[REG_EFL] &= ~(greg_t)TRAP_FLAG;
+    for (unsigned i = 0; i < rt.width; i++) /* what the instruction wrote */
+      if (rt.copy[i] != rt.before[i])
+        ((volatile uint8_t *)rt.addr)[i] = rt.copy[i];
+    rt.active = false;
+    return;
+  }
+  /* not ours: as the program's handler, or the default, would have it */
+  if (next_trap.sa_flags & SA_SIGINFO) {
+    if (next_trap.sa_sigaction) {
+      next_trap.sa_sigaction(sig, si, ucv);
+      return;
+    }
+  } else if (next_trap.sa_handler != SIG_DFL && next_trap.sa_handler != SIG_IGN) {
+    next_trap.sa_handler(sig);
+    return;
+  } else if (next_trap.sa_handler == SIG_IGN) {
+    return;
+  }
+  mt_os_reraise_default(sig);
+}
+
+static bool trap_ready(void) {
+  if (__atomic_load_n(&trap_installed, __ATOMIC_ACQUIRE))
+    return true;
+  int expect = 0;
+  if (!__atomic_compare_exchange_n(&trap_installed, &expect, 1, false, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE))
+    return expect == 2 || expect == 1;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = on_trap;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  if (mt_os_sigaction_real(SIGTRAP, &sa, &next_trap) != 0) {
+    __atomic_store_n(&trap_installed, 0, __ATOMIC_RELEASE);
+    return false;
+  }
+  __atomic_store_n(&trap_installed, 2, __ATOMIC_RELEASE);
+  return true;
+}
+
+/* The faulting instruction's memory operand, when it is an SSE/AVX one
+ * whose address is not aligned to its width. */
+static bool misaligned_operand(const ucontext_t *uc, operand_t *o, uintptr_t *addr) {
+  const greg_t *g = uc->uc_mcontext.gregs;
+  uint8_t code[16];
+  if (mt_os_read_self((uintptr_t)g[REG_RIP], code, sizeof(code)) != sizeof(code) ||
+      !decode(code, o))
+    return false;
+  uintptr_t a = (uintptr_t)o->disp;
+  if (o->base >= 0)
+    a += (uintptr_t)g[greg_of[o->base]];
+  if (o->index >= 0)
+    a += (uintptr_t)g[greg_of[o->index]] * o->scale;
+  *addr = a;
+  return (a & (o->width - 1)) != 0;
+}
+
+bool mt_sse_misaligned(void *uc, uintptr_t *addr) {
+  operand_t o;
+  return misaligned_operand(uc, &o, addr);
+}
+
+bool mt_guard_realign_fault(void *ucv) {
+  ucontext_t *uc = ucv;
+  greg_t *g = uc->uc_mcontext.gregs;
+  operand_t o;
+  uintptr_t addr;
+  if (rt.active || !misaligned_operand(uc, &o, &addr))
+    return false;
+  mt_guard_blk_t *b = mt_guard_lookup(addr);
+  if (b == NULL || b->meta.f.state != MT_STATE_LIVE || (b->user & 15) == 0 || addr < b->user ||
+      addr + o.width > b->user + b->meta.f.size)
+    return false; /* not inside a block memtype under-aligned: the program's own */
+  uintptr_t s = ((uintptr_t)rt.scratch + 31) & ~(uintptr_t)31;
+  intptr_t delta = (intptr_t)(s - addr);
+  int reg;
+  if (o.base >= 0) {
+    reg = greg_of[o.base];
+  } else if (o.index >= 0 && delta % (intptr_t)o.scale == 0) {
+    reg = greg_of[o.index];
+    delta /= (intptr_t)o.scale;
+  } else {
+    return false;
+  }
+  if (!trap_ready())
+    return false;
+  rt.copy = (uint8_t *)s;
+  memcpy(rt.copy, (const void *)addr, o.width);
+  memcpy(rt.before, rt.copy, o.width);
+  rt.addr = addr;
+  rt.width = o.width;
+  rt.reg = reg;
+  rt.delta = delta;
+  rt.active = true;
+  g[reg] += delta;
+  g[REG_EFL] |= TRAP_FLAG;
+  mt_guard_learn_alignment(b->meta.f.type);
+  return true;
+}
