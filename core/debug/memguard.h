@@ -128,6 +128,11 @@ void mt_guard_fault_init(void);
 /* realign.c: a general protection fault of an aligned SSE/AVX access inside
  * a guarded block memtype under-aligned, carried out (true) or not ours. */
 bool mt_guard_realign_fault(void *uc);
+/* realign.c: its SIGTRAP handler, installed with the fault handler; the
+ * program's sigaction of SIGTRAP goes to mt_guard_trap_sigaction (true
+ * when kept behind memtype's). */
+void mt_guard_realign_init(void);
+bool mt_guard_trap_sigaction(const void *act, void *old);
 /* Is the faulting instruction an SSE/AVX access to a misaligned address
  * (*addr)? (a general protection fault's reason) */
 bool mt_sse_misaligned(void *uc, uintptr_t *addr);

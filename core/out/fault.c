@@ -197,15 +197,19 @@ void mt_guard_fault_init(void) {
   sigemptyset(&sa.sa_mask);
   mt_os_sigaction_real(SIGSEGV, &sa, &next_segv);
   mt_os_sigaction_real(SIGBUS, &sa, &next_bus);
+  if (mt_guard_on)
+    mt_guard_realign_init(); /* its SIGTRAP handler: guarded blocks may be under-aligned */
   installed = true;
   mt_guard_thread_start();
 }
 
 bool mt_guard_sigaction(int sig, const void *act, void *old) {
-  if (!installed || (sig != SIGSEGV && sig != SIGBUS))
+  if (!installed || (sig != SIGSEGV && sig != SIGBUS && sig != SIGTRAP))
     return false;
   if (mt_life_is_other_process()) /* a vfork child: its parent's memory, its own kernel table */
     return false;
+  if (sig == SIGTRAP)
+    return mt_guard_trap_sigaction(act, old);
   struct sigaction *n = next_of(sig), prev = *n;
   if (act)
     *n = *(const struct sigaction *)act;

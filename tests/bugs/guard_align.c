@@ -12,13 +12,27 @@
  *          were not 16-aligned (0: the call site learned)
  *   mine   the program's own misaligned movaps (8 bytes into a 48-byte
  *          block, 16-aligned in every mode): it dies of SIGSEGV as without
- *          memtype */
+ *          memtype
+ *   trap   the program's own SIGTRAP handler, installed after a first carried
+ *          out access: another access from another call site is carried out
+ *          (memtype's trap stays memtype's), then the program's int3 reaches
+ *          its handler, once
+ *   mine40 the same 4 bytes into a 40-byte block (8-aligned when guarded: an
+ *          offset no 16-aligned block would make right): SIGSEGV too */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 __attribute__((noinline)) static char *make(size_t n) { return malloc(n); }
+__attribute__((noinline)) static char *make_other(size_t n) { return malloc(n); }
+
+static volatile int traps;
+static void on_trap(int sig) {
+  (void)sig;
+  traps++;
+}
 
 static const int32_t ones[4] __attribute__((aligned(16))) = {1, 1, 1, 1};
 
@@ -46,11 +60,30 @@ __attribute__((noinline, target("avx"))) static void bump_vex(char *p) {
 
 int main(int argc, char **argv) {
   const char *m = argc > 1 ? argv[1] : "sse";
-  if (strcmp(m, "mine") == 0) {
-    char *p = make(48);
-    memset(p, 0, 48);
-    bump(p + 8);
+  if (strcmp(m, "mine") == 0 || strcmp(m, "mine40") == 0) {
+    int forty = strcmp(m, "mine40") == 0;
+    char *p = make(forty ? 40 : 48);
+    memset(p, 0, forty ? 40 : 48);
+    bump(p + (forty ? 4 : 8));
     printf("not reached %d\n", p[8]);
+    return 0;
+  }
+  if (strcmp(m, "trap") == 0) {
+    char *a = make(40), *b = make_other(40);
+    memset(a, 0, 40);
+    memset(b, 0, 40);
+    bump(a + 16);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_trap;
+    sigaction(SIGTRAP, &sa, NULL);
+    bump(b + 16);
+    __asm__ volatile("int3");
+    int32_t v[4];
+    memcpy(v, b + 16, sizeof(v));
+    printf("traps %d, b %d %d %d %d\n", traps, v[0], v[1], v[2], v[3]);
+    free(a);
+    free(b);
     return 0;
   }
   int avx = __builtin_cpu_supports("avx");

@@ -921,13 +921,20 @@ class Guard(unittest.TestCase):
                     {"MEMTYPE_GUARD_METHOD": "mprotect"}, CHECKS):
             r = run("guard_align", "sse", MEMTYPE_GUARD="*", MEMTYPE_GUARD_COST="100", **env)
             self.assertEqual((r.returncode, r.stdout, r.stderr), (0, want, ""), env)
+        # a SIGTRAP handler of the program's, installed after a first
+        # carried-out access: memtype's traps stay memtype's, the program's
+        # int3 reaches its handler once
+        for env in ({}, {"MEMTYPE_GUARD": "*", "MEMTYPE_GUARD_COST": "100"}):
+            r = run("guard_align", "trap", **env)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "traps 1, b 2 2 2 2\n", ""))
         # the program's own misaligned movaps (a 16-aligned block, 8 bytes
         # in): a crash, told as such, in every mode
-        for env in ({}, {"MEMTYPE_GUARD": "*"}):
-            r = run("guard_align", "mine", **env)
+        for mode, env in (("mine", {}), ("mine", {"MEMTYPE_GUARD": "*"}),
+                          ("mine40", {"MEMTYPE_GUARD": "*"})):
+            r = run("guard_align", mode, **env)
             self.assertEqual(r.returncode, -11, r.stderr)
-            self.assertRegex(r.stderr, r"memtype: ERROR: segv at 0x[0-9a-f]+ \(8 bytes into a "
-                                       r"48-byte block of type make\+")
+            self.assertRegex(r.stderr, r"memtype: ERROR: segv at 0x[0-9a-f]+ \((8 bytes into a "
+                                       r"48|4 bytes into a 40)-byte block of type make\+")
             self.assertIn("an aligned SSE/AVX access (movaps, movdqa...) to 0x", r.stderr)
             self.assertRegex(r.stderr, r"#0 0x[0-9a-f]+ in bump\+0x[0-9a-f]+ \(guard_align.c:\d+\)")
 
