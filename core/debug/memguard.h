@@ -136,6 +136,10 @@ bool mt_guard_trap_sigaction(const void *act, void *old);
 /* Is the faulting instruction an SSE/AVX access to a misaligned address
  * (*addr)? (a general protection fault's reason) */
 bool mt_sse_misaligned(void *uc, uintptr_t *addr);
+/* realign.c's decoder, for its unit test: the memory operand of the SSE/AVX
+ * instruction at code (registers as x86 numbers, -1 for none), or false. */
+bool mt_realign_decode(const uint8_t *code, size_t len, int *base, int *index, unsigned *scale,
+                       int64_t *disp, unsigned *width);
 /* The type's next guarded blocks get new's alignment (up to 16). */
 void mt_guard_learn_alignment(unsigned type);
 /* For preload/'s sigaction and signal: when memguard keeps sig (SIGSEGV,

@@ -156,6 +156,19 @@ static bool decode(const uint8_t *code, size_t len, operand_t *o) {
   return true;
 }
 
+bool mt_realign_decode(const uint8_t *code, size_t len, int *base, int *index, unsigned *scale,
+                       int64_t *disp, unsigned *width) {
+  operand_t o;
+  if (!decode(code, len, &o))
+    return false;
+  *base = o.base;
+  *index = o.index;
+  *scale = o.scale;
+  *disp = o.disp;
+  *width = o.width;
+  return true;
+}
+
 static void on_trap(int sig, siginfo_t *si, void *ucv) {
   ucontext_t *uc = ucv;
   if (rt.active && si->si_code == TRAP_TRACE) {
