@@ -52,11 +52,6 @@ static execve_fn real_execve, real_execvpe;
 static int (*real_fexecve)(int, char *const[], char *const[]);
 static spawn_fn real_posix_spawn, real_posix_spawnp;
 
-static size_t name_len(const char *entry) {
-  const char *eq = strchr(entry, '=');
-  return eq ? (size_t)(eq - entry) : strlen(entry);
-}
-
 /* Called once the options are known (preload constructor). */
 void mt_exec_init(void) {
   /* libc's calls, resolved now in every mode: not by dlsym in a vfork
@@ -102,14 +97,6 @@ static bool preloads_us(const char *v) {
   return false;
 }
 
-static bool has_name(char *const env[], unsigned n, const char *entry) {
-  size_t len = name_len(entry);
-  for (unsigned i = 0; i < n; i++)
-    if (strncmp(env[i], entry, len) == 0 && env[i][len] == '=')
-      return true;
-  return false;
-}
-
 #define STACK_ENTRIES 1024u
 
 /* The bytes an LD_PRELOAD entry naming libmemtype first takes, env's own
@@ -137,7 +124,7 @@ static char *const *child_env(char *const env[], char **arr, unsigned cap, char 
       preload = n;
   unsigned missing = 0;
   for (unsigned i = 0; i < nsaved; i++)
-    missing += !has_name(env, n, saved[i]);
+    missing += !mt_os_env_has(env, n, saved[i]);
   bool ours = preload != ~0u && preloads_us(env[preload] + 11);
   if (ours && missing == 0)
     return env;
@@ -161,7 +148,7 @@ static char *const *child_env(char *const env[], char **arr, unsigned cap, char 
   if (preload == ~0u)
     arr[k++] = ld;
   for (unsigned i = 0; i < nsaved; i++)
-    if (!has_name(env, n, saved[i]))
+    if (!mt_os_env_has(env, n, saved[i]))
       arr[k++] = (char *)saved[i];
   arr[k] = NULL;
   return arr;

@@ -43,9 +43,8 @@
 
 /* The thread's access in flight between the fault and the trap. */
 typedef struct {
-  uint8_t scratch[64] __attribute__((aligned(32)));
+  uint8_t scratch[32] __attribute__((aligned(32))); /* the operand, run on */
   uint8_t before[32]; /* the operand's bytes as copied */
-  uint8_t *copy;      /* where they were copied: scratch, aligned to 32 */
   uintptr_t addr;     /* the operand's real address */
   intptr_t delta;     /* added to the register */
   int reg;            /* the gregs index moved */
@@ -177,8 +176,8 @@ static void on_trap(int sig, siginfo_t *si, void *ucv) {
     g[REG_EFL] &= ~(greg_t)TRAP_FLAG;
     uc->uc_sigmask = rt.mask;
     for (unsigned i = 0; i < rt.width; i++) /* what the instruction wrote */
-      if (rt.copy[i] != rt.before[i])
-        ((volatile uint8_t *)rt.addr)[i] = rt.copy[i];
+      if (rt.scratch[i] != rt.before[i])
+        ((volatile uint8_t *)rt.addr)[i] = rt.scratch[i];
     rt.active = false;
     return;
   }
@@ -285,8 +284,10 @@ bool mt_guard_realign_fault(void *ucv) {
   /* the register that moves the operand: the base (by delta / (1 + scale)
    * when it is the index too), else the index (by delta / scale); never rsp */
   int reg;
-  uintptr_t s = ((uintptr_t)rt.scratch + 31) & ~(uintptr_t)31;
+  uintptr_t s = (uintptr_t)rt.scratch;
   intptr_t delta = (intptr_t)(s - addr);
+  if ((s & 31) != 0)
+    return false; /* (the TLS block keeps the declared alignment) */
   intptr_t per = o.base >= 0 && o.base == o.index ? 1 + (intptr_t)o.scale : 1;
   if (o.base >= 0 && o.base != 4 && delta % per == 0) {
     reg = greg_of[o.base];
@@ -306,9 +307,8 @@ bool mt_guard_realign_fault(void *ucv) {
     pthread_sigmask(SIG_SETMASK, &before, NULL);
     return false;
   }
-  rt.copy = (uint8_t *)s;
-  memcpy(rt.copy, (const void *)addr, o.width);
-  memcpy(rt.before, rt.copy, o.width);
+  memcpy(rt.scratch, (const void *)addr, o.width);
+  memcpy(rt.before, rt.scratch, o.width);
   rt.addr = addr;
   rt.width = o.width;
   rt.reg = reg;

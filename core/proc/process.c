@@ -57,21 +57,17 @@ static void stop_on_config_error(const char *err) {
  * a preloaded library's own constructor runs after all of them), else once
  * constructors run. Writable storage of ours: a program may edit its
  * environment's strings in place. */
-static char pool_vars[][32] = {
-    "PYTHONMALLOC=malloc", "G_SLICE=always-malloc", "USE_ZEND_ALLOC=0",
-    "GLIBCXX_FORCE_NEW=1", "NSS_DISABLE_ARENA_FREE_LIST=1",
-};
+static char py_var[] = "PYTHONMALLOC=malloc", slice_var[] = "G_SLICE=always-malloc",
+            zend_var[] = "USE_ZEND_ALLOC=0", cxx_var[] = "GLIBCXX_FORCE_NEW=1",
+            nss_var[] = "NSS_DISABLE_ARENA_FREE_LIST=1";
+static char *const pool_vars[] = {py_var, slice_var, zend_var, cxx_var, nss_var};
 
 static void bypass_pools(void) {
   static bool done;
-  enum { N = sizeof(pool_vars) / sizeof(pool_vars[0]) };
-  if (done)
-    return;
-  done = true;
-  char *entries[N];
-  for (unsigned i = 0; i < N; i++)
-    entries[i] = pool_vars[i];
-  mt_os_environ_add_missing(entries, N);
+  if (!done) {
+    done = true;
+    mt_os_environ_add_missing(pool_vars, sizeof(pool_vars) / sizeof(pool_vars[0]));
+  }
 }
 
 static void load_options(void) {

@@ -145,6 +145,8 @@ char **mt_os_environ(void);      /* raw environment, may be NULL very early */
  * one that adds a name copies the array into a block of libc's, as it does
  * with the kernel's). Returns how many were added. */
 unsigned mt_os_environ_add_missing(char *const entries[], unsigned n);
+/* Does env[0..n) hold a variable of the NAME of entry ("NAME=value")? */
+bool mt_os_env_has(char *const env[], unsigned n, const char *entry);
 const char *mt_os_progname(void); /* short program name, "?" when unknown */
 /* Copies the program name into memtype's memory (at start, before main can
  * write over argv); a no-op once done or while libc has not set it. */

@@ -420,9 +420,9 @@ unsigned mt_os_cpu(void) {
 bool mt_os_is_secure(void) { return getauxval(AT_SECURE) != 0; }
 char **mt_os_environ(void) { return environ; }
 
-static bool env_has(char **env, const char *entry) {
+bool mt_os_env_has(char *const env[], unsigned n, const char *entry) {
   size_t len = strcspn(entry, "=");
-  for (unsigned i = 0; env && env[i]; i++)
+  for (unsigned i = 0; i < n; i++)
     if (strncmp(env[i], entry, len) == 0 && env[i][len] == '=')
       return true;
   return false;
@@ -434,7 +434,7 @@ unsigned mt_os_environ_add_missing(char *const entries[], unsigned n) {
   while (env && env[have])
     have++;
   for (unsigned i = 0; i < n; i++)
-    missing += !env_has(env, entries[i]);
+    missing += !mt_os_env_has(env, have, entries[i]);
   if (missing == 0)
     return 0;
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -445,7 +445,7 @@ unsigned mt_os_environ_add_missing(char *const entries[], unsigned n) {
   memcpy(copy, env, have * sizeof(char *));
   unsigned k = have;
   for (unsigned i = 0; i < n; i++)
-    if (!env_has(env, entries[i]))
+    if (!mt_os_env_has(env, have, entries[i]))
       copy[k++] = entries[i];
   copy[k] = NULL;
   environ = copy;
