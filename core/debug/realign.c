@@ -36,6 +36,7 @@
 #include <string.h>
 #include <ucontext.h>
 
+#include "insn.h"
 #include "memguard.h"
 #include "os.h"
 
@@ -69,89 +70,20 @@ typedef struct {
   unsigned width; /* bytes the operand spans */
 } operand_t;
 
-/* Legacy SSE opcodes (after 0F) that take an xmm memory operand. */
-static bool sse_opcode(uint8_t op) {
-  return (op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
-         (op >= 0xc2 && op <= 0xc6) || op >= 0xd0;
-}
-
-/* Decodes the instruction at code: its memory operand, if it is an SSE or
- * AVX instruction (legacy 0F, 0F 38, 0F 3A maps, or VEX) with one; false
- * for anything else, RIP-relative and segment-prefixed operands included. */
+/* The memory operand of the instruction at code, if it is an SSE or AVX
+ * instruction (legacy 0F, 0F 38, 0F 3A maps, or VEX) with one (insn.c);
+ * false for anything else, RIP-relative and segment-prefixed operands
+ * included. */
 static bool decode(const uint8_t *code, size_t len, operand_t *o) {
-  const uint8_t *p = code, *end = code + (len < 15 ? len : 15);
-  uint8_t rex = 0;
-  bool vex_l = false;
-  while (p < end && (*p == 0x66 || *p == 0xf2 || *p == 0xf3 || *p == 0x2e || *p == 0x3e ||
-                     *p == 0x26 || *p == 0x36))
-    p++;
-  if (p < end && (*p == 0x64 || *p == 0x65))
-    return false; /* fs/gs: thread-local, not a heap block */
-  if (p < end && (*p & 0xf0) == 0x40)
-    rex = *p++;
-  if (p + 3 >= end)
+  mt_insn_mem_t m[2];
+  if (mt_insn_mem(code, len, m) != 1 || (m[0].enc != MT_INSN_SSE && m[0].enc != MT_INSN_VEX) ||
+      m[0].rip || m[0].seg)
     return false;
-  if (*p == 0xc5) { /* two-byte VEX: R vvvv L pp, map 0F */
-    rex = (uint8_t)(p[1] & 0x80 ? 0 : 4);
-    vex_l = (p[1] & 4) != 0;
-    if (p[2] == 0x77)
-      return false; /* vzeroupper: no operand */
-    p += 3;
-  } else if (*p == 0xc4) { /* three-byte VEX: R X B mmmmm, W vvvv L pp */
-    rex = (uint8_t)((p[1] & 0x80 ? 0 : 4) | (p[1] & 0x40 ? 0 : 2) | (p[1] & 0x20 ? 0 : 1));
-    vex_l = (p[2] & 4) != 0;
-    unsigned map = p[1] & 0x1f;
-    if (map < 1 || map > 3)
-      return false;
-    p += 4;
-  } else {
-    if (*p++ != 0x0f)
-      return false;
-    if (*p == 0x38 || *p == 0x3a)
-      p += 2;
-    else if (!sse_opcode(*p++))
-      return false;
-  }
-  if (p >= end)
-    return false;
-  uint8_t modrm = *p++;
-  unsigned mod = modrm >> 6, rm = modrm & 7;
-  if (mod == 3)
-    return false;
-  o->base = -1;
-  o->index = -1;
-  o->scale = 1;
-  o->disp = 0;
-  o->width = vex_l ? 32 : 16;
-  bool disp32 = mod == 2;
-  if (rm == 4) {
-    if (p >= end)
-      return false;
-    uint8_t sib = *p++;
-    unsigned base = sib & 7, index = ((sib >> 3) & 7) | ((rex & 2) << 2);
-    o->scale = 1u << (sib >> 6);
-    if (index != 4)
-      o->index = (int)index;
-    if (base == 5 && mod == 0)
-      disp32 = true; /* no base */
-    else
-      o->base = (int)(base | ((rex & 1) << 3));
-  } else if (rm == 5 && mod == 0) {
-    return false; /* RIP-relative: a module's data */
-  } else {
-    o->base = (int)(rm | ((rex & 1) << 3));
-  }
-  if (mod == 1) {
-    if (p >= end)
-      return false;
-    o->disp = (int8_t)*p;
-  } else if (disp32) {
-    if (p + 4 > end)
-      return false;
-    int32_t d;
-    memcpy(&d, p, 4);
-    o->disp = d;
-  }
+  o->base = m[0].base;
+  o->index = m[0].index;
+  o->scale = m[0].scale;
+  o->disp = m[0].disp;
+  o->width = m[0].width;
   return true;
 }
 

@@ -19,6 +19,7 @@
 #include "block.h"
 #include "depot.h"
 #include "dump.h"
+#include "insn.h"
 #include "life.h"
 #include "memguard.h"
 #include "modules.h"
@@ -42,6 +43,111 @@ static bool has_handler(const struct sigaction *n) {
   return n->sa_handler != SIG_DFL && n->sa_handler != SIG_IGN;
 }
 
+static const char *const reg_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                          "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+
+/* A general protection fault names no address (x86-64): the faulting
+ * instruction's memory operand, decoded (insn.c), when its address is not
+ * canonical. *reg is the register the address was made from (its base, else
+ * its index), -1 when none. */
+static bool gp_address(const void *uc, uint64_t regs[16], uintptr_t *addr, int *access, int *reg) {
+  uint8_t code[16];
+  uintptr_t pc = mt_os_fault_pc(uc);
+  long got = pc ? mt_os_read_self(pc, code, sizeof(code)) : 0;
+  mt_insn_mem_t op[2];
+  int n = got > 0 ? mt_insn_mem(code, (size_t)got, op) : -1;
+  if (n <= 0 || !mt_os_fault_regs(uc, regs))
+    return false;
+  for (int i = 0; i < n; i++) {
+    uintptr_t a;
+    if (!mt_insn_address(&op[i], regs, &a) || mt_insn_canonical(a))
+      continue;
+    *addr = a;
+    *access = op[i].access == MT_INSN_READ    ? MT_ACCESS_READ
+              : op[i].access == MT_INSN_WRITE ? MT_ACCESS_WRITE
+                                              : MT_ACCESS_UNKNOWN;
+    *reg = op[i].base >= 0 && !mt_insn_canonical(regs[op[i].base]) ? op[i].base
+           : op[i].index >= 0                                      ? op[i].index
+                                                                   : op[i].base;
+    return true;
+  }
+  return false;
+}
+
+/* Eight bytes of memtype's pattern (heapcheck.h), read at any offset: a
+ * pointer loaded from a freed block's trash or from a redzone. */
+static bool is_pattern(uint64_t v) {
+  for (unsigned r = 0; r < 64; r += 8)
+    if (((v >> r) | (v << ((64 - r) & 63))) == 0xdeadc0dedeadc0deull)
+      return true;
+  return false;
+}
+
+/* A register other than rsp pointing into a freed block: where a pointer
+ * made of trash was most likely read. Its number, or -1. */
+static int freed_block_in(const uint64_t regs[16], int skip, mt_near_t *near) {
+  for (int i = 0; i < 16; i++) {
+    uint64_t v = regs[i];
+    if (i == 4 || i == skip || v < 4096 || !mt_insn_canonical(v))
+      continue;
+    mt_near_t n;
+    if (mt_block_near(v, 0, &n) && !n.live && v >= n.start && v - n.start < (n.size ? n.size : 1)) {
+      *near = n;
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* The report of a non-canonical address: which block a pointer of trash
+ * came from, or what the address's bytes say. */
+static void gp_report(mt_err_t *e, const uint64_t regs[16], int reg, char *detail, size_t len) {
+  uint64_t v = reg >= 0 ? regs[reg] : e->addr;
+  char where[24] = "";
+  if (reg >= 0)
+    mt_snprintf(where, sizeof(where), " in %s", reg_names[reg]);
+  e->kind = MT_ERR_WILD_ACCESS;
+  if (is_pattern(v)) {
+    mt_near_t near;
+    int from = freed_block_in(regs, reg, &near);
+    if (from >= 0) {
+      e->kind = MT_ERR_USE_AFTER_FREE;
+      e->addr = regs[from];
+      e->access = MT_ACCESS_READ;
+      e->block = near.start;
+      e->size = near.size;
+      e->type = near.type;
+      e->free_pc = near.free_pc;
+      e->alloc_stack = near.alloc_stack;
+      e->free_stack = near.free_stack;
+      mt_snprintf(detail, len, "a pointer read from this freed block (memtype's trash %p%s) "
+                  "was used as an address; %s points into the block: the read of the freed "
+                  "block is at this line or just before it", (void *)v, where, reg_names[from]);
+      return;
+    }
+    mt_snprintf(detail, len, "address %p is not canonical: it is made of memtype's trash "
+                "pattern (%p%s), a pointer read from a freed block or from past a block's end",
+                (void *)e->addr, (void *)v, where);
+    return;
+  }
+  char text[9];
+  unsigned i;
+  for (i = 0; i < 8; i++) {
+    unsigned char c = (unsigned char)(v >> (8 * i));
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+      break;
+    text[i] = (char)c;
+  }
+  text[i] = '\0';
+  if (i == 8)
+    mt_snprintf(detail, len, "address %p is not canonical (no memory can be there): the "
+                "pointer%s is text, \"%s\": the bytes of a string written over it",
+                (void *)e->addr, where, text);
+  else
+    mt_snprintf(detail, len, "address %p is not canonical (no memory can be there): the "
+                "pointer%s, %p, was overwritten or never set", (void *)e->addr, where, (void *)v);
+}
+
 /* A fault the program does not handle: what memtype knows of the address. */
 static void crash_report(int sig, siginfo_t *si, void *uc) {
   uintptr_t a = (uintptr_t)si->si_addr;
@@ -62,7 +168,10 @@ static void crash_report(int sig, siginfo_t *si, void *uc) {
   mt_near_t near;
   bool found = mt_block_near(a, 16, &near);
   e.kind = near.in_heap ? MT_ERR_WILD_ACCESS : sig == SIGBUS ? MT_ERR_BUS : MT_ERR_SEGV;
-  char detail[256];
+  char detail[320];
+  uint64_t regs[16];
+  uintptr_t ga = 0;
+  int gacc = 0, greg = -1;
   if (found) {
     e.block = near.start;
     e.size = near.size;
@@ -81,6 +190,10 @@ static void crash_report(int sig, siginfo_t *si, void *uc) {
                 "the nearest block is %s%s", (void *)a,
                 near.in_heap ? "in" : "not in", near.live ? "allocated" : "freed",
                 near.guarded ? " (guarded)" : "");
+  } else if (si->si_code == SI_KERNEL && gp_address(uc, regs, &ga, &gacc, &greg)) {
+    e.addr = ga;
+    e.access = gacc;
+    gp_report(&e, regs, greg, detail, sizeof(detail));
   } else if (si->si_code == SI_KERNEL) {
     /* x86-64: a general protection fault, no address given. */
     mt_snprintf(detail, sizeof(detail), "the kernel gives no address: most likely a pointer that "

@@ -102,6 +102,9 @@ int mt_os_sigaction_real(int sig, const void *act, void *old);
 int mt_os_fault_access(const void *uc);
 /* The faulting instruction's address in a ucontext, 0 when unknown. */
 uintptr_t mt_os_fault_pc(const void *uc);
+/* The 16 general registers of a ucontext in x86-64's numbering (rax, rcx,
+ * rdx, rbx, rsp, rbp, rsi, rdi, r8...r15); false on other machines. */
+bool mt_os_fault_regs(const void *uc, uint64_t regs[16]);
 /* Gives the calling thread an alternate signal stack if it has none, and
  * takes back the one it gave (thread exit). */
 void mt_os_altstack_ensure(void);

@@ -1044,6 +1044,24 @@ int mt_os_fault_access(const void *uc) {
 #endif
 }
 
+bool mt_os_fault_regs(const void *uc, uint64_t regs[16]) {
+#if defined(__x86_64__)
+  static const int order[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
+                                REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
+                                REG_R12, REG_R13, REG_R14, REG_R15};
+  const ucontext_t *u = uc;
+  if (u == NULL)
+    return false;
+  for (int i = 0; i < 16; i++)
+    regs[i] = (uint64_t)u->uc_mcontext.gregs[order[i]];
+  return true;
+#else
+  (void)uc;
+  (void)regs;
+  return false;
+#endif
+}
+
 uintptr_t mt_os_fault_pc(const void *uc) {
   const ucontext_t *u = uc;
   if (u == NULL)

@@ -24,7 +24,8 @@ typedef enum mt_error_kind {
   MT_ERR_INVALID_USABLE,   /* malloc_usable_size of a pointer that is no block's start */
   MT_ERR_UNDERFLOW,        /* heap-buffer-underflow: a guard page before a block */
   MT_ERR_USE_AFTER_FREE,   /* use-after-free: a freed guarded block touched */
-  MT_ERR_WILD_ACCESS,      /* wild-access: a fault in memtype's heap, in no block */
+  MT_ERR_WILD_ACCESS,      /* wild-access: a fault in memtype's heap, in no block, or at an
+                              address no memory can have (not canonical) */
   MT_ERR_SEGV,             /* segv: a fault outside memtype's heap (a NULL pointer...) */
   MT_ERR_BUS,              /* bus-error: SIGBUS outside memtype's heap (a truncated file...) */
   MT_ERR_PARAM_OVERLAP,    /* param-overlap: memcpy, strcpy... given overlapping ranges */

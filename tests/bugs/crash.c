@@ -3,6 +3,10 @@
  *   null     read through a NULL pointer
  *   trash    read through a pointer made of memtype's trash pattern (not
  *            canonical on x86-64: the kernel gives no address)
+ *   uafptr   follow a list's next pointer out of a freed node (with
+ *            MEMTYPE_TRASH=1 the pointer read is trash: a use after free)
+ *   text     a record's name overflows into its label pointer, then the
+ *            label is printed (libc's strlen faults on "IJKLMNOP")
  *   bus      read a mapped page past the end of an (empty) file: SIGBUS
  *   recover  its own SIGSEGV handler: the NULL read is caught, siglongjmp
  *            back, "recovered" (memtype must stay silent)
@@ -30,6 +34,29 @@ __attribute__((noinline)) static char *make_small(void) {
 
 __attribute__((noinline)) static int touch(volatile char *p, long off) { return p[off]; }
 
+struct node {
+  struct node *next;
+  long value;
+};
+
+__attribute__((noinline)) static struct node *make_node(struct node *next, long value) {
+  struct node *n = malloc(sizeof(*n));
+  n->next = next;
+  n->value = value;
+  return n;
+}
+
+__attribute__((noinline)) static long second_value(struct node *head) { return head->next->value; }
+
+struct record {
+  char name[8];
+  char *label;
+};
+
+__attribute__((noinline)) static void set_name(struct record *r, const char *name, size_t len) {
+  memcpy(r->name, name, len); /* len not checked against sizeof(r->name) */
+}
+
 int main(int argc, char **argv) {
   const char *v = argc > 1 ? argv[1] : "ok";
   char *p = make_small();
@@ -39,6 +66,17 @@ int main(int argc, char **argv) {
     printf("%d\n", touch(NULL, 0));
   else if (!strcmp(v, "trash"))
     printf("%d\n", touch((volatile char *)(uintptr_t)0xdeadc0dedeadc0deull, 0));
+  else if (!strcmp(v, "uafptr")) {
+    struct node *head = make_node(make_node(NULL, 7), 1);
+    free(head);
+    printf("%ld\n", second_value(head));
+  } else if (!strcmp(v, "text")) {
+    struct record *r = malloc(sizeof(*r));
+    r->label = strdup("label");
+    const char *name = argc > 2 ? argv[2] : "ABCDEFGHIJKLMNOP";
+    set_name(r, name, strlen(name));
+    printf("%s\n", r->label);
+  }
   else if (!strcmp(v, "bus")) {
     FILE *f = tmpfile(); /* empty: its first page is past its end */
     char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fileno(f), 0);

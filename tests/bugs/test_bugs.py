@@ -1058,14 +1058,14 @@ class Crashes(unittest.TestCase):
     """A fault the program does not handle is explained (issue 18, point 9):
     one report through the reporter, the dump, then the same death."""
 
-    def crash(self, variant, **env_vars):
+    def crash(self, variant, *args, **env_vars):
         import glob
         import shutil
         import tempfile
         from memtype_report import dump
         tmp = tempfile.mkdtemp(prefix="memtype-crash.")
         try:
-            r = run("crash", variant, MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"), **env_vars)
+            r = run("crash", variant, args, MEMTYPE_OUTPUT=os.path.join(tmp, "d.%p.mtd"), **env_vars)
             files = glob.glob(os.path.join(tmp, "d.*.mtd"))
             return r, [dump.load(f) for f in files]
         finally:
@@ -1097,11 +1097,48 @@ class Crashes(unittest.TestCase):
 
     @unittest.skipUnless(os.uname().machine == "x86_64", "a general protection fault is x86-64's")
     def test_a_non_canonical_pointer_is_not_called_a_null_dereference(self):
-        r, _ = self.crash("trash")
+        # the kernel gives no address: memtype decodes the faulting instruction's operand
+        r, dumps = self.crash("trash")
         self.assertEqual(r.returncode, -11, r.stderr)
-        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: segv at 0x0\n  the kernel gives no "
-                                   r"address: most likely a pointer that is not canonical")
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: wild-access READ at 0xdeadc0dedeadc0de\n"
+                                   r"  address 0xdeadc0dedeadc0de is not canonical: it is made of "
+                                   r"memtype's trash pattern \(0xdeadc0dedeadc0de in r[a-z0-9]+\)")
         self.assertNotIn("NULL", r.stderr)
+        self.assertIn("touch", section(r.stderr, "detected at"), r.stderr)
+        (d,) = dumps
+        self.assertEqual([e.kind for e in d.errors], ["wild-access"])
+
+    @unittest.skipUnless(os.uname().machine == "x86_64", "a general protection fault is x86-64's")
+    def test_a_pointer_read_from_a_freed_block_is_a_use_after_free_of_that_block(self):
+        # head->next->value after free(head): with trash on, head->next is
+        # 0xdeadc0de..., and the register still holding head names the block
+        r, dumps = self.crash("uafptr", MEMTYPE_TRASH="1")
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: use-after-free READ at 0x[0-9a-f]+ \(0 "
+                                   r"bytes into a 16-byte freed block of type make_node\+")
+        self.assertRegex(r.stderr, r"a pointer read from this freed block \(memtype's trash "
+                                   r"0xdeadc0dedeadc0de in r[a-z0-9]+\) was used as an address")
+        self.assertEqual(section(r.stderr, "detected at")[:1], ["second_value"], r.stderr)
+        self.assertEqual(section(r.stderr, "block allocated at")[:2], ["make_node", "main"], r.stderr)
+        self.assertEqual(section(r.stderr, "block freed at")[:1], ["main"], r.stderr)
+        (d,) = dumps
+        self.assertEqual([e.kind for e in d.errors], ["use-after-free"])
+
+    @unittest.skipUnless(os.uname().machine == "x86_64", "a general protection fault is x86-64's")
+    def test_a_pointer_overwritten_by_text_is_shown_as_text(self):
+        # the label pointer after an 8-byte name field took "IJKLMNOP"; the
+        # fault is in libc's strlen (an SSE, AVX2 or EVEX load, by the CPU)
+        r, dumps = self.crash("text")
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: wild-access READ at 0x504f4e4d4c4b4a4.\n"
+                                   r"  address 0x504f4e4d4c4b4a4. is not canonical \(no memory can "
+                                   r"be there\): the pointer in r[a-z0-9]+ is text, \"IJKLMNOP\"")
+        self.assertIn("main", section(r.stderr, "detected at"), r.stderr)
+        # a pointer that is not text: its value, no text
+        r, _ = self.crash("text", "ABCDEFGH\x01\x02\x03\x04\x05\x06\x07\x7f")
+        self.assertRegex(r.stderr, r"the pointer in r[a-z0-9]+, 0x7f07060504030201, was "
+                                   r"overwritten or never set")
 
     def test_a_sigbus_is_reported_as_a_bus_error(self):
         r, dumps = self.crash("bus")
