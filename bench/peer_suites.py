@@ -912,6 +912,32 @@ def valgrind_version(valgrind):
     return subprocess.run([valgrind, '--version'], capture_output=True, text=True).stdout.strip()
 
 
+def merge_kept(rpath, cases):
+    """Gives CASES the results and build states kept in RPATH by an earlier run."""
+    kept = {}
+    if os.path.exists(rpath):
+        with open(rpath) as fh:
+            kept = {c['id']: c for c in json.load(fh)['cases']}
+    for c in cases:
+        if c['id'] in kept:
+            c['results'] = kept[c['id']].get('results', {})
+            for k in ('build', 'build_err'):
+                if k in kept[c['id']]:
+                    c[k] = kept[c['id']][k]
+
+
+def run_selected(runner, sel, modes, byid, jobs, width=50):
+    """Builds and runs the cases SEL under MODES, JOBS at once, into BYID; a line each."""
+    with concurrent.futures.ThreadPoolExecutor(jobs) as ex:
+        futures = [ex.submit(runner.run_case, c, modes) for c in sel]
+        for i, f in enumerate(concurrent.futures.as_completed(futures)):
+            r = f.result()
+            byid[r['id']] = r
+            rr = r.get('results', {})
+            print('[%d/%d] %-*s %-9s %s' % (i + 1, len(sel), width, r['id'], r.get('build'),
+                  ' '.join('%s=%s' % (m, ','.join(rr[m]['kinds']) or '-') for m in modes if m in rr)), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -964,16 +990,7 @@ def main():
         return
 
     rpath = os.path.join(workdir, 'results.json')
-    kept = {}
-    if os.path.exists(rpath):
-        with open(rpath) as fh:
-            kept = {c['id']: c for c in json.load(fh)['cases']}
-    for c in cases:
-        if c['id'] in kept:
-            c['results'] = kept[c['id']].get('results', {})
-            for k in ('build', 'build_err'):
-                if k in kept[c['id']]:
-                    c[k] = kept[c['id']][k]
+    merge_kept(rpath, cases)
     byid = {c['id']: c for c in cases}
     if a.render_only:
         for c in cases:
@@ -981,14 +998,7 @@ def main():
                 r.update(classify(m, runner.stderr(c['id'], m), r['rc']))
     else:
         sel = [c for c in cases if not a.only or re.search(a.only, c['id']) or re.search(a.only, c['file'])]
-        with concurrent.futures.ThreadPoolExecutor(a.j) as ex:
-            futures = [ex.submit(runner.run_case, c, modes) for c in sel]
-            for i, f in enumerate(concurrent.futures.as_completed(futures)):
-                r = f.result()
-                byid[r['id']] = r
-                rr = r['results']
-                print('[%d/%d] %-50s %-9s %s' % (i + 1, len(sel), r['id'], r.get('build'),
-                      ' '.join('%s=%s' % (m, ','.join(rr[m]['kinds']) or '-') for m in modes if m in rr)), flush=True)
+        run_selected(runner, sel, modes, byid, a.j)
     cases = sorted(byid.values(), key=lambda c: c['id'])
     for c in cases:
         c.pop('reason', None)

@@ -108,6 +108,9 @@ EXAMPLES = [
     Example("wild_index", [
         "MEMTYPE_GUARD='*' build/bin/memtype run --profile -- build/bin/wild_index",
         "build/bin/memtype report --errors memtype-run.wild_index.1/*.mtd"]),
+    Example("stale_next", [
+        "build/bin/memtype run --profile --trash -- build/bin/stale_next",
+        "build/bin/memtype run -- build/bin/stale_next"]),
     Example("error_paths", [
         "build/bin/memtype run --profile --fail-rate 1 --fail-after 3 --fail-times 1 --fail-seed 1 "
         "--fail-verbose -- build/bin/error_paths",
