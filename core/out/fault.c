@@ -83,20 +83,36 @@ static bool is_pattern(uint64_t v) {
   return false;
 }
 
-/* A register other than rsp pointing into a freed block: where a pointer
- * made of trash was most likely read. Its number, or -1. */
-static int freed_block_in(const uint64_t regs[16], int skip, mt_near_t *near) {
-  for (int i = 0; i < 16; i++) {
-    uint64_t v = regs[i];
-    if (i == 4 || i == skip || v < 4096 || !mt_insn_canonical(v))
-      continue;
-    mt_near_t n;
-    if (mt_block_near(v, 0, &n) && !n.live && v >= n.start && v - n.start < (n.size ? n.size : 1)) {
-      *near = n;
-      return i;
+/* Does v point into a freed block? (near: that block) */
+static bool into_freed(uint64_t v, mt_near_t *near) {
+  if (v < 4096 || !mt_insn_canonical(v))
+    return false;
+  return mt_block_near(v, 0, near) && !near->live && v >= near->start &&
+         v - near->start < (near->size ? near->size : 1);
+}
+
+#define FRAME_WORDS 64 /* the stack words looked at above rsp */
+
+/* Where a pointer made of trash was most likely read: a register other
+ * than rsp, else a word of the stack just above rsp (a local variable of
+ * code built without optimisation), pointing into a freed block. Its value
+ * (0 when none), the block in near, and holder naming where it was. */
+static uint64_t freed_block_in(const uint64_t regs[16], int skip, mt_near_t *near, char *holder,
+                               size_t hlen) {
+  for (int i = 0; i < 16; i++)
+    if (i != 4 && i != skip && into_freed(regs[i], near)) {
+      mt_snprintf(holder, hlen, "%s points", reg_names[i]);
+      return regs[i];
     }
-  }
-  return -1;
+  uint64_t words[FRAME_WORDS];
+  long got = mt_os_read_self((uintptr_t)regs[4], words, sizeof(words));
+  for (long k = 0; k < got / 8; k++)
+    if (into_freed(words[k], near)) {
+      mt_snprintf(holder, hlen, "the stack word at rsp+%lu (a local variable) points",
+                  (unsigned long)(k * 8));
+      return words[k];
+    }
+  return 0;
 }
 
 /* The report of a non-canonical address: which block a pointer of trash
@@ -109,10 +125,11 @@ static void gp_report(mt_err_t *e, const uint64_t regs[16], int reg, char *detai
   e->kind = MT_ERR_WILD_ACCESS;
   if (is_pattern(v)) {
     mt_near_t near;
-    int from = freed_block_in(regs, reg, &near);
-    if (from >= 0) {
+    char holder[64];
+    uint64_t from = freed_block_in(regs, reg, &near, holder, sizeof(holder));
+    if (from) {
       e->kind = MT_ERR_USE_AFTER_FREE;
-      e->addr = regs[from];
+      e->addr = from;
       e->access = MT_ACCESS_READ;
       e->block = near.start;
       e->size = near.size;
@@ -121,8 +138,8 @@ static void gp_report(mt_err_t *e, const uint64_t regs[16], int reg, char *detai
       e->alloc_stack = near.alloc_stack;
       e->free_stack = near.free_stack;
       mt_snprintf(detail, len, "a pointer read from this freed block (memtype's trash %p%s) "
-                  "was used as an address; %s points into the block: the read of the freed "
-                  "block is at this line or just before it", (void *)v, where, reg_names[from]);
+                  "was used as an address; %s into the block: the read of the freed "
+                  "block is at this line or just before it", (void *)v, where, holder);
       return;
     }
     mt_snprintf(detail, len, "address %p is not canonical: it is made of memtype's trash "

@@ -5,6 +5,8 @@
  *            canonical on x86-64: the kernel gives no address)
  *   uafptr   follow a list's next pointer out of a freed node (with
  *            MEMTYPE_TRASH=1 the pointer read is trash: a use after free)
+ *   uafstack the same at -O0, the freed head only in a local variable (no
+ *            register holds it when the trash pointer is followed)
  *   text     a record's name overflows into its label pointer, then the
  *            label is printed (libc's strlen faults on "IJKLMNOP")
  *   bus      read a mapped page past the end of an (empty) file: SIGBUS
@@ -48,6 +50,17 @@ __attribute__((noinline)) static struct node *make_node(struct node *next, long 
 
 __attribute__((noinline)) static long second_value(struct node *head) { return head->next->value; }
 
+/* -O0: head lives in its stack slot; the registers a call may leave
+ * pointing at the freed node are cleared before the list is followed. */
+__attribute__((noinline, optimize("O0"))) static long second_value_o0(void) {
+  struct node *head = make_node(make_node(NULL, 7), 1);
+  free(head);
+  __asm__ volatile("xor %%eax,%%eax\n\txor %%ecx,%%ecx\n\txor %%edx,%%edx\n\txor %%esi,%%esi\n\t"
+                   "xor %%edi,%%edi\n\txor %%r8d,%%r8d\n\txor %%r9d,%%r9d\n\txor %%r10d,%%r10d\n\t"
+                   "xor %%r11d,%%r11d" ::: "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11");
+  return head->next->value;
+}
+
 struct record {
   char name[8];
   char *label;
@@ -70,6 +83,8 @@ int main(int argc, char **argv) {
     struct node *head = make_node(make_node(NULL, 7), 1);
     free(head);
     printf("%ld\n", second_value(head));
+  } else if (!strcmp(v, "uafstack")) {
+    printf("%ld\n", second_value_o0());
   } else if (!strcmp(v, "text")) {
     struct record *r = malloc(sizeof(*r));
     r->label = strdup("label");

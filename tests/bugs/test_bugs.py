@@ -1126,6 +1126,19 @@ class Crashes(unittest.TestCase):
         self.assertEqual([e.kind for e in d.errors], ["use-after-free"])
 
     @unittest.skipUnless(os.uname().machine == "x86_64", "a general protection fault is x86-64's")
+    def test_a_freed_block_held_only_by_a_local_variable_is_found_on_the_stack(self):
+        r, dumps = self.crash("uafstack", MEMTYPE_TRASH="1")
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: use-after-free READ at 0x[0-9a-f]+ \(0 "
+                                   r"bytes into a 16-byte freed block of type make_node\+")
+        self.assertRegex(r.stderr, r"was used as an address; the stack word at rsp\+\d+ \(a local "
+                                   r"variable\) points into the block")
+        self.assertEqual(section(r.stderr, "detected at")[:1], ["second_value_o0"], r.stderr)
+        self.assertEqual(section(r.stderr, "block freed at")[:1], ["second_value_o0"], r.stderr)
+        (d,) = dumps
+        self.assertEqual([e.kind for e in d.errors], ["use-after-free"])
+
+    @unittest.skipUnless(os.uname().machine == "x86_64", "a general protection fault is x86-64's")
     def test_a_pointer_overwritten_by_text_is_shown_as_text(self):
         # the label pointer after an 8-byte name field took "IJKLMNOP"; the
         # fault is in libc's strlen (an SSE, AVX2 or EVEX load, by the CPU)
