@@ -642,10 +642,11 @@ WALKER(account, account)
 /* ---- records ------------------------------------------------------------------- */
 
 /* Definitely lost first, then indirectly..., biggest first within a kind. */
-static bool rec_before(const void *pa, const void *pb) {
-  const mt_leak_rec_t *a = pa, *b = pb;
-  return a->kind != b->kind ? a->kind < b->kind : a->bytes > b->bytes;
-}
+#define REC_BEFORE(a, b)                                                                           \
+  ((a)->kind != (b)->kind     ? (a)->kind < (b)->kind                                              \
+   : (a)->bytes != (b)->bytes ? (a)->bytes > (b)->bytes                                            \
+                              : (a)->type < (b)->type)
+MT_SORT_DEFINE(sort_recs, mt_leak_rec_t, REC_BEFORE)
 
 static void make_records(scan_t *s) {
   uint32_t n = 0;
@@ -660,7 +661,7 @@ static void make_records(scan_t *s) {
                                                     (uint16_t)(i / MT_LEAK_KINDS),
                                                     (uint8_t)(i % MT_LEAK_KINDS)};
   }
-  mt_sort(result.recs, n, sizeof(*result.recs), rec_before);
+  sort_recs(result.recs, n);
 }
 
 /* ---- public ----------------------------------------------------------------------- */

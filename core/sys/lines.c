@@ -452,9 +452,14 @@ static void run_unit(rd_t *all, const image_t *im, out_t *o, unit_t *u) {
   }
 }
 
-static bool line_before(const void *a, const void *b) {
-  return ((const mt_line_t *)a)->addr < ((const mt_line_t *)b)->addr;
-}
+/* By address; at one address an end marker (no name) before the start of
+ * the next sequence, and the rest in one order every time. */
+#define LINE_BEFORE(x, y)                                                                          \
+  ((x)->addr != (y)->addr                   ? (x)->addr < (y)->addr                               \
+   : ((x)->name == NULL) != ((y)->name == NULL) ? (x)->name == NULL                                  \
+   : (x)->unit != (y)->unit                 ? (x)->unit < (y)->unit                               \
+                                            : (uintptr_t)(x)->name < (uintptr_t)(y)->name)
+MT_SORT_DEFINE(sort_lines, mt_line_t, LINE_BEFORE)
 
 static void run_all(const image_t *im, out_t *o, unit_t *u) {
   rd_t r = {im->line, im->line + im->line_len, 0};
@@ -487,7 +492,7 @@ mt_line_t *mt_lines_index(const unsigned char *elf, size_t size, uint32_t *n) {
   uint32_t count = o.n < o.cap ? o.n : o.cap;
   /* Sequences come in any order: sort; at one address an end marker goes
    * before the start of the next sequence. */
-  mt_sort(o.v, count, sizeof(*o.v), line_before);
+  sort_lines(o.v, count);
   *n = count;
   return o.v;
 }
@@ -1208,9 +1213,9 @@ static void collect_fns(const image_t *im, cu_t *cu, fns_t *f) {
   }
 }
 
-static bool fn_before(const void *a, const void *b) {
-  return ((const mt_fn_range_t *)a)->lo < ((const mt_fn_range_t *)b)->lo;
-}
+#define FN_BEFORE(x, y)                                                                            \
+  ((x)->lo != (y)->lo ? (x)->lo < (y)->lo : (x)->hi != (y)->hi ? (x)->hi < (y)->hi : (x)->die < (y)->die)
+MT_SORT_DEFINE(sort_fns, mt_fn_range_t, FN_BEFORE)
 
 mt_fn_range_t *mt_lines_fn_index(const unsigned char *elf, size_t size, uint32_t *n) {
   image_t im;
@@ -1229,7 +1234,7 @@ mt_fn_range_t *mt_lines_fn_index(const unsigned char *elf, size_t size, uint32_t
     f.n = 0;
     collect_fns(&im, cu, &f);
     *n = f.n < f.cap ? f.n : f.cap;
-    mt_sort(f.v, *n, sizeof(*f.v), fn_before);
+    sort_fns(f.v, *n);
   }
   mt_os_unmap(cu, sizeof(cu_t));
   return f.v;

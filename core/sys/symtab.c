@@ -20,11 +20,11 @@
 
 typedef struct sym_s {
   uint64_t start;     /* relative to the module's load bias */
-  uint32_t size : 28; /* (capped) */
-  uint32_t rank : 4;  /* among aliases (the same start): the higher is named */
+  uint32_t size : 26; /* (capped) */
+  uint32_t rank : 6;  /* among aliases (the same start): the higher is named */
   uint32_t name;      /* offset in the string table */
 } sym_t;
-#define SYM_SIZE_MAX ((1u << 28) - 1)
+#define SYM_SIZE_MAX ((1u << 26) - 1)
 
 typedef struct table_s {
   uintptr_t bias;
@@ -54,21 +54,28 @@ static mt_lock_t lock;
 /* By start; aliases by rank, so that the one a lookup names (the last of
  * them) is a global name rather than a local one: glibc's debug symbols
  * give __libc_start_main three local aliases (__libc_start_main_impl,
- * _alias_1, _alias_2) besides its exported name. */
-static bool sym_before(const void *a, const void *b) {
-  const sym_t *x = a, *y = b;
-  return x->start < y->start || (x->start == y->start && x->rank < y->rank);
-}
+ * _alias_1, _alias_2) besides its exported name. Aliases of one rank by
+ * their names' offsets: the same order every time. */
+#define SYM_BEFORE(x, y)                                                                           \
+  ((x)->start != (y)->start  ? (x)->start < (y)->start                                             \
+   : (x)->rank != (y)->rank ? (x)->rank < (y)->rank                                                \
+                            : (x)->name > (y)->name)
+MT_SORT_DEFINE(sort_syms, sym_t, SYM_BEFORE)
 
 /* Exported global, exported weak, hidden or internal, local; within each,
- * a plain name, then a default version ("f@@V1"), then another ("f@V0").
- * (At most 11: sym_t's 4 bits.) */
+ * a plain name, then a default version ("f@@V1"), then another ("f@V0");
+ * within those, the fewer leading underscores ("puts" over its alias
+ * "_IO_puts", "strdup" over "__strdup"). (At most 47: sym_t's 6 bits.) */
 static uint8_t sym_rank(const Elf64_Sym *s, const char *name, size_t room) {
   unsigned bind = ELF64_ST_BIND(s->st_info), r = 0, vis = ELF64_ST_VISIBILITY(s->st_other);
   if (bind == STB_GLOBAL || bind == STB_WEAK)
     r = vis != STV_DEFAULT && vis != STV_PROTECTED ? 1 : bind == STB_GLOBAL ? 3 : 2;
-  const char *at = memchr(name, '@', strnlen(name, room));
-  return (uint8_t)(r * 3 + (at == NULL ? 2 : at[1] == '@' ? 1 : 0));
+  size_t len = strnlen(name, room);
+  const char *at = memchr(name, '@', len);
+  unsigned under = 0;
+  while (under < 3 && under < len && name[under] == '_')
+    under++;
+  return (uint8_t)((r * 3 + (at == NULL ? 2 : at[1] == '@' ? 1 : 0)) * 4 + (3 - under));
 }
 
 /* Fills t from the ELF image at f (size bytes) with the functions of its
@@ -110,7 +117,7 @@ static void load(table_t *t, const unsigned char *f, size_t size, uint32_t kind)
                            sym_rank(&sym[k], (const char *)(f + str->sh_offset) + sym[k].st_name,
                                     str->sh_size - sym[k].st_name),
                            sym[k].st_name};
-    mt_sort(out, n, sizeof(*out), sym_before);
+    sort_syms(out, n);
     t->strtab = (const char *)(f + str->sh_offset);
     t->strsize = str->sh_size;
     t->syms = out;
