@@ -87,7 +87,8 @@ EXAMPLES = [
         "build/bin/memtype report --errors memtype-run.off_by_one.1/*.mtd"]),
     Example("packet_headroom", [
         "build/bin/memtype run --profile --redzone -- build/bin/packet_headroom",
-        "build/bin/memtype report --errors memtype-run.packet_headroom.1/*.mtd"]),
+        "build/bin/memtype report --errors memtype-run.packet_headroom.1/*.mtd",
+        "build/bin/memtype run --brief -- build/bin/packet_headroom"]),
     Example("aligned_pool", [
         "build/bin/memtype run -- build/bin/aligned_pool"]),
     Example("word_lengths", [

@@ -337,6 +337,22 @@ void mt_guard_learn_alignment(unsigned type) {
     __atomic_store_n(&new_rule[type], 2, __ATOMIC_RELAXED);
 }
 
+/* By type: an underflow was found in one of its guarded blocks (the pattern
+ * before it changed, seen at its free or at exit), so its next blocks start
+ * at their page's start, right after a guard page: the same bug again
+ * faults at the access, with its line (an overflow of such a block is then
+ * found at its free, as the underflow was). A page before the data is a
+ * guard page with madvise (every run ends in one, and runs follow each
+ * other) and with mprotect when a side before is guarded anyway. */
+static uint8_t flush_left[MT_MAX_TYPES];
+
+static bool learn_underflow(unsigned type) {
+  if (type >= MT_MAX_TYPES || side == SIDE_BEFORE ||
+      (method != MT_GUARD_METHOD_MADVISE && side == SIDE_AFTER))
+    return false;
+  return __atomic_exchange_n(&flush_left[type], 1, __ATOMIC_RELAXED) == 0;
+}
+
 static uintptr_t flush_start(uintptr_t end, size_t n, size_t align, unsigned family,
                              unsigned type) {
   size_t natural = n == 0 ? MT_MIN_ALIGN : n & -n;
@@ -437,6 +453,9 @@ static bool front_ok(mt_guard_blk_t *b, const char *when) {
   e.expect = want;
   e.window = wn;
   e.window_addr = (uintptr_t)m + w0;
+  if (learn_underflow(b->meta.f.type))
+    e.detail2 = "from now on this call site's guarded blocks start right after a guard page: "
+                "an underflow of the next one faults at the access";
   mt_report(&e);
   return false;
 }
@@ -623,7 +642,9 @@ void *mt_guard_alloc(size_t n, size_t align, unsigned type, unsigned family, boo
     mt_check_trash_ok(&was);
   }
   uintptr_t front_to = b->dirty ? b->user : 0; /* its front intact to there */
-  b->user = side == SIDE_BEFORE ? data : flush_start(end, n, align, family, type);
+  bool left = side == SIDE_BEFORE ||
+              (type < MT_MAX_TYPES && __atomic_load_n(&flush_left[type], __ATOMIC_RELAXED));
+  b->user = left ? data : flush_start(end, n, align, family, type);
   if (b->dirty && zero)
     memset((void *)b->user, 0, n);
   b->dirty = 0;

@@ -56,6 +56,13 @@
  *             comes at once, it does not wait for the loader's lock
  *   deep      a read 12 bytes past the block in read_past(), called by main:
  *             the access stack must start with read_past, then main
+ *   underagain three 24-byte labels from one call site, each given a prefix
+ *             byte 1 before its start, then freed (MEMTYPE_ON_ERROR=continue):
+ *             the first found at its free, the call site learns, the second
+ *             faults at the write (in set_prefix); the third, the same
+ *             stacks, is not told again. Then a 24-byte read before a 40-byte
+ *             block of another site reads its page (no fault, no report:
+ *             only a site that underflowed starts at its page's start)
  *   ok        every byte of the block read and written: no report */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -74,6 +81,10 @@ __attribute__((noinline, noipa)) int read_past(const char *p, size_t at) {
   return ((const volatile char *)p)[at];
 }
 
+__attribute__((noinline)) static char *make_label(size_t n) { return malloc(n); }
+__attribute__((noinline, noipa)) void set_prefix(char *label, char c);
+__attribute__((noinline, noipa)) void set_prefix(char *label, char c) { label[-1] = c; }
+
 static void own_handler(int sig) {
   static const char msg[] = "own handler\n";
   (void)sig;
@@ -91,7 +102,17 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   char *p = make_buf(100);
   memset(p, 'a', 100);
-  if (!strcmp(m, "read")) {
+  if (!strcmp(m, "underagain")) {
+    for (int i = 0; i < 3; i++) {
+      char *l = make_label(24);
+      memset(l, 'a', 24);
+      set_prefix(l, '#');
+      free(l);
+    }
+    char *q = make_buf(40);
+    printf("%d\n", ((volatile char *)q)[-24]);
+    free(q);
+  } else if (!strcmp(m, "read")) {
     printf("%d\n", ((volatile char *)p)[100 + 12]);
   } else if (!strcmp(m, "deep")) {
     printf("%d\n", read_past(p, 100 + 12));

@@ -633,6 +633,40 @@ class Guard(unittest.TestCase):
                     r"a 100-byte block of type make_buf\+", detected="main",
                     MEMTYPE_GUARD_SIDE="before", **GUARD)
 
+    def test_a_call_site_that_underflowed_gets_the_next_underflow_at_the_access(self):
+        # madvise's guard pages (Linux 6.13) have one before every run; with
+        # mprotect a side before is guarded only with MEMTYPE_GUARD_SIDE=around
+        kernel = tuple(int(x) for x in re.findall(r"\d+", os.uname().release)[:2])
+        envs = [{"MEMTYPE_GUARD_METHOD": "mprotect", "MEMTYPE_GUARD_SIDE": "around"}]
+        if kernel >= (6, 13):
+            envs.append({})
+        for env in envs:
+            with self.subTest(**env):
+                self.underflow_learned(env)
+
+    def underflow_learned(self, env):
+        r = run("guard", "underagain", MEMTYPE_GUARD="*", MEMTYPE_ON_ERROR="continue", **env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        heads = re.findall(r"(?m)^memtype: ERROR: .*$", r.stderr)
+        self.assertEqual(len(heads), 2, r.stderr)
+        block = r"1 bytes before a 24-byte block of type make_label\+"
+        # the first: found when the block was freed; the site learns
+        self.assertRegex(heads[0], r"heap-buffer-underflow WRITE at 0x[0-9a-f]+ \(" + block)
+        first, second = r.stderr.split("memtype: ERROR: ")[1:3]
+        self.assertIn("found when it was freed", first)
+        self.assertIn("from now on this call site's guarded blocks start right after a guard "
+                      "page", first)
+        # the second: at the faulting write, in set_prefix
+        self.assertRegex(heads[1], r"heap-buffer-underflow WRITE at 0x[0-9a-f]+ \(" + block)
+        self.assertIn("the access hit the guard page before the block", second)
+        self.assertEqual(section("  " + second.split("\n  ", 1)[1], "detected at")[:2],
+                         ["set_prefix", "main"], second)
+        self.assertNotIn("start right after a guard page", second)
+        # the third, the same stacks: counted, not told again; the read before
+        # another site's block is no fault
+        self.assertIn("heap-buffer-underflow WRITE again with the same stacks", r.stderr)
+        self.assertRegex(r.stdout, r"\A-?\d+\ndone\n\Z")
+
     def test_read_after_free(self):
         self.caught("guard", "uaf", r"use-after-free READ at 0x[0-9a-f]+ \(5 bytes into a 100-byte "
                     r"block of type make_buf\+", detected="main", allocated="make_buf",
