@@ -3,6 +3,8 @@
  * scale, displacement, read or write, width) as the assembler encodes them,
  * the forms with none, and the ones it cannot decode. */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "insn.h"
 #include "unit.h"
@@ -137,6 +139,37 @@ START_TEST(test_the_address_is_base_plus_scaled_index_plus_displacement) {
 }
 END_TEST
 
+/* Any bytes, cut at any length: the decoder reads only the bytes it is
+ * given (a fault's instruction may end at an unreadable page) and gives
+ * operands within bounds, or -1. */
+START_TEST(test_random_bytes_are_decoded_or_refused_within_bounds) {
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (unsigned round = 0; round < 200000; round++) {
+    uint8_t code[15];
+    for (unsigned i = 0; i < sizeof(code); i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      /* prefixes, escapes and ModRM bytes more often than chance */
+      static const uint8_t common[] = {0x0f, 0x66, 0xf3, 0xf2, 0x48, 0x4c, 0xc4, 0xc5, 0x62, 0x38,
+                                       0x3a, 0x04, 0x44, 0x84, 0x24, 0x25, 0x05, 0x8b, 0x89, 0xa5};
+      code[i] = (x >> 40) % 3 ? (uint8_t)(x >> 8) : common[(x >> 16) % sizeof(common)];
+    }
+    size_t len = (x >> 24) % 16;
+    uint8_t *copy = malloc(len ? len : 1); /* exactly len bytes: a read past them is caught */
+    memcpy(copy, code, len);
+    mt_insn_mem_t m[2];
+    int n = mt_insn_mem(copy, len, m);
+    ck_assert_int_ge(n, -1);
+    ck_assert_int_le(n, 2);
+    for (int k = 0; k < n; k++) {
+      ck_assert(m[k].base >= -1 && m[k].base < 16 && m[k].index >= -1 && m[k].index < 16);
+      ck_assert(m[k].scale == 1 || m[k].scale == 2 || m[k].scale == 4 || m[k].scale == 8);
+      ck_assert(m[k].access <= MT_INSN_WRITE && m[k].width <= 64);
+    }
+    free(copy);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("insn");
   TCase *tc = tcase_create("decode");
@@ -145,6 +178,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_forms_that_touch_no_memory_have_no_operand);
   tcase_add_test(tc, test_what_it_cannot_place_is_said);
   tcase_add_test(tc, test_the_address_is_base_plus_scaled_index_plus_displacement);
+  tcase_add_test(tc, test_random_bytes_are_decoded_or_refused_within_bounds);
   suite_add_tcase(s, tc);
   return s;
 }
