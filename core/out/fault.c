@@ -19,6 +19,7 @@
 #include "block.h"
 #include "depot.h"
 #include "dump.h"
+#include "hooks.h"
 #include "insn.h"
 #include "life.h"
 #include "memguard.h"
@@ -91,28 +92,52 @@ static bool into_freed(uint64_t v, mt_near_t *near) {
          v - near->start < (near->size ? near->size : 1);
 }
 
+/* Does v point into the redzone of a live block, the pattern past its end
+ * (or, for the second, before its start)? Only with redzones, whose bytes
+ * are the pattern. Past the end is looked for first, in the registers and
+ * then the stack: a pointer to a slot's front redzone is also what the
+ * allocator's own scratch registers are left holding. */
+static bool into_redzone_side(uint64_t v, mt_near_t *near, bool after) {
+  if (!mt_hook_slack || v < 4096 || !mt_insn_canonical(v))
+    return false;
+  return mt_block_near(v, 0, near) && near->live && !near->guarded &&
+         (after ? v >= near->start && v - near->start >= near->size : v < near->start);
+}
+static bool into_redzone_after(uint64_t v, mt_near_t *near) { return into_redzone_side(v, near, true); }
+static bool into_redzone_before(uint64_t v, mt_near_t *near) { return into_redzone_side(v, near, false); }
+
 #define FRAME_WORDS 64 /* the stack words looked at above rsp */
 
-/* Where a pointer made of trash was most likely read: a register other
- * than rsp, else a word of the stack just above rsp (a local variable of
- * code built without optimisation), pointing into a freed block. Its value
+/* Where a pointer made of the pattern was most likely read: a register
+ * other than rsp, else a word of the stack just above rsp (a local variable
+ * of code built without optimisation, or a register saved by a callee), for
+ * which into() holds. Its value
  * (0 when none), the block in near, and holder naming where it was. */
-static uint64_t freed_block_in(const uint64_t regs[16], int skip, mt_near_t *near, char *holder,
-                               size_t hlen) {
+static uint64_t block_held(const uint64_t regs[16], int skip, bool (*into)(uint64_t, mt_near_t *),
+                           mt_near_t *near, char *holder, size_t hlen) {
   for (int i = 0; i < 16; i++)
-    if (i != 4 && i != skip && into_freed(regs[i], near)) {
+    if (i != 4 && i != skip && into(regs[i], near)) {
       mt_snprintf(holder, hlen, "%s points", reg_names[i]);
       return regs[i];
     }
   uint64_t words[FRAME_WORDS];
   long got = mt_os_read_self((uintptr_t)regs[4], words, sizeof(words));
   for (long k = 0; k < got / 8; k++)
-    if (into_freed(words[k], near)) {
-      mt_snprintf(holder, hlen, "the stack word at rsp+%lu (a local variable) points",
+    if (into(words[k], near)) {
+      mt_snprintf(holder, hlen, "the stack word at rsp+%lu (a local or a saved register) points",
                   (unsigned long)(k * 8));
       return words[k];
     }
   return 0;
+}
+
+static void set_block(mt_err_t *e, const mt_near_t *near) {
+  e->block = near->start;
+  e->size = near->size;
+  e->type = near->type;
+  e->free_pc = near->free_pc;
+  e->alloc_stack = near->alloc_stack;
+  e->free_stack = near->free_stack;
 }
 
 /* The report of a non-canonical address: which block a pointer of trash
@@ -126,20 +151,27 @@ static void gp_report(mt_err_t *e, const uint64_t regs[16], int reg, char *detai
   if (is_pattern(v)) {
     mt_near_t near;
     char holder[64];
-    uint64_t from = freed_block_in(regs, reg, &near, holder, sizeof(holder));
+    uint64_t from = block_held(regs, reg, into_freed, &near, holder, sizeof(holder));
     if (from) {
       e->kind = MT_ERR_USE_AFTER_FREE;
       e->addr = from;
       e->access = MT_ACCESS_READ;
-      e->block = near.start;
-      e->size = near.size;
-      e->type = near.type;
-      e->free_pc = near.free_pc;
-      e->alloc_stack = near.alloc_stack;
-      e->free_stack = near.free_stack;
+      set_block(e, &near);
       mt_snprintf(detail, len, "a pointer read from this freed block (memtype's trash %p%s) "
                   "was used as an address; %s into the block: the read of the freed "
                   "block is at this line or just before it", (void *)v, where, holder);
+      return;
+    }
+    if ((from = block_held(regs, reg, into_redzone_after, &near, holder, sizeof(holder))) ||
+        (from = block_held(regs, reg, into_redzone_before, &near, holder, sizeof(holder)))) {
+      e->kind = from < near.start ? MT_ERR_UNDERFLOW : MT_ERR_OVERFLOW;
+      e->addr = from;
+      e->access = MT_ACCESS_READ;
+      set_block(e, &near);
+      mt_snprintf(detail, len, "a pointer read from this block's redzone (memtype's pattern %p%s, "
+                  "%s the block) was used as an address; %s there: the read is at this line or "
+                  "just before it", (void *)v, where, from < near.start ? "before" : "past",
+                  holder);
       return;
     }
     mt_snprintf(detail, len, "address %p is not canonical: it is made of memtype's trash "

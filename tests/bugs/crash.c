@@ -7,6 +7,9 @@
  *            MEMTYPE_TRASH=1 the pointer read is trash: a use after free)
  *   uafstack the same at -O0, the freed head only in a local variable (no
  *            register holds it when the trash pointer is followed)
+ *   words    a list of 3 words with no room for its NULL end: the walk reads
+ *            the pointer past the block (with redzones: the pattern) and
+ *            strlen follows it
  *   text     a record's name overflows into its label pointer, then the
  *            label is printed (libc's strlen faults on "IJKLMNOP")
  *   bus      read a mapped page past the end of an (empty) file: SIGBUS
@@ -61,6 +64,20 @@ __attribute__((noinline, optimize("O0"))) static long second_value_o0(void) {
   return head->next->value;
 }
 
+__attribute__((noinline)) static const char **make_words(int n) {
+  const char **v = malloc((size_t)n * sizeof(*v)); /* no room for the NULL at the end */
+  for (int i = 0; i < n; i++)
+    v[i] = "word";
+  return v;
+}
+
+__attribute__((noinline)) static size_t total_length(const char **v) {
+  size_t t = 0;
+  for (; *v; v++)
+    t += strlen(*v);
+  return t;
+}
+
 struct record {
   char name[8];
   char *label;
@@ -83,6 +100,8 @@ int main(int argc, char **argv) {
     struct node *head = make_node(make_node(NULL, 7), 1);
     free(head);
     printf("%ld\n", second_value(head));
+  } else if (!strcmp(v, "words")) {
+    printf("%zu\n", total_length(make_words(3)));
   } else if (!strcmp(v, "uafstack")) {
     printf("%ld\n", second_value_o0());
   } else if (!strcmp(v, "text")) {

@@ -1166,11 +1166,32 @@ class Crashes(unittest.TestCase):
         self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: use-after-free READ at 0x[0-9a-f]+ \(0 "
                                    r"bytes into a 16-byte freed block of type make_node\+")
         self.assertRegex(r.stderr, r"was used as an address; the stack word at rsp\+\d+ \(a local "
-                                   r"variable\) points into the block")
+                                   r"or a saved register\) points into the block")
         self.assertEqual(section(r.stderr, "detected at")[:1], ["second_value_o0"], r.stderr)
         self.assertEqual(section(r.stderr, "block freed at")[:1], ["second_value_o0"], r.stderr)
         (d,) = dumps
         self.assertEqual([e.kind for e in d.errors], ["use-after-free"])
+
+    @unittest.skipUnless(os.uname().machine == "x86_64", "a general protection fault is x86-64's")
+    def test_a_pointer_read_past_a_block_from_its_redzone_is_an_overflow_of_that_block(self):
+        # three words and no room for the NULL that ends the walk: v[3] is the
+        # redzone's pattern, and strlen follows it
+        r, dumps = self.crash("words")
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: heap-buffer-overflow READ at 0x[0-9a-f]+ \(0 "
+                                   r"bytes after a 24-byte block of type make_words\+")
+        self.assertRegex(r.stderr, r"a pointer read from this block's redzone \(memtype's pattern "
+                                   r"0xdeadc0dedeadc0de in r[a-z0-9]+, past the block\) was used as an "
+                                   r"address")
+        self.assertIn("total_length", section(r.stderr, "detected at"), r.stderr)
+        self.assertEqual(section(r.stderr, "block allocated at")[:2], ["make_words", "main"],
+                         r.stderr)
+        (d,) = dumps
+        self.assertEqual([e.kind for e in d.errors], ["heap-buffer-overflow"])
+        # without redzones the pattern past the block is not memtype's: no such claim
+        r, _ = self.crash("words", MEMTYPE_REDZONE="0")
+        self.assertNotIn("heap-buffer-overflow", r.stderr)
 
     @unittest.skipUnless(os.uname().machine == "x86_64", "a general protection fault is x86-64's")
     def test_a_pointer_overwritten_by_text_is_shown_as_text(self):
