@@ -131,6 +131,38 @@ static uint64_t block_held(const uint64_t regs[16], int skip, bool (*into)(uint6
   return 0;
 }
 
+#define SOURCE_WORDS 128     /* a block's first words looked at for the bad pointer */
+#define SOURCE_FRAME_WORDS 1024 /* the stack words above rsp looked at for its block (8 KiB:
+                                   the frames of printf's machinery are large; a block must
+                                   hold the very value, so a stale word rarely misleads) */
+
+/* The live heap block a bad pointer v was most likely read from: one that a
+ * register or a stack word above rsp points into and that holds v in one of
+ * its first words. The offsets where it does (up to 3), their count, or 0
+ * (near: the block). */
+static int source_block(const uint64_t regs[16], uint64_t v, mt_near_t *near, long offs[3]) {
+  static uint64_t words[SOURCE_FRAME_WORDS]; /* static: signal stacks are small (see below) */
+  long got = mt_os_read_self((uintptr_t)regs[4], words, sizeof(words));
+  for (long k = -16; k < got / 8; k++) {
+    uint64_t c = k < 0 ? regs[k + 16] : words[k];
+    if ((k < 0 && k + 16 == 4) || c < 4096 || !mt_insn_canonical(c) ||
+        !mt_block_near(c, 0, near) || !near->live || c < near->start ||
+        c - near->start >= (near->size ? near->size : 1))
+      continue;
+    uint64_t body[SOURCE_WORDS];
+    uintptr_t from = (near->start + 7) & ~(uintptr_t)7;
+    size_t span = near->start + near->size > from ? near->start + near->size - from : 0;
+    long n = mt_os_read_self(from, body, span < sizeof(body) ? span & ~(size_t)7 : sizeof(body));
+    int found = 0;
+    for (long w = 0; w < n / 8 && found < 3; w++)
+      if (body[w] == v)
+        offs[found++] = (long)(from - near->start) + w * 8;
+    if (found)
+      return found;
+  }
+  return 0;
+}
+
 static void set_block(mt_err_t *e, const mt_near_t *near) {
   e->block = near->start;
   e->size = near->size;
@@ -195,6 +227,29 @@ static void gp_report(mt_err_t *e, const uint64_t regs[16], int reg, char *detai
   else
     mt_snprintf(detail, len, "address %p is not canonical (no memory can be there): the "
                 "pointer%s, %p, was overwritten or never set", (void *)e->addr, where, (void *)v);
+  /* where it was read from: a heap block that holds it, so the object
+   * whose pointer was overwritten is named */
+  static char source[320];
+  static int busy; /* two threads crashing at once: the second does without (never reset: the
+                      process dies of its crash) */
+  mt_near_t near;
+  if (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE))
+    return;
+  long offs[3];
+  int found = source_block(regs, v, &near, offs);
+  if (found) {
+    char type[256] = "", at[64] = "";
+    if (near.type >= 0)
+      mt_report_type_name((unsigned)near.type, type, sizeof(type));
+    size_t p = 0;
+    for (int k = 0; k < found; k++)
+      p += mt_snprintf(at + p, sizeof(at) - p, "%s%ld", k == 0 ? "" : k + 1 < found ? ", " : " and ",
+                       offs[k]);
+    mt_snprintf(source, sizeof(source), "that value is stored at byte%s %s of a %zu-byte block%s%s "
+                "(still allocated): the object it was overwritten in", found > 1 ? "s" : "", at,
+                near.size, type[0] ? " of type " : "", type);
+    e->detail2 = source;
+  }
 }
 
 /* A fault the program does not handle: what memtype knows of the address. */
