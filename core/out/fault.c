@@ -227,8 +227,9 @@ static void gp_report(mt_err_t *e, const uint64_t regs[16], int reg, char *detai
   else
     mt_snprintf(detail, len, "address %p is not canonical (no memory can be there): the "
                 "pointer%s, %p, was overwritten or never set", (void *)e->addr, where, (void *)v);
-  /* where it was read from: a heap block that holds it, so the object
-   * whose pointer was overwritten is named */
+  /* a heap block that holds the same bytes: the object whose pointer was
+   * overwritten (a copy overflowing inside it), or the source of the copy
+   * that overwrote it (a stack buffer filled from a heap string) */
   static char source[320];
   static int busy; /* two threads crashing at once: the second does without (never reset: the
                       process dies of its crash) */
@@ -245,9 +246,9 @@ static void gp_report(mt_err_t *e, const uint64_t regs[16], int reg, char *detai
     for (int k = 0; k < found; k++)
       p += mt_snprintf(at + p, sizeof(at) - p, "%s%ld", k == 0 ? "" : k + 1 < found ? ", " : " and ",
                        offs[k]);
-    mt_snprintf(source, sizeof(source), "that value is stored at byte%s %s of a %zu-byte block%s%s "
-                "(still allocated): the object it was overwritten in", found > 1 ? "s" : "", at,
-                near.size, type[0] ? " of type " : "", type);
+    mt_snprintf(source, sizeof(source), "the same 8 bytes are at byte%s %s of a %zu-byte block%s%s "
+                "(still allocated): the pointer was read from there, or its bytes copied from "
+                "there", found > 1 ? "s" : "", at, near.size, type[0] ? " of type " : "", type);
     e->detail2 = source;
   }
 }

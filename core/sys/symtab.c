@@ -64,8 +64,8 @@ MT_SORT_DEFINE(sort_syms, sym_t, SYM_BEFORE)
 
 /* Exported global, exported weak, hidden or internal, local; within each,
  * a plain name, then a default version ("f@@V1"), then another ("f@V0");
- * within those, the fewer leading underscores ("puts" over its alias
- * "_IO_puts", "strdup" over "__strdup"). (At most 47: sym_t's 6 bits.) */
+ * within those, the fewer leading underscores (glibc's "fopen" over its
+ * alias "_IO_fopen", both global). (At most 47: sym_t's 6 bits.) */
 static uint8_t sym_rank(const Elf64_Sym *s, const char *name, size_t room) {
   unsigned bind = ELF64_ST_BIND(s->st_info), r = 0, vis = ELF64_ST_VISIBILITY(s->st_other);
   if (bind == STB_GLOBAL || bind == STB_WEAK)

@@ -1204,9 +1204,9 @@ class Crashes(unittest.TestCase):
                                    r"be there\): the pointer in r[a-z0-9]+ is text, \"IJKLMNOP\"")
         self.assertIn("main", section(r.stderr, "detected at"), r.stderr)
         # the record that held it: found through a register or a saved word
-        self.assertRegex(r.stderr, r"(?m)^  that value is stored at byte 8 of a 16-byte block of "
+        self.assertRegex(r.stderr, r"(?m)^  the same 8 bytes are at byte 8 of a 16-byte block of "
                                    r"type main\+0x[0-9a-f]+ \(crash\) \(still allocated\): the "
-                                   r"object it was overwritten in$")
+                                   r"pointer was read from there, or its bytes copied from there$")
         # a pointer that is not text: its value, no text
         r, _ = self.crash("text", "ABCDEFGH\x01\x02\x03\x04\x05\x06\x07\x7f")
         self.assertRegex(r.stderr, r"the pointer in r[a-z0-9]+, 0x7f07060504030201, was "
