@@ -73,7 +73,7 @@ CWES = {
 }
 LEFT_OUT = [(r'w32|_wchar_t_environment', 'Windows only'),
             (r'listen_socket|connect_socket', 'needs a network peer')]
-NAME = re.compile(r'^(CWE(\d+)_[^_].*?__(.+)_(\d\d))([a-e]|_bad|_good1)?\.(c|cpp)$')
+NAME = re.compile(r'^(CWE(\d+)_[^_].*?__(.+)_(\d\d))([a-e]|_bad|_good\w*)?\.(c|cpp)$')
 
 
 def cases_of(src, flows):
@@ -103,9 +103,12 @@ def cases_of(src, flows):
     for g in groups.values():
         lang = 'cxx' if any(f.endswith('.cpp') for f in g['files']) else 'c'
         for side in ('bad', 'good'):
-            # class-based cases: CASE_bad.cpp and CASE_good1.cpp each hold a main
+            # class-based cases: CASE_bad.cpp and CASE_good1.cpp each hold a main;
+            # virtual-based ones (flows 81-84) keep the flawed class in CASE_bad.cpp
+            # and the corrected ones in CASE_goodG2B.cpp, CASE_goodB2G.cpp
             files = [f for f in g['files']
-                     if not re.search(r'_(bad|good1)\.cpp$', f) or f.endswith('_%s.cpp' % ('bad' if side == 'bad' else 'good1'))]
+                     if not re.search(r'_(bad|good\w*)\.cpp$', f) or
+                     re.search(r'_bad\.cpp$' if side == 'bad' else r'_good\w*\.cpp$', f)]
             cases.append(dict(id='%s-%s' % (g['id'], side), base=g['id'], side=side, cwe=g['cwe'],
                               variant=g['variant'], flow=g['flow'], lang=lang,
                               src=[os.path.join(g['dir'], f) for f in files],
