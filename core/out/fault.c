@@ -116,12 +116,12 @@ static bool into_redzone_before(uint64_t v, mt_near_t *near) { return into_redzo
 static uint64_t block_held(const uint64_t regs[16], int skip, bool (*into)(uint64_t, mt_near_t *),
                            mt_near_t *near, char *holder, size_t hlen) {
   for (int i = 0; i < 16; i++)
-    if (i != 4 && i != skip && into(regs[i], near)) {
+    if (i != MT_RSP && i != skip && into(regs[i], near)) {
       mt_snprintf(holder, hlen, "%s points", reg_names[i]);
       return regs[i];
     }
   uint64_t words[FRAME_WORDS];
-  long got = mt_os_read_self((uintptr_t)regs[4], words, sizeof(words));
+  long got = mt_os_read_self((uintptr_t)regs[MT_RSP], words, sizeof(words));
   for (long k = 0; k < got / 8; k++)
     if (into(words[k], near)) {
       mt_snprintf(holder, hlen, "the stack word at rsp+%lu (a local or a saved register) points",
@@ -142,10 +142,10 @@ static uint64_t block_held(const uint64_t regs[16], int skip, bool (*into)(uint6
  * (near: the block). */
 static int source_block(const uint64_t regs[16], uint64_t v, mt_near_t *near, long offs[3]) {
   static uint64_t words[SOURCE_FRAME_WORDS]; /* static: signal stacks are small (see below) */
-  long got = mt_os_read_self((uintptr_t)regs[4], words, sizeof(words));
+  long got = mt_os_read_self((uintptr_t)regs[MT_RSP], words, sizeof(words));
   for (long k = -16; k < got / 8; k++) {
     uint64_t c = k < 0 ? regs[k + 16] : words[k];
-    if ((k < 0 && k + 16 == 4) || c < 4096 || !mt_insn_canonical(c) ||
+    if ((k < 0 && k + 16 == MT_RSP) || c < 4096 || !mt_insn_canonical(c) ||
         !mt_block_near(c, 0, near) || !near->live || c < near->start ||
         c - near->start >= (near->size ? near->size : 1))
       continue;

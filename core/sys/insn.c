@@ -167,9 +167,9 @@ static int string_op(uint8_t op, unsigned full, mt_insn_mem_t op2[2]) {
   unsigned width = op & 1 ? full : 1;
   int n = 0;
   if (op == 0xa4 || op == 0xa5 || op == 0xa6 || op == 0xa7 || op == 0xac || op == 0xad)
-    op2[n].base = 6, op2[n].access = MT_INSN_READ, n++; /* [rsi] */
+    op2[n].base = MT_RSI, op2[n].access = MT_INSN_READ, n++;
   if (op != 0xac && op != 0xad)
-    op2[n].base = 7, op2[n].access = op <= 0xa5 || op == 0xaa || op == 0xab ? MT_INSN_WRITE : MT_INSN_READ, n++;
+    op2[n].base = MT_RDI, op2[n].access = op <= 0xa5 || op == 0xaa || op == 0xab ? MT_INSN_WRITE : MT_INSN_READ, n++;
   for (int i = 0; i < n; i++)
     op2[i].index = -1, op2[i].scale = 1, op2[i].disp = 0, op2[i].width = width;
   return n;

@@ -12,10 +12,13 @@
 #include <stdint.h>
 
 enum { MT_INSN_GP, MT_INSN_SSE, MT_INSN_VEX, MT_INSN_EVEX }; /* the encoding */
+/* x86-64's register numbers, as ModRM, SIB and REX give them */
+enum { MT_RAX, MT_RCX, MT_RDX, MT_RBX, MT_RSP, MT_RBP, MT_RSI, MT_RDI,
+       MT_R8,  MT_R9,  MT_R10, MT_R11, MT_R12, MT_R13, MT_R14, MT_R15 };
 enum { MT_INSN_UNKNOWN = 0, MT_INSN_READ = 1, MT_INSN_WRITE = 2 };
 
 typedef struct {
-  int base, index; /* x86-64 register numbers (rax 0 ... r15 15), -1 when none */
+  int base, index; /* MT_RAX ... MT_R15, -1 when none */
   unsigned scale;
   int64_t disp;    /* EVEX's one-byte displacement scaled as its full-vector forms are */
   unsigned width;  /* bytes accessed when known, else 0 (SSE 16; VEX 16 or 32) */

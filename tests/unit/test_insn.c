@@ -9,7 +9,7 @@
 #include "insn.h"
 #include "unit.h"
 
-enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15, NONE = -1 };
+enum { NONE = -1 };
 enum { R = MT_INSN_READ, W = MT_INSN_WRITE, U = MT_INSN_UNKNOWN };
 
 typedef struct {
@@ -24,36 +24,36 @@ typedef struct {
 
 /* bytes from `as` and `objdump -d` */
 static const form_t forms[] = {
-    {"mov (%rax),%rbx", {0x48, 0x8b, 0x18}, 3, RAX, NONE, 1, 0, R, 8},
-    {"mov %ecx,0x10(%rdx)", {0x89, 0x4a, 0x10}, 3, RDX, NONE, 1, 0x10, W, 4},
-    {"movb $1,-0x8(%rbp)", {0xc6, 0x45, 0xf8, 0x01}, 4, RBP, NONE, 1, -8, W, 1},
-    {"add %eax,(%rsi,%rdi,8)", {0x01, 0x04, 0xfe}, 3, RSI, RDI, 8, 0, W, 4},
-    {"add (%rsi),%eax", {0x03, 0x06}, 2, RSI, NONE, 1, 0, R, 4},
-    {"cmp %rax,0x20(%r12)", {0x49, 0x39, 0x44, 0x24, 0x20}, 5, R12, NONE, 1, 0x20, R, 8},
-    {"cmpl $3,0x0(%r13)", {0x41, 0x83, 0x7d, 0x00, 0x03}, 5, R13, NONE, 1, 0, R, 4},
-    {"movzbl 0x1(%r9),%eax", {0x41, 0x0f, 0xb6, 0x41, 0x01}, 5, R9, NONE, 1, 1, R, 1},
-    {"movswq (%r14,%r15,2),%rax", {0x4b, 0x0f, 0xbf, 0x04, 0x7e}, 5, R14, R15, 2, 0, R, 2},
-    {"sete (%r8)", {0x41, 0x0f, 0x94, 0x00}, 4, R8, NONE, 1, 0, W, 1},
-    {"incq 0x100(%rax)", {0x48, 0xff, 0x80, 0x00, 0x01, 0x00, 0x00}, 7, RAX, NONE, 1, 0x100, W, 8},
-    {"push 0x18(%rsp)", {0xff, 0x74, 0x24, 0x18}, 4, RSP, NONE, 1, 0x18, R, 8},
-    {"call *0x8(%rax)", {0xff, 0x50, 0x08}, 3, RAX, NONE, 1, 8, R, 8},
-    {"stos %rax,(%rdi)", {0x48, 0xab}, 2, RDI, NONE, 1, 0, W, 8},
-    {"lods (%rsi),%al", {0xac}, 1, RSI, NONE, 1, 0, R, 1},
-    {"repnz scas (%rdi),%al", {0xf2, 0xae}, 2, RDI, NONE, 1, 0, R, 1},
-    {"cmpxchg %rcx,(%rdx)", {0x48, 0x0f, 0xb1, 0x0a}, 4, RDX, NONE, 1, 0, W, 8},
-    {"xchg %rax,(%rbx)", {0x48, 0x87, 0x03}, 3, RBX, NONE, 1, 0, W, 8},
-    {"movups %xmm0,(%rcx)", {0x0f, 0x11, 0x01}, 3, RCX, NONE, 1, 0, W, 16},
-    {"movq (%rax),%xmm0 (F3 0F 7E: a load)", {0xf3, 0x0f, 0x7e, 0x00}, 4, RAX, NONE, 1, 0, R, 16},
-    {"movq %xmm0,(%rax) (66 0F D6)", {0x66, 0x0f, 0xd6, 0x00}, 4, RAX, NONE, 1, 0, W, 16},
-    {"vmovdqu %ymm1,0x40(%rdi)", {0xc5, 0xfe, 0x7f, 0x4f, 0x40}, 5, RDI, NONE, 1, 0x40, W, 32},
-    {"vpcmpeqb (%rdi),%ymm0,%ymm1", {0xc5, 0xfd, 0x74, 0x0f}, 4, RDI, NONE, 1, 0, R, 32},
+    {"mov (%rax),%rbx", {0x48, 0x8b, 0x18}, 3, MT_RAX, NONE, 1, 0, R, 8},
+    {"mov %ecx,0x10(%rdx)", {0x89, 0x4a, 0x10}, 3, MT_RDX, NONE, 1, 0x10, W, 4},
+    {"movb $1,-0x8(%rbp)", {0xc6, 0x45, 0xf8, 0x01}, 4, MT_RBP, NONE, 1, -8, W, 1},
+    {"add %eax,(%rsi,%rdi,8)", {0x01, 0x04, 0xfe}, 3, MT_RSI, MT_RDI, 8, 0, W, 4},
+    {"add (%rsi),%eax", {0x03, 0x06}, 2, MT_RSI, NONE, 1, 0, R, 4},
+    {"cmp %rax,0x20(%r12)", {0x49, 0x39, 0x44, 0x24, 0x20}, 5, MT_R12, NONE, 1, 0x20, R, 8},
+    {"cmpl $3,0x0(%r13)", {0x41, 0x83, 0x7d, 0x00, 0x03}, 5, MT_R13, NONE, 1, 0, R, 4},
+    {"movzbl 0x1(%r9),%eax", {0x41, 0x0f, 0xb6, 0x41, 0x01}, 5, MT_R9, NONE, 1, 1, R, 1},
+    {"movswq (%r14,%r15,2),%rax", {0x4b, 0x0f, 0xbf, 0x04, 0x7e}, 5, MT_R14, MT_R15, 2, 0, R, 2},
+    {"sete (%r8)", {0x41, 0x0f, 0x94, 0x00}, 4, MT_R8, NONE, 1, 0, W, 1},
+    {"incq 0x100(%rax)", {0x48, 0xff, 0x80, 0x00, 0x01, 0x00, 0x00}, 7, MT_RAX, NONE, 1, 0x100, W, 8},
+    {"push 0x18(%rsp)", {0xff, 0x74, 0x24, 0x18}, 4, MT_RSP, NONE, 1, 0x18, R, 8},
+    {"call *0x8(%rax)", {0xff, 0x50, 0x08}, 3, MT_RAX, NONE, 1, 8, R, 8},
+    {"stos %rax,(%rdi)", {0x48, 0xab}, 2, MT_RDI, NONE, 1, 0, W, 8},
+    {"lods (%rsi),%al", {0xac}, 1, MT_RSI, NONE, 1, 0, R, 1},
+    {"repnz scas (%rdi),%al", {0xf2, 0xae}, 2, MT_RDI, NONE, 1, 0, R, 1},
+    {"cmpxchg %rcx,(%rdx)", {0x48, 0x0f, 0xb1, 0x0a}, 4, MT_RDX, NONE, 1, 0, W, 8},
+    {"xchg %rax,(%rbx)", {0x48, 0x87, 0x03}, 3, MT_RBX, NONE, 1, 0, W, 8},
+    {"movups %xmm0,(%rcx)", {0x0f, 0x11, 0x01}, 3, MT_RCX, NONE, 1, 0, W, 16},
+    {"movq (%rax),%xmm0 (F3 0F 7E: a load)", {0xf3, 0x0f, 0x7e, 0x00}, 4, MT_RAX, NONE, 1, 0, R, 16},
+    {"movq %xmm0,(%rax) (66 0F D6)", {0x66, 0x0f, 0xd6, 0x00}, 4, MT_RAX, NONE, 1, 0, W, 16},
+    {"vmovdqu %ymm1,0x40(%rdi)", {0xc5, 0xfe, 0x7f, 0x4f, 0x40}, 5, MT_RDI, NONE, 1, 0x40, W, 32},
+    {"vpcmpeqb (%rdi),%ymm0,%ymm1", {0xc5, 0xfd, 0x74, 0x0f}, 4, MT_RDI, NONE, 1, 0, R, 32},
     /* EVEX: a one-byte displacement is scaled by the vector's length */
-    {"vpcmpeqb 0x20(%rdi),%ymm16,%k0", {0x62, 0xf3, 0x7d, 0x20, 0x3f, 0x47, 0x01, 0x00}, 8, RDI,
+    {"vpcmpeqb 0x20(%rdi),%ymm16,%k0", {0x62, 0xf3, 0x7d, 0x20, 0x3f, 0x47, 0x01, 0x00}, 8, MT_RDI,
      NONE, 1, 0x20, R, 32},
-    {"vmovdqu64 %zmm16,0x80(%rsi)", {0x62, 0xe1, 0xfe, 0x48, 0x7f, 0x46, 0x02}, 7, RSI, NONE, 1,
+    {"vmovdqu64 %zmm16,0x80(%rsi)", {0x62, 0xe1, 0xfe, 0x48, 0x7f, 0x46, 0x02}, 7, MT_RSI, NONE, 1,
      0x80, W, 64},
     {"vpcmpeqb 0x7f0(%rdi),%ymm16,%k0 (disp32: not scaled)",
-     {0x62, 0xf3, 0x7d, 0x20, 0x3f, 0x87, 0xf0, 0x07, 0x00, 0x00, 0x00}, 11, RDI, NONE, 1, 0x7f0, R,
+     {0x62, 0xf3, 0x7d, 0x20, 0x3f, 0x87, 0xf0, 0x07, 0x00, 0x00, 0x00}, 11, MT_RDI, NONE, 1, 0x7f0, R,
      32},
 };
 
@@ -74,11 +74,11 @@ START_TEST(test_movs_and_cmps_have_two_operands_the_source_first) {
   mt_insn_mem_t m[2];
   static const uint8_t movsb[] = {0xf3, 0xa4}, cmpsw[] = {0x66, 0xa7};
   ck_assert_int_eq(mt_insn_mem(movsb, sizeof(movsb), m), 2);
-  ck_assert(m[0].base == RSI && m[0].access == R && m[0].width == 1);
-  ck_assert(m[1].base == RDI && m[1].access == W && m[1].width == 1);
+  ck_assert(m[0].base == MT_RSI && m[0].access == R && m[0].width == 1);
+  ck_assert(m[1].base == MT_RDI && m[1].access == W && m[1].width == 1);
   ck_assert_int_eq(mt_insn_mem(cmpsw, sizeof(cmpsw), m), 2);
-  ck_assert(m[0].base == RSI && m[0].access == R && m[0].width == 2);
-  ck_assert(m[1].base == RDI && m[1].access == R && m[1].width == 2);
+  ck_assert(m[0].base == MT_RSI && m[0].access == R && m[0].width == 2);
+  ck_assert(m[1].base == MT_RDI && m[1].access == R && m[1].width == 2);
 }
 END_TEST
 
@@ -127,8 +127,8 @@ START_TEST(test_the_address_is_base_plus_scaled_index_plus_displacement) {
   static const uint8_t code[] = {0x01, 0x04, 0xfe}; /* add %eax,(%rsi,%rdi,8) */
   mt_insn_mem_t m[2];
   uint64_t regs[16] = {0};
-  regs[RSI] = 0x4141414141414141ull;
-  regs[RDI] = 2;
+  regs[MT_RSI] = 0x4141414141414141ull;
+  regs[MT_RDI] = 2;
   uintptr_t a;
   ck_assert_int_eq(mt_insn_mem(code, sizeof(code), m), 1);
   ck_assert(mt_insn_address(&m[0], regs, &a));
