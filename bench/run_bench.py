@@ -646,6 +646,18 @@ def peers_cells(info):
     return summarize(results, info["tools"], info["workloads"])
 
 
+def round_order(tools, i):
+    """The tools in the order of round i: with --before-lib each memtype tool and its
+    @before swap places every other round, so that neither always runs second (a warm
+    page cache, the other's frequency boost: order alone moved after/before by some 3 %)."""
+    order = list(tools)
+    if i % 2:
+        for k, t in enumerate(order):
+            if k + 1 < len(order) and order[k + 1] == t + "@before":
+                order[k], order[k + 1] = order[k + 1], t
+    return order
+
+
 def before_after(info):
     """--before-lib: for each memtype tool, the median over rounds of the paired wall ratio
     tool / tool@before per workload, and their geometric mean (lines to print)."""
@@ -1056,7 +1068,7 @@ def run_peers(args, base_env):
                 results[(w, t)].append(Result("not installed", missing[t]))
         ref = None
         for i in range(args.runs):
-            for t in args.tools:
+            for t in round_order(args.tools, i):
                 tool = TOOLS[t]
                 nruns = min(args.runs, tool.runs) if tool.runs else args.runs
                 if missing[t] or i >= nruns or (w, t) in abandoned:

@@ -288,11 +288,7 @@ static void *alloc_huge(size_t n, size_t align, unsigned family, bool zero, unsi
 
 /* A slow-path event (a large block come or gone): the thread's view of the
  * others for the peak (tcache.h), and the timeline's clock. */
-static void slow_event(void) {
-  if (mt_tls_own && mt_tcache_registered_many())
-    mt_tcache_peak_check(mt_tls_own);
-  mt_timeline_tick();
-}
+static void slow_event(void) { mt_tcache_slow_tick(mt_tls_own); }
 
 static void *alloc_large(size_t n, unsigned family, bool zero, unsigned type) {
   void *p = n <= MT_MEDIUM_MAX ? alloc_medium(n, 1, family, zero, type)

@@ -77,8 +77,9 @@ static inline __attribute__((always_inline)) void *mt_alloc_fast(size_t n, unsig
         b->metas[i]->word =
             mt_meta_pack((uint32_t)n, (uint16_t)type, MT_STATE_LIVE, (uint8_t)family);
         mt_typestat_t *s = &chunk[type % MT_STAT_CHUNK];
-        bool out = mt_tcache_count_alloc_in(tc, s, c, n, mt_classes[c].size);
         mt_sizeprof_add(&tc->prof, n, mt_classes[c].size);
+        /* Last: the room's sign, its result, is then tested straight from the flags. */
+        bool out = mt_tcache_count_alloc_in(tc, s, c, n, mt_classes[c].size);
         if (MT_UNLIKELY(out))
           return mt_malloc_room_out(tc, s, n, p);
         return p;
@@ -112,11 +113,13 @@ static inline void mt_free_fast(void *p, unsigned family, bool sized, size_t n, 
         if (MT_LIKELY(chunk != NULL)) {
           unsigned k = b->n;
           m->f.state = MT_STATE_FREE;
+          mt_typestat_t *st = &chunk[type % MT_STAT_CHUNK];
+          mt_tcache_count_free_rec(st, size);
           b->items[k] = p;
           b->metas[k] = m;
           b->n = (uint16_t)(k + 1);
-          mt_typestat_t *st = &chunk[type % MT_STAT_CHUNK];
-          if (MT_UNLIKELY(mt_tcache_count_free_in(tc, st, size)))
+          /* Last: the room's sign is tested straight from the flags. */
+          if (MT_UNLIKELY(mt_tcache_count_free_room(tc, size)))
             mt_free_room_out(tc, st, size);
           return;
         }

@@ -294,11 +294,8 @@ void mt_tcache_flush(mt_tcache_t *tc, unsigned c, unsigned n) {
   memmove(b->metas, b->metas + n, rest * sizeof(void *));
   __atomic_store_n(&b->n, (uint16_t)rest, __ATOMIC_RELEASE);
   mt_zone_give(c, out, n);
-  if (tc == mt_tls_own) { /* not a fork child's clean-up of another's cache */
-    if (threads_seen > 1) /* the others' bytes as they are now (tcache.h) */
-      mt_tcache_peak_check(tc);
-    mt_timeline_tick();
-  }
+  if (tc == mt_tls_own) /* not a fork child's clean-up of another's cache */
+    mt_tcache_slow_tick(tc);
 }
 
 bool mt_tcache_refill(mt_tcache_t *tc, unsigned c) {
@@ -311,9 +308,7 @@ bool mt_tcache_refill(mt_tcache_t *tc, unsigned c) {
   if (MT_DEBUG_ON)
     bin_check(b, c, b->n, b->n + got);
   b->n = (uint16_t)(b->n + got);
-  if (threads_seen > 1)
-    mt_tcache_peak_check(tc);
-  mt_timeline_tick();
+  mt_tcache_slow_tick(tc);
   return got != 0;
 }
 
@@ -765,6 +760,18 @@ void mt_tcache_room_out(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n, bool allo
   }
   if (--tc->armed_left == 0)
     disarm(tc);
+}
+
+void mt_tcache_slow_tick(mt_tcache_t *tc) {
+  uint64_t now = mt_timeline_tick();
+  if (!MT_CONFIG_PEAK || tc == NULL || __atomic_load_n(&threads_seen, __ATOMIC_RELAXED) <= 1)
+    return;
+  if (now != tc->summed_ns) {
+    tc->summed_ns = now;
+    mt_tcache_peak_check(tc); /* the others' bytes as they are now */
+  } else if (!tc->armed && tc->seen_epoch != mt_peak_epoch_now()) {
+    arm(tc); /* another thread's new peak since this one's last check */
+  }
 }
 
 bool mt_tcache_registered_many(void) {

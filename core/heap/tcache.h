@@ -28,22 +28,27 @@ typedef struct mt_tstats_s {
  * thread with relaxed load + store (no locked instruction); readers sum all
  * slots without stopping anyone, as libmemstat reads malloc_type_stats. */
 typedef struct mt_typestat_s {
+  /* What the fast paths write, the first 64 bytes: one cache line when the
+   * record starts on one (the live file's version 2 order). */
   uint64_t allocs;      /* successful allocations */
   uint64_t frees;
   uint64_t bytes_alloc; /* requested bytes */
   uint64_t bytes_freed;
   uint64_t classes[MT_CLASS_WORDS]; /* size classes used (sizeclass.h), vmstat's Size(s) */
-  uint64_t failures;    /* allocations failed on purpose (MEMTYPE_FAILURE_RATE) */
   uint64_t bytes_real;  /* bytes handed out for them (slot, run or mapping sizes):
                          * the type's waste is bytes_real - bytes_alloc */
   /* The exact peak (see "The peak" below). Owner-written like the rest. */
   int64_t hroom;        /* this slot's own high-water mark of bytes_alloc - bytes_freed,
                          * less that difference now (>= 0): the headroom a malloc
                          * takes and a free gives back; mt_typestat_high adds it up */
+  /* Slow paths only. */
+  uint64_t failures;    /* allocations failed on purpose (MEMTYPE_FAILURE_RATE) */
   int64_t peak_bytes;   /* bytes_alloc - bytes_freed when the heap peaked, valid when */
   int64_t peak_blocks;  /* allocs - frees then;                  peak_epoch is current */
   uint64_t peak_epoch;  /* mt_peak_epoch when peak_* were saved */
 } mt_typestat_t;
+_Static_assert(__builtin_offsetof(mt_typestat_t, hroom) + 8 <= 64,
+               "the fast paths' counters share a cache line");
 
 /* MALLOC_PROFILE's table: requests by size rounded up to 16 bytes (bucket
  * (n + 15) / 16, to MT_SMALL_MAX), the larger ones summed in one row. */
@@ -90,6 +95,7 @@ typedef struct mt_tcache_s {
    * Owner only. */
   uint64_t seen_epoch;
   uint64_t shared_seen; /* the shared slot's generation at its last check */
+  uint64_t summed_ns;   /* the coarse clock when its slow path last summed the others */
   uint32_t armed_left;
   uint32_t nchunks;     /* stat chunks of its slot: what a disarm walks */
   uint32_t armed_calls; /* an armed spell's length, from nchunks (tcache.c) */
@@ -197,12 +203,13 @@ static inline void mt_stat_add(uint64_t *c, uint64_t v) {
  * slot not yet saved is saved at once (O(its types)) and the bias goes. A
  * new stat chunk starts saved (its types held nothing then).
  * With one thread this is exact. With several, a thread sees the others'
- * `live` as at its own last check (its last new peak, cache refill or flush,
- * large block): a moment where threads together pass the peak while each
- * stays under its own limit is missed, by at most what the other threads
- * gained since that check; and a thread arms for another's new peak at its
- * own next check, so what it changed in between counts as at the peak
- * (docs/format.md, PEAK). */
+ * `live` as at its own last check (its last try at a new peak, or its first
+ * cache refill or flush or large block after the coarse clock moved: a few
+ * milliseconds at most while it allocates): a moment where threads together
+ * pass the peak while each stays under its own limit is missed, by at most
+ * what the other threads gained since that check; and a thread arms for
+ * another's new peak at its own next refill, flush, large block or check, so
+ * what it changed in between counts as at the peak (docs/format.md, PEAK). */
 extern uint64_t mt_peak_epoch MT_HIDDEN; /* hidden: a direct load, not through the GOT */
 void mt_tcache_peak_save(mt_typestat_t *s) MT_NOINLINE MT_COLD;
 void mt_tcache_peak_check(mt_tcache_t *tc) MT_NOINLINE MT_COLD;
@@ -218,6 +225,15 @@ void mt_tcache_peak_get(mt_peak_t *out);
 /* Has more than one thread had a cache (a racy read)? Then the slow paths
  * refresh the others' bytes for the peak check. */
 bool mt_tcache_registered_many(void);
+/* A slow-path event of tc's owner (a cache refill or flush, a large block;
+ * tc may be NULL): the timeline's clock and, when several threads have had
+ * a cache, the others' bytes for the peak, summed again once the coarse
+ * clock has moved since this thread last summed them (some milliseconds):
+ * the sum reads each other thread's `room`, a line its owner writes on
+ * every call, so summing at every refill made two busy threads trade those
+ * lines (some 5 % of mtchurn's time). Between sums only another thread's
+ * new peak is looked for (one load), and arms this one. */
+void mt_tcache_slow_tick(mt_tcache_t *tc);
 
 /* A stat record's bytes and blocks in use at the peak of `epoch`. */
 static inline void mt_typestat_at_peak(const mt_typestat_t *s, uint64_t epoch, int64_t *bytes,
@@ -342,13 +358,19 @@ void mt_tcache_live_adopt(void);
 
 /* The counting of a free in record s; true: the caller must call
  * mt_tcache_room_out(tc, s, n, false) (see mt_tcache_count_alloc_in). */
-static inline bool mt_tcache_count_free_in(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n) {
+static inline void mt_tcache_count_free_rec(mt_typestat_t *s, uint64_t n) {
   mt_stat_add(&s->frees, 1);
   mt_stat_add(&s->bytes_freed, n);
-  if (!MT_CONFIG_PEAK)
-    return false;
-  mt_owner_add(&s->hroom, (int64_t)n);
-  return MT_UNLIKELY(mt_owner_add(&tc->room, (int64_t)n));
+  if (MT_CONFIG_PEAK)
+    mt_owner_add(&s->hroom, (int64_t)n);
+}
+/* The thread's half of a free's count: true when the room stays below zero. */
+static inline bool mt_tcache_count_free_room(mt_tcache_t *tc, uint64_t n) {
+  return MT_CONFIG_PEAK && MT_UNLIKELY(mt_owner_add(&tc->room, (int64_t)n));
+}
+static inline bool mt_tcache_count_free_in(mt_tcache_t *tc, mt_typestat_t *s, uint64_t n) {
+  mt_tcache_count_free_rec(s, n);
+  return mt_tcache_count_free_room(tc, n);
 }
 
 static inline void mt_tcache_count_free(mt_tcache_t *tc, unsigned type, uint64_t n) {

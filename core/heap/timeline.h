@@ -45,14 +45,19 @@ bool mt_timeline_is_on(void);
 /* Takes a snapshot (O(types x threads)); skipped when another thread is
  * taking one. `force`: even when not due (the dump's last one). */
 void mt_timeline_take(bool force) MT_NOINLINE MT_COLD;
-/* From slow paths: a snapshot when one is due. */
-static inline void mt_timeline_tick(void) {
+/* From slow paths: a snapshot when one is due. Returns the coarse clock
+ * (0 without the peak). mt_tl_now is stored only when the clock has moved
+ * (once a tick, some milliseconds): threads refilling their caches at once
+ * would otherwise write its cache line in turn, for nothing. */
+static inline uint64_t mt_timeline_tick(void) {
   if (!MT_CONFIG_PEAK)
-    return;
+    return 0;
   uint64_t now = mt_os_coarse_ns();
-  __atomic_store_n(&mt_tl_now, now, __ATOMIC_RELAXED);
+  if (now != __atomic_load_n(&mt_tl_now, __ATOMIC_RELAXED))
+    __atomic_store_n(&mt_tl_now, now, __ATOMIC_RELAXED);
   if (MT_UNLIKELY(now >= __atomic_load_n(&mt_tl_due, __ATOMIC_RELAXED)))
     mt_timeline_take(false);
+  return now;
 }
 /* The snapshots kept, oldest first (valid until the next take), their number
  * and the spacing in force. */

@@ -199,9 +199,12 @@ def read(pid):
             raise LiveError("%s: not a memtype live file (or not ready yet)" % p)
         (version, fpid, slots, ctypes, cps, rec, dir_off, types_off, chunks_off, ntypes,
          nchunks, nclasses) = m.unpack("<IIIIIIQQQIII", 8)
-        if version != 1 or rec < 48 or rec > 4096:
+        if version not in (1, 2) or rec < 48 or rec > 4096:
             raise LiveError("%s: live file version %d, record size %d; this reader knows "
-                            "version 1" % (p, version, rec))
+                            "versions 1 and 2 (use a newer memtype)" % (p, version, rec))
+        # Where a record's `failures` is: version 1 after `classes`, version 2 after the
+        # fast paths' counters (bytes_real, hroom).
+        fails_off = 48 if version == 1 else 64
         chunk_bytes = ctypes * rec
         d = Dump(path=p, major=1, minor=0, reason="live", nslots=slots, pid=fpid)
         try:
@@ -226,7 +229,8 @@ def read(pid):
                 chunk = m[off:off + chunk_bytes]
                 for i in range(ctypes):
                     a, f, ba, bf, c0, c1 = struct.unpack_from("<6Q", chunk, i * rec)
-                    fails = struct.unpack_from("<Q", chunk, i * rec + 48)[0] if rec >= 56 else 0
+                    fails = (struct.unpack_from("<Q", chunk, i * rec + fails_off)[0]
+                             if rec >= fails_off + 8 else 0)
                     if not (a or f or fails):
                         continue
                     tid = c * ctypes + i

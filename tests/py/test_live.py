@@ -94,6 +94,31 @@ class Live(unittest.TestCase):
                                  (by_pc[t.pcs[0]].allocs, by_pc[t.pcs[0]].bytes_alloc))
         self.assertEqual(sum(t.allocs for t in snap.types if t.allocs == 300), 300)
 
+    def test_injected_failures_read_live_equal_the_dumps(self):
+        # Each record's `failures` has its own place in the live file (after the counters
+        # every malloc writes, in version 2): read live, it must be the dump's count.
+        kill_wait(self.p)
+        env = clean_env()
+        env.update({"LD_PRELOAD": LIB, "MEMTYPE_LIVE": "1", "MEMTYPE_FAILURE_RATE": "4",
+                    "MEMTYPE_FAILURE_TYPES": "grow", "MEMTYPE_FAILURE_SEED": "7",
+                    "MEMTYPE_OUTPUT": os.path.join(self.tmp, "f.%p.mtd")})
+        self.p = subprocess.Popen([PROG], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, env=env, text=True)
+        self.command("a")
+        self.command("a")
+        snap = live.read(self.p.pid)
+        self.p.stdin.write("q\n")
+        self.p.stdin.close()
+        self.p.wait()
+        d = dump.load(os.path.join(self.tmp, "f.%d.mtd" % self.p.pid))
+        got = {t.pcs[0]: (t.allocs, t.failures) for t in snap.types if t.pcs and t.failures}
+        want = {t.pcs[0]: (t.allocs, t.failures) for t in d.types if t.pcs and t.failures}
+        self.assertEqual(len(want), 1, want)
+        self.assertEqual(got, want)
+        (allocs, failures), = want.values()
+        self.assertEqual(allocs + failures, 200)
+        self.assertTrue(20 < failures < 90, failures)
+
     def test_a_forked_child_writes_its_own_file_not_the_parents(self):
         self.command("a")
         before = live.read(self.p.pid)
