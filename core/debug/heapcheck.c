@@ -235,6 +235,14 @@ static batch_t *batch_get(void) {
   return q;
 }
 
+/* The newest batch stays in the FIFO even when it alone is more than the
+ * quarantine holds (one freed block of 256 KiB against the default 256K),
+ * until the next batch comes, as long as it holds at most this much: a
+ * block bigger than the quarantine still waits for the next free, and its
+ * trash is still verified then or at exit (a write after free into it was
+ * never seen: it left the quarantine in the free that put it there). */
+#define KEEP_NEWEST_MAX ((size_t)64 << 20)
+
 /* Appends q to the FIFO and gives back the oldest batches while it holds
  * too much; their blocks are released outside the lock. */
 static void batch_put(batch_t *q) {
@@ -246,7 +254,8 @@ static void batch_put(batch_t *q) {
     oldest = q;
   newest = q;
   quar_bytes += q->bytes;
-  while (oldest && quar_bytes > (size_t)mt_opt.quarantine) {
+  while (oldest && quar_bytes > (size_t)mt_opt.quarantine &&
+         !(oldest == q && q->bytes <= KEEP_NEWEST_MAX)) {
     batch_t *o = oldest;
     oldest = o->next;
     if (oldest == NULL)

@@ -35,6 +35,12 @@
 
 #define REGION_SIZE ((size_t)16 << 30) /* address space; memory is the budget's */
 #define REGION_PAGES (REGION_SIZE >> MT_PAGE_SHIFT)
+/* Reserved and never opened on each side of the region: a far underflow or
+ * overflow of the first or last guarded block faults there instead of
+ * landing in whatever was mapped next to the region (memtype's own page
+ * table of it, mapped just after, came right below: a write 1 MiB before
+ * the first guarded block went into it unseen). Address space only. */
+#define MOAT ((size_t)64 << 20)
 #define RUN_LISTS 65 /* free runs by pages 1..64; [0] for longer ones */
 /* Ballast: mappings held back for the heap. The region's last pages are
  * split into BALLAST accessible pages between inaccessible ones (2 mappings
@@ -91,7 +97,10 @@ void mt_guard_init(void) {
     return;
   side = !strcmp(mt_opt.guard_side, "before") ? SIDE_BEFORE
          : !strcmp(mt_opt.guard_side, "around") ? SIDE_AROUND : SIDE_AFTER;
-  uintptr_t r = (uintptr_t)mt_os_reserve(REGION_SIZE, MT_SEG_SIZE);
+  _Static_assert(MOAT % MT_SEG_SIZE == 0, "the region stays aligned");
+  uintptr_t r = (uintptr_t)mt_os_reserve(MOAT + REGION_SIZE + MOAT, MT_SEG_SIZE);
+  if (r != 0)
+    r += MOAT;
   page_blk = mt_os_map(REGION_PAGES * sizeof(*page_blk)); /* virtual; touched sparsely */
   if (r == 0 || page_blk == NULL) {
     mt_warn("no address space for guarded blocks: MEMTYPE_GUARD is off");

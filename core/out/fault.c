@@ -285,7 +285,19 @@ static void crash_report(int sig, siginfo_t *si, void *uc) {
     e.alloc_stack = near.alloc_stack;
     e.free_stack = near.free_stack;
   }
-  if (misaligned) {
+  if (sig == SIGSEGV && si->si_code > 0 && mt_os_fault_is_fetch(uc, a)) {
+    /* a jump or call into data: the heap is not executable (nor glibc's) */
+    bool inside = found && a >= near.start && a - near.start < (near.size ? near.size : 1);
+    e.kind = MT_ERR_SEGV;
+    e.access = MT_ACCESS_UNKNOWN;
+    mt_snprintf(detail, sizeof(detail), "the program jumped to %p (an instruction fetch: the "
+                "instruction pointer is that address), %s; memory that malloc returns is not "
+                "executable, under glibc as under memtype: a function pointer overwritten, or "
+                "code copied into a block and called", (void *)a,
+                inside ? (near.live ? "inside an allocated block" : "inside a freed block")
+                : found ? "in memtype's heap, near a block" : near.in_heap ? "in memtype's heap"
+                                                              : "not in memtype's heap");
+  } else if (misaligned) {
     e.kind = MT_ERR_SEGV;
     mt_snprintf(detail, sizeof(detail), "an aligned SSE/AVX access (movaps, movdqa...) to %p, "
                 "an address not aligned to the operand's size%s", (void *)a,
@@ -384,6 +396,10 @@ static void report(mt_guard_blk_t *b, uintptr_t a, void *uc) {
   mt_report(&e); /* returns only for MEMTYPE_ON_ERROR=continue */
 }
 
+/* The last guard fault this thread went on from (the page opened). */
+static MT_TLS uintptr_t reopened_addr, reopened_pc;
+static MT_TLS unsigned reopened_times;
+
 static void on_fault(int sig, siginfo_t *si, void *uc) {
   int saved = errno;
   uintptr_t a = (uintptr_t)si->si_addr;
@@ -394,12 +410,26 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
     return;
   }
   mt_guard_blk_t *b = mt_guard_on && si->si_code > 0 ? mt_guard_fault_block(a) : NULL;
-  if (b == NULL) {
+  /* Not a guard page's fault: a jump into a guarded block (the heap is not
+   * executable: opening the page would not let it run, and the same fault
+   * would come back forever), or the same access faulting again and again
+   * right after its page was opened (something opening cannot mend). */
+  uintptr_t pc = mt_os_fault_pc(uc);
+  if (b != NULL && reopened_addr == a && reopened_pc == pc) {
+    reopened_times++; /* legitimate only when its page was closed again each time */
+  } else {
+    reopened_times = 0;
+  }
+  if (b == NULL || reopened_times >= 16 || mt_os_fault_is_fetch(uc, a)) {
+    reopened_addr = reopened_pc = 0;
+    reopened_times = 0;
     errno = saved;
     chain(sig, si, uc);
     return;
   }
   report(b, a, uc);
+  reopened_addr = a;
+  reopened_pc = pc;
   /* Going on: open the page so the access can complete (it is reported),
    * keeping its contents: by now the run may hold another block. Its free
    * closes the whole run again, guard pages included. */

@@ -100,6 +100,13 @@ long mt_os_max_map_count(void); /* vm.max_map_count, -1 when unknown */
 int mt_os_sigaction_real(int sig, const void *act, void *old);
 /* 1 when a fault's ucontext says READ, 2 WRITE, 0 unknown. */
 int mt_os_fault_access(const void *uc);
+/* Was the fault at addr an instruction fetch (a jump or call to addr)? */
+bool mt_os_fault_is_fetch(const void *uc, uintptr_t addr);
+/* Copies the signal context uc into out (len bytes at least 4 KiB is enough)
+ * as it was before a call: the instruction pointer the return address at the
+ * stack pointer, popped. false when it cannot be read. For a call to a bad
+ * address, the caller's frame. */
+bool mt_os_context_pop_return(const void *uc, void *out, size_t len);
 /* The faulting instruction's address in a ucontext, 0 when unknown. */
 uintptr_t mt_os_fault_pc(const void *uc);
 /* The 16 general registers of a ucontext in x86-64's numbering (rax, rcx,

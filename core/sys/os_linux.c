@@ -1044,6 +1044,38 @@ int mt_os_fault_access(const void *uc) {
 #endif
 }
 
+bool mt_os_context_pop_return(const void *uc, void *out, size_t len) {
+#if defined(__x86_64__)
+  if (uc == NULL || len < sizeof(ucontext_t))
+    return false;
+  ucontext_t *c = out;
+  memcpy(c, uc, sizeof(*c));
+  uint64_t ret;
+  uintptr_t sp = (uintptr_t)c->uc_mcontext.gregs[REG_RSP];
+  if (mt_os_read_self(sp, &ret, sizeof(ret)) != (long)sizeof(ret))
+    return false;
+  c->uc_mcontext.gregs[REG_RIP] = (greg_t)ret;
+  c->uc_mcontext.gregs[REG_RSP] = (greg_t)(sp + 8);
+  return true;
+#else
+  (void)uc;
+  (void)out;
+  (void)len;
+  return false;
+#endif
+}
+
+bool mt_os_fault_is_fetch(const void *uc, uintptr_t addr) {
+  if (uc == NULL)
+    return false;
+#if defined(__x86_64__)
+  /* The page fault's error code: bit 4, an instruction fetch. */
+  if (((const ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 16)
+    return true;
+#endif
+  return mt_os_fault_pc(uc) == addr;
+}
+
 bool mt_os_fault_regs(const void *uc, uint64_t regs[16]) {
 #if defined(__x86_64__)
   static const int order[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,

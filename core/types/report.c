@@ -436,6 +436,24 @@ static unsigned error_stack(const mt_err_t *e, uintptr_t *out, unsigned max, boo
   *fault_pc = false;
   if (e->uc == NULL)
     return mt_report_user_stack(out, max);
+  uintptr_t fpc = mt_os_fault_pc(e->uc);
+  if (fpc != 0 && fpc == e->addr && max > 1) {
+    /* a jump or call to a bad address: no code there to unwind from; the
+     * target, then the stack of the call (the return address on top) */
+    static uint64_t popped[512]; /* a context's copy (not on a signal stack) */
+    static int busy;             /* two threads at once: the second does without */
+    if (!__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE)) {
+      unsigned n = mt_os_context_pop_return(e->uc, popped, sizeof(popped))
+                       ? mt_unwind_capture_context(out + 1, max - 1, popped)
+                       : 0;
+      __atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
+      if (n > 0) {
+        *fault_pc = true;
+        out[0] = fpc;
+        return n + 1;
+      }
+    }
+  }
   unsigned n = mt_unwind_capture_context(out, max, e->uc);
   if (n > 0) {
     *fault_pc = true;

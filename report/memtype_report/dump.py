@@ -332,10 +332,17 @@ class Dump:
         return out
 
     def module_of(self, pc):
+        """The module whose image holds pc, or None (an address in no module: a jump
+        into the heap, say). A module whose file cannot be read is taken to reach as
+        far as the next one."""
         best = None
         for m in self.modules:
             if m.base <= pc and (best is None or m.base > best.base):
                 best = m
+        if best is not None:
+            end = image_size(best.path)
+            if end is not None and pc - best.base >= end:
+                return None
         return best
 
     @property
@@ -346,6 +353,38 @@ class Dump:
         redis-check-rdb, dash); the executable's name when there is no
         argv[0]."""
         return program_name(self)
+
+
+_image_sizes = {}
+
+
+def image_size(path):
+    """The end of an ELF file's loaded image, relative to its load address (the
+    highest p_vaddr + p_memsz of its PT_LOAD segments), or None when the file
+    cannot be read as a 64-bit ELF file."""
+    if path in _image_sizes:
+        return _image_sizes[path]
+    end = None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if len(head) == 64 and head[:4] == b"\x7fELF" and head[4] == 2:
+                order = "<" if head[5] == 1 else ">"
+                phoff, = struct.unpack_from(order + "Q", head, 32)
+                phentsize, phnum = struct.unpack_from(order + "HH", head, 54)
+                if 56 <= phentsize <= 4096 and 0 < phnum < 4096:
+                    f.seek(phoff)
+                    table = f.read(phentsize * phnum)
+                    for i in range(len(table) // phentsize):
+                        p_type, = struct.unpack_from(order + "I", table, i * phentsize)
+                        if p_type == 1:  # PT_LOAD
+                            vaddr, = struct.unpack_from(order + "Q", table, i * phentsize + 16)
+                            memsz, = struct.unpack_from(order + "Q", table, i * phentsize + 40)
+                            end = max(end or 0, vaddr + memsz)
+    except (OSError, struct.error):
+        end = None
+    _image_sizes[path] = end
+    return end
 
 
 class _Cursor:

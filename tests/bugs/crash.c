@@ -12,6 +12,12 @@
  *            strlen follows it
  *   text     a record's name overflows into its label pointer, then the
  *            label is printed (libc's strlen faults on "IJKLMNOP")
+ *   exec     copy a function's first bytes into a heap block and call it
+ *            (the heap is not executable: SIGSEGV at the block, under glibc
+ *            too; with the block guarded memtype must not go on forever)
+ *   farunder write 1 MiB before a block (with MEMTYPE_GUARD='*' the first
+ *            guarded one: below memtype's guarded region, which must fault,
+ *            as below glibc's heap, not land in memtype's own tables)
  *   bus      read a mapped page past the end of an (empty) file: SIGBUS
  *   recover  its own SIGSEGV handler: the NULL read is caught, siglongjmp
  *            back, "recovered" (memtype must stay silent)
@@ -38,6 +44,16 @@ __attribute__((noinline)) static char *make_small(void) {
 }
 
 __attribute__((noinline)) static int touch(volatile char *p, long off) { return p[off]; }
+
+static int answer(void) { return 42; }
+
+/* Calls code copied into a heap block (as a JIT would without mprotect). */
+__attribute__((noinline)) static int call_copy(void) {
+  unsigned char *code = malloc(16);
+  memcpy(code, (const void *)(uintptr_t)answer, 16);
+  int (*fn)(void) = (int (*)(void))(uintptr_t)code;
+  return fn();
+}
 
 struct node {
   struct node *next;
@@ -111,6 +127,10 @@ int main(int argc, char **argv) {
     set_name(r, name, strlen(name));
     printf("%s\n", r->label);
   }
+  else if (!strcmp(v, "farunder"))
+    p[-(1L << 20)] ^= 'A';
+  else if (!strcmp(v, "exec"))
+    printf("%d\n", call_copy());
   else if (!strcmp(v, "bus")) {
     FILE *f = tmpfile(); /* empty: its first page is past its end */
     char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fileno(f), 0);

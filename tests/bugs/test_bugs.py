@@ -119,6 +119,16 @@ class Caught(unittest.TestCase):
                         MEMTYPE_QUARANTINE="64M")
         self.assertNotIn("churn", section(r.stderr, "detected at"))
 
+    def test_write_after_free_of_a_block_bigger_than_the_quarantine(self):
+        # 256 KiB alone is more than the default quarantine holds: it left the quarantine
+        # in the free that put it there, and the write was never seen.
+        self.caught("write_after_free", "big", r"(write|use)-after-free WRITE at 0x[0-9a-f]+ \(8 "
+                    r"bytes into a 262144-byte block of type make_big\+", allocated="make_big",
+                    freed="drop_record")
+        r = run("write_after_free", "bigok")
+        self.assertEqual((r.returncode, r.stdout), (0, "done\n"), r.stderr)
+        self.assertNotIn("ERROR", r.stderr)
+
     def test_write_after_free_without_quarantine_is_caught_on_reuse(self):
         self.caught("write_after_free", "later", r"write-after-free WRITE", detected="churn",
                     freed="drop_record", MEMTYPE_QUARANTINE="0")
@@ -1119,6 +1129,35 @@ class Crashes(unittest.TestCase):
         (d,) = dumps
         self.assertEqual([e.kind for e in d.errors], ["wild-access"])
         self.assertEqual((d.ending.how, d.ending.signal, d.ending.via), ("signal", 11, "crash"))
+
+    def test_a_call_into_a_heap_block_is_told_as_a_jump_and_dies_as_without_memtype(self):
+        # The heap is not executable, glibc's or memtype's. Guarded (as under memtype run,
+        # which goes on after errors), the block's page must not be opened and the call
+        # retried forever: it ran into the test's timeout before.
+        for env in ({}, {"MEMTYPE_GUARD": "*", "MEMTYPE_GUARD_COST": "100",
+                         "MEMTYPE_GUARD_RSS": "0", "MEMTYPE_ON_ERROR": "continue"}):
+            r, dumps = self.crash("exec", **env)
+            self.assertEqual(r.returncode, -11, (env, r.stderr))
+            self.assertEqual(r.stderr.count("memtype: ERROR:"), 1, r.stderr)
+            self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: segv at 0x[0-9a-f]+ \(0 bytes into a "
+                                       r"16-byte block of type call_copy\+")
+            self.assertRegex(r.stderr, r"the program jumped to 0x[0-9a-f]+ \(an instruction fetch")
+            # the target, then the stack of the call: its caller's line
+            frames = section(r.stderr, "detected at")
+            self.assertRegex(frames[0], r"^0x[0-9a-f]+$", r.stderr)
+            self.assertEqual(frames[1:3], ["call_copy", "main"], r.stderr)
+            self.assertNotIn("done", r.stdout)
+            (d,) = dumps
+            self.assertEqual([e.kind for e in d.errors], ["segv"])
+
+    def test_a_write_far_below_the_first_guarded_block_faults_as_without_memtype(self):
+        # Below memtype's guarded region lay its own page table of the region: a write
+        # 1 MiB before the first guarded block went there, unseen, and the program went on.
+        r, dumps = self.crash("farunder", MEMTYPE_GUARD="*", MEMTYPE_GUARD_COST="100",
+                              MEMTYPE_GUARD_RSS="0", MEMTYPE_ON_ERROR="continue")
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: segv WRITE at 0x[0-9a-f]+", r.stderr)
+        self.assertNotIn("done", r.stdout)
 
     def test_a_null_dereference_gets_a_short_report_in_the_default_mode(self):
         r, dumps = self.crash("null", MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0")

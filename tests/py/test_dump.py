@@ -197,6 +197,25 @@ SIGNALS = os.environ.get("MEMTYPE_SIGNALS", "build/bin/signals")
 EXPLICIT = os.environ.get("MEMTYPE_EXPLICIT", "build/bin/explicit_types")
 
 
+class Modules(unittest.TestCase):
+    def test_an_address_past_the_last_modules_image_is_in_no_module(self):
+        # A jump into the heap puts a heap address in a stack: it is no module's (it was
+        # shown as the executable's, some terabytes in).
+        exe = os.path.realpath("/bin/true")
+        size = dump.image_size(exe)
+        self.assertTrue(size and 4096 < size < 1 << 30, size)
+        d = dump.Dump(path="x.mtd", major=1, minor=8, reason="exit", nslots=1)
+        d.modules = [dump.Module(0x10000, exe, "")]
+        self.assertEqual(d.module_of(0x10000 + 16).path, exe)
+        self.assertEqual(d.module_of(0x10000 + size - 1).path, exe)
+        self.assertIsNone(d.module_of(0x10000 + size))
+        self.assertIsNone(d.module_of(0x7f0000000000))
+        self.assertIsNone(d.module_of(0x1000))
+        # a module whose file is gone reaches as far as before
+        d.modules = [dump.Module(0x10000, "/nonexistent/lib.so", "")]
+        self.assertEqual(d.module_of(0x7f0000000000).path, "/nonexistent/lib.so")
+
+
 class ExplicitTypes(unittest.TestCase):
     def test_named_types_and_pool_accounting_reach_dump_and_report(self):
         tmp = scratch("memtype-explicit-test.")
