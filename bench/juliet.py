@@ -43,10 +43,8 @@ Results merge into WORKDIR/results.json; the markdown summary goes to --out
 import argparse
 import collections
 import hashlib
-import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -261,20 +259,7 @@ def main():
     ap.add_argument('--render-only', action='store_true', help='rewrite the summary from the kept results, run nothing')
     a = ap.parse_args()
 
-    modes = [m for m in a.modes.split(',') if m]
-    unknown = set(modes) - set(ps.JUDGED_MODES)
-    if unknown:
-        sys.exit('juliet: unknown mode %s (modes: %s)' % (','.join(sorted(unknown)), ','.join(ps.JUDGED_MODES)))
-    valgrind = shutil.which('valgrind')
-    if 'valgrind' in modes and not valgrind:
-        print('juliet: valgrind is not installed; its mode is skipped', file=sys.stderr)
-        modes.remove('valgrind')
-    modes.insert(0, 'plain')
-    memtype = os.path.join(os.path.abspath(a.build), 'bin', 'memtype')
-    lib = os.path.join(os.path.abspath(a.build), 'lib', 'libmemtype.so')
-    for path in (memtype, lib):
-        if not os.path.exists(path):
-            sys.exit('juliet: %s is missing (build memtype, or give --build)' % path)
+    modes, valgrind, memtype, lib = ps.modes_and_tools(a.modes, a.build, 'juliet')
     workdir = os.path.abspath(a.workdir)
     src = os.path.join(workdir, 'src')
     dirs = ['testcasesupport'] + ['testcases/' + d for d in juliet_dirs(a.juliet)]
@@ -297,15 +282,9 @@ def main():
     meta = dict(generated=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), lib=lib, source=source,
                 memtype_version=ps.memtype_version(memtype), valgrind=ps.valgrind_version(valgrind),
                 flows=a.flows)
-    with open(rpath, 'w') as fh:
-        json.dump(dict(meta, skipped=[list(x) for x in skipped], cases=cases), fh, indent=1)
-    text = summary(cases, skipped, meta, modes_run)
     out = a.out or os.path.join(workdir, 'summary.md')
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, 'w') as fh:
-        fh.write(text)
-    print('\n'.join(table(cases, modes_run)))
-    print('summary: %s; results: %s' % (out, rpath))
+    ps.write_results(rpath, meta, skipped, cases, summary(cases, skipped, meta, modes_run), out,
+                     table(cases, modes_run))
 
 
 def juliet_dirs(source):

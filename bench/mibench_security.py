@@ -36,10 +36,8 @@ WORKDIR/summary.md) and its table is printed.
 import argparse
 import collections
 import hashlib
-import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -208,20 +206,7 @@ def main():
     ap.add_argument('--render-only', action='store_true', help='rewrite the summary from the kept results, run nothing')
     a = ap.parse_args()
 
-    modes = [m for m in a.modes.split(',') if m]
-    unknown = set(modes) - set(ps.JUDGED_MODES)
-    if unknown:
-        sys.exit('mibench_security: unknown mode %s (modes: %s)' % (','.join(sorted(unknown)), ','.join(ps.JUDGED_MODES)))
-    valgrind = shutil.which('valgrind')
-    if 'valgrind' in modes and not valgrind:
-        print('mibench_security: valgrind is not installed; its mode is skipped', file=sys.stderr)
-        modes.remove('valgrind')
-    modes.insert(0, 'plain')
-    memtype = os.path.join(os.path.abspath(a.build), 'bin', 'memtype')
-    lib = os.path.join(os.path.abspath(a.build), 'lib', 'libmemtype.so')
-    for path in (memtype, lib):
-        if not os.path.exists(path):
-            sys.exit('mibench_security: %s is missing (build memtype, or give --build)' % path)
+    modes, valgrind, memtype, lib = ps.modes_and_tools(a.modes, a.build, 'mibench_security')
     workdir = os.path.abspath(a.workdir)
     src = os.path.join(workdir, 'src')
     source = ps.copy_tree(a.suite, [''], ['bench/security'], src)
@@ -236,15 +221,9 @@ def main():
     modes_run = [m for m in ['plain'] + ps.JUDGED_MODES if any(m in c.get('results', {}) for c in cases)]
     meta = dict(generated=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), lib=lib, source=source,
                 memtype_version=ps.memtype_version(memtype), valgrind=ps.valgrind_version(valgrind))
-    with open(rpath, 'w') as fh:
-        json.dump(dict(meta, skipped=[list(x) for x in skipped], cases=cases), fh, indent=1)
-    text = summary(cases, skipped, meta, modes_run)
     out = a.out or os.path.join(workdir, 'summary.md')
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, 'w') as fh:
-        fh.write(text)
-    print('\n'.join(table(cases, modes_run)))
-    print('summary: %s; results: %s' % (out, rpath))
+    ps.write_results(rpath, meta, skipped, cases, summary(cases, skipped, meta, modes_run), out,
+                     table(cases, modes_run))
 
 
 if __name__ == '__main__':

@@ -926,6 +926,36 @@ def merge_kept(rpath, cases):
                     c[k] = kept[c['id']][k]
 
 
+def modes_and_tools(modes_arg, build, name):
+    """For a suite script: --modes and --build checked. Returns (modes, 'plain' first;
+    valgrind's path or None; memtype; libmemtype.so), or exits saying what is wrong."""
+    modes = [m for m in modes_arg.split(',') if m]
+    unknown = set(modes) - set(JUDGED_MODES)
+    if unknown:
+        sys.exit('%s: unknown mode %s (modes: %s)' % (name, ','.join(sorted(unknown)), ','.join(JUDGED_MODES)))
+    valgrind = shutil.which('valgrind')
+    if 'valgrind' in modes and not valgrind:
+        print('%s: valgrind is not installed; its mode is skipped' % name, file=sys.stderr)
+        modes.remove('valgrind')
+    memtype = os.path.join(os.path.abspath(build), 'bin', 'memtype')
+    lib = os.path.join(os.path.abspath(build), 'lib', 'libmemtype.so')
+    for path in (memtype, lib):
+        if not os.path.exists(path):
+            sys.exit('%s: %s is missing (build memtype, or give --build)' % (name, path))
+    return ['plain'] + modes, valgrind, memtype, lib
+
+
+def write_results(rpath, meta, skipped, cases, text, out, table_rows):
+    """Keeps the results in RPATH, the summary TEXT in OUT; prints the table."""
+    with open(rpath, 'w') as fh:
+        json.dump(dict(meta, skipped=[list(x) for x in skipped], cases=cases), fh, indent=1)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, 'w') as fh:
+        fh.write(text)
+    print('\n'.join(table_rows))
+    print('summary: %s; results: %s' % (out, rpath))
+
+
 def run_selected(runner, sel, modes, byid, jobs, width=50):
     """Builds and runs the cases SEL under MODES, JOBS at once, into BYID; a line each."""
     with concurrent.futures.ThreadPoolExecutor(jobs) as ex:

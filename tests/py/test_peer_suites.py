@@ -175,3 +175,42 @@ class Classification(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class MibenchSecuritySelection(unittest.TestCase):
+    """bench/mibench_security.py: each program of mimalloc-bench's bench/security is a
+    bug of the kind its name says, or a correct program; C ones in three sizes."""
+
+    def test_names_give_the_kind_and_c_programs_three_sizes(self):
+        import mibench_security as ms
+        with tempfile.TemporaryDirectory() as d:
+            for name in ('one_byte_overflow.c', '32_byte_memcpy_underflow.c', 'double_free_reuse.c',
+                         'invalid_free_stack.c', 'write_after_free.c', 'zero_after_free.c',
+                         'read_zero_size.c', 'invalid_delete_array_string.cc', 'malloc_reuse.c',
+                         'executable_heap.c', 'impossibly_large_malloc.c', 'zero_on_malloc.c',
+                         'common.h', 'brand_new_test.c'):
+                write(d, name, 'int main(void) { return 0; }\n')
+            cases, skipped = ms.cases_of(d)
+        by = {c['id']: c for c in cases}
+        self.assertEqual(skipped, [('brand_new_test', 'not classified (a new program of the suite?)')])
+        self.assertEqual(sorted(c['size'] for c in cases if c['base'] == 'one_byte_overflow'),
+                         ['262144', '4096', '8'])
+        self.assertEqual([c['id'] for c in cases if c['base'] == 'invalid_delete_array_string'],
+                         ['invalid_delete_array_string'])
+        expect = {c['base']: (c['bug'], c['expect']) for c in cases}
+        self.assertEqual(expect['one_byte_overflow'], (True, ['overflow']))
+        self.assertEqual(expect['32_byte_memcpy_underflow'], (True, ['overflow']))
+        self.assertEqual(expect['double_free_reuse'], (True, ['badfree']))
+        self.assertEqual(expect['invalid_free_stack'], (True, ['badfree']))
+        self.assertEqual(expect['write_after_free'], (True, ['uaf']))
+        self.assertEqual(expect['zero_after_free'], (True, ['uaf']))
+        self.assertEqual(expect['read_zero_size'], (True, ['overflow']))
+        self.assertEqual(expect['invalid_delete_array_string'], (True, ['mismatch']))
+        self.assertEqual(expect['impossibly_large_malloc'], (True, ['size']))
+        for base in ('malloc_reuse', 'executable_heap', 'zero_on_malloc'):
+            self.assertEqual(expect[base], (False, []), base)
+        # a correct program is a false report when a heap error other than a leak is told
+        c = dict(by['malloc_reuse_small'], results={'run': {'kinds': ['leak']}})
+        self.assertFalse(ms.judge(c, 'run'))
+        c['results'] = {'run': {'kinds': ['uaf']}}
+        self.assertTrue(ms.judge(c, 'run'))
