@@ -37,6 +37,7 @@ static struct sigaction *next_of(int sig) { return sig == SIGBUS ? &next_bus : &
  * same fault comes back at the default action (the handler put it back and
  * returned, as Python's faulthandler does), the program has spoken. */
 static MT_TLS uintptr_t handed_addr, handed_pc;
+static MT_TLS bool handed; /* handed_* are set (a call through NULL faults at pc 0, address 0) */
 
 static bool has_handler(const struct sigaction *n) {
   if (n->sa_flags & SA_SIGINFO)
@@ -290,13 +291,18 @@ static void crash_report(int sig, siginfo_t *si, void *uc) {
     bool inside = found && a >= near.start && a - near.start < (near.size ? near.size : 1);
     e.kind = MT_ERR_SEGV;
     e.access = MT_ACCESS_UNKNOWN;
-    mt_snprintf(detail, sizeof(detail), "the program jumped to %p (an instruction fetch: the "
-                "instruction pointer is that address), %s; memory that malloc returns is not "
-                "executable, under glibc as under memtype: a function pointer overwritten, or "
-                "code copied into a block and called", (void *)a,
-                inside ? (near.live ? "inside an allocated block" : "inside a freed block")
-                : found ? "in memtype's heap, near a block" : near.in_heap ? "in memtype's heap"
-                                                              : "not in memtype's heap");
+    if (found || near.in_heap)
+      mt_snprintf(detail, sizeof(detail), "the program jumped to %p (an instruction fetch: "
+                  "the instruction pointer is that address), %s; memory that malloc returns is "
+                  "not executable, under glibc as under memtype: a function pointer "
+                  "overwritten, or code copied into a block and called", (void *)a,
+                  inside ? (near.live ? "inside an allocated block" : "inside a freed block")
+                  : found ? "in memtype's heap, near a block" : "in memtype's heap");
+    else
+      mt_snprintf(detail, sizeof(detail), "the program jumped to %p (an instruction fetch: "
+                  "the instruction pointer is that address), not in memtype's heap: a call "
+                  "through a %s function pointer, or a return address overwritten", (void *)a,
+                  a < 4096 ? "NULL" : "bad");
   } else if (misaligned) {
     e.kind = MT_ERR_SEGV;
     mt_snprintf(detail, sizeof(detail), "an aligned SSE/AVX access (movaps, movdqa...) to %p, "
@@ -332,7 +338,8 @@ static void crash_report(int sig, siginfo_t *si, void *uc) {
 static void die(int sig, siginfo_t *si, void *uc) {
   if (!mt_life_is_other_process()) {
     uintptr_t pc = mt_os_fault_pc(uc);
-    bool spoken = si->si_code > 0 && handed_addr == (uintptr_t)si->si_addr && handed_pc == pc;
+    bool spoken = si->si_code > 0 && handed && handed_addr == (uintptr_t)si->si_addr &&
+                  handed_pc == pc;
     if (si->si_code > 0 && !spoken)
       crash_report(sig, si, uc);
     else
@@ -363,6 +370,7 @@ static void chain(int sig, siginfo_t *si, void *uc) {
   }
   handed_addr = (uintptr_t)si->si_addr;
   handed_pc = mt_os_fault_pc(uc);
+  handed = true;
   if (n->sa_flags & SA_SIGINFO)
     n->sa_sigaction(sig, si, uc);
   else

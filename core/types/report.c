@@ -437,7 +437,7 @@ static unsigned error_stack(const mt_err_t *e, uintptr_t *out, unsigned max, boo
   if (e->uc == NULL)
     return mt_report_user_stack(out, max);
   uintptr_t fpc = mt_os_fault_pc(e->uc);
-  if (fpc != 0 && fpc == e->addr && max > 1) {
+  if (fpc == e->addr && max > 1 && mt_os_fault_is_fetch(e->uc, e->addr)) {
     /* a jump or call to a bad address: no code there to unwind from; the
      * target, then the stack of the call (the return address on top) */
     static uint64_t popped[512]; /* a context's copy (not on a signal stack) */

@@ -15,6 +15,9 @@
  *   exec     copy a function's first bytes into a heap block and call it
  *            (the heap is not executable: SIGSEGV at the block, under glibc
  *            too; with the block guarded memtype must not go on forever)
+ *   nullcall call through a NULL function pointer (reported with the caller's
+ *            line; no report at all before: address 0 at pc 0 looked like a
+ *            fault already handed to a handler of the program's)
  *   farunder write 1 MiB before a block (with MEMTYPE_GUARD='*' the first
  *            guarded one: below memtype's guarded region, which must fault,
  *            as below glibc's heap, not land in memtype's own tables)
@@ -46,6 +49,10 @@ __attribute__((noinline)) static char *make_small(void) {
 __attribute__((noinline)) static int touch(volatile char *p, long off) { return p[off]; }
 
 static int answer(void) { return 42; }
+
+static int (*volatile on_event)(void); /* never set */
+
+__attribute__((noinline)) static int fire_event(void) { return on_event() + 1; }
 
 /* Calls code copied into a heap block (as a JIT would without mprotect). */
 __attribute__((noinline)) static int call_copy(void) {
@@ -127,6 +134,8 @@ int main(int argc, char **argv) {
     set_name(r, name, strlen(name));
     printf("%s\n", r->label);
   }
+  else if (!strcmp(v, "nullcall"))
+    printf("%d\n", fire_event());
   else if (!strcmp(v, "farunder"))
     p[-(1L << 20)] ^= 'A';
   else if (!strcmp(v, "exec"))

@@ -1150,6 +1150,16 @@ class Crashes(unittest.TestCase):
             (d,) = dumps
             self.assertEqual([e.kind for e in d.errors], ["segv"])
 
+    def test_a_call_through_a_null_function_pointer_is_told_with_the_callers_line(self):
+        r, dumps = self.crash("nullcall", MEMTYPE_TRASH="0", MEMTYPE_REDZONE="0")
+        self.assertEqual(r.returncode, -11, r.stderr)
+        self.assertRegex(r.stderr, r"(?m)^memtype: ERROR: segv at 0x0\n  the program jumped to "
+                                   r"(0x0|\(nil\)) \(an instruction fetch.*a call through a NULL "
+                                   r"function pointer")
+        self.assertEqual(section(r.stderr, "detected at")[1:3], ["fire_event", "main"], r.stderr)
+        (d,) = dumps
+        self.assertEqual([e.kind for e in d.errors], ["segv"])
+
     def test_a_write_far_below_the_first_guarded_block_faults_as_without_memtype(self):
         # Below memtype's guarded region lay its own page table of the region: a write
         # 1 MiB before the first guarded block went there, unseen, and the program went on.
